@@ -498,8 +498,10 @@ void CompareIndex(const std::string& object, const TableSpec& table, const Index
   }
 }
 
+// `indexes_declared_in_schema`: every index name any table of want.schema declares, so that
+// an index found on the wrong table is reported once (as misplaced), not also as unexpected.
 void CompareTable(const TableSpec& want, const LiveTable& have, const LiveSchema& schema,
-                  Differences& out) {
+                  const std::set<std::string>& indexes_declared_in_schema, Differences& out) {
   const std::string table = want.QualifiedName();
 
   std::set<std::string> declared_columns;
@@ -571,9 +573,7 @@ void CompareTable(const TableSpec& want, const LiveTable& have, const LiveSchema
   }
   for (const std::string& object : extra_fks) out.Add(object, "unexpected foreign key");
 
-  std::set<std::string> declared_indexes;
   for (const IndexSpec& index : want.indexes) {
-    declared_indexes.insert(index.name);
     const std::string object = absl::StrCat(want.schema, ".", index.name);
     auto found = schema.indexes.find(index.name);
     if (found == schema.indexes.end()) {
@@ -583,7 +583,7 @@ void CompareTable(const TableSpec& want, const LiveTable& have, const LiveSchema
     CompareIndex(object, want, index, found->second, out);
   }
   for (const auto& [name, index] : schema.indexes) {  // std::map: sorted by name
-    if (index.table == want.name && declared_indexes.count(name) == 0) {
+    if (index.table == want.name && indexes_declared_in_schema.count(name) == 0) {
       out.Add(absl::StrCat(want.schema, ".", name), "unexpected index");
     }
   }
@@ -662,6 +662,10 @@ std::vector<SchemaDifference> Compare(pqxx::transaction_base& tx, const OwnerSch
     }
   }
 
+  std::map<std::string, std::set<std::string>> declared_indexes;  // schema -> index names
+  for (const TableSpec& want : expected.tables) {
+    for (const IndexSpec& index : want.indexes) declared_indexes[want.schema].insert(index.name);
+  }
   std::set<std::string> declared_tables;
   for (const TableSpec& want : expected.tables) {
     if (want.schema == expected.owner) declared_tables.insert(want.name);
@@ -671,7 +675,7 @@ std::vector<SchemaDifference> Compare(pqxx::transaction_base& tx, const OwnerSch
       out.Add(want.QualifiedName(), "table missing");
       continue;
     }
-    CompareTable(want, found->second, live, out);
+    CompareTable(want, found->second, live, declared_indexes[want.schema], out);
   }
 
   const LiveSchema& owner = schema(expected.owner);

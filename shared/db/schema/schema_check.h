@@ -5,7 +5,7 @@
 // against its freshly migrated database:
 //
 //   absl::StatusOr<std::vector<SchemaDifference>> diffs =
-//       suite::db::schema::CheckSchema(database_url, identity::storage::Schema());
+//       suite::db::schema::CheckSchema(database_url, suite::migrations::CoreSchema());
 //   if (!diffs.ok()) return diffs.status();            // the database could not be read
 //   if (!diffs->empty()) {
 //     std::cerr << FormatDifferences(*diffs);          // one "object: message" per line
@@ -92,7 +92,9 @@ std::string FormatDifferences(const std::vector<SchemaDifference>& differences);
 // an empty vector means the database matches.
 // Errors (only when the catalog cannot be read): UNAVAILABLE when the database cannot be
 // reached or the connection breaks, PERMISSION_DENIED when the role may not read the catalog,
-// other codes as suite::db::StatusFromException maps them. Never throws.
+// other codes as suite::db::StatusFromException maps them (e.g. INTERNAL for a database that
+// does not exist). Connecting waits as long as libpq does: put connect_timeout=N in the URL
+// to bound it. Never throws.
 // Thread-safe: it opens and closes its own connection.
 absl::StatusOr<std::vector<SchemaDifference>> CheckSchema(absl::string_view database_url,
                                                           const OwnerSchema& expected);

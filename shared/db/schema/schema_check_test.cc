@@ -222,6 +222,22 @@ TEST_F(SchemaCheckTest, ReportsChangedIndexKeysOrderAndPredicate) {
                                "expected predicate deleted_at IS NULL, found none")));
 }
 
+TEST_F(SchemaCheckTest, ReportsIndexOnAnotherTableOnceAndChangedMethod) {
+  Exec("DROP INDEX identity.users_live_idx;"
+       "CREATE INDEX users_live_idx ON identity.accounts (id);"
+       "DROP INDEX identity.memberships_account_id_idx;"
+       "CREATE INDEX memberships_account_id_idx ON identity.memberships USING hash (account_id)");
+  EXPECT_THAT(Check(),
+              ElementsAre(Diff("identity.users_live_idx",
+                               "expected on table identity.users, found on identity.accounts"),
+                          Diff("identity.users_live_idx",
+                               "expected keys (account_id), found (id)"),
+                          Diff("identity.users_live_idx",
+                               "expected predicate deleted_at IS NULL, found none"),
+                          Diff("identity.memberships_account_id_idx",
+                               "expected method btree, found hash")));
+}
+
 TEST_F(SchemaCheckTest, ReportsChangedOnDelete) {
   Exec("ALTER TABLE identity.users DROP CONSTRAINT users_account_id_fkey;"
        "ALTER TABLE identity.users ADD CONSTRAINT users_account_id_fkey"
