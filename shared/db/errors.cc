@@ -53,6 +53,24 @@ absl::Status StatusFromException(const std::exception& e) {
     (void)in_doubt;
     return absl::UnknownError("the commit's outcome is unknown: the connection broke during it");
   }
+  // libpqxx 6 drops the SQLSTATE of a few errors: 40001 and 40P01 become transaction_rollback
+  // subclasses (not sql_error), 53300 a broken_connection, and insufficient_privilege is
+  // built without it. Restore it, so that the runner can retry 40001/40P01.
+  if (dynamic_cast<const pqxx::serialization_failure*>(&e) != nullptr) {
+    return StatusFromSqlState("40001", DescribeSqlState("40001"));
+  }
+  if (dynamic_cast<const pqxx::deadlock_detected*>(&e) != nullptr) {
+    return StatusFromSqlState("40P01", DescribeSqlState("40P01"));
+  }
+  if (dynamic_cast<const pqxx::too_many_connections*>(&e) != nullptr) {
+    return StatusFromSqlState("53300", DescribeSqlState("53300"));
+  }
+  if (dynamic_cast<const pqxx::statement_completion_unknown*>(&e) != nullptr) {
+    return absl::UnknownError("the statement's outcome is unknown");
+  }
+  if (const auto* denied = dynamic_cast<const pqxx::insufficient_privilege*>(&e)) {
+    if (denied->sqlstate().empty()) return StatusFromSqlState("42501", DescribeSqlState("42501"));
+  }
   if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
     const std::string& state = sql->sqlstate();
     if (!state.empty()) {

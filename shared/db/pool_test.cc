@@ -1,0 +1,251 @@
+#include "shared/db/pool.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "pqxx/pqxx"
+#include "shared/db/testing/test_database.h"
+
+namespace suite::db {
+namespace {
+
+using ::suite::db::testing::TestDatabase;
+
+std::unique_ptr<TestDatabase> NewDatabase() {
+  auto db = TestDatabase::CreateEmpty();
+  EXPECT_TRUE(db.ok()) << db.status();
+  return db.ok() ? *std::move(db) : nullptr;
+}
+
+std::unique_ptr<ConnectionPool> NewPool(const std::string& url, int size) {
+  PoolConfig config;
+  config.database_url = url;
+  config.pool_size = size;
+  config.statement_timeout = absl::Milliseconds(1500);
+  auto pool = ConnectionPool::Create(config);
+  EXPECT_TRUE(pool.ok()) << pool.status();
+  return pool.ok() ? *std::move(pool) : nullptr;
+}
+
+// A TCP port on 127.0.0.1 that nothing listens on: bound once, then released.
+int ClosedPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+int BackendPid(ConnectionPool::Lease& lease) { return lease.connection().backendpid(); }
+
+// Ends backend `pid` from a separate superuser connection.
+void Terminate(const TestDatabase& db, int pid) {
+  pqxx::connection admin(db.url());
+  pqxx::nontransaction tx(admin);
+  EXPECT_TRUE(tx.exec_params1("SELECT pg_terminate_backend($1)", pid)[0].as<bool>());
+}
+
+TEST(ConnectionPoolTest, CreateRejectsBadConfig) {
+  PoolConfig config;
+  EXPECT_EQ(ConnectionPool::Create(config).status().code(), absl::StatusCode::kInvalidArgument);
+  config.database_url = "postgresql://127.0.0.1/x";
+  config.pool_size = 0;
+  EXPECT_EQ(ConnectionPool::Create(config).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ConnectionPoolTest, CreateConnectsLazilyEvenWhenDatabaseIsDown) {
+  auto pool = NewPool(absl::StrCat("postgresql://postgres@127.0.0.1:", ClosedPort(), "/x"), 2);
+  ASSERT_NE(pool, nullptr);
+  EXPECT_EQ(pool->Stats().open, 0);
+}
+
+TEST(ConnectionPoolTest, UnreachableDatabaseIsUnavailableQuickly) {
+  auto pool = NewPool(absl::StrCat("postgresql://postgres@127.0.0.1:", ClosedPort(), "/x"), 2);
+  ASSERT_NE(pool, nullptr);
+  const absl::Time start = absl::Now();
+  auto lease = pool->Checkout(start + absl::Seconds(5));
+  EXPECT_EQ(lease.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+  EXPECT_FALSE(pool->Healthy());
+  const PoolStats stats = pool->Stats();
+  EXPECT_EQ(stats.open, 0);
+  EXPECT_EQ(stats.in_use, 0);
+  EXPECT_EQ(stats.connect_failures, 2);
+}
+
+TEST(ConnectionPoolTest, ConcurrentCheckoutsNeverExceedPoolSize) {
+  auto db = NewDatabase();
+  ASSERT_NE(db, nullptr);
+  auto pool = NewPool(db->url(), 4);
+  ASSERT_NE(pool, nullptr);
+  constexpr int kThreads = 16, kCheckouts = 10;
+  std::atomic<int> holding{0}, max_holding{0}, ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kCheckouts; ++i) {
+        auto lease = pool->Checkout(absl::Now() + absl::Seconds(10));
+        if (!lease.ok()) continue;
+        const int now = ++holding;
+        int seen = max_holding.load();
+        while (now > seen && !max_holding.compare_exchange_weak(seen, now)) {
+        }
+        pqxx::nontransaction tx(lease->connection());
+        if (tx.exec1("SELECT 1")[0].as<int>() == 1) ++ok;
+        --holding;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(ok.load(), kThreads * kCheckouts);
+  EXPECT_LE(max_holding.load(), 4);
+  EXPECT_GE(max_holding.load(), 2);  // the pool really was shared concurrently
+  const PoolStats stats = pool->Stats();
+  EXPECT_LE(stats.open, 4);
+  EXPECT_EQ(stats.in_use, 0);
+  EXPECT_EQ(stats.idle, stats.open);
+  EXPECT_EQ(stats.checkouts, kThreads * kCheckouts);
+  EXPECT_EQ(stats.exhausted, 0);
+}
+
+TEST(ConnectionPoolTest, CheckoutIsResourceExhaustedAtDeadlineWhenAllBusy) {
+  auto db = NewDatabase();
+  ASSERT_NE(db, nullptr);
+  auto pool = NewPool(db->url(), 1);
+  ASSERT_NE(pool, nullptr);
+  auto held = pool->Checkout(absl::Now() + absl::Seconds(5));
+  ASSERT_TRUE(held.ok()) << held.status();
+  const absl::Time start = absl::Now();
+  auto second = pool->Checkout(start + absl::Milliseconds(100));
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(100));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+  EXPECT_TRUE(pool->Healthy());  // busy is not down
+  const PoolStats stats = pool->Stats();
+  EXPECT_EQ(stats.in_use, 1);
+  EXPECT_GE(stats.exhausted, 1);
+  EXPECT_GE(stats.total_wait, absl::Milliseconds(100));
+}
+
+TEST(ConnectionPoolTest, WaitingCheckoutGetsTheReturnedConnection) {
+  auto db = NewDatabase();
+  ASSERT_NE(db, nullptr);
+  auto pool = NewPool(db->url(), 1);
+  ASSERT_NE(pool, nullptr);
+  auto held = pool->Checkout(absl::Now() + absl::Seconds(5));
+  ASSERT_TRUE(held.ok()) << held.status();
+  const int pid = BackendPid(*held);
+  std::thread releaser([&] {
+    absl::SleepFor(absl::Milliseconds(50));
+    ConnectionPool::Lease gone = *std::move(held);
+  });
+  auto waited = pool->Checkout(absl::Now() + absl::Seconds(5));
+  releaser.join();
+  ASSERT_TRUE(waited.ok()) << waited.status();
+  EXPECT_TRUE(waited->reused());
+  EXPECT_EQ(BackendPid(*waited), pid);
+}
+
+TEST(ConnectionPoolTest, BrokenLeaseIsDiscardedAndReplaced) {
+  auto db = NewDatabase();
+  ASSERT_NE(db, nullptr);
+  auto pool = NewPool(db->url(), 1);
+  ASSERT_NE(pool, nullptr);
+  int first_pid = 0;
+  {
+    auto lease = pool->Checkout(absl::Now() + absl::Seconds(5));
+    ASSERT_TRUE(lease.ok()) << lease.status();
+    first_pid = BackendPid(*lease);
+    lease->MarkBroken();
+  }
+  EXPECT_EQ(pool->Stats().open, 0);
+  EXPECT_EQ(pool->Stats().discarded, 1);
+  auto next = pool->Checkout(absl::Now() + absl::Seconds(5));
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_FALSE(next->reused());
+  EXPECT_NE(BackendPid(*next), first_pid);
+}
+
+TEST(ConnectionPoolTest, TerminatedBackendIsDetectedAndReplaced) {
+  auto db = NewDatabase();
+  ASSERT_NE(db, nullptr);
+  auto pool = NewPool(db->url(), 2);
+  ASSERT_NE(pool, nullptr);
+  int pid = 0;
+  {
+    auto lease = pool->Checkout(absl::Now() + absl::Seconds(5));
+    ASSERT_TRUE(lease.ok()) << lease.status();
+    pid = BackendPid(*lease);
+  }
+  Terminate(*db, pid);
+  // The ping meets the dead idle connection first, discards it and succeeds on a new one.
+  EXPECT_TRUE(pool->Ping(absl::Now() + absl::Seconds(5)).ok());
+  EXPECT_EQ(pool->Stats().discarded, 1);
+  EXPECT_EQ(pool->Stats().open, 1);
+  auto lease = pool->Checkout(absl::Now() + absl::Seconds(5));
+  ASSERT_TRUE(lease.ok()) << lease.status();
+  EXPECT_NE(BackendPid(*lease), pid);
+}
+
+TEST(ConnectionPoolTest, DeadConnectionReturnedIsNotReused) {
+  auto db = NewDatabase();
+  ASSERT_NE(db, nullptr);
+  auto pool = NewPool(db->url(), 1);
+  ASSERT_NE(pool, nullptr);
+  {
+    auto lease = pool->Checkout(absl::Now() + absl::Seconds(5));
+    ASSERT_TRUE(lease.ok()) << lease.status();
+    Terminate(*db, BackendPid(*lease));
+    try {
+      pqxx::nontransaction tx(lease->connection());
+      tx.exec("SELECT 1");
+      ADD_FAILURE() << "a terminated backend answered";
+    } catch (const pqxx::broken_connection&) {
+    }
+    // Not marked broken by hand: the pool sees is_open() == false on return.
+  }
+  EXPECT_EQ(pool->Stats().discarded, 1);
+  EXPECT_TRUE(pool->Ping(absl::Now() + absl::Seconds(5)).ok());
+}
+
+TEST(ConnectionPoolTest, EachConnectionGetsTheStatementTimeout) {
+  auto db = NewDatabase();
+  ASSERT_NE(db, nullptr);
+  auto pool = NewPool(db->url(), 1);
+  ASSERT_NE(pool, nullptr);
+  auto lease = pool->Checkout(absl::Now() + absl::Seconds(5));
+  ASSERT_TRUE(lease.ok()) << lease.status();
+  pqxx::nontransaction tx(lease->connection());
+  EXPECT_EQ(tx.exec1("SHOW statement_timeout")[0].as<std::string>(), "1500ms");
+}
+
+TEST(ConnectionPoolTest, StatementRegistryRejectsConflictsAndUnknownNames) {
+  auto pool = NewPool("postgresql://127.0.0.1/unused", 1);
+  ASSERT_NE(pool, nullptr);
+  EXPECT_TRUE(pool->RegisterStatement("one", "SELECT 1").ok());
+  EXPECT_TRUE(pool->RegisterStatement("one", "SELECT 1").ok());
+  EXPECT_EQ(pool->RegisterStatement("one", "SELECT 2").code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(pool->RegisterStatement("", "SELECT 2").code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(pool->RegisterStatement("two", "").code(), absl::StatusCode::kInvalidArgument);
+  auto found = pool->FindStatement("one");
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ((*found)->sql, "SELECT 1");
+  EXPECT_EQ(pool->FindStatement("two").status().code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace suite::db

@@ -1,0 +1,157 @@
+#include "shared/db/transaction.h"
+
+#include <algorithm>
+#include <string>
+
+#include "absl/random/random.h"
+#include "pqxx/transaction"
+#include "shared/db/errors.h"
+
+namespace suite::db {
+namespace {
+
+template <pqxx::isolation_level kLevel>
+std::unique_ptr<pqxx::dbtransaction> BeginWith(pqxx::connection& conn, TxMode mode) {
+  if (mode == TxMode::kReadOnly) {
+    return std::make_unique<pqxx::transaction<kLevel, pqxx::read_only>>(conn);
+  }
+  return std::make_unique<pqxx::transaction<kLevel, pqxx::read_write>>(conn);
+}
+
+std::unique_ptr<pqxx::dbtransaction> BeginPqxx(pqxx::connection& conn, const TxOptions& options) {
+  switch (options.isolation) {
+    case Isolation::kReadCommitted:
+      return BeginWith<pqxx::read_committed>(conn, options.mode);
+    case Isolation::kRepeatableRead:
+      return BeginWith<pqxx::repeatable_read>(conn, options.mode);
+    case Isolation::kSerializable:
+      return BeginWith<pqxx::serializable>(conn, options.mode);
+  }
+  return BeginWith<pqxx::read_committed>(conn, options.mode);
+}
+
+// Marks the lease broken when the status says the session is gone or in an unknown state.
+bool LeavesConnectionBroken(const absl::Status& status) {
+  return absl::IsUnavailable(status) || absl::IsUnknown(status);
+}
+
+// Full-jitter-ish exponential backoff: uniform in [cap/2, cap], cap = 10 ms * 2^(n-1) <= 1 s.
+absl::Duration Backoff(int attempt) {
+  thread_local absl::BitGen gen;
+  const double cap_ms = std::min(1000.0, 10.0 * static_cast<double>(1 << std::min(attempt - 1, 10)));
+  return absl::Milliseconds(absl::Uniform(gen, cap_ms / 2, cap_ms));
+}
+
+}  // namespace
+
+Transaction::~Transaction() = default;
+
+absl::StatusOr<std::unique_ptr<Transaction>> Transaction::Begin(ConnectionPool& pool,
+                                                               ConnectionPool::Lease lease,
+                                                               const TxOptions& options,
+                                                               int attempt) {
+  std::unique_ptr<Transaction> tx(new Transaction(pool, std::move(lease), attempt));
+  try {
+    tx->tx_ = BeginPqxx(tx->lease_.connection(), options);
+    const absl::Duration timeout = pool.config().statement_timeout;
+    if (!tx->prepared_ && timeout > absl::ZeroDuration()) {
+      // Without prepared statements we may be behind PgBouncer in transaction mode, where a
+      // session-level SET does not follow us to the next server connection: repeat it for
+      // this transaction only.
+      tx->tx_->exec_params("SELECT set_config('statement_timeout', $1, true)",
+                           std::to_string(absl::ToInt64Milliseconds(timeout)));
+    }
+  } catch (const std::exception& e) {
+    return tx->Fail(e);
+  }
+  return tx;
+}
+
+absl::StatusOr<const Statement*> Transaction::Resolve(absl::string_view statement_name) {
+  SUITE_ASSIGN_OR_RETURN(const Statement* statement, pool_.FindStatement(statement_name));
+  if (prepared_) {
+    try {
+      // Registers the definition with this connection once; libpqxx sends PREPARE on the
+      // statement's first execution here.
+      lease_.connection().prepare(statement->name, statement->sql);
+    } catch (const std::exception& e) {
+      return Fail(e);
+    }
+  }
+  return statement;
+}
+
+absl::Status Transaction::Fail(const std::exception& e) {
+  absl::Status status = StatusFromException(e);
+  if (LeavesConnectionBroken(status) || !lease_.connection().is_open()) lease_.MarkBroken();
+  if (failure_.ok()) failure_ = status;
+  return status;
+}
+
+absl::Status Transaction::Commit() {
+  try {
+    tx_->commit();
+    return absl::OkStatus();
+  } catch (const std::exception& e) {
+    return Fail(e);
+  }
+}
+
+void Transaction::Rollback() {
+  try {
+    if (tx_ != nullptr) tx_->abort();
+  } catch (const std::exception& e) {
+    (void)Fail(e);
+  }
+}
+
+absl::Status RunInTransaction(ConnectionPool& pool, const TxOptions& options,
+                              const std::function<absl::Status(Transaction&)>& body) {
+  const int max_attempts = std::max(1, options.max_attempts);
+  for (int attempt = 1;; ++attempt) {
+    const absl::Time checkout_deadline =
+        std::min(options.deadline, absl::Now() + pool.config().checkout_timeout);
+    absl::Status status;
+    std::unique_ptr<Transaction> tx;
+    // An idle connection may have died unnoticed (server restart, pg_terminate_backend).
+    // Nothing ran on it yet, so a failed BEGIN on one is tried again on another; each such
+    // failure discards one connection, so this ends after at most pool_size of them.
+    for (int stale = 0; tx == nullptr; ++stale) {
+      absl::StatusOr<ConnectionPool::Lease> lease = pool.Checkout(checkout_deadline);
+      if (!lease.ok()) return lease.status();
+      const bool reused = lease->reused();
+      absl::StatusOr<std::unique_ptr<Transaction>> begun =
+          Transaction::Begin(pool, *std::move(lease), options, attempt);
+      if (begun.ok()) {
+        tx = *std::move(begun);
+      } else if (!absl::IsUnavailable(begun.status()) || !reused ||
+                 stale >= pool.config().pool_size) {
+        return begun.status();
+      }
+    }
+
+    try {
+      status = body(*tx);
+    } catch (const std::exception& e) {
+      status = StatusFromException(e);
+      if (LeavesConnectionBroken(status)) tx->lease_.MarkBroken();
+    } catch (...) {
+      status = absl::InternalError("the transaction body threw a non-standard exception");
+    }
+    // A failed statement aborted the transaction even if the body went on and returned OK.
+    if (status.ok()) status = tx->failure_;
+    if (status.ok()) {
+      status = tx->Commit();
+    } else {
+      tx->Rollback();
+    }
+    tx.reset();  // back to the pool before any pause
+
+    if (status.ok() || !IsRetryable(status) || attempt >= max_attempts) return status;
+    const absl::Duration pause = Backoff(attempt);
+    if (absl::Now() + pause >= options.deadline) return status;
+    absl::SleepFor(pause);
+  }
+}
+
+}  // namespace suite::db
