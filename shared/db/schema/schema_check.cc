@@ -46,9 +46,10 @@ std::string NormalizeSql(absl::string_view sql) {
     if (pending_space) {
       pending_space = false;
       const char prev = out.empty() ? '(' : out.back();
-      const bool pads_punctuation = absl::string_view("(,:[").find(prev) != absl::string_view::npos ||
-                                    absl::string_view("),:[]").find(c) != absl::string_view::npos ||
-                                    c == '(';
+      constexpr absl::string_view kNoSpaceAfter = "(,:[";
+      constexpr absl::string_view kNoSpaceBefore = "(),:[]";
+      const bool pads_punctuation = kNoSpaceAfter.find(prev) != absl::string_view::npos ||
+                                    kNoSpaceBefore.find(c) != absl::string_view::npos;
       if (!pads_punctuation) out.push_back(' ');
     }
     if (c == '\'' || c == '"') quote = c;
@@ -492,7 +493,8 @@ void CompareIndex(const std::string& object, const TableSpec& table, const Index
     out.Add(object, absl::StrCat("expected predicate ", want.where, ", found none"));
   } else if (!want_partial && have.predicate.has_value()) {
     out.Add(object, absl::StrCat("expected no predicate, found ", *have.predicate));
-  } else if (want_partial && NormalizePredicate(want.where) != NormalizePredicate(*have.predicate)) {
+  } else if (want_partial &&
+             NormalizePredicate(want.where) != NormalizePredicate(*have.predicate)) {
     out.Add(object,
             absl::StrCat("expected predicate ", want.where, ", found ", *have.predicate));
   }

@@ -22,7 +22,8 @@
 //                                            "expected no default, found now()"
 //                                            "expected default 'a', found 'b'::text"
 //   identity.users primary key               "expected (id), found (id, email)"
-//                                            "expected (id), found none" | "expected none, found (id)"
+//                                            "expected (id), found none"
+//                                            "expected none, found (id)"
 //   identity.users foreign key (account_id)  "foreign key missing" | "unexpected foreign key"
 //                                            "expected ON DELETE CASCADE, found ON DELETE RESTRICT"
 //                                            "expected to reference identity.accounts (id), found
