@@ -1,0 +1,33 @@
+// A server interceptor that gives every call its request id and logs one JSON line per RPC.
+//
+// When a call arrives it takes the client's `x-request-id` if it is a UUID, or makes a new one,
+// registers it for RequestContext::FromServerContext, and adds it to the initial metadata sent
+// back. When the call ends it writes
+//
+//   {"severity":"INFO","event":"rpc","method":"/identity.v1.IdentityService/GetUser",
+//    "code":"NOT_FOUND","latency_ms":3.2,"request_id":"…","caller_id":"…","time":"…"}
+//
+// (caller_id only when a handler recorded one). Metadata values other than the request id are
+// never logged. Successful health checks are not logged: probes would drown everything else.
+// The server of server.h installs it; install it yourself only on a hand-built grpc::Server:
+//
+//   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> f;
+//   f.push_back(std::make_unique<suite::rpc::CallInterceptorFactory>());
+//   builder.experimental().SetInterceptorCreators(std::move(f));
+#ifndef SUITE_SHARED_RPC_CALL_INTERCEPTOR_H_
+#define SUITE_SHARED_RPC_CALL_INTERCEPTOR_H_
+
+#include <grpcpp/support/server_interceptor.h>
+
+namespace suite::rpc {
+
+// Thread-safe: gRPC calls CreateServerInterceptor concurrently.
+class CallInterceptorFactory : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override;
+};
+
+}  // namespace suite::rpc
+
+#endif  // SUITE_SHARED_RPC_CALL_INTERCEPTOR_H_

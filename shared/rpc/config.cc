@@ -1,0 +1,201 @@
+#include "shared/rpc/config.h"
+
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+
+namespace suite::rpc {
+namespace {
+
+constexpr absl::string_view kFlagPrefix = "--grpc_";
+constexpr int kMinMessageBytes = 1024;
+constexpr int kMaxMessageBytes = 1024 * 1024 * 1024;
+
+// One value together with where it came from, so errors can name the source.
+struct Setting {
+  std::string source;  // "--grpc_port" or "IDENTITY_GRPC_PORT"
+  std::string value;
+};
+
+// The setting names of the table in config.h, without prefix; the flag is the lower-case form.
+constexpr absl::string_view kAddr = "GRPC_ADDR";
+constexpr absl::string_view kPort = "GRPC_PORT";
+constexpr absl::string_view kDrain = "GRPC_DRAIN_TIMEOUT";
+constexpr absl::string_view kMaxMessage = "GRPC_MAX_MESSAGE_BYTES";
+constexpr absl::string_view kHealthInterval = "GRPC_HEALTH_INTERVAL";
+constexpr absl::string_view kAllNames[] = {kAddr, kPort, kDrain, kMaxMessage, kHealthInterval};
+
+std::string FlagName(absl::string_view name) { return "--" + absl::AsciiStrToLower(name); }
+
+absl::Status Invalid(absl::string_view source, absl::string_view value, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat(source, "=\"", value, "\": ", why));
+}
+
+// Parses `--grpc_*` flags into a map keyed by setting name.
+absl::StatusOr<std::map<std::string, std::string>> ParseFlags(
+    const std::vector<std::string>& args) {
+  std::map<std::string, std::string> flags;
+  for (size_t i = 0; i < args.size(); ++i) {
+    absl::string_view arg = args[i];
+    if (!absl::StartsWith(arg, kFlagPrefix)) continue;
+    absl::string_view name = arg;
+    absl::optional<std::string> value;
+    if (size_t eq = arg.find('='); eq != absl::string_view::npos) {
+      name = arg.substr(0, eq);
+      value = std::string(arg.substr(eq + 1));
+    }
+    std::string key;
+    for (absl::string_view candidate : kAllNames) {
+      if (FlagName(candidate) == name) key = std::string(candidate);
+    }
+    if (key.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag ", name));
+    }
+    if (!value.has_value()) {
+      if (i + 1 >= args.size() || absl::StartsWith(args[i + 1], "--")) {
+        return absl::InvalidArgumentError(absl::StrCat("flag ", name, " needs a value"));
+      }
+      value = args[++i];
+    }
+    flags[key] = *std::move(value);
+  }
+  return flags;
+}
+
+// Finds the highest-precedence value of `name`: flag, then PREFIX_NAME, then NAME.
+absl::optional<Setting> Find(absl::string_view name,
+                             const std::map<std::string, std::string>& flags,
+                             absl::string_view prefix, const EnvLookup& env) {
+  if (auto it = flags.find(std::string(name)); it != flags.end()) {
+    return Setting{FlagName(name), it->second};
+  }
+  if (!prefix.empty()) {
+    std::string prefixed = absl::StrCat(prefix, "_", name);
+    if (absl::optional<std::string> v = env(prefixed); v.has_value()) {
+      return Setting{prefixed, *v};
+    }
+  }
+  if (absl::optional<std::string> v = env(name); v.has_value()) {
+    return Setting{std::string(name), *v};
+  }
+  return absl::nullopt;
+}
+
+absl::StatusOr<int> ParsePort(const Setting& s) {
+  int port = 0;
+  if (!absl::SimpleAtoi(s.value, &port) || port < 0 || port > 65535) {
+    return Invalid(s.source, s.value, "must be a port number 0..65535");
+  }
+  return port;
+}
+
+absl::Status CheckAddress(const Setting& s) {
+  size_t colon = s.value.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return Invalid(s.source, s.value, "must be host:port");
+  }
+  absl::string_view host = absl::string_view(s.value).substr(0, colon);
+  if (absl::StartsWith(host, "[") != absl::EndsWith(host, "]")) {
+    return Invalid(s.source, s.value, "unbalanced brackets around an IPv6 host");
+  }
+  return ParsePort(Setting{s.source, s.value.substr(colon + 1)}).status().ok()
+             ? absl::OkStatus()
+             : Invalid(s.source, s.value, "port must be a number 0..65535");
+}
+
+absl::StatusOr<absl::Duration> ParsePositiveDuration(const Setting& s) {
+  absl::Duration d;
+  int64_t seconds = 0;
+  if (absl::SimpleAtoi(s.value, &seconds)) {
+    d = absl::Seconds(seconds);
+  } else if (!absl::ParseDuration(s.value, &d)) {
+    return Invalid(s.source, s.value, "must be a duration such as 20s, 1500ms or 1m");
+  }
+  if (d <= absl::ZeroDuration() || d == absl::InfiniteDuration()) {
+    return Invalid(s.source, s.value, "must be a positive, finite duration");
+  }
+  return d;
+}
+
+}  // namespace
+
+absl::optional<std::string> SystemEnv(absl::string_view name) {
+  const char* value = std::getenv(std::string(name).c_str());
+  if (value == nullptr || *value == '\0') return absl::nullopt;
+  return std::string(value);
+}
+
+absl::StatusOr<ServerConfig> LoadServerConfig(absl::string_view service_prefix,
+                                              const std::vector<std::string>& args,
+                                              const ServerConfig& defaults,
+                                              const EnvLookup& env) {
+  absl::StatusOr<std::map<std::string, std::string>> flags = ParseFlags(args);
+  if (!flags.ok()) return flags.status();
+  ServerConfig config = defaults;
+
+  // Address and port: the first level (flag, prefixed, generic) that sets either one decides;
+  // within a level the full address wins.
+  const std::string prefix(service_prefix);
+  std::vector<EnvLookup> levels = {
+      [&](absl::string_view n) -> absl::optional<std::string> {
+        auto it = flags->find(std::string(n));
+        if (it == flags->end()) return absl::nullopt;
+        return it->second;
+      },
+      [&](absl::string_view n) -> absl::optional<std::string> {
+        if (prefix.empty()) return absl::nullopt;
+        return env(absl::StrCat(prefix, "_", n));
+      },
+      [&](absl::string_view n) { return env(n); },
+  };
+  auto source_name = [&](size_t level, absl::string_view n) {
+    if (level == 0) return FlagName(n);
+    if (level == 1) return absl::StrCat(prefix, "_", n);
+    return std::string(n);
+  };
+  for (size_t level = 0; level < levels.size(); ++level) {
+    if (absl::optional<std::string> addr = levels[level](kAddr); addr.has_value()) {
+      Setting s{source_name(level, kAddr), *addr};
+      if (absl::Status st = CheckAddress(s); !st.ok()) return st;
+      config.listen_address = s.value;
+      break;
+    }
+    if (absl::optional<std::string> port = levels[level](kPort); port.has_value()) {
+      Setting s{source_name(level, kPort), *port};
+      absl::StatusOr<int> p = ParsePort(s);
+      if (!p.ok()) return p.status();
+      config.listen_address = absl::StrCat("0.0.0.0:", *p);
+      break;
+    }
+  }
+
+  if (absl::optional<Setting> s = Find(kDrain, *flags, prefix, env); s.has_value()) {
+    absl::StatusOr<absl::Duration> d = ParsePositiveDuration(*s);
+    if (!d.ok()) return d.status();
+    config.drain_timeout = *d;
+  }
+  if (absl::optional<Setting> s = Find(kHealthInterval, *flags, prefix, env); s.has_value()) {
+    absl::StatusOr<absl::Duration> d = ParsePositiveDuration(*s);
+    if (!d.ok()) return d.status();
+    config.health_interval = *d;
+  }
+  if (absl::optional<Setting> s = Find(kMaxMessage, *flags, prefix, env); s.has_value()) {
+    int bytes = 0;
+    if (!absl::SimpleAtoi(s->value, &bytes) || bytes < kMinMessageBytes ||
+        bytes > kMaxMessageBytes) {
+      return Invalid(s->source, s->value, "must be a byte count between 1024 and 1073741824");
+    }
+    config.max_message_bytes = bytes;
+  }
+  return config;
+}
+
+}  // namespace suite::rpc

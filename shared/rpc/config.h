@@ -1,0 +1,68 @@
+// Server settings of a service binary, read from the environment; command-line flags override.
+//
+// Every setting is looked up, highest precedence first, as a flag, as `<PREFIX>_<NAME>` and as
+// the generic `<NAME>`, so one ConfigMap can set a default for all services and a single
+// service can still differ:
+//
+//   flag                        variable                   meaning (default)
+//   --grpc_addr=H:P             GRPC_ADDR                  listen address, host:port ("0.0.0.0:50051")
+//   --grpc_port=P               GRPC_PORT                  port only, on 0.0.0.0 (0 = pick a free port)
+//   --grpc_drain_timeout=D      GRPC_DRAIN_TIMEOUT         drain deadline on SIGTERM (20s)
+//   --grpc_max_message_bytes=N  GRPC_MAX_MESSAGE_BYTES     largest message received or sent (4 MiB)
+//   --grpc_health_interval=D    GRPC_HEALTH_INTERVAL       how often health probes run (2s)
+//
+// Durations are absl durations ("20s", "1500ms", "1m") or bare seconds ("20"). At one level an
+// address beats a port. Flags are `--name=value` or `--name value`; arguments that do not start
+// with `--grpc_` are left alone for the service's own parsing.
+//
+//   absl::StatusOr<suite::rpc::ServerConfig> config =
+//       suite::rpc::LoadServerConfig("IDENTITY", std::vector<std::string>(argv + 1, argv + argc));
+//   if (!config.ok()) { std::cerr << config.status() << "\n"; return 2; }
+//   // IDENTITY_GRPC_PORT=7001 → config->listen_address == "0.0.0.0:7001"
+#ifndef SUITE_SHARED_RPC_CONFIG_H_
+#define SUITE_SHARED_RPC_CONFIG_H_
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "absl/types/optional.h"
+
+namespace suite::rpc {
+
+struct ServerConfig {
+  // host:port given to grpc::ServerBuilder::AddListeningPort; port 0 picks a free port.
+  std::string listen_address = "0.0.0.0:50051";
+  // How long in-flight calls may run on after SIGTERM before they are cancelled.
+  absl::Duration drain_timeout = absl::Seconds(20);
+  // Largest message, in bytes, the server receives or sends.
+  int max_message_bytes = 4 * 1024 * 1024;
+  // Period of the ServingStatusFollower's probe.
+  absl::Duration health_interval = absl::Seconds(2);
+};
+
+// Looks up one environment variable; nullopt when it is not set.
+using EnvLookup = std::function<absl::optional<std::string>(absl::string_view name)>;
+
+// SystemEnv reads the process environment (getenv). An empty value counts as unset.
+absl::optional<std::string> SystemEnv(absl::string_view name);
+
+// LoadServerConfig resolves every setting of the table above, starting from `defaults`.
+// `service_prefix` is upper case without the trailing underscore ("BILLING"); empty means only
+// the generic names. `args` are the command-line arguments without argv[0].
+//
+// Returns INVALID_ARGUMENT naming the variable or flag when a value does not parse or is out of
+// range (port beyond 65535, address without a port, negative or zero duration, message size
+// outside 1 KiB..1 GiB), when a `--grpc_` flag is unknown or has no value. Thread-safe if `env`
+// is.
+absl::StatusOr<ServerConfig> LoadServerConfig(absl::string_view service_prefix,
+                                              const std::vector<std::string>& args,
+                                              const ServerConfig& defaults = ServerConfig(),
+                                              const EnvLookup& env = SystemEnv);
+
+}  // namespace suite::rpc
+
+#endif  // SUITE_SHARED_RPC_CONFIG_H_

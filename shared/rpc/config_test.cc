@@ -1,0 +1,111 @@
+#include "shared/rpc/config.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace suite::rpc {
+namespace {
+
+using ::testing::HasSubstr;
+
+EnvLookup FakeEnv(std::map<std::string, std::string> vars) {
+  return [vars = std::move(vars)](absl::string_view name) -> absl::optional<std::string> {
+    auto it = vars.find(std::string(name));
+    if (it == vars.end()) return absl::nullopt;
+    return it->second;
+  };
+}
+
+TEST(LoadServerConfigTest, NothingSetGivesTheDefaults) {
+  absl::StatusOr<ServerConfig> config = LoadServerConfig("IDENTITY", {}, {}, FakeEnv({}));
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->listen_address, "0.0.0.0:50051");
+  EXPECT_EQ(config->drain_timeout, absl::Seconds(20));
+  EXPECT_EQ(config->max_message_bytes, 4 * 1024 * 1024);
+  EXPECT_EQ(config->health_interval, absl::Seconds(2));
+}
+
+TEST(LoadServerConfigTest, PrefixedVariableBeatsGenericOne) {
+  absl::StatusOr<ServerConfig> config = LoadServerConfig(
+      "BILLING", {}, {},
+      FakeEnv({{"GRPC_PORT", "7000"}, {"BILLING_GRPC_PORT", "7002"},
+               {"GRPC_DRAIN_TIMEOUT", "5s"}, {"BILLING_GRPC_MAX_MESSAGE_BYTES", "2048"}}));
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->listen_address, "0.0.0.0:7002");
+  EXPECT_EQ(config->drain_timeout, absl::Seconds(5));
+  EXPECT_EQ(config->max_message_bytes, 2048);
+}
+
+TEST(LoadServerConfigTest, AnotherServicesPrefixIsIgnored) {
+  absl::StatusOr<ServerConfig> config =
+      LoadServerConfig("BILLING", {}, {}, FakeEnv({{"IDENTITY_GRPC_PORT", "7001"}}));
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->listen_address, "0.0.0.0:50051");
+}
+
+TEST(LoadServerConfigTest, FlagsOverrideEnvironmentInBothSpellings) {
+  absl::StatusOr<ServerConfig> config = LoadServerConfig(
+      "IDENTITY",
+      {"--database_url=ignored", "--grpc_addr", "127.0.0.1:9000", "--grpc_drain_timeout=1500ms",
+       "--grpc_health_interval=3"},
+      {}, FakeEnv({{"IDENTITY_GRPC_ADDR", "0.0.0.0:1"}, {"IDENTITY_GRPC_DRAIN_TIMEOUT", "9s"}}));
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->listen_address, "127.0.0.1:9000");
+  EXPECT_EQ(config->drain_timeout, absl::Milliseconds(1500));
+  EXPECT_EQ(config->health_interval, absl::Seconds(3));
+}
+
+TEST(LoadServerConfigTest, PortFlagBeatsAddressVariable) {
+  absl::StatusOr<ServerConfig> config = LoadServerConfig(
+      "IDENTITY", {"--grpc_port=0"}, {}, FakeEnv({{"IDENTITY_GRPC_ADDR", "10.0.0.1:5"}}));
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->listen_address, "0.0.0.0:0");
+}
+
+TEST(LoadServerConfigTest, AddressBeatsPortAtTheSameLevel) {
+  absl::StatusOr<ServerConfig> config = LoadServerConfig(
+      "", {}, {}, FakeEnv({{"GRPC_ADDR", "[::]:6000"}, {"GRPC_PORT", "7000"}}));
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->listen_address, "[::]:6000");
+}
+
+struct BadValue {
+  std::map<std::string, std::string> env;
+  std::vector<std::string> args;
+  std::string named;  // what the error message must name
+};
+
+class LoadServerConfigBadValueTest : public ::testing::TestWithParam<BadValue> {};
+
+TEST_P(LoadServerConfigBadValueTest, IsInvalidArgumentNamingTheSource) {
+  absl::StatusOr<ServerConfig> config =
+      LoadServerConfig("IDENTITY", GetParam().args, {}, FakeEnv(GetParam().env));
+  ASSERT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument) << config.status();
+  EXPECT_THAT(config.status().message(), HasSubstr(GetParam().named));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Values, LoadServerConfigBadValueTest,
+    ::testing::Values(
+        BadValue{{{"IDENTITY_GRPC_PORT", "http"}}, {}, "IDENTITY_GRPC_PORT"},
+        BadValue{{{"GRPC_PORT", "70000"}}, {}, "GRPC_PORT"},
+        BadValue{{{"GRPC_PORT", "-1"}}, {}, "GRPC_PORT"},
+        BadValue{{{"IDENTITY_GRPC_ADDR", "localhost"}}, {}, "IDENTITY_GRPC_ADDR"},
+        BadValue{{{"GRPC_ADDR", "host:port"}}, {}, "GRPC_ADDR"},
+        BadValue{{{"GRPC_DRAIN_TIMEOUT", "soon"}}, {}, "GRPC_DRAIN_TIMEOUT"},
+        BadValue{{{"GRPC_DRAIN_TIMEOUT", "0"}}, {}, "GRPC_DRAIN_TIMEOUT"},
+        BadValue{{{"GRPC_DRAIN_TIMEOUT", "-5s"}}, {}, "GRPC_DRAIN_TIMEOUT"},
+        BadValue{{{"IDENTITY_GRPC_HEALTH_INTERVAL", "inf"}}, {}, "IDENTITY_GRPC_HEALTH_INTERVAL"},
+        BadValue{{{"GRPC_MAX_MESSAGE_BYTES", "12"}}, {}, "GRPC_MAX_MESSAGE_BYTES"},
+        BadValue{{{"GRPC_MAX_MESSAGE_BYTES", "4MB"}}, {}, "GRPC_MAX_MESSAGE_BYTES"},
+        BadValue{{}, {"--grpc_port=x"}, "--grpc_port"},
+        BadValue{{}, {"--grpc_prot=1"}, "--grpc_prot"},
+        BadValue{{}, {"--grpc_port"}, "--grpc_port"}));
+
+}  // namespace
+}  // namespace suite::rpc

@@ -1,0 +1,42 @@
+#include "shared/rpc/json_log.h"
+
+#include <cstdio>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace suite::rpc {
+namespace {
+
+absl::Mutex log_mu(absl::kConstInit);
+std::function<void(const std::string&)>* log_sink ABSL_GUARDED_BY(log_mu) = nullptr;
+
+}  // namespace
+
+void WriteLogLine(nlohmann::json line) {
+  if (!line.is_object()) line = nlohmann::json{{"message", std::move(line)}};
+  if (!line.contains("time")) {
+    line["time"] = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone());
+  }
+  // Replace invalid UTF-8 rather than throw: a log line must never take the server down.
+  std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  absl::MutexLock lock(&log_mu);
+  if (log_sink != nullptr) {
+    (*log_sink)(text);
+    return;
+  }
+  text.push_back('\n');
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+}
+
+void SetLogSinkForTesting(std::function<void(const std::string&)> sink) {
+  absl::MutexLock lock(&log_mu);
+  delete log_sink;
+  log_sink = sink ? new std::function<void(const std::string&)>(std::move(sink)) : nullptr;
+}
+
+}  // namespace suite::rpc

@@ -1,0 +1,203 @@
+#include "shared/rpc/server.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <mutex>
+#include <utility>
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "grpc/health/v1/health.pb.h"
+#include "shared/rpc/call_interceptor.h"
+#include "shared/rpc/json_log.h"
+
+namespace suite::rpc {
+namespace {
+
+// Self-pipe: the signal handler may only do async-signal-safe things, so it writes one byte
+// that Run() is polling for.
+int g_signal_fds[2] = {-1, -1};
+
+void OnTerminationSignal(int signo) {
+  int saved_errno = errno;
+  char byte = static_cast<char>(signo);
+  ssize_t ignored = write(g_signal_fds[1], &byte, 1);
+  (void)ignored;
+  errno = saved_errno;
+}
+
+void InstallSignalHandlers() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (pipe2(g_signal_fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+      WriteLogLine({{"severity", "ERROR"},
+                    {"event", "server.signals_unavailable"},
+                    {"errno", errno}});
+      return;
+    }
+    struct sigaction action = {};
+    action.sa_handler = OnTerminationSignal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    sigaction(SIGTERM, &action, nullptr);
+    sigaction(SIGINT, &action, nullptr);
+  });
+}
+
+void DrainPipe(int fd) {
+  char buffer[64];
+  while (read(fd, buffer, sizeof(buffer)) > 0) {
+  }
+}
+
+// Both are process-wide switches that must be thrown before the first ServerBuilder.
+void InitGrpcPlugins() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+    // Naming a health message links grpc/health/v1/health.pb.o, whose descriptor lets
+    // reflection describe grpc.health.v1.Health (the default health service has none).
+    (void)grpc::health::v1::HealthCheckRequest::descriptor();
+  });
+}
+
+}  // namespace
+
+GrpcServer::GrpcServer(const ServerConfig& config, std::vector<ServiceEntry> services,
+                       bool handle_signals)
+    : config_(config), services_(std::move(services)), handle_signals_(handle_signals) {}
+
+absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const ServerConfig& config,
+                                                             std::vector<ServiceEntry> services,
+                                                             bool handle_signals) {
+  for (const ServiceEntry& entry : services) {
+    if (entry.service == nullptr || entry.name.empty()) {
+      return absl::InvalidArgumentError("every service needs an implementation and a name");
+    }
+  }
+  InitGrpcPlugins();
+  if (handle_signals) InstallSignalHandlers();
+
+  std::unique_ptr<GrpcServer> self(new GrpcServer(config, std::move(services), handle_signals));
+  if (pipe2(self->wake_fds_, O_CLOEXEC | O_NONBLOCK) != 0) {
+    return absl::InternalError(absl::StrCat("pipe2 failed, errno ", errno));
+  }
+
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config.listen_address, grpc::InsecureServerCredentials(),
+                           &self->port_);
+  builder.SetMaxReceiveMessageSize(config.max_message_bytes);
+  builder.SetMaxSendMessageSize(config.max_message_bytes);
+  for (const ServiceEntry& entry : self->services_) builder.RegisterService(entry.service);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
+  factories.push_back(std::make_unique<CallInterceptorFactory>());
+  builder.experimental().SetInterceptorCreators(std::move(factories));
+
+  self->server_ = builder.BuildAndStart();
+  if (self->server_ == nullptr || self->port_ == 0) {
+    self->server_.reset();
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", config.listen_address));
+  }
+  self->SetServing(true);
+  WriteLogLine({{"severity", "INFO"},
+                {"event", "server.started"},
+                {"address", config.listen_address},
+                {"port", self->port_}});
+  return self;
+}
+
+GrpcServer::~GrpcServer() {
+  if (server_ != nullptr) Shutdown();
+  for (int fd : wake_fds_) {
+    if (fd >= 0) close(fd);
+  }
+}
+
+void GrpcServer::SetServing(bool serving) {
+  absl::MutexLock lock(&mu_);
+  if (shutting_down_ || server_ == nullptr) return;
+  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+  if (health == nullptr) return;
+  health->SetServingStatus(serving);  // "" and every name known so far
+  for (const ServiceEntry& entry : services_) health->SetServingStatus(entry.name, serving);
+}
+
+void GrpcServer::FollowProbe(std::function<bool()> probe) {
+  std::unique_ptr<ServingStatusFollower> old;
+  {
+    absl::MutexLock lock(&mu_);
+    if (shutting_down_) return;
+    old = std::move(follower_);
+    follower_ = std::make_unique<ServingStatusFollower>(
+        std::move(probe), config_.health_interval, [this](bool serving) { SetServing(serving); });
+  }
+  // Stopped outside mu_: its thread may be waiting for mu_ in SetServing.
+  if (old != nullptr) old->Stop();
+}
+
+void GrpcServer::Run() {
+  pollfd fds[2] = {{wake_fds_[0], POLLIN, 0}, {g_signal_fds[0], POLLIN, 0}};
+  nfds_t count = (handle_signals_ && g_signal_fds[0] >= 0) ? 2 : 1;
+  while (true) {
+    int ready = poll(fds, count, -1);
+    if (ready > 0) break;
+    if (ready < 0 && errno != EINTR) {
+      WriteLogLine({{"severity", "ERROR"}, {"event", "server.poll_failed"}, {"errno", errno}});
+      break;
+    }
+  }
+  bool by_signal = count == 2 && (fds[1].revents & POLLIN) != 0;
+  if (by_signal) DrainPipe(g_signal_fds[0]);
+  DrainPipe(wake_fds_[0]);
+  WriteLogLine({{"severity", "INFO"},
+                {"event", "server.shutdown_requested"},
+                {"by", by_signal ? "signal" : "request"}});
+  Shutdown();
+}
+
+void GrpcServer::RequestShutdown() {
+  char byte = 1;
+  ssize_t ignored = write(wake_fds_[1], &byte, 1);
+  (void)ignored;
+}
+
+void GrpcServer::Shutdown() {
+  absl::MutexLock shutdown_lock(&shutdown_mu_);
+  if (stopped_ || server_ == nullptr) return;
+
+  std::unique_ptr<ServingStatusFollower> follower;
+  {
+    absl::MutexLock lock(&mu_);
+    if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
+      health->SetServingStatus(false);
+      for (const ServiceEntry& entry : services_) health->SetServingStatus(entry.name, false);
+    }
+    shutting_down_ = true;
+    follower = std::move(follower_);
+  }
+  if (follower != nullptr) follower->Stop();
+
+  const absl::Time start = absl::Now();
+  WriteLogLine({{"severity", "INFO"},
+                {"event", "server.draining"},
+                {"drain_timeout_ms", absl::ToInt64Milliseconds(config_.drain_timeout)}});
+  server_->Shutdown(std::chrono::system_clock::now() +
+                    absl::ToChronoMilliseconds(config_.drain_timeout));
+  server_->Wait();
+  stopped_ = true;
+  WriteLogLine({{"severity", "INFO"},
+                {"event", "server.stopped"},
+                {"drain_ms", absl::ToInt64Milliseconds(absl::Now() - start)}});
+}
+
+}  // namespace suite::rpc

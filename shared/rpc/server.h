@@ -1,0 +1,108 @@
+// The bootstrap every service's main() uses (DESIGN.md §7; STYLE.md 12): a grpc::Server with
+// the standard health service, server reflection, the per-RPC log line and request ids, a
+// serving status that can follow a probe, and a graceful drain on SIGTERM/SIGINT.
+//
+//   int main(int argc, char** argv) {
+//     auto config = suite::rpc::LoadServerConfig("IDENTITY", {argv + 1, argv + argc});
+//     if (!config.ok()) { std::cerr << config.status() << "\n"; return 2; }
+//     ... open the pool, build the service implementation `service` ...
+//     auto server = suite::rpc::GrpcServer::Start(
+//         *config, {{&service, identity::v1::IdentityService::service_full_name()}});
+//     if (!server.ok()) { std::cerr << server.status() << "\n"; return 1; }
+//     (*server)->FollowProbe([&pool] { return pool.Ping().ok(); });
+//     (*server)->Run();   // returns after SIGTERM once in-flight calls drained
+//     ... close the pool ...
+//     return 0;
+//   }
+//
+// On SIGTERM/SIGINT (or RequestShutdown): every health status becomes NOT_SERVING, the
+// listener closes and new calls are refused, in-flight calls get up to drain_timeout to finish
+// and are cancelled after it, then Run returns. Handlers that run long should watch
+// ServerContext::IsCancelled(), since gRPC cannot stop a running sync handler.
+#ifndef SUITE_SHARED_RPC_SERVER_H_
+#define SUITE_SHARED_RPC_SERVER_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "shared/rpc/config.h"
+#include "shared/rpc/serving_status.h"
+
+namespace suite::rpc {
+
+// One service to serve, with the name the health service knows it by: the generated
+// `<Svc>::service_full_name()`, e.g. "identity.v1.IdentityService".
+struct ServiceEntry {
+  grpc::Service* service;
+  std::string name;
+};
+
+class GrpcServer {
+ public:
+  // Start builds and starts the server on config.listen_address with `services` (not owned;
+  // they must outlive the server), the default health service (overall "" and every service
+  // name SERVING) and reflection. When `handle_signals`, SIGTERM and SIGINT make Run drain
+  // (the handlers are process-wide; have one such server per process).
+  // Returns INVALID_ARGUMENT for a null service or empty name, UNAVAILABLE when the address
+  // cannot be bound.
+  static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(const ServerConfig& config,
+                                                          std::vector<ServiceEntry> services,
+                                                          bool handle_signals = true);
+  GrpcServer(const GrpcServer&) = delete;
+  GrpcServer& operator=(const GrpcServer&) = delete;
+  // Drains (Shutdown) if that has not happened yet.
+  ~GrpcServer();
+
+  // port returns the bound port (the one picked when the configured port was 0).
+  int port() const { return port_; }
+
+  // SetServing sets the overall status and each service's to SERVING or NOT_SERVING. Ignored
+  // once shutdown has begun, so a probe cannot bring a draining server back. Thread-safe.
+  void SetServing(bool serving);
+
+  // FollowProbe starts a ServingStatusFollower calling `probe` every config.health_interval
+  // and feeding SetServing; it stops when shutdown begins. Replaces an earlier probe.
+  // Thread-safe.
+  void FollowProbe(std::function<bool()> probe);
+
+  // Run blocks until SIGTERM/SIGINT (with handle_signals) or RequestShutdown, then drains as
+  // Shutdown does and returns. Call from one thread, once.
+  void Run();
+
+  // RequestShutdown makes Run return after draining, as SIGTERM does. Returns at once.
+  // Thread-safe.
+  void RequestShutdown();
+
+  // Shutdown drains now: NOT_SERVING, stop accepting, wait for in-flight calls up to
+  // config.drain_timeout, cancel the rest, stop. Blocks until done; later calls return at once.
+  // Thread-safe.
+  void Shutdown();
+
+ private:
+  GrpcServer(const ServerConfig& config, std::vector<ServiceEntry> services, bool handle_signals);
+
+  const ServerConfig config_;
+  const std::vector<ServiceEntry> services_;
+  const bool handle_signals_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  int wake_fds_[2] = {-1, -1};  // RequestShutdown writes, Run polls
+
+  absl::Mutex mu_;
+  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  std::unique_ptr<ServingStatusFollower> follower_ ABSL_GUARDED_BY(mu_);
+
+  absl::Mutex shutdown_mu_;  // serialises Shutdown so a second caller waits for the first
+  bool stopped_ ABSL_GUARDED_BY(shutdown_mu_) = false;
+};
+
+}  // namespace suite::rpc
+
+#endif  // SUITE_SHARED_RPC_SERVER_H_

@@ -1,0 +1,552 @@
+// The example server of shared/rpc: a tiny EchoService served by GrpcServer over a real
+// loopback channel proves health, status details, request ids, bearer tokens, the per-RPC log
+// line and the drain. Reflection has its own binary: see reflection_test.cc.
+#include "shared/rpc/server.h"
+
+#include <signal.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "gtest/gtest.h"
+#include "shared/rpc/config.h"
+#include "shared/rpc/json_log.h"
+#include "shared/rpc/request_context.h"
+#include "shared/rpc/status.h"
+#include "testing/v1/echo_service.grpc.pb.h"
+
+namespace suite::rpc {
+namespace {
+
+namespace tv1 = ::testing::v1;
+using ::grpc::health::v1::Health;
+using ::grpc::health::v1::HealthCheckRequest;
+using ::grpc::health::v1::HealthCheckResponse;
+using ::testing::Contains;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr char kValidId[] = "0B7C3A8E-61A4-4B35-8F61-0C6A4C1D1B2E";
+
+// The example service: echoes, reports the request id, and does whatever the test asks.
+class EchoServiceImpl final : public tv1::EchoService::Service {
+ public:
+  using Behaviour = std::function<grpc::Status(grpc::ServerContext*, const RequestContext&,
+                                               const tv1::EchoRequest&, tv1::EchoResponse*)>;
+  void SetBehaviour(Behaviour behaviour) {
+    absl::MutexLock lock(&mu_);
+    behaviour_ = std::move(behaviour);
+  }
+  grpc::Status Echo(grpc::ServerContext* context, const tv1::EchoRequest* request,
+                    tv1::EchoResponse* response) override {
+    RequestContext rc = RequestContext::FromServerContext(*context);
+    response->set_message(request->message());
+    response->set_request_id(rc.request_id());
+    Behaviour behaviour;
+    {
+      absl::MutexLock lock(&mu_);
+      behaviour = behaviour_;
+    }
+    if (behaviour) return behaviour(context, rc, *request, response);
+    return grpc::Status::OK;
+  }
+
+ private:
+  absl::Mutex mu_;
+  Behaviour behaviour_;
+};
+
+// Authenticates exactly one token, "good-token".
+class OneTokenAuthenticator : public CallerAuthenticator {
+ public:
+  absl::StatusOr<Caller> Authenticate(absl::string_view token, const RequestContext&) override {
+    if (token == "good-token") return Caller{"user-7", {"member"}, "s-1"};
+    return WithErrorInfo(absl::UnauthenticatedError("unknown session"), "SESSION_UNKNOWN",
+                         "identity.suite");
+  }
+};
+
+// Log lines, collected for assertions.
+class LogCollector {
+ public:
+  void Add(const std::string& line) {
+    absl::MutexLock lock(&mu_);
+    lines_.push_back(line);
+  }
+  // WaitForLine returns the first line containing all of `needles`, waiting up to 5 s.
+  absl::optional<std::string> WaitForLine(std::vector<std::string> needles) {
+    absl::Time deadline = absl::Now() + absl::Seconds(5);
+    while (absl::Now() < deadline) {
+      {
+        absl::MutexLock lock(&mu_);
+        for (const std::string& line : lines_) {
+          bool all = true;
+          for (const std::string& n : needles) all = all && line.find(n) != std::string::npos;
+          if (all) return line;
+        }
+      }
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    return absl::nullopt;
+  }
+  std::vector<std::string> Lines() {
+    absl::MutexLock lock(&mu_);
+    return lines_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<std::string> lines_;
+};
+
+ServerConfig LoopbackConfig() {
+  ServerConfig config;
+  config.listen_address = "127.0.0.1:0";
+  config.drain_timeout = absl::Seconds(3);
+  config.health_interval = absl::Milliseconds(20);
+  return config;
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SetLogSinkForTesting([this](const std::string& line) { logs_.Add(line); });
+    StartServer(LoopbackConfig(), /*handle_signals=*/false);
+  }
+  void TearDown() override {
+    server_.reset();
+    SetLogSinkForTesting(nullptr);
+  }
+
+  void StartServer(const ServerConfig& config, bool handle_signals) {
+    absl::StatusOr<std::unique_ptr<GrpcServer>> server = GrpcServer::Start(
+        config, {{&echo_, tv1::EchoService::service_full_name()}}, handle_signals);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    ASSERT_GT(server_->port(), 0);
+    channel_ = NewChannel();
+  }
+
+  std::shared_ptr<grpc::Channel> NewChannel() {
+    return grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
+                               grpc::InsecureChannelCredentials());
+  }
+
+  static void SetDeadline(grpc::ClientContext* context, absl::Duration d = absl::Seconds(5)) {
+    context->set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(d));
+  }
+
+  // Health Check for `service` ("" = overall); a transport error becomes UNKNOWN.
+  HealthCheckResponse::ServingStatus Check(const std::string& service,
+                                           grpc::StatusCode* code = nullptr) {
+    grpc::ClientContext context;
+    SetDeadline(&context, absl::Seconds(2));
+    HealthCheckRequest request;
+    request.set_service(service);
+    HealthCheckResponse response;
+    grpc::Status status = Health::NewStub(channel_)->Check(&context, request, &response);
+    if (code != nullptr) *code = status.error_code();
+    return status.ok() ? response.status() : HealthCheckResponse::UNKNOWN;
+  }
+
+  bool WaitForHealth(HealthCheckResponse::ServingStatus want) {
+    absl::Time deadline = absl::Now() + absl::Seconds(5);
+    while (absl::Now() < deadline) {
+      if (Check("") == want && Check(tv1::EchoService::service_full_name()) == want) return true;
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    return false;
+  }
+
+  grpc::Status Echo(grpc::ClientContext* context, const std::string& message,
+                    tv1::EchoResponse* response) {
+    tv1::EchoRequest request;
+    request.set_message(message);
+    return tv1::EchoService::NewStub(channel_)->Echo(context, request, response);
+  }
+
+  static std::string InitialMetadata(const grpc::ClientContext& context, const std::string& key) {
+    auto it = context.GetServerInitialMetadata().find(key);
+    if (it == context.GetServerInitialMetadata().end()) return "";
+    return std::string(it->second.data(), it->second.size());
+  }
+
+  LogCollector logs_;
+  EchoServiceImpl echo_;
+  std::unique_ptr<GrpcServer> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+// --- health ---------------------------------------------------------------------------------
+
+TEST_F(ServerTest, HealthAnswersServingOverallAndForEachService) {
+  EXPECT_EQ(Check(""), HealthCheckResponse::SERVING);
+  EXPECT_EQ(Check("testing.v1.EchoService"), HealthCheckResponse::SERVING);
+  grpc::StatusCode code;
+  Check("no.such.Service", &code);
+  EXPECT_EQ(code, grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(ServerTest, HealthFollowsTheProbeBothWays) {
+  std::atomic<bool> database_up{true};
+  server_->FollowProbe([&] { return database_up.load(); });
+  ASSERT_TRUE(WaitForHealth(HealthCheckResponse::SERVING));
+  database_up = false;
+  EXPECT_TRUE(WaitForHealth(HealthCheckResponse::NOT_SERVING));
+  database_up = true;
+  EXPECT_TRUE(WaitForHealth(HealthCheckResponse::SERVING));
+}
+
+TEST_F(ServerTest, SetServingFalseIsVisibleToClients) {
+  server_->SetServing(false);
+  EXPECT_EQ(Check(""), HealthCheckResponse::NOT_SERVING);
+  EXPECT_EQ(Check("testing.v1.EchoService"), HealthCheckResponse::NOT_SERVING);
+}
+
+// --- status conversion over the wire --------------------------------------------------------
+
+TEST_F(ServerTest, BadRequestAndErrorInfoReachTheClient) {
+  echo_.SetBehaviour([](grpc::ServerContext*, const RequestContext& rc, const tv1::EchoRequest&,
+                        tv1::EchoResponse*) {
+    return ToGrpcStatus(WithErrorInfo(InvalidArgument("message", "must be at most 3 characters"),
+                                      "MESSAGE_TOO_LONG", "testing.suite"),
+                        rc.request_id());
+  });
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  tv1::EchoResponse response;
+  absl::Status status = FromGrpcStatus(Echo(&context, "long", &response));
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(), "message: must be at most 3 characters");
+  EXPECT_THAT(FieldViolationsOf(status),
+              ::testing::ElementsAre(FieldViolation{"message", "must be at most 3 characters"}));
+  absl::optional<ErrorInfo> info = ErrorInfoOf(status);
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->reason, "MESSAGE_TOO_LONG");
+  EXPECT_EQ(info->domain, "testing.suite");
+}
+
+TEST_F(ServerTest, InternalErrorReachesTheClientScrubbed) {
+  echo_.SetBehaviour([](grpc::ServerContext*, const RequestContext& rc, const tv1::EchoRequest&,
+                        tv1::EchoResponse*) {
+    return ToGrpcStatus(absl::InternalError("password=hunter2 host=db-0"), rc.request_id());
+  });
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  context.AddMetadata("x-request-id", kValidId);
+  tv1::EchoResponse response;
+  grpc::Status status = Echo(&context, "x", &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_THAT(status.error_message(), Not(HasSubstr("hunter2")));
+  EXPECT_THAT(status.error_message(), HasSubstr("internal error"));
+  EXPECT_THAT(status.error_message(), HasSubstr(absl::AsciiStrToLower(kValidId)));
+  EXPECT_TRUE(logs_.WaitForLine({"rpc.internal_error", "hunter2"}).has_value());
+}
+
+// --- request ids ----------------------------------------------------------------------------
+
+TEST_F(ServerTest, ValidRequestIdIsUsedAndEchoedInLowerCase) {
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  context.AddMetadata("x-request-id", kValidId);
+  tv1::EchoResponse response;
+  ASSERT_TRUE(Echo(&context, "hi", &response).ok());
+  EXPECT_EQ(response.message(), "hi");
+  EXPECT_EQ(response.request_id(), absl::AsciiStrToLower(kValidId));
+  EXPECT_EQ(InitialMetadata(context, "x-request-id"), response.request_id());
+}
+
+TEST_F(ServerTest, MissingRequestIdIsGeneratedAndEchoed) {
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  tv1::EchoResponse response;
+  ASSERT_TRUE(Echo(&context, "hi", &response).ok());
+  EXPECT_TRUE(IsValidRequestId(response.request_id())) << response.request_id();
+  EXPECT_EQ(InitialMetadata(context, "x-request-id"), response.request_id());
+}
+
+TEST_F(ServerTest, InvalidRequestIdIsReplacedByAGeneratedOne) {
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  context.AddMetadata("x-request-id", "abc; DROP TABLE users");
+  tv1::EchoResponse response;
+  ASSERT_TRUE(Echo(&context, "hi", &response).ok());
+  EXPECT_TRUE(IsValidRequestId(response.request_id())) << response.request_id();
+  EXPECT_EQ(InitialMetadata(context, "x-request-id"), response.request_id());
+}
+
+TEST_F(ServerTest, RequestIdIsEchoedOnErrorsToo) {
+  echo_.SetBehaviour([](grpc::ServerContext*, const RequestContext&, const tv1::EchoRequest&,
+                        tv1::EchoResponse*) {
+    return ToGrpcStatus(absl::NotFoundError("no such echo"));
+  });
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  context.AddMetadata("x-request-id", kValidId);
+  tv1::EchoResponse response;
+  EXPECT_EQ(Echo(&context, "hi", &response).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(InitialMetadata(context, "x-request-id"), absl::AsciiStrToLower(kValidId));
+}
+
+TEST_F(ServerTest, RequestIdAndBearerTokenAreForwardedDownstream) {
+  // A second server stands for the downstream service; it reports what it received.
+  EchoServiceImpl downstream_echo;
+  downstream_echo.SetBehaviour([](grpc::ServerContext*, const RequestContext& rc,
+                                  const tv1::EchoRequest&, tv1::EchoResponse* response) {
+    absl::StatusOr<std::string> token = rc.BearerToken();
+    response->set_caller_id(token.ok() ? *token : "<none>");
+    return grpc::Status::OK;
+  });
+  absl::StatusOr<std::unique_ptr<GrpcServer>> downstream = GrpcServer::Start(
+      LoopbackConfig(), {{&downstream_echo, tv1::EchoService::service_full_name()}}, false);
+  ASSERT_TRUE(downstream.ok()) << downstream.status();
+  auto downstream_stub = tv1::EchoService::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", (*downstream)->port()), grpc::InsecureChannelCredentials()));
+
+  echo_.SetBehaviour([&](grpc::ServerContext*, const RequestContext& rc,
+                         const tv1::EchoRequest& request, tv1::EchoResponse* response) {
+    grpc::ClientContext downstream_context;
+    SetDeadline(&downstream_context);
+    rc.PropagateTo(&downstream_context, /*include_bearer_token=*/request.message() == "with");
+    tv1::EchoResponse downstream_response;
+    grpc::Status status =
+        downstream_stub->Echo(&downstream_context, request, &downstream_response);
+    response->set_request_id(downstream_response.request_id());
+    response->set_caller_id(downstream_response.caller_id());
+    return status;
+  });
+
+  {
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    context.AddMetadata("x-request-id", kValidId);
+    context.AddMetadata("authorization", "Bearer good-token");
+    tv1::EchoResponse response;
+    ASSERT_TRUE(Echo(&context, "with", &response).ok());
+    EXPECT_EQ(response.request_id(), absl::AsciiStrToLower(kValidId));
+    EXPECT_EQ(response.caller_id(), "good-token");
+  }
+  {
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    context.AddMetadata("authorization", "Bearer good-token");
+    tv1::EchoResponse response;
+    ASSERT_TRUE(Echo(&context, "without", &response).ok());
+    EXPECT_EQ(response.request_id(), InitialMetadata(context, "x-request-id"));
+    EXPECT_EQ(response.caller_id(), "<none>");
+  }
+}
+
+// --- bearer tokens and the caller hook ------------------------------------------------------
+
+class AuthenticatedServerTest : public ServerTest {
+ protected:
+  void SetUp() override {
+    ServerTest::SetUp();
+    echo_.SetBehaviour([this](grpc::ServerContext*, const RequestContext& rc,
+                              const tv1::EchoRequest&, tv1::EchoResponse* response) {
+      absl::StatusOr<Caller> caller = RequireCaller(rc, authenticator_);
+      if (!caller.ok()) return ToGrpcStatus(caller.status(), rc.request_id());
+      response->set_caller_id(caller->user_id);
+      return grpc::Status::OK;
+    });
+  }
+  // Calls Echo with `authorization` (if not null) and returns the client-side status.
+  absl::Status CallWith(const char* authorization, tv1::EchoResponse* response) {
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    if (authorization != nullptr) context.AddMetadata("authorization", authorization);
+    return FromGrpcStatus(Echo(&context, "hi", response));
+  }
+  OneTokenAuthenticator authenticator_;
+};
+
+TEST_F(AuthenticatedServerTest, ValidBearerTokenIdentifiesTheCallerAndIsLoggedWithoutToken) {
+  tv1::EchoResponse response;
+  ASSERT_TRUE(CallWith("bearer good-token", &response).ok());
+  EXPECT_EQ(response.caller_id(), "user-7");
+  absl::optional<std::string> line =
+      logs_.WaitForLine({"\"event\":\"rpc\"", response.request_id()});
+  ASSERT_TRUE(line.has_value());
+  nlohmann::json parsed = nlohmann::json::parse(*line);
+  EXPECT_EQ(parsed["method"], "/testing.v1.EchoService/Echo");
+  EXPECT_EQ(parsed["code"], "OK");
+  EXPECT_EQ(parsed["caller_id"], "user-7");
+  EXPECT_TRUE(parsed["latency_ms"].is_number());
+  for (const std::string& l : logs_.Lines()) EXPECT_THAT(l, Not(HasSubstr("good-token")));
+}
+
+TEST_F(AuthenticatedServerTest, MissingOrMalformedAuthorizationIsUnauthenticated) {
+  tv1::EchoResponse response;
+  absl::Status missing = CallWith(nullptr, &response);
+  EXPECT_EQ(missing.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(ErrorInfoOf(missing)->reason, "MISSING_CREDENTIALS");
+  for (const char* malformed : {"Basic dXNlcjpwYXNz", "Bearer", "Bearer a b", "good-token"}) {
+    absl::Status status = CallWith(malformed, &response);
+    EXPECT_EQ(status.code(), absl::StatusCode::kUnauthenticated) << malformed;
+    ASSERT_TRUE(ErrorInfoOf(status).has_value()) << malformed;
+    EXPECT_EQ(ErrorInfoOf(status)->reason, "MALFORMED_CREDENTIALS") << malformed;
+  }
+}
+
+TEST_F(AuthenticatedServerTest, UnknownTokenGetsTheAuthenticatorsError) {
+  tv1::EchoResponse response;
+  absl::Status status = CallWith("Bearer stolen", &response);
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(ErrorInfoOf(status)->reason, "SESSION_UNKNOWN");
+  EXPECT_TRUE(logs_.WaitForLine({"\"code\":\"UNAUTHENTICATED\""}).has_value());
+}
+
+// --- drain ----------------------------------------------------------------------------------
+
+TEST_F(ServerTest, DrainLetsInFlightCallFinishRefusesNewOnesAndReturns) {
+  absl::Notification started;
+  echo_.SetBehaviour([&](grpc::ServerContext*, const RequestContext&, const tv1::EchoRequest&,
+                         tv1::EchoResponse*) {
+    started.Notify();
+    absl::SleepFor(absl::Milliseconds(600));
+    return grpc::Status::OK;
+  });
+  grpc::Status slow_status;
+  std::thread slow_call([&] {
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    tv1::EchoResponse response;
+    slow_status = Echo(&context, "slow", &response);
+  });
+  ASSERT_TRUE(started.WaitForNotificationWithTimeout(absl::Seconds(5)));
+
+  absl::Time shutdown_start = absl::Now();
+  std::thread runner([&] { server_->Run(); });
+  server_->RequestShutdown();
+  ASSERT_TRUE(logs_.WaitForLine({"server.draining"}).has_value());
+
+  // The listener is closed: a new connection is refused while the slow call still runs.
+  channel_ = NewChannel();
+  grpc::ClientContext context;
+  SetDeadline(&context, absl::Seconds(1));
+  tv1::EchoResponse response;
+  EXPECT_EQ(Echo(&context, "new", &response).error_code(), grpc::StatusCode::UNAVAILABLE);
+
+  runner.join();
+  slow_call.join();
+  EXPECT_TRUE(slow_status.ok()) << slow_status.error_message();
+  EXPECT_LT(absl::Now() - shutdown_start, absl::Seconds(3));  // the drain deadline
+  EXPECT_TRUE(logs_.WaitForLine({"server.stopped"}).has_value());
+}
+
+TEST_F(ServerTest, DrainCancelsCallsThatOutliveTheDeadline) {
+  server_.reset();
+  ServerConfig config = LoopbackConfig();
+  config.drain_timeout = absl::Milliseconds(300);
+  StartServer(config, false);
+  absl::Notification started;
+  echo_.SetBehaviour([&](grpc::ServerContext* context, const RequestContext&,
+                         const tv1::EchoRequest&, tv1::EchoResponse*) {
+    started.Notify();
+    absl::Time give_up = absl::Now() + absl::Seconds(10);
+    while (!context->IsCancelled() && absl::Now() < give_up) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    return grpc::Status::OK;
+  });
+  grpc::Status stuck_status;
+  std::thread stuck_call([&] {
+    grpc::ClientContext context;
+    SetDeadline(&context, absl::Seconds(20));
+    tv1::EchoResponse response;
+    stuck_status = Echo(&context, "stuck", &response);
+  });
+  ASSERT_TRUE(started.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  absl::Time start = absl::Now();
+  server_->Shutdown();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(250));
+  stuck_call.join();
+  EXPECT_FALSE(stuck_status.ok());
+}
+
+TEST_F(ServerTest, HealthSaysNotServingOnceShutdownBegins) {
+  absl::Notification started;
+  absl::Notification release;
+  echo_.SetBehaviour([&](grpc::ServerContext*, const RequestContext&, const tv1::EchoRequest&,
+                         tv1::EchoResponse*) {
+    started.Notify();
+    release.WaitForNotificationWithTimeout(absl::Seconds(5));
+    return grpc::Status::OK;
+  });
+  std::atomic<bool> probe_result{true};
+  server_->FollowProbe([&] { return probe_result.load(); });
+  std::thread slow_call([&] {
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    tv1::EchoResponse response;
+    Echo(&context, "slow", &response);
+  });
+  ASSERT_TRUE(started.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  // The health service is reached over the connection that is already open.
+  ASSERT_EQ(Check(""), HealthCheckResponse::SERVING);
+  std::thread shutdown([&] { server_->Shutdown(); });
+  ASSERT_TRUE(logs_.WaitForLine({"server.draining"}).has_value());
+  // A probe that still says "up" cannot bring the draining server back to SERVING.
+  absl::SleepFor(absl::Milliseconds(60));
+  grpc::StatusCode code;
+  HealthCheckResponse::ServingStatus status = Check("", &code);
+  EXPECT_NE(status, HealthCheckResponse::SERVING) << "code " << code;
+  release.Notify();
+  shutdown.join();
+  slow_call.join();
+}
+
+TEST_F(ServerTest, SigtermMakesRunDrainAndReturn) {
+  server_.reset();
+  StartServer(LoopbackConfig(), /*handle_signals=*/true);
+  std::atomic<bool> returned{false};
+  std::thread runner([&] {
+    server_->Run();
+    returned = true;
+  });
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_FALSE(returned.load());
+  ASSERT_EQ(kill(getpid(), SIGTERM), 0);
+  runner.join();
+  EXPECT_TRUE(returned.load());
+  EXPECT_TRUE(logs_.WaitForLine({"server.shutdown_requested", "signal"}).has_value());
+  grpc::StatusCode code;
+  channel_ = NewChannel();
+  Check("", &code);
+  EXPECT_EQ(code, grpc::StatusCode::UNAVAILABLE);
+}
+
+// --- start-up -------------------------------------------------------------------------------
+
+TEST(GrpcServerStartTest, UnusableAddressIsUnavailable) {
+  ServerConfig config;
+  config.listen_address = "203.0.113.7:0";  // TEST-NET-3: not an address of this machine
+  absl::StatusOr<std::unique_ptr<GrpcServer>> server = GrpcServer::Start(config, {}, false);
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST(GrpcServerStartTest, ServiceWithoutNameIsInvalidArgument) {
+  EchoServiceImpl echo;
+  absl::StatusOr<std::unique_ptr<GrpcServer>> server =
+      GrpcServer::Start(LoopbackConfig(), {{&echo, ""}}, false);
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace suite::rpc
