@@ -7,8 +7,8 @@
 // transaction mode), the same SQL through exec_params.
 //
 //   SUITE_ASSIGN_OR_RETURN(auto pool, ConnectionPool::Create(config));
-//   SUITE_RETURN_IF_ERROR(pool->RegisterStatement("user_by_id",
-//                                                 "SELECT email FROM identity.users WHERE id = $1"));
+//   SUITE_RETURN_IF_ERROR(pool->RegisterStatement(
+//       "user_by_id", "SELECT email FROM identity.users WHERE id = $1"));
 //   ...
 //   if (!pool->Healthy()) health.SetServingStatus(NOT_SERVING);
 //

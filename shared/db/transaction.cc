@@ -35,10 +35,11 @@ bool LeavesConnectionBroken(const absl::Status& status) {
   return absl::IsUnavailable(status) || absl::IsUnknown(status);
 }
 
-// Full-jitter-ish exponential backoff: uniform in [cap/2, cap], cap = 10 ms * 2^(n-1) <= 1 s.
+// Jittered exponential backoff: uniform in [cap/2, cap], cap = 10 ms * 2^(attempt-1), <= 1 s.
+// The jitter keeps two transactions that just conflicted from colliding again in lockstep.
 absl::Duration Backoff(int attempt) {
   thread_local absl::BitGen gen;
-  const double cap_ms = std::min(1000.0, 10.0 * static_cast<double>(1 << std::min(attempt - 1, 10)));
+  const double cap_ms = std::min(1000.0, 10.0 * (1 << std::min(attempt - 1, 10)));
   return absl::Milliseconds(absl::Uniform(gen, cap_ms / 2, cap_ms));
 }
 
@@ -137,6 +138,7 @@ absl::Status RunInTransaction(ConnectionPool& pool, const TxOptions& options,
       if (LeavesConnectionBroken(status)) tx->lease_.MarkBroken();
     } catch (...) {
       status = absl::InternalError("the transaction body threw a non-standard exception");
+      tx->lease_.MarkBroken();  // the session's state is unknown
     }
     // A failed statement aborted the transaction even if the body went on and returned OK.
     if (status.ok()) status = tx->failure_;
