@@ -1,5 +1,6 @@
 #include "migrations/schemas.h"
 
+#include "migrations/billing/schema.h"
 #include "migrations/core/schema.h"
 
 namespace suite::migrations {
@@ -7,6 +8,7 @@ namespace suite::migrations {
 std::vector<suite::db::schema::OwnerSchema> AllSchemas() {
   return {
       CoreSchema(),
+      BillingSchema(),
   };
 }
 

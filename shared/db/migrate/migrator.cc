@@ -10,6 +10,7 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "pqxx/pqxx"
 #include "shared/base/status_macros.h"
 #include "shared/db/errors.h"
@@ -161,11 +162,63 @@ absl::Status RefuseProblems(const StatusReport& report, absl::string_view action
       absl::StrCat("refusing to ", action, ":\n  ", absl::StrJoin(lines, "\n  ")));
 }
 
+// The session-level advisory lock, held on a connection of its own for the whole run.
+// Migration statements never run on it, so nothing a migration does (a failed statement, a
+// RESET, a session change) can touch the lock; it is released when the connection closes.
+class RunnerLock {
+ public:
+  // Acquire polls pg_try_advisory_lock until it succeeds or lock_timeout passes.
+  static absl::StatusOr<std::unique_ptr<RunnerLock>> Acquire(const MigratorOptions& options) {
+    auto lock = std::unique_ptr<RunnerLock>(new RunnerLock(Connect(options.database_url)));
+    const absl::Time deadline = absl::Now() + options.lock_timeout;
+    while (true) {
+      bool locked = false;
+      {
+        pqxx::nontransaction tx(*lock->conn_);
+        locked = tx.exec_params1("SELECT pg_try_advisory_lock($1)",
+                                 Migrator::kAdvisoryLockKey)[0]
+                     .as<bool>();
+      }
+      if (locked) return lock;
+      const absl::Time now = absl::Now();
+      if (now >= deadline) {
+        return absl::DeadlineExceededError(absl::StrCat(
+            "another migration runner held the lock (pg_try_advisory_lock(",
+            Migrator::kAdvisoryLockKey, ")) for longer than the lock timeout of ",
+            absl::FormatDuration(options.lock_timeout)));
+      }
+      // Sleeping between attempts (rather than waiting inside pg_advisory_lock) keeps this
+      // runner free of any open snapshot that a CREATE INDEX CONCURRENTLY would wait for.
+      absl::SleepFor(std::min(options.lock_poll_interval, deadline - now));
+    }
+  }
+
+  // StillHeld returns UNAVAILABLE when the lock's connection broke (the server released the
+  // lock then, so another runner may start: this one must not commit anything more).
+  absl::Status StillHeld() {
+    try {
+      pqxx::nontransaction tx(*conn_);
+      tx.exec1("SELECT 1");
+      return absl::OkStatus();
+    } catch (const std::exception& e) {
+      return absl::UnavailableError(absl::StrCat(
+          "lost the migration lock (its connection broke: ",
+          absl::StripTrailingAsciiWhitespace(e.what()), "); stopped before committing more"));
+    }
+  }
+
+ private:
+  explicit RunnerLock(std::unique_ptr<pqxx::connection> conn) : conn_(std::move(conn)) {}
+  std::unique_ptr<pqxx::connection> conn_;
+};
+
 // Runs `statements` of `file`, then `bookkeeping` (the history change), all in one
-// transaction, or one by one for a NoTransaction file.
+// transaction, or one by one for a NoTransaction file. The lock is checked before the first
+// statement and again before the commit.
 template <typename Bookkeeping>
-absl::Status RunStatements(pqxx::connection& conn, const MigrationFile& file,
+absl::Status RunStatements(pqxx::connection& conn, RunnerLock& lock, const MigrationFile& file,
                            const std::vector<Statement>& statements, Bookkeeping bookkeeping) {
+  SUITE_RETURN_IF_ERROR(lock.StillHeld());
   const absl::Time start = absl::Now();
   auto run_all = [&](pqxx::transaction_base& tx) -> absl::Status {
     for (const Statement& st : statements) {
@@ -181,10 +234,12 @@ absl::Status RunStatements(pqxx::connection& conn, const MigrationFile& file,
     pqxx::work tx(conn);
     SUITE_RETURN_IF_ERROR(run_all(tx));
     bookkeeping(tx, absl::ToInt64Milliseconds(absl::Now() - start));
+    SUITE_RETURN_IF_ERROR(lock.StillHeld());
     tx.commit();
   } else {
     pqxx::nontransaction tx(conn);
     SUITE_RETURN_IF_ERROR(run_all(tx));
+    SUITE_RETURN_IF_ERROR(lock.StillHeld());
     bookkeeping(tx, absl::ToInt64Milliseconds(absl::Now() - start));
   }
   return absl::OkStatus();
@@ -227,28 +282,6 @@ absl::StatusOr<std::unique_ptr<Migrator>> Migrator::Create(MigratorOptions optio
 
 namespace {
 
-// Takes the session-level advisory lock by polling; see the header for why not blocking.
-absl::Status AcquireLock(pqxx::connection& conn, const MigratorOptions& options) {
-  const absl::Time deadline = absl::Now() + options.lock_timeout;
-  while (true) {
-    bool locked = false;
-    {
-      pqxx::nontransaction tx(conn);
-      locked = tx.exec_params1("SELECT pg_try_advisory_lock($1)", Migrator::kAdvisoryLockKey)[0]
-                   .as<bool>();
-    }
-    if (locked) return absl::OkStatus();
-    const absl::Time now = absl::Now();
-    if (now >= deadline) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "another migration runner held the lock (pg_try_advisory_lock(",
-          Migrator::kAdvisoryLockKey, ")) for longer than the lock timeout of ",
-          absl::FormatDuration(options.lock_timeout)));
-    }
-    absl::SleepFor(std::min(options.lock_poll_interval, deadline - now));
-  }
-}
-
 void EnsureHistoryTable(pqxx::connection& conn) {
   pqxx::nontransaction tx(conn);
   tx.exec0("CREATE SCHEMA IF NOT EXISTS migrate");
@@ -267,9 +300,8 @@ void EnsureHistoryTable(pqxx::connection& conn) {
 
 absl::StatusOr<int> Migrator::Up() {
   try {
-    // The lock lives as long as this connection: it is released when `conn` closes.
+    SUITE_ASSIGN_OR_RETURN(std::unique_ptr<RunnerLock> lock, RunnerLock::Acquire(options_));
     std::unique_ptr<pqxx::connection> conn = Connect(options_.database_url);
-    SUITE_RETURN_IF_ERROR(AcquireLock(*conn, options_));
     EnsureHistoryTable(*conn);
     // Read after taking the lock: another runner may have applied files meanwhile.
     const StatusReport report = Compare(files_, ReadHistory(*conn));
@@ -282,7 +314,7 @@ absl::StatusOr<int> Migrator::Up() {
     for (const MigrationFile& file : files_) {
       if (pending.count({file.owner, file.version}) == 0) continue;
       SUITE_RETURN_IF_ERROR(RunStatements(
-          *conn, file, file.up, [&](pqxx::transaction_base& tx, int64_t ms) {
+          *conn, *lock, file, file.up, [&](pqxx::transaction_base& tx, int64_t ms) {
             tx.exec_params0(
                 "INSERT INTO migrate.history (owner, version, name, checksum, execution_ms) "
                 "VALUES ($1, $2, $3, $4, $5)",
@@ -303,8 +335,8 @@ absl::StatusOr<int> Migrator::Up() {
 absl::StatusOr<int> Migrator::Down(int n) {
   if (n < 1) return absl::InvalidArgumentError("down needs a count of at least 1");
   try {
+    SUITE_ASSIGN_OR_RETURN(std::unique_ptr<RunnerLock> lock, RunnerLock::Acquire(options_));
     std::unique_ptr<pqxx::connection> conn = Connect(options_.database_url);
-    SUITE_RETURN_IF_ERROR(AcquireLock(*conn, options_));
     std::vector<HistoryRow> history = ReadHistory(*conn);
     std::sort(history.begin(), history.end(), [](const HistoryRow& a, const HistoryRow& b) {
       return ApplyOrder(b.owner, b.version, a.owner, a.version);  // newest first
@@ -335,7 +367,7 @@ absl::StatusOr<int> Migrator::Down(int n) {
     int rolled_back = 0;
     for (const MigrationFile* file : targets) {
       SUITE_RETURN_IF_ERROR(RunStatements(
-          *conn, *file, file->down, [&](pqxx::transaction_base& tx, int64_t ms) {
+          *conn, *lock, *file, file->down, [&](pqxx::transaction_base& tx, int64_t ms) {
             tx.exec_params0("DELETE FROM migrate.history WHERE owner = $1 AND version = $2",
                             file->owner, file->version);
             if (options_.log) {

@@ -21,11 +21,13 @@
 //   marked `-- +migrate NoTransaction` runs statement by statement and its history row is
 //   written after the last one; such files must be idempotent (CREATE INDEX CONCURRENTLY IF
 //   NOT EXISTS, ...) so that a rerun after a failure completes them.
-// - Runners are serialised by a session-level advisory lock (kAdvisoryLockKey) held on the
-//   runner's connection and taken by polling pg_try_advisory_lock: a runner blocked inside
+// - Runners are serialised by a session-level advisory lock (kAdvisoryLockKey) held on a
+//   connection of its own (migrations run on a second one) and taken by polling
+//   pg_try_advisory_lock: a runner blocked inside
 //   pg_advisory_lock would hold a snapshot that another runner's CREATE INDEX CONCURRENTLY
 //   waits for, while that runner holds the lock it waits for. After taking the lock the
-//   history is read again, so each file is applied exactly once.
+//   history is read again, so each file is applied exactly once. Should the lock's
+//   connection break, the runner stops (UNAVAILABLE) before committing another migration.
 //
 // Thread-safety: a Migrator may be used from one thread at a time; separate instances (in one
 // or many processes) may run concurrently against the same database.
@@ -111,7 +113,8 @@ class Migrator {
   // Up applies every pending migration in order and returns how many it applied (0 when the
   // database is up to date). Returns FAILED_PRECONDITION listing every problem (nothing is
   // applied then), DEADLINE_EXCEEDED when the lock was not obtained within lock_timeout,
-  // UNAVAILABLE when the database cannot be reached, and for a failing statement the code of
+  // UNAVAILABLE when the database cannot be reached or the lock was lost, and for a failing
+  // statement the code of
   // its SQLSTATE (suite::db::StatusFromException) with "<file>:<line>: <server message>";
   // migrations applied before the failing one stay applied.
   absl::StatusOr<int> Up();

@@ -13,8 +13,9 @@
 // Markers (each alone on its line): `-- +migrate Up` (required, once, first), `-- +migrate Down`
 // (required, once, after Up; its section may be empty), `-- +migrate NoTransaction` (optional:
 // the file runs statement by statement outside a transaction, e.g. for CREATE INDEX
-// CONCURRENTLY; such a file must be idempotent). Before the Up marker only blank lines and
-// `--` comments are allowed.
+// CONCURRENTLY, in both its sections; such a file must be idempotent). Before the Up marker
+// only blank lines and `--` comments are allowed. A line that starts with `-- +migrate` is
+// always taken as a marker, even inside a $$ body, so do not begin body lines that way.
 //
 // Statements are split here, not by the server, so that each failure can name the file and
 // line of its statement. The splitter knows '...' strings (and E'...' escapes), "..."
