@@ -2,6 +2,7 @@
 
 #include "migrations/billing/schema.h"
 #include "migrations/core/schema.h"
+#include "migrations/identity/schema.h"
 
 namespace suite::migrations {
 
@@ -9,6 +10,7 @@ std::vector<suite::db::schema::OwnerSchema> AllSchemas() {
   return {
       CoreSchema(),
       BillingSchema(),
+      IdentitySchema(),
   };
 }
 
