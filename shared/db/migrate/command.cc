@@ -76,11 +76,7 @@ int RunMigrateCommand(const std::vector<std::string>& args, MigratorOptions opti
     err << "migrate verify: " << diffs.status().message() << "\n";
     return 1;
   }
-  for (const OwnerDifferences& owner : *diffs) {
-    for (const schema::SchemaDifference& d : owner.differences) {
-      out << owner.owner << ": " << d.object << ": " << d.message << "\n";
-    }
-  }
+  out << FormatOwnerDifferences(*diffs);
   if (!diffs->empty()) {
     out << "verify: " << diffs->size() << " of " << schemas.size()
         << " owner(s) differ from their declared schema\n";

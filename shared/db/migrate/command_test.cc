@@ -12,6 +12,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "migrations/schemas.h"
+#include "shared/db/migrate/loader.h"
 #include "pqxx/pqxx"
 #include "shared/db/testing/test_database.h"
 
@@ -79,7 +80,7 @@ TEST(MigrateCommandTest, VerifyExitsOneOnADifferenceAndNamesIt) {
   {
     pqxx::connection conn((*db)->url());
     pqxx::nontransaction tx(conn);
-    tx.exec0("DROP FUNCTION core.set_updated_at()");
+    tx.exec0("DROP FUNCTION core.set_updated_at() CASCADE");
   }
   Outcome differs = RunCommand({"verify"}, (*db)->url_owner());
   EXPECT_EQ(differs.code, 1);
@@ -89,12 +90,16 @@ TEST(MigrateCommandTest, VerifyExitsOneOnADifferenceAndNamesIt) {
 TEST(MigrateCommandTest, DownThenStatusShowsThePendingMigrationAndFailsUpOnAProblem) {
   auto db = TestDatabase::CreateMigrated();
   ASSERT_TRUE(db.ok()) << db.status();
+  auto files = LoadMigrations("migrations");
+  ASSERT_TRUE(files.ok()) << files.status();
+  const MigrationFile& newest = files->back();
+  const std::string label = absl::StrCat(newest.owner, "/", newest.version, "_", newest.name);
   Outcome down = RunCommand({"down"}, (*db)->url_owner());
   EXPECT_EQ(down.code, 0) << down.err;
-  EXPECT_THAT(down.out, HasSubstr("rolled back core/20240101000100_create_service_roles"));
+  EXPECT_THAT(down.out, HasSubstr("rolled back " + label));
   Outcome status = RunCommand({"status"}, (*db)->url_owner());
   EXPECT_EQ(status.code, 1);
-  EXPECT_THAT(status.out, HasSubstr("pending  core/20240101000100_create_service_roles"));
+  EXPECT_THAT(status.out, HasSubstr("pending  " + label));
 
   {
     pqxx::connection conn((*db)->url());

@@ -271,6 +271,16 @@ std::string StatusReport::ToString() const {
   return out;
 }
 
+std::string FormatOwnerDifferences(const std::vector<OwnerDifferences>& owners) {
+  std::string out;
+  for (const OwnerDifferences& owner : owners) {
+    for (const schema::SchemaDifference& d : owner.differences) {
+      absl::StrAppend(&out, owner.owner, ": ", d.object, ": ", d.message, "\n");
+    }
+  }
+  return out;
+}
+
 absl::StatusOr<std::unique_ptr<Migrator>> Migrator::Create(MigratorOptions options) {
   if (options.database_url.empty()) {
     return absl::InvalidArgumentError("no database URL: set DATABASE_URL or --database_url");
@@ -396,6 +406,23 @@ absl::StatusOr<StatusReport> Migrator::Status() {
 absl::StatusOr<std::vector<OwnerDifferences>> Migrator::Verify(
     const std::vector<schema::OwnerSchema>& schemas) {
   std::vector<OwnerDifferences> out;
+  // An owner whose migrations nobody declared cannot be checked: that is a difference too.
+  std::vector<std::string> undeclared;
+  for (const MigrationFile& f : files_) {
+    const bool declared =
+        std::any_of(schemas.begin(), schemas.end(),
+                    [&](const schema::OwnerSchema& s) { return s.owner == f.owner; });
+    if (!declared && (undeclared.empty() || undeclared.back() != f.owner)) {
+      undeclared.push_back(f.owner);
+    }
+  }
+  for (const std::string& owner : undeclared) {
+    out.push_back(OwnerDifferences{
+        owner,
+        {schema::SchemaDifference{
+            owner, absl::StrCat("has migrations but no declared schema (add migrations/", owner,
+                                "/schema.cc to //migrations:schemas)")}}});
+  }
   for (const schema::OwnerSchema& owner : schemas) {
     absl::StatusOr<std::vector<schema::SchemaDifference>> diffs =
         schema::CheckSchema(options_.database_url, owner);

@@ -97,6 +97,9 @@ struct OwnerDifferences {
   std::vector<schema::SchemaDifference> differences;
 };
 
+// FormatOwnerDifferences returns one "owner: object: message" line per difference.
+std::string FormatOwnerDifferences(const std::vector<OwnerDifferences>& owners);
+
 class Migrator {
  public:
   // The advisory lock key (pg_try_advisory_lock(bigint)) that serialises runners on a database.
@@ -131,7 +134,8 @@ class Migrator {
   absl::StatusOr<StatusReport> Status();
 
   // Verify runs the schema check of every owner in `schemas` against the database and returns
-  // the owners that differ (empty: all match). Returns UNAVAILABLE (or the mapped code) when
+  // the owners that differ (empty: all match). An owner with migrations but no entry in
+  // `schemas` is reported as differing too (it cannot be checked). Returns UNAVAILABLE (or the mapped code) when
   // the catalog cannot be read.
   absl::StatusOr<std::vector<OwnerDifferences>> Verify(
       const std::vector<schema::OwnerSchema>& schemas);

@@ -408,6 +408,38 @@ TEST(MigratorTest, ConcurrentIndexBuildCompletesWhileAnotherRunnerWaits) {
   EXPECT_FALSE(f->Exists("alpha_items_id_idx"));
 }
 
+// A NoTransaction file keeps what ran before its failing statement and has no history row;
+// written idempotently, the corrected file completes on the next run.
+TEST(MigratorTest, AFailedNoTransactionFileIsFinishedByTheNextRun) {
+  auto f = NewFixture();
+  Write(f->tree, "alpha/20240101000000_create_alpha_items.sql",
+        Migration("CREATE TABLE alpha_items (id int, code text);", "DROP TABLE alpha_items;"));
+  const std::string broken =
+      "-- +migrate Up\n"
+      "-- +migrate NoTransaction\n"
+      "CREATE INDEX CONCURRENTLY IF NOT EXISTS alpha_items_id_idx ON alpha_items (id);\n"
+      "CREATE INDEX CONCURRENTLY IF NOT EXISTS alpha_items_code_idx ON alpha_items (kode);\n"
+      "-- +migrate Down\n"
+      "DROP INDEX CONCURRENTLY IF EXISTS alpha_items_code_idx;\n"
+      "DROP INDEX CONCURRENTLY IF EXISTS alpha_items_id_idx;\n";
+  Write(f->tree, "alpha/20240201000000_add_alpha_items_indexes.sql", broken);
+  auto up = f->Make()->Up();
+  EXPECT_EQ(up.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(std::string(up.status().message()),
+              HasSubstr("20240201000000_add_alpha_items_indexes.sql:4: "));
+  EXPECT_TRUE(f->Exists("alpha_items_id_idx"));
+  EXPECT_EQ(f->Count("SELECT count(*) FROM migrate.history"), 1);
+
+  std::string fixed = broken;
+  fixed.replace(fixed.find("(kode)"), 6, "(code)");
+  Write(f->tree, "alpha/20240201000000_add_alpha_items_indexes.sql", fixed);
+  auto rerun = f->Make()->Up();
+  ASSERT_TRUE(rerun.ok()) << rerun.status();
+  EXPECT_EQ(*rerun, 1);
+  EXPECT_TRUE(f->Exists("alpha_items_code_idx"));
+  EXPECT_EQ(f->Count("SELECT count(*) FROM migrate.history"), 2);
+}
+
 TEST(MigratorTest, UpGivesUpWithDeadlineExceededWhileAnotherRunnerHoldsTheLock) {
   auto f = NewFixture();
   Write(f->tree, "alpha/20240101000000_create_alpha_things.sql", Table("alpha_things"));
@@ -437,6 +469,20 @@ TEST(MigratorTest, ALostLockStopsTheRunnerBeforeItCommits) {
   EXPECT_THAT(std::string(up.status().message()), HasSubstr("lost the migration lock"));
   EXPECT_FALSE(f->Exists("alpha_things"));
   EXPECT_EQ(f->Count("SELECT count(*) FROM migrate.history"), 0);
+}
+
+TEST(MigratorTest, VerifyReportsAnOwnerWithoutDeclaredSchema) {
+  auto f = NewFixture();
+  Write(f->tree, "alpha/20240101000000_create_alpha_things.sql", Table("alpha_things"));
+  auto m = f->Make();
+  ASSERT_NE(m, nullptr);
+  ASSERT_TRUE(m->Up().ok());
+  auto diffs = m->Verify({});
+  ASSERT_TRUE(diffs.ok()) << diffs.status();
+  ASSERT_EQ(diffs->size(), 1u);
+  EXPECT_EQ((*diffs)[0].owner, "alpha");
+  ASSERT_EQ((*diffs)[0].differences.size(), 1u);
+  EXPECT_THAT((*diffs)[0].differences[0].message, HasSubstr("no declared schema"));
 }
 
 TEST(MigratorTest, UnreachableDatabaseIsUnavailable) {
