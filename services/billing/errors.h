@@ -1,0 +1,87 @@
+// The billing error catalog (STYLE.md 5): every status billing returns on purpose is made
+// here, so codes and ErrorInfo reasons (domain "billing.suite") are chosen once.
+//
+//   return billing::errors::SubscriptionNotFound(id);   // NOT_FOUND, SUBSCRIPTION_NOT_FOUND
+#ifndef SUITE_SERVICES_BILLING_ERRORS_H_
+#define SUITE_SERVICES_BILLING_ERRORS_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "shared/rpc/status.h"
+
+namespace billing::errors {
+
+inline constexpr absl::string_view kDomain = "billing.suite";
+
+inline absl::Status Make(absl::StatusCode code, absl::string_view reason,
+                         absl::string_view message) {
+  return suite::rpc::WithErrorInfo(absl::Status(code, message), reason, kDomain);
+}
+
+// Webhook signature problems: UNAUTHENTICATED, nothing is stored.
+inline absl::Status SignatureMissing() {
+  return Make(absl::StatusCode::kUnauthenticated, "SIGNATURE_MISSING",
+              "the Stripe-Signature header is missing");
+}
+inline absl::Status SignatureMalformed(absl::string_view why) {
+  return Make(absl::StatusCode::kUnauthenticated, "SIGNATURE_MALFORMED",
+              absl::StrCat("the Stripe-Signature header is malformed: ", why));
+}
+inline absl::Status SignatureMismatch() {
+  return Make(absl::StatusCode::kUnauthenticated, "SIGNATURE_MISMATCH",
+              "no v1 signature matches any configured secret");
+}
+inline absl::Status SignatureTimestampOutOfTolerance() {
+  return Make(absl::StatusCode::kUnauthenticated, "SIGNATURE_TIMESTAMP_OUT_OF_TOLERANCE",
+              "the signature timestamp is outside the tolerance");
+}
+
+// PayloadTooLarge: RESOURCE_EXHAUSTED (HTTP 413).
+inline absl::Status PayloadTooLarge(size_t limit) {
+  return Make(absl::StatusCode::kResourceExhausted, "PAYLOAD_TOO_LARGE",
+              absl::StrCat("the payload exceeds ", limit, " bytes"));
+}
+// MalformedEvent: INVALID_ARGUMENT naming the payload field (HTTP 400); nothing stored.
+inline absl::Status MalformedEvent(absl::string_view field, absl::string_view why) {
+  return suite::rpc::WithErrorInfo(
+      suite::rpc::InvalidArgument(absl::StrCat("payload.", field), why), "MALFORMED_EVENT",
+      kDomain);
+}
+// EventProcessingFailed: INTERNAL (HTTP 500) so that Stripe retries; recorded as failed.
+inline absl::Status EventProcessingFailed(absl::string_view why) {
+  return Make(absl::StatusCode::kInternal, "EVENT_PROCESSING_FAILED", why);
+}
+inline absl::Status EventNotFound(absl::string_view id) {
+  return Make(absl::StatusCode::kNotFound, "EVENT_NOT_FOUND",
+              absl::StrCat("no Stripe event ", id));
+}
+inline absl::Status EventAlreadyApplied(absl::string_view id) {
+  return Make(absl::StatusCode::kFailedPrecondition, "EVENT_ALREADY_APPLIED",
+              absl::StrCat("Stripe event ", id, " was already processed or ignored"));
+}
+inline absl::Status CustomerNotFound() {
+  return Make(absl::StatusCode::kNotFound, "CUSTOMER_NOT_FOUND", "no such customer");
+}
+inline absl::Status SubscriptionNotFound() {
+  return Make(absl::StatusCode::kNotFound, "SUBSCRIPTION_NOT_FOUND", "no such subscription");
+}
+inline absl::Status IdempotencyKeyReused() {
+  return Make(absl::StatusCode::kFailedPrecondition, "IDEMPOTENCY_KEY_REUSED",
+              "the idempotency key was used with a different request");
+}
+inline absl::Status InvalidPageToken() {
+  return suite::rpc::WithErrorInfo(
+      suite::rpc::InvalidArgument("page_token", "is not a token of this listing"),
+      "INVALID_PAGE_TOKEN", kDomain);
+}
+inline absl::Status NotOwner() {
+  return Make(absl::StatusCode::kPermissionDenied, "NOT_OWNER",
+              "only the user themself or an admin may do this");
+}
+
+}  // namespace billing::errors
+
+#endif  // SUITE_SERVICES_BILLING_ERRORS_H_
