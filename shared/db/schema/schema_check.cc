@@ -26,6 +26,39 @@ namespace {
 
 bool IsSpace(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
 
+// PostgreSQL quotes an identifier that is also a keyword ("position"); "position" and
+// position name the same column, so a quoted lower-case identifier loses its quotes.
+std::string UnquoteSimpleIdentifiers(const std::string& sql) {
+  std::string out;
+  out.reserve(sql.size());
+  for (size_t i = 0; i < sql.size(); ++i) {
+    const char c = sql[i];
+    if (c == '\'') {  // copy string literals untouched
+      const size_t end = sql.find('\'', i + 1);
+      const size_t stop = end == std::string::npos ? sql.size() : end + 1;
+      out.append(sql, i, stop - i);
+      i = stop - 1;
+      continue;
+    }
+    if (c == '"') {
+      const size_t end = sql.find('"', i + 1);
+      if (end != std::string::npos) {
+        const std::string inner = sql.substr(i + 1, end - i - 1);
+        const bool simple =
+            !inner.empty() && !std::isdigit(static_cast<unsigned char>(inner[0])) &&
+            std::all_of(inner.begin(), inner.end(), [](char ch) {
+              return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_';
+            });
+        out.append(simple ? inner : sql.substr(i, end - i + 1));
+        i = end;
+        continue;
+      }
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
 // Lower-cases everything outside quotes, collapses white space to one blank and drops it
 // where it only pads punctuation ("lower ( email )" -> "lower(email)").
 std::string NormalizeSql(absl::string_view sql) {
@@ -55,7 +88,7 @@ std::string NormalizeSql(absl::string_view sql) {
     if (c == '\'' || c == '"') quote = c;
     out.push_back(quote != 0 ? c : static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   }
-  return out;
+  return UnquoteSimpleIdentifiers(out);
 }
 
 // Index of the quote that closes the literal opening at `open`, or npos.

@@ -391,6 +391,23 @@ TEST_F(SchemaCheckTest, DeclaredAliasesAndSpellingsMatchWhatPostgresPrints) {
   EXPECT_THAT(Check(declared), IsEmpty());
 }
 
+TEST_F(SchemaCheckTest, KeywordColumnsMatchWhetherOrNotPostgresQuotesThem) {
+  // PostgreSQL prints the keyword column as "position"; a declaration need not quote it.
+  Exec("CREATE TABLE identity.ordered (\"position\" integer NOT NULL, \"Mixed\" text);"
+       "CREATE UNIQUE INDEX ordered_position_key ON identity.ordered (\"position\");"
+       "CREATE INDEX ordered_mixed_idx ON identity.ordered (\"Mixed\")");
+  OwnerSchema declared = Declared();
+  declared.tables.push_back(Table("identity", "ordered")
+                                .Column(Integer("position").NotNull())
+                                .Column(Text("Mixed"))
+                                .UniqueIndex("ordered_position_key", {"position"})
+                                .Index("ordered_mixed_idx", {"mixed"}));
+  // A quoted mixed-case identifier is a different name from its lower-case spelling.
+  EXPECT_THAT(Check(declared),
+              ElementsAre(Diff("identity.ordered_mixed_idx",
+                               "expected keys (mixed), found (\"Mixed\")")));
+}
+
 TEST_F(SchemaCheckTest, UnreachableDatabaseIsUnavailable) {
   absl::StatusOr<std::vector<SchemaDifference>> differences =
       CheckSchema("postgresql://postgres@127.0.0.1:1/postgres?connect_timeout=2", Declared());
