@@ -3,6 +3,7 @@
 #include "migrations/billing/schema.h"
 #include "migrations/core/schema.h"
 #include "migrations/identity/schema.h"
+#include "migrations/questions/schema.h"
 
 namespace suite::migrations {
 
@@ -11,6 +12,7 @@ std::vector<suite::db::schema::OwnerSchema> AllSchemas() {
       CoreSchema(),
       BillingSchema(),
       IdentitySchema(),
+      QuestionsSchema(),
   };
 }
 

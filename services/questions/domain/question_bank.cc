@@ -1,0 +1,463 @@
+#include "services/questions/domain/question_bank.h"
+
+#include <algorithm>
+#include <map>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "services/questions/errors.h"
+#include "shared/base/status_macros.h"
+#include "shared/rpc/status.h"
+
+namespace suite::questions {
+namespace {
+
+using suite::rpc::InvalidArgument;
+
+// Characters of a UTF-8 string (protobuf has already rejected invalid UTF-8).
+size_t Chars(absl::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s) {
+    if ((c & 0xC0) != 0x80) ++n;
+  }
+  return n;
+}
+
+bool Blank(absl::string_view s) { return absl::StripAsciiWhitespace(s).empty(); }
+
+using Violation = absl::optional<std::pair<std::string, std::string>>;
+
+Violation CheckText(const std::string& field, absl::string_view value, size_t max,
+                    bool required) {
+  if (required && Blank(value)) return std::make_pair(field, std::string("must not be empty"));
+  if (Chars(value) > max) {
+    return std::make_pair(field, absl::StrCat("must be at most ", max, " characters"));
+  }
+  return absl::nullopt;
+}
+
+Violation CheckChoices(const std::string& field, const std::vector<ChoiceInput>& choices) {
+  if (choices.size() < kMinChoices || choices.size() > kMaxChoices) {
+    return std::make_pair(field, absl::StrCat("must have ", kMinChoices, " to ", kMaxChoices,
+                                              " choices"));
+  }
+  int correct = 0;
+  for (size_t i = 0; i < choices.size(); ++i) {
+    if (auto v = CheckText(absl::StrCat(field, "[", i, "].text"), choices[i].text,
+                           kMaxChoiceChars, true)) {
+      return v;
+    }
+    if (choices[i].is_correct) ++correct;
+  }
+  if (correct != 1) {
+    return std::make_pair(field, std::string("exactly one choice must be correct"));
+  }
+  return absl::nullopt;
+}
+
+Violation CheckIds(const std::string& field, const std::vector<std::string>& ids) {
+  if (ids.size() > kMaxTags) {
+    return std::make_pair(field, absl::StrCat("must have at most ", kMaxTags, " entries"));
+  }
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (!IsUuid(ids[i])) {
+      return std::make_pair(absl::StrCat(field, "[", i, "]"), std::string("must be a UUID"));
+    }
+  }
+  return absl::nullopt;
+}
+
+absl::Status ToStatus(const Violation& v) {
+  if (!v.has_value()) return absl::OkStatus();
+  return InvalidArgument(v->first, v->second);
+}
+
+absl::Status RequireId(absl::string_view field, absl::string_view id) {
+  if (id.empty()) return InvalidArgument(field, "is required");
+  if (!IsUuid(id)) return InvalidArgument(field, "must be a UUID");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> PageSize(int page_size, int default_size, int max_size) {
+  if (page_size < 0) return InvalidArgument("page_size", "must not be negative");
+  if (page_size == 0) return default_size;
+  return std::min(page_size, max_size);
+}
+
+absl::Status RequireAuthor(const Actor& actor) {
+  if (!actor.author) return errors::AuthorRequired();
+  return absl::OkStatus();
+}
+
+bool IsSlug(absl::string_view s) {
+  if (s.empty() || s.size() > kMaxSlugChars || s.front() == '-' || s.back() == '-') return false;
+  char prev = 0;
+  for (char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+    if (!ok || (c == '-' && prev == '-')) return false;
+    prev = c;
+  }
+  return true;
+}
+
+// Reveals one question of a session: with answers when `reveal`, else as a member sees it.
+Question Reveal(Question q, bool reveal) {
+  if (reveal) {
+    q.author_id.clear();
+    return q;
+  }
+  return ForMember(std::move(q));
+}
+
+}  // namespace
+
+bool IsUuid(absl::string_view s) {
+  if (s.size() != 36) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (s[i] != '-') return false;
+    } else if (!absl::ascii_isxdigit(static_cast<unsigned char>(s[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+absl::optional<std::pair<std::string, std::string>> CheckNewQuestion(const NewQuestion& q,
+                                                                      bool require_external_key) {
+  if (require_external_key && Blank(q.external_key)) {
+    return std::make_pair(std::string("external_key"), std::string("is required"));
+  }
+  if (auto v = CheckText("external_key", q.external_key, kMaxExternalKeyChars, false)) return v;
+  if (auto v = CheckText("stem", q.stem, kMaxStemChars, true)) return v;
+  if (auto v = CheckText("explanation", q.explanation, kMaxExplanationChars, false)) return v;
+  if (auto v = CheckChoices("choices", q.choices)) return v;
+  if (auto v = CheckIds("tag_ids", q.tag_ids)) return v;
+  return absl::nullopt;
+}
+
+Question ForMember(Question q) {
+  for (Choice& c : q.choices) c.is_correct.reset();
+  q.explanation.clear();
+  q.author_id.clear();
+  return q;
+}
+
+QuestionBank::QuestionBank(QuestionStore* store, QuestionBankOptions options)
+    : store_(store), options_(std::move(options)) {}
+
+absl::StatusOr<Question> QuestionBank::CreateQuestion(const Actor& actor, NewQuestion q) {
+  SUITE_RETURN_IF_ERROR(RequireAuthor(actor));
+  SUITE_RETURN_IF_ERROR(ToStatus(CheckNewQuestion(q, false)));
+  q.author_id = actor.user_id;
+  q.request_id = actor.request_id;
+  q.publish = false;
+  return store_->CreateQuestion(q);
+}
+
+absl::StatusOr<Question> QuestionBank::UpdateQuestion(const Actor& actor, const std::string& id,
+                                                      const QuestionUpdate& update) {
+  SUITE_RETURN_IF_ERROR(RequireAuthor(actor));
+  SUITE_RETURN_IF_ERROR(RequireId("question_id", id));
+  if (!update.stem && !update.explanation && !update.difficulty && !update.choices) {
+    return InvalidArgument("update_mask", "must name at least one field");
+  }
+  if (update.stem) SUITE_RETURN_IF_ERROR(ToStatus(CheckText("stem", *update.stem, kMaxStemChars, true)));
+  if (update.explanation) {
+    SUITE_RETURN_IF_ERROR(
+        ToStatus(CheckText("explanation", *update.explanation, kMaxExplanationChars, false)));
+  }
+  if (update.choices) SUITE_RETURN_IF_ERROR(ToStatus(CheckChoices("choices", *update.choices)));
+  return store_->UpdateDraft(id, update, actor.request_id);
+}
+
+absl::StatusOr<Question> QuestionBank::PublishQuestion(const Actor& actor, const std::string& id) {
+  SUITE_RETURN_IF_ERROR(RequireAuthor(actor));
+  SUITE_RETURN_IF_ERROR(RequireId("question_id", id));
+  return store_->Transition(id, {QuestionStatus::kDraft}, QuestionStatus::kPublished,
+                            actor.request_id);
+}
+
+absl::StatusOr<Question> QuestionBank::ArchiveQuestion(const Actor& actor, const std::string& id) {
+  SUITE_RETURN_IF_ERROR(RequireAuthor(actor));
+  SUITE_RETURN_IF_ERROR(RequireId("question_id", id));
+  return store_->Transition(id, {QuestionStatus::kDraft, QuestionStatus::kPublished},
+                            QuestionStatus::kArchived, actor.request_id);
+}
+
+absl::StatusOr<Tag> QuestionBank::CreateTag(const Actor& actor, absl::optional<TagKind> kind,
+                                            const std::string& slug, const std::string& label) {
+  SUITE_RETURN_IF_ERROR(RequireAuthor(actor));
+  if (!kind.has_value()) return InvalidArgument("kind", "is required");
+  if (!IsSlug(slug)) {
+    return InvalidArgument("slug",
+                           "must be 1-64 lower-case letters, digits and single inner hyphens");
+  }
+  SUITE_RETURN_IF_ERROR(ToStatus(CheckText("label", label, kMaxLabelChars, true)));
+  return store_->CreateTag(*kind, slug, label);
+}
+
+absl::StatusOr<Question> QuestionBank::TagQuestion(const Actor& actor,
+                                                   const std::string& question_id,
+                                                   const std::string& tag_id) {
+  SUITE_RETURN_IF_ERROR(RequireAuthor(actor));
+  SUITE_RETURN_IF_ERROR(RequireId("question_id", question_id));
+  SUITE_RETURN_IF_ERROR(RequireId("tag_id", tag_id));
+  SUITE_RETURN_IF_ERROR(store_->TagQuestion(question_id, tag_id));
+  return store_->GetQuestion(question_id);
+}
+
+absl::StatusOr<Question> QuestionBank::UntagQuestion(const Actor& actor,
+                                                     const std::string& question_id,
+                                                     const std::string& tag_id) {
+  SUITE_RETURN_IF_ERROR(RequireAuthor(actor));
+  SUITE_RETURN_IF_ERROR(RequireId("question_id", question_id));
+  SUITE_RETURN_IF_ERROR(RequireId("tag_id", tag_id));
+  SUITE_RETURN_IF_ERROR(store_->UntagQuestion(question_id, tag_id));
+  return store_->GetQuestion(question_id);
+}
+
+absl::StatusOr<Question> QuestionBank::GetQuestion(const Actor& actor, const std::string& id) {
+  SUITE_RETURN_IF_ERROR(RequireId("question_id", id));
+  SUITE_ASSIGN_OR_RETURN(Question q, store_->GetQuestion(id));
+  if (actor.author) return q;
+  if (q.status != QuestionStatus::kPublished) return errors::QuestionNotFound(id);
+  return ForMember(std::move(q));
+}
+
+absl::StatusOr<Page<Question>> QuestionBank::ListQuestions(const Actor& actor,
+                                                           QuestionFilter filter,
+                                                           const absl::optional<Cursor>& after,
+                                                           int page_size) {
+  SUITE_ASSIGN_OR_RETURN(int limit, PageSize(page_size, 20, 100));
+  SUITE_RETURN_IF_ERROR(ToStatus(CheckIds("filter.any_tag_ids", filter.any_tag_ids)));
+  SUITE_RETURN_IF_ERROR(ToStatus(CheckIds("filter.all_tag_ids", filter.all_tag_ids)));
+  SUITE_RETURN_IF_ERROR(
+      ToStatus(CheckText("filter.stem_query", filter.stem_query, kMaxStemQueryChars, false)));
+  filter.stem_query = std::string(absl::StripAsciiWhitespace(filter.stem_query));
+  if (!actor.author) {
+    if (filter.status.has_value() && *filter.status != QuestionStatus::kPublished) {
+      return suite::rpc::WithErrorInfo(
+          absl::PermissionDeniedError("members may list published questions only"),
+          "MISSING_ROLE", errors::kDomain, {{"role", "author"}});
+    }
+    filter.status = QuestionStatus::kPublished;
+  }
+  SUITE_ASSIGN_OR_RETURN(Page<Question> page, store_->ListQuestions(filter, after, limit));
+  if (!actor.author) {
+    for (Question& q : page.items) q = ForMember(std::move(q));
+  }
+  return page;
+}
+
+absl::StatusOr<Page<Tag>> QuestionBank::ListTags(const Actor& actor,
+                                                 const absl::optional<TagKind>& kind,
+                                                 const absl::optional<Cursor>& after,
+                                                 int page_size) {
+  SUITE_ASSIGN_OR_RETURN(int limit, PageSize(page_size, 100, 500));
+  return store_->ListTags(kind, after, limit);
+}
+
+// --- Import ---
+
+absl::StatusOr<QuestionBank::Import> QuestionBank::StartImport(const Actor& actor) {
+  SUITE_RETURN_IF_ERROR(RequireAuthor(actor));
+  return Import(this, actor);
+}
+
+void QuestionBank::Import::Fail(int index, const std::string& key, std::string field,
+                                std::string message) {
+  ++result_.failed;
+  if (result_.errors.size() < bank_->options_.max_import_errors) {
+    result_.errors.push_back({index, key, std::move(field), std::move(message)});
+  }
+}
+
+absl::Status QuestionBank::Import::Add(NewQuestion item) {
+  const int index = next_index_++;
+  if (auto v = CheckNewQuestion(item, /*require_external_key=*/true)) {
+    Fail(index, item.external_key, v->first, v->second);
+    return absl::OkStatus();
+  }
+  if (!seen_keys_.insert(item.external_key).second) {
+    Fail(index, item.external_key, "external_key", "appears earlier in this import");
+    return absl::OkStatus();
+  }
+  item.author_id = actor_.user_id;
+  item.request_id = actor_.request_id;
+  pending_.emplace_back(index, std::move(item));
+  if (pending_.size() >= bank_->options_.import_chunk_size) return Flush();
+  return absl::OkStatus();
+}
+
+absl::Status QuestionBank::Import::Flush() {
+  if (pending_.empty()) return absl::OkStatus();
+  std::vector<std::string> tag_ids;
+  for (const auto& [index, item] : pending_) {
+    tag_ids.insert(tag_ids.end(), item.tag_ids.begin(), item.tag_ids.end());
+  }
+  std::set<std::string> existing;
+  if (!tag_ids.empty()) {
+    std::sort(tag_ids.begin(), tag_ids.end());
+    tag_ids.erase(std::unique(tag_ids.begin(), tag_ids.end()), tag_ids.end());
+    SUITE_ASSIGN_OR_RETURN(existing, bank_->store_->ExistingTagIds(tag_ids));
+  }
+  std::vector<NewQuestion> chunk;
+  chunk.reserve(pending_.size());
+  for (auto& [index, item] : pending_) {
+    bool ok = true;
+    for (size_t i = 0; i < item.tag_ids.size(); ++i) {
+      if (existing.count(item.tag_ids[i]) == 0) {
+        Fail(index, item.external_key, absl::StrCat("tag_ids[", i, "]"), "no such tag");
+        ok = false;
+        break;
+      }
+    }
+    if (ok) chunk.push_back(std::move(item));
+  }
+  pending_.clear();
+  if (chunk.empty()) return absl::OkStatus();
+  SUITE_ASSIGN_OR_RETURN(std::set<std::string> created, bank_->store_->ImportChunk(chunk));
+  result_.created += static_cast<int>(created.size());
+  result_.skipped += static_cast<int>(chunk.size() - created.size());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ImportResult> QuestionBank::Import::Finish() {
+  SUITE_RETURN_IF_ERROR(Flush());
+  return result_;
+}
+
+// --- Practice ---
+
+absl::StatusOr<SessionView> QuestionBank::View(PracticeSession session) {
+  SessionView view;
+  SUITE_ASSIGN_OR_RETURN(view.attempts, store_->SessionAttempts(session.id));
+  SUITE_ASSIGN_OR_RETURN(std::vector<Question> questions,
+                         store_->GetQuestions(session.question_ids));
+  const bool ended = session.ended_at.has_value();
+  std::set<std::string> answered;
+  for (const Attempt& a : view.attempts) answered.insert(a.question_id);
+  for (Question& q : questions) {
+    bool reveal = ended || (session.mode == PracticeMode::kTutor && answered.count(q.id) > 0);
+    view.questions.push_back(Reveal(std::move(q), reveal));
+  }
+  if (session.mode == PracticeMode::kExam && !ended) {
+    for (Attempt& a : view.attempts) a.is_correct.reset();
+  }
+  session.answered_count = static_cast<int>(view.attempts.size());
+  view.session = std::move(session);
+  return view;
+}
+
+absl::StatusOr<SessionView> QuestionBank::StartPracticeSession(
+    const Actor& actor, absl::optional<PracticeMode> mode, const PracticeFilter& filter,
+    int question_count, const EntitlementCheck& entitled) {
+  if (!mode.has_value()) return InvalidArgument("mode", "is required");
+  SUITE_RETURN_IF_ERROR(ToStatus(CheckIds("filter.tag_ids", filter.tag_ids)));
+  if (question_count < 1 || question_count > kMaxSessionQuestions) {
+    return InvalidArgument("question_count",
+                           absl::StrCat("must be between 1 and ", kMaxSessionQuestions));
+  }
+  // The entitlement gate. Billing is asked only when the call needs it; its answer is not
+  // cached here, so a cancelled subscription stops paid use at once.
+  absl::string_view needs;
+  if (*mode == PracticeMode::kExam) {
+    needs = "exam mode";
+  } else {
+    const absl::Time now = options_.now();
+    const absl::Time day_start =
+        absl::FromCivil(absl::ToCivilDay(now, absl::UTCTimeZone()), absl::UTCTimeZone());
+    SUITE_ASSIGN_OR_RETURN(int today, store_->CountSessionsSince(actor.user_id, day_start));
+    if (today >= options_.free_sessions_per_day) needs = "free daily quota used up";
+  }
+  if (!needs.empty()) {
+    absl::StatusOr<bool> ok = entitled();
+    if (!ok.ok()) {
+      if (ok.status().code() == absl::StatusCode::kPermissionDenied ||
+          ok.status().code() == absl::StatusCode::kUnauthenticated) {
+        return ok.status();
+      }
+      return errors::BillingUnavailable(ok.status().message());
+    }
+    if (!*ok) return errors::EntitlementRequired(needs);
+  }
+  SUITE_ASSIGN_OR_RETURN(PracticeSession session,
+                         store_->StartSession(actor.user_id, *mode, filter, question_count,
+                                              actor.request_id));
+  return View(std::move(session));
+}
+
+absl::StatusOr<SessionView> QuestionBank::GetPracticeSession(const Actor& actor,
+                                                             const std::string& id) {
+  SUITE_RETURN_IF_ERROR(RequireId("session_id", id));
+  SUITE_ASSIGN_OR_RETURN(PracticeSession session, store_->GetSession(actor.user_id, id));
+  return View(std::move(session));
+}
+
+absl::StatusOr<AttemptOutcome> QuestionBank::SubmitAttempt(const Actor& actor,
+                                                           const std::string& session_id,
+                                                           const std::string& question_id,
+                                                           const std::string& choice_id,
+                                                           int64_t time_spent_ms) {
+  SUITE_RETURN_IF_ERROR(RequireId("session_id", session_id));
+  SUITE_RETURN_IF_ERROR(RequireId("question_id", question_id));
+  SUITE_RETURN_IF_ERROR(RequireId("choice_id", choice_id));
+  if (time_spent_ms < 0 || time_spent_ms > kMaxTimeSpentMs) {
+    return InvalidArgument("time_spent_ms", "must be between 0 and 86400000");
+  }
+  SUITE_ASSIGN_OR_RETURN(AttemptOutcome outcome,
+                         store_->SubmitAttempt(actor.user_id, session_id, question_id, choice_id,
+                                               time_spent_ms, actor.request_id));
+  if (!outcome.revealed) {
+    // Exam mode: nothing about correctness leaves before the session ends.
+    outcome.attempt.is_correct.reset();
+    outcome.correct_choice_id.clear();
+    outcome.explanation.clear();
+  }
+  return outcome;
+}
+
+absl::StatusOr<SessionView> QuestionBank::EndPracticeSession(const Actor& actor,
+                                                             const std::string& id) {
+  SUITE_RETURN_IF_ERROR(RequireId("session_id", id));
+  SUITE_ASSIGN_OR_RETURN(PracticeSession session, store_->EndSession(actor.user_id, id));
+  return View(std::move(session));
+}
+
+absl::StatusOr<Page<Attempt>> QuestionBank::ListAttempts(const Actor& actor,
+                                                         const std::string& session_id,
+                                                         const absl::optional<Cursor>& after,
+                                                         int page_size) {
+  if (!session_id.empty()) SUITE_RETURN_IF_ERROR(RequireId("session_id", session_id));
+  SUITE_ASSIGN_OR_RETURN(int limit, PageSize(page_size, 20, 100));
+  return store_->ListAttempts(actor.user_id, session_id, after, limit);
+}
+
+absl::StatusOr<UserStats> QuestionBank::GetUserStats(const Actor& actor) {
+  return store_->GetUserStats(actor.user_id);
+}
+
+// --- Bookmarks ---
+
+absl::StatusOr<Bookmark> QuestionBank::CreateBookmark(const Actor& actor,
+                                                      const std::string& question_id) {
+  SUITE_RETURN_IF_ERROR(RequireId("question_id", question_id));
+  return store_->CreateBookmark(actor.user_id, question_id,
+                                actor.author ? Visibility::kAll : Visibility::kPublishedOnly);
+}
+
+absl::Status QuestionBank::DeleteBookmark(const Actor& actor, const std::string& question_id) {
+  SUITE_RETURN_IF_ERROR(RequireId("question_id", question_id));
+  return store_->DeleteBookmark(actor.user_id, question_id);
+}
+
+absl::StatusOr<Page<Bookmark>> QuestionBank::ListBookmarks(const Actor& actor,
+                                                           const absl::optional<Cursor>& after,
+                                                           int page_size) {
+  SUITE_ASSIGN_OR_RETURN(int limit, PageSize(page_size, 20, 100));
+  return store_->ListBookmarks(actor.user_id, after, limit);
+}
+
+}  // namespace suite::questions

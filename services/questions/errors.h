@@ -1,0 +1,123 @@
+// The question bank's error catalog (STYLE.md 5): every status the service makes on purpose,
+// with a stable ErrorInfo reason in domain "questions.suite", chosen once here.
+//
+//   if (!actor.author) return errors::AuthorRequired();
+//   return errors::QuestionNotFound(id);
+//
+// Field errors (INVALID_ARGUMENT) are made with suite::rpc::InvalidArgument(field, why).
+// All functions are thread-safe.
+#ifndef SUITE_SERVICES_QUESTIONS_ERRORS_H_
+#define SUITE_SERVICES_QUESTIONS_ERRORS_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "shared/rpc/status.h"
+
+namespace suite::questions::errors {
+
+inline constexpr absl::string_view kDomain = "questions.suite";
+
+// PERMISSION_DENIED: the RPC needs role author or admin.
+inline absl::Status AuthorRequired() {
+  return suite::rpc::WithErrorInfo(
+      absl::PermissionDeniedError("this call needs role author or admin"), "MISSING_ROLE",
+      kDomain, {{"role", "author"}});
+}
+
+// PERMISSION_DENIED: exam mode or practice beyond the free quota needs a subscription.
+inline absl::Status EntitlementRequired(absl::string_view why) {
+  return suite::rpc::WithErrorInfo(
+      absl::PermissionDeniedError(absl::StrCat("an active subscription is required: ", why)),
+      "ENTITLEMENT_REQUIRED", kDomain);
+}
+
+// UNAVAILABLE: billing could not say whether the caller is entitled (fail closed).
+inline absl::Status BillingUnavailable(absl::string_view detail) {
+  return suite::rpc::WithErrorInfo(
+      absl::UnavailableError(absl::StrCat("entitlement unknown, billing unavailable: ", detail)),
+      "BILLING_UNAVAILABLE", kDomain);
+}
+
+// NOT_FOUND: no question with this id visible to the caller.
+inline absl::Status QuestionNotFound(absl::string_view id) {
+  return suite::rpc::WithErrorInfo(absl::NotFoundError(absl::StrCat("question ", id, " not found")),
+                                   "QUESTION_NOT_FOUND", kDomain);
+}
+
+// NOT_FOUND: no tag with this id.
+inline absl::Status TagNotFound(absl::string_view id) {
+  return suite::rpc::WithErrorInfo(absl::NotFoundError(absl::StrCat("tag ", id, " not found")),
+                                   "TAG_NOT_FOUND", kDomain);
+}
+
+// ALREADY_EXISTS: the (kind, slug) of a tag is taken.
+inline absl::Status TagExists() {
+  return suite::rpc::WithErrorInfo(
+      absl::AlreadyExistsError("a tag with this kind and slug exists"), "TAG_EXISTS", kDomain);
+}
+
+// ALREADY_EXISTS: the external_key of a question is taken.
+inline absl::Status ExternalKeyExists() {
+  return suite::rpc::WithErrorInfo(
+      absl::AlreadyExistsError("a question with this external_key exists"),
+      "EXTERNAL_KEY_EXISTS", kDomain);
+}
+
+// FAILED_PRECONDITION: the question's status does not allow the change.
+inline absl::Status WrongStatus(absl::string_view status, absl::string_view action) {
+  return suite::rpc::WithErrorInfo(
+      absl::FailedPreconditionError(absl::StrCat("a ", status, " question cannot be ", action)),
+      "WRONG_QUESTION_STATUS", kDomain, {{"status", std::string(status)}});
+}
+
+// FAILED_PRECONDITION: a referenced tag does not exist (create / import).
+inline absl::Status UnknownTag() {
+  return suite::rpc::WithErrorInfo(absl::FailedPreconditionError("a tag does not exist"),
+                                   "UNKNOWN_TAG", kDomain);
+}
+
+// FAILED_PRECONDITION: no published question matches the practice filter.
+inline absl::Status NoQuestionsMatch() {
+  return suite::rpc::WithErrorInfo(
+      absl::FailedPreconditionError("no published question matches the filter"),
+      "NO_QUESTIONS_MATCH", kDomain);
+}
+
+// NOT_FOUND: no practice session with this id belongs to the caller.
+inline absl::Status SessionNotFound(absl::string_view id) {
+  return suite::rpc::WithErrorInfo(
+      absl::NotFoundError(absl::StrCat("practice session ", id, " not found")),
+      "SESSION_NOT_FOUND", kDomain);
+}
+
+// FAILED_PRECONDITION: the practice session has ended.
+inline absl::Status SessionEnded() {
+  return suite::rpc::WithErrorInfo(absl::FailedPreconditionError("the session has ended"),
+                                   "SESSION_ENDED", kDomain);
+}
+
+// ALREADY_EXISTS: the question was already answered in this session.
+inline absl::Status AlreadyAnswered() {
+  return suite::rpc::WithErrorInfo(
+      absl::AlreadyExistsError("this question was already answered in this session"),
+      "ALREADY_ANSWERED", kDomain);
+}
+
+// ALREADY_EXISTS: the question is already bookmarked.
+inline absl::Status BookmarkExists() {
+  return suite::rpc::WithErrorInfo(absl::AlreadyExistsError("already bookmarked"),
+                                   "BOOKMARK_EXISTS", kDomain);
+}
+
+// NOT_FOUND: the caller has no bookmark on the question.
+inline absl::Status BookmarkNotFound() {
+  return suite::rpc::WithErrorInfo(absl::NotFoundError("no such bookmark"), "BOOKMARK_NOT_FOUND",
+                                   kDomain);
+}
+
+}  // namespace suite::questions::errors
+
+#endif  // SUITE_SERVICES_QUESTIONS_ERRORS_H_

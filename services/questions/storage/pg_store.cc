@@ -1,0 +1,804 @@
+#include "services/questions/storage/pg_store.h"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "nlohmann/json.hpp"
+#include "services/questions/errors.h"
+#include "shared/base/status_macros.h"
+#include "shared/db/transaction.h"
+
+namespace suite::questions {
+namespace {
+
+using suite::db::RunInTransaction;
+using suite::db::Transaction;
+using suite::db::TxMode;
+using suite::db::TxOptions;
+
+// Timestamps travel as microseconds since the epoch (exact: extract() is numeric); keyset
+// cursors carry the timestamptz text PostgreSQL prints, which casts back exactly.
+#define US(col) "(extract(epoch FROM " col ") * 1000000)::int8"
+
+constexpr char kQuestionColumns[] =
+    "q.id, coalesce(q.external_key, ''), q.stem, q.explanation, q.difficulty::text, "
+    "q.status::text, q.author_id, " US("q.created_at") ", " US("q.updated_at") ", "
+    US("q.published_at") ", q.created_at::text";
+
+const std::map<std::string, std::string>& Statements() {
+  static const auto* statements = new std::map<std::string, std::string>{
+      {"insert_question",
+       "INSERT INTO questions.questions (external_key, stem, explanation, difficulty, author_id, "
+       "request_id) VALUES ($1, $2, $3, $4::questions.question_difficulty, $5, $6) RETURNING id"},
+      {"insert_choices",
+       "INSERT INTO questions.choices (question_id, position, text, is_correct) "
+       "SELECT $1, (x.ord - 1)::int, x.c->>'text', (x.c->>'is_correct')::boolean "
+       "FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS x(c, ord)"},
+      {"insert_question_tags",
+       "INSERT INTO questions.question_tags (question_id, tag_id) "
+       "SELECT $1, t FROM unnest($2::uuid[]) AS t ON CONFLICT DO NOTHING"},
+      {"question_by_id",
+       absl::StrCat("SELECT ", kQuestionColumns,
+                    " FROM questions.questions q WHERE q.id = $1 AND q.deleted_at IS NULL")},
+      {"questions_by_ids",
+       absl::StrCat("SELECT ", kQuestionColumns,
+                    " FROM questions.questions q WHERE q.id = ANY($1::uuid[]) "
+                    "AND q.deleted_at IS NULL")},
+      {"choices_of",
+       "SELECT question_id, id, position, text, is_correct FROM questions.choices "
+       "WHERE question_id = ANY($1::uuid[]) ORDER BY question_id, position"},
+      {"tags_of",
+       "SELECT qt.question_id, t.id, t.kind::text, t.slug, t.label, " US("t.created_at")
+       " FROM questions.question_tags qt JOIN questions.tags t ON t.id = qt.tag_id "
+       "WHERE qt.question_id = ANY($1::uuid[]) ORDER BY qt.question_id, t.kind, t.slug"},
+      {"lock_question",
+       "SELECT status::text FROM questions.questions WHERE id = $1 AND deleted_at IS NULL "
+       "FOR UPDATE"},
+      {"update_question",
+       "UPDATE questions.questions SET stem = coalesce($2, stem), "
+       "explanation = coalesce($3, explanation), "
+       "difficulty = coalesce($4::questions.question_difficulty, difficulty), request_id = $5 "
+       "WHERE id = $1"},
+      {"delete_choices", "DELETE FROM questions.choices WHERE question_id = $1"},
+      {"transition_question",
+       "UPDATE questions.questions SET status = $2::questions.question_status, "
+       "published_at = CASE WHEN $2 = 'published' THEN now() ELSE published_at END, "
+       "request_id = $3 WHERE id = $1 AND deleted_at IS NULL "
+       "AND status = ANY($4::questions.question_status[]) RETURNING id"},
+      {"list_questions",
+       absl::StrCat(
+           "SELECT ", kQuestionColumns,
+           " FROM questions.questions q WHERE q.deleted_at IS NULL "
+           "AND ($1::questions.question_status IS NULL OR q.status = $1) "
+           "AND ($2::questions.question_difficulty IS NULL OR q.difficulty = $2) "
+           "AND ($3::uuid[] IS NULL OR EXISTS (SELECT 1 FROM questions.question_tags qt "
+           "WHERE qt.question_id = q.id AND qt.tag_id = ANY($3::uuid[]))) "
+           "AND ($4::uuid[] IS NULL OR (SELECT count(*) FROM questions.question_tags qt "
+           "WHERE qt.question_id = q.id AND qt.tag_id = ANY($4::uuid[])) = cardinality($4::uuid[])) "
+           "AND ($5::text IS NULL OR to_tsvector('simple'::regconfig, q.stem) @@ "
+           "plainto_tsquery('simple'::regconfig, $5)) "
+           "AND ($6::timestamptz IS NULL OR (q.created_at, q.id) < ($6::timestamptz, $7::uuid)) "
+           "ORDER BY q.created_at DESC, q.id DESC LIMIT $8")},
+      {"insert_tag",
+       "INSERT INTO questions.tags (kind, slug, label) VALUES ($1::questions.tag_kind, $2, $3) "
+       "RETURNING id, kind::text, slug, label, " US("created_at")},
+      {"list_tags",
+       // ORDER BY qualified: the bare name would sort by the output column kind::text.
+       "SELECT t.id, t.kind::text, t.slug, t.label, " US("t.created_at") " FROM questions.tags t "
+       "WHERE ($1::questions.tag_kind IS NULL OR t.kind = $1) "
+       "AND ($2::questions.tag_kind IS NULL OR (t.kind, t.slug) > ($2::questions.tag_kind, "
+       "$3::text)) ORDER BY t.kind, t.slug LIMIT $4"},
+      {"question_exists",
+       "SELECT 1 FROM questions.questions WHERE id = $1 AND deleted_at IS NULL"},
+      {"tag_exists", "SELECT 1 FROM questions.tags WHERE id = $1"},
+      {"tag_question",
+       "INSERT INTO questions.question_tags (question_id, tag_id) VALUES ($1, $2) "
+       "ON CONFLICT DO NOTHING"},
+      {"untag_question",
+       "DELETE FROM questions.question_tags WHERE question_id = $1 AND tag_id = $2"},
+      {"existing_tag_ids", "SELECT id FROM questions.tags WHERE id = ANY($1::uuid[])"},
+      {"import_chunk",
+       "WITH items AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(external_key text, "
+       "stem text, explanation text, difficulty questions.question_difficulty, publish boolean, "
+       "author_id uuid, request_id uuid, choices jsonb, tag_ids uuid[])), "
+       "ins AS (INSERT INTO questions.questions (external_key, stem, explanation, difficulty, "
+       "status, published_at, author_id, request_id) "
+       "SELECT external_key, stem, explanation, difficulty, CASE WHEN publish THEN "
+       "'published'::questions.question_status ELSE 'draft'::questions.question_status END, "
+       "CASE WHEN publish THEN now() END, author_id, request_id FROM items "
+       "ON CONFLICT (external_key) DO NOTHING RETURNING id, external_key), "
+       "ch AS (INSERT INTO questions.choices (question_id, position, text, is_correct) "
+       "SELECT ins.id, (c.ord - 1)::int, c.value->>'text', (c.value->>'is_correct')::boolean "
+       "FROM ins JOIN items USING (external_key) "
+       "CROSS JOIN LATERAL jsonb_array_elements(items.choices) WITH ORDINALITY AS c(value, ord)), "
+       "tg AS (INSERT INTO questions.question_tags (question_id, tag_id) "
+       "SELECT DISTINCT ins.id, t.tag_id FROM ins JOIN items USING (external_key) "
+       "CROSS JOIN LATERAL unnest(items.tag_ids) AS t(tag_id)) "
+       "SELECT external_key FROM ins"},
+      {"count_sessions_since",
+       "SELECT count(*) FROM questions.practice_sessions WHERE user_id = $1 "
+       "AND started_at >= $2::timestamptz"},
+      {"start_session",
+       "WITH picked AS (SELECT q.id FROM questions.questions q "
+       "WHERE q.status = 'published' AND q.deleted_at IS NULL "
+       "AND ($2::questions.question_difficulty IS NULL OR q.difficulty = $2) "
+       "AND ($3::uuid[] IS NULL OR EXISTS (SELECT 1 FROM questions.question_tags qt "
+       "WHERE qt.question_id = q.id AND qt.tag_id = ANY($3::uuid[]))) "
+       "ORDER BY EXISTS (SELECT 1 FROM questions.attempts a WHERE a.user_id = $1 "
+       "AND a.question_id = q.id AND a.is_correct), random() LIMIT $4) "
+       "INSERT INTO questions.practice_sessions (user_id, mode, filters, question_ids, "
+       "request_id) SELECT $1, $5::questions.practice_mode, $6::jsonb, array_agg(id), $7 "
+       "FROM picked HAVING count(*) > 0 RETURNING id"},
+      {"session_by_id",
+       "SELECT s.id, s.user_id, s.mode::text, s.filters::text, s.question_ids::text, "
+       US("s.started_at") ", " US("s.ended_at") ", s.score, "
+       "(SELECT count(*) FROM questions.attempts a WHERE a.session_id = s.id) "
+       "FROM questions.practice_sessions s WHERE s.id = $1 AND s.user_id = $2"},
+      {"lock_session_for_attempt",
+       "SELECT mode::text, ended_at IS NOT NULL, $3::uuid = ANY(question_ids) "
+       "FROM questions.practice_sessions WHERE id = $1 AND user_id = $2 FOR SHARE"},
+      {"choice_of_question",
+       "SELECT is_correct FROM questions.choices WHERE id = $1 AND question_id = $2"},
+      {"insert_attempt",
+       "INSERT INTO questions.attempts (session_id, question_id, choice_id, user_id, is_correct, "
+       "time_spent_ms, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+       "RETURNING id, " US("created_at")},
+      {"answer_of_question",
+       "SELECT c.id, q.explanation FROM questions.questions q JOIN questions.choices c "
+       "ON c.question_id = q.id AND c.is_correct WHERE q.id = $1"},
+      {"end_session",
+       "UPDATE questions.practice_sessions SET ended_at = now(), score = (SELECT count(*) "
+       "FROM questions.attempts a WHERE a.session_id = $1 AND a.is_correct) "
+       "WHERE id = $1 AND user_id = $2 AND ended_at IS NULL RETURNING id"},
+      {"session_attempts",
+       "SELECT id, session_id, question_id, choice_id, is_correct, time_spent_ms, "
+       US("created_at") ", false FROM questions.attempts WHERE session_id = $1 "
+       "ORDER BY created_at, id"},
+      {"list_attempts",
+       "SELECT a.id, a.session_id, a.question_id, a.choice_id, a.is_correct, a.time_spent_ms, "
+       US("a.created_at") ", (s.mode = 'exam' AND s.ended_at IS NULL), a.created_at::text "
+       "FROM questions.attempts a JOIN questions.practice_sessions s ON s.id = a.session_id "
+       "WHERE a.user_id = $1 AND ($2::uuid IS NULL OR a.session_id = $2) "
+       "AND ($3::timestamptz IS NULL OR (a.created_at, a.id) < ($3::timestamptz, $4::uuid)) "
+       "ORDER BY a.created_at DESC, a.id DESC LIMIT $5"},
+      {"stats_by_difficulty",
+       "SELECT q.difficulty::text, count(*), count(*) FILTER (WHERE a.is_correct) "
+       "FROM questions.attempts a JOIN questions.practice_sessions s ON s.id = a.session_id "
+       "JOIN questions.questions q ON q.id = a.question_id "
+       "WHERE a.user_id = $1 AND NOT (s.mode = 'exam' AND s.ended_at IS NULL) "
+       "GROUP BY q.difficulty ORDER BY q.difficulty"},
+      {"stats_by_tag",
+       "SELECT t.id, t.kind::text, t.slug, t.label, " US("t.created_at") ", count(*), "
+       "count(*) FILTER (WHERE a.is_correct) "
+       "FROM questions.attempts a JOIN questions.practice_sessions s ON s.id = a.session_id "
+       "JOIN questions.question_tags qt ON qt.question_id = a.question_id "
+       "JOIN questions.tags t ON t.id = qt.tag_id "
+       "WHERE a.user_id = $1 AND NOT (s.mode = 'exam' AND s.ended_at IS NULL) "
+       "GROUP BY t.id ORDER BY t.kind, t.slug"},
+      {"insert_bookmark",
+       "INSERT INTO questions.bookmarks (user_id, question_id) SELECT $1, q.id "
+       "FROM questions.questions q WHERE q.id = $2 AND q.deleted_at IS NULL "
+       "AND (NOT $3::boolean OR q.status = 'published') "
+       "RETURNING question_id, " US("created_at")},
+      {"delete_bookmark",
+       "DELETE FROM questions.bookmarks WHERE user_id = $1 AND question_id = $2 RETURNING id"},
+      {"list_bookmarks",
+       "SELECT b.question_id, " US("b.created_at") ", b.created_at::text, b.id "
+       "FROM questions.bookmarks b WHERE b.user_id = $1 "
+       "AND ($2::timestamptz IS NULL OR (b.created_at, b.id) < ($2::timestamptz, $3::uuid)) "
+       "ORDER BY b.created_at DESC, b.id DESC LIMIT $4"},
+  };
+  return *statements;
+}
+
+#undef US
+
+const char* OrNull(const std::string& s) { return s.empty() ? nullptr : s.c_str(); }
+
+// A uuid[] literal of validated UUIDs (the domain checked their format), or "" for none.
+std::string UuidArray(const std::vector<std::string>& ids) {
+  if (ids.empty()) return "";
+  return absl::StrCat("{", absl::StrJoin(ids, ","), "}");
+}
+
+std::vector<std::string> ParseUuidArray(absl::string_view text) {
+  text = absl::StripPrefix(absl::StripSuffix(text, "}"), "{");
+  if (text.empty()) return {};
+  return absl::StrSplit(text, ',');
+}
+
+absl::Time FromMicros(const pqxx::field& f) { return absl::FromUnixMicros(f.as<int64_t>()); }
+
+absl::optional<absl::Time> MaybeMicros(const pqxx::field& f) {
+  if (f.is_null()) return absl::nullopt;
+  return FromMicros(f);
+}
+
+Tag TagFrom(const pqxx::row& r, int at) {
+  Tag t;
+  t.id = r[at].as<std::string>();
+  t.kind = ParseTagKind(r[at + 1].as<std::string>()).value_or(TagKind::kTopic);
+  t.slug = r[at + 2].as<std::string>();
+  t.label = r[at + 3].as<std::string>();
+  t.created_at = FromMicros(r[at + 4]);
+  return t;
+}
+
+Question QuestionFrom(const pqxx::row& r) {
+  Question q;
+  q.id = r[0].as<std::string>();
+  q.external_key = r[1].as<std::string>();
+  q.stem = r[2].as<std::string>();
+  q.explanation = r[3].as<std::string>();
+  q.difficulty = ParseDifficulty(r[4].as<std::string>()).value_or(Difficulty::kMedium);
+  q.status = ParseQuestionStatus(r[5].as<std::string>()).value_or(QuestionStatus::kDraft);
+  q.author_id = r[6].as<std::string>();
+  q.created_at = FromMicros(r[7]);
+  q.updated_at = FromMicros(r[8]);
+  q.published_at = MaybeMicros(r[9]);
+  return q;
+}
+
+Attempt AttemptFrom(const pqxx::row& r) {
+  Attempt a;
+  a.id = r[0].as<std::string>();
+  a.session_id = r[1].as<std::string>();
+  a.question_id = r[2].as<std::string>();
+  a.choice_id = r[3].as<std::string>();
+  if (!r[7].as<bool>()) a.is_correct = r[4].as<bool>();
+  a.time_spent_ms = r[5].as<int64_t>();
+  a.created_at = FromMicros(r[6]);
+  return a;
+}
+
+std::string ChoicesJson(const std::vector<ChoiceInput>& choices) {
+  nlohmann::json array = nlohmann::json::array();
+  for (const ChoiceInput& c : choices) {
+    array.push_back({{"text", c.text}, {"is_correct", c.is_correct}});
+  }
+  return array.dump();
+}
+
+std::string FilterJson(const PracticeFilter& filter) {
+  nlohmann::json j = nlohmann::json::object();
+  if (filter.difficulty) j["difficulty"] = std::string(DifficultyName(*filter.difficulty));
+  if (!filter.tag_ids.empty()) j["tag_ids"] = filter.tag_ids;
+  return j.dump();
+}
+
+PracticeFilter FilterFromJson(const std::string& text) {
+  PracticeFilter filter;
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return filter;
+  if (j.contains("difficulty") && j["difficulty"].is_string()) {
+    filter.difficulty = ParseDifficulty(j["difficulty"].get<std::string>());
+  }
+  if (j.contains("tag_ids") && j["tag_ids"].is_array()) {
+    for (const auto& id : j["tag_ids"]) {
+      if (id.is_string()) filter.tag_ids.push_back(id.get<std::string>());
+    }
+  }
+  return filter;
+}
+
+// Loads the choices and tags of `questions` (two statements for the whole batch).
+absl::Status LoadChildren(Transaction& tx, std::vector<Question>& questions) {
+  if (questions.empty()) return absl::OkStatus();
+  std::vector<std::string> ids;
+  std::map<std::string, Question*> by_id;
+  for (Question& q : questions) {
+    ids.push_back(q.id);
+    by_id[q.id] = &q;
+  }
+  const std::string array = UuidArray(ids);
+  SUITE_ASSIGN_OR_RETURN(pqxx::result choices, tx.Exec("choices_of", array));
+  for (const pqxx::row& r : choices) {
+    Choice c;
+    c.id = r[1].as<std::string>();
+    c.position = r[2].as<int>();
+    c.text = r[3].as<std::string>();
+    c.is_correct = r[4].as<bool>();
+    by_id[r[0].as<std::string>()]->choices.push_back(std::move(c));
+  }
+  SUITE_ASSIGN_OR_RETURN(pqxx::result tags, tx.Exec("tags_of", array));
+  for (const pqxx::row& r : tags) {
+    by_id[r[0].as<std::string>()]->tags.push_back(TagFrom(r, 1));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Question> LoadQuestion(Transaction& tx, const std::string& id) {
+  SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> row, tx.ExecMaybeOne("question_by_id", id));
+  if (!row.has_value()) return errors::QuestionNotFound(id);
+  std::vector<Question> one = {QuestionFrom(*row)};
+  SUITE_RETURN_IF_ERROR(LoadChildren(tx, one));
+  return std::move(one[0]);
+}
+
+absl::StatusOr<PracticeSession> LoadSession(Transaction& tx, const std::string& user_id,
+                                            const std::string& session_id) {
+  SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> row,
+                         tx.ExecMaybeOne("session_by_id", session_id, user_id));
+  if (!row.has_value()) return errors::SessionNotFound(session_id);
+  const pqxx::row& r = *row;
+  PracticeSession s;
+  s.id = r[0].as<std::string>();
+  s.user_id = r[1].as<std::string>();
+  s.mode = ParsePracticeMode(r[2].as<std::string>()).value_or(PracticeMode::kTutor);
+  s.filter = FilterFromJson(r[3].as<std::string>());
+  s.question_ids = ParseUuidArray(r[4].as<std::string>());
+  s.started_at = FromMicros(r[5]);
+  s.ended_at = MaybeMicros(r[6]);
+  if (!r[7].is_null()) s.score = r[7].as<int>();
+  s.answered_count = r[8].as<int>();
+  return s;
+}
+
+TxOptions ReadOnly() {
+  TxOptions options;
+  options.mode = TxMode::kReadOnly;
+  return options;
+}
+
+// Maps a status of the given code to `replacement`, leaving others alone.
+absl::Status Remap(absl::Status status, absl::StatusCode code, absl::Status replacement) {
+  if (status.code() == code) return replacement;
+  return status;
+}
+
+template <typename T>
+absl::StatusOr<T> Remap(absl::StatusOr<T> result, absl::StatusCode code,
+                        absl::Status replacement) {
+  if (!result.ok() && result.status().code() == code) return replacement;
+  return result;
+}
+
+}  // namespace
+
+const std::string& PgQuestionStore::ListSql(const std::string& name) {
+  return Statements().at(name);
+}
+
+absl::StatusOr<std::unique_ptr<PgQuestionStore>> PgQuestionStore::Create(
+    suite::db::ConnectionPool* pool) {
+  for (const auto& [name, sql] : Statements()) {
+    SUITE_RETURN_IF_ERROR(pool->RegisterStatement(name, sql));
+  }
+  return std::unique_ptr<PgQuestionStore>(new PgQuestionStore(pool));
+}
+
+absl::StatusOr<Question> PgQuestionStore::CreateQuestion(const NewQuestion& q) {
+  const std::string choices = ChoicesJson(q.choices);
+  const std::string tags = UuidArray(q.tag_ids);
+  absl::StatusOr<std::string> id = RunInTransaction<std::string>(
+      *pool_, TxOptions(), [&](Transaction& tx) -> absl::StatusOr<std::string> {
+        SUITE_ASSIGN_OR_RETURN(
+            pqxx::row row,
+            tx.ExecOne("insert_question", OrNull(q.external_key), q.stem, q.explanation,
+                       std::string(DifficultyName(q.difficulty)), q.author_id,
+                       OrNull(q.request_id)));
+        std::string id = row[0].as<std::string>();
+        SUITE_RETURN_IF_ERROR(tx.Exec("insert_choices", id, choices).status());
+        if (!tags.empty()) {
+          SUITE_RETURN_IF_ERROR(Remap(tx.Exec("insert_question_tags", id, tags).status(),
+                                      absl::StatusCode::kFailedPrecondition,
+                                      errors::UnknownTag()));
+        }
+        return id;
+      });
+  if (!id.ok()) {
+    return Remap(id.status(), absl::StatusCode::kAlreadyExists, errors::ExternalKeyExists());
+  }
+  return GetQuestion(*id);
+}
+
+absl::StatusOr<Question> PgQuestionStore::GetQuestion(const std::string& id) {
+  return RunInTransaction<Question>(*pool_, ReadOnly(), [&](Transaction& tx) {
+    return LoadQuestion(tx, id);
+  });
+}
+
+absl::StatusOr<std::vector<Question>> PgQuestionStore::GetQuestions(
+    const std::vector<std::string>& ids) {
+  if (ids.empty()) return std::vector<Question>();
+  return RunInTransaction<std::vector<Question>>(
+      *pool_, ReadOnly(), [&](Transaction& tx) -> absl::StatusOr<std::vector<Question>> {
+        SUITE_ASSIGN_OR_RETURN(pqxx::result rows, tx.Exec("questions_by_ids", UuidArray(ids)));
+        std::map<std::string, Question> by_id;
+        std::vector<Question> loaded;
+        for (const pqxx::row& r : rows) loaded.push_back(QuestionFrom(r));
+        SUITE_RETURN_IF_ERROR(LoadChildren(tx, loaded));
+        for (Question& q : loaded) by_id[q.id] = std::move(q);
+        std::vector<Question> ordered;
+        for (const std::string& id : ids) {
+          auto it = by_id.find(id);
+          if (it != by_id.end()) ordered.push_back(it->second);
+        }
+        return ordered;
+      });
+}
+
+absl::StatusOr<Question> PgQuestionStore::UpdateDraft(const std::string& id,
+                                                      const QuestionUpdate& update,
+                                                      const std::string& request_id) {
+  const std::string stem = update.stem.value_or("");
+  const std::string explanation = update.explanation.value_or("");
+  const std::string difficulty =
+      update.difficulty ? std::string(DifficultyName(*update.difficulty)) : "";
+  return RunInTransaction<Question>(
+      *pool_, TxOptions(), [&](Transaction& tx) -> absl::StatusOr<Question> {
+        SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> row, tx.ExecMaybeOne("lock_question", id));
+        if (!row.has_value()) return errors::QuestionNotFound(id);
+        const std::string status = (*row)[0].as<std::string>();
+        if (status != "draft") return errors::WrongStatus(status, "updated");
+        SUITE_RETURN_IF_ERROR(tx.Exec("update_question", id,
+                                      update.stem ? stem.c_str() : nullptr,
+                                      update.explanation ? explanation.c_str() : nullptr,
+                                      OrNull(difficulty), OrNull(request_id))
+                                  .status());
+        if (update.choices) {
+          SUITE_RETURN_IF_ERROR(tx.Exec("delete_choices", id).status());
+          SUITE_RETURN_IF_ERROR(tx.Exec("insert_choices", id, ChoicesJson(*update.choices)).status());
+        }
+        return LoadQuestion(tx, id);
+      });
+}
+
+absl::StatusOr<Question> PgQuestionStore::Transition(const std::string& id,
+                                                     const std::vector<QuestionStatus>& from,
+                                                     QuestionStatus to,
+                                                     const std::string& request_id) {
+  std::vector<std::string> names;
+  for (QuestionStatus s : from) names.emplace_back(QuestionStatusName(s));
+  const std::string from_array = absl::StrCat("{", absl::StrJoin(names, ","), "}");
+  const std::string to_name(QuestionStatusName(to));
+  return RunInTransaction<Question>(
+      *pool_, TxOptions(), [&](Transaction& tx) -> absl::StatusOr<Question> {
+        SUITE_ASSIGN_OR_RETURN(
+            absl::optional<pqxx::row> moved,
+            tx.ExecMaybeOne("transition_question", id, to_name, OrNull(request_id), from_array));
+        if (!moved.has_value()) {
+          SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> row,
+                                 tx.ExecMaybeOne("lock_question", id));
+          if (!row.has_value()) return errors::QuestionNotFound(id);
+          return errors::WrongStatus((*row)[0].as<std::string>(),
+                                     to == QuestionStatus::kPublished ? "published" : "archived");
+        }
+        return LoadQuestion(tx, id);
+      });
+}
+
+absl::StatusOr<Page<Question>> PgQuestionStore::ListQuestions(const QuestionFilter& filter,
+                                                              const absl::optional<Cursor>& after,
+                                                              int limit) {
+  const std::string status = filter.status ? std::string(QuestionStatusName(*filter.status)) : "";
+  const std::string difficulty =
+      filter.difficulty ? std::string(DifficultyName(*filter.difficulty)) : "";
+  std::vector<std::string> all = filter.all_tag_ids;
+  std::sort(all.begin(), all.end());
+  all.erase(std::unique(all.begin(), all.end()), all.end());
+  const std::string any_tags = UuidArray(filter.any_tag_ids);
+  const std::string all_tags = UuidArray(all);
+  const std::string after_ts = after ? after->first : "";
+  const std::string after_id = after ? after->second : "";
+  return RunInTransaction<Page<Question>>(
+      *pool_, ReadOnly(), [&](Transaction& tx) -> absl::StatusOr<Page<Question>> {
+        SUITE_ASSIGN_OR_RETURN(
+            pqxx::result rows,
+            tx.Exec("list_questions", OrNull(status), OrNull(difficulty), OrNull(any_tags),
+                    OrNull(all_tags), OrNull(filter.stem_query), OrNull(after_ts),
+                    OrNull(after_id), limit + 1));
+        Page<Question> page;
+        for (const pqxx::row& r : rows) {
+          if (static_cast<int>(page.items.size()) == limit) {
+            const Question& last = page.items.back();
+            page.next = Cursor{rows[limit - 1][10].as<std::string>(), last.id};
+            break;
+          }
+          page.items.push_back(QuestionFrom(r));
+        }
+        SUITE_RETURN_IF_ERROR(LoadChildren(tx, page.items));
+        return page;
+      });
+}
+
+absl::StatusOr<Tag> PgQuestionStore::CreateTag(TagKind kind, const std::string& slug,
+                                               const std::string& label) {
+  absl::StatusOr<Tag> tag = RunInTransaction<Tag>(
+      *pool_, TxOptions(), [&](Transaction& tx) -> absl::StatusOr<Tag> {
+        SUITE_ASSIGN_OR_RETURN(pqxx::row row,
+                               tx.ExecOne("insert_tag", std::string(TagKindName(kind)), slug, label));
+        return TagFrom(row, 0);
+      });
+  return Remap(std::move(tag), absl::StatusCode::kAlreadyExists, errors::TagExists());
+}
+
+absl::StatusOr<Page<Tag>> PgQuestionStore::ListTags(const absl::optional<TagKind>& kind,
+                                                    const absl::optional<Cursor>& after,
+                                                    int limit) {
+  const std::string kind_name = kind ? std::string(TagKindName(*kind)) : "";
+  const std::string after_kind = after ? after->first : "";
+  const std::string after_slug = after ? after->second : "";
+  return RunInTransaction<Page<Tag>>(
+      *pool_, ReadOnly(), [&](Transaction& tx) -> absl::StatusOr<Page<Tag>> {
+        SUITE_ASSIGN_OR_RETURN(pqxx::result rows,
+                               tx.Exec("list_tags", OrNull(kind_name), OrNull(after_kind),
+                                       after_slug, limit + 1));
+        Page<Tag> page;
+        for (const pqxx::row& r : rows) {
+          if (static_cast<int>(page.items.size()) == limit) {
+            const Tag& last = page.items.back();
+            page.next = Cursor{std::string(TagKindName(last.kind)), last.slug};
+            break;
+          }
+          page.items.push_back(TagFrom(r, 0));
+        }
+        return page;
+      });
+}
+
+absl::Status PgQuestionStore::TagQuestion(const std::string& question_id,
+                                          const std::string& tag_id) {
+  return RunInTransaction(*pool_, TxOptions(), [&](Transaction& tx) -> absl::Status {
+    SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> q,
+                           tx.ExecMaybeOne("question_exists", question_id));
+    if (!q.has_value()) return errors::QuestionNotFound(question_id);
+    SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> t, tx.ExecMaybeOne("tag_exists", tag_id));
+    if (!t.has_value()) return errors::TagNotFound(tag_id);
+    return tx.Exec("tag_question", question_id, tag_id).status();
+  });
+}
+
+absl::Status PgQuestionStore::UntagQuestion(const std::string& question_id,
+                                            const std::string& tag_id) {
+  return RunInTransaction(*pool_, TxOptions(), [&](Transaction& tx) -> absl::Status {
+    SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> q,
+                           tx.ExecMaybeOne("question_exists", question_id));
+    if (!q.has_value()) return errors::QuestionNotFound(question_id);
+    return tx.Exec("untag_question", question_id, tag_id).status();
+  });
+}
+
+absl::StatusOr<std::set<std::string>> PgQuestionStore::ExistingTagIds(
+    const std::vector<std::string>& ids) {
+  if (ids.empty()) return std::set<std::string>();
+  return RunInTransaction<std::set<std::string>>(
+      *pool_, ReadOnly(), [&](Transaction& tx) -> absl::StatusOr<std::set<std::string>> {
+        SUITE_ASSIGN_OR_RETURN(pqxx::result rows, tx.Exec("existing_tag_ids", UuidArray(ids)));
+        std::set<std::string> found;
+        for (const pqxx::row& r : rows) found.insert(r[0].as<std::string>());
+        return found;
+      });
+}
+
+absl::StatusOr<std::set<std::string>> PgQuestionStore::ImportChunk(
+    const std::vector<NewQuestion>& chunk) {
+  nlohmann::json items = nlohmann::json::array();
+  for (const NewQuestion& q : chunk) {
+    nlohmann::json choices = nlohmann::json::array();
+    for (const ChoiceInput& c : q.choices) {
+      choices.push_back({{"text", c.text}, {"is_correct", c.is_correct}});
+    }
+    items.push_back({{"external_key", q.external_key},
+                     {"stem", q.stem},
+                     {"explanation", q.explanation},
+                     {"difficulty", std::string(DifficultyName(q.difficulty))},
+                     {"publish", q.publish},
+                     {"author_id", q.author_id},
+                     {"request_id", q.request_id.empty() ? nlohmann::json() : nlohmann::json(q.request_id)},
+                     {"choices", choices},
+                     {"tag_ids", q.tag_ids}});
+  }
+  const std::string payload = items.dump();
+  absl::StatusOr<std::set<std::string>> created = RunInTransaction<std::set<std::string>>(
+      *pool_, TxOptions(), [&](Transaction& tx) -> absl::StatusOr<std::set<std::string>> {
+        SUITE_ASSIGN_OR_RETURN(pqxx::result rows, tx.Exec("import_chunk", payload));
+        std::set<std::string> keys;
+        for (const pqxx::row& r : rows) keys.insert(r[0].as<std::string>());
+        return keys;
+      });
+  return Remap(std::move(created), absl::StatusCode::kFailedPrecondition, errors::UnknownTag());
+}
+
+absl::StatusOr<int> PgQuestionStore::CountSessionsSince(const std::string& user_id,
+                                                        absl::Time since) {
+  const std::string ts = absl::FormatTime("%Y-%m-%d %H:%M:%E6S+00", since, absl::UTCTimeZone());
+  return RunInTransaction<int>(*pool_, ReadOnly(), [&](Transaction& tx) -> absl::StatusOr<int> {
+    SUITE_ASSIGN_OR_RETURN(pqxx::row row, tx.ExecOne("count_sessions_since", user_id, ts));
+    return row[0].as<int>();
+  });
+}
+
+absl::StatusOr<PracticeSession> PgQuestionStore::StartSession(const std::string& user_id,
+                                                              PracticeMode mode,
+                                                              const PracticeFilter& filter,
+                                                              int count,
+                                                              const std::string& request_id) {
+  const std::string difficulty =
+      filter.difficulty ? std::string(DifficultyName(*filter.difficulty)) : "";
+  const std::string tags = UuidArray(filter.tag_ids);
+  return RunInTransaction<PracticeSession>(
+      *pool_, TxOptions(), [&](Transaction& tx) -> absl::StatusOr<PracticeSession> {
+        SUITE_ASSIGN_OR_RETURN(
+            absl::optional<pqxx::row> row,
+            tx.ExecMaybeOne("start_session", user_id, OrNull(difficulty), OrNull(tags), count,
+                            std::string(PracticeModeName(mode)), FilterJson(filter),
+                            OrNull(request_id)));
+        if (!row.has_value()) return errors::NoQuestionsMatch();
+        return LoadSession(tx, user_id, (*row)[0].as<std::string>());
+      });
+}
+
+absl::StatusOr<PracticeSession> PgQuestionStore::GetSession(const std::string& user_id,
+                                                            const std::string& session_id) {
+  return RunInTransaction<PracticeSession>(*pool_, ReadOnly(), [&](Transaction& tx) {
+    return LoadSession(tx, user_id, session_id);
+  });
+}
+
+absl::StatusOr<std::vector<Attempt>> PgQuestionStore::SessionAttempts(
+    const std::string& session_id) {
+  return RunInTransaction<std::vector<Attempt>>(
+      *pool_, ReadOnly(), [&](Transaction& tx) -> absl::StatusOr<std::vector<Attempt>> {
+        SUITE_ASSIGN_OR_RETURN(pqxx::result rows, tx.Exec("session_attempts", session_id));
+        std::vector<Attempt> attempts;
+        for (const pqxx::row& r : rows) attempts.push_back(AttemptFrom(r));
+        return attempts;
+      });
+}
+
+absl::StatusOr<AttemptOutcome> PgQuestionStore::SubmitAttempt(const std::string& user_id,
+                                                              const std::string& session_id,
+                                                              const std::string& question_id,
+                                                              const std::string& choice_id,
+                                                              int64_t time_spent_ms,
+                                                              const std::string& request_id) {
+  absl::StatusOr<AttemptOutcome> outcome = RunInTransaction<AttemptOutcome>(
+      *pool_, TxOptions(), [&](Transaction& tx) -> absl::StatusOr<AttemptOutcome> {
+        // FOR SHARE: concurrent submits proceed together, EndSession waits for them.
+        SUITE_ASSIGN_OR_RETURN(
+            absl::optional<pqxx::row> session,
+            tx.ExecMaybeOne("lock_session_for_attempt", session_id, user_id, question_id));
+        if (!session.has_value()) return errors::SessionNotFound(session_id);
+        if ((*session)[1].as<bool>()) return errors::SessionEnded();
+        if (!(*session)[2].as<bool>()) {
+          return suite::rpc::InvalidArgument("question_id", "is not a question of this session");
+        }
+        const bool tutor = (*session)[0].as<std::string>() == "tutor";
+        SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> choice,
+                               tx.ExecMaybeOne("choice_of_question", choice_id, question_id));
+        if (!choice.has_value()) {
+          return suite::rpc::InvalidArgument("choice_id", "is not a choice of this question");
+        }
+        const bool correct = (*choice)[0].as<bool>();
+        SUITE_ASSIGN_OR_RETURN(
+            pqxx::row inserted,
+            Remap(tx.ExecOne("insert_attempt", session_id, question_id, choice_id, user_id,
+                             correct, time_spent_ms, OrNull(request_id)),
+                  absl::StatusCode::kAlreadyExists, errors::AlreadyAnswered()));
+        AttemptOutcome out;
+        out.attempt.id = inserted[0].as<std::string>();
+        out.attempt.created_at = FromMicros(inserted[1]);
+        out.attempt.session_id = session_id;
+        out.attempt.question_id = question_id;
+        out.attempt.choice_id = choice_id;
+        out.attempt.is_correct = correct;
+        out.attempt.time_spent_ms = time_spent_ms;
+        out.revealed = tutor;
+        SUITE_ASSIGN_OR_RETURN(pqxx::row answer, tx.ExecOne("answer_of_question", question_id));
+        out.correct_choice_id = answer[0].as<std::string>();
+        out.explanation = answer[1].as<std::string>();
+        return out;
+      });
+  return outcome;
+}
+
+absl::StatusOr<PracticeSession> PgQuestionStore::EndSession(const std::string& user_id,
+                                                            const std::string& session_id) {
+  return RunInTransaction<PracticeSession>(
+      *pool_, TxOptions(), [&](Transaction& tx) -> absl::StatusOr<PracticeSession> {
+        SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> ended,
+                               tx.ExecMaybeOne("end_session", session_id, user_id));
+        SUITE_ASSIGN_OR_RETURN(PracticeSession session, LoadSession(tx, user_id, session_id));
+        if (!ended.has_value()) return errors::SessionEnded();
+        return session;
+      });
+}
+
+absl::StatusOr<Page<Attempt>> PgQuestionStore::ListAttempts(const std::string& user_id,
+                                                            const std::string& session_id,
+                                                            const absl::optional<Cursor>& after,
+                                                            int limit) {
+  const std::string after_ts = after ? after->first : "";
+  const std::string after_id = after ? after->second : "";
+  return RunInTransaction<Page<Attempt>>(
+      *pool_, ReadOnly(), [&](Transaction& tx) -> absl::StatusOr<Page<Attempt>> {
+        SUITE_ASSIGN_OR_RETURN(pqxx::result rows,
+                               tx.Exec("list_attempts", user_id, OrNull(session_id),
+                                       OrNull(after_ts), OrNull(after_id), limit + 1));
+        Page<Attempt> page;
+        for (int i = 0; i < static_cast<int>(rows.size()); ++i) {
+          if (i == limit) {
+            page.next = Cursor{rows[i - 1][8].as<std::string>(), rows[i - 1][0].as<std::string>()};
+            break;
+          }
+          page.items.push_back(AttemptFrom(rows[i]));
+        }
+        return page;
+      });
+}
+
+absl::StatusOr<UserStats> PgQuestionStore::GetUserStats(const std::string& user_id) {
+  return RunInTransaction<UserStats>(
+      *pool_, ReadOnly(), [&](Transaction& tx) -> absl::StatusOr<UserStats> {
+        UserStats stats;
+        SUITE_ASSIGN_OR_RETURN(pqxx::result by_difficulty,
+                               tx.Exec("stats_by_difficulty", user_id));
+        for (const pqxx::row& r : by_difficulty) {
+          Accuracy a{r[1].as<int>(), r[2].as<int>()};
+          stats.overall.attempts += a.attempts;
+          stats.overall.correct += a.correct;
+          stats.by_difficulty.emplace_back(
+              ParseDifficulty(r[0].as<std::string>()).value_or(Difficulty::kMedium), a);
+        }
+        SUITE_ASSIGN_OR_RETURN(pqxx::result by_tag, tx.Exec("stats_by_tag", user_id));
+        for (const pqxx::row& r : by_tag) {
+          stats.by_tag.emplace_back(TagFrom(r, 0), Accuracy{r[5].as<int>(), r[6].as<int>()});
+        }
+        return stats;
+      });
+}
+
+absl::StatusOr<Bookmark> PgQuestionStore::CreateBookmark(const std::string& user_id,
+                                                         const std::string& question_id,
+                                                         Visibility visibility) {
+  absl::StatusOr<Bookmark> bookmark = RunInTransaction<Bookmark>(
+      *pool_, TxOptions(), [&](Transaction& tx) -> absl::StatusOr<Bookmark> {
+        SUITE_ASSIGN_OR_RETURN(
+            absl::optional<pqxx::row> row,
+            tx.ExecMaybeOne("insert_bookmark", user_id, question_id,
+                            visibility == Visibility::kPublishedOnly));
+        if (!row.has_value()) return errors::QuestionNotFound(question_id);
+        return Bookmark{(*row)[0].as<std::string>(), FromMicros((*row)[1])};
+      });
+  return Remap(std::move(bookmark), absl::StatusCode::kAlreadyExists, errors::BookmarkExists());
+}
+
+absl::Status PgQuestionStore::DeleteBookmark(const std::string& user_id,
+                                             const std::string& question_id) {
+  return RunInTransaction(*pool_, TxOptions(), [&](Transaction& tx) -> absl::Status {
+    SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> row,
+                           tx.ExecMaybeOne("delete_bookmark", user_id, question_id));
+    if (!row.has_value()) return errors::BookmarkNotFound();
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<Page<Bookmark>> PgQuestionStore::ListBookmarks(const std::string& user_id,
+                                                              const absl::optional<Cursor>& after,
+                                                              int limit) {
+  const std::string after_ts = after ? after->first : "";
+  const std::string after_id = after ? after->second : "";
+  return RunInTransaction<Page<Bookmark>>(
+      *pool_, ReadOnly(), [&](Transaction& tx) -> absl::StatusOr<Page<Bookmark>> {
+        SUITE_ASSIGN_OR_RETURN(pqxx::result rows,
+                               tx.Exec("list_bookmarks", user_id, OrNull(after_ts),
+                                       OrNull(after_id), limit + 1));
+        Page<Bookmark> page;
+        for (int i = 0; i < static_cast<int>(rows.size()); ++i) {
+          if (i == limit) {
+            page.next = Cursor{rows[i - 1][2].as<std::string>(), rows[i - 1][3].as<std::string>()};
+            break;
+          }
+          page.items.push_back(Bookmark{rows[i][0].as<std::string>(), FromMicros(rows[i][1])});
+        }
+        return page;
+      });
+}
+
+}  // namespace suite::questions

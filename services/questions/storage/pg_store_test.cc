@@ -1,0 +1,249 @@
+// The question bank's storage against a real, migrated PostgreSQL, as role questions_service:
+// the declared schema matches, proto enums match database enums, every list query uses an
+// index, and the storage rules that only the database can enforce hold (one attempt per
+// question per session under concurrency, idempotent chunked import).
+#include "services/questions/storage/pg_store.h"
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "migrations/questions/schema.h"
+#include "pqxx/pqxx"
+#include "questions/v1/questions_service.pb.h"
+#include "shared/db/pool.h"
+#include "shared/db/schema/schema_check.h"
+#include "shared/db/testing/test_database.h"
+
+namespace suite::questions {
+namespace {
+
+using suite::db::testing::TestDatabase;
+
+constexpr char kAuthor[] = "00000000-0000-4000-8000-0000000000a1";
+constexpr char kUser[] = "00000000-0000-4000-8000-0000000000b1";
+
+class PgStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto db = TestDatabase::CreateMigrated();
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = *std::move(db);
+    suite::db::PoolConfig config;
+    config.database_url = db_->UrlAs("questions_service");
+    config.pool_size = 8;
+    auto pool = suite::db::ConnectionPool::Create(config);
+    ASSERT_TRUE(pool.ok()) << pool.status();
+    pool_ = *std::move(pool);
+    auto store = PgQuestionStore::Create(pool_.get());
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+  }
+
+  NewQuestion Draft(const std::string& key, const std::string& stem, bool publish = false) {
+    NewQuestion q;
+    q.external_key = key;
+    q.stem = stem;
+    q.explanation = "because";
+    q.difficulty = Difficulty::kEasy;
+    q.choices = {{"right", true}, {"wrong", false}};
+    q.author_id = kAuthor;
+    q.publish = publish;
+    return q;
+  }
+
+  std::unique_ptr<TestDatabase> db_;
+  std::unique_ptr<suite::db::ConnectionPool> pool_;
+  std::unique_ptr<PgQuestionStore> store_;
+};
+
+TEST_F(PgStoreTest, MigratedSchemaMatchesTheDeclaration) {
+  auto diffs = suite::db::schema::CheckSchema(db_->url(), suite::migrations::QuestionsSchema());
+  ASSERT_TRUE(diffs.ok()) << diffs.status();
+  EXPECT_TRUE(diffs->empty()) << suite::db::schema::FormatDifferences(*diffs);
+}
+
+// Each proto enum minus _UNSPECIFIED, lower-cased without its prefix, equals the labels of the
+// database enum, in order.
+TEST_F(PgStoreTest, ProtoEnumsMatchDatabaseEnums) {
+  struct Pair {
+    const google::protobuf::EnumDescriptor* proto;
+    std::string db_enum;
+  };
+  const std::vector<Pair> pairs = {
+      {::questions::v1::QuestionDifficulty_descriptor(), "question_difficulty"},
+      {::questions::v1::QuestionStatus_descriptor(), "question_status"},
+      {::questions::v1::TagKind_descriptor(), "tag_kind"},
+      {::questions::v1::PracticeMode_descriptor(), "practice_mode"},
+  };
+  pqxx::connection conn(db_->url());
+  pqxx::work tx(conn);
+  for (const Pair& pair : pairs) {
+    pqxx::result rows = tx.exec_params(
+        "SELECT e.enumlabel FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid "
+        "JOIN pg_namespace n ON n.oid = t.typnamespace "
+        "WHERE n.nspname = 'questions' AND t.typname = $1 ORDER BY e.enumsortorder",
+        pair.db_enum);
+    std::vector<std::string> db_labels;
+    for (const auto& r : rows) db_labels.push_back(r[0].as<std::string>());
+    std::vector<std::string> proto_labels;
+    const std::string prefix = absl::AsciiStrToUpper(pair.db_enum) + "_";
+    for (int i = 0; i < pair.proto->value_count(); ++i) {
+      std::string name = pair.proto->value(i)->name();
+      ASSERT_TRUE(absl::StartsWith(name, prefix)) << name;
+      name = name.substr(prefix.size());
+      if (name == "UNSPECIFIED") continue;
+      proto_labels.push_back(absl::AsciiStrToLower(name));
+    }
+    EXPECT_EQ(proto_labels, db_labels) << pair.db_enum;
+  }
+}
+
+// Runs EXPLAIN of a registered list statement with the given SQL arguments, with sequential
+// scans discouraged (the tables are small), and returns the plan.
+std::string Explain(const std::string& url, const std::string& statement,
+                    const std::string& args) {
+  pqxx::connection conn(url);
+  pqxx::work tx(conn);
+  tx.exec("PREPARE s AS " + PgQuestionStore::ListSql(statement));
+  tx.exec("SET LOCAL enable_seqscan = off");
+  std::string plan;
+  for (const auto& r : tx.exec(absl::StrCat("EXPLAIN EXECUTE s(", args, ")"))) {
+    plan += r[0].as<std::string>() + "\n";
+  }
+  return plan;
+}
+
+MATCHER(UsesAnIndex, "") {
+  return absl::StrContains(arg, "Index Scan") || absl::StrContains(arg, "Index Only Scan") ||
+         absl::StrContains(arg, "Bitmap Index Scan");
+}
+
+TEST_F(PgStoreTest, EveryListQueryUsesAnIndex) {
+  const std::string url = db_->UrlAs("questions_service");
+  const std::string u = absl::StrCat("'", kUser, "'");
+  const std::string ts = "'2026-01-01 00:00:00+00'";
+  const std::string id = "'00000000-0000-4000-8000-000000000001'";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"list_questions", "NULL, NULL, NULL, NULL, NULL, NULL, NULL, 21"},
+      {"list_questions", "'published', NULL, NULL, NULL, NULL, NULL, NULL, 21"},
+      {"list_questions", absl::StrCat("'draft', 'easy', NULL, NULL, NULL, ", ts, ", ", id, ", 21")},
+      {"list_questions", absl::StrCat("NULL, NULL, '{", kUser, "}', NULL, NULL, NULL, NULL, 21")},
+      {"list_questions", absl::StrCat("NULL, NULL, NULL, '{", kUser, "}', NULL, NULL, NULL, 21")},
+      {"list_questions", "NULL, NULL, NULL, NULL, 'opioid overdose', NULL, NULL, 21"},
+      {"list_tags", "NULL, NULL, '', 101"},
+      {"list_tags", "'topic', 'topic', 'cardio', 101"},
+      {"list_attempts", absl::StrCat(u, ", NULL, NULL, NULL, 21")},
+      {"list_attempts", absl::StrCat(u, ", ", id, ", ", ts, ", ", id, ", 21")},
+      {"list_bookmarks", absl::StrCat(u, ", NULL, NULL, 21")},
+      {"list_bookmarks", absl::StrCat(u, ", ", ts, ", ", id, ", 21")},
+      {"count_sessions_since", absl::StrCat(u, ", ", ts)},
+  };
+  for (const auto& [statement, args] : cases) {
+    std::string plan = Explain(url, statement, args);
+    EXPECT_THAT(plan, UsesAnIndex()) << statement << "(" << args << ")\n" << plan;
+  }
+}
+
+TEST_F(PgStoreTest, TheStemSearchUsesTheFullTextIndex) {
+  std::string plan = Explain(db_->UrlAs("questions_service"), "list_questions",
+                             "NULL, NULL, NULL, NULL, 'opioid', NULL, NULL, 21");
+  // Either the GIN index or the keyset index; never a sequential scan of questions.
+  EXPECT_THAT(plan, UsesAnIndex()) << plan;
+  EXPECT_THAT(plan, ::testing::Not(::testing::HasSubstr("Seq Scan on questions"))) << plan;
+}
+
+TEST_F(PgStoreTest, OnlyOneChoicePerQuestionCanBeCorrectInTheDatabase) {
+  auto q = store_->CreateQuestion(Draft("k1", "stem"));
+  ASSERT_TRUE(q.ok()) << q.status();
+  pqxx::connection conn(db_->UrlAs("questions_service"));
+  pqxx::work tx(conn);
+  EXPECT_THROW(tx.exec_params("INSERT INTO questions.choices (question_id, position, text, "
+                              "is_correct) VALUES ($1, 5, 'also right', true)",
+                              q->id),
+               pqxx::unique_violation);
+}
+
+TEST_F(PgStoreTest, ImportChunkSkipsExistingExternalKeys) {
+  std::vector<NewQuestion> chunk = {Draft("a", "first"), Draft("b", "second", true)};
+  auto created = store_->ImportChunk(chunk);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(created->size(), 2u);
+  chunk.push_back(Draft("c", "third"));
+  auto again = store_->ImportChunk(chunk);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, std::set<std::string>({"c"}));
+  auto page = store_->ListQuestions({}, absl::nullopt, 10);
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->items.size(), 3u);
+  for (const Question& q : page->items) {
+    EXPECT_EQ(q.choices.size(), 2u);
+  }
+  QuestionFilter published;
+  published.status = QuestionStatus::kPublished;
+  auto only = store_->ListQuestions(published, absl::nullopt, 10);
+  ASSERT_TRUE(only.ok());
+  ASSERT_EQ(only->items.size(), 1u);
+  EXPECT_EQ(only->items[0].external_key, "b");
+  EXPECT_TRUE(only->items[0].published_at.has_value());
+}
+
+TEST_F(PgStoreTest, ConcurrentSubmitsOfTheSameQuestionStoreExactlyOneAttempt) {
+  auto q = store_->CreateQuestion(Draft("k1", "stem", false));
+  ASSERT_TRUE(q.ok()) << q.status();
+  ASSERT_TRUE(store_->Transition(q->id, {QuestionStatus::kDraft}, QuestionStatus::kPublished, "")
+                  .ok());
+  auto session = store_->StartSession(kUser, PracticeMode::kTutor, {}, 5, "");
+  ASSERT_TRUE(session.ok()) << session.status();
+  ASSERT_EQ(session->question_ids, std::vector<std::string>({q->id}));
+  constexpr int kThreads = 6;
+  std::atomic<int> ok{0}, exists{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&] {
+      auto r = store_->SubmitAttempt(kUser, session->id, q->id, q->choices[0].id, 10, "");
+      if (r.ok()) {
+        ++ok;
+      } else if (r.status().code() == absl::StatusCode::kAlreadyExists) {
+        ++exists;
+      } else {
+        ++other;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 1);
+  EXPECT_EQ(exists.load(), kThreads - 1);
+  EXPECT_EQ(other.load(), 0);
+}
+
+TEST_F(PgStoreTest, ListQuestionsPagesAreStableWhileRowsAreInserted) {
+  for (int i = 0; i < 25; ++i) {
+    ASSERT_TRUE(store_->CreateQuestion(Draft(absl::StrCat("k", i), "stem")).ok());
+  }
+  std::set<std::string> seen;
+  absl::optional<Cursor> cursor;
+  int pages = 0;
+  do {
+    auto page = store_->ListQuestions({}, cursor, 7);
+    ASSERT_TRUE(page.ok()) << page.status();
+    for (const Question& q : page->items) {
+      EXPECT_TRUE(seen.insert(q.id).second) << "duplicate " << q.id;
+    }
+    // Rows inserted between pages sort before the cursor and never shift later pages.
+    ASSERT_TRUE(store_->CreateQuestion(Draft(absl::StrCat("new", pages), "late")).ok());
+    cursor = page->next;
+    ++pages;
+  } while (cursor.has_value());
+  EXPECT_EQ(seen.size(), 25u);
+  EXPECT_EQ(pages, 4);
+}
+
+}  // namespace
+}  // namespace suite::questions
