@@ -32,6 +32,11 @@ constexpr absl::string_view kDrain = "GRPC_DRAIN_TIMEOUT";
 constexpr absl::string_view kMaxMessage = "GRPC_MAX_MESSAGE_BYTES";
 constexpr absl::string_view kHealthInterval = "GRPC_HEALTH_INTERVAL";
 constexpr absl::string_view kAllNames[] = {kAddr, kPort, kDrain, kMaxMessage, kHealthInterval};
+// Environment-only settings (no flags): never in kAllNames, so Find sees no flag for them.
+constexpr absl::string_view kTlsCert = "TLS_CERT_FILE";
+constexpr absl::string_view kTlsKey = "TLS_KEY_FILE";
+constexpr absl::string_view kTlsClientCa = "TLS_CLIENT_CA_FILE";
+constexpr absl::string_view kMetricsPort = "METRICS_PORT";
 
 std::string FlagName(absl::string_view name) { return "--" + absl::AsciiStrToLower(name); }
 
@@ -194,6 +199,32 @@ absl::StatusOr<ServerConfig> LoadServerConfig(absl::string_view service_prefix,
       return Invalid(s->source, s->value, "must be a byte count between 1024 and 1073741824");
     }
     config.max_message_bytes = bytes;
+  }
+
+  absl::optional<Setting> cert = Find(kTlsCert, *flags, prefix, env);
+  absl::optional<Setting> key = Find(kTlsKey, *flags, prefix, env);
+  absl::optional<Setting> client_ca = Find(kTlsClientCa, *flags, prefix, env);
+  if (cert.has_value() != key.has_value()) {
+    const Setting& given = cert.has_value() ? *cert : *key;
+    return Invalid(given.source, given.value,
+                   absl::StrCat("needs ", cert.has_value() ? kTlsKey : kTlsCert, " as well"));
+  }
+  if (cert.has_value()) {
+    config.tls.cert_file = cert->value;
+    config.tls.key_file = key->value;
+  }
+  if (client_ca.has_value()) {
+    if (!config.tls.enabled()) {
+      return Invalid(client_ca->source, client_ca->value,
+                     "client certificates need TLS: set TLS_CERT_FILE and TLS_KEY_FILE");
+    }
+    config.tls.client_ca_file = client_ca->value;
+  }
+
+  if (absl::optional<Setting> s = Find(kMetricsPort, *flags, prefix, env); s.has_value()) {
+    absl::StatusOr<int> p = ParsePort(*s);
+    if (!p.ok()) return p.status();
+    config.metrics_port = *p;
   }
   return config;
 }

@@ -10,7 +10,15 @@
 //   --grpc_drain_timeout=D      GRPC_DRAIN_TIMEOUT         drain deadline on SIGTERM (20s)
 //   --grpc_max_message_bytes=N  GRPC_MAX_MESSAGE_BYTES     largest message received or sent (4 MiB)
 //   --grpc_health_interval=D    GRPC_HEALTH_INTERVAL       how often health probes run (2s)
+//                               TLS_CERT_FILE              server certificate chain, PEM (unset = plaintext)
+//                               TLS_KEY_FILE               its private key, PEM (required with TLS_CERT_FILE)
+//                               TLS_CLIENT_CA_FILE         CA bundle, PEM: set = mutual TLS, every client must
+//                                                          present a certificate signed by it
+//                               METRICS_PORT               Prometheus /metrics HTTP port (unset = no endpoint;
+//                                                          0 = pick a free port)
 //
+// The TLS and metrics settings have no flags; they are read as `<PREFIX>_TLS_CERT_FILE` etc. or
+// the generic name like the others. Insecure (plaintext) stays the default when nothing is set.
 // Durations are absl durations ("20s", "1500ms", "1m") or bare seconds ("20"). At one level an
 // address beats a port. Flags are `--name=value` or `--name value`; arguments that do not start
 // with `--grpc_` are left alone for the service's own parsing.
@@ -33,6 +41,17 @@
 
 namespace suite::rpc {
 
+// Where the server's TLS material lives; all empty = plaintext. The files are read when the
+// server starts (GrpcServer::Start), so a rotated certificate takes effect on restart.
+struct ServerTlsConfig {
+  std::string cert_file;       // PEM certificate chain
+  std::string key_file;        // PEM private key of the leaf certificate
+  std::string client_ca_file;  // PEM CA bundle; non-empty = require and verify client certs
+
+  bool enabled() const { return !cert_file.empty(); }
+  bool mutual() const { return !client_ca_file.empty(); }
+};
+
 struct ServerConfig {
   // host:port given to grpc::ServerBuilder::AddListeningPort; port 0 picks a free port.
   std::string listen_address = "0.0.0.0:50051";
@@ -42,6 +61,11 @@ struct ServerConfig {
   int max_message_bytes = 4 * 1024 * 1024;
   // Period of the ServingStatusFollower's probe.
   absl::Duration health_interval = absl::Seconds(2);
+  // TLS of the gRPC port; default plaintext.
+  ServerTlsConfig tls;
+  // Port of the Prometheus /metrics HTTP endpoint GrpcServer::Start serves on 0.0.0.0; -1 = none,
+  // 0 = pick a free port.
+  int metrics_port = -1;
 };
 
 // Looks up one environment variable; nullopt when it is not set.
@@ -56,8 +80,9 @@ absl::optional<std::string> SystemEnv(absl::string_view name);
 //
 // Returns INVALID_ARGUMENT naming the variable or flag when a value does not parse or is out of
 // range (port beyond 65535, address without a port, negative or zero duration, message size
-// outside 1 KiB..1 GiB), when a `--grpc_` flag is unknown or has no value. Thread-safe if `env`
-// is.
+// outside 1 KiB..1 GiB), when a `--grpc_` flag is unknown or has no value, when TLS_KEY_FILE is
+// missing while TLS_CERT_FILE is set (or the other way round), or TLS_CLIENT_CA_FILE is set
+// without a server certificate. Does not open the files. Thread-safe if `env` is.
 absl::StatusOr<ServerConfig> LoadServerConfig(absl::string_view service_prefix,
                                               const std::vector<std::string>& args,
                                               const ServerConfig& defaults = ServerConfig(),

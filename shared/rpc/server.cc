@@ -18,6 +18,7 @@
 #include "grpc/health/v1/health.pb.h"
 #include "shared/rpc/call_interceptor.h"
 #include "shared/rpc/json_log.h"
+#include "shared/rpc/tls.h"
 
 namespace suite::rpc {
 namespace {
@@ -92,9 +93,13 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const ServerConfig
     return absl::InternalError(absl::StrCat("pipe2 failed, errno ", errno));
   }
 
+  // Plaintext unless config.tls names certificate files (then TLS, or mutual TLS).
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      ServerCredentialsFor(config.tls);
+  if (!credentials.ok()) return credentials.status();
+
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(config.listen_address, grpc::InsecureServerCredentials(),
-                           &self->port_);
+  builder.AddListeningPort(config.listen_address, *credentials, &self->port_);
   builder.SetMaxReceiveMessageSize(config.max_message_bytes);
   builder.SetMaxSendMessageSize(config.max_message_bytes);
   for (const ServiceEntry& entry : self->services_) builder.RegisterService(entry.service);
@@ -112,7 +117,8 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const ServerConfig
   WriteLogLine({{"severity", "INFO"},
                 {"event", "server.started"},
                 {"address", config.listen_address},
-                {"port", self->port_}});
+                {"port", self->port_},
+                {"tls", !config.tls.enabled() ? "off" : config.tls.mutual() ? "mutual" : "on"}});
   return self;
 }
 

@@ -50,8 +50,9 @@ class GrpcServer {
   // they must outlive the server), the default health service (overall "" and every service
   // name SERVING) and reflection. When `handle_signals`, SIGTERM and SIGINT make Run drain
   // (the handlers are process-wide; have one such server per process).
-  // Returns INVALID_ARGUMENT for a null service or empty name, UNAVAILABLE when the address
-  // cannot be bound.
+  // The port serves TLS (mutual TLS) when config.tls says so (see config.h, tls.h).
+  // Returns INVALID_ARGUMENT for a null service or empty name or an unreadable TLS file,
+  // UNAVAILABLE when the address cannot be bound (or the TLS material is unusable).
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(const ServerConfig& config,
                                                           std::vector<ServiceEntry> services,
                                                           bool handle_signals = true);
