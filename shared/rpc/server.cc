@@ -16,6 +16,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "grpc/health/v1/health.pb.h"
+#include "shared/metrics/http_server.h"
+#include "shared/metrics/metrics.h"
 #include "shared/rpc/call_interceptor.h"
 #include "shared/rpc/json_log.h"
 #include "shared/rpc/tls.h"
@@ -113,9 +115,22 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const ServerConfig
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", config.listen_address));
   }
+  if (config.metrics_port >= 0) {
+    absl::StatusOr<std::unique_ptr<metrics::MetricsHttpServer>> http =
+        metrics::MetricsHttpServer::Start(&metrics::Registry::Default(), "0.0.0.0",
+                                          config.metrics_port);
+    if (!http.ok()) {
+      self->server_->Shutdown();
+      self->server_->Wait();
+      self->server_.reset();
+      return http.status();
+    }
+    self->metrics_server_ = *std::move(http);
+  }
   self->SetServing(true);
   WriteLogLine({{"severity", "INFO"},
                 {"event", "server.started"},
+                {"metrics_port", self->metrics_port()},
                 {"address", config.listen_address},
                 {"port", self->port_},
                 {"tls", !config.tls.enabled() ? "off" : config.tls.mutual() ? "mutual" : "on"}});
@@ -124,6 +139,8 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const ServerConfig
 
 GrpcServer::~GrpcServer() {
   if (server_ != nullptr) Shutdown();
+  // Scrapes keep working through the drain; the endpoint goes with the server object.
+  if (metrics_server_ != nullptr) metrics_server_->Stop();
   for (int fd : wake_fds_) {
     if (fd >= 0) close(fd);
   }

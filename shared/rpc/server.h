@@ -32,6 +32,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "shared/metrics/http_server.h"
 #include "shared/rpc/config.h"
 #include "shared/rpc/serving_status.h"
 
@@ -50,7 +51,10 @@ class GrpcServer {
   // they must outlive the server), the default health service (overall "" and every service
   // name SERVING) and reflection. When `handle_signals`, SIGTERM and SIGINT make Run drain
   // (the handlers are process-wide; have one such server per process).
-  // The port serves TLS (mutual TLS) when config.tls says so (see config.h, tls.h).
+  // The port serves TLS (mutual TLS) when config.tls says so (see config.h, tls.h). With
+  // config.metrics_port >= 0 it also serves metrics::Registry::Default() at
+  // http://0.0.0.0:<metrics_port>/metrics (until the GrpcServer is destroyed, so scrapes
+  // continue through the drain); a busy metrics port fails Start with UNAVAILABLE.
   // Returns INVALID_ARGUMENT for a null service or empty name or an unreadable TLS file,
   // UNAVAILABLE when the address cannot be bound (or the TLS material is unusable).
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(const ServerConfig& config,
@@ -63,6 +67,9 @@ class GrpcServer {
 
   // port returns the bound port (the one picked when the configured port was 0).
   int port() const { return port_; }
+
+  // metrics_port returns the bound port of the /metrics endpoint, or -1 when there is none.
+  int metrics_port() const { return metrics_server_ != nullptr ? metrics_server_->port() : -1; }
 
   // SetServing sets the overall status and each service's to SERVING or NOT_SERVING. Ignored
   // once shutdown has begun, so a probe cannot bring a draining server back. Thread-safe.
@@ -95,6 +102,7 @@ class GrpcServer {
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   int wake_fds_[2] = {-1, -1};  // RequestShutdown writes, Run polls
+  std::unique_ptr<metrics::MetricsHttpServer> metrics_server_;  // null without metrics_port
 
   absl::Mutex mu_;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
