@@ -57,6 +57,9 @@ CREATE TABLE billing.stripe_subscriptions (
   current_period_end timestamptz,
   cancel_at_period_end boolean NOT NULL DEFAULT false,
   trial_end timestamptz,
+  -- When the subscription last became past_due (Stripe event time); NULL unless past_due.
+  -- The entitlement grace period counts from here.
+  past_due_since timestamptz,
   last_event_created timestamptz NOT NULL,
   last_event_id text NOT NULL,
   request_id uuid,

@@ -33,6 +33,7 @@ OwnerSchema BillingSchema() {
           .Column(Timestamptz("current_period_end"))
           .Column(Boolean("cancel_at_period_end").NotNull().Default("false"))
           .Column(Timestamptz("trial_end"))
+          .Column(Timestamptz("past_due_since"))
           .Column(Timestamptz("last_event_created").NotNull())
           .Column(Text("last_event_id").NotNull())
           .Column(RequestId())

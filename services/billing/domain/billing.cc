@@ -1,0 +1,230 @@
+#include "services/billing/domain/billing.h"
+
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "services/billing/domain/ledger.h"
+#include "services/billing/domain/stripe_event.h"
+#include "services/billing/errors.h"
+#include "shared/base/status_macros.h"
+#include "shared/rpc/status.h"
+
+namespace billing {
+namespace {
+
+constexpr int kDefaultPageSize = 20;
+constexpr int kMaxPageSize = 100;
+
+absl::Status RequireUuid(absl::string_view field, absl::string_view value) {
+  if (!IsUuid(value)) return suite::rpc::InvalidArgument(field, "must be a UUID");
+  return absl::OkStatus();
+}
+
+absl::Status RequireStripeId(absl::string_view field, absl::string_view value) {
+  if (value.empty()) return suite::rpc::InvalidArgument(field, "is required");
+  if (value.size() > 255) return suite::rpc::InvalidArgument(field, "is too long");
+  for (char c : value) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') {
+      return suite::rpc::InvalidArgument(field, "may hold only letters, digits, _ and -");
+    }
+  }
+  return absl::OkStatus();
+}
+
+bool IsTransient(absl::StatusCode code) {
+  return code == absl::StatusCode::kUnavailable ||
+         code == absl::StatusCode::kResourceExhausted ||
+         code == absl::StatusCode::kDeadlineExceeded || code == absl::StatusCode::kAborted;
+}
+
+template <typename T>
+std::pair<std::vector<T>, std::string> WithToken(const PageTokenCodec& codec,
+                                                 absl::string_view scope, Page<T> page) {
+  std::string token;
+  if (page.next.has_value()) token = codec.Encode(scope, *page.next);
+  return {std::move(page.items), std::move(token)};
+}
+
+}  // namespace
+
+Billing::Billing(BillingStorage& storage, BillingOptions options)
+    : storage_(storage),
+      options_(std::move(options)),
+      verifier_(options_.webhook_secrets, options_.signature_tolerance, options_.now),
+      tokens_(options_.page_token_secret) {}
+
+absl::StatusOr<IngestResult> Billing::IngestStripeEvent(absl::string_view payload,
+                                                        absl::string_view signature_header,
+                                                        absl::string_view request_id) {
+  if (payload.size() > kMaxWebhookPayloadBytes) {
+    return errors::PayloadTooLarge(kMaxWebhookPayloadBytes);
+  }
+  SUITE_RETURN_IF_ERROR(verifier_.Verify(payload, signature_header));
+  return Apply(payload, request_id, /*reprocess=*/false);
+}
+
+absl::StatusOr<IngestResult> Billing::Apply(absl::string_view payload,
+                                            absl::string_view request_id, bool reprocess) {
+  SUITE_ASSIGN_OR_RETURN(ParsedStripeEvent parsed, ParseStripeEvent(payload));
+  parsed.envelope.request_id = std::string(request_id);
+  IngestResult result;
+  result.stripe_event_id = parsed.envelope.stripe_event_id;
+  result.type = parsed.envelope.type;
+  absl::Status failure;
+  if (!parsed.change.ok()) {
+    failure = parsed.change.status();
+  } else {
+    absl::StatusOr<IngestOutcome> outcome =
+        storage_.ApplyEvent(parsed.envelope, *parsed.change, reprocess);
+    if (outcome.ok()) {
+      result.status = outcome->status;
+      result.duplicate = outcome->duplicate;
+      return result;
+    }
+    const auto info = suite::rpc::ErrorInfoOf(outcome.status());
+    if (reprocess && (outcome.status().code() == absl::StatusCode::kNotFound ||
+                      (info && info->reason == "EVENT_ALREADY_APPLIED"))) {
+      return outcome.status();
+    }
+    failure = outcome.status();
+  }
+  // The transaction rolled back: record the failure on its own, so operators see it and a
+  // later delivery (Stripe retries non-2xx answers) or ReprocessStripeEvent can apply it.
+  const absl::Status recorded =
+      storage_.RecordEventFailure(parsed.envelope, failure.ToString().substr(0, 1000));
+  if (IsTransient(failure.code())) return failure;
+  if (!recorded.ok() && IsTransient(recorded.code())) return recorded;
+  if (auto info = suite::rpc::ErrorInfoOf(failure);
+      info && info->reason == "EVENT_PROCESSING_FAILED") {
+    return failure;
+  }
+  return errors::EventProcessingFailed(failure.message());
+}
+
+absl::StatusOr<StoredEvent> Billing::ReprocessStripeEvent(absl::string_view stripe_event_id,
+                                                          absl::string_view request_id) {
+  if (stripe_event_id.empty() || stripe_event_id.size() > 255) {
+    return suite::rpc::InvalidArgument("stripe_event_id", "must be 1..255 characters");
+  }
+  SUITE_ASSIGN_OR_RETURN(StoredEvent stored, storage_.GetEvent(stripe_event_id));
+  if (stored.status == EventStatus::kProcessed || stored.status == EventStatus::kIgnored) {
+    return errors::EventAlreadyApplied(stripe_event_id);
+  }
+  SUITE_RETURN_IF_ERROR(
+      Apply(stored.raw_event_redacted_json, request_id, /*reprocess=*/true).status());
+  return storage_.GetEvent(stripe_event_id);
+}
+
+absl::StatusOr<int> Billing::PageSize(int page_size) {
+  if (page_size < 0 || page_size > kMaxPageSize) {
+    return suite::rpc::InvalidArgument("page_size", "must be between 0 and 100");
+  }
+  return page_size == 0 ? kDefaultPageSize : page_size;
+}
+
+absl::StatusOr<absl::optional<Cursor>> Billing::DecodeToken(absl::string_view scope,
+                                                            absl::string_view token) const {
+  if (token.empty()) return absl::optional<Cursor>();
+  SUITE_ASSIGN_OR_RETURN(Cursor cursor, tokens_.Decode(scope, token));
+  return absl::optional<Cursor>(std::move(cursor));
+}
+
+absl::StatusOr<std::pair<std::vector<StoredEvent>, std::string>> Billing::ListStripeEvents(
+    const EventFilter& filter, int page_size, absl::string_view page_token) {
+  SUITE_ASSIGN_OR_RETURN(int limit, PageSize(page_size));
+  if (filter.type.size() > 255) return suite::rpc::InvalidArgument("type", "is too long");
+  if (filter.start_time && filter.end_time && *filter.start_time > *filter.end_time) {
+    return suite::rpc::InvalidArgument("start_time", "must not be after end_time");
+  }
+  const std::string scope = absl::StrCat(
+      "events|", filter.status ? EventStatusName(*filter.status) : "", "|", filter.type, "|",
+      filter.start_time ? absl::ToUnixMicros(*filter.start_time) : -1, "|",
+      filter.end_time ? absl::ToUnixMicros(*filter.end_time) : -1);
+  SUITE_ASSIGN_OR_RETURN(absl::optional<Cursor> after, DecodeToken(scope, page_token));
+  SUITE_ASSIGN_OR_RETURN(Page<StoredEvent> page, storage_.ListEvents(filter, limit, after));
+  return WithToken(tokens_, scope, std::move(page));
+}
+
+absl::StatusOr<Customer> Billing::GetCustomerByUser(absl::string_view user_id) {
+  SUITE_RETURN_IF_ERROR(RequireUuid("user_id", user_id));
+  return storage_.GetCustomerByUser(absl::AsciiStrToLower(user_id));
+}
+
+absl::StatusOr<Customer> Billing::GetCustomerByStripeId(absl::string_view stripe_customer_id) {
+  SUITE_RETURN_IF_ERROR(RequireStripeId("stripe_customer_id", stripe_customer_id));
+  return storage_.GetCustomerByStripeId(stripe_customer_id);
+}
+
+absl::StatusOr<Customer> Billing::LinkCustomer(absl::string_view stripe_customer_id,
+                                               absl::string_view user_id,
+                                               absl::string_view request_id) {
+  SUITE_RETURN_IF_ERROR(RequireStripeId("stripe_customer_id", stripe_customer_id));
+  SUITE_RETURN_IF_ERROR(RequireUuid("user_id", user_id));
+  return storage_.LinkCustomer(stripe_customer_id, absl::AsciiStrToLower(user_id), request_id);
+}
+
+absl::StatusOr<Subscription> Billing::GetSubscription(absl::string_view stripe_subscription_id) {
+  SUITE_RETURN_IF_ERROR(RequireStripeId("stripe_subscription_id", stripe_subscription_id));
+  return storage_.GetSubscription(stripe_subscription_id);
+}
+
+absl::StatusOr<std::pair<std::vector<Subscription>, std::string>> Billing::ListSubscriptions(
+    absl::string_view user_id, int page_size, absl::string_view page_token) {
+  SUITE_RETURN_IF_ERROR(RequireUuid("user_id", user_id));
+  SUITE_ASSIGN_OR_RETURN(int limit, PageSize(page_size));
+  const std::string user = absl::AsciiStrToLower(user_id);
+  const std::string scope = absl::StrCat("subscriptions|", user);
+  SUITE_ASSIGN_OR_RETURN(absl::optional<Cursor> after, DecodeToken(scope, page_token));
+  SUITE_ASSIGN_OR_RETURN(Page<Subscription> page,
+                         storage_.ListSubscriptions(user, limit, after));
+  return WithToken(tokens_, scope, std::move(page));
+}
+
+absl::StatusOr<Entitlement> Billing::GetEntitlement(absl::string_view user_id) {
+  SUITE_RETURN_IF_ERROR(RequireUuid("user_id", user_id));
+  Entitlement entitlement;
+  entitlement.user_id = absl::AsciiStrToLower(user_id);
+  SUITE_ASSIGN_OR_RETURN(absl::optional<Subscription> best,
+                         storage_.BestSubscription(entitlement.user_id));
+  if (!best.has_value()) return entitlement;
+  entitlement.status = best->status;
+  entitlement.price_id = best->price_id;
+  entitlement.current_period_end = best->current_period_end;
+  switch (best->status) {
+    case SubscriptionStatus::kActive:
+    case SubscriptionStatus::kTrialing:
+      entitlement.entitled = true;
+      break;
+    case SubscriptionStatus::kPastDue:
+      // Without a known start of the arrears, grant nothing (fail closed).
+      entitlement.entitled = best->past_due_since.has_value() &&
+                             options_.now() < *best->past_due_since + options_.past_due_grace;
+      break;
+    default:
+      entitlement.entitled = false;
+  }
+  return entitlement;
+}
+
+absl::StatusOr<RecordedTransaction> Billing::RecordTransaction(NewTransaction tx) {
+  SUITE_RETURN_IF_ERROR(ValidateNewTransaction(tx));
+  tx.account_id = absl::AsciiStrToLower(tx.account_id);
+  tx.user_id = absl::AsciiStrToLower(tx.user_id);
+  tx.request_fingerprint = RequestFingerprint(tx);
+  return storage_.RecordTransaction(tx);
+}
+
+absl::StatusOr<std::pair<std::vector<Transaction>, std::string>> Billing::ListTransactions(
+    absl::string_view account_id, int page_size, absl::string_view page_token) {
+  SUITE_RETURN_IF_ERROR(RequireUuid("account_id", account_id));
+  SUITE_ASSIGN_OR_RETURN(int limit, PageSize(page_size));
+  const std::string account = absl::AsciiStrToLower(account_id);
+  const std::string scope = absl::StrCat("transactions|", account);
+  SUITE_ASSIGN_OR_RETURN(absl::optional<Cursor> after, DecodeToken(scope, page_token));
+  SUITE_ASSIGN_OR_RETURN(Page<Transaction> page,
+                         storage_.ListTransactions(account, limit, after));
+  return WithToken(tokens_, scope, std::move(page));
+}
+
+}  // namespace billing

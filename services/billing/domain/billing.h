@@ -1,0 +1,113 @@
+// Billing's rules (DESIGN.md §5; issue 4): webhook ingestion through one code path for both
+// doors (HTTP and RPC), entitlements, the ledger, and paged reads. Authorization is the
+// adapter's job (it knows the caller); validation of inputs happens here, before storage.
+//
+//   BillingOptions options;
+//   options.webhook_secrets = {"whsec_..."};
+//   options.page_token_secret = "...";
+//   Billing billing(storage, options);
+//   absl::StatusOr<IngestResult> r = billing.IngestStripeEvent(body, signature_header, rid);
+//
+// Thread-safe (as long as the storage is).
+#ifndef SUITE_SERVICES_BILLING_DOMAIN_BILLING_H_
+#define SUITE_SERVICES_BILLING_DOMAIN_BILLING_H_
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "services/billing/domain/model.h"
+#include "services/billing/domain/page_token.h"
+#include "services/billing/domain/storage.h"
+#include "services/billing/domain/stripe_signature.h"
+
+namespace billing {
+
+inline constexpr size_t kMaxWebhookPayloadBytes = 1024 * 1024;
+
+struct BillingOptions {
+  std::vector<std::string> webhook_secrets;              // BILLING_STRIPE_WEBHOOK_SECRETS
+  absl::Duration signature_tolerance = absl::Seconds(300);  // BILLING_STRIPE_TOLERANCE
+  absl::Duration past_due_grace = absl::Hours(72);       // BILLING_PAST_DUE_GRACE
+  std::string page_token_secret;                         // BILLING_PAGE_TOKEN_SECRET
+  std::function<absl::Time()> now = [] { return absl::Now(); };
+};
+
+struct IngestResult {
+  std::string stripe_event_id;
+  std::string type;
+  EventStatus status = EventStatus::kProcessed;
+  bool duplicate = false;
+};
+
+class Billing {
+ public:
+  Billing(BillingStorage& storage, BillingOptions options);
+
+  // IngestStripeEvent verifies and applies one webhook delivery, exactly once.
+  // RESOURCE_EXHAUSTED (PAYLOAD_TOO_LARGE) over 1 MiB; UNAUTHENTICATED (SIGNATURE_*) for a
+  // missing, malformed, wrong or stale signature; INVALID_ARGUMENT (MALFORMED_EVENT) for a
+  // payload that is not a Stripe event — in all these cases nothing is stored. INTERNAL
+  // (EVENT_PROCESSING_FAILED) when a handled event cannot be applied: it is stored as failed
+  // with last_error. Storage errors (UNAVAILABLE, ...) after a failed attempt to record them.
+  absl::StatusOr<IngestResult> IngestStripeEvent(absl::string_view payload,
+                                                 absl::string_view signature_header,
+                                                 absl::string_view request_id);
+
+  // ReprocessStripeEvent applies a stored received/failed event again from its stored
+  // (redacted) body. INVALID_ARGUMENT for an empty id, NOT_FOUND, FAILED_PRECONDITION
+  // (EVENT_ALREADY_APPLIED), INTERNAL (EVENT_PROCESSING_FAILED) when it fails again.
+  absl::StatusOr<StoredEvent> ReprocessStripeEvent(absl::string_view stripe_event_id,
+                                                   absl::string_view request_id);
+
+  // ListStripeEvents: INVALID_ARGUMENT for page_size outside 0..100, a type over 255
+  // characters, start after end, or a bad page_token.
+  absl::StatusOr<std::pair<std::vector<StoredEvent>, std::string>> ListStripeEvents(
+      const EventFilter& filter, int page_size, absl::string_view page_token);
+
+  // GetCustomer*: INVALID_ARGUMENT (user_id / stripe_customer_id), NOT_FOUND.
+  absl::StatusOr<Customer> GetCustomerByUser(absl::string_view user_id);
+  absl::StatusOr<Customer> GetCustomerByStripeId(absl::string_view stripe_customer_id);
+  // LinkCustomer: INVALID_ARGUMENT naming the field.
+  absl::StatusOr<Customer> LinkCustomer(absl::string_view stripe_customer_id,
+                                        absl::string_view user_id,
+                                        absl::string_view request_id);
+
+  // GetSubscription: INVALID_ARGUMENT, NOT_FOUND.
+  absl::StatusOr<Subscription> GetSubscription(absl::string_view stripe_subscription_id);
+  // ListSubscriptions: INVALID_ARGUMENT (user_id, page_size, page_token).
+  absl::StatusOr<std::pair<std::vector<Subscription>, std::string>> ListSubscriptions(
+      absl::string_view user_id, int page_size, absl::string_view page_token);
+
+  // GetEntitlement: active and trialing are entitled; past_due while less than
+  // past_due_grace has passed since it became past_due; nothing else. INVALID_ARGUMENT for a
+  // user_id that is not a UUID. No subscription → not entitled, status kUnspecified.
+  absl::StatusOr<Entitlement> GetEntitlement(absl::string_view user_id);
+
+  // RecordTransaction validates (ValidateNewTransaction), fingerprints and appends `tx`.
+  // INVALID_ARGUMENT naming the field; FAILED_PRECONDITION (IDEMPOTENCY_KEY_REUSED).
+  absl::StatusOr<RecordedTransaction> RecordTransaction(NewTransaction tx);
+
+  // ListTransactions: INVALID_ARGUMENT (account_id, page_size, page_token).
+  absl::StatusOr<std::pair<std::vector<Transaction>, std::string>> ListTransactions(
+      absl::string_view account_id, int page_size, absl::string_view page_token);
+
+ private:
+  absl::StatusOr<IngestResult> Apply(absl::string_view payload, absl::string_view request_id,
+                                     bool reprocess);
+  absl::StatusOr<absl::optional<Cursor>> DecodeToken(absl::string_view scope,
+                                                     absl::string_view token) const;
+  static absl::StatusOr<int> PageSize(int page_size);
+
+  BillingStorage& storage_;
+  const BillingOptions options_;
+  const StripeSignatureVerifier verifier_;
+  const PageTokenCodec tokens_;
+};
+
+}  // namespace billing
+
+#endif  // SUITE_SERVICES_BILLING_DOMAIN_BILLING_H_

@@ -1,0 +1,145 @@
+#include "services/billing/domain/ledger.h"
+
+#include <openssl/sha.h>
+
+#include <cstdint>
+#include <limits>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "shared/base/status_macros.h"
+#include "shared/rpc/status.h"
+
+namespace billing {
+namespace {
+
+// Active ISO 4217 alphabetic codes (list one, 2024), including the fund and metal codes.
+constexpr absl::string_view kIsoCurrencies =
+    "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD "
+    "BTN BWP BYN BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUC CUP CVE CZK DJF DKK DOP "
+    "DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR "
+    "IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD "
+    "MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB "
+    "PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD "
+    "SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW UZS "
+    "VED VES VND VUV WST XAF XAG XAU XBA XBB XBC XBD XCD XDR XOF XPD XPF XPT XSU XTS XUA XXX "
+    "YER ZAR ZMW ZWL";
+
+constexpr size_t kMaxIdLength = 255;
+constexpr size_t kMaxMetadataEntries = 50;
+constexpr size_t kMaxMetadataKey = 40;
+constexpr size_t kMaxMetadataValue = 500;
+
+void Append(std::string& out, absl::string_view field) {
+  // Length-prefixed, so no two different requests encode alike.
+  absl::StrAppend(&out, field.size(), ":", field, ";");
+}
+
+absl::Status BoundedId(absl::string_view field, absl::string_view value, bool required) {
+  if (required && value.empty()) return suite::rpc::InvalidArgument(field, "is required");
+  if (value.size() > kMaxIdLength) {
+    return suite::rpc::InvalidArgument(field, "is longer than 255 characters");
+  }
+  for (char c : value) {
+    if (!absl::ascii_isprint(static_cast<unsigned char>(c))) {
+      return suite::rpc::InvalidArgument(field, "must be printable ASCII");
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+bool IsIsoCurrency(absl::string_view code) {
+  static const auto* const codes = [] {
+    auto* set = new absl::flat_hash_set<std::string>();
+    for (absl::string_view c : absl::StrSplit(kIsoCurrencies, ' ')) set->insert(std::string(c));
+    return set;
+  }();
+  return code.size() == 3 && codes->contains(std::string(code));
+}
+
+bool IsUuid(absl::string_view s) {
+  if (s.size() != 36) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (s[i] != '-') return false;
+    } else if (!absl::ascii_isxdigit(static_cast<unsigned char>(s[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string RequestFingerprint(const NewTransaction& tx) {
+  std::string encoded;
+  Append(encoded, tx.account_id);
+  Append(encoded, tx.user_id);
+  Append(encoded, TransactionKindName(tx.kind));
+  Append(encoded, TransactionStatusName(tx.status));
+  Append(encoded, tx.currency);
+  Append(encoded, absl::StrCat(tx.amount_cents));
+  Append(encoded, tx.provider);
+  Append(encoded, tx.provider_payment_intent_id);
+  Append(encoded, tx.provider_charge_id);
+  Append(encoded, tx.provider_invoice_id);
+  Append(encoded, tx.provider_checkout_session_id);
+  for (const auto& [key, value] : tx.metadata) {  // std::map: sorted, so order-independent
+    Append(encoded, key);
+    Append(encoded, value);
+  }
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(encoded.data()), encoded.size(), digest);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char b : digest) {
+    hex.push_back(kHex[b >> 4]);
+    hex.push_back(kHex[b & 0xf]);
+  }
+  return hex;
+}
+
+absl::Status ValidateNewTransaction(const NewTransaction& tx) {
+  SUITE_RETURN_IF_ERROR(BoundedId("idempotency_key", tx.idempotency_key, true));
+  if (!IsUuid(tx.account_id)) {
+    return suite::rpc::InvalidArgument("transaction.account_id", "must be a UUID");
+  }
+  if (!tx.user_id.empty() && !IsUuid(tx.user_id)) {
+    return suite::rpc::InvalidArgument("transaction.user_id", "must be a UUID or empty");
+  }
+  if (!IsIsoCurrency(tx.currency)) {
+    return suite::rpc::InvalidArgument("transaction.currency",
+                                       "must be an upper-case ISO 4217 code");
+  }
+  if (tx.amount_cents > std::numeric_limits<int32_t>::max() ||
+      tx.amount_cents < std::numeric_limits<int32_t>::min()) {
+    return suite::rpc::InvalidArgument("transaction.amount_cents",
+                                       "must fit in a 32-bit integer of cents");
+  }
+  if (tx.provider.empty() || tx.provider.size() > 64) {
+    return suite::rpc::InvalidArgument("transaction.provider", "must be 1..64 characters");
+  }
+  SUITE_RETURN_IF_ERROR(BoundedId("transaction.provider", tx.provider, true));
+  SUITE_RETURN_IF_ERROR(BoundedId("transaction.provider_payment_intent_id",
+                                  tx.provider_payment_intent_id, false));
+  SUITE_RETURN_IF_ERROR(
+      BoundedId("transaction.provider_charge_id", tx.provider_charge_id, false));
+  SUITE_RETURN_IF_ERROR(
+      BoundedId("transaction.provider_invoice_id", tx.provider_invoice_id, false));
+  SUITE_RETURN_IF_ERROR(BoundedId("transaction.provider_checkout_session_id",
+                                  tx.provider_checkout_session_id, false));
+  if (tx.metadata.size() > kMaxMetadataEntries) {
+    return suite::rpc::InvalidArgument("transaction.metadata", "has more than 50 entries");
+  }
+  for (const auto& [key, value] : tx.metadata) {
+    if (key.empty() || key.size() > kMaxMetadataKey || value.size() > kMaxMetadataValue) {
+      return suite::rpc::InvalidArgument(
+          "transaction.metadata", "keys must be 1..40 and values at most 500 characters");
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace billing

@@ -1,0 +1,178 @@
+// Billing's domain values: customers, subscriptions, entitlements, ledger entries and stored
+// webhook events, plus the changes a Stripe event asks for. Plain structs (thread-compatible).
+//
+//   Subscription s;
+//   s.status = SubscriptionStatus::kActive;
+//   absl::string_view db_value = SubscriptionStatusName(s.status);   // "active"
+#ifndef SUITE_SERVICES_BILLING_DOMAIN_MODEL_H_
+#define SUITE_SERVICES_BILLING_DOMAIN_MODEL_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "absl/types/optional.h"
+
+namespace billing {
+
+// Seed 001's eight values (billing.stripe_subscription_status) plus "none".
+enum class SubscriptionStatus {
+  kUnspecified,
+  kIncomplete,
+  kIncompleteExpired,
+  kTrialing,
+  kActive,
+  kPastDue,
+  kCanceled,
+  kUnpaid,
+  kPaused,
+};
+// SubscriptionStatusName returns Stripe's / the enum's spelling ("past_due"); "" for
+// kUnspecified.
+absl::string_view SubscriptionStatusName(SubscriptionStatus status);
+// ParseSubscriptionStatus is the reverse; nullopt for anything else.
+absl::optional<SubscriptionStatus> ParseSubscriptionStatus(absl::string_view name);
+
+enum class EventStatus { kReceived, kProcessed, kIgnored, kFailed };
+absl::string_view EventStatusName(EventStatus status);  // "received", ...
+absl::optional<EventStatus> ParseEventStatus(absl::string_view name);
+
+enum class TransactionKind { kPayment, kRefund, kAdjustment };
+absl::string_view TransactionKindName(TransactionKind kind);
+absl::optional<TransactionKind> ParseTransactionKind(absl::string_view name);
+enum class TransactionStatus { kPending, kSucceeded, kFailed };
+absl::string_view TransactionStatusName(TransactionStatus status);
+absl::optional<TransactionStatus> ParseTransactionStatus(absl::string_view name);
+
+struct Customer {
+  std::string id;
+  std::string stripe_customer_id;
+  std::string user_id;  // empty while unlinked
+  bool deleted = false;
+  absl::Time create_time;
+  absl::Time update_time;
+};
+
+struct Subscription {
+  std::string id;
+  std::string stripe_subscription_id;
+  std::string stripe_customer_id;
+  std::string user_id;  // empty while unlinked
+  SubscriptionStatus status = SubscriptionStatus::kUnspecified;
+  std::string price_id;
+  absl::optional<absl::Time> current_period_end;
+  bool cancel_at_period_end = false;
+  absl::optional<absl::Time> trial_end;
+  absl::optional<absl::Time> past_due_since;
+  absl::Time create_time;
+  absl::Time update_time;
+};
+
+struct Entitlement {
+  std::string user_id;
+  bool entitled = false;
+  SubscriptionStatus status = SubscriptionStatus::kUnspecified;
+  std::string price_id;
+  absl::optional<absl::Time> current_period_end;
+};
+
+// A ledger entry to append (what RecordTransaction and payment events write).
+struct NewTransaction {
+  std::string account_id;
+  std::string user_id;  // may be empty
+  TransactionKind kind = TransactionKind::kPayment;
+  TransactionStatus status = TransactionStatus::kSucceeded;
+  std::string currency;   // upper-case ISO 4217
+  int64_t amount_cents = 0;
+  std::string provider;
+  std::string provider_payment_intent_id;
+  std::string provider_charge_id;
+  std::string provider_invoice_id;
+  std::string provider_checkout_session_id;
+  std::map<std::string, std::string> metadata;
+  std::string idempotency_key;
+  std::string request_fingerprint;  // see RequestFingerprint (ledger.h)
+  std::string request_id;           // may be empty
+};
+
+struct Transaction {
+  std::string id;
+  NewTransaction fields;
+  absl::Time create_time;
+};
+
+// A stored webhook event.
+struct StoredEvent {
+  std::string id;
+  std::string stripe_event_id;
+  std::string type;
+  std::string api_version;
+  bool livemode = false;
+  absl::Time received_at;
+  absl::optional<absl::Time> processed_at;
+  EventStatus status = EventStatus::kReceived;
+  std::string last_error;
+  std::string raw_event_redacted_json;
+  absl::optional<absl::Time> event_created;
+};
+
+// Where a keyset page starts: after the row (time, id) in (time DESC, id DESC) order.
+struct Cursor {
+  int64_t unix_micros = 0;
+  std::string id;
+};
+
+template <typename T>
+struct Page {
+  std::vector<T> items;
+  absl::optional<Cursor> next;  // set when more rows may follow
+};
+
+// What an event says about a customer. `link_only` (checkout.session.completed) only sets
+// the user link and is not subject to event ordering.
+struct CustomerChange {
+  std::string stripe_customer_id;
+  std::string user_id;  // empty: keep whatever link exists
+  bool deleted = false;
+  bool link_only = false;
+};
+
+// What an event says about a subscription (the whole object, as Stripe sends it).
+struct SubscriptionChange {
+  std::string stripe_subscription_id;
+  std::string stripe_customer_id;
+  std::string user_id;  // from metadata.user_id; empty: inherit the customer's
+  SubscriptionStatus status = SubscriptionStatus::kUnspecified;
+  std::string price_id;
+  absl::optional<absl::Time> current_period_end;
+  bool cancel_at_period_end = false;
+  absl::optional<absl::Time> trial_end;
+};
+
+// The identity and bookkeeping of one Stripe event.
+struct EventEnvelope {
+  std::string stripe_event_id;
+  std::string type;
+  std::string api_version;
+  bool livemode = false;
+  absl::Time created;  // Stripe's `created`, whole seconds
+  std::string redacted_json;
+  std::string request_id;  // may be empty
+  std::string related_account_id;  // may be empty
+};
+
+// Everything applying one event does, decided by the domain; storage executes it in the
+// transaction that claims the event.
+struct EventChange {
+  bool ignored = false;  // a type billing does not act on
+  absl::optional<CustomerChange> customer;
+  absl::optional<SubscriptionChange> subscription;
+  absl::optional<NewTransaction> transaction;
+};
+
+}  // namespace billing
+
+#endif  // SUITE_SERVICES_BILLING_DOMAIN_MODEL_H_

@@ -1,0 +1,104 @@
+// The storage billing's domain needs (STYLE.md 2): implemented over PostgreSQL by
+// services/billing/storage/pg_storage.h. Each method states the codes it returns; every
+// method may also return UNAVAILABLE (database unreachable), RESOURCE_EXHAUSTED (pool
+// exhausted), DEADLINE_EXCEEDED and INTERNAL. Implementations must be thread-safe.
+//
+//   std::unique_ptr<BillingStorage> storage = ...;
+//   absl::StatusOr<IngestOutcome> outcome = storage->ApplyEvent(envelope, change, false);
+#ifndef SUITE_SERVICES_BILLING_DOMAIN_STORAGE_H_
+#define SUITE_SERVICES_BILLING_DOMAIN_STORAGE_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "absl/types/optional.h"
+#include "services/billing/domain/model.h"
+
+namespace billing {
+
+struct IngestOutcome {
+  EventStatus status = EventStatus::kProcessed;  // kProcessed or kIgnored
+  bool duplicate = false;  // the event had already been applied; nothing changed now
+};
+
+struct RecordedTransaction {
+  Transaction transaction;
+  bool replayed = false;
+};
+
+struct EventFilter {
+  absl::optional<EventStatus> status;
+  std::string type;  // empty: any
+  absl::optional<absl::Time> start_time;
+  absl::optional<absl::Time> end_time;
+};
+
+class BillingStorage {
+ public:
+  virtual ~BillingStorage() = default;
+
+  // ApplyEvent claims the event and applies `change` in ONE transaction, then marks the event
+  // processed (or ignored when change.ignored). When the event is already stored as processed
+  // or ignored it changes nothing and returns that status with duplicate = true (also when a
+  // concurrent delivery wins the claim). A stored received/failed event is applied now.
+  // Customer and subscription changes apply only when (envelope.created, stripe_event_id) is
+  // newer than the row's last applied event. With `reprocess`, FAILED_PRECONDITION
+  // (EVENT_ALREADY_APPLIED) instead of the duplicate answer, NOT_FOUND when not stored.
+  virtual absl::StatusOr<IngestOutcome> ApplyEvent(const EventEnvelope& envelope,
+                                                   const EventChange& change,
+                                                   bool reprocess) = 0;
+
+  // RecordEventFailure stores the event (or updates the stored one) as failed with `error`,
+  // unless it is already processed or ignored.
+  virtual absl::Status RecordEventFailure(const EventEnvelope& envelope,
+                                          absl::string_view error) = 0;
+
+  // GetEvent returns a stored event. NOT_FOUND when there is none.
+  virtual absl::StatusOr<StoredEvent> GetEvent(absl::string_view stripe_event_id) = 0;
+
+  // ListEvents returns up to `limit` events matching `filter`, newest received first, after
+  // `after` when given.
+  virtual absl::StatusOr<Page<StoredEvent>> ListEvents(const EventFilter& filter, int limit,
+                                                       const absl::optional<Cursor>& after) = 0;
+
+  // GetCustomerByStripeId / GetCustomerByUser: NOT_FOUND when there is none (by user: the
+  // most recently updated customer linked to the user).
+  virtual absl::StatusOr<Customer> GetCustomerByStripeId(absl::string_view stripe_id) = 0;
+  virtual absl::StatusOr<Customer> GetCustomerByUser(absl::string_view user_id) = 0;
+
+  // LinkCustomer links the customer (created when unknown) and its subscriptions to
+  // `user_id`, and returns it.
+  virtual absl::StatusOr<Customer> LinkCustomer(absl::string_view stripe_id,
+                                                absl::string_view user_id,
+                                                absl::string_view request_id) = 0;
+
+  // GetSubscription: NOT_FOUND when there is none.
+  virtual absl::StatusOr<Subscription> GetSubscription(absl::string_view stripe_id) = 0;
+
+  // ListSubscriptions returns up to `limit` of the user's subscriptions, newest first.
+  virtual absl::StatusOr<Page<Subscription>> ListSubscriptions(
+      absl::string_view user_id, int limit, const absl::optional<Cursor>& after) = 0;
+
+  // BestSubscription returns the user's most relevant subscription (active, then trialing,
+  // then past_due, then anything; latest period end first), nullopt when there is none.
+  // One indexed read.
+  virtual absl::StatusOr<absl::optional<Subscription>> BestSubscription(
+      absl::string_view user_id) = 0;
+
+  // RecordTransaction appends `tx` (validated, fingerprinted). When its idempotency key is
+  // taken: the stored entry with replayed = true if the fingerprints match, else
+  // FAILED_PRECONDITION (IDEMPOTENCY_KEY_REUSED).
+  virtual absl::StatusOr<RecordedTransaction> RecordTransaction(const NewTransaction& tx) = 0;
+
+  // ListTransactions returns up to `limit` of the account's entries, newest first.
+  virtual absl::StatusOr<Page<Transaction>> ListTransactions(
+      absl::string_view account_id, int limit, const absl::optional<Cursor>& after) = 0;
+};
+
+}  // namespace billing
+
+#endif  // SUITE_SERVICES_BILLING_DOMAIN_STORAGE_H_

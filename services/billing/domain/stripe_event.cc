@@ -1,0 +1,287 @@
+#include "services/billing/domain/stripe_event.h"
+
+#include <string>
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
+#include "services/billing/domain/ledger.h"
+#include "services/billing/errors.h"
+#include "shared/base/status_macros.h"
+
+namespace billing {
+namespace {
+
+using json = nlohmann::json;
+
+const absl::flat_hash_set<std::string>& PersonalKeys() {
+  static const auto* const keys = new absl::flat_hash_set<std::string>{
+      "email",           "name",           "phone",           "address",
+      "shipping",        "billing_details", "payment_method_details",
+      "card",            "source",         "sources",         "customer_email",
+      "customer_name",   "customer_phone", "customer_address", "customer_shipping",
+      "customer_details", "customer_tax_ids", "tax_ids",       "receipt_email",
+      "ip_address",      "description"};
+  return *keys;
+}
+
+void Redact(json& value) {
+  if (value.is_object()) {
+    for (auto it = value.begin(); it != value.end();) {
+      if (PersonalKeys().contains(it.key())) {
+        it = value.erase(it);
+        continue;
+      }
+      if (it.key() == "metadata" && it.value().is_object()) {
+        json kept = json::object();
+        for (const char* key : {"user_id", "account_id"}) {
+          if (it.value().contains(key)) kept[key] = it.value()[key];
+        }
+        it.value() = std::move(kept);
+      } else {
+        Redact(it.value());
+      }
+      ++it;
+    }
+  } else if (value.is_array()) {
+    for (json& element : value) Redact(element);
+  }
+}
+
+// Typed, defensive accessors: Stripe objects may omit fields or set them to null.
+std::string StringAt(const json& obj, const char* key) {
+  auto it = obj.find(key);
+  if (it == obj.end() || !it->is_string()) return "";
+  return it->get<std::string>();
+}
+// An expandable field: either "cus_123" or {"id": "cus_123", ...}.
+std::string IdAt(const json& obj, const char* key) {
+  auto it = obj.find(key);
+  if (it == obj.end()) return "";
+  if (it->is_string()) return it->get<std::string>();
+  if (it->is_object()) return StringAt(*it, "id");
+  return "";
+}
+absl::optional<absl::Time> TimeAt(const json& obj, const char* key) {
+  auto it = obj.find(key);
+  if (it == obj.end() || !it->is_number_integer()) return absl::nullopt;
+  return absl::FromUnixSeconds(it->get<int64_t>());
+}
+std::string MetadataAt(const json& obj, const char* key) {
+  auto it = obj.find("metadata");
+  if (it == obj.end() || !it->is_object()) return "";
+  return StringAt(*it, key);
+}
+
+absl::Status Broken(absl::string_view why) { return errors::EventProcessingFailed(why); }
+
+absl::Status CheckId(absl::string_view what, const std::string& id) {
+  if (id.empty()) return Broken(absl::StrCat(what, " is missing"));
+  if (id.size() > 255) return Broken(absl::StrCat(what, " is too long"));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> OptionalUser(const std::string& user_id, absl::string_view where) {
+  if (user_id.empty() || IsUuid(user_id)) return absl::AsciiStrToLower(user_id);
+  return Broken(absl::StrCat(where, " is not a UUID"));
+}
+
+absl::StatusOr<EventChange> CustomerEvent(const json& object, bool deleted) {
+  CustomerChange change;
+  change.stripe_customer_id = StringAt(object, "id");
+  SUITE_RETURN_IF_ERROR(CheckId("data.object.id", change.stripe_customer_id));
+  SUITE_ASSIGN_OR_RETURN(change.user_id,
+                         OptionalUser(MetadataAt(object, "user_id"), "metadata.user_id"));
+  change.deleted = deleted;
+  EventChange result;
+  result.customer = std::move(change);
+  return result;
+}
+
+absl::StatusOr<EventChange> SubscriptionEvent(const json& object) {
+  SubscriptionChange change;
+  change.stripe_subscription_id = StringAt(object, "id");
+  SUITE_RETURN_IF_ERROR(CheckId("data.object.id", change.stripe_subscription_id));
+  change.stripe_customer_id = IdAt(object, "customer");
+  SUITE_RETURN_IF_ERROR(CheckId("data.object.customer", change.stripe_customer_id));
+  const std::string status = StringAt(object, "status");
+  absl::optional<SubscriptionStatus> parsed = ParseSubscriptionStatus(status);
+  if (!parsed.has_value()) return Broken("data.object.status is not a subscription status");
+  change.status = *parsed;
+  SUITE_ASSIGN_OR_RETURN(change.user_id,
+                         OptionalUser(MetadataAt(object, "user_id"), "metadata.user_id"));
+  // The plan: the price of the first item.
+  auto items = object.find("items");
+  if (items != object.end() && items->is_object()) {
+    auto data = items->find("data");
+    if (data != items->end() && data->is_array() && !data->empty() && (*data)[0].is_object()) {
+      auto price = (*data)[0].find("price");
+      if (price != (*data)[0].end()) {
+        change.price_id = price->is_object() ? StringAt(*price, "id")
+                          : price->is_string() ? price->get<std::string>()
+                                               : "";
+      }
+      if (change.price_id.size() > 255) return Broken("price id is too long");
+    }
+  }
+  change.current_period_end = TimeAt(object, "current_period_end");
+  auto cancel = object.find("cancel_at_period_end");
+  change.cancel_at_period_end = cancel != object.end() && cancel->is_boolean() && cancel->get<bool>();
+  change.trial_end = TimeAt(object, "trial_end");
+  EventChange result;
+  result.subscription = std::move(change);
+  return result;
+}
+
+absl::StatusOr<EventChange> CheckoutEvent(const json& object) {
+  EventChange result;
+  const std::string customer = IdAt(object, "customer");
+  std::string user = StringAt(object, "client_reference_id");
+  if (user.empty()) user = MetadataAt(object, "user_id");
+  if (customer.empty() || user.empty()) return result;  // nothing to link: still processed
+  SUITE_RETURN_IF_ERROR(CheckId("data.object.customer", customer));
+  SUITE_ASSIGN_OR_RETURN(std::string user_id, OptionalUser(user, "client_reference_id"));
+  CustomerChange link;
+  link.stripe_customer_id = customer;
+  link.user_id = user_id;
+  link.link_only = true;
+  result.customer = std::move(link);
+  return result;
+}
+
+// Money events become a ledger entry keyed by the event, when the object names an account.
+absl::StatusOr<EventChange> MoneyEvent(const std::string& event_id, const std::string& type,
+                                       const json& object) {
+  EventChange result;
+  if (type == "payment_intent.succeeded" && !IdAt(object, "invoice").empty()) return result;
+  const std::string account = MetadataAt(object, "account_id");
+  if (account.empty()) return result;  // no account to book it on: processed, no entry
+  if (!IsUuid(account)) return Broken("metadata.account_id is not a UUID");
+  NewTransaction tx;
+  tx.account_id = absl::AsciiStrToLower(account);
+  SUITE_ASSIGN_OR_RETURN(tx.user_id,
+                         OptionalUser(MetadataAt(object, "user_id"), "metadata.user_id"));
+  tx.provider = "stripe";
+  tx.currency = absl::AsciiStrToUpper(StringAt(object, "currency"));
+  const char* amount_key = "amount";
+  if (type == "invoice.paid") {
+    tx.kind = TransactionKind::kPayment;
+    tx.status = TransactionStatus::kSucceeded;
+    amount_key = "amount_paid";
+    tx.provider_invoice_id = StringAt(object, "id");
+    tx.provider_payment_intent_id = IdAt(object, "payment_intent");
+    tx.provider_charge_id = IdAt(object, "charge");
+  } else if (type == "invoice.payment_failed") {
+    tx.kind = TransactionKind::kPayment;
+    tx.status = TransactionStatus::kFailed;
+    amount_key = "amount_due";
+    tx.provider_invoice_id = StringAt(object, "id");
+    tx.provider_payment_intent_id = IdAt(object, "payment_intent");
+  } else if (type == "charge.refunded") {
+    tx.kind = TransactionKind::kRefund;
+    tx.status = TransactionStatus::kSucceeded;
+    amount_key = "amount_refunded";
+    tx.provider_charge_id = StringAt(object, "id");
+    tx.provider_payment_intent_id = IdAt(object, "payment_intent");
+  } else {  // payment_intent.succeeded
+    tx.kind = TransactionKind::kPayment;
+    tx.status = TransactionStatus::kSucceeded;
+    amount_key = "amount_received";
+    tx.provider_payment_intent_id = StringAt(object, "id");
+  }
+  auto amount = object.find(amount_key);
+  if (amount == object.end() || !amount->is_number_integer()) {
+    return Broken(absl::StrCat("data.object.", amount_key, " is missing"));
+  }
+  tx.amount_cents = amount->get<int64_t>();
+  tx.idempotency_key = absl::StrCat("stripe_event:", event_id);
+  tx.metadata["stripe_event_type"] = type;
+  absl::Status valid = ValidateNewTransaction(tx);
+  if (!valid.ok()) return Broken(valid.message());
+  tx.request_fingerprint = RequestFingerprint(tx);
+  result.transaction = std::move(tx);
+  return result;
+}
+
+absl::StatusOr<EventChange> ChangeFor(const std::string& event_id, const std::string& type,
+                                      const json& event) {
+  auto data = event.find("data");
+  const json* object = nullptr;
+  if (data != event.end() && data->is_object()) {
+    auto it = data->find("object");
+    if (it != data->end() && it->is_object()) object = &*it;
+  }
+  const bool handled =
+      type == "customer.created" || type == "customer.updated" || type == "customer.deleted" ||
+      type.rfind("customer.subscription.", 0) == 0 || type == "checkout.session.completed" ||
+      type == "invoice.paid" || type == "invoice.payment_failed" ||
+      type == "charge.refunded" || type == "payment_intent.succeeded";
+  const bool subscription_type =
+      type == "customer.subscription.created" || type == "customer.subscription.updated" ||
+      type == "customer.subscription.deleted" || type == "customer.subscription.paused" ||
+      type == "customer.subscription.resumed" ||
+      type == "customer.subscription.trial_will_end";
+  if (!handled || (type.rfind("customer.subscription.", 0) == 0 && !subscription_type)) {
+    EventChange ignored;
+    ignored.ignored = true;
+    return ignored;
+  }
+  if (object == nullptr) return Broken("data.object is missing");
+  if (type == "customer.created" || type == "customer.updated") {
+    return CustomerEvent(*object, false);
+  }
+  if (type == "customer.deleted") return CustomerEvent(*object, true);
+  if (subscription_type) return SubscriptionEvent(*object);
+  if (type == "checkout.session.completed") return CheckoutEvent(*object);
+  return MoneyEvent(event_id, type, *object);
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> RedactStripeJson(absl::string_view payload) {
+  json event = json::parse(payload.begin(), payload.end(), nullptr, /*allow_exceptions=*/false);
+  if (event.is_discarded()) return errors::MalformedEvent("", "is not JSON");
+  Redact(event);
+  return event.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+absl::StatusOr<ParsedStripeEvent> ParseStripeEvent(absl::string_view payload) {
+  json event = json::parse(payload.begin(), payload.end(), nullptr, /*allow_exceptions=*/false);
+  if (event.is_discarded()) return errors::MalformedEvent("", "is not valid JSON");
+  if (!event.is_object()) return errors::MalformedEvent("", "is not a JSON object");
+  if (StringAt(event, "object") != "event") {
+    return errors::MalformedEvent("object", "must be \"event\"");
+  }
+  ParsedStripeEvent parsed;
+  EventEnvelope& envelope = parsed.envelope;
+  envelope.stripe_event_id = StringAt(event, "id");
+  if (envelope.stripe_event_id.empty() || envelope.stripe_event_id.size() > 255) {
+    return errors::MalformedEvent("id", "must be a string of 1..255 characters");
+  }
+  envelope.type = StringAt(event, "type");
+  if (envelope.type.empty() || envelope.type.size() > 255) {
+    return errors::MalformedEvent("type", "must be a string of 1..255 characters");
+  }
+  auto created = event.find("created");
+  if (created == event.end() || !created->is_number_integer() || created->get<int64_t>() < 0) {
+    return errors::MalformedEvent("created", "must be a unix time in seconds");
+  }
+  envelope.created = absl::FromUnixSeconds(created->get<int64_t>());
+  auto livemode = event.find("livemode");
+  if (livemode == event.end() || !livemode->is_boolean()) {
+    return errors::MalformedEvent("livemode", "must be a boolean");
+  }
+  envelope.livemode = livemode->get<bool>();
+  envelope.api_version = StringAt(event, "api_version").substr(0, 64);
+  parsed.change = ChangeFor(envelope.stripe_event_id, envelope.type, event);
+  if (parsed.change.ok() && parsed.change->transaction.has_value()) {
+    envelope.related_account_id = parsed.change->transaction->account_id;
+  }
+  Redact(event);
+  envelope.redacted_json = event.dump(-1, ' ', false, json::error_handler_t::replace);
+  return parsed;
+}
+
+}  // namespace billing

@@ -1,0 +1,704 @@
+// billing.v1.BillingService end to end: real PostgreSQL (as billing_service), real gRPC and
+// HTTP servers on loopback, driven through the generated stub and an httplib client.
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/substitute.h"
+#include "gtest/gtest.h"
+#include "httplib.h"
+#include "pqxx/pqxx"
+#include "services/billing/domain/stripe_signature.h"
+#include "services/billing/testing/billing_test_server.h"
+#include "shared/db/testing/test_database.h"
+#include "shared/rpc/status.h"
+
+namespace billing {
+namespace {
+
+using ::billing::testing::BillingTestServer;
+using ::billing::testing::StaticAuthenticator;
+using suite::db::testing::TestDatabase;
+namespace v1 = ::billing::v1;
+
+constexpr char kSecret[] = "whsec_test";
+constexpr char kAdminId[] = "aaaaaaaa-0000-4000-8000-000000000001";
+constexpr char kAliceId[] = "aaaaaaaa-0000-4000-8000-000000000002";
+constexpr char kBobId[] = "aaaaaaaa-0000-4000-8000-000000000003";
+constexpr char kAccountId[] = "bbbbbbbb-0000-4000-8000-000000000001";
+const absl::Time kNow = absl::FromUnixSeconds(1800000000);
+
+std::string Event(const std::string& id, const std::string& type, int64_t created,
+                  const std::string& object) {
+  return absl::Substitute(
+      R"({"id":"$0","object":"event","type":"$1","created":$2,"livemode":false,)"
+      R"("api_version":"2024-06-20","data":{"object":$3}})",
+      id, type, created, object);
+}
+
+std::string SubscriptionObject(const std::string& id, const std::string& customer,
+                               const std::string& status, const std::string& user = "") {
+  return absl::Substitute(
+      R"({"id":"$0","object":"subscription","customer":"$1","status":"$2",)"
+      R"("cancel_at_period_end":false,"current_period_end":1800600000,"trial_end":null,)"
+      R"("items":{"data":[{"price":{"id":"price_pro"}}]},"metadata":{"user_id":"$3"}})",
+      id, customer, status, user);
+}
+
+std::string Sign(const std::string& payload, absl::Time at = kNow) {
+  const int64_t t = absl::ToUnixSeconds(at);
+  return absl::StrCat("t=", t, ",v1=", ComputeStripeSignature(kSecret, t, payload));
+}
+
+std::string ReasonOf(const grpc::Status& status) {
+  auto info = suite::rpc::ErrorInfoOf(suite::rpc::FromGrpcStatus(status));
+  return info ? info->reason : "";
+}
+
+class BillingServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto db = TestDatabase::CreateMigrated();
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = std::move(*db);
+    auth_.Add("admin", {kAdminId, {"admin"}, ""});
+    auth_.Add("alice", {kAliceId, {"member"}, ""});
+    auth_.Add("bob", {kBobId, {"member"}, ""});
+    server_ = StartServer();
+    stub_ = server_->NewStub();
+  }
+
+  std::unique_ptr<BillingTestServer> StartServer() {
+    BillingOptions options;
+    options.webhook_secrets = {"whsec_old", kSecret};
+    options.page_token_secret = "page-secret";
+    options.past_due_grace = absl::Hours(72);
+    options.now = [this] { return absl::FromUnixSeconds(now_.load()); };
+    auto server = BillingTestServer::Start(db_->UrlAs("billing_service"), options, auth_);
+    EXPECT_TRUE(server.ok()) << server.status();
+    return server.ok() ? std::move(*server) : nullptr;
+  }
+
+  grpc::Status Ingest(const std::string& payload, v1::IngestStripeEventResponse* out,
+                      v1::BillingService::Stub* stub = nullptr) {
+    grpc::ClientContext ctx;
+    v1::IngestStripeEventRequest req;
+    req.set_payload(payload);
+    req.set_stripe_signature(Sign(payload));
+    return (stub ? stub : stub_.get())->IngestStripeEvent(&ctx, req, out);
+  }
+  v1::IngestStripeEventResponse MustIngest(const std::string& payload) {
+    v1::IngestStripeEventResponse out;
+    grpc::Status s = Ingest(payload, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message() << " " << ReasonOf(s);
+    return out;
+  }
+
+  std::unique_ptr<grpc::ClientContext> As(const std::string& token) {
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
+    return ctx;
+  }
+
+  grpc::Status Entitlement(const std::string& token, const std::string& user,
+                           v1::GetEntitlementResponse* out) {
+    v1::GetEntitlementRequest req;
+    req.set_user_id(user);
+    return stub_->GetEntitlement(As(token).get(), req, out);
+  }
+
+  int64_t Count(const std::string& sql) {
+    pqxx::connection conn(db_->url());
+    pqxx::work tx(conn);
+    return tx.exec1(sql)[0].as<int64_t>();
+  }
+  void Exec(const std::string& sql) {
+    pqxx::connection conn(db_->url());
+    pqxx::work tx(conn);
+    tx.exec0(sql);
+    tx.commit();
+  }
+
+  std::atomic<int64_t> now_{absl::ToUnixSeconds(kNow)};
+  StaticAuthenticator auth_;
+  std::unique_ptr<TestDatabase> db_;
+  std::unique_ptr<BillingTestServer> server_;
+  std::unique_ptr<v1::BillingService::Stub> stub_;
+};
+
+// ---- Ingestion -------------------------------------------------------------------------
+
+TEST_F(BillingServiceTest, SubscriptionEventIsAppliedAndRedeliveryIsADuplicate) {
+  const std::string payload =
+      Event("evt_1", "customer.subscription.created", 1800000000,
+            SubscriptionObject("sub_1", "cus_1", "active", kAliceId));
+  v1::IngestStripeEventResponse first = MustIngest(payload);
+  EXPECT_EQ(first.status(), v1::STRIPE_EVENT_STATUS_PROCESSED);
+  EXPECT_FALSE(first.duplicate());
+  v1::IngestStripeEventResponse again = MustIngest(payload);
+  EXPECT_TRUE(again.duplicate());
+  EXPECT_EQ(again.status(), v1::STRIPE_EVENT_STATUS_PROCESSED);
+
+  v1::GetSubscriptionRequest req;
+  req.set_stripe_subscription_id("sub_1");
+  v1::GetSubscriptionResponse resp;
+  ASSERT_TRUE(stub_->GetSubscription(As("alice").get(), req, &resp).ok());
+  EXPECT_EQ(resp.subscription().status(), v1::SUBSCRIPTION_STATUS_ACTIVE);
+  EXPECT_EQ(resp.subscription().price_id(), "price_pro");
+  EXPECT_EQ(resp.subscription().user_id(), kAliceId);
+  EXPECT_EQ(resp.subscription().stripe_customer_id(), "cus_1");
+  EXPECT_EQ(resp.subscription().current_period_end().seconds(), 1800600000);
+  EXPECT_EQ(Count("SELECT count(*) FROM billing.stripe_events"), 1);
+}
+
+TEST_F(BillingServiceTest, FiftyConcurrentDeliveriesOverTwoReplicasApplyOnce) {
+  std::unique_ptr<BillingTestServer> replica = StartServer();
+  ASSERT_NE(replica, nullptr);
+  auto replica_stub = replica->NewStub();
+  // invoice.paid books a ledger entry: applying twice would write two.
+  const std::string payload = Event(
+      "evt_dup", "invoice.paid", 1800000000,
+      absl::StrCat(R"({"id":"in_1","object":"invoice","amount_paid":1999,"currency":"eur",)",
+                   R"("customer_email":"x@example.com","metadata":{"account_id":")", kAccountId,
+                   R"(","secret":"s"}})"));
+  std::atomic<int> ok{0};
+  std::atomic<int> fresh{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 50; ++i) {
+    threads.emplace_back([&, i] {
+      v1::IngestStripeEventResponse out;
+      grpc::Status s;
+      if (i % 4 == 3) {  // some through the HTTP door of either replica
+        httplib::Client client("127.0.0.1", (i % 2 ? replica : server_)->http_port());
+        auto res = client.Post("/webhooks/stripe", {{"Stripe-Signature", Sign(payload)}},
+                               payload, "application/json");
+        if (res && res->status == 200) {
+          ++ok;
+          if (res->body.find("\"duplicate\":false") != std::string::npos) ++fresh;
+        }
+        return;
+      }
+      s = Ingest(payload, &out, i % 2 ? replica_stub.get() : stub_.get());
+      if (s.ok()) {
+        ++ok;
+        if (!out.duplicate()) ++fresh;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 50);
+  EXPECT_EQ(fresh.load(), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM billing.stripe_events WHERE stripe_event_id = 'evt_dup'"),
+            1);
+  EXPECT_EQ(Count("SELECT count(*) FROM billing.transactions"), 1);
+  EXPECT_EQ(Count("SELECT amount_cents FROM billing.transactions"), 1999);
+  // Redacted: no e-mail, metadata reduced to the ids.
+  EXPECT_EQ(Count("SELECT count(*) FROM billing.stripe_events WHERE raw_event_redacted::text "
+                  "LIKE '%example.com%' OR raw_event_redacted::text LIKE '%secret%'"),
+            0);
+  EXPECT_EQ(Count("SELECT count(*) FROM billing.stripe_events WHERE related_transaction_id = "
+                  "(SELECT id FROM billing.transactions)"),
+            1);
+}
+
+TEST_F(BillingServiceTest, OlderEventNeverOverwritesNewerState) {
+  MustIngest(Event("evt_new", "customer.subscription.updated", 1800000100,
+                   SubscriptionObject("sub_o", "cus_o", "active", kAliceId)));
+  v1::IngestStripeEventResponse old = MustIngest(
+      Event("evt_old", "customer.subscription.updated", 1800000050,
+            SubscriptionObject("sub_o", "cus_o", "past_due", kAliceId)));
+  EXPECT_EQ(old.status(), v1::STRIPE_EVENT_STATUS_PROCESSED);  // acknowledged, not applied
+  v1::GetEntitlementResponse e;
+  ASSERT_TRUE(Entitlement("alice", kAliceId, &e).ok());
+  EXPECT_EQ(e.entitlement().status(), v1::SUBSCRIPTION_STATUS_ACTIVE);
+  // A newer one does apply.
+  MustIngest(Event("evt_newer", "customer.subscription.deleted", 1800000200,
+                   SubscriptionObject("sub_o", "cus_o", "canceled", kAliceId)));
+  ASSERT_TRUE(Entitlement("alice", kAliceId, &e).ok());
+  EXPECT_EQ(e.entitlement().status(), v1::SUBSCRIPTION_STATUS_CANCELED);
+  EXPECT_FALSE(e.entitlement().entitled());
+}
+
+TEST_F(BillingServiceTest, SameSecondEventsEndInTheSameStateInEitherOrder) {
+  const std::string a = Event("evt_same_a", "customer.subscription.updated", 1800000000,
+                              SubscriptionObject("sub_s1", "cus_s", "active", kAliceId));
+  const std::string b = Event("evt_same_b", "customer.subscription.updated", 1800000000,
+                              SubscriptionObject("sub_s1", "cus_s", "unpaid", kAliceId));
+  MustIngest(b);
+  MustIngest(a);
+  const std::string a2 = Event("evt_same_a2", "customer.subscription.updated", 1800000000,
+                               SubscriptionObject("sub_s2", "cus_s", "active", kBobId));
+  const std::string b2 = Event("evt_same_b2", "customer.subscription.updated", 1800000000,
+                               SubscriptionObject("sub_s2", "cus_s", "unpaid", kBobId));
+  MustIngest(a2);
+  MustIngest(b2);
+  // The greater event id wins, whatever the arrival order.
+  EXPECT_EQ(Count("SELECT count(*) FROM billing.stripe_subscriptions WHERE status = 'unpaid'"),
+            2);
+}
+
+TEST_F(BillingServiceTest, BadInputIsRefusedAndNothingStored) {
+  v1::IngestStripeEventResponse out;
+  // Malformed JSON.
+  grpc::Status s = Ingest("{not json", &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ReasonOf(s), "MALFORMED_EVENT");
+  // Missing id / created.
+  EXPECT_EQ(Ingest(R"({"object":"event","type":"customer.created","created":1,"livemode":false})",
+                   &out)
+                .error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Ingest(R"({"id":"evt_x","object":"event","type":"customer.created","livemode":false})",
+                   &out)
+                .error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  // Bad signature.
+  const std::string payload = Event("evt_sig", "customer.created", 1800000000,
+                                    R"({"id":"cus_sig","object":"customer"})");
+  grpc::ClientContext ctx;
+  v1::IngestStripeEventRequest req;
+  req.set_payload(payload);
+  req.set_stripe_signature(absl::StrCat("t=1800000000,v1=", std::string(64, 'a')));
+  s = stub_->IngestStripeEvent(&ctx, req, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(ReasonOf(s), "SIGNATURE_MISMATCH");
+  // Stale signature.
+  grpc::ClientContext ctx2;
+  req.set_stripe_signature(Sign(payload, kNow - absl::Seconds(301)));
+  EXPECT_EQ(stub_->IngestStripeEvent(&ctx2, req, &out).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  // Oversize.
+  const std::string big = Event("evt_big", "customer.created", 1800000000,
+                                absl::StrCat(R"({"id":"cus_big","pad":")",
+                                             std::string(1024 * 1024, 'x'), R"("})"));
+  s = Ingest(big, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(ReasonOf(s), "PAYLOAD_TOO_LARGE");
+  EXPECT_EQ(Count("SELECT count(*) FROM billing.stripe_events"), 0);
+}
+
+TEST_F(BillingServiceTest, UnknownTypeIsStoredAsIgnored) {
+  v1::IngestStripeEventResponse out =
+      MustIngest(Event("evt_unknown", "balance.available", 1800000000, R"({"object":"balance"})"));
+  EXPECT_EQ(out.status(), v1::STRIPE_EVENT_STATUS_IGNORED);
+  EXPECT_EQ(Count("SELECT count(*) FROM billing.stripe_events WHERE status = 'ignored'"), 1);
+}
+
+TEST_F(BillingServiceTest, ProcessingFailureIsRecordedAndReprocessable) {
+  // A subscription without its customer cannot be applied.
+  const std::string payload =
+      Event("evt_broken", "customer.subscription.created", 1800000000,
+            R"({"id":"sub_b","object":"subscription","status":"active"})");
+  v1::IngestStripeEventResponse out;
+  grpc::Status s = Ingest(payload, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_EQ(Count("SELECT count(*) FROM billing.stripe_events WHERE status = 'failed' AND "
+                  "last_error LIKE '%customer%'"),
+            1);
+  // A redelivery fails again (still failed, still one row).
+  EXPECT_EQ(Ingest(payload, &out).error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_EQ(Count("SELECT count(*) FROM billing.stripe_events"), 1);
+
+  v1::ReprocessStripeEventRequest req;
+  req.set_stripe_event_id("evt_broken");
+  v1::ReprocessStripeEventResponse resp;
+  EXPECT_EQ(stub_->ReprocessStripeEvent(As("admin").get(), req, &resp).error_code(),
+            grpc::StatusCode::INTERNAL);
+  // An operator repairs the stored event; reprocessing then applies it.
+  Exec("UPDATE billing.stripe_events SET raw_event_redacted = jsonb_set(raw_event_redacted, "
+       "'{data,object,customer}', '\"cus_b\"') WHERE stripe_event_id = 'evt_broken'");
+  grpc::Status ok = stub_->ReprocessStripeEvent(As("admin").get(), req, &resp);
+  ASSERT_TRUE(ok.ok()) << ok.error_message();
+  EXPECT_EQ(resp.stripe_event().status(), v1::STRIPE_EVENT_STATUS_PROCESSED);
+  EXPECT_EQ(resp.stripe_event().last_error(), "");
+  EXPECT_EQ(Count("SELECT count(*) FROM billing.stripe_subscriptions"), 1);
+  // Once applied, reprocessing is refused.
+  s = stub_->ReprocessStripeEvent(As("admin").get(), req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(ReasonOf(s), "EVENT_ALREADY_APPLIED");
+  req.set_stripe_event_id("evt_nope");
+  EXPECT_EQ(stub_->ReprocessStripeEvent(As("admin").get(), req, &resp).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(BillingServiceTest, CustomerEventsLinkUsersAndCheckoutLinks) {
+  MustIngest(Event("evt_c1", "customer.created", 1800000000,
+                   absl::StrCat(R"({"id":"cus_l","object":"customer","email":"a@b.c",)",
+                                R"("name":"Alice","metadata":{"user_id":")", kAliceId, R"("}})")));
+  v1::GetCustomerRequest req;
+  req.set_user_id(kAliceId);
+  v1::GetCustomerResponse resp;
+  ASSERT_TRUE(stub_->GetCustomer(As("alice").get(), req, &resp).ok());
+  EXPECT_EQ(resp.customer().stripe_customer_id(), "cus_l");
+  EXPECT_FALSE(resp.customer().deleted());
+  MustIngest(Event("evt_c2", "customer.deleted", 1800000010,
+                   R"({"id":"cus_l","object":"customer","deleted":true})"));
+  ASSERT_TRUE(stub_->GetCustomer(As("alice").get(), req, &resp).ok());
+  EXPECT_TRUE(resp.customer().deleted());
+  // checkout.session.completed links a customer to client_reference_id.
+  MustIngest(Event("evt_co", "checkout.session.completed", 1800000020,
+                   absl::StrCat(R"({"id":"cs_1","object":"checkout.session","customer":"cus_k",)",
+                                R"("client_reference_id":")", kBobId, R"("})")));
+  req.set_user_id(kBobId);
+  ASSERT_TRUE(stub_->GetCustomer(As("bob").get(), req, &resp).ok());
+  EXPECT_EQ(resp.customer().stripe_customer_id(), "cus_k");
+}
+
+// ---- Entitlement ----------------------------------------------------------------------
+
+TEST_F(BillingServiceTest, EntitlementForEveryStatus) {
+  const std::vector<std::pair<std::string, bool>> cases = {
+      {"incomplete", false}, {"incomplete_expired", false}, {"trialing", true},
+      {"active", true},      {"past_due", true},            {"canceled", false},
+      {"unpaid", false},     {"paused", false}};
+  int n = 0;
+  for (const auto& [status, entitled] : cases) {
+    const std::string user = absl::StrCat("cccccccc-0000-4000-8000-00000000000", n);
+    auth_.Add("u" + std::to_string(n), {user, {"member"}, ""});
+    MustIngest(Event(absl::StrCat("evt_st", n), "customer.subscription.updated",
+                     absl::ToUnixSeconds(kNow) - 60,
+                     SubscriptionObject(absl::StrCat("sub_st", n), absl::StrCat("cus_st", n),
+                                        status, user)));
+    v1::GetEntitlementResponse e;
+    ASSERT_TRUE(Entitlement("u" + std::to_string(n), user, &e).ok()) << status;
+    EXPECT_EQ(e.entitlement().entitled(), entitled) << status;
+    EXPECT_EQ(e.entitlement().user_id(), user);
+    EXPECT_EQ(e.entitlement().price_id(), "price_pro");
+    EXPECT_NE(e.entitlement().status(), v1::SUBSCRIPTION_STATUS_UNSPECIFIED);
+    ++n;
+  }
+  v1::GetEntitlementResponse none;
+  ASSERT_TRUE(Entitlement("alice", kAliceId, &none).ok());
+  EXPECT_FALSE(none.entitlement().entitled());
+  EXPECT_EQ(none.entitlement().status(), v1::SUBSCRIPTION_STATUS_UNSPECIFIED);
+}
+
+TEST_F(BillingServiceTest, PastDueIsEntitledOnlyWithinTheGracePeriod) {
+  MustIngest(Event("evt_pd", "customer.subscription.updated", absl::ToUnixSeconds(kNow) - 3600,
+                   SubscriptionObject("sub_pd", "cus_pd", "past_due", kAliceId)));
+  v1::GetEntitlementResponse e;
+  ASSERT_TRUE(Entitlement("alice", kAliceId, &e).ok());
+  EXPECT_TRUE(e.entitlement().entitled());
+  now_ = absl::ToUnixSeconds(kNow + absl::Hours(72));  // 73 h after it became past_due
+  ASSERT_TRUE(Entitlement("alice", kAliceId, &e).ok());
+  EXPECT_FALSE(e.entitlement().entitled());
+  EXPECT_EQ(e.entitlement().status(), v1::SUBSCRIPTION_STATUS_PAST_DUE);
+}
+
+TEST_F(BillingServiceTest, ActiveSubscriptionWinsOverOlderCanceledOne) {
+  MustIngest(Event("evt_w1", "customer.subscription.updated", 1800000000,
+                   SubscriptionObject("sub_w1", "cus_w", "canceled", kAliceId)));
+  MustIngest(Event("evt_w2", "customer.subscription.updated", 1800000000,
+                   SubscriptionObject("sub_w2", "cus_w", "active", kAliceId)));
+  v1::GetEntitlementResponse e;
+  ASSERT_TRUE(Entitlement("alice", kAliceId, &e).ok());
+  EXPECT_TRUE(e.entitlement().entitled());
+}
+
+// ---- Ledger ---------------------------------------------------------------------------
+
+v1::RecordTransactionRequest Payment(const std::string& key, int64_t cents,
+                                     const std::string& currency = "EUR") {
+  v1::RecordTransactionRequest req;
+  req.set_idempotency_key(key);
+  v1::Transaction* t = req.mutable_transaction();
+  t->set_account_id(kAccountId);
+  t->set_kind(v1::TRANSACTION_KIND_PAYMENT);
+  t->set_status(v1::TRANSACTION_STATUS_SUCCEEDED);
+  t->set_currency(currency);
+  t->set_amount_cents(cents);
+  t->set_provider("manual");
+  (*t->mutable_metadata())["note"] = "test";
+  return req;
+}
+
+TEST_F(BillingServiceTest, LedgerIsIdempotentAndDetectsConflicts) {
+  v1::RecordTransactionResponse first, again;
+  ASSERT_TRUE(stub_->RecordTransaction(As("admin").get(), Payment("k1", 500), &first).ok());
+  EXPECT_FALSE(first.replayed());
+  ASSERT_TRUE(stub_->RecordTransaction(As("admin").get(), Payment("k1", 500), &again).ok());
+  EXPECT_TRUE(again.replayed());
+  EXPECT_EQ(again.transaction().id(), first.transaction().id());
+  v1::RecordTransactionResponse conflict;
+  grpc::Status s = stub_->RecordTransaction(As("admin").get(), Payment("k1", 501), &conflict);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(ReasonOf(s), "IDEMPOTENCY_KEY_REUSED");
+  EXPECT_EQ(Count("SELECT count(*) FROM billing.transactions"), 1);
+}
+
+TEST_F(BillingServiceTest, LedgerValidatesBeforeWriting) {
+  v1::RecordTransactionResponse out;
+  for (auto req : {Payment("k", 1, "EURO"), Payment("k", 1, "eur"), Payment("k", 1, "ABC"),
+                   Payment("", 1), Payment("k", int64_t{1} << 40)}) {
+    EXPECT_EQ(stub_->RecordTransaction(As("admin").get(), req, &out).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT)
+        << req.ShortDebugString();
+  }
+  auto bad_account = Payment("k", 1);
+  bad_account.mutable_transaction()->set_account_id("nope");
+  grpc::Status s = stub_->RecordTransaction(As("admin").get(), bad_account, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  auto violations = suite::rpc::FieldViolationsOf(suite::rpc::FromGrpcStatus(s));
+  ASSERT_FALSE(violations.empty());
+  EXPECT_EQ(violations[0].field, "transaction.account_id");
+  EXPECT_EQ(Count("SELECT count(*) FROM billing.transactions"), 0);
+}
+
+TEST_F(BillingServiceTest, ListTransactionsPagesWithSignedTokens) {
+  for (int i = 0; i < 5; ++i) {
+    v1::RecordTransactionResponse out;
+    ASSERT_TRUE(
+        stub_->RecordTransaction(As("admin").get(), Payment(absl::StrCat("p", i), i + 1), &out)
+            .ok());
+  }
+  std::vector<int64_t> seen;
+  std::string token;
+  int pages = 0;
+  do {
+    v1::ListTransactionsRequest req;
+    req.set_account_id(kAccountId);
+    req.set_page_size(2);
+    req.set_page_token(token);
+    v1::ListTransactionsResponse resp;
+    ASSERT_TRUE(stub_->ListTransactions(As("admin").get(), req, &resp).ok());
+    for (const auto& t : resp.transactions()) seen.push_back(t.amount_cents());
+    token = resp.next_page_token();
+    ++pages;
+  } while (!token.empty() && pages < 10);
+  EXPECT_EQ(seen, (std::vector<int64_t>{5, 4, 3, 2, 1}));
+  EXPECT_EQ(pages, 3);
+  // A forged or foreign token is refused.
+  v1::ListTransactionsRequest req;
+  req.set_account_id(kAccountId);
+  req.set_page_token("MTIzOmFiYw.AAAA");
+  v1::ListTransactionsResponse resp;
+  grpc::Status s = stub_->ListTransactions(As("admin").get(), req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ReasonOf(s), "INVALID_PAGE_TOKEN");
+}
+
+TEST_F(BillingServiceTest, ListStripeEventsFiltersAndPages) {
+  MustIngest(Event("evt_l1", "customer.created", 1800000000, R"({"id":"cus_a"})"));
+  MustIngest(Event("evt_l2", "balance.available", 1800000000, R"({})"));
+  MustIngest(Event("evt_l3", "customer.created", 1800000000, R"({"id":"cus_b"})"));
+  v1::ListStripeEventsRequest req;
+  req.set_type("customer.created");
+  req.set_page_size(1);
+  v1::ListStripeEventsResponse resp;
+  ASSERT_TRUE(stub_->ListStripeEvents(As("admin").get(), req, &resp).ok());
+  ASSERT_EQ(resp.stripe_events_size(), 1);
+  EXPECT_EQ(resp.stripe_events(0).stripe_event_id(), "evt_l3");
+  ASSERT_FALSE(resp.next_page_token().empty());
+  req.set_page_token(resp.next_page_token());
+  ASSERT_TRUE(stub_->ListStripeEvents(As("admin").get(), req, &resp).ok());
+  ASSERT_EQ(resp.stripe_events_size(), 1);
+  EXPECT_EQ(resp.stripe_events(0).stripe_event_id(), "evt_l1");
+  EXPECT_EQ(resp.next_page_token(), "");
+  // The token is bound to its filter.
+  req.set_type("balance.available");
+  EXPECT_EQ(stub_->ListStripeEvents(As("admin").get(), req, &resp).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  v1::ListStripeEventsRequest ignored;
+  ignored.set_status(v1::STRIPE_EVENT_STATUS_IGNORED);
+  ASSERT_TRUE(stub_->ListStripeEvents(As("admin").get(), ignored, &resp).ok());
+  ASSERT_EQ(resp.stripe_events_size(), 1);
+  EXPECT_EQ(resp.stripe_events(0).stripe_event_id(), "evt_l2");
+  v1::ListStripeEventsRequest later;
+  later.mutable_start_time()->set_seconds(absl::ToUnixSeconds(absl::Now()) + 3600);
+  ASSERT_TRUE(stub_->ListStripeEvents(As("admin").get(), later, &resp).ok());
+  EXPECT_EQ(resp.stripe_events_size(), 0);
+}
+
+// ---- Authorization matrix -------------------------------------------------------------
+
+TEST_F(BillingServiceTest, AuthorizationMatrix) {
+  MustIngest(Event("evt_m", "customer.subscription.created", 1800000000,
+                   SubscriptionObject("sub_m", "cus_m", "active", kAliceId)));
+  struct Call {
+    std::string name;
+    std::function<grpc::Status(grpc::ClientContext*)> run;
+    // Expected code for anonymous, alice (owner), bob (other member), admin.
+    grpc::StatusCode anonymous, owner, other, admin;
+  };
+  using C = grpc::StatusCode;
+  auto* stub = stub_.get();
+  std::vector<Call> calls = {
+      {"GetEntitlement",
+       [&](grpc::ClientContext* c) {
+         v1::GetEntitlementRequest r; r.set_user_id(kAliceId); v1::GetEntitlementResponse o;
+         return stub->GetEntitlement(c, r, &o); },
+       C::UNAUTHENTICATED, C::OK, C::PERMISSION_DENIED, C::OK},
+      {"GetCustomer(user)",
+       [&](grpc::ClientContext* c) {
+         v1::GetCustomerRequest r; r.set_user_id(kAliceId); v1::GetCustomerResponse o;
+         return stub->GetCustomer(c, r, &o); },
+       C::UNAUTHENTICATED, C::OK, C::PERMISSION_DENIED, C::OK},
+      {"GetCustomer(stripe id)",
+       [&](grpc::ClientContext* c) {
+         v1::GetCustomerRequest r; r.set_stripe_customer_id("cus_m"); v1::GetCustomerResponse o;
+         return stub->GetCustomer(c, r, &o); },
+       C::UNAUTHENTICATED, C::OK, C::PERMISSION_DENIED, C::OK},
+      {"GetSubscription",
+       [&](grpc::ClientContext* c) {
+         v1::GetSubscriptionRequest r; r.set_stripe_subscription_id("sub_m");
+         v1::GetSubscriptionResponse o; return stub->GetSubscription(c, r, &o); },
+       C::UNAUTHENTICATED, C::OK, C::PERMISSION_DENIED, C::OK},
+      {"ListSubscriptions",
+       [&](grpc::ClientContext* c) {
+         v1::ListSubscriptionsRequest r; r.set_user_id(kAliceId);
+         v1::ListSubscriptionsResponse o; return stub->ListSubscriptions(c, r, &o); },
+       C::UNAUTHENTICATED, C::OK, C::PERMISSION_DENIED, C::OK},
+      {"LinkCustomer",
+       [&](grpc::ClientContext* c) {
+         v1::LinkCustomerRequest r; r.set_stripe_customer_id("cus_m"); r.set_user_id(kAliceId);
+         v1::LinkCustomerResponse o; return stub->LinkCustomer(c, r, &o); },
+       C::UNAUTHENTICATED, C::PERMISSION_DENIED, C::PERMISSION_DENIED, C::OK},
+      {"RecordTransaction",
+       [&](grpc::ClientContext* c) {
+         v1::RecordTransactionResponse o; return stub->RecordTransaction(c, Payment("m", 1), &o); },
+       C::UNAUTHENTICATED, C::PERMISSION_DENIED, C::PERMISSION_DENIED, C::OK},
+      {"ListTransactions",
+       [&](grpc::ClientContext* c) {
+         v1::ListTransactionsRequest r; r.set_account_id(kAccountId);
+         v1::ListTransactionsResponse o; return stub->ListTransactions(c, r, &o); },
+       C::UNAUTHENTICATED, C::PERMISSION_DENIED, C::PERMISSION_DENIED, C::OK},
+      {"ListStripeEvents",
+       [&](grpc::ClientContext* c) {
+         v1::ListStripeEventsRequest r; v1::ListStripeEventsResponse o;
+         return stub->ListStripeEvents(c, r, &o); },
+       C::UNAUTHENTICATED, C::PERMISSION_DENIED, C::PERMISSION_DENIED, C::OK},
+      {"ReprocessStripeEvent",
+       [&](grpc::ClientContext* c) {
+         v1::ReprocessStripeEventRequest r; r.set_stripe_event_id("evt_m");
+         v1::ReprocessStripeEventResponse o; return stub->ReprocessStripeEvent(c, r, &o); },
+       // admin reaches the domain: the event is already applied.
+       C::UNAUTHENTICATED, C::PERMISSION_DENIED, C::PERMISSION_DENIED, C::FAILED_PRECONDITION},
+  };
+  for (const Call& call : calls) {
+    EXPECT_EQ(call.run(As("").get()).error_code(), call.anonymous) << call.name;
+    EXPECT_EQ(call.run(As("unknown-token").get()).error_code(), C::UNAUTHENTICATED) << call.name;
+    EXPECT_EQ(call.run(As("alice").get()).error_code(), call.owner) << call.name;
+    EXPECT_EQ(call.run(As("bob").get()).error_code(), call.other) << call.name;
+    EXPECT_EQ(call.run(As("admin").get()).error_code(), call.admin) << call.name;
+  }
+  // IngestStripeEvent needs no bearer: the signature authenticates it.
+  v1::IngestStripeEventResponse out;
+  EXPECT_TRUE(Ingest(Event("evt_m2", "balance.available", 1, "{}"), &out).ok());
+}
+
+TEST_F(BillingServiceTest, ValidationNamesTheField) {
+  v1::GetEntitlementRequest r;
+  r.set_user_id("not-a-uuid");
+  v1::GetEntitlementResponse o;
+  grpc::Status s = stub_->GetEntitlement(As("admin").get(), r, &o);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  auto v = suite::rpc::FieldViolationsOf(suite::rpc::FromGrpcStatus(s));
+  ASSERT_FALSE(v.empty());
+  EXPECT_EQ(v[0].field, "user_id");
+  v1::GetSubscriptionRequest g;
+  v1::GetSubscriptionResponse go;
+  EXPECT_EQ(stub_->GetSubscription(As("admin").get(), g, &go).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  g.set_stripe_subscription_id("sub_missing");
+  EXPECT_EQ(stub_->GetSubscription(As("admin").get(), g, &go).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  v1::ListSubscriptionsRequest l;
+  l.set_page_size(101);
+  v1::ListSubscriptionsResponse lo;
+  EXPECT_EQ(stub_->ListSubscriptions(As("alice").get(), l, &lo).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  v1::GetCustomerRequest c;
+  v1::GetCustomerResponse co;
+  EXPECT_EQ(stub_->GetCustomer(As("admin").get(), c, &co).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  c.set_user_id(kBobId);
+  EXPECT_EQ(stub_->GetCustomer(As("admin").get(), c, &co).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(BillingServiceTest, LinkCustomerRelinksSubscriptionsAndListsThem) {
+  MustIngest(Event("evt_u1", "customer.subscription.created", 1800000000,
+                   SubscriptionObject("sub_u1", "cus_u", "active")));
+  MustIngest(Event("evt_u2", "customer.subscription.created", 1800000001,
+                   SubscriptionObject("sub_u2", "cus_u", "canceled")));
+  v1::GetEntitlementResponse e;
+  ASSERT_TRUE(Entitlement("bob", kBobId, &e).ok());
+  EXPECT_FALSE(e.entitlement().entitled());
+  v1::LinkCustomerRequest link;
+  link.set_stripe_customer_id("cus_u");
+  link.set_user_id(kBobId);
+  v1::LinkCustomerResponse linked;
+  ASSERT_TRUE(stub_->LinkCustomer(As("admin").get(), link, &linked).ok());
+  EXPECT_EQ(linked.customer().user_id(), kBobId);
+  ASSERT_TRUE(Entitlement("bob", kBobId, &e).ok());
+  EXPECT_TRUE(e.entitlement().entitled());
+  v1::ListSubscriptionsRequest req;  // empty user_id: the caller's own
+  req.set_page_size(1);
+  v1::ListSubscriptionsResponse resp;
+  ASSERT_TRUE(stub_->ListSubscriptions(As("bob").get(), req, &resp).ok());
+  ASSERT_EQ(resp.subscriptions_size(), 1);
+  ASSERT_FALSE(resp.next_page_token().empty());
+  req.set_page_token(resp.next_page_token());
+  v1::ListSubscriptionsResponse second;
+  ASSERT_TRUE(stub_->ListSubscriptions(As("bob").get(), req, &second).ok());
+  ASSERT_EQ(second.subscriptions_size(), 1);
+  EXPECT_NE(second.subscriptions(0).id(), resp.subscriptions(0).id());
+  EXPECT_EQ(second.next_page_token(), "");
+}
+
+// ---- The HTTP door --------------------------------------------------------------------
+
+TEST_F(BillingServiceTest, HttpDoorAnswersAsStripeExpects) {
+  httplib::Client client("127.0.0.1", server_->http_port());
+  const std::string payload = Event("evt_h", "customer.subscription.created", 1800000000,
+                                    SubscriptionObject("sub_h", "cus_h", "trialing", kAliceId));
+  auto res = client.Post("/webhooks/stripe", {{"Stripe-Signature", Sign(payload)}}, payload,
+                         "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_NE(res->body.find("\"processed\""), std::string::npos);
+  res = client.Post("/webhooks/stripe", {{"Stripe-Signature", Sign(payload)}}, payload,
+                    "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_NE(res->body.find("\"duplicate\":true"), std::string::npos);
+  // Bad signature, no signature, bad JSON: 400.
+  res = client.Post("/webhooks/stripe", {{"Stripe-Signature", "t=1,v1=00"}}, payload,
+                    "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  res = client.Post("/webhooks/stripe", payload, "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  res = client.Post("/webhooks/stripe", {{"Stripe-Signature", Sign("nope")}}, "nope",
+                    "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  // Oversize: 413.
+  const std::string big(kMaxWebhookPayloadBytes + 1, 'x');
+  res = client.Post("/webhooks/stripe", {{"Stripe-Signature", Sign(big)}}, big,
+                    "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 413);
+  // Processing failure: 500.
+  const std::string broken = Event("evt_hb", "customer.subscription.updated", 1800000000,
+                                   R"({"id":"sub_hb","status":"active"})");
+  res = client.Post("/webhooks/stripe", {{"Stripe-Signature", Sign(broken)}}, broken,
+                    "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 500);
+  // Unknown type: 200.
+  const std::string unknown = Event("evt_hu", "payout.paid", 1800000000, "{}");
+  res = client.Post("/webhooks/stripe", {{"Stripe-Signature", Sign(unknown)}}, unknown,
+                    "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(Count("SELECT count(*) FROM billing.stripe_events"), 3);
+}
+
+}  // namespace
+}  // namespace billing

@@ -1,0 +1,556 @@
+#include "services/billing/storage/pg_storage.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "nlohmann/json.hpp"
+#include "pqxx/pqxx"
+#include "services/billing/domain/ledger.h"
+#include "services/billing/errors.h"
+#include "shared/base/status_macros.h"
+#include "shared/db/transaction.h"
+
+namespace billing {
+namespace {
+
+using suite::db::RunInTransaction;
+using Tx = suite::db::Transaction;
+using suite::db::TxMode;
+using suite::db::TxOptions;
+
+// Nullable times travel as unix microseconds with -1 for NULL (Stripe has no times before
+// 1970), which keeps every parameter a plain value; TS() turns one back into a timestamptz.
+constexpr int64_t kNullMicros = -1;
+std::string TS(int n) {
+  return absl::StrCat("('epoch'::timestamptz + NULLIF($", n,
+                      "::bigint, -1) * interval '1 microsecond')");
+}
+std::string Micros(absl::string_view column) {
+  return absl::StrCat("(extract(epoch from ", column, ") * 1000000)::bigint");
+}
+int64_t MicrosOrNull(const absl::optional<absl::Time>& t) {
+  return t.has_value() ? absl::ToUnixMicros(*t) : kNullMicros;
+}
+absl::optional<absl::Time> OptTime(const pqxx::field& f) {
+  if (f.is_null()) return absl::nullopt;
+  return absl::FromUnixMicros(f.as<int64_t>());
+}
+absl::Time Time(const pqxx::field& f) { return absl::FromUnixMicros(f.as<int64_t>()); }
+std::string UuidOrEmpty(absl::string_view s) { return IsUuid(s) ? std::string(s) : ""; }
+
+std::string CustomerColumns() {
+  return absl::StrCat(
+      "c.id::text, c.stripe_customer_id, COALESCE(c.user_id::text, ''), "
+      "c.deleted_at IS NOT NULL, ",
+      Micros("c.created_at"), ", ", Micros("c.updated_at"));
+}
+Customer ReadCustomer(const pqxx::row& r) {
+  Customer c;
+  c.id = r[0].as<std::string>();
+  c.stripe_customer_id = r[1].as<std::string>();
+  c.user_id = r[2].as<std::string>();
+  c.deleted = r[3].as<bool>();
+  c.create_time = Time(r[4]);
+  c.update_time = Time(r[5]);
+  return c;
+}
+
+std::string SubscriptionSelect() {
+  return absl::StrCat(
+      "SELECT s.id::text, s.stripe_subscription_id, c.stripe_customer_id, "
+      "COALESCE(s.user_id::text, ''), s.status::text, COALESCE(s.price_id, ''), ",
+      Micros("s.current_period_end"), ", s.cancel_at_period_end, ", Micros("s.trial_end"),
+      ", ", Micros("s.past_due_since"), ", ", Micros("s.created_at"), ", ",
+      Micros("s.updated_at"),
+      " FROM billing.stripe_subscriptions s "
+      "JOIN billing.stripe_customers c ON c.id = s.customer_id ");
+}
+Subscription ReadSubscription(const pqxx::row& r) {
+  Subscription s;
+  s.id = r[0].as<std::string>();
+  s.stripe_subscription_id = r[1].as<std::string>();
+  s.stripe_customer_id = r[2].as<std::string>();
+  s.user_id = r[3].as<std::string>();
+  s.status = ParseSubscriptionStatus(r[4].as<std::string>()).value_or(SubscriptionStatus::kUnspecified);
+  s.price_id = r[5].as<std::string>();
+  s.current_period_end = OptTime(r[6]);
+  s.cancel_at_period_end = r[7].as<bool>();
+  s.trial_end = OptTime(r[8]);
+  s.past_due_since = OptTime(r[9]);
+  s.create_time = Time(r[10]);
+  s.update_time = Time(r[11]);
+  return s;
+}
+
+std::string EventSelect() {
+  return absl::StrCat(
+      "SELECT id::text, stripe_event_id, type, COALESCE(api_version, ''), livemode, ",
+      Micros("received_at"), ", ", Micros("processed_at"),
+      ", status, COALESCE(last_error, ''), COALESCE(raw_event_redacted::text, ''), "
+      "CASE WHEN jsonb_typeof(raw_event_redacted -> 'created') = 'number' "
+      "THEN (raw_event_redacted ->> 'created')::bigint END "
+      "FROM billing.stripe_events ");
+}
+StoredEvent ReadEvent(const pqxx::row& r) {
+  StoredEvent e;
+  e.id = r[0].as<std::string>();
+  e.stripe_event_id = r[1].as<std::string>();
+  e.type = r[2].as<std::string>();
+  e.api_version = r[3].as<std::string>();
+  e.livemode = r[4].as<bool>();
+  e.received_at = Time(r[5]);
+  e.processed_at = OptTime(r[6]);
+  e.status = ParseEventStatus(r[7].as<std::string>()).value_or(EventStatus::kReceived);
+  e.last_error = r[8].as<std::string>();
+  e.raw_event_redacted_json = r[9].as<std::string>();
+  if (!r[10].is_null()) e.event_created = absl::FromUnixSeconds(r[10].as<int64_t>());
+  return e;
+}
+
+std::string TransactionColumns() {
+  return absl::StrCat(
+      "id::text, account_id::text, COALESCE(user_id::text, ''), kind, status, currency, "
+      "amount_cents::bigint, provider, COALESCE(provider_payment_intent_id, ''), "
+      "COALESCE(provider_charge_id, ''), COALESCE(provider_invoice_id, ''), "
+      "COALESCE(provider_checkout_session_id, ''), COALESCE(idempotency_key, ''), "
+      "COALESCE(request_fingerprint, ''), COALESCE(metadata::text, '{}'), "
+      "COALESCE(request_id::text, ''), ",
+      Micros("created_at"));
+}
+Transaction ReadTransaction(const pqxx::row& r) {
+  Transaction t;
+  t.id = r[0].as<std::string>();
+  NewTransaction& f = t.fields;
+  f.account_id = r[1].as<std::string>();
+  f.user_id = r[2].as<std::string>();
+  f.kind = ParseTransactionKind(r[3].as<std::string>()).value_or(TransactionKind::kPayment);
+  f.status =
+      ParseTransactionStatus(r[4].as<std::string>()).value_or(TransactionStatus::kPending);
+  f.currency = r[5].as<std::string>();
+  f.amount_cents = r[6].as<int64_t>();
+  f.provider = r[7].as<std::string>();
+  f.provider_payment_intent_id = r[8].as<std::string>();
+  f.provider_charge_id = r[9].as<std::string>();
+  f.provider_invoice_id = r[10].as<std::string>();
+  f.provider_checkout_session_id = r[11].as<std::string>();
+  f.idempotency_key = r[12].as<std::string>();
+  f.request_fingerprint = r[13].as<std::string>();
+  nlohmann::json metadata = nlohmann::json::parse(r[14].as<std::string>(), nullptr, false);
+  if (metadata.is_object()) {
+    for (auto it = metadata.begin(); it != metadata.end(); ++it) {
+      if (it.value().is_string()) f.metadata[it.key()] = it.value().get<std::string>();
+    }
+  }
+  f.request_id = r[15].as<std::string>();
+  t.create_time = Time(r[16]);
+  return t;
+}
+
+std::string MetadataJson(const std::map<std::string, std::string>& metadata) {
+  nlohmann::json object = nlohmann::json::object();
+  for (const auto& [k, v] : metadata) object[k] = v;
+  return object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// A keyset condition on (time, id) DESC: $t = -1 means "from the start".
+std::string After(absl::string_view time_column, absl::string_view id_column, int t, int id) {
+  return absl::StrCat("($", t, "::bigint = -1 OR (", time_column, ", ", id_column, ") < (", TS(t),
+                      ", $", id, "::uuid))");
+}
+
+const std::vector<std::pair<std::string, std::string>>& Statements() {
+  static const auto* const statements = new std::vector<std::pair<std::string, std::string>>{
+      {"billing_event_claim",
+       "INSERT INTO billing.stripe_events (stripe_event_id, type, api_version, livemode, "
+       "received_at, status, request_id, related_account_id, raw_event_redacted) "
+       "VALUES ($1, $2, NULLIF($3, ''), $4::boolean, now(), 'received', NULLIF($5, '')::uuid, "
+       "NULLIF($6, '')::uuid, $7::jsonb) "
+       "ON CONFLICT (stripe_event_id) DO NOTHING RETURNING id::text"},
+      {"billing_event_lock",
+       "SELECT status FROM billing.stripe_events WHERE stripe_event_id = $1 FOR UPDATE"},
+      {"billing_event_finish",
+       "UPDATE billing.stripe_events SET status = $2, processed_at = now(), last_error = NULL, "
+       "related_transaction_id = NULLIF($3, '')::uuid, "
+       "related_account_id = COALESCE(NULLIF($4, '')::uuid, related_account_id) "
+       "WHERE stripe_event_id = $1"},
+      {"billing_event_fail",
+       "INSERT INTO billing.stripe_events AS e (stripe_event_id, type, api_version, livemode, "
+       "received_at, status, last_error, request_id, raw_event_redacted) "
+       "VALUES ($1, $2, NULLIF($3, ''), $4::boolean, now(), 'failed', $5, "
+       "NULLIF($6, '')::uuid, $7::jsonb) "
+       "ON CONFLICT (stripe_event_id) DO UPDATE SET status = 'failed', "
+       "last_error = EXCLUDED.last_error WHERE e.status IN ('received', 'failed')"},
+      {"billing_event_get", EventSelect() + "WHERE stripe_event_id = $1"},
+      {"billing_event_list",
+       EventSelect() +
+           "WHERE ($1 = '' OR status = $1) AND ($2 = '' OR type = $2) "
+           "AND ($3::bigint = -1 OR received_at >= " + TS(3) + ") "
+           "AND ($4::bigint = -1 OR received_at < " + TS(4) + ") AND " +
+           After("received_at", "id", 5, 6) +
+           " ORDER BY received_at DESC, id DESC LIMIT $7"},
+      // Customers. The ordered upsert applies only a newer event (see the header).
+      {"billing_customer_upsert_ordered",
+       "INSERT INTO billing.stripe_customers AS c (stripe_customer_id, user_id, deleted_at, "
+       "last_event_created, last_event_id, request_id) "
+       "VALUES ($1, NULLIF($2, '')::uuid, CASE WHEN $3::boolean THEN now() END, " + TS(4) +
+           ", $5, NULLIF($6, '')::uuid) "
+           "ON CONFLICT (stripe_customer_id) DO UPDATE SET "
+           "user_id = COALESCE(EXCLUDED.user_id, c.user_id), "
+           "deleted_at = CASE WHEN $3::boolean THEN COALESCE(c.deleted_at, now()) END, "
+           "last_event_created = EXCLUDED.last_event_created, "
+           "last_event_id = EXCLUDED.last_event_id, request_id = EXCLUDED.request_id "
+           "WHERE c.last_event_created IS NULL OR (c.last_event_created, c.last_event_id "
+           "COLLATE \"C\") < (EXCLUDED.last_event_created, EXCLUDED.last_event_id COLLATE \"C\") "
+           "RETURNING c.id::text, COALESCE(c.user_id::text, '')"},
+      {"billing_customer_link",
+       "INSERT INTO billing.stripe_customers AS c (stripe_customer_id, user_id, request_id) "
+       "VALUES ($1, $2::uuid, NULLIF($3, '')::uuid) "
+       "ON CONFLICT (stripe_customer_id) DO UPDATE SET user_id = EXCLUDED.user_id, "
+       "request_id = EXCLUDED.request_id RETURNING " + CustomerColumns()},
+      {"billing_customer_ensure",
+       "INSERT INTO billing.stripe_customers (stripe_customer_id) VALUES ($1) "
+       "ON CONFLICT (stripe_customer_id) DO NOTHING"},
+      {"billing_customer_by_stripe_id",
+       "SELECT " + CustomerColumns() +
+           " FROM billing.stripe_customers c WHERE c.stripe_customer_id = $1"},
+      {"billing_customer_by_user",
+       "SELECT " + CustomerColumns() +
+           " FROM billing.stripe_customers c WHERE c.user_id = $1::uuid "
+           "ORDER BY c.deleted_at IS NOT NULL, c.updated_at DESC, c.id DESC LIMIT 1"},
+      {"billing_customer_adopt",
+       "UPDATE billing.stripe_customers SET user_id = $2::uuid "
+       "WHERE id = $1::uuid AND user_id IS NULL"},
+      {"billing_subscriptions_relink",
+       "UPDATE billing.stripe_subscriptions SET user_id = $2::uuid "
+       "WHERE customer_id = $1::uuid AND user_id IS DISTINCT FROM $2::uuid"},
+      // Subscriptions: the whole object as of the event, only when the event is newer.
+      {"billing_subscription_upsert",
+       "INSERT INTO billing.stripe_subscriptions AS s (stripe_subscription_id, customer_id, "
+       "user_id, status, price_id, current_period_end, cancel_at_period_end, trial_end, "
+       "past_due_since, last_event_created, last_event_id, request_id) "
+       "VALUES ($1, $2::uuid, NULLIF($3, '')::uuid, $4::billing.stripe_subscription_status, "
+       "NULLIF($5, ''), " + TS(6) + ", $7::boolean, " + TS(8) +
+           ", CASE WHEN $4::billing.stripe_subscription_status = 'past_due' THEN " + TS(9) +
+           " END, " + TS(9) + ", $10, NULLIF($11, '')::uuid) "
+           "ON CONFLICT (stripe_subscription_id) DO UPDATE SET "
+           "customer_id = EXCLUDED.customer_id, user_id = COALESCE(EXCLUDED.user_id, s.user_id), "
+           "status = EXCLUDED.status, price_id = EXCLUDED.price_id, "
+           "current_period_end = EXCLUDED.current_period_end, "
+           "cancel_at_period_end = EXCLUDED.cancel_at_period_end, "
+           "trial_end = EXCLUDED.trial_end, "
+           "past_due_since = CASE WHEN EXCLUDED.status <> 'past_due' THEN NULL "
+           "WHEN s.status = 'past_due' THEN s.past_due_since "
+           "ELSE EXCLUDED.past_due_since END, "
+           "last_event_created = EXCLUDED.last_event_created, "
+           "last_event_id = EXCLUDED.last_event_id, request_id = EXCLUDED.request_id "
+           "WHERE (s.last_event_created, s.last_event_id COLLATE \"C\") < "
+           "(EXCLUDED.last_event_created, EXCLUDED.last_event_id COLLATE \"C\") "
+           "RETURNING s.id::text"},
+      {"billing_subscription_get", SubscriptionSelect() + "WHERE s.stripe_subscription_id = $1"},
+      {"billing_subscription_list",
+       SubscriptionSelect() + "WHERE s.user_id = $1::uuid AND " +
+           After("s.created_at", "s.id", 2, 3) +
+           " ORDER BY s.created_at DESC, s.id DESC LIMIT $4"},
+      // The entitlement read: one query on stripe_subscriptions_user_id_created_at_idx.
+      {"billing_subscription_best",
+       SubscriptionSelect() +
+           "WHERE s.user_id = $1::uuid ORDER BY CASE s.status WHEN 'active' THEN 0 "
+           "WHEN 'trialing' THEN 1 WHEN 'past_due' THEN 2 ELSE 3 END, "
+           "s.current_period_end DESC NULLS LAST, s.created_at DESC, s.id DESC LIMIT 1"},
+      // Ledger: insert-only.
+      {"billing_transaction_insert",
+       "INSERT INTO billing.transactions (account_id, user_id, kind, status, currency, "
+       "amount_cents, provider, provider_payment_intent_id, provider_charge_id, "
+       "provider_invoice_id, provider_checkout_session_id, idempotency_key, "
+       "request_fingerprint, metadata, request_id) "
+       "VALUES ($1::uuid, NULLIF($2, '')::uuid, $3, $4, $5, $6::integer, $7, NULLIF($8, ''), "
+       "NULLIF($9, ''), NULLIF($10, ''), NULLIF($11, ''), $12, $13, $14::jsonb, "
+       "NULLIF($15, '')::uuid) ON CONFLICT (idempotency_key) DO NOTHING RETURNING " +
+           TransactionColumns()},
+      {"billing_transaction_by_key",
+       "SELECT " + TransactionColumns() + " FROM billing.transactions WHERE idempotency_key = $1"},
+      {"billing_transaction_list",
+       "SELECT " + TransactionColumns() +
+           " FROM billing.transactions WHERE account_id = $1::uuid AND " +
+           After("created_at", "id", 2, 3) + " ORDER BY created_at DESC, id DESC LIMIT $4"},
+  };
+  return *statements;
+}
+
+TxOptions ReadOnly() {
+  TxOptions options;
+  options.mode = TxMode::kReadOnly;
+  return options;
+}
+
+template <typename T, typename Read>
+Page<T> ToPage(const pqxx::result& rows, int limit, Read read,
+               std::function<Cursor(const T&)> cursor_of) {
+  Page<T> page;
+  for (const pqxx::row& row : rows) {
+    if (static_cast<int>(page.items.size()) == limit) {
+      page.next = cursor_of(page.items.back());
+      break;
+    }
+    page.items.push_back(read(row));
+  }
+  return page;
+}
+
+int64_t CursorMicros(const absl::optional<Cursor>& after) {
+  return after.has_value() ? after->unix_micros : kNullMicros;
+}
+std::string CursorId(const absl::optional<Cursor>& after) {
+  // Any valid uuid when there is no cursor: the condition short-circuits on -1.
+  return after.has_value() ? after->id : "00000000-0000-0000-0000-000000000000";
+}
+
+// Inserts `tx` or finds the entry already recorded under its key.
+absl::StatusOr<RecordedTransaction> InsertTransaction(Tx& db, const NewTransaction& tx) {
+  SUITE_ASSIGN_OR_RETURN(
+      absl::optional<pqxx::row> inserted,
+      db.ExecMaybeOne("billing_transaction_insert", tx.account_id, tx.user_id,
+                      std::string(TransactionKindName(tx.kind)),
+                      std::string(TransactionStatusName(tx.status)), tx.currency,
+                      tx.amount_cents, tx.provider, tx.provider_payment_intent_id,
+                      tx.provider_charge_id, tx.provider_invoice_id,
+                      tx.provider_checkout_session_id, tx.idempotency_key,
+                      tx.request_fingerprint, MetadataJson(tx.metadata),
+                      UuidOrEmpty(tx.request_id)));
+  RecordedTransaction result;
+  if (inserted.has_value()) {
+    result.transaction = ReadTransaction(*inserted);
+    return result;
+  }
+  // The key is taken (the INSERT waited for a concurrent holder to commit, so the row is
+  // visible to this next statement).
+  SUITE_ASSIGN_OR_RETURN(pqxx::row existing,
+                         db.ExecOne("billing_transaction_by_key", tx.idempotency_key));
+  result.transaction = ReadTransaction(existing);
+  if (result.transaction.fields.request_fingerprint != tx.request_fingerprint) {
+    return errors::IdempotencyKeyReused();
+  }
+  result.replayed = true;
+  return result;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<PgBillingStorage>> PgBillingStorage::Create(
+    suite::db::ConnectionPool& pool) {
+  for (const auto& [name, sql] : Statements()) {
+    SUITE_RETURN_IF_ERROR(pool.RegisterStatement(name, sql));
+  }
+  return std::unique_ptr<PgBillingStorage>(new PgBillingStorage(pool));
+}
+
+absl::StatusOr<IngestOutcome> PgBillingStorage::ApplyEvent(const EventEnvelope& envelope,
+                                                           const EventChange& change,
+                                                           bool reprocess) {
+  const std::string request_id = UuidOrEmpty(envelope.request_id);
+  return RunInTransaction<IngestOutcome>(
+      pool_, TxOptions(), [&](Tx& tx) -> absl::StatusOr<IngestOutcome> {
+        IngestOutcome outcome;
+        // The claim.
+        SUITE_ASSIGN_OR_RETURN(
+            absl::optional<pqxx::row> claimed,
+            tx.ExecMaybeOne("billing_event_claim", envelope.stripe_event_id, envelope.type,
+                            envelope.api_version, envelope.livemode, request_id,
+                            UuidOrEmpty(envelope.related_account_id), envelope.redacted_json));
+        if (!claimed.has_value()) {
+          // Stored before: applied already (a duplicate), or received/failed (apply now).
+          SUITE_ASSIGN_OR_RETURN(pqxx::row row,
+                                 tx.ExecOne("billing_event_lock", envelope.stripe_event_id));
+          const auto status = ParseEventStatus(row[0].as<std::string>());
+          if (status == EventStatus::kProcessed || status == EventStatus::kIgnored) {
+            if (reprocess) return errors::EventAlreadyApplied(envelope.stripe_event_id);
+            outcome.status = *status;
+            outcome.duplicate = true;
+            return outcome;
+          }
+        } else if (reprocess) {
+          return errors::EventNotFound(envelope.stripe_event_id);  // rolls the claim back
+        }
+        const int64_t created = absl::ToUnixMicros(envelope.created);
+        std::string transaction_id;
+        if (change.customer.has_value()) {
+          const CustomerChange& c = *change.customer;
+          absl::optional<pqxx::row> applied;
+          if (c.link_only) {
+            SUITE_ASSIGN_OR_RETURN(
+                applied, tx.ExecMaybeOne("billing_customer_link", c.stripe_customer_id,
+                                         c.user_id, request_id));
+          } else {
+            SUITE_ASSIGN_OR_RETURN(
+                applied, tx.ExecMaybeOne("billing_customer_upsert_ordered", c.stripe_customer_id,
+                                         c.user_id, c.deleted, created,
+                                         envelope.stripe_event_id, request_id));
+          }
+          if (applied.has_value() && !c.user_id.empty()) {
+            SUITE_RETURN_IF_ERROR(tx.Exec("billing_subscriptions_relink",
+                                          (*applied)[0].as<std::string>(), c.user_id)
+                                      .status());
+          }
+        }
+        if (change.subscription.has_value()) {
+          const SubscriptionChange& s = *change.subscription;
+          SUITE_RETURN_IF_ERROR(
+              tx.Exec("billing_customer_ensure", s.stripe_customer_id).status());
+          SUITE_ASSIGN_OR_RETURN(pqxx::row customer,
+                                 tx.ExecOne("billing_customer_by_stripe_id", s.stripe_customer_id));
+          const Customer owner = ReadCustomer(customer);
+          const std::string user_id = s.user_id.empty() ? owner.user_id : s.user_id;
+          if (owner.user_id.empty() && !s.user_id.empty()) {
+            // An unlinked customer is linked by its subscription's metadata.user_id.
+            SUITE_RETURN_IF_ERROR(tx.Exec("billing_customer_adopt", owner.id, s.user_id).status());
+          }
+          SUITE_RETURN_IF_ERROR(
+              tx.Exec("billing_subscription_upsert", s.stripe_subscription_id, owner.id,
+                      user_id, std::string(SubscriptionStatusName(s.status)), s.price_id,
+                      MicrosOrNull(s.current_period_end), s.cancel_at_period_end,
+                      MicrosOrNull(s.trial_end), created, envelope.stripe_event_id, request_id)
+                  .status());
+        }
+        if (change.transaction.has_value()) {
+          NewTransaction entry = *change.transaction;
+          entry.request_id = request_id;
+          SUITE_ASSIGN_OR_RETURN(RecordedTransaction recorded, InsertTransaction(tx, entry));
+          transaction_id = recorded.transaction.id;
+        }
+        outcome.status = change.ignored ? EventStatus::kIgnored : EventStatus::kProcessed;
+        SUITE_RETURN_IF_ERROR(tx.Exec("billing_event_finish", envelope.stripe_event_id,
+                                      std::string(EventStatusName(outcome.status)),
+                                      transaction_id, UuidOrEmpty(envelope.related_account_id))
+                                  .status());
+        return outcome;
+      });
+}
+
+absl::Status PgBillingStorage::RecordEventFailure(const EventEnvelope& envelope,
+                                                  absl::string_view error) {
+  return RunInTransaction(pool_, TxOptions(), [&](Tx& tx) -> absl::Status {
+    return tx.Exec("billing_event_fail", envelope.stripe_event_id, envelope.type,
+                   envelope.api_version, envelope.livemode, std::string(error),
+                   UuidOrEmpty(envelope.request_id), envelope.redacted_json)
+        .status();
+  });
+}
+
+absl::StatusOr<StoredEvent> PgBillingStorage::GetEvent(absl::string_view stripe_event_id) {
+  return RunInTransaction<StoredEvent>(
+      pool_, ReadOnly(), [&](Tx& tx) -> absl::StatusOr<StoredEvent> {
+        SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> row,
+                               tx.ExecMaybeOne("billing_event_get", std::string(stripe_event_id)));
+        if (!row.has_value()) return errors::EventNotFound(stripe_event_id);
+        return ReadEvent(*row);
+      });
+}
+
+absl::StatusOr<Page<StoredEvent>> PgBillingStorage::ListEvents(
+    const EventFilter& filter, int limit, const absl::optional<Cursor>& after) {
+  return RunInTransaction<Page<StoredEvent>>(
+      pool_, ReadOnly(), [&](Tx& tx) -> absl::StatusOr<Page<StoredEvent>> {
+        SUITE_ASSIGN_OR_RETURN(
+            pqxx::result rows,
+            tx.Exec("billing_event_list",
+                    std::string(filter.status ? EventStatusName(*filter.status) : ""),
+                    filter.type, MicrosOrNull(filter.start_time), MicrosOrNull(filter.end_time),
+                    CursorMicros(after), CursorId(after), limit + 1));
+        return ToPage<StoredEvent>(rows, limit, ReadEvent, [](const StoredEvent& e) {
+          return Cursor{absl::ToUnixMicros(e.received_at), e.id};
+        });
+      });
+}
+
+absl::StatusOr<Customer> PgBillingStorage::GetCustomerByStripeId(absl::string_view stripe_id) {
+  return RunInTransaction<Customer>(pool_, ReadOnly(), [&](Tx& tx) -> absl::StatusOr<Customer> {
+    SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> row,
+                           tx.ExecMaybeOne("billing_customer_by_stripe_id", std::string(stripe_id)));
+    if (!row.has_value()) return errors::CustomerNotFound();
+    return ReadCustomer(*row);
+  });
+}
+
+absl::StatusOr<Customer> PgBillingStorage::GetCustomerByUser(absl::string_view user_id) {
+  return RunInTransaction<Customer>(pool_, ReadOnly(), [&](Tx& tx) -> absl::StatusOr<Customer> {
+    SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> row,
+                           tx.ExecMaybeOne("billing_customer_by_user", std::string(user_id)));
+    if (!row.has_value()) return errors::CustomerNotFound();
+    return ReadCustomer(*row);
+  });
+}
+
+absl::StatusOr<Customer> PgBillingStorage::LinkCustomer(absl::string_view stripe_id,
+                                                        absl::string_view user_id,
+                                                        absl::string_view request_id) {
+  return RunInTransaction<Customer>(pool_, TxOptions(), [&](Tx& tx) -> absl::StatusOr<Customer> {
+    SUITE_ASSIGN_OR_RETURN(pqxx::row row,
+                           tx.ExecOne("billing_customer_link", std::string(stripe_id),
+                                      std::string(user_id), UuidOrEmpty(request_id)));
+    Customer customer = ReadCustomer(row);
+    SUITE_RETURN_IF_ERROR(
+        tx.Exec("billing_subscriptions_relink", customer.id, std::string(user_id)).status());
+    return customer;
+  });
+}
+
+absl::StatusOr<Subscription> PgBillingStorage::GetSubscription(absl::string_view stripe_id) {
+  return RunInTransaction<Subscription>(
+      pool_, ReadOnly(), [&](Tx& tx) -> absl::StatusOr<Subscription> {
+        SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> row,
+                               tx.ExecMaybeOne("billing_subscription_get", std::string(stripe_id)));
+        if (!row.has_value()) return errors::SubscriptionNotFound();
+        return ReadSubscription(*row);
+      });
+}
+
+absl::StatusOr<Page<Subscription>> PgBillingStorage::ListSubscriptions(
+    absl::string_view user_id, int limit, const absl::optional<Cursor>& after) {
+  return RunInTransaction<Page<Subscription>>(
+      pool_, ReadOnly(), [&](Tx& tx) -> absl::StatusOr<Page<Subscription>> {
+        SUITE_ASSIGN_OR_RETURN(pqxx::result rows,
+                               tx.Exec("billing_subscription_list", std::string(user_id),
+                                       CursorMicros(after), CursorId(after), limit + 1));
+        return ToPage<Subscription>(rows, limit, ReadSubscription, [](const Subscription& s) {
+          return Cursor{absl::ToUnixMicros(s.create_time), s.id};
+        });
+      });
+}
+
+absl::StatusOr<absl::optional<Subscription>> PgBillingStorage::BestSubscription(
+    absl::string_view user_id) {
+  return RunInTransaction<absl::optional<Subscription>>(
+      pool_, ReadOnly(),
+      [&](Tx& tx) -> absl::StatusOr<absl::optional<Subscription>> {
+        SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> row,
+                               tx.ExecMaybeOne("billing_subscription_best", std::string(user_id)));
+        if (!row.has_value()) return absl::optional<Subscription>();
+        return absl::optional<Subscription>(ReadSubscription(*row));
+      });
+}
+
+absl::StatusOr<RecordedTransaction> PgBillingStorage::RecordTransaction(
+    const NewTransaction& tx) {
+  return RunInTransaction<RecordedTransaction>(
+      pool_, TxOptions(), [&](Tx& db) -> absl::StatusOr<RecordedTransaction> {
+        return InsertTransaction(db, tx);
+      });
+}
+
+absl::StatusOr<Page<Transaction>> PgBillingStorage::ListTransactions(
+    absl::string_view account_id, int limit, const absl::optional<Cursor>& after) {
+  return RunInTransaction<Page<Transaction>>(
+      pool_, ReadOnly(), [&](Tx& tx) -> absl::StatusOr<Page<Transaction>> {
+        SUITE_ASSIGN_OR_RETURN(pqxx::result rows,
+                               tx.Exec("billing_transaction_list", std::string(account_id),
+                                       CursorMicros(after), CursorId(after), limit + 1));
+        return ToPage<Transaction>(rows, limit, ReadTransaction, [](const Transaction& t) {
+          return Cursor{absl::ToUnixMicros(t.create_time), t.id};
+        });
+      });
+}
+
+}  // namespace billing

@@ -1,0 +1,60 @@
+// BillingStorage over PostgreSQL (schema billing, migrations/billing): the only SQL of the
+// billing service. Every statement is registered with the pool by Create and runs
+// parameterized through shared/db's transaction runner; no exception leaves this unit.
+//
+//   SUITE_ASSIGN_OR_RETURN(std::unique_ptr<PgBillingStorage> storage,
+//                          PgBillingStorage::Create(*pool));
+//   billing::Billing domain(*storage, options);
+//
+// Exactly-once webhooks: ApplyEvent inserts the event row with ON CONFLICT DO NOTHING (the
+// claim: a concurrent delivery of the same event waits on the unique index until the winner
+// commits), locks a previously stored row FOR UPDATE, applies the change and marks the
+// event processed, all in one transaction. Order safety: customer and subscription rows
+// keep (last_event_created, last_event_id) and an upsert applies only when the event's pair
+// is greater (ids compared bytewise, COLLATE "C").
+//
+// Thread-safe; the pool must outlive the storage.
+#ifndef SUITE_SERVICES_BILLING_STORAGE_PG_STORAGE_H_
+#define SUITE_SERVICES_BILLING_STORAGE_PG_STORAGE_H_
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "services/billing/domain/storage.h"
+#include "shared/db/pool.h"
+
+namespace billing {
+
+class PgBillingStorage : public BillingStorage {
+ public:
+  // Create registers the statements with `pool`. Returns the pool's registration errors.
+  static absl::StatusOr<std::unique_ptr<PgBillingStorage>> Create(suite::db::ConnectionPool& pool);
+
+  absl::StatusOr<IngestOutcome> ApplyEvent(const EventEnvelope& envelope,
+                                           const EventChange& change, bool reprocess) override;
+  absl::Status RecordEventFailure(const EventEnvelope& envelope,
+                                  absl::string_view error) override;
+  absl::StatusOr<StoredEvent> GetEvent(absl::string_view stripe_event_id) override;
+  absl::StatusOr<Page<StoredEvent>> ListEvents(const EventFilter& filter, int limit,
+                                               const absl::optional<Cursor>& after) override;
+  absl::StatusOr<Customer> GetCustomerByStripeId(absl::string_view stripe_id) override;
+  absl::StatusOr<Customer> GetCustomerByUser(absl::string_view user_id) override;
+  absl::StatusOr<Customer> LinkCustomer(absl::string_view stripe_id, absl::string_view user_id,
+                                        absl::string_view request_id) override;
+  absl::StatusOr<Subscription> GetSubscription(absl::string_view stripe_id) override;
+  absl::StatusOr<Page<Subscription>> ListSubscriptions(
+      absl::string_view user_id, int limit, const absl::optional<Cursor>& after) override;
+  absl::StatusOr<absl::optional<Subscription>> BestSubscription(
+      absl::string_view user_id) override;
+  absl::StatusOr<RecordedTransaction> RecordTransaction(const NewTransaction& tx) override;
+  absl::StatusOr<Page<Transaction>> ListTransactions(
+      absl::string_view account_id, int limit, const absl::optional<Cursor>& after) override;
+
+ private:
+  explicit PgBillingStorage(suite::db::ConnectionPool& pool) : pool_(pool) {}
+  suite::db::ConnectionPool& pool_;
+};
+
+}  // namespace billing
+
+#endif  // SUITE_SERVICES_BILLING_STORAGE_PG_STORAGE_H_

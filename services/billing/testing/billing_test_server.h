@@ -1,0 +1,67 @@
+// The real billing service, in-process, for tests: a pool on the given database, the
+// PostgreSQL storage, the domain, the gRPC server on a loopback port and the webhook HTTP
+// server on another. Several may run against one database (as replicas do).
+//
+//   StaticAuthenticator auth;
+//   auth.Add("admin-token", {"<uuid>", {"admin"}, ""});
+//   auto server = BillingTestServer::Start(db->UrlAs("billing_service"), options, auth);
+//   auto stub = (*server)->NewStub();
+//
+// Tests that have a real identity server pass its IdentityAuthenticator instead.
+#ifndef SUITE_SERVICES_BILLING_TESTING_BILLING_TEST_SERVER_H_
+#define SUITE_SERVICES_BILLING_TESTING_BILLING_TEST_SERVER_H_
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/synchronization/mutex.h"
+#include "billing/v1/billing_service.grpc.pb.h"
+#include "services/billing/domain/billing.h"
+#include "services/billing/grpc/billing_service.h"
+#include "services/billing/http/webhook_server.h"
+#include "services/billing/storage/pg_storage.h"
+#include "shared/db/pool.h"
+#include "shared/rpc/request_context.h"
+#include "shared/rpc/server.h"
+
+namespace billing::testing {
+
+// A CallerAuthenticator with a fixed table of tokens (unknown → UNAUTHENTICATED).
+class StaticAuthenticator : public suite::rpc::CallerAuthenticator {
+ public:
+  void Add(const std::string& token, suite::rpc::Caller caller);
+  absl::StatusOr<suite::rpc::Caller> Authenticate(
+      absl::string_view token, const suite::rpc::RequestContext& context) override;
+
+ private:
+  absl::Mutex mu_;
+  std::map<std::string, suite::rpc::Caller, std::less<>> callers_ ABSL_GUARDED_BY(mu_);
+};
+
+class BillingTestServer {
+ public:
+  // Start brings the service up on `database_url`. Returns the first error of any layer.
+  static absl::StatusOr<std::unique_ptr<BillingTestServer>> Start(
+      const std::string& database_url, BillingOptions options,
+      suite::rpc::CallerAuthenticator& authenticator, int pool_size = 6);
+  ~BillingTestServer();
+
+  std::unique_ptr<billing::v1::BillingService::Stub> NewStub() const;
+  int grpc_port() const { return grpc_->port(); }
+  int http_port() const { return http_->port(); }
+  Billing& domain() { return *domain_; }
+
+ private:
+  BillingTestServer() = default;
+  std::unique_ptr<suite::db::ConnectionPool> pool_;
+  std::unique_ptr<PgBillingStorage> storage_;
+  std::unique_ptr<Billing> domain_;
+  std::unique_ptr<BillingGrpcService> service_;
+  std::unique_ptr<suite::rpc::GrpcServer> grpc_;
+  std::unique_ptr<WebhookServer> http_;
+};
+
+}  // namespace billing::testing
+
+#endif  // SUITE_SERVICES_BILLING_TESTING_BILLING_TEST_SERVER_H_
