@@ -1,0 +1,118 @@
+#include "services/identity/domain/password_hasher.h"
+
+#include <sodium.h>
+
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+
+namespace suite::identity {
+
+absl::StatusOr<std::unique_ptr<PasswordHasher>> PasswordHasher::Create(
+    PasswordHasherOptions options) {
+  if (sodium_init() < 0) return absl::InternalError("libsodium failed to initialise");
+  if (options.opslimit < crypto_pwhash_argon2id_OPSLIMIT_MIN ||
+      options.opslimit > crypto_pwhash_argon2id_OPSLIMIT_MAX) {
+    return absl::InvalidArgumentError("argon2id opslimit out of range");
+  }
+  if (options.memlimit < crypto_pwhash_argon2id_MEMLIMIT_MIN ||
+      options.memlimit > crypto_pwhash_argon2id_MEMLIMIT_MAX) {
+    return absl::InvalidArgumentError("argon2id memlimit out of range");
+  }
+  if (options.workers < 1 || options.queue_capacity < 1) {
+    return absl::InvalidArgumentError("hashing workers and queue capacity must be positive");
+  }
+  std::unique_ptr<PasswordHasher> hasher(new PasswordHasher(options));
+  // The dummy hash is of a random secret nobody knows, so verifying against it always fails
+  // but costs what a real verification costs.
+  unsigned char secret[32];
+  randombytes_buf(secret, sizeof(secret));
+  char encoded[crypto_pwhash_STRBYTES];
+  if (crypto_pwhash_str_alg(encoded, reinterpret_cast<const char*>(secret), sizeof(secret),
+                            options.opslimit, options.memlimit,
+                            crypto_pwhash_ALG_ARGON2ID13) != 0) {
+    return absl::InternalError("could not compute the dummy password hash");
+  }
+  hasher->dummy_hash_ = encoded;
+  return hasher;
+}
+
+PasswordHasher::PasswordHasher(PasswordHasherOptions options) : options_(options) {
+  for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+}
+
+PasswordHasher::~PasswordHasher() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  for (std::thread& t : workers_) t.join();
+}
+
+void PasswordHasher::WorkerLoop() {
+  while (true) {
+    std::function<void()> work;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(this, &PasswordHasher::HasWorkOrStopping));
+      if (queue_.empty()) return;  // stopping, and nothing left to do
+      work = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    work();
+  }
+}
+
+bool PasswordHasher::HasWorkOrStopping() const { return stopping_ || !queue_.empty(); }
+
+absl::Status PasswordHasher::Run(std::function<void()> work) {
+  absl::Notification done;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return absl::UnavailableError("password hasher is shutting down");
+    if (static_cast<int>(queue_.size()) >= options_.queue_capacity) {
+      return absl::ResourceExhaustedError("password hashing queue is full");
+    }
+    queue_.push_back([&work, &done] {
+      work();
+      done.Notify();
+    });
+  }
+  done.WaitForNotification();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> PasswordHasher::Hash(absl::string_view password) {
+  char encoded[crypto_pwhash_STRBYTES];
+  int rc = -1;
+  absl::Status queued = Run([&] {
+    rc = crypto_pwhash_str_alg(encoded, password.data(), password.size(), options_.opslimit,
+                               options_.memlimit, crypto_pwhash_ALG_ARGON2ID13);
+  });
+  if (!queued.ok()) return queued;
+  if (rc != 0) return absl::InternalError("password hashing failed");
+  return std::string(encoded);
+}
+
+absl::StatusOr<bool> PasswordHasher::Verify(absl::string_view hash, absl::string_view password) {
+  // crypto_pwhash_str_verify needs a NUL-terminated string no longer than STRBYTES.
+  if (hash.size() >= crypto_pwhash_STRBYTES) return false;
+  std::string hash_copy(hash);
+  int rc = -1;
+  absl::Status queued = Run([&] {
+    rc = crypto_pwhash_str_verify(hash_copy.c_str(), password.data(), password.size());
+  });
+  if (!queued.ok()) return queued;
+  return rc == 0;
+}
+
+bool PasswordHasher::NeedsRehash(absl::string_view hash) const {
+  if (hash.size() >= crypto_pwhash_STRBYTES) return true;
+  std::string hash_copy(hash);
+  return crypto_pwhash_argon2id_str_needs_rehash(hash_copy.c_str(), options_.opslimit,
+                                                 options_.memlimit) != 0;
+}
+
+}  // namespace suite::identity

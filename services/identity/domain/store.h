@@ -1,0 +1,216 @@
+// The storage interface of the identity domain: everything it reads and writes, in domain
+// types. services/identity/storage/pg_store.h implements it over PostgreSQL; the domain never
+// sees SQL.
+//
+//   absl::StatusOr<User> user = store.GetUser(id);
+//   if (absl::IsNotFound(user.status())) ...
+//
+// Every method: UNAVAILABLE when the database cannot be reached, INTERNAL for unexpected
+// database errors, plus the codes listed. Implementations must be thread-safe.
+#ifndef SUITE_SERVICES_IDENTITY_DOMAIN_STORE_H_
+#define SUITE_SERVICES_IDENTITY_DOMAIN_STORE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "absl/types/optional.h"
+#include "services/identity/domain/model.h"
+
+namespace suite::identity {
+
+struct NewUser {
+  std::string email;  // normalised
+  std::string password_hash;
+  std::string first_name, last_name, phone;
+  absl::Time now;
+};
+
+struct UserPatch {
+  absl::optional<std::string> first_name, last_name, phone;
+};
+
+struct UserFilter {
+  absl::optional<UserStatus> status;
+  std::string email_prefix;  // normalised; empty = any
+};
+
+struct NewSession {
+  std::string user_id;
+  std::string token_hash;  // SHA-256 hex
+  absl::Time now;
+  absl::Time expires_at;
+  absl::Time absolute_expires_at;
+  std::string ip, user_agent, request_id;
+};
+
+// The throttling policy applied by BeginLoginAttempt.
+struct LoginLimits {
+  absl::Duration window;
+  int max_failures_per_email;
+  int max_failures_per_ip;
+};
+
+struct LoginAttemptStart {
+  std::string email;  // normalised
+  std::string ip;
+  std::string user_agent;
+  std::string request_id;
+  absl::Time now;
+};
+
+// The outcome of BeginLoginAttempt: either the id of the in-flight attempt to settle, or how
+// long the caller must wait.
+struct LoginAdmission {
+  bool admitted = false;
+  std::string attempt_id;       // when admitted
+  absl::Duration retry_after;   // when not
+};
+
+struct LoginAttemptFilter {
+  std::string email;
+  std::string ip;
+  absl::optional<bool> success;
+  absl::optional<absl::Time> start_time, end_time;
+};
+
+class IdentityStore {
+ public:
+  virtual ~IdentityStore() = default;
+
+  // Users.
+  // CreateUser inserts a user. ALREADY_EXISTS when the e-mail is taken (case-insensitively).
+  virtual absl::StatusOr<User> CreateUser(const NewUser& user) = 0;
+  // GetUser returns a user that is not deleted. NOT_FOUND otherwise.
+  virtual absl::StatusOr<User> GetUser(const std::string& user_id) = 0;
+  // FindCredentials returns the login data of the user with this (normalised) e-mail,
+  // deleted users included; nullopt when there is none.
+  virtual absl::StatusOr<absl::optional<UserCredentials>> FindCredentials(
+      const std::string& email) = 0;
+  // CredentialsById is FindCredentials by id. NOT_FOUND when there is no such user.
+  virtual absl::StatusOr<UserCredentials> CredentialsById(const std::string& user_id) = 0;
+  // ListUsers returns up to `limit` non-deleted users after `after` in (created_at, id) order.
+  virtual absl::StatusOr<std::vector<User>> ListUsers(const UserFilter& filter,
+                                                      const absl::optional<Cursor>& after,
+                                                      int limit) = 0;
+  // UpdateUser applies the set fields. NOT_FOUND for an unknown or deleted user.
+  virtual absl::StatusOr<User> UpdateUser(const std::string& user_id, const UserPatch& patch) = 0;
+  // SetUserStatus changes the status; any status but active also revokes every live session
+  // at `now`, in the same transaction. NOT_FOUND for an unknown or deleted user.
+  virtual absl::StatusOr<User> SetUserStatus(const std::string& user_id, UserStatus status,
+                                             absl::Time now) = 0;
+  // DeleteUser soft-deletes the user and revokes their sessions. NOT_FOUND when unknown or
+  // already deleted.
+  virtual absl::Status DeleteUser(const std::string& user_id, absl::Time now) = 0;
+  // SetPasswordHash replaces the hash; when `revoke_except_session` is set, every other live
+  // session of the user is revoked at `now` in the same transaction. Returns how many were
+  // revoked. NOT_FOUND for an unknown or deleted user.
+  virtual absl::StatusOr<int> SetPasswordHash(
+      const std::string& user_id, const std::string& password_hash,
+      const absl::optional<std::string>& revoke_except_session, absl::Time now) = 0;
+
+  // E-mail verification.
+  // CreateEmailVerification stores a token hash for the user's current e-mail. NOT_FOUND for
+  // an unknown or deleted user.
+  virtual absl::Status CreateEmailVerification(const std::string& user_id,
+                                               const std::string& token_hash,
+                                               absl::Time expires_at,
+                                               const std::string& request_id, absl::Time now) = 0;
+  // ConsumeEmailVerification marks the token used and the user's e-mail verified, once.
+  // NOT_FOUND when the token is unknown, used, expired at `now`, or the e-mail changed since.
+  virtual absl::StatusOr<User> ConsumeEmailVerification(const std::string& token_hash,
+                                                        absl::Time now) = 0;
+
+  // Login attempts.
+  // BeginLoginAttempt serialises attempts for the e-mail and the IP (across replicas), counts
+  // failures (in-flight ones included) in the sliding window ending at start.now, and records
+  // the attempt: in flight when under both limits, else as throttled.
+  virtual absl::StatusOr<LoginAdmission> BeginLoginAttempt(const LoginAttemptStart& start,
+                                                           const LoginLimits& limits) = 0;
+  // FinishLoginAttempt settles an in-flight attempt. `failure_reason` empty = success.
+  virtual absl::Status FinishLoginAttempt(const std::string& attempt_id,
+                                          const std::string& user_id,
+                                          const std::string& failure_reason) = 0;
+  // ListLoginAttempts returns up to `limit` attempts before `before`, newest first.
+  virtual absl::StatusOr<std::vector<LoginAttempt>> ListLoginAttempts(
+      const LoginAttemptFilter& filter, const absl::optional<Cursor>& before, int limit) = 0;
+
+  // Sessions.
+  // CreateSession inserts a session.
+  virtual absl::StatusOr<Session> CreateSession(const NewSession& session) = 0;
+  // LookupSession finds a session by token hash with its user's status and role grants in
+  // one query; nullopt when no session has this hash.
+  virtual absl::StatusOr<absl::optional<SessionLookup>> LookupSession(
+      const std::string& token_hash) = 0;
+  // TouchSession records use at `now` and moves the idle expiry, unless revoked meanwhile.
+  virtual absl::Status TouchSession(const std::string& session_id, absl::Time now,
+                                    absl::Time expires_at) = 0;
+  // GetSession returns a session by id. NOT_FOUND when there is none.
+  virtual absl::StatusOr<Session> GetSession(const std::string& session_id) = 0;
+  // ListLiveSessions returns the user's sessions neither revoked nor expired at `now`.
+  virtual absl::StatusOr<std::vector<Session>> ListLiveSessions(const std::string& user_id,
+                                                                absl::Time now) = 0;
+  // RevokeSession revokes a live session. NOT_FOUND when there is none or it was revoked.
+  virtual absl::Status RevokeSession(const std::string& session_id, absl::Time now) = 0;
+  // RevokeAllSessions revokes the user's live sessions except `except_session`; returns how
+  // many.
+  virtual absl::StatusOr<int> RevokeAllSessions(const std::string& user_id,
+                                                const absl::optional<std::string>& except_session,
+                                                absl::Time now) = 0;
+  // RotateSession revokes `old_session_id` and inserts `replacement` in one transaction.
+  // NOT_FOUND when the old session is not live any more (a concurrent rotation won).
+  virtual absl::StatusOr<Session> RotateSession(const std::string& old_session_id,
+                                                const NewSession& replacement) = 0;
+
+  // Accounts.
+  // CreateAccount inserts an account and makes `member_user_id` its member.
+  virtual absl::StatusOr<Account> CreateAccount(const std::string& name,
+                                                const std::string& member_user_id,
+                                                absl::Time now) = 0;
+  // GetAccount returns a non-deleted account. NOT_FOUND otherwise.
+  virtual absl::StatusOr<Account> GetAccount(const std::string& account_id) = 0;
+  // ListAccounts pages through non-deleted accounts in (created_at, id) order, only those
+  // where `member_user_id` holds a role when it is set.
+  virtual absl::StatusOr<std::vector<Account>> ListAccounts(
+      const absl::optional<std::string>& member_user_id, const absl::optional<Cursor>& after,
+      int limit) = 0;
+  // UpdateAccount changes the set fields. NOT_FOUND for an unknown or deleted account.
+  virtual absl::StatusOr<Account> UpdateAccount(const std::string& account_id,
+                                                const absl::optional<std::string>& name,
+                                                const absl::optional<AccountStatus>& status) = 0;
+  // IsAccountMember is true when the user holds any role scoped to the account.
+  virtual absl::StatusOr<bool> IsAccountMember(const std::string& user_id,
+                                               const std::string& account_id) = 0;
+
+  // Roles.
+  // CreateRole inserts a role. ALREADY_EXISTS when the key is taken.
+  virtual absl::StatusOr<Role> CreateRole(const std::string& key, const std::string& label) = 0;
+  // ListRoles returns every role by key.
+  virtual absl::StatusOr<std::vector<Role>> ListRoles() = 0;
+  // AssignRole grants a role (returns the existing grant when present). NOT_FOUND when the
+  // user, role or account does not exist.
+  virtual absl::StatusOr<RoleAssignment> AssignRole(const std::string& user_id,
+                                                    const std::string& role,
+                                                    const std::string& account_id,
+                                                    const std::string& request_id) = 0;
+  // RevokeRole removes a grant. NOT_FOUND when there was none.
+  virtual absl::Status RevokeRole(const std::string& user_id, const std::string& role,
+                                  const std::string& account_id) = 0;
+  // ListRoleAssignments returns grants filtered by user and/or account (empty = any).
+  virtual absl::StatusOr<std::vector<RoleAssignment>> ListRoleAssignments(
+      const std::string& user_id, const std::string& account_id) = 0;
+
+  // Bootstrap.
+  // EnsureAdmin creates the user with this e-mail and hash unless some user already exists
+  // with it, and grants it the global admin role, unless any global admin exists already.
+  // Serialised across replicas. Returns whether anything was created or granted.
+  virtual absl::StatusOr<bool> EnsureAdmin(const std::string& email,
+                                           const std::string& password_hash, absl::Time now) = 0;
+};
+
+}  // namespace suite::identity
+
+#endif  // SUITE_SERVICES_IDENTITY_DOMAIN_STORE_H_

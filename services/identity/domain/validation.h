@@ -1,0 +1,49 @@
+// Input rules of the identity service, checked before anything touches the database. Each
+// returns INVALID_ARGUMENT naming `field` (the request field, e.g. "email") on bad input.
+//
+//   SUITE_ASSIGN_OR_RETURN(std::string email, NormalizeEmail("email", request.email));
+//   SUITE_RETURN_IF_ERROR(ValidateNewPassword("password", request.password));
+#ifndef SUITE_SERVICES_IDENTITY_DOMAIN_VALIDATION_H_
+#define SUITE_SERVICES_IDENTITY_DOMAIN_VALIDATION_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace suite::identity {
+
+inline constexpr size_t kMaxEmailLength = 254;
+inline constexpr size_t kMinPasswordLength = 12;   // NIST 800-63B floor (we ask more than 8)
+inline constexpr size_t kMaxPasswordLength = 128;
+inline constexpr size_t kMaxNameLength = 100;
+inline constexpr size_t kMaxPhoneLength = 32;
+inline constexpr size_t kMaxUserAgentLength = 512;
+inline constexpr size_t kMaxIpLength = 64;
+inline constexpr size_t kMaxAccountNameLength = 200;
+inline constexpr size_t kMaxRoleLabelLength = 200;
+
+// NormalizeEmail trims white space and lower-cases; requires one '@' with a non-empty local
+// part and a domain containing a dot, no spaces or control characters, at most 254 chars.
+absl::StatusOr<std::string> NormalizeEmail(absl::string_view field, absl::string_view email);
+// ValidateNewPassword: 12..128 characters (Unicode code points), valid UTF-8, no other rule.
+absl::Status ValidateNewPassword(absl::string_view field, absl::string_view password);
+// ValidatePresentedPassword: non-empty and at most 128 characters' worth of bytes (4 × 128).
+absl::Status ValidatePresentedPassword(absl::string_view field, absl::string_view password);
+// ValidateUuid: a canonical UUID (8-4-4-4-12 hex).
+absl::Status ValidateUuid(absl::string_view field, absl::string_view id);
+// ValidateText: valid UTF-8 without control characters, at most `max_chars` code points;
+// empty allowed unless `required`.
+absl::Status ValidateText(absl::string_view field, absl::string_view text, size_t max_chars,
+                          bool required = false);
+// ValidateIp: an IPv4 or IPv6 literal (digits, hex, '.', ':'), at most 64 characters.
+absl::Status ValidateIp(absl::string_view field, absl::string_view ip);
+// ValidateRoleKey: ^[a-z][a-z0-9_]{0,63}$.
+absl::Status ValidateRoleKey(absl::string_view field, absl::string_view key);
+// ValidatePageSize: 0..1000 (0 means the default); returns the size to use (capped at 100).
+absl::StatusOr<int> ValidatePageSize(absl::string_view field, int page_size);
+
+}  // namespace suite::identity
+
+#endif  // SUITE_SERVICES_IDENTITY_DOMAIN_VALIDATION_H_

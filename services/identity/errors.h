@@ -1,0 +1,102 @@
+// The identity service's error catalog: every status it returns on purpose is built here, so
+// codes, messages and ErrorInfo reasons (domain "identity.suite") are chosen once.
+//
+//   return errors::UserNotFound();                 // NOT_FOUND, reason USER_NOT_FOUND
+//   return errors::InvalidCredentials();           // UNAUTHENTICATED, same for every cause
+//
+// Messages never contain passwords, tokens, hashes or e-mail addresses.
+#ifndef SUITE_SERVICES_IDENTITY_ERRORS_H_
+#define SUITE_SERVICES_IDENTITY_ERRORS_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "shared/rpc/status.h"
+
+namespace suite::identity::errors {
+
+inline constexpr absl::string_view kDomain = "identity.suite";
+
+inline absl::Status Invalid(absl::string_view field, absl::string_view description) {
+  return suite::rpc::InvalidArgument(field, description);
+}
+
+inline absl::Status UserNotFound() {
+  return suite::rpc::WithErrorInfo(absl::NotFoundError("user not found"), "USER_NOT_FOUND",
+                                   kDomain);
+}
+inline absl::Status EmailTaken() {
+  return suite::rpc::WithErrorInfo(absl::AlreadyExistsError("e-mail address already registered"),
+                                   "EMAIL_TAKEN", kDomain);
+}
+// One answer for unknown e-mail, wrong password and an inactive or deleted user.
+inline absl::Status InvalidCredentials() {
+  return suite::rpc::WithErrorInfo(absl::UnauthenticatedError("invalid e-mail or password"),
+                                   "INVALID_CREDENTIALS", kDomain);
+}
+inline absl::Status WrongCurrentPassword() {
+  return suite::rpc::WithErrorInfo(
+      suite::rpc::InvalidArgument("current_password", "does not match"), "WRONG_PASSWORD",
+      kDomain);
+}
+inline absl::Status InvalidSession() {
+  return suite::rpc::WithErrorInfo(absl::UnauthenticatedError("invalid or expired session"),
+                                   "INVALID_SESSION", kDomain);
+}
+// retry_after is rounded up to whole seconds and put in ErrorInfo metadata retry_after_seconds.
+inline absl::Status LoginThrottled(absl::Duration retry_after) {
+  int64_t seconds = absl::ToInt64Seconds(absl::Ceil(retry_after, absl::Seconds(1)));
+  if (seconds < 1) seconds = 1;
+  return suite::rpc::WithErrorInfo(
+      absl::ResourceExhaustedError(
+          absl::StrCat("too many failed logins; retry in ", seconds, " s")),
+      "LOGIN_THROTTLED", kDomain, {{"retry_after_seconds", absl::StrCat(seconds)}});
+}
+inline absl::Status HashingOverloaded() {
+  return suite::rpc::WithErrorInfo(
+      absl::ResourceExhaustedError("too many password operations in progress; retry shortly"),
+      "HASHING_OVERLOADED", kDomain);
+}
+inline absl::Status PermissionDenied(absl::string_view what) {
+  return suite::rpc::WithErrorInfo(absl::PermissionDeniedError(what), "PERMISSION_DENIED",
+                                   kDomain);
+}
+inline absl::Status AdminRequired() {
+  return suite::rpc::WithErrorInfo(absl::PermissionDeniedError("admin role required"),
+                                   "MISSING_ROLE", kDomain, {{"role", "admin"}});
+}
+inline absl::Status SessionNotFound() {
+  return suite::rpc::WithErrorInfo(absl::NotFoundError("session not found"), "SESSION_NOT_FOUND",
+                                   kDomain);
+}
+inline absl::Status AccountNotFound() {
+  return suite::rpc::WithErrorInfo(absl::NotFoundError("account not found"), "ACCOUNT_NOT_FOUND",
+                                   kDomain);
+}
+inline absl::Status RoleNotFound() {
+  return suite::rpc::WithErrorInfo(absl::NotFoundError("role not found"), "ROLE_NOT_FOUND",
+                                   kDomain);
+}
+inline absl::Status RoleTaken() {
+  return suite::rpc::WithErrorInfo(absl::AlreadyExistsError("role key already exists"),
+                                   "ROLE_TAKEN", kDomain);
+}
+inline absl::Status RoleAssignmentNotFound() {
+  return suite::rpc::WithErrorInfo(absl::NotFoundError("role assignment not found"),
+                                   "ROLE_ASSIGNMENT_NOT_FOUND", kDomain);
+}
+inline absl::Status VerificationTokenInvalid() {
+  return suite::rpc::WithErrorInfo(
+      suite::rpc::InvalidArgument("verification_token", "unknown, used or expired"),
+      "VERIFICATION_TOKEN_INVALID", kDomain);
+}
+inline absl::Status InvalidPageToken() {
+  return suite::rpc::InvalidArgument("page_token", "not a token of this listing");
+}
+
+}  // namespace suite::identity::errors
+
+#endif  // SUITE_SERVICES_IDENTITY_ERRORS_H_

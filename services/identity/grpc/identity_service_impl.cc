@@ -1,0 +1,533 @@
+#include "services/identity/grpc/identity_service_impl.h"
+
+#include <exception>
+#include <functional>
+#include <string>
+#include <utility>
+
+#include "absl/strings/strip.h"
+#include "absl/strings/string_view.h"
+#include "shared/base/status_macros.h"
+#include "shared/rpc/request_context.h"
+#include "shared/rpc/status.h"
+#include "services/identity/errors.h"
+
+namespace suite::identity {
+namespace {
+
+namespace pb = ::identity::v1;
+using suite::rpc::RequestContext;
+
+void SetTime(absl::Time t, google::protobuf::Timestamp* out) {
+  const int64_t micros = absl::ToUnixMicros(t);
+  int64_t seconds = micros / 1000000;
+  int64_t rest = micros % 1000000;
+  if (rest < 0) {
+    rest += 1000000;
+    --seconds;
+  }
+  out->set_seconds(seconds);
+  out->set_nanos(static_cast<int32_t>(rest * 1000));
+}
+
+absl::Time TimeOf(const google::protobuf::Timestamp& ts) {
+  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+}
+
+pb::UserStatus ToProto(UserStatus s) {
+  switch (s) {
+    case UserStatus::kActive:
+      return pb::USER_STATUS_ACTIVE;
+    case UserStatus::kSuspended:
+      return pb::USER_STATUS_SUSPENDED;
+    case UserStatus::kDisabled:
+      return pb::USER_STATUS_DISABLED;
+  }
+  return pb::USER_STATUS_UNSPECIFIED;
+}
+
+pb::AccountStatus ToProto(AccountStatus s) {
+  switch (s) {
+    case AccountStatus::kActive:
+      return pb::ACCOUNT_STATUS_ACTIVE;
+    case AccountStatus::kSuspended:
+      return pb::ACCOUNT_STATUS_SUSPENDED;
+    case AccountStatus::kClosed:
+      return pb::ACCOUNT_STATUS_CLOSED;
+  }
+  return pb::ACCOUNT_STATUS_UNSPECIFIED;
+}
+
+absl::StatusOr<UserStatus> UserStatusOf(pb::UserStatus s, absl::string_view field) {
+  switch (s) {
+    case pb::USER_STATUS_ACTIVE:
+      return UserStatus::kActive;
+    case pb::USER_STATUS_SUSPENDED:
+      return UserStatus::kSuspended;
+    case pb::USER_STATUS_DISABLED:
+      return UserStatus::kDisabled;
+    default:
+      return errors::Invalid(field, "must be ACTIVE, SUSPENDED or DISABLED");
+  }
+}
+
+absl::StatusOr<AccountStatus> AccountStatusOf(pb::AccountStatus s, absl::string_view field) {
+  switch (s) {
+    case pb::ACCOUNT_STATUS_ACTIVE:
+      return AccountStatus::kActive;
+    case pb::ACCOUNT_STATUS_SUSPENDED:
+      return AccountStatus::kSuspended;
+    case pb::ACCOUNT_STATUS_CLOSED:
+      return AccountStatus::kClosed;
+    default:
+      return errors::Invalid(field, "must be ACTIVE, SUSPENDED or CLOSED");
+  }
+}
+
+void ToProto(const User& u, pb::User* out) {
+  out->set_user_id(u.id);
+  out->set_email(u.email);
+  if (u.email_verified_at) SetTime(*u.email_verified_at, out->mutable_email_verify_time());
+  out->set_first_name(u.first_name);
+  out->set_last_name(u.last_name);
+  out->set_phone(u.phone);
+  out->set_status(ToProto(u.status));
+  SetTime(u.created_at, out->mutable_create_time());
+  SetTime(u.updated_at, out->mutable_update_time());
+}
+
+void ToProto(const Session& s, pb::Session* out) {
+  out->set_session_id(s.id);
+  out->set_user_id(s.user_id);
+  SetTime(s.created_at, out->mutable_create_time());
+  SetTime(s.last_seen_at, out->mutable_last_seen_time());
+  SetTime(std::min(s.expires_at, s.absolute_expires_at), out->mutable_expire_time());
+  if (s.revoked_at) SetTime(*s.revoked_at, out->mutable_revoke_time());
+  out->set_ip_created(s.ip_created);
+  out->set_user_agent_created(s.user_agent_created);
+}
+
+void ToProto(const Account& a, pb::Account* out) {
+  out->set_account_id(a.id);
+  out->set_name(a.name);
+  out->set_status(ToProto(a.status));
+  SetTime(a.created_at, out->mutable_create_time());
+  SetTime(a.updated_at, out->mutable_update_time());
+}
+
+void ToProto(const Role& r, pb::Role* out) {
+  out->set_key(r.key);
+  out->set_label(r.label);
+  SetTime(r.created_at, out->mutable_create_time());
+}
+
+void ToProto(const RoleAssignment& r, pb::RoleAssignment* out) {
+  out->set_role_assignment_id(r.id);
+  out->set_user_id(r.user_id);
+  out->set_role(r.role);
+  out->set_account_id(r.account_id);
+  SetTime(r.created_at, out->mutable_create_time());
+}
+
+void ToProto(const LoginAttempt& a, pb::LoginAttempt* out) {
+  out->set_login_attempt_id(a.id);
+  out->set_email(a.email);
+  out->set_user_id(a.user_id);
+  out->set_ip(a.ip);
+  out->set_user_agent(a.user_agent);
+  out->set_success(a.success);
+  out->set_failure_reason(a.failure_reason);
+  out->set_request_id(a.request_id);
+  SetTime(a.created_at, out->mutable_create_time());
+}
+
+// PeerIp extracts the address of "ipv4:1.2.3.4:5" / "ipv6:[::1]:5"; empty for anything else.
+std::string PeerIp(const std::string& peer) {
+  absl::string_view p = peer;
+  if (absl::ConsumePrefix(&p, "ipv4:")) {
+    const size_t colon = p.rfind(':');
+    return std::string(colon == absl::string_view::npos ? p : p.substr(0, colon));
+  }
+  if (absl::ConsumePrefix(&p, "ipv6:")) {
+    if (absl::ConsumePrefix(&p, "[")) {
+      const size_t end = p.find(']');
+      if (end != absl::string_view::npos) return std::string(p.substr(0, end));
+    }
+    return std::string(p);
+  }
+  return "";
+}
+
+// Handle runs `body` with the call's request context, turning any stray exception into
+// INTERNAL, and converts the result with the one absl→grpc conversion.
+grpc::Status Handle(grpc::ServerContext* context,
+                    const std::function<absl::Status(const RequestContext&)>& body) {
+  RequestContext rc = RequestContext::FromServerContext(*context);
+  absl::Status status;
+  try {
+    status = body(rc);
+  } catch (const std::exception&) {
+    status = absl::InternalError("unexpected exception");
+  } catch (...) {
+    status = absl::InternalError("unexpected exception");
+  }
+  return suite::rpc::ToGrpcStatus(status, rc.request_id());
+}
+
+// Caller resolves the bearer token of the call to a Principal and records it for the log.
+absl::StatusOr<Principal> CallerOf(Identity& identity, const RequestContext& rc) {
+  SUITE_ASSIGN_OR_RETURN(std::string token, rc.BearerToken());
+  SUITE_ASSIGN_OR_RETURN(Principal principal, identity.Authenticate(token));
+  suite::rpc::Caller caller;
+  caller.user_id = principal.user_id;
+  caller.session_id = principal.session_id;
+  for (const RoleGrant& g : principal.grants) {
+    if (g.account_id.empty()) caller.roles.push_back(g.role);
+  }
+  rc.SetCaller(caller);
+  return principal;
+}
+
+}  // namespace
+
+grpc::Status IdentityServiceImpl::CreateUser(ServerContext* context,
+                                             const pb::CreateUserRequest* request,
+                                             pb::CreateUserResponse* response) {
+  return Handle(context, [&](const RequestContext&) -> absl::Status {
+    SUITE_ASSIGN_OR_RETURN(User user, identity_->CreateUser({request->email(), request->password(),
+                                                             request->first_name(),
+                                                             request->last_name(),
+                                                             request->phone()}));
+    ToProto(user, response->mutable_user());
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status IdentityServiceImpl::GetUser(ServerContext* context,
+                                          const pb::GetUserRequest* request,
+                                          pb::GetUserResponse* response) {
+  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+    SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
+    SUITE_ASSIGN_OR_RETURN(User user, identity_->GetUser(caller, request->user_id()));
+    ToProto(user, response->mutable_user());
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status IdentityServiceImpl::ListUsers(ServerContext* context,
+                                            const pb::ListUsersRequest* request,
+                                            pb::ListUsersResponse* response) {
+  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+    SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
+    UserFilter filter;
+    if (request->status() != pb::USER_STATUS_UNSPECIFIED) {
+      SUITE_ASSIGN_OR_RETURN(filter.status, UserStatusOf(request->status(), "status"));
+    }
+    filter.email_prefix = request->email_prefix();
+    SUITE_ASSIGN_OR_RETURN(
+        UserPage page,
+        identity_->ListUsers(caller, filter, request->page_size(), request->page_token()));
+    for (const User& u : page.users) ToProto(u, response->add_users());
+    response->set_next_page_token(page.next_page_token);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status IdentityServiceImpl::UpdateUser(ServerContext* context,
+                                             const pb::UpdateUserRequest* request,
+                                             pb::UpdateUserResponse* response) {
+  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+    SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
+    UserPatch patch;
+    if (request->has_first_name()) patch.first_name = request->first_name();
+    if (request->has_last_name()) patch.last_name = request->last_name();
+    if (request->has_phone()) patch.phone = request->phone();
+    SUITE_ASSIGN_OR_RETURN(User user, identity_->UpdateUser(caller, request->user_id(), patch));
+    ToProto(user, response->mutable_user());
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status IdentityServiceImpl::SetUserStatus(ServerContext* context,
+                                                const pb::SetUserStatusRequest* request,
+                                                pb::SetUserStatusResponse* response) {
+  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+    SUITE_ASSIGN_OR_RETURN(UserStatus status, UserStatusOf(request->status(), "status"));
+    SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
+    SUITE_ASSIGN_OR_RETURN(User user, identity_->SetUserStatus(caller, request->user_id(), status));
+    ToProto(user, response->mutable_user());
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status IdentityServiceImpl::DeleteUser(ServerContext* context,
+                                             const pb::DeleteUserRequest* request,
+                                             pb::DeleteUserResponse*) {
+  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+    SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
+    return identity_->DeleteUser(caller, request->user_id());
+  });
+}
+
+grpc::Status IdentityServiceImpl::ChangePassword(ServerContext* context,
+                                                 const pb::ChangePasswordRequest* request,
+                                                 pb::ChangePasswordResponse* response) {
+  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+    SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
+    SUITE_ASSIGN_OR_RETURN(int revoked,
+                           identity_->ChangePassword(caller, request->user_id(),
+                                                     request->current_password(),
+                                                     request->new_password()));
+    response->set_revoked_session_count(revoked);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status IdentityServiceImpl::CreateEmailVerification(
+    ServerContext* context, const pb::CreateEmailVerificationRequest* request,
+    pb::CreateEmailVerificationResponse* response) {
+  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+    SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
+    SUITE_ASSIGN_OR_RETURN(
+        VerificationToken token,
+        identity_->CreateEmailVerification(caller, request->user_id(), rc.request_id()));
+    response->set_verification_token(token.token);
+    SetTime(token.expires_at, response->mutable_expire_time());
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status IdentityServiceImpl::ConfirmEmailVerification(
+    ServerContext* context, const pb::ConfirmEmailVerificationRequest* request,
+    pb::ConfirmEmailVerificationResponse* response) {
+  return Handle(context, [&](const RequestContext&) -> absl::Status {
+    SUITE_ASSIGN_OR_RETURN(User user,
+                           identity_->ConfirmEmailVerification(request->verification_token()));
+    ToProto(user, response->mutable_user());
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status IdentityServiceImpl::Login(ServerContext* context, const pb::LoginRequest* request,
+                                        pb::LoginResponse* response) {
+  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+    // The front end passes the end user's address; a direct client is its own end user.
+    std::string ip = request->client_ip();
+    if (ip.empty()) ip = PeerIp(context->peer());
+    SUITE_ASSIGN_OR_RETURN(LoginResult result,
+                           identity_->Login({request->email(), request->password(), ip,
+                                             request->user_agent(), rc.request_id()}));
+    response->set_session_token(result.token);
+    response->set_session_id(result.session.id);
+    response->set_user_id(result.session.user_id);
+    SetTime(result.session.expires_at, response->mutable_expire_time());
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status IdentityServiceImpl::ValidateSession(ServerContext* context,
+                                                  const pb::ValidateSessionRequest* request,
+                                                  pb::ValidateSessionResponse* response) {
+  return Handle(context, [&](const RequestContext&) -> absl::Status {
+    SUITE_ASSIGN_OR_RETURN(ValidatedSession session,
+                           identity_->ValidateSession(request->session_token()));
+    response->set_user_id(session.user_id);
+    response->set_session_id(session.session_id);
+    for (const RoleGrant& g : session.grants) {
+      pb::RoleGrant* grant = response->add_role_grants();
+      grant->set_role(g.role);
+      grant->set_account_id(g.account_id);
+    }
+    SetTime(session.expires_at, response->mutable_expire_time());
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status IdentityServiceImpl::Logout(ServerContext* context, const pb::LogoutRequest*,
+                                         pb::LogoutResponse*) {
+  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+    SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
+    return identity_->Logout(caller);
+  });
+}
+
+grpc::Status IdentityServiceImpl::ListSessions(ServerContext* context,
+                                               const pb::ListSessionsRequest* request,
+                                               pb::ListSessionsResponse* response) {
+  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+    SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
+    SUITE_ASSIGN_OR_RETURN(std::vector<Session> sessions,
+                           identity_->ListSessions(caller, request->user_id()));
+    for (const Session& s : sessions) ToProto(s, response->add_sessions());
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status IdentityServiceImpl::RevokeSession(ServerContext* context,
+                                                const pb::RevokeSessionRequest* request,
+                                                pb::RevokeSessionResponse*) {
+  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+    SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
+    return identity_->RevokeSession(caller, request->session_id());
+  });
+}
+
+grpc::Status IdentityServiceImpl::RevokeAllSessions(ServerContext* context,
+                                                    const pb::RevokeAllSessionsRequest* request,
+                                                    pb::RevokeAllSessionsResponse* response) {
+  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+    SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
+    SUITE_ASSIGN_OR_RETURN(int revoked, identity_->RevokeAllSessions(caller, request->user_id(),
+                                                                     request->keep_current()));
+    response->set_revoked_session_count(revoked);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status IdentityServiceImpl::RotateSession(ServerContext* context,
+                                                const pb::RotateSessionRequest*,
+                                                pb::RotateSessionResponse* response) {
+  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+    SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
+    SUITE_ASSIGN_OR_RETURN(LoginResult result, identity_->RotateSession(caller, rc.request_id()));
+    response->set_session_token(result.token);
+    response->set_session_id(result.session.id);
+    SetTime(result.session.expires_at, response->mutable_expire_time());
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status IdentityServiceImpl::CreateAccount(ServerContext* context,
+                                                const pb::CreateAccountRequest* request,
+                                                pb::CreateAccountResponse* response) {
+  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+    SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
+    SUITE_ASSIGN_OR_RETURN(Account account, identity_->CreateAccount(caller, request->name()));
+    ToProto(account, response->mutable_account());
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status IdentityServiceImpl::GetAccount(ServerContext* context,
+                                             const pb::GetAccountRequest* request,
+                                             pb::GetAccountResponse* response) {
+  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+    SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
+    SUITE_ASSIGN_OR_RETURN(Account account, identity_->GetAccount(caller, request->account_id()));
+    ToProto(account, response->mutable_account());
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status IdentityServiceImpl::ListAccounts(ServerContext* context,
+                                               const pb::ListAccountsRequest* request,
+                                               pb::ListAccountsResponse* response) {
+  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+    SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
+    SUITE_ASSIGN_OR_RETURN(
+        AccountPage page,
+        identity_->ListAccounts(caller, request->page_size(), request->page_token()));
+    for (const Account& a : page.accounts) ToProto(a, response->add_accounts());
+    response->set_next_page_token(page.next_page_token);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status IdentityServiceImpl::UpdateAccount(ServerContext* context,
+                                                const pb::UpdateAccountRequest* request,
+                                                pb::UpdateAccountResponse* response) {
+  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+    absl::optional<AccountStatus> status;
+    if (request->status() != pb::ACCOUNT_STATUS_UNSPECIFIED) {
+      SUITE_ASSIGN_OR_RETURN(status, AccountStatusOf(request->status(), "status"));
+    }
+    absl::optional<std::string> name;
+    if (request->has_name()) name = request->name();
+    SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
+    SUITE_ASSIGN_OR_RETURN(Account account,
+                           identity_->UpdateAccount(caller, request->account_id(), name, status));
+    ToProto(account, response->mutable_account());
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status IdentityServiceImpl::CreateRole(ServerContext* context,
+                                             const pb::CreateRoleRequest* request,
+                                             pb::CreateRoleResponse* response) {
+  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+    SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
+    SUITE_ASSIGN_OR_RETURN(Role role,
+                           identity_->CreateRole(caller, request->key(), request->label()));
+    ToProto(role, response->mutable_role());
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status IdentityServiceImpl::ListRoles(ServerContext* context, const pb::ListRolesRequest*,
+                                            pb::ListRolesResponse* response) {
+  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+    SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
+    SUITE_ASSIGN_OR_RETURN(std::vector<Role> roles, identity_->ListRoles(caller));
+    for (const Role& r : roles) ToProto(r, response->add_roles());
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status IdentityServiceImpl::AssignRole(ServerContext* context,
+                                             const pb::AssignRoleRequest* request,
+                                             pb::AssignRoleResponse* response) {
+  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+    SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
+    SUITE_ASSIGN_OR_RETURN(RoleAssignment assignment,
+                           identity_->AssignRole(caller, request->user_id(), request->role(),
+                                                 request->account_id(), rc.request_id()));
+    ToProto(assignment, response->mutable_role_assignment());
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status IdentityServiceImpl::RevokeRole(ServerContext* context,
+                                             const pb::RevokeRoleRequest* request,
+                                             pb::RevokeRoleResponse*) {
+  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+    SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
+    return identity_->RevokeRole(caller, request->user_id(), request->role(),
+                                 request->account_id());
+  });
+}
+
+grpc::Status IdentityServiceImpl::ListRoleAssignments(
+    ServerContext* context, const pb::ListRoleAssignmentsRequest* request,
+    pb::ListRoleAssignmentsResponse* response) {
+  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+    SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
+    SUITE_ASSIGN_OR_RETURN(
+        std::vector<RoleAssignment> assignments,
+        identity_->ListRoleAssignments(caller, request->user_id(), request->account_id()));
+    for (const RoleAssignment& a : assignments) ToProto(a, response->add_role_assignments());
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status IdentityServiceImpl::ListLoginAttempts(ServerContext* context,
+                                                    const pb::ListLoginAttemptsRequest* request,
+                                                    pb::ListLoginAttemptsResponse* response) {
+  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+    SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
+    LoginAttemptFilter filter;
+    filter.email = request->email();
+    filter.ip = request->ip();
+    if (request->success() == pb::SUCCESS_FILTER_SUCCEEDED) filter.success = true;
+    if (request->success() == pb::SUCCESS_FILTER_FAILED) filter.success = false;
+    if (request->has_start_time()) filter.start_time = TimeOf(request->start_time());
+    if (request->has_end_time()) filter.end_time = TimeOf(request->end_time());
+    SUITE_ASSIGN_OR_RETURN(LoginAttemptPage page,
+                           identity_->ListLoginAttempts(caller, filter, request->page_size(),
+                                                        request->page_token()));
+    for (const LoginAttempt& a : page.attempts) ToProto(a, response->add_login_attempts());
+    response->set_next_page_token(page.next_page_token);
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace suite::identity

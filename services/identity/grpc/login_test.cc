@@ -1,0 +1,394 @@
+// Login, abuse control and sessions over a real gRPC server and a real PostgreSQL database.
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
+
+#include "absl/strings/numbers.h"
+#include "services/identity/domain/tokens.h"
+#include "services/identity/grpc/test_helpers.h"
+
+namespace suite::identity::testing {
+namespace {
+
+namespace pb = ::identity::v1;
+
+class LoginTest : public ::testing::Test {
+ protected:
+  void SetUp() override { StartWith({}); }
+  void StartWith(IdentityTestServerOptions options) {
+    client_.reset();
+    server_.reset();
+    auto server = IdentityTestServer::Start(options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    client_ = std::make_unique<Client>(*server_);
+  }
+  pqxx::result Query(const std::string& sql) {
+    pqxx::connection conn(server_->database().url());
+    pqxx::work tx(conn);
+    return tx.exec(sql);
+  }
+  grpc::Status Validate(const std::string& token, pb::ValidateSessionResponse* resp) {
+    pb::ValidateSessionRequest req;
+    req.set_session_token(token);
+    auto ctx = Client::Bearer("");
+    return client_->stub().ValidateSession(ctx.get(), req, resp);
+  }
+
+  std::unique_ptr<IdentityTestServer> server_;
+  std::unique_ptr<Client> client_;
+};
+
+TEST_F(LoginTest, LoginReturnsA256BitTokenThatValidatesAndIsStoredOnlyAsItsHash) {
+  std::string id = client_->SignUp("ada@example.com");
+  pb::LoginResponse resp;
+  ASSERT_TRUE(client_->Login("ADA@example.com ", kPassword, &resp).ok());
+  EXPECT_EQ(resp.session_token().size(), 43u);  // base64url of 32 bytes
+  EXPECT_EQ(resp.user_id(), id);
+  EXPECT_FALSE(resp.session_id().empty());
+  EXPECT_TRUE(resp.has_expire_time());
+
+  pb::ValidateSessionResponse v;
+  ASSERT_TRUE(Validate(resp.session_token(), &v).ok());
+  EXPECT_EQ(v.user_id(), id);
+  EXPECT_EQ(v.session_id(), resp.session_id());
+  ASSERT_EQ(v.role_grants_size(), 1);
+  EXPECT_EQ(v.role_grants(0).role(), "member");
+  EXPECT_EQ(v.role_grants(0).account_id(), "");
+
+  // The raw token appears nowhere in the database; its SHA-256 hex does.
+  pqxx::result dump = Query(
+      "SELECT s::text FROM identity.sessions s UNION ALL SELECT l::text FROM "
+      "identity.login_attempts l UNION ALL SELECT u::text FROM identity.users u");
+  for (const auto& row : dump) {
+    EXPECT_EQ(row[0].as<std::string>().find(resp.session_token()), std::string::npos);
+  }
+  pqxx::result hashes = Query("SELECT session_token_hash FROM identity.sessions");
+  ASSERT_EQ(hashes.size(), 1u);
+  EXPECT_EQ(hashes[0][0].as<std::string>(), TokenDigest(resp.session_token()));
+}
+
+TEST_F(LoginTest, UnknownEmailAndWrongPasswordGiveTheSameError) {
+  client_->SignUp("ada@example.com");
+  pb::LoginResponse resp;
+  grpc::Status wrong = client_->Login("ada@example.com", "not the password at all", &resp);
+  grpc::Status unknown = client_->Login("nobody@example.com", kPassword, &resp, "10.0.0.2");
+  EXPECT_EQ(wrong.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(unknown.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(wrong.error_message(), unknown.error_message());
+  EXPECT_EQ(ErrorReason(wrong), ErrorReason(unknown));
+  EXPECT_TRUE(resp.session_token().empty());
+}
+
+TEST_F(LoginTest, EveryAttemptIsRecordedWithReasonAndRequestId) {
+  client_->SignUp("ada@example.com");
+  pb::LoginRequest req;
+  req.set_email("ada@example.com");
+  req.set_password("wrong password here");
+  req.set_client_ip("10.1.2.3");
+  pb::LoginResponse resp;
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("x-request-id", "0b6c7a9e-1d2f-4c3b-9a8e-7f6d5c4b3a21");
+  EXPECT_EQ(client_->stub().Login(&ctx, req, &resp).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  client_->LoginToken("ada@example.com");
+  client_->Login("ghost@example.com", kPassword, &resp);
+
+  pqxx::result rows = Query(
+      "SELECT email, ip, success, coalesce(failure_reason, ''), coalesce(request_id::text, ''),"
+      " user_id IS NOT NULL FROM identity.login_attempts ORDER BY created_at, failure_reason");
+  ASSERT_EQ(rows.size(), 3u);
+  int failures = 0;
+  for (const auto& r : rows) {
+    if (r[2].as<bool>()) continue;
+    ++failures;
+    EXPECT_EQ(r[3].as<std::string>(), "invalid_credentials");
+  }
+  EXPECT_EQ(failures, 2);
+  pqxx::result tagged = Query(
+      "SELECT ip, failure_reason, user_id IS NOT NULL FROM identity.login_attempts "
+      "WHERE request_id = '0b6c7a9e-1d2f-4c3b-9a8e-7f6d5c4b3a21'");
+  ASSERT_EQ(tagged.size(), 1u);
+  EXPECT_EQ(tagged[0][0].as<std::string>(), "10.1.2.3");
+  EXPECT_EQ(tagged[0][1].as<std::string>(), "invalid_credentials");
+  EXPECT_TRUE(tagged[0][2].as<bool>());
+}
+
+TEST_F(LoginTest, LoginValidatesItsInputBeforeRecordingAnything) {
+  pb::LoginResponse resp;
+  grpc::Status s = client_->Login("not-an-email", kPassword, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(BadField(s), "email");
+  s = client_->Login("a@example.com", "", &resp);
+  EXPECT_EQ(BadField(s), "password");
+  s = client_->Login("a@example.com", kPassword, &resp, "not an ip");
+  EXPECT_EQ(BadField(s), "client_ip");
+  EXPECT_EQ(Query("SELECT count(*) FROM identity.login_attempts")[0][0].as<int>(), 0);
+}
+
+TEST_F(LoginTest, FailuresPastTheEmailLimitAreThrottledWithAGrowingDelayThatExpires) {
+  client_->SignUp("ada@example.com");
+  pb::LoginResponse resp;
+  for (int i = 0; i < 5; ++i) {
+    server_->clock().Advance(absl::Seconds(10));
+    EXPECT_EQ(client_->Login("ada@example.com", "wrong password xx", &resp).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  // Even the right password is refused now, with a retry delay.
+  grpc::Status throttled = client_->Login("ada@example.com", kPassword, &resp);
+  ASSERT_EQ(throttled.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(ErrorReason(throttled), "LOGIN_THROTTLED");
+  int first_delay = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(ErrorMetadata(throttled)["retry_after_seconds"], &first_delay));
+  EXPECT_GT(first_delay, 0);
+
+  // Further attempts while throttled push the delay later.
+  server_->clock().Advance(absl::Seconds(30));
+  grpc::Status again = client_->Login("ada@example.com", kPassword, &resp);
+  ASSERT_EQ(again.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  int second_delay = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(ErrorMetadata(again)["retry_after_seconds"], &second_delay));
+  EXPECT_GT(second_delay + 30, first_delay);
+
+  // It ends by itself: after the announced delay, the right password works.
+  server_->clock().Advance(absl::Seconds(second_delay));
+  EXPECT_TRUE(client_->Login("ada@example.com", kPassword, &resp).ok());
+  EXPECT_EQ(Query("SELECT count(*) FROM identity.login_attempts WHERE failure_reason = "
+                  "'throttled'")[0][0]
+                .as<int>(),
+            2);
+}
+
+TEST_F(LoginTest, FailuresPastTheIpLimitThrottleEveryEmailFromThatIp) {
+  IdentityTestServerOptions options;
+  options.identity.login_limits.max_failures_per_ip = 3;
+  StartWith(options);
+  client_->SignUp("ada@example.com");
+  pb::LoginResponse resp;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(client_->Login("user" + std::to_string(i) + "@example.com", kPassword, &resp,
+                             "10.7.7.7")
+                  .error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  EXPECT_EQ(client_->Login("ada@example.com", kPassword, &resp, "10.7.7.7").error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  // Another IP is not affected.
+  EXPECT_TRUE(client_->Login("ada@example.com", kPassword, &resp, "10.8.8.8").ok());
+}
+
+TEST_F(LoginTest, TwentyParallelWrongGuessesEvaluateNoMoreThanTheLimit) {
+  client_->SignUp("ada@example.com");
+  std::atomic<int> unauthenticated{0}, throttled{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 20; ++i) {
+    threads.emplace_back([&, i] {
+      Client c(*server_);
+      pb::LoginResponse resp;
+      grpc::Status s = c.Login("ada@example.com", "wrong guess " + std::to_string(i), &resp,
+                               "10.0.3." + std::to_string(i));
+      if (s.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+        ++unauthenticated;
+      } else if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+        ++throttled;
+      } else {
+        ++other;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(unauthenticated.load(), 5);
+  EXPECT_EQ(throttled.load(), 15);
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(Query("SELECT count(*) FROM identity.login_attempts WHERE failure_reason = "
+                  "'invalid_credentials'")[0][0]
+                .as<int>(),
+            5);
+}
+
+TEST_F(LoginTest, InactiveOrDeletedUsersCannotLogInAndGetTheSameError) {
+  std::string admin = client_->AdminToken();
+  std::string id = client_->SignUp("ada@example.com");
+  pb::SetUserStatusRequest req;
+  req.set_user_id(id);
+  req.set_status(pb::USER_STATUS_SUSPENDED);
+  pb::SetUserStatusResponse resp;
+  ASSERT_TRUE(client_->stub().SetUserStatus(Client::Bearer(admin).get(), req, &resp).ok());
+  pb::LoginResponse login;
+  grpc::Status s = client_->Login("ada@example.com", kPassword, &login);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(ErrorReason(s), "INVALID_CREDENTIALS");
+}
+
+TEST_F(LoginTest, SessionsExpireAfterIdleTimeoutSlideWithUseAndStopAtTheAbsoluteCap) {
+  IdentityTestServerOptions options;
+  options.identity.session_idle_timeout = absl::Minutes(30);
+  options.identity.session_absolute_timeout = absl::Hours(2);
+  options.identity.last_seen_interval = absl::Minutes(1);
+  StartWith(options);
+  client_->SignUp("ada@example.com");
+  const std::string token = client_->LoginToken("ada@example.com");
+  pb::ValidateSessionResponse v;
+
+  // Used every 20 minutes, it outlives the 30-minute idle timeout...
+  for (int i = 0; i < 5; ++i) {
+    server_->clock().Advance(absl::Minutes(20));
+    ASSERT_TRUE(Validate(token, &v).ok()) << "use " << i;
+  }
+  // ...but not the absolute cap of 2 hours (now at 100 min; 2 more uses cross 120 min).
+  server_->clock().Advance(absl::Minutes(19));
+  EXPECT_TRUE(Validate(token, &v).ok());
+  server_->clock().Advance(absl::Minutes(2));
+  EXPECT_EQ(Validate(token, &v).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+
+  // A fresh session left idle past 30 minutes dies.
+  const std::string idle = client_->LoginToken("ada@example.com");
+  server_->clock().Advance(absl::Minutes(31));
+  EXPECT_EQ(Validate(idle, &v).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(LoginTest, LastSeenIsWrittenOnlyWhenStaleByMoreThanTheInterval) {
+  client_->SignUp("ada@example.com");
+  const std::string token = client_->LoginToken("ada@example.com");
+  auto last_seen = [&] {
+    return Query("SELECT (extract(epoch from last_seen_at))::bigint FROM identity.sessions")[0][0]
+        .as<int64_t>();
+  };
+  const int64_t at_login = last_seen();
+  pb::ValidateSessionResponse v;
+  server_->clock().Advance(absl::Seconds(30));  // interval is 1 minute
+  ASSERT_TRUE(Validate(token, &v).ok());
+  EXPECT_EQ(last_seen(), at_login);
+  server_->clock().Advance(absl::Seconds(31));
+  ASSERT_TRUE(Validate(token, &v).ok());
+  EXPECT_EQ(last_seen(), at_login + 61);
+}
+
+TEST_F(LoginTest, ValidateSessionRejectsUnknownMalformedAndRevokedTokens) {
+  pb::ValidateSessionResponse v;
+  EXPECT_EQ(Validate("", &v).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Validate("short", &v).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Validate(NewSecretToken(), &v).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  client_->SignUp("ada@example.com");
+  const std::string token = client_->LoginToken("ada@example.com");
+  pb::LogoutResponse out;
+  ASSERT_TRUE(client_->stub().Logout(Client::Bearer(token).get(), {}, &out).ok());
+  EXPECT_EQ(Validate(token, &v).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  // Logging out twice: the token is dead.
+  EXPECT_EQ(client_->stub().Logout(Client::Bearer(token).get(), {}, &out).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(LoginTest, RotateSessionKillsTheOldTokenAndKeepsTheAbsoluteCap) {
+  IdentityTestServerOptions options;
+  options.identity.session_absolute_timeout = absl::Hours(1);
+  options.identity.session_idle_timeout = absl::Minutes(50);
+  StartWith(options);
+  client_->SignUp("ada@example.com");
+  const std::string old_token = client_->LoginToken("ada@example.com");
+  server_->clock().Advance(absl::Minutes(40));
+  pb::RotateSessionResponse rotated;
+  ASSERT_TRUE(
+      client_->stub().RotateSession(Client::Bearer(old_token).get(), {}, &rotated).ok());
+  EXPECT_NE(rotated.session_token(), old_token);
+  pb::ValidateSessionResponse v;
+  EXPECT_EQ(Validate(old_token, &v).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  ASSERT_TRUE(Validate(rotated.session_token(), &v).ok());
+  EXPECT_EQ(v.session_id(), rotated.session_id());
+  // Still capped one hour after the original login.
+  server_->clock().Advance(absl::Minutes(21));
+  EXPECT_EQ(Validate(rotated.session_token(), &v).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(LoginTest, ListAndRevokeOwnSessionsButNotOthers) {
+  std::string ada_id;
+  const std::string ada1 = client_->MemberToken("ada@example.com", &ada_id);
+  const std::string ada2 = client_->LoginToken("ada@example.com");
+  const std::string bob = client_->MemberToken("bob@example.com");
+
+  pb::ListSessionsResponse list;
+  ASSERT_TRUE(client_->stub().ListSessions(Client::Bearer(ada1).get(), {}, &list).ok());
+  ASSERT_EQ(list.sessions_size(), 2);
+  for (const auto& s : list.sessions()) EXPECT_EQ(s.user_id(), ada_id);
+
+  pb::ListSessionsRequest others;
+  others.set_user_id(ada_id);
+  EXPECT_EQ(client_->stub().ListSessions(Client::Bearer(bob).get(), others, &list).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+
+  // Revoke ada's second session (not the one ada1 stands for).
+  pb::ValidateSessionResponse own;
+  ASSERT_TRUE(Validate(ada1, &own).ok());
+  pb::RevokeSessionRequest revoke;
+  for (const auto& s : list.sessions()) {
+    if (s.session_id() != own.session_id()) revoke.set_session_id(s.session_id());
+  }
+  pb::RevokeSessionResponse revoked;
+  EXPECT_EQ(client_->stub().RevokeSession(Client::Bearer(bob).get(), revoke, &revoked).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_TRUE(client_->stub().RevokeSession(Client::Bearer(ada1).get(), revoke, &revoked).ok());
+  // Revoked already: nothing live to revoke.
+  EXPECT_EQ(client_->stub().RevokeSession(Client::Bearer(ada1).get(), revoke, &revoked).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  pb::ValidateSessionResponse dead;
+  EXPECT_EQ(Validate(ada2, &dead).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  pb::RevokeSessionRequest unknown;
+  unknown.set_session_id("00000000-0000-4000-8000-000000000000");
+  EXPECT_EQ(client_->stub().RevokeSession(Client::Bearer(bob).get(), unknown, &revoked).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  pb::RevokeSessionRequest bad;
+  bad.set_session_id("nope");
+  grpc::Status s = client_->stub().RevokeSession(Client::Bearer(bob).get(), bad, &revoked);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(BadField(s), "session_id");
+}
+
+TEST_F(LoginTest, RevokeAllSessionsCanKeepTheCurrentOne) {
+  client_->SignUp("ada@example.com");
+  const std::string a = client_->LoginToken("ada@example.com");
+  const std::string b = client_->LoginToken("ada@example.com");
+  const std::string c = client_->LoginToken("ada@example.com");
+  pb::RevokeAllSessionsRequest req;
+  req.set_keep_current(true);
+  pb::RevokeAllSessionsResponse resp;
+  ASSERT_TRUE(client_->stub().RevokeAllSessions(Client::Bearer(a).get(), req, &resp).ok());
+  EXPECT_EQ(resp.revoked_session_count(), 2);
+  pb::ValidateSessionResponse v;
+  EXPECT_TRUE(Validate(a, &v).ok());
+  EXPECT_EQ(Validate(b, &v).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Validate(c, &v).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(LoginTest, AWeakerHashIsUpgradedOnTheNextSuccessfulLogin) {
+  client_->SignUp("ada@example.com");
+  const std::string before =
+      Query("SELECT password_hash FROM identity.users")[0][0].as<std::string>();
+  // Same database, stronger parameters (as after a configuration change).
+  IdentityTestServerOptions stronger;
+  stronger.hasher.opslimit = 2;
+  auto hasher = PasswordHasher::Create(stronger.hasher);
+  ASSERT_TRUE(hasher.ok());
+  EXPECT_TRUE((*hasher)->NeedsRehash(before));
+  // Swap the hashing parameters by running the domain on the same store with a new hasher.
+  suite::db::PoolConfig pool_config;
+  pool_config.database_url = server_->database().UrlAs("identity_service");
+  auto pool = suite::db::ConnectionPool::Create(pool_config);
+  ASSERT_TRUE(pool.ok());
+  auto store = PgIdentityStore::Create(pool->get());
+  ASSERT_TRUE(store.ok());
+  Identity upgraded(store->get(), hasher->get(), &server_->clock(), IdentityOptions{});
+  auto login = upgraded.Login({"ada@example.com", kPassword, "10.0.0.1", "", ""});
+  ASSERT_TRUE(login.ok()) << login.status();
+  const std::string after =
+      Query("SELECT password_hash FROM identity.users")[0][0].as<std::string>();
+  EXPECT_NE(after, before);
+  EXPECT_FALSE((*hasher)->NeedsRehash(after));
+  EXPECT_NE(after.find("$argon2id$"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace suite::identity::testing

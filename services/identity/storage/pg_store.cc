@@ -1,0 +1,827 @@
+#include "services/identity/storage/pg_store.h"
+
+#include <cstdint>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "pqxx/pqxx"
+#include "shared/base/status_macros.h"
+#include "shared/db/transaction.h"
+
+namespace suite::identity {
+namespace {
+
+using suite::db::RunInTransaction;
+using suite::db::Transaction;
+using suite::db::TxMode;
+using suite::db::TxOptions;
+
+// Times cross the boundary as Unix microseconds: $n → timestamptz, and column → bigint.
+std::string Ts(int n) {
+  return absl::StrCat("(timestamptz 'epoch' + $", n, "::bigint * interval '1 microsecond')");
+}
+std::string Us(absl::string_view column) {
+  return absl::StrCat("(extract(epoch from ", column, ") * 1000000)::bigint");
+}
+int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
+absl::Time TimeOf(const pqxx::field& f) { return absl::FromUnixMicros(f.as<int64_t>()); }
+absl::optional<absl::Time> MaybeTimeOf(const pqxx::field& f) {
+  if (f.is_null()) return absl::nullopt;
+  return TimeOf(f);
+}
+
+const std::string kUserColumns =
+    absl::StrCat("id::text, email, ", Us("email_verified_at"),
+                 ", coalesce(first_name, ''), coalesce(last_name, ''), coalesce(phone, ''), "
+                 "status, ",
+                 Us("created_at"), ", ", Us("updated_at"));
+const std::string kSessionColumns = absl::StrCat(
+    "s.id::text, s.user_id::text, ", Us("s.created_at"), ", ", Us("s.last_seen_at"), ", ",
+    Us("s.expires_at"), ", ", Us("s.absolute_expires_at"), ", ", Us("s.revoked_at"),
+    ", coalesce(s.ip_created, ''), coalesce(s.user_agent_created, '')");
+const std::string kAccountColumns =
+    absl::StrCat("id::text, name, status, ", Us("created_at"), ", ", Us("updated_at"));
+const std::string kAssignmentColumns = absl::StrCat(
+    "id::text, user_id::text, role_key, coalesce(account_id::text, ''), ", Us("created_at"));
+const std::string kRoleColumns = absl::StrCat("key, label, ", Us("created_at"));
+const std::string kAttemptColumns = absl::StrCat(
+    "id::text, email, coalesce(user_id::text, ''), ip, coalesce(user_agent, ''), success, "
+    "coalesce(failure_reason, ''), coalesce(request_id::text, ''), ",
+    Us("created_at"));
+
+User UserOf(const pqxx::row& r) {
+  User u;
+  u.id = r[0].as<std::string>();
+  u.email = r[1].as<std::string>();
+  u.email_verified_at = MaybeTimeOf(r[2]);
+  u.first_name = r[3].as<std::string>();
+  u.last_name = r[4].as<std::string>();
+  u.phone = r[5].as<std::string>();
+  u.status = ParseUserStatus(r[6].as<std::string>()).value_or(UserStatus::kDisabled);
+  u.created_at = TimeOf(r[7]);
+  u.updated_at = TimeOf(r[8]);
+  return u;
+}
+
+Session SessionOf(const pqxx::row& r) {
+  Session s;
+  s.id = r[0].as<std::string>();
+  s.user_id = r[1].as<std::string>();
+  s.created_at = TimeOf(r[2]);
+  s.last_seen_at = TimeOf(r[3]);
+  s.expires_at = TimeOf(r[4]);
+  s.absolute_expires_at = TimeOf(r[5]);
+  s.revoked_at = MaybeTimeOf(r[6]);
+  s.ip_created = r[7].as<std::string>();
+  s.user_agent_created = r[8].as<std::string>();
+  return s;
+}
+
+Account AccountOf(const pqxx::row& r) {
+  Account a;
+  a.id = r[0].as<std::string>();
+  a.name = r[1].as<std::string>();
+  a.status = ParseAccountStatus(r[2].as<std::string>()).value_or(AccountStatus::kClosed);
+  a.created_at = TimeOf(r[3]);
+  a.updated_at = TimeOf(r[4]);
+  return a;
+}
+
+RoleAssignment AssignmentOf(const pqxx::row& r) {
+  return RoleAssignment{r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(),
+                        r[3].as<std::string>(), TimeOf(r[4])};
+}
+
+UserCredentials CredentialsOf(const pqxx::row& r) {
+  UserCredentials c;
+  c.user_id = r[0].as<std::string>();
+  c.password_hash = r[1].as<std::string>();
+  c.status = ParseUserStatus(r[2].as<std::string>()).value_or(UserStatus::kDisabled);
+  c.deleted = r[3].as<bool>();
+  return c;
+}
+
+// Every statement of the store, registered with the pool at Create.
+std::vector<std::pair<std::string, std::string>> Statements() {
+  const std::string ru = "identity.role_assignments";
+  return {
+      // --- users
+      {"identity_user_insert",
+       absl::StrCat("INSERT INTO identity.users (email, password_hash, first_name, last_name, "
+                    "phone) VALUES ($1, $2, NULLIF($3, ''), NULLIF($4, ''), NULLIF($5, '')) "
+                    "RETURNING ",
+                    kUserColumns)},
+      {"identity_grant_global",
+       "INSERT INTO identity.role_assignments (user_id, role_key) VALUES ($1::uuid, $2) "
+       "ON CONFLICT DO NOTHING"},
+      {"identity_user_get", absl::StrCat("SELECT ", kUserColumns,
+                                         " FROM identity.users WHERE id = $1::uuid AND "
+                                         "deleted_at IS NULL")},
+      {"identity_credentials_by_email",
+       "SELECT id::text, coalesce(password_hash, ''), status, deleted_at IS NOT NULL "
+       "FROM identity.users WHERE lower(email) = lower($1)"},
+      {"identity_credentials_by_id",
+       "SELECT id::text, coalesce(password_hash, ''), status, deleted_at IS NOT NULL "
+       "FROM identity.users WHERE id = $1::uuid"},
+      {"identity_users_list",
+       absl::StrCat("SELECT ", kUserColumns,
+                    " FROM identity.users WHERE deleted_at IS NULL "
+                    "AND ($1::text = '' OR status = $1::text) "
+                    "AND ($2::text = '' OR left(lower(email), length($2::text)) = $2::text) "
+                    "AND (NOT $3::boolean OR (created_at, id) > (",
+                    Ts(4), ", $5::uuid)) ORDER BY created_at, id LIMIT $6::int")},
+      {"identity_user_update",
+       absl::StrCat("UPDATE identity.users SET "
+                    "first_name = CASE WHEN $2::boolean THEN NULLIF($3::text, '') "
+                    "ELSE first_name END, "
+                    "last_name = CASE WHEN $4::boolean THEN NULLIF($5::text, '') "
+                    "ELSE last_name END, "
+                    "phone = CASE WHEN $6::boolean THEN NULLIF($7::text, '') ELSE phone END "
+                    "WHERE id = $1::uuid AND deleted_at IS NULL RETURNING ",
+                    kUserColumns)},
+      {"identity_user_set_status",
+       absl::StrCat("UPDATE identity.users SET status = $2 WHERE id = $1::uuid AND deleted_at "
+                    "IS NULL RETURNING ",
+                    kUserColumns)},
+      {"identity_user_delete",
+       "UPDATE identity.users SET deleted_at = now() WHERE id = $1::uuid AND deleted_at IS NULL "
+       "RETURNING id"},
+      {"identity_user_set_hash",
+       "UPDATE identity.users SET password_hash = $2 WHERE id = $1::uuid AND deleted_at IS NULL "
+       "RETURNING id"},
+      {"identity_user_sessions_revoke",
+       absl::StrCat("UPDATE identity.sessions SET revoked_at = ", Ts(2),
+                    " WHERE user_id = $1::uuid AND revoked_at IS NULL AND expires_at > ", Ts(2),
+                    " AND ($3::text = '' OR id <> NULLIF($3::text, '')::uuid) RETURNING id")},
+      // --- e-mail verification
+      {"identity_email_verification_insert",
+       absl::StrCat("INSERT INTO identity.email_verifications (user_id, token_hash, email, "
+                    "expires_at, request_id, created_at) SELECT id, $2, email, ",
+                    Ts(3), ", NULLIF($4::text, '')::uuid, ", Ts(5),
+                    " FROM identity.users WHERE id = $1::uuid AND deleted_at IS NULL "
+                    "RETURNING id")},
+      {"identity_email_verification_consume",
+       absl::StrCat("UPDATE identity.email_verifications v SET consumed_at = ", Ts(2),
+                    " FROM identity.users u WHERE v.token_hash = $1 AND v.consumed_at IS NULL "
+                    "AND v.expires_at > ",
+                    Ts(2),
+                    " AND u.id = v.user_id AND u.deleted_at IS NULL "
+                    "AND lower(u.email) = lower(v.email) RETURNING v.user_id::text")},
+      {"identity_user_mark_verified",
+       absl::StrCat("UPDATE identity.users SET email_verified_at = ", Ts(2),
+                    " WHERE id = $1::uuid RETURNING ", kUserColumns)},
+      // --- login attempts
+      {"identity_login_lock",
+       "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))"},
+      {"identity_login_failures_by_email",
+       absl::StrCat("SELECT (SELECT count(*) FROM (SELECT 1 FROM identity.login_attempts "
+                    "WHERE email = $1 AND NOT success AND created_at > ",
+                    Ts(2), " LIMIT 100000) c)::int, (SELECT ", Us("created_at"),
+                    " FROM identity.login_attempts WHERE email = $1 AND NOT success AND "
+                    "created_at > ",
+                    Ts(2), " ORDER BY created_at DESC OFFSET $3::int LIMIT 1)")},
+      {"identity_login_failures_by_ip",
+       absl::StrCat("SELECT (SELECT count(*) FROM (SELECT 1 FROM identity.login_attempts "
+                    "WHERE ip = $1 AND NOT success AND created_at > ",
+                    Ts(2), " LIMIT 100000) c)::int, (SELECT ", Us("created_at"),
+                    " FROM identity.login_attempts WHERE ip = $1 AND NOT success AND "
+                    "created_at > ",
+                    Ts(2), " ORDER BY created_at DESC OFFSET $3::int LIMIT 1)")},
+      {"identity_login_insert",
+       absl::StrCat("INSERT INTO identity.login_attempts (email, ip, user_agent, success, "
+                    "failure_reason, request_id, created_at, updated_at) VALUES ($1, $2, "
+                    "NULLIF($3::text, ''), false, $4, NULLIF($5::text, '')::uuid, ",
+                    Ts(6), ", ", Ts(6), ") RETURNING id::text")},
+      {"identity_login_finish",
+       "UPDATE identity.login_attempts SET success = ($3::text = ''), "
+       "failure_reason = NULLIF($3::text, ''), user_id = NULLIF($2::text, '')::uuid "
+       "WHERE id = $1::uuid AND failure_reason = 'in_flight' RETURNING id"},
+      {"identity_login_list",
+       absl::StrCat("SELECT ", kAttemptColumns,
+                    " FROM identity.login_attempts WHERE ($1::text = '' OR email = $1::text) "
+                    "AND ($2::text = '' OR ip = $2::text) "
+                    "AND ($3::text = '' OR success = ($3::text = '1')) "
+                    "AND (NOT $4::boolean OR created_at >= ",
+                    Ts(5), ") AND (NOT $6::boolean OR created_at < ", Ts(7),
+                    ") AND (NOT $8::boolean OR (created_at, id) < (", Ts(9),
+                    ", $10::uuid)) ORDER BY created_at DESC, id DESC LIMIT $11::int")},
+      // --- sessions
+      {"identity_session_insert",
+       absl::StrCat("INSERT INTO identity.sessions AS s (user_id, session_token_hash, "
+                    "last_seen_at, expires_at, absolute_expires_at, ip_created, "
+                    "user_agent_created, request_id, created_at, updated_at) VALUES ($1::uuid, "
+                    "$2, ",
+                    Ts(3), ", ", Ts(4), ", ", Ts(5),
+                    ", NULLIF($6::text, ''), NULLIF($7::text, ''), NULLIF($8::text, '')::uuid, ",
+                    Ts(3), ", ", Ts(3), ") RETURNING ", kSessionColumns)},
+      // The hot path: one lookup by the unique token hash, the user's status and every role
+      // grant (by the user_id-led unique index) in the same statement.
+      {"identity_session_lookup",
+       absl::StrCat("SELECT ", kSessionColumns,
+                    ", u.status, u.deleted_at IS NOT NULL, coalesce((SELECT string_agg("
+                    "ra.role_key || ':' || coalesce(ra.account_id::text, ''), ',') FROM "
+                    "identity.role_assignments ra WHERE ra.user_id = s.user_id), '') "
+                    "FROM identity.sessions s JOIN identity.users u ON u.id = s.user_id "
+                    "WHERE s.session_token_hash = $1")},
+      {"identity_session_touch",
+       absl::StrCat("UPDATE identity.sessions SET last_seen_at = ", Ts(2), ", expires_at = ",
+                    Ts(3), " WHERE id = $1::uuid AND revoked_at IS NULL")},
+      {"identity_session_get", absl::StrCat("SELECT ", kSessionColumns,
+                                            " FROM identity.sessions s WHERE s.id = $1::uuid")},
+      {"identity_sessions_live",
+       absl::StrCat("SELECT ", kSessionColumns,
+                    " FROM identity.sessions s WHERE s.user_id = $1::uuid AND s.revoked_at IS "
+                    "NULL AND s.expires_at > ",
+                    Ts(2), " AND s.absolute_expires_at > ", Ts(2),
+                    " ORDER BY s.created_at DESC LIMIT 1000")},
+      {"identity_session_revoke",
+       absl::StrCat("UPDATE identity.sessions SET revoked_at = ", Ts(2),
+                    " WHERE id = $1::uuid AND revoked_at IS NULL RETURNING id")},
+      {"identity_session_revoke_live",
+       absl::StrCat("UPDATE identity.sessions SET revoked_at = ", Ts(2),
+                    " WHERE id = $1::uuid AND revoked_at IS NULL AND expires_at > ", Ts(2),
+                    " AND absolute_expires_at > ", Ts(2), " RETURNING id")},
+      // --- accounts
+      {"identity_account_insert", absl::StrCat("INSERT INTO identity.accounts (name) VALUES ($1) "
+                                               "RETURNING ",
+                                               kAccountColumns)},
+      {"identity_grant_scoped",
+       "INSERT INTO identity.role_assignments (user_id, role_key, account_id) "
+       "VALUES ($1::uuid, $2, $3::uuid) ON CONFLICT DO NOTHING"},
+      {"identity_account_get", absl::StrCat("SELECT ", kAccountColumns,
+                                            " FROM identity.accounts WHERE id = $1::uuid AND "
+                                            "deleted_at IS NULL")},
+      {"identity_accounts_list",
+       absl::StrCat("SELECT ", kAccountColumns,
+                    " FROM identity.accounts a WHERE a.deleted_at IS NULL AND ($1::text = '' OR "
+                    "EXISTS (SELECT 1 FROM ",
+                    ru,
+                    " ra WHERE ra.account_id = a.id AND ra.user_id = NULLIF($1::text, '')::uuid))"
+                    " AND (NOT $2::boolean OR (a.created_at, a.id) > (",
+                    Ts(3), ", $4::uuid)) ORDER BY a.created_at, a.id LIMIT $5::int")},
+      {"identity_account_update",
+       absl::StrCat("UPDATE identity.accounts SET name = CASE WHEN $2::boolean THEN $3::text "
+                    "ELSE name END, status = CASE WHEN $4::text = '' THEN status ELSE $4::text "
+                    "END WHERE id = $1::uuid AND deleted_at IS NULL RETURNING ",
+                    kAccountColumns)},
+      {"identity_account_member",
+       absl::StrCat("SELECT EXISTS (SELECT 1 FROM ", ru,
+                    " WHERE user_id = $1::uuid AND account_id = $2::uuid)")},
+      // --- roles
+      {"identity_role_insert", absl::StrCat("INSERT INTO identity.roles (key, label) VALUES "
+                                            "($1, $2) RETURNING ",
+                                            kRoleColumns)},
+      {"identity_roles_list",
+       absl::StrCat("SELECT ", kRoleColumns, " FROM identity.roles ORDER BY key")},
+      {"identity_role_assign",
+       absl::StrCat("INSERT INTO ", ru,
+                    " (user_id, role_key, account_id, request_id) VALUES ($1::uuid, $2, "
+                    "NULLIF($3::text, '')::uuid, NULLIF($4::text, '')::uuid) ON CONFLICT DO "
+                    "NOTHING RETURNING ",
+                    kAssignmentColumns)},
+      {"identity_role_assignment_find",
+       absl::StrCat("SELECT ", kAssignmentColumns, " FROM ", ru,
+                    " WHERE user_id = $1::uuid AND role_key = $2 AND account_id IS NOT "
+                    "DISTINCT FROM NULLIF($3::text, '')::uuid")},
+      {"identity_role_revoke",
+       absl::StrCat("DELETE FROM ", ru,
+                    " WHERE user_id = $1::uuid AND role_key = $2 AND account_id IS NOT "
+                    "DISTINCT FROM NULLIF($3::text, '')::uuid RETURNING id")},
+      {"identity_role_assignments_list",
+       absl::StrCat("SELECT ", kAssignmentColumns, " FROM ", ru,
+                    " WHERE ($1::text = '' OR user_id = NULLIF($1::text, '')::uuid) AND "
+                    "($2::text = '' OR account_id = NULLIF($2::text, '')::uuid) "
+                    "ORDER BY created_at, id LIMIT 1000")},
+      // --- bootstrap
+      {"identity_admin_exists",
+       absl::StrCat("SELECT EXISTS (SELECT 1 FROM ", ru,
+                    " ra JOIN identity.users u ON u.id = ra.user_id WHERE ra.role_key = "
+                    "'admin' AND ra.account_id IS NULL AND u.deleted_at IS NULL)")},
+      {"identity_user_by_email_for_update",
+       "SELECT id::text FROM identity.users WHERE lower(email) = lower($1) AND deleted_at IS "
+       "NULL FOR UPDATE"},
+  };
+}
+
+TxOptions ReadOnly() {
+  TxOptions o;
+  o.mode = TxMode::kReadOnly;
+  return o;
+}
+
+// The 64-bit advisory lock keys of the throttling counters; the prefixes keep e-mail and IP
+// keys apart.
+std::string EmailLockKey(const std::string& email) {
+  return absl::StrCat("identity.login.email:", email);
+}
+std::string IpLockKey(const std::string& ip) { return absl::StrCat("identity.login.ip:", ip); }
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<PgIdentityStore>> PgIdentityStore::Create(
+    suite::db::ConnectionPool* pool) {
+  for (const auto& [name, sql] : Statements()) {
+    SUITE_RETURN_IF_ERROR(pool->RegisterStatement(name, sql));
+  }
+  return std::unique_ptr<PgIdentityStore>(new PgIdentityStore(pool));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Users
+
+absl::StatusOr<User> PgIdentityStore::CreateUser(const NewUser& user) {
+  return RunInTransaction<User>(*pool_, {}, [&](Transaction& tx) -> absl::StatusOr<User> {
+    SUITE_ASSIGN_OR_RETURN(pqxx::row row,
+                           tx.ExecOne("identity_user_insert", user.email, user.password_hash,
+                                      user.first_name, user.last_name, user.phone));
+    User created = UserOf(row);
+    SUITE_RETURN_IF_ERROR(
+        tx.Exec("identity_grant_global", created.id, std::string(kMemberRole)).status());
+    return created;
+  });
+}
+
+absl::StatusOr<User> PgIdentityStore::GetUser(const std::string& user_id) {
+  return RunInTransaction<User>(*pool_, ReadOnly(), [&](Transaction& tx) -> absl::StatusOr<User> {
+    SUITE_ASSIGN_OR_RETURN(pqxx::row row, tx.ExecOne("identity_user_get", user_id));
+    return UserOf(row);
+  });
+}
+
+absl::StatusOr<absl::optional<UserCredentials>> PgIdentityStore::FindCredentials(
+    const std::string& email) {
+  using Result = absl::optional<UserCredentials>;
+  return RunInTransaction<Result>(
+      *pool_, ReadOnly(), [&](Transaction& tx) -> absl::StatusOr<Result> {
+        SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> row,
+                               tx.ExecMaybeOne("identity_credentials_by_email", email));
+        if (!row) return Result();
+        return Result(CredentialsOf(*row));
+      });
+}
+
+absl::StatusOr<UserCredentials> PgIdentityStore::CredentialsById(const std::string& user_id) {
+  return RunInTransaction<UserCredentials>(
+      *pool_, ReadOnly(), [&](Transaction& tx) -> absl::StatusOr<UserCredentials> {
+        SUITE_ASSIGN_OR_RETURN(pqxx::row row, tx.ExecOne("identity_credentials_by_id", user_id));
+        return CredentialsOf(row);
+      });
+}
+
+absl::StatusOr<std::vector<User>> PgIdentityStore::ListUsers(const UserFilter& filter,
+                                                             const absl::optional<Cursor>& after,
+                                                             int limit) {
+  using Result = std::vector<User>;
+  const std::string status = filter.status ? std::string(UserStatusName(*filter.status)) : "";
+  const int64_t cursor_time = after ? Micros(after->created_at) : 0;
+  const std::string cursor_id = after ? after->id : "00000000-0000-0000-0000-000000000000";
+  return RunInTransaction<Result>(*pool_, ReadOnly(), [&](Transaction& tx) -> absl::StatusOr<Result> {
+    SUITE_ASSIGN_OR_RETURN(pqxx::result rows,
+                           tx.Exec("identity_users_list", status, filter.email_prefix,
+                                   after.has_value(), cursor_time, cursor_id, limit));
+    Result users;
+    for (const pqxx::row& r : rows) users.push_back(UserOf(r));
+    return users;
+  });
+}
+
+absl::StatusOr<User> PgIdentityStore::UpdateUser(const std::string& user_id,
+                                                 const UserPatch& patch) {
+  return RunInTransaction<User>(*pool_, {}, [&](Transaction& tx) -> absl::StatusOr<User> {
+    SUITE_ASSIGN_OR_RETURN(
+        pqxx::row row,
+        tx.ExecOne("identity_user_update", user_id, patch.first_name.has_value(),
+                   patch.first_name.value_or(""), patch.last_name.has_value(),
+                   patch.last_name.value_or(""), patch.phone.has_value(),
+                   patch.phone.value_or("")));
+    return UserOf(row);
+  });
+}
+
+absl::StatusOr<User> PgIdentityStore::SetUserStatus(const std::string& user_id,
+                                                    UserStatus status, absl::Time now) {
+  return RunInTransaction<User>(*pool_, {}, [&](Transaction& tx) -> absl::StatusOr<User> {
+    SUITE_ASSIGN_OR_RETURN(
+        pqxx::row row,
+        tx.ExecOne("identity_user_set_status", user_id, std::string(UserStatusName(status))));
+    if (status != UserStatus::kActive) {
+      SUITE_RETURN_IF_ERROR(
+          tx.Exec("identity_user_sessions_revoke", user_id, Micros(now), std::string())
+              .status());
+    }
+    return UserOf(row);
+  });
+}
+
+absl::Status PgIdentityStore::DeleteUser(const std::string& user_id, absl::Time now) {
+  return RunInTransaction(*pool_, {}, [&](Transaction& tx) -> absl::Status {
+    SUITE_RETURN_IF_ERROR(tx.ExecOne("identity_user_delete", user_id).status());
+    return tx.Exec("identity_user_sessions_revoke", user_id, Micros(now), std::string())
+        .status();
+  });
+}
+
+absl::StatusOr<int> PgIdentityStore::SetPasswordHash(
+    const std::string& user_id, const std::string& password_hash,
+    const absl::optional<std::string>& revoke_except_session, absl::Time now) {
+  return RunInTransaction<int>(*pool_, {}, [&](Transaction& tx) -> absl::StatusOr<int> {
+    SUITE_RETURN_IF_ERROR(tx.ExecOne("identity_user_set_hash", user_id, password_hash).status());
+    if (!revoke_except_session) return 0;
+    SUITE_ASSIGN_OR_RETURN(pqxx::result revoked,
+                           tx.Exec("identity_user_sessions_revoke", user_id, Micros(now),
+                                   *revoke_except_session));
+    return static_cast<int>(revoked.size());
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// E-mail verification
+
+absl::Status PgIdentityStore::CreateEmailVerification(const std::string& user_id,
+                                                      const std::string& token_hash,
+                                                      absl::Time expires_at,
+                                                      const std::string& request_id,
+                                                      absl::Time now) {
+  return RunInTransaction(*pool_, {}, [&](Transaction& tx) -> absl::Status {
+    return tx
+        .ExecOne("identity_email_verification_insert", user_id, token_hash, Micros(expires_at),
+                 request_id, Micros(now))
+        .status();
+  });
+}
+
+absl::StatusOr<User> PgIdentityStore::ConsumeEmailVerification(const std::string& token_hash,
+                                                               absl::Time now) {
+  return RunInTransaction<User>(*pool_, {}, [&](Transaction& tx) -> absl::StatusOr<User> {
+    SUITE_ASSIGN_OR_RETURN(pqxx::row consumed, tx.ExecOne("identity_email_verification_consume",
+                                                          token_hash, Micros(now)));
+    SUITE_ASSIGN_OR_RETURN(pqxx::row row, tx.ExecOne("identity_user_mark_verified",
+                                                     consumed[0].as<std::string>(), Micros(now)));
+    return UserOf(row);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Login attempts
+
+absl::StatusOr<LoginAdmission> PgIdentityStore::BeginLoginAttempt(const LoginAttemptStart& start,
+                                                                  const LoginLimits& limits) {
+  const int64_t window_start = Micros(start.now - limits.window);
+  return RunInTransaction<LoginAdmission>(
+      *pool_, {}, [&](Transaction& tx) -> absl::StatusOr<LoginAdmission> {
+        // Transaction-scoped advisory locks serialise every attempt for this e-mail and for
+        // this IP across all replicas until COMMIT, so the count below and the insert of this
+        // attempt are atomic with respect to the others. Always e-mail first, then IP: a
+        // fixed order cannot deadlock.
+        SUITE_RETURN_IF_ERROR(tx.Exec("identity_login_lock", EmailLockKey(start.email)).status());
+        SUITE_RETURN_IF_ERROR(tx.Exec("identity_login_lock", IpLockKey(start.ip)).status());
+        // Failures in the window, in-flight attempts included (they are rows with success =
+        // false), and the time of the one whose ageing-out reopens the door.
+        SUITE_ASSIGN_OR_RETURN(pqxx::row by_email,
+                               tx.ExecOne("identity_login_failures_by_email", start.email,
+                                          window_start, limits.max_failures_per_email - 1));
+        SUITE_ASSIGN_OR_RETURN(pqxx::row by_ip,
+                               tx.ExecOne("identity_login_failures_by_ip", start.ip, window_start,
+                                          limits.max_failures_per_ip - 1));
+        LoginAdmission admission;
+        absl::Time reopen = absl::InfinitePast();
+        if (by_email[0].as<int>() >= limits.max_failures_per_email && !by_email[1].is_null()) {
+          reopen = std::max(reopen, TimeOf(by_email[1]) + limits.window);
+        }
+        if (by_ip[0].as<int>() >= limits.max_failures_per_ip && !by_ip[1].is_null()) {
+          reopen = std::max(reopen, TimeOf(by_ip[1]) + limits.window);
+        }
+        admission.admitted = reopen == absl::InfinitePast();
+        // A refused attempt is recorded too (as a failure): further guesses while throttled
+        // push the reopening time later, and it expires on its own once they stop.
+        const std::string reason =
+            std::string(admission.admitted ? kAttemptInFlight : kAttemptThrottled);
+        SUITE_ASSIGN_OR_RETURN(pqxx::row inserted,
+                               tx.ExecOne("identity_login_insert", start.email, start.ip,
+                                          start.user_agent, reason, start.request_id,
+                                          Micros(start.now)));
+        if (admission.admitted) {
+          admission.attempt_id = inserted[0].as<std::string>();
+          return admission;
+        }
+        // This refused attempt is now the newest failure, so the door reopens when the
+        // limit-th newest failure *including it* ages out: count again to say exactly when.
+        SUITE_ASSIGN_OR_RETURN(by_email, tx.ExecOne("identity_login_failures_by_email",
+                                                    start.email, window_start,
+                                                    limits.max_failures_per_email - 1));
+        SUITE_ASSIGN_OR_RETURN(by_ip, tx.ExecOne("identity_login_failures_by_ip", start.ip,
+                                                 window_start, limits.max_failures_per_ip - 1));
+        reopen = start.now;
+        if (by_email[0].as<int>() >= limits.max_failures_per_email && !by_email[1].is_null()) {
+          reopen = std::max(reopen, TimeOf(by_email[1]) + limits.window);
+        }
+        if (by_ip[0].as<int>() >= limits.max_failures_per_ip && !by_ip[1].is_null()) {
+          reopen = std::max(reopen, TimeOf(by_ip[1]) + limits.window);
+        }
+        admission.retry_after = std::max(reopen - start.now, absl::Seconds(1));
+        return admission;
+      });
+}
+
+absl::Status PgIdentityStore::FinishLoginAttempt(const std::string& attempt_id,
+                                                 const std::string& user_id,
+                                                 const std::string& failure_reason) {
+  return RunInTransaction(*pool_, {}, [&](Transaction& tx) -> absl::Status {
+    return tx.ExecOne("identity_login_finish", attempt_id, user_id, failure_reason).status();
+  });
+}
+
+absl::StatusOr<std::vector<LoginAttempt>> PgIdentityStore::ListLoginAttempts(
+    const LoginAttemptFilter& filter, const absl::optional<Cursor>& before, int limit) {
+  using Result = std::vector<LoginAttempt>;
+  const std::string success = filter.success ? (*filter.success ? "1" : "0") : "";
+  const std::string cursor_id = before ? before->id : "00000000-0000-0000-0000-000000000000";
+  return RunInTransaction<Result>(*pool_, ReadOnly(), [&](Transaction& tx) -> absl::StatusOr<Result> {
+    SUITE_ASSIGN_OR_RETURN(
+        pqxx::result rows,
+        tx.Exec("identity_login_list", filter.email, filter.ip, success,
+                filter.start_time.has_value(),
+                filter.start_time ? Micros(*filter.start_time) : int64_t{0},
+                filter.end_time.has_value(), filter.end_time ? Micros(*filter.end_time) : int64_t{0},
+                before.has_value(), before ? Micros(before->created_at) : int64_t{0}, cursor_id,
+                limit));
+    Result attempts;
+    for (const pqxx::row& r : rows) {
+      LoginAttempt a;
+      a.id = r[0].as<std::string>();
+      a.email = r[1].as<std::string>();
+      a.user_id = r[2].as<std::string>();
+      a.ip = r[3].as<std::string>();
+      a.user_agent = r[4].as<std::string>();
+      a.success = r[5].as<bool>();
+      a.failure_reason = r[6].as<std::string>();
+      a.request_id = r[7].as<std::string>();
+      a.created_at = TimeOf(r[8]);
+      attempts.push_back(std::move(a));
+    }
+    return attempts;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sessions
+
+namespace {
+absl::StatusOr<Session> InsertSession(Transaction& tx, const NewSession& s) {
+  SUITE_ASSIGN_OR_RETURN(
+      pqxx::row row,
+      tx.ExecOne("identity_session_insert", s.user_id, s.token_hash, Micros(s.now),
+                 Micros(s.expires_at), Micros(s.absolute_expires_at), s.ip, s.user_agent,
+                 s.request_id));
+  return SessionOf(row);
+}
+}  // namespace
+
+absl::StatusOr<Session> PgIdentityStore::CreateSession(const NewSession& session) {
+  return RunInTransaction<Session>(*pool_, {}, [&](Transaction& tx) {
+    return InsertSession(tx, session);
+  });
+}
+
+absl::StatusOr<absl::optional<SessionLookup>> PgIdentityStore::LookupSession(
+    const std::string& token_hash) {
+  using Result = absl::optional<SessionLookup>;
+  return RunInTransaction<Result>(*pool_, ReadOnly(), [&](Transaction& tx) -> absl::StatusOr<Result> {
+    SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> row,
+                           tx.ExecMaybeOne("identity_session_lookup", token_hash));
+    if (!row) return Result();
+    SessionLookup found;
+    found.session = SessionOf(*row);
+    found.user_status = ParseUserStatus((*row)[9].as<std::string>()).value_or(UserStatus::kDisabled);
+    found.user_deleted = (*row)[10].as<bool>();
+    const std::string grants = (*row)[11].as<std::string>();
+    if (!grants.empty()) {
+      for (absl::string_view grant : absl::StrSplit(grants, ',')) {
+        std::pair<std::string, std::string> parts = absl::StrSplit(grant, absl::MaxSplits(':', 1));
+        found.grants.push_back(RoleGrant{parts.first, parts.second});
+      }
+    }
+    return Result(std::move(found));
+  });
+}
+
+absl::Status PgIdentityStore::TouchSession(const std::string& session_id, absl::Time now,
+                                           absl::Time expires_at) {
+  return RunInTransaction(*pool_, {}, [&](Transaction& tx) -> absl::Status {
+    return tx.Exec("identity_session_touch", session_id, Micros(now), Micros(expires_at))
+        .status();
+  });
+}
+
+absl::StatusOr<Session> PgIdentityStore::GetSession(const std::string& session_id) {
+  return RunInTransaction<Session>(*pool_, ReadOnly(), [&](Transaction& tx) -> absl::StatusOr<Session> {
+    SUITE_ASSIGN_OR_RETURN(pqxx::row row, tx.ExecOne("identity_session_get", session_id));
+    return SessionOf(row);
+  });
+}
+
+absl::StatusOr<std::vector<Session>> PgIdentityStore::ListLiveSessions(const std::string& user_id,
+                                                                       absl::Time now) {
+  using Result = std::vector<Session>;
+  return RunInTransaction<Result>(*pool_, ReadOnly(), [&](Transaction& tx) -> absl::StatusOr<Result> {
+    SUITE_ASSIGN_OR_RETURN(pqxx::result rows,
+                           tx.Exec("identity_sessions_live", user_id, Micros(now)));
+    Result sessions;
+    for (const pqxx::row& r : rows) sessions.push_back(SessionOf(r));
+    return sessions;
+  });
+}
+
+absl::Status PgIdentityStore::RevokeSession(const std::string& session_id, absl::Time now) {
+  return RunInTransaction(*pool_, {}, [&](Transaction& tx) -> absl::Status {
+    return tx.ExecOne("identity_session_revoke", session_id, Micros(now)).status();
+  });
+}
+
+absl::StatusOr<int> PgIdentityStore::RevokeAllSessions(
+    const std::string& user_id, const absl::optional<std::string>& except_session,
+    absl::Time now) {
+  return RunInTransaction<int>(*pool_, {}, [&](Transaction& tx) -> absl::StatusOr<int> {
+    SUITE_ASSIGN_OR_RETURN(pqxx::result rows,
+                           tx.Exec("identity_user_sessions_revoke", user_id, Micros(now),
+                                   except_session.value_or("")));
+    return static_cast<int>(rows.size());
+  });
+}
+
+absl::StatusOr<Session> PgIdentityStore::RotateSession(const std::string& old_session_id,
+                                                       const NewSession& replacement) {
+  return RunInTransaction<Session>(*pool_, {}, [&](Transaction& tx) -> absl::StatusOr<Session> {
+    // Revoking first makes two concurrent rotations of one session produce one new session:
+    // the second finds the old one revoked and gets NOT_FOUND.
+    SUITE_RETURN_IF_ERROR(
+        tx.ExecOne("identity_session_revoke_live", old_session_id, Micros(replacement.now))
+            .status());
+    return InsertSession(tx, replacement);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Accounts
+
+absl::StatusOr<Account> PgIdentityStore::CreateAccount(const std::string& name,
+                                                       const std::string& member_user_id,
+                                                       absl::Time now) {
+  return RunInTransaction<Account>(*pool_, {}, [&](Transaction& tx) -> absl::StatusOr<Account> {
+    SUITE_ASSIGN_OR_RETURN(pqxx::row row, tx.ExecOne("identity_account_insert", name));
+    Account account = AccountOf(row);
+    SUITE_RETURN_IF_ERROR(tx.Exec("identity_grant_scoped", member_user_id,
+                                  std::string(kMemberRole), account.id)
+                              .status());
+    return account;
+  });
+}
+
+absl::StatusOr<Account> PgIdentityStore::GetAccount(const std::string& account_id) {
+  return RunInTransaction<Account>(*pool_, ReadOnly(), [&](Transaction& tx) -> absl::StatusOr<Account> {
+    SUITE_ASSIGN_OR_RETURN(pqxx::row row, tx.ExecOne("identity_account_get", account_id));
+    return AccountOf(row);
+  });
+}
+
+absl::StatusOr<std::vector<Account>> PgIdentityStore::ListAccounts(
+    const absl::optional<std::string>& member_user_id, const absl::optional<Cursor>& after,
+    int limit) {
+  using Result = std::vector<Account>;
+  const std::string cursor_id = after ? after->id : "00000000-0000-0000-0000-000000000000";
+  return RunInTransaction<Result>(*pool_, ReadOnly(), [&](Transaction& tx) -> absl::StatusOr<Result> {
+    SUITE_ASSIGN_OR_RETURN(
+        pqxx::result rows,
+        tx.Exec("identity_accounts_list", member_user_id.value_or(""), after.has_value(),
+                after ? Micros(after->created_at) : int64_t{0}, cursor_id, limit));
+    Result accounts;
+    for (const pqxx::row& r : rows) accounts.push_back(AccountOf(r));
+    return accounts;
+  });
+}
+
+absl::StatusOr<Account> PgIdentityStore::UpdateAccount(
+    const std::string& account_id, const absl::optional<std::string>& name,
+    const absl::optional<AccountStatus>& status) {
+  const std::string status_name = status ? std::string(AccountStatusName(*status)) : "";
+  return RunInTransaction<Account>(*pool_, {}, [&](Transaction& tx) -> absl::StatusOr<Account> {
+    SUITE_ASSIGN_OR_RETURN(pqxx::row row,
+                           tx.ExecOne("identity_account_update", account_id, name.has_value(),
+                                      name.value_or(""), status_name));
+    return AccountOf(row);
+  });
+}
+
+absl::StatusOr<bool> PgIdentityStore::IsAccountMember(const std::string& user_id,
+                                                      const std::string& account_id) {
+  return RunInTransaction<bool>(*pool_, ReadOnly(), [&](Transaction& tx) -> absl::StatusOr<bool> {
+    SUITE_ASSIGN_OR_RETURN(pqxx::row row,
+                           tx.ExecOne("identity_account_member", user_id, account_id));
+    return row[0].as<bool>();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Roles
+
+absl::StatusOr<Role> PgIdentityStore::CreateRole(const std::string& key,
+                                                 const std::string& label) {
+  return RunInTransaction<Role>(*pool_, {}, [&](Transaction& tx) -> absl::StatusOr<Role> {
+    SUITE_ASSIGN_OR_RETURN(pqxx::row row, tx.ExecOne("identity_role_insert", key, label));
+    return Role{row[0].as<std::string>(), row[1].as<std::string>(), TimeOf(row[2])};
+  });
+}
+
+absl::StatusOr<std::vector<Role>> PgIdentityStore::ListRoles() {
+  using Result = std::vector<Role>;
+  return RunInTransaction<Result>(*pool_, ReadOnly(), [&](Transaction& tx) -> absl::StatusOr<Result> {
+    SUITE_ASSIGN_OR_RETURN(pqxx::result rows, tx.Exec("identity_roles_list"));
+    Result roles;
+    for (const pqxx::row& r : rows) {
+      roles.push_back(Role{r[0].as<std::string>(), r[1].as<std::string>(), TimeOf(r[2])});
+    }
+    return roles;
+  });
+}
+
+absl::StatusOr<RoleAssignment> PgIdentityStore::AssignRole(const std::string& user_id,
+                                                           const std::string& role,
+                                                           const std::string& account_id,
+                                                           const std::string& request_id) {
+  absl::StatusOr<RoleAssignment> result = RunInTransaction<RoleAssignment>(
+      *pool_, {}, [&](Transaction& tx) -> absl::StatusOr<RoleAssignment> {
+        SUITE_ASSIGN_OR_RETURN(
+            absl::optional<pqxx::row> row,
+            tx.ExecMaybeOne("identity_role_assign", user_id, role, account_id, request_id));
+        if (!row) {  // already granted: return the existing grant
+          SUITE_ASSIGN_OR_RETURN(
+              pqxx::row existing,
+              tx.ExecOne("identity_role_assignment_find", user_id, role, account_id));
+          return AssignmentOf(existing);
+        }
+        return AssignmentOf(*row);
+      });
+  // A foreign key violation means the user, role or account does not exist.
+  if (absl::IsFailedPrecondition(result.status())) {
+    return absl::NotFoundError("user, role or account not found");
+  }
+  return result;
+}
+
+absl::Status PgIdentityStore::RevokeRole(const std::string& user_id, const std::string& role,
+                                         const std::string& account_id) {
+  return RunInTransaction(*pool_, {}, [&](Transaction& tx) -> absl::Status {
+    return tx.ExecOne("identity_role_revoke", user_id, role, account_id).status();
+  });
+}
+
+absl::StatusOr<std::vector<RoleAssignment>> PgIdentityStore::ListRoleAssignments(
+    const std::string& user_id, const std::string& account_id) {
+  using Result = std::vector<RoleAssignment>;
+  return RunInTransaction<Result>(*pool_, ReadOnly(), [&](Transaction& tx) -> absl::StatusOr<Result> {
+    SUITE_ASSIGN_OR_RETURN(pqxx::result rows,
+                           tx.Exec("identity_role_assignments_list", user_id, account_id));
+    Result assignments;
+    for (const pqxx::row& r : rows) assignments.push_back(AssignmentOf(r));
+    return assignments;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bootstrap
+
+absl::StatusOr<bool> PgIdentityStore::EnsureAdmin(const std::string& email,
+                                                  const std::string& password_hash,
+                                                  absl::Time now) {
+  return RunInTransaction<bool>(*pool_, {}, [&](Transaction& tx) -> absl::StatusOr<bool> {
+    // Replicas starting together take turns; the first one creates the admin.
+    SUITE_RETURN_IF_ERROR(
+        tx.Exec("identity_login_lock", std::string("identity.bootstrap_admin")).status());
+    SUITE_ASSIGN_OR_RETURN(pqxx::row exists, tx.ExecOne("identity_admin_exists"));
+    if (exists[0].as<bool>()) return false;
+    SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> existing,
+                           tx.ExecMaybeOne("identity_user_by_email_for_update", email));
+    std::string user_id;
+    if (existing) {
+      // Someone registered the operator's address first: the operator's password replaces
+      // theirs and their sessions end, so only the operator holds the new admin.
+      user_id = (*existing)[0].as<std::string>();
+      SUITE_RETURN_IF_ERROR(tx.ExecOne("identity_user_set_hash", user_id, password_hash).status());
+      SUITE_RETURN_IF_ERROR(
+          tx.Exec("identity_user_sessions_revoke", user_id, Micros(now), std::string()).status());
+    } else {
+      SUITE_ASSIGN_OR_RETURN(pqxx::row row,
+                             tx.ExecOne("identity_user_insert", email, password_hash,
+                                        std::string(), std::string(), std::string()));
+      user_id = row[0].as<std::string>();
+    }
+    SUITE_RETURN_IF_ERROR(
+        tx.Exec("identity_grant_global", user_id, std::string(kMemberRole)).status());
+    SUITE_RETURN_IF_ERROR(
+        tx.Exec("identity_grant_global", user_id, std::string(kAdminRole)).status());
+    return true;
+  });
+}
+
+}  // namespace suite::identity
