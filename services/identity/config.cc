@@ -1,0 +1,87 @@
+#include "services/identity/config.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "shared/base/status_macros.h"
+
+namespace suite::identity {
+namespace {
+
+absl::Status Bad(absl::string_view name, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat(name, ": ", why));
+}
+
+absl::Status ReadInt(const EnvLookup& env, absl::string_view name, int64_t min, int64_t* out) {
+  absl::optional<std::string> v = env(name);
+  if (!v || v->empty()) return absl::OkStatus();
+  int64_t parsed = 0;
+  if (!absl::SimpleAtoi(*v, &parsed)) return Bad(name, "not an integer");
+  if (parsed < min) return Bad(name, absl::StrCat("must be at least ", min));
+  *out = parsed;
+  return absl::OkStatus();
+}
+
+absl::Status ReadDuration(const EnvLookup& env, absl::string_view name, absl::Duration* out) {
+  absl::optional<std::string> v = env(name);
+  if (!v || v->empty()) return absl::OkStatus();
+  absl::Duration d;
+  if (!absl::ParseDuration(*v, &d) || d <= absl::ZeroDuration()) {
+    return Bad(name, "not a positive duration like 15m or 12h");
+  }
+  *out = d;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<IdentityConfig> LoadIdentityConfig(const EnvLookup& env) {
+  IdentityConfig c;
+  int64_t ops = static_cast<int64_t>(c.hasher.opslimit);
+  int64_t mem_kib = static_cast<int64_t>(c.hasher.memlimit / 1024);
+  int64_t workers = c.hasher.workers, queue = c.hasher.queue_capacity;
+  // OWASP's argon2id floor (m = 19 MiB, t = 2): weaker settings are refused in production.
+  SUITE_RETURN_IF_ERROR(ReadInt(env, "IDENTITY_ARGON2_OPSLIMIT", 2, &ops));
+  SUITE_RETURN_IF_ERROR(ReadInt(env, "IDENTITY_ARGON2_MEMLIMIT_KIB", 19 * 1024, &mem_kib));
+  SUITE_RETURN_IF_ERROR(ReadInt(env, "IDENTITY_HASH_WORKERS", 1, &workers));
+  SUITE_RETURN_IF_ERROR(ReadInt(env, "IDENTITY_HASH_QUEUE", 1, &queue));
+  if (mem_kib > 4 * 1024 * 1024) return Bad("IDENTITY_ARGON2_MEMLIMIT_KIB", "at most 4 GiB");
+  if (ops > 64) return Bad("IDENTITY_ARGON2_OPSLIMIT", "at most 64");
+  if (workers > 64) return Bad("IDENTITY_HASH_WORKERS", "at most 64");
+  c.hasher.opslimit = static_cast<uint64_t>(ops);
+  c.hasher.memlimit = static_cast<size_t>(mem_kib) * 1024;
+  c.hasher.workers = static_cast<int>(workers);
+  c.hasher.queue_capacity = static_cast<int>(queue);
+
+  IdentityOptions& o = c.identity;
+  SUITE_RETURN_IF_ERROR(ReadDuration(env, "IDENTITY_SESSION_IDLE_TIMEOUT", &o.session_idle_timeout));
+  SUITE_RETURN_IF_ERROR(
+      ReadDuration(env, "IDENTITY_SESSION_ABSOLUTE_TIMEOUT", &o.session_absolute_timeout));
+  SUITE_RETURN_IF_ERROR(ReadDuration(env, "IDENTITY_LAST_SEEN_INTERVAL", &o.last_seen_interval));
+  SUITE_RETURN_IF_ERROR(ReadDuration(env, "IDENTITY_LOGIN_WINDOW", &o.login_limits.window));
+  SUITE_RETURN_IF_ERROR(
+      ReadDuration(env, "IDENTITY_EMAIL_VERIFICATION_TTL", &o.email_verification_ttl));
+  int64_t per_email = o.login_limits.max_failures_per_email;
+  int64_t per_ip = o.login_limits.max_failures_per_ip;
+  SUITE_RETURN_IF_ERROR(ReadInt(env, "IDENTITY_LOGIN_MAX_FAILURES_PER_EMAIL", 1, &per_email));
+  SUITE_RETURN_IF_ERROR(ReadInt(env, "IDENTITY_LOGIN_MAX_FAILURES_PER_IP", 1, &per_ip));
+  if (per_email > 1000) return Bad("IDENTITY_LOGIN_MAX_FAILURES_PER_EMAIL", "at most 1000");
+  if (per_ip > 100000) return Bad("IDENTITY_LOGIN_MAX_FAILURES_PER_IP", "at most 100000");
+  o.login_limits.max_failures_per_email = static_cast<int>(per_email);
+  o.login_limits.max_failures_per_ip = static_cast<int>(per_ip);
+  if (o.session_idle_timeout > o.session_absolute_timeout) {
+    return Bad("IDENTITY_SESSION_IDLE_TIMEOUT", "must not exceed IDENTITY_SESSION_ABSOLUTE_TIMEOUT");
+  }
+  o.page_token_secret = env("IDENTITY_PAGE_TOKEN_SECRET").value_or("");
+
+  c.bootstrap_admin_email = env("IDENTITY_BOOTSTRAP_ADMIN_EMAIL").value_or("");
+  c.bootstrap_admin_password = env("IDENTITY_BOOTSTRAP_ADMIN_PASSWORD").value_or("");
+  if (c.bootstrap_admin_email.empty() != c.bootstrap_admin_password.empty()) {
+    return Bad("IDENTITY_BOOTSTRAP_ADMIN_PASSWORD",
+               "set both IDENTITY_BOOTSTRAP_ADMIN_EMAIL and IDENTITY_BOOTSTRAP_ADMIN_PASSWORD, "
+               "or neither");
+  }
+  return c;
+}
+
+}  // namespace suite::identity

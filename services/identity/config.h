@@ -1,0 +1,49 @@
+// The identity service's own settings, read from the environment (server and database
+// settings come from shared/rpc/config.h and shared/db/config.h).
+//
+//   variable                                   default
+//   IDENTITY_ARGON2_OPSLIMIT                   2      (t; at least 2: OWASP minimum)
+//   IDENTITY_ARGON2_MEMLIMIT_KIB               19456  (19 MiB; at least that)
+//   IDENTITY_HASH_WORKERS                      2      (concurrent argon2id operations)
+//   IDENTITY_HASH_QUEUE                        64     (operations waiting; more → RESOURCE_EXHAUSTED)
+//   IDENTITY_SESSION_IDLE_TIMEOUT              12h
+//   IDENTITY_SESSION_ABSOLUTE_TIMEOUT          336h   (14 days)
+//   IDENTITY_LAST_SEEN_INTERVAL                1m
+//   IDENTITY_LOGIN_WINDOW                      15m
+//   IDENTITY_LOGIN_MAX_FAILURES_PER_EMAIL      5
+//   IDENTITY_LOGIN_MAX_FAILURES_PER_IP         50
+//   IDENTITY_EMAIL_VERIFICATION_TTL            24h
+//   IDENTITY_PAGE_TOKEN_SECRET                 (random per process; set it for several replicas)
+//   IDENTITY_BOOTSTRAP_ADMIN_EMAIL / _PASSWORD (both or neither: the first admin, created once)
+//
+//   absl::StatusOr<IdentityConfig> config = LoadIdentityConfig(suite::rpc::SystemEnv);
+#ifndef SUITE_SERVICES_IDENTITY_CONFIG_H_
+#define SUITE_SERVICES_IDENTITY_CONFIG_H_
+
+#include <functional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/optional.h"
+#include "services/identity/domain/identity.h"
+#include "services/identity/domain/password_hasher.h"
+
+namespace suite::identity {
+
+struct IdentityConfig {
+  IdentityOptions identity;
+  PasswordHasherOptions hasher;
+  std::string bootstrap_admin_email;     // empty: no bootstrap
+  std::string bootstrap_admin_password;  // never logged
+};
+
+using EnvLookup = std::function<absl::optional<std::string>(absl::string_view)>;
+
+// LoadIdentityConfig reads the variables above. INVALID_ARGUMENT naming the variable when one
+// is malformed, below its minimum, or when only one of the bootstrap pair is set.
+absl::StatusOr<IdentityConfig> LoadIdentityConfig(const EnvLookup& env);
+
+}  // namespace suite::identity
+
+#endif  // SUITE_SERVICES_IDENTITY_CONFIG_H_

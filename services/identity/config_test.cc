@@ -1,0 +1,60 @@
+// The identity service's environment settings: defaults meet OWASP, weaker hashing and
+// half-configured bootstrap are refused with the variable named.
+#include "services/identity/config.h"
+
+#include <map>
+
+#include <gtest/gtest.h>
+
+namespace suite::identity {
+namespace {
+
+EnvLookup Env(std::map<std::string, std::string> vars) {
+  return [vars](absl::string_view name) -> absl::optional<std::string> {
+    auto it = vars.find(std::string(name));
+    if (it == vars.end()) return absl::nullopt;
+    return it->second;
+  };
+}
+
+TEST(IdentityConfigTest, DefaultsMeetOwaspArgon2idMinimum) {
+  auto c = LoadIdentityConfig(Env({}));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_GE(c->hasher.opslimit, 2u);
+  EXPECT_GE(c->hasher.memlimit, 19u * 1024 * 1024);
+  EXPECT_TRUE(c->bootstrap_admin_email.empty());
+}
+
+TEST(IdentityConfigTest, ReadsEverySetting) {
+  auto c = LoadIdentityConfig(Env({{"IDENTITY_ARGON2_OPSLIMIT", "3"},
+                                   {"IDENTITY_ARGON2_MEMLIMIT_KIB", "65536"},
+                                   {"IDENTITY_SESSION_IDLE_TIMEOUT", "30m"},
+                                   {"IDENTITY_LOGIN_MAX_FAILURES_PER_EMAIL", "7"},
+                                   {"IDENTITY_BOOTSTRAP_ADMIN_EMAIL", "root@example.com"},
+                                   {"IDENTITY_BOOTSTRAP_ADMIN_PASSWORD", "a long password!"}}));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->hasher.opslimit, 3u);
+  EXPECT_EQ(c->hasher.memlimit, 64u * 1024 * 1024);
+  EXPECT_EQ(c->identity.session_idle_timeout, absl::Minutes(30));
+  EXPECT_EQ(c->identity.login_limits.max_failures_per_email, 7);
+  EXPECT_EQ(c->bootstrap_admin_email, "root@example.com");
+}
+
+TEST(IdentityConfigTest, RefusesHashingWeakerThanOwasp) {
+  auto c = LoadIdentityConfig(Env({{"IDENTITY_ARGON2_MEMLIMIT_KIB", "8192"}}));
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(c.status().message().find("IDENTITY_ARGON2_MEMLIMIT_KIB"), absl::string_view::npos);
+  c = LoadIdentityConfig(Env({{"IDENTITY_ARGON2_OPSLIMIT", "1"}}));
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(IdentityConfigTest, RefusesHalfABootstrapPairAndBadDurations) {
+  auto c = LoadIdentityConfig(Env({{"IDENTITY_BOOTSTRAP_ADMIN_EMAIL", "root@example.com"}}));
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  c = LoadIdentityConfig(Env({{"IDENTITY_LOGIN_WINDOW", "soon"}}));
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(c.status().message().find("IDENTITY_LOGIN_WINDOW"), absl::string_view::npos);
+}
+
+}  // namespace
+}  // namespace suite::identity
