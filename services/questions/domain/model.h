@@ -85,7 +85,7 @@ struct NewQuestion {
   std::string external_key;  // empty: none
   std::string stem;
   std::string explanation;
-  Difficulty difficulty = Difficulty::kMedium;
+  absl::optional<Difficulty> difficulty;  // required (nullopt: INVALID_ARGUMENT)
   std::vector<ChoiceInput> choices;
   std::vector<std::string> tag_ids;
   bool publish = false;

@@ -132,6 +132,9 @@ absl::optional<std::pair<std::string, std::string>> CheckNewQuestion(const NewQu
   if (auto v = CheckText("external_key", q.external_key, kMaxExternalKeyChars, false)) return v;
   if (auto v = CheckText("stem", q.stem, kMaxStemChars, true)) return v;
   if (auto v = CheckText("explanation", q.explanation, kMaxExplanationChars, false)) return v;
+  if (!q.difficulty.has_value()) {
+    return std::make_pair(std::string("difficulty"), std::string("is required"));
+  }
   if (auto v = CheckChoices("choices", q.choices)) return v;
   if (auto v = CheckIds("tag_ids", q.tag_ids)) return v;
   return absl::nullopt;

@@ -380,7 +380,7 @@ absl::StatusOr<Question> PgQuestionStore::CreateQuestion(const NewQuestion& q) {
         SUITE_ASSIGN_OR_RETURN(
             pqxx::row row,
             tx.ExecOne("insert_question", OrNull(q.external_key), q.stem, q.explanation,
-                       std::string(DifficultyName(q.difficulty)), q.author_id,
+                       std::string(DifficultyName(q.difficulty.value_or(Difficulty::kMedium))), q.author_id,
                        OrNull(q.request_id)));
         std::string id = row[0].as<std::string>();
         SUITE_RETURN_IF_ERROR(tx.Exec("insert_choices", id, choices).status());
@@ -587,7 +587,7 @@ absl::StatusOr<std::set<std::string>> PgQuestionStore::ImportChunk(
     items.push_back({{"external_key", q.external_key},
                      {"stem", q.stem},
                      {"explanation", q.explanation},
-                     {"difficulty", std::string(DifficultyName(q.difficulty))},
+                     {"difficulty", std::string(DifficultyName(q.difficulty.value_or(Difficulty::kMedium)))},
                      {"publish", q.publish},
                      {"author_id", q.author_id},
                      {"request_id", q.request_id.empty() ? nlohmann::json() : nlohmann::json(q.request_id)},

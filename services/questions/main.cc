@@ -1,0 +1,99 @@
+// The question bank's server: config → pool → storage → domain → gRPC.
+//
+//   export DATABASE_URL=postgresql://questions_service@db/suite
+//   export IDENTITY_ADDR=identity:50051 BILLING_ADDR=billing:50052
+//   export QUESTIONS_PAGE_TOKEN_SECRET=...
+//   bazel run //services/questions:questions_server
+//
+// Environment (besides shared/db/config.h and shared/rpc/config.h with prefix QUESTIONS,
+// e.g. QUESTIONS_GRPC_PORT, default 50053):
+//   IDENTITY_ADDR                 identity's gRPC host:port (required)
+//   BILLING_ADDR                  billing's gRPC host:port (required)
+//   QUESTIONS_PAGE_TOKEN_SECRET   HMAC key of page tokens, at least 16 bytes (required)
+//   QUESTIONS_FREE_QUOTA          practice sessions per UTC day without a subscription (3)
+// Exit codes: 0 after a drain, 1 when the server cannot start, 2 for bad configuration.
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/numbers.h"
+#include "questions/v1/questions_service.grpc.pb.h"
+#include "services/questions/domain/question_bank.h"
+#include "services/questions/grpc/billing_entitlements.h"
+#include "services/questions/grpc/page_token.h"
+#include "services/questions/grpc/service.h"
+#include "services/questions/storage/pg_store.h"
+#include "shared/db/config.h"
+#include "shared/db/pool.h"
+#include "shared/identity_client/identity_authenticator.h"
+#include "shared/rpc/config.h"
+#include "shared/rpc/json_log.h"
+#include "shared/rpc/server.h"
+
+namespace {
+
+int Fail(int code, const std::string& what, const absl::Status& status) {
+  suite::rpc::WriteLogLine({{"severity", "ERROR"},
+                            {"event", "questions.startup_failed"},
+                            {"what", what},
+                            {"status", status.ToString()}});
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  suite::rpc::ServerConfig defaults;
+  defaults.listen_address = "0.0.0.0:50053";
+  auto config = suite::rpc::LoadServerConfig("QUESTIONS", {argv + 1, argv + argc}, defaults);
+  if (!config.ok()) return Fail(2, "server config", config.status());
+  auto pool_config = suite::db::PoolConfig::FromEnv();
+  if (!pool_config.ok()) return Fail(2, "database config", pool_config.status());
+
+  auto identity_addr = suite::rpc::SystemEnv("IDENTITY_ADDR");
+  auto billing_addr = suite::rpc::SystemEnv("BILLING_ADDR");
+  auto secret = suite::rpc::SystemEnv("QUESTIONS_PAGE_TOKEN_SECRET");
+  if (!identity_addr) return Fail(2, "IDENTITY_ADDR", absl::InvalidArgumentError("is required"));
+  if (!billing_addr) return Fail(2, "BILLING_ADDR", absl::InvalidArgumentError("is required"));
+  if (!secret || secret->size() < 16) {
+    return Fail(2, "QUESTIONS_PAGE_TOKEN_SECRET",
+                absl::InvalidArgumentError("is required, at least 16 bytes"));
+  }
+  suite::questions::QuestionBankOptions options;
+  if (auto quota = suite::rpc::SystemEnv("QUESTIONS_FREE_QUOTA")) {
+    if (!absl::SimpleAtoi(*quota, &options.free_sessions_per_day) ||
+        options.free_sessions_per_day < 0) {
+      return Fail(2, "QUESTIONS_FREE_QUOTA",
+                  absl::InvalidArgumentError("must be a non-negative integer"));
+    }
+  }
+
+  auto pool = suite::db::ConnectionPool::Create(*pool_config);
+  if (!pool.ok()) return Fail(2, "database pool", pool.status());
+  auto store = suite::questions::PgQuestionStore::Create(pool->get());
+  if (!store.ok()) return Fail(1, "store", store.status());
+  suite::questions::QuestionBank bank(store->get(), options);
+
+  suite::identity_client::IdentityAuthenticator authenticator(
+      grpc::CreateChannel(*identity_addr, grpc::InsecureChannelCredentials()));
+  suite::questions::BillingEntitlements billing(
+      grpc::CreateChannel(*billing_addr, grpc::InsecureChannelCredentials()));
+  suite::questions::QuestionBankGrpcService service(
+      &bank, &authenticator, &billing, suite::questions::PageTokenCodec(*secret));
+
+  auto server = suite::rpc::GrpcServer::Start(
+      *config, {{&service, questions::v1::QuestionBankService::service_full_name()}});
+  if (!server.ok()) return Fail(1, "grpc server", server.status());
+  suite::rpc::WriteLogLine({{"severity", "INFO"},
+                            {"event", "questions.started"},
+                            {"port", (*server)->port()}});
+  // Health follows the database: NOT_SERVING while it does not answer.
+  suite::db::ConnectionPool* raw_pool = pool->get();
+  (*server)->FollowProbe([raw_pool] { return raw_pool->Healthy(); });
+  (*server)->Run();
+  suite::rpc::WriteLogLine({{"severity", "INFO"}, {"event", "questions.stopped"}});
+  return 0;
+}
