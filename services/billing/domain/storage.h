@@ -85,7 +85,7 @@ class BillingStorage {
 
   // BestSubscription returns the user's most relevant subscription (active, then trialing,
   // then past_due, then anything; latest period end first), nullopt when there is none.
-  // One indexed read.
+  // One indexed read of one table; stripe_customer_id is left empty.
   virtual absl::StatusOr<absl::optional<Subscription>> BestSubscription(
       absl::string_view user_id) = 0;
 

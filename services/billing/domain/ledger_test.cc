@@ -1,0 +1,104 @@
+#include "services/billing/domain/ledger.h"
+
+#include "gtest/gtest.h"
+#include "services/billing/domain/page_token.h"
+#include "shared/rpc/status.h"
+
+namespace billing {
+namespace {
+
+NewTransaction Valid() {
+  NewTransaction tx;
+  tx.idempotency_key = "key-1";
+  tx.account_id = "bbbbbbbb-0000-4000-8000-000000000001";
+  tx.currency = "EUR";
+  tx.amount_cents = 100;
+  tx.provider = "manual";
+  return tx;
+}
+
+TEST(LedgerTest, CurrenciesAreIso4217UpperCase) {
+  for (const char* ok : {"EUR", "USD", "JPY", "CHF", "XAU"}) EXPECT_TRUE(IsIsoCurrency(ok)) << ok;
+  for (const char* bad : {"eur", "EURO", "EU", "ABC", "", "US$"}) {
+    EXPECT_FALSE(IsIsoCurrency(bad)) << bad;
+  }
+}
+
+TEST(LedgerTest, FingerprintChangesWithEveryRequestFieldButNotTheKey) {
+  const std::string base = RequestFingerprint(Valid());
+  NewTransaction same = Valid();
+  same.idempotency_key = "other-key";
+  same.request_id = "aaaaaaaa-0000-4000-8000-000000000009";
+  EXPECT_EQ(RequestFingerprint(same), base);
+  NewTransaction t = Valid();
+  t.amount_cents = 101;
+  EXPECT_NE(RequestFingerprint(t), base);
+  t = Valid();
+  t.currency = "USD";
+  EXPECT_NE(RequestFingerprint(t), base);
+  t = Valid();
+  t.metadata["a"] = "b";
+  EXPECT_NE(RequestFingerprint(t), base);
+  // Length-prefixed: moving a character between fields changes the fingerprint.
+  NewTransaction a = Valid(), b = Valid();
+  a.provider_charge_id = "ab";
+  b.provider_charge_id = "a";
+  b.provider_invoice_id = "b";
+  EXPECT_NE(RequestFingerprint(a), RequestFingerprint(b));
+}
+
+TEST(LedgerTest, ValidationNamesTheField) {
+  auto field = [](NewTransaction tx) {
+    auto v = suite::rpc::FieldViolationsOf(ValidateNewTransaction(tx));
+    return v.empty() ? std::string() : v[0].field;
+  };
+  EXPECT_TRUE(ValidateNewTransaction(Valid()).ok());
+  NewTransaction t = Valid();
+  t.idempotency_key = "";
+  EXPECT_EQ(field(t), "idempotency_key");
+  t = Valid();
+  t.idempotency_key = std::string(256, 'k');
+  EXPECT_EQ(field(t), "idempotency_key");
+  t = Valid();
+  t.account_id = "x";
+  EXPECT_EQ(field(t), "transaction.account_id");
+  t = Valid();
+  t.user_id = "x";
+  EXPECT_EQ(field(t), "transaction.user_id");
+  t = Valid();
+  t.currency = "eur";
+  EXPECT_EQ(field(t), "transaction.currency");
+  t = Valid();
+  t.amount_cents = int64_t{1} << 31;
+  EXPECT_EQ(field(t), "transaction.amount_cents");
+  t = Valid();
+  t.amount_cents = -(int64_t{1} << 31);  // refunds may be negative adjustments; still in range
+  EXPECT_TRUE(ValidateNewTransaction(t).ok());
+  t = Valid();
+  t.provider = "";
+  EXPECT_EQ(field(t), "transaction.provider");
+  t = Valid();
+  t.metadata[std::string(41, 'k')] = "v";
+  EXPECT_EQ(field(t), "transaction.metadata");
+}
+
+TEST(PageTokenTest, RoundTripsAndRefusesTamperingAndOtherScopes) {
+  PageTokenCodec codec("secret-1");
+  Cursor cursor{1700000000123456, "aaaaaaaa-0000-4000-8000-000000000002"};
+  const std::string token = codec.Encode("scope-a", cursor);
+  auto back = codec.Decode("scope-a", token);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->unix_micros, cursor.unix_micros);
+  EXPECT_EQ(back->id, cursor.id);
+  EXPECT_EQ(codec.Decode("scope-b", token).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(PageTokenCodec("secret-2").Decode("scope-a", token).ok());
+  std::string tampered = token;
+  tampered[2] = tampered[2] == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(codec.Decode("scope-a", tampered).ok());
+  for (const char* bad : {"", ".", "abc", "abc.def", "!!.!!"}) {
+    EXPECT_FALSE(codec.Decode("scope-a", bad).ok()) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace billing
