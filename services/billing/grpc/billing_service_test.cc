@@ -700,5 +700,29 @@ TEST_F(BillingServiceTest, HttpDoorAnswersAsStripeExpects) {
   EXPECT_EQ(Count("SELECT count(*) FROM billing.stripe_events"), 3);
 }
 
+TEST_F(BillingServiceTest, DatabaseDownAnswersUnavailableAndStripeRetries) {
+  BillingOptions options;
+  options.webhook_secrets = {kSecret};
+  options.page_token_secret = "page-secret";
+  options.now = [] { return kNow; };
+  auto down = BillingTestServer::Start("postgresql://billing_service@127.0.0.1:1/none", options,
+                                       auth_);
+  ASSERT_TRUE(down.ok()) << down.status();
+  auto stub = (*down)->NewStub();
+  v1::GetEntitlementRequest req;
+  req.set_user_id(kAliceId);
+  v1::GetEntitlementResponse resp;
+  EXPECT_EQ(stub->GetEntitlement(As("alice").get(), req, &resp).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  const std::string payload = Event("evt_down", "customer.created", 1, R"({"id":"cus_d"})");
+  v1::IngestStripeEventResponse out;
+  EXPECT_EQ(Ingest(payload, &out, stub.get()).error_code(), grpc::StatusCode::UNAVAILABLE);
+  httplib::Client client("127.0.0.1", (*down)->http_port());
+  auto res = client.Post("/webhooks/stripe", {{"Stripe-Signature", Sign(payload)}}, payload,
+                         "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 503);
+}
+
 }  // namespace
 }  // namespace billing
