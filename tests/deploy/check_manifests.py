@@ -1,0 +1,416 @@
+#!/usr/bin/env python3
+"""Checks the rendered Kubernetes manifests of deploy/k8s against the binaries' sources.
+
+Usage: check_manifests.py REPO_ROOT OVERLAY_DIR...
+
+Each overlay is rendered with `kubectl kustomize`; then, for every workload:
+  - every probe targets the gRPC containerPort, and that port is the one the binary listens on
+    (<PREFIX>_GRPC_PORT in its environment, PREFIX taken from LoadServerConfig("...") in
+    services/<svc>/main.cc), and the one services.md fixes for the service;
+  - every environment variable the manifests set (env and ConfigMap envFrom) is one the binary
+    reads: a string literal in the sources that are the source of truth (the service's own
+    non-test sources, shared/rpc/config.cc with the service's prefix, shared/db/config.cc,
+    shared/rpc/tls.cc when the service calls LoadClientTlsConfig; the migrator's main for the
+    migration Job);
+  - no secret sits in plain configuration: a variable whose name contains PASSWORD, SECRET,
+    TOKEN, DATABASE_URL or KEY comes from a secretKeyRef, no ConfigMap has such a key or a URL
+    with a password, and no Secret object is rendered from the repository at all;
+  - every container has requests and limits and runs non-root, with a read-only root
+    filesystem and no privilege escalation; prod runs at least two replicas (Deployment and
+    HorizontalPodAutoscaler); the grace period exceeds the drain timeout; each service has
+    its Service, PodDisruptionBudget, HorizontalPodAutoscaler and NetworkPolicy.
+Then it proves the checks can fail: mutated copies of the rendered dev overlay (an unknown
+variable, a plain-text secret, a probe on the wrong port, one prod replica, no limits, a
+writable root filesystem) must each be rejected.
+
+Writes a JUnit XML report to $XML_OUTPUT_FILE (one test case per check) when set, prints
+failures, exits 1 if any.
+"""
+import copy
+import glob
+import os
+import re
+import subprocess
+import sys
+from xml.sax.saxutils import escape, quoteattr
+
+import yaml
+
+# services.md: the fixed contract ports.
+CONTRACT_GRPC_PORTS = {"identity": 50051, "billing": 50052, "questions": 50053}
+CONTRACT_OTHER_PORTS = {"billing": {"BILLING_WEBHOOK_PORT": 8082}}
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|DATABASE_URL|KEY")
+URL_WITH_PASSWORD = re.compile(r"://[^/@\s:]+:[^/@\s]+@")
+LITERAL = re.compile(r'"([A-Z][A-Z0-9_]*)"')
+DEFAULT_DRAIN_SECONDS = 20  # shared/rpc/config.h
+
+
+def read(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def literals(paths):
+    names = set()
+    for p in paths:
+        names |= set(LITERAL.findall(read(p)))
+    return names
+
+
+class SourceTruth:
+    """What each binary reads, from the repository's sources."""
+
+    def __init__(self, root):
+        self.root = root
+        self.rpc_generic = literals([os.path.join(root, "shared/rpc/config.cc")])
+        self.db = literals([os.path.join(root, "shared/db/config.cc")])
+        self.tls = literals([os.path.join(root, "shared/rpc/tls.cc")])
+        self.cache = {}
+
+    def service(self, svc):
+        """Returns (prefix, names) for services/<svc>, or raises ValueError."""
+        if svc in self.cache:
+            return self.cache[svc]
+        main = os.path.join(self.root, "services", svc, "main.cc")
+        if not os.path.exists(main):
+            raise ValueError(f"services/{svc}/main.cc does not exist: the variables the "
+                             f"{svc} binary reads are unknown")
+        m = re.search(r'LoadServerConfig\(\s*"([A-Z0-9_]+)"', read(main))
+        if not m:
+            raise ValueError(f"services/{svc}/main.cc does not call LoadServerConfig(\"PREFIX\", ...)")
+        prefix = m.group(1)
+        files = [p for p in glob.glob(os.path.join(self.root, "services", svc, "**", "*.*"),
+                                      recursive=True)
+                 if p.endswith((".cc", ".h")) and not p.endswith("_test.cc")
+                 and "/testing/" not in p and os.path.basename(p) != "errors.h"]
+        own = literals(files)
+        names = own | self.db | self.rpc_generic | {f"{prefix}_{n}" for n in self.rpc_generic}
+        if any("LoadClientTlsConfig" in read(p) for p in files):
+            names |= self.tls
+        self.cache[svc] = (prefix, names)
+        return self.cache[svc]
+
+    def migrate(self):
+        return literals([os.path.join(self.root, "shared/db/migrate/migrate_main.cc")])
+
+
+def render(overlay):
+    out = subprocess.run(["kubectl", "kustomize", overlay], check=True, capture_output=True,
+                         text=True).stdout
+    return [d for d in yaml.safe_load_all(out) if d]
+
+
+def duration_seconds(text):
+    m = re.fullmatch(r"(\d+)(ms|s|m)?", text.strip())
+    if not m:
+        return None
+    n = int(m.group(1))
+    return {None: n, "s": n, "ms": n / 1000, "m": n * 60}[m.group(2)]
+
+
+def pod_workloads(docs):
+    """(kind, name, pod spec, doc) for every Deployment and Job."""
+    for d in docs:
+        if d.get("kind") in ("Deployment", "Job"):
+            yield d["kind"], d["metadata"]["name"], d["spec"]["template"]["spec"], d
+
+
+def check(docs, overlay_name, truth):
+    """Returns a list of (check name, [problems])."""
+    results = []
+    by_kind = {}
+    for d in docs:
+        by_kind.setdefault(d["kind"], []).append(d)
+    configmaps = {d["metadata"]["name"]: d.get("data", {}) or {} for d in by_kind.get("ConfigMap", [])}
+
+    def result(name, problems):
+        results.append((f"{overlay_name}: {name}", problems))
+
+    # No Secret objects and no secrets in ConfigMaps.
+    problems = [f"Secret {d['metadata']['name']} is rendered from the repository; secrets are "
+                f"created out of band" for d in by_kind.get("Secret", [])]
+    for cm, data in configmaps.items():
+        for k, v in data.items():
+            if SECRET_NAME.search(k):
+                problems.append(f"ConfigMap {cm} has secret-looking key {k}")
+            if URL_WITH_PASSWORD.search(str(v)):
+                problems.append(f"ConfigMap {cm} key {k} holds a URL with a password")
+    result("no secret in ConfigMaps or Secret objects", problems)
+
+    for kind, name, spec, doc in pod_workloads(docs):
+        containers = spec.get("containers", []) + spec.get("initContainers", [])
+        pod_sc = spec.get("securityContext", {}) or {}
+        # Security context and resources of every container.
+        problems = []
+        for c in containers:
+            sc = c.get("securityContext", {}) or {}
+            non_root = sc.get("runAsNonRoot", pod_sc.get("runAsNonRoot"))
+            if non_root is not True:
+                problems.append(f"container {c['name']}: runAsNonRoot is not true")
+            if sc.get("runAsUser", pod_sc.get("runAsUser")) == 0:
+                problems.append(f"container {c['name']}: runAsUser 0")
+            if sc.get("readOnlyRootFilesystem") is not True:
+                problems.append(f"container {c['name']}: readOnlyRootFilesystem is not true")
+            if sc.get("allowPrivilegeEscalation") is not False:
+                problems.append(f"container {c['name']}: allowPrivilegeEscalation is not false")
+            res = c.get("resources", {}) or {}
+            for part in ("requests", "limits"):
+                for r in ("cpu", "memory"):
+                    if not (res.get(part) or {}).get(r):
+                        problems.append(f"container {c['name']}: no {part}.{r}")
+        result(f"{kind} {name}: security context and resources", problems)
+
+        # Environment: names known to the binary, secrets only by reference.
+        problems = []
+        env = {}  # name -> plain value or None when from a reference
+        for c in containers:
+            for ref in c.get("envFrom", []) or []:
+                if "configMapRef" in ref:
+                    cm = ref["configMapRef"]["name"]
+                    if cm not in configmaps:
+                        problems.append(f"container {c['name']}: envFrom ConfigMap {cm} is not rendered")
+                    for k, v in configmaps.get(cm, {}).items():
+                        env[k] = str(v)
+                else:
+                    problems.append(f"container {c['name']}: envFrom {list(ref)} cannot be "
+                                    f"checked name by name; use env with secretKeyRef")
+            for e in c.get("env", []) or []:
+                n = e["name"]
+                if "value" in e:
+                    env[n] = str(e["value"])
+                    if SECRET_NAME.search(n):
+                        problems.append(f"{n} is set as a plain value; it must come from a secretKeyRef")
+                else:
+                    env[n] = None
+                    vf = e.get("valueFrom", {}) or {}
+                    if SECRET_NAME.search(n) and "secretKeyRef" not in vf:
+                        problems.append(f"{n} comes from {list(vf)}, not a secretKeyRef")
+        if kind == "Job":
+            known, prefix = truth.migrate(), None
+        else:
+            try:
+                prefix, known = truth.service(name)
+            except ValueError as error:
+                problems.append(str(error))
+                prefix, known = None, set()
+        if known:
+            for n in sorted(env):
+                if n not in known:
+                    problems.append(f"{n} is set but the {name} binary never reads it")
+        result(f"{kind} {name}: every variable is read by the binary; secrets by reference",
+               problems)
+
+        if kind != "Deployment":
+            continue
+        c = spec["containers"][0]
+        ports = {p.get("name"): p["containerPort"] for p in c.get("ports", [])}
+        # Probes and the listening port.
+        problems = []
+        grpc_port = ports.get("grpc")
+        if grpc_port is None:
+            problems.append("no containerPort named grpc")
+        if CONTRACT_GRPC_PORTS.get(name) not in (None, grpc_port):
+            problems.append(f"gRPC containerPort {grpc_port} is not the contract port "
+                            f"{CONTRACT_GRPC_PORTS[name]} of services.md")
+        for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+            p = c.get(probe)
+            if p is None:
+                if probe != "startupProbe":
+                    problems.append(f"no {probe}")
+                continue
+            if "grpc" not in p:
+                problems.append(f"{probe} is not a native gRPC probe")
+            elif p["grpc"].get("port") != grpc_port:
+                problems.append(f"{probe} targets port {p['grpc'].get('port')}, the container "
+                                f"exposes gRPC on {grpc_port}")
+        if prefix is not None:
+            listen = env.get(f"{prefix}_GRPC_PORT", env.get("GRPC_PORT"))
+            addr = env.get(f"{prefix}_GRPC_ADDR", env.get("GRPC_ADDR"))
+            if addr:
+                listen = addr.rsplit(":", 1)[-1]
+            if listen is None:
+                problems.append(f"{prefix}_GRPC_PORT is not set: the binary would listen on its "
+                                f"default port")
+            elif str(listen) != str(grpc_port):
+                problems.append(f"the binary listens on {listen} ({prefix}_GRPC_PORT), the "
+                                f"probes and containerPort say {grpc_port}")
+            metrics = env.get(f"{prefix}_METRICS_PORT", env.get("METRICS_PORT"))
+            if "metrics" in ports and str(metrics) != str(ports["metrics"]):
+                problems.append(f"containerPort metrics {ports['metrics']} but "
+                                f"{prefix}_METRICS_PORT is {metrics}")
+            for var, port in CONTRACT_OTHER_PORTS.get(name, {}).items():
+                if str(env.get(var)) != str(port) or port not in ports.values():
+                    problems.append(f"{var} must be {port} and exposed as a containerPort")
+            drain = duration_seconds(env.get(f"{prefix}_GRPC_DRAIN_TIMEOUT",
+                                             env.get("GRPC_DRAIN_TIMEOUT", "20s")))
+            grace = spec.get("terminationGracePeriodSeconds", 30)
+            if drain is None or not grace > drain:
+                problems.append(f"terminationGracePeriodSeconds {grace} does not exceed the "
+                                f"drain timeout {drain}s")
+        result(f"Deployment {name}: probes, ports and drain", problems)
+
+        # Replicas and companions.
+        problems = []
+        hpas = [h for h in by_kind.get("HorizontalPodAutoscaler", [])
+                if h["spec"]["scaleTargetRef"]["name"] == name]
+        if overlay_name == "prod":
+            if doc["spec"].get("replicas", 1) < 2:
+                problems.append(f"prod replicas {doc['spec'].get('replicas', 1)} < 2")
+            for h in hpas:
+                if h["spec"].get("minReplicas", 1) < 2:
+                    problems.append(f"prod HPA minReplicas {h['spec'].get('minReplicas', 1)} < 2")
+        labels = doc["spec"]["template"]["metadata"]["labels"]
+
+        def selects(selector):
+            return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+        if not hpas:
+            problems.append("no HorizontalPodAutoscaler")
+        if not any(selects(s["spec"].get("selector")) for s in by_kind.get("Service", [])):
+            problems.append("no Service")
+        else:
+            for s in by_kind["Service"]:
+                if selects(s["spec"].get("selector")):
+                    for sp in s["spec"]["ports"]:
+                        t = sp.get("targetPort", sp["port"])
+                        if t not in ports and t not in ports.values():
+                            problems.append(f"Service {s['metadata']['name']} targets {t}, "
+                                            f"not a containerPort")
+        if not any(selects(p["spec"]["selector"].get("matchLabels"))
+                   for p in by_kind.get("PodDisruptionBudget", [])):
+            problems.append("no PodDisruptionBudget")
+        policies = [p for p in by_kind.get("NetworkPolicy", [])
+                    if selects(p["spec"]["podSelector"].get("matchLabels"))]
+        if not policies:
+            problems.append("no NetworkPolicy of its own")
+        for p in policies:
+            for rule in p["spec"].get("ingress", []):
+                for rp in rule.get("ports", []):
+                    if rp["port"] not in ports.values():
+                        problems.append(f"NetworkPolicy {p['metadata']['name']} opens port "
+                                        f"{rp['port']}, which the container does not expose")
+        result(f"Deployment {name}: replicas, Service, PDB, HPA, NetworkPolicy", problems)
+    return results
+
+
+def container(docs, kind, name):
+    for d in docs:
+        if d["kind"] == kind and d["metadata"]["name"] == name:
+            return d, d["spec"]["template"]["spec"]["containers"][0]
+    raise KeyError(name)
+
+
+def mutations(dev, truth):
+    """Each mutation must make check() fail; returns (check name, problems)."""
+    def unknown_variable(docs):
+        container(docs, "Deployment", "identity")[1]["env"].append(
+            {"name": "IDENTITY_NO_SUCH_SETTING", "value": "1"})
+
+    def unknown_configmap_key(docs):
+        for d in docs:
+            if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "billing-config":
+                d["data"]["BILLING_GRPC_PORTT"] = "50052"
+
+    def plain_secret(docs):
+        c = container(docs, "Deployment", "billing")[1]
+        c["env"] = [e for e in c["env"] if e["name"] != "DATABASE_URL"]
+        c["env"].append({"name": "DATABASE_URL", "value": "postgresql://billing_service:pw@db/suite"})
+
+    def secret_in_configmap(docs):
+        for d in docs:
+            if d["kind"] == "ConfigMap":
+                d["data"]["QUESTIONS_PAGE_TOKEN_SECRET"] = "not-so-secret"
+                return
+
+    def probe_wrong_port(docs):
+        container(docs, "Deployment", "questions")[1]["readinessProbe"]["grpc"]["port"] = 50051
+
+    def listen_elsewhere(docs):
+        for d in docs:
+            if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "identity-config":
+                d["data"]["IDENTITY_GRPC_PORT"] = "50099"
+
+    def one_prod_replica(docs):
+        container(docs, "Deployment", "billing")[0]["spec"]["replicas"] = 1
+
+    def no_limits(docs):
+        del container(docs, "Job", "migrate")[1]["resources"]["limits"]
+
+    def writable_root(docs):
+        container(docs, "Deployment", "identity")[1]["securityContext"]["readOnlyRootFilesystem"] = False
+
+    def short_grace(docs):
+        container(docs, "Deployment", "identity")[0]["spec"]["template"]["spec"][
+            "terminationGracePeriodSeconds"] = 10
+
+    # Each mutation with the problem it must be rejected for.
+    cases = [
+        (unknown_variable, "IDENTITY_NO_SUCH_SETTING is set but the identity binary never reads it"),
+        (unknown_configmap_key, "BILLING_GRPC_PORTT is set but the billing binary never reads it"),
+        (plain_secret, "DATABASE_URL is set as a plain value"),
+        (secret_in_configmap, "has secret-looking key QUESTIONS_PAGE_TOKEN_SECRET"),
+        (probe_wrong_port, "readinessProbe targets port 50051, the container exposes gRPC on 50053"),
+        (listen_elsewhere, "the binary listens on 50099 (IDENTITY_GRPC_PORT)"),
+        (no_limits, "container migrate: no limits.cpu"),
+        (writable_root, "container identity: readOnlyRootFilesystem is not true"),
+        (short_grace, "terminationGracePeriodSeconds 10 does not exceed the drain timeout"),
+        (one_prod_replica, "prod replicas 1 < 2"),
+    ]
+    out = []
+    for mutate, expected in cases:
+        docs = copy.deepcopy(dev)
+        try:
+            mutate(docs)
+        except (KeyError, IndexError, TypeError) as error:
+            out.append((f"self-test: {mutate.__name__} is rejected",
+                        [f"could not apply the mutation: {error!r}"]))
+            continue
+        overlay = "prod" if mutate is one_prod_replica else "dev"
+        problems = [line for _, p in check(docs, overlay, truth) for line in p]
+        hit = any(expected in line for line in problems)
+        out.append((f"self-test: {mutate.__name__} is rejected",
+                    [] if hit else [f"expected a failure containing {expected!r}, got {problems}"]))
+    return out
+
+
+def main():
+    root, overlays = sys.argv[1], sys.argv[2:]
+    truth = SourceTruth(root)
+    results = []
+    rendered = {}
+    for overlay in overlays:
+        name = os.path.basename(overlay.rstrip("/"))
+        try:
+            rendered[name] = render(overlay)
+        except subprocess.CalledProcessError as error:
+            results.append((f"{name}: kubectl kustomize renders", [error.stderr.strip()]))
+            continue
+        results.append((f"{name}: kubectl kustomize renders", []))
+        results.extend(check(rendered[name], name, truth))
+    if "dev" in rendered:
+        # Only meaningful when the real manifests pass: otherwise a failure proves nothing.
+        results.extend(mutations(rendered["dev"], truth))
+
+    failures = [(n, p) for n, p in results if p]
+    for n, p in results:
+        print(("FAIL " if p else "ok   ") + n)
+        for line in p:
+            print("       " + line)
+    xml = os.environ.get("XML_OUTPUT_FILE")
+    if xml:
+        with open(xml, "w", encoding="utf-8") as f:
+            f.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+            f.write(f'<testsuites tests="{len(results)}" failures="{len(failures)}" errors="0">\n')
+            f.write(f'<testsuite name="deploy_manifests" tests="{len(results)}" '
+                    f'failures="{len(failures)}" errors="0">\n')
+            for n, p in results:
+                f.write(f'<testcase name={quoteattr(n)} classname="deploy">')
+                if p:
+                    f.write(f'<failure message={quoteattr(p[0])}>{escape(chr(10).join(p))}</failure>')
+                f.write("</testcase>\n")
+            f.write("</testsuite>\n</testsuites>\n")
+    print(f"{len(results) - len(failures)} checks passed, {len(failures)} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
