@@ -1,7 +1,10 @@
 // questions.v1.QuestionBankService end to end: a real server on loopback over a real migrated
 // PostgreSQL (as questions_service), driven through the generated stubs. Callers are
-// authenticated by an in-memory CallerAuthenticator (token → caller); billing is a real gRPC
-// server on loopback whose answers the test controls (or a closed port for "billing down").
+// authenticated by the real IdentityAuthenticator against a loopback identity server that
+// implements ValidateSession from a token table; billing is a loopback gRPC server whose
+// GetEntitlement answers the test controls (or a closed port for "billing down"). The real
+// identity and billing fixtures are visible to //tests/... only, so the cross-service test
+// with them belongs there.
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -18,9 +21,11 @@
 #include "billing/v1/billing_service.grpc.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "identity/v1/identity_service.grpc.pb.h"
 #include "pqxx/pqxx"
 #include "questions/v1/questions_service.grpc.pb.h"
 #include "services/questions/testing/questions_server.h"
+#include "shared/identity_client/identity_authenticator.h"
 #include "shared/rpc/request_context.h"
 #include "shared/rpc/status.h"
 
@@ -37,21 +42,34 @@ constexpr char kMemberId[] = "00000000-0000-4000-8000-00000000000c";
 constexpr char kOtherId[] = "00000000-0000-4000-8000-00000000000d";
 constexpr char kPayingId[] = "00000000-0000-4000-8000-00000000000e";
 
-// Tokens "author", "admin", "member", "other", "paying" stand for the users above.
-class FakeAuthenticator : public suite::rpc::CallerAuthenticator {
+// identity.v1.IdentityService with only ValidateSession (the services.md contract): tokens
+// "author", "admin", "member", "other", "paying" stand for the users above; others are
+// UNAUTHENTICATED. Callers reach it through the real IdentityAuthenticator.
+class FakeIdentity final : public ::identity::v1::IdentityService::Service {
  public:
-  absl::StatusOr<suite::rpc::Caller> Authenticate(absl::string_view token,
-                                                  const suite::rpc::RequestContext&) override {
-    static const auto* callers = new std::map<std::string, suite::rpc::Caller, std::less<>>{
-        {"author", {kAuthorId, {"author", "member"}, "s1"}},
-        {"admin", {kAdminId, {"admin"}, "s2"}},
-        {"member", {kMemberId, {"member"}, "s3"}},
-        {"other", {kOtherId, {"member"}, "s4"}},
-        {"paying", {kPayingId, {"member"}, "s5"}},
+  grpc::Status ValidateSession(grpc::ServerContext*,
+                               const ::identity::v1::ValidateSessionRequest* request,
+                               ::identity::v1::ValidateSessionResponse* response) override {
+    static const auto* users = new std::map<std::string, std::pair<std::string, std::vector<std::string>>>{
+        {"author", {kAuthorId, {"author", "member"}}},
+        {"admin", {kAdminId, {"admin"}}},
+        {"member", {kMemberId, {"member"}}},
+        {"other", {kOtherId, {"member"}}},
+        {"paying", {kPayingId, {"member"}}},
     };
-    auto it = callers->find(token);
-    if (it == callers->end()) return absl::UnauthenticatedError("unknown session");
-    return it->second;
+    auto it = users->find(request->session_token());
+    if (it == users->end()) return grpc::Status(grpc::UNAUTHENTICATED, "unknown session");
+    response->set_user_id(it->second.first);
+    response->set_session_id("00000000-0000-4000-8000-0000000000ff");
+    for (const std::string& role : it->second.second) {
+      response->add_role_grants()->set_role(role);
+    }
+    // An account-scoped admin grant must not make anyone a global admin.
+    auto* scoped = response->add_role_grants();
+    scoped->set_role("admin");
+    scoped->set_account_id("00000000-0000-4000-8000-0000000000ee");
+    response->mutable_expire_time()->set_seconds(absl::ToUnixSeconds(absl::Now()) + 3600);
+    return grpc::Status::OK;
   }
 };
 
@@ -118,8 +136,18 @@ class ServiceTest : public ::testing::Test {
       ASSERT_NE(billing_server_, nullptr);
       billing_addr_ = absl::StrCat("127.0.0.1:", port);
     }
+    if (!identity_server_) {
+      grpc::ServerBuilder builder;
+      int port = 0;
+      builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+      builder.RegisterService(&identity_);
+      identity_server_ = builder.BuildAndStart();
+      ASSERT_NE(identity_server_, nullptr);
+      auth_ = std::make_unique<suite::identity_client::IdentityAuthenticator>(grpc::CreateChannel(
+          absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+    }
     testing::QuestionsServerOptions options;
-    options.authenticator = &auth_;
+    options.authenticator = auth_.get();
     options.billing_addr = billing_override.empty() ? billing_addr_ : billing_override;
     options.free_sessions_per_day = free_quota;
     options.import_chunk_size = chunk;
@@ -132,6 +160,7 @@ class ServiceTest : public ::testing::Test {
   void TearDown() override {
     server_.reset();
     if (billing_server_) billing_server_->Shutdown();
+    if (identity_server_) identity_server_->Shutdown();
   }
 
   // A client context carrying `token` (none when empty) and a generous deadline.
@@ -200,7 +229,9 @@ class ServiceTest : public ::testing::Test {
     return response.tag();
   }
 
-  FakeAuthenticator auth_;
+  FakeIdentity identity_;
+  std::unique_ptr<grpc::Server> identity_server_;
+  std::unique_ptr<suite::identity_client::IdentityAuthenticator> auth_;
   FakeBilling billing_;
   std::unique_ptr<grpc::Server> billing_server_;
   std::string billing_addr_;
@@ -594,6 +625,16 @@ TEST_F(ServiceTest, AuthorizationMatrixOfEveryRpc) {
   pb::ListAttemptsResponse attempts;
   ASSERT_TRUE(stub_->ListAttempts(As("other").get(), list, &attempts).ok());
   EXPECT_EQ(attempts.attempts_size(), 0);
+}
+
+TEST_F(ServiceTest, IdentityDownIsUnavailableNotAHang) {
+  identity_server_->Shutdown();
+  pb::ListTagsResponse response;
+  absl::Time begin = absl::Now();
+  // "admin" was never validated in this test, so nothing is cached.
+  grpc::Status s = stub_->ListTags(As("admin", absl::Seconds(10)).get(), {}, &response);
+  EXPECT_EQ(s.error_code(), grpc::UNAVAILABLE) << s.error_message();
+  EXPECT_LT(absl::Now() - begin, absl::Seconds(5));
 }
 
 // --- practice ---
