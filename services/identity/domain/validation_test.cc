@@ -1,0 +1,49 @@
+// Input rules: e-mail normalisation, NIST password policy, UUIDs, bounded text.
+#include "services/identity/domain/validation.h"
+
+#include <gtest/gtest.h>
+
+namespace suite::identity {
+namespace {
+
+TEST(ValidationTest, EmailsAreTrimmedLowerCasedAndChecked) {
+  auto e = NormalizeEmail("email", "  Ada@Example.COM\t");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(*e, "ada@example.com");
+  for (const char* bad : {"", "ada", "@example.com", "ada@", "ada@example", "a@b@c.d",
+                          "ada @example.com", "ada@example.com."}) {
+    EXPECT_EQ(NormalizeEmail("email", bad).status().code(), absl::StatusCode::kInvalidArgument)
+        << bad;
+  }
+  EXPECT_FALSE(NormalizeEmail("email", std::string(250, 'a') + "@b.co").ok());
+}
+
+TEST(ValidationTest, PasswordsNeed12To128CharactersAndNothingElse) {
+  EXPECT_FALSE(ValidateNewPassword("password", "elevenchars").ok());
+  EXPECT_TRUE(ValidateNewPassword("password", "twelve chars").ok());
+  EXPECT_TRUE(ValidateNewPassword("password", "ääääääääääää").ok());  // 12 code points
+  EXPECT_TRUE(ValidateNewPassword("password", std::string(128, 'x')).ok());
+  EXPECT_FALSE(ValidateNewPassword("password", std::string(129, 'x')).ok());
+  EXPECT_FALSE(ValidateNewPassword("password", "\xff\xfe invalid utf8").ok());
+}
+
+TEST(ValidationTest, UuidsTextAndIps) {
+  EXPECT_TRUE(ValidateUuid("id", "0b6c7a9e-1d2f-4c3b-9a8e-7f6d5c4b3a21").ok());
+  EXPECT_FALSE(ValidateUuid("id", "0b6c7a9e1d2f4c3b9a8e7f6d5c4b3a21").ok());
+  EXPECT_FALSE(ValidateUuid("id", "'; DROP TABLE x; --").ok());
+  EXPECT_TRUE(ValidateText("name", "", 10).ok());
+  EXPECT_FALSE(ValidateText("name", "", 10, /*required=*/true).ok());
+  EXPECT_FALSE(ValidateText("name", "line\nbreak", 100).ok());
+  EXPECT_FALSE(ValidateText("name", std::string(11, 'x'), 10).ok());
+  EXPECT_TRUE(ValidateIp("ip", "2001:db8::1").ok());
+  EXPECT_TRUE(ValidateIp("ip", "192.0.2.1").ok());
+  EXPECT_FALSE(ValidateIp("ip", "example.com").ok());
+  EXPECT_TRUE(ValidateRoleKey("key", "reviewer_2").ok());
+  EXPECT_FALSE(ValidateRoleKey("key", "2fast").ok());
+  EXPECT_EQ(*ValidatePageSize("page_size", 0), 50);
+  EXPECT_EQ(*ValidatePageSize("page_size", 1000), 100);
+  EXPECT_FALSE(ValidatePageSize("page_size", -1).ok());
+}
+
+}  // namespace
+}  // namespace suite::identity
