@@ -118,6 +118,12 @@ absl::Status ValidateNewTransaction(const NewTransaction& tx) {
     return suite::rpc::InvalidArgument("transaction.amount_cents",
                                        "must fit in a 32-bit integer of cents");
   }
+  // Direction is in the kind: payments and refunds are never negative; only an adjustment
+  // may take money back (negative) or add it.
+  if (tx.amount_cents < 0 && tx.kind != TransactionKind::kAdjustment) {
+    return suite::rpc::InvalidArgument("transaction.amount_cents",
+                                       "must not be negative for a payment or refund");
+  }
   if (tx.provider.empty() || tx.provider.size() > 64) {
     return suite::rpc::InvalidArgument("transaction.provider", "must be 1..64 characters");
   }

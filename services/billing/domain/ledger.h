@@ -31,7 +31,8 @@ std::string RequestFingerprint(const NewTransaction& tx);
 
 // ValidateNewTransaction checks a ledger entry before any SQL: INVALID_ARGUMENT naming the
 // field (prefixed "transaction.", except idempotency_key) for a bad account_id/user_id uuid,
-// a currency not in ISO 4217, an amount outside the integer column's range (±2^31-1 cents),
+// a currency not in ISO 4217, an amount outside the integer column's range (±2^31-1 cents)
+// or negative for a payment or refund (only adjustments may be negative),
 // an empty or over-long provider or provider id, over-long metadata, and an idempotency key
 // that is empty, over 255 characters or not printable ASCII.
 absl::Status ValidateNewTransaction(const NewTransaction& tx);

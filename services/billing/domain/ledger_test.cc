@@ -72,8 +72,15 @@ TEST(LedgerTest, ValidationNamesTheField) {
   t.amount_cents = int64_t{1} << 31;
   EXPECT_EQ(field(t), "transaction.amount_cents");
   t = Valid();
-  t.amount_cents = -(int64_t{1} << 31);  // refunds may be negative adjustments; still in range
+  t.amount_cents = -1;  // a payment is never negative ...
+  EXPECT_EQ(field(t), "transaction.amount_cents");
+  t.kind = TransactionKind::kRefund;
+  EXPECT_EQ(field(t), "transaction.amount_cents");
+  t.kind = TransactionKind::kAdjustment;  // ... an adjustment may be, down to -2^31
+  t.amount_cents = -(int64_t{1} << 31);
   EXPECT_TRUE(ValidateNewTransaction(t).ok());
+  t.amount_cents = -(int64_t{1} << 31) - 1;
+  EXPECT_EQ(field(t), "transaction.amount_cents");
   t = Valid();
   t.provider = "";
   EXPECT_EQ(field(t), "transaction.provider");
