@@ -1,0 +1,238 @@
+// The question bank's rules with the store mocked (STYLE.md 13: domain tests may fake
+// storage): validation happens before storage, the entitlement gate asks billing only when
+// needed and fails closed, the free quota counts from UTC midnight, members see masked
+// published questions only, and imports are validated item by item and committed in chunks.
+#include "services/questions/domain/question_bank.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "shared/rpc/status.h"
+
+namespace suite::questions {
+namespace {
+
+using ::testing::_;
+using ::testing::Eq;
+using ::testing::Return;
+using ::testing::StrictMock;
+
+class MockStore : public QuestionStore {
+ public:
+  MOCK_METHOD(absl::StatusOr<Question>, CreateQuestion, (const NewQuestion&), (override));
+  MOCK_METHOD(absl::StatusOr<Question>, GetQuestion, (const std::string&), (override));
+  MOCK_METHOD(absl::StatusOr<Question>, UpdateDraft,
+              (const std::string&, const QuestionUpdate&, const std::string&), (override));
+  MOCK_METHOD(absl::StatusOr<Question>, Transition,
+              (const std::string&, const std::vector<QuestionStatus>&, QuestionStatus,
+               const std::string&),
+              (override));
+  MOCK_METHOD(absl::StatusOr<Page<Question>>, ListQuestions,
+              (const QuestionFilter&, const absl::optional<Cursor>&, int), (override));
+  MOCK_METHOD(absl::StatusOr<Tag>, CreateTag, (TagKind, const std::string&, const std::string&),
+              (override));
+  MOCK_METHOD(absl::StatusOr<Page<Tag>>, ListTags,
+              (const absl::optional<TagKind>&, const absl::optional<Cursor>&, int), (override));
+  MOCK_METHOD(absl::Status, TagQuestion, (const std::string&, const std::string&), (override));
+  MOCK_METHOD(absl::Status, UntagQuestion, (const std::string&, const std::string&), (override));
+  MOCK_METHOD(absl::StatusOr<std::set<std::string>>, ExistingTagIds,
+              (const std::vector<std::string>&), (override));
+  MOCK_METHOD(absl::StatusOr<std::set<std::string>>, ImportChunk,
+              (const std::vector<NewQuestion>&), (override));
+  MOCK_METHOD(absl::StatusOr<int>, CountSessionsSince, (const std::string&, absl::Time),
+              (override));
+  MOCK_METHOD(absl::StatusOr<PracticeSession>, StartSession,
+              (const std::string&, PracticeMode, const PracticeFilter&, int, const std::string&),
+              (override));
+  MOCK_METHOD(absl::StatusOr<PracticeSession>, GetSession,
+              (const std::string&, const std::string&), (override));
+  MOCK_METHOD(absl::StatusOr<std::vector<Question>>, GetQuestions,
+              (const std::vector<std::string>&), (override));
+  MOCK_METHOD(absl::StatusOr<std::vector<Attempt>>, SessionAttempts, (const std::string&),
+              (override));
+  MOCK_METHOD(absl::StatusOr<AttemptOutcome>, SubmitAttempt,
+              (const std::string&, const std::string&, const std::string&, const std::string&,
+               int64_t, const std::string&),
+              (override));
+  MOCK_METHOD(absl::StatusOr<PracticeSession>, EndSession,
+              (const std::string&, const std::string&), (override));
+  MOCK_METHOD(absl::StatusOr<Page<Attempt>>, ListAttempts,
+              (const std::string&, const std::string&, const absl::optional<Cursor>&, int),
+              (override));
+  MOCK_METHOD(absl::StatusOr<UserStats>, GetUserStats, (const std::string&), (override));
+  MOCK_METHOD(absl::StatusOr<Bookmark>, CreateBookmark,
+              (const std::string&, const std::string&, Visibility), (override));
+  MOCK_METHOD(absl::Status, DeleteBookmark, (const std::string&, const std::string&),
+              (override));
+  MOCK_METHOD(absl::StatusOr<Page<Bookmark>>, ListBookmarks,
+              (const std::string&, const absl::optional<Cursor>&, int), (override));
+};
+
+const Actor kMember{"00000000-0000-4000-8000-000000000001", false, false, ""};
+const Actor kAuthor{"00000000-0000-4000-8000-000000000002", true, false, ""};
+constexpr char kTag[] = "00000000-0000-4000-8000-0000000000aa";
+
+// 2026-11-22 23:59:59 UTC: the quota day started at 2026-11-22 00:00:00 UTC.
+const absl::Time kNow = absl::FromCivil(absl::CivilSecond(2026, 11, 22, 23, 59, 59),
+                                        absl::UTCTimeZone());
+const absl::Time kMidnight = absl::FromCivil(absl::CivilSecond(2026, 11, 22, 0, 0, 0),
+                                             absl::UTCTimeZone());
+
+class QuestionBankTest : public ::testing::Test {
+ protected:
+  QuestionBank Bank(size_t chunk = 500) {
+    QuestionBankOptions options;
+    options.free_sessions_per_day = 2;
+    options.import_chunk_size = chunk;
+    options.now = [] { return kNow; };
+    return QuestionBank(&store_, options);
+  }
+
+  void ExpectSessionStarted() {
+    PracticeSession s;
+    s.id = "s";
+    EXPECT_CALL(store_, StartSession(kMember.user_id, _, _, 5, _)).WillOnce(Return(s));
+    EXPECT_CALL(store_, SessionAttempts("s")).WillOnce(Return(std::vector<Attempt>()));
+    EXPECT_CALL(store_, GetQuestions(_)).WillOnce(Return(std::vector<Question>()));
+  }
+
+  StrictMock<MockStore> store_;
+  int billing_calls_ = 0;
+};
+
+NewQuestion Valid(const std::string& key = "") {
+  NewQuestion q;
+  q.external_key = key;
+  q.stem = "stem";
+  q.difficulty = Difficulty::kEasy;
+  q.choices = {{"a", true}, {"b", false}};
+  return q;
+}
+
+TEST_F(QuestionBankTest, TutorUnderTheQuotaNeverAsksBillingAndCountsFromUtcMidnight) {
+  EXPECT_CALL(store_, CountSessionsSince(kMember.user_id, Eq(kMidnight))).WillOnce(Return(1));
+  ExpectSessionStarted();
+  auto view = Bank().StartPracticeSession(kMember, PracticeMode::kTutor, {}, 5, [&] {
+    ++billing_calls_;
+    return absl::StatusOr<bool>(false);
+  });
+  ASSERT_TRUE(view.ok()) << view.status();
+  EXPECT_EQ(billing_calls_, 0);
+}
+
+TEST_F(QuestionBankTest, TutorBeyondTheQuotaNeedsAnEntitlement) {
+  EXPECT_CALL(store_, CountSessionsSince(_, _)).WillRepeatedly(Return(2));
+  auto denied = Bank().StartPracticeSession(kMember, PracticeMode::kTutor, {}, 5, [] {
+    return absl::StatusOr<bool>(false);
+  });
+  EXPECT_EQ(denied.status().code(), absl::StatusCode::kPermissionDenied);
+  ASSERT_TRUE(suite::rpc::ErrorInfoOf(denied.status()).has_value());
+  EXPECT_EQ(suite::rpc::ErrorInfoOf(denied.status())->reason, "ENTITLEMENT_REQUIRED");
+  ExpectSessionStarted();
+  EXPECT_TRUE(Bank()
+                  .StartPracticeSession(kMember, PracticeMode::kTutor, {}, 5,
+                                        [] { return absl::StatusOr<bool>(true); })
+                  .ok());
+}
+
+TEST_F(QuestionBankTest, ExamModeAlwaysAsksBillingAndFailsClosed) {
+  auto check = [&](absl::StatusOr<bool> answer) {
+    return Bank().StartPracticeSession(kMember, PracticeMode::kExam, {}, 5, [&] {
+      ++billing_calls_;
+      return answer;
+    });
+  };
+  EXPECT_EQ(check(false).status().code(), absl::StatusCode::kPermissionDenied);
+  auto down = check(absl::DeadlineExceededError("slow"));
+  EXPECT_EQ(down.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(suite::rpc::ErrorInfoOf(down.status())->reason, "BILLING_UNAVAILABLE");
+  EXPECT_EQ(check(absl::InternalError("bug")).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(check(absl::PermissionDeniedError("not you")).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(billing_calls_, 4);
+  ExpectSessionStarted();
+  EXPECT_TRUE(check(true).ok());
+}
+
+TEST_F(QuestionBankTest, InvalidInputNeverReachesTheStore) {
+  QuestionBank bank = Bank();
+  NewQuestion q = Valid();
+  q.choices.clear();
+  auto created = bank.CreateQuestion(kAuthor, q);
+  EXPECT_EQ(created.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(suite::rpc::FieldViolationsOf(created.status())[0].field, "choices");
+  EXPECT_EQ(bank.CreateQuestion(kMember, Valid()).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(bank.GetQuestion(kMember, "x").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(bank.StartPracticeSession(kMember, absl::nullopt, {}, 5, nullptr).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(bank.ListQuestions(kMember, {}, absl::nullopt, -5).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(bank.CreateTag(kAuthor, TagKind::kTopic, "-bad", "l").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(bank.CreateTag(kAuthor, TagKind::kTopic, "a--b", "l").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // StrictMock: any store call above would have failed the test.
+}
+
+TEST_F(QuestionBankTest, MembersSeeOnlyPublishedQuestionsWithoutAnswers) {
+  Question draft;
+  draft.id = "00000000-0000-4000-8000-00000000000d";
+  draft.status = QuestionStatus::kDraft;
+  Question published = draft;
+  published.status = QuestionStatus::kPublished;
+  published.explanation = "why";
+  published.author_id = kAuthor.user_id;
+  published.choices = {{"c1", 0, "a", true}, {"c2", 1, "b", false}};
+  EXPECT_CALL(store_, GetQuestion(draft.id))
+      .WillOnce(Return(draft))
+      .WillOnce(Return(published))
+      .WillOnce(Return(published));
+  QuestionBank bank = Bank();
+  EXPECT_EQ(bank.GetQuestion(kMember, draft.id).status().code(), absl::StatusCode::kNotFound);
+  auto seen = bank.GetQuestion(kMember, draft.id);
+  ASSERT_TRUE(seen.ok());
+  EXPECT_EQ(seen->explanation, "");
+  EXPECT_EQ(seen->author_id, "");
+  for (const Choice& c : seen->choices) EXPECT_FALSE(c.is_correct.has_value());
+  auto authored = bank.GetQuestion(kAuthor, draft.id);
+  ASSERT_TRUE(authored.ok());
+  EXPECT_EQ(authored->choices[0].is_correct, absl::optional<bool>(true));
+}
+
+TEST_F(QuestionBankTest, ImportValidatesEachItemAndCommitsInChunks) {
+  EXPECT_CALL(store_, ExistingTagIds(_))
+      .WillRepeatedly(Return(std::set<std::string>({kTag})));
+  // Chunks of 2 well-formed items: k0,k1 | k3,k4 (k4's tag does not exist: only k3 is
+  // stored) | k5,k6 (k5 existed already). k2 is malformed; the second k0 repeats a key.
+  EXPECT_CALL(store_, ImportChunk(_))
+      .WillOnce(Return(std::set<std::string>({"k0", "k1"})))
+      .WillOnce(Return(std::set<std::string>({"k3"})))
+      .WillOnce(Return(std::set<std::string>({"k6"})));
+  QuestionBank bank = Bank(/*chunk=*/2);
+  auto import = bank.StartImport(kAuthor);
+  ASSERT_TRUE(import.ok());
+  for (int i = 0; i <= 6; ++i) {
+    NewQuestion q = Valid(absl::StrCat("k", i));
+    if (i == 2) q.stem = "";
+    if (i == 4) q.tag_ids = {"00000000-0000-4000-8000-0000000000bb"};
+    if (i == 3) q.tag_ids = {kTag};
+    ASSERT_TRUE(import->Add(q).ok());
+  }
+  ASSERT_TRUE(import->Add(Valid("k0")).ok());
+  auto result = import->Finish();
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->created, 4);
+  EXPECT_EQ(result->skipped, 1);
+  EXPECT_EQ(result->failed, 3);
+  ASSERT_EQ(result->errors.size(), 3u);
+  EXPECT_EQ(result->errors[0].index, 2);
+  EXPECT_EQ(result->errors[0].field, "stem");
+  EXPECT_EQ(result->errors[1].index, 4);
+  EXPECT_EQ(result->errors[1].field, "tag_ids[0]");
+  EXPECT_EQ(result->errors[2].index, 7);
+  EXPECT_EQ(result->errors[2].field, "external_key");
+  EXPECT_EQ(bank.StartImport(kMember).status().code(), absl::StatusCode::kPermissionDenied);
+}
+
+}  // namespace
+}  // namespace suite::questions
