@@ -11,6 +11,7 @@
 //   BILLING_ADDR                  billing's gRPC host:port (required)
 //   QUESTIONS_PAGE_TOKEN_SECRET   HMAC key of page tokens, at least 16 bytes (required)
 //   QUESTIONS_FREE_QUOTA          practice sessions per UTC day without a subscription (3)
+//   SUITE_TLS_*                   TLS towards identity and billing (shared/rpc/tls.h)
 // Exit codes: 0 after a drain, 1 when the server cannot start, 2 for bad configuration.
 #include <cstdlib>
 #include <iostream>
@@ -32,6 +33,7 @@
 #include "shared/rpc/config.h"
 #include "shared/rpc/json_log.h"
 #include "shared/rpc/server.h"
+#include "shared/rpc/tls.h"
 
 namespace {
 
@@ -77,10 +79,15 @@ int main(int argc, char** argv) {
   if (!store.ok()) return Fail(1, "store", store.status());
   suite::questions::QuestionBank bank(store->get(), options);
 
-  suite::identity_client::IdentityAuthenticator authenticator(
-      grpc::CreateChannel(*identity_addr, grpc::InsecureChannelCredentials()));
-  suite::questions::BillingEntitlements billing(
-      grpc::CreateChannel(*billing_addr, grpc::InsecureChannelCredentials()));
+  // Downstream channels follow the process's SUITE_TLS_* client settings (plaintext if unset).
+  auto tls = suite::rpc::LoadClientTlsConfig();
+  if (!tls.ok()) return Fail(2, "client TLS config", tls.status());
+  auto identity_channel = suite::rpc::MakeChannel(*identity_addr, *tls);
+  if (!identity_channel.ok()) return Fail(2, "IDENTITY_ADDR", identity_channel.status());
+  auto billing_channel = suite::rpc::MakeChannel(*billing_addr, *tls);
+  if (!billing_channel.ok()) return Fail(2, "BILLING_ADDR", billing_channel.status());
+  suite::identity_client::IdentityAuthenticator authenticator(*identity_channel);
+  suite::questions::BillingEntitlements billing(*billing_channel);
   suite::questions::QuestionBankGrpcService service(
       &bank, &authenticator, &billing, suite::questions::PageTokenCodec(*secret));
 

@@ -278,6 +278,10 @@ void QuestionBank::Import::Fail(int index, const std::string& key, std::string f
 }
 
 absl::Status QuestionBank::Import::Add(NewQuestion item) {
+  if (next_index_ >= kMaxImportItems) {
+    return InvalidArgument("items", absl::StrCat("an import holds at most ", kMaxImportItems,
+                                                 " items; split it"));
+  }
   const int index = next_index_++;
   if (auto v = CheckNewQuestion(item, /*require_external_key=*/true)) {
     Fail(index, item.external_key, v->first, v->second);

@@ -45,6 +45,8 @@ inline constexpr size_t kMaxLabelChars = 200;
 inline constexpr size_t kMaxStemQueryChars = 200;
 inline constexpr int kMaxSessionQuestions = 100;
 inline constexpr int64_t kMaxTimeSpentMs = 86400000;
+// Items one ImportQuestions stream may carry (memory for duplicate-key detection is bounded).
+inline constexpr int kMaxImportItems = 100000;
 
 struct QuestionBankOptions {
   // Practice sessions a user without entitlement may start per UTC day (tutor mode).
