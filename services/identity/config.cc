@@ -1,7 +1,9 @@
 #include "services/identity/config.h"
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "shared/base/status_macros.h"
 
@@ -73,6 +75,10 @@ absl::StatusOr<IdentityConfig> LoadIdentityConfig(const EnvLookup& env) {
     return Bad("IDENTITY_SESSION_IDLE_TIMEOUT", "must not exceed IDENTITY_SESSION_ABSOLUTE_TIMEOUT");
   }
   o.page_token_secret = env("IDENTITY_PAGE_TOKEN_SECRET").value_or("");
+  for (absl::string_view peer :
+       absl::StrSplit(env("IDENTITY_TRUSTED_PEERS").value_or(""), ',', absl::SkipWhitespace())) {
+    c.trusted_peers.insert(std::string(absl::StripAsciiWhitespace(peer)));
+  }
 
   c.bootstrap_admin_email = env("IDENTITY_BOOTSTRAP_ADMIN_EMAIL").value_or("");
   c.bootstrap_admin_password = env("IDENTITY_BOOTSTRAP_ADMIN_PASSWORD").value_or("");

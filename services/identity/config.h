@@ -14,6 +14,9 @@
 //   IDENTITY_LOGIN_MAX_FAILURES_PER_IP         50
 //   IDENTITY_EMAIL_VERIFICATION_TTL            24h
 //   IDENTITY_PAGE_TOKEN_SECRET                 (random per process; set it for several replicas)
+//   IDENTITY_TRUSTED_PEERS                     (comma-separated peer IPs whose Login client_ip is
+//                                               believed, e.g. the front end's; "*" = all; empty =
+//                                               throttle every caller by its own address)
 //   IDENTITY_BOOTSTRAP_ADMIN_EMAIL / _PASSWORD (both or neither: the first admin, created once)
 //
 //   absl::StatusOr<IdentityConfig> config = LoadIdentityConfig(suite::rpc::SystemEnv);
@@ -21,6 +24,7 @@
 #define SUITE_SERVICES_IDENTITY_CONFIG_H_
 
 #include <functional>
+#include <set>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -34,6 +38,7 @@ namespace suite::identity {
 struct IdentityConfig {
   IdentityOptions identity;
   PasswordHasherOptions hasher;
+  std::set<std::string> trusted_peers;
   std::string bootstrap_admin_email;     // empty: no bootstrap
   std::string bootstrap_admin_password;  // never logged
 };

@@ -40,6 +40,13 @@ TEST(IdentityConfigTest, ReadsEverySetting) {
   EXPECT_EQ(c->bootstrap_admin_email, "root@example.com");
 }
 
+TEST(IdentityConfigTest, TrustedPeersAreAList) {
+  auto c = LoadIdentityConfig(Env({{"IDENTITY_TRUSTED_PEERS", "10.0.0.7, 10.0.0.8"}}));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->trusted_peers, (std::set<std::string>{"10.0.0.7", "10.0.0.8"}));
+  EXPECT_TRUE(LoadIdentityConfig(Env({}))->trusted_peers.empty());
+}
+
 TEST(IdentityConfigTest, RefusesHashingWeakerThanOwasp) {
   auto c = LoadIdentityConfig(Env({{"IDENTITY_ARGON2_MEMLIMIT_KIB", "8192"}}));
   EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);

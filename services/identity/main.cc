@@ -82,7 +82,7 @@ int Run(int argc, char** argv) {
                                                  : "bootstrap_admin.exists"}});
   }
 
-  suite::identity::IdentityServiceImpl service(&identity);
+  suite::identity::IdentityServiceImpl service(&identity, config->trusted_peers);
   auto server = suite::rpc::GrpcServer::Start(
       *server_config, {{&service, ::identity::v1::IdentityService::service_full_name()}});
   if (!server.ok()) {

@@ -311,9 +311,14 @@ grpc::Status IdentityServiceImpl::ConfirmEmailVerification(
 grpc::Status IdentityServiceImpl::Login(ServerContext* context, const pb::LoginRequest* request,
                                         pb::LoginResponse* response) {
   return Handle(context, [&](const RequestContext& rc) -> absl::Status {
-    // The front end passes the end user's address; a direct client is its own end user.
-    std::string ip = request->client_ip();
-    if (ip.empty()) ip = PeerIp(context->peer());
+    // The per-IP throttle must not be dodged by inventing addresses: client_ip is believed
+    // only from a trusted front end; anyone else is counted under their own peer address.
+    const std::string peer = PeerIp(context->peer());
+    std::string ip = peer;
+    if (!request->client_ip().empty() &&
+        (trusted_peers_.count("*") > 0 || trusted_peers_.count(peer) > 0)) {
+      ip = request->client_ip();
+    }
     SUITE_ASSIGN_OR_RETURN(LoginResult result,
                            identity_->Login({request->email(), request->password(), ip,
                                              request->user_agent(), rc.request_id()}));

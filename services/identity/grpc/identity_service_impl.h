@@ -12,6 +12,10 @@
 #ifndef SUITE_SERVICES_IDENTITY_GRPC_IDENTITY_SERVICE_IMPL_H_
 #define SUITE_SERVICES_IDENTITY_GRPC_IDENTITY_SERVICE_IMPL_H_
 
+#include <set>
+#include <string>
+#include <utility>
+
 #include <grpcpp/grpcpp.h>
 
 #include "identity/v1/identity_service.grpc.pb.h"
@@ -21,8 +25,12 @@ namespace suite::identity {
 
 class IdentityServiceImpl final : public ::identity::v1::IdentityService::Service {
  public:
-  // `identity` is not owned and must outlive the service.
-  explicit IdentityServiceImpl(Identity* identity) : identity_(identity) {}
+  // `identity` is not owned and must outlive the service. Login believes a request's
+  // client_ip only when the caller's peer address is in `trusted_peers` (the front ends that
+  // relay end users; "*" trusts everyone); other callers are throttled by their peer address.
+  explicit IdentityServiceImpl(Identity* identity,
+                               std::set<std::string> trusted_peers = {})
+      : identity_(identity), trusted_peers_(std::move(trusted_peers)) {}
 
   using ServerContext = grpc::ServerContext;
   grpc::Status CreateUser(ServerContext*, const ::identity::v1::CreateUserRequest*,
@@ -83,6 +91,7 @@ class IdentityServiceImpl final : public ::identity::v1::IdentityService::Servic
 
  private:
   Identity* const identity_;
+  const std::set<std::string> trusted_peers_;
 };
 
 }  // namespace suite::identity

@@ -7,8 +7,12 @@
 #include <pqxx/pqxx>
 
 #include "absl/strings/numbers.h"
+#include "services/identity/domain/identity.h"
+#include "services/identity/domain/password_hasher.h"
 #include "services/identity/domain/tokens.h"
 #include "services/identity/grpc/test_helpers.h"
+#include "services/identity/storage/pg_store.h"
+#include "shared/db/pool.h"
 
 namespace suite::identity::testing {
 namespace {
@@ -178,6 +182,95 @@ TEST_F(LoginTest, FailuresPastTheIpLimitThrottleEveryEmailFromThatIp) {
             grpc::StatusCode::RESOURCE_EXHAUSTED);
   // Another IP is not affected.
   EXPECT_TRUE(client_->Login("ada@example.com", kPassword, &resp, "10.8.8.8").ok());
+}
+
+TEST_F(LoginTest, AnUntrustedCallerCannotDodgeTheIpLimitByInventingClientIps) {
+  IdentityTestServerOptions options;
+  options.identity.login_limits.max_failures_per_ip = 3;
+  options.trusted_peers = {};  // nobody relays end users here
+  StartWith(options);
+  client_->SignUp("ada@example.com");
+  pb::LoginResponse resp;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(client_->Login("user" + std::to_string(i) + "@example.com", kPassword, &resp,
+                             "10.6.6." + std::to_string(i))
+                  .error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  EXPECT_EQ(client_->Login("ada@example.com", kPassword, &resp, "10.6.6.99").error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(Query("SELECT count(DISTINCT ip) FROM identity.login_attempts")[0][0].as<int>(), 1);
+}
+
+TEST_F(LoginTest, TheLimitHoldsAcrossReplicasSharingTheDatabase) {
+  client_->SignUp("ada@example.com");
+  // A second replica: its own pool, store, hasher and domain on the same database.
+  suite::db::PoolConfig pool_config;
+  pool_config.database_url = server_->database().UrlAs("identity_service");
+  auto pool = suite::db::ConnectionPool::Create(pool_config);
+  ASSERT_TRUE(pool.ok());
+  auto store = PgIdentityStore::Create(pool->get());
+  ASSERT_TRUE(store.ok());
+  auto hasher = PasswordHasher::Create(IdentityTestServerOptions().hasher);
+  ASSERT_TRUE(hasher.ok());
+  Identity replica(store->get(), hasher->get(), &server_->clock(), IdentityOptions{});
+
+  std::atomic<int> evaluated{0}, throttled{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 20; ++i) {
+    threads.emplace_back([&, i] {
+      absl::StatusCode code;
+      if (i % 2 == 0) {
+        code = replica.Login({"ada@example.com", "wrong guess " + std::to_string(i),
+                              "10.4.0." + std::to_string(i), "", ""})
+                   .status()
+                   .code();
+      } else {
+        Client c(*server_);
+        pb::LoginResponse resp;
+        code = static_cast<absl::StatusCode>(
+            c.Login("ada@example.com", "wrong guess " + std::to_string(i), &resp,
+                    "10.4.0." + std::to_string(i))
+                .error_code());
+      }
+      if (code == absl::StatusCode::kUnauthenticated) ++evaluated;
+      if (code == absl::StatusCode::kResourceExhausted) ++throttled;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(evaluated.load(), 5);
+  EXPECT_EQ(throttled.load(), 15);
+}
+
+TEST_F(LoginTest, SaturatedHashingAnswersResourceExhaustedAndRecordsIt) {
+  IdentityTestServerOptions options;
+  options.hasher = PasswordHasherOptions{3, 16u * 1024 * 1024, 1, 1};  // slow, one slot
+  options.identity.login_limits.max_failures_per_email = 100;
+  options.identity.login_limits.max_failures_per_ip = 100;
+  StartWith(options);
+  std::atomic<int> overloaded{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 12; ++i) {
+    threads.emplace_back([&, i] {
+      Client c(*server_);
+      pb::LoginResponse resp;
+      grpc::Status s = c.Login("ghost" + std::to_string(i) + "@example.com", kPassword, &resp,
+                               "10.5.0." + std::to_string(i));
+      if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED &&
+          ErrorReason(s) == "HASHING_OVERLOADED") {
+        ++overloaded;
+      } else if (s.error_code() != grpc::StatusCode::UNAUTHENTICATED) {
+        ++other;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_GE(overloaded.load(), 1);
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(Query("SELECT count(*) FROM identity.login_attempts WHERE failure_reason = "
+                  "'overloaded'")[0][0]
+                .as<int>(),
+            overloaded.load());
 }
 
 TEST_F(LoginTest, TwentyParallelWrongGuessesEvaluateNoMoreThanTheLimit) {

@@ -12,6 +12,7 @@
 #define SUITE_SERVICES_IDENTITY_TESTING_IDENTITY_TEST_SERVER_H_
 
 #include <memory>
+#include <set>
 #include <string>
 
 #include <grpcpp/grpcpp.h>
@@ -35,6 +36,8 @@ struct IdentityTestServerOptions {
   PasswordHasherOptions hasher{/*opslimit=*/1, /*memlimit=*/8192, /*workers=*/2,
                                /*queue_capacity=*/64};
   int pool_size = 8;
+  // Peers whose LoginRequest.client_ip is believed; tests connect from loopback.
+  std::set<std::string> trusted_peers = {"127.0.0.1"};
 };
 
 class IdentityTestServer {
