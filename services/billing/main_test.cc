@@ -105,6 +105,40 @@ TEST(BillingServerBinaryTest, ServesAndDrainsOnSigterm) {
   EXPECT_FALSE(after.Post("/webhooks/stripe", payload, "application/json"));
 }
 
+TEST(BillingServerBinaryTest, HealthIsNotServingWhileTheDatabaseIsDown) {
+  const int grpc_port = FreePort();
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    setenv("DATABASE_URL", "postgresql://billing_service@127.0.0.1:1/none", 1);
+    setenv("BILLING_GRPC_PORT", std::to_string(grpc_port).c_str(), 1);
+    setenv("BILLING_WEBHOOK_PORT", "0", 1);
+    setenv("BILLING_STRIPE_WEBHOOK_SECRETS", "whsec_bin", 1);
+    setenv("BILLING_PAGE_TOKEN_SECRET", "0123456789abcdef", 1);
+    setenv("IDENTITY_ADDR", "127.0.0.1:1", 1);
+    setenv("BILLING_GRPC_HEALTH_INTERVAL", "100ms", 1);
+    freopen("/dev/null", "w", stdout);
+    execl(kBinary, kBinary, static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  auto health = grpc::health::v1::Health::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", grpc_port), grpc::InsecureChannelCredentials()));
+  bool not_serving = false;
+  for (int i = 0; i < 100 && !not_serving; ++i) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
+    grpc::health::v1::HealthCheckRequest req;
+    req.set_service("billing.v1.BillingService");
+    grpc::health::v1::HealthCheckResponse resp;
+    not_serving = health->Check(&ctx, req, &resp).ok() &&
+                  resp.status() == grpc::health::v1::HealthCheckResponse::NOT_SERVING;
+    if (!not_serving) absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_TRUE(not_serving);
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  EXPECT_EQ(WaitExit(pid, absl::Seconds(15)), 0);
+}
+
 TEST(BillingServerBinaryTest, BadConfigurationExitsTwo) {
   const std::string command =
       absl::StrCat("env -i DATABASE_URL=postgresql://x@127.0.0.1:1/x IDENTITY_ADDR=a:1 "
