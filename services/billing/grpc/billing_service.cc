@@ -132,23 +132,19 @@ absl::Status RequireSelfOrAdmin(const Caller& caller, absl::string_view user_id)
   return errors::NotOwner();
 }
 
-// Runs `body` with the authenticated caller; no exception escapes.
+// Runs `body` with the caller authenticated by `authenticator` (none for a null one) and
+// returns its status; no exception escapes.
 template <typename Body>
-grpc::Status Serve(grpc::ServerContext* context, suite::rpc::CallerAuthenticator* authenticator,
-                   Body body) {
-  const RequestContext rc = RequestContext::FromServerContext(*context);
-  absl::Status status;
+absl::Status WithCaller(const RequestContext& rc, suite::rpc::CallerAuthenticator* authenticator,
+                        Body body) {
   try {
-    if (authenticator == nullptr) {
-      status = body(rc, Caller());
-    } else {
-      absl::StatusOr<Caller> caller = suite::rpc::RequireCaller(rc, *authenticator);
-      status = caller.ok() ? body(rc, *caller) : caller.status();
-    }
+    if (authenticator == nullptr) return body(Caller());
+    absl::StatusOr<Caller> caller = suite::rpc::RequireCaller(rc, *authenticator);
+    if (!caller.ok()) return caller.status();
+    return body(*caller);
   } catch (const std::exception& e) {
-    status = absl::InternalError(e.what());
+    return absl::InternalError(e.what());
   }
-  return ToGrpcStatus(status, rc.request_id());
 }
 
 }  // namespace
@@ -156,7 +152,8 @@ grpc::Status Serve(grpc::ServerContext* context, suite::rpc::CallerAuthenticator
 grpc::Status BillingGrpcService::IngestStripeEvent(grpc::ServerContext* context,
                                                    const v1::IngestStripeEventRequest* request,
                                                    v1::IngestStripeEventResponse* response) {
-  return Serve(context, nullptr, [&](const RequestContext& rc, const Caller&) -> absl::Status {
+  const RequestContext rc = RequestContext::FromServerContext(*context);
+  return ToGrpcStatus(WithCaller(rc, nullptr, [&](const Caller&) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(IngestResult result,
                            billing_.IngestStripeEvent(request->payload(),
                                                       request->stripe_signature(),
@@ -166,14 +163,14 @@ grpc::Status BillingGrpcService::IngestStripeEvent(grpc::ServerContext* context,
     response->set_status(ToProto(result.status));
     response->set_duplicate(result.duplicate);
     return absl::OkStatus();
-  });
+  }), rc.request_id());
 }
 
 grpc::Status BillingGrpcService::GetCustomer(grpc::ServerContext* context,
                                              const v1::GetCustomerRequest* request,
                                              v1::GetCustomerResponse* response) {
-  return Serve(context, &authenticator_,
-               [&](const RequestContext&, const Caller& caller) -> absl::Status {
+  const RequestContext rc = RequestContext::FromServerContext(*context);
+  return ToGrpcStatus(WithCaller(rc, &authenticator_, [&](const Caller& caller) -> absl::Status {
     const bool by_user = !request->user_id().empty();
     if (by_user == !request->stripe_customer_id().empty()) {
       return suite::rpc::InvalidArgument("user_id",
@@ -190,41 +187,41 @@ grpc::Status BillingGrpcService::GetCustomer(grpc::ServerContext* context,
     }
     ToProto(customer, response->mutable_customer());
     return absl::OkStatus();
-  });
+  }), rc.request_id());
 }
 
 grpc::Status BillingGrpcService::LinkCustomer(grpc::ServerContext* context,
                                               const v1::LinkCustomerRequest* request,
                                               v1::LinkCustomerResponse* response) {
-  return Serve(context, &authenticator_,
-               [&](const RequestContext& rc, const Caller& caller) -> absl::Status {
+  const RequestContext rc = RequestContext::FromServerContext(*context);
+  return ToGrpcStatus(WithCaller(rc, &authenticator_, [&](const Caller& caller) -> absl::Status {
     SUITE_RETURN_IF_ERROR(suite::rpc::RequireRole(caller, kAdmin));
     SUITE_ASSIGN_OR_RETURN(Customer customer,
                            billing_.LinkCustomer(request->stripe_customer_id(),
                                                  request->user_id(), rc.request_id()));
     ToProto(customer, response->mutable_customer());
     return absl::OkStatus();
-  });
+  }), rc.request_id());
 }
 
 grpc::Status BillingGrpcService::GetSubscription(grpc::ServerContext* context,
                                                  const v1::GetSubscriptionRequest* request,
                                                  v1::GetSubscriptionResponse* response) {
-  return Serve(context, &authenticator_,
-               [&](const RequestContext&, const Caller& caller) -> absl::Status {
+  const RequestContext rc = RequestContext::FromServerContext(*context);
+  return ToGrpcStatus(WithCaller(rc, &authenticator_, [&](const Caller& caller) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Subscription subscription,
                            billing_.GetSubscription(request->stripe_subscription_id()));
     SUITE_RETURN_IF_ERROR(RequireSelfOrAdmin(caller, subscription.user_id));
     ToProto(subscription, response->mutable_subscription());
     return absl::OkStatus();
-  });
+  }), rc.request_id());
 }
 
 grpc::Status BillingGrpcService::ListSubscriptions(grpc::ServerContext* context,
                                                    const v1::ListSubscriptionsRequest* request,
                                                    v1::ListSubscriptionsResponse* response) {
-  return Serve(context, &authenticator_,
-               [&](const RequestContext&, const Caller& caller) -> absl::Status {
+  const RequestContext rc = RequestContext::FromServerContext(*context);
+  return ToGrpcStatus(WithCaller(rc, &authenticator_, [&](const Caller& caller) -> absl::Status {
     const std::string user_id =
         request->user_id().empty() ? caller.user_id : request->user_id();
     SUITE_RETURN_IF_ERROR(RequireSelfOrAdmin(caller, user_id));
@@ -233,14 +230,14 @@ grpc::Status BillingGrpcService::ListSubscriptions(grpc::ServerContext* context,
     for (const Subscription& s : page.first) ToProto(s, response->add_subscriptions());
     response->set_next_page_token(page.second);
     return absl::OkStatus();
-  });
+  }), rc.request_id());
 }
 
 grpc::Status BillingGrpcService::GetEntitlement(grpc::ServerContext* context,
                                                 const v1::GetEntitlementRequest* request,
                                                 v1::GetEntitlementResponse* response) {
-  return Serve(context, &authenticator_,
-               [&](const RequestContext&, const Caller& caller) -> absl::Status {
+  const RequestContext rc = RequestContext::FromServerContext(*context);
+  return ToGrpcStatus(WithCaller(rc, &authenticator_, [&](const Caller& caller) -> absl::Status {
     if (request->user_id().empty()) {
       return suite::rpc::InvalidArgument("user_id", "is required");
     }
@@ -253,14 +250,14 @@ grpc::Status BillingGrpcService::GetEntitlement(grpc::ServerContext* context,
     out->set_price_id(e.price_id);
     SetTime(e.current_period_end, out->mutable_current_period_end());
     return absl::OkStatus();
-  });
+  }), rc.request_id());
 }
 
 grpc::Status BillingGrpcService::RecordTransaction(grpc::ServerContext* context,
                                                    const v1::RecordTransactionRequest* request,
                                                    v1::RecordTransactionResponse* response) {
-  return Serve(context, &authenticator_,
-               [&](const RequestContext& rc, const Caller& caller) -> absl::Status {
+  const RequestContext rc = RequestContext::FromServerContext(*context);
+  return ToGrpcStatus(WithCaller(rc, &authenticator_, [&](const Caller& caller) -> absl::Status {
     SUITE_RETURN_IF_ERROR(suite::rpc::RequireRole(caller, kAdmin));
     const v1::Transaction& in = request->transaction();
     NewTransaction tx;
@@ -294,14 +291,14 @@ grpc::Status BillingGrpcService::RecordTransaction(grpc::ServerContext* context,
     ToProto(recorded.transaction, response->mutable_transaction());
     response->set_replayed(recorded.replayed);
     return absl::OkStatus();
-  });
+  }), rc.request_id());
 }
 
 grpc::Status BillingGrpcService::ListTransactions(grpc::ServerContext* context,
                                                   const v1::ListTransactionsRequest* request,
                                                   v1::ListTransactionsResponse* response) {
-  return Serve(context, &authenticator_,
-               [&](const RequestContext&, const Caller& caller) -> absl::Status {
+  const RequestContext rc = RequestContext::FromServerContext(*context);
+  return ToGrpcStatus(WithCaller(rc, &authenticator_, [&](const Caller& caller) -> absl::Status {
     SUITE_RETURN_IF_ERROR(suite::rpc::RequireRole(caller, kAdmin));
     SUITE_ASSIGN_OR_RETURN(auto page, billing_.ListTransactions(request->account_id(),
                                                                 request->page_size(),
@@ -309,14 +306,14 @@ grpc::Status BillingGrpcService::ListTransactions(grpc::ServerContext* context,
     for (const Transaction& t : page.first) ToProto(t, response->add_transactions());
     response->set_next_page_token(page.second);
     return absl::OkStatus();
-  });
+  }), rc.request_id());
 }
 
 grpc::Status BillingGrpcService::ListStripeEvents(grpc::ServerContext* context,
                                                   const v1::ListStripeEventsRequest* request,
                                                   v1::ListStripeEventsResponse* response) {
-  return Serve(context, &authenticator_,
-               [&](const RequestContext&, const Caller& caller) -> absl::Status {
+  const RequestContext rc = RequestContext::FromServerContext(*context);
+  return ToGrpcStatus(WithCaller(rc, &authenticator_, [&](const Caller& caller) -> absl::Status {
     SUITE_RETURN_IF_ERROR(suite::rpc::RequireRole(caller, kAdmin));
     EventFilter filter;
     switch (request->status()) {
@@ -342,21 +339,21 @@ grpc::Status BillingGrpcService::ListStripeEvents(grpc::ServerContext* context,
     for (const StoredEvent& e : page.first) ToProto(e, response->add_stripe_events());
     response->set_next_page_token(page.second);
     return absl::OkStatus();
-  });
+  }), rc.request_id());
 }
 
 grpc::Status BillingGrpcService::ReprocessStripeEvent(
     grpc::ServerContext* context, const v1::ReprocessStripeEventRequest* request,
     v1::ReprocessStripeEventResponse* response) {
-  return Serve(context, &authenticator_,
-               [&](const RequestContext& rc, const Caller& caller) -> absl::Status {
+  const RequestContext rc = RequestContext::FromServerContext(*context);
+  return ToGrpcStatus(WithCaller(rc, &authenticator_, [&](const Caller& caller) -> absl::Status {
     SUITE_RETURN_IF_ERROR(suite::rpc::RequireRole(caller, kAdmin));
     SUITE_ASSIGN_OR_RETURN(StoredEvent event,
                            billing_.ReprocessStripeEvent(request->stripe_event_id(),
                                                          rc.request_id()));
     ToProto(event, response->mutable_stripe_event());
     return absl::OkStatus();
-  });
+  }), rc.request_id());
 }
 
 }  // namespace billing
