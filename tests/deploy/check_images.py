@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Checks deploy/docker/*.Dockerfile against the binaries they package and tools/install-deps.
+
+Usage: check_images.py REPO_ROOT NAME=BINARY_PATH...   (NAME: identity, billing, ...)
+
+For every Dockerfile:
+  - two stages: a debian:12 builder and a debian:12-slim runtime;
+  - the builder installs every build package of tools/install-deps (APT_PACKAGES without the
+    test-only ones), so the image builds exactly as CI does;
+  - the runtime runs as a non-root numeric user and its ENTRYPOINT is the copied binary;
+  - every shared library the built binary needs directly (ELF NEEDED, resolved with ldd and
+    mapped to its Debian package with dpkg -S) is installed by the runtime stage or is part of
+    debian:12-slim itself — so the image does not fail at start with a missing .so.
+Writes JUnit XML to $XML_OUTPUT_FILE when set; exits 1 on any failure.
+"""
+import os
+import re
+import subprocess
+import sys
+from xml.sax.saxutils import escape, quoteattr
+
+TEST_ONLY_PACKAGES = {"postgresql-15", "postgresql-contrib", "pgbouncer", "python3-yaml",
+                      "nodejs", "npm"}
+# Packages debian:12-slim already has (Priority: required) that binaries commonly link.
+SLIM_BASE = {"libc6", "libstdc++6", "libgcc-s1", "zlib1g"}
+
+
+def stages(text):
+    text = re.sub(r"\\\n", " ", text)
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("FROM "):
+            out.append({"from": line.split()[1], "lines": []})
+        elif out and line and not line.startswith("#"):
+            out[-1]["lines"].append(line)
+    return out
+
+
+def apt_packages(stage):
+    pkgs = set()
+    for line in stage["lines"]:
+        for m in re.finditer(r"apt-get install ([^&;]*)", line):
+            pkgs |= {w for w in m.group(1).split() if not w.startswith("-")}
+    return pkgs
+
+
+def install_deps_build_packages(root):
+    text = open(os.path.join(root, "tools/install-deps"), encoding="utf-8").read()
+    block = re.search(r"APT_PACKAGES=\((.*?)\)", text, re.S).group(1)
+    return set(block.split()) - TEST_ONLY_PACKAGES
+
+
+def needed_packages(binary):
+    needed = re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]",
+                        subprocess.run(["readelf", "-d", binary], check=True, capture_output=True,
+                                       text=True).stdout)
+    paths = {}
+    for line in subprocess.run(["ldd", binary], check=True, capture_output=True,
+                               text=True).stdout.splitlines():
+        m = re.match(r"\s*(\S+) => (\S+)", line)
+        if m:
+            paths[m.group(1)] = m.group(2)
+    result = {}
+    for lib in needed:
+        if lib.startswith("ld-linux"):
+            result[lib] = "libc6"  # the dynamic loader; ldd prints it without "=>"
+            continue
+        path = paths.get(lib)
+        if path is None or path == "not":
+            result[lib] = None
+            continue
+        real = os.path.realpath(path)
+        owner = None
+        for candidate in (path, real, real.replace("/usr/lib/", "/lib/"),
+                          real.replace("/lib/", "/usr/lib/", 1)):
+            r = subprocess.run(["dpkg", "-S", candidate], capture_output=True, text=True)
+            if r.returncode == 0:
+                owner = r.stdout.split(":")[0].strip()
+                break
+        result[lib] = owner
+    return result
+
+
+def main():
+    root = sys.argv[1]
+    binaries = dict(a.split("=", 1) for a in sys.argv[2:])
+    build_pkgs = install_deps_build_packages(root)
+    results = []
+    for name in sorted(os.listdir(os.path.join(root, "deploy/docker"))):
+        if not name.endswith(".Dockerfile"):
+            continue
+        svc = name[: -len(".Dockerfile")]
+        st = stages(open(os.path.join(root, "deploy/docker", name), encoding="utf-8").read())
+        problems = []
+        if len(st) != 2 or st[0]["from"].split()[0] != "debian:12" or st[1]["from"] != "debian:12-slim":
+            problems.append(f"expected FROM debian:12 AS build, then FROM debian:12-slim; got "
+                            f"{[s['from'] for s in st]}")
+            results.append((f"{name}: stages", problems))
+            continue
+        results.append((f"{name}: stages", []))
+        missing = build_pkgs - apt_packages(st[0])
+        results.append((f"{name}: builder has the build packages of tools/install-deps",
+                        [f"builder lacks {sorted(missing)}"] if missing else []))
+        runtime = st[1]["lines"]
+        problems = []
+        users = [l.split()[1] for l in runtime if l.startswith("USER ")]
+        if not users or users[-1].split(":")[0] in ("0", "root") or not users[-1].split(":")[0].isdigit():
+            problems.append(f"runtime USER must be a numeric non-root uid, got {users}")
+        entry = [l for l in runtime if l.startswith("ENTRYPOINT")]
+        copies = [l.split()[-1] for l in runtime if l.startswith("COPY --from=build")]
+        if not entry or not any(c in entry[-1] for c in copies):
+            problems.append(f"ENTRYPOINT {entry} is not a copied binary {copies}")
+        results.append((f"{name}: runtime runs the binary as non-root", problems))
+        binary = binaries.get(svc)
+        if binary is None:
+            results.append((f"{name}: runtime has every library the binary needs",
+                            [f"no binary given for {svc}"]))
+            continue
+        have = apt_packages(st[1]) | SLIM_BASE
+        problems = []
+        for lib, pkg in sorted(needed_packages(binary).items()):
+            if pkg is None:
+                problems.append(f"{lib}: not found on this machine")
+            elif pkg not in have:
+                problems.append(f"{lib} comes from {pkg}, which the runtime stage does not install")
+        results.append((f"{name}: runtime has every library the binary needs", problems))
+
+    failures = [r for r in results if r[1]]
+    for n, p in results:
+        print(("FAIL " if p else "ok   ") + n)
+        for line in p:
+            print("       " + line)
+    xml = os.environ.get("XML_OUTPUT_FILE")
+    if xml:
+        with open(xml, "w", encoding="utf-8") as f:
+            f.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+            f.write(f'<testsuites tests="{len(results)}" failures="{len(failures)}" errors="0">\n')
+            f.write(f'<testsuite name="deploy_images" tests="{len(results)}" '
+                    f'failures="{len(failures)}" errors="0">\n')
+            for n, p in results:
+                f.write(f'<testcase name={quoteattr(n)} classname="deploy">')
+                if p:
+                    f.write(f'<failure message={quoteattr(p[0])}>{escape(chr(10).join(p))}</failure>')
+                f.write("</testcase>\n")
+            f.write("</testsuite>\n</testsuites>\n")
+    print(f"{len(results) - len(failures)} checks passed, {len(failures)} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
