@@ -49,28 +49,28 @@ OwnerSchema BillingSchema() {
           .Trigger("stripe_subscriptions_set_updated_at");
 
   // Seed 000 §5.6, column for column.
-  TableSpec events = Table("billing", "stripe_events")
-                         .Column(Pk())
-                         .Column(Text("stripe_event_id").NotNull())
-                         .Column(Text("type").NotNull())
-                         .Column(Text("api_version"))
-                         .Column(Boolean("livemode").NotNull())
-                         .Column(Timestamptz("received_at").NotNull())
-                         .Column(Timestamptz("processed_at"))
-                         .Column(StatusText())
-                         .Column(Text("last_error"))
-                         .Column(RequestId())
-                         .Column(Uuid("related_account_id"))
-                         .Column(Uuid("related_transaction_id"))
-                         .Column(Jsonb("raw_event_redacted"))
-                         .Column(CreatedAt())
-                         .UniqueIndex("stripe_events_stripe_event_id_key", {"stripe_event_id"})
-                         .Index("stripe_events_received_at_idx", {"received_at DESC", "id DESC"})
-                         .Index("stripe_events_status_received_at_idx",
-                                {"status", "received_at DESC", "id DESC"})
-                         .Check("stripe_events_status_check")
-                         .Check("stripe_events_stripe_event_id_check")
-                         .Check("stripe_events_type_check");
+  TableSpec events =
+      Table("billing", "stripe_events")
+          .Column(Pk())
+          .Column(Text("stripe_event_id").NotNull())
+          .Column(Text("type").NotNull())
+          .Column(Text("api_version"))
+          .Column(Boolean("livemode").NotNull())
+          .Column(Timestamptz("received_at").NotNull())
+          .Column(Timestamptz("processed_at"))
+          .Column(StatusText())
+          .Column(Text("last_error"))
+          .Column(RequestId())
+          .Column(Uuid("related_account_id"))
+          .Column(Uuid("related_transaction_id"))
+          .Column(Jsonb("raw_event_redacted"))
+          .Column(CreatedAt())
+          .UniqueIndex("stripe_events_stripe_event_id_key", {"stripe_event_id"})
+          .Index("stripe_events_received_at_idx", {"received_at DESC", "id DESC"})
+          .Index("stripe_events_status_received_at_idx", {"status", "received_at DESC", "id DESC"})
+          .Check("stripe_events_status_check")
+          .Check("stripe_events_stripe_event_id_check")
+          .Check("stripe_events_type_check");
 
   // Seed 000 §7, plus request_fingerprint for idempotency conflicts.
   TableSpec transactions =

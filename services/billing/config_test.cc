@@ -47,9 +47,12 @@ TEST(BillingConfigTest, ReadsRotatedSecretsAndDurations) {
 
 TEST(BillingConfigTest, RefusesMissingOrBadValuesNamingTheVariable) {
   const std::vector<std::pair<std::string, std::string>> bad = {
-      {"BILLING_STRIPE_WEBHOOK_SECRETS", " , "}, {"BILLING_PAGE_TOKEN_SECRET", "short"},
-      {"IDENTITY_ADDR", ""},                     {"BILLING_WEBHOOK_PORT", "70000"},
-      {"BILLING_STRIPE_TOLERANCE", "-5s"},       {"BILLING_PAST_DUE_GRACE", "soon"}};
+      {"BILLING_STRIPE_WEBHOOK_SECRETS", " , "},
+      {"BILLING_PAGE_TOKEN_SECRET", "short"},
+      {"IDENTITY_ADDR", ""},
+      {"BILLING_WEBHOOK_PORT", "70000"},
+      {"BILLING_STRIPE_TOLERANCE", "-5s"},
+      {"BILLING_PAST_DUE_GRACE", "soon"}};
   for (const auto& [name, value] : bad) {
     auto vars = Minimal();
     if (value.empty()) {

@@ -55,8 +55,7 @@ inline absl::Status EventProcessingFailed(absl::string_view why) {
   return Make(absl::StatusCode::kInternal, "EVENT_PROCESSING_FAILED", why);
 }
 inline absl::Status EventNotFound(absl::string_view id) {
-  return Make(absl::StatusCode::kNotFound, "EVENT_NOT_FOUND",
-              absl::StrCat("no Stripe event ", id));
+  return Make(absl::StatusCode::kNotFound, "EVENT_NOT_FOUND", absl::StrCat("no Stripe event ", id));
 }
 inline absl::Status EventAlreadyApplied(absl::string_view id) {
   return Make(absl::StatusCode::kFailedPrecondition, "EVENT_ALREADY_APPLIED",

@@ -91,8 +91,8 @@ int main(int argc, char** argv) {
                             {"event", "billing.started"},
                             {"grpc_port", (*server)->port()},
                             {"webhook_port", (*webhooks)->port()}});
-  (*server)->Run();        // returns after SIGTERM/SIGINT once gRPC calls drained
-  (*webhooks)->Stop();     // then finish in-flight webhook deliveries
+  (*server)->Run();     // returns after SIGTERM/SIGINT once gRPC calls drained
+  (*webhooks)->Stop();  // then finish in-flight webhook deliveries
   server->reset();
   pool_metrics->reset();
   suite::rpc::WriteLogLine({{"severity", "INFO"}, {"event", "billing.stopped"}});

@@ -140,10 +140,10 @@ TEST(BillingServerBinaryTest, HealthIsNotServingWhileTheDatabaseIsDown) {
 }
 
 TEST(BillingServerBinaryTest, BadConfigurationExitsTwo) {
-  const std::string command =
-      absl::StrCat("env -i DATABASE_URL=postgresql://x@127.0.0.1:1/x IDENTITY_ADDR=a:1 "
-                   "BILLING_PAGE_TOKEN_SECRET=0123456789abcdef ",
-                   kBinary, " >/dev/null 2>&1");
+  const std::string command = absl::StrCat(
+      "env -i DATABASE_URL=postgresql://x@127.0.0.1:1/x IDENTITY_ADDR=a:1 "
+      "BILLING_PAGE_TOKEN_SECRET=0123456789abcdef ",
+      kBinary, " >/dev/null 2>&1");
   const int raw = std::system(command.c_str());
   ASSERT_TRUE(WIFEXITED(raw));
   EXPECT_EQ(WEXITSTATUS(raw), 2);  // no webhook secret

@@ -33,8 +33,7 @@ absl::Status RequireStripeId(absl::string_view field, absl::string_view value) {
 }
 
 bool IsTransient(absl::StatusCode code) {
-  return code == absl::StatusCode::kUnavailable ||
-         code == absl::StatusCode::kResourceExhausted ||
+  return code == absl::StatusCode::kUnavailable || code == absl::StatusCode::kResourceExhausted ||
          code == absl::StatusCode::kDeadlineExceeded || code == absl::StatusCode::kAborted;
 }
 
@@ -64,8 +63,8 @@ absl::StatusOr<IngestResult> Billing::IngestStripeEvent(absl::string_view payloa
   return Apply(payload, request_id, /*reprocess=*/false);
 }
 
-absl::StatusOr<IngestResult> Billing::Apply(absl::string_view payload,
-                                            absl::string_view request_id, bool reprocess) {
+absl::StatusOr<IngestResult> Billing::Apply(absl::string_view payload, absl::string_view request_id,
+                                            bool reprocess) {
   SUITE_ASSIGN_OR_RETURN(ParsedStripeEvent parsed, ParseStripeEvent(payload));
   parsed.envelope.request_id = std::string(request_id);
   IngestResult result;
@@ -176,8 +175,7 @@ absl::StatusOr<std::pair<std::vector<Subscription>, std::string>> Billing::ListS
   const std::string user = absl::AsciiStrToLower(user_id);
   const std::string scope = absl::StrCat("subscriptions|", user);
   SUITE_ASSIGN_OR_RETURN(absl::optional<Cursor> after, DecodeToken(scope, page_token));
-  SUITE_ASSIGN_OR_RETURN(Page<Subscription> page,
-                         storage_.ListSubscriptions(user, limit, after));
+  SUITE_ASSIGN_OR_RETURN(Page<Subscription> page, storage_.ListSubscriptions(user, limit, after));
   return WithToken(tokens_, scope, std::move(page));
 }
 
@@ -222,8 +220,7 @@ absl::StatusOr<std::pair<std::vector<Transaction>, std::string>> Billing::ListTr
   const std::string account = absl::AsciiStrToLower(account_id);
   const std::string scope = absl::StrCat("transactions|", account);
   SUITE_ASSIGN_OR_RETURN(absl::optional<Cursor> after, DecodeToken(scope, page_token));
-  SUITE_ASSIGN_OR_RETURN(Page<Transaction> page,
-                         storage_.ListTransactions(account, limit, after));
+  SUITE_ASSIGN_OR_RETURN(Page<Transaction> page, storage_.ListTransactions(account, limit, after));
   return WithToken(tokens_, scope, std::move(page));
 }
 

@@ -29,10 +29,10 @@ namespace billing {
 inline constexpr size_t kMaxWebhookPayloadBytes = 1024 * 1024;
 
 struct BillingOptions {
-  std::vector<std::string> webhook_secrets;              // BILLING_STRIPE_WEBHOOK_SECRETS
+  std::vector<std::string> webhook_secrets;                 // BILLING_STRIPE_WEBHOOK_SECRETS
   absl::Duration signature_tolerance = absl::Seconds(300);  // BILLING_STRIPE_TOLERANCE
-  absl::Duration past_due_grace = absl::Hours(72);       // BILLING_PAST_DUE_GRACE
-  std::string page_token_secret;                         // BILLING_PAGE_TOKEN_SECRET
+  absl::Duration past_due_grace = absl::Hours(72);          // BILLING_PAST_DUE_GRACE
+  std::string page_token_secret;                            // BILLING_PAGE_TOKEN_SECRET
   std::function<absl::Time()> now = [] { return absl::Now(); };
 };
 
@@ -73,8 +73,7 @@ class Billing {
   absl::StatusOr<Customer> GetCustomerByStripeId(absl::string_view stripe_customer_id);
   // LinkCustomer: INVALID_ARGUMENT naming the field.
   absl::StatusOr<Customer> LinkCustomer(absl::string_view stripe_customer_id,
-                                        absl::string_view user_id,
-                                        absl::string_view request_id);
+                                        absl::string_view user_id, absl::string_view request_id);
 
   // GetSubscription: INVALID_ARGUMENT, NOT_FOUND.
   absl::StatusOr<Subscription> GetSubscription(absl::string_view stripe_subscription_id);

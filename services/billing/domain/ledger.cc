@@ -128,10 +128,9 @@ absl::Status ValidateNewTransaction(const NewTransaction& tx) {
     return suite::rpc::InvalidArgument("transaction.provider", "must be 1..64 characters");
   }
   SUITE_RETURN_IF_ERROR(BoundedId("transaction.provider", tx.provider, true));
-  SUITE_RETURN_IF_ERROR(BoundedId("transaction.provider_payment_intent_id",
-                                  tx.provider_payment_intent_id, false));
   SUITE_RETURN_IF_ERROR(
-      BoundedId("transaction.provider_charge_id", tx.provider_charge_id, false));
+      BoundedId("transaction.provider_payment_intent_id", tx.provider_payment_intent_id, false));
+  SUITE_RETURN_IF_ERROR(BoundedId("transaction.provider_charge_id", tx.provider_charge_id, false));
   SUITE_RETURN_IF_ERROR(
       BoundedId("transaction.provider_invoice_id", tx.provider_invoice_id, false));
   SUITE_RETURN_IF_ERROR(BoundedId("transaction.provider_checkout_session_id",
@@ -141,8 +140,8 @@ absl::Status ValidateNewTransaction(const NewTransaction& tx) {
   }
   for (const auto& [key, value] : tx.metadata) {
     if (key.empty() || key.size() > kMaxMetadataKey || value.size() > kMaxMetadataValue) {
-      return suite::rpc::InvalidArgument(
-          "transaction.metadata", "keys must be 1..40 and values at most 500 characters");
+      return suite::rpc::InvalidArgument("transaction.metadata",
+                                         "keys must be 1..40 and values at most 500 characters");
     }
   }
   return absl::OkStatus();

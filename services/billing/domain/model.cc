@@ -58,9 +58,7 @@ absl::optional<SubscriptionStatus> ParseSubscriptionStatus(absl::string_view n) 
 absl::string_view EventStatusName(EventStatus s) { return Name(kEvent, s); }
 absl::optional<EventStatus> ParseEventStatus(absl::string_view n) { return Find(kEvent, n); }
 absl::string_view TransactionKindName(TransactionKind k) { return Name(kKind, k); }
-absl::optional<TransactionKind> ParseTransactionKind(absl::string_view n) {
-  return Find(kKind, n);
-}
+absl::optional<TransactionKind> ParseTransactionKind(absl::string_view n) { return Find(kKind, n); }
 absl::string_view TransactionStatusName(TransactionStatus s) { return Name(kTxStatus, s); }
 absl::optional<TransactionStatus> ParseTransactionStatus(absl::string_view n) {
   return Find(kTxStatus, n);

@@ -85,7 +85,7 @@ struct NewTransaction {
   std::string user_id;  // may be empty
   TransactionKind kind = TransactionKind::kPayment;
   TransactionStatus status = TransactionStatus::kSucceeded;
-  std::string currency;   // upper-case ISO 4217
+  std::string currency;  // upper-case ISO 4217
   int64_t amount_cents = 0;
   std::string provider;
   std::string provider_payment_intent_id;
@@ -160,7 +160,7 @@ struct EventEnvelope {
   bool livemode = false;
   absl::Time created;  // Stripe's `created`, whole seconds
   std::string redacted_json;
-  std::string request_id;  // may be empty
+  std::string request_id;          // may be empty
   std::string related_account_id;  // may be empty
 };
 

@@ -49,8 +49,7 @@ class BillingStorage {
   // newer than the row's last applied event. With `reprocess`, FAILED_PRECONDITION
   // (EVENT_ALREADY_APPLIED) instead of the duplicate answer, NOT_FOUND when not stored.
   virtual absl::StatusOr<IngestOutcome> ApplyEvent(const EventEnvelope& envelope,
-                                                   const EventChange& change,
-                                                   bool reprocess) = 0;
+                                                   const EventChange& change, bool reprocess) = 0;
 
   // RecordEventFailure stores the event (or updates the stored one) as failed with `error`,
   // unless it is already processed or ignored.

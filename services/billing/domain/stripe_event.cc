@@ -17,13 +17,27 @@ namespace {
 using json = nlohmann::json;
 
 const absl::flat_hash_set<std::string>& PersonalKeys() {
-  static const auto* const keys = new absl::flat_hash_set<std::string>{
-      "email",           "name",           "phone",           "address",
-      "shipping",        "billing_details", "payment_method_details",
-      "card",            "source",         "sources",         "customer_email",
-      "customer_name",   "customer_phone", "customer_address", "customer_shipping",
-      "customer_details", "customer_tax_ids", "tax_ids",       "receipt_email",
-      "ip_address",      "description"};
+  static const auto* const keys = new absl::flat_hash_set<std::string>{"email",
+                                                                       "name",
+                                                                       "phone",
+                                                                       "address",
+                                                                       "shipping",
+                                                                       "billing_details",
+                                                                       "payment_method_details",
+                                                                       "card",
+                                                                       "source",
+                                                                       "sources",
+                                                                       "customer_email",
+                                                                       "customer_name",
+                                                                       "customer_phone",
+                                                                       "customer_address",
+                                                                       "customer_shipping",
+                                                                       "customer_details",
+                                                                       "customer_tax_ids",
+                                                                       "tax_ids",
+                                                                       "receipt_email",
+                                                                       "ip_address",
+                                                                       "description"};
   return *keys;
 }
 
@@ -119,7 +133,7 @@ absl::StatusOr<EventChange> SubscriptionEvent(const json& object) {
     if (data != items->end() && data->is_array() && !data->empty() && (*data)[0].is_object()) {
       auto price = (*data)[0].find("price");
       if (price != (*data)[0].end()) {
-        change.price_id = price->is_object() ? StringAt(*price, "id")
+        change.price_id = price->is_object()   ? StringAt(*price, "id")
                           : price->is_string() ? price->get<std::string>()
                                                : "";
       }
@@ -128,7 +142,8 @@ absl::StatusOr<EventChange> SubscriptionEvent(const json& object) {
   }
   change.current_period_end = TimeAt(object, "current_period_end");
   auto cancel = object.find("cancel_at_period_end");
-  change.cancel_at_period_end = cancel != object.end() && cancel->is_boolean() && cancel->get<bool>();
+  change.cancel_at_period_end =
+      cancel != object.end() && cancel->is_boolean() && cancel->get<bool>();
   change.trial_end = TimeAt(object, "trial_end");
   EventChange result;
   result.subscription = std::move(change);
@@ -213,16 +228,15 @@ absl::StatusOr<EventChange> ChangeFor(const std::string& event_id, const std::st
     auto it = data->find("object");
     if (it != data->end() && it->is_object()) object = &*it;
   }
-  const bool handled =
-      type == "customer.created" || type == "customer.updated" || type == "customer.deleted" ||
-      type.rfind("customer.subscription.", 0) == 0 || type == "checkout.session.completed" ||
-      type == "invoice.paid" || type == "invoice.payment_failed" ||
-      type == "charge.refunded" || type == "payment_intent.succeeded";
+  const bool handled = type == "customer.created" || type == "customer.updated" ||
+                       type == "customer.deleted" || type.rfind("customer.subscription.", 0) == 0 ||
+                       type == "checkout.session.completed" || type == "invoice.paid" ||
+                       type == "invoice.payment_failed" || type == "charge.refunded" ||
+                       type == "payment_intent.succeeded";
   const bool subscription_type =
       type == "customer.subscription.created" || type == "customer.subscription.updated" ||
       type == "customer.subscription.deleted" || type == "customer.subscription.paused" ||
-      type == "customer.subscription.resumed" ||
-      type == "customer.subscription.trial_will_end";
+      type == "customer.subscription.resumed" || type == "customer.subscription.trial_will_end";
   if (!handled || (type.rfind("customer.subscription.", 0) == 0 && !subscription_type)) {
     EventChange ignored;
     ignored.ignored = true;

@@ -45,38 +45,40 @@ TEST(StripeEventTest, MalformedEnvelopesNameTheField) {
   EXPECT_EQ(FieldOf(ParseStripeEvent("{").status()), "payload.");
   EXPECT_EQ(FieldOf(ParseStripeEvent("[1]").status()), "payload.");
   EXPECT_EQ(FieldOf(ParseStripeEvent(R"({"object":"customer"})").status()), "payload.object");
+  EXPECT_EQ(
+      FieldOf(ParseStripeEvent(R"({"object":"event","type":"x","created":1,"livemode":false})")
+                  .status()),
+      "payload.id");
+  EXPECT_EQ(
+      FieldOf(
+          ParseStripeEvent(R"({"object":"event","id":"e","created":1,"livemode":false})").status()),
+      "payload.type");
   EXPECT_EQ(FieldOf(ParseStripeEvent(
-                R"({"object":"event","type":"x","created":1,"livemode":false})").status()),
-            "payload.id");
-  EXPECT_EQ(FieldOf(ParseStripeEvent(
-                R"({"object":"event","id":"e","created":1,"livemode":false})").status()),
-            "payload.type");
-  EXPECT_EQ(FieldOf(ParseStripeEvent(
-                R"({"object":"event","id":"e","type":"x","created":"1","livemode":false})")
+                        R"({"object":"event","id":"e","type":"x","created":"1","livemode":false})")
                         .status()),
             "payload.created");
-  EXPECT_EQ(FieldOf(ParseStripeEvent(R"({"object":"event","id":"e","type":"x","created":1})")
-                        .status()),
-            "payload.livemode");
+  EXPECT_EQ(
+      FieldOf(ParseStripeEvent(R"({"object":"event","id":"e","type":"x","created":1})").status()),
+      "payload.livemode");
   EXPECT_EQ(ParseStripeEvent("nope").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(StripeEventTest, RedactsPersonalDataEverywhere) {
-  ParsedStripeEvent p = MustParse(Event(
-      "charge.refunded",
-      absl::StrCat(
-          R"({"id":"ch_1","amount_refunded":100,"currency":"usd","receipt_email":"a@b.c",)",
-          R"("billing_details":{"name":"A","address":{"line1":"x"}},)",
-          R"("payment_method_details":{"card":{"brand":"visa","last4":"4242"}},)",
-          R"("customer_details":{"email":"a@b.c","phone":"+1"},)",
-          R"("nested":[{"email":"c@d.e","name":"C","shipping":{"address":{}}}],)",
-          R"("metadata":{"account_id":")", kAccount, R"(","user_id":")", kUser,
-          R"(","favourite_colour":"blue"}})")));
+  ParsedStripeEvent p = MustParse(
+      Event("charge.refunded",
+            absl::StrCat(
+                R"({"id":"ch_1","amount_refunded":100,"currency":"usd","receipt_email":"a@b.c",)",
+                R"("billing_details":{"name":"A","address":{"line1":"x"}},)",
+                R"("payment_method_details":{"card":{"brand":"visa","last4":"4242"}},)",
+                R"("customer_details":{"email":"a@b.c","phone":"+1"},)",
+                R"("nested":[{"email":"c@d.e","name":"C","shipping":{"address":{}}}],)",
+                R"("metadata":{"account_id":")", kAccount, R"(","user_id":")", kUser,
+                R"(","favourite_colour":"blue"}})")));
   const nlohmann::json redacted = nlohmann::json::parse(p.envelope.redacted_json);
   const std::string text = redacted.dump();
-  for (const char* gone : {"a@b.c", "c@d.e", "billing_details", "payment_method_details",
-                           "4242", "visa", "customer_details", "+1", "shipping",
-                           "favourite_colour", "\"name\""}) {
+  for (const char* gone :
+       {"a@b.c", "c@d.e", "billing_details", "payment_method_details", "4242", "visa",
+        "customer_details", "+1", "shipping", "favourite_colour", "\"name\""}) {
     EXPECT_EQ(text.find(gone), std::string::npos) << gone;
   }
   const auto& object = redacted["data"]["object"];
@@ -88,9 +90,9 @@ TEST(StripeEventTest, RedactsPersonalDataEverywhere) {
 }
 
 TEST(StripeEventTest, CustomerEvents) {
-  ParsedStripeEvent p = MustParse(Event(
-      "customer.updated", absl::StrCat(R"({"id":"cus_1","metadata":{"user_id":")", kUser,
-                                       R"("}})")));
+  ParsedStripeEvent p =
+      MustParse(Event("customer.updated",
+                      absl::StrCat(R"({"id":"cus_1","metadata":{"user_id":")", kUser, R"("}})")));
   ASSERT_TRUE(p.change.ok());
   ASSERT_TRUE(p.change->customer.has_value());
   EXPECT_EQ(p.change->customer->stripe_customer_id, "cus_1");
@@ -109,10 +111,10 @@ TEST(StripeEventTest, EverySubscriptionTypeAppliesTheObject) {
        {"customer.subscription.created", "customer.subscription.updated",
         "customer.subscription.deleted", "customer.subscription.paused",
         "customer.subscription.resumed", "customer.subscription.trial_will_end"}) {
-    ParsedStripeEvent p = MustParse(Event(
-        type, R"({"id":"sub_1","customer":{"id":"cus_1"},"status":"paused",)"
-              R"("current_period_end":1700600000,"cancel_at_period_end":true,)"
-              R"("trial_end":1700100000,"items":{"data":[{"price":{"id":"price_1"}}]}})"));
+    ParsedStripeEvent p = MustParse(
+        Event(type, R"({"id":"sub_1","customer":{"id":"cus_1"},"status":"paused",)"
+                    R"("current_period_end":1700600000,"cancel_at_period_end":true,)"
+                    R"("trial_end":1700100000,"items":{"data":[{"price":{"id":"price_1"}}]}})"));
     ASSERT_TRUE(p.change.ok()) << type << p.change.status();
     ASSERT_TRUE(p.change->subscription.has_value()) << type;
     const SubscriptionChange& s = *p.change->subscription;
@@ -127,10 +129,10 @@ TEST(StripeEventTest, EverySubscriptionTypeAppliesTheObject) {
 }
 
 TEST(StripeEventTest, BrokenSubscriptionObjectsFailProcessing) {
-  for (const char* object :
-       {R"({"id":"sub_1","status":"active"})",                      // no customer
-        R"({"customer":"cus_1","status":"active"})",                // no id
-        R"({"id":"sub_1","customer":"cus_1","status":"sleeping"})"  // unknown status
+  for (const char* object : {
+           R"({"id":"sub_1","status":"active"})",                      // no customer
+           R"({"customer":"cus_1","status":"active"})",                // no id
+           R"({"id":"sub_1","customer":"cus_1","status":"sleeping"})"  // unknown status
        }) {
     ParsedStripeEvent p = MustParse(Event("customer.subscription.updated", object));
     EXPECT_EQ(p.change.status().code(), absl::StatusCode::kInternal) << object;
@@ -157,8 +159,7 @@ TEST(StripeEventTest, MoneyEventsBookOnTheNamedAccount) {
            {"invoice.payment_failed",
             R"({"id":"in_1","amount_due":1000,"currency":"eur",)" + md + "}",
             TransactionKind::kPayment, TransactionStatus::kFailed, 1000},
-           {"charge.refunded",
-            R"({"id":"ch_1","amount_refunded":250,"currency":"usd",)" + md + "}",
+           {"charge.refunded", R"({"id":"ch_1","amount_refunded":250,"currency":"usd",)" + md + "}",
             TransactionKind::kRefund, TransactionStatus::kSucceeded, 250},
            {"payment_intent.succeeded",
             R"({"id":"pi_9","amount_received":700,"currency":"jpy","invoice":null,)" + md + "}",
@@ -186,10 +187,10 @@ TEST(StripeEventTest, MoneyEventsWithoutAccountOrForAnInvoiceBookNothing) {
   ASSERT_TRUE(p.change.ok());
   EXPECT_FALSE(p.change->transaction.has_value());
   EXPECT_FALSE(p.change->ignored);
-  p = MustParse(Event("payment_intent.succeeded",
-                      absl::StrCat(R"({"id":"pi_1","amount_received":5,"currency":"eur",)",
-                                   R"("invoice":"in_1","metadata":{"account_id":")", kAccount,
-                                   R"("}})")));
+  p = MustParse(
+      Event("payment_intent.succeeded",
+            absl::StrCat(R"({"id":"pi_1","amount_received":5,"currency":"eur",)",
+                         R"("invoice":"in_1","metadata":{"account_id":")", kAccount, R"("}})")));
   ASSERT_TRUE(p.change.ok());
   EXPECT_FALSE(p.change->transaction.has_value());  // invoice.paid books it
   // With an account but a bad currency or no amount: cannot be applied.
@@ -197,9 +198,9 @@ TEST(StripeEventTest, MoneyEventsWithoutAccountOrForAnInvoiceBookNothing) {
                                                    R"("currency":"zzz","metadata":{)",
                                                    R"("account_id":")", kAccount, R"("}})")));
   EXPECT_EQ(p.change.status().code(), absl::StatusCode::kInternal);
-  p = MustParse(Event("invoice.paid", absl::StrCat(R"({"id":"in_1","currency":"eur",)",
-                                                   R"("metadata":{"account_id":")", kAccount,
-                                                   R"("}})")));
+  p = MustParse(
+      Event("invoice.paid", absl::StrCat(R"({"id":"in_1","currency":"eur",)",
+                                         R"("metadata":{"account_id":")", kAccount, R"("}})")));
   EXPECT_EQ(p.change.status().code(), absl::StatusCode::kInternal);
 }
 

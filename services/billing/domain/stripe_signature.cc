@@ -68,8 +68,8 @@ std::string ComputeStripeSignature(absl::string_view secret, int64_t timestamp,
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int mac_len = 0;
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(signed_payload.data()), signed_payload.size(),
-       mac, &mac_len);
+       reinterpret_cast<const unsigned char*>(signed_payload.data()), signed_payload.size(), mac,
+       &mac_len);
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
   hex.reserve(mac_len * 2);

@@ -26,8 +26,8 @@ namespace billing {
 
 // The parts of a Stripe-Signature header that matter.
 struct ParsedStripeSignature {
-  int64_t timestamp = 0;               // t
-  std::vector<std::string> v1;         // lower-case hex, 64 characters each
+  int64_t timestamp = 0;        // t
+  std::vector<std::string> v1;  // lower-case hex, 64 characters each
 };
 
 // ParseStripeSignatureHeader splits `header` into its t and v1 values. Items are
@@ -46,8 +46,9 @@ class StripeSignatureVerifier {
  public:
   // `secrets`: every webhook secret currently accepted (non-empty ones are kept).
   // `now`: the clock (tests inject one).
-  StripeSignatureVerifier(std::vector<std::string> secrets, absl::Duration tolerance,
-                          std::function<absl::Time()> now = [] { return absl::Now(); });
+  StripeSignatureVerifier(
+      std::vector<std::string> secrets, absl::Duration tolerance,
+      std::function<absl::Time()> now = [] { return absl::Now(); });
 
   // Verify returns OK when some v1 of `header` is the signature of `payload` under some
   // secret and the header's t is within the tolerance of now. Returns the parse errors above,

@@ -41,8 +41,8 @@ TEST(StripeSignatureTest, AcceptsKnownGoodHeader) {
 
 TEST(StripeSignatureTest, AcceptsAnyOfSeveralV1AndIgnoresV0) {
   auto v = VerifierAt({kSecret}, kNow);
-  EXPECT_TRUE(v.Verify(kPayload, std::string("t=1700000000, v1=") + kOtherSig + ", v1=" +
-                                     kSecretSig + ",v0=" + kOtherSig)
+  EXPECT_TRUE(v.Verify(kPayload, std::string("t=1700000000, v1=") + kOtherSig +
+                                     ", v1=" + kSecretSig + ",v0=" + kOtherSig)
                   .ok());
 }
 
@@ -80,8 +80,7 @@ TEST(StripeSignatureTest, RotationAcceptsEitherSecret) {
   EXPECT_TRUE(v.Verify(kPayload, std::string("t=1700000000,v1=") + kRotatedSig).ok());
   // Stripe signs with both during a rotation: a header with both verifies too.
   EXPECT_TRUE(
-      v.Verify(kPayload, std::string("t=1700000000,v1=") + kRotatedSig + ",v1=" + kSecretSig)
-          .ok());
+      v.Verify(kPayload, std::string("t=1700000000,v1=") + kRotatedSig + ",v1=" + kSecretSig).ok());
   // After the old secret is retired, only the new one verifies.
   auto retired = VerifierAt({kRotated}, kNow);
   EXPECT_EQ(ReasonOf(retired.Verify(kPayload, std::string("t=1700000000,v1=") + kSecretSig)),
@@ -92,10 +91,12 @@ TEST(StripeSignatureTest, RejectsStaleAndFutureTimestampsButAcceptsTheEdges) {
   const std::string header = std::string("t=1700000000,v1=") + kSecretSig;
   EXPECT_TRUE(VerifierAt({kSecret}, absl::FromUnixSeconds(kT + 300)).Verify(kPayload, header).ok());
   EXPECT_TRUE(VerifierAt({kSecret}, absl::FromUnixSeconds(kT - 300)).Verify(kPayload, header).ok());
-  EXPECT_EQ(ReasonOf(VerifierAt({kSecret}, absl::FromUnixSeconds(kT + 301)).Verify(kPayload, header)),
-            "SIGNATURE_TIMESTAMP_OUT_OF_TOLERANCE");
-  EXPECT_EQ(ReasonOf(VerifierAt({kSecret}, absl::FromUnixSeconds(kT - 301)).Verify(kPayload, header)),
-            "SIGNATURE_TIMESTAMP_OUT_OF_TOLERANCE");
+  EXPECT_EQ(
+      ReasonOf(VerifierAt({kSecret}, absl::FromUnixSeconds(kT + 301)).Verify(kPayload, header)),
+      "SIGNATURE_TIMESTAMP_OUT_OF_TOLERANCE");
+  EXPECT_EQ(
+      ReasonOf(VerifierAt({kSecret}, absl::FromUnixSeconds(kT - 301)).Verify(kPayload, header)),
+      "SIGNATURE_TIMESTAMP_OUT_OF_TOLERANCE");
 }
 
 TEST(StripeSignatureTest, ToleranceIsConfigurable) {

@@ -133,9 +133,8 @@ class BillingServiceTest : public ::testing::Test {
 // ---- Ingestion -------------------------------------------------------------------------
 
 TEST_F(BillingServiceTest, SubscriptionEventIsAppliedAndRedeliveryIsADuplicate) {
-  const std::string payload =
-      Event("evt_1", "customer.subscription.created", 1800000000,
-            SubscriptionObject("sub_1", "cus_1", "active", kAliceId));
+  const std::string payload = Event("evt_1", "customer.subscription.created", 1800000000,
+                                    SubscriptionObject("sub_1", "cus_1", "active", kAliceId));
   v1::IngestStripeEventResponse first = MustIngest(payload);
   EXPECT_EQ(first.status(), v1::STRIPE_EVENT_STATUS_PROCESSED);
   EXPECT_FALSE(first.duplicate());
@@ -160,11 +159,11 @@ TEST_F(BillingServiceTest, FiftyConcurrentDeliveriesOverTwoReplicasApplyOnce) {
   ASSERT_NE(replica, nullptr);
   auto replica_stub = replica->NewStub();
   // invoice.paid books a ledger entry: applying twice would write two.
-  const std::string payload = Event(
-      "evt_dup", "invoice.paid", 1800000000,
-      absl::StrCat(R"({"id":"in_1","object":"invoice","amount_paid":1999,"currency":"eur",)",
-                   R"("customer_email":"x@example.com","metadata":{"account_id":")", kAccountId,
-                   R"(","secret":"s"}})"));
+  const std::string payload =
+      Event("evt_dup", "invoice.paid", 1800000000,
+            absl::StrCat(R"({"id":"in_1","object":"invoice","amount_paid":1999,"currency":"eur",)",
+                         R"("customer_email":"x@example.com","metadata":{"account_id":")",
+                         kAccountId, R"(","secret":"s"}})"));
   std::atomic<int> ok{0};
   std::atomic<int> fresh{0};
   std::vector<std::thread> threads;
@@ -174,8 +173,8 @@ TEST_F(BillingServiceTest, FiftyConcurrentDeliveriesOverTwoReplicasApplyOnce) {
       grpc::Status s;
       if (i % 4 == 3) {  // some through the HTTP door of either replica
         httplib::Client client("127.0.0.1", (i % 2 ? replica : server_)->http_port());
-        auto res = client.Post("/webhooks/stripe", {{"Stripe-Signature", Sign(payload)}},
-                               payload, "application/json");
+        auto res = client.Post("/webhooks/stripe", {{"Stripe-Signature", Sign(payload)}}, payload,
+                               "application/json");
         if (res && res->status == 200) {
           ++ok;
           if (res->body.find("\"duplicate\":false") != std::string::npos) ++fresh;
@@ -208,9 +207,9 @@ TEST_F(BillingServiceTest, FiftyConcurrentDeliveriesOverTwoReplicasApplyOnce) {
 TEST_F(BillingServiceTest, OlderEventNeverOverwritesNewerState) {
   MustIngest(Event("evt_new", "customer.subscription.updated", 1800000100,
                    SubscriptionObject("sub_o", "cus_o", "active", kAliceId)));
-  v1::IngestStripeEventResponse old = MustIngest(
-      Event("evt_old", "customer.subscription.updated", 1800000050,
-            SubscriptionObject("sub_o", "cus_o", "past_due", kAliceId)));
+  v1::IngestStripeEventResponse old =
+      MustIngest(Event("evt_old", "customer.subscription.updated", 1800000050,
+                       SubscriptionObject("sub_o", "cus_o", "past_due", kAliceId)));
   EXPECT_EQ(old.status(), v1::STRIPE_EVENT_STATUS_PROCESSED);  // acknowledged, not applied
   v1::GetEntitlementResponse e;
   ASSERT_TRUE(Entitlement("alice", kAliceId, &e).ok());
@@ -237,8 +236,7 @@ TEST_F(BillingServiceTest, SameSecondEventsEndInTheSameStateInEitherOrder) {
   MustIngest(a2);
   MustIngest(b2);
   // The greater event id wins, whatever the arrival order.
-  EXPECT_EQ(Count("SELECT count(*) FROM billing.stripe_subscriptions WHERE status = 'unpaid'"),
-            2);
+  EXPECT_EQ(Count("SELECT count(*) FROM billing.stripe_subscriptions WHERE status = 'unpaid'"), 2);
 }
 
 TEST_F(BillingServiceTest, BadInputIsRefusedAndNothingStored) {
@@ -248,17 +246,17 @@ TEST_F(BillingServiceTest, BadInputIsRefusedAndNothingStored) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(ReasonOf(s), "MALFORMED_EVENT");
   // Missing id / created.
-  EXPECT_EQ(Ingest(R"({"object":"event","type":"customer.created","created":1,"livemode":false})",
-                   &out)
-                .error_code(),
-            grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(Ingest(R"({"id":"evt_x","object":"event","type":"customer.created","livemode":false})",
-                   &out)
-                .error_code(),
-            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(
+      Ingest(R"({"object":"event","type":"customer.created","created":1,"livemode":false})", &out)
+          .error_code(),
+      grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(
+      Ingest(R"({"id":"evt_x","object":"event","type":"customer.created","livemode":false})", &out)
+          .error_code(),
+      grpc::StatusCode::INVALID_ARGUMENT);
   // Bad signature.
-  const std::string payload = Event("evt_sig", "customer.created", 1800000000,
-                                    R"({"id":"cus_sig","object":"customer"})");
+  const std::string payload =
+      Event("evt_sig", "customer.created", 1800000000, R"({"id":"cus_sig","object":"customer"})");
   grpc::ClientContext ctx;
   v1::IngestStripeEventRequest req;
   req.set_payload(payload);
@@ -272,9 +270,9 @@ TEST_F(BillingServiceTest, BadInputIsRefusedAndNothingStored) {
   EXPECT_EQ(stub_->IngestStripeEvent(&ctx2, req, &out).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
   // Oversize.
-  const std::string big = Event("evt_big", "customer.created", 1800000000,
-                                absl::StrCat(R"({"id":"cus_big","pad":")",
-                                             std::string(1024 * 1024, 'x'), R"("})"));
+  const std::string big =
+      Event("evt_big", "customer.created", 1800000000,
+            absl::StrCat(R"({"id":"cus_big","pad":")", std::string(1024 * 1024, 'x'), R"("})"));
   s = Ingest(big, &out);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_EQ(ReasonOf(s), "PAYLOAD_TOO_LARGE");
@@ -290,9 +288,8 @@ TEST_F(BillingServiceTest, UnknownTypeIsStoredAsIgnored) {
 
 TEST_F(BillingServiceTest, ProcessingFailureIsRecordedAndReprocessable) {
   // A subscription without its customer cannot be applied.
-  const std::string payload =
-      Event("evt_broken", "customer.subscription.created", 1800000000,
-            R"({"id":"sub_b","object":"subscription","status":"active"})");
+  const std::string payload = Event("evt_broken", "customer.subscription.created", 1800000000,
+                                    R"({"id":"sub_b","object":"subscription","status":"active"})");
   v1::IngestStripeEventResponse out;
   grpc::Status s = Ingest(payload, &out);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INTERNAL);
@@ -309,8 +306,9 @@ TEST_F(BillingServiceTest, ProcessingFailureIsRecordedAndReprocessable) {
   EXPECT_EQ(stub_->ReprocessStripeEvent(As("admin").get(), req, &resp).error_code(),
             grpc::StatusCode::INTERNAL);
   // An operator repairs the stored event; reprocessing then applies it.
-  Exec("UPDATE billing.stripe_events SET raw_event_redacted = jsonb_set(raw_event_redacted, "
-       "'{data,object,customer}', '\"cus_b\"') WHERE stripe_event_id = 'evt_broken'");
+  Exec(
+      "UPDATE billing.stripe_events SET raw_event_redacted = jsonb_set(raw_event_redacted, "
+      "'{data,object,customer}', '\"cus_b\"') WHERE stripe_event_id = 'evt_broken'");
   grpc::Status ok = stub_->ReprocessStripeEvent(As("admin").get(), req, &resp);
   ASSERT_TRUE(ok.ok()) << ok.error_message();
   EXPECT_EQ(resp.stripe_event().status(), v1::STRIPE_EVENT_STATUS_PROCESSED);
@@ -352,17 +350,15 @@ TEST_F(BillingServiceTest, CustomerEventsLinkUsersAndCheckoutLinks) {
 
 TEST_F(BillingServiceTest, EntitlementForEveryStatus) {
   const std::vector<std::pair<std::string, bool>> cases = {
-      {"incomplete", false}, {"incomplete_expired", false}, {"trialing", true},
-      {"active", true},      {"past_due", true},            {"canceled", false},
-      {"unpaid", false},     {"paused", false}};
+      {"incomplete", false}, {"incomplete_expired", false}, {"trialing", true}, {"active", true},
+      {"past_due", true},    {"canceled", false},           {"unpaid", false},  {"paused", false}};
   int n = 0;
   for (const auto& [status, entitled] : cases) {
     const std::string user = absl::StrCat("cccccccc-0000-4000-8000-00000000000", n);
     auth_.Add("u" + std::to_string(n), {user, {"member"}, ""});
-    MustIngest(Event(absl::StrCat("evt_st", n), "customer.subscription.updated",
-                     absl::ToUnixSeconds(kNow) - 60,
-                     SubscriptionObject(absl::StrCat("sub_st", n), absl::StrCat("cus_st", n),
-                                        status, user)));
+    MustIngest(Event(
+        absl::StrCat("evt_st", n), "customer.subscription.updated", absl::ToUnixSeconds(kNow) - 60,
+        SubscriptionObject(absl::StrCat("sub_st", n), absl::StrCat("cus_st", n), status, user)));
     v1::GetEntitlementResponse e;
     ASSERT_TRUE(Entitlement("u" + std::to_string(n), user, &e).ok()) << status;
     EXPECT_EQ(e.entitlement().entitled(), entitled) << status;
@@ -529,52 +525,81 @@ TEST_F(BillingServiceTest, AuthorizationMatrix) {
   std::vector<Call> calls = {
       {"GetEntitlement",
        [&](grpc::ClientContext* c) {
-         v1::GetEntitlementRequest r; r.set_user_id(kAliceId); v1::GetEntitlementResponse o;
-         return stub->GetEntitlement(c, r, &o); },
+         v1::GetEntitlementRequest r;
+         r.set_user_id(kAliceId);
+         v1::GetEntitlementResponse o;
+         return stub->GetEntitlement(c, r, &o);
+       },
        C::UNAUTHENTICATED, C::OK, C::PERMISSION_DENIED, C::OK},
       {"GetCustomer(user)",
        [&](grpc::ClientContext* c) {
-         v1::GetCustomerRequest r; r.set_user_id(kAliceId); v1::GetCustomerResponse o;
-         return stub->GetCustomer(c, r, &o); },
+         v1::GetCustomerRequest r;
+         r.set_user_id(kAliceId);
+         v1::GetCustomerResponse o;
+         return stub->GetCustomer(c, r, &o);
+       },
        C::UNAUTHENTICATED, C::OK, C::PERMISSION_DENIED, C::OK},
       {"GetCustomer(stripe id)",
        [&](grpc::ClientContext* c) {
-         v1::GetCustomerRequest r; r.set_stripe_customer_id("cus_m"); v1::GetCustomerResponse o;
-         return stub->GetCustomer(c, r, &o); },
+         v1::GetCustomerRequest r;
+         r.set_stripe_customer_id("cus_m");
+         v1::GetCustomerResponse o;
+         return stub->GetCustomer(c, r, &o);
+       },
        C::UNAUTHENTICATED, C::OK, C::PERMISSION_DENIED, C::OK},
       {"GetSubscription",
        [&](grpc::ClientContext* c) {
-         v1::GetSubscriptionRequest r; r.set_stripe_subscription_id("sub_m");
-         v1::GetSubscriptionResponse o; return stub->GetSubscription(c, r, &o); },
+         v1::GetSubscriptionRequest r;
+         r.set_stripe_subscription_id("sub_m");
+         v1::GetSubscriptionResponse o;
+         return stub->GetSubscription(c, r, &o);
+       },
        C::UNAUTHENTICATED, C::OK, C::PERMISSION_DENIED, C::OK},
       {"ListSubscriptions",
        [&](grpc::ClientContext* c) {
-         v1::ListSubscriptionsRequest r; r.set_user_id(kAliceId);
-         v1::ListSubscriptionsResponse o; return stub->ListSubscriptions(c, r, &o); },
+         v1::ListSubscriptionsRequest r;
+         r.set_user_id(kAliceId);
+         v1::ListSubscriptionsResponse o;
+         return stub->ListSubscriptions(c, r, &o);
+       },
        C::UNAUTHENTICATED, C::OK, C::PERMISSION_DENIED, C::OK},
       {"LinkCustomer",
        [&](grpc::ClientContext* c) {
-         v1::LinkCustomerRequest r; r.set_stripe_customer_id("cus_m"); r.set_user_id(kAliceId);
-         v1::LinkCustomerResponse o; return stub->LinkCustomer(c, r, &o); },
+         v1::LinkCustomerRequest r;
+         r.set_stripe_customer_id("cus_m");
+         r.set_user_id(kAliceId);
+         v1::LinkCustomerResponse o;
+         return stub->LinkCustomer(c, r, &o);
+       },
        C::UNAUTHENTICATED, C::PERMISSION_DENIED, C::PERMISSION_DENIED, C::OK},
       {"RecordTransaction",
        [&](grpc::ClientContext* c) {
-         v1::RecordTransactionResponse o; return stub->RecordTransaction(c, Payment("m", 1), &o); },
+         v1::RecordTransactionResponse o;
+         return stub->RecordTransaction(c, Payment("m", 1), &o);
+       },
        C::UNAUTHENTICATED, C::PERMISSION_DENIED, C::PERMISSION_DENIED, C::OK},
       {"ListTransactions",
        [&](grpc::ClientContext* c) {
-         v1::ListTransactionsRequest r; r.set_account_id(kAccountId);
-         v1::ListTransactionsResponse o; return stub->ListTransactions(c, r, &o); },
+         v1::ListTransactionsRequest r;
+         r.set_account_id(kAccountId);
+         v1::ListTransactionsResponse o;
+         return stub->ListTransactions(c, r, &o);
+       },
        C::UNAUTHENTICATED, C::PERMISSION_DENIED, C::PERMISSION_DENIED, C::OK},
       {"ListStripeEvents",
        [&](grpc::ClientContext* c) {
-         v1::ListStripeEventsRequest r; v1::ListStripeEventsResponse o;
-         return stub->ListStripeEvents(c, r, &o); },
+         v1::ListStripeEventsRequest r;
+         v1::ListStripeEventsResponse o;
+         return stub->ListStripeEvents(c, r, &o);
+       },
        C::UNAUTHENTICATED, C::PERMISSION_DENIED, C::PERMISSION_DENIED, C::OK},
       {"ReprocessStripeEvent",
        [&](grpc::ClientContext* c) {
-         v1::ReprocessStripeEventRequest r; r.set_stripe_event_id("evt_m");
-         v1::ReprocessStripeEventResponse o; return stub->ReprocessStripeEvent(c, r, &o); },
+         v1::ReprocessStripeEventRequest r;
+         r.set_stripe_event_id("evt_m");
+         v1::ReprocessStripeEventResponse o;
+         return stub->ReprocessStripeEvent(c, r, &o);
+       },
        // admin reaches the domain: the event is already applied.
        C::UNAUTHENTICATED, C::PERMISSION_DENIED, C::PERMISSION_DENIED, C::FAILED_PRECONDITION},
   };
@@ -680,8 +705,7 @@ TEST_F(BillingServiceTest, HttpDoorAnswersAsStripeExpects) {
   EXPECT_EQ(res->status, 400);
   // Oversize: 413.
   const std::string big(kMaxWebhookPayloadBytes + 1, 'x');
-  res = client.Post("/webhooks/stripe", {{"Stripe-Signature", Sign(big)}}, big,
-                    "application/json");
+  res = client.Post("/webhooks/stripe", {{"Stripe-Signature", Sign(big)}}, big, "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 413);
   // Processing failure: 500.
@@ -705,8 +729,8 @@ TEST_F(BillingServiceTest, DatabaseDownAnswersUnavailableAndStripeRetries) {
   options.webhook_secrets = {kSecret};
   options.page_token_secret = "page-secret";
   options.now = [] { return kNow; };
-  auto down = BillingTestServer::Start("postgresql://billing_service@127.0.0.1:1/none", options,
-                                       auth_);
+  auto down =
+      BillingTestServer::Start("postgresql://billing_service@127.0.0.1:1/none", options, auth_);
   ASSERT_TRUE(down.ok()) << down.status();
   auto stub = (*down)->NewStub();
   v1::GetEntitlementRequest req;

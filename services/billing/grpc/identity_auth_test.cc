@@ -83,8 +83,8 @@ class IdentityAuthTest : public ::testing::Test {
     BillingOptions options;
     options.webhook_secrets = {"whsec"};
     options.page_token_secret = "page-secret";
-    auto server = testing::BillingTestServer::Start(db_->UrlAs("billing_service"), options,
-                                                    *authenticator_);
+    auto server =
+        testing::BillingTestServer::Start(db_->UrlAs("billing_service"), options, *authenticator_);
     ASSERT_TRUE(server.ok()) << server.status();
     billing_ = std::move(*server);
     stub_ = billing_->NewStub();

@@ -65,9 +65,9 @@ std::string SubscriptionSelect(bool with_customer = true) {
       "SELECT s.id::text, s.stripe_subscription_id, ",
       with_customer ? "c.stripe_customer_id" : "''::text",
       ", COALESCE(s.user_id::text, ''), s.status::text, COALESCE(s.price_id, ''), ",
-      Micros("s.current_period_end"), ", s.cancel_at_period_end, ", Micros("s.trial_end"),
-      ", ", Micros("s.past_due_since"), ", ", Micros("s.created_at"), ", ",
-      Micros("s.updated_at"), " FROM billing.stripe_subscriptions s ",
+      Micros("s.current_period_end"), ", s.cancel_at_period_end, ", Micros("s.trial_end"), ", ",
+      Micros("s.past_due_since"), ", ", Micros("s.created_at"), ", ", Micros("s.updated_at"),
+      " FROM billing.stripe_subscriptions s ",
       with_customer ? "JOIN billing.stripe_customers c ON c.id = s.customer_id " : "");
 }
 Subscription ReadSubscription(const pqxx::row& r) {
@@ -76,7 +76,8 @@ Subscription ReadSubscription(const pqxx::row& r) {
   s.stripe_subscription_id = r[1].as<std::string>();
   s.stripe_customer_id = r[2].as<std::string>();
   s.user_id = r[3].as<std::string>();
-  s.status = ParseSubscriptionStatus(r[4].as<std::string>()).value_or(SubscriptionStatus::kUnspecified);
+  s.status =
+      ParseSubscriptionStatus(r[4].as<std::string>()).value_or(SubscriptionStatus::kUnspecified);
   s.price_id = r[5].as<std::string>();
   s.current_period_end = OptTime(r[6]);
   s.cancel_at_period_end = r[7].as<bool>();
@@ -129,8 +130,7 @@ Transaction ReadTransaction(const pqxx::row& r) {
   f.account_id = r[1].as<std::string>();
   f.user_id = r[2].as<std::string>();
   f.kind = ParseTransactionKind(r[3].as<std::string>()).value_or(TransactionKind::kPayment);
-  f.status =
-      ParseTransactionStatus(r[4].as<std::string>()).value_or(TransactionStatus::kPending);
+  f.status = ParseTransactionStatus(r[4].as<std::string>()).value_or(TransactionStatus::kPending);
   f.currency = r[5].as<std::string>();
   f.amount_cents = r[6].as<int64_t>();
   f.provider = r[7].as<std::string>();
@@ -186,18 +186,20 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
        "ON CONFLICT (stripe_event_id) DO UPDATE SET status = 'failed', "
        "last_error = EXCLUDED.last_error WHERE e.status IN ('received', 'failed')"},
       {"billing_event_get", EventSelect() + "WHERE stripe_event_id = $1"},
-      {"billing_event_list",
-       EventSelect() +
-           "WHERE ($1 = '' OR status = $1) AND ($2 = '' OR type = $2) "
-           "AND ($3::bigint = -1 OR received_at >= " + TS(3) + ") "
-           "AND ($4::bigint = -1 OR received_at < " + TS(4) + ") AND " +
-           After("received_at", "id", 5, 6) +
-           " ORDER BY received_at DESC, id DESC LIMIT $7"},
+      {"billing_event_list", EventSelect() +
+                                 "WHERE ($1 = '' OR status = $1) AND ($2 = '' OR type = $2) "
+                                 "AND ($3::bigint = -1 OR received_at >= " +
+                                 TS(3) +
+                                 ") "
+                                 "AND ($4::bigint = -1 OR received_at < " +
+                                 TS(4) + ") AND " + After("received_at", "id", 5, 6) +
+                                 " ORDER BY received_at DESC, id DESC LIMIT $7"},
       // Customers. The ordered upsert applies only a newer event (see the header).
       {"billing_customer_upsert_ordered",
        "INSERT INTO billing.stripe_customers AS c (stripe_customer_id, user_id, deleted_at, "
        "last_event_created, last_event_id, request_id) "
-       "VALUES ($1, NULLIF($2, '')::uuid, CASE WHEN $3::boolean THEN now() END, " + TS(4) +
+       "VALUES ($1, NULLIF($2, '')::uuid, CASE WHEN $3::boolean THEN now() END, " +
+           TS(4) +
            ", $5, NULLIF($6, '')::uuid) "
            "ON CONFLICT (stripe_customer_id) DO UPDATE SET "
            "user_id = COALESCE(EXCLUDED.user_id, c.user_id), "
@@ -211,7 +213,8 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
        "INSERT INTO billing.stripe_customers AS c (stripe_customer_id, user_id, request_id) "
        "VALUES ($1, $2::uuid, NULLIF($3, '')::uuid) "
        "ON CONFLICT (stripe_customer_id) DO UPDATE SET user_id = EXCLUDED.user_id, "
-       "request_id = EXCLUDED.request_id RETURNING " + CustomerColumns()},
+       "request_id = EXCLUDED.request_id RETURNING " +
+           CustomerColumns()},
       {"billing_customer_ensure",
        "INSERT INTO billing.stripe_customers (stripe_customer_id) VALUES ($1) "
        "ON CONFLICT (stripe_customer_id) DO NOTHING"},
@@ -234,9 +237,11 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
        "user_id, status, price_id, current_period_end, cancel_at_period_end, trial_end, "
        "past_due_since, last_event_created, last_event_id, request_id) "
        "VALUES ($1, $2::uuid, NULLIF($3, '')::uuid, $4::billing.stripe_subscription_status, "
-       "NULLIF($5, ''), " + TS(6) + ", $7::boolean, " + TS(8) +
+       "NULLIF($5, ''), " +
+           TS(6) + ", $7::boolean, " + TS(8) +
            ", CASE WHEN $4::billing.stripe_subscription_status = 'past_due' THEN " + TS(9) +
-           " END, " + TS(9) + ", $10, NULLIF($11, '')::uuid) "
+           " END, " + TS(9) +
+           ", $10, NULLIF($11, '')::uuid) "
            "ON CONFLICT (stripe_subscription_id) DO UPDATE SET "
            "customer_id = EXCLUDED.customer_id, user_id = COALESCE(EXCLUDED.user_id, s.user_id), "
            "status = EXCLUDED.status, price_id = EXCLUDED.price_id, "
@@ -252,10 +257,9 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
            "(EXCLUDED.last_event_created, EXCLUDED.last_event_id COLLATE \"C\") "
            "RETURNING s.id::text"},
       {"billing_subscription_get", SubscriptionSelect() + "WHERE s.stripe_subscription_id = $1"},
-      {"billing_subscription_list",
-       SubscriptionSelect() + "WHERE s.user_id = $1::uuid AND " +
-           After("s.created_at", "s.id", 2, 3) +
-           " ORDER BY s.created_at DESC, s.id DESC LIMIT $4"},
+      {"billing_subscription_list", SubscriptionSelect() + "WHERE s.user_id = $1::uuid AND " +
+                                        After("s.created_at", "s.id", 2, 3) +
+                                        " ORDER BY s.created_at DESC, s.id DESC LIMIT $4"},
       // The entitlement read: one query on stripe_subscriptions_user_id_created_at_idx.
       {"billing_subscription_best",
        SubscriptionSelect(/*with_customer=*/false) +
@@ -316,10 +320,9 @@ absl::StatusOr<RecordedTransaction> InsertTransaction(Tx& db, const NewTransacti
       absl::optional<pqxx::row> inserted,
       db.ExecMaybeOne("billing_transaction_insert", tx.account_id, tx.user_id,
                       std::string(TransactionKindName(tx.kind)),
-                      std::string(TransactionStatusName(tx.status)), tx.currency,
-                      tx.amount_cents, tx.provider, tx.provider_payment_intent_id,
-                      tx.provider_charge_id, tx.provider_invoice_id,
-                      tx.provider_checkout_session_id, tx.idempotency_key,
+                      std::string(TransactionStatusName(tx.status)), tx.currency, tx.amount_cents,
+                      tx.provider, tx.provider_payment_intent_id, tx.provider_charge_id,
+                      tx.provider_invoice_id, tx.provider_checkout_session_id, tx.idempotency_key,
                       tx.request_fingerprint, MetadataJson(tx.metadata),
                       UuidOrEmpty(tx.request_id)));
   RecordedTransaction result;
@@ -383,24 +386,23 @@ absl::StatusOr<IngestOutcome> PgBillingStorage::ApplyEvent(const EventEnvelope& 
           absl::optional<pqxx::row> applied;
           if (c.link_only) {
             SUITE_ASSIGN_OR_RETURN(
-                applied, tx.ExecMaybeOne("billing_customer_link", c.stripe_customer_id,
-                                         c.user_id, request_id));
+                applied, tx.ExecMaybeOne("billing_customer_link", c.stripe_customer_id, c.user_id,
+                                         request_id));
           } else {
             SUITE_ASSIGN_OR_RETURN(
-                applied, tx.ExecMaybeOne("billing_customer_upsert_ordered", c.stripe_customer_id,
-                                         c.user_id, c.deleted, created,
-                                         envelope.stripe_event_id, request_id));
+                applied,
+                tx.ExecMaybeOne("billing_customer_upsert_ordered", c.stripe_customer_id, c.user_id,
+                                c.deleted, created, envelope.stripe_event_id, request_id));
           }
           if (applied.has_value() && !c.user_id.empty()) {
-            SUITE_RETURN_IF_ERROR(tx.Exec("billing_subscriptions_relink",
-                                          (*applied)[0].as<std::string>(), c.user_id)
-                                      .status());
+            SUITE_RETURN_IF_ERROR(
+                tx.Exec("billing_subscriptions_relink", (*applied)[0].as<std::string>(), c.user_id)
+                    .status());
           }
         }
         if (change.subscription.has_value()) {
           const SubscriptionChange& s = *change.subscription;
-          SUITE_RETURN_IF_ERROR(
-              tx.Exec("billing_customer_ensure", s.stripe_customer_id).status());
+          SUITE_RETURN_IF_ERROR(tx.Exec("billing_customer_ensure", s.stripe_customer_id).status());
           SUITE_ASSIGN_OR_RETURN(pqxx::row customer,
                                  tx.ExecOne("billing_customer_by_stripe_id", s.stripe_customer_id));
           const Customer owner = ReadCustomer(customer);
@@ -410,8 +412,8 @@ absl::StatusOr<IngestOutcome> PgBillingStorage::ApplyEvent(const EventEnvelope& 
             SUITE_RETURN_IF_ERROR(tx.Exec("billing_customer_adopt", owner.id, s.user_id).status());
           }
           SUITE_RETURN_IF_ERROR(
-              tx.Exec("billing_subscription_upsert", s.stripe_subscription_id, owner.id,
-                      user_id, std::string(SubscriptionStatusName(s.status)), s.price_id,
+              tx.Exec("billing_subscription_upsert", s.stripe_subscription_id, owner.id, user_id,
+                      std::string(SubscriptionStatusName(s.status)), s.price_id,
                       MicrosOrNull(s.current_period_end), s.cancel_at_period_end,
                       MicrosOrNull(s.trial_end), created, envelope.stripe_event_id, request_id)
                   .status());
@@ -424,8 +426,8 @@ absl::StatusOr<IngestOutcome> PgBillingStorage::ApplyEvent(const EventEnvelope& 
         }
         outcome.status = change.ignored ? EventStatus::kIgnored : EventStatus::kProcessed;
         SUITE_RETURN_IF_ERROR(tx.Exec("billing_event_finish", envelope.stripe_event_id,
-                                      std::string(EventStatusName(outcome.status)),
-                                      transaction_id, UuidOrEmpty(envelope.related_account_id))
+                                      std::string(EventStatusName(outcome.status)), transaction_id,
+                                      UuidOrEmpty(envelope.related_account_id))
                                   .status());
         return outcome;
       });
@@ -434,9 +436,10 @@ absl::StatusOr<IngestOutcome> PgBillingStorage::ApplyEvent(const EventEnvelope& 
 absl::Status PgBillingStorage::RecordEventFailure(const EventEnvelope& envelope,
                                                   absl::string_view error) {
   return RunInTransaction(pool_, TxOptions(), [&](Tx& tx) -> absl::Status {
-    return tx.Exec("billing_event_fail", envelope.stripe_event_id, envelope.type,
-                   envelope.api_version, envelope.livemode, std::string(error),
-                   UuidOrEmpty(envelope.request_id), envelope.redacted_json)
+    return tx
+        .Exec("billing_event_fail", envelope.stripe_event_id, envelope.type, envelope.api_version,
+              envelope.livemode, std::string(error), UuidOrEmpty(envelope.request_id),
+              envelope.redacted_json)
         .status();
   });
 }
@@ -458,8 +461,8 @@ absl::StatusOr<Page<StoredEvent>> PgBillingStorage::ListEvents(
         SUITE_ASSIGN_OR_RETURN(
             pqxx::result rows,
             tx.Exec("billing_event_list",
-                    std::string(filter.status ? EventStatusName(*filter.status) : ""),
-                    filter.type, MicrosOrNull(filter.start_time), MicrosOrNull(filter.end_time),
+                    std::string(filter.status ? EventStatusName(*filter.status) : ""), filter.type,
+                    MicrosOrNull(filter.start_time), MicrosOrNull(filter.end_time),
                     CursorMicros(after), CursorId(after), limit + 1));
         return ToPage<StoredEvent>(rows, limit, ReadEvent, [](const StoredEvent& e) {
           return Cursor{absl::ToUnixMicros(e.received_at), e.id};
@@ -469,8 +472,9 @@ absl::StatusOr<Page<StoredEvent>> PgBillingStorage::ListEvents(
 
 absl::StatusOr<Customer> PgBillingStorage::GetCustomerByStripeId(absl::string_view stripe_id) {
   return RunInTransaction<Customer>(pool_, ReadOnly(), [&](Tx& tx) -> absl::StatusOr<Customer> {
-    SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> row,
-                           tx.ExecMaybeOne("billing_customer_by_stripe_id", std::string(stripe_id)));
+    SUITE_ASSIGN_OR_RETURN(
+        absl::optional<pqxx::row> row,
+        tx.ExecMaybeOne("billing_customer_by_stripe_id", std::string(stripe_id)));
     if (!row.has_value()) return errors::CustomerNotFound();
     return ReadCustomer(*row);
   });
@@ -525,8 +529,7 @@ absl::StatusOr<Page<Subscription>> PgBillingStorage::ListSubscriptions(
 absl::StatusOr<absl::optional<Subscription>> PgBillingStorage::BestSubscription(
     absl::string_view user_id) {
   return RunInTransaction<absl::optional<Subscription>>(
-      pool_, ReadOnly(),
-      [&](Tx& tx) -> absl::StatusOr<absl::optional<Subscription>> {
+      pool_, ReadOnly(), [&](Tx& tx) -> absl::StatusOr<absl::optional<Subscription>> {
         SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> row,
                                tx.ExecMaybeOne("billing_subscription_best", std::string(user_id)));
         if (!row.has_value()) return absl::optional<Subscription>();
@@ -534,12 +537,10 @@ absl::StatusOr<absl::optional<Subscription>> PgBillingStorage::BestSubscription(
       });
 }
 
-absl::StatusOr<RecordedTransaction> PgBillingStorage::RecordTransaction(
-    const NewTransaction& tx) {
+absl::StatusOr<RecordedTransaction> PgBillingStorage::RecordTransaction(const NewTransaction& tx) {
   return RunInTransaction<RecordedTransaction>(
-      pool_, TxOptions(), [&](Tx& db) -> absl::StatusOr<RecordedTransaction> {
-        return InsertTransaction(db, tx);
-      });
+      pool_, TxOptions(),
+      [&](Tx& db) -> absl::StatusOr<RecordedTransaction> { return InsertTransaction(db, tx); });
 }
 
 absl::StatusOr<Page<Transaction>> PgBillingStorage::ListTransactions(

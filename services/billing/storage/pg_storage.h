@@ -30,10 +30,9 @@ class PgBillingStorage : public BillingStorage {
   // Create registers the statements with `pool`. Returns the pool's registration errors.
   static absl::StatusOr<std::unique_ptr<PgBillingStorage>> Create(suite::db::ConnectionPool& pool);
 
-  absl::StatusOr<IngestOutcome> ApplyEvent(const EventEnvelope& envelope,
-                                           const EventChange& change, bool reprocess) override;
-  absl::Status RecordEventFailure(const EventEnvelope& envelope,
-                                  absl::string_view error) override;
+  absl::StatusOr<IngestOutcome> ApplyEvent(const EventEnvelope& envelope, const EventChange& change,
+                                           bool reprocess) override;
+  absl::Status RecordEventFailure(const EventEnvelope& envelope, absl::string_view error) override;
   absl::StatusOr<StoredEvent> GetEvent(absl::string_view stripe_event_id) override;
   absl::StatusOr<Page<StoredEvent>> ListEvents(const EventFilter& filter, int limit,
                                                const absl::optional<Cursor>& after) override;
@@ -44,11 +43,10 @@ class PgBillingStorage : public BillingStorage {
   absl::StatusOr<Subscription> GetSubscription(absl::string_view stripe_id) override;
   absl::StatusOr<Page<Subscription>> ListSubscriptions(
       absl::string_view user_id, int limit, const absl::optional<Cursor>& after) override;
-  absl::StatusOr<absl::optional<Subscription>> BestSubscription(
-      absl::string_view user_id) override;
+  absl::StatusOr<absl::optional<Subscription>> BestSubscription(absl::string_view user_id) override;
   absl::StatusOr<RecordedTransaction> RecordTransaction(const NewTransaction& tx) override;
-  absl::StatusOr<Page<Transaction>> ListTransactions(
-      absl::string_view account_id, int limit, const absl::optional<Cursor>& after) override;
+  absl::StatusOr<Page<Transaction>> ListTransactions(absl::string_view account_id, int limit,
+                                                     const absl::optional<Cursor>& after) override;
 
  private:
   explicit PgBillingStorage(suite::db::ConnectionPool& pool) : pool_(pool) {}

@@ -77,22 +77,40 @@ TEST_F(PgStorageTest, EntitlementReadUsesTheUserIndex) {
 }
 
 TEST_F(PgStorageTest, OrderingComparesCreatedThenEventIdBytewise) {
-  ASSERT_TRUE(storage_->ApplyEvent(Envelope("evt_B", 100), SubscriptionTo(SubscriptionStatus::kActive), false).ok());
+  ASSERT_TRUE(
+      storage_
+          ->ApplyEvent(Envelope("evt_B", 100), SubscriptionTo(SubscriptionStatus::kActive), false)
+          .ok());
   // Same second, smaller id ('A' < 'B'): not applied.
-  ASSERT_TRUE(storage_->ApplyEvent(Envelope("evt_A", 100), SubscriptionTo(SubscriptionStatus::kCanceled), false).ok());
+  ASSERT_TRUE(
+      storage_
+          ->ApplyEvent(Envelope("evt_A", 100), SubscriptionTo(SubscriptionStatus::kCanceled), false)
+          .ok());
   EXPECT_EQ(storage_->GetSubscription("sub_1")->status, SubscriptionStatus::kActive);
   // Same second, bytewise greater id ('b' > 'B' in "C" collation): applied.
-  ASSERT_TRUE(storage_->ApplyEvent(Envelope("evt_b", 100), SubscriptionTo(SubscriptionStatus::kPastDue), false).ok());
+  ASSERT_TRUE(
+      storage_
+          ->ApplyEvent(Envelope("evt_b", 100), SubscriptionTo(SubscriptionStatus::kPastDue), false)
+          .ok());
   auto s = storage_->GetSubscription("sub_1");
   EXPECT_EQ(s->status, SubscriptionStatus::kPastDue);
   EXPECT_EQ(s->past_due_since, absl::FromUnixSeconds(100));
   // Still past_due later: past_due_since keeps the start of the arrears.
-  ASSERT_TRUE(storage_->ApplyEvent(Envelope("evt_c", 200), SubscriptionTo(SubscriptionStatus::kPastDue), false).ok());
+  ASSERT_TRUE(
+      storage_
+          ->ApplyEvent(Envelope("evt_c", 200), SubscriptionTo(SubscriptionStatus::kPastDue), false)
+          .ok());
   EXPECT_EQ(storage_->GetSubscription("sub_1")->past_due_since, absl::FromUnixSeconds(100));
   // Older second: not applied.
-  ASSERT_TRUE(storage_->ApplyEvent(Envelope("evt_z", 99), SubscriptionTo(SubscriptionStatus::kActive), false).ok());
+  ASSERT_TRUE(
+      storage_
+          ->ApplyEvent(Envelope("evt_z", 99), SubscriptionTo(SubscriptionStatus::kActive), false)
+          .ok());
   EXPECT_EQ(storage_->GetSubscription("sub_1")->status, SubscriptionStatus::kPastDue);
-  ASSERT_TRUE(storage_->ApplyEvent(Envelope("evt_d", 300), SubscriptionTo(SubscriptionStatus::kActive), false).ok());
+  ASSERT_TRUE(
+      storage_
+          ->ApplyEvent(Envelope("evt_d", 300), SubscriptionTo(SubscriptionStatus::kActive), false)
+          .ok());
   s = storage_->GetSubscription("sub_1");
   EXPECT_EQ(s->status, SubscriptionStatus::kActive);
   EXPECT_FALSE(s->past_due_since.has_value());
@@ -122,7 +140,8 @@ TEST_F(PgStorageTest, DuplicateAndFailureBookkeeping) {
   ASSERT_TRUE(storage_->RecordEventFailure(Envelope("evt_2", 150), "db hiccup").ok());
   EXPECT_EQ(storage_->GetEvent("evt_2")->status, EventStatus::kFailed);
   EXPECT_EQ(storage_->GetEvent("evt_2")->last_error, "db hiccup");
-  auto retry = storage_->ApplyEvent(Envelope("evt_2", 150), SubscriptionTo(SubscriptionStatus::kUnpaid), false);
+  auto retry = storage_->ApplyEvent(Envelope("evt_2", 150),
+                                    SubscriptionTo(SubscriptionStatus::kUnpaid), false);
   ASSERT_TRUE(retry.ok());
   EXPECT_FALSE(retry->duplicate);
   EXPECT_EQ(storage_->GetEvent("evt_2")->status, EventStatus::kProcessed);

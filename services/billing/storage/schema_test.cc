@@ -1,10 +1,11 @@
 // Proves the billing migrations produce exactly the declared schema, and that the database
 // itself enforces what billing relies on: an append-only ledger for billing_service,
 // constrained status/currency values and unique claims.
+#include "migrations/billing/schema.h"
+
 #include <string>
 
 #include "gtest/gtest.h"
-#include "migrations/billing/schema.h"
 #include "pqxx/pqxx"
 #include "shared/db/errors.h"
 #include "shared/db/schema/schema_check.h"
@@ -82,8 +83,7 @@ TEST_F(BillingSchemaTest, StripeEventIdIsUnique) {
 }
 
 TEST_F(BillingSchemaTest, ServiceRoleHasNoDdl) {
-  EXPECT_EQ(SqlState(db_->UrlAs("billing_service"), "CREATE TABLE billing.x (id int)"),
-            "42501");
+  EXPECT_EQ(SqlState(db_->UrlAs("billing_service"), "CREATE TABLE billing.x (id int)"), "42501");
 }
 
 }  // namespace

@@ -38,10 +38,10 @@ absl::StatusOr<std::unique_ptr<BillingTestServer>> BillingTestServer::Start(
   server_config.listen_address = "127.0.0.1:0";
   server_config.drain_timeout = absl::Seconds(2);
   SUITE_ASSIGN_OR_RETURN(
-      s->grpc_, suite::rpc::GrpcServer::Start(
-                    server_config,
-                    {{s->service_.get(), billing::v1::BillingService::service_full_name()}},
-                    /*handle_signals=*/false));
+      s->grpc_,
+      suite::rpc::GrpcServer::Start(
+          server_config, {{s->service_.get(), billing::v1::BillingService::service_full_name()}},
+          /*handle_signals=*/false));
   SUITE_ASSIGN_OR_RETURN(s->http_, WebhookServer::Start("127.0.0.1", 0, *s->domain_));
   return s;
 }
