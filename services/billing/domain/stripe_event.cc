@@ -1,5 +1,6 @@
 #include "services/billing/domain/stripe_event.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -41,10 +42,15 @@ const absl::flat_hash_set<std::string>& PersonalKeys() {
   return *keys;
 }
 
+// Also drops NUL characters, which PostgreSQL's jsonb cannot store (\u0000), from strings
+// and keys, so that any valid JSON can be stored.
 void Redact(json& value) {
-  if (value.is_object()) {
+  if (value.is_string()) {
+    std::string& s = value.get_ref<std::string&>();
+    s.erase(std::remove(s.begin(), s.end(), '\0'), s.end());
+  } else if (value.is_object()) {
     for (auto it = value.begin(); it != value.end();) {
-      if (PersonalKeys().contains(it.key())) {
+      if (PersonalKeys().contains(it.key()) || it.key().find('\0') != std::string::npos) {
         it = value.erase(it);
         continue;
       }
@@ -91,9 +97,19 @@ std::string MetadataAt(const json& obj, const char* key) {
 
 absl::Status Broken(absl::string_view why) { return errors::EventProcessingFailed(why); }
 
+// Stripe ids and types are short printable ASCII; anything else cannot be one (and control
+// characters such as NUL cannot be stored in text columns).
+bool IsPrintableId(const std::string& id) {
+  if (id.empty() || id.size() > 255) return false;
+  for (char c : id) {
+    if (!absl::ascii_isgraph(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
 absl::Status CheckId(absl::string_view what, const std::string& id) {
   if (id.empty()) return Broken(absl::StrCat(what, " is missing"));
-  if (id.size() > 255) return Broken(absl::StrCat(what, " is too long"));
+  if (!IsPrintableId(id)) return Broken(absl::StrCat(what, " is not a Stripe id"));
   return absl::OkStatus();
 }
 
@@ -137,7 +153,9 @@ absl::StatusOr<EventChange> SubscriptionEvent(const json& object) {
                           : price->is_string() ? price->get<std::string>()
                                                : "";
       }
-      if (change.price_id.size() > 255) return Broken("price id is too long");
+      if (!change.price_id.empty() && !IsPrintableId(change.price_id)) {
+        return Broken("price id is not a Stripe id");
+      }
     }
   }
   change.current_period_end = TimeAt(object, "current_period_end");
@@ -271,12 +289,12 @@ absl::StatusOr<ParsedStripeEvent> ParseStripeEvent(absl::string_view payload) {
   ParsedStripeEvent parsed;
   EventEnvelope& envelope = parsed.envelope;
   envelope.stripe_event_id = StringAt(event, "id");
-  if (envelope.stripe_event_id.empty() || envelope.stripe_event_id.size() > 255) {
-    return errors::MalformedEvent("id", "must be a string of 1..255 characters");
+  if (!IsPrintableId(envelope.stripe_event_id)) {
+    return errors::MalformedEvent("id", "must be 1..255 printable ASCII characters");
   }
   envelope.type = StringAt(event, "type");
-  if (envelope.type.empty() || envelope.type.size() > 255) {
-    return errors::MalformedEvent("type", "must be a string of 1..255 characters");
+  if (!IsPrintableId(envelope.type)) {
+    return errors::MalformedEvent("type", "must be 1..255 printable ASCII characters");
   }
   auto created = event.find("created");
   if (created == event.end() || !created->is_number_integer() || created->get<int64_t>() < 0) {

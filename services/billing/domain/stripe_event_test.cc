@@ -61,6 +61,14 @@ TEST(StripeEventTest, MalformedEnvelopesNameTheField) {
       FieldOf(ParseStripeEvent(R"({"object":"event","id":"e","type":"x","created":1})").status()),
       "payload.livemode");
   EXPECT_EQ(ParseStripeEvent("nope").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(FieldOf(ParseStripeEvent(
+                R"({"object":"event","id":"e\u0000","type":"x","created":1,"livemode":false})")
+                        .status()),
+            "payload.id");
+  EXPECT_EQ(FieldOf(ParseStripeEvent(
+                R"({"object":"event","id":"e","type":"a b","created":1,"livemode":false})")
+                        .status()),
+            "payload.type");
 }
 
 TEST(StripeEventTest, RedactsPersonalDataEverywhere) {
@@ -87,6 +95,16 @@ TEST(StripeEventTest, RedactsPersonalDataEverywhere) {
   EXPECT_EQ(object["metadata"]["user_id"], kUser);
   EXPECT_EQ(redacted["id"], "evt_1");
   EXPECT_EQ(redacted["created"], 1700000000);
+}
+
+TEST(StripeEventTest, RedactionDropsNulCharactersJsonbCannotStore) {
+  ParsedStripeEvent p = MustParse(
+      Event("payout.paid", R"({"id":"po_\u00001","bad\u0000key":1,"arr":["a\u0000b"]})"));
+  EXPECT_EQ(p.envelope.redacted_json.find("\\u0000"), std::string::npos)
+      << p.envelope.redacted_json;
+  EXPECT_NE(p.envelope.redacted_json.find("\"po_1\""), std::string::npos);
+  EXPECT_NE(p.envelope.redacted_json.find("\"ab\""), std::string::npos);
+  EXPECT_EQ(p.envelope.redacted_json.find("key"), std::string::npos);
 }
 
 TEST(StripeEventTest, CustomerEvents) {
