@@ -139,6 +139,9 @@ absl::Status ValidateNewTransaction(const NewTransaction& tx) {
     return suite::rpc::InvalidArgument("transaction.metadata", "has more than 50 entries");
   }
   for (const auto& [key, value] : tx.metadata) {
+    if (key.find('\0') != std::string::npos || value.find('\0') != std::string::npos) {
+      return suite::rpc::InvalidArgument("transaction.metadata", "must not contain NUL");
+    }
     if (key.empty() || key.size() > kMaxMetadataKey || value.size() > kMaxMetadataValue) {
       return suite::rpc::InvalidArgument("transaction.metadata",
                                          "keys must be 1..40 and values at most 500 characters");

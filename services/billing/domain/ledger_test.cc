@@ -87,6 +87,9 @@ TEST(LedgerTest, ValidationNamesTheField) {
   t = Valid();
   t.metadata[std::string(41, 'k')] = "v";
   EXPECT_EQ(field(t), "transaction.metadata");
+  t = Valid();
+  t.metadata["k"] = std::string("a\0b", 3);
+  EXPECT_EQ(field(t), "transaction.metadata");
 }
 
 TEST(PageTokenTest, RoundTripsAndRefusesTamperingAndOtherScopes) {
