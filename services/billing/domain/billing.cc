@@ -133,6 +133,11 @@ absl::StatusOr<std::pair<std::vector<StoredEvent>, std::string>> Billing::ListSt
     const EventFilter& filter, int page_size, absl::string_view page_token) {
   SUITE_ASSIGN_OR_RETURN(int limit, PageSize(page_size));
   if (filter.type.size() > 255) return suite::rpc::InvalidArgument("type", "is too long");
+  for (char c : filter.type) {
+    if (!absl::ascii_isgraph(static_cast<unsigned char>(c))) {
+      return suite::rpc::InvalidArgument("type", "must be printable ASCII without spaces");
+    }
+  }
   if (filter.start_time && filter.end_time && *filter.start_time > *filter.end_time) {
     return suite::rpc::InvalidArgument("start_time", "must not be after end_time");
   }

@@ -64,7 +64,7 @@ class Billing {
                                                    absl::string_view request_id);
 
   // ListStripeEvents: INVALID_ARGUMENT for page_size outside 0..100, a type over 255
-  // characters, start after end, or a bad page_token.
+  // characters or not printable ASCII, start after end, or a bad page_token.
   absl::StatusOr<std::pair<std::vector<StoredEvent>, std::string>> ListStripeEvents(
       const EventFilter& filter, int page_size, absl::string_view page_token);
 

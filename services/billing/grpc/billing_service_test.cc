@@ -503,6 +503,10 @@ TEST_F(BillingServiceTest, ListStripeEventsFiltersAndPages) {
   ASSERT_TRUE(stub_->ListStripeEvents(As("admin").get(), ignored, &resp).ok());
   ASSERT_EQ(resp.stripe_events_size(), 1);
   EXPECT_EQ(resp.stripe_events(0).stripe_event_id(), "evt_l2");
+  v1::ListStripeEventsRequest bad_type;
+  bad_type.set_type("customer created");
+  EXPECT_EQ(stub_->ListStripeEvents(As("admin").get(), bad_type, &resp).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
   v1::ListStripeEventsRequest later;
   later.mutable_start_time()->set_seconds(absl::ToUnixSeconds(absl::Now()) + 3600);
   ASSERT_TRUE(stub_->ListStripeEvents(As("admin").get(), later, &resp).ok());
