@@ -18,11 +18,11 @@ namespace {
 // Bumped if the layout changes, so old tokens fail cleanly instead of decoding wrongly.
 constexpr absl::string_view kVersion = "p1";
 
-absl::Status BadToken(absl::string_view why) {
+}  // namespace
+
+absl::Status InvalidPageToken(absl::string_view why) {
   return WithErrorInfo(InvalidArgument("page_token", why), "INVALID_PAGE_TOKEN", "rpc.suite");
 }
-
-}  // namespace
 
 PageTokenCodec::PageTokenCodec(std::string secret) : secret_(std::move(secret)) {
   if (secret_.empty()) {
@@ -51,22 +51,22 @@ std::string PageTokenCodec::Encode(absl::string_view scope, const PageCursor& cu
 
 absl::StatusOr<PageCursor> PageTokenCodec::Decode(absl::string_view scope,
                                                   absl::string_view token) const {
-  if (token.empty()) return BadToken("must not be empty");
-  if (token.size() > kMaxPageTokenLength) return BadToken("is too long");
+  if (token.empty()) return InvalidPageToken("must not be empty");
+  if (token.size() > kMaxPageTokenLength) return InvalidPageToken("is too long");
   const std::vector<absl::string_view> parts = absl::StrSplit(token, '.');
-  if (parts.size() != 4 || parts[0] != kVersion) return BadToken("is malformed");
+  if (parts.size() != 4 || parts[0] != kVersion) return InvalidPageToken("is malformed");
   std::string mac;
-  if (!absl::WebSafeBase64Unescape(parts[3], &mac)) return BadToken("is malformed");
+  if (!absl::WebSafeBase64Unescape(parts[3], &mac)) return InvalidPageToken("is malformed");
   const absl::string_view payload = token.substr(0, token.size() - parts[3].size() - 1);
   const std::string expected = Mac(scope, payload);
   if (mac.size() != expected.size() ||
       CRYPTO_memcmp(mac.data(), expected.data(), expected.size()) != 0) {
-    return BadToken("was not issued for this listing");
+    return InvalidPageToken("was not issued for this listing");
   }
   PageCursor cursor;
   if (!absl::WebSafeBase64Unescape(parts[1], &cursor.key) ||
       !absl::WebSafeBase64Unescape(parts[2], &cursor.id)) {
-    return BadToken("is malformed");
+    return InvalidPageToken("is malformed");
   }
   return cursor;
 }

@@ -17,6 +17,7 @@
 
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
@@ -34,6 +35,12 @@ struct PageCursor {
 
 // Tokens longer than this are refused before any decoding.
 inline constexpr size_t kMaxPageTokenLength = 1024;
+
+// InvalidPageToken is the status Decode returns for a bad token: INVALID_ARGUMENT naming the
+// field `page_token`, with ErrorInfo reason INVALID_PAGE_TOKEN. A service returns it too when
+// a verified cursor does not parse as its keyset (e.g. a key that is not a number), so that
+// every refused token looks the same to clients.
+absl::Status InvalidPageToken(absl::string_view why);
 
 class PageTokenCodec {
  public:

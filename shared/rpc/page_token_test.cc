@@ -90,5 +90,10 @@ TEST(PageTokenCodecTest, EmptySecretStillSignsWithinTheProcess) {
   ExpectRejected(second.Decode("s", token));
 }
 
+TEST(PageTokenCodecTest, InvalidPageTokenLooksLikeARefusedToken) {
+  // Services return it for a verified cursor that does not parse as their keyset.
+  ExpectRejected(absl::StatusOr<PageCursor>(InvalidPageToken("key is not a number")));
+}
+
 }  // namespace
 }  // namespace suite::rpc
