@@ -93,9 +93,6 @@ inline absl::Status VerificationTokenInvalid() {
       suite::rpc::InvalidArgument("verification_token", "unknown, used or expired"),
       "VERIFICATION_TOKEN_INVALID", kDomain);
 }
-inline absl::Status InvalidPageToken() {
-  return suite::rpc::InvalidArgument("page_token", "not a token of this listing");
-}
 
 }  // namespace suite::identity::errors
 

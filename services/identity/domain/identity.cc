@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "shared/base/status_macros.h"
 #include "services/identity/domain/validation.h"
@@ -27,13 +28,31 @@ std::string AttemptFilterFingerprint(const LoginAttemptFilter& f) {
                       f.end_time ? absl::ToUnixMicros(*f.end_time) : 0);
 }
 
-absl::StatusOr<absl::optional<Cursor>> DecodePage(const PageTokenCodec& codec,
+// The one place identity's Cursor meets the shared page token: the key is created_at in unix
+// micros, and the scope binds the listing `kind` and its filter `fingerprint`.
+std::string PageScope(absl::string_view kind, absl::string_view fingerprint) {
+  return absl::StrCat(kind, "\n", fingerprint);
+}
+
+std::string EncodePage(const suite::rpc::PageTokenCodec& codec, absl::string_view kind,
+                       absl::string_view fingerprint, const Cursor& cursor) {
+  return codec.Encode(PageScope(kind, fingerprint),
+                      {absl::StrCat(absl::ToUnixMicros(cursor.created_at)), cursor.id});
+}
+
+// An empty token is the first page (nullopt).
+absl::StatusOr<absl::optional<Cursor>> DecodePage(const suite::rpc::PageTokenCodec& codec,
                                                   absl::string_view kind,
                                                   absl::string_view fingerprint,
                                                   const std::string& token) {
   if (token.empty()) return absl::optional<Cursor>();
-  SUITE_ASSIGN_OR_RETURN(Cursor cursor, codec.Decode(kind, fingerprint, token));
-  return absl::optional<Cursor>(std::move(cursor));
+  SUITE_ASSIGN_OR_RETURN(suite::rpc::PageCursor cursor,
+                         codec.Decode(PageScope(kind, fingerprint), token));
+  int64_t micros = 0;
+  if (!absl::SimpleAtoi(cursor.key, &micros)) {
+    return suite::rpc::InvalidPageToken("is malformed");
+  }
+  return absl::optional<Cursor>(Cursor{absl::FromUnixMicros(micros), std::move(cursor.id)});
 }
 
 }  // namespace
@@ -223,8 +242,8 @@ absl::StatusOr<UserPage> Identity::ListUsers(const Principal& caller, const User
   UserPage page;
   if (static_cast<int>(users.size()) > limit) {
     users.resize(limit);
-    page.next_page_token = page_tokens_.Encode(
-        "users", fingerprint, Cursor{users.back().created_at, users.back().id});
+    page.next_page_token = EncodePage(page_tokens_, "users", fingerprint,
+                                      Cursor{users.back().created_at, users.back().id});
   }
   page.users = std::move(users);
   return page;
@@ -383,8 +402,8 @@ absl::StatusOr<AccountPage> Identity::ListAccounts(const Principal& caller, int 
   AccountPage page;
   if (static_cast<int>(accounts.size()) > limit) {
     accounts.resize(limit);
-    page.next_page_token = page_tokens_.Encode(
-        "accounts", fingerprint, Cursor{accounts.back().created_at, accounts.back().id});
+    page.next_page_token = EncodePage(page_tokens_, "accounts", fingerprint,
+                                      Cursor{accounts.back().created_at, accounts.back().id});
   }
   page.accounts = std::move(accounts);
   return page;
@@ -480,8 +499,8 @@ absl::StatusOr<LoginAttemptPage> Identity::ListLoginAttempts(const Principal& ca
   LoginAttemptPage page;
   if (static_cast<int>(attempts.size()) > limit) {
     attempts.resize(limit);
-    page.next_page_token = page_tokens_.Encode(
-        "login_attempts", fingerprint, Cursor{attempts.back().created_at, attempts.back().id});
+    page.next_page_token = EncodePage(page_tokens_, "login_attempts", fingerprint,
+                                      Cursor{attempts.back().created_at, attempts.back().id});
   }
   page.attempts = std::move(attempts);
   return page;

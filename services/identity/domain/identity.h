@@ -27,6 +27,7 @@
 #include "services/identity/domain/password_hasher.h"
 #include "services/identity/domain/store.h"
 #include "services/identity/domain/tokens.h"
+#include "shared/rpc/page_token.h"
 
 namespace suite::identity {
 
@@ -207,7 +208,7 @@ class Identity {
   PasswordHasher* const hasher_;
   const Clock* const clock_;
   const IdentityOptions options_;
-  const PageTokenCodec page_tokens_;
+  const suite::rpc::PageTokenCodec page_tokens_;
 };
 
 }  // namespace suite::identity

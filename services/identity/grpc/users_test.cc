@@ -166,6 +166,13 @@ TEST_F(UsersTest, ListUsersPagesWithSignedTokensAndFilters) {
   other_filter.set_page_token(first_token);
   EXPECT_EQ(client_->stub().ListUsers(Client::Bearer(admin).get(), other_filter, &resp).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+  // ...and so is a token of another listing.
+  pb::ListAccountsRequest other_listing;
+  other_listing.set_page_token(first_token);
+  pb::ListAccountsResponse accounts;
+  s = client_->stub().ListAccounts(Client::Bearer(admin).get(), other_listing, &accounts);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(BadField(s), "page_token");
   pb::ListUsersRequest negative;
   negative.set_page_size(-1);
   EXPECT_EQ(client_->stub().ListUsers(Client::Bearer(admin).get(), negative, &resp).error_code(),
