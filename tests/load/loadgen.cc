@@ -1,0 +1,753 @@
+// loadgen drives one RPC of the suite at a fixed concurrency (closed loop) or a fixed rate (open
+// loop) for a duration, through the gRPC callback client API (many calls in flight on a few
+// channels), after preparing realistic inputs through the API itself (users and their session
+// tokens, an admin token, questions and tags, practice sessions). Every call's grpc-status is
+// checked; the report gives throughput, p50/p90/p99/max latency and errors by code, as a table
+// on stdout and as JSON (--json_out).
+//
+//   loadgen --rpc=ValidateSession --concurrency=32 --duration=10
+//       --identity_addr=127.0.0.1:50051 --json_out=/tmp/vs.json   (one command line)
+//   loadgen --rpc=GetQuestion --rate=800 --duration=10 ...
+//   loadgen --import_questions=10000 ...          # data set for the question RPCs, then exit
+//   loadgen --rpc=ValidateSession --rate=1000 --background_rpc=Login --background_concurrency=8
+//
+// RPCs: Health (grpc.health.v1 Check: the empty RPC, on --health_addr), ValidateSession, Login,
+// GetEntitlement, IngestStripeEvent, RecordTransaction, GetQuestion, ListQuestions,
+// SubmitAttempt.
+#include <unistd.h>
+
+#include <atomic>
+#include <cmath>
+#include <condition_variable>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+#include <openssl/hmac.h>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "billing/v1/billing_service.grpc.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "identity/v1/identity_service.grpc.pb.h"
+#include "questions/v1/questions_service.grpc.pb.h"
+#include "tests/load/pacer.h"
+#include "tests/load/report.h"
+
+ABSL_FLAG(std::string, rpc, "Health", "the RPC to drive (see the file comment)");
+ABSL_FLAG(std::string, identity_addr, "127.0.0.1:50051", "identity host:port");
+ABSL_FLAG(std::string, billing_addr, "127.0.0.1:50052", "billing host:port");
+ABSL_FLAG(std::string, questions_addr, "127.0.0.1:50053", "questions host:port");
+ABSL_FLAG(std::string, health_addr, "", "server of --rpc=Health (default: identity_addr)");
+ABSL_FLAG(int, concurrency, 16, "calls in flight (closed loop); the in-flight cap with --rate");
+ABSL_FLAG(double, rate, 0, "calls per second (open loop); 0 = closed loop at --concurrency");
+ABSL_FLAG(double, duration, 10, "measured seconds");
+ABSL_FLAG(double, warmup, 1, "seconds of load before measuring");
+ABSL_FLAG(int, streams_per_channel, 32, "calls in flight per channel (one HTTP/2 connection)");
+ABSL_FLAG(int, deadline_ms, 5000, "deadline of every call");
+ABSL_FLAG(int, users, 32, "users created (and logged in) in the setup phase");
+ABSL_FLAG(std::string, admin_email, "admin@bench.test", "bootstrap admin of identity");
+ABSL_FLAG(std::string, admin_password, "bench-admin-password", "its password");
+ABSL_FLAG(std::string, stripe_secret, "whsec_bench", "billing webhook secret (signing)");
+ABSL_FLAG(int, practice_sessions, 100, "SubmitAttempt: sessions of 100 questions prepared");
+ABSL_FLAG(int, import_questions, 0, "import this many published questions, then exit");
+ABSL_FLAG(std::string, json_out, "", "write the results here as JSON");
+ABSL_FLAG(std::string, background_rpc, "", "a second RPC driven at the same time (closed loop)");
+ABSL_FLAG(int, background_concurrency, 8, "its concurrency");
+ABSL_FLAG(std::string, label, "", "name of the run in the report (default: the RPC)");
+
+namespace loadgen {
+namespace {
+
+namespace idv1 = ::identity::v1;
+namespace bv1 = ::billing::v1;
+namespace qv1 = ::questions::v1;
+using Done = std::function<void(const grpc::Status&)>;
+
+[[noreturn]] void Die(const std::string& what) {
+  std::cerr << "loadgen: " << what << "\n";
+  std::exit(1);
+}
+
+void Check(const grpc::Status& s, const std::string& what) {
+  if (!s.ok()) Die(absl::StrCat(what, ": ", CodeName(s.error_code()), " ", s.error_message()));
+}
+
+std::shared_ptr<grpc::Channel> NewChannel(const std::string& addr, int index) {
+  grpc::ChannelArguments args;
+  // A distinct argument and a local subchannel pool give each channel its own connection.
+  args.SetInt("loadgen.channel_index", index);
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return grpc::CreateCustomChannel(addr, grpc::InsecureChannelCredentials(), args);
+}
+
+std::string RunId() {
+  return absl::StrCat(absl::ToUnixMicros(absl::Now()), "-", getpid());
+}
+
+thread_local std::mt19937_64 rng{std::random_device{}()};
+size_t Pick(size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng); }
+
+std::unique_ptr<grpc::ClientContext> Ctx(const std::string& bearer) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  if (!bearer.empty()) ctx->AddMetadata("authorization", "Bearer " + bearer);
+  return ctx;
+}
+
+// One call in flight: what the callback API needs to stay alive until completion.
+template <typename Req, typename Resp>
+struct Pending {
+  grpc::ClientContext ctx;
+  Req req;
+  Resp resp;
+  Done done;
+};
+
+template <typename Req, typename Resp>
+Pending<Req, Resp>* NewPending(const std::string& bearer, Done done) {
+  auto* p = new Pending<Req, Resp>;
+  p->ctx.set_deadline(std::chrono::system_clock::now() +
+                      std::chrono::milliseconds(absl::GetFlag(FLAGS_deadline_ms)));
+  if (!bearer.empty()) p->ctx.AddMetadata("authorization", "Bearer " + bearer);
+  p->done = std::move(done);
+  return p;
+}
+
+template <typename P>
+std::function<void(grpc::Status)> Finish(P* p) {
+  return [p](grpc::Status s) {
+    p->done(s);
+    delete p;
+  };
+}
+
+std::string HexHmacSha256(const std::string& key, const std::string& data) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len);
+  std::string hex;
+  for (unsigned int i = 0; i < len; ++i) absl::StrAppendFormat(&hex, "%02x", mac[i]);
+  return hex;
+}
+
+struct User {
+  std::string email, password, user_id, token;
+};
+
+struct PracticeItem {
+  std::string token, session_id, question_id, choice_id;
+};
+
+// Everything the setup phase prepared, shared by the workloads (read-only during the run,
+// except the practice queue, which has its own lock).
+struct Env {
+  std::string run_id = RunId();
+  std::vector<std::shared_ptr<grpc::Channel>> identity, billing, questions, health;
+  std::string admin_token, admin_id;
+  std::vector<User> users;
+  std::vector<std::string> tag_ids, question_ids;
+  std::mutex practice_mu;
+  std::vector<PracticeItem> practice;
+  std::atomic<int64_t> counter{0};
+};
+
+// ---- setup through the API (blocking stubs) ----
+
+User LoginAs(idv1::IdentityService::Stub& stub, const std::string& email, const std::string& pw) {
+  idv1::LoginRequest req;
+  req.set_email(email);
+  req.set_password(pw);
+  req.set_user_agent("loadgen");
+  idv1::LoginResponse resp;
+  auto ctx = Ctx("");
+  Check(stub.Login(ctx.get(), req, &resp), "Login " + email);
+  return {email, pw, resp.user_id(), resp.session_token()};
+}
+
+void SetupAdmin(Env& env) {
+  auto stub = idv1::IdentityService::NewStub(env.identity[0]);
+  User admin = LoginAs(*stub, absl::GetFlag(FLAGS_admin_email), absl::GetFlag(FLAGS_admin_password));
+  env.admin_token = admin.token;
+  env.admin_id = admin.user_id;
+}
+
+void SetupUsers(Env& env, int n) {
+  env.users.resize(n);
+  std::vector<std::thread> threads;
+  std::atomic<int> next{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      auto stub = idv1::IdentityService::NewStub(env.identity[0]);
+      for (int i = next++; i < n; i = next++) {
+        idv1::CreateUserRequest req;
+        req.set_email(absl::StrCat("load-", env.run_id, "-", i, "@bench.test"));
+        req.set_password(absl::StrCat("bench-password-", i, "-", env.run_id));
+        req.set_first_name(absl::StrCat("Load", i));
+        req.set_last_name("Bench");
+        idv1::CreateUserResponse resp;
+        auto ctx = Ctx("");
+        Check(stub->CreateUser(ctx.get(), req, &resp), "CreateUser");
+        env.users[i] = LoginAs(*stub, req.email(), req.password());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+}
+
+void LoadTags(Env& env) {
+  auto stub = qv1::QuestionBankService::NewStub(env.questions[0]);
+  qv1::ListTagsRequest req;
+  req.set_page_size(100);
+  qv1::ListTagsResponse resp;
+  auto ctx = Ctx(env.admin_token);
+  Check(stub->ListTags(ctx.get(), req, &resp), "ListTags");
+  for (const auto& t : resp.tags()) {
+    if (t.slug().rfind("bench-", 0) == 0) env.tag_ids.push_back(t.id());
+  }
+}
+
+void ImportQuestions(Env& env, int n) {
+  auto stub = qv1::QuestionBankService::NewStub(env.questions[0]);
+  for (int i = 0; i < 24; ++i) {
+    qv1::CreateTagRequest req;
+    req.set_kind(i % 2 ? qv1::TAG_KIND_TOPIC : qv1::TAG_KIND_DOMAIN);
+    req.set_slug(absl::StrCat("bench-tag-", i));
+    req.set_label(absl::StrCat("Bench tag ", i));
+    qv1::CreateTagResponse resp;
+    auto ctx = Ctx(env.admin_token);
+    grpc::Status s = stub->CreateTag(ctx.get(), req, &resp);
+    if (!s.ok() && s.error_code() != grpc::StatusCode::ALREADY_EXISTS) Check(s, "CreateTag");
+  }
+  LoadTags(env);
+  if (env.tag_ids.empty()) Die("no bench tags");
+  static const char* const kWords[] = {
+      "patient", "presents", "with", "acute", "chronic", "pain", "fever", "dose", "mg",
+      "daily", "which", "of", "the", "following", "is", "most", "likely", "diagnosis",
+      "treatment", "renal", "hepatic", "cardiac", "pulmonary", "infection", "history"};
+  const absl::Time start = absl::Now();
+  int done = 0;
+  while (done < n) {
+    auto ctx = Ctx(env.admin_token);
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(30));
+    qv1::ImportQuestionsResponse resp;
+    auto writer = stub->ImportQuestions(ctx.get(), &resp);
+    // One stream per 20000 items, batches of 500 (the service commits in chunks of 500).
+    for (int streamed = 0; streamed < 20000 && done < n;) {
+      qv1::ImportQuestionsRequest req;
+      for (int b = 0; b < 500 && done < n; ++b, ++done, ++streamed) {
+        auto* item = req.add_items();
+        item->set_external_key(absl::StrCat("bench-q-", done));
+        std::string stem = absl::StrCat("Question ", done, ":");
+        const int words = 12 + static_cast<int>(Pick(30));
+        for (int w = 0; w < words; ++w) absl::StrAppend(&stem, " ", kWords[Pick(25)]);
+        item->set_stem(stem + "?");
+        item->set_explanation(absl::StrCat("Because of ", kWords[Pick(25)], " ", done, "."));
+        item->set_difficulty(static_cast<qv1::QuestionDifficulty>(1 + Pick(3)));
+        const size_t correct = Pick(4);
+        for (size_t c = 0; c < 4; ++c) {
+          auto* choice = item->add_choices();
+          choice->set_text(absl::StrCat("Choice ", c, " ", kWords[Pick(25)], " ", done));
+          choice->set_is_correct(c == correct);
+        }
+        const size_t tags = 1 + Pick(3);
+        const size_t first = Pick(env.tag_ids.size());
+        for (size_t t = 0; t < tags; ++t) {
+          item->add_tag_ids(env.tag_ids[(first + t * 7) % env.tag_ids.size()]);
+        }
+        item->set_publish(true);
+      }
+      if (!writer->Write(req)) break;
+    }
+    writer->WritesDone();
+    Check(writer->Finish(), "ImportQuestions");
+    std::cerr << absl::StrFormat("loadgen: imported %d/%d (created %d, skipped %d, failed %d)\n",
+                                 done, n, resp.created_count(), resp.skipped_count(),
+                                 resp.failed_count());
+    if (resp.failed_count() > 0) Die(resp.errors(0).message());
+  }
+  std::cerr << "loadgen: import took " << absl::ToDoubleSeconds(absl::Now() - start) << " s\n";
+}
+
+void LoadQuestionIds(Env& env, int limit) {
+  auto stub = qv1::QuestionBankService::NewStub(env.questions[0]);
+  std::string token;
+  do {
+    qv1::ListQuestionsRequest req;
+    req.set_page_size(100);
+    req.set_page_token(token);
+    qv1::ListQuestionsResponse resp;
+    auto ctx = Ctx(env.users[0].token);
+    Check(stub->ListQuestions(ctx.get(), req, &resp), "ListQuestions (setup)");
+    for (const auto& q : resp.questions()) env.question_ids.push_back(q.id());
+    token = resp.next_page_token();
+  } while (!token.empty() && static_cast<int>(env.question_ids.size()) < limit);
+  if (env.question_ids.empty()) Die("no questions: run --import_questions first");
+}
+
+void SetupPractice(Env& env, int sessions) {
+  std::vector<std::thread> threads;
+  std::atomic<int> next{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      auto stub = qv1::QuestionBankService::NewStub(env.questions[0]);
+      std::vector<PracticeItem> mine;
+      for (int i = next++; i < sessions; i = next++) {
+        const User& u = env.users[i % env.users.size()];
+        qv1::StartPracticeSessionRequest req;
+        req.set_mode(qv1::PRACTICE_MODE_TUTOR);
+        req.set_question_count(100);
+        qv1::StartPracticeSessionResponse resp;
+        auto ctx = Ctx(u.token);
+        Check(stub->StartPracticeSession(ctx.get(), req, &resp), "StartPracticeSession");
+        for (const auto& q : resp.questions()) {
+          if (q.choices().empty()) continue;
+          mine.push_back({u.token, resp.session().id(), q.id(),
+                          q.choices(static_cast<int>(Pick(q.choices_size()))).id()});
+        }
+      }
+      std::lock_guard<std::mutex> lock(env.practice_mu);
+      env.practice.insert(env.practice.end(), mine.begin(), mine.end());
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::shuffle(env.practice.begin(), env.practice.end(), rng);
+}
+
+// ---- workloads: Start launches one asynchronous call, or returns false when out of inputs ----
+
+class Workload {
+ public:
+  virtual ~Workload() = default;
+  virtual bool Start(int64_t seq, Done done) = 0;
+};
+
+template <typename StubT>
+std::vector<std::unique_ptr<typename StubT::Stub>> Stubs(
+    const std::vector<std::shared_ptr<grpc::Channel>>& channels) {
+  std::vector<std::unique_ptr<typename StubT::Stub>> out;
+  for (const auto& c : channels) out.push_back(StubT::NewStub(c));
+  return out;
+}
+
+class HealthWorkload : public Workload {
+ public:
+  explicit HealthWorkload(Env& env) : stubs_(Stubs<grpc::health::v1::Health>(env.health)) {}
+  bool Start(int64_t seq, Done done) override {
+    using grpc::health::v1::HealthCheckRequest;
+    using grpc::health::v1::HealthCheckResponse;
+    auto* p = NewPending<HealthCheckRequest, HealthCheckResponse>("", std::move(done));
+    stubs_[seq % stubs_.size()]->async()->Check(&p->ctx, &p->req, &p->resp, Finish(p));
+    return true;
+  }
+
+ private:
+  std::vector<std::unique_ptr<grpc::health::v1::Health::Stub>> stubs_;
+};
+
+class ValidateSessionWorkload : public Workload {
+ public:
+  explicit ValidateSessionWorkload(Env& env)
+      : env_(env), stubs_(Stubs<idv1::IdentityService>(env.identity)) {}
+  bool Start(int64_t seq, Done done) override {
+    auto* p = NewPending<idv1::ValidateSessionRequest, idv1::ValidateSessionResponse>(
+        "", std::move(done));
+    p->req.set_session_token(env_.users[Pick(env_.users.size())].token);
+    stubs_[seq % stubs_.size()]->async()->ValidateSession(&p->ctx, &p->req, &p->resp, Finish(p));
+    return true;
+  }
+
+ private:
+  Env& env_;
+  std::vector<std::unique_ptr<idv1::IdentityService::Stub>> stubs_;
+};
+
+class LoginWorkload : public Workload {
+ public:
+  explicit LoginWorkload(Env& env) : env_(env), stubs_(Stubs<idv1::IdentityService>(env.identity)) {}
+  bool Start(int64_t seq, Done done) override {
+    auto* p = NewPending<idv1::LoginRequest, idv1::LoginResponse>("", std::move(done));
+    const User& u = env_.users[seq % env_.users.size()];
+    p->req.set_email(u.email);
+    p->req.set_password(u.password);
+    // As a front end forwarding its users' addresses (identity trusts the bench's peer).
+    p->req.set_client_ip(absl::StrCat("10.", seq % 200, ".", (seq / 200) % 250, ".", 1 + Pick(250)));
+    p->req.set_user_agent("loadgen");
+    stubs_[seq % stubs_.size()]->async()->Login(&p->ctx, &p->req, &p->resp, Finish(p));
+    return true;
+  }
+
+ private:
+  Env& env_;
+  std::vector<std::unique_ptr<idv1::IdentityService::Stub>> stubs_;
+};
+
+class GetEntitlementWorkload : public Workload {
+ public:
+  explicit GetEntitlementWorkload(Env& env)
+      : env_(env), stubs_(Stubs<bv1::BillingService>(env.billing)) {}
+  bool Start(int64_t seq, Done done) override {
+    const User& u = env_.users[Pick(env_.users.size())];
+    auto* p = NewPending<bv1::GetEntitlementRequest, bv1::GetEntitlementResponse>(u.token,
+                                                                                 std::move(done));
+    p->req.set_user_id(u.user_id);
+    stubs_[seq % stubs_.size()]->async()->GetEntitlement(&p->ctx, &p->req, &p->resp, Finish(p));
+    return true;
+  }
+
+ private:
+  Env& env_;
+  std::vector<std::unique_ptr<bv1::BillingService::Stub>> stubs_;
+};
+
+// A new, correctly signed customer.subscription.updated event per call, for a user's
+// subscription (status varies), so each call claims, applies and marks a new event.
+std::string SubscriptionEvent(Env& env, int64_t n, const User& u, int64_t created) {
+  static const char* const kStatus[] = {"active", "trialing", "past_due", "active", "canceled"};
+  const std::string sub = absl::StrCat("sub_bench_", u.user_id.substr(0, 8));
+  return absl::StrCat(
+      R"({"id":"evt_bench_)", env.run_id, "_", n,
+      R"(","object":"event","type":"customer.subscription.updated","created":)", created,
+      R"(,"livemode":false,"api_version":"2024-06-20","data":{"object":{"id":")", sub,
+      R"(","object":"subscription","customer":"cus_bench_)", u.user_id.substr(0, 8),
+      R"(","status":")", kStatus[n % 5],
+      R"(","cancel_at_period_end":false,"current_period_end":)", created + 30 * 86400,
+      R"(,"trial_end":null,"items":{"data":[{"price":{"id":"price_bench"}}]},)",
+      R"("metadata":{"user_id":")", u.user_id, R"("}}}})");
+}
+
+class IngestWorkload : public Workload {
+ public:
+  explicit IngestWorkload(Env& env)
+      : env_(env), stubs_(Stubs<bv1::BillingService>(env.billing)),
+        secret_(absl::GetFlag(FLAGS_stripe_secret)) {}
+  bool Start(int64_t seq, Done done) override {
+    auto* p = NewPending<bv1::IngestStripeEventRequest, bv1::IngestStripeEventResponse>(
+        "", std::move(done));
+    const int64_t n = env_.counter++;
+    const int64_t now = absl::ToUnixSeconds(absl::Now());
+    p->req.set_payload(SubscriptionEvent(env_, n, env_.users[Pick(env_.users.size())], now));
+    p->req.set_stripe_signature(
+        absl::StrCat("t=", now, ",v1=", HexHmacSha256(secret_, absl::StrCat(now, ".", p->req.payload()))));
+    stubs_[seq % stubs_.size()]->async()->IngestStripeEvent(&p->ctx, &p->req, &p->resp, Finish(p));
+    return true;
+  }
+
+ private:
+  Env& env_;
+  std::vector<std::unique_ptr<bv1::BillingService::Stub>> stubs_;
+  std::string secret_;
+};
+
+class RecordTransactionWorkload : public Workload {
+ public:
+  explicit RecordTransactionWorkload(Env& env)
+      : env_(env), stubs_(Stubs<bv1::BillingService>(env.billing)) {}
+  bool Start(int64_t seq, Done done) override {
+    auto* p = NewPending<bv1::RecordTransactionRequest, bv1::RecordTransactionResponse>(
+        env_.admin_token, std::move(done));
+    const int64_t n = env_.counter++;
+    p->req.set_idempotency_key(absl::StrCat("bench-", env_.run_id, "-", n));
+    auto* t = p->req.mutable_transaction();
+    t->set_account_id(absl::StrFormat("bbbbbbbb-0000-4000-8000-%012d", Pick(50)));
+    t->set_user_id(env_.users[Pick(env_.users.size())].user_id);
+    t->set_kind(bv1::TRANSACTION_KIND_PAYMENT);
+    t->set_status(bv1::TRANSACTION_STATUS_SUCCEEDED);
+    t->set_currency(n % 3 ? "usd" : "eur");
+    t->set_amount_cents(100 + static_cast<int64_t>(Pick(100000)));
+    t->set_provider("manual");
+    (*t->mutable_metadata())["note"] = absl::StrCat("bench ", n);
+    stubs_[seq % stubs_.size()]->async()->RecordTransaction(&p->ctx, &p->req, &p->resp, Finish(p));
+    return true;
+  }
+
+ private:
+  Env& env_;
+  std::vector<std::unique_ptr<bv1::BillingService::Stub>> stubs_;
+};
+
+class GetQuestionWorkload : public Workload {
+ public:
+  explicit GetQuestionWorkload(Env& env)
+      : env_(env), stubs_(Stubs<qv1::QuestionBankService>(env.questions)) {}
+  bool Start(int64_t seq, Done done) override {
+    auto* p = NewPending<qv1::GetQuestionRequest, qv1::GetQuestionResponse>(
+        env_.users[Pick(env_.users.size())].token, std::move(done));
+    p->req.set_question_id(env_.question_ids[Pick(env_.question_ids.size())]);
+    stubs_[seq % stubs_.size()]->async()->GetQuestion(&p->ctx, &p->req, &p->resp, Finish(p));
+    return true;
+  }
+
+ private:
+  Env& env_;
+  std::vector<std::unique_ptr<qv1::QuestionBankService::Stub>> stubs_;
+};
+
+class ListQuestionsWorkload : public Workload {
+ public:
+  explicit ListQuestionsWorkload(Env& env)
+      : env_(env), stubs_(Stubs<qv1::QuestionBankService>(env.questions)) {}
+  bool Start(int64_t seq, Done done) override {
+    auto* p = NewPending<qv1::ListQuestionsRequest, qv1::ListQuestionsResponse>(
+        env_.users[Pick(env_.users.size())].token, std::move(done));
+    p->req.set_page_size(20);
+    // A page of 20 with tags, filtered by a tag and sometimes a difficulty.
+    p->req.mutable_filter()->add_any_tag_ids(env_.tag_ids[Pick(env_.tag_ids.size())]);
+    if (seq % 2) {
+      p->req.mutable_filter()->set_difficulty(static_cast<qv1::QuestionDifficulty>(1 + Pick(3)));
+    }
+    stubs_[seq % stubs_.size()]->async()->ListQuestions(&p->ctx, &p->req, &p->resp, Finish(p));
+    return true;
+  }
+
+ private:
+  Env& env_;
+  std::vector<std::unique_ptr<qv1::QuestionBankService::Stub>> stubs_;
+};
+
+class SubmitAttemptWorkload : public Workload {
+ public:
+  explicit SubmitAttemptWorkload(Env& env)
+      : env_(env), stubs_(Stubs<qv1::QuestionBankService>(env.questions)) {}
+  bool Start(int64_t seq, Done done) override {
+    PracticeItem item;
+    {
+      std::lock_guard<std::mutex> lock(env_.practice_mu);
+      if (env_.practice.empty()) return false;
+      item = std::move(env_.practice.back());
+      env_.practice.pop_back();
+    }
+    auto* p = NewPending<qv1::SubmitAttemptRequest, qv1::SubmitAttemptResponse>(item.token,
+                                                                               std::move(done));
+    p->req.set_session_id(item.session_id);
+    p->req.set_question_id(item.question_id);
+    p->req.set_choice_id(item.choice_id);
+    p->req.set_time_spent_ms(2000 + static_cast<int64_t>(Pick(60000)));
+    stubs_[seq % stubs_.size()]->async()->SubmitAttempt(&p->ctx, &p->req, &p->resp, Finish(p));
+    return true;
+  }
+
+ private:
+  Env& env_;
+  std::vector<std::unique_ptr<qv1::QuestionBankService::Stub>> stubs_;
+};
+
+std::unique_ptr<Workload> MakeWorkload(const std::string& rpc, Env& env) {
+  if (rpc == "Health") return std::make_unique<HealthWorkload>(env);
+  if (rpc == "ValidateSession") return std::make_unique<ValidateSessionWorkload>(env);
+  if (rpc == "Login") return std::make_unique<LoginWorkload>(env);
+  if (rpc == "GetEntitlement") return std::make_unique<GetEntitlementWorkload>(env);
+  if (rpc == "IngestStripeEvent") return std::make_unique<IngestWorkload>(env);
+  if (rpc == "RecordTransaction") return std::make_unique<RecordTransactionWorkload>(env);
+  if (rpc == "GetQuestion") return std::make_unique<GetQuestionWorkload>(env);
+  if (rpc == "ListQuestions") return std::make_unique<ListQuestionsWorkload>(env);
+  if (rpc == "SubmitAttempt") return std::make_unique<SubmitAttemptWorkload>(env);
+  Die("unknown --rpc " + rpc);
+}
+
+// ---- the runner ----
+
+class Runner {
+ public:
+  Runner(Workload& w, RunResult& result, absl::Time measure_start, absl::Time end)
+      : w_(w), result_(result), measure_start_(measure_start), end_(end) {}
+
+  // Closed loop: `concurrency` slots, each starting its next call when the last one ends.
+  void RunClosed(int concurrency) {
+    for (int i = 0; i < concurrency; ++i) {
+      active_++;
+      Next();
+    }
+    Wait();
+  }
+
+  // Open loop: calls started at the pacer's due times; more than `cap` in flight → the call is
+  // not sent and counted as CLIENT_OVERLOADED.
+  void RunOpen(double rate, int cap, absl::Time start) {
+    Pacer pacer(start, rate);
+    active_++;
+    for (int64_t i = 0;; ++i) {
+      const absl::Time due = pacer.Due(i);
+      if (due >= end_) break;
+      const absl::Duration wait = due - absl::Now();
+      if (wait > absl::ZeroDuration()) absl::SleepFor(wait);
+      if (inflight_.load() >= cap) {
+        if (due >= measure_start_) {
+          absl::MutexLock lock(&mu_);
+          result_.errors["CLIENT_OVERLOADED"]++;
+        }
+        continue;
+      }
+      inflight_++;
+      active_++;
+      if (!w_.Start(seq_++, [this, due](const grpc::Status& s) {
+            Record(due, s);
+            inflight_--;
+            Release();
+          })) {
+        inflight_--;
+        Release();
+        break;
+      }
+    }
+    Release();
+    Wait();
+  }
+
+ private:
+  void Next() {
+    const absl::Time t0 = absl::Now();
+    if (t0 >= end_ || !w_.Start(seq_++, [this, t0](const grpc::Status& s) {
+          Record(t0, s);
+          Next();
+        })) {
+      Release();
+    }
+  }
+
+  void Record(absl::Time t0, const grpc::Status& s) {
+    if (t0 < measure_start_) return;
+    const int64_t ns = absl::ToInt64Nanoseconds(absl::Now() - t0);
+    absl::MutexLock lock(&mu_);
+    result_.latency.Record(ns);
+    if (s.ok()) {
+      result_.ok++;
+    } else {
+      result_.errors[CodeName(s.error_code())]++;
+      if (first_errors_ < 3) {
+        ++first_errors_;
+        std::cerr << "loadgen: " << result_.rpc << ": " << CodeName(s.error_code()) << " "
+                  << s.error_message() << "\n";
+      }
+    }
+  }
+
+  void Release() {
+    absl::MutexLock lock(&mu_);
+    active_--;
+  }
+
+  void Wait() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](std::atomic<int>* a) { return a->load() == 0; }, &active_));
+  }
+
+  Workload& w_;
+  RunResult& result_;
+  const absl::Time measure_start_, end_;
+  absl::Mutex mu_;
+  std::atomic<int> active_{0};
+  std::atomic<int> inflight_{0};
+  std::atomic<int64_t> seq_{0};
+  int first_errors_ = 0;
+};
+
+bool NeedsUsers(const std::string& rpc) { return rpc != "Health" && !rpc.empty(); }
+bool NeedsQuestions(const std::string& rpc) {
+  return rpc == "GetQuestion" || rpc == "ListQuestions" || rpc == "SubmitAttempt";
+}
+
+int Main() {
+  Env env;
+  const std::string rpc = absl::GetFlag(FLAGS_rpc);
+  const std::string bg_rpc = absl::GetFlag(FLAGS_background_rpc);
+  const int concurrency = std::max(1, absl::GetFlag(FLAGS_concurrency));
+  const int bg_concurrency = bg_rpc.empty() ? 0 : absl::GetFlag(FLAGS_background_concurrency);
+  const int per_channel = std::max(1, absl::GetFlag(FLAGS_streams_per_channel));
+  const int channels = (concurrency + bg_concurrency + per_channel - 1) / per_channel;
+  std::string health_addr = absl::GetFlag(FLAGS_health_addr);
+  if (health_addr.empty()) health_addr = absl::GetFlag(FLAGS_identity_addr);
+  for (int i = 0; i < channels; ++i) {
+    env.identity.push_back(NewChannel(absl::GetFlag(FLAGS_identity_addr), i));
+    env.billing.push_back(NewChannel(absl::GetFlag(FLAGS_billing_addr), i));
+    env.questions.push_back(NewChannel(absl::GetFlag(FLAGS_questions_addr), i));
+    env.health.push_back(NewChannel(health_addr, i));
+  }
+
+  const absl::Time setup_start = absl::Now();
+  if (const int n = absl::GetFlag(FLAGS_import_questions); n > 0) {
+    SetupAdmin(env);
+    ImportQuestions(env, n);
+    return 0;
+  }
+  if (NeedsUsers(rpc) || NeedsUsers(bg_rpc)) {
+    SetupAdmin(env);
+    SetupUsers(env, std::max(1, absl::GetFlag(FLAGS_users)));
+  }
+  if (NeedsQuestions(rpc)) {
+    LoadTags(env);
+    if (env.tag_ids.empty()) Die("no bench tags: run --import_questions first");
+    LoadQuestionIds(env, 5000);
+  }
+  if (rpc == "SubmitAttempt") SetupPractice(env, absl::GetFlag(FLAGS_practice_sessions));
+  std::cerr << absl::StrFormat("loadgen: setup %.1f s (%d users, %d questions, %d attempts ready)\n",
+                               absl::ToDoubleSeconds(absl::Now() - setup_start), env.users.size(),
+                               env.question_ids.size(), env.practice.size());
+
+  auto workload = MakeWorkload(rpc, env);
+  std::unique_ptr<Workload> bg_workload;
+  if (!bg_rpc.empty()) bg_workload = MakeWorkload(bg_rpc, env);
+
+  const double rate = absl::GetFlag(FLAGS_rate);
+  RunResult result, bg_result;
+  result.rpc = absl::GetFlag(FLAGS_label).empty() ? rpc : absl::GetFlag(FLAGS_label);
+  result.mode = rate > 0 ? "rate" : "concurrency";
+  result.concurrency = concurrency;
+  result.target_rate = rate;
+  bg_result.rpc = bg_rpc + " (background)";
+  bg_result.mode = "concurrency";
+  bg_result.concurrency = bg_concurrency;
+
+  const absl::Time start = absl::Now();
+  const absl::Time measure_start = start + absl::Seconds(absl::GetFlag(FLAGS_warmup));
+  const absl::Time end = measure_start + absl::Seconds(absl::GetFlag(FLAGS_duration));
+  Runner runner(*workload, result, measure_start, end);
+  std::unique_ptr<Runner> bg_runner;
+  std::thread bg_thread;
+  if (bg_workload) {
+    bg_runner = std::make_unique<Runner>(*bg_workload, bg_result, measure_start, end);
+    bg_thread = std::thread([&] { bg_runner->RunClosed(bg_concurrency); });
+  }
+  if (rate > 0) {
+    runner.RunOpen(rate, concurrency, start);
+  } else {
+    runner.RunClosed(concurrency);
+  }
+  if (bg_thread.joinable()) bg_thread.join();
+  // Measured time: the window, or less when the inputs ran out (SubmitAttempt).
+  const absl::Time stopped = std::min(absl::Now(), end);
+  result.seconds = absl::ToDoubleSeconds(stopped - measure_start);
+  bg_result.seconds = absl::ToDoubleSeconds(end - measure_start);
+
+  std::vector<RunResult> results = {result};
+  if (bg_workload) results.push_back(bg_result);
+  std::cout << FormatTable(results);
+  if (const std::string path = absl::GetFlag(FLAGS_json_out); !path.empty()) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : results) out.push_back(ToJson(r));
+    std::ofstream(path) << out.dump(2) << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace loadgen
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  return loadgen::Main();
+}
