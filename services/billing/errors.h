@@ -71,11 +71,6 @@ inline absl::Status IdempotencyKeyReused() {
   return Make(absl::StatusCode::kFailedPrecondition, "IDEMPOTENCY_KEY_REUSED",
               "the idempotency key was used with a different request");
 }
-inline absl::Status InvalidPageToken() {
-  return suite::rpc::WithErrorInfo(
-      suite::rpc::InvalidArgument("page_token", "is not a token of this listing"),
-      "INVALID_PAGE_TOKEN", kDomain);
-}
 inline absl::Status NotOwner() {
   return Make(absl::StatusCode::kPermissionDenied, "NOT_OWNER",
               "only the user themself or an admin may do this");

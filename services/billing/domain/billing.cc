@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "services/billing/domain/ledger.h"
 #include "services/billing/domain/stripe_event.h"
@@ -37,11 +38,14 @@ bool IsTransient(absl::StatusCode code) {
          code == absl::StatusCode::kDeadlineExceeded || code == absl::StatusCode::kAborted;
 }
 
+// Billing's Cursor in a shared page token: the key is the row's time in unix micros.
 template <typename T>
-std::pair<std::vector<T>, std::string> WithToken(const PageTokenCodec& codec,
+std::pair<std::vector<T>, std::string> WithToken(const suite::rpc::PageTokenCodec& codec,
                                                  absl::string_view scope, Page<T> page) {
   std::string token;
-  if (page.next.has_value()) token = codec.Encode(scope, *page.next);
+  if (page.next.has_value()) {
+    token = codec.Encode(scope, {absl::StrCat(page.next->unix_micros), page.next->id});
+  }
   return {std::move(page.items), std::move(token)};
 }
 
@@ -125,7 +129,12 @@ absl::StatusOr<int> Billing::PageSize(int page_size) {
 absl::StatusOr<absl::optional<Cursor>> Billing::DecodeToken(absl::string_view scope,
                                                             absl::string_view token) const {
   if (token.empty()) return absl::optional<Cursor>();
-  SUITE_ASSIGN_OR_RETURN(Cursor cursor, tokens_.Decode(scope, token));
+  SUITE_ASSIGN_OR_RETURN(suite::rpc::PageCursor page_cursor, tokens_.Decode(scope, token));
+  Cursor cursor;
+  if (!absl::SimpleAtoi(page_cursor.key, &cursor.unix_micros) || !IsUuid(page_cursor.id)) {
+    return suite::rpc::InvalidPageToken("is malformed");
+  }
+  cursor.id = std::move(page_cursor.id);
   return absl::optional<Cursor>(std::move(cursor));
 }
 

@@ -20,9 +20,9 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "services/billing/domain/model.h"
-#include "services/billing/domain/page_token.h"
 #include "services/billing/domain/storage.h"
 #include "services/billing/domain/stripe_signature.h"
+#include "shared/rpc/page_token.h"
 
 namespace billing {
 
@@ -104,7 +104,7 @@ class Billing {
   BillingStorage& storage_;
   const BillingOptions options_;
   const StripeSignatureVerifier verifier_;
-  const PageTokenCodec tokens_;
+  const suite::rpc::PageTokenCodec tokens_;
 };
 
 }  // namespace billing
