@@ -24,7 +24,6 @@
 #include "questions/v1/questions_service.grpc.pb.h"
 #include "services/questions/domain/question_bank.h"
 #include "services/questions/grpc/billing_entitlements.h"
-#include "services/questions/grpc/page_token.h"
 #include "services/questions/grpc/service.h"
 #include "services/questions/storage/pg_store.h"
 #include "shared/db/config.h"
@@ -32,6 +31,7 @@
 #include "shared/identity_client/identity_authenticator.h"
 #include "shared/rpc/config.h"
 #include "shared/rpc/json_log.h"
+#include "shared/rpc/page_token.h"
 #include "shared/rpc/server.h"
 #include "shared/rpc/tls.h"
 
@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
   suite::identity_client::IdentityAuthenticator authenticator(*identity_channel);
   suite::questions::BillingEntitlements billing(*billing_channel);
   suite::questions::QuestionBankGrpcService service(
-      &bank, &authenticator, &billing, suite::questions::PageTokenCodec(*secret));
+      &bank, &authenticator, &billing, suite::rpc::PageTokenCodec(*secret));
 
   auto server = suite::rpc::GrpcServer::Start(
       *config, {{&service, questions::v1::QuestionBankService::service_full_name()}});

@@ -186,6 +186,26 @@ std::string Fingerprint(std::vector<std::string> parts) {
       absl::string_view(reinterpret_cast<const char*>(digest), 16));
 }
 
+// The one place the question bank's Cursor meets the shared page token: the scope binds the
+// list and its filter fingerprint; an empty token is the first page (nullopt).
+std::string PageScope(absl::string_view list, absl::string_view fingerprint) {
+  return absl::StrCat(list, "|", fingerprint);
+}
+
+std::string EncodePage(const suite::rpc::PageTokenCodec& codec, absl::string_view list,
+                       absl::string_view fingerprint, const Cursor& cursor) {
+  return codec.Encode(PageScope(list, fingerprint), {cursor.first, cursor.second});
+}
+
+absl::StatusOr<absl::optional<Cursor>> DecodePage(const suite::rpc::PageTokenCodec& codec,
+                                                  absl::string_view token, absl::string_view list,
+                                                  absl::string_view fingerprint) {
+  if (token.empty()) return absl::optional<Cursor>();
+  SUITE_ASSIGN_OR_RETURN(suite::rpc::PageCursor cursor,
+                         codec.Decode(PageScope(list, fingerprint), token));
+  return absl::optional<Cursor>(Cursor{std::move(cursor.key), std::move(cursor.id)});
+}
+
 std::string SortedJoin(std::vector<std::string> ids) {
   std::sort(ids.begin(), ids.end());
   return absl::StrJoin(ids, ",");
@@ -320,12 +340,12 @@ grpc::Status QuestionBankGrpcService::ListQuestions(grpc::ServerContext* context
         {absl::StrCat(static_cast<int>(f.status())), absl::StrCat(static_cast<int>(f.difficulty())),
          SortedJoin(filter.any_tag_ids), SortedJoin(filter.all_tag_ids), f.stem_query()});
     SUITE_ASSIGN_OR_RETURN(absl::optional<Cursor> after,
-                           tokens_.Decode(request->page_token(), "questions", fingerprint));
+                           DecodePage(tokens_, request->page_token(), "questions", fingerprint));
     SUITE_ASSIGN_OR_RETURN(Page<Question> page,
                            bank_->ListQuestions(actor, filter, after, request->page_size()));
     for (const Question& q : page.items) ToProto(q, response->add_questions());
     if (page.next) {
-      response->set_next_page_token(tokens_.Encode("questions", fingerprint, *page.next));
+      response->set_next_page_token(EncodePage(tokens_, "questions", fingerprint, *page.next));
     }
     return absl::OkStatus();
   })
@@ -351,11 +371,11 @@ grpc::Status QuestionBankGrpcService::ListTags(grpc::ServerContext* context,
     SUITE_RETURN_IF_ERROR(OptionalEnum("kind", request->kind(), kind.has_value()));
     const std::string fingerprint = Fingerprint({absl::StrCat(static_cast<int>(request->kind()))});
     SUITE_ASSIGN_OR_RETURN(absl::optional<Cursor> after,
-                           tokens_.Decode(request->page_token(), "tags", fingerprint));
+                           DecodePage(tokens_, request->page_token(), "tags", fingerprint));
     SUITE_ASSIGN_OR_RETURN(Page<Tag> page,
                            bank_->ListTags(actor, kind, after, request->page_size()));
     for (const Tag& t : page.items) ToProto(t, response->add_tags());
-    if (page.next) response->set_next_page_token(tokens_.Encode("tags", fingerprint, *page.next));
+    if (page.next) response->set_next_page_token(EncodePage(tokens_, "tags", fingerprint, *page.next));
     return absl::OkStatus();
   })
 }
@@ -488,13 +508,13 @@ grpc::Status QuestionBankGrpcService::ListAttempts(grpc::ServerContext* context,
     // The token is bound to the caller too: a token is useless to another user.
     const std::string fingerprint = Fingerprint({actor.user_id, request->session_id()});
     SUITE_ASSIGN_OR_RETURN(absl::optional<Cursor> after,
-                           tokens_.Decode(request->page_token(), "attempts", fingerprint));
+                           DecodePage(tokens_, request->page_token(), "attempts", fingerprint));
     SUITE_ASSIGN_OR_RETURN(
         Page<Attempt> page,
         bank_->ListAttempts(actor, request->session_id(), after, request->page_size()));
     for (const Attempt& a : page.items) ToProto(a, response->add_attempts());
     if (page.next) {
-      response->set_next_page_token(tokens_.Encode("attempts", fingerprint, *page.next));
+      response->set_next_page_token(EncodePage(tokens_, "attempts", fingerprint, *page.next));
     }
     return absl::OkStatus();
   })
@@ -546,7 +566,7 @@ grpc::Status QuestionBankGrpcService::ListBookmarks(grpc::ServerContext* context
   HANDLE({
     const std::string fingerprint = Fingerprint({actor.user_id});
     SUITE_ASSIGN_OR_RETURN(absl::optional<Cursor> after,
-                           tokens_.Decode(request->page_token(), "bookmarks", fingerprint));
+                           DecodePage(tokens_, request->page_token(), "bookmarks", fingerprint));
     SUITE_ASSIGN_OR_RETURN(Page<Bookmark> page,
                            bank_->ListBookmarks(actor, after, request->page_size()));
     for (const Bookmark& b : page.items) {
@@ -555,7 +575,7 @@ grpc::Status QuestionBankGrpcService::ListBookmarks(grpc::ServerContext* context
       SetTime(b.created_at, out->mutable_create_time());
     }
     if (page.next) {
-      response->set_next_page_token(tokens_.Encode("bookmarks", fingerprint, *page.next));
+      response->set_next_page_token(EncodePage(tokens_, "bookmarks", fingerprint, *page.next));
     }
     return absl::OkStatus();
   })

@@ -3,7 +3,8 @@
 // converts proto ↔ domain (enums and page tokens checked, fields named), calls QuestionBank,
 // and ends every handler with ToGrpcStatus. No exception escapes a handler.
 //
-//   QuestionBankGrpcService service(&bank, &authenticator, &billing, PageTokenCodec(secret));
+//   QuestionBankGrpcService service(&bank, &authenticator, &billing,
+//                                   suite::rpc::PageTokenCodec(secret));
 //   auto server = suite::rpc::GrpcServer::Start(config,
 //       {{&service, questions::v1::QuestionBankService::service_full_name()}});
 //
@@ -16,7 +17,7 @@
 #include "questions/v1/questions_service.grpc.pb.h"
 #include "services/questions/domain/question_bank.h"
 #include "services/questions/grpc/billing_entitlements.h"
-#include "services/questions/grpc/page_token.h"
+#include "shared/rpc/page_token.h"
 #include "shared/rpc/request_context.h"
 
 namespace suite::questions {
@@ -25,7 +26,8 @@ class QuestionBankGrpcService final : public ::questions::v1::QuestionBankServic
  public:
   // None of the pointers is owned; all must outlive the service.
   QuestionBankGrpcService(QuestionBank* bank, suite::rpc::CallerAuthenticator* authenticator,
-                          EntitlementSource* entitlements, PageTokenCodec tokens)
+                          EntitlementSource* entitlements,
+                          suite::rpc::PageTokenCodec tokens)
       : bank_(bank), authenticator_(authenticator), entitlements_(entitlements),
         tokens_(std::move(tokens)) {}
 
@@ -97,7 +99,7 @@ class QuestionBankGrpcService final : public ::questions::v1::QuestionBankServic
   QuestionBank* bank_;
   suite::rpc::CallerAuthenticator* authenticator_;
   EntitlementSource* entitlements_;
-  const PageTokenCodec tokens_;
+  const suite::rpc::PageTokenCodec tokens_;
 };
 
 }  // namespace suite::questions

@@ -474,6 +474,11 @@ TEST_F(ServiceTest, TagSlugsAreUniquePerKindAndTaggingIsIdempotent) {
   first.set_kind(pb::TAG_KIND_TOPIC);
   EXPECT_EQ(stub_->ListTags(As("member").get(), first, &page).error_code(),
             grpc::INVALID_ARGUMENT);
+  // ...and only with the list it was issued for.
+  pb::ListQuestionsRequest questions;
+  questions.set_page_token(first.page_token());
+  pb::ListQuestionsResponse listed;
+  EXPECT_EQ(FieldOf(stub_->ListQuestions(As("member").get(), questions, &listed)), "page_token");
 }
 
 TEST_F(ServiceTest, ListQuestionsFiltersByStatusDifficultyTagsAndStemWords) {

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "shared/base/status_macros.h"
+#include "shared/rpc/page_token.h"
 
 namespace suite::questions::testing {
 
@@ -27,7 +28,7 @@ absl::StatusOr<std::unique_ptr<QuestionsServer>> QuestionsServer::Start(
       grpc::CreateChannel(options.billing_addr, grpc::InsecureChannelCredentials()));
   s->service_ = std::make_unique<QuestionBankGrpcService>(
       s->bank_.get(), options.authenticator, s->billing_.get(),
-      PageTokenCodec("test page token secret"));
+      suite::rpc::PageTokenCodec("test page token secret"));
   suite::rpc::ServerConfig config;
   config.listen_address = "127.0.0.1:0";
   config.drain_timeout = absl::Seconds(2);
