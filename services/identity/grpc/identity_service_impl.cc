@@ -522,6 +522,10 @@ grpc::Status IdentityServiceImpl::ListLoginAttempts(ServerContext* context,
     LoginAttemptFilter filter;
     filter.email = request->email();
     filter.ip = request->ip();
+    // An unknown enum number (proto3 keeps it) is refused, not read as "no filter".
+    if (!pb::SuccessFilter_IsValid(request->success())) {
+      return errors::Invalid("success", "unknown SuccessFilter value");
+    }
     if (request->success() == pb::SUCCESS_FILTER_SUCCEEDED) filter.success = true;
     if (request->success() == pb::SUCCESS_FILTER_FAILED) filter.success = false;
     if (request->has_start_time()) filter.start_time = TimeOf(request->start_time());
