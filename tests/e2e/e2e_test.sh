@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# Runs e2e_test.py (see there) with python3 from the runfiles.
+set -euo pipefail
+here="${TEST_SRCDIR:-$PWD/..}/${TEST_WORKSPACE:-suite}/tests/e2e"
+exec python3 "$here/e2e_test.py"

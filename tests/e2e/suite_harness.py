@@ -1,0 +1,249 @@
+"""Starts the three built server binaries against a fresh, migrated database and talks to them
+only through their public doors: gRPC with `buf curl` (server reflection, JSON) and billing's
+Stripe webhook over HTTP.
+
+    suite = Suite.start(workdir)          # fresh database, migrate, three binaries, health
+    token = suite.call("identity", "identity.v1.IdentityService/Login", {...})["sessionToken"]
+    suite.post_webhook(event_json)        # signed with the suite's webhook secret
+    codes = suite.stop()                  # SIGTERM each; {"identity": 0, ...}
+
+Used by tests/e2e (the flow) and tests/logs (the flow, then a scan of every service's stdout).
+Needs SUITE_TEST_PG_URL (a superuser URL, from tools/test) and the repository root (for
+node_modules/.bin/buf) from SUITE_REPO_ROOT or the runfiles' symlinks.
+"""
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+WORKSPACE = os.environ.get("TEST_WORKSPACE", "suite")
+RUNFILES = os.path.join(os.environ.get("TEST_SRCDIR", os.getcwd()), WORKSPACE)
+BINARIES = {
+    "identity": "services/identity/identity_server",
+    "billing": "services/billing/billing_server",
+    "questions": "services/questions/questions_server",
+}
+MIGRATE = "shared/db/migrate/migrate"
+MIGRATIONS = "migrations"
+
+
+class StepFailed(Exception):
+    """A step of a flow did not do what it should; the message names the step."""
+
+
+class RpcError(Exception):
+    def __init__(self, method, code, message):
+        super().__init__(f"{method} -> {code}: {message}")
+        self.method = method
+        self.code = code
+        self.message = message
+
+
+def repo_root():
+    root = os.environ.get("SUITE_REPO_ROOT")
+    if root:
+        return root
+    # Runfiles are symlinks into the work tree.
+    marker = os.path.realpath(os.path.join(RUNFILES, "tests/e2e/suite_harness.py"))
+    return marker[: -len("/tests/e2e/suite_harness.py")]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def with_db(url, user, dbname):
+    """`url` with its user and database replaced (the test cluster trusts loopback)."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or "127.0.0.1"
+    netloc = f"{user}@{host}:{parts.port or 5432}"
+    return urllib.parse.urlunsplit((parts.scheme, netloc, "/" + dbname, parts.query, ""))
+
+
+def psql(url, sql):
+    subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", url, "-c", sql], check=True,
+                   capture_output=True, text=True, timeout=60)
+
+
+class Suite:
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.buf = os.path.join(repo_root(), "node_modules", ".bin", "buf")
+        self.procs = {}
+        self.logs = {}
+        self.ports = {}
+        self.webhook_secret = "whsec_" + secrets.token_hex(24)
+        self.admin_email = f"admin-{secrets.token_hex(4)}@e2e.example"
+        self.admin_password = "Adm1n-" + secrets.token_urlsafe(18)
+        self.page_secrets = {svc: secrets.token_hex(32) for svc in BINARIES}
+        self.database = None
+        self.admin_url = None
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+
+    @classmethod
+    def start(cls, workdir):
+        suite = cls(workdir)
+        suite._create_database()
+        suite._start_all()
+        return suite
+
+    def _create_database(self):
+        admin = os.environ.get("SUITE_TEST_PG_URL")
+        if not admin:
+            raise StepFailed("setup: SUITE_TEST_PG_URL is not set (run through tools/test)")
+        self.admin_url = admin
+        self.database = f"e2e_{secrets.token_hex(6)}"
+        # The owner role may already exist (other tests create it too); losing that race is fine.
+        psql(admin, "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'suite_owner') "
+                    "THEN CREATE ROLE suite_owner LOGIN CREATEROLE; END IF; EXCEPTION WHEN "
+                    "duplicate_object OR unique_violation THEN NULL; END $$")
+        psql(admin, f"CREATE DATABASE {self.database} OWNER suite_owner")
+        owner_url = with_db(admin, "suite_owner", self.database)
+        proc = subprocess.run(
+            [os.path.join(RUNFILES, MIGRATE), f"--migrations_dir={os.path.join(RUNFILES, MIGRATIONS)}",
+             "up"], env=dict(os.environ, DATABASE_URL=owner_url), capture_output=True, text=True,
+            timeout=120)
+        if proc.returncode != 0:
+            raise StepFailed(f"setup: migrate up failed ({proc.returncode}): {proc.stderr}{proc.stdout}")
+
+    def url_as(self, role):
+        return with_db(self.admin_url, role, self.database)
+
+    def _env(self, svc):
+        p = self.ports
+        common = {"DATABASE_URL": self.url_as(f"{svc}_service"), "DB_POOL_SIZE": "4",
+                  "DB_CONNECT_TIMEOUT_S": "2"}
+        if svc == "identity":
+            return dict(common, IDENTITY_GRPC_PORT=str(p["identity"]),
+                        IDENTITY_METRICS_PORT=str(p["identity_metrics"]),
+                        IDENTITY_PAGE_TOKEN_SECRET=self.page_secrets["identity"],
+                        IDENTITY_BOOTSTRAP_ADMIN_EMAIL=self.admin_email,
+                        IDENTITY_BOOTSTRAP_ADMIN_PASSWORD=self.admin_password)
+        if svc == "billing":
+            return dict(common, BILLING_GRPC_PORT=str(p["billing"]),
+                        BILLING_WEBHOOK_PORT=str(p["webhook"]),
+                        BILLING_METRICS_PORT=str(p["billing_metrics"]),
+                        BILLING_PAGE_TOKEN_SECRET=self.page_secrets["billing"],
+                        BILLING_STRIPE_WEBHOOK_SECRETS=self.webhook_secret,
+                        IDENTITY_ADDR=f"127.0.0.1:{p['identity']}")
+        return dict(common, QUESTIONS_GRPC_PORT=str(p["questions"]),
+                    QUESTIONS_METRICS_PORT=str(p["questions_metrics"]),
+                    QUESTIONS_PAGE_TOKEN_SECRET=self.page_secrets["questions"],
+                    IDENTITY_ADDR=f"127.0.0.1:{p['identity']}",
+                    BILLING_ADDR=f"127.0.0.1:{p['billing']}")
+
+    def _start_all(self):
+        for name in ("identity", "billing", "questions", "webhook", "identity_metrics",
+                     "billing_metrics", "questions_metrics"):
+            self.ports[name] = free_port()
+        for svc in ("identity", "billing", "questions"):
+            self.start_service(svc)
+
+    def start_service(self, svc):
+        """Starts (or restarts) one binary, appending to its log, and waits for SERVING."""
+        path = os.path.join(self.workdir, f"{svc}.log")
+        self.logs[svc] = path
+        # Only the variables the service needs: nothing of the test's environment leaks in.
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **self._env(svc)}
+        with open(path, "ab") as log:
+            self.procs[svc] = subprocess.Popen([os.path.join(RUNFILES, BINARIES[svc])], env=env,
+                                               stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        self.wait_health(svc, "SERVING")
+
+    def health(self, svc):
+        try:
+            return self.call(svc, "grpc.health.v1.Health/Check", {}, timeout=5).get("status", "")
+        except RpcError as e:
+            return e.code
+
+    def wait_health(self, svc, want, within=30.0):
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            proc = self.procs[svc]
+            if proc.poll() is not None:
+                raise StepFailed(f"setup: {svc} exited with {proc.returncode} before {want}; "
+                                 f"log:\n{self.tail(svc)}")
+            if self.health(svc) == want:
+                return
+            time.sleep(0.2)
+        raise StepFailed(f"setup: {svc} not {want} within {within}s; log:\n{self.tail(svc)}")
+
+    def tail(self, svc, lines=20):
+        with open(self.logs[svc], errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+
+    def stop(self, within=30.0):
+        """SIGTERM to every service; returns each exit status (None: had to be killed)."""
+        codes = {}
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for svc, proc in self.procs.items():
+            try:
+                codes[svc] = proc.wait(timeout=within)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                codes[svc] = None
+        return codes
+
+    def drop_database(self):
+        if self.database:
+            try:
+                psql(self.admin_url, f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
+            except subprocess.SubprocessError:
+                pass
+
+    # ---- doors -------------------------------------------------------------------------------
+
+    def addr(self, svc):
+        return f"127.0.0.1:{self.ports[svc]}"
+
+    def call(self, svc, method, body, token=None, stream=None, timeout=30):
+        """One RPC through `buf curl` (reflection, JSON). Raises RpcError with the gRPC code
+        in buf's lower-case form ("permission_denied")."""
+        args = [self.buf, "curl", "--protocol", "grpc", "--http2-prior-knowledge",
+                "--timeout", f"{timeout}s", "-d", "@-"]
+        if token:
+            args += ["-H", "@-"]
+        args.append(f"http://{self.addr(svc)}/{method}")
+        messages = stream if stream is not None else [body]
+        stdin = (f"Authorization: Bearer {token}\n\n" if token else "") + "\n".join(
+            json.dumps(m) for m in messages)
+        proc = subprocess.run(args, input=stdin, capture_output=True, text=True,
+                              timeout=timeout + 15)
+        if proc.returncode != 0:
+            try:
+                err = json.loads(proc.stderr)
+            except ValueError:
+                raise RpcError(method, "transport", proc.stderr.strip()) from None
+            raise RpcError(method, err.get("code", "unknown"), err.get("message", ""))
+        return json.loads(proc.stdout) if proc.stdout.strip() else {}
+
+    def sign(self, payload, at=None):
+        t = int(at if at is not None else time.time())
+        mac = hmac.new(self.webhook_secret.encode(), f"{t}.{payload}".encode(), hashlib.sha256)
+        return f"t={t},v1={mac.hexdigest()}"
+
+    def post_webhook(self, payload, signature=None):
+        """POSTs a Stripe event to billing's HTTP door; returns (status, body)."""
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{self.ports['webhook']}/webhooks/stripe", data=payload.encode(),
+            method="POST", headers={"Content-Type": "application/json",
+                                    "Stripe-Signature": signature or self.sign(payload)})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return resp.status, resp.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
