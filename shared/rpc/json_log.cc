@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -37,6 +38,15 @@ void SetLogSinkForTesting(std::function<void(const std::string&)> sink) {
   absl::MutexLock lock(&log_mu);
   delete log_sink;
   log_sink = sink ? new std::function<void(const std::string&)>(std::move(sink)) : nullptr;
+}
+
+int LogStartupFailure(absl::string_view service, int exit_code, absl::string_view what,
+                      const absl::Status& status) {
+  WriteLogLine({{"severity", "ERROR"},
+                {"event", absl::StrCat(service, ".start_failed")},
+                {"what", std::string(what)},
+                {"status", status.ToString()}});
+  return exit_code;
 }
 
 }  // namespace suite::rpc

@@ -5,6 +5,10 @@
 //                             {"address", "0.0.0.0:50051"}});
 //   // {"address":"0.0.0.0:50051","event":"server.started","severity":"INFO","time":"2026-..."}
 //
+//   if (!config.ok()) {
+//     return suite::rpc::LogStartupFailure("billing", 2, "server config", config.status());
+//   }
+//
 // Never put secrets or raw metadata into a line: what is logged is decided by the caller.
 #ifndef SUITE_SHARED_RPC_JSON_LOG_H_
 #define SUITE_SHARED_RPC_JSON_LOG_H_
@@ -13,6 +17,9 @@
 #include <string>
 
 #include <nlohmann/json.hpp>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 namespace suite::rpc {
 
@@ -24,6 +31,13 @@ void WriteLogLine(nlohmann::json line);
 // SetLogSinkForTesting redirects lines to `sink` (one call per line, without the newline);
 // an empty function restores stdout. Thread-safe.
 void SetLogSinkForTesting(std::function<void(const std::string&)> sink);
+
+// LogStartupFailure is how a service's main() reports that it cannot start: it writes
+// {"severity":"ERROR","event":"<service>.start_failed","what":<what>,"status":<status>} and
+// returns `exit_code` (by convention 2 for bad configuration, 1 for anything else), so that
+// main() can `return LogStartupFailure(...)`. Thread-safe.
+int LogStartupFailure(absl::string_view service, int exit_code, absl::string_view what,
+                      const absl::Status& status);
 
 }  // namespace suite::rpc
 
