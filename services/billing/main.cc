@@ -31,12 +31,9 @@
 
 namespace {
 
+// Logs why billing cannot start (event billing.start_failed) and returns the exit code.
 int Fail(int code, const std::string& what, const absl::Status& status) {
-  suite::rpc::WriteLogLine({{"severity", "ERROR"},
-                            {"event", "billing.start_failed"},
-                            {"what", what},
-                            {"status", status.ToString()}});
-  return code;
+  return suite::rpc::LogStartupFailure("billing", code, what, status);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "services/billing/domain/stripe_event.h"
 #include "services/billing/errors.h"
 #include "shared/base/status_macros.h"
+#include "shared/base/uuid.h"
 #include "shared/rpc/status.h"
 
 namespace billing {
@@ -18,7 +19,7 @@ constexpr int kDefaultPageSize = 20;
 constexpr int kMaxPageSize = 100;
 
 absl::Status RequireUuid(absl::string_view field, absl::string_view value) {
-  if (!IsUuid(value)) return suite::rpc::InvalidArgument(field, "must be a UUID");
+  if (!suite::IsUuid(value)) return suite::rpc::InvalidArgument(field, "must be a UUID");
   return absl::OkStatus();
 }
 
@@ -131,7 +132,7 @@ absl::StatusOr<absl::optional<Cursor>> Billing::DecodeToken(absl::string_view sc
   if (token.empty()) return absl::optional<Cursor>();
   SUITE_ASSIGN_OR_RETURN(suite::rpc::PageCursor page_cursor, tokens_.Decode(scope, token));
   Cursor cursor;
-  if (!absl::SimpleAtoi(page_cursor.key, &cursor.unix_micros) || !IsUuid(page_cursor.id)) {
+  if (!absl::SimpleAtoi(page_cursor.key, &cursor.unix_micros) || !suite::IsUuid(page_cursor.id)) {
     return suite::rpc::InvalidPageToken("is malformed");
   }
   cursor.id = std::move(page_cursor.id);

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "shared/base/status_macros.h"
+#include "shared/base/uuid.h"
 #include "shared/rpc/status.h"
 
 namespace billing {
@@ -61,18 +62,6 @@ bool IsIsoCurrency(absl::string_view code) {
   return code.size() == 3 && codes->contains(std::string(code));
 }
 
-bool IsUuid(absl::string_view s) {
-  if (s.size() != 36) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (s[i] != '-') return false;
-    } else if (!absl::ascii_isxdigit(static_cast<unsigned char>(s[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 std::string RequestFingerprint(const NewTransaction& tx) {
   std::string encoded;
   Append(encoded, tx.account_id);
@@ -103,10 +92,10 @@ std::string RequestFingerprint(const NewTransaction& tx) {
 
 absl::Status ValidateNewTransaction(const NewTransaction& tx) {
   SUITE_RETURN_IF_ERROR(BoundedId("idempotency_key", tx.idempotency_key, true));
-  if (!IsUuid(tx.account_id)) {
+  if (!suite::IsUuid(tx.account_id)) {
     return suite::rpc::InvalidArgument("transaction.account_id", "must be a UUID");
   }
-  if (!tx.user_id.empty() && !IsUuid(tx.user_id)) {
+  if (!tx.user_id.empty() && !suite::IsUuid(tx.user_id)) {
     return suite::rpc::InvalidArgument("transaction.user_id", "must be a UUID or empty");
   }
   if (!IsIsoCurrency(tx.currency)) {

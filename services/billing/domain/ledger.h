@@ -22,9 +22,6 @@ namespace billing {
 // IsIsoCurrency is true for an active ISO 4217 alphabetic code, upper case ("EUR").
 bool IsIsoCurrency(absl::string_view code);
 
-// IsUuid is true for a canonical 8-4-4-4-12 hex UUID.
-bool IsUuid(absl::string_view s);
-
 // RequestFingerprint returns a hex SHA-256 over every client-supplied field of `tx` except
 // idempotency_key, request_fingerprint and request_id, in a fixed unambiguous encoding.
 std::string RequestFingerprint(const NewTransaction& tx);

@@ -11,6 +11,7 @@
 #include "services/billing/domain/ledger.h"
 #include "services/billing/errors.h"
 #include "shared/base/status_macros.h"
+#include "shared/base/uuid.h"
 
 namespace billing {
 namespace {
@@ -114,7 +115,7 @@ absl::Status CheckId(absl::string_view what, const std::string& id) {
 }
 
 absl::StatusOr<std::string> OptionalUser(const std::string& user_id, absl::string_view where) {
-  if (user_id.empty() || IsUuid(user_id)) return absl::AsciiStrToLower(user_id);
+  if (user_id.empty() || suite::IsUuid(user_id)) return absl::AsciiStrToLower(user_id);
   return Broken(absl::StrCat(where, " is not a UUID"));
 }
 
@@ -191,7 +192,7 @@ absl::StatusOr<EventChange> MoneyEvent(const std::string& event_id, const std::s
   if (type == "payment_intent.succeeded" && !IdAt(object, "invoice").empty()) return result;
   const std::string account = MetadataAt(object, "account_id");
   if (account.empty()) return result;  // no account to book it on: processed, no entry
-  if (!IsUuid(account)) return Broken("metadata.account_id is not a UUID");
+  if (!suite::IsUuid(account)) return Broken("metadata.account_id is not a UUID");
   NewTransaction tx;
   tx.account_id = absl::AsciiStrToLower(account);
   SUITE_ASSIGN_OR_RETURN(tx.user_id,

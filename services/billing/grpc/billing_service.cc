@@ -7,6 +7,7 @@
 #include "services/billing/errors.h"
 #include "shared/base/status_macros.h"
 #include "shared/rpc/status.h"
+#include "shared/rpc/timestamp.h"
 
 namespace billing {
 namespace {
@@ -17,19 +18,12 @@ using suite::rpc::ToGrpcStatus;
 
 constexpr absl::string_view kAdmin = "admin";
 
+// One name for required and optional times (an absent one leaves the field unset).
 void SetTime(absl::Time t, google::protobuf::Timestamp* out) {
-  const int64_t micros = absl::ToUnixMicros(t);
-  int64_t seconds = micros / 1000000;
-  int64_t rest = micros % 1000000;
-  if (rest < 0) {
-    rest += 1000000;
-    --seconds;
-  }
-  out->set_seconds(seconds);
-  out->set_nanos(static_cast<int32_t>(rest * 1000));
+  suite::rpc::SetTimestamp(t, out);
 }
 void SetTime(const absl::optional<absl::Time>& t, google::protobuf::Timestamp* out) {
-  if (t.has_value()) SetTime(*t, out);
+  if (t.has_value()) suite::rpc::SetTimestamp(*t, out);
 }
 
 v1::SubscriptionStatus ToProto(SubscriptionStatus s) {
@@ -406,12 +400,10 @@ grpc::Status BillingGrpcService::ListStripeEvents(grpc::ServerContext* context,
                    }
                    filter.type = request->type();
                    if (request->has_start_time()) {
-                     filter.start_time = absl::FromUnixSeconds(request->start_time().seconds()) +
-                                         absl::Nanoseconds(request->start_time().nanos());
+                     filter.start_time = suite::rpc::TimeFromTimestamp(request->start_time());
                    }
                    if (request->has_end_time()) {
-                     filter.end_time = absl::FromUnixSeconds(request->end_time().seconds()) +
-                                       absl::Nanoseconds(request->end_time().nanos());
+                     filter.end_time = suite::rpc::TimeFromTimestamp(request->end_time());
                    }
                    SUITE_ASSIGN_OR_RETURN(auto page,
                                           billing_.ListStripeEvents(filter, request->page_size(),

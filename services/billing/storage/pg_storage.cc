@@ -11,6 +11,7 @@
 #include "services/billing/domain/ledger.h"
 #include "services/billing/errors.h"
 #include "shared/base/status_macros.h"
+#include "shared/base/uuid.h"
 #include "shared/db/transaction.h"
 
 namespace billing {
@@ -39,7 +40,7 @@ absl::optional<absl::Time> OptTime(const pqxx::field& f) {
   return absl::FromUnixMicros(f.as<int64_t>());
 }
 absl::Time Time(const pqxx::field& f) { return absl::FromUnixMicros(f.as<int64_t>()); }
-std::string UuidOrEmpty(absl::string_view s) { return IsUuid(s) ? std::string(s) : ""; }
+std::string UuidOrEmpty(absl::string_view s) { return suite::IsUuid(s) ? std::string(s) : ""; }
 
 std::string CustomerColumns() {
   return absl::StrCat(
