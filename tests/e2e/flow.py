@@ -35,6 +35,7 @@ class Flow:
         self.log = log
         self.step_name = ""
         self.known_secrets = {}
+        self.user_ids = {}  # "admin" / "member" / "other" -> user id
 
     def step(self, name):
         self.step_name = name
@@ -72,6 +73,7 @@ class Flow:
         admin = login.get("sessionToken", "")
         self.check(len(admin) >= 32, f"no session token in {login}")
         self.known_secrets["admin session token"] = admin
+        self.user_ids["admin"] = login.get("userId", "")
 
         self.step("admin creates a tag and three questions, then publishes them")
         slug = f"e2e-{secrets.token_hex(3)}"
@@ -106,6 +108,7 @@ class Flow:
         user = self.call("identity", IDS + "CreateUser", {
             "email": email, "password": password, "firstName": "Mia", "lastName": "Member"})["user"]
         member_id = user["userId"]
+        self.user_ids["member"] = member_id
         member = self.call("identity", IDS + "Login",
                            {"email": email, "password": password})["sessionToken"]
         self.known_secrets["member session token"] = member
@@ -199,7 +202,8 @@ class Flow:
         other_pw = "Other-" + secrets.token_urlsafe(16)
         self.known_secrets["other password"] = other_pw
         other_email = f"other-{secrets.token_hex(4)}@e2e.example"
-        self.call("identity", IDS + "CreateUser", {"email": other_email, "password": other_pw})
+        self.user_ids["other"] = self.call("identity", IDS + "CreateUser", {
+            "email": other_email, "password": other_pw})["user"]["userId"]
         other = self.call("identity", IDS + "Login",
                           {"email": other_email, "password": other_pw})["sessionToken"]
         self.known_secrets["other session token"] = other
