@@ -37,12 +37,9 @@
 
 namespace {
 
+// Logs why questions cannot start (event questions.start_failed) and returns the exit code.
 int Fail(int code, const std::string& what, const absl::Status& status) {
-  suite::rpc::WriteLogLine({{"severity", "ERROR"},
-                            {"event", "questions.startup_failed"},
-                            {"what", what},
-                            {"status", status.ToString()}});
-  return code;
+  return suite::rpc::LogStartupFailure("questions", code, what, status);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "absl/strings/string_view.h"
 #include "services/questions/errors.h"
 #include "shared/base/status_macros.h"
+#include "shared/base/uuid.h"
 #include "shared/rpc/status.h"
 
 namespace suite::questions {
@@ -61,7 +62,7 @@ Violation CheckIds(const std::string& field, const std::vector<std::string>& ids
     return std::make_pair(field, absl::StrCat("must have at most ", kMaxTags, " entries"));
   }
   for (size_t i = 0; i < ids.size(); ++i) {
-    if (!IsUuid(ids[i])) {
+    if (!suite::IsUuid(ids[i])) {
       return std::make_pair(absl::StrCat(field, "[", i, "]"), std::string("must be a UUID"));
     }
   }
@@ -75,7 +76,7 @@ absl::Status ToStatus(const Violation& v) {
 
 absl::Status RequireId(absl::string_view field, absl::string_view id) {
   if (id.empty()) return InvalidArgument(field, "is required");
-  if (!IsUuid(id)) return InvalidArgument(field, "must be a UUID");
+  if (!suite::IsUuid(id)) return InvalidArgument(field, "must be a UUID");
   return absl::OkStatus();
 }
 
@@ -111,18 +112,6 @@ Question Reveal(Question q, bool reveal) {
 }
 
 }  // namespace
-
-bool IsUuid(absl::string_view s) {
-  if (s.size() != 36) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (s[i] != '-') return false;
-    } else if (!absl::ascii_isxdigit(static_cast<unsigned char>(s[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
 
 absl::optional<std::pair<std::string, std::string>> CheckNewQuestion(const NewQuestion& q,
                                                                       bool require_external_key) {

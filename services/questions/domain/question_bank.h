@@ -71,9 +71,6 @@ struct SessionView {
   std::vector<Attempt> attempts;
 };
 
-// IsUuid is true for a canonical UUID (8-4-4-4-12 hex digits).
-bool IsUuid(absl::string_view s);
-
 // CheckNewQuestion returns the first invalid field of `q` as (field, description), or nullopt.
 // Field names are those of CreateQuestionRequest / ImportQuestionItem ("choices[1].text").
 absl::optional<std::pair<std::string, std::string>> CheckNewQuestion(const NewQuestion& q,

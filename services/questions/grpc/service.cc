@@ -12,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "shared/base/status_macros.h"
 #include "shared/rpc/status.h"
+#include "shared/rpc/timestamp.h"
 
 namespace suite::questions {
 namespace {
@@ -101,24 +102,12 @@ absl::Status OptionalEnum(absl::string_view field, P value, bool known) {
 
 // --- messages ---
 
-void SetTime(absl::Time t, google::protobuf::Timestamp* ts) {
-  const int64_t us = absl::ToUnixMicros(t);
-  int64_t seconds = us / 1000000;
-  int64_t micros = us % 1000000;
-  if (micros < 0) {
-    micros += 1000000;
-    --seconds;
-  }
-  ts->set_seconds(seconds);
-  ts->set_nanos(static_cast<int32_t>(micros * 1000));
-}
-
 void ToProto(const Tag& t, pb::Tag* out) {
   out->set_id(t.id);
   out->set_kind(ToProto(t.kind));
   out->set_slug(t.slug);
   out->set_label(t.label);
-  SetTime(t.created_at, out->mutable_create_time());
+  suite::rpc::SetTimestamp(t.created_at, out->mutable_create_time());
 }
 
 void ToProto(const Question& q, pb::Question* out) {
@@ -137,9 +126,9 @@ void ToProto(const Question& q, pb::Question* out) {
   }
   for (const Tag& t : q.tags) ToProto(t, out->add_tags());
   out->set_author_id(q.author_id);
-  SetTime(q.created_at, out->mutable_create_time());
-  SetTime(q.updated_at, out->mutable_update_time());
-  if (q.published_at) SetTime(*q.published_at, out->mutable_publish_time());
+  suite::rpc::SetTimestamp(q.created_at, out->mutable_create_time());
+  suite::rpc::SetTimestamp(q.updated_at, out->mutable_update_time());
+  if (q.published_at) suite::rpc::SetTimestamp(*q.published_at, out->mutable_publish_time());
 }
 
 void ToProto(const Attempt& a, pb::Attempt* out) {
@@ -149,7 +138,7 @@ void ToProto(const Attempt& a, pb::Attempt* out) {
   out->set_choice_id(a.choice_id);
   if (a.is_correct.has_value()) out->set_is_correct(*a.is_correct);
   out->set_time_spent_ms(a.time_spent_ms);
-  SetTime(a.created_at, out->mutable_create_time());
+  suite::rpc::SetTimestamp(a.created_at, out->mutable_create_time());
 }
 
 void ToProto(const PracticeSession& s, pb::PracticeSession* out) {
@@ -159,8 +148,8 @@ void ToProto(const PracticeSession& s, pb::PracticeSession* out) {
   if (s.filter.difficulty) out->mutable_filter()->set_difficulty(ToProto(*s.filter.difficulty));
   for (const std::string& id : s.filter.tag_ids) out->mutable_filter()->add_tag_ids(id);
   for (const std::string& id : s.question_ids) out->add_question_ids(id);
-  SetTime(s.started_at, out->mutable_start_time());
-  if (s.ended_at) SetTime(*s.ended_at, out->mutable_end_time());
+  suite::rpc::SetTimestamp(s.started_at, out->mutable_start_time());
+  if (s.ended_at) suite::rpc::SetTimestamp(*s.ended_at, out->mutable_end_time());
   out->set_score(s.score.value_or(0));
   out->set_answered_count(s.answered_count);
 }
@@ -375,7 +364,9 @@ grpc::Status QuestionBankGrpcService::ListTags(grpc::ServerContext* context,
     SUITE_ASSIGN_OR_RETURN(Page<Tag> page,
                            bank_->ListTags(actor, kind, after, request->page_size()));
     for (const Tag& t : page.items) ToProto(t, response->add_tags());
-    if (page.next) response->set_next_page_token(EncodePage(tokens_, "tags", fingerprint, *page.next));
+    if (page.next) {
+      response->set_next_page_token(EncodePage(tokens_, "tags", fingerprint, *page.next));
+    }
     return absl::OkStatus();
   })
 }
@@ -549,7 +540,7 @@ grpc::Status QuestionBankGrpcService::CreateBookmark(grpc::ServerContext* contex
   HANDLE({
     SUITE_ASSIGN_OR_RETURN(Bookmark b, bank_->CreateBookmark(actor, request->question_id()));
     response->mutable_bookmark()->set_question_id(b.question_id);
-    SetTime(b.created_at, response->mutable_bookmark()->mutable_create_time());
+    suite::rpc::SetTimestamp(b.created_at, response->mutable_bookmark()->mutable_create_time());
     return absl::OkStatus();
   })
 }
@@ -572,7 +563,7 @@ grpc::Status QuestionBankGrpcService::ListBookmarks(grpc::ServerContext* context
     for (const Bookmark& b : page.items) {
       pb::Bookmark* out = response->add_bookmarks();
       out->set_question_id(b.question_id);
-      SetTime(b.created_at, out->mutable_create_time());
+      suite::rpc::SetTimestamp(b.created_at, out->mutable_create_time());
     }
     if (page.next) {
       response->set_next_page_token(EncodePage(tokens_, "bookmarks", fingerprint, *page.next));
