@@ -89,7 +89,7 @@ class IdentityAuthenticator : public suite::rpc::CallerAuthenticator {
   void Remember(const std::string& key, const ValidatedSession& session, absl::Time now)
       ABSL_LOCKS_EXCLUDED(mu_);
 
-  std::unique_ptr<identity::v1::IdentityService::Stub> stub_;
+  std::unique_ptr<::identity::v1::IdentityService::Stub> stub_;
   const IdentityAuthenticatorOptions options_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Entry> cache_ ABSL_GUARDED_BY(mu_);
