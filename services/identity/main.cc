@@ -26,45 +26,25 @@
 
 namespace {
 
-void LogError(const std::string& event, const absl::Status& status) {
-  suite::rpc::WriteLogLine({{"severity", "ERROR"},
-                            {"event", event},
-                            {"code", absl::StatusCodeToString(status.code())},
-                            {"message", std::string(status.message())}});
+// Logs why identity cannot start (event identity.start_failed) and returns the exit code.
+int Fail(int code, const std::string& what, const absl::Status& status) {
+  return suite::rpc::LogStartupFailure("identity", code, what, status);
 }
 
 int Run(int argc, char** argv) {
   auto server_config =
       suite::rpc::LoadServerConfig("IDENTITY", std::vector<std::string>(argv + 1, argv + argc));
-  if (!server_config.ok()) {
-    LogError("config.invalid", server_config.status());
-    return 2;
-  }
+  if (!server_config.ok()) return Fail(2, "server config", server_config.status());
   auto pool_config = suite::db::PoolConfig::FromEnv();
-  if (!pool_config.ok()) {
-    LogError("config.invalid", pool_config.status());
-    return 2;
-  }
+  if (!pool_config.ok()) return Fail(2, "database config", pool_config.status());
   auto config = suite::identity::LoadIdentityConfig(suite::rpc::SystemEnv);
-  if (!config.ok()) {
-    LogError("config.invalid", config.status());
-    return 2;
-  }
+  if (!config.ok()) return Fail(2, "identity config", config.status());
   auto pool = suite::db::ConnectionPool::Create(*pool_config);
-  if (!pool.ok()) {
-    LogError("db.pool_failed", pool.status());
-    return 1;
-  }
+  if (!pool.ok()) return Fail(1, "database pool", pool.status());
   auto store = suite::identity::PgIdentityStore::Create(pool->get());
-  if (!store.ok()) {
-    LogError("db.statements_failed", store.status());
-    return 1;
-  }
+  if (!store.ok()) return Fail(1, "storage", store.status());
   auto hasher = suite::identity::PasswordHasher::Create(config->hasher);
-  if (!hasher.ok()) {
-    LogError("hasher.failed", hasher.status());
-    return 1;
-  }
+  if (!hasher.ok()) return Fail(1, "password hasher", hasher.status());
   suite::identity::SystemClock clock;
   suite::identity::Identity identity(store->get(), hasher->get(), &clock, config->identity);
 
@@ -73,10 +53,7 @@ int Run(int argc, char** argv) {
     auto created =
         identity.BootstrapAdmin(config->bootstrap_admin_email, config->bootstrap_admin_password);
     config->bootstrap_admin_password.assign(config->bootstrap_admin_password.size(), '\0');
-    if (!created.ok()) {
-      LogError("bootstrap_admin.failed", created.status());
-      return 1;
-    }
+    if (!created.ok()) return Fail(1, "bootstrap admin", created.status());
     suite::rpc::WriteLogLine({{"severity", "INFO"},
                               {"event", *created ? "bootstrap_admin.created"
                                                  : "bootstrap_admin.exists"}});
@@ -85,10 +62,7 @@ int Run(int argc, char** argv) {
   suite::identity::IdentityServiceImpl service(&identity, config->trusted_peers);
   auto server = suite::rpc::GrpcServer::Start(
       *server_config, {{&service, ::identity::v1::IdentityService::service_full_name()}});
-  if (!server.ok()) {
-    LogError("server.start_failed", server.status());
-    return 1;
-  }
+  if (!server.ok()) return Fail(1, "gRPC server", server.status());
   suite::db::ConnectionPool* p = pool->get();
   (*server)->FollowProbe([p] { return p->Healthy(); });
   (*server)->Run();

@@ -3,6 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "services/identity/errors.h"
+#include "shared/base/uuid.h"
 
 namespace suite::identity {
 namespace {
@@ -88,15 +89,7 @@ absl::Status ValidatePresentedPassword(absl::string_view field, absl::string_vie
 
 absl::Status ValidateUuid(absl::string_view field, absl::string_view id) {
   if (id.empty()) return errors::Invalid(field, "must not be empty");
-  bool ok = id.size() == 36;
-  for (size_t i = 0; ok && i < id.size(); ++i) {
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      ok = id[i] == '-';
-    } else {
-      ok = IsHex(id[i]);
-    }
-  }
-  if (!ok) return errors::Invalid(field, "must be a UUID");
+  if (!suite::IsUuid(id)) return errors::Invalid(field, "must be a UUID");
   return absl::OkStatus();
 }
 

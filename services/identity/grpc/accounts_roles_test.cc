@@ -8,14 +8,8 @@ namespace {
 
 namespace pb = ::identity::v1;
 
-class AccountsRolesTest : public ::testing::Test {
+class AccountsRolesTest : public IdentityServiceTest {
  protected:
-  void SetUp() override {
-    auto server = IdentityTestServer::Start();
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    client_ = std::make_unique<Client>(*server_);
-  }
   pb::Account CreateAccount(const std::string& token, const std::string& name) {
     pb::CreateAccountRequest req;
     req.set_name(name);
@@ -24,9 +18,6 @@ class AccountsRolesTest : public ::testing::Test {
     EXPECT_TRUE(s.ok()) << s.error_message();
     return resp.account();
   }
-
-  std::unique_ptr<IdentityTestServer> server_;
-  std::unique_ptr<Client> client_;
 };
 
 TEST_F(AccountsRolesTest, TheCreatorIsAMemberAndOnlyMembersOrAdminsSeeAnAccount) {

@@ -197,15 +197,8 @@ std::vector<Row> Rows() {
   };
 }
 
-class AuthorizationTest : public ::testing::Test {
+class AuthorizationTest : public IdentityServiceTest {
  protected:
-  void SetUp() override {
-    auto server = IdentityTestServer::Start();
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    client_ = std::make_unique<Client>(*server_);
-  }
-
   Target NewMember() {
     Target t;
     const std::string email = "member" + std::to_string(++members_) + "@example.com";
@@ -223,8 +216,6 @@ class AuthorizationTest : public ::testing::Test {
     return t;
   }
 
-  std::unique_ptr<IdentityTestServer> server_;
-  std::unique_ptr<Client> client_;
   int members_ = 0;
 };
 

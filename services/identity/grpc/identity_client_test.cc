@@ -22,14 +22,8 @@ using suite::identity_client::IdentityAuthenticator;
 using suite::identity_client::IdentityAuthenticatorOptions;
 using suite::rpc::RequestContext;
 
-class IdentityClientTest : public ::testing::Test {
+class IdentityClientTest : public IdentityServiceTest {
  protected:
-  void SetUp() override {
-    auto server = IdentityTestServer::Start();
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    client_ = std::make_unique<Client>(*server_);
-  }
   IdentityAuthenticatorOptions Options() {
     IdentityAuthenticatorOptions o;
     o.now = [this] {
@@ -43,8 +37,6 @@ class IdentityClientTest : public ::testing::Test {
     now_ += d;
   }
 
-  std::unique_ptr<IdentityTestServer> server_;
-  std::unique_ptr<Client> client_;
   absl::Mutex mu_;
   absl::Time now_ = absl::FromUnixSeconds(1800000000);
 };

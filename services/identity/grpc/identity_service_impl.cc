@@ -10,6 +10,7 @@
 #include "shared/base/status_macros.h"
 #include "shared/rpc/request_context.h"
 #include "shared/rpc/status.h"
+#include "shared/rpc/timestamp.h"
 #include "services/identity/errors.h"
 
 namespace suite::identity {
@@ -17,22 +18,8 @@ namespace {
 
 namespace pb = ::identity::v1;
 using suite::rpc::RequestContext;
-
-void SetTime(absl::Time t, google::protobuf::Timestamp* out) {
-  const int64_t micros = absl::ToUnixMicros(t);
-  int64_t seconds = micros / 1000000;
-  int64_t rest = micros % 1000000;
-  if (rest < 0) {
-    rest += 1000000;
-    --seconds;
-  }
-  out->set_seconds(seconds);
-  out->set_nanos(static_cast<int32_t>(rest * 1000));
-}
-
-absl::Time TimeOf(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-}
+using suite::rpc::SetTimestamp;
+using suite::rpc::TimeFromTimestamp;
 
 pb::UserStatus ToProto(UserStatus s) {
   switch (s) {
@@ -87,22 +74,22 @@ absl::StatusOr<AccountStatus> AccountStatusOf(pb::AccountStatus s, absl::string_
 void ToProto(const User& u, pb::User* out) {
   out->set_user_id(u.id);
   out->set_email(u.email);
-  if (u.email_verified_at) SetTime(*u.email_verified_at, out->mutable_email_verify_time());
+  if (u.email_verified_at) SetTimestamp(*u.email_verified_at, out->mutable_email_verify_time());
   out->set_first_name(u.first_name);
   out->set_last_name(u.last_name);
   out->set_phone(u.phone);
   out->set_status(ToProto(u.status));
-  SetTime(u.created_at, out->mutable_create_time());
-  SetTime(u.updated_at, out->mutable_update_time());
+  SetTimestamp(u.created_at, out->mutable_create_time());
+  SetTimestamp(u.updated_at, out->mutable_update_time());
 }
 
 void ToProto(const Session& s, pb::Session* out) {
   out->set_session_id(s.id);
   out->set_user_id(s.user_id);
-  SetTime(s.created_at, out->mutable_create_time());
-  SetTime(s.last_seen_at, out->mutable_last_seen_time());
-  SetTime(std::min(s.expires_at, s.absolute_expires_at), out->mutable_expire_time());
-  if (s.revoked_at) SetTime(*s.revoked_at, out->mutable_revoke_time());
+  SetTimestamp(s.created_at, out->mutable_create_time());
+  SetTimestamp(s.last_seen_at, out->mutable_last_seen_time());
+  SetTimestamp(std::min(s.expires_at, s.absolute_expires_at), out->mutable_expire_time());
+  if (s.revoked_at) SetTimestamp(*s.revoked_at, out->mutable_revoke_time());
   out->set_ip_created(s.ip_created);
   out->set_user_agent_created(s.user_agent_created);
 }
@@ -111,14 +98,14 @@ void ToProto(const Account& a, pb::Account* out) {
   out->set_account_id(a.id);
   out->set_name(a.name);
   out->set_status(ToProto(a.status));
-  SetTime(a.created_at, out->mutable_create_time());
-  SetTime(a.updated_at, out->mutable_update_time());
+  SetTimestamp(a.created_at, out->mutable_create_time());
+  SetTimestamp(a.updated_at, out->mutable_update_time());
 }
 
 void ToProto(const Role& r, pb::Role* out) {
   out->set_key(r.key);
   out->set_label(r.label);
-  SetTime(r.created_at, out->mutable_create_time());
+  SetTimestamp(r.created_at, out->mutable_create_time());
 }
 
 void ToProto(const RoleAssignment& r, pb::RoleAssignment* out) {
@@ -126,7 +113,7 @@ void ToProto(const RoleAssignment& r, pb::RoleAssignment* out) {
   out->set_user_id(r.user_id);
   out->set_role(r.role);
   out->set_account_id(r.account_id);
-  SetTime(r.created_at, out->mutable_create_time());
+  SetTimestamp(r.created_at, out->mutable_create_time());
 }
 
 void ToProto(const LoginAttempt& a, pb::LoginAttempt* out) {
@@ -138,7 +125,7 @@ void ToProto(const LoginAttempt& a, pb::LoginAttempt* out) {
   out->set_success(a.success);
   out->set_failure_reason(a.failure_reason);
   out->set_request_id(a.request_id);
-  SetTime(a.created_at, out->mutable_create_time());
+  SetTimestamp(a.created_at, out->mutable_create_time());
 }
 
 // PeerIp extracts the address of "ipv4:1.2.3.4:5" / "ipv6:[::1]:5"; empty for anything else.
@@ -292,7 +279,7 @@ grpc::Status IdentityServiceImpl::CreateEmailVerification(
         VerificationToken token,
         identity_->CreateEmailVerification(caller, request->user_id(), rc.request_id()));
     response->set_verification_token(token.token);
-    SetTime(token.expires_at, response->mutable_expire_time());
+    SetTimestamp(token.expires_at, response->mutable_expire_time());
     return absl::OkStatus();
   });
 }
@@ -325,7 +312,7 @@ grpc::Status IdentityServiceImpl::Login(ServerContext* context, const pb::LoginR
     response->set_session_token(result.token);
     response->set_session_id(result.session.id);
     response->set_user_id(result.session.user_id);
-    SetTime(result.session.expires_at, response->mutable_expire_time());
+    SetTimestamp(result.session.expires_at, response->mutable_expire_time());
     return absl::OkStatus();
   });
 }
@@ -343,7 +330,7 @@ grpc::Status IdentityServiceImpl::ValidateSession(ServerContext* context,
       grant->set_role(g.role);
       grant->set_account_id(g.account_id);
     }
-    SetTime(session.expires_at, response->mutable_expire_time());
+    SetTimestamp(session.expires_at, response->mutable_expire_time());
     return absl::OkStatus();
   });
 }
@@ -397,7 +384,7 @@ grpc::Status IdentityServiceImpl::RotateSession(ServerContext* context,
     SUITE_ASSIGN_OR_RETURN(LoginResult result, identity_->RotateSession(caller, rc.request_id()));
     response->set_session_token(result.token);
     response->set_session_id(result.session.id);
-    SetTime(result.session.expires_at, response->mutable_expire_time());
+    SetTimestamp(result.session.expires_at, response->mutable_expire_time());
     return absl::OkStatus();
   });
 }
@@ -528,8 +515,8 @@ grpc::Status IdentityServiceImpl::ListLoginAttempts(ServerContext* context,
     }
     if (request->success() == pb::SUCCESS_FILTER_SUCCEEDED) filter.success = true;
     if (request->success() == pb::SUCCESS_FILTER_FAILED) filter.success = false;
-    if (request->has_start_time()) filter.start_time = TimeOf(request->start_time());
-    if (request->has_end_time()) filter.end_time = TimeOf(request->end_time());
+    if (request->has_start_time()) filter.start_time = TimeFromTimestamp(request->start_time());
+    if (request->has_end_time()) filter.end_time = TimeFromTimestamp(request->end_time());
     SUITE_ASSIGN_OR_RETURN(LoginAttemptPage page,
                            identity_->ListLoginAttempts(caller, filter, request->page_size(),
                                                         request->page_token()));

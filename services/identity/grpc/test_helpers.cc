@@ -8,6 +8,13 @@ namespace suite::identity::testing {
 
 namespace pb = ::identity::v1;
 
+void IdentityServiceTest::SetUp() {
+  auto server = IdentityTestServer::Start();
+  ASSERT_TRUE(server.ok()) << server.status();
+  server_ = *std::move(server);
+  client_ = std::make_unique<Client>(*server_);
+}
+
 std::unique_ptr<grpc::ClientContext> Client::Bearer(const std::string& token) {
   auto ctx = std::make_unique<grpc::ClientContext>();
   if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);

@@ -6,6 +6,8 @@
 //   std::string id = c.SignUp("ada@example.com");
 //   std::string token = c.LoginToken("ada@example.com");
 //   auto ctx = Client::Bearer(token);
+//
+//   class UsersTest : public IdentityServiceTest {};  // server_ and client_ set in SetUp
 #ifndef SUITE_SERVICES_IDENTITY_GRPC_TEST_HELPERS_H_
 #define SUITE_SERVICES_IDENTITY_GRPC_TEST_HELPERS_H_
 
@@ -14,6 +16,7 @@
 #include <string>
 
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 
 #include "identity/v1/identity_service.grpc.pb.h"
 #include "services/identity/testing/identity_test_server.h"
@@ -49,6 +52,16 @@ class Client {
   IdentityTestServer& server_;
   std::unique_ptr<::identity::v1::IdentityService::Stub> stub_;
   bool admin_ready_ = false;
+};
+
+// IdentityServiceTest starts a fresh IdentityTestServer (its own database) before each test,
+// with a Client on it; derive a fixture from it rather than repeating that SetUp.
+class IdentityServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+
+  std::unique_ptr<IdentityTestServer> server_;
+  std::unique_ptr<Client> client_;
 };
 
 // ErrorReason returns the ErrorInfo reason of a grpc status ("" when none).

@@ -14,14 +14,8 @@ namespace {
 
 namespace pb = ::identity::v1;
 
-class UsersTest : public ::testing::Test {
+class UsersTest : public IdentityServiceTest {
  protected:
-  void SetUp() override {
-    auto server = IdentityTestServer::Start();
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    client_ = std::make_unique<Client>(*server_);
-  }
   int Count(const std::string& sql) {
     pqxx::connection conn(server_->database().url());
     pqxx::work tx(conn);
@@ -40,9 +34,6 @@ class UsersTest : public ::testing::Test {
     req.set_user_id(id);
     return client_->stub().GetUser(Client::Bearer(token).get(), req, resp);
   }
-
-  std::unique_ptr<IdentityTestServer> server_;
-  std::unique_ptr<Client> client_;
 };
 
 TEST_F(UsersTest, CreateUserNormalisesTheEmailAndNeverReturnsThePassword) {
