@@ -20,7 +20,7 @@ import sys
 from xml.sax.saxutils import escape, quoteattr
 
 TEST_ONLY_PACKAGES = {"postgresql-15", "postgresql-contrib", "pgbouncer", "python3-yaml",
-                      "nodejs", "npm"}
+                      "nodejs", "npm", "clang-14", "libclang-rt-14-dev"}  # clang: tools/fuzz
 # Packages debian:12-slim already has (Priority: required) that binaries commonly link.
 SLIM_BASE = {"libc6", "libstdc++6", "libgcc-s1", "zlib1g"}
 
