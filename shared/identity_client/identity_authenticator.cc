@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
 #include "shared/rpc/status.h"
+#include "shared/rpc/timestamp.h"
 
 namespace suite::identity_client {
 namespace {
@@ -20,10 +21,6 @@ std::string TokenKey(absl::string_view token) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), digest);
   return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
-}
-
-absl::Time FromTimestamp(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
 }
 
 }  // namespace
@@ -81,8 +78,9 @@ absl::StatusOr<ValidatedSession> IdentityAuthenticator::ValidateScoped(
     session.role_grants.push_back({grant.role(), grant.account_id()});
     if (grant.account_id().empty()) session.caller.roles.push_back(grant.role());
   }
-  session.expire_time = response.has_expire_time() ? FromTimestamp(response.expire_time())
-                                                   : now + options_.cache_ttl;
+  session.expire_time = response.has_expire_time()
+                            ? suite::rpc::TimeFromTimestamp(response.expire_time())
+                            : now + options_.cache_ttl;
   if (session.caller.user_id.empty()) {
     return absl::UnavailableError("identity service gave an empty answer");
   }
