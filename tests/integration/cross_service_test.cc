@@ -19,6 +19,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "billing/v1/billing_service.grpc.pb.h"
+#include "gtest/gtest.h"
 #include "httplib.h"
 #include "identity/v1/identity_service.grpc.pb.h"
 #include "questions/v1/questions_service.grpc.pb.h"
@@ -29,7 +30,6 @@
 #include "shared/identity_client/identity_authenticator.h"
 #include "shared/rpc/status.h"
 #include "tests/integration/tcp_proxy.h"
-#include "gtest/gtest.h"
 
 namespace suite {
 namespace {
@@ -58,20 +58,18 @@ std::string StripeSignature(const std::string &payload, int64_t t) {
   const std::string signed_payload = absl::StrCat(t, ".", payload);
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  HMAC(EVP_sha256(), kWebhookSecret,
-       static_cast<int>(sizeof(kWebhookSecret) - 1),
-       reinterpret_cast<const unsigned char *>(signed_payload.data()),
-       signed_payload.size(), mac, &len);
-  return absl::StrCat("t=", t, ",v1=",
-                      absl::BytesToHexString(absl::string_view(
-                          reinterpret_cast<char *>(mac), len)));
+  HMAC(EVP_sha256(), kWebhookSecret, static_cast<int>(sizeof(kWebhookSecret) - 1),
+       reinterpret_cast<const unsigned char *>(signed_payload.data()), signed_payload.size(), mac,
+       &len);
+  return absl::StrCat(
+      "t=", t,
+      ",v1=", absl::BytesToHexString(absl::string_view(reinterpret_cast<char *>(mac), len)));
 }
 
-std::unique_ptr<grpc::ClientContext>
-As(const std::string &token, absl::Duration deadline = absl::Seconds(10)) {
+std::unique_ptr<grpc::ClientContext> As(const std::string &token,
+                                        absl::Duration deadline = absl::Seconds(10)) {
   auto ctx = std::make_unique<grpc::ClientContext>();
-  if (!token.empty())
-    ctx->AddMetadata("authorization", "Bearer " + token);
+  if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
   ctx->set_deadline(absl::ToChronoTime(absl::Now() + deadline));
   return ctx;
 }
@@ -82,24 +80,22 @@ struct Member {
 };
 
 class CrossServiceTest : public ::testing::Test {
-protected:
+ protected:
   void SetUp() override {
     auto identity = IdentityTestServer::Start();
     ASSERT_TRUE(identity.ok()) << identity.status();
     identity_ = std::move(*identity);
-    auto bootstrapped =
-        identity_->identity().BootstrapAdmin(kAdminEmail, kAdminPassword);
+    auto bootstrapped = identity_->identity().BootstrapAdmin(kAdminEmail, kAdminPassword);
     ASSERT_TRUE(bootstrapped.ok()) << bootstrapped.status();
     identity_stub_ = identity_->NewStub();
     admin_token_ = Login(kAdminEmail, kAdminPassword);
     ASSERT_FALSE(admin_token_.empty());
 
     // Each service keeps its own authenticator and channel, as the binaries do.
-    billing_auth_ = std::make_unique<IdentityAuthenticator>(grpc::CreateChannel(
-        identity_->address(), grpc::InsecureChannelCredentials()));
-    questions_auth_ =
-        std::make_unique<IdentityAuthenticator>(grpc::CreateChannel(
-            identity_->address(), grpc::InsecureChannelCredentials()));
+    billing_auth_ = std::make_unique<IdentityAuthenticator>(
+        grpc::CreateChannel(identity_->address(), grpc::InsecureChannelCredentials()));
+    questions_auth_ = std::make_unique<IdentityAuthenticator>(
+        grpc::CreateChannel(identity_->address(), grpc::InsecureChannelCredentials()));
 
     auto billing_db = TestDatabase::CreateMigrated();
     ASSERT_TRUE(billing_db.ok()) << billing_db.status();
@@ -117,16 +113,15 @@ protected:
     questions_ = std::move(*questions);
     stub_ = questions_->NewStub();
 
-    for (int i = 0; i < 3; ++i)
-      question_ids_.push_back(CreatePublishedQuestion(i));
+    for (int i = 0; i < 3; ++i) question_ids_.push_back(CreatePublishedQuestion(i));
   }
 
   void StartBilling() {
     ::billing::BillingOptions options;
     options.webhook_secrets = {kWebhookSecret};
     options.page_token_secret = "integration-page-token-secret";
-    auto billing = BillingTestServer::Start(
-        billing_db_->UrlAs("billing_service"), options, *billing_auth_);
+    auto billing =
+        BillingTestServer::Start(billing_db_->UrlAs("billing_service"), options, *billing_auth_);
     ASSERT_TRUE(billing.ok()) << billing.status();
     billing_ = std::move(*billing);
     proxy_.SetTarget(billing_->grpc_port());
@@ -162,8 +157,7 @@ protected:
     right->set_is_correct(true);
     req.add_choices()->set_text("wrong");
     qv1::CreateQuestionResponse created;
-    grpc::Status s =
-        stub_->CreateQuestion(As(admin_token_).get(), req, &created);
+    grpc::Status s = stub_->CreateQuestion(As(admin_token_).get(), req, &created);
     EXPECT_TRUE(s.ok()) << s.error_message();
     qv1::PublishQuestionRequest publish;
     publish.set_question_id(created.question().id());
@@ -184,13 +178,10 @@ protected:
         R"("customer":"cus_$0","status":"$4","cancel_at_period_end":false,)"
         R"("current_period_end":$5,"trial_end":null,)"
         R"("items":{"data":[{"price":{"id":"price_monthly"}}]},"metadata":{"user_id":"$6"}}}})",
-        user_id.substr(0, 8), created, type, created, status, now + 30 * 86400,
-        user_id);
+        user_id.substr(0, 8), created, type, created, status, now + 30 * 86400, user_id);
     httplib::Client http("127.0.0.1", billing_->http_port());
-    httplib::Headers headers = {
-        {"Stripe-Signature", StripeSignature(payload, now)}};
-    auto res =
-        http.Post("/webhooks/stripe", headers, payload, "application/json");
+    httplib::Headers headers = {{"Stripe-Signature", StripeSignature(payload, now)}};
+    auto res = http.Post("/webhooks/stripe", headers, payload, "application/json");
     ASSERT_TRUE(res) << "webhook POST failed";
     ASSERT_EQ(res->status, 200) << res->body;
   }
@@ -226,11 +217,9 @@ TEST_F(CrossServiceTest, RolesComeFromIdentity) {
   req.mutable_choices(0)->set_is_correct(true);
   req.add_choices()->set_text("b");
   qv1::CreateQuestionResponse resp;
-  EXPECT_EQ(
-      stub_->CreateQuestion(As(alice.token).get(), req, &resp).error_code(),
-      grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_EQ(stub_->CreateQuestion(As("not-a-session-token").get(), req, &resp)
-                .error_code(),
+  EXPECT_EQ(stub_->CreateQuestion(As(alice.token).get(), req, &resp).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(stub_->CreateQuestion(As("not-a-session-token").get(), req, &resp).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
   // The admin's role grant, read from identity, lets the same request through.
   EXPECT_TRUE(stub_->CreateQuestion(As(admin_token_).get(), req, &resp).ok());
@@ -245,12 +234,10 @@ TEST_F(CrossServiceTest, TutorRevealsAtOnceAndQuotaNeedsASubscription) {
   const std::string qid = first.session().question_ids(0);
   std::string right_choice;
   for (const auto &q : first.questions()) {
-    if (q.id() != qid)
-      continue;
+    if (q.id() != qid) continue;
     for (const auto &c : q.choices()) {
       EXPECT_FALSE(c.has_is_correct()) << "answer shown before answering";
-      if (c.text() == "right")
-        right_choice = c.id();
+      if (c.text() == "right") right_choice = c.id();
     }
   }
   qv1::SubmitAttemptRequest attempt;
@@ -258,8 +245,7 @@ TEST_F(CrossServiceTest, TutorRevealsAtOnceAndQuotaNeedsASubscription) {
   attempt.set_question_id(qid);
   attempt.set_choice_id(right_choice);
   qv1::SubmitAttemptResponse answered;
-  ASSERT_TRUE(
-      stub_->SubmitAttempt(As(alice.token).get(), attempt, &answered).ok());
+  ASSERT_TRUE(stub_->SubmitAttempt(As(alice.token).get(), attempt, &answered).ok());
   EXPECT_TRUE(answered.revealed());
   EXPECT_EQ(answered.correct_choice_id(), right_choice);
   EXPECT_TRUE(answered.attempt().is_correct());
@@ -267,82 +253,66 @@ TEST_F(CrossServiceTest, TutorRevealsAtOnceAndQuotaNeedsASubscription) {
 
   // The free quota (1 a day here) is spent: billing decides, and says no.
   qv1::StartPracticeSessionResponse second;
-  grpc::Status denied =
-      StartSession(alice.token, qv1::PRACTICE_MODE_TUTOR, &second);
+  grpc::Status denied = StartSession(alice.token, qv1::PRACTICE_MODE_TUTOR, &second);
   EXPECT_EQ(denied.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(ReasonOf(denied), "ENTITLEMENT_REQUIRED");
 
-  SubscriptionEvent("customer.subscription.created", alice.user_id, "active",
-                    1800000000);
-  EXPECT_TRUE(
-      StartSession(alice.token, qv1::PRACTICE_MODE_TUTOR, &second).ok());
+  SubscriptionEvent("customer.subscription.created", alice.user_id, "active", 1800000000);
+  EXPECT_TRUE(StartSession(alice.token, qv1::PRACTICE_MODE_TUTOR, &second).ok());
 }
 
 TEST_F(CrossServiceTest, ExamFollowsTheEntitlementOnAndOff) {
   Member alice = SignUp("alice-exam");
   Member bob = SignUp("bob-exam");
   qv1::StartPracticeSessionResponse exam;
-  EXPECT_EQ(
-      StartSession(alice.token, qv1::PRACTICE_MODE_EXAM, &exam).error_code(),
-      grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(StartSession(alice.token, qv1::PRACTICE_MODE_EXAM, &exam).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
 
-  SubscriptionEvent("customer.subscription.created", alice.user_id, "active",
-                    1800000000);
+  SubscriptionEvent("customer.subscription.created", alice.user_id, "active", 1800000000);
   ASSERT_TRUE(StartSession(alice.token, qv1::PRACTICE_MODE_EXAM, &exam).ok());
   // Bob has no subscription of his own.
   qv1::StartPracticeSessionResponse bobs;
-  EXPECT_EQ(
-      StartSession(bob.token, qv1::PRACTICE_MODE_EXAM, &bobs).error_code(),
-      grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(StartSession(bob.token, qv1::PRACTICE_MODE_EXAM, &bobs).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
 
   // Exam: nothing revealed until the end, then the score.
   for (const auto &q : exam.questions()) {
     qv1::SubmitAttemptRequest attempt;
     attempt.set_session_id(exam.session().id());
     attempt.set_question_id(q.id());
-    attempt.set_choice_id(q.choices(0).text() == "right" ? q.choices(0).id()
-                                                         : q.choices(1).id());
+    attempt.set_choice_id(q.choices(0).text() == "right" ? q.choices(0).id() : q.choices(1).id());
     qv1::SubmitAttemptResponse out;
-    ASSERT_TRUE(
-        stub_->SubmitAttempt(As(alice.token).get(), attempt, &out).ok());
+    ASSERT_TRUE(stub_->SubmitAttempt(As(alice.token).get(), attempt, &out).ok());
     EXPECT_FALSE(out.revealed());
     EXPECT_FALSE(out.attempt().has_is_correct());
   }
   qv1::EndPracticeSessionRequest end;
   end.set_session_id(exam.session().id());
   qv1::EndPracticeSessionResponse ended;
-  ASSERT_TRUE(
-      stub_->EndPracticeSession(As(alice.token).get(), end, &ended).ok());
+  ASSERT_TRUE(stub_->EndPracticeSession(As(alice.token).get(), end, &ended).ok());
   EXPECT_EQ(ended.session().score(), 3);
 
   // Stripe cancels the subscription (a later event): the exam door closes
   // again.
-  SubscriptionEvent("customer.subscription.updated", alice.user_id, "canceled",
-                    1800000100);
-  EXPECT_EQ(
-      StartSession(alice.token, qv1::PRACTICE_MODE_EXAM, &exam).error_code(),
-      grpc::StatusCode::PERMISSION_DENIED);
+  SubscriptionEvent("customer.subscription.updated", alice.user_id, "canceled", 1800000100);
+  EXPECT_EQ(StartSession(alice.token, qv1::PRACTICE_MODE_EXAM, &exam).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
 }
 
-TEST_F(CrossServiceTest,
-       BillingStoppedIsUnavailableWithinTheDeadlineAndRecovers) {
+TEST_F(CrossServiceTest, BillingStoppedIsUnavailableWithinTheDeadlineAndRecovers) {
   Member alice = SignUp("alice-outage");
-  SubscriptionEvent("customer.subscription.created", alice.user_id, "active",
-                    1800000000);
+  SubscriptionEvent("customer.subscription.created", alice.user_id, "active", 1800000000);
   qv1::StartPracticeSessionResponse exam;
   ASSERT_TRUE(StartSession(alice.token, qv1::PRACTICE_MODE_EXAM, &exam).ok());
 
-  billing_.reset(); // billing stops; its address now refuses connections
+  billing_.reset();  // billing stops; its address now refuses connections
   proxy_.SetTarget(0);
   const absl::Time start = absl::Now();
-  grpc::Status down = StartSession(alice.token, qv1::PRACTICE_MODE_EXAM, &exam,
-                                   absl::Seconds(3));
+  grpc::Status down = StartSession(alice.token, qv1::PRACTICE_MODE_EXAM, &exam, absl::Seconds(3));
   const absl::Duration took = absl::Now() - start;
-  EXPECT_EQ(down.error_code(), grpc::StatusCode::UNAVAILABLE)
-      << down.error_message();
+  EXPECT_EQ(down.error_code(), grpc::StatusCode::UNAVAILABLE) << down.error_message();
   EXPECT_EQ(ReasonOf(down), "BILLING_UNAVAILABLE");
-  EXPECT_LT(took, absl::Seconds(3))
-      << "the answer must come before the caller's deadline";
+  EXPECT_LT(took, absl::Seconds(3)) << "the answer must come before the caller's deadline";
   // Billing comes back (same database, new process, same address for
   // questions).
   StartBilling();
@@ -350,25 +320,20 @@ TEST_F(CrossServiceTest,
   grpc::Status back;
   const absl::Time until = absl::Now() + absl::Seconds(15);
   do {
-    back = StartSession(alice.token, qv1::PRACTICE_MODE_EXAM, &exam,
-                        absl::Seconds(3));
-    if (!back.ok())
-      absl::SleepFor(absl::Milliseconds(200));
+    back = StartSession(alice.token, qv1::PRACTICE_MODE_EXAM, &exam, absl::Seconds(3));
+    if (!back.ok()) absl::SleepFor(absl::Milliseconds(200));
   } while (!back.ok() && absl::Now() < until);
   EXPECT_TRUE(back.ok()) << "no recovery within 15 s: " << back.error_message();
 }
 
 TEST_F(CrossServiceTest, BillingHangingIsUnavailableBeforeTheCallersDeadline) {
   Member alice = SignUp("alice-hang");
-  SubscriptionEvent("customer.subscription.created", alice.user_id, "active",
-                    1800000000);
-  proxy_.SetTarget(
-      testing::TcpProxy::kBlackHole); // billing accepts and never answers
+  SubscriptionEvent("customer.subscription.created", alice.user_id, "active", 1800000000);
+  proxy_.SetTarget(testing::TcpProxy::kBlackHole);  // billing accepts and never answers
 
   const absl::Time start = absl::Now();
   qv1::StartPracticeSessionResponse exam;
-  grpc::Status s = StartSession(alice.token, qv1::PRACTICE_MODE_EXAM, &exam,
-                                absl::Seconds(2));
+  grpc::Status s = StartSession(alice.token, qv1::PRACTICE_MODE_EXAM, &exam, absl::Seconds(2));
   const absl::Duration took = absl::Now() - start;
   // questions' own answer (fail closed), not the client's DEADLINE_EXCEEDED,
   // and no later.
@@ -378,30 +343,25 @@ TEST_F(CrossServiceTest, BillingHangingIsUnavailableBeforeTheCallersDeadline) {
 }
 
 TEST_F(CrossServiceTest, IdentityStoppedIsUnavailableNotAHang) {
-  Member alice =
-      SignUp("alice-identity-down"); // never seen by questions or billing yet
+  Member alice = SignUp("alice-identity-down");  // never seen by questions or billing yet
   identity_->Shutdown();
 
   qv1::ListQuestionsRequest list;
   qv1::ListQuestionsResponse listed;
   absl::Time start = absl::Now();
-  grpc::Status s = stub_->ListQuestions(
-      As(alice.token, absl::Seconds(10)).get(), list, &listed);
+  grpc::Status s = stub_->ListQuestions(As(alice.token, absl::Seconds(10)).get(), list, &listed);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
-  EXPECT_LT(absl::Now() - start, absl::Seconds(5))
-      << "questions waited on identity too long";
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5)) << "questions waited on identity too long";
 
   auto billing_stub = billing_->NewStub();
   bv1::GetEntitlementRequest req;
   req.set_user_id(alice.user_id);
   bv1::GetEntitlementResponse resp;
   start = absl::Now();
-  s = billing_stub->GetEntitlement(As(alice.token, absl::Seconds(10)).get(),
-                                   req, &resp);
+  s = billing_stub->GetEntitlement(As(alice.token, absl::Seconds(10)).get(), req, &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
-  EXPECT_LT(absl::Now() - start, absl::Seconds(5))
-      << "billing waited on identity too long";
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5)) << "billing waited on identity too long";
 }
 
-} // namespace
-} // namespace suite
+}  // namespace
+}  // namespace suite

@@ -26,7 +26,7 @@
 namespace suite::testing {
 
 class TcpProxy {
-public:
+ public:
   // A target that accepts connections and never sends a byte back.
   static constexpr int kBlackHole = -1;
 
@@ -42,7 +42,7 @@ public:
   // kBlackHole holds them.
   void SetTarget(int port);
 
-private:
+ private:
   void AcceptLoop();
   void Pump(int from, int to);
   void CutAll() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -57,6 +57,6 @@ private:
   std::vector<std::thread> pumps_ ABSL_GUARDED_BY(mu_);
 };
 
-} // namespace suite::testing
+}  // namespace suite::testing
 
-#endif // SUITE_TESTS_INTEGRATION_TCP_PROXY_H_
+#endif  // SUITE_TESTS_INTEGRATION_TCP_PROXY_H_
