@@ -47,26 +47,25 @@ constexpr char kWebhookSecret[] = "whsec_integration_secret";
 constexpr char kAdminEmail[] = "admin@integration.example";
 constexpr char kAdminPassword[] = "admin-password-integration";
 
-std::string ReasonOf(const grpc::Status &status) {
+std::string ReasonOf(const grpc::Status& status) {
   auto info = rpc::ErrorInfoOf(rpc::FromGrpcStatus(status));
   return info ? info->reason : "";
 }
 
 // Stripe's scheme, written from its documentation: v1 = hex(HMAC-SHA256(secret,
 // "t.payload")).
-std::string StripeSignature(const std::string &payload, int64_t t) {
+std::string StripeSignature(const std::string& payload, int64_t t) {
   const std::string signed_payload = absl::StrCat(t, ".", payload);
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   HMAC(EVP_sha256(), kWebhookSecret, static_cast<int>(sizeof(kWebhookSecret) - 1),
-       reinterpret_cast<const unsigned char *>(signed_payload.data()), signed_payload.size(), mac,
+       reinterpret_cast<const unsigned char*>(signed_payload.data()), signed_payload.size(), mac,
        &len);
-  return absl::StrCat(
-      "t=", t,
-      ",v1=", absl::BytesToHexString(absl::string_view(reinterpret_cast<char *>(mac), len)));
+  return absl::StrCat("t=", t, ",v1=",
+                      absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(mac), len)));
 }
 
-std::unique_ptr<grpc::ClientContext> As(const std::string &token,
+std::unique_ptr<grpc::ClientContext> As(const std::string& token,
                                         absl::Duration deadline = absl::Seconds(10)) {
   auto ctx = std::make_unique<grpc::ClientContext>();
   if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
@@ -127,7 +126,7 @@ class CrossServiceTest : public ::testing::Test {
     proxy_.SetTarget(billing_->grpc_port());
   }
 
-  std::string Login(const std::string &email, const std::string &password) {
+  std::string Login(const std::string& email, const std::string& password) {
     iv1::LoginRequest req;
     req.set_email(email);
     req.set_password(password);
@@ -137,7 +136,7 @@ class CrossServiceTest : public ::testing::Test {
     return resp.session_token();
   }
 
-  Member SignUp(const std::string &name) {
+  Member SignUp(const std::string& name) {
     iv1::CreateUserRequest req;
     req.set_email(name + "@integration.example");
     req.set_password("password-of-" + name);
@@ -152,7 +151,7 @@ class CrossServiceTest : public ::testing::Test {
     req.set_stem(absl::StrCat("Integration question ", i, ": which is right?"));
     req.set_explanation("The first choice.");
     req.set_difficulty(qv1::QUESTION_DIFFICULTY_EASY);
-    auto *right = req.add_choices();
+    auto* right = req.add_choices();
     right->set_text("right");
     right->set_is_correct(true);
     req.add_choices()->set_text("wrong");
@@ -169,8 +168,8 @@ class CrossServiceTest : public ::testing::Test {
 
   // Posts a signed customer.subscription.* event for `user_id` to billing's
   // HTTP door.
-  void SubscriptionEvent(const std::string &type, const std::string &user_id,
-                         const std::string &status, int64_t created) {
+  void SubscriptionEvent(const std::string& type, const std::string& user_id,
+                         const std::string& status, int64_t created) {
     const int64_t now = absl::ToUnixSeconds(absl::Now());
     const std::string payload = absl::Substitute(
         R"({"id":"evt_$0_$1","object":"event","type":"$2","created":$3,"livemode":false,)"
@@ -186,8 +185,8 @@ class CrossServiceTest : public ::testing::Test {
     ASSERT_EQ(res->status, 200) << res->body;
   }
 
-  grpc::Status StartSession(const std::string &token, qv1::PracticeMode mode,
-                            qv1::StartPracticeSessionResponse *out,
+  grpc::Status StartSession(const std::string& token, qv1::PracticeMode mode,
+                            qv1::StartPracticeSessionResponse* out,
                             absl::Duration deadline = absl::Seconds(10)) {
     qv1::StartPracticeSessionRequest req;
     req.set_mode(mode);
@@ -233,9 +232,9 @@ TEST_F(CrossServiceTest, TutorRevealsAtOnceAndQuotaNeedsASubscription) {
 
   const std::string qid = first.session().question_ids(0);
   std::string right_choice;
-  for (const auto &q : first.questions()) {
+  for (const auto& q : first.questions()) {
     if (q.id() != qid) continue;
-    for (const auto &c : q.choices()) {
+    for (const auto& c : q.choices()) {
       EXPECT_FALSE(c.has_is_correct()) << "answer shown before answering";
       if (c.text() == "right") right_choice = c.id();
     }
@@ -276,7 +275,7 @@ TEST_F(CrossServiceTest, ExamFollowsTheEntitlementOnAndOff) {
             grpc::StatusCode::PERMISSION_DENIED);
 
   // Exam: nothing revealed until the end, then the score.
-  for (const auto &q : exam.questions()) {
+  for (const auto& q : exam.questions()) {
     qv1::SubmitAttemptRequest attempt;
     attempt.set_session_id(exam.session().id());
     attempt.set_question_id(q.id());

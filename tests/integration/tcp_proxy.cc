@@ -30,9 +30,9 @@ TcpProxy::TcpProxy() {
   setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   sockaddr_in addr = Loopback(0);
   socklen_t len = sizeof(addr);
-  if (bind(listen_fd_, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) != 0 ||
+  if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
       listen(listen_fd_, 64) != 0 ||
-      getsockname(listen_fd_, reinterpret_cast<sockaddr *>(&addr), &len) != 0) {
+      getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
     close(listen_fd_);
     listen_fd_ = -1;
     return;
@@ -52,7 +52,7 @@ TcpProxy::~TcpProxy() {
     CutAll();
     pumps.swap(pumps_);
   }
-  for (std::thread &t : pumps) t.join();
+  for (std::thread& t : pumps) t.join();
   absl::MutexLock lock(&mu_);
   for (int fd : open_fds_) close(fd);
 }
@@ -90,8 +90,7 @@ void TcpProxy::AcceptLoop() {
     if (target_ > 0) {
       backend = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
       sockaddr_in addr = Loopback(target_);
-      if (backend >= 0 &&
-          connect(backend, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) != 0) {
+      if (backend >= 0 && connect(backend, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
         close(backend);
         backend = -1;
       }

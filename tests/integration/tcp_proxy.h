@@ -32,8 +32,8 @@ class TcpProxy {
 
   TcpProxy();
   ~TcpProxy();
-  TcpProxy(const TcpProxy &) = delete;
-  TcpProxy &operator=(const TcpProxy &) = delete;
+  TcpProxy(const TcpProxy&) = delete;
+  TcpProxy& operator=(const TcpProxy&) = delete;
 
   // "127.0.0.1:<port>"; empty when the listening socket could not be made.
   std::string address() const;
