@@ -62,11 +62,11 @@ def free_port():
         return s.getsockname()[1]
 
 
-def with_db(url, user, dbname):
-    """`url` with its user and database replaced (the test cluster trusts loopback)."""
+def with_db(url, user, dbname, port=None):
+    """`url` with its user and database (and port) replaced (the test cluster trusts loopback)."""
     parts = urllib.parse.urlsplit(url)
     host = parts.hostname or "127.0.0.1"
-    netloc = f"{user}@{host}:{parts.port or 5432}"
+    netloc = f"{user}@{host}:{port or parts.port or 5432}"
     return urllib.parse.urlunsplit((parts.scheme, netloc, "/" + dbname, parts.query, ""))
 
 
@@ -76,8 +76,12 @@ def psql(url, sql):
 
 
 class Suite:
-    def __init__(self, workdir):
+    def __init__(self, workdir, extra_env=None):
         self.workdir = workdir
+        # Extra variables for every service, e.g. a short health interval.
+        self.extra_env = extra_env or {}
+        # When set, the services reach PostgreSQL through this local port (a test's proxy).
+        self.service_db_port = None
         self.buf = os.path.join(repo_root(), "node_modules", ".bin", "buf")
         self.procs = {}
         self.logs = {}
@@ -92,9 +96,13 @@ class Suite:
     # ---- lifecycle ---------------------------------------------------------------------------
 
     @classmethod
-    def start(cls, workdir):
-        suite = cls(workdir)
+    def start(cls, workdir, extra_env=None, db_proxy=None):
+        """db_proxy(pg_port) -> local port: called after the database exists, before the
+        services start; they then connect through the returned port."""
+        suite = cls(workdir, extra_env)
         suite._create_database()
+        if db_proxy:
+            suite.service_db_port = db_proxy(urllib.parse.urlsplit(suite.admin_url).port or 5432)
         suite._start_all()
         return suite
 
@@ -118,7 +126,7 @@ class Suite:
             raise StepFailed(f"setup: migrate up failed ({proc.returncode}): {proc.stderr}{proc.stdout}")
 
     def url_as(self, role):
-        return with_db(self.admin_url, role, self.database)
+        return with_db(self.admin_url, role, self.database, self.service_db_port)
 
     def _env(self, svc):
         p = self.ports
@@ -155,7 +163,8 @@ class Suite:
         path = os.path.join(self.workdir, f"{svc}.log")
         self.logs[svc] = path
         # Only the variables the service needs: nothing of the test's environment leaks in.
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **self._env(svc)}
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **self._env(svc),
+               **{k.replace("{SVC}", svc.upper()): v for k, v in self.extra_env.items()}}
         with open(path, "ab") as log:
             self.procs[svc] = subprocess.Popen([os.path.join(RUNFILES, BINARIES[svc])], env=env,
                                                stdout=log, stderr=log, stdin=subprocess.DEVNULL)
@@ -183,13 +192,15 @@ class Suite:
         with open(self.logs[svc], errors="replace") as f:
             return "".join(f.readlines()[-lines:])
 
-    def stop(self, within=30.0):
-        """SIGTERM to every service; returns each exit status (None: had to be killed)."""
+    def stop(self, within=30.0, only=None):
+        """SIGTERM to every service (or those in `only`); returns each exit status (None: had
+        to be killed after `within` seconds)."""
         codes = {}
-        for proc in self.procs.values():
+        procs = {svc: p for svc, p in self.procs.items() if only is None or svc in only}
+        for proc in procs.values():
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
-        for svc, proc in self.procs.items():
+        for svc, proc in procs.items():
             try:
                 codes[svc] = proc.wait(timeout=within)
             except subprocess.TimeoutExpired:
