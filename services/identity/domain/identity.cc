@@ -230,7 +230,7 @@ absl::StatusOr<User> Identity::GetUser(const Principal& caller, const std::strin
 absl::StatusOr<UserPage> Identity::ListUsers(const Principal& caller, const UserFilter& filter,
                                              int page_size, const std::string& page_token) {
   SUITE_RETURN_IF_ERROR(RequireAdmin(caller));
-  SUITE_ASSIGN_OR_RETURN(int limit, ValidatePageSize("page_size", page_size));
+  SUITE_ASSIGN_OR_RETURN(int limit, ValidatePageSize(page_size));
   UserFilter normalized = filter;
   SUITE_RETURN_IF_ERROR(ValidateText("email_prefix", filter.email_prefix, kMaxEmailLength));
   normalized.email_prefix = absl::AsciiStrToLower(filter.email_prefix);
@@ -391,7 +391,7 @@ absl::StatusOr<Account> Identity::GetAccount(const Principal& caller,
 
 absl::StatusOr<AccountPage> Identity::ListAccounts(const Principal& caller, int page_size,
                                                    const std::string& page_token) {
-  SUITE_ASSIGN_OR_RETURN(int limit, ValidatePageSize("page_size", page_size));
+  SUITE_ASSIGN_OR_RETURN(int limit, ValidatePageSize(page_size));
   absl::optional<std::string> member;
   if (!caller.IsAdmin()) member = caller.user_id;
   const std::string fingerprint = member ? *member : "*";
@@ -482,7 +482,7 @@ absl::StatusOr<LoginAttemptPage> Identity::ListLoginAttempts(const Principal& ca
                                                              int page_size,
                                                              const std::string& page_token) {
   SUITE_RETURN_IF_ERROR(RequireAdmin(caller));
-  SUITE_ASSIGN_OR_RETURN(int limit, ValidatePageSize("page_size", page_size));
+  SUITE_ASSIGN_OR_RETURN(int limit, ValidatePageSize(page_size));
   LoginAttemptFilter normalized = filter;
   if (!filter.email.empty()) {
     SUITE_ASSIGN_OR_RETURN(normalized.email, NormalizeEmail("email", filter.email));

@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/identity/errors.h"
 #include "shared/base/uuid.h"
+#include "shared/rpc/page_size.h"
 
 namespace suite::identity {
 namespace {
@@ -126,10 +127,8 @@ absl::Status ValidateRoleKey(absl::string_view field, absl::string_view key) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<int> ValidatePageSize(absl::string_view field, int page_size) {
-  if (page_size < 0) return errors::Invalid(field, "must not be negative");
-  if (page_size == 0) return 50;
-  return page_size > 100 ? 100 : page_size;
+absl::StatusOr<int> ValidatePageSize(int page_size) {
+  return suite::rpc::PageLimit(page_size, /*default_size=*/50, /*max_size=*/100);
 }
 
 }  // namespace suite::identity

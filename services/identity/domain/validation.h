@@ -41,8 +41,9 @@ absl::Status ValidateText(absl::string_view field, absl::string_view text, size_
 absl::Status ValidateIp(absl::string_view field, absl::string_view ip);
 // ValidateRoleKey: ^[a-z][a-z0-9_]{0,63}$.
 absl::Status ValidateRoleKey(absl::string_view field, absl::string_view key);
-// ValidatePageSize: 0..1000 (0 means the default); returns the size to use (capped at 100).
-absl::StatusOr<int> ValidatePageSize(absl::string_view field, int page_size);
+// ValidatePageSize returns the rows to serve for a request's page_size: 0 means 50, more than
+// 100 means 100; INVALID_ARGUMENT (page_size) when negative.
+absl::StatusOr<int> ValidatePageSize(int page_size);
 
 }  // namespace suite::identity
 

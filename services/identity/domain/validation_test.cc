@@ -40,9 +40,9 @@ TEST(ValidationTest, UuidsTextAndIps) {
   EXPECT_FALSE(ValidateIp("ip", "example.com").ok());
   EXPECT_TRUE(ValidateRoleKey("key", "reviewer_2").ok());
   EXPECT_FALSE(ValidateRoleKey("key", "2fast").ok());
-  EXPECT_EQ(*ValidatePageSize("page_size", 0), 50);
-  EXPECT_EQ(*ValidatePageSize("page_size", 1000), 100);
-  EXPECT_FALSE(ValidatePageSize("page_size", -1).ok());
+  EXPECT_EQ(*ValidatePageSize(0), 50);
+  EXPECT_EQ(*ValidatePageSize(1000), 100);
+  EXPECT_FALSE(ValidatePageSize(-1).ok());
 }
 
 }  // namespace
