@@ -9,6 +9,7 @@
 #include "services/questions/errors.h"
 #include "shared/base/status_macros.h"
 #include "shared/base/uuid.h"
+#include "shared/rpc/page_size.h"
 #include "shared/rpc/status.h"
 
 namespace suite::questions {
@@ -78,12 +79,6 @@ absl::Status RequireId(absl::string_view field, absl::string_view id) {
   if (id.empty()) return InvalidArgument(field, "is required");
   if (!suite::IsUuid(id)) return InvalidArgument(field, "must be a UUID");
   return absl::OkStatus();
-}
-
-absl::StatusOr<int> PageSize(int page_size, int default_size, int max_size) {
-  if (page_size < 0) return InvalidArgument("page_size", "must not be negative");
-  if (page_size == 0) return default_size;
-  return std::min(page_size, max_size);
 }
 
 absl::Status RequireAuthor(const Actor& actor) {
@@ -222,7 +217,7 @@ absl::StatusOr<Page<Question>> QuestionBank::ListQuestions(const Actor& actor,
                                                            QuestionFilter filter,
                                                            const absl::optional<Cursor>& after,
                                                            int page_size) {
-  SUITE_ASSIGN_OR_RETURN(int limit, PageSize(page_size, 20, 100));
+  SUITE_ASSIGN_OR_RETURN(int limit, suite::rpc::PageLimit(page_size, 20, 100));
   SUITE_RETURN_IF_ERROR(ToStatus(CheckIds("filter.any_tag_ids", filter.any_tag_ids)));
   SUITE_RETURN_IF_ERROR(ToStatus(CheckIds("filter.all_tag_ids", filter.all_tag_ids)));
   SUITE_RETURN_IF_ERROR(
@@ -247,7 +242,7 @@ absl::StatusOr<Page<Tag>> QuestionBank::ListTags(const Actor& actor,
                                                  const absl::optional<TagKind>& kind,
                                                  const absl::optional<Cursor>& after,
                                                  int page_size) {
-  SUITE_ASSIGN_OR_RETURN(int limit, PageSize(page_size, 100, 500));
+  SUITE_ASSIGN_OR_RETURN(int limit, suite::rpc::PageLimit(page_size, 100, 500));
   return store_->ListTags(kind, after, limit);
 }
 
@@ -427,7 +422,7 @@ absl::StatusOr<Page<Attempt>> QuestionBank::ListAttempts(const Actor& actor,
                                                          const absl::optional<Cursor>& after,
                                                          int page_size) {
   if (!session_id.empty()) SUITE_RETURN_IF_ERROR(RequireId("session_id", session_id));
-  SUITE_ASSIGN_OR_RETURN(int limit, PageSize(page_size, 20, 100));
+  SUITE_ASSIGN_OR_RETURN(int limit, suite::rpc::PageLimit(page_size, 20, 100));
   return store_->ListAttempts(actor.user_id, session_id, after, limit);
 }
 
@@ -452,7 +447,7 @@ absl::Status QuestionBank::DeleteBookmark(const Actor& actor, const std::string&
 absl::StatusOr<Page<Bookmark>> QuestionBank::ListBookmarks(const Actor& actor,
                                                            const absl::optional<Cursor>& after,
                                                            int page_size) {
-  SUITE_ASSIGN_OR_RETURN(int limit, PageSize(page_size, 20, 100));
+  SUITE_ASSIGN_OR_RETURN(int limit, suite::rpc::PageLimit(page_size, 20, 100));
   return store_->ListBookmarks(actor.user_id, after, limit);
 }
 
