@@ -24,6 +24,7 @@ namespace suite::db::migrate {
 namespace {
 
 namespace fs = std::filesystem;
+using ::suite::db::testing::SqlStateOfRunning;
 using ::suite::db::testing::TestDatabase;
 using ::testing::HasSubstr;
 
@@ -104,22 +105,6 @@ std::vector<std::string> CatalogSnapshot(const std::string& url) {
     out.push_back(r[0].as<std::string>());
   }
   return out;
-}
-
-// Runs `sql` as `url`'s role; returns "" on success, else the SQLSTATE.
-std::string SqlStateOfRunning(const std::string& url, const std::string& sql) {
-  try {
-    pqxx::connection conn(url);
-    pqxx::work tx(conn);
-    tx.exec(sql);
-    tx.commit();
-    return "";
-  } catch (const std::exception& e) {
-    // libpqxx 6 leaves sqlstate() empty on some of its exception classes; the suite's one
-    // mapping knows them.
-    return suite::db::SqlStateOf(suite::db::StatusFromException(e))
-        .value_or(absl::StrCat("no sqlstate: ", e.what()));
-  }
 }
 
 TEST(RepositoryMigrationsTest, AFreshlyMigratedDatabaseHasACleanStatus) {

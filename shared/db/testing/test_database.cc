@@ -202,4 +202,16 @@ std::string TestDatabase::UrlAs(absl::string_view role) const {
   return WithDatabaseAndUser(admin_url_, name_, role);
 }
 
+std::string SqlStateOfRunning(const std::string& url, const std::string& sql) {
+  try {
+    pqxx::connection conn(url);
+    pqxx::work tx(conn);
+    tx.exec(sql);
+    tx.commit();
+    return "";
+  } catch (const std::exception& e) {
+    return SqlStateOf(StatusFromException(e)).value_or(absl::StrCat("no sqlstate: ", e.what()));
+  }
+}
+
 }  // namespace suite::db::testing

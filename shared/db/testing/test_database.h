@@ -85,6 +85,13 @@ class TestDatabase {
   std::string name_;
 };
 
+// SqlStateOfRunning runs `sql` in one transaction as `url`'s role and returns "" when it
+// commits, else the failure's SQLSTATE ("42501" for a missing privilege, "23514" for a
+// check constraint, ...), read through the suite's one exception mapping because libpqxx 6
+// leaves sqlstate() empty on some of its exception classes. For tests proving that the
+// database itself refuses something.
+std::string SqlStateOfRunning(const std::string& url, const std::string& sql);
+
 }  // namespace suite::db::testing
 
 #endif  // SUITE_SHARED_DB_TESTING_TEST_DATABASE_H_

@@ -41,5 +41,15 @@ TEST(TestDatabaseTest, DestructorDropsTheDatabase) {
             0);
 }
 
+TEST(TestDatabaseTest, SqlStateOfRunningIsEmptyOnCommitAndTheSqlStateOnFailure) {
+  auto db = TestDatabase::CreateMigrated();
+  ASSERT_TRUE(db.ok()) << db.status();
+  EXPECT_EQ(SqlStateOfRunning((*db)->url(), "CREATE TABLE public.t (id int PRIMARY KEY)"), "");
+  EXPECT_EQ(SqlStateOfRunning((*db)->url(), "INSERT INTO public.t VALUES (1)"), "");
+  EXPECT_EQ(SqlStateOfRunning((*db)->url(), "INSERT INTO public.t VALUES (1)"), "23505");
+  // A missing privilege, which libpqxx 6 reports without a sqlstate of its own.
+  EXPECT_EQ(SqlStateOfRunning((*db)->UrlAs("billing_service"), "SELECT * FROM public.t"), "42501");
+}
+
 }  // namespace
 }  // namespace suite::db::testing
