@@ -13,6 +13,7 @@
 
 namespace {
 
+using suite::db::testing::SqlStateOfRunning;
 using suite::db::testing::TestDatabase;
 
 class BillingSchemaTest : public ::testing::Test {
@@ -25,20 +26,6 @@ class BillingSchemaTest : public ::testing::Test {
   std::unique_ptr<TestDatabase> db_;
 };
 
-std::string SqlState(const std::string& url, const std::string& sql) {
-  try {
-    pqxx::connection conn(url);
-    pqxx::work tx(conn);
-    tx.exec(sql);
-    tx.commit();
-    return "";
-  } catch (const std::exception& e) {
-    // libpqxx 6.4 leaves sqlstate() empty on insufficient_privilege; the shared mapping
-    // knows that, so read the SQLSTATE back from it.
-    return suite::db::SqlStateOf(suite::db::StatusFromException(e)).value_or("?");
-  }
-}
-
 TEST_F(BillingSchemaTest, LiveSchemaMatchesDeclaration) {
   auto diffs = suite::db::schema::CheckSchema(db_->url(), suite::migrations::BillingSchema());
   ASSERT_TRUE(diffs.ok()) << diffs.status();
@@ -47,29 +34,31 @@ TEST_F(BillingSchemaTest, LiveSchemaMatchesDeclaration) {
 
 TEST_F(BillingSchemaTest, ServiceRoleCanInsertButNotUpdateOrDeleteTransactions) {
   const std::string svc = db_->UrlAs("billing_service");
-  EXPECT_EQ(SqlState(svc,
-                     "INSERT INTO billing.transactions (account_id, kind, status, currency, "
-                     "amount_cents, provider) VALUES (gen_random_uuid(), 'payment', "
-                     "'succeeded', 'EUR', 100, 'manual')"),
-            "");
-  EXPECT_EQ(SqlState(svc, "UPDATE billing.transactions SET amount_cents = 1"), "42501");
-  EXPECT_EQ(SqlState(svc, "DELETE FROM billing.transactions"), "42501");
+  EXPECT_EQ(
+      SqlStateOfRunning(svc,
+                        "INSERT INTO billing.transactions (account_id, kind, status, currency, "
+                        "amount_cents, provider) VALUES (gen_random_uuid(), 'payment', "
+                        "'succeeded', 'EUR', 100, 'manual')"),
+      "");
+  EXPECT_EQ(SqlStateOfRunning(svc, "UPDATE billing.transactions SET amount_cents = 1"), "42501");
+  EXPECT_EQ(SqlStateOfRunning(svc, "DELETE FROM billing.transactions"), "42501");
   // Even the owner is refused by the trigger.
-  EXPECT_EQ(SqlState(db_->url_owner(), "UPDATE billing.transactions SET amount_cents = 1"),
+  EXPECT_EQ(SqlStateOfRunning(db_->url_owner(), "UPDATE billing.transactions SET amount_cents = 1"),
             "42501");
-  EXPECT_EQ(SqlState(db_->url_owner(), "DELETE FROM billing.transactions"), "42501");
+  EXPECT_EQ(SqlStateOfRunning(db_->url_owner(), "DELETE FROM billing.transactions"), "42501");
 }
 
 TEST_F(BillingSchemaTest, CurrencyAndStatusAreConstrained) {
   const std::string svc = db_->UrlAs("billing_service");
-  EXPECT_EQ(SqlState(svc,
-                     "INSERT INTO billing.transactions (account_id, kind, status, currency, "
-                     "amount_cents, provider) VALUES (gen_random_uuid(), 'payment', "
-                     "'succeeded', 'eur', 100, 'manual')"),
-            "23514");
-  EXPECT_EQ(SqlState(svc,
-                     "INSERT INTO billing.stripe_events (stripe_event_id, type, livemode, "
-                     "received_at, status) VALUES ('evt_1', 'x', false, now(), 'done')"),
+  EXPECT_EQ(
+      SqlStateOfRunning(svc,
+                        "INSERT INTO billing.transactions (account_id, kind, status, currency, "
+                        "amount_cents, provider) VALUES (gen_random_uuid(), 'payment', "
+                        "'succeeded', 'eur', 100, 'manual')"),
+      "23514");
+  EXPECT_EQ(SqlStateOfRunning(svc,
+                              "INSERT INTO billing.stripe_events (stripe_event_id, type, livemode, "
+                              "received_at, status) VALUES ('evt_1', 'x', false, now(), 'done')"),
             "23514");
 }
 
@@ -78,12 +67,13 @@ TEST_F(BillingSchemaTest, StripeEventIdIsUnique) {
   const std::string insert =
       "INSERT INTO billing.stripe_events (stripe_event_id, type, livemode, received_at, "
       "status) VALUES ('evt_1', 'x', false, now(), 'received')";
-  EXPECT_EQ(SqlState(svc, insert), "");
-  EXPECT_EQ(SqlState(svc, insert), "23505");
+  EXPECT_EQ(SqlStateOfRunning(svc, insert), "");
+  EXPECT_EQ(SqlStateOfRunning(svc, insert), "23505");
 }
 
 TEST_F(BillingSchemaTest, ServiceRoleHasNoDdl) {
-  EXPECT_EQ(SqlState(db_->UrlAs("billing_service"), "CREATE TABLE billing.x (id int)"), "42501");
+  EXPECT_EQ(SqlStateOfRunning(db_->UrlAs("billing_service"), "CREATE TABLE billing.x (id int)"),
+            "42501");
 }
 
 }  // namespace
