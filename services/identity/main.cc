@@ -20,6 +20,8 @@
 #include "services/identity/storage/pg_store.h"
 #include "shared/db/config.h"
 #include "shared/db/pool.h"
+#include "shared/metrics/metrics.h"
+#include "shared/metrics/pool_metrics.h"
 #include "shared/rpc/config.h"
 #include "shared/rpc/json_log.h"
 #include "shared/rpc/server.h"
@@ -41,6 +43,10 @@ int Run(int argc, char** argv) {
   if (!config.ok()) return Fail(2, "identity config", config.status());
   auto pool = suite::db::ConnectionPool::Create(*pool_config);
   if (!pool.ok()) return Fail(1, "database pool", pool.status());
+  // Pool size, in use and wait time at /metrics (IDENTITY_METRICS_PORT), as billing does.
+  auto pool_metrics = suite::metrics::PoolMetrics::Export(suite::metrics::Registry::Default(),
+                                                          pool->get(), "identity");
+  if (!pool_metrics.ok()) return Fail(1, "pool metrics", pool_metrics.status());
   auto store = suite::identity::PgIdentityStore::Create(pool->get());
   if (!store.ok()) return Fail(1, "storage", store.status());
   auto hasher = suite::identity::PasswordHasher::Create(config->hasher);

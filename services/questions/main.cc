@@ -29,6 +29,8 @@
 #include "shared/db/config.h"
 #include "shared/db/pool.h"
 #include "shared/identity_client/identity_authenticator.h"
+#include "shared/metrics/metrics.h"
+#include "shared/metrics/pool_metrics.h"
 #include "shared/rpc/config.h"
 #include "shared/rpc/json_log.h"
 #include "shared/rpc/page_token.h"
@@ -72,6 +74,10 @@ int main(int argc, char** argv) {
 
   auto pool = suite::db::ConnectionPool::Create(*pool_config);
   if (!pool.ok()) return Fail(2, "database pool", pool.status());
+  // Pool size, in use and wait time at /metrics (QUESTIONS_METRICS_PORT), as billing does.
+  auto pool_metrics = suite::metrics::PoolMetrics::Export(suite::metrics::Registry::Default(),
+                                                          pool->get(), "questions");
+  if (!pool_metrics.ok()) return Fail(1, "pool metrics", pool_metrics.status());
   auto store = suite::questions::PgQuestionStore::Create(pool->get());
   if (!store.ok()) return Fail(1, "store", store.status());
   suite::questions::QuestionBank bank(store->get(), options);

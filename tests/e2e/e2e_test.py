@@ -16,7 +16,9 @@ def main():
     suite = None
     try:
         suite = Suite.start(workdir)
-        Flow(suite).run()
+        flow = Flow(suite)
+        flow.run()
+        flow.operator_doors()
         print("e2e: step: SIGTERM stops every service with exit status 0")
         codes = suite.stop()
         if any(code != 0 for code in codes.values()):

@@ -5,8 +5,9 @@ a subscription → signed Stripe webhooks (customer, subscription, both carrying
 id) → customer linked and entitled → exam session → attempts (answers hidden) → end (score)
 → stats.
 
-run_flow() raises StepFailed naming the step that went wrong, and returns every secret value
-the flow used or received (tests/logs greps the services' logs for them).
+Flow.run() raises StepFailed naming the step that went wrong, and returns every secret value
+the flow used or received (tests/logs greps the services' logs for them). Flow.operator_doors()
+checks what an operator relies on: reflection, per-service health and the metrics.
 """
 import json
 import secrets
@@ -215,3 +216,26 @@ class Flow:
         self.expect_code("unauthenticated", "identity", IDS + "ValidateSession",
                          {"sessionToken": member})
         return self.known_secrets
+
+    def operator_doors(self):
+        """Reflection lists each service and Health; health answers for the service by name;
+        /metrics has RPC counts and latency histograms for the service's own methods and the
+        database pool's gauges."""
+        services = {"identity": "identity.v1.IdentityService",
+                    "billing": "billing.v1.BillingService",
+                    "questions": "questions.v1.QuestionBankService"}
+        for svc, name in services.items():
+            self.step(f"operators: {svc} reflection, health and metrics")
+            try:
+                listed = self.suite.list_services(svc)
+            except RpcError as e:
+                raise StepFailed(f"step '{self.step_name}': {e}") from None
+            self.check(name in listed and "grpc.health.v1.Health" in listed,
+                       f"reflection lists {listed}")
+            health = self.call(svc, "grpc.health.v1.Health/Check", {"service": name})
+            self.check(health.get("status") == "SERVING", f"health of {name}: {health}")
+            text = self.suite.metrics(svc)
+            for series in (f'grpc_server_handled_total{{grpc_service="{name}"',
+                           f'grpc_server_handling_seconds_bucket{{grpc_service="{name}"',
+                           "db_pool_size{", "db_pool_in_use{", "db_pool_wait_seconds_total{"):
+                self.check(series in text, f"no {series}...}} series at /metrics")

@@ -242,6 +242,21 @@ class Suite:
             raise RpcError(method, err.get("code", "unknown"), err.get("message", ""))
         return json.loads(proc.stdout) if proc.stdout.strip() else {}
 
+    def list_services(self, svc):
+        """The services `svc` lists through server reflection."""
+        proc = subprocess.run([self.buf, "curl", "--protocol", "grpc", "--http2-prior-knowledge",
+                               "--list-services", f"http://{self.addr(svc)}"],
+                              capture_output=True, text=True, timeout=60)
+        if proc.returncode != 0:
+            raise RpcError("list-services", "transport", proc.stderr.strip())
+        return proc.stdout.split()
+
+    def metrics(self, svc):
+        """The text of `svc`'s Prometheus endpoint."""
+        url = f"http://127.0.0.1:{self.ports[svc + '_metrics']}/metrics"
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return resp.read().decode()
+
     def sign(self, payload, at=None):
         t = int(at if at is not None else time.time())
         mac = hmac.new(self.webhook_secret.encode(), f"{t}.{payload}".encode(), hashlib.sha256)
