@@ -1,0 +1,584 @@
+// Faults against the three real service binaries (identity_server, billing_server,
+// questions_server) on one database of a PostgreSQL cluster this test starts for itself
+// (tools/pg), so that stopping it hurts no other test. A steady load of writes runs on every
+// service — sign-ups on identity, signed webhook events on billing, questions created by an
+// admin on questions — and every call is recorded (start, end, code, id when acknowledged).
+//
+// Proven: PostgreSQL stopped in immediate mode and restarted, and every backend killed with
+// pg_terminate_backend, under that load: no process dies; while the database is down calls
+// fail fast with UNAVAILABLE and health is NOT_SERVING, then SERVING again; throughput
+// recovers within 5 s of the database's return; every write acknowledged OK is in the
+// database afterwards (checked by id). Billing killed while questions runs: questions answers
+// within its deadline (fail closed, UNAVAILABLE) and recovers when billing is back. Identity
+// killed: callers of billing and questions get UNAVAILABLE quickly, never a hang. SIGTERM
+// under load: no call in flight fails and the process exits 0 within its drain deadline.
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <grpcpp/grpcpp.h>
+#include <pqxx/pqxx>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "billing/v1/billing_service.grpc.pb.h"
+#include "identity/v1/identity_service.grpc.pb.h"
+#include "questions/v1/questions_service.grpc.pb.h"
+#include "services/billing/domain/stripe_signature.h"
+#include "shared/db/testing/test_database.h"
+#include "tests/reliability/cluster.h"
+#include "tests/reliability/harness.h"
+
+namespace suite::reliability {
+namespace {
+
+constexpr char kAdminEmail[] = "root@example.com";
+constexpr char kAdminPassword[] = "the operator's long secret";
+constexpr char kWebhookSecret[] = "whsec_faults";
+const absl::Duration kDrain = absl::Seconds(3);
+
+struct Call {
+  absl::Time start, end;
+  grpc::StatusCode code;
+  std::string id;  // what was written, when acknowledged
+  std::string message;
+};
+
+// The three services as processes on one database.
+class Suite {
+ public:
+  explicit Suite(const std::string& url_of_db_for_role_prefix, PgCluster& cluster,
+                 suite::db::testing::TestDatabase& db)
+      : cluster_(cluster), db_(db) {
+    (void)url_of_db_for_role_prefix;
+    identity_port_ = FreePort();
+    billing_port_ = FreePort();
+    questions_port_ = FreePort();
+    const std::string logs = getenv("TEST_UNDECLARED_OUTPUTS_DIR") != nullptr
+                                 ? getenv("TEST_UNDECLARED_OUTPUTS_DIR")
+                                 : "/tmp";
+    identity_ = std::make_unique<ServiceProcess>(
+        "services/identity/identity_server",
+        std::map<std::string, std::string>{
+            {"DATABASE_URL", db.UrlAs("identity_service")},
+            {"IDENTITY_GRPC_PORT", std::to_string(identity_port_)},
+            {"IDENTITY_GRPC_HEALTH_INTERVAL", "100ms"},
+            {"IDENTITY_GRPC_DRAIN_TIMEOUT", "3s"},
+            {"IDENTITY_BOOTSTRAP_ADMIN_EMAIL", kAdminEmail},
+            {"IDENTITY_BOOTSTRAP_ADMIN_PASSWORD", kAdminPassword},
+            {"IDENTITY_PAGE_TOKEN_SECRET", "identity-page-token-secret"},
+            {"DB_CONNECT_TIMEOUT_S", "2"}},
+        logs + "/identity.log");
+    billing_ = std::make_unique<ServiceProcess>(
+        "services/billing/billing_server",
+        std::map<std::string, std::string>{
+            {"DATABASE_URL", db.UrlAs("billing_service")},
+            {"BILLING_GRPC_PORT", std::to_string(billing_port_)},
+            {"BILLING_WEBHOOK_PORT", "0"},
+            {"BILLING_GRPC_HEALTH_INTERVAL", "100ms"},
+            {"BILLING_GRPC_DRAIN_TIMEOUT", "3s"},
+            {"BILLING_STRIPE_WEBHOOK_SECRETS", kWebhookSecret},
+            {"BILLING_PAGE_TOKEN_SECRET", "billing-page-token-secret"},
+            {"IDENTITY_ADDR", identity_addr()},
+            {"DB_CONNECT_TIMEOUT_S", "2"}},
+        logs + "/billing.log");
+    questions_ = std::make_unique<ServiceProcess>(
+        "services/questions/questions_server",
+        std::map<std::string, std::string>{
+            {"DATABASE_URL", db.UrlAs("questions_service")},
+            {"QUESTIONS_GRPC_ADDR", questions_addr()},
+            {"QUESTIONS_GRPC_HEALTH_INTERVAL", "100ms"},
+            {"QUESTIONS_GRPC_DRAIN_TIMEOUT", "3s"},
+            {"QUESTIONS_PAGE_TOKEN_SECRET", "questions-page-token-secret"},
+            {"QUESTIONS_FREE_QUOTA", "0"},
+            {"IDENTITY_ADDR", identity_addr()},
+            {"BILLING_ADDR", billing_addr()},
+            {"DB_CONNECT_TIMEOUT_S", "2"}},
+        logs + "/questions.log");
+  }
+
+  std::string identity_addr() const { return absl::StrCat("127.0.0.1:", identity_port_); }
+  std::string billing_addr() const { return absl::StrCat("127.0.0.1:", billing_port_); }
+  std::string questions_addr() const { return absl::StrCat("127.0.0.1:", questions_port_); }
+  ServiceProcess& identity() { return *identity_; }
+  ServiceProcess& billing() { return *billing_; }
+  ServiceProcess& questions() { return *questions_; }
+  PgCluster& cluster() { return cluster_; }
+  suite::db::testing::TestDatabase& db() { return db_; }
+
+  bool WaitServing(absl::Duration timeout = absl::Seconds(20)) {
+    absl::Time end = absl::Now() + timeout;
+    for (const std::string& addr : {identity_addr(), billing_addr(), questions_addr()}) {
+      auto channel = NewChannel(addr);
+      while (HealthOf(channel) != HealthStatus::kServing) {
+        if (absl::Now() > end) return false;
+        absl::SleepFor(absl::Milliseconds(50));
+      }
+    }
+    return true;
+  }
+
+  // AdminToken logs the bootstrap admin in.
+  std::string AdminToken() {
+    auto stub = ::identity::v1::IdentityService::NewStub(NewChannel(identity_addr()));
+    ::identity::v1::LoginRequest req;
+    req.set_email(kAdminEmail);
+    req.set_password(kAdminPassword);
+    ::identity::v1::LoginResponse resp;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    grpc::Status s = stub->Login(&ctx, req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return resp.session_token();
+  }
+
+ private:
+  PgCluster& cluster_;
+  suite::db::testing::TestDatabase& db_;
+  int identity_port_, billing_port_, questions_port_;
+  std::unique_ptr<ServiceProcess> identity_, billing_, questions_;
+};
+
+// Steady writes on each service from its own thread, every call recorded.
+class Load {
+ public:
+  Load(Suite& suite, std::string admin_token, absl::Duration pause = absl::Milliseconds(20))
+      : suite_(suite), token_(std::move(admin_token)), pause_(pause) {}
+  ~Load() { Stop(); }
+
+  void Start() {
+    running_ = true;
+    threads_.emplace_back([this] { Loop("identity", [this](int n) { return SignUp(n); }); });
+    threads_.emplace_back([this] { Loop("billing", [this](int n) { return Webhook(n); }); });
+    threads_.emplace_back(
+        [this] { Loop("questions", [this](int n) { return NewQuestion(n); }); });
+  }
+  void Stop() {
+    running_ = false;
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+  }
+
+  std::vector<Call> Calls(const std::string& service) {
+    absl::MutexLock lock(&mu_);
+    return calls_[service];
+  }
+
+ private:
+  void Loop(const std::string& service, const std::function<Call(int)>& op) {
+    for (int n = 0; running_; ++n) {
+      Call c = op(n);
+      {
+        absl::MutexLock lock(&mu_);
+        calls_[service].push_back(c);
+      }
+      absl::SleepFor(pause_);
+    }
+  }
+
+  template <typename Fn>
+  Call Timed(Fn fn) {
+    Call c;
+    c.start = absl::Now();
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(c.start + absl::Seconds(5)));
+    grpc::Status s = fn(ctx, c.id);
+    c.end = absl::Now();
+    c.code = s.error_code();
+    c.message = s.error_message();
+    if (!s.ok()) c.id.clear();
+    return c;
+  }
+
+  Call SignUp(int n) {
+    return Timed([&](grpc::ClientContext& ctx, std::string& id) {
+      ::identity::v1::CreateUserRequest req;
+      req.set_email(absl::StrCat("load-", n, "-", absl::ToUnixMicros(absl::Now()), "@example.com"));
+      req.set_password("correct horse battery staple");
+      ::identity::v1::CreateUserResponse resp;
+      grpc::Status s = identity_->CreateUser(&ctx, req, &resp);
+      id = resp.user().user_id();
+      return s;
+    });
+  }
+
+  Call Webhook(int n) {
+    return Timed([&](grpc::ClientContext& ctx, std::string& id) {
+      const std::string event_id = absl::StrCat("evt_load_", n, "_", absl::ToUnixMicros(absl::Now()));
+      const std::string payload = absl::StrCat(
+          R"({"id":")", event_id, R"(","object":"event","type":"customer.created",)",
+          R"("created":1700000000,"livemode":false,"api_version":"2024-06-20",)",
+          R"("data":{"object":{"id":"cus_)", event_id, R"(","object":"customer"}}})");
+      const int64_t t = absl::ToUnixSeconds(absl::Now());
+      ::billing::v1::IngestStripeEventRequest req;
+      req.set_payload(payload);
+      req.set_stripe_signature(absl::StrCat(
+          "t=", t, ",v1=", billing::ComputeStripeSignature(kWebhookSecret, t, payload)));
+      ::billing::v1::IngestStripeEventResponse resp;
+      grpc::Status s = billing_->IngestStripeEvent(&ctx, req, &resp);
+      id = event_id;
+      return s;
+    });
+  }
+
+  Call NewQuestion(int n) {
+    return Timed([&](grpc::ClientContext& ctx, std::string& id) {
+      ctx.AddMetadata("authorization", "Bearer " + token_);
+      ::questions::v1::CreateQuestionRequest req;
+      req.set_stem(absl::StrCat("Load question ", n, "?"));
+      req.set_difficulty(::questions::v1::QUESTION_DIFFICULTY_EASY);
+      auto* a = req.add_choices();
+      a->set_text("yes");
+      a->set_is_correct(true);
+      req.add_choices()->set_text("no");
+      ::questions::v1::CreateQuestionResponse resp;
+      grpc::Status s = questions_->CreateQuestion(&ctx, req, &resp);
+      id = resp.question().id();
+      return s;
+    });
+  }
+
+  Suite& suite_;
+  std::string token_;
+  absl::Duration pause_;
+  std::unique_ptr<::identity::v1::IdentityService::Stub> identity_ =
+      ::identity::v1::IdentityService::NewStub(NewChannel(suite_.identity_addr()));
+  std::unique_ptr<::billing::v1::BillingService::Stub> billing_ =
+      ::billing::v1::BillingService::NewStub(NewChannel(suite_.billing_addr()));
+  std::unique_ptr<::questions::v1::QuestionBankService::Stub> questions_ =
+      ::questions::v1::QuestionBankService::NewStub(NewChannel(suite_.questions_addr()));
+  std::atomic<bool> running_{false};
+  std::vector<std::thread> threads_;
+  absl::Mutex mu_;
+  std::map<std::string, std::vector<Call>> calls_ ABSL_GUARDED_BY(mu_);
+};
+
+// Every acknowledged id of `calls` must be found by `sql` (one text parameter, the id).
+void ExpectAllAcknowledgedWritesPresent(const std::string& url, const std::string& what,
+                                        const std::vector<Call>& calls, const std::string& sql) {
+  pqxx::connection conn(url);
+  pqxx::nontransaction tx(conn);
+  int acked = 0, missing = 0;
+  for (const Call& c : calls) {
+    if (c.code != grpc::StatusCode::OK) continue;
+    ++acked;
+    if (tx.exec_params(sql, c.id).empty()) ++missing;
+  }
+  EXPECT_GT(acked, 0) << what;
+  EXPECT_EQ(missing, 0) << what << ": " << missing << " of " << acked
+                        << " acknowledged writes are not in the database";
+  std::printf("%s: %d acknowledged writes, %d missing\n", what.c_str(), acked, missing);
+}
+
+std::string Codes(const std::vector<Call>& calls, absl::Time from, absl::Time to) {
+  std::map<std::string, int> n;
+  for (const Call& c : calls) {
+    if (c.start >= from && c.end <= to) ++n[std::to_string(static_cast<int>(c.code))];
+  }
+  std::vector<std::string> parts;
+  for (auto& [k, v] : n) parts.push_back(absl::StrCat("code ", k, ": ", v));
+  return absl::StrJoin(parts, ", ");
+}
+
+class FaultsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto cluster = PgCluster::Start();
+    ASSERT_TRUE(cluster.ok()) << cluster.status();
+    cluster_ = cluster->release();
+  }
+  static void TearDownTestSuite() {
+    delete cluster_;
+    cluster_ = nullptr;
+  }
+
+  void SetUp() override {
+    ASSERT_NE(cluster_, nullptr);
+    auto db = suite::db::testing::TestDatabase::CreateMigrated();
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = std::move(*db);
+    suite_ = std::make_unique<Suite>("", *cluster_, *db_);
+    ASSERT_TRUE(suite_->WaitServing()) << "services did not become SERVING";
+    admin_ = suite_->AdminToken();
+    ASSERT_FALSE(admin_.empty());
+  }
+  void TearDown() override {
+    suite_.reset();
+    db_.reset();
+  }
+
+  void ExpectAcknowledgedWrites(Load& load) {
+    ExpectAllAcknowledgedWritesPresent(db_->url(), "identity sign-ups", load.Calls("identity"),
+                                       "SELECT 1 FROM identity.users WHERE id = $1::uuid");
+    ExpectAllAcknowledgedWritesPresent(
+        db_->url(), "billing webhooks", load.Calls("billing"),
+        "SELECT 1 FROM billing.stripe_events WHERE stripe_event_id = $1");
+    ExpectAllAcknowledgedWritesPresent(db_->url(), "questions created", load.Calls("questions"),
+                                       "SELECT 1 FROM questions.questions WHERE id = $1::uuid");
+  }
+
+  // First OK call of `service` that started at or after `t`.
+  static absl::optional<absl::Time> FirstOkAfter(const std::vector<Call>& calls, absl::Time t) {
+    for (const Call& c : calls) {
+      if (c.start >= t && c.code == grpc::StatusCode::OK) return c.end;
+    }
+    return absl::nullopt;
+  }
+
+  static PgCluster* cluster_;
+  std::unique_ptr<suite::db::testing::TestDatabase> db_;
+  std::unique_ptr<Suite> suite_;
+  std::string admin_;
+};
+PgCluster* FaultsTest::cluster_ = nullptr;
+
+TEST_F(FaultsTest, DatabaseStoppedImmediatelyAndRestartedUnderLoad) {
+  Load load(*suite_, admin_);
+  load.Start();
+  absl::SleepFor(absl::Seconds(2));
+  const absl::Time stop = absl::Now();
+  ASSERT_TRUE(cluster_->StopImmediate().ok());
+  // While down: health goes NOT_SERVING on all three.
+  std::map<std::string, bool> went_not_serving;
+  const absl::Time down_until = stop + absl::Seconds(3);
+  while (absl::Now() < down_until) {
+    for (const std::string& addr :
+         {suite_->identity_addr(), suite_->billing_addr(), suite_->questions_addr()}) {
+      if (HealthOf(NewChannel(addr)) == HealthStatus::kNotServing) went_not_serving[addr] = true;
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  const absl::Time restart = absl::Now();
+  ASSERT_TRUE(cluster_->Restart().ok());
+  const absl::Time back = absl::Now();
+  absl::SleepFor(absl::Seconds(6));
+  load.Stop();
+
+  EXPECT_TRUE(suite_->identity().Alive());
+  EXPECT_TRUE(suite_->billing().Alive());
+  EXPECT_TRUE(suite_->questions().Alive());
+  EXPECT_EQ(went_not_serving.size(), 3u) << "not every service reported NOT_SERVING";
+  EXPECT_TRUE(suite_->WaitServing(absl::Seconds(5)));
+  for (const std::string service : {"identity", "billing", "questions"}) {
+    std::vector<Call> calls = load.Calls(service);
+    // Calls made while it was down (from 0.5 s after the stop): UNAVAILABLE, and fast.
+    int down_calls = 0;
+    for (const Call& c : calls) {
+      if (c.start < stop + absl::Milliseconds(500) || c.end > restart) continue;
+      ++down_calls;
+      EXPECT_EQ(c.code, grpc::StatusCode::UNAVAILABLE) << service << " while down: " << c.message;
+      EXPECT_LT(c.end - c.start, absl::Seconds(2)) << service << " did not fail fast";
+    }
+    EXPECT_GT(down_calls, 0) << service;
+    absl::optional<absl::Time> first_ok = FirstOkAfter(calls, back);
+    ASSERT_TRUE(first_ok.has_value()) << service << " never recovered";
+    EXPECT_LE(*first_ok - back, absl::Seconds(5)) << service << " recovered too slowly";
+    std::printf("%s: %zu calls; down: %d calls (%s); first OK %.2f s after the database was back\n",
+                service.c_str(), calls.size(), down_calls,
+                Codes(calls, stop + absl::Milliseconds(500), restart).c_str(),
+                absl::ToDoubleSeconds(*first_ok - back));
+  }
+  ExpectAcknowledgedWrites(load);
+}
+
+TEST_F(FaultsTest, BackendsTerminatedUnderLoad) {
+  Load load(*suite_, admin_);
+  load.Start();
+  absl::SleepFor(absl::Seconds(1));
+  int terminated = 0;
+  absl::Time last_kill;
+  for (int round = 0; round < 3; ++round) {
+    pqxx::connection conn(cluster_->url());
+    pqxx::nontransaction tx(conn);
+    pqxx::result r = tx.exec_params(
+        "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+        "WHERE datname = $1 AND pid <> pg_backend_pid()",
+        db_->name());
+    terminated += r[0][0].as<int>();
+    last_kill = absl::Now();
+    absl::SleepFor(absl::Seconds(1));
+  }
+  absl::SleepFor(absl::Seconds(4));
+  load.Stop();
+  EXPECT_GT(terminated, 3);
+  EXPECT_TRUE(suite_->identity().Alive());
+  EXPECT_TRUE(suite_->billing().Alive());
+  EXPECT_TRUE(suite_->questions().Alive());
+  EXPECT_TRUE(suite_->WaitServing(absl::Seconds(5)));
+  for (const std::string service : {"identity", "billing", "questions"}) {
+    std::vector<Call> calls = load.Calls(service);
+    // A backend killed while it commits leaves the outcome unknown: shared/db answers
+    // UNKNOWN (never retried, the write may have happened; billing reports it as INTERNAL
+    // EVENT_PROCESSING_FAILED, and Stripe's redelivery is exactly-once by event id). At most
+    // one such call per service per killing round; everything else is UNAVAILABLE.
+    int failed = 0, in_doubt = 0;
+    for (const Call& c : calls) {
+      if (c.code == grpc::StatusCode::OK) continue;
+      ++failed;
+      if (c.code == grpc::StatusCode::UNKNOWN || c.code == grpc::StatusCode::INTERNAL) {
+        ++in_doubt;
+      } else {
+        EXPECT_EQ(c.code, grpc::StatusCode::UNAVAILABLE) << service << ": " << c.message;
+      }
+      EXPECT_LT(c.end - c.start, absl::Seconds(2)) << service;
+    }
+    EXPECT_LE(in_doubt, 3) << service;
+    absl::optional<absl::Time> first_ok = FirstOkAfter(calls, last_kill);
+    ASSERT_TRUE(first_ok.has_value()) << service << " never recovered";
+    EXPECT_LE(*first_ok - last_kill, absl::Seconds(5)) << service;
+    std::printf("%s: %zu calls, %d failed (%d with an in-doubt commit, the rest UNAVAILABLE)\n",
+                service.c_str(), calls.size(), failed, in_doubt);
+  }
+  std::printf("backends terminated: %d\n", terminated);
+  ExpectAcknowledgedWrites(load);
+}
+
+// Exam mode always asks billing for the entitlement.
+grpc::Status StartExam(const std::string& addr, const std::string& token, absl::Duration deadline,
+                       absl::Duration* took) {
+  auto stub = ::questions::v1::QuestionBankService::NewStub(NewChannel(addr));
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer " + token);
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+  ::questions::v1::StartPracticeSessionRequest req;
+  req.set_mode(::questions::v1::PRACTICE_MODE_EXAM);
+  req.set_question_count(1);
+  ::questions::v1::StartPracticeSessionResponse resp;
+  absl::Time start = absl::Now();
+  grpc::Status s = stub->StartPracticeSession(&ctx, req, &resp);
+  *took = absl::Now() - start;
+  return s;
+}
+
+TEST_F(FaultsTest, BillingDownQuestionsAnswersWithinItsDeadlineAndRecovers) {
+  absl::Duration took;
+  grpc::Status before = StartExam(suite_->questions_addr(), admin_, absl::Seconds(3), &took);
+  // Billing answers: the admin has no subscription (or admins pass): not UNAVAILABLE.
+  EXPECT_NE(before.error_code(), grpc::StatusCode::UNAVAILABLE) << before.error_message();
+
+  suite_->billing().Signal(SIGKILL);
+  suite_->billing().WaitExit(absl::Seconds(5));
+  for (int i = 0; i < 5; ++i) {
+    grpc::Status s = StartExam(suite_->questions_addr(), admin_, absl::Seconds(3), &took);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+    EXPECT_LT(took, absl::Seconds(3)) << "questions did not answer within the caller's deadline";
+  }
+  std::printf("billing down: StartPracticeSession(EXAM) -> UNAVAILABLE in %.0f ms\n",
+              absl::ToDoubleMilliseconds(took));
+  EXPECT_TRUE(suite_->questions().Alive());
+
+  suite_->billing().Restart();
+  ASSERT_TRUE(suite_->WaitServing());
+  absl::Time back = absl::Now();
+  grpc::Status after;
+  do {
+    after = StartExam(suite_->questions_addr(), admin_, absl::Seconds(3), &took);
+  } while (after.error_code() == grpc::StatusCode::UNAVAILABLE &&
+           absl::Now() - back < absl::Seconds(10));
+  EXPECT_EQ(after.error_code(), before.error_code()) << "questions did not recover by itself";
+  std::printf("questions recovered %.2f s after billing was SERVING again\n",
+              absl::ToDoubleSeconds(absl::Now() - back));
+}
+
+TEST_F(FaultsTest, IdentityDownCallersGetUnavailableNeverAHang) {
+  suite_->identity().Signal(SIGKILL);
+  suite_->identity().WaitExit(absl::Seconds(5));
+  // A token neither billing nor questions has cached.
+  const std::string token = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB";
+  auto billing = ::billing::v1::BillingService::NewStub(NewChannel(suite_->billing_addr()));
+  auto questions =
+      ::questions::v1::QuestionBankService::NewStub(NewChannel(suite_->questions_addr()));
+  for (int i = 0; i < 3; ++i) {
+    {
+      grpc::ClientContext ctx;
+      ctx.AddMetadata("authorization", "Bearer " + token);
+      ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+      ::billing::v1::GetEntitlementRequest req;
+      req.set_user_id("22222222-2222-4222-8222-222222222222");
+      ::billing::v1::GetEntitlementResponse resp;
+      absl::Time start = absl::Now();
+      grpc::Status s = billing->GetEntitlement(&ctx, req, &resp);
+      EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+      EXPECT_LT(absl::Now() - start, absl::Seconds(3)) << "billing hung on identity";
+    }
+    {
+      grpc::ClientContext ctx;
+      ctx.AddMetadata("authorization", "Bearer " + token);
+      ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+      ::questions::v1::ListBookmarksRequest req;
+      ::questions::v1::ListBookmarksResponse resp;
+      absl::Time start = absl::Now();
+      grpc::Status s = questions->ListBookmarks(&ctx, req, &resp);
+      EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+      EXPECT_LT(absl::Now() - start, absl::Seconds(3)) << "questions hung on identity";
+    }
+  }
+  EXPECT_TRUE(suite_->billing().Alive());
+  EXPECT_TRUE(suite_->questions().Alive());
+}
+
+TEST_F(FaultsTest, SigtermUnderLoadFailsNoInFlightCallAndExitsWithinDrain) {
+  // Reads that take a little while, from several threads, on questions (ListQuestions) and
+  // identity (sign-ups: argon2id makes each one tens of milliseconds).
+  std::atomic<bool> running{true};
+  absl::Mutex mu;
+  std::vector<Call> calls;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 6; ++i) {
+    threads.emplace_back([&, i] {
+      auto stub = ::identity::v1::IdentityService::NewStub(NewChannel(suite_->identity_addr()));
+      for (int n = 0; running; ++n) {
+        Call c;
+        c.start = absl::Now();
+        grpc::ClientContext ctx;
+        ctx.set_deadline(absl::ToChronoTime(c.start + absl::Seconds(10)));
+        ::identity::v1::CreateUserRequest req;
+        req.set_email(absl::StrCat("term-", i, "-", n, "@example.com"));
+        req.set_password("correct horse battery staple");
+        ::identity::v1::CreateUserResponse resp;
+        c.code = stub->CreateUser(&ctx, req, &resp).error_code();
+        c.end = absl::Now();
+        absl::MutexLock lock(&mu);
+        calls.push_back(c);
+      }
+    });
+  }
+  absl::SleepFor(absl::Seconds(1));
+  const absl::Time term = absl::Now();
+  suite_->identity().Signal(SIGTERM);
+  const int code = suite_->identity().WaitExit(kDrain + absl::Seconds(2));
+  const absl::Time exited = absl::Now();
+  absl::SleepFor(absl::Milliseconds(300));
+  running = false;
+  for (auto& t : threads) t.join();
+
+  EXPECT_EQ(code, 0) << "identity_server did not exit 0 within its drain deadline";
+  EXPECT_LE(exited - term, kDrain + absl::Seconds(1));
+  int in_flight = 0, in_flight_failed = 0, after = 0;
+  for (const Call& c : calls) {
+    if (c.start < term && c.end > term) {
+      ++in_flight;
+      if (c.code != grpc::StatusCode::OK) ++in_flight_failed;
+    } else if (c.start >= term) {
+      ++after;
+      EXPECT_EQ(c.code, grpc::StatusCode::UNAVAILABLE) << "a call after SIGTERM";
+    }
+  }
+  EXPECT_GT(in_flight, 0) << "no call was in flight at SIGTERM: the test proves nothing";
+  EXPECT_EQ(in_flight_failed, 0);
+  std::printf("SIGTERM: %d calls in flight, %d failed; %d calls after, exit %d in %.0f ms\n",
+              in_flight, in_flight_failed, after, code, absl::ToDoubleMilliseconds(exited - term));
+}
+
+}  // namespace
+}  // namespace suite::reliability
