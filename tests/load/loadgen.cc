@@ -1,6 +1,6 @@
 // loadgen drives one RPC of the suite at a fixed concurrency (closed loop) or a fixed rate (open
-// loop) for a duration, through the gRPC callback client API (many calls in flight on a few
-// channels), after preparing realistic inputs through the API itself (users and their session
+// loop) for a duration, through the gRPC async client API (many calls in flight on a few channels,
+// completion queues drained by --pollers threads), after preparing realistic inputs through the API itself (users and their session
 // tokens, an admin token, questions and tags, practice sessions). Every call's grpc-status is
 // checked; the report gives throughput, p50/p90/p99/max latency and errors by code, as a table
 // on stdout and as JSON (--json_out).
@@ -56,6 +56,7 @@ ABSL_FLAG(double, rate, 0, "calls per second (open loop); 0 = closed loop at --c
 ABSL_FLAG(double, duration, 10, "measured seconds");
 ABSL_FLAG(double, warmup, 1, "seconds of load before measuring");
 ABSL_FLAG(int, streams_per_channel, 32, "calls in flight per channel (one HTTP/2 connection)");
+ABSL_FLAG(int, pollers, 2, "completion-queue threads of the client");
 ABSL_FLAG(int, deadline_ms, 5000, "deadline of every call");
 ABSL_FLAG(int, users, 32, "users created (and logged in) in the setup phase");
 ABSL_FLAG(std::string, admin_email, "admin@bench.test", "bootstrap admin of identity");
@@ -63,6 +64,7 @@ ABSL_FLAG(std::string, admin_password, "bench-admin-password", "its password");
 ABSL_FLAG(std::string, stripe_secret, "whsec_bench", "billing webhook secret (signing)");
 ABSL_FLAG(int, practice_sessions, 100, "SubmitAttempt: sessions of 100 questions prepared");
 ABSL_FLAG(int, import_questions, 0, "import this many published questions, then exit");
+ABSL_FLAG(bool, list_sweep, false, "call every List RPC (two pages), then exit");
 ABSL_FLAG(std::string, json_out, "", "write the results here as JSON");
 ABSL_FLAG(std::string, background_rpc, "", "a second RPC driven at the same time (closed loop)");
 ABSL_FLAG(int, background_concurrency, 8, "its concurrency");
@@ -107,13 +109,22 @@ std::unique_ptr<grpc::ClientContext> Ctx(const std::string& bearer) {
   return ctx;
 }
 
-// One call in flight: what the callback API needs to stay alive until completion.
+// One call in flight: what the async API needs to stay alive until its completion comes out
+// of a completion queue (the tag is the Pending itself).
+struct PendingBase {
+  virtual ~PendingBase() = default;
+  virtual void Complete() = 0;
+};
+
 template <typename Req, typename Resp>
-struct Pending {
+struct Pending : PendingBase {
   grpc::ClientContext ctx;
   Req req;
   Resp resp;
+  grpc::Status status;
   Done done;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<Resp>> reader;
+  void Complete() override { done(status); }
 };
 
 template <typename Req, typename Resp>
@@ -126,12 +137,12 @@ Pending<Req, Resp>* NewPending(const std::string& bearer, Done done) {
   return p;
 }
 
-template <typename P>
-std::function<void(grpc::Status)> Finish(P* p) {
-  return [p](grpc::Status s) {
-    p->done(s);
-    delete p;
-  };
+// Launch starts the call `prepare` returns (PrepareAsync<Rpc> on some completion queue).
+template <typename P, typename F>
+void Launch(P* p, F prepare) {
+  p->reader = prepare();
+  p->reader->StartCall();
+  p->reader->Finish(&p->resp, &p->status, p);
 }
 
 std::string HexHmacSha256(const std::string& key, const std::string& data) {
@@ -163,6 +174,30 @@ struct Env {
   std::mutex practice_mu;
   std::vector<PracticeItem> practice;
   std::atomic<int64_t> counter{0};
+  // Completion queues, each drained by its own thread (StartPollers / StopPollers).
+  std::vector<std::unique_ptr<grpc::CompletionQueue>> cqs;
+  std::vector<std::thread> pollers;
+
+  grpc::CompletionQueue* Cq(int64_t seq) { return cqs[seq % cqs.size()].get(); }
+  void StartPollers(int n) {
+    for (int i = 0; i < n; ++i) cqs.push_back(std::make_unique<grpc::CompletionQueue>());
+    for (auto& cq : cqs) {
+      pollers.emplace_back([q = cq.get()] {
+        void* tag = nullptr;
+        bool ok = false;
+        while (q->Next(&tag, &ok)) {
+          auto* p = static_cast<PendingBase*>(tag);
+          p->Complete();
+          delete p;
+        }
+      });
+    }
+  }
+  void StopPollers() {
+    for (auto& cq : cqs) cq->Shutdown();
+    for (auto& t : pollers) t.join();
+    pollers.clear();
+  }
 };
 
 // ---- setup through the API (blocking stubs) ----
@@ -327,6 +362,144 @@ void SetupPractice(Env& env, int sessions) {
   std::shuffle(env.practice.begin(), env.practice.end(), rng);
 }
 
+
+// ---- --list_sweep: every List RPC once, first and second page, so tools/bench can capture
+// each list query from the database log and EXPLAIN it ----
+
+template <typename Req, typename Resp, typename Call>
+void TwoPages(const std::string& name, const std::string& bearer, Req req, Call call) {
+  std::string token;
+  for (int page = 0; page < 2; ++page) {
+    req.set_page_token(token);
+    Resp resp;
+    auto ctx = Ctx(bearer);
+    grpc::Status s = call(ctx.get(), req, &resp);
+    if (!s.ok()) {
+      std::cerr << "loadgen: list sweep " << name << ": " << CodeName(s.error_code()) << " "
+                << s.error_message() << "\n";
+      return;
+    }
+    token = resp.next_page_token();
+    if (token.empty()) return;
+  }
+}
+
+void ListSweep(Env& env) {
+  auto id = idv1::IdentityService::NewStub(env.identity[0]);
+  auto bi = bv1::BillingService::NewStub(env.billing[0]);
+  auto qu = qv1::QuestionBankService::NewStub(env.questions[0]);
+  const User& u = env.users[0];
+  const std::string& admin = env.admin_token;
+  auto S = [](auto& stub, auto method) {
+    return [&stub, method](grpc::ClientContext* c, const auto& r, auto* o) {
+      return ((*stub).*method)(c, r, o);
+    };
+  };
+  {
+    idv1::ListUsersRequest r;
+    r.set_page_size(2);
+    TwoPages<idv1::ListUsersRequest, idv1::ListUsersResponse>(
+        "ListUsers", admin, r, S(id, &idv1::IdentityService::Stub::ListUsers));
+    r.set_email_prefix("load-");
+    TwoPages<idv1::ListUsersRequest, idv1::ListUsersResponse>(
+        "ListUsers(email_prefix)", admin, r, S(id, &idv1::IdentityService::Stub::ListUsers));
+  }
+  {
+    idv1::ListSessionsRequest r;
+    r.set_user_id(u.user_id);
+    idv1::ListSessionsResponse o;
+    auto ctx = Ctx(u.token);
+    grpc::Status st = id->ListSessions(ctx.get(), r, &o);
+    if (!st.ok()) std::cerr << "loadgen: list sweep ListSessions: " << st.error_message() << "\n";
+    idv1::ListRoleAssignmentsRequest ra;
+    ra.set_user_id(env.admin_id);
+    idv1::ListRoleAssignmentsResponse rao;
+    auto ctx2 = Ctx(admin);
+    st = id->ListRoleAssignments(ctx2.get(), ra, &rao);
+    if (!st.ok()) std::cerr << "loadgen: list sweep ListRoleAssignments: " << st.error_message() << "\n";
+    idv1::ListRolesRequest rr;
+    idv1::ListRolesResponse rro;
+    auto ctx3 = Ctx(admin);
+    st = id->ListRoles(ctx3.get(), rr, &rro);
+    if (!st.ok()) std::cerr << "loadgen: list sweep ListRoles: " << st.error_message() << "\n";
+  }
+  {
+    idv1::ListAccountsRequest r;
+    r.set_page_size(2);
+    TwoPages<idv1::ListAccountsRequest, idv1::ListAccountsResponse>(
+        "ListAccounts", admin, r, S(id, &idv1::IdentityService::Stub::ListAccounts));
+    idv1::ListLoginAttemptsRequest l;
+    l.set_page_size(2);
+    TwoPages<idv1::ListLoginAttemptsRequest, idv1::ListLoginAttemptsResponse>(
+        "ListLoginAttempts", admin, l, S(id, &idv1::IdentityService::Stub::ListLoginAttempts));
+    l.set_email(u.email);
+    TwoPages<idv1::ListLoginAttemptsRequest, idv1::ListLoginAttemptsResponse>(
+        "ListLoginAttempts(email)", admin, l,
+        S(id, &idv1::IdentityService::Stub::ListLoginAttempts));
+    l.clear_email();
+    l.set_ip("10.0.0.1");
+    TwoPages<idv1::ListLoginAttemptsRequest, idv1::ListLoginAttemptsResponse>(
+        "ListLoginAttempts(ip)", admin, l, S(id, &idv1::IdentityService::Stub::ListLoginAttempts));
+  }
+  {
+    bv1::ListSubscriptionsRequest r;
+    r.set_user_id(u.user_id);
+    r.set_page_size(2);
+    TwoPages<bv1::ListSubscriptionsRequest, bv1::ListSubscriptionsResponse>(
+        "ListSubscriptions", u.token, r, S(bi, &bv1::BillingService::Stub::ListSubscriptions));
+    bv1::ListTransactionsRequest t;
+    t.set_account_id("bbbbbbbb-0000-4000-8000-000000000001");
+    t.set_page_size(2);
+    TwoPages<bv1::ListTransactionsRequest, bv1::ListTransactionsResponse>(
+        "ListTransactions", admin, t, S(bi, &bv1::BillingService::Stub::ListTransactions));
+    bv1::ListStripeEventsRequest e;
+    e.set_page_size(2);
+    TwoPages<bv1::ListStripeEventsRequest, bv1::ListStripeEventsResponse>(
+        "ListStripeEvents", admin, e, S(bi, &bv1::BillingService::Stub::ListStripeEvents));
+    e.set_type("customer.subscription.updated");
+    e.set_status(bv1::STRIPE_EVENT_STATUS_PROCESSED);
+    TwoPages<bv1::ListStripeEventsRequest, bv1::ListStripeEventsResponse>(
+        "ListStripeEvents(type,status)", admin, e,
+        S(bi, &bv1::BillingService::Stub::ListStripeEvents));
+  }
+  {
+    using LQ = qv1::ListQuestionsRequest;
+    using LQR = qv1::ListQuestionsResponse;
+    auto lq = S(qu, &qv1::QuestionBankService::Stub::ListQuestions);
+    LQ r;
+    r.set_page_size(20);
+    TwoPages<LQ, LQR>("ListQuestions", u.token, r, lq);
+    LQ any = r;
+    any.mutable_filter()->add_any_tag_ids(env.tag_ids[0]);
+    TwoPages<LQ, LQR>("ListQuestions(any_tag)", u.token, any, lq);
+    LQ all = r;
+    all.mutable_filter()->add_all_tag_ids(env.tag_ids[0]);
+    all.mutable_filter()->add_all_tag_ids(env.tag_ids[7 % env.tag_ids.size()]);
+    TwoPages<LQ, LQR>("ListQuestions(all_tags)", u.token, all, lq);
+    LQ diff = r;
+    diff.mutable_filter()->set_difficulty(qv1::QUESTION_DIFFICULTY_HARD);
+    TwoPages<LQ, LQR>("ListQuestions(difficulty)", u.token, diff, lq);
+    LQ text = r;
+    text.mutable_filter()->set_stem_query("renal infection");
+    TwoPages<LQ, LQR>("ListQuestions(stem_query)", u.token, text, lq);
+    LQ draft = r;
+    draft.mutable_filter()->set_status(qv1::QUESTION_STATUS_DRAFT);
+    TwoPages<LQ, LQR>("ListQuestions(status=draft, admin)", admin, draft, lq);
+    qv1::ListTagsRequest t;
+    t.set_page_size(2);
+    TwoPages<qv1::ListTagsRequest, qv1::ListTagsResponse>(
+        "ListTags", u.token, t, S(qu, &qv1::QuestionBankService::Stub::ListTags));
+    qv1::ListBookmarksRequest b;
+    b.set_page_size(2);
+    TwoPages<qv1::ListBookmarksRequest, qv1::ListBookmarksResponse>(
+        "ListBookmarks", u.token, b, S(qu, &qv1::QuestionBankService::Stub::ListBookmarks));
+    qv1::ListAttemptsRequest a;
+    a.set_page_size(2);
+    TwoPages<qv1::ListAttemptsRequest, qv1::ListAttemptsResponse>(
+        "ListAttempts", u.token, a, S(qu, &qv1::QuestionBankService::Stub::ListAttempts));
+  }
+}
+
 // ---- workloads: Start launches one asynchronous call, or returns false when out of inputs ----
 
 class Workload {
@@ -345,16 +518,18 @@ std::vector<std::unique_ptr<typename StubT::Stub>> Stubs(
 
 class HealthWorkload : public Workload {
  public:
-  explicit HealthWorkload(Env& env) : stubs_(Stubs<grpc::health::v1::Health>(env.health)) {}
+  explicit HealthWorkload(Env& env)
+      : env_(env), stubs_(Stubs<grpc::health::v1::Health>(env.health)) {}
   bool Start(int64_t seq, Done done) override {
     using grpc::health::v1::HealthCheckRequest;
     using grpc::health::v1::HealthCheckResponse;
     auto* p = NewPending<HealthCheckRequest, HealthCheckResponse>("", std::move(done));
-    stubs_[seq % stubs_.size()]->async()->Check(&p->ctx, &p->req, &p->resp, Finish(p));
+    Launch(p, [&] { return stubs_[seq % stubs_.size()]->PrepareAsyncCheck(&p->ctx, p->req, env_.Cq(seq)); });
     return true;
   }
 
  private:
+  Env& env_;
   std::vector<std::unique_ptr<grpc::health::v1::Health::Stub>> stubs_;
 };
 
@@ -366,7 +541,7 @@ class ValidateSessionWorkload : public Workload {
     auto* p = NewPending<idv1::ValidateSessionRequest, idv1::ValidateSessionResponse>(
         "", std::move(done));
     p->req.set_session_token(env_.users[Pick(env_.users.size())].token);
-    stubs_[seq % stubs_.size()]->async()->ValidateSession(&p->ctx, &p->req, &p->resp, Finish(p));
+    Launch(p, [&] { return stubs_[seq % stubs_.size()]->PrepareAsyncValidateSession(&p->ctx, p->req, env_.Cq(seq)); });
     return true;
   }
 
@@ -386,7 +561,7 @@ class LoginWorkload : public Workload {
     // As a front end forwarding its users' addresses (identity trusts the bench's peer).
     p->req.set_client_ip(absl::StrCat("10.", seq % 200, ".", (seq / 200) % 250, ".", 1 + Pick(250)));
     p->req.set_user_agent("loadgen");
-    stubs_[seq % stubs_.size()]->async()->Login(&p->ctx, &p->req, &p->resp, Finish(p));
+    Launch(p, [&] { return stubs_[seq % stubs_.size()]->PrepareAsyncLogin(&p->ctx, p->req, env_.Cq(seq)); });
     return true;
   }
 
@@ -404,7 +579,7 @@ class GetEntitlementWorkload : public Workload {
     auto* p = NewPending<bv1::GetEntitlementRequest, bv1::GetEntitlementResponse>(u.token,
                                                                                  std::move(done));
     p->req.set_user_id(u.user_id);
-    stubs_[seq % stubs_.size()]->async()->GetEntitlement(&p->ctx, &p->req, &p->resp, Finish(p));
+    Launch(p, [&] { return stubs_[seq % stubs_.size()]->PrepareAsyncGetEntitlement(&p->ctx, p->req, env_.Cq(seq)); });
     return true;
   }
 
@@ -442,7 +617,7 @@ class IngestWorkload : public Workload {
     p->req.set_payload(SubscriptionEvent(env_, n, env_.users[Pick(env_.users.size())], now));
     p->req.set_stripe_signature(
         absl::StrCat("t=", now, ",v1=", HexHmacSha256(secret_, absl::StrCat(now, ".", p->req.payload()))));
-    stubs_[seq % stubs_.size()]->async()->IngestStripeEvent(&p->ctx, &p->req, &p->resp, Finish(p));
+    Launch(p, [&] { return stubs_[seq % stubs_.size()]->PrepareAsyncIngestStripeEvent(&p->ctx, p->req, env_.Cq(seq)); });
     return true;
   }
 
@@ -466,11 +641,11 @@ class RecordTransactionWorkload : public Workload {
     t->set_user_id(env_.users[Pick(env_.users.size())].user_id);
     t->set_kind(bv1::TRANSACTION_KIND_PAYMENT);
     t->set_status(bv1::TRANSACTION_STATUS_SUCCEEDED);
-    t->set_currency(n % 3 ? "usd" : "eur");
+    t->set_currency(n % 3 ? "USD" : "EUR");
     t->set_amount_cents(100 + static_cast<int64_t>(Pick(100000)));
     t->set_provider("manual");
     (*t->mutable_metadata())["note"] = absl::StrCat("bench ", n);
-    stubs_[seq % stubs_.size()]->async()->RecordTransaction(&p->ctx, &p->req, &p->resp, Finish(p));
+    Launch(p, [&] { return stubs_[seq % stubs_.size()]->PrepareAsyncRecordTransaction(&p->ctx, p->req, env_.Cq(seq)); });
     return true;
   }
 
@@ -487,7 +662,7 @@ class GetQuestionWorkload : public Workload {
     auto* p = NewPending<qv1::GetQuestionRequest, qv1::GetQuestionResponse>(
         env_.users[Pick(env_.users.size())].token, std::move(done));
     p->req.set_question_id(env_.question_ids[Pick(env_.question_ids.size())]);
-    stubs_[seq % stubs_.size()]->async()->GetQuestion(&p->ctx, &p->req, &p->resp, Finish(p));
+    Launch(p, [&] { return stubs_[seq % stubs_.size()]->PrepareAsyncGetQuestion(&p->ctx, p->req, env_.Cq(seq)); });
     return true;
   }
 
@@ -509,7 +684,7 @@ class ListQuestionsWorkload : public Workload {
     if (seq % 2) {
       p->req.mutable_filter()->set_difficulty(static_cast<qv1::QuestionDifficulty>(1 + Pick(3)));
     }
-    stubs_[seq % stubs_.size()]->async()->ListQuestions(&p->ctx, &p->req, &p->resp, Finish(p));
+    Launch(p, [&] { return stubs_[seq % stubs_.size()]->PrepareAsyncListQuestions(&p->ctx, p->req, env_.Cq(seq)); });
     return true;
   }
 
@@ -536,7 +711,7 @@ class SubmitAttemptWorkload : public Workload {
     p->req.set_question_id(item.question_id);
     p->req.set_choice_id(item.choice_id);
     p->req.set_time_spent_ms(2000 + static_cast<int64_t>(Pick(60000)));
-    stubs_[seq % stubs_.size()]->async()->SubmitAttempt(&p->ctx, &p->req, &p->resp, Finish(p));
+    Launch(p, [&] { return stubs_[seq % stubs_.size()]->PrepareAsyncSubmitAttempt(&p->ctx, p->req, env_.Cq(seq)); });
     return true;
   }
 
@@ -599,6 +774,7 @@ class Runner {
             Release();
           })) {
         inflight_--;
+        exhausted_ = true;
         Release();
         break;
       }
@@ -610,18 +786,25 @@ class Runner {
  private:
   void Next() {
     const absl::Time t0 = absl::Now();
-    if (t0 >= end_ || !w_.Start(seq_++, [this, t0](const grpc::Status& s) {
+    if (t0 >= end_) {
+      Release();
+      return;
+    }
+    if (!w_.Start(seq_++, [this, t0](const grpc::Status& s) {
           Record(t0, s);
           Next();
         })) {
+      exhausted_ = true;
       Release();
     }
   }
 
   void Record(absl::Time t0, const grpc::Status& s) {
     if (t0 < measure_start_) return;
-    const int64_t ns = absl::ToInt64Nanoseconds(absl::Now() - t0);
+    const absl::Time now = absl::Now();
+    const int64_t ns = absl::ToInt64Nanoseconds(now - t0);
     absl::MutexLock lock(&mu_);
+    last_done_ = std::max(last_done_, now);
     result_.latency.Record(ns);
     if (s.ok()) {
       result_.ok++;
@@ -654,6 +837,17 @@ class Runner {
   std::atomic<int> inflight_{0};
   std::atomic<int64_t> seq_{0};
   int first_errors_ = 0;
+  std::atomic<bool> exhausted_{false};
+  absl::Time last_done_ = absl::InfinitePast();
+
+ public:
+  // Measured seconds: the whole window, or up to the last answer when the inputs ran out.
+  double Seconds() {
+    absl::MutexLock lock(&mu_);
+    const absl::Duration window = end_ - measure_start_;
+    if (!exhausted_) return absl::ToDoubleSeconds(window);
+    return std::max(0.0, absl::ToDoubleSeconds(std::min(last_done_, end_) - measure_start_));
+  }
 };
 
 bool NeedsUsers(const std::string& rpc) { return rpc != "Health" && !rpc.empty(); }
@@ -684,7 +878,7 @@ int Main() {
     ImportQuestions(env, n);
     return 0;
   }
-  if (NeedsUsers(rpc) || NeedsUsers(bg_rpc)) {
+  if (NeedsUsers(rpc) || NeedsUsers(bg_rpc) || absl::GetFlag(FLAGS_list_sweep)) {
     SetupAdmin(env);
     SetupUsers(env, std::max(1, absl::GetFlag(FLAGS_users)));
   }
@@ -694,10 +888,17 @@ int Main() {
     LoadQuestionIds(env, 5000);
   }
   if (rpc == "SubmitAttempt") SetupPractice(env, absl::GetFlag(FLAGS_practice_sessions));
+  if (absl::GetFlag(FLAGS_list_sweep)) {
+    LoadTags(env);
+    if (env.tag_ids.empty()) Die("no bench tags: run --import_questions first");
+    ListSweep(env);
+    return 0;
+  }
   std::cerr << absl::StrFormat("loadgen: setup %.1f s (%d users, %d questions, %d attempts ready)\n",
                                absl::ToDoubleSeconds(absl::Now() - setup_start), env.users.size(),
                                env.question_ids.size(), env.practice.size());
 
+  env.StartPollers(absl::GetFlag(FLAGS_pollers));
   auto workload = MakeWorkload(rpc, env);
   std::unique_ptr<Workload> bg_workload;
   if (!bg_rpc.empty()) bg_workload = MakeWorkload(bg_rpc, env);
@@ -728,10 +929,9 @@ int Main() {
     runner.RunClosed(concurrency);
   }
   if (bg_thread.joinable()) bg_thread.join();
-  // Measured time: the window, or less when the inputs ran out (SubmitAttempt).
-  const absl::Time stopped = std::min(absl::Now(), end);
-  result.seconds = absl::ToDoubleSeconds(stopped - measure_start);
-  bg_result.seconds = absl::ToDoubleSeconds(end - measure_start);
+  env.StopPollers();
+  result.seconds = runner.Seconds();
+  if (bg_runner) bg_result.seconds = bg_runner->Seconds();
 
   std::vector<RunResult> results = {result};
   if (bg_workload) results.push_back(bg_result);
