@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# Runs drain_test.py (see there) with python3 from the runfiles.
+set -euo pipefail
+here="${TEST_SRCDIR:-$PWD/..}/${TEST_WORKSPACE:-suite}/tests/integration"
+exec python3 "$here/drain_test.py"
