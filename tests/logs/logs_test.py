@@ -18,6 +18,7 @@ import os
 import re
 import sys
 import tempfile
+import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.environ.get("TEST_SRCDIR", ".."),
@@ -182,6 +183,9 @@ def main():
         suite = Suite.start(workdir)
         flow = Flow(suite)
         known = flow.run()
+        # A call's server-side bookkeeping (counter, then log line) ends just after the client
+        # has its answer: let the last one settle before reading the counters.
+        time.sleep(0.5)
         handled = {svc: handled_by_method(suite.ports[f"{svc}_metrics"]) for svc in suite.logs}
         codes = suite.stop()
         if any(code != 0 for code in codes.values()):
