@@ -1,0 +1,51 @@
+// Running a service binary from its test the way operators run it: on a free loopback port,
+// configured only by the environment it is given, watched through gRPC health, stopped with
+// SIGTERM and judged by its exit code.
+//
+//   const int port = FreeLoopbackPort();
+//   pid_t pid = SpawnServer("services/billing/billing_server",
+//                           {{"DATABASE_URL", url}, {"BILLING_GRPC_PORT", std::to_string(port)}});
+//   EXPECT_EQ(WaitForHealth(absl::StrCat("127.0.0.1:", port), "", HealthCheckResponse::SERVING),
+//             HealthCheckResponse::SERVING);
+//   kill(pid, SIGTERM);
+//   EXPECT_EQ(WaitExit(pid, absl::Seconds(15)), 0);
+//
+// Thread-compatible; SpawnServer forks, so call it before starting threads of your own.
+#ifndef SUITE_SHARED_RPC_TESTING_SERVER_PROCESS_H_
+#define SUITE_SHARED_RPC_TESTING_SERVER_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+
+namespace suite::rpc::testing {
+
+// FreeLoopbackPort returns a TCP port of 127.0.0.1 that the kernel just handed out and that
+// nothing listens on (the usual small race with other processes remains).
+int FreeLoopbackPort();
+
+// SpawnServer starts `binary` with `args` and exactly `env` (plus PATH=/usr/bin:/bin, nothing
+// inherited), its stdout sent to /dev/null; returns its pid, or -1 when fork fails.
+pid_t SpawnServer(const std::string& binary, const std::map<std::string, std::string>& env,
+                  const std::vector<std::string>& args = {});
+
+// WaitExit waits up to `timeout` for `pid` and returns its exit code; -1 when it was ended by
+// a signal or did not exit in time (it is then killed with SIGKILL and reaped).
+int WaitExit(pid_t pid, absl::Duration timeout);
+
+// WaitForHealth asks grpc.health.v1.Health/Check(`service`) at `address` until the answer is
+// `want` or `timeout` passes, and returns the last status seen (UNKNOWN when none answered).
+// A fresh channel per attempt: one that failed to connect would back off for seconds.
+grpc::health::v1::HealthCheckResponse::ServingStatus WaitForHealth(
+    const std::string& address, const std::string& service,
+    grpc::health::v1::HealthCheckResponse::ServingStatus want,
+    absl::Duration timeout = absl::Seconds(15));
+
+}  // namespace suite::rpc::testing
+
+#endif  // SUITE_SHARED_RPC_TESTING_SERVER_PROCESS_H_
