@@ -18,69 +18,37 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "identity/v1/identity_service.grpc.pb.h"
 #include "shared/db/testing/test_database.h"
+#include "shared/rpc/testing/server_process.h"
 
 namespace {
 
 constexpr char kServer[] = "services/identity/identity_server";
 
-// A port nothing listens on right now, taken from a range unlikely to collide with others.
-int PickPort() {
-  static int next = 0;
-  return 30000 + (getpid() % 2000) * 5 + (next++);
-}
+using grpc::health::v1::HealthCheckResponse;
+using suite::rpc::testing::FreeLoopbackPort;
+using suite::rpc::testing::SpawnServer;
+using suite::rpc::testing::WaitExit;
+using suite::rpc::testing::WaitForHealth;
 
-// Starts the server with `env` (and nothing else from the parent's environment) and returns
-// its pid; the child's stdout goes to /dev/null.
+constexpr char kService[] = "identity.v1.IdentityService";
+
+// Starts identity_server with exactly `env`.
 pid_t StartServer(const std::map<std::string, std::string>& env) {
-  const pid_t pid = fork();
-  if (pid != 0) return pid;
-  clearenv();
-  for (const auto& [name, value] : env) setenv(name.c_str(), value.c_str(), 1);
-  if (freopen("/dev/null", "w", stdout) == nullptr) _exit(126);
-  execl(kServer, kServer, static_cast<char*>(nullptr));
-  _exit(127);
-}
-
-// ExitCode waits for `pid` up to `limit`; -1 when it did not exit normally in time (killed).
-int ExitCode(pid_t pid, absl::Duration limit) {
-  for (absl::Time end = absl::Now() + limit; absl::Now() < end;) {
-    int status = 0;
-    if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    absl::SleepFor(absl::Milliseconds(25));
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
-  return -1;
-}
-
-// WaitForHealth polls the service's health until it reports `want` or 10 s pass.
-bool WaitForHealth(int port, grpc::health::v1::HealthCheckResponse::ServingStatus want) {
-  for (int i = 0; i < 100; ++i) {
-    // A fresh channel each time: a channel that failed to connect backs off for seconds.
-    auto stub = grpc::health::v1::Health::NewStub(grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
-    grpc::health::v1::HealthCheckRequest req;
-    req.set_service("identity.v1.IdentityService");
-    grpc::health::v1::HealthCheckResponse resp;
-    if (stub->Check(&ctx, req, &resp).ok() && resp.status() == want) return true;
-    absl::SleepFor(absl::Milliseconds(100));
-  }
-  return false;
+  return SpawnServer(kServer, env);
 }
 
 TEST(IdentityServerBinaryTest, BootstrapsTheAdminServesLoginAndDrainsOnSigterm) {
   auto db = suite::db::testing::TestDatabase::CreateMigrated();
   ASSERT_TRUE(db.ok()) << db.status();
-  const int port = PickPort();
+  const int port = FreeLoopbackPort();
   const pid_t pid = StartServer({{"DATABASE_URL", (*db)->UrlAs("identity_service")},
                                  {"IDENTITY_GRPC_PORT", std::to_string(port)},
                                  {"IDENTITY_GRPC_HEALTH_INTERVAL", "100ms"},
                                  {"IDENTITY_BOOTSTRAP_ADMIN_EMAIL", "root@example.com"},
                                  {"IDENTITY_BOOTSTRAP_ADMIN_PASSWORD", "the operator's secret"}});
   ASSERT_GT(pid, 0);
-  ASSERT_TRUE(WaitForHealth(port, grpc::health::v1::HealthCheckResponse::SERVING));
+  ASSERT_EQ(WaitForHealth(absl::StrCat("127.0.0.1:", port), kService, HealthCheckResponse::SERVING),
+            HealthCheckResponse::SERVING);
 
   auto identity = identity::v1::IdentityService::NewStub(grpc::CreateChannel(
       absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
@@ -102,34 +70,36 @@ TEST(IdentityServerBinaryTest, BootstrapsTheAdminServesLoginAndDrainsOnSigterm) 
   EXPECT_TRUE(admin);
 
   ASSERT_EQ(kill(pid, SIGTERM), 0);
-  EXPECT_EQ(ExitCode(pid, absl::Seconds(20)), 0);
+  EXPECT_EQ(WaitExit(pid, absl::Seconds(20)), 0);
 }
 
 TEST(IdentityServerBinaryTest, HealthIsNotServingWhileTheDatabaseIsUnreachable) {
-  const int port = PickPort();
+  const int port = FreeLoopbackPort();
   const pid_t pid = StartServer({{"DATABASE_URL", "postgresql://identity_service@127.0.0.1:1/x"},
                                  {"IDENTITY_GRPC_PORT", std::to_string(port)},
                                  {"IDENTITY_GRPC_HEALTH_INTERVAL", "100ms"}});
   ASSERT_GT(pid, 0);
-  EXPECT_TRUE(WaitForHealth(port, grpc::health::v1::HealthCheckResponse::NOT_SERVING));
+  EXPECT_EQ(
+      WaitForHealth(absl::StrCat("127.0.0.1:", port), kService, HealthCheckResponse::NOT_SERVING),
+      HealthCheckResponse::NOT_SERVING);
   ASSERT_EQ(kill(pid, SIGTERM), 0);
-  EXPECT_EQ(ExitCode(pid, absl::Seconds(20)), 0);
+  EXPECT_EQ(WaitExit(pid, absl::Seconds(20)), 0);
 }
 
 TEST(IdentityServerBinaryTest, HashingWeakerThanOwaspIsABadConfiguration) {
   const pid_t pid = StartServer({{"DATABASE_URL", "postgresql://identity_service@127.0.0.1:1/x"},
-                                 {"IDENTITY_GRPC_PORT", std::to_string(PickPort())},
+                                 {"IDENTITY_GRPC_PORT", std::to_string(FreeLoopbackPort())},
                                  {"IDENTITY_ARGON2_MEMLIMIT_KIB", "1024"}});
   ASSERT_GT(pid, 0);
-  EXPECT_EQ(ExitCode(pid, absl::Seconds(10)), 2);
+  EXPECT_EQ(WaitExit(pid, absl::Seconds(10)), 2);
 }
 
 TEST(IdentityServerBinaryTest, HalfABootstrapPairIsABadConfiguration) {
   const pid_t pid = StartServer({{"DATABASE_URL", "postgresql://identity_service@127.0.0.1:1/x"},
-                                 {"IDENTITY_GRPC_PORT", std::to_string(PickPort())},
+                                 {"IDENTITY_GRPC_PORT", std::to_string(FreeLoopbackPort())},
                                  {"IDENTITY_BOOTSTRAP_ADMIN_EMAIL", "root@example.com"}});
   ASSERT_GT(pid, 0);
-  EXPECT_EQ(ExitCode(pid, absl::Seconds(10)), 2);
+  EXPECT_EQ(WaitExit(pid, absl::Seconds(10)), 2);
 }
 
 }  // namespace
