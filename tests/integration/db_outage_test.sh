@@ -2,4 +2,6 @@
 # Runs db_outage_test.py (see there) with python3 from the runfiles.
 set -euo pipefail
 here="${TEST_SRCDIR:-$PWD/..}/${TEST_WORKSPACE:-suite}/tests/integration"
+# No __pycache__ beside the sources: runfiles are symlinks into the work tree.
+export PYTHONDONTWRITEBYTECODE=1
 exec python3 "$here/db_outage_test.py"
