@@ -1,6 +1,8 @@
 #include "services/identity/domain/password_hasher.h"
 
 #include <sodium.h>
+#include <pthread.h>
+#include <sched.h>
 
 #include <utility>
 
@@ -52,6 +54,14 @@ PasswordHasher::~PasswordHasher() {
 }
 
 void PasswordHasher::WorkerLoop() {
+  // A hash is ~12 ms of pure CPU (plus 19 MiB of page faults); two workers on two cores used to
+  // starve every request thread during a login flood (tools/bench: ValidateSession p99 15 ms
+  // quiet, 2.3 s during the flood). Under SCHED_IDLE the hashes still get every idle cycle (a
+  // login flood alone runs at full speed), but any request thread preempts them at once.
+  // Failure (not Linux) just leaves the default policy.
+  sched_param param{};
+  param.sched_priority = 0;
+  pthread_setschedparam(pthread_self(), SCHED_IDLE, &param);
   while (true) {
     std::function<void()> work;
     {
