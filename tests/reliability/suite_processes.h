@@ -1,0 +1,260 @@
+// The three real service binaries (identity_server, billing_server, questions_server) as
+// processes on one database, and a steady load of writes on each with every call recorded —
+// for the fault tests and the soak (tools/soak).
+//
+//   Suite suite(cluster, *db);            // starts the three binaries
+//   ASSERT_TRUE(suite.WaitServing());
+//   Load load(suite, suite.AdminToken());  // sign-ups, signed webhooks, new questions
+//   load.Start(); ...; load.Stop();
+//   std::vector<Call> calls = load.Calls("billing");
+//
+// Testonly. Suite is not thread-safe; Load's Calls may be read while it runs.
+#ifndef SUITE_TESTS_RELIABILITY_SUITE_PROCESSES_H_
+#define SUITE_TESTS_RELIABILITY_SUITE_PROCESSES_H_
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "billing/v1/billing_service.grpc.pb.h"
+#include "identity/v1/identity_service.grpc.pb.h"
+#include "questions/v1/questions_service.grpc.pb.h"
+#include "services/billing/domain/stripe_signature.h"
+#include "shared/db/testing/test_database.h"
+#include "tests/reliability/cluster.h"
+#include "tests/reliability/harness.h"
+
+namespace suite::reliability {
+
+inline constexpr char kAdminEmail[] = "root@example.com";
+inline constexpr char kAdminPassword[] = "the operator's long secret";
+inline constexpr char kWebhookSecret[] = "whsec_faults";
+inline const absl::Duration kDrain = absl::Seconds(3);
+
+struct Call {
+  absl::Time start, end;
+  grpc::StatusCode code;
+  std::string id;  // what was written, when acknowledged
+  std::string message;
+};
+
+// The three services as processes on one database.
+class Suite {
+ public:
+  Suite(PgCluster& cluster, suite::db::testing::TestDatabase& db) : cluster_(cluster), db_(db) {
+    identity_port_ = FreePort();
+    billing_port_ = FreePort();
+    questions_port_ = FreePort();
+    const std::string logs = getenv("TEST_UNDECLARED_OUTPUTS_DIR") != nullptr
+                                 ? getenv("TEST_UNDECLARED_OUTPUTS_DIR")
+                                 : "/tmp";
+    identity_ = std::make_unique<ServiceProcess>(
+        "services/identity/identity_server",
+        std::map<std::string, std::string>{
+            {"DATABASE_URL", db.UrlAs("identity_service")},
+            {"IDENTITY_GRPC_PORT", std::to_string(identity_port_)},
+            {"IDENTITY_GRPC_HEALTH_INTERVAL", "100ms"},
+            {"IDENTITY_GRPC_DRAIN_TIMEOUT", "3s"},
+            {"IDENTITY_BOOTSTRAP_ADMIN_EMAIL", kAdminEmail},
+            {"IDENTITY_BOOTSTRAP_ADMIN_PASSWORD", kAdminPassword},
+            {"IDENTITY_PAGE_TOKEN_SECRET", "identity-page-token-secret"},
+            {"DB_CONNECT_TIMEOUT_S", "2"}},
+        logs + "/identity.log");
+    billing_ = std::make_unique<ServiceProcess>(
+        "services/billing/billing_server",
+        std::map<std::string, std::string>{
+            {"DATABASE_URL", db.UrlAs("billing_service")},
+            {"BILLING_GRPC_PORT", std::to_string(billing_port_)},
+            {"BILLING_WEBHOOK_PORT", "0"},
+            {"BILLING_GRPC_HEALTH_INTERVAL", "100ms"},
+            {"BILLING_GRPC_DRAIN_TIMEOUT", "3s"},
+            {"BILLING_STRIPE_WEBHOOK_SECRETS", kWebhookSecret},
+            {"BILLING_PAGE_TOKEN_SECRET", "billing-page-token-secret"},
+            {"IDENTITY_ADDR", identity_addr()},
+            {"DB_CONNECT_TIMEOUT_S", "2"}},
+        logs + "/billing.log");
+    questions_ = std::make_unique<ServiceProcess>(
+        "services/questions/questions_server",
+        std::map<std::string, std::string>{
+            {"DATABASE_URL", db.UrlAs("questions_service")},
+            {"QUESTIONS_GRPC_ADDR", questions_addr()},
+            {"QUESTIONS_GRPC_HEALTH_INTERVAL", "100ms"},
+            {"QUESTIONS_GRPC_DRAIN_TIMEOUT", "3s"},
+            {"QUESTIONS_PAGE_TOKEN_SECRET", "questions-page-token-secret"},
+            {"QUESTIONS_FREE_QUOTA", "0"},
+            {"IDENTITY_ADDR", identity_addr()},
+            {"BILLING_ADDR", billing_addr()},
+            {"DB_CONNECT_TIMEOUT_S", "2"}},
+        logs + "/questions.log");
+  }
+
+  std::string identity_addr() const { return absl::StrCat("127.0.0.1:", identity_port_); }
+  std::string billing_addr() const { return absl::StrCat("127.0.0.1:", billing_port_); }
+  std::string questions_addr() const { return absl::StrCat("127.0.0.1:", questions_port_); }
+  ServiceProcess& identity() { return *identity_; }
+  ServiceProcess& billing() { return *billing_; }
+  ServiceProcess& questions() { return *questions_; }
+  PgCluster& cluster() { return cluster_; }
+  suite::db::testing::TestDatabase& db() { return db_; }
+
+  bool WaitServing(absl::Duration timeout = absl::Seconds(20)) {
+    absl::Time end = absl::Now() + timeout;
+    for (const std::string& addr : {identity_addr(), billing_addr(), questions_addr()}) {
+      auto channel = NewChannel(addr);
+      while (HealthOf(channel) != HealthStatus::kServing) {
+        if (absl::Now() > end) return false;
+        absl::SleepFor(absl::Milliseconds(50));
+      }
+    }
+    return true;
+  }
+
+  // AdminToken logs the bootstrap admin in.
+  std::string AdminToken() {
+    auto stub = ::identity::v1::IdentityService::NewStub(NewChannel(identity_addr()));
+    ::identity::v1::LoginRequest req;
+    req.set_email(kAdminEmail);
+    req.set_password(kAdminPassword);
+    ::identity::v1::LoginResponse resp;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    grpc::Status s = stub->Login(&ctx, req, &resp);
+    if (!s.ok()) std::fprintf(stderr, "admin login failed: %s\n", s.error_message().c_str());
+    return resp.session_token();
+  }
+
+ private:
+  PgCluster& cluster_;
+  suite::db::testing::TestDatabase& db_;
+  int identity_port_, billing_port_, questions_port_;
+  std::unique_ptr<ServiceProcess> identity_, billing_, questions_;
+};
+
+// Steady writes on each service from its own thread, every call recorded.
+class Load {
+ public:
+  Load(Suite& suite, std::string admin_token, absl::Duration pause = absl::Milliseconds(20))
+      : suite_(suite), token_(std::move(admin_token)), pause_(pause) {}
+  ~Load() { Stop(); }
+
+  void Start() {
+    running_ = true;
+    threads_.emplace_back([this] { Loop("identity", [this](int n) { return SignUp(n); }); });
+    threads_.emplace_back([this] { Loop("billing", [this](int n) { return Webhook(n); }); });
+    threads_.emplace_back(
+        [this] { Loop("questions", [this](int n) { return NewQuestion(n); }); });
+  }
+  void Stop() {
+    running_ = false;
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+  }
+
+  std::vector<Call> Calls(const std::string& service) {
+    absl::MutexLock lock(&mu_);
+    return calls_[service];
+  }
+
+ private:
+  void Loop(const std::string& service, const std::function<Call(int)>& op) {
+    for (int n = 0; running_; ++n) {
+      Call c = op(n);
+      {
+        absl::MutexLock lock(&mu_);
+        calls_[service].push_back(c);
+      }
+      absl::SleepFor(pause_);
+    }
+  }
+
+  template <typename Fn>
+  Call Timed(Fn fn) {
+    Call c;
+    c.start = absl::Now();
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(c.start + absl::Seconds(5)));
+    grpc::Status s = fn(ctx, c.id);
+    c.end = absl::Now();
+    c.code = s.error_code();
+    c.message = s.error_message();
+    if (!s.ok()) c.id.clear();
+    return c;
+  }
+
+  Call SignUp(int n) {
+    return Timed([&](grpc::ClientContext& ctx, std::string& id) {
+      ::identity::v1::CreateUserRequest req;
+      req.set_email(absl::StrCat("load-", n, "-", absl::ToUnixMicros(absl::Now()), "@example.com"));
+      req.set_password("correct horse battery staple");
+      ::identity::v1::CreateUserResponse resp;
+      grpc::Status s = identity_->CreateUser(&ctx, req, &resp);
+      id = resp.user().user_id();
+      return s;
+    });
+  }
+
+  Call Webhook(int n) {
+    return Timed([&](grpc::ClientContext& ctx, std::string& id) {
+      const std::string event_id = absl::StrCat("evt_load_", n, "_", absl::ToUnixMicros(absl::Now()));
+      const std::string payload = absl::StrCat(
+          R"({"id":")", event_id, R"(","object":"event","type":"customer.created",)",
+          R"("created":1700000000,"livemode":false,"api_version":"2024-06-20",)",
+          R"("data":{"object":{"id":"cus_)", event_id, R"(","object":"customer"}}})");
+      const int64_t t = absl::ToUnixSeconds(absl::Now());
+      ::billing::v1::IngestStripeEventRequest req;
+      req.set_payload(payload);
+      req.set_stripe_signature(absl::StrCat(
+          "t=", t, ",v1=", billing::ComputeStripeSignature(kWebhookSecret, t, payload)));
+      ::billing::v1::IngestStripeEventResponse resp;
+      grpc::Status s = billing_->IngestStripeEvent(&ctx, req, &resp);
+      id = event_id;
+      return s;
+    });
+  }
+
+  Call NewQuestion(int n) {
+    return Timed([&](grpc::ClientContext& ctx, std::string& id) {
+      ctx.AddMetadata("authorization", "Bearer " + token_);
+      ::questions::v1::CreateQuestionRequest req;
+      req.set_stem(absl::StrCat("Load question ", n, "?"));
+      req.set_difficulty(::questions::v1::QUESTION_DIFFICULTY_EASY);
+      auto* a = req.add_choices();
+      a->set_text("yes");
+      a->set_is_correct(true);
+      req.add_choices()->set_text("no");
+      ::questions::v1::CreateQuestionResponse resp;
+      grpc::Status s = questions_->CreateQuestion(&ctx, req, &resp);
+      id = resp.question().id();
+      return s;
+    });
+  }
+
+  Suite& suite_;
+  std::string token_;
+  absl::Duration pause_;
+  std::unique_ptr<::identity::v1::IdentityService::Stub> identity_ =
+      ::identity::v1::IdentityService::NewStub(NewChannel(suite_.identity_addr()));
+  std::unique_ptr<::billing::v1::BillingService::Stub> billing_ =
+      ::billing::v1::BillingService::NewStub(NewChannel(suite_.billing_addr()));
+  std::unique_ptr<::questions::v1::QuestionBankService::Stub> questions_ =
+      ::questions::v1::QuestionBankService::NewStub(NewChannel(suite_.questions_addr()));
+  std::atomic<bool> running_{false};
+  std::vector<std::thread> threads_;
+  absl::Mutex mu_;
+  std::map<std::string, std::vector<Call>> calls_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace suite::reliability
+
+#endif  // SUITE_TESTS_RELIABILITY_SUITE_PROCESSES_H_
