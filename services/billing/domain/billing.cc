@@ -10,6 +10,7 @@
 #include "services/billing/errors.h"
 #include "shared/base/status_macros.h"
 #include "shared/base/uuid.h"
+#include "shared/metrics/metrics.h"
 #include "shared/rpc/status.h"
 
 namespace billing {
@@ -50,6 +51,35 @@ std::pair<std::vector<T>, std::string> WithToken(const suite::rpc::PageTokenCode
   return {std::move(page.items), std::move(token)};
 }
 
+// Webhook deliveries by outcome, through either door (HTTP or IngestStripeEvent), for the
+// operators' dashboards: a rise in "rejected_signature" means a secret is out of step, in
+// "failed" that Stripe is retrying events we cannot apply.
+suite::metrics::CounterFamily& WebhookOutcomes() {
+  static suite::metrics::CounterFamily* const family =
+      *suite::metrics::Registry::Default().AddCounter(
+          "billing_webhook_events_total", "Stripe webhook deliveries by outcome.", {"outcome"});
+  return *family;
+}
+
+std::string WebhookOutcome(const absl::StatusOr<IngestResult>& result) {
+  if (result.ok()) {
+    if (result->duplicate) return "duplicate";
+    return result->status == EventStatus::kIgnored ? "ignored" : "processed";
+  }
+  switch (result.status().code()) {
+    case absl::StatusCode::kResourceExhausted:
+      return "too_large";
+    case absl::StatusCode::kUnauthenticated:
+      return "rejected_signature";
+    case absl::StatusCode::kInvalidArgument:
+      return "rejected_payload";
+    case absl::StatusCode::kInternal:
+      return "failed";
+    default:
+      return "unavailable";
+  }
+}
+
 }  // namespace
 
 Billing::Billing(BillingStorage& storage, BillingOptions options)
@@ -61,11 +91,15 @@ Billing::Billing(BillingStorage& storage, BillingOptions options)
 absl::StatusOr<IngestResult> Billing::IngestStripeEvent(absl::string_view payload,
                                                         absl::string_view signature_header,
                                                         absl::string_view request_id) {
-  if (payload.size() > kMaxWebhookPayloadBytes) {
-    return errors::PayloadTooLarge(kMaxWebhookPayloadBytes);
-  }
-  SUITE_RETURN_IF_ERROR(verifier_.Verify(payload, signature_header));
-  return Apply(payload, request_id, /*reprocess=*/false);
+  absl::StatusOr<IngestResult> result = [&]() -> absl::StatusOr<IngestResult> {
+    if (payload.size() > kMaxWebhookPayloadBytes) {
+      return errors::PayloadTooLarge(kMaxWebhookPayloadBytes);
+    }
+    SUITE_RETURN_IF_ERROR(verifier_.Verify(payload, signature_header));
+    return Apply(payload, request_id, /*reprocess=*/false);
+  }();
+  WebhookOutcomes().WithLabels({WebhookOutcome(result)}).Increment();
+  return result;
 }
 
 absl::StatusOr<IngestResult> Billing::Apply(absl::string_view payload, absl::string_view request_id,
