@@ -54,10 +54,11 @@ std::pair<std::string, std::string> SplitMethod(absl::string_view full) {
   return {std::string(path.substr(0, slash)), std::string(path.substr(slash + 1))};
 }
 
+// UNIMPLEMENTED is the caller asking for a method this server lacks (grpcurl and buf curl try
+// reflection v1 before the v1alpha that gRPC 1.51 serves): not a fault of ours.
 bool IsServerFault(grpc::StatusCode code) {
   return code == grpc::StatusCode::INTERNAL || code == grpc::StatusCode::UNKNOWN ||
-         code == grpc::StatusCode::DATA_LOSS || code == grpc::StatusCode::UNAVAILABLE ||
-         code == grpc::StatusCode::UNIMPLEMENTED;
+         code == grpc::StatusCode::DATA_LOSS || code == grpc::StatusCode::UNAVAILABLE;
 }
 
 class CallInterceptor : public grpc::experimental::Interceptor {
