@@ -164,16 +164,17 @@ def cmd_explain(log, url, out):
     results = []
     for (name, nulls), (sql, params) in sorted(shapes.items()):
         entry = {"statement": name, "null_params": list(nulls)}
-        for mode in ("force_generic_plan", "force_custom_plan"):
+        for mode, label in (("force_generic_plan", "generic"), ("force_custom_plan", "custom"),
+                            ("force_generic_plan; SET enable_seqscan = off", "noseq")):
             args = ", ".join(literal(params.get(n)) for n in range(1, len(params) + 1))
             q = (f"SET plan_cache_mode = {mode};\nPREPARE bench_q AS {sql};\n"
                  f"EXPLAIN (COSTS OFF) EXECUTE bench_q{'(' + args + ')' if params else ''};\n")
             r = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", url],
                                input=q, capture_output=True, text=True)
             plan = r.stdout.strip() if r.returncode == 0 else "ERROR: " + r.stderr.strip()
-            entry[mode.split("_")[1] + "_plan"] = plan
-            entry[mode.split("_")[1] + "_uses_index"] = bool(re.search(r"Index", plan))
-            entry[mode.split("_")[1] + "_seq_scans"] = re.findall(r"Seq Scan on (\S+)", plan)
+            entry[label + "_plan"] = plan
+            entry[label + "_uses_index"] = bool(re.search(r"Index", plan))
+            entry[label + "_seq_scans"] = re.findall(r"Seq Scan on (\S+)", plan)
         results.append(entry)
     with open(out, "w") as f:
         json.dump(results, f, indent=2)
@@ -181,6 +182,7 @@ def cmd_explain(log, url, out):
         print(f"  {e['statement']:<34} nulls={str(e['null_params']):<22} "
               f"index generic={'yes' if e['generic_uses_index'] else 'NO '} "
               f"custom={'yes' if e['custom_uses_index'] else 'NO '} "
+              f"index plan exists={'yes' if e['noseq_uses_index'] else 'NO '} "
               f"seq scans: {', '.join(sorted(set(e['generic_seq_scans'] + e['custom_seq_scans']))) or '-'}")
 
 
@@ -200,6 +202,10 @@ def pgbench_tps(path):
 def cmd_report(d, out):
     meta = load(os.path.join(d, "meta.json"))
     res = {"machine": meta["machine"], "settings": meta["settings"], "rpcs": {}, "targets": []}
+    la = os.path.join(d, "loadavg.txt")
+    if os.path.exists(la):
+        loads = [float(l.split()[1]) for l in open(la) if l.strip()]
+        res["machine"]["loadavg_1m_during_runs"] = {"min": min(loads), "max": max(loads)}
     rpc_server = {"ValidateSession": "identity", "Login": "identity", "GetEntitlement": "billing",
                   "IngestStripeEvent": "billing", "RecordTransaction": "billing",
                   "GetQuestion": "questions", "ListQuestions": "questions",
@@ -286,8 +292,12 @@ def cmd_report(d, out):
         e = load(ex)
         res["explain"] = e
         bad = [x["statement"] for x in e if not (x["generic_uses_index"] and x["custom_uses_index"])]
+        no_index = [x["statement"] for x in e if not x["noseq_uses_index"]]
         res["targets"].append({"target": "EXPLAIN of every list query uses an index",
-                               "value": f"{len(e) - len(bad)}/{len(e)}" + (f" (not: {', '.join(sorted(set(bad)))})" if bad else ""),
+                               "value": f"{len(e) - len(bad)}/{len(e)} shapes at the bench's table sizes"
+                               + (f" (seq scan: {', '.join(sorted(set(bad)))})" if bad else "")
+                               + f"; with enable_seqscan=off {len(e) - len(no_index)}/{len(e)}"
+                               + (f" (no index plan: {', '.join(sorted(set(no_index)))})" if no_index else ""),
                                "met": not bad})
     with open(out, "w") as f:
         json.dump(res, f, indent=2)
@@ -332,6 +342,10 @@ def cmd_report(d, out):
     for svc, m in mem.items():
         print(f"  {svc:<10} idle VmRSS {m['idle_rss_kib']:>7}  VmHWM {m['hwm_kib']:>7}  "
               f"after load VmRSS {m['end_rss_kib']:>7}")
+    if "loadavg_1m_during_runs" in res["machine"]:
+        l = res["machine"]["loadavg_1m_during_runs"]
+        print(f"\nload average (1 min) at the measured runs: {l['min']:.1f} .. {l['max']:.1f} "
+              f"on {cores} cores (other work on the machine shows here)")
     print("\ntargets:")
     for t in res["targets"]:
         print(f"  {'met    ' if t['met'] else 'NOT MET'}  {t['target']}: {t['value']}")
