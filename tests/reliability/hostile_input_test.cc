@@ -176,7 +176,7 @@ class HostileRunner {
             grpc::StatusCode::INVALID_ARGUMENT, /*field_named=*/"");
     }
 
-    ForEachField(*base, "", [&](const std::string& field, pb::Message& owner,
+    ForEachField(*base, "", [&](const std::string& field, pb::Message& /*owner*/,
                                 const pb::FieldDescriptor* fd) {
       if (spec.skip.count(field)) return;
       auto with = [&](const std::function<void(pb::Message&)>& edit) {
@@ -186,9 +186,6 @@ class HostileRunner {
         edit(*target);
         return copy->SerializePartialAsString();
       };
-      (void)owner;
-      const pb::Reflection* r = owner.GetReflection();
-      (void)r;
       if (fd->type() == pb::FieldDescriptor::TYPE_STRING && !fd->is_repeated()) {
         auto set = [&](std::string v) {
           return with([&, v](pb::Message& m) { m.GetReflection()->SetString(&m, fd, v); });
@@ -290,6 +287,7 @@ class HostileRunner {
   }
 
  private:
+  // Expectations that are not one code (values outside grpc::StatusCode's range).
   static constexpr grpc::StatusCode kAnyButInternal = static_cast<grpc::StatusCode>(100);
   static constexpr grpc::StatusCode kNotThisField = static_cast<grpc::StatusCode>(101);
   static constexpr grpc::StatusCode kOkOrNamed = static_cast<grpc::StatusCode>(102);

@@ -107,9 +107,17 @@ int Main(int argc, char** argv) {
   for (const char* service : {"identity", "billing", "questions"}) {
     std::map<int, int> codes;
     size_t n = 0;
+    int shown = 0;
     for (const Call& c : load.Calls(service)) {
       ++n;
-      if (c.code != grpc::StatusCode::OK) ++codes[static_cast<int>(c.code)];
+      if (c.code == grpc::StatusCode::OK) continue;
+      ++codes[static_cast<int>(c.code)];
+      if (shown++ < 5) {
+        std::printf("soak: %s: at %.1f s, %.0f ms: code %d %s\n", service,
+                    absl::ToDoubleSeconds(c.start - start),
+                    absl::ToDoubleMilliseconds(c.end - c.start), static_cast<int>(c.code),
+                    c.message.c_str());
+      }
     }
     int errors = 0;
     for (auto& [code, count] : codes) {
