@@ -1,0 +1,75 @@
+"""Tests of bench_lib: the PostgreSQL log → pgbench script conversion and the pgbench parser."""
+import os
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_lib  # noqa: E402
+
+LOG = """\
+2026-11-22 05:54:46.471 UTC [5322] LOG:  statement: BEGIN; SET TRANSACTION READ ONLY
+2026-11-22 05:54:46.471 UTC [5322] LOG:  execute lookup: SELECT a FROM t WHERE h = $1 AND at > $2::timestamptz AND n = $10
+2026-11-22 05:54:46.471 UTC [5322] DETAIL:  parameters: $1 = 'it''s', $2 = '2026-11-22 05:54:46+00', $10 = NULL
+2026-11-22 05:54:46.471 UTC [9999] LOG:  statement: SELECT 1
+2026-11-22 05:54:46.472 UTC [5322] LOG:  statement: COMMIT
+2026-11-22 05:54:47.000 UTC [7000] LOG:  statement: BEGIN
+2026-11-22 05:54:47.001 UTC [7000] LOG:  execute billing_event_claim: INSERT INTO e (id, body) VALUES ($1, $2::jsonb)
+2026-11-22 05:54:47.001 UTC [7000] DETAIL:  parameters: $1 = 'evt_1', $2 = '{"id": "evt_1"}'
+2026-11-22 05:54:47.002 UTC [7000] LOG:  execute billing_event_finish: UPDATE e SET s = 1 WHERE id = $1
+2026-11-22 05:54:47.002 UTC [7000] DETAIL:  parameters: $1 = 'evt_1'
+2026-11-22 05:54:47.003 UTC [7000] LOG:  statement: COMMIT
+"""
+
+
+class BenchLibTest(unittest.TestCase):
+    def setUp(self):
+        fd, self.log = tempfile.mkstemp()
+        with os.fdopen(fd, "w") as f:
+            f.write(LOG)
+
+    def tearDown(self):
+        os.unlink(self.log)
+
+    def test_finds_only_transactions_that_ran_the_marker(self):
+        entries = bench_lib.parse_log(self.log)
+        self.assertEqual(len(bench_lib.transactions(entries, "lookup")), 1)
+        self.assertEqual(len(bench_lib.transactions(entries, "billing_event_claim")), 1)
+        self.assertEqual(bench_lib.transactions(entries, "absent"), [])
+
+    def test_read_only_begin_is_one_command_and_params_become_safe_literals(self):
+        tx = bench_lib.transactions(bench_lib.parse_log(self.log), "lookup")[0]
+        text = bench_lib.script(tx, "ValidateSession", 0)
+        lines = text.splitlines()
+        self.assertEqual(lines[1], "BEGIN READ ONLY;")
+        # Quotes doubled; a colon before a word written as \x3a so pgbench sees no variable;
+        # $10 is not mistaken for $1 followed by 0.
+        self.assertEqual(
+            lines[2],
+            "SELECT a FROM t WHERE h = 'it''s' AND at > E'2026-11-22 05\\x3a54\\x3a46+00'"
+            "::timestamptz AND n = NULL;")
+        self.assertEqual(lines[-1], "COMMIT;")
+
+    def test_unique_keys_become_per_client_expressions_everywhere(self):
+        tx = bench_lib.transactions(bench_lib.parse_log(self.log), "billing_event_claim")[0]
+        text = bench_lib.script(tx, "IngestStripeEvent", 0)
+        expr = "('evt_pgb_' || :client_id || '_' || :k)"
+        self.assertEqual(text.count(expr), 2)
+        self.assertIn("'{\"id\": \"evt_1\"}'::jsonb", text)  # the body stays as logged
+        self.assertTrue(text.startswith("\\set k :k + 1\n"))
+
+    def test_pgbench_output_is_parsed(self):
+        fd, path = tempfile.mkstemp()
+        with os.fdopen(fd, "w") as f:
+            f.write("number of failed transactions: 3 (0.1%)\n"
+                    "tps = 1234.5 (without initial connection time)\n")
+        try:
+            tps, failed, _ = bench_lib.pgbench_tps(path)
+        finally:
+            os.unlink(path)
+        self.assertEqual(tps, 1234.5)
+        self.assertEqual(failed, 3)
+
+
+if __name__ == "__main__":
+    unittest.main()
