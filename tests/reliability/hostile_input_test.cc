@@ -193,6 +193,9 @@ class HostileRunner {
         bool is_token = fd->name() == "page_token";
         Check(spec, path, field, "1MiB", set(std::string(1 << 20, 'a')),
               grpc::StatusCode::INVALID_ARGUMENT, field);
+        // proto3 strings must be UTF-8: the server's generated code fails to parse the
+        // request and gRPC answers INTERNAL (empty message) before any handler runs. Not the
+        // INVALID_ARGUMENT one would like, but fixed by gRPC; documented in RELIABILITY.md.
         Check(spec, path, field, "invalid_utf8", set("abc\xff\xfe\xc3"),
               grpc::StatusCode::INTERNAL, "");
         Check(spec, path, field, "sql", set("x'); DROP TABLE " + schema_ + ".t; --"),
