@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <string>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/random/random.h"
+#include "absl/strings/ascii.h"
+#include "pqxx/nontransaction"
 #include "pqxx/transaction"
 #include "shared/db/errors.h"
 
@@ -11,14 +14,21 @@ namespace suite::db {
 namespace {
 
 template <pqxx::isolation_level kLevel>
-std::unique_ptr<pqxx::dbtransaction> BeginWith(pqxx::connection& conn, TxMode mode) {
+std::unique_ptr<pqxx::transaction_base> BeginWith(pqxx::connection& conn, TxMode mode) {
   if (mode == TxMode::kReadOnly) {
     return std::make_unique<pqxx::transaction<kLevel, pqxx::read_only>>(conn);
   }
   return std::make_unique<pqxx::transaction<kLevel, pqxx::read_write>>(conn);
 }
 
-std::unique_ptr<pqxx::dbtransaction> BeginPqxx(pqxx::connection& conn, const TxOptions& options) {
+std::unique_ptr<pqxx::transaction_base> BeginPqxx(pqxx::connection& conn,
+                                                   const TxOptions& options, bool prepared) {
+  if (options.mode == TxMode::kAutocommitRead) {
+    // Without prepared statements the statement timeout must be set per transaction (see
+    // Transaction::Begin), so fall back to a READ ONLY transaction there.
+    if (prepared) return std::make_unique<pqxx::nontransaction>(conn);
+    return BeginWith<pqxx::read_committed>(conn, TxMode::kReadOnly);
+  }
   switch (options.isolation) {
     case Isolation::kReadCommitted:
       return BeginWith<pqxx::read_committed>(conn, options.mode);
@@ -28,6 +38,47 @@ std::unique_ptr<pqxx::dbtransaction> BeginPqxx(pqxx::connection& conn, const TxO
       return BeginWith<pqxx::serializable>(conn, options.mode);
   }
   return BeginWith<pqxx::read_committed>(conn, options.mode);
+}
+
+// IsPlainRead is the client-side write guard of kAutocommitRead (see transaction.h): the
+// statement's first keyword must start a read, and no keyword may write or lock. It scans
+// words outside string literals, quoted identifiers and comments; a false refusal is loud
+// (FAILED_PRECONDITION in tests), a false acceptance needs a side-effecting function.
+bool IsPlainRead(absl::string_view sql) {
+  static const auto* const kWriting = new absl::flat_hash_set<std::string>{
+      "INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE", "INTO", "LOCK", "SHARE", "COPY", "CALL"};
+  bool first = true;
+  for (size_t i = 0; i < sql.size();) {
+    const char c = sql[i];
+    if (c == '\'' || c == '"') {  // literal or quoted identifier: skip to its closing quote
+      const size_t end = sql.find(c, i + 1);
+      if (end == absl::string_view::npos) return false;
+      i = end + 1;
+    } else if (c == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {
+      const size_t end = sql.find('\n', i);
+      i = end == absl::string_view::npos ? sql.size() : end + 1;
+    } else if (c == '/' && i + 1 < sql.size() && sql[i + 1] == '*') {
+      const size_t end = sql.find("*/", i + 2);
+      if (end == absl::string_view::npos) return false;
+      i = end + 2;
+    } else if (absl::ascii_isalpha(c) || c == '_') {
+      size_t end = i;
+      while (end < sql.size() && (absl::ascii_isalnum(sql[end]) || sql[end] == '_')) ++end;
+      const std::string word = absl::AsciiStrToUpper(sql.substr(i, end - i));
+      if (first && word != "SELECT" && word != "WITH" && word != "VALUES" && word != "TABLE") {
+        return false;
+      }
+      first = false;
+      if (kWriting->contains(word)) return false;
+      i = end;
+    } else if (c == '$' || absl::ascii_isdigit(c)) {  // $1, numbers: not keywords
+      ++i;
+      while (i < sql.size() && (absl::ascii_isalnum(sql[i]) || sql[i] == '_')) ++i;
+    } else {
+      ++i;
+    }
+  }
+  return !first;
 }
 
 // Marks the lease broken when the status says the session is gone or in an unknown state.
@@ -53,7 +104,8 @@ absl::StatusOr<std::unique_ptr<Transaction>> Transaction::Begin(ConnectionPool& 
                                                                int attempt) {
   std::unique_ptr<Transaction> tx(new Transaction(pool, std::move(lease), attempt));
   try {
-    tx->tx_ = BeginPqxx(tx->lease_.connection(), options);
+    tx->reads_only_ = options.mode == TxMode::kAutocommitRead;
+    tx->tx_ = BeginPqxx(tx->lease_.connection(), options, tx->prepared_);
     const absl::Duration timeout = pool.config().statement_timeout;
     if (!tx->prepared_ && timeout > absl::ZeroDuration()) {
       // Without prepared statements we may be behind PgBouncer in transaction mode, where a
@@ -70,6 +122,10 @@ absl::StatusOr<std::unique_ptr<Transaction>> Transaction::Begin(ConnectionPool& 
 
 absl::StatusOr<const Statement*> Transaction::Resolve(absl::string_view statement_name) {
   SUITE_ASSIGN_OR_RETURN(const Statement* statement, pool_.FindStatement(statement_name));
+  if (reads_only_ && !IsPlainRead(statement->sql)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "statement ", statement_name, " is not a plain read; kAutocommitRead refuses it"));
+  }
   if (prepared_) {
     try {
       // Registers the definition with this connection once; libpqxx sends PREPARE on the
@@ -109,6 +165,7 @@ void Transaction::Rollback() {
 absl::Status RunInTransaction(ConnectionPool& pool, const TxOptions& options,
                               const std::function<absl::Status(Transaction&)>& body) {
   const int max_attempts = std::max(1, options.max_attempts);
+  int broken_reruns = 0;
   for (int attempt = 1;; ++attempt) {
     const absl::Time checkout_deadline =
         std::min(options.deadline, absl::Now() + pool.config().checkout_timeout);
@@ -149,6 +206,15 @@ absl::Status RunInTransaction(ConnectionPool& pool, const TxOptions& options,
     }
     tx.reset();  // back to the pool before any pause
 
+    // In autocommit nothing is sent before the body, so a connection that died while idle
+    // shows up in the body; reads are safe to rerun on another connection. Each such
+    // failure discards one connection, so this ends after pool_size of them.
+    if (options.mode == TxMode::kAutocommitRead && absl::IsUnavailable(status) &&
+        broken_reruns < pool.config().pool_size) {
+      ++broken_reruns;
+      --attempt;  // not a retry of a conflict: does not use up max_attempts
+      continue;
+    }
     if (status.ok() || !IsRetryable(status) || attempt >= max_attempts) return status;
     const absl::Duration pause = Backoff(attempt);
     if (absl::Now() + pause >= options.deadline) return status;

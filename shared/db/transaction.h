@@ -19,6 +19,14 @@
 //
 // The function may run several times, so it must not have side effects outside the
 // transaction other than ones that are safe to repeat.
+//
+// Hot single reads can skip BEGIN/COMMIT (one round trip instead of three):
+//
+//   TxOptions options;
+//   options.mode = TxMode::kAutocommitRead;
+//   return RunInTransaction<std::string>(pool, options, ...same body...);
+//
+// See TxMode::kAutocommitRead for when that is safe.
 #ifndef SUITE_SHARED_DB_TRANSACTION_H_
 #define SUITE_SHARED_DB_TRANSACTION_H_
 
@@ -33,15 +41,44 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/optional.h"
-#include "pqxx/dbtransaction"
 #include "pqxx/result"
 #include "pqxx/row"
+#include "pqxx/transaction_base"
 #include "shared/base/status_macros.h"
 #include "shared/db/pool.h"
 
 namespace suite::db {
 
-enum class TxMode { kReadOnly, kReadWrite };
+enum class TxMode {
+  kReadOnly,
+  kReadWrite,
+  // kAutocommitRead runs each statement of the body on its own, in autocommit (a
+  // pqxx::nontransaction): no BEGIN and no COMMIT, so a one-statement read costs one round
+  // trip instead of three. Retries, deadline, error mapping, statement timeout and the
+  // replacement of broken connections are those of the other modes.
+  //
+  // Safe for: one read statement (at READ COMMITTED a statement is its own snapshot, so a
+  // READ ONLY transaction around it buys nothing), or several reads that need no common
+  // snapshot (each sees the data committed when it starts; a write committed between them
+  // may be seen by the second and not the first). Not for: reads that must agree with each
+  // other, locking reads (FOR UPDATE / FOR SHARE), writes. `isolation` is ignored.
+  //
+  // Writes are refused on the client: Exec returns FAILED_PRECONDITION, before sending
+  // anything, for a registered statement whose SQL is not a plain read (its first keyword
+  // is not SELECT / WITH / VALUES / TABLE, or it contains INSERT, UPDATE, DELETE, MERGE,
+  // TRUNCATE, INTO, LOCK, SHARE, COPY, CALL). A SELECT of a function with side effects is
+  // not detected: such a write would autocommit. Do not register those for this mode.
+  //
+  // Because nothing is sent before the body's first statement, a connection that died while
+  // idle fails there (UNAVAILABLE) rather than at BEGIN; the body is then rerun on another
+  // connection (reads are safe to repeat), at most pool_size times, as for a failed BEGIN.
+  // A connection that breaks later in the body is treated the same way.
+  //
+  // Without prepared statements (e.g. behind PgBouncer in transaction mode) the statement
+  // timeout can only be set per transaction, so this mode then runs as kReadOnly at READ
+  // COMMITTED (same results, three round trips).
+  kAutocommitRead,
+};
 enum class Isolation { kReadCommitted, kRepeatableRead, kSerializable };
 
 struct TxOptions {
@@ -130,8 +167,9 @@ class Transaction {
 
   ConnectionPool& pool_;
   ConnectionPool::Lease lease_;            // declared before tx_: the transaction ends first
-  std::unique_ptr<pqxx::dbtransaction> tx_;
+  std::unique_ptr<pqxx::transaction_base> tx_;
   const bool prepared_;
+  bool reads_only_ = false;  // kAutocommitRead: refuse statements that are not plain reads
   const int attempt_;
   absl::Status failure_;
 };
@@ -143,7 +181,8 @@ class Transaction {
 // past options.deadline; the last ABORTED is returned when they run out. Other errors:
 // the checkout's RESOURCE_EXHAUSTED / UNAVAILABLE, UNAVAILABLE when the connection breaks
 // (it is replaced), UNKNOWN when it broke during COMMIT (never retried: the commit may have
-// happened), INTERNAL when `body` throws. Thread-safe (each call uses its own connection).
+// happened), INTERNAL when `body` throws, FAILED_PRECONDITION for a statement that is not a
+// plain read under kAutocommitRead. Thread-safe (each call uses its own connection).
 absl::Status RunInTransaction(ConnectionPool& pool, const TxOptions& options,
                               const std::function<absl::Status(Transaction&)>& body);
 

@@ -73,7 +73,10 @@ class TransactionTest : public ::testing::Test {
              {"sleep", "SELECT pg_sleep($1)"},
              {"conflict", "SELECT always_conflict()"},
              {"setting", "SELECT current_setting($1)"},
-             {"pid", "SELECT pg_backend_pid()"}}) {
+             {"pid", "SELECT pg_backend_pid()"},
+             {"xact_start", "SELECT transaction_timestamp()::text"},
+             {"locking_get", "SELECT v FROM items WHERE id = $1 FOR UPDATE"},
+             {"quoted_get", "-- a comment: UPDATE\nSELECT v FROM items WHERE 'DELETE' <> $1"}}) {
       EXPECT_TRUE((*pool)->RegisterStatement(name, sql).ok());
     }
     return *std::move(pool);
@@ -380,6 +383,145 @@ TEST_F(TransactionTest, KilledIdleBackendsAreReplacedOnNextUse) {
   }
   EXPECT_EQ(pool_->Stats().discarded, 2);
   EXPECT_EQ(ValueOf(1), 2);
+}
+
+TxOptions AutocommitRead() {
+  TxOptions options;
+  options.mode = TxMode::kAutocommitRead;
+  return options;
+}
+
+// No BEGIN: each statement is its own transaction, so two statements get two transaction
+// start times, and a read sees what was committed just before it.
+TEST_F(TransactionTest, AutocommitReadRunsEachStatementOnItsOwn) {
+  absl::Status status =
+      RunInTransaction(*pool_, AutocommitRead(), [&](Transaction& tx) -> absl::Status {
+        SUITE_ASSIGN_OR_RETURN(pqxx::row first, tx.ExecOne("xact_start"));
+        absl::SleepFor(absl::Milliseconds(5));
+        SUITE_ASSIGN_OR_RETURN(pqxx::row second, tx.ExecOne("xact_start"));
+        EXPECT_NE(first[0].as<std::string>(), second[0].as<std::string>());
+        SUITE_ASSIGN_OR_RETURN(pqxx::row ro, tx.ExecOne("setting", "transaction_read_only"));
+        EXPECT_EQ(ro[0].as<std::string>(), "off");  // the guard is the client's, not the server's
+        SUITE_ASSIGN_OR_RETURN(pqxx::row before, tx.ExecOne("get", 1));
+        EXPECT_EQ(before[0].as<int>(), 0);
+        {
+          pqxx::connection other(db_->url());
+          pqxx::work write(other);
+          write.exec("UPDATE items SET v = 7 WHERE id = 1");
+          write.commit();
+        }
+        SUITE_ASSIGN_OR_RETURN(pqxx::row after, tx.ExecOne("get", 1));
+        EXPECT_EQ(after[0].as<int>(), 7);
+        return absl::OkStatus();
+      });
+  EXPECT_TRUE(status.ok()) << status;
+  // The same body in a READ ONLY transaction sees one transaction start.
+  TxOptions read_only;
+  read_only.mode = TxMode::kReadOnly;
+  status = RunInTransaction(*pool_, read_only, [&](Transaction& tx) -> absl::Status {
+    SUITE_ASSIGN_OR_RETURN(pqxx::row first, tx.ExecOne("xact_start"));
+    absl::SleepFor(absl::Milliseconds(5));
+    SUITE_ASSIGN_OR_RETURN(pqxx::row second, tx.ExecOne("xact_start"));
+    EXPECT_EQ(first[0].as<std::string>(), second[0].as<std::string>());
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(status.ok()) << status;
+}
+
+TEST_F(TransactionTest, AutocommitReadRefusesWritesAndLockingReadsBeforeSendingThem) {
+  for (bool prepared : {true, false}) {
+    auto pool = NewPool(prepared, 1);
+    for (const std::string name : {"set", "insert", "log", "locking_get"}) {
+      int runs = 0;
+      absl::Status status =
+          RunInTransaction(*pool, AutocommitRead(), [&](Transaction& tx) -> absl::Status {
+            ++runs;
+            if (name == "set") return tx.Exec(name, 1, 42).status();
+            if (name == "insert") return tx.Exec(name, 3, 42).status();
+            return tx.Exec(name, 1).status();
+          });
+      EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << name << " " << prepared;
+      EXPECT_EQ(runs, 1) << name;
+    }
+    // Keywords inside comments and literals do not count.
+    absl::Status status = RunInTransaction(
+        *pool, AutocommitRead(),
+        [&](Transaction& tx) -> absl::Status { return tx.Exec("quoted_get", "x").status(); });
+    EXPECT_TRUE(status.ok()) << status;
+  }
+  EXPECT_EQ(ValueOf(1), 0);
+  pqxx::connection conn(db_->url());
+  pqxx::nontransaction tx(conn);
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM log")[0].as<int>(), 0);
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM items")[0].as<int>(), 2);
+}
+
+TEST_F(TransactionTest, AutocommitReadKeepsTheStatementTimeoutInBothModes) {
+  for (bool prepared : {true, false}) {
+    auto pool = NewPool(prepared, 1);
+    const absl::Time start = absl::Now();
+    absl::Status status = RunInTransaction(
+        *pool, AutocommitRead(),
+        [](Transaction& tx) -> absl::Status { return tx.Exec("sleep", 5).status(); });
+    EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << prepared;
+    EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+    status = RunInTransaction(*pool, AutocommitRead(), [&](Transaction& tx) -> absl::Status {
+      SUITE_ASSIGN_OR_RETURN(pqxx::row timeout, tx.ExecOne("setting", "statement_timeout"));
+      EXPECT_EQ(timeout[0].as<std::string>(), "300ms");
+      // Without prepared statements the mode falls back to a READ ONLY transaction.
+      SUITE_ASSIGN_OR_RETURN(pqxx::row ro, tx.ExecOne("setting", "transaction_read_only"));
+      EXPECT_EQ(ro[0].as<std::string>(), prepared ? "off" : "on");
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(status.ok()) << status;
+  }
+}
+
+TEST_F(TransactionTest, AutocommitReadReplacesKilledIdleConnections) {
+  {  // open two connections, then let them idle
+    auto a = pool_->Checkout(absl::Now() + absl::Seconds(5));
+    auto b = pool_->Checkout(absl::Now() + absl::Seconds(5));
+    ASSERT_TRUE(a.ok() && b.ok());
+  }
+  pqxx::connection admin(db_->url());
+  pqxx::nontransaction kill(admin);
+  EXPECT_EQ(kill.exec_params1("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                              "WHERE datname = $1 AND pid <> pg_backend_pid()",
+                              db_->name())[0]
+                .as<int>(),
+            2);
+  absl::SleepFor(absl::Milliseconds(50));
+  int runs = 0;
+  absl::StatusOr<int> value =
+      RunInTransaction<int>(*pool_, AutocommitRead(), [&](Transaction& tx) -> absl::StatusOr<int> {
+        ++runs;
+        SUITE_ASSIGN_OR_RETURN(pqxx::row row, tx.ExecOne("get", 2));
+        return row[0].as<int>();
+      });
+  ASSERT_TRUE(value.ok()) << value.status();
+  EXPECT_EQ(*value, 0);
+  EXPECT_EQ(runs, 3);  // two dead connections, then a new one
+  EXPECT_EQ(pool_->Stats().discarded, 2);
+}
+
+TEST_F(TransactionTest, AutocommitReadRerunsABodyWhoseConnectionBroke) {
+  pqxx::connection admin(db_->url());
+  int runs = 0;
+  absl::StatusOr<int> value =
+      RunInTransaction<int>(*pool_, AutocommitRead(), [&](Transaction& tx) -> absl::StatusOr<int> {
+        ++runs;
+        SUITE_ASSIGN_OR_RETURN(pqxx::row pid, tx.ExecOne("pid"));
+        if (runs == 1) {
+          pqxx::nontransaction kill(admin);
+          kill.exec_params("SELECT pg_terminate_backend($1)", pid[0].as<int>());
+          absl::SleepFor(absl::Milliseconds(50));
+        }
+        SUITE_ASSIGN_OR_RETURN(pqxx::row row, tx.ExecOne("get", 1));
+        return row[0].as<int>();
+      });
+  ASSERT_TRUE(value.ok()) << value.status();
+  EXPECT_EQ(runs, 2);
+  EXPECT_EQ(pool_->Stats().discarded, 1);
 }
 
 TEST_F(TransactionTest, ExhaustedPoolIsResourceExhausted) {
