@@ -293,6 +293,14 @@ TxOptions ReadOnly() {
   return options;
 }
 
+// For hot single-statement reads: no BEGIN/COMMIT, one round trip (see TxMode::kAutocommitRead;
+// at READ COMMITTED one statement is its own snapshot).
+TxOptions AutocommitRead() {
+  TxOptions options;
+  options.mode = TxMode::kAutocommitRead;
+  return options;
+}
+
 template <typename T, typename Read>
 Page<T> ToPage(const pqxx::result& rows, int limit, Read read,
                std::function<Cursor(const T&)> cursor_of) {
@@ -530,7 +538,7 @@ absl::StatusOr<Page<Subscription>> PgBillingStorage::ListSubscriptions(
 absl::StatusOr<absl::optional<Subscription>> PgBillingStorage::BestSubscription(
     absl::string_view user_id) {
   return RunInTransaction<absl::optional<Subscription>>(
-      pool_, ReadOnly(), [&](Tx& tx) -> absl::StatusOr<absl::optional<Subscription>> {
+      pool_, AutocommitRead(), [&](Tx& tx) -> absl::StatusOr<absl::optional<Subscription>> {
         SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> row,
                                tx.ExecMaybeOne("billing_subscription_best", std::string(user_id)));
         if (!row.has_value()) return absl::optional<Subscription>();

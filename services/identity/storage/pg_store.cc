@@ -310,6 +310,14 @@ TxOptions ReadOnly() {
   return o;
 }
 
+// For hot single-statement reads: no BEGIN/COMMIT, one round trip (see TxMode::kAutocommitRead;
+// at READ COMMITTED one statement is its own snapshot).
+TxOptions AutocommitRead() {
+  TxOptions o;
+  o.mode = TxMode::kAutocommitRead;
+  return o;
+}
+
 // The 64-bit advisory lock keys of the throttling counters; the prefixes keep e-mail and IP
 // keys apart.
 std::string EmailLockKey(const std::string& email) {
@@ -587,7 +595,7 @@ absl::StatusOr<Session> PgIdentityStore::CreateSession(const NewSession& session
 absl::StatusOr<absl::optional<SessionLookup>> PgIdentityStore::LookupSession(
     const std::string& token_hash) {
   using Result = absl::optional<SessionLookup>;
-  return RunInTransaction<Result>(*pool_, ReadOnly(), [&](Transaction& tx) -> absl::StatusOr<Result> {
+  return RunInTransaction<Result>(*pool_, AutocommitRead(), [&](Transaction& tx) -> absl::StatusOr<Result> {
     SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> row,
                            tx.ExecMaybeOne("identity_session_lookup", token_hash));
     if (!row) return Result();

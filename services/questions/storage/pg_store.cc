@@ -42,9 +42,18 @@ const std::map<std::string, std::string>& Statements() {
       {"insert_question_tags",
        "INSERT INTO questions.question_tags (question_id, tag_id) "
        "SELECT $1, t FROM unnest($2::uuid[]) AS t ON CONFLICT DO NOTHING"},
-      {"question_by_id",
-       absl::StrCat("SELECT ", kQuestionColumns,
-                    " FROM questions.questions q WHERE q.id = $1 AND q.deleted_at IS NULL")},
+      // GetQuestion in one round trip: the question row with its choices and tags as JSON
+      // arrays of arrays (same order as choices_of / tags_of).
+      {"question_full_by_id",
+       absl::StrCat(
+           "SELECT ", kQuestionColumns,
+           ", (SELECT coalesce(json_agg(json_build_array(c.id, c.position, c.text, c.is_correct) "
+           "ORDER BY c.position), '[]') FROM questions.choices c WHERE c.question_id = q.id)"
+           ", (SELECT coalesce(json_agg(json_build_array(t.id, t.kind::text, t.slug, t.label, ",
+           US("t.created_at"), ") ORDER BY t.kind, t.slug), '[]') "
+           "FROM questions.question_tags qt JOIN questions.tags t ON t.id = qt.tag_id "
+           "WHERE qt.question_id = q.id) "
+           "FROM questions.questions q WHERE q.id = $1 AND q.deleted_at IS NULL")},
       {"questions_by_ids",
        absl::StrCat("SELECT ", kQuestionColumns,
                     " FROM questions.questions q WHERE q.id = ANY($1::uuid[]) "
@@ -312,12 +321,52 @@ absl::Status LoadChildren(Transaction& tx, std::vector<Question>& questions) {
   return absl::OkStatus();
 }
 
+// Reads the choices and tags columns of question_full_by_id into `q`.
+absl::Status ChildrenFromJson(const std::string& choices_text, const std::string& tags_text,
+                              Question& q) {
+  const nlohmann::json choices =
+      nlohmann::json::parse(choices_text, nullptr, /*allow_exceptions=*/false);
+  const nlohmann::json tags = nlohmann::json::parse(tags_text, nullptr, /*allow_exceptions=*/false);
+  if (!choices.is_array() || !tags.is_array()) {
+    return absl::InternalError("question_full_by_id returned malformed children");
+  }
+  for (const nlohmann::json& c : choices) {
+    if (!c.is_array() || c.size() != 4 || !c[0].is_string() || !c[1].is_number_integer() ||
+        !c[2].is_string() || !c[3].is_boolean()) {
+      return absl::InternalError("question_full_by_id returned a malformed choice");
+    }
+    Choice choice;
+    choice.id = c[0].get<std::string>();
+    choice.position = c[1].get<int>();
+    choice.text = c[2].get<std::string>();
+    choice.is_correct = c[3].get<bool>();
+    q.choices.push_back(std::move(choice));
+  }
+  for (const nlohmann::json& t : tags) {
+    if (!t.is_array() || t.size() != 5 || !t[0].is_string() || !t[1].is_string() ||
+        !t[2].is_string() || !t[3].is_string() || !t[4].is_number_integer()) {
+      return absl::InternalError("question_full_by_id returned a malformed tag");
+    }
+    Tag tag;
+    tag.id = t[0].get<std::string>();
+    tag.kind = ParseTagKind(t[1].get<std::string>()).value_or(TagKind::kTopic);
+    tag.slug = t[2].get<std::string>();
+    tag.label = t[3].get<std::string>();
+    tag.created_at = absl::FromUnixMicros(t[4].get<int64_t>());
+    q.tags.push_back(std::move(tag));
+  }
+  return absl::OkStatus();
+}
+
+// One statement: the question with its choices and tags (safe in autocommit, see GetQuestion).
 absl::StatusOr<Question> LoadQuestion(Transaction& tx, const std::string& id) {
-  SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> row, tx.ExecMaybeOne("question_by_id", id));
+  SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> row,
+                         tx.ExecMaybeOne("question_full_by_id", id));
   if (!row.has_value()) return errors::QuestionNotFound(id);
-  std::vector<Question> one = {QuestionFrom(*row)};
-  SUITE_RETURN_IF_ERROR(LoadChildren(tx, one));
-  return std::move(one[0]);
+  Question q = QuestionFrom(*row);
+  SUITE_RETURN_IF_ERROR(
+      ChildrenFromJson((*row)[11].as<std::string>(), (*row)[12].as<std::string>(), q));
+  return q;
 }
 
 absl::StatusOr<PracticeSession> LoadSession(Transaction& tx, const std::string& user_id,
@@ -342,6 +391,14 @@ absl::StatusOr<PracticeSession> LoadSession(Transaction& tx, const std::string& 
 TxOptions ReadOnly() {
   TxOptions options;
   options.mode = TxMode::kReadOnly;
+  return options;
+}
+
+// For hot single-statement reads: no BEGIN/COMMIT, one round trip (see TxMode::kAutocommitRead;
+// at READ COMMITTED one statement is its own snapshot).
+TxOptions AutocommitRead() {
+  TxOptions options;
+  options.mode = TxMode::kAutocommitRead;
   return options;
 }
 
@@ -398,7 +455,9 @@ absl::StatusOr<Question> PgQuestionStore::CreateQuestion(const NewQuestion& q) {
 }
 
 absl::StatusOr<Question> PgQuestionStore::GetQuestion(const std::string& id) {
-  return RunInTransaction<Question>(*pool_, ReadOnly(), [&](Transaction& tx) {
+  // One statement (question, choices and tags together), so autocommit gives the same
+  // consistent snapshot a READ ONLY transaction would, in one round trip instead of five.
+  return RunInTransaction<Question>(*pool_, AutocommitRead(), [&](Transaction& tx) {
     return LoadQuestion(tx, id);
   });
 }
