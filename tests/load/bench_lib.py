@@ -50,12 +50,15 @@ def parse_log(path):
 
 def transactions(entries, marker):
     """Every BEGIN..COMMIT of one backend that executed `marker`: lists of
-    ('sql', text) / ('exec', name, sql, params)."""
+    ('sql', text) / ('exec', name, sql, params). A `marker` executed outside BEGIN..COMMIT
+    (autocommit, TxMode::kAutocommitRead) is a transaction of that one statement."""
     open_tx = {}
+    autocommit = {}  # pid -> its last statement executed outside a transaction
     found = []
     for pid, kind, text in entries:
         tx = open_tx.get(pid)
         if kind == "statement":
+            autocommit.pop(pid, None)
             if text.upper().startswith("BEGIN"):
                 open_tx[pid] = [("sql", text)]
             elif tx is not None:
@@ -64,8 +67,15 @@ def transactions(entries, marker):
                     if any(s[0] == "exec" and s[1] == marker for s in tx):
                         found.append(tx)
                     del open_tx[pid]
-        elif kind == "execute" and tx is not None:
+        elif kind == "execute" and tx is None:
+            autocommit[pid] = ["exec", text[0], text[1], {}]
+            if text[0] == marker:
+                found.append([autocommit[pid]])
+        elif kind == "execute":
             tx.append(["exec", text[0], text[1], {}])
+        elif kind == "params" and tx is None and pid in autocommit:
+            autocommit.pop(pid)[3] = {int(n): (None if v == "NULL" else v[1:-1].replace("''", "'"))
+                                      for n, v in PARAM.findall(text)}
         elif kind == "params" and tx is not None and tx and tx[-1][0] == "exec":
             tx[-1][3] = {int(n): (None if v == "NULL" else v[1:-1].replace("''", "'"))
                          for n, v in PARAM.findall(text)}

@@ -19,6 +19,8 @@ LOG = """\
 2026-11-22 05:54:47.002 UTC [7000] LOG:  execute billing_event_finish: UPDATE e SET s = 1 WHERE id = $1
 2026-11-22 05:54:47.002 UTC [7000] DETAIL:  parameters: $1 = 'evt_1'
 2026-11-22 05:54:47.003 UTC [7000] LOG:  statement: COMMIT
+2026-11-22 05:54:48.000 UTC [7100] LOG:  execute lookup: SELECT a FROM t WHERE h = $1 AND at > $2::timestamptz AND n = $10
+2026-11-22 05:54:48.000 UTC [7100] DETAIL:  parameters: $1 = 'auto', $2 = '2026-11-22 05:54:46+00', $10 = NULL
 """
 
 
@@ -33,9 +35,17 @@ class BenchLibTest(unittest.TestCase):
 
     def test_finds_only_transactions_that_ran_the_marker(self):
         entries = bench_lib.parse_log(self.log)
-        self.assertEqual(len(bench_lib.transactions(entries, "lookup")), 1)
+        self.assertEqual(len(bench_lib.transactions(entries, "lookup")), 2)
         self.assertEqual(len(bench_lib.transactions(entries, "billing_event_claim")), 1)
         self.assertEqual(bench_lib.transactions(entries, "absent"), [])
+
+    def test_an_autocommit_statement_is_a_transaction_of_its_own(self):
+        txs = bench_lib.transactions(bench_lib.parse_log(self.log), "lookup")
+        self.assertEqual(len(txs), 2)
+        text = bench_lib.script(txs[1], "ValidateSession", 0)
+        self.assertEqual(text.splitlines()[1:], [
+            "SELECT a FROM t WHERE h = 'auto' AND at > E'2026-11-22 05\\x3a54\\x3a46+00'"
+            "::timestamptz AND n = NULL;"])
 
     def test_read_only_begin_is_one_command_and_params_become_safe_literals(self):
         tx = bench_lib.transactions(bench_lib.parse_log(self.log), "lookup")[0]
