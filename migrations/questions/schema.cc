@@ -77,8 +77,13 @@ OwnerSchema QuestionsSchema() {
           .Column(Uuid("question_id").NotNull())
           .Column(Uuid("tag_id").NotNull())
           .Column(CreatedAt())
+          // A copy of the question's created_at (trigger), for the tag-filtered page's keyset.
+          .Column(Timestamptz("question_created_at").NotNull())
           .PrimaryKey({"question_id", "tag_id"})
           .Index("question_tags_tag_id_idx", {"tag_id", "question_id"})
+          .Index("question_tags_tag_id_question_created_at_idx",
+                 {"tag_id", "question_created_at DESC", "question_id DESC"})
+          .Trigger("question_tags_copy_question_created_at", "questions.copy_question_created_at")
           .ForeignKey({"question_id"}, "questions.questions", {"id"}, OnDelete::kCascade)
           .ForeignKey({"tag_id"}, "questions.tags", {"id"}, OnDelete::kCascade);
 
@@ -148,7 +153,8 @@ OwnerSchema QuestionsSchema() {
       Enum("questions", "practice_mode", {"tutor", "exam"}),
   };
   schema.extensions = {"pgcrypto"};
-  schema.functions = {std::string(suite::db::schema::kSetUpdatedAtFunction)};
+  schema.functions = {std::string(suite::db::schema::kSetUpdatedAtFunction),
+                      "questions.copy_question_created_at"};
   return schema;
 }
 

@@ -93,6 +93,26 @@ const std::map<std::string, std::string>& Statements() {
            "plainto_tsquery('simple'::regconfig, $5)) "
            "AND ($6::timestamptz IS NULL OR (q.created_at, q.id) < ($6::timestamptz, $7::uuid)) "
            "ORDER BY q.created_at DESC, q.id DESC LIMIT $8")},
+      // list_questions for the common filter of exactly one any-tag: walks that tag's links in
+      // page order on question_tags_tag_id_question_created_at_idx (question_created_at is a
+      // copy of q.created_at), so a page reads about $8 entries however many questions the tag
+      // has. The keyset bound has no OR, so it is an index condition in the generic plan too.
+      // Same parameters and result as list_questions, with $3 a single uuid.
+      {"list_questions_one_tag",
+       absl::StrCat(
+           "SELECT ", kQuestionColumns,
+           " FROM questions.question_tags qt JOIN questions.questions q ON q.id = qt.question_id "
+           "WHERE qt.tag_id = $3::uuid AND q.deleted_at IS NULL "
+           "AND ($1::questions.question_status IS NULL OR q.status = $1) "
+           "AND ($2::questions.question_difficulty IS NULL OR q.difficulty = $2) "
+           "AND ($4::uuid[] IS NULL OR (SELECT count(*) FROM questions.question_tags qt2 "
+           "WHERE qt2.question_id = q.id AND qt2.tag_id = ANY($4::uuid[])) = cardinality($4::uuid[])) "
+           "AND ($5::text IS NULL OR to_tsvector('simple'::regconfig, q.stem) @@ "
+           "plainto_tsquery('simple'::regconfig, $5)) "
+           "AND (qt.question_created_at, qt.question_id) < "
+           "(coalesce($6::timestamptz, 'infinity'), "
+           "coalesce($7::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff')) "
+           "ORDER BY qt.question_created_at DESC, qt.question_id DESC LIMIT $8")},
       {"insert_tag",
        "INSERT INTO questions.tags (kind, slug, label) VALUES ($1::questions.tag_kind, $2, $3) "
        "RETURNING id, kind::text, slug, label, " US("created_at")},
@@ -547,9 +567,11 @@ absl::StatusOr<Page<Question>> PgQuestionStore::ListQuestions(const QuestionFilt
   const std::string after_id = after ? after->second : "";
   return RunInTransaction<Page<Question>>(
       *pool_, ReadOnly(), [&](Transaction& tx) -> absl::StatusOr<Page<Question>> {
+        const bool one_tag = filter.any_tag_ids.size() == 1;
         SUITE_ASSIGN_OR_RETURN(
             pqxx::result rows,
-            tx.Exec("list_questions", OrNull(status), OrNull(difficulty), OrNull(any_tags),
+            tx.Exec(one_tag ? "list_questions_one_tag" : "list_questions", OrNull(status),
+                    OrNull(difficulty), one_tag ? filter.any_tag_ids[0].c_str() : OrNull(any_tags),
                     OrNull(all_tags), OrNull(filter.stem_query), OrNull(after_ts),
                     OrNull(after_id), limit + 1));
         Page<Question> page;

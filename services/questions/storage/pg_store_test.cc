@@ -160,6 +160,9 @@ TEST_F(PgStoreTest, EveryListQueryUsesAnIndex) {
       {"list_questions", absl::StrCat("NULL, NULL, '{", kUser, "}', NULL, NULL, NULL, NULL, 21")},
       {"list_questions", absl::StrCat("NULL, NULL, NULL, '{", kUser, "}', NULL, NULL, NULL, 21")},
       {"list_questions", "NULL, NULL, NULL, NULL, 'opioid overdose', NULL, NULL, 21"},
+      {"list_questions_one_tag", absl::StrCat("NULL, NULL, '", kUser, "', NULL, NULL, NULL, NULL, 21")},
+      {"list_questions_one_tag",
+       absl::StrCat("'published', NULL, '", kUser, "', NULL, NULL, ", ts, ", ", id, ", 21")},
       {"list_tags", "NULL, NULL, '', 101"},
       {"list_tags", "'topic', 'topic', 'cardio', 101"},
       {"list_attempts", absl::StrCat(u, ", NULL, NULL, NULL, 21")},
@@ -195,6 +198,95 @@ TEST_F(PgStoreTest, TheStemSearchUsesTheFullTextIndex) {
                                     absl::nullopt, 10);
   ASSERT_TRUE(page.ok()) << page.status();
   EXPECT_EQ(page->items.size(), 3u);
+}
+
+// A one-tag filter pages through the tag's keyset index (no sort, no read of the whole tag)
+// and returns exactly the tagged questions, newest first, like the general statement.
+TEST_F(PgStoreTest, OneTagPagesWalkTheTagKeysetIndexAndMatchTheGeneralFilter) {
+  auto a = store_->CreateTag(TagKind::kTopic, "a", "A");
+  auto b = store_->CreateTag(TagKind::kTopic, "b", "B");
+  ASSERT_TRUE(a.ok() && b.ok());
+  std::vector<NewQuestion> chunk;
+  for (int i = 0; i < 30; ++i) {
+    NewQuestion q = Draft(absl::StrCat("k", i), absl::StrCat("stem ", i), i % 2 == 0);
+    if (i % 3 != 0) q.tag_ids.push_back(a->id);
+    if (i % 4 == 0) q.tag_ids.push_back(b->id);
+    chunk.push_back(q);
+  }
+  ASSERT_TRUE(store_->ImportChunk(chunk).ok());
+  // A question created later and tagged: its link copies the question's created_at.
+  NewQuestion late = Draft("late", "late stem");
+  late.tag_ids = {a->id};
+  ASSERT_TRUE(store_->CreateQuestion(late).ok());
+
+  // Expected: every question carrying `a`, in the general order (unfiltered pages).
+  auto all = store_->ListQuestions({}, absl::nullopt, 100);
+  ASSERT_TRUE(all.ok()) << all.status();
+  std::vector<std::string> expected, expected_published_with_b;
+  for (const Question& q : all->items) {
+    bool has_a = false, has_b = false;
+    for (const Tag& t : q.tags) {
+      has_a |= t.id == a->id;
+      has_b |= t.id == b->id;
+    }
+    if (has_a) expected.push_back(q.id);
+    if (has_a && has_b && q.status == QuestionStatus::kPublished) {
+      expected_published_with_b.push_back(q.id);
+    }
+  }
+  ASSERT_EQ(expected.size(), 21u);
+  ASSERT_FALSE(expected_published_with_b.empty());
+
+  auto walk = [&](const QuestionFilter& filter) {
+    std::vector<std::string> got;
+    absl::optional<Cursor> cursor;
+    do {
+      auto page = store_->ListQuestions(filter, cursor, 4);
+      EXPECT_TRUE(page.ok()) << page.status();
+      if (!page.ok()) break;
+      for (const Question& q : page->items) {
+        got.push_back(q.id);
+        EXPECT_FALSE(q.choices.empty());
+      }
+      cursor = page->next;
+    } while (cursor.has_value());
+    return got;
+  };
+  QuestionFilter one_tag;
+  one_tag.any_tag_ids = {a->id};
+  EXPECT_EQ(walk(one_tag), expected);
+  QuestionFilter narrowed = one_tag;
+  narrowed.status = QuestionStatus::kPublished;
+  narrowed.all_tag_ids = {b->id};
+  EXPECT_EQ(walk(narrowed), expected_published_with_b);
+}
+
+// With a realistically sized tag (thousands of questions), the one-tag page is read in order
+// from the tag's keyset index and stops after the page: no sort of the tag's questions.
+TEST_F(PgStoreTest, OneTagPageStopsAfterThePageAtScale) {
+  auto a = store_->CreateTag(TagKind::kTopic, "a", "A");
+  ASSERT_TRUE(a.ok()) << a.status();
+  std::vector<NewQuestion> chunk;
+  for (int i = 0; i < 2000; ++i) {
+    NewQuestion q = Draft(absl::StrCat("k", i), absl::StrCat("stem ", i), true);
+    q.tag_ids = {a->id};
+    chunk.push_back(q);
+  }
+  ASSERT_TRUE(store_->ImportChunk(chunk).ok());
+  {
+    pqxx::connection admin(db_->url());
+    pqxx::nontransaction(admin).exec("ANALYZE questions.questions, questions.question_tags");
+  }
+  const std::string url = db_->UrlAs("questions_service");
+  for (const std::string& cursor : {std::string("NULL, NULL"),
+                                    std::string("now(), '00000000-0000-4000-8000-000000000001'")}) {
+    std::string plan =
+        Explain(url, "list_questions_one_tag",
+                absl::StrCat("'published', NULL, '", a->id, "', NULL, NULL, ", cursor, ", 21"));
+    EXPECT_THAT(plan, HasSubstr("Scan using question_tags_tag_id_question_created_at_idx"))
+        << plan;
+    EXPECT_THAT(plan, ::testing::Not(HasSubstr("Sort"))) << plan;
+  }
 }
 
 TEST_F(PgStoreTest, OnlyOneChoicePerQuestionCanBeCorrectInTheDatabase) {
