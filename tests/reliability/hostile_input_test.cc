@@ -230,8 +230,8 @@ class HostileRunner {
         Check(spec, path, field, "negative_page_size",
               with([&](pb::Message& m) { m.GetReflection()->SetInt32(&m, fd, -1); }),
               grpc::StatusCode::INVALID_ARGUMENT, field);
-        // AIP-158 lets a service clamp or refuse a page size over its maximum; both happen
-        // (identity clamps, billing refuses): either is accepted, nothing else.
+        // AIP-158 lets a service clamp or refuse a page size over its maximum; every service
+        // here clamps (shared/rpc/page_size.h), but either answer is acceptable API behaviour.
         Check(spec, path, field, "huge_page_size",
               with([&](pb::Message& m) { m.GetReflection()->SetInt32(&m, fd, 2147483647); }),
               kOkOrNamed, field, /*count_rows=*/false);

@@ -11,6 +11,7 @@
 #include "shared/base/status_macros.h"
 #include "shared/base/uuid.h"
 #include "shared/metrics/metrics.h"
+#include "shared/rpc/page_size.h"
 #include "shared/rpc/status.h"
 
 namespace billing {
@@ -154,13 +155,6 @@ absl::StatusOr<StoredEvent> Billing::ReprocessStripeEvent(absl::string_view stri
   return storage_.GetEvent(stripe_event_id);
 }
 
-absl::StatusOr<int> Billing::PageSize(int page_size) {
-  if (page_size < 0 || page_size > kMaxPageSize) {
-    return suite::rpc::InvalidArgument("page_size", "must be between 0 and 100");
-  }
-  return page_size == 0 ? kDefaultPageSize : page_size;
-}
-
 absl::StatusOr<absl::optional<Cursor>> Billing::DecodeToken(absl::string_view scope,
                                                             absl::string_view token) const {
   if (token.empty()) return absl::optional<Cursor>();
@@ -175,7 +169,8 @@ absl::StatusOr<absl::optional<Cursor>> Billing::DecodeToken(absl::string_view sc
 
 absl::StatusOr<std::pair<std::vector<StoredEvent>, std::string>> Billing::ListStripeEvents(
     const EventFilter& filter, int page_size, absl::string_view page_token) {
-  SUITE_ASSIGN_OR_RETURN(int limit, PageSize(page_size));
+  SUITE_ASSIGN_OR_RETURN(int limit,
+                         suite::rpc::PageLimit(page_size, kDefaultPageSize, kMaxPageSize));
   if (filter.type.size() > 255) return suite::rpc::InvalidArgument("type", "is too long");
   for (char c : filter.type) {
     if (!absl::ascii_isgraph(static_cast<unsigned char>(c))) {
@@ -220,7 +215,8 @@ absl::StatusOr<Subscription> Billing::GetSubscription(absl::string_view stripe_s
 absl::StatusOr<std::pair<std::vector<Subscription>, std::string>> Billing::ListSubscriptions(
     absl::string_view user_id, int page_size, absl::string_view page_token) {
   SUITE_RETURN_IF_ERROR(RequireUuid("user_id", user_id));
-  SUITE_ASSIGN_OR_RETURN(int limit, PageSize(page_size));
+  SUITE_ASSIGN_OR_RETURN(int limit,
+                         suite::rpc::PageLimit(page_size, kDefaultPageSize, kMaxPageSize));
   const std::string user = absl::AsciiStrToLower(user_id);
   const std::string scope = absl::StrCat("subscriptions|", user);
   SUITE_ASSIGN_OR_RETURN(absl::optional<Cursor> after, DecodeToken(scope, page_token));
@@ -265,7 +261,8 @@ absl::StatusOr<RecordedTransaction> Billing::RecordTransaction(NewTransaction tx
 absl::StatusOr<std::pair<std::vector<Transaction>, std::string>> Billing::ListTransactions(
     absl::string_view account_id, int page_size, absl::string_view page_token) {
   SUITE_RETURN_IF_ERROR(RequireUuid("account_id", account_id));
-  SUITE_ASSIGN_OR_RETURN(int limit, PageSize(page_size));
+  SUITE_ASSIGN_OR_RETURN(int limit,
+                         suite::rpc::PageLimit(page_size, kDefaultPageSize, kMaxPageSize));
   const std::string account = absl::AsciiStrToLower(account_id);
   const std::string scope = absl::StrCat("transactions|", account);
   SUITE_ASSIGN_OR_RETURN(absl::optional<Cursor> after, DecodeToken(scope, page_token));

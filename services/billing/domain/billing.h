@@ -99,7 +99,6 @@ class Billing {
                                      bool reprocess);
   absl::StatusOr<absl::optional<Cursor>> DecodeToken(absl::string_view scope,
                                                      absl::string_view token) const;
-  static absl::StatusOr<int> PageSize(int page_size);
 
   BillingStorage& storage_;
   const BillingOptions options_;

@@ -639,10 +639,13 @@ TEST_F(BillingServiceTest, ValidationNamesTheField) {
   EXPECT_EQ(stub_->GetSubscription(As("admin").get(), g, &go).error_code(),
             grpc::StatusCode::NOT_FOUND);
   v1::ListSubscriptionsRequest l;
-  l.set_page_size(101);
+  l.set_page_size(-1);
   v1::ListSubscriptionsResponse lo;
   EXPECT_EQ(stub_->ListSubscriptions(As("alice").get(), l, &lo).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+  // Over the maximum is coerced to it (AIP-158), as in every service of the suite.
+  l.set_page_size(101);
+  EXPECT_TRUE(stub_->ListSubscriptions(As("alice").get(), l, &lo).ok());
   v1::GetCustomerRequest c;
   v1::GetCustomerResponse co;
   EXPECT_EQ(stub_->GetCustomer(As("admin").get(), c, &co).error_code(),
