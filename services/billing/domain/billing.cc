@@ -133,6 +133,11 @@ absl::StatusOr<IngestResult> Billing::Apply(absl::string_view payload, absl::str
   const absl::Status recorded =
       storage_.RecordEventFailure(parsed.envelope, failure.ToString().substr(0, 1000));
   if (IsTransient(failure.code())) return failure;
+  // UNKNOWN: the connection died during COMMIT, so the event may have been applied. Say so
+  // rather than claim a processing failure; recording it above was harmless, because the
+  // failure upsert never overwrites a processed event, and Stripe's redelivery is exactly-once
+  // by event id.
+  if (failure.code() == absl::StatusCode::kUnknown) return failure;
   if (!recorded.ok() && IsTransient(recorded.code())) return recorded;
   if (auto info = suite::rpc::ErrorInfoOf(failure);
       info && info->reason == "EVENT_PROCESSING_FAILED") {

@@ -52,7 +52,8 @@ class Billing {
   // missing, malformed, wrong or stale signature; INVALID_ARGUMENT (MALFORMED_EVENT) for a
   // payload that is not a Stripe event — in all these cases nothing is stored. INTERNAL
   // (EVENT_PROCESSING_FAILED) when a handled event cannot be applied: it is stored as failed
-  // with last_error. Storage errors (UNAVAILABLE, ...) after a failed attempt to record them.
+  // with last_error. Storage errors (UNAVAILABLE, ...) after a failed attempt to record them;
+  // UNKNOWN, unchanged, when the commit's outcome is unknown (the event may have been applied).
   absl::StatusOr<IngestResult> IngestStripeEvent(absl::string_view payload,
                                                  absl::string_view signature_header,
                                                  absl::string_view request_id);

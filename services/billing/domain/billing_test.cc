@@ -1,0 +1,128 @@
+// Billing::IngestStripeEvent's answers to storage failures, with a fake BillingStorage whose
+// ApplyEvent fails as told (the SQL itself is tested on PostgreSQL in services/billing/storage
+// and tests/reliability/faults_test; here only the domain's mapping of the outcome matters).
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/substitute.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "services/billing/domain/billing.h"
+#include "services/billing/domain/storage.h"
+#include "services/billing/domain/stripe_signature.h"
+#include "shared/rpc/status.h"
+
+namespace billing {
+namespace {
+
+constexpr char kSecret[] = "whsec_domain_test";
+
+// Answers ApplyEvent with `apply_result` and records RecordEventFailure calls; everything
+// else is UNIMPLEMENTED (IngestStripeEvent must not need it).
+class FakeStorage : public BillingStorage {
+ public:
+  absl::Status apply_result = absl::OkStatus();
+  std::vector<std::string> recorded_failures;
+
+  absl::StatusOr<IngestOutcome> ApplyEvent(const EventEnvelope&, const EventChange&,
+                                           bool) override {
+    if (!apply_result.ok()) return apply_result;
+    return IngestOutcome{};
+  }
+  absl::Status RecordEventFailure(const EventEnvelope& envelope, absl::string_view) override {
+    recorded_failures.push_back(envelope.stripe_event_id);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<StoredEvent> GetEvent(absl::string_view) override { return Unused(); }
+  absl::StatusOr<Page<StoredEvent>> ListEvents(const EventFilter&, int,
+                                               const absl::optional<Cursor>&) override {
+    return Unused();
+  }
+  absl::StatusOr<Customer> GetCustomerByStripeId(absl::string_view) override { return Unused(); }
+  absl::StatusOr<Customer> GetCustomerByUser(absl::string_view) override { return Unused(); }
+  absl::StatusOr<Customer> LinkCustomer(absl::string_view, absl::string_view,
+                                        absl::string_view) override {
+    return Unused();
+  }
+  absl::StatusOr<Subscription> GetSubscription(absl::string_view) override { return Unused(); }
+  absl::StatusOr<Page<Subscription>> ListSubscriptions(absl::string_view, int,
+                                                       const absl::optional<Cursor>&) override {
+    return Unused();
+  }
+  absl::StatusOr<absl::optional<Subscription>> BestSubscription(absl::string_view) override {
+    return Unused();
+  }
+  absl::StatusOr<RecordedTransaction> RecordTransaction(const NewTransaction&) override {
+    return Unused();
+  }
+  absl::StatusOr<Page<Transaction>> ListTransactions(absl::string_view, int,
+                                                     const absl::optional<Cursor>&) override {
+    return Unused();
+  }
+
+ private:
+  static absl::Status Unused() { return absl::UnimplementedError("not used by this test"); }
+};
+
+class BillingIngestTest : public ::testing::Test {
+ protected:
+  BillingIngestTest() : billing_(storage_, Options()) {}
+
+  static BillingOptions Options() {
+    BillingOptions o;
+    o.webhook_secrets = {kSecret};
+    o.page_token_secret = "page-token-secret-for-the-domain-test";
+    return o;
+  }
+
+  absl::StatusOr<IngestResult> Ingest() {
+    const std::string payload =
+        R"({"id":"evt_commit","object":"event","type":"customer.created","created":1700000000,)"
+        R"("livemode":false,"api_version":"2024-06-20","data":{"object":{"id":"cus_1"}}})";
+    const int64_t t = absl::ToUnixSeconds(absl::Now());
+    const std::string header =
+        absl::StrCat("t=", t, ",v1=", ComputeStripeSignature(kSecret, t, payload));
+    return billing_.IngestStripeEvent(payload, header, "req-1");
+  }
+
+  FakeStorage storage_;
+  Billing billing_;
+};
+
+TEST_F(BillingIngestTest, AppliedEventIsAcknowledged) {
+  absl::StatusOr<IngestResult> r = Ingest();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->stripe_event_id, "evt_commit");
+  EXPECT_TRUE(storage_.recorded_failures.empty());
+}
+
+TEST_F(BillingIngestTest, CommitWithUnknownOutcomeAnswersUnknownNotInternal) {
+  storage_.apply_result = absl::UnknownError("connection lost during COMMIT; outcome unknown");
+  absl::StatusOr<IngestResult> r = Ingest();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnknown) << r.status();
+  EXPECT_FALSE(suite::rpc::ErrorInfoOf(r.status()).has_value() &&
+               suite::rpc::ErrorInfoOf(r.status())->reason == "EVENT_PROCESSING_FAILED");
+}
+
+TEST_F(BillingIngestTest, UnavailableStorageIsPassedThrough) {
+  storage_.apply_result = absl::UnavailableError("database down");
+  absl::StatusOr<IngestResult> r = Ingest();
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
+}
+
+TEST_F(BillingIngestTest, PermanentApplyFailureIsRecordedAndAnsweredInternal) {
+  storage_.apply_result = absl::FailedPreconditionError("constraint violated");
+  absl::StatusOr<IngestResult> r = Ingest();
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInternal) << r.status();
+  auto info = suite::rpc::ErrorInfoOf(r.status());
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->reason, "EVENT_PROCESSING_FAILED");
+  EXPECT_EQ(storage_.recorded_failures, std::vector<std::string>{"evt_commit"});
+}
+
+}  // namespace
+}  // namespace billing
