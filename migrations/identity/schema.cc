@@ -75,6 +75,7 @@ OwnerSchema IdentitySchema() {
                         "COALESCE(account_id, '00000000-0000-0000-0000-000000000000'::uuid)"})
           .Index("role_assignments_role_key_idx", {"role_key"})
           .Index("role_assignments_account_id_created_at_idx", {"account_id", "created_at DESC"})
+          .Index("role_assignments_created_at_id_idx", {"created_at", "id"})
           .ForeignKey({"user_id"}, "identity.users", {"id"}, OnDelete::kCascade)
           .ForeignKey({"role_key"}, "identity.roles", {"key"}, OnDelete::kRestrict)
           .ForeignKey({"account_id"}, "identity.accounts", {"id"}, OnDelete::kCascade)

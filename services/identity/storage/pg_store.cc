@@ -288,10 +288,20 @@ std::vector<std::pair<std::string, std::string>> Statements() {
        absl::StrCat("DELETE FROM ", ru,
                     " WHERE user_id = $1::uuid AND role_key = $2 AND account_id IS NOT "
                     "DISTINCT FROM NULLIF($3::text, '')::uuid RETURNING id")},
-      {"identity_role_assignments_list",
+      // ListRoleAssignments: one statement per filter shape, so each generic plan can use
+      // the index of its shape (an `($1 = '' OR col = $1)` filter never can).
+      {"identity_role_assignments_all_list",
        absl::StrCat("SELECT ", kAssignmentColumns, " FROM ", ru,
-                    " WHERE ($1::text = '' OR user_id = NULLIF($1::text, '')::uuid) AND "
-                    "($2::text = '' OR account_id = NULLIF($2::text, '')::uuid) "
+                    " ORDER BY created_at, id LIMIT 1000")},
+      {"identity_role_assignments_by_user_list",
+       absl::StrCat("SELECT ", kAssignmentColumns, " FROM ", ru,
+                    " WHERE user_id = $1::uuid ORDER BY created_at, id LIMIT 1000")},
+      {"identity_role_assignments_by_account_list",
+       absl::StrCat("SELECT ", kAssignmentColumns, " FROM ", ru,
+                    " WHERE account_id = $1::uuid ORDER BY created_at, id LIMIT 1000")},
+      {"identity_role_assignments_by_user_account_list",
+       absl::StrCat("SELECT ", kAssignmentColumns, " FROM ", ru,
+                    " WHERE user_id = $1::uuid AND account_id = $2::uuid "
                     "ORDER BY created_at, id LIMIT 1000")},
       // --- bootstrap
       {"identity_admin_exists",
@@ -788,8 +798,17 @@ absl::StatusOr<std::vector<RoleAssignment>> PgIdentityStore::ListRoleAssignments
     const std::string& user_id, const std::string& account_id) {
   using Result = std::vector<RoleAssignment>;
   return RunInTransaction<Result>(*pool_, ReadOnly(), [&](Transaction& tx) -> absl::StatusOr<Result> {
-    SUITE_ASSIGN_OR_RETURN(pqxx::result rows,
-                           tx.Exec("identity_role_assignments_list", user_id, account_id));
+    absl::StatusOr<pqxx::result> found;
+    if (user_id.empty() && account_id.empty()) {
+      found = tx.Exec("identity_role_assignments_all_list");
+    } else if (account_id.empty()) {
+      found = tx.Exec("identity_role_assignments_by_user_list", user_id);
+    } else if (user_id.empty()) {
+      found = tx.Exec("identity_role_assignments_by_account_list", account_id);
+    } else {
+      found = tx.Exec("identity_role_assignments_by_user_account_list", user_id, account_id);
+    }
+    SUITE_ASSIGN_OR_RETURN(pqxx::result rows, std::move(found));
     Result assignments;
     for (const pqxx::row& r : rows) assignments.push_back(AssignmentOf(r));
     return assignments;
