@@ -30,6 +30,19 @@ constexpr char kQuestionColumns[] =
     "q.status::text, q.author_id, " US("q.created_at") ", " US("q.updated_at") ", "
     US("q.published_at") ", q.created_at::text";
 
+// A question's choices and tags as two JSON arrays of arrays (the order of choices_of /
+// tags_of), appended to kQuestionColumns of a query on `questions q`: a question, or a list
+// page, with its children in one statement. In a page query the subqueries run for the
+// returned rows only: a LIMIT stops the scan, and past a Sort PostgreSQL postpones costly
+// output columns until after the LIMIT.
+const std::string kChildrenColumns = absl::StrCat(
+    "(SELECT coalesce(json_agg(json_build_array(c.id, c.position, c.text, c.is_correct) "
+    "ORDER BY c.position), '[]') FROM questions.choices c WHERE c.question_id = q.id)"
+    ", (SELECT coalesce(json_agg(json_build_array(t.id, t.kind::text, t.slug, t.label, ",
+    US("t.created_at"), ") ORDER BY t.kind, t.slug), '[]') "
+    "FROM questions.question_tags cqt JOIN questions.tags t ON t.id = cqt.tag_id "
+    "WHERE cqt.question_id = q.id)");
+
 const std::map<std::string, std::string>& Statements() {
   static const auto* statements = new std::map<std::string, std::string>{
       {"insert_question",
@@ -45,15 +58,8 @@ const std::map<std::string, std::string>& Statements() {
       // GetQuestion in one round trip: the question row with its choices and tags as JSON
       // arrays of arrays (same order as choices_of / tags_of).
       {"question_full_by_id",
-       absl::StrCat(
-           "SELECT ", kQuestionColumns,
-           ", (SELECT coalesce(json_agg(json_build_array(c.id, c.position, c.text, c.is_correct) "
-           "ORDER BY c.position), '[]') FROM questions.choices c WHERE c.question_id = q.id)"
-           ", (SELECT coalesce(json_agg(json_build_array(t.id, t.kind::text, t.slug, t.label, ",
-           US("t.created_at"), ") ORDER BY t.kind, t.slug), '[]') "
-           "FROM questions.question_tags qt JOIN questions.tags t ON t.id = qt.tag_id "
-           "WHERE qt.question_id = q.id) "
-           "FROM questions.questions q WHERE q.id = $1 AND q.deleted_at IS NULL")},
+       absl::StrCat("SELECT ", kQuestionColumns, ", ", kChildrenColumns,
+                    " FROM questions.questions q WHERE q.id = $1 AND q.deleted_at IS NULL")},
       {"questions_by_ids",
        absl::StrCat("SELECT ", kQuestionColumns,
                     " FROM questions.questions q WHERE q.id = ANY($1::uuid[]) "
@@ -79,9 +85,10 @@ const std::map<std::string, std::string>& Statements() {
        "published_at = CASE WHEN $2 = 'published' THEN now() ELSE published_at END, "
        "request_id = $3 WHERE id = $1 AND deleted_at IS NULL "
        "AND status = ANY($4::questions.question_status[]) RETURNING id"},
+      // ListQuestions: the page (keyset, newest first) with choices and tags (kChildrenColumns).
       {"list_questions",
        absl::StrCat(
-           "SELECT ", kQuestionColumns,
+           "SELECT ", kQuestionColumns, ", ", kChildrenColumns,
            " FROM questions.questions q WHERE q.deleted_at IS NULL "
            "AND ($1::questions.question_status IS NULL OR q.status = $1) "
            "AND ($2::questions.question_difficulty IS NULL OR q.difficulty = $2) "
@@ -100,7 +107,7 @@ const std::map<std::string, std::string>& Statements() {
       // Same parameters and result as list_questions, with $3 a single uuid.
       {"list_questions_one_tag",
        absl::StrCat(
-           "SELECT ", kQuestionColumns,
+           "SELECT ", kQuestionColumns, ", ", kChildrenColumns,
            " FROM questions.question_tags qt JOIN questions.questions q ON q.id = qt.question_id "
            "WHERE qt.tag_id = $3::uuid AND q.deleted_at IS NULL "
            "AND ($1::questions.question_status IS NULL OR q.status = $1) "
@@ -341,19 +348,19 @@ absl::Status LoadChildren(Transaction& tx, std::vector<Question>& questions) {
   return absl::OkStatus();
 }
 
-// Reads the choices and tags columns of question_full_by_id into `q`.
+// Reads the kChildrenColumns of a row (columns 11 and 12) into `q`.
 absl::Status ChildrenFromJson(const std::string& choices_text, const std::string& tags_text,
                               Question& q) {
   const nlohmann::json choices =
       nlohmann::json::parse(choices_text, nullptr, /*allow_exceptions=*/false);
   const nlohmann::json tags = nlohmann::json::parse(tags_text, nullptr, /*allow_exceptions=*/false);
   if (!choices.is_array() || !tags.is_array()) {
-    return absl::InternalError("question_full_by_id returned malformed children");
+    return absl::InternalError("a question read returned malformed children");
   }
   for (const nlohmann::json& c : choices) {
     if (!c.is_array() || c.size() != 4 || !c[0].is_string() || !c[1].is_number_integer() ||
         !c[2].is_string() || !c[3].is_boolean()) {
-      return absl::InternalError("question_full_by_id returned a malformed choice");
+      return absl::InternalError("a question read returned a malformed choice");
     }
     Choice choice;
     choice.id = c[0].get<std::string>();
@@ -365,7 +372,7 @@ absl::Status ChildrenFromJson(const std::string& choices_text, const std::string
   for (const nlohmann::json& t : tags) {
     if (!t.is_array() || t.size() != 5 || !t[0].is_string() || !t[1].is_string() ||
         !t[2].is_string() || !t[3].is_string() || !t[4].is_number_integer()) {
-      return absl::InternalError("question_full_by_id returned a malformed tag");
+      return absl::InternalError("a question read returned a malformed tag");
     }
     Tag tag;
     tag.id = t[0].get<std::string>();
@@ -565,8 +572,10 @@ absl::StatusOr<Page<Question>> PgQuestionStore::ListQuestions(const QuestionFilt
   const std::string all_tags = UuidArray(all);
   const std::string after_ts = after ? after->first : "";
   const std::string after_id = after ? after->second : "";
+  // One statement (the page with its choices and tags), so autocommit reads one consistent
+  // snapshot, as the READ ONLY transaction did, in one round trip instead of five.
   return RunInTransaction<Page<Question>>(
-      *pool_, ReadOnly(), [&](Transaction& tx) -> absl::StatusOr<Page<Question>> {
+      *pool_, AutocommitRead(), [&](Transaction& tx) -> absl::StatusOr<Page<Question>> {
         const bool one_tag = filter.any_tag_ids.size() == 1;
         SUITE_ASSIGN_OR_RETURN(
             pqxx::result rows,
@@ -582,8 +591,9 @@ absl::StatusOr<Page<Question>> PgQuestionStore::ListQuestions(const QuestionFilt
             break;
           }
           page.items.push_back(QuestionFrom(r));
+          SUITE_RETURN_IF_ERROR(ChildrenFromJson(r[11].as<std::string>(),
+                                                 r[12].as<std::string>(), page.items.back()));
         }
-        SUITE_RETURN_IF_ERROR(LoadChildren(tx, page.items));
         return page;
       });
 }

@@ -202,6 +202,58 @@ TEST_F(PgStoreTest, TheStemSearchUsesTheFullTextIndex) {
 
 // A one-tag filter pages through the tag's keyset index (no sort, no read of the whole tag)
 // and returns exactly the tagged questions, newest first, like the general statement.
+// ListQuestions reads each page's choices and tags in the page statement itself; the items
+// equal what the batched read (GetQuestions: page rows, then choices_of and tags_of) returns.
+TEST_F(PgStoreTest, ListedQuestionsCarryTheSameChildrenAsTheBatchedRead) {
+  auto a = store_->CreateTag(TagKind::kTopic, "a", "A");
+  auto b = store_->CreateTag(TagKind::kDomain, "b", "B");
+  ASSERT_TRUE(a.ok() && b.ok());
+  std::vector<NewQuestion> chunk;
+  for (int i = 0; i < 7; ++i) {
+    NewQuestion q = Draft(absl::StrCat("k", i), absl::StrCat("stem ", i), i % 2 == 0);
+    q.choices = {{absl::StrCat("c", i, "-0"), false}, {absl::StrCat("c", i, "-1"), true},
+                 {absl::StrCat("c", i, "-2"), false}};
+    if (i % 2 == 0) q.tag_ids.push_back(b->id);
+    if (i % 3 != 0) q.tag_ids.push_back(a->id);
+    chunk.push_back(q);
+  }
+  chunk[6].choices.clear();  // imported without choices: an empty list, not an error
+  ASSERT_TRUE(store_->ImportChunk(chunk).ok());
+  for (const QuestionFilter& filter :
+       {QuestionFilter{}, QuestionFilter{absl::nullopt, absl::nullopt, {a->id}, {}, ""}}) {
+    auto page = store_->ListQuestions(filter, absl::nullopt, 5);
+    ASSERT_TRUE(page.ok()) << page.status();
+    ASSERT_FALSE(page->items.empty());
+    std::vector<std::string> ids;
+    for (const Question& q : page->items) ids.push_back(q.id);
+    auto batched = store_->GetQuestions(ids);
+    ASSERT_TRUE(batched.ok()) << batched.status();
+    ASSERT_EQ(batched->size(), page->items.size());
+    for (size_t i = 0; i < ids.size(); ++i) {
+      const Question& got = page->items[i];
+      const Question& want = (*batched)[i];
+      EXPECT_EQ(got.id, want.id);
+      EXPECT_EQ(got.stem, want.stem);
+      EXPECT_EQ(got.created_at, want.created_at);
+      ASSERT_EQ(got.choices.size(), want.choices.size()) << got.id;
+      for (size_t c = 0; c < got.choices.size(); ++c) {
+        EXPECT_EQ(got.choices[c].id, want.choices[c].id);
+        EXPECT_EQ(got.choices[c].position, want.choices[c].position);
+        EXPECT_EQ(got.choices[c].text, want.choices[c].text);
+        EXPECT_EQ(got.choices[c].is_correct, want.choices[c].is_correct);
+      }
+      ASSERT_EQ(got.tags.size(), want.tags.size()) << got.id;
+      for (size_t t = 0; t < got.tags.size(); ++t) {
+        EXPECT_EQ(got.tags[t].id, want.tags[t].id);
+        EXPECT_EQ(got.tags[t].kind, want.tags[t].kind);
+        EXPECT_EQ(got.tags[t].slug, want.tags[t].slug);
+        EXPECT_EQ(got.tags[t].label, want.tags[t].label);
+        EXPECT_EQ(got.tags[t].created_at, want.tags[t].created_at);
+      }
+    }
+  }
+}
+
 TEST_F(PgStoreTest, OneTagPagesWalkTheTagKeysetIndexAndMatchTheGeneralFilter) {
   auto a = store_->CreateTag(TagKind::kTopic, "a", "A");
   auto b = store_->CreateTag(TagKind::kTopic, "b", "B");
