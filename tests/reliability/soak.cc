@@ -1,23 +1,41 @@
 // The soak (tools/soak; not part of CI): the three real service binaries on a PostgreSQL
-// cluster of its own, under a steady write load on every service for a given time. Every 10 s
-// it samples each process's resident memory and open descriptors and the database's
-// connection count. Fails (exit 1) on any failed call, on resident memory growing more than
-// 10% between the 30 s after the warm-up and the last 30 s (minimum of each window), or on
-// descriptors or connections growing beyond a slack of 2 over the same span.
+// cluster of its own, under an open-loop load at a fixed total rate made of a realistic mix
+// over all three services (reads dominate: session validations, entitlement checks, question
+// reads and lists; writes: signed webhook events, new questions, sign-ups and logins). Calls
+// are scheduled at start + k / rate and run by a pool of client threads (64); a call that
+// starts more than 1 s after its slot counts as "late" (the suite could not keep the rate).
+// Every 10 s it samples each process's resident memory and open descriptors and the
+// database's connection count. Fails (exit 1) on any failed call, on more than 1% late calls,
+// on resident memory growing more than 10% between the 30 s after the warm-up and the last
+// 30 s (minimum of each window), or on descriptors or connections growing beyond a slack of 2
+// over the same span.
 //
-//   soak --seconds=600 --rate=20 --warmup=60
+//   soak --seconds=600 --rate=150 --warmup=60 [--threads=64]
+//
+// --rate is the total calls/s over the suite. 70% of the mix's peak is estimated from the
+// single-RPC peaks of tools/bench (BENCHMARKS.md) and printed at start; the default is a
+// conservative 150/s because the 2-core machine is shared and the peaks moved by up to 30%
+// between bench runs.
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <map>
+#include <memory>
+#include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <pqxx/pqxx>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "services/billing/domain/stripe_signature.h"
 #include "shared/db/testing/test_database.h"
 #include "tests/reliability/cluster.h"
 #include "tests/reliability/suite_processes.h"
@@ -43,10 +61,218 @@ int Flag(int argc, char** argv, const char* name, int fallback) {
   return fallback;
 }
 
+// One kind of call in the mix: its share (of 100 calls), the service, the single-RPC peak
+// tools/bench measured for it (BENCHMARKS.md, round 2; 0 = not benched, estimated below) and
+// the call itself (n = the call's number, unique).
+struct Op {
+  std::string name;
+  int weight;
+  std::string service;
+  double bench_peak;
+  std::function<grpc::Status(grpc::ClientContext&, int64_t)> call;
+};
+
+struct OpStats {
+  std::map<int, int64_t> codes;
+  std::vector<double> latency_ms;
+  std::vector<std::string> first_failures;
+};
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * v.size()))];
+}
+
+// Runs the mix at `rate` calls/s until `end`; thread-safe counters per op.
+class MixLoad {
+ public:
+  MixLoad(std::vector<Op> ops, double rate, int threads) : ops_(std::move(ops)), rate_(rate) {
+    for (size_t i = 0; i < ops_.size(); ++i) {
+      for (int w = 0; w < ops_[i].weight; ++w) slots_.push_back(static_cast<int>(i));
+    }
+    std::mt19937 rng(8);  // fixed: the same interleaving every run
+    std::shuffle(slots_.begin(), slots_.end(), rng);
+    threads_ = threads;
+  }
+  ~MixLoad() { Stop(); }
+
+  void Start(absl::Time end) {
+    start_ = absl::Now();
+    end_ = end;
+    for (int i = 0; i < threads_; ++i) workers_.emplace_back([this] { Work(); });
+  }
+  void Stop() {
+    for (auto& t : workers_) t.join();
+    workers_.clear();
+  }
+  int64_t issued() const { return next_.load() ; }
+  int64_t late() const { return late_.load(); }
+  int64_t done(const std::string& service) {
+    absl::MutexLock lock(&mu_);
+    int64_t n = 0;
+    for (size_t i = 0; i < ops_.size(); ++i) {
+      if (ops_[i].service == service) n += static_cast<int64_t>(stats_[i].latency_ms.size());
+    }
+    return n;
+  }
+  const std::vector<Op>& ops() const { return ops_; }
+  std::map<int, OpStats> stats() {
+    absl::MutexLock lock(&mu_);
+    return stats_;
+  }
+
+ private:
+  void Work() {
+    for (;;) {
+      const int64_t k = next_++;
+      const absl::Time slot = start_ + absl::Seconds(k / rate_);
+      if (slot >= end_) {
+        --next_;
+        return;
+      }
+      const absl::Time now = absl::Now();
+      if (slot > now) absl::SleepFor(slot - now);
+      else if (now - slot > absl::Seconds(1)) ++late_;
+      const int op = slots_[k % slots_.size()];
+      grpc::ClientContext ctx;
+      const absl::Time begin = absl::Now();
+      ctx.set_deadline(absl::ToChronoTime(begin + absl::Seconds(5)));
+      grpc::Status s = ops_[op].call(ctx, k);
+      const double ms = absl::ToDoubleMilliseconds(absl::Now() - begin);
+      absl::MutexLock lock(&mu_);
+      OpStats& st = stats_[op];
+      ++st.codes[static_cast<int>(s.error_code())];
+      st.latency_ms.push_back(ms);
+      if (!s.ok() && st.first_failures.size() < 5) {
+        st.first_failures.push_back(absl::StrCat(
+            "at ", absl::FormatDuration(begin - start_), ", ", static_cast<int>(ms), " ms: code ",
+            static_cast<int>(s.error_code()), " ", s.error_message()));
+      }
+    }
+  }
+
+  std::vector<Op> ops_;
+  double rate_;
+  int threads_ = 0;
+  std::vector<int> slots_;
+  absl::Time start_, end_;
+  std::atomic<int64_t> next_{0}, late_{0};
+  std::vector<std::thread> workers_;
+  absl::Mutex mu_;
+  std::map<int, OpStats> stats_ ABSL_GUARDED_BY(mu_);
+};
+
+// The mix, against `suite`, as the admin (`admin`) and one member (`member_token`,
+// `member_id`); logins as `login_emails` with `password`; `question_ids` are published.
+std::vector<Op> Mix(Suite& suite, const std::string& admin, const std::string& member_token,
+                    const std::string& member_id, const std::vector<std::string>& login_emails,
+                    const std::string& password, const std::vector<std::string>& question_ids) {
+  namespace ipb = ::identity::v1;
+  namespace bpb = ::billing::v1;
+  namespace qpb = ::questions::v1;
+  std::shared_ptr<ipb::IdentityService::Stub> identity =
+      ipb::IdentityService::NewStub(NewChannel(suite.identity_addr()));
+  std::shared_ptr<bpb::BillingService::Stub> billing =
+      bpb::BillingService::NewStub(NewChannel(suite.billing_addr()));
+  std::shared_ptr<qpb::QuestionBankService::Stub> questions =
+      qpb::QuestionBankService::NewStub(NewChannel(suite.questions_addr()));
+  const std::string run = absl::StrCat(absl::ToUnixMicros(absl::Now()));
+  std::vector<Op> ops;
+  ops.push_back({"ValidateSession", 25, "identity", 5340, [=](auto& ctx, int64_t) {
+                   ipb::ValidateSessionRequest req;
+                   req.set_session_token(member_token);
+                   ipb::ValidateSessionResponse resp;
+                   return identity->ValidateSession(&ctx, req, &resp);
+                 }});
+  ops.push_back({"GetEntitlement", 20, "billing", 6733, [=](auto& ctx, int64_t) {
+                   ctx.AddMetadata("authorization", "Bearer " + member_token);
+                   bpb::GetEntitlementRequest req;
+                   req.set_user_id(member_id);
+                   bpb::GetEntitlementResponse resp;
+                   return billing->GetEntitlement(&ctx, req, &resp);
+                 }});
+  ops.push_back({"GetQuestion", 20, "questions", 4263, [=](auto& ctx, int64_t n) {
+                   ctx.AddMetadata("authorization", "Bearer " + member_token);
+                   qpb::GetQuestionRequest req;
+                   req.set_question_id(question_ids[n % question_ids.size()]);
+                   qpb::GetQuestionResponse resp;
+                   return questions->GetQuestion(&ctx, req, &resp);
+                 }});
+  ops.push_back({"ListQuestions", 10, "questions", 791, [=](auto& ctx, int64_t) {
+                   ctx.AddMetadata("authorization", "Bearer " + member_token);
+                   qpb::ListQuestionsRequest req;
+                   req.set_page_size(20);
+                   qpb::ListQuestionsResponse resp;
+                   return questions->ListQuestions(&ctx, req, &resp);
+                 }});
+  ops.push_back({"IngestStripeEvent", 10, "billing", 943, [=](auto& ctx, int64_t n) {
+                   const std::string id = absl::StrCat("evt_soak_", run, "_", n);
+                   const std::string payload = absl::StrCat(
+                       R"({"id":")", id, R"(","object":"event","type":"customer.created",)",
+                       R"("created":1700000000,"livemode":false,"api_version":"2024-06-20",)",
+                       R"("data":{"object":{"id":"cus_)", id, R"(","object":"customer"}}})");
+                   const int64_t t = absl::ToUnixSeconds(absl::Now());
+                   bpb::IngestStripeEventRequest req;
+                   req.set_payload(payload);
+                   req.set_stripe_signature(absl::StrCat(
+                       "t=", t, ",v1=", billing::ComputeStripeSignature(kWebhookSecret, t, payload)));
+                   bpb::IngestStripeEventResponse resp;
+                   return billing->IngestStripeEvent(&ctx, req, &resp);
+                 }});
+  // CreateQuestion was not benched; RecordTransaction's figure (one insert of similar size).
+  ops.push_back({"CreateQuestion", 9, "questions", 1579, [=](auto& ctx, int64_t n) {
+                   ctx.AddMetadata("authorization", "Bearer " + admin);
+                   qpb::CreateQuestionRequest req;
+                   req.set_stem(absl::StrCat("Soak question ", run, "-", n, "?"));
+                   req.set_difficulty(qpb::QUESTION_DIFFICULTY_EASY);
+                   auto* a = req.add_choices();
+                   a->set_text("yes");
+                   a->set_is_correct(true);
+                   req.add_choices()->set_text("no");
+                   qpb::CreateQuestionResponse resp;
+                   return questions->CreateQuestion(&ctx, req, &resp);
+                 }});
+  // Sign-ups and logins hash with argon2id: Login's bench peak (45/s) stands for both.
+  ops.push_back({"CreateUser", 3, "identity", 45.3, [=](auto& ctx, int64_t n) {
+                   ipb::CreateUserRequest req;
+                   req.set_email(absl::StrCat("soak-", run, "-", n, "@example.com"));
+                   req.set_password("correct horse battery staple");
+                   ipb::CreateUserResponse resp;
+                   return identity->CreateUser(&ctx, req, &resp);
+                 }});
+  // Logins of many users from many addresses: identity counts a login in flight as a failure
+  // until it ends (so parallel guesses cannot pass together), which one busy account or one
+  // address would hit under this rate.
+  ops.push_back({"Login", 3, "identity", 45.3, [=](auto& ctx, int64_t n) {
+                   ipb::LoginRequest req;
+                   req.set_email(login_emails[n % login_emails.size()]);
+                   req.set_client_ip(absl::StrCat("10.", (n >> 16) & 255, ".", (n >> 8) & 255,
+                                                  ".", n & 255));
+                   req.set_password(password);
+                   ipb::LoginResponse resp;
+                   return identity->Login(&ctx, req, &resp);
+                 }});
+  return ops;
+}
+
+// The mix's peak if each call costs 1 / (its single-RPC peak) of the suite's capacity.
+double MixPeak(const std::vector<Op>& ops) {
+  double total = 0, cost = 0;
+  for (const Op& op : ops) {
+    total += op.weight;
+    cost += op.weight / op.bench_peak;
+  }
+  return total / cost;
+}
+
 int Main(int argc, char** argv) {
   const int seconds = Flag(argc, argv, "seconds", 600);
-  const int rate = Flag(argc, argv, "rate", 20);  // calls per second per service
+  const int rate = Flag(argc, argv, "rate", 150);  // calls per second, whole suite
   const int warmup = Flag(argc, argv, "warmup", 60);
+  // Enough that the slow calls (argon2id: tens of ms, seconds when the machine is busy) do not
+  // hold every thread and turn the open loop into a closed one.
+  const int threads = Flag(argc, argv, "threads", 64);
   auto cluster = PgCluster::Start();
   if (!cluster.ok()) {
     std::fprintf(stderr, "soak: %s\n", cluster.status().ToString().c_str());
@@ -64,17 +290,87 @@ int Main(int argc, char** argv) {
   }
   const std::string admin = suite.AdminToken();
   if (admin.empty()) return 1;
-  Load load(suite, admin, absl::Seconds(1) / rate);
+
+  // Fixtures: one member (for reads), 40 users who log in, and 20 published questions.
+  const std::string member_email = "soak-member@example.com";
+  const std::string password = "correct horse battery staple";
+  std::string member_id, member_token;
+  std::vector<std::string> login_emails;
+  std::vector<std::string> question_ids;
+  {
+    auto identity = ::identity::v1::IdentityService::NewStub(NewChannel(suite.identity_addr()));
+    ::identity::v1::CreateUserRequest create;
+    create.set_email(member_email);
+    create.set_password(password);
+    ::identity::v1::CreateUserResponse created;
+    grpc::ClientContext c1;
+    grpc::Status s = identity->CreateUser(&c1, create, &created);
+    ::identity::v1::LoginRequest login;
+    login.set_email(member_email);
+    login.set_password(password);
+    ::identity::v1::LoginResponse logged;
+    grpc::ClientContext c2;
+    if (s.ok()) s = identity->Login(&c2, login, &logged);
+    if (!s.ok()) {
+      std::fprintf(stderr, "soak: member set-up: %s\n", s.error_message().c_str());
+      return 1;
+    }
+    member_id = created.user().user_id();
+    member_token = logged.session_token();
+    for (int i = 0; i < 40; ++i) {
+      create.set_email(absl::StrCat("soak-login-", i, "@example.com"));
+      grpc::ClientContext c;
+      s = identity->CreateUser(&c, create, &created);
+      if (!s.ok()) {
+        std::fprintf(stderr, "soak: login user set-up: %s\n", s.error_message().c_str());
+        return 1;
+      }
+      login_emails.push_back(create.email());
+    }
+    auto questions =
+        ::questions::v1::QuestionBankService::NewStub(NewChannel(suite.questions_addr()));
+    for (int i = 0; i < 20; ++i) {
+      ::questions::v1::CreateQuestionRequest req;
+      req.set_stem(absl::StrCat("Soak fixture ", i, "?"));
+      req.set_difficulty(::questions::v1::QUESTION_DIFFICULTY_MEDIUM);
+      auto* a = req.add_choices();
+      a->set_text("yes");
+      a->set_is_correct(true);
+      req.add_choices()->set_text("no");
+      ::questions::v1::CreateQuestionResponse resp;
+      grpc::ClientContext c3;
+      c3.AddMetadata("authorization", "Bearer " + admin);
+      s = questions->CreateQuestion(&c3, req, &resp);
+      ::questions::v1::PublishQuestionRequest pub;
+      pub.set_question_id(resp.question().id());
+      ::questions::v1::PublishQuestionResponse published;
+      grpc::ClientContext c4;
+      c4.AddMetadata("authorization", "Bearer " + admin);
+      if (s.ok()) s = questions->PublishQuestion(&c4, pub, &published);
+      if (!s.ok()) {
+        std::fprintf(stderr, "soak: question set-up: %s\n", s.error_message().c_str());
+        return 1;
+      }
+      question_ids.push_back(resp.question().id());
+    }
+  }
+  MixLoad load(Mix(suite, admin, member_token, member_id, login_emails, password, question_ids),
+               rate, threads);
   std::map<std::string, ServiceProcess*> procs = {
       {"identity", &suite.identity()}, {"billing", &suite.billing()},
       {"questions", &suite.questions()}};
-  std::printf("soak: %d s at %d calls/s per service (closed loop, pause %.0f ms), warm-up %d s\n",
-              seconds, rate, 1000.0 / rate, warmup);
+  const double peak = MixPeak(load.ops());
+  std::printf("soak: %d s at %d calls/s over the suite (open loop, %d client threads), warm-up "
+              "%d s\n", seconds, rate, threads, warmup);
+  std::printf("soak: mix (share of 100):");
+  for (const Op& op : load.ops()) std::printf(" %s %d", op.name.c_str(), op.weight);
+  std::printf("\nsoak: the mix's peak estimated from BENCHMARKS.md: %.0f/s; 70%% = %.0f/s; "
+              "this run = %.0f%% of it\n", peak, 0.7 * peak, 100.0 * rate / peak);
   std::printf("%6s %-28s %-20s %5s %s\n", "t(s)", "rss kB (id/bill/q)", "fds (id/bill/q)", "conns",
               "calls (id/bill/q)");
   pqxx::connection conn((*db)->url());
   const absl::Time start = absl::Now();
-  load.Start();
+  load.Start(start + absl::Seconds(seconds));
   std::vector<Sample> samples;
   while (absl::Now() - start < absl::Seconds(seconds)) {
     absl::SleepFor(absl::Seconds(10));
@@ -92,42 +388,47 @@ int Main(int argc, char** argv) {
                       1;  // this one
     }
     samples.push_back(s);
-    std::printf("%6.0f %8lld/%8lld/%8lld   %5d/%5d/%5d        %5d %zu/%zu/%zu\n", s.t,
+    std::printf("%6.0f %8lld/%8lld/%8lld   %5d/%5d/%5d        %5d %lld/%lld/%lld\n", s.t,
                 static_cast<long long>(s.rss_kb["identity"]),
                 static_cast<long long>(s.rss_kb["billing"]),
                 static_cast<long long>(s.rss_kb["questions"]), s.fds["identity"],
                 s.fds["billing"], s.fds["questions"], s.connections,
-                load.Calls("identity").size(), load.Calls("billing").size(),
-                load.Calls("questions").size());
+                static_cast<long long>(load.done("identity")),
+                static_cast<long long>(load.done("billing")),
+                static_cast<long long>(load.done("questions")));
     std::fflush(stdout);
   }
   load.Stop();
+  const double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
 
   int failures = 0;
-  for (const char* service : {"identity", "billing", "questions"}) {
-    std::map<int, int> codes;
-    size_t n = 0;
-    int shown = 0;
-    for (const Call& c : load.Calls(service)) {
-      ++n;
-      if (c.code == grpc::StatusCode::OK) continue;
-      ++codes[static_cast<int>(c.code)];
-      if (shown++ < 5) {
-        std::printf("soak: %s: at %.1f s, %.0f ms: code %d %s\n", service,
-                    absl::ToDoubleSeconds(c.start - start),
-                    absl::ToDoubleMilliseconds(c.end - c.start), static_cast<int>(c.code),
-                    c.message.c_str());
-      }
+  std::map<int, OpStats> stats = load.stats();
+  int64_t total = 0;
+  std::printf("%-18s %8s %8s %8s %8s  %s\n", "call", "n", "p50 ms", "p99 ms", "max ms", "codes");
+  for (size_t i = 0; i < load.ops().size(); ++i) {
+    const OpStats& st = stats[static_cast<int>(i)];
+    int64_t errors = 0;
+    std::string codes;
+    for (auto& [code, count] : st.codes) {
+      if (code != 0) errors += count;
+      absl::StrAppend(&codes, codes.empty() ? "" : ", ", "code ", code, ": ", count);
     }
-    int errors = 0;
-    for (auto& [code, count] : codes) {
-      errors += count;
-      std::printf("soak: %s: %d calls failed with code %d\n", service, count, code);
+    total += static_cast<int64_t>(st.latency_ms.size());
+    std::printf("%-18s %8zu %8.2f %8.2f %8.1f  %s\n", load.ops()[i].name.c_str(),
+                st.latency_ms.size(), Percentile(st.latency_ms, 0.5),
+                Percentile(st.latency_ms, 0.99), Percentile(st.latency_ms, 1.0), codes.c_str());
+    for (const std::string& f : st.first_failures) {
+      std::printf("soak: %s: %s\n", load.ops()[i].name.c_str(), f.c_str());
     }
-    std::printf("soak: %s: %zu calls, %d errors, %.1f calls/s\n", service, n, errors,
-                n / static_cast<double>(seconds));
-    failures += errors;
+    failures += static_cast<int>(std::min<int64_t>(errors, 1 << 20));
   }
+  const double late_share = total > 0 ? static_cast<double>(load.late()) / total : 1.0;
+  std::printf("soak: %lld calls in %.0f s = %.1f/s (target %d/s); %lld started over 1 s late "
+              "(%.2f%%)%s\n",
+              static_cast<long long>(total), elapsed, total / elapsed, rate,
+              static_cast<long long>(load.late()), 100.0 * late_share,
+              late_share > 0.01 ? " RATE NOT SUSTAINED" : "");
+  if (late_share > 0.01) ++failures;
   // Baseline: the samples of the first 30 s after the warm-up; end: the last 3 samples. Each
   // side takes its minimum per process, because one sample can land on a transient peak
   // (identity's argon2id buffers are tens of MB while a hash runs) that is not growth.
