@@ -31,7 +31,9 @@ constexpr absl::string_view kPort = "GRPC_PORT";
 constexpr absl::string_view kDrain = "GRPC_DRAIN_TIMEOUT";
 constexpr absl::string_view kMaxMessage = "GRPC_MAX_MESSAGE_BYTES";
 constexpr absl::string_view kHealthInterval = "GRPC_HEALTH_INTERVAL";
-constexpr absl::string_view kAllNames[] = {kAddr, kPort, kDrain, kMaxMessage, kHealthInterval};
+constexpr absl::string_view kHandlerThreads = "GRPC_HANDLER_THREADS";
+constexpr absl::string_view kAllNames[] = {kAddr,       kPort,           kDrain,
+                                           kMaxMessage, kHealthInterval, kHandlerThreads};
 // Environment-only settings (no flags): never in kAllNames, so Find sees no flag for them.
 constexpr absl::string_view kTlsCert = "TLS_CERT_FILE";
 constexpr absl::string_view kTlsKey = "TLS_KEY_FILE";
@@ -199,6 +201,13 @@ absl::StatusOr<ServerConfig> LoadServerConfig(absl::string_view service_prefix,
       return Invalid(s->source, s->value, "must be a byte count between 1024 and 1073741824");
     }
     config.max_message_bytes = bytes;
+  }
+  if (absl::optional<Setting> s = Find(kHandlerThreads, *flags, prefix, env); s.has_value()) {
+    int threads = 0;
+    if (!absl::SimpleAtoi(s->value, &threads) || threads < 1 || threads > 1024) {
+      return Invalid(s->source, s->value, "must be a thread count between 1 and 1024");
+    }
+    config.handler_threads = threads;
   }
 
   absl::optional<Setting> cert = Find(kTlsCert, *flags, prefix, env);

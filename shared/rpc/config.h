@@ -10,6 +10,8 @@
 //   --grpc_drain_timeout=D      GRPC_DRAIN_TIMEOUT         drain deadline on SIGTERM (20s)
 //   --grpc_max_message_bytes=N  GRPC_MAX_MESSAGE_BYTES     largest message received or sent (4 MiB)
 //   --grpc_health_interval=D    GRPC_HEALTH_INTERVAL       how often health probes run (2s)
+//   --grpc_handler_threads=N    GRPC_HANDLER_THREADS       threads of the BlockingExecutor that runs the
+//                                                          handlers' blocking work (16; 1..1024)
 //                               TLS_CERT_FILE              server certificate chain, PEM (unset = plaintext)
 //                               TLS_KEY_FILE               its private key, PEM (required with TLS_CERT_FILE)
 //                               TLS_CLIENT_CA_FILE         CA bundle, PEM: set = mutual TLS, every client must
@@ -59,6 +61,10 @@ struct ServerConfig {
   absl::Duration drain_timeout = absl::Seconds(20);
   // Largest message, in bytes, the server receives or sends.
   int max_message_bytes = 4 * 1024 * 1024;
+  // Threads that run the handlers' blocking work (blocking_executor.h): calls beyond this many
+  // wait in its FIFO queue. Twice the default database pool (8), so calls that wait on something
+  // other than the database (a downstream service, a password hash) leave the pool busy.
+  int handler_threads = 16;
   // Period of the ServingStatusFollower's probe.
   absl::Duration health_interval = absl::Seconds(2);
   // TLS of the gRPC port; default plaintext.

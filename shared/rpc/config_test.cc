@@ -28,17 +28,20 @@ TEST(LoadServerConfigTest, NothingSetGivesTheDefaults) {
   EXPECT_EQ(config->drain_timeout, absl::Seconds(20));
   EXPECT_EQ(config->max_message_bytes, 4 * 1024 * 1024);
   EXPECT_EQ(config->health_interval, absl::Seconds(2));
+  EXPECT_EQ(config->handler_threads, 16);
 }
 
 TEST(LoadServerConfigTest, PrefixedVariableBeatsGenericOne) {
   absl::StatusOr<ServerConfig> config = LoadServerConfig(
       "BILLING", {}, {},
       FakeEnv({{"GRPC_PORT", "7000"}, {"BILLING_GRPC_PORT", "7002"},
-               {"GRPC_DRAIN_TIMEOUT", "5s"}, {"BILLING_GRPC_MAX_MESSAGE_BYTES", "2048"}}));
+               {"GRPC_DRAIN_TIMEOUT", "5s"}, {"BILLING_GRPC_MAX_MESSAGE_BYTES", "2048"},
+               {"GRPC_HANDLER_THREADS", "4"}, {"BILLING_GRPC_HANDLER_THREADS", "32"}}));
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->listen_address, "0.0.0.0:7002");
   EXPECT_EQ(config->drain_timeout, absl::Seconds(5));
   EXPECT_EQ(config->max_message_bytes, 2048);
+  EXPECT_EQ(config->handler_threads, 32);
 }
 
 TEST(LoadServerConfigTest, AnotherServicesPrefixIsIgnored) {
@@ -103,6 +106,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{{{"IDENTITY_GRPC_HEALTH_INTERVAL", "inf"}}, {}, "IDENTITY_GRPC_HEALTH_INTERVAL"},
         BadValue{{{"GRPC_MAX_MESSAGE_BYTES", "12"}}, {}, "GRPC_MAX_MESSAGE_BYTES"},
         BadValue{{{"GRPC_MAX_MESSAGE_BYTES", "4MB"}}, {}, "GRPC_MAX_MESSAGE_BYTES"},
+        BadValue{{{"GRPC_HANDLER_THREADS", "0"}}, {}, "GRPC_HANDLER_THREADS"},
+        BadValue{{{"IDENTITY_GRPC_HANDLER_THREADS", "1025"}}, {}, "IDENTITY_GRPC_HANDLER_THREADS"},
+        BadValue{{}, {"--grpc_handler_threads=many"}, "--grpc_handler_threads"},
         BadValue{{}, {"--grpc_port=x"}, "--grpc_port"},
         BadValue{{}, {"--grpc_prot=1"}, "--grpc_prot"},
         BadValue{{}, {"--grpc_port"}, "--grpc_port"}));

@@ -23,6 +23,7 @@
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
+#include "shared/rpc/blocking_executor.h"
 #include "shared/rpc/config.h"
 #include "shared/rpc/json_log.h"
 #include "shared/rpc/request_context.h"
@@ -43,31 +44,36 @@ using ::testing::Not;
 constexpr char kValidId[] = "0B7C3A8E-61A4-4B35-8F61-0C6A4C1D1B2E";
 
 // The example service: echoes, reports the request id, and does whatever the test asks.
-class EchoServiceImpl final : public tv1::EchoService::Service {
+// Served like the suite's services: the callback API, with the body on a BlockingExecutor.
+class EchoServiceImpl final : public tv1::EchoService::CallbackService {
  public:
-  using Behaviour = std::function<grpc::Status(grpc::ServerContext*, const RequestContext&,
+  using Behaviour = std::function<grpc::Status(grpc::ServerContextBase*, const RequestContext&,
                                                const tv1::EchoRequest&, tv1::EchoResponse*)>;
   void SetBehaviour(Behaviour behaviour) {
     absl::MutexLock lock(&mu_);
     behaviour_ = std::move(behaviour);
   }
-  grpc::Status Echo(grpc::ServerContext* context, const tv1::EchoRequest* request,
-                    tv1::EchoResponse* response) override {
-    RequestContext rc = RequestContext::FromServerContext(*context);
-    response->set_message(request->message());
-    response->set_request_id(rc.request_id());
-    Behaviour behaviour;
-    {
-      absl::MutexLock lock(&mu_);
-      behaviour = behaviour_;
-    }
-    if (behaviour) return behaviour(context, rc, *request, response);
-    return grpc::Status::OK;
+  grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* context,
+                                 const tv1::EchoRequest* request,
+                                 tv1::EchoResponse* response) override {
+    return RunBlocking(context, executor_, [=]() -> grpc::Status {
+      RequestContext rc = RequestContext::FromServerContext(*context);
+      response->set_message(request->message());
+      response->set_request_id(rc.request_id());
+      Behaviour behaviour;
+      {
+        absl::MutexLock lock(&mu_);
+        behaviour = behaviour_;
+      }
+      if (behaviour) return behaviour(context, rc, *request, response);
+      return grpc::Status::OK;
+    });
   }
 
  private:
   absl::Mutex mu_;
   Behaviour behaviour_;
+  BlockingExecutor executor_{"echo", 4};
 };
 
 // Authenticates exactly one token, "good-token".
@@ -220,7 +226,7 @@ TEST_F(ServerTest, SetServingFalseIsVisibleToClients) {
 // --- status conversion over the wire --------------------------------------------------------
 
 TEST_F(ServerTest, BadRequestAndErrorInfoReachTheClient) {
-  echo_.SetBehaviour([](grpc::ServerContext*, const RequestContext& rc, const tv1::EchoRequest&,
+  echo_.SetBehaviour([](grpc::ServerContextBase*, const RequestContext& rc, const tv1::EchoRequest&,
                         tv1::EchoResponse*) {
     return ToGrpcStatus(WithErrorInfo(InvalidArgument("message", "must be at most 3 characters"),
                                       "MESSAGE_TOO_LONG", "testing.suite"),
@@ -241,7 +247,7 @@ TEST_F(ServerTest, BadRequestAndErrorInfoReachTheClient) {
 }
 
 TEST_F(ServerTest, InternalErrorReachesTheClientScrubbed) {
-  echo_.SetBehaviour([](grpc::ServerContext*, const RequestContext& rc, const tv1::EchoRequest&,
+  echo_.SetBehaviour([](grpc::ServerContextBase*, const RequestContext& rc, const tv1::EchoRequest&,
                         tv1::EchoResponse*) {
     return ToGrpcStatus(absl::InternalError("password=hunter2 host=db-0"), rc.request_id());
   });
@@ -290,7 +296,7 @@ TEST_F(ServerTest, InvalidRequestIdIsReplacedByAGeneratedOne) {
 }
 
 TEST_F(ServerTest, RequestIdIsEchoedOnErrorsToo) {
-  echo_.SetBehaviour([](grpc::ServerContext*, const RequestContext&, const tv1::EchoRequest&,
+  echo_.SetBehaviour([](grpc::ServerContextBase*, const RequestContext&, const tv1::EchoRequest&,
                         tv1::EchoResponse*) {
     return ToGrpcStatus(absl::NotFoundError("no such echo"));
   });
@@ -305,7 +311,7 @@ TEST_F(ServerTest, RequestIdIsEchoedOnErrorsToo) {
 TEST_F(ServerTest, RequestIdAndBearerTokenAreForwardedDownstream) {
   // A second server stands for the downstream service; it reports what it received.
   EchoServiceImpl downstream_echo;
-  downstream_echo.SetBehaviour([](grpc::ServerContext*, const RequestContext& rc,
+  downstream_echo.SetBehaviour([](grpc::ServerContextBase*, const RequestContext& rc,
                                   const tv1::EchoRequest&, tv1::EchoResponse* response) {
     absl::StatusOr<std::string> token = rc.BearerToken();
     response->set_caller_id(token.ok() ? *token : "<none>");
@@ -317,7 +323,7 @@ TEST_F(ServerTest, RequestIdAndBearerTokenAreForwardedDownstream) {
   auto downstream_stub = tv1::EchoService::NewStub(grpc::CreateChannel(
       absl::StrCat("127.0.0.1:", (*downstream)->port()), grpc::InsecureChannelCredentials()));
 
-  echo_.SetBehaviour([&](grpc::ServerContext*, const RequestContext& rc,
+  echo_.SetBehaviour([&](grpc::ServerContextBase*, const RequestContext& rc,
                          const tv1::EchoRequest& request, tv1::EchoResponse* response) {
     grpc::ClientContext downstream_context;
     SetDeadline(&downstream_context);
@@ -357,7 +363,7 @@ class AuthenticatedServerTest : public ServerTest {
  protected:
   void SetUp() override {
     ServerTest::SetUp();
-    echo_.SetBehaviour([this](grpc::ServerContext*, const RequestContext& rc,
+    echo_.SetBehaviour([this](grpc::ServerContextBase*, const RequestContext& rc,
                               const tv1::EchoRequest&, tv1::EchoResponse* response) {
       absl::StatusOr<Caller> caller = RequireCaller(rc, authenticator_);
       if (!caller.ok()) return ToGrpcStatus(caller.status(), rc.request_id());
@@ -415,7 +421,7 @@ TEST_F(AuthenticatedServerTest, UnknownTokenGetsTheAuthenticatorsError) {
 
 TEST_F(ServerTest, DrainLetsInFlightCallFinishRefusesNewOnesAndReturns) {
   absl::Notification started;
-  echo_.SetBehaviour([&](grpc::ServerContext*, const RequestContext&, const tv1::EchoRequest&,
+  echo_.SetBehaviour([&](grpc::ServerContextBase*, const RequestContext&, const tv1::EchoRequest&,
                          tv1::EchoResponse*) {
     started.Notify();
     absl::SleepFor(absl::Milliseconds(600));
@@ -455,7 +461,7 @@ TEST_F(ServerTest, DrainCancelsCallsThatOutliveTheDeadline) {
   config.drain_timeout = absl::Milliseconds(300);
   StartServer(config, false);
   absl::Notification started;
-  echo_.SetBehaviour([&](grpc::ServerContext* context, const RequestContext&,
+  echo_.SetBehaviour([&](grpc::ServerContextBase* context, const RequestContext&,
                          const tv1::EchoRequest&, tv1::EchoResponse*) {
     started.Notify();
     absl::Time give_up = absl::Now() + absl::Seconds(10);
@@ -480,10 +486,102 @@ TEST_F(ServerTest, DrainCancelsCallsThatOutliveTheDeadline) {
   EXPECT_FALSE(stuck_status.ok());
 }
 
+// --- the blocking executor under the callback API ---------------------------------------------
+
+// Occupies all of the echo service's executor threads with calls that wait for Release(), and
+// counts the bodies that ran for any other message.
+class BusyExecutor {
+ public:
+  static constexpr int kThreads = 4;  // EchoServiceImpl's executor
+
+  BusyExecutor(EchoServiceImpl& echo, std::function<grpc::Status(const std::string&)> call)
+      : call_(std::move(call)) {
+    echo.SetBehaviour([this](grpc::ServerContextBase*, const RequestContext&,
+                             const tv1::EchoRequest& request, tv1::EchoResponse*) {
+      if (request.message() == "block") {
+        blocked_.fetch_add(1);
+        release_.WaitForNotificationWithTimeout(absl::Seconds(10));
+      } else {
+        others_ran_.fetch_add(1);
+      }
+      return grpc::Status::OK;
+    });
+    for (int i = 0; i < kThreads; ++i) blockers_.emplace_back([this] { call_("block"); });
+    absl::Time give_up = absl::Now() + absl::Seconds(5);
+    while (blocked_.load() < kThreads && absl::Now() < give_up) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+  }
+  ~BusyExecutor() { Release(); }
+
+  bool AllBlocked() const { return blocked_.load() == kThreads; }
+  int others_ran() const { return others_ran_.load(); }
+  void Release() {
+    if (!release_.HasBeenNotified()) release_.Notify();
+    for (std::thread& t : blockers_) {
+      if (t.joinable()) t.join();
+    }
+  }
+
+ private:
+  std::function<grpc::Status(const std::string&)> call_;
+  absl::Notification release_;
+  std::atomic<int> blocked_{0};
+  std::atomic<int> others_ran_{0};
+  std::vector<std::thread> blockers_;
+};
+
+TEST_F(ServerTest, CallWhoseDeadlinePassesWhileQueuedIsAnsweredWithoutRunning) {
+  BusyExecutor busy(echo_, [this](const std::string& message) {
+    grpc::ClientContext context;
+    SetDeadline(&context, absl::Seconds(10));
+    tv1::EchoResponse response;
+    return Echo(&context, message, &response);
+  });
+  ASSERT_TRUE(busy.AllBlocked());
+
+  grpc::ClientContext context;
+  SetDeadline(&context, absl::Milliseconds(200));
+  tv1::EchoResponse response;
+  EXPECT_EQ(Echo(&context, "late", &response).error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  busy.Release();
+  // The queue moves on after the release, and the late call's body never ran.
+  grpc::ClientContext after;
+  SetDeadline(&after);
+  EXPECT_TRUE(Echo(&after, "after", &response).ok());
+  EXPECT_EQ(busy.others_ran(), 1);
+}
+
+TEST_F(ServerTest, CallCancelledWhileQueuedIsNotRun) {
+  BusyExecutor busy(echo_, [this](const std::string& message) {
+    grpc::ClientContext context;
+    SetDeadline(&context, absl::Seconds(10));
+    tv1::EchoResponse response;
+    return Echo(&context, message, &response);
+  });
+  ASSERT_TRUE(busy.AllBlocked());
+
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  std::thread canceller([&] {
+    absl::SleepFor(absl::Milliseconds(100));
+    context.TryCancel();
+  });
+  tv1::EchoResponse response;
+  EXPECT_EQ(Echo(&context, "cancelled", &response).error_code(), grpc::StatusCode::CANCELLED);
+  canceller.join();
+  absl::SleepFor(absl::Milliseconds(300));  // the server learns of the cancellation (RST_STREAM)
+  busy.Release();
+  grpc::ClientContext after;
+  SetDeadline(&after);
+  EXPECT_TRUE(Echo(&after, "after", &response).ok());
+  EXPECT_EQ(busy.others_ran(), 1);
+}
+
 TEST_F(ServerTest, HealthSaysNotServingOnceShutdownBegins) {
   absl::Notification started;
   absl::Notification release;
-  echo_.SetBehaviour([&](grpc::ServerContext*, const RequestContext&, const tv1::EchoRequest&,
+  echo_.SetBehaviour([&](grpc::ServerContextBase*, const RequestContext&, const tv1::EchoRequest&,
                          tv1::EchoResponse*) {
     started.Notify();
     release.WaitForNotificationWithTimeout(absl::Seconds(5));

@@ -1,0 +1,114 @@
+// The blocking half of the suite's gRPC servers (issue 7, BENCHMARKS.md "where
+// the time goes").
+//
+// The services are on gRPC's callback API, which runs a handler on one of
+// gRPC's own event threads: a handler that blocks there (a database round trip,
+// a downstream call, an argon2id hash) stalls every other call those threads
+// carry. So each unary handler hands its blocking body to a BlockingExecutor, a
+// fixed set of threads with one FIFO queue, and the body finishes the call from
+// there. A fixed set bounds how many calls press on the connection pool at
+// once, and FIFO order keeps waits fair, which the thread-per-call sync server
+// did neither: past ~32 calls in flight its throughput fell and its waits for a
+// pool connection went unfair.
+//
+//   class ThingService final : public things::v1::ThingService::CallbackService
+//   {
+//     grpc::ServerUnaryReactor* GetThing(grpc::CallbackServerContext* context,
+//                                        const GetThingRequest* request,
+//                                        GetThingResponse* response) override {
+//       return suite::rpc::RunBlocking(context, executor_, [=]() ->
+//       grpc::Status {
+//         ... blocking work, filling *response ...
+//       });
+//     }
+//     suite::rpc::BlockingExecutor executor_{"things", 16};
+//   };
+//
+// A call still queued when its deadline passes or its client goes away is
+// answered DEADLINE_EXCEEDED / CANCELLED without running the body: under
+// overload the queue sheds work nobody waits for, instead of spending the
+// database on it (no metastable collapse).
+#ifndef SUITE_SHARED_RPC_BLOCKING_EXECUTOR_H_
+#define SUITE_SHARED_RPC_BLOCKING_EXECUTOR_H_
+
+#include <chrono>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+
+namespace suite::rpc {
+
+class BlockingExecutor {
+ public:
+  // Starts `threads` (at least 1) threads named `name` (the first 15 bytes, as
+  // ps/perf show).
+  BlockingExecutor(std::string name, int threads);
+  BlockingExecutor(const BlockingExecutor &) = delete;
+  BlockingExecutor &operator=(const BlockingExecutor &) = delete;
+  // Runs everything already queued, then joins the threads. Destroy it after
+  // the server that feeds it has stopped (a GrpcServer's Shutdown waits for
+  // every call to finish).
+  ~BlockingExecutor();
+
+  // Submit queues `work` to run on one of the threads, in FIFO order.
+  // Thread-safe.
+  void Submit(std::function<void()> work);
+
+  // queued is how many submitted items have not started yet. Thread-safe.
+  size_t queued() const;
+
+  int threads() const { return static_cast<int>(threads_.size()); }
+
+ private:
+  void Loop();
+
+  const std::string name_;
+  mutable absl::Mutex mu_;
+  std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::thread> threads_;
+};
+
+namespace internal {
+// FinishIfAbandoned answers a call whose body has not run yet: CANCELLED when
+// its client has gone, DEADLINE_EXCEEDED when its deadline passed while it was
+// queued; false when it should run.
+bool FinishIfAbandoned(grpc::CallbackServerContext *context, grpc::ServerUnaryReactor *reactor);
+}  // namespace internal
+
+// RunBlocking is the body of a callback unary handler: it runs `body` (a
+// callable returning grpc::Status, capturing what it needs by value; request
+// and response stay valid until the call finishes) on `executor` and finishes
+// the call with its status. An exception escaping `body` becomes INTERNAL.
+// Returns the reactor gRPC expects from the handler.
+template <typename Body>
+grpc::ServerUnaryReactor *RunBlocking(grpc::CallbackServerContext *context,
+                                      BlockingExecutor &executor, Body body) {
+  grpc::ServerUnaryReactor *reactor = context->DefaultReactor();
+  executor.Submit([context, reactor, body = std::move(body)]() mutable {
+    if (internal::FinishIfAbandoned(context, reactor)) return;
+    grpc::Status status;
+    try {
+      status = body();
+    } catch (const std::exception &) {
+      status = grpc::Status(grpc::StatusCode::INTERNAL, "unexpected exception");
+    } catch (...) {
+      status = grpc::Status(grpc::StatusCode::INTERNAL, "unexpected exception");
+    }
+    reactor->Finish(status);
+  });
+  return reactor;
+}
+
+}  // namespace suite::rpc
+
+#endif  // SUITE_SHARED_RPC_BLOCKING_EXECUTOR_H_
