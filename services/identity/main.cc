@@ -65,7 +65,8 @@ int Run(int argc, char** argv) {
                                                  : "bootstrap_admin.exists"}});
   }
 
-  suite::identity::IdentityServiceImpl service(&identity, config->trusted_peers);
+  suite::identity::IdentityServiceImpl service(&identity, config->trusted_peers,
+                                               server_config->handler_threads);
   auto server = suite::rpc::GrpcServer::Start(
       *server_config, {{&service, ::identity::v1::IdentityService::service_full_name()}});
   if (!server.ok()) return Fail(1, "gRPC server", server.status());

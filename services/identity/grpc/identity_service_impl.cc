@@ -5,13 +5,14 @@
 #include <string>
 #include <utility>
 
-#include "absl/strings/strip.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
+#include "services/identity/errors.h"
 #include "shared/base/status_macros.h"
+#include "shared/rpc/blocking_executor.h"
 #include "shared/rpc/request_context.h"
 #include "shared/rpc/status.h"
 #include "shared/rpc/timestamp.h"
-#include "services/identity/errors.h"
 
 namespace suite::identity {
 namespace {
@@ -145,20 +146,24 @@ std::string PeerIp(const std::string& peer) {
   return "";
 }
 
-// Handle runs `body` with the call's request context, turning any stray exception into
-// INTERNAL, and converts the result with the one absl→grpc conversion.
-grpc::Status Handle(grpc::ServerContext* context,
-                    const std::function<absl::Status(const RequestContext&)>& body) {
-  RequestContext rc = RequestContext::FromServerContext(*context);
-  absl::Status status;
-  try {
-    status = body(rc);
-  } catch (const std::exception&) {
-    status = absl::InternalError("unexpected exception");
-  } catch (...) {
-    status = absl::InternalError("unexpected exception");
-  }
-  return suite::rpc::ToGrpcStatus(status, rc.request_id());
+// Handle runs `body` on `executor` with the call's request context, turning any stray exception
+// into INTERNAL, converts the result with the one absl→grpc conversion and finishes the call.
+// `body` outlives the handler that calls Handle: it captures by value.
+grpc::ServerUnaryReactor* Handle(grpc::CallbackServerContext* context,
+                                 suite::rpc::BlockingExecutor& executor,
+                                 std::function<absl::Status(const RequestContext&)> body) {
+  return suite::rpc::RunBlocking(context, executor, [context, body = std::move(body)] {
+    RequestContext rc = RequestContext::FromServerContext(*context);
+    absl::Status status;
+    try {
+      status = body(rc);
+    } catch (const std::exception&) {
+      status = absl::InternalError("unexpected exception");
+    } catch (...) {
+      status = absl::InternalError("unexpected exception");
+    }
+    return suite::rpc::ToGrpcStatus(status, rc.request_id());
+  });
 }
 
 // Caller resolves the bearer token of the call to a Principal and records it for the log.
@@ -177,23 +182,23 @@ absl::StatusOr<Principal> CallerOf(Identity& identity, const RequestContext& rc)
 
 }  // namespace
 
-grpc::Status IdentityServiceImpl::CreateUser(ServerContext* context,
-                                             const pb::CreateUserRequest* request,
-                                             pb::CreateUserResponse* response) {
-  return Handle(context, [&](const RequestContext&) -> absl::Status {
-    SUITE_ASSIGN_OR_RETURN(User user, identity_->CreateUser({request->email(), request->password(),
-                                                             request->first_name(),
-                                                             request->last_name(),
-                                                             request->phone()}));
+grpc::ServerUnaryReactor* IdentityServiceImpl::CreateUser(grpc::CallbackServerContext* context,
+                                                          const pb::CreateUserRequest* request,
+                                                          pb::CreateUserResponse* response) {
+  return Handle(context, hashing_executor_, [=](const RequestContext&) -> absl::Status {
+    SUITE_ASSIGN_OR_RETURN(
+        User user,
+        identity_->CreateUser({request->email(), request->password(), request->first_name(),
+                               request->last_name(), request->phone()}));
     ToProto(user, response->mutable_user());
     return absl::OkStatus();
   });
 }
 
-grpc::Status IdentityServiceImpl::GetUser(ServerContext* context,
-                                          const pb::GetUserRequest* request,
-                                          pb::GetUserResponse* response) {
-  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+grpc::ServerUnaryReactor* IdentityServiceImpl::GetUser(grpc::CallbackServerContext* context,
+                                                       const pb::GetUserRequest* request,
+                                                       pb::GetUserResponse* response) {
+  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     SUITE_ASSIGN_OR_RETURN(User user, identity_->GetUser(caller, request->user_id()));
     ToProto(user, response->mutable_user());
@@ -201,29 +206,28 @@ grpc::Status IdentityServiceImpl::GetUser(ServerContext* context,
   });
 }
 
-grpc::Status IdentityServiceImpl::ListUsers(ServerContext* context,
-                                            const pb::ListUsersRequest* request,
-                                            pb::ListUsersResponse* response) {
-  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+grpc::ServerUnaryReactor* IdentityServiceImpl::ListUsers(grpc::CallbackServerContext* context,
+                                                         const pb::ListUsersRequest* request,
+                                                         pb::ListUsersResponse* response) {
+  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     UserFilter filter;
     if (request->status() != pb::USER_STATUS_UNSPECIFIED) {
       SUITE_ASSIGN_OR_RETURN(filter.status, UserStatusOf(request->status(), "status"));
     }
     filter.email_prefix = request->email_prefix();
-    SUITE_ASSIGN_OR_RETURN(
-        UserPage page,
-        identity_->ListUsers(caller, filter, request->page_size(), request->page_token()));
+    SUITE_ASSIGN_OR_RETURN(UserPage page, identity_->ListUsers(caller, filter, request->page_size(),
+                                                               request->page_token()));
     for (const User& u : page.users) ToProto(u, response->add_users());
     response->set_next_page_token(page.next_page_token);
     return absl::OkStatus();
   });
 }
 
-grpc::Status IdentityServiceImpl::UpdateUser(ServerContext* context,
-                                             const pb::UpdateUserRequest* request,
-                                             pb::UpdateUserResponse* response) {
-  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+grpc::ServerUnaryReactor* IdentityServiceImpl::UpdateUser(grpc::CallbackServerContext* context,
+                                                          const pb::UpdateUserRequest* request,
+                                                          pb::UpdateUserResponse* response) {
+  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     UserPatch patch;
     if (request->has_first_name()) patch.first_name = request->first_name();
@@ -235,10 +239,10 @@ grpc::Status IdentityServiceImpl::UpdateUser(ServerContext* context,
   });
 }
 
-grpc::Status IdentityServiceImpl::SetUserStatus(ServerContext* context,
-                                                const pb::SetUserStatusRequest* request,
-                                                pb::SetUserStatusResponse* response) {
-  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+grpc::ServerUnaryReactor* IdentityServiceImpl::SetUserStatus(
+    grpc::CallbackServerContext* context, const pb::SetUserStatusRequest* request,
+    pb::SetUserStatusResponse* response) {
+  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(UserStatus status, UserStatusOf(request->status(), "status"));
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     SUITE_ASSIGN_OR_RETURN(User user, identity_->SetUserStatus(caller, request->user_id(), status));
@@ -247,33 +251,32 @@ grpc::Status IdentityServiceImpl::SetUserStatus(ServerContext* context,
   });
 }
 
-grpc::Status IdentityServiceImpl::DeleteUser(ServerContext* context,
-                                             const pb::DeleteUserRequest* request,
-                                             pb::DeleteUserResponse*) {
-  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+grpc::ServerUnaryReactor* IdentityServiceImpl::DeleteUser(grpc::CallbackServerContext* context,
+                                                          const pb::DeleteUserRequest* request,
+                                                          pb::DeleteUserResponse*) {
+  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     return identity_->DeleteUser(caller, request->user_id());
   });
 }
 
-grpc::Status IdentityServiceImpl::ChangePassword(ServerContext* context,
-                                                 const pb::ChangePasswordRequest* request,
-                                                 pb::ChangePasswordResponse* response) {
-  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+grpc::ServerUnaryReactor* IdentityServiceImpl::ChangePassword(
+    grpc::CallbackServerContext* context, const pb::ChangePasswordRequest* request,
+    pb::ChangePasswordResponse* response) {
+  return Handle(context, hashing_executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
-    SUITE_ASSIGN_OR_RETURN(int revoked,
-                           identity_->ChangePassword(caller, request->user_id(),
-                                                     request->current_password(),
-                                                     request->new_password()));
+    SUITE_ASSIGN_OR_RETURN(int revoked, identity_->ChangePassword(caller, request->user_id(),
+                                                                  request->current_password(),
+                                                                  request->new_password()));
     response->set_revoked_session_count(revoked);
     return absl::OkStatus();
   });
 }
 
-grpc::Status IdentityServiceImpl::CreateEmailVerification(
-    ServerContext* context, const pb::CreateEmailVerificationRequest* request,
+grpc::ServerUnaryReactor* IdentityServiceImpl::CreateEmailVerification(
+    grpc::CallbackServerContext* context, const pb::CreateEmailVerificationRequest* request,
     pb::CreateEmailVerificationResponse* response) {
-  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     SUITE_ASSIGN_OR_RETURN(
         VerificationToken token,
@@ -284,10 +287,10 @@ grpc::Status IdentityServiceImpl::CreateEmailVerification(
   });
 }
 
-grpc::Status IdentityServiceImpl::ConfirmEmailVerification(
-    ServerContext* context, const pb::ConfirmEmailVerificationRequest* request,
+grpc::ServerUnaryReactor* IdentityServiceImpl::ConfirmEmailVerification(
+    grpc::CallbackServerContext* context, const pb::ConfirmEmailVerificationRequest* request,
     pb::ConfirmEmailVerificationResponse* response) {
-  return Handle(context, [&](const RequestContext&) -> absl::Status {
+  return Handle(context, executor_, [=](const RequestContext&) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(User user,
                            identity_->ConfirmEmailVerification(request->verification_token()));
     ToProto(user, response->mutable_user());
@@ -295,9 +298,10 @@ grpc::Status IdentityServiceImpl::ConfirmEmailVerification(
   });
 }
 
-grpc::Status IdentityServiceImpl::Login(ServerContext* context, const pb::LoginRequest* request,
-                                        pb::LoginResponse* response) {
-  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+grpc::ServerUnaryReactor* IdentityServiceImpl::Login(grpc::CallbackServerContext* context,
+                                                     const pb::LoginRequest* request,
+                                                     pb::LoginResponse* response) {
+  return Handle(context, hashing_executor_, [=](const RequestContext& rc) -> absl::Status {
     // The per-IP throttle must not be dodged by inventing addresses: client_ip is believed
     // only from a trusted front end; anyone else is counted under their own peer address.
     const std::string peer = PeerIp(context->peer());
@@ -317,10 +321,10 @@ grpc::Status IdentityServiceImpl::Login(ServerContext* context, const pb::LoginR
   });
 }
 
-grpc::Status IdentityServiceImpl::ValidateSession(ServerContext* context,
-                                                  const pb::ValidateSessionRequest* request,
-                                                  pb::ValidateSessionResponse* response) {
-  return Handle(context, [&](const RequestContext&) -> absl::Status {
+grpc::ServerUnaryReactor* IdentityServiceImpl::ValidateSession(
+    grpc::CallbackServerContext* context, const pb::ValidateSessionRequest* request,
+    pb::ValidateSessionResponse* response) {
+  return Handle(context, executor_, [=](const RequestContext&) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(ValidatedSession session,
                            identity_->ValidateSession(request->session_token()));
     response->set_user_id(session.user_id);
@@ -335,18 +339,19 @@ grpc::Status IdentityServiceImpl::ValidateSession(ServerContext* context,
   });
 }
 
-grpc::Status IdentityServiceImpl::Logout(ServerContext* context, const pb::LogoutRequest*,
-                                         pb::LogoutResponse*) {
-  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+grpc::ServerUnaryReactor* IdentityServiceImpl::Logout(grpc::CallbackServerContext* context,
+                                                      const pb::LogoutRequest*,
+                                                      pb::LogoutResponse*) {
+  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     return identity_->Logout(caller);
   });
 }
 
-grpc::Status IdentityServiceImpl::ListSessions(ServerContext* context,
-                                               const pb::ListSessionsRequest* request,
-                                               pb::ListSessionsResponse* response) {
-  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+grpc::ServerUnaryReactor* IdentityServiceImpl::ListSessions(grpc::CallbackServerContext* context,
+                                                            const pb::ListSessionsRequest* request,
+                                                            pb::ListSessionsResponse* response) {
+  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     SUITE_ASSIGN_OR_RETURN(std::vector<Session> sessions,
                            identity_->ListSessions(caller, request->user_id()));
@@ -355,19 +360,19 @@ grpc::Status IdentityServiceImpl::ListSessions(ServerContext* context,
   });
 }
 
-grpc::Status IdentityServiceImpl::RevokeSession(ServerContext* context,
-                                                const pb::RevokeSessionRequest* request,
-                                                pb::RevokeSessionResponse*) {
-  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+grpc::ServerUnaryReactor* IdentityServiceImpl::RevokeSession(
+    grpc::CallbackServerContext* context, const pb::RevokeSessionRequest* request,
+    pb::RevokeSessionResponse*) {
+  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     return identity_->RevokeSession(caller, request->session_id());
   });
 }
 
-grpc::Status IdentityServiceImpl::RevokeAllSessions(ServerContext* context,
-                                                    const pb::RevokeAllSessionsRequest* request,
-                                                    pb::RevokeAllSessionsResponse* response) {
-  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+grpc::ServerUnaryReactor* IdentityServiceImpl::RevokeAllSessions(
+    grpc::CallbackServerContext* context, const pb::RevokeAllSessionsRequest* request,
+    pb::RevokeAllSessionsResponse* response) {
+  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     SUITE_ASSIGN_OR_RETURN(int revoked, identity_->RevokeAllSessions(caller, request->user_id(),
                                                                      request->keep_current()));
@@ -376,10 +381,10 @@ grpc::Status IdentityServiceImpl::RevokeAllSessions(ServerContext* context,
   });
 }
 
-grpc::Status IdentityServiceImpl::RotateSession(ServerContext* context,
-                                                const pb::RotateSessionRequest*,
-                                                pb::RotateSessionResponse* response) {
-  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+grpc::ServerUnaryReactor* IdentityServiceImpl::RotateSession(grpc::CallbackServerContext* context,
+                                                             const pb::RotateSessionRequest*,
+                                                             pb::RotateSessionResponse* response) {
+  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     SUITE_ASSIGN_OR_RETURN(LoginResult result, identity_->RotateSession(caller, rc.request_id()));
     response->set_session_token(result.token);
@@ -389,10 +394,10 @@ grpc::Status IdentityServiceImpl::RotateSession(ServerContext* context,
   });
 }
 
-grpc::Status IdentityServiceImpl::CreateAccount(ServerContext* context,
-                                                const pb::CreateAccountRequest* request,
-                                                pb::CreateAccountResponse* response) {
-  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+grpc::ServerUnaryReactor* IdentityServiceImpl::CreateAccount(
+    grpc::CallbackServerContext* context, const pb::CreateAccountRequest* request,
+    pb::CreateAccountResponse* response) {
+  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     SUITE_ASSIGN_OR_RETURN(Account account, identity_->CreateAccount(caller, request->name()));
     ToProto(account, response->mutable_account());
@@ -400,10 +405,10 @@ grpc::Status IdentityServiceImpl::CreateAccount(ServerContext* context,
   });
 }
 
-grpc::Status IdentityServiceImpl::GetAccount(ServerContext* context,
-                                             const pb::GetAccountRequest* request,
-                                             pb::GetAccountResponse* response) {
-  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+grpc::ServerUnaryReactor* IdentityServiceImpl::GetAccount(grpc::CallbackServerContext* context,
+                                                          const pb::GetAccountRequest* request,
+                                                          pb::GetAccountResponse* response) {
+  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     SUITE_ASSIGN_OR_RETURN(Account account, identity_->GetAccount(caller, request->account_id()));
     ToProto(account, response->mutable_account());
@@ -411,24 +416,23 @@ grpc::Status IdentityServiceImpl::GetAccount(ServerContext* context,
   });
 }
 
-grpc::Status IdentityServiceImpl::ListAccounts(ServerContext* context,
-                                               const pb::ListAccountsRequest* request,
-                                               pb::ListAccountsResponse* response) {
-  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+grpc::ServerUnaryReactor* IdentityServiceImpl::ListAccounts(grpc::CallbackServerContext* context,
+                                                            const pb::ListAccountsRequest* request,
+                                                            pb::ListAccountsResponse* response) {
+  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
-    SUITE_ASSIGN_OR_RETURN(
-        AccountPage page,
-        identity_->ListAccounts(caller, request->page_size(), request->page_token()));
+    SUITE_ASSIGN_OR_RETURN(AccountPage page, identity_->ListAccounts(caller, request->page_size(),
+                                                                     request->page_token()));
     for (const Account& a : page.accounts) ToProto(a, response->add_accounts());
     response->set_next_page_token(page.next_page_token);
     return absl::OkStatus();
   });
 }
 
-grpc::Status IdentityServiceImpl::UpdateAccount(ServerContext* context,
-                                                const pb::UpdateAccountRequest* request,
-                                                pb::UpdateAccountResponse* response) {
-  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+grpc::ServerUnaryReactor* IdentityServiceImpl::UpdateAccount(
+    grpc::CallbackServerContext* context, const pb::UpdateAccountRequest* request,
+    pb::UpdateAccountResponse* response) {
+  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     absl::optional<AccountStatus> status;
     if (request->status() != pb::ACCOUNT_STATUS_UNSPECIFIED) {
       SUITE_ASSIGN_OR_RETURN(status, AccountStatusOf(request->status(), "status"));
@@ -443,10 +447,10 @@ grpc::Status IdentityServiceImpl::UpdateAccount(ServerContext* context,
   });
 }
 
-grpc::Status IdentityServiceImpl::CreateRole(ServerContext* context,
-                                             const pb::CreateRoleRequest* request,
-                                             pb::CreateRoleResponse* response) {
-  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+grpc::ServerUnaryReactor* IdentityServiceImpl::CreateRole(grpc::CallbackServerContext* context,
+                                                          const pb::CreateRoleRequest* request,
+                                                          pb::CreateRoleResponse* response) {
+  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     SUITE_ASSIGN_OR_RETURN(Role role,
                            identity_->CreateRole(caller, request->key(), request->label()));
@@ -455,9 +459,10 @@ grpc::Status IdentityServiceImpl::CreateRole(ServerContext* context,
   });
 }
 
-grpc::Status IdentityServiceImpl::ListRoles(ServerContext* context, const pb::ListRolesRequest*,
-                                            pb::ListRolesResponse* response) {
-  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+grpc::ServerUnaryReactor* IdentityServiceImpl::ListRoles(grpc::CallbackServerContext* context,
+                                                         const pb::ListRolesRequest*,
+                                                         pb::ListRolesResponse* response) {
+  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     SUITE_ASSIGN_OR_RETURN(std::vector<Role> roles, identity_->ListRoles(caller));
     for (const Role& r : roles) ToProto(r, response->add_roles());
@@ -465,10 +470,10 @@ grpc::Status IdentityServiceImpl::ListRoles(ServerContext* context, const pb::Li
   });
 }
 
-grpc::Status IdentityServiceImpl::AssignRole(ServerContext* context,
-                                             const pb::AssignRoleRequest* request,
-                                             pb::AssignRoleResponse* response) {
-  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+grpc::ServerUnaryReactor* IdentityServiceImpl::AssignRole(grpc::CallbackServerContext* context,
+                                                          const pb::AssignRoleRequest* request,
+                                                          pb::AssignRoleResponse* response) {
+  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     SUITE_ASSIGN_OR_RETURN(RoleAssignment assignment,
                            identity_->AssignRole(caller, request->user_id(), request->role(),
@@ -478,20 +483,20 @@ grpc::Status IdentityServiceImpl::AssignRole(ServerContext* context,
   });
 }
 
-grpc::Status IdentityServiceImpl::RevokeRole(ServerContext* context,
-                                             const pb::RevokeRoleRequest* request,
-                                             pb::RevokeRoleResponse*) {
-  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+grpc::ServerUnaryReactor* IdentityServiceImpl::RevokeRole(grpc::CallbackServerContext* context,
+                                                          const pb::RevokeRoleRequest* request,
+                                                          pb::RevokeRoleResponse*) {
+  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     return identity_->RevokeRole(caller, request->user_id(), request->role(),
                                  request->account_id());
   });
 }
 
-grpc::Status IdentityServiceImpl::ListRoleAssignments(
-    ServerContext* context, const pb::ListRoleAssignmentsRequest* request,
+grpc::ServerUnaryReactor* IdentityServiceImpl::ListRoleAssignments(
+    grpc::CallbackServerContext* context, const pb::ListRoleAssignmentsRequest* request,
     pb::ListRoleAssignmentsResponse* response) {
-  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     SUITE_ASSIGN_OR_RETURN(
         std::vector<RoleAssignment> assignments,
@@ -501,10 +506,10 @@ grpc::Status IdentityServiceImpl::ListRoleAssignments(
   });
 }
 
-grpc::Status IdentityServiceImpl::ListLoginAttempts(ServerContext* context,
-                                                    const pb::ListLoginAttemptsRequest* request,
-                                                    pb::ListLoginAttemptsResponse* response) {
-  return Handle(context, [&](const RequestContext& rc) -> absl::Status {
+grpc::ServerUnaryReactor* IdentityServiceImpl::ListLoginAttempts(
+    grpc::CallbackServerContext* context, const pb::ListLoginAttemptsRequest* request,
+    pb::ListLoginAttemptsResponse* response) {
+  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     LoginAttemptFilter filter;
     filter.email = request->email();
@@ -517,9 +522,9 @@ grpc::Status IdentityServiceImpl::ListLoginAttempts(ServerContext* context,
     if (request->success() == pb::SUCCESS_FILTER_FAILED) filter.success = false;
     if (request->has_start_time()) filter.start_time = TimeFromTimestamp(request->start_time());
     if (request->has_end_time()) filter.end_time = TimeFromTimestamp(request->end_time());
-    SUITE_ASSIGN_OR_RETURN(LoginAttemptPage page,
-                           identity_->ListLoginAttempts(caller, filter, request->page_size(),
-                                                        request->page_token()));
+    SUITE_ASSIGN_OR_RETURN(
+        LoginAttemptPage page,
+        identity_->ListLoginAttempts(caller, filter, request->page_size(), request->page_token()));
     for (const LoginAttempt& a : page.attempts) ToProto(a, response->add_login_attempts());
     response->set_next_page_token(page.next_page_token);
     return absl::OkStatus();

@@ -12,86 +12,117 @@
 #ifndef SUITE_SERVICES_IDENTITY_GRPC_IDENTITY_SERVICE_IMPL_H_
 #define SUITE_SERVICES_IDENTITY_GRPC_IDENTITY_SERVICE_IMPL_H_
 
+#include <grpcpp/grpcpp.h>
+
 #include <set>
 #include <string>
 #include <utility>
 
-#include <grpcpp/grpcpp.h>
-
 #include "identity/v1/identity_service.grpc.pb.h"
 #include "services/identity/domain/identity.h"
+#include "shared/rpc/blocking_executor.h"
 
 namespace suite::identity {
 
-class IdentityServiceImpl final : public ::identity::v1::IdentityService::Service {
+class IdentityServiceImpl final : public ::identity::v1::IdentityService::CallbackService {
  public:
   // `identity` is not owned and must outlive the service. Login believes a request's
   // client_ip only when the caller's peer address is in `trusted_peers` (the front ends that
   // relay end users; "*" trusts everyone); other callers are throttled by their peer address.
-  explicit IdentityServiceImpl(Identity* identity,
-                               std::set<std::string> trusted_peers = {})
-      : identity_(identity), trusted_peers_(std::move(trusted_peers)) {}
+  // Blocking work runs on `handler_threads` threads (ServerConfig::handler_threads), and the
+  // three RPCs that hash a password on as many again (see hashing_executor_).
+  explicit IdentityServiceImpl(Identity* identity, std::set<std::string> trusted_peers = {},
+                               int handler_threads = 16)
+      : identity_(identity),
+        trusted_peers_(std::move(trusted_peers)),
+        executor_("identity", handler_threads),
+        hashing_executor_("identity-hash", handler_threads) {}
 
-  using ServerContext = grpc::ServerContext;
-  grpc::Status CreateUser(ServerContext*, const ::identity::v1::CreateUserRequest*,
-                          ::identity::v1::CreateUserResponse*) override;
-  grpc::Status GetUser(ServerContext*, const ::identity::v1::GetUserRequest*,
-                       ::identity::v1::GetUserResponse*) override;
-  grpc::Status ListUsers(ServerContext*, const ::identity::v1::ListUsersRequest*,
-                         ::identity::v1::ListUsersResponse*) override;
-  grpc::Status UpdateUser(ServerContext*, const ::identity::v1::UpdateUserRequest*,
-                          ::identity::v1::UpdateUserResponse*) override;
-  grpc::Status SetUserStatus(ServerContext*, const ::identity::v1::SetUserStatusRequest*,
-                             ::identity::v1::SetUserStatusResponse*) override;
-  grpc::Status DeleteUser(ServerContext*, const ::identity::v1::DeleteUserRequest*,
-                          ::identity::v1::DeleteUserResponse*) override;
-  grpc::Status ChangePassword(ServerContext*, const ::identity::v1::ChangePasswordRequest*,
-                              ::identity::v1::ChangePasswordResponse*) override;
-  grpc::Status CreateEmailVerification(ServerContext*,
-                                       const ::identity::v1::CreateEmailVerificationRequest*,
-                                       ::identity::v1::CreateEmailVerificationResponse*) override;
-  grpc::Status ConfirmEmailVerification(
-      ServerContext*, const ::identity::v1::ConfirmEmailVerificationRequest*,
+  using CallbackServerContext = grpc::CallbackServerContext;
+  grpc::ServerUnaryReactor* CreateUser(CallbackServerContext*,
+                                       const ::identity::v1::CreateUserRequest*,
+                                       ::identity::v1::CreateUserResponse*) override;
+  grpc::ServerUnaryReactor* GetUser(CallbackServerContext*, const ::identity::v1::GetUserRequest*,
+                                    ::identity::v1::GetUserResponse*) override;
+  grpc::ServerUnaryReactor* ListUsers(CallbackServerContext*,
+                                      const ::identity::v1::ListUsersRequest*,
+                                      ::identity::v1::ListUsersResponse*) override;
+  grpc::ServerUnaryReactor* UpdateUser(CallbackServerContext*,
+                                       const ::identity::v1::UpdateUserRequest*,
+                                       ::identity::v1::UpdateUserResponse*) override;
+  grpc::ServerUnaryReactor* SetUserStatus(CallbackServerContext*,
+                                          const ::identity::v1::SetUserStatusRequest*,
+                                          ::identity::v1::SetUserStatusResponse*) override;
+  grpc::ServerUnaryReactor* DeleteUser(CallbackServerContext*,
+                                       const ::identity::v1::DeleteUserRequest*,
+                                       ::identity::v1::DeleteUserResponse*) override;
+  grpc::ServerUnaryReactor* ChangePassword(CallbackServerContext*,
+                                           const ::identity::v1::ChangePasswordRequest*,
+                                           ::identity::v1::ChangePasswordResponse*) override;
+  grpc::ServerUnaryReactor* CreateEmailVerification(
+      CallbackServerContext*, const ::identity::v1::CreateEmailVerificationRequest*,
+      ::identity::v1::CreateEmailVerificationResponse*) override;
+  grpc::ServerUnaryReactor* ConfirmEmailVerification(
+      CallbackServerContext*, const ::identity::v1::ConfirmEmailVerificationRequest*,
       ::identity::v1::ConfirmEmailVerificationResponse*) override;
-  grpc::Status Login(ServerContext*, const ::identity::v1::LoginRequest*,
-                     ::identity::v1::LoginResponse*) override;
-  grpc::Status ValidateSession(ServerContext*, const ::identity::v1::ValidateSessionRequest*,
-                               ::identity::v1::ValidateSessionResponse*) override;
-  grpc::Status Logout(ServerContext*, const ::identity::v1::LogoutRequest*,
-                      ::identity::v1::LogoutResponse*) override;
-  grpc::Status ListSessions(ServerContext*, const ::identity::v1::ListSessionsRequest*,
-                            ::identity::v1::ListSessionsResponse*) override;
-  grpc::Status RevokeSession(ServerContext*, const ::identity::v1::RevokeSessionRequest*,
-                             ::identity::v1::RevokeSessionResponse*) override;
-  grpc::Status RevokeAllSessions(ServerContext*, const ::identity::v1::RevokeAllSessionsRequest*,
-                                 ::identity::v1::RevokeAllSessionsResponse*) override;
-  grpc::Status RotateSession(ServerContext*, const ::identity::v1::RotateSessionRequest*,
-                             ::identity::v1::RotateSessionResponse*) override;
-  grpc::Status CreateAccount(ServerContext*, const ::identity::v1::CreateAccountRequest*,
-                             ::identity::v1::CreateAccountResponse*) override;
-  grpc::Status GetAccount(ServerContext*, const ::identity::v1::GetAccountRequest*,
-                          ::identity::v1::GetAccountResponse*) override;
-  grpc::Status ListAccounts(ServerContext*, const ::identity::v1::ListAccountsRequest*,
-                            ::identity::v1::ListAccountsResponse*) override;
-  grpc::Status UpdateAccount(ServerContext*, const ::identity::v1::UpdateAccountRequest*,
-                             ::identity::v1::UpdateAccountResponse*) override;
-  grpc::Status CreateRole(ServerContext*, const ::identity::v1::CreateRoleRequest*,
-                          ::identity::v1::CreateRoleResponse*) override;
-  grpc::Status ListRoles(ServerContext*, const ::identity::v1::ListRolesRequest*,
-                         ::identity::v1::ListRolesResponse*) override;
-  grpc::Status AssignRole(ServerContext*, const ::identity::v1::AssignRoleRequest*,
-                          ::identity::v1::AssignRoleResponse*) override;
-  grpc::Status RevokeRole(ServerContext*, const ::identity::v1::RevokeRoleRequest*,
-                          ::identity::v1::RevokeRoleResponse*) override;
-  grpc::Status ListRoleAssignments(ServerContext*,
-                                   const ::identity::v1::ListRoleAssignmentsRequest*,
-                                   ::identity::v1::ListRoleAssignmentsResponse*) override;
-  grpc::Status ListLoginAttempts(ServerContext*, const ::identity::v1::ListLoginAttemptsRequest*,
-                                 ::identity::v1::ListLoginAttemptsResponse*) override;
+  grpc::ServerUnaryReactor* Login(CallbackServerContext*, const ::identity::v1::LoginRequest*,
+                                  ::identity::v1::LoginResponse*) override;
+  grpc::ServerUnaryReactor* ValidateSession(CallbackServerContext*,
+                                            const ::identity::v1::ValidateSessionRequest*,
+                                            ::identity::v1::ValidateSessionResponse*) override;
+  grpc::ServerUnaryReactor* Logout(CallbackServerContext*, const ::identity::v1::LogoutRequest*,
+                                   ::identity::v1::LogoutResponse*) override;
+  grpc::ServerUnaryReactor* ListSessions(CallbackServerContext*,
+                                         const ::identity::v1::ListSessionsRequest*,
+                                         ::identity::v1::ListSessionsResponse*) override;
+  grpc::ServerUnaryReactor* RevokeSession(CallbackServerContext*,
+                                          const ::identity::v1::RevokeSessionRequest*,
+                                          ::identity::v1::RevokeSessionResponse*) override;
+  grpc::ServerUnaryReactor* RevokeAllSessions(CallbackServerContext*,
+                                              const ::identity::v1::RevokeAllSessionsRequest*,
+                                              ::identity::v1::RevokeAllSessionsResponse*) override;
+  grpc::ServerUnaryReactor* RotateSession(CallbackServerContext*,
+                                          const ::identity::v1::RotateSessionRequest*,
+                                          ::identity::v1::RotateSessionResponse*) override;
+  grpc::ServerUnaryReactor* CreateAccount(CallbackServerContext*,
+                                          const ::identity::v1::CreateAccountRequest*,
+                                          ::identity::v1::CreateAccountResponse*) override;
+  grpc::ServerUnaryReactor* GetAccount(CallbackServerContext*,
+                                       const ::identity::v1::GetAccountRequest*,
+                                       ::identity::v1::GetAccountResponse*) override;
+  grpc::ServerUnaryReactor* ListAccounts(CallbackServerContext*,
+                                         const ::identity::v1::ListAccountsRequest*,
+                                         ::identity::v1::ListAccountsResponse*) override;
+  grpc::ServerUnaryReactor* UpdateAccount(CallbackServerContext*,
+                                          const ::identity::v1::UpdateAccountRequest*,
+                                          ::identity::v1::UpdateAccountResponse*) override;
+  grpc::ServerUnaryReactor* CreateRole(CallbackServerContext*,
+                                       const ::identity::v1::CreateRoleRequest*,
+                                       ::identity::v1::CreateRoleResponse*) override;
+  grpc::ServerUnaryReactor* ListRoles(CallbackServerContext*,
+                                      const ::identity::v1::ListRolesRequest*,
+                                      ::identity::v1::ListRolesResponse*) override;
+  grpc::ServerUnaryReactor* AssignRole(CallbackServerContext*,
+                                       const ::identity::v1::AssignRoleRequest*,
+                                       ::identity::v1::AssignRoleResponse*) override;
+  grpc::ServerUnaryReactor* RevokeRole(CallbackServerContext*,
+                                       const ::identity::v1::RevokeRoleRequest*,
+                                       ::identity::v1::RevokeRoleResponse*) override;
+  grpc::ServerUnaryReactor* ListRoleAssignments(
+      CallbackServerContext*, const ::identity::v1::ListRoleAssignmentsRequest*,
+      ::identity::v1::ListRoleAssignmentsResponse*) override;
+  grpc::ServerUnaryReactor* ListLoginAttempts(CallbackServerContext*,
+                                              const ::identity::v1::ListLoginAttemptsRequest*,
+                                              ::identity::v1::ListLoginAttemptsResponse*) override;
 
  private:
   Identity* const identity_;
   const std::set<std::string> trusted_peers_;
+  // Every RPC's blocking work except CreateUser, ChangePassword and Login: those wait for the
+  // password hasher's pool and run on hashing_executor_, so a login flood holds none of the
+  // threads ValidateSession needs (issue 7: the hot path must not starve while hashing).
+  suite::rpc::BlockingExecutor executor_;
+  suite::rpc::BlockingExecutor hashing_executor_;
 };
 
 }  // namespace suite::identity
