@@ -91,8 +91,9 @@ int main(int argc, char** argv) {
   if (!billing_channel.ok()) return Fail(2, "BILLING_ADDR", billing_channel.status());
   suite::identity_client::IdentityAuthenticator authenticator(*identity_channel);
   suite::questions::BillingEntitlements billing(*billing_channel);
-  suite::questions::QuestionBankGrpcService service(
-      &bank, &authenticator, &billing, suite::rpc::PageTokenCodec(*secret));
+  suite::questions::QuestionBankGrpcService service(&bank, &authenticator, &billing,
+                                                    suite::rpc::PageTokenCodec(*secret),
+                                                    config->handler_threads);
 
   auto server = suite::rpc::GrpcServer::Start(
       *config, {{&service, questions::v1::QuestionBankService::service_full_name()}});

@@ -19,47 +19,53 @@
 
 #include "billing/v1/billing_service.grpc.pb.h"
 #include "services/billing/domain/billing.h"
+#include "shared/rpc/blocking_executor.h"
 #include "shared/rpc/request_context.h"
 
 namespace billing {
 
-class BillingGrpcService final : public billing::v1::BillingService::Service {
+class BillingGrpcService final : public billing::v1::BillingService::CallbackService {
  public:
-  BillingGrpcService(Billing& billing, suite::rpc::CallerAuthenticator& authenticator)
-      : billing_(billing), authenticator_(authenticator) {}
+  // The handlers' blocking work runs on `handler_threads` threads (ServerConfig::handler_threads).
+  BillingGrpcService(Billing& billing, suite::rpc::CallerAuthenticator& authenticator,
+                     int handler_threads = 16)
+      : billing_(billing), authenticator_(authenticator), executor_("billing", handler_threads) {}
 
-  grpc::Status IngestStripeEvent(grpc::ServerContext* context,
-                                 const v1::IngestStripeEventRequest* request,
-                                 v1::IngestStripeEventResponse* response) override;
-  grpc::Status GetCustomer(grpc::ServerContext* context, const v1::GetCustomerRequest* request,
-                           v1::GetCustomerResponse* response) override;
-  grpc::Status LinkCustomer(grpc::ServerContext* context, const v1::LinkCustomerRequest* request,
-                            v1::LinkCustomerResponse* response) override;
-  grpc::Status GetSubscription(grpc::ServerContext* context,
-                               const v1::GetSubscriptionRequest* request,
-                               v1::GetSubscriptionResponse* response) override;
-  grpc::Status ListSubscriptions(grpc::ServerContext* context,
-                                 const v1::ListSubscriptionsRequest* request,
-                                 v1::ListSubscriptionsResponse* response) override;
-  grpc::Status GetEntitlement(grpc::ServerContext* context,
-                              const v1::GetEntitlementRequest* request,
-                              v1::GetEntitlementResponse* response) override;
-  grpc::Status RecordTransaction(grpc::ServerContext* context,
-                                 const v1::RecordTransactionRequest* request,
-                                 v1::RecordTransactionResponse* response) override;
-  grpc::Status ListTransactions(grpc::ServerContext* context,
-                                const v1::ListTransactionsRequest* request,
-                                v1::ListTransactionsResponse* response) override;
-  grpc::Status ListStripeEvents(grpc::ServerContext* context,
-                                const v1::ListStripeEventsRequest* request,
-                                v1::ListStripeEventsResponse* response) override;
-  grpc::Status ReprocessStripeEvent(grpc::ServerContext* context,
-                                    const v1::ReprocessStripeEventRequest* request,
-                                    v1::ReprocessStripeEventResponse* response) override;
+  grpc::ServerUnaryReactor* IngestStripeEvent(grpc::CallbackServerContext* context,
+                                              const v1::IngestStripeEventRequest* request,
+                                              v1::IngestStripeEventResponse* response) override;
+  grpc::ServerUnaryReactor* GetCustomer(grpc::CallbackServerContext* context,
+                                        const v1::GetCustomerRequest* request,
+                                        v1::GetCustomerResponse* response) override;
+  grpc::ServerUnaryReactor* LinkCustomer(grpc::CallbackServerContext* context,
+                                         const v1::LinkCustomerRequest* request,
+                                         v1::LinkCustomerResponse* response) override;
+  grpc::ServerUnaryReactor* GetSubscription(grpc::CallbackServerContext* context,
+                                            const v1::GetSubscriptionRequest* request,
+                                            v1::GetSubscriptionResponse* response) override;
+  grpc::ServerUnaryReactor* ListSubscriptions(grpc::CallbackServerContext* context,
+                                              const v1::ListSubscriptionsRequest* request,
+                                              v1::ListSubscriptionsResponse* response) override;
+  grpc::ServerUnaryReactor* GetEntitlement(grpc::CallbackServerContext* context,
+                                           const v1::GetEntitlementRequest* request,
+                                           v1::GetEntitlementResponse* response) override;
+  grpc::ServerUnaryReactor* RecordTransaction(grpc::CallbackServerContext* context,
+                                              const v1::RecordTransactionRequest* request,
+                                              v1::RecordTransactionResponse* response) override;
+  grpc::ServerUnaryReactor* ListTransactions(grpc::CallbackServerContext* context,
+                                             const v1::ListTransactionsRequest* request,
+                                             v1::ListTransactionsResponse* response) override;
+  grpc::ServerUnaryReactor* ListStripeEvents(grpc::CallbackServerContext* context,
+                                             const v1::ListStripeEventsRequest* request,
+                                             v1::ListStripeEventsResponse* response) override;
+  grpc::ServerUnaryReactor* ReprocessStripeEvent(
+      grpc::CallbackServerContext* context, const v1::ReprocessStripeEventRequest* request,
+      v1::ReprocessStripeEventResponse* response) override;
 
  private:
   Billing& billing_;
   suite::rpc::CallerAuthenticator& authenticator_;
+  suite::rpc::BlockingExecutor executor_;
 };
 
 }  // namespace billing

@@ -12,11 +12,11 @@
 #ifndef SUITE_SERVICES_IDENTITY_GRPC_IDENTITY_SERVICE_IMPL_H_
 #define SUITE_SERVICES_IDENTITY_GRPC_IDENTITY_SERVICE_IMPL_H_
 
-#include <grpcpp/grpcpp.h>
-
 #include <set>
 #include <string>
 #include <utility>
+
+#include <grpcpp/grpcpp.h>
 
 #include "identity/v1/identity_service.grpc.pb.h"
 #include "services/identity/domain/identity.h"

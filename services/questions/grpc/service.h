@@ -17,80 +17,113 @@
 #include "questions/v1/questions_service.grpc.pb.h"
 #include "services/questions/domain/question_bank.h"
 #include "services/questions/grpc/billing_entitlements.h"
+#include "shared/rpc/blocking_executor.h"
 #include "shared/rpc/page_token.h"
 #include "shared/rpc/request_context.h"
 
 namespace suite::questions {
 
-class QuestionBankGrpcService final : public ::questions::v1::QuestionBankService::Service {
+// Every RPC on gRPC's callback API with its blocking work on a BlockingExecutor, except the
+// client stream ImportQuestions, which stays on the sync API: its handler blocks in Read()
+// between batches, imports are rare, and the sync server gives it a thread of its own.
+using QuestionBankServiceBase = ::questions::v1::QuestionBankService::WithCallbackMethod_CreateQuestion<
+    ::questions::v1::QuestionBankService::
+        WithCallbackMethod_UpdateQuestion<::questions::v1::QuestionBankService::WithCallbackMethod_PublishQuestion<
+            ::questions::v1::QuestionBankService::WithCallbackMethod_ArchiveQuestion<
+                ::questions::v1::QuestionBankService::WithCallbackMethod_GetQuestion<
+                    ::questions::v1::QuestionBankService::WithCallbackMethod_ListQuestions<
+                        ::questions::v1::QuestionBankService::WithCallbackMethod_CreateTag<
+                            ::questions::v1::QuestionBankService::WithCallbackMethod_ListTags<
+                                ::questions::v1::QuestionBankService::WithCallbackMethod_TagQuestion<
+                                    ::questions::v1::QuestionBankService::WithCallbackMethod_UntagQuestion<
+                                        ::questions::v1::QuestionBankService::WithCallbackMethod_StartPracticeSession<
+                                            ::questions::v1::QuestionBankService::WithCallbackMethod_GetPracticeSession<
+                                                ::questions::v1::QuestionBankService::WithCallbackMethod_SubmitAttempt<
+                                                    ::questions::v1::QuestionBankService::WithCallbackMethod_EndPracticeSession<
+                                                        ::questions::v1::QuestionBankService::WithCallbackMethod_ListAttempts<
+                                                            ::questions::v1::QuestionBankService::WithCallbackMethod_GetUserStats<
+                                                                ::questions::v1::QuestionBankService::WithCallbackMethod_CreateBookmark<
+                                                                    ::questions::v1::QuestionBankService::WithCallbackMethod_DeleteBookmark<
+                                                                        ::questions::v1::QuestionBankService::
+                                                                            WithCallbackMethod_ListBookmarks<
+                                                                                ::questions::v1::QuestionBankService::
+                                                                                    Service>>>>>>>>>>>>>>>>>>>;
+
+class QuestionBankGrpcService final : public QuestionBankServiceBase {
  public:
   // None of the pointers is owned; all must outlive the service.
   QuestionBankGrpcService(QuestionBank* bank, suite::rpc::CallerAuthenticator* authenticator,
-                          EntitlementSource* entitlements,
-                          suite::rpc::PageTokenCodec tokens)
-      : bank_(bank), authenticator_(authenticator), entitlements_(entitlements),
-        tokens_(std::move(tokens)) {}
+                          EntitlementSource* entitlements, suite::rpc::PageTokenCodec tokens,
+                          int handler_threads = 16)
+      : bank_(bank),
+        authenticator_(authenticator),
+        entitlements_(entitlements),
+        tokens_(std::move(tokens)),
+        executor_("questions", handler_threads) {}
 
-  grpc::Status CreateQuestion(grpc::ServerContext* context,
-                              const ::questions::v1::CreateQuestionRequest* request,
-                              ::questions::v1::CreateQuestionResponse* response) override;
-  grpc::Status UpdateQuestion(grpc::ServerContext* context,
-                              const ::questions::v1::UpdateQuestionRequest* request,
-                              ::questions::v1::UpdateQuestionResponse* response) override;
-  grpc::Status PublishQuestion(grpc::ServerContext* context,
-                               const ::questions::v1::PublishQuestionRequest* request,
-                               ::questions::v1::PublishQuestionResponse* response) override;
-  grpc::Status ArchiveQuestion(grpc::ServerContext* context,
-                               const ::questions::v1::ArchiveQuestionRequest* request,
-                               ::questions::v1::ArchiveQuestionResponse* response) override;
-  grpc::Status GetQuestion(grpc::ServerContext* context,
-                           const ::questions::v1::GetQuestionRequest* request,
-                           ::questions::v1::GetQuestionResponse* response) override;
-  grpc::Status ListQuestions(grpc::ServerContext* context,
-                             const ::questions::v1::ListQuestionsRequest* request,
-                             ::questions::v1::ListQuestionsResponse* response) override;
-  grpc::Status CreateTag(grpc::ServerContext* context,
-                         const ::questions::v1::CreateTagRequest* request,
-                         ::questions::v1::CreateTagResponse* response) override;
-  grpc::Status ListTags(grpc::ServerContext* context,
-                        const ::questions::v1::ListTagsRequest* request,
-                        ::questions::v1::ListTagsResponse* response) override;
-  grpc::Status TagQuestion(grpc::ServerContext* context,
-                           const ::questions::v1::TagQuestionRequest* request,
-                           ::questions::v1::TagQuestionResponse* response) override;
-  grpc::Status UntagQuestion(grpc::ServerContext* context,
-                             const ::questions::v1::UntagQuestionRequest* request,
-                             ::questions::v1::UntagQuestionResponse* response) override;
+  grpc::ServerUnaryReactor* CreateQuestion(
+      grpc::CallbackServerContext* context, const ::questions::v1::CreateQuestionRequest* request,
+      ::questions::v1::CreateQuestionResponse* response) override;
+  grpc::ServerUnaryReactor* UpdateQuestion(
+      grpc::CallbackServerContext* context, const ::questions::v1::UpdateQuestionRequest* request,
+      ::questions::v1::UpdateQuestionResponse* response) override;
+  grpc::ServerUnaryReactor* PublishQuestion(
+      grpc::CallbackServerContext* context, const ::questions::v1::PublishQuestionRequest* request,
+      ::questions::v1::PublishQuestionResponse* response) override;
+  grpc::ServerUnaryReactor* ArchiveQuestion(
+      grpc::CallbackServerContext* context, const ::questions::v1::ArchiveQuestionRequest* request,
+      ::questions::v1::ArchiveQuestionResponse* response) override;
+  grpc::ServerUnaryReactor* GetQuestion(grpc::CallbackServerContext* context,
+                                        const ::questions::v1::GetQuestionRequest* request,
+                                        ::questions::v1::GetQuestionResponse* response) override;
+  grpc::ServerUnaryReactor* ListQuestions(
+      grpc::CallbackServerContext* context, const ::questions::v1::ListQuestionsRequest* request,
+      ::questions::v1::ListQuestionsResponse* response) override;
+  grpc::ServerUnaryReactor* CreateTag(grpc::CallbackServerContext* context,
+                                      const ::questions::v1::CreateTagRequest* request,
+                                      ::questions::v1::CreateTagResponse* response) override;
+  grpc::ServerUnaryReactor* ListTags(grpc::CallbackServerContext* context,
+                                     const ::questions::v1::ListTagsRequest* request,
+                                     ::questions::v1::ListTagsResponse* response) override;
+  grpc::ServerUnaryReactor* TagQuestion(grpc::CallbackServerContext* context,
+                                        const ::questions::v1::TagQuestionRequest* request,
+                                        ::questions::v1::TagQuestionResponse* response) override;
+  grpc::ServerUnaryReactor* UntagQuestion(
+      grpc::CallbackServerContext* context, const ::questions::v1::UntagQuestionRequest* request,
+      ::questions::v1::UntagQuestionResponse* response) override;
   grpc::Status ImportQuestions(grpc::ServerContext* context,
                                grpc::ServerReader<::questions::v1::ImportQuestionsRequest>* reader,
                                ::questions::v1::ImportQuestionsResponse* response) override;
-  grpc::Status StartPracticeSession(grpc::ServerContext* context,
-                                    const ::questions::v1::StartPracticeSessionRequest* request,
-                                    ::questions::v1::StartPracticeSessionResponse* response) override;
-  grpc::Status GetPracticeSession(grpc::ServerContext* context,
-                                  const ::questions::v1::GetPracticeSessionRequest* request,
-                                  ::questions::v1::GetPracticeSessionResponse* response) override;
-  grpc::Status SubmitAttempt(grpc::ServerContext* context,
-                             const ::questions::v1::SubmitAttemptRequest* request,
-                             ::questions::v1::SubmitAttemptResponse* response) override;
-  grpc::Status EndPracticeSession(grpc::ServerContext* context,
-                                  const ::questions::v1::EndPracticeSessionRequest* request,
-                                  ::questions::v1::EndPracticeSessionResponse* response) override;
-  grpc::Status ListAttempts(grpc::ServerContext* context,
-                            const ::questions::v1::ListAttemptsRequest* request,
-                            ::questions::v1::ListAttemptsResponse* response) override;
-  grpc::Status GetUserStats(grpc::ServerContext* context,
-                            const ::questions::v1::GetUserStatsRequest* request,
-                            ::questions::v1::GetUserStatsResponse* response) override;
-  grpc::Status CreateBookmark(grpc::ServerContext* context,
-                              const ::questions::v1::CreateBookmarkRequest* request,
-                              ::questions::v1::CreateBookmarkResponse* response) override;
-  grpc::Status DeleteBookmark(grpc::ServerContext* context,
-                              const ::questions::v1::DeleteBookmarkRequest* request,
-                              ::questions::v1::DeleteBookmarkResponse* response) override;
-  grpc::Status ListBookmarks(grpc::ServerContext* context,
-                             const ::questions::v1::ListBookmarksRequest* request,
-                             ::questions::v1::ListBookmarksResponse* response) override;
+  grpc::ServerUnaryReactor* StartPracticeSession(
+      grpc::CallbackServerContext* context,
+      const ::questions::v1::StartPracticeSessionRequest* request,
+      ::questions::v1::StartPracticeSessionResponse* response) override;
+  grpc::ServerUnaryReactor* GetPracticeSession(
+      grpc::CallbackServerContext* context,
+      const ::questions::v1::GetPracticeSessionRequest* request,
+      ::questions::v1::GetPracticeSessionResponse* response) override;
+  grpc::ServerUnaryReactor* SubmitAttempt(
+      grpc::CallbackServerContext* context, const ::questions::v1::SubmitAttemptRequest* request,
+      ::questions::v1::SubmitAttemptResponse* response) override;
+  grpc::ServerUnaryReactor* EndPracticeSession(
+      grpc::CallbackServerContext* context,
+      const ::questions::v1::EndPracticeSessionRequest* request,
+      ::questions::v1::EndPracticeSessionResponse* response) override;
+  grpc::ServerUnaryReactor* ListAttempts(grpc::CallbackServerContext* context,
+                                         const ::questions::v1::ListAttemptsRequest* request,
+                                         ::questions::v1::ListAttemptsResponse* response) override;
+  grpc::ServerUnaryReactor* GetUserStats(grpc::CallbackServerContext* context,
+                                         const ::questions::v1::GetUserStatsRequest* request,
+                                         ::questions::v1::GetUserStatsResponse* response) override;
+  grpc::ServerUnaryReactor* CreateBookmark(
+      grpc::CallbackServerContext* context, const ::questions::v1::CreateBookmarkRequest* request,
+      ::questions::v1::CreateBookmarkResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteBookmark(
+      grpc::CallbackServerContext* context, const ::questions::v1::DeleteBookmarkRequest* request,
+      ::questions::v1::DeleteBookmarkResponse* response) override;
+  grpc::ServerUnaryReactor* ListBookmarks(
+      grpc::CallbackServerContext* context, const ::questions::v1::ListBookmarksRequest* request,
+      ::questions::v1::ListBookmarksResponse* response) override;
 
  private:
   // Authenticate returns the caller as a domain Actor, or the authentication error.
@@ -100,6 +133,7 @@ class QuestionBankGrpcService final : public ::questions::v1::QuestionBankServic
   suite::rpc::CallerAuthenticator* authenticator_;
   EntitlementSource* entitlements_;
   const suite::rpc::PageTokenCodec tokens_;
+  suite::rpc::BlockingExecutor executor_;
 };
 
 }  // namespace suite::questions
