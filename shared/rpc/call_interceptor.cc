@@ -66,6 +66,7 @@ class CallInterceptor : public grpc::experimental::Interceptor {
   explicit CallInterceptor(grpc::experimental::ServerRpcInfo* info)
       : method_(info->method() != nullptr ? info->method() : ""),
         context_(info->server_context()),
+        unary_(info->type() == grpc::experimental::ServerRpcInfo::Type::UNARY),
         start_(absl::Now()) {}
 
   ~CallInterceptor() override {
@@ -90,8 +91,25 @@ class CallInterceptor : public grpc::experimental::Interceptor {
         metadata->emplace(std::string(kRequestIdMetadata), record_->request_id);
       }
     }
+    // A unary request that does not parse (e.g. invalid UTF-8 in a proto3 string) never
+    // reaches the handler: gRPC answers UNIMPLEMENTED (callback API) or INTERNAL (sync API),
+    // both with an empty message, which blames the server. It is the caller's bad input.
+    if (unary_ &&
+        methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE) &&
+        methods->GetRecvMessage() == nullptr) {
+      request_unparseable_ = true;
+    }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
-      code_ = methods->GetSendStatus().error_code();
+      grpc::Status status = methods->GetSendStatus();
+      if (request_unparseable_ && status.error_message().empty() &&
+          (status.error_code() == grpc::StatusCode::UNIMPLEMENTED ||
+           status.error_code() == grpc::StatusCode::INTERNAL)) {
+        status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                              "the request message could not be parsed (proto3 string fields "
+                              "must be valid UTF-8)");
+        methods->ModifySendStatus(status);
+      }
+      code_ = status.error_code();
       end_ = absl::Now();
     }
     methods->Proceed();
@@ -138,7 +156,9 @@ class CallInterceptor : public grpc::experimental::Interceptor {
 
   const std::string method_;
   const grpc::ServerContextBase* const context_;
+  const bool unary_;
   const absl::Time start_;
+  bool request_unparseable_ = false;
   std::shared_ptr<internal::CallRecord> record_;
   absl::optional<grpc::StatusCode> code_;
   absl::optional<absl::Time> end_;
