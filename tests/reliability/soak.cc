@@ -10,12 +10,20 @@
 // 30 s (minimum of each window), or on descriptors or connections growing beyond a slack of 2
 // over the same span.
 //
-//   soak --seconds=600 --rate=150 --warmup=60 [--threads=64]
+//   soak [--seconds=600] [--warmup=60] [--load_fraction=0.70] [--threads=64]
+//        [--peak_probe_seconds=10] [--peak_step_seconds=10] [--peak_steps=8]
+//        [--peak_p99_ms=500]
+//   soak --rate=400 ...        a fixed rate, no peak phase
 //
-// --rate is the total calls/s over the suite. 70% of the mix's peak is estimated from the
-// single-RPC peaks of tools/bench (BENCHMARKS.md) and printed at start; the default is a
-// conservative 150/s because the 2-core machine is shared and the peaks moved by up to 30%
-// between bench runs.
+// Without --rate, a peak phase runs first on the same freshly started suite: the mix closed
+// loop (--peak_probe_threads, 32) for --peak_probe_seconds estimates the capacity C; then open
+// loop steps of --peak_step_seconds from 0.5 C up by 15% per step (at most --peak_steps) until
+// one fails. A step passes with zero failed calls, at most 1% of calls over 1 s late, its
+// calls done within 1 s of the step's end (no backlog) and every call kind's p99 at most
+// --peak_p99_ms. The measured peak is the highest passing step's rate; the soak runs at
+// --load_fraction of it. The peak phase logs in with its own 200 accounts from other
+// addresses, so an overloaded step's login throttling cannot touch the soak's logins. The
+// estimate from the single-RPC peaks of BENCHMARKS.md is still printed for comparison.
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -61,6 +69,25 @@ int Flag(int argc, char** argv, const char* name, int fallback) {
   return fallback;
 }
 
+double DoubleFlag(int argc, char** argv, const char* name, double fallback) {
+  const std::string prefix = std::string("--") + name + "=";
+  for (int i = 1; i < argc; ++i) {
+    double v = 0;
+    if (absl::StartsWith(argv[i], prefix) && absl::SimpleAtod(argv[i] + prefix.size(), &v)) {
+      return v;
+    }
+  }
+  return fallback;
+}
+
+bool HasFlag(int argc, char** argv, const char* name) {
+  const std::string prefix = std::string("--") + name + "=";
+  for (int i = 1; i < argc; ++i) {
+    if (absl::StartsWith(argv[i], prefix)) return true;
+  }
+  return false;
+}
+
 // One kind of call in the mix: its share (of 100 calls), the service, the single-RPC peak
 // tools/bench measured for it (BENCHMARKS.md, round 2; 0 = not benched, estimated below) and
 // the call itself (n = the call's number, unique).
@@ -84,10 +111,12 @@ double Percentile(std::vector<double> v, double p) {
   return v[std::min(v.size() - 1, static_cast<size_t>(p * v.size()))];
 }
 
-// Runs the mix at `rate` calls/s until `end`; thread-safe counters per op.
+// Runs the mix at `rate` calls/s until `end` (open loop), or with rate 0 each thread back to
+// back (closed loop); call numbers start at `first_call`. Thread-safe counters per op.
 class MixLoad {
  public:
-  MixLoad(std::vector<Op> ops, double rate, int threads) : ops_(std::move(ops)), rate_(rate) {
+  MixLoad(std::vector<Op> ops, double rate, int threads, int64_t first_call = 0)
+      : ops_(std::move(ops)), rate_(rate), first_call_(first_call) {
     for (size_t i = 0; i < ops_.size(); ++i) {
       for (int w = 0; w < ops_[i].weight; ++w) slots_.push_back(static_cast<int>(i));
     }
@@ -126,19 +155,23 @@ class MixLoad {
   void Work() {
     for (;;) {
       const int64_t k = next_++;
-      const absl::Time slot = start_ + absl::Seconds(k / rate_);
-      if (slot >= end_) {
-        --next_;
+      if (rate_ > 0) {
+        const absl::Time slot = start_ + absl::Seconds(k / rate_);
+        if (slot >= end_) {
+          --next_;
+          return;
+        }
+        const absl::Time now = absl::Now();
+        if (slot > now) absl::SleepFor(slot - now);
+        else if (now - slot > absl::Seconds(1)) ++late_;
+      } else if (absl::Now() >= end_) {
         return;
       }
-      const absl::Time now = absl::Now();
-      if (slot > now) absl::SleepFor(slot - now);
-      else if (now - slot > absl::Seconds(1)) ++late_;
       const int op = slots_[k % slots_.size()];
       grpc::ClientContext ctx;
       const absl::Time begin = absl::Now();
       ctx.set_deadline(absl::ToChronoTime(begin + absl::Seconds(5)));
-      grpc::Status s = ops_[op].call(ctx, k);
+      grpc::Status s = ops_[op].call(ctx, first_call_ + k);
       const double ms = absl::ToDoubleMilliseconds(absl::Now() - begin);
       absl::MutexLock lock(&mu_);
       OpStats& st = stats_[op];
@@ -154,6 +187,7 @@ class MixLoad {
 
   std::vector<Op> ops_;
   double rate_;
+  int64_t first_call_;
   int threads_ = 0;
   std::vector<int> slots_;
   absl::Time start_, end_;
@@ -266,10 +300,129 @@ double MixPeak(const std::vector<Op>& ops) {
   return total / cost;
 }
 
+// One step of the peak phase: the mix at `rate` calls/s (0 = closed loop) for `length`.
+struct StepResult {
+  double rate = 0;
+  double achieved = 0;    // calls done per second of the step
+  int64_t calls = 0, errors = 0, late = 0;
+  double overrun_s = 0;   // how long after the step's end its last call ended
+  double worst_p99_ms = 0;
+  std::string worst_op;
+  std::string first_failure;
+  bool passed = false;
+  std::string why;        // empty when passed
+};
+
+StepResult RunStep(const std::vector<Op>& ops, double rate, int threads, absl::Duration length,
+                   int64_t first_call, double p99_limit_ms) {
+  MixLoad load(ops, rate, threads, first_call);
+  const absl::Time end = absl::Now() + length;
+  load.Start(end);
+  load.Stop();
+  StepResult r;
+  r.rate = rate;
+  r.overrun_s = std::max(0.0, absl::ToDoubleSeconds(absl::Now() - end));
+  r.late = load.late();
+  std::map<int, OpStats> stats = load.stats();
+  for (auto& [i, st] : stats) {
+    r.calls += static_cast<int64_t>(st.latency_ms.size());
+    for (auto& [code, count] : st.codes) {
+      if (code != 0) r.errors += count;
+    }
+    if (r.first_failure.empty() && !st.first_failures.empty()) {
+      r.first_failure = absl::StrCat(ops[i].name, " ", st.first_failures.front());
+    }
+    // Fewer samples than this make p99 the maximum of a handful: not a tail.
+    if (st.latency_ms.size() >= 20) {
+      const double p99 = Percentile(st.latency_ms, 0.99);
+      if (p99 > r.worst_p99_ms) {
+        r.worst_p99_ms = p99;
+        r.worst_op = ops[i].name;
+      }
+    }
+  }
+  r.achieved = r.calls / absl::ToDoubleSeconds(length);
+  std::vector<std::string> why;
+  if (r.errors > 0) why.push_back(absl::StrCat(r.errors, " failed"));
+  if (r.calls == 0 || r.late > r.calls / 100) why.push_back(absl::StrCat(r.late, " late"));
+  if (rate > 0 && r.overrun_s > 1.0) {
+    why.push_back(absl::StrCat("backlog: done ", static_cast<int>(r.overrun_s * 1000),
+                               " ms after the step"));
+  }
+  if (r.worst_p99_ms > p99_limit_ms) {
+    why.push_back(absl::StrCat(r.worst_op, " p99 ", static_cast<int>(r.worst_p99_ms), " ms"));
+  }
+  r.passed = why.empty();
+  for (const std::string& w : why) absl::StrAppend(&r.why, r.why.empty() ? "" : "; ", w);
+  return r;
+}
+
+void PrintStep(const char* what, const StepResult& r) {
+  std::printf("soak: peak %-12s target %7.1f/s achieved %7.1f/s  calls %7lld  failed %5lld  "
+              "late %5lld  worst p99 %7.1f ms (%s)  %s%s\n",
+              what, r.rate, r.achieved, static_cast<long long>(r.calls),
+              static_cast<long long>(r.errors), static_cast<long long>(r.late), r.worst_p99_ms,
+              r.worst_op.c_str(), r.passed ? "ok" : "FAIL: ", r.why.c_str());
+  if (!r.first_failure.empty()) std::printf("soak:   first failure: %s\n", r.first_failure.c_str());
+  std::fflush(stdout);
+}
+
+struct PeakOptions {
+  int probe_seconds = 10;
+  int probe_threads = 32;
+  int step_seconds = 10;
+  int steps = 8;
+  double p99_limit_ms = 500;  // hashing calls queue several deep beyond it
+};
+
+// The peak phase (see the top of the file): the highest open-loop rate of the mix that
+// passed a step, or 0 when none did.
+double MeasurePeak(const std::vector<Op>& ops, int threads, const PeakOptions& o) {
+  // Call numbers far from the soak's (which start at 0), so the peak phase's logins come from
+  // other client addresses (10.128.x.x and up).
+  int64_t first_call = int64_t{1} << 23;
+  StepResult probe = RunStep(ops, 0, o.probe_threads, absl::Seconds(o.probe_seconds),
+                             first_call, o.p99_limit_ms);
+  first_call += probe.calls + 1000;
+  PrintStep("closed loop", probe);
+  double rate = 0.5 * probe.achieved;
+  double best = 0;
+  for (int step = 0; step < o.steps && rate >= 1; ++step) {
+    absl::SleepFor(absl::Seconds(2));  // let queues of the previous step drain
+    StepResult r = RunStep(ops, rate, threads, absl::Seconds(o.step_seconds), first_call,
+                           o.p99_limit_ms);
+    first_call += static_cast<int64_t>(rate * o.step_seconds) + 1000;
+    PrintStep(absl::StrCat("step ", step + 1).c_str(), r);
+    if (r.passed) {
+      best = std::max(best, rate);
+      rate *= 1.15;
+    } else if (best > 0) {
+      break;  // the one above the best passing step failed
+    } else {
+      rate *= 0.5;  // even the first step failed: look lower
+    }
+  }
+  return best;
+}
+
 int Main(int argc, char** argv) {
   const int seconds = Flag(argc, argv, "seconds", 600);
-  const int rate = Flag(argc, argv, "rate", 150);  // calls per second, whole suite
+  const bool fixed_rate = HasFlag(argc, argv, "rate");
+  double rate = Flag(argc, argv, "rate", 0);  // calls per second, whole suite
+  const double load_fraction = DoubleFlag(argc, argv, "load_fraction", 0.70);
   const int warmup = Flag(argc, argv, "warmup", 60);
+  PeakOptions peak_options;
+  peak_options.probe_seconds = Flag(argc, argv, "peak_probe_seconds", peak_options.probe_seconds);
+  peak_options.probe_threads = Flag(argc, argv, "peak_probe_threads", peak_options.probe_threads);
+  peak_options.step_seconds = Flag(argc, argv, "peak_step_seconds", peak_options.step_seconds);
+  peak_options.steps = Flag(argc, argv, "peak_steps", peak_options.steps);
+  peak_options.p99_limit_ms = DoubleFlag(argc, argv, "peak_p99_ms", peak_options.p99_limit_ms);
+  if ((fixed_rate && rate <= 0) || load_fraction <= 0 || load_fraction > 1.5 ||
+      peak_options.probe_seconds <= 0 || peak_options.probe_threads <= 0 ||
+      peak_options.step_seconds <= 0 || peak_options.steps <= 0) {
+    std::fprintf(stderr, "soak: bad flags (see the top of tests/reliability/soak.cc)\n");
+    return 2;
+  }
   // Enough that the slow calls (argon2id: tens of ms, seconds when the machine is busy) do not
   // hold every thread and turn the open loop into a closed one.
   const int threads = Flag(argc, argv, "threads", 64);
@@ -291,14 +444,15 @@ int Main(int argc, char** argv) {
   const std::string admin = suite.AdminToken();
   if (admin.empty()) return 1;
 
-  // Fixtures: one member (for reads), 200 users who log in, and 20 published questions.
+  // Fixtures: one member (for reads), 200 users who log in during the soak and 200 others
+  // during the peak phase, and 20 published questions.
   // Identity counts a login in flight as a failure until it ends; when hashing queues for
   // seconds, parallel logins cross the limits and lock for 15 min (RELIABILITY.md). Spreading
   // them over many accounts and addresses is the realistic case.
   const std::string member_email = "soak-member@example.com";
   const std::string password = "correct horse battery staple";
   std::string member_id, member_token;
-  std::vector<std::string> login_emails;
+  std::vector<std::string> login_emails, peak_login_emails;
   std::vector<std::string> question_ids;
   {
     auto identity = ::identity::v1::IdentityService::NewStub(NewChannel(suite.identity_addr()));
@@ -320,7 +474,7 @@ int Main(int argc, char** argv) {
     }
     member_id = created.user().user_id();
     member_token = logged.session_token();
-    for (int i = 0; i < 200; ++i) {
+    for (int i = 0; i < (fixed_rate ? 200 : 400); ++i) {
       create.set_email(absl::StrCat("soak-login-", i, "@example.com"));
       grpc::ClientContext c;
       s = identity->CreateUser(&c, create, &created);
@@ -328,7 +482,7 @@ int Main(int argc, char** argv) {
         std::fprintf(stderr, "soak: login user set-up: %s\n", s.error_message().c_str());
         return 1;
       }
-      login_emails.push_back(create.email());
+      (i < 200 ? login_emails : peak_login_emails).push_back(create.email());
     }
     auto questions =
         ::questions::v1::QuestionBankService::NewStub(NewChannel(suite.questions_addr()));
@@ -357,18 +511,39 @@ int Main(int argc, char** argv) {
       question_ids.push_back(resp.question().id());
     }
   }
-  MixLoad load(Mix(suite, admin, member_token, member_id, login_emails, password, question_ids),
-               rate, threads);
   std::map<std::string, ServiceProcess*> procs = {
       {"identity", &suite.identity()}, {"billing", &suite.billing()},
       {"questions", &suite.questions()}};
-  const double peak = MixPeak(load.ops());
-  std::printf("soak: %d s at %d calls/s over the suite (open loop, %d client threads), warm-up "
+  const double estimate = MixPeak(
+      Mix(suite, admin, member_token, member_id, login_emails, password, question_ids));
+  std::printf("soak: the mix's peak estimated from BENCHMARKS.md: %.0f/s (for comparison)\n",
+              estimate);
+  if (!fixed_rate) {
+    std::printf("soak: peak phase: closed loop %d s (%d threads), then open-loop steps of %d s "
+                "from half that rate, +15%% each, at most %d; a step passes with 0 failed, "
+                "<= 1%% late, no backlog, every call's p99 <= %.0f ms\n",
+                peak_options.probe_seconds, peak_options.probe_threads,
+                peak_options.step_seconds, peak_options.steps, peak_options.p99_limit_ms);
+    std::fflush(stdout);
+    const double peak = MeasurePeak(
+        Mix(suite, admin, member_token, member_id, peak_login_emails, password, question_ids),
+        threads, peak_options);
+    if (peak <= 0) {
+      std::printf("soak: peak phase: no step passed; FAIL\n");
+      return 1;
+    }
+    rate = load_fraction * peak;
+    std::printf("soak: measured peak %.1f/s (highest passing step); soak at %.0f%% = %.1f/s\n",
+                peak, 100.0 * load_fraction, rate);
+    absl::SleepFor(absl::Seconds(5));  // let the last step's queues drain
+  }
+  MixLoad load(Mix(suite, admin, member_token, member_id, login_emails, password, question_ids),
+               rate, threads);
+  std::printf("soak: %d s at %.1f calls/s over the suite (open loop, %d client threads), warm-up "
               "%d s\n", seconds, rate, threads, warmup);
   std::printf("soak: mix (share of 100):");
   for (const Op& op : load.ops()) std::printf(" %s %d", op.name.c_str(), op.weight);
-  std::printf("\nsoak: the mix's peak estimated from BENCHMARKS.md: %.0f/s; 70%% = %.0f/s; "
-              "this run = %.0f%% of it\n", peak, 0.7 * peak, 100.0 * rate / peak);
+  std::printf("\n");
   std::printf("%6s %-28s %-20s %5s %s\n", "t(s)", "rss kB (id/bill/q)", "fds (id/bill/q)", "conns",
               "calls (id/bill/q)");
   pqxx::connection conn((*db)->url());
@@ -426,7 +601,7 @@ int Main(int argc, char** argv) {
     failures += static_cast<int>(std::min<int64_t>(errors, 1 << 20));
   }
   const double late_share = total > 0 ? static_cast<double>(load.late()) / total : 1.0;
-  std::printf("soak: %lld calls in %.0f s = %.1f/s (target %d/s); %lld started over 1 s late "
+  std::printf("soak: %lld calls in %.0f s = %.1f/s (target %.1f/s); %lld started over 1 s late "
               "(%.2f%%)%s\n",
               static_cast<long long>(total), elapsed, total / elapsed, rate,
               static_cast<long long>(load.late()), 100.0 * late_share,
