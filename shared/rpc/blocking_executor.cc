@@ -6,28 +6,28 @@
 
 namespace suite::rpc {
 
-BlockingExecutor::BlockingExecutor(std::string name, int threads) : name_(std::move(name)) {
-  const int count = std::max(1, threads);
-  threads_.reserve(count);
-  for (int i = 0; i < count; ++i) {
-    threads_.emplace_back([this] { Loop(); });
-    // Linux limits thread names to 15 bytes; a longer one makes the call fail,
-    // not truncate.
-    pthread_setname_np(threads_.back().native_handle(), name_.substr(0, 15).c_str());
-  }
-}
+BlockingExecutor::BlockingExecutor(std::string name, int max_threads)
+    : name_(std::move(name)), max_threads_(std::max(1, max_threads)) {}
 
 BlockingExecutor::~BlockingExecutor() {
+  std::vector<std::thread> threads;
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
+    threads.swap(threads_);
   }
-  for (std::thread &t : threads_) t.join();
+  for (std::thread& t : threads) t.join();
 }
 
 void BlockingExecutor::Submit(std::function<void()> work) {
   absl::MutexLock lock(&mu_);
   queue_.push_back(std::move(work));
+  if (static_cast<size_t>(idle_threads_) < queue_.size() &&
+      static_cast<int>(threads_.size()) < max_threads_ && !stopping_) {
+    threads_.emplace_back([this] { Loop(); });
+    // Linux limits thread names to 15 bytes; a longer one makes the call fail, not truncate.
+    pthread_setname_np(threads_.back().native_handle(), name_.substr(0, 15).c_str());
+  }
 }
 
 size_t BlockingExecutor::queued() const {
@@ -35,16 +35,23 @@ size_t BlockingExecutor::queued() const {
   return queue_.size();
 }
 
+int BlockingExecutor::started_threads() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int>(threads_.size());
+}
+
 void BlockingExecutor::Loop() {
   while (true) {
     std::function<void()> work;
     {
       absl::MutexLock lock(&mu_);
+      ++idle_threads_;
       mu_.Await(absl::Condition(
           +[](BlockingExecutor *self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
             return self->stopping_ || !self->queue_.empty();
           },
           this));
+      --idle_threads_;
       if (queue_.empty()) return;  // stopping, and everything queued has run
       work = std::move(queue_.front());
       queue_.pop_front();

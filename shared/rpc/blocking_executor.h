@@ -49,33 +49,37 @@ namespace suite::rpc {
 
 class BlockingExecutor {
  public:
-  // Starts `threads` (at least 1) threads named `name` (the first 15 bytes, as
-  // ps/perf show).
-  BlockingExecutor(std::string name, int threads);
-  BlockingExecutor(const BlockingExecutor &) = delete;
-  BlockingExecutor &operator=(const BlockingExecutor &) = delete;
-  // Runs everything already queued, then joins the threads. Destroy it after
-  // the server that feeds it has stopped (a GrpcServer's Shutdown waits for
-  // every call to finish).
+  // Runs work on up to `max_threads` (at least 1) threads named `name` (the first 15 bytes, as
+  // ps/perf show). Threads start only when queued work finds none idle, so an idle service
+  // keeps no stacks it has not needed; once started, a thread stays.
+  BlockingExecutor(std::string name, int max_threads);
+  BlockingExecutor(const BlockingExecutor&) = delete;
+  BlockingExecutor& operator=(const BlockingExecutor&) = delete;
+  // Runs everything already queued, then joins the threads. Destroy it after the server that
+  // feeds it has stopped (a GrpcServer's Shutdown waits for every call to finish).
   ~BlockingExecutor();
 
-  // Submit queues `work` to run on one of the threads, in FIFO order.
-  // Thread-safe.
+  // Submit queues `work` to run on one of the threads, in FIFO order. Thread-safe.
   void Submit(std::function<void()> work);
 
   // queued is how many submitted items have not started yet. Thread-safe.
   size_t queued() const;
 
-  int threads() const { return static_cast<int>(threads_.size()); }
+  // started_threads is how many threads run so far (never more than max_threads). Thread-safe.
+  int started_threads() const;
+
+  int max_threads() const { return max_threads_; }
 
  private:
   void Loop();
 
   const std::string name_;
+  const int max_threads_;
   mutable absl::Mutex mu_;
   std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
+  int idle_threads_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::vector<std::thread> threads_;
+  std::vector<std::thread> threads_ ABSL_GUARDED_BY(mu_);
 };
 
 namespace internal {

@@ -42,7 +42,7 @@ TEST(BlockingExecutorTest, OneThreadRunsWorkInSubmissionOrder) {
 
 TEST(BlockingExecutorTest, RunsAsManyItemsAtOnceAsItHasThreads) {
   BlockingExecutor executor("parallel", 4);
-  EXPECT_EQ(executor.threads(), 4);
+  EXPECT_EQ(executor.max_threads(), 4);
   absl::BlockingCounter all_four_running(4);
   absl::Notification release;
   std::atomic<int> done{0};
@@ -78,6 +78,28 @@ TEST(BlockingExecutorTest, ASubmittedItemWaitsWhileEveryThreadIsBusy) {
   EXPECT_TRUE(third_ran.WaitForNotificationWithTimeout(absl::Seconds(5)));
 }
 
+TEST(BlockingExecutorTest, StartsThreadsOnlyAsQueuedWorkNeedsThemAndNeverBeyondTheBound) {
+  BlockingExecutor executor("lazy", 3);
+  EXPECT_EQ(executor.started_threads(), 0);
+
+  absl::Notification first_done;
+  executor.Submit([&] { first_done.Notify(); });
+  ASSERT_TRUE(first_done.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  EXPECT_EQ(executor.started_threads(), 1);
+
+  absl::Notification release;
+  absl::BlockingCounter running(3);
+  for (int i = 0; i < 5; ++i) {
+    executor.Submit([&, i] {
+      if (i < 3) running.DecrementCount();
+      release.WaitForNotification();
+    });
+  }
+  running.Wait();
+  EXPECT_EQ(executor.started_threads(), 3);
+  release.Notify();
+}
+
 TEST(BlockingExecutorTest, DestructorRunsEverythingQueuedBeforeReturning) {
   std::atomic<int> ran{0};
   {
@@ -90,8 +112,8 @@ TEST(BlockingExecutorTest, DestructorRunsEverythingQueuedBeforeReturning) {
 TEST(BlockingExecutorTest, ZeroOrNegativeSizeStillGetsOneThread) {
   BlockingExecutor zero("zero", 0);
   BlockingExecutor negative("negative", -3);
-  EXPECT_EQ(zero.threads(), 1);
-  EXPECT_EQ(negative.threads(), 1);
+  EXPECT_EQ(zero.max_threads(), 1);
+  EXPECT_EQ(negative.max_threads(), 1);
   absl::Notification ran;
   zero.Submit([&] { ran.Notify(); });
   EXPECT_TRUE(ran.WaitForNotificationWithTimeout(absl::Seconds(5)));
