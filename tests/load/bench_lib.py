@@ -356,6 +356,9 @@ def cmd_report(d, out):
         l = res["machine"]["loadavg_1m_during_runs"]
         print(f"\nload average (1 min) at the measured runs: {l['min']:.1f} .. {l['max']:.1f} "
               f"on {cores} cores (other work on the machine shows here)")
+    if "sched_autogroup" in res["machine"]:
+        a = res["machine"]["sched_autogroup"]
+        print(f"kernel.sched_autogroup_enabled: {a['before']} before the run, {a['during']} during it")
     print("\ntargets:")
     for t in res["targets"]:
         print(f"  {'met    ' if t['met'] else 'NOT MET'}  {t['target']}: {t['value']}")
