@@ -185,6 +185,14 @@ class ServerTest : public ::testing::Test {
     return tv1::EchoService::NewStub(channel_)->Echo(context, request, response);
   }
 
+  // An Echo call with a 10 s deadline, for calls that must outlast a test's waits.
+  grpc::Status EchoFor10s(const std::string& message) {
+    grpc::ClientContext context;
+    SetDeadline(&context, absl::Seconds(10));
+    tv1::EchoResponse response;
+    return Echo(&context, message, &response);
+  }
+
   static std::string InitialMetadata(const grpc::ClientContext& context, const std::string& key) {
     auto it = context.GetServerInitialMetadata().find(key);
     if (it == context.GetServerInitialMetadata().end()) return "";
@@ -532,12 +540,7 @@ class BusyExecutor {
 };
 
 TEST_F(ServerTest, CallWhoseDeadlinePassesWhileQueuedIsAnsweredWithoutRunning) {
-  BusyExecutor busy(echo_, [this](const std::string& message) {
-    grpc::ClientContext context;
-    SetDeadline(&context, absl::Seconds(10));
-    tv1::EchoResponse response;
-    return Echo(&context, message, &response);
-  });
+  BusyExecutor busy(echo_, [this](const std::string& message) { return EchoFor10s(message); });
   ASSERT_TRUE(busy.AllBlocked());
 
   grpc::ClientContext context;
@@ -556,12 +559,7 @@ TEST_F(ServerTest, CallWhoseDeadlinePassesWhileQueuedIsAnsweredWithoutRunning) {
 }
 
 TEST_F(ServerTest, CallCancelledWhileQueuedIsNotRun) {
-  BusyExecutor busy(echo_, [this](const std::string& message) {
-    grpc::ClientContext context;
-    SetDeadline(&context, absl::Seconds(10));
-    tv1::EchoResponse response;
-    return Echo(&context, message, &response);
-  });
+  BusyExecutor busy(echo_, [this](const std::string& message) { return EchoFor10s(message); });
   ASSERT_TRUE(busy.AllBlocked());
 
   grpc::ClientContext context;
