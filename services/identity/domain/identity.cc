@@ -134,12 +134,11 @@ absl::StatusOr<LoginResult> Identity::Login(const LoginInput& input) {
     return errors::InvalidCredentials();
   }
 
-  // 3. Success: the session, then the attempt's outcome.
+  // 3. Success: the session and the attempt's outcome, together.
   SUITE_ASSIGN_OR_RETURN(
       LoginResult result,
       OpenSession(user_id, now, now + options_.session_absolute_timeout, input.client_ip,
-                  input.user_agent, input.request_id, absl::nullopt));
-  SUITE_RETURN_IF_ERROR(store_->FinishLoginAttempt(admission.attempt_id, user_id, ""));
+                  input.user_agent, input.request_id, absl::nullopt, admission.attempt_id));
 
   // 4. A hash made with weaker (or other) parameters is upgraded now that the password is
   //    known. Best effort: the login has succeeded either way.
@@ -157,7 +156,8 @@ absl::StatusOr<LoginResult> Identity::OpenSession(const std::string& user_id, ab
                                                   const std::string& ip,
                                                   const std::string& user_agent,
                                                   const std::string& request_id,
-                                                  const absl::optional<std::string>& rotate_from) {
+                                                  const absl::optional<std::string>& rotate_from,
+                                                  const std::string& login_attempt_id) {
   LoginResult result;
   result.token = NewSecretToken();
   NewSession session;
@@ -169,8 +169,10 @@ absl::StatusOr<LoginResult> Identity::OpenSession(const std::string& user_id, ab
   session.ip = ip;
   session.user_agent = user_agent;
   session.request_id = request_id;
-  absl::StatusOr<Session> stored = rotate_from ? store_->RotateSession(*rotate_from, session)
-                                               : store_->CreateSession(session);
+  absl::StatusOr<Session> stored =
+      rotate_from                 ? store_->RotateSession(*rotate_from, session)
+      : login_attempt_id.empty()  ? store_->CreateSession(session)
+                                  : store_->CreateLoginSession(session, login_attempt_id);
   if (rotate_from && absl::IsNotFound(stored.status())) return errors::InvalidSession();
   if (!stored.ok()) return stored.status();
   result.session = *std::move(stored);

@@ -198,11 +198,14 @@ class Identity {
   // SelfOrAdmin resolves an optional user id (empty = the caller) and checks access.
   absl::StatusOr<std::string> SelfOrAdmin(const Principal& caller, const std::string& user_id,
                                           absl::string_view field);
+  // OpenSession makes a session (replacing `rotate_from` when given); with `login_attempt_id`
+  // it settles that in-flight login attempt as a success in the same transaction.
   absl::StatusOr<LoginResult> OpenSession(const std::string& user_id, absl::Time now,
                                           absl::Time absolute_expires_at, const std::string& ip,
                                           const std::string& user_agent,
                                           const std::string& request_id,
-                                          const absl::optional<std::string>& rotate_from);
+                                          const absl::optional<std::string>& rotate_from,
+                                          const std::string& login_attempt_id = "");
 
   IdentityStore* const store_;
   PasswordHasher* const hasher_;

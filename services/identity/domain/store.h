@@ -141,6 +141,12 @@ class IdentityStore {
   // Sessions.
   // CreateSession inserts a session.
   virtual absl::StatusOr<Session> CreateSession(const NewSession& session) = 0;
+  // CreateLoginSession inserts a session and settles the in-flight login attempt
+  // `attempt_id` as a success, in one transaction: no session exists for an attempt still
+  // counted as a failure, and a login pays one transaction less. NOT_FOUND when the attempt is
+  // not in flight (nothing is written then).
+  virtual absl::StatusOr<Session> CreateLoginSession(const NewSession& session,
+                                                     const std::string& attempt_id) = 0;
   // LookupSession finds a session by token hash with its user's status and role grants in
   // one query; nullopt when no session has this hash.
   virtual absl::StatusOr<absl::optional<SessionLookup>> LookupSession(

@@ -24,6 +24,18 @@ std::string Ts(int n) {
 std::string Us(absl::string_view column) {
   return absl::StrCat("(extract(epoch from ", column, ") * 1000000)::bigint");
 }
+
+// A subquery (n, at) over identity.login_attempts: the failures of `column` = $<value> after
+// $2 (micros) counted up to 100 000, and the created_at of the one at OFFSET $<offset> from the
+// newest.
+std::string LoginFailures(absl::string_view column, int value, int offset) {
+  return absl::StrCat("(SELECT (SELECT count(*) FROM (SELECT 1 FROM identity.login_attempts "
+                      "WHERE ", column, " = $", value, " AND NOT success AND created_at > ",
+                      Ts(2), " LIMIT 100000) c)::int, (SELECT ", Us("created_at"),
+                      " FROM identity.login_attempts WHERE ", column, " = $", value,
+                      " AND NOT success AND created_at > ", Ts(2),
+                      " ORDER BY created_at DESC OFFSET $", offset, "::int LIMIT 1))");
+}
 int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
 absl::Time TimeOf(const pqxx::field& f) { return absl::FromUnixMicros(f.as<int64_t>()); }
 absl::optional<absl::Time> MaybeTimeOf(const pqxx::field& f) {
@@ -174,20 +186,12 @@ std::vector<std::pair<std::string, std::string>> Statements() {
       // --- login attempts
       {"identity_login_lock",
        "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))"},
-      {"identity_login_failures_by_email",
-       absl::StrCat("SELECT (SELECT count(*) FROM (SELECT 1 FROM identity.login_attempts "
-                    "WHERE email = $1 AND NOT success AND created_at > ",
-                    Ts(2), " LIMIT 100000) c)::int, (SELECT ", Us("created_at"),
-                    " FROM identity.login_attempts WHERE email = $1 AND NOT success AND "
-                    "created_at > ",
-                    Ts(2), " ORDER BY created_at DESC OFFSET $3::int LIMIT 1)")},
-      {"identity_login_failures_by_ip",
-       absl::StrCat("SELECT (SELECT count(*) FROM (SELECT 1 FROM identity.login_attempts "
-                    "WHERE ip = $1 AND NOT success AND created_at > ",
-                    Ts(2), " LIMIT 100000) c)::int, (SELECT ", Us("created_at"),
-                    " FROM identity.login_attempts WHERE ip = $1 AND NOT success AND "
-                    "created_at > ",
-                    Ts(2), " ORDER BY created_at DESC OFFSET $3::int LIMIT 1)")},
+      // Failures in the window (in-flight attempts included) for the e-mail ($1, limit index
+      // $3) and the IP ($4, limit index $5), each with the time of the failure whose ageing-out
+      // reopens the door: one round trip for both.
+      {"identity_login_failures",
+       absl::StrCat("SELECT e.n, e.at, i.n, i.at FROM ", LoginFailures("email", 1, 3),
+                    " e(n, at), ", LoginFailures("ip", 4, 5), " i(n, at)")},
       {"identity_login_insert",
        absl::StrCat("INSERT INTO identity.login_attempts (email, ip, user_agent, success, "
                     "failure_reason, request_id, created_at, updated_at) VALUES ($1, $2, "
@@ -370,8 +374,9 @@ absl::StatusOr<User> PgIdentityStore::GetUser(const std::string& user_id) {
 absl::StatusOr<absl::optional<UserCredentials>> PgIdentityStore::FindCredentials(
     const std::string& email) {
   using Result = absl::optional<UserCredentials>;
+  // One statement: autocommit, one round trip (Login's hot path).
   return RunInTransaction<Result>(
-      *pool_, ReadOnly(), [&](Transaction& tx) -> absl::StatusOr<Result> {
+      *pool_, AutocommitRead(), [&](Transaction& tx) -> absl::StatusOr<Result> {
         SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> row,
                                tx.ExecMaybeOne("identity_credentials_by_email", email));
         if (!row) return Result();
@@ -496,20 +501,26 @@ absl::StatusOr<LoginAdmission> PgIdentityStore::BeginLoginAttempt(const LoginAtt
         SUITE_RETURN_IF_ERROR(tx.Exec("identity_login_lock", IpLockKey(start.ip)).status());
         // Failures in the window, in-flight attempts included (they are rows with success =
         // false), and the time of the one whose ageing-out reopens the door.
-        SUITE_ASSIGN_OR_RETURN(pqxx::row by_email,
-                               tx.ExecOne("identity_login_failures_by_email", start.email,
-                                          window_start, limits.max_failures_per_email - 1));
-        SUITE_ASSIGN_OR_RETURN(pqxx::row by_ip,
-                               tx.ExecOne("identity_login_failures_by_ip", start.ip, window_start,
-                                          limits.max_failures_per_ip - 1));
+        auto count_failures = [&]() {
+          return tx.ExecOne("identity_login_failures", start.email, window_start,
+                            limits.max_failures_per_email - 1, start.ip,
+                            limits.max_failures_per_ip - 1);
+        };
+        // When the limit-th newest failure of the e-mail or the IP ages out (the later of the
+        // two), or `floor` when neither is over its limit.
+        auto reopening = [&](const pqxx::row& failures, absl::Time floor) {
+          absl::Time reopen = floor;
+          if (failures[0].as<int>() >= limits.max_failures_per_email && !failures[1].is_null()) {
+            reopen = std::max(reopen, TimeOf(failures[1]) + limits.window);
+          }
+          if (failures[2].as<int>() >= limits.max_failures_per_ip && !failures[3].is_null()) {
+            reopen = std::max(reopen, TimeOf(failures[3]) + limits.window);
+          }
+          return reopen;
+        };
+        SUITE_ASSIGN_OR_RETURN(pqxx::row failures, count_failures());
         LoginAdmission admission;
-        absl::Time reopen = absl::InfinitePast();
-        if (by_email[0].as<int>() >= limits.max_failures_per_email && !by_email[1].is_null()) {
-          reopen = std::max(reopen, TimeOf(by_email[1]) + limits.window);
-        }
-        if (by_ip[0].as<int>() >= limits.max_failures_per_ip && !by_ip[1].is_null()) {
-          reopen = std::max(reopen, TimeOf(by_ip[1]) + limits.window);
-        }
+        absl::Time reopen = reopening(failures, absl::InfinitePast());
         admission.admitted = reopen == absl::InfinitePast();
         // A refused attempt is recorded too (as a failure): further guesses while throttled
         // push the reopening time later, and it expires on its own once they stop.
@@ -525,18 +536,8 @@ absl::StatusOr<LoginAdmission> PgIdentityStore::BeginLoginAttempt(const LoginAtt
         }
         // This refused attempt is now the newest failure, so the door reopens when the
         // limit-th newest failure *including it* ages out: count again to say exactly when.
-        SUITE_ASSIGN_OR_RETURN(by_email, tx.ExecOne("identity_login_failures_by_email",
-                                                    start.email, window_start,
-                                                    limits.max_failures_per_email - 1));
-        SUITE_ASSIGN_OR_RETURN(by_ip, tx.ExecOne("identity_login_failures_by_ip", start.ip,
-                                                 window_start, limits.max_failures_per_ip - 1));
-        reopen = start.now;
-        if (by_email[0].as<int>() >= limits.max_failures_per_email && !by_email[1].is_null()) {
-          reopen = std::max(reopen, TimeOf(by_email[1]) + limits.window);
-        }
-        if (by_ip[0].as<int>() >= limits.max_failures_per_ip && !by_ip[1].is_null()) {
-          reopen = std::max(reopen, TimeOf(by_ip[1]) + limits.window);
-        }
+        SUITE_ASSIGN_OR_RETURN(failures, count_failures());
+        reopen = reopening(failures, start.now);
         admission.retry_after = std::max(reopen - start.now, absl::Seconds(1));
         return admission;
       });
@@ -599,6 +600,16 @@ absl::StatusOr<Session> InsertSession(Transaction& tx, const NewSession& s) {
 absl::StatusOr<Session> PgIdentityStore::CreateSession(const NewSession& session) {
   return RunInTransaction<Session>(*pool_, {}, [&](Transaction& tx) {
     return InsertSession(tx, session);
+  });
+}
+
+absl::StatusOr<Session> PgIdentityStore::CreateLoginSession(const NewSession& session,
+                                                            const std::string& attempt_id) {
+  return RunInTransaction<Session>(*pool_, {}, [&](Transaction& tx) -> absl::StatusOr<Session> {
+    SUITE_ASSIGN_OR_RETURN(Session stored, InsertSession(tx, session));
+    SUITE_RETURN_IF_ERROR(
+        tx.ExecOne("identity_login_finish", attempt_id, session.user_id, std::string()).status());
+    return stored;
   });
 }
 

@@ -56,6 +56,8 @@ class PgIdentityStore : public IdentityStore {
                                                               const absl::optional<Cursor>& before,
                                                               int limit) override;
   absl::StatusOr<Session> CreateSession(const NewSession& session) override;
+  absl::StatusOr<Session> CreateLoginSession(const NewSession& session,
+                                             const std::string& attempt_id) override;
   absl::StatusOr<absl::optional<SessionLookup>> LookupSession(
       const std::string& token_hash) override;
   absl::Status TouchSession(const std::string& session_id, absl::Time now,

@@ -70,6 +70,80 @@ TEST(PgIdentityStoreTest, TheThrottlingWindowSlidesWithTheCallersClock) {
   EXPECT_TRUE(later->admitted);
 }
 
+TEST(PgIdentityStoreTest, ThePerIpLimitCountsFailuresOfEveryEmailFromThatAddress) {
+  auto db = TestDatabase::CreateMigrated();
+  ASSERT_TRUE(db.ok()) << db.status();
+  auto pool = Pool((*db)->UrlAs("identity_service"));
+  auto store = PgIdentityStore::Create(pool.get());
+  ASSERT_TRUE(store.ok());
+  const LoginLimits limits{absl::Minutes(10), 100, 2};
+  const absl::Time t0 = absl::FromUnixSeconds(1900000000);
+  for (int i = 0; i < 2; ++i) {
+    auto admitted = (*store)->BeginLoginAttempt(
+        {absl::StrCat("user", i, "@example.com"), "10.0.0.9", "", "", t0 + absl::Minutes(i)},
+        limits);
+    ASSERT_TRUE(admitted.ok() && admitted->admitted);
+    ASSERT_TRUE((*store)->FinishLoginAttempt(admitted->attempt_id, "", "invalid_credentials").ok());
+  }
+  auto refused = (*store)->BeginLoginAttempt(
+      {"fresh@example.com", "10.0.0.9", "", "", t0 + absl::Minutes(2)}, limits);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_FALSE(refused->admitted);
+  EXPECT_EQ(refused->retry_after, absl::Minutes(9));
+  // Another address is not affected.
+  auto elsewhere = (*store)->BeginLoginAttempt(
+      {"fresh@example.com", "10.0.0.10", "", "", t0 + absl::Minutes(2)}, limits);
+  ASSERT_TRUE(elsewhere.ok());
+  EXPECT_TRUE(elsewhere->admitted);
+}
+
+TEST(PgIdentityStoreTest, CreateLoginSessionSettlesTheAttemptOnceAndWritesNothingTheSecondTime) {
+  auto db = TestDatabase::CreateMigrated();
+  ASSERT_TRUE(db.ok()) << db.status();
+  auto pool = Pool((*db)->UrlAs("identity_service"));
+  auto store = PgIdentityStore::Create(pool.get());
+  ASSERT_TRUE(store.ok());
+  pqxx::connection conn((*db)->url());
+  std::string user_id;
+  {
+    pqxx::work tx(conn);
+    user_id = tx.exec1("INSERT INTO identity.users (email) VALUES ('login@example.com') "
+                       "RETURNING id::text")[0]
+                  .as<std::string>();
+    tx.commit();
+  }
+  const absl::Time now = absl::FromUnixSeconds(1900000000);
+  auto admitted = (*store)->BeginLoginAttempt(
+      {"login@example.com", "10.0.0.1", "", "", now}, {absl::Minutes(15), 5, 50});
+  ASSERT_TRUE(admitted.ok() && admitted->admitted);
+
+  NewSession session;
+  session.user_id = user_id;
+  session.token_hash = std::string(64, 'a');
+  session.now = now;
+  session.expires_at = now + absl::Hours(1);
+  session.absolute_expires_at = now + absl::Hours(24);
+  auto created = (*store)->CreateLoginSession(session, admitted->attempt_id);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(created->user_id, user_id);
+
+  auto counts = [&] {
+    pqxx::work tx(conn);
+    return std::make_pair(
+        tx.exec1("SELECT count(*) FROM identity.sessions")[0].as<int>(),
+        tx.exec1("SELECT count(*) FROM identity.login_attempts WHERE success AND user_id = '" +
+                 user_id + "'")[0]
+            .as<int>());
+  };
+  EXPECT_EQ(counts(), std::make_pair(1, 1));
+
+  // The attempt is no longer in flight: refused, and the second session is not written.
+  session.token_hash = std::string(64, 'b');
+  EXPECT_EQ((*store)->CreateLoginSession(session, admitted->attempt_id).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(counts(), std::make_pair(1, 1));
+}
+
 // Returns the generic plan (the one a prepared statement settles on after its first
 // executions, whatever its arguments) of a registered statement, with sequential scans
 // discouraged: the test tables are tiny, so the question is whether an index plan exists.
