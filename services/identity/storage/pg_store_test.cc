@@ -97,6 +97,33 @@ TEST(PgIdentityStoreTest, ThePerIpLimitCountsFailuresOfEveryEmailFromThatAddress
   EXPECT_TRUE(elsewhere->admitted);
 }
 
+TEST(PgIdentityStoreTest, AttemptsInFlightCountAgainstTheEmailButNotAgainstTheIp) {
+  auto db = TestDatabase::CreateMigrated();
+  ASSERT_TRUE(db.ok()) << db.status();
+  auto pool = Pool((*db)->UrlAs("identity_service"));
+  auto store = PgIdentityStore::Create(pool.get());
+  ASSERT_TRUE(store.ok());
+  const LoginLimits limits{absl::Minutes(10), 2, 2};
+  const absl::Time t0 = absl::FromUnixSeconds(1900000000);
+  // Five people behind one address log in at once; none has finished yet.
+  for (int i = 0; i < 5; ++i) {
+    auto admitted = (*store)->BeginLoginAttempt(
+        {absl::StrCat("person", i, "@example.com"), "10.0.0.7", "", "", t0}, limits);
+    ASSERT_TRUE(admitted.ok()) << admitted.status();
+    EXPECT_TRUE(admitted->admitted) << i;
+  }
+  // Parallel guesses at one account: the third is refused while two are in flight.
+  for (int i = 0; i < 2; ++i) {
+    auto admitted = (*store)->BeginLoginAttempt(
+        {"target@example.com", absl::StrCat("10.1.0.", i), "", "", t0}, limits);
+    ASSERT_TRUE(admitted.ok() && admitted->admitted);
+  }
+  auto refused =
+      (*store)->BeginLoginAttempt({"target@example.com", "10.1.0.9", "", "", t0}, limits);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_FALSE(refused->admitted);
+}
+
 TEST(PgIdentityStoreTest, CreateLoginSessionSettlesTheAttemptOnceAndWritesNothingTheSecondTime) {
   auto db = TestDatabase::CreateMigrated();
   ASSERT_TRUE(db.ok()) << db.status();
