@@ -2,14 +2,18 @@
 // the bearer token, the authenticated caller; and how to pass them on to downstream calls
 // (DESIGN.md §5).
 //
-//   grpc::Status GetThing(grpc::ServerContext* context, const GetThingRequest* request,
-//                         GetThingResponse* response) override {
-//     suite::rpc::RequestContext rc = suite::rpc::RequestContext::FromServerContext(*context);
-//     absl::StatusOr<suite::rpc::Caller> caller = suite::rpc::RequireCaller(rc, *authenticator_);
-//     if (!caller.ok()) return suite::rpc::ToGrpcStatus(caller.status(), rc.request_id());
-//     grpc::ClientContext downstream;
-//     rc.PropagateTo(&downstream, /*include_bearer_token=*/true);
-//     ...
+//   grpc::ServerUnaryReactor* GetThing(grpc::CallbackServerContext* context,
+//                                      const GetThingRequest* request,
+//                                      GetThingResponse* response) override {
+//     return suite::rpc::RunBlocking(context, executor_, [=]() -> grpc::Status {
+//       suite::rpc::RequestContext rc = suite::rpc::RequestContext::FromServerContext(*context);
+//       absl::StatusOr<suite::rpc::Caller> caller =
+//           suite::rpc::RequireCaller(rc, *authenticator_);
+//       if (!caller.ok()) return suite::rpc::ToGrpcStatus(caller.status(), rc.request_id());
+//       grpc::ClientContext downstream;
+//       rc.PropagateTo(&downstream, /*include_bearer_token=*/true);
+//       ...
+//     });
 //   }
 //
 // `x-request-id`: a client's value is kept when it is a UUID (normalised to lower case);

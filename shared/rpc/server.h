@@ -18,7 +18,9 @@
 // On SIGTERM/SIGINT (or RequestShutdown): every health status becomes NOT_SERVING, the
 // listener closes and new calls are refused, in-flight calls get up to drain_timeout to finish
 // and are cancelled after it, then Run returns. Handlers that run long should watch
-// ServerContext::IsCancelled(), since gRPC cannot stop a running sync handler.
+// IsCancelled() on their context, since gRPC cannot stop a running handler body. The suite's
+// services are on the callback API with their blocking work on a BlockingExecutor
+// (blocking_executor.h); a sync service can be registered too (questions' ImportQuestions).
 #ifndef SUITE_SHARED_RPC_SERVER_H_
 #define SUITE_SHARED_RPC_SERVER_H_
 
