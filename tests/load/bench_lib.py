@@ -264,6 +264,11 @@ def cmd_report(d, out):
     res["targets"].append({"target": "ValidateSession p99 during login flood <= 3x quiet p99",
                            "value": round(ratio, 2),
                            "met": ratio <= 3.0 and flood[0]["error_count"] == 0})
+    empty70 = os.path.join(d, "p70_Health.json")
+    if os.path.exists(empty70):
+        q = load(empty70)[0]
+        res["empty_rpc_at_70pct"] = {"result": q, "p99_over_p50": (
+            q["latency_ms"]["p99"] / q["latency_ms"]["p50"] if q["latency_ms"]["p50"] else None)}
     worst = max((e.get("p99_over_p50_at_70pct") or 0) for e in res["rpcs"].values())
     errs = sum(e["at_70pct"]["error_count"] for e in res["rpcs"].values() if "at_70pct" in e)
     res["targets"].append({"target": "at 70% of peak: p99 <= 5x p50 (worst RPC), zero errors",
@@ -335,6 +340,12 @@ def cmd_report(d, out):
             print(f"  {rpc:<18} rate {q['target_rate']:>7.0f}/s  ok/s {q['throughput']:>7.0f}  "
                   f"p50 {q['latency_ms']['p50']:.2f} ms  p99 {q['latency_ms']['p99']:.2f} ms  "
                   f"p99/p50 {e['p99_over_p50_at_70pct']:.2f}  errors {q['error_count']}")
+    if res.get("empty_rpc_at_70pct"):
+        e = res["empty_rpc_at_70pct"]
+        q = e["result"]
+        print(f"  (reference) the empty RPC (identity's health Check) at {q['target_rate']:.0f}/s: "
+              f"p50 {q['latency_ms']['p50']:.2f} ms  p99 {q['latency_ms']['p99']:.2f} ms  "
+              f"p99/p50 {e['p99_over_p50']:.2f}  errors {q['error_count']}")
     lf = res["login_flood"]
     print(f"\nValidateSession at {quiet['target_rate']:.0f}/s: p99 quiet "
           f"{quiet['latency_ms']['p99']:.2f} ms, during login flood "
