@@ -149,19 +149,30 @@ absl::Status RequireSelfOrAdmin(const Caller& caller, absl::string_view user_id)
   return errors::NotOwner();
 }
 
-// Runs `body` with the caller authenticated by `authenticator` (none for a null one) and
-// returns its status; no exception escapes.
+// Handle is every handler's body: on `executor`, it authenticates the caller through
+// `authenticator` (none for a null one), runs `body(caller, request context)`, turns any
+// stray exception into INTERNAL, converts the result with the one absl→grpc conversion and
+// finishes the call. `body` outlives the handler that calls Handle: it captures by value.
 template <typename Body>
-absl::Status WithCaller(const RequestContext& rc, suite::rpc::CallerAuthenticator* authenticator,
-                        Body body) {
-  try {
-    if (authenticator == nullptr) return body(Caller());
-    absl::StatusOr<Caller> caller = suite::rpc::RequireCaller(rc, *authenticator);
-    if (!caller.ok()) return caller.status();
-    return body(*caller);
-  } catch (const std::exception& e) {
-    return absl::InternalError(e.what());
-  }
+grpc::ServerUnaryReactor* Handle(grpc::CallbackServerContext* context,
+                                 suite::rpc::BlockingExecutor& executor,
+                                 suite::rpc::CallerAuthenticator* authenticator, Body body) {
+  return suite::rpc::RunBlocking(
+      context, executor, [context, authenticator, body = std::move(body)]() -> grpc::Status {
+        const RequestContext rc = RequestContext::FromServerContext(*context);
+        absl::Status status;
+        try {
+          if (authenticator == nullptr) {
+            status = body(Caller(), rc);
+          } else {
+            absl::StatusOr<Caller> caller = suite::rpc::RequireCaller(rc, *authenticator);
+            status = caller.ok() ? body(*caller, rc) : caller.status();
+          }
+        } catch (const std::exception& e) {
+          status = absl::InternalError(e.what());
+        }
+        return ToGrpcStatus(status, rc.request_id());
+      });
 }
 
 }  // namespace
@@ -169,287 +180,235 @@ absl::Status WithCaller(const RequestContext& rc, suite::rpc::CallerAuthenticato
 grpc::ServerUnaryReactor* BillingGrpcService::IngestStripeEvent(
     grpc::CallbackServerContext* context, const v1::IngestStripeEventRequest* request,
     v1::IngestStripeEventResponse* response) {
-  return suite::rpc::RunBlocking(context, executor_, [=]() -> grpc::Status {
-    const RequestContext rc = RequestContext::FromServerContext(*context);
-    return ToGrpcStatus(
-        WithCaller(rc, nullptr,
-                   [&](const Caller&) -> absl::Status {
-                     SUITE_ASSIGN_OR_RETURN(
-                         IngestResult result,
-                         billing_.IngestStripeEvent(request->payload(), request->stripe_signature(),
-                                                    rc.request_id()));
-                     response->set_stripe_event_id(result.stripe_event_id);
-                     response->set_type(result.type);
-                     response->set_status(ToProto(result.status));
-                     response->set_duplicate(result.duplicate);
-                     return absl::OkStatus();
-                   }),
-        rc.request_id());
-  });
+  return Handle(context, executor_, nullptr,
+                [=](const Caller&, const RequestContext& rc) -> absl::Status {
+                  SUITE_ASSIGN_OR_RETURN(
+                      IngestResult result,
+                      billing_.IngestStripeEvent(request->payload(), request->stripe_signature(),
+                                                 rc.request_id()));
+                  response->set_stripe_event_id(result.stripe_event_id);
+                  response->set_type(result.type);
+                  response->set_status(ToProto(result.status));
+                  response->set_duplicate(result.duplicate);
+                  return absl::OkStatus();
+                });
 }
 
 grpc::ServerUnaryReactor* BillingGrpcService::GetCustomer(grpc::CallbackServerContext* context,
                                                           const v1::GetCustomerRequest* request,
                                                           v1::GetCustomerResponse* response) {
-  return suite::rpc::RunBlocking(context, executor_, [=]() -> grpc::Status {
-    const RequestContext rc = RequestContext::FromServerContext(*context);
-    return ToGrpcStatus(
-        WithCaller(rc, &authenticator_,
-                   [&](const Caller& caller) -> absl::Status {
-                     const bool by_user = !request->user_id().empty();
-                     if (by_user == !request->stripe_customer_id().empty()) {
-                       return suite::rpc::InvalidArgument(
-                           "user_id", "set exactly one of user_id and stripe_customer_id");
-                     }
-                     Customer customer;
-                     if (by_user) {
-                       SUITE_RETURN_IF_ERROR(RequireSelfOrAdmin(caller, request->user_id()));
-                       SUITE_ASSIGN_OR_RETURN(customer,
-                                              billing_.GetCustomerByUser(request->user_id()));
-                     } else {
-                       SUITE_ASSIGN_OR_RETURN(
-                           customer, billing_.GetCustomerByStripeId(request->stripe_customer_id()));
-                       SUITE_RETURN_IF_ERROR(RequireSelfOrAdmin(caller, customer.user_id));
-                     }
-                     ToProto(customer, response->mutable_customer());
-                     return absl::OkStatus();
-                   }),
-        rc.request_id());
-  });
+  return Handle(context, executor_, &authenticator_,
+                [=](const Caller& caller, const RequestContext&) -> absl::Status {
+                  const bool by_user = !request->user_id().empty();
+                  if (by_user == !request->stripe_customer_id().empty()) {
+                    return suite::rpc::InvalidArgument(
+                        "user_id", "set exactly one of user_id and stripe_customer_id");
+                  }
+                  Customer customer;
+                  if (by_user) {
+                    SUITE_RETURN_IF_ERROR(RequireSelfOrAdmin(caller, request->user_id()));
+                    SUITE_ASSIGN_OR_RETURN(customer,
+                                           billing_.GetCustomerByUser(request->user_id()));
+                  } else {
+                    SUITE_ASSIGN_OR_RETURN(
+                        customer, billing_.GetCustomerByStripeId(request->stripe_customer_id()));
+                    SUITE_RETURN_IF_ERROR(RequireSelfOrAdmin(caller, customer.user_id));
+                  }
+                  ToProto(customer, response->mutable_customer());
+                  return absl::OkStatus();
+                });
 }
 
 grpc::ServerUnaryReactor* BillingGrpcService::LinkCustomer(grpc::CallbackServerContext* context,
                                                            const v1::LinkCustomerRequest* request,
                                                            v1::LinkCustomerResponse* response) {
-  return suite::rpc::RunBlocking(context, executor_, [=]() -> grpc::Status {
-    const RequestContext rc = RequestContext::FromServerContext(*context);
-    return ToGrpcStatus(
-        WithCaller(rc, &authenticator_,
-                   [&](const Caller& caller) -> absl::Status {
-                     SUITE_RETURN_IF_ERROR(suite::rpc::RequireRole(caller, kAdmin));
-                     SUITE_ASSIGN_OR_RETURN(
-                         Customer customer,
-                         billing_.LinkCustomer(request->stripe_customer_id(), request->user_id(),
-                                               rc.request_id()));
-                     ToProto(customer, response->mutable_customer());
-                     return absl::OkStatus();
-                   }),
-        rc.request_id());
-  });
+  return Handle(context, executor_, &authenticator_,
+                [=](const Caller& caller, const RequestContext& rc) -> absl::Status {
+                  SUITE_RETURN_IF_ERROR(suite::rpc::RequireRole(caller, kAdmin));
+                  SUITE_ASSIGN_OR_RETURN(
+                      Customer customer,
+                      billing_.LinkCustomer(request->stripe_customer_id(), request->user_id(),
+                                            rc.request_id()));
+                  ToProto(customer, response->mutable_customer());
+                  return absl::OkStatus();
+                });
 }
 
 grpc::ServerUnaryReactor* BillingGrpcService::GetSubscription(
     grpc::CallbackServerContext* context, const v1::GetSubscriptionRequest* request,
     v1::GetSubscriptionResponse* response) {
-  return suite::rpc::RunBlocking(context, executor_, [=]() -> grpc::Status {
-    const RequestContext rc = RequestContext::FromServerContext(*context);
-    return ToGrpcStatus(
-        WithCaller(rc, &authenticator_,
-                   [&](const Caller& caller) -> absl::Status {
-                     SUITE_ASSIGN_OR_RETURN(
-                         Subscription subscription,
-                         billing_.GetSubscription(request->stripe_subscription_id()));
-                     SUITE_RETURN_IF_ERROR(RequireSelfOrAdmin(caller, subscription.user_id));
-                     ToProto(subscription, response->mutable_subscription());
-                     return absl::OkStatus();
-                   }),
-        rc.request_id());
-  });
+  return Handle(context, executor_, &authenticator_,
+                [=](const Caller& caller, const RequestContext&) -> absl::Status {
+                  SUITE_ASSIGN_OR_RETURN(
+                      Subscription subscription,
+                      billing_.GetSubscription(request->stripe_subscription_id()));
+                  SUITE_RETURN_IF_ERROR(RequireSelfOrAdmin(caller, subscription.user_id));
+                  ToProto(subscription, response->mutable_subscription());
+                  return absl::OkStatus();
+                });
 }
 
 grpc::ServerUnaryReactor* BillingGrpcService::ListSubscriptions(
     grpc::CallbackServerContext* context, const v1::ListSubscriptionsRequest* request,
     v1::ListSubscriptionsResponse* response) {
-  return suite::rpc::RunBlocking(context, executor_, [=]() -> grpc::Status {
-    const RequestContext rc = RequestContext::FromServerContext(*context);
-    return ToGrpcStatus(
-        WithCaller(rc, &authenticator_,
-                   [&](const Caller& caller) -> absl::Status {
-                     const std::string user_id =
-                         request->user_id().empty() ? caller.user_id : request->user_id();
-                     SUITE_RETURN_IF_ERROR(RequireSelfOrAdmin(caller, user_id));
-                     SUITE_ASSIGN_OR_RETURN(
-                         auto page, billing_.ListSubscriptions(user_id, request->page_size(),
-                                                               request->page_token()));
-                     for (const Subscription& s : page.first)
-                       ToProto(s, response->add_subscriptions());
-                     response->set_next_page_token(page.second);
-                     return absl::OkStatus();
-                   }),
-        rc.request_id());
-  });
+  return Handle(context, executor_, &authenticator_,
+                [=](const Caller& caller, const RequestContext&) -> absl::Status {
+                  const std::string user_id =
+                      request->user_id().empty() ? caller.user_id : request->user_id();
+                  SUITE_RETURN_IF_ERROR(RequireSelfOrAdmin(caller, user_id));
+                  SUITE_ASSIGN_OR_RETURN(auto page,
+                                         billing_.ListSubscriptions(user_id, request->page_size(),
+                                                                    request->page_token()));
+                  for (const Subscription& s : page.first)
+                    ToProto(s, response->add_subscriptions());
+                  response->set_next_page_token(page.second);
+                  return absl::OkStatus();
+                });
 }
 
 grpc::ServerUnaryReactor* BillingGrpcService::GetEntitlement(
     grpc::CallbackServerContext* context, const v1::GetEntitlementRequest* request,
     v1::GetEntitlementResponse* response) {
-  return suite::rpc::RunBlocking(context, executor_, [=]() -> grpc::Status {
-    const RequestContext rc = RequestContext::FromServerContext(*context);
-    return ToGrpcStatus(
-        WithCaller(rc, &authenticator_,
-                   [&](const Caller& caller) -> absl::Status {
-                     if (request->user_id().empty()) {
-                       return suite::rpc::InvalidArgument("user_id", "is required");
-                     }
-                     SUITE_RETURN_IF_ERROR(RequireSelfOrAdmin(caller, request->user_id()));
-                     SUITE_ASSIGN_OR_RETURN(Entitlement e,
-                                            billing_.GetEntitlement(request->user_id()));
-                     v1::Entitlement* out = response->mutable_entitlement();
-                     out->set_user_id(e.user_id);
-                     out->set_entitled(e.entitled);
-                     out->set_status(ToProto(e.status));
-                     out->set_price_id(e.price_id);
-                     SetTime(e.current_period_end, out->mutable_current_period_end());
-                     return absl::OkStatus();
-                   }),
-        rc.request_id());
-  });
+  return Handle(context, executor_, &authenticator_,
+                [=](const Caller& caller, const RequestContext&) -> absl::Status {
+                  if (request->user_id().empty()) {
+                    return suite::rpc::InvalidArgument("user_id", "is required");
+                  }
+                  SUITE_RETURN_IF_ERROR(RequireSelfOrAdmin(caller, request->user_id()));
+                  SUITE_ASSIGN_OR_RETURN(Entitlement e,
+                                         billing_.GetEntitlement(request->user_id()));
+                  v1::Entitlement* out = response->mutable_entitlement();
+                  out->set_user_id(e.user_id);
+                  out->set_entitled(e.entitled);
+                  out->set_status(ToProto(e.status));
+                  out->set_price_id(e.price_id);
+                  SetTime(e.current_period_end, out->mutable_current_period_end());
+                  return absl::OkStatus();
+                });
 }
 
 grpc::ServerUnaryReactor* BillingGrpcService::RecordTransaction(
     grpc::CallbackServerContext* context, const v1::RecordTransactionRequest* request,
     v1::RecordTransactionResponse* response) {
-  return suite::rpc::RunBlocking(context, executor_, [=]() -> grpc::Status {
-    const RequestContext rc = RequestContext::FromServerContext(*context);
-    return ToGrpcStatus(
-        WithCaller(rc, &authenticator_,
-                   [&](const Caller& caller) -> absl::Status {
-                     SUITE_RETURN_IF_ERROR(suite::rpc::RequireRole(caller, kAdmin));
-                     const v1::Transaction& in = request->transaction();
-                     NewTransaction tx;
-                     tx.idempotency_key = request->idempotency_key();
-                     tx.account_id = in.account_id();
-                     tx.user_id = in.user_id();
-                     switch (in.kind()) {
-                       case v1::TRANSACTION_KIND_PAYMENT:
-                         tx.kind = TransactionKind::kPayment;
-                         break;
-                       case v1::TRANSACTION_KIND_REFUND:
-                         tx.kind = TransactionKind::kRefund;
-                         break;
-                       case v1::TRANSACTION_KIND_ADJUSTMENT:
-                         tx.kind = TransactionKind::kAdjustment;
-                         break;
-                       default:
-                         return suite::rpc::InvalidArgument("transaction.kind", "must be set");
-                     }
-                     switch (in.status()) {
-                       case v1::TRANSACTION_STATUS_PENDING:
-                         tx.status = TransactionStatus::kPending;
-                         break;
-                       case v1::TRANSACTION_STATUS_SUCCEEDED:
-                         tx.status = TransactionStatus::kSucceeded;
-                         break;
-                       case v1::TRANSACTION_STATUS_FAILED:
-                         tx.status = TransactionStatus::kFailed;
-                         break;
-                       default:
-                         return suite::rpc::InvalidArgument("transaction.status", "must be set");
-                     }
-                     tx.currency = in.currency();
-                     tx.amount_cents = in.amount_cents();
-                     tx.provider = in.provider();
-                     tx.provider_payment_intent_id = in.provider_payment_intent_id();
-                     tx.provider_charge_id = in.provider_charge_id();
-                     tx.provider_invoice_id = in.provider_invoice_id();
-                     tx.provider_checkout_session_id = in.provider_checkout_session_id();
-                     for (const auto& [k, v] : in.metadata()) tx.metadata[k] = v;
-                     tx.request_id = rc.request_id();
-                     SUITE_ASSIGN_OR_RETURN(RecordedTransaction recorded,
-                                            billing_.RecordTransaction(tx));
-                     ToProto(recorded.transaction, response->mutable_transaction());
-                     response->set_replayed(recorded.replayed);
-                     return absl::OkStatus();
-                   }),
-        rc.request_id());
-  });
+  return Handle(context, executor_, &authenticator_,
+                [=](const Caller& caller, const RequestContext& rc) -> absl::Status {
+                  SUITE_RETURN_IF_ERROR(suite::rpc::RequireRole(caller, kAdmin));
+                  const v1::Transaction& in = request->transaction();
+                  NewTransaction tx;
+                  tx.idempotency_key = request->idempotency_key();
+                  tx.account_id = in.account_id();
+                  tx.user_id = in.user_id();
+                  switch (in.kind()) {
+                    case v1::TRANSACTION_KIND_PAYMENT:
+                      tx.kind = TransactionKind::kPayment;
+                      break;
+                    case v1::TRANSACTION_KIND_REFUND:
+                      tx.kind = TransactionKind::kRefund;
+                      break;
+                    case v1::TRANSACTION_KIND_ADJUSTMENT:
+                      tx.kind = TransactionKind::kAdjustment;
+                      break;
+                    default:
+                      return suite::rpc::InvalidArgument("transaction.kind", "must be set");
+                  }
+                  switch (in.status()) {
+                    case v1::TRANSACTION_STATUS_PENDING:
+                      tx.status = TransactionStatus::kPending;
+                      break;
+                    case v1::TRANSACTION_STATUS_SUCCEEDED:
+                      tx.status = TransactionStatus::kSucceeded;
+                      break;
+                    case v1::TRANSACTION_STATUS_FAILED:
+                      tx.status = TransactionStatus::kFailed;
+                      break;
+                    default:
+                      return suite::rpc::InvalidArgument("transaction.status", "must be set");
+                  }
+                  tx.currency = in.currency();
+                  tx.amount_cents = in.amount_cents();
+                  tx.provider = in.provider();
+                  tx.provider_payment_intent_id = in.provider_payment_intent_id();
+                  tx.provider_charge_id = in.provider_charge_id();
+                  tx.provider_invoice_id = in.provider_invoice_id();
+                  tx.provider_checkout_session_id = in.provider_checkout_session_id();
+                  for (const auto& [k, v] : in.metadata()) tx.metadata[k] = v;
+                  tx.request_id = rc.request_id();
+                  SUITE_ASSIGN_OR_RETURN(RecordedTransaction recorded,
+                                         billing_.RecordTransaction(tx));
+                  ToProto(recorded.transaction, response->mutable_transaction());
+                  response->set_replayed(recorded.replayed);
+                  return absl::OkStatus();
+                });
 }
 
 grpc::ServerUnaryReactor* BillingGrpcService::ListTransactions(
     grpc::CallbackServerContext* context, const v1::ListTransactionsRequest* request,
     v1::ListTransactionsResponse* response) {
-  return suite::rpc::RunBlocking(context, executor_, [=]() -> grpc::Status {
-    const RequestContext rc = RequestContext::FromServerContext(*context);
-    return ToGrpcStatus(WithCaller(rc, &authenticator_,
-                                   [&](const Caller& caller) -> absl::Status {
-                                     SUITE_RETURN_IF_ERROR(suite::rpc::RequireRole(caller, kAdmin));
-                                     SUITE_ASSIGN_OR_RETURN(
-                                         auto page, billing_.ListTransactions(
+  return Handle(context, executor_, &authenticator_,
+                [=](const Caller& caller, const RequestContext&) -> absl::Status {
+                  SUITE_RETURN_IF_ERROR(suite::rpc::RequireRole(caller, kAdmin));
+                  SUITE_ASSIGN_OR_RETURN(auto page, billing_.ListTransactions(
                                                         request->account_id(), request->page_size(),
                                                         request->page_token()));
-                                     for (const Transaction& t : page.first)
-                                       ToProto(t, response->add_transactions());
-                                     response->set_next_page_token(page.second);
-                                     return absl::OkStatus();
-                                   }),
-                        rc.request_id());
-  });
+                  for (const Transaction& t : page.first) ToProto(t, response->add_transactions());
+                  response->set_next_page_token(page.second);
+                  return absl::OkStatus();
+                });
 }
 
 grpc::ServerUnaryReactor* BillingGrpcService::ListStripeEvents(
     grpc::CallbackServerContext* context, const v1::ListStripeEventsRequest* request,
     v1::ListStripeEventsResponse* response) {
-  return suite::rpc::RunBlocking(context, executor_, [=]() -> grpc::Status {
-    const RequestContext rc = RequestContext::FromServerContext(*context);
-    return ToGrpcStatus(
-        WithCaller(rc, &authenticator_,
-                   [&](const Caller& caller) -> absl::Status {
-                     SUITE_RETURN_IF_ERROR(suite::rpc::RequireRole(caller, kAdmin));
-                     EventFilter filter;
-                     switch (request->status()) {
-                       case v1::STRIPE_EVENT_STATUS_UNSPECIFIED:
-                         break;
-                       case v1::STRIPE_EVENT_STATUS_RECEIVED:
-                         filter.status = EventStatus::kReceived;
-                         break;
-                       case v1::STRIPE_EVENT_STATUS_PROCESSED:
-                         filter.status = EventStatus::kProcessed;
-                         break;
-                       case v1::STRIPE_EVENT_STATUS_IGNORED:
-                         filter.status = EventStatus::kIgnored;
-                         break;
-                       case v1::STRIPE_EVENT_STATUS_FAILED:
-                         filter.status = EventStatus::kFailed;
-                         break;
-                       default:
-                         return suite::rpc::InvalidArgument("status", "is not a known status");
-                     }
-                     filter.type = request->type();
-                     if (request->has_start_time()) {
-                       filter.start_time = suite::rpc::TimeFromTimestamp(request->start_time());
-                     }
-                     if (request->has_end_time()) {
-                       filter.end_time = suite::rpc::TimeFromTimestamp(request->end_time());
-                     }
-                     SUITE_ASSIGN_OR_RETURN(auto page,
-                                            billing_.ListStripeEvents(filter, request->page_size(),
-                                                                      request->page_token()));
-                     for (const StoredEvent& e : page.first)
-                       ToProto(e, response->add_stripe_events());
-                     response->set_next_page_token(page.second);
-                     return absl::OkStatus();
-                   }),
-        rc.request_id());
-  });
+  return Handle(context, executor_, &authenticator_,
+                [=](const Caller& caller, const RequestContext&) -> absl::Status {
+                  SUITE_RETURN_IF_ERROR(suite::rpc::RequireRole(caller, kAdmin));
+                  EventFilter filter;
+                  switch (request->status()) {
+                    case v1::STRIPE_EVENT_STATUS_UNSPECIFIED:
+                      break;
+                    case v1::STRIPE_EVENT_STATUS_RECEIVED:
+                      filter.status = EventStatus::kReceived;
+                      break;
+                    case v1::STRIPE_EVENT_STATUS_PROCESSED:
+                      filter.status = EventStatus::kProcessed;
+                      break;
+                    case v1::STRIPE_EVENT_STATUS_IGNORED:
+                      filter.status = EventStatus::kIgnored;
+                      break;
+                    case v1::STRIPE_EVENT_STATUS_FAILED:
+                      filter.status = EventStatus::kFailed;
+                      break;
+                    default:
+                      return suite::rpc::InvalidArgument("status", "is not a known status");
+                  }
+                  filter.type = request->type();
+                  if (request->has_start_time()) {
+                    filter.start_time = suite::rpc::TimeFromTimestamp(request->start_time());
+                  }
+                  if (request->has_end_time()) {
+                    filter.end_time = suite::rpc::TimeFromTimestamp(request->end_time());
+                  }
+                  SUITE_ASSIGN_OR_RETURN(auto page,
+                                         billing_.ListStripeEvents(filter, request->page_size(),
+                                                                   request->page_token()));
+                  for (const StoredEvent& e : page.first) ToProto(e, response->add_stripe_events());
+                  response->set_next_page_token(page.second);
+                  return absl::OkStatus();
+                });
 }
 
 grpc::ServerUnaryReactor* BillingGrpcService::ReprocessStripeEvent(
     grpc::CallbackServerContext* context, const v1::ReprocessStripeEventRequest* request,
     v1::ReprocessStripeEventResponse* response) {
-  return suite::rpc::RunBlocking(context, executor_, [=]() -> grpc::Status {
-    const RequestContext rc = RequestContext::FromServerContext(*context);
-    return ToGrpcStatus(WithCaller(rc, &authenticator_,
-                                   [&](const Caller& caller) -> absl::Status {
-                                     SUITE_RETURN_IF_ERROR(suite::rpc::RequireRole(caller, kAdmin));
-                                     SUITE_ASSIGN_OR_RETURN(
-                                         StoredEvent event,
-                                         billing_.ReprocessStripeEvent(request->stripe_event_id(),
-                                                                       rc.request_id()));
-                                     ToProto(event, response->mutable_stripe_event());
-                                     return absl::OkStatus();
-                                   }),
-                        rc.request_id());
-  });
+  return Handle(context, executor_, &authenticator_,
+                [=](const Caller& caller, const RequestContext& rc) -> absl::Status {
+                  SUITE_RETURN_IF_ERROR(suite::rpc::RequireRole(caller, kAdmin));
+                  SUITE_ASSIGN_OR_RETURN(
+                      StoredEvent event,
+                      billing_.ReprocessStripeEvent(request->stripe_event_id(), rc.request_id()));
+                  ToProto(event, response->mutable_stripe_event());
+                  return absl::OkStatus();
+                });
 }
 
 }  // namespace billing
