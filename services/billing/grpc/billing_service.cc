@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "services/billing/errors.h"
 #include "shared/base/status_macros.h"
+#include "shared/rpc/handler.h"
 #include "shared/rpc/status.h"
 #include "shared/rpc/timestamp.h"
 
@@ -149,29 +150,18 @@ absl::Status RequireSelfOrAdmin(const Caller& caller, absl::string_view user_id)
   return errors::NotOwner();
 }
 
-// Handle is every handler's body: on `executor`, it authenticates the caller through
-// `authenticator` (none for a null one), runs `body(caller, request context)`, turns any
-// stray exception into INTERNAL, converts the result with the one absl→grpc conversion and
-// finishes the call. `body` outlives the handler that calls Handle: it captures by value.
+// Handle is every handler: suite::rpc::RunHandler with the caller authenticated by
+// `authenticator` first (none for a null one); `body(caller, request context)`.
 template <typename Body>
 grpc::ServerUnaryReactor* Handle(grpc::CallbackServerContext* context,
                                  suite::rpc::BlockingExecutor& executor,
                                  suite::rpc::CallerAuthenticator* authenticator, Body body) {
-  return suite::rpc::RunBlocking(
-      context, executor, [context, authenticator, body = std::move(body)]() -> grpc::Status {
-        const RequestContext rc = RequestContext::FromServerContext(*context);
-        absl::Status status;
-        try {
-          if (authenticator == nullptr) {
-            status = body(Caller(), rc);
-          } else {
-            absl::StatusOr<Caller> caller = suite::rpc::RequireCaller(rc, *authenticator);
-            status = caller.ok() ? body(*caller, rc) : caller.status();
-          }
-        } catch (const std::exception& e) {
-          status = absl::InternalError(e.what());
-        }
-        return ToGrpcStatus(status, rc.request_id());
+  return suite::rpc::RunHandler(
+      context, executor,
+      [authenticator, body = std::move(body)](const RequestContext& rc) -> absl::Status {
+        if (authenticator == nullptr) return body(Caller(), rc);
+        SUITE_ASSIGN_OR_RETURN(Caller caller, suite::rpc::RequireCaller(rc, *authenticator));
+        return body(caller, rc);
       });
 }
 

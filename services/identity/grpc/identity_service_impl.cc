@@ -9,7 +9,7 @@
 #include "absl/strings/strip.h"
 #include "services/identity/errors.h"
 #include "shared/base/status_macros.h"
-#include "shared/rpc/blocking_executor.h"
+#include "shared/rpc/handler.h"
 #include "shared/rpc/request_context.h"
 #include "shared/rpc/status.h"
 #include "shared/rpc/timestamp.h"
@@ -146,26 +146,6 @@ std::string PeerIp(const std::string& peer) {
   return "";
 }
 
-// Handle runs `body` on `executor` with the call's request context, turning any stray exception
-// into INTERNAL, converts the result with the one absl→grpc conversion and finishes the call.
-// `body` outlives the handler that calls Handle: it captures by value.
-grpc::ServerUnaryReactor* Handle(grpc::CallbackServerContext* context,
-                                 suite::rpc::BlockingExecutor& executor,
-                                 std::function<absl::Status(const RequestContext&)> body) {
-  return suite::rpc::RunBlocking(context, executor, [context, body = std::move(body)] {
-    RequestContext rc = RequestContext::FromServerContext(*context);
-    absl::Status status;
-    try {
-      status = body(rc);
-    } catch (const std::exception&) {
-      status = absl::InternalError("unexpected exception");
-    } catch (...) {
-      status = absl::InternalError("unexpected exception");
-    }
-    return suite::rpc::ToGrpcStatus(status, rc.request_id());
-  });
-}
-
 // Caller resolves the bearer token of the call to a Principal and records it for the log.
 absl::StatusOr<Principal> CallerOf(Identity& identity, const RequestContext& rc) {
   SUITE_ASSIGN_OR_RETURN(std::string token, rc.BearerToken());
@@ -185,20 +165,21 @@ absl::StatusOr<Principal> CallerOf(Identity& identity, const RequestContext& rc)
 grpc::ServerUnaryReactor* IdentityServiceImpl::CreateUser(grpc::CallbackServerContext* context,
                                                           const pb::CreateUserRequest* request,
                                                           pb::CreateUserResponse* response) {
-  return Handle(context, hashing_executor_, [=](const RequestContext&) -> absl::Status {
-    SUITE_ASSIGN_OR_RETURN(
-        User user,
-        identity_->CreateUser({request->email(), request->password(), request->first_name(),
-                               request->last_name(), request->phone()}));
-    ToProto(user, response->mutable_user());
-    return absl::OkStatus();
-  });
+  return suite::rpc::RunHandler(
+      context, hashing_executor_, [=](const RequestContext&) -> absl::Status {
+        SUITE_ASSIGN_OR_RETURN(
+            User user,
+            identity_->CreateUser({request->email(), request->password(), request->first_name(),
+                                   request->last_name(), request->phone()}));
+        ToProto(user, response->mutable_user());
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* IdentityServiceImpl::GetUser(grpc::CallbackServerContext* context,
                                                        const pb::GetUserRequest* request,
                                                        pb::GetUserResponse* response) {
-  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
+  return suite::rpc::RunHandler(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     SUITE_ASSIGN_OR_RETURN(User user, identity_->GetUser(caller, request->user_id()));
     ToProto(user, response->mutable_user());
@@ -209,7 +190,7 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::GetUser(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* IdentityServiceImpl::ListUsers(grpc::CallbackServerContext* context,
                                                          const pb::ListUsersRequest* request,
                                                          pb::ListUsersResponse* response) {
-  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
+  return suite::rpc::RunHandler(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     UserFilter filter;
     if (request->status() != pb::USER_STATUS_UNSPECIFIED) {
@@ -227,7 +208,7 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::ListUsers(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* IdentityServiceImpl::UpdateUser(grpc::CallbackServerContext* context,
                                                           const pb::UpdateUserRequest* request,
                                                           pb::UpdateUserResponse* response) {
-  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
+  return suite::rpc::RunHandler(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     UserPatch patch;
     if (request->has_first_name()) patch.first_name = request->first_name();
@@ -242,7 +223,7 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::UpdateUser(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* IdentityServiceImpl::SetUserStatus(
     grpc::CallbackServerContext* context, const pb::SetUserStatusRequest* request,
     pb::SetUserStatusResponse* response) {
-  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
+  return suite::rpc::RunHandler(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(UserStatus status, UserStatusOf(request->status(), "status"));
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     SUITE_ASSIGN_OR_RETURN(User user, identity_->SetUserStatus(caller, request->user_id(), status));
@@ -254,7 +235,7 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::SetUserStatus(
 grpc::ServerUnaryReactor* IdentityServiceImpl::DeleteUser(grpc::CallbackServerContext* context,
                                                           const pb::DeleteUserRequest* request,
                                                           pb::DeleteUserResponse*) {
-  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
+  return suite::rpc::RunHandler(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     return identity_->DeleteUser(caller, request->user_id());
   });
@@ -263,20 +244,21 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::DeleteUser(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* IdentityServiceImpl::ChangePassword(
     grpc::CallbackServerContext* context, const pb::ChangePasswordRequest* request,
     pb::ChangePasswordResponse* response) {
-  return Handle(context, hashing_executor_, [=](const RequestContext& rc) -> absl::Status {
-    SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
-    SUITE_ASSIGN_OR_RETURN(int revoked, identity_->ChangePassword(caller, request->user_id(),
-                                                                  request->current_password(),
-                                                                  request->new_password()));
-    response->set_revoked_session_count(revoked);
-    return absl::OkStatus();
-  });
+  return suite::rpc::RunHandler(
+      context, hashing_executor_, [=](const RequestContext& rc) -> absl::Status {
+        SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
+        SUITE_ASSIGN_OR_RETURN(int revoked, identity_->ChangePassword(caller, request->user_id(),
+                                                                      request->current_password(),
+                                                                      request->new_password()));
+        response->set_revoked_session_count(revoked);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* IdentityServiceImpl::CreateEmailVerification(
     grpc::CallbackServerContext* context, const pb::CreateEmailVerificationRequest* request,
     pb::CreateEmailVerificationResponse* response) {
-  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
+  return suite::rpc::RunHandler(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     SUITE_ASSIGN_OR_RETURN(
         VerificationToken token,
@@ -290,7 +272,7 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::CreateEmailVerification(
 grpc::ServerUnaryReactor* IdentityServiceImpl::ConfirmEmailVerification(
     grpc::CallbackServerContext* context, const pb::ConfirmEmailVerificationRequest* request,
     pb::ConfirmEmailVerificationResponse* response) {
-  return Handle(context, executor_, [=](const RequestContext&) -> absl::Status {
+  return suite::rpc::RunHandler(context, executor_, [=](const RequestContext&) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(User user,
                            identity_->ConfirmEmailVerification(request->verification_token()));
     ToProto(user, response->mutable_user());
@@ -301,30 +283,31 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::ConfirmEmailVerification(
 grpc::ServerUnaryReactor* IdentityServiceImpl::Login(grpc::CallbackServerContext* context,
                                                      const pb::LoginRequest* request,
                                                      pb::LoginResponse* response) {
-  return Handle(context, hashing_executor_, [=](const RequestContext& rc) -> absl::Status {
-    // The per-IP throttle must not be dodged by inventing addresses: client_ip is believed
-    // only from a trusted front end; anyone else is counted under their own peer address.
-    const std::string peer = PeerIp(context->peer());
-    std::string ip = peer;
-    if (!request->client_ip().empty() &&
-        (trusted_peers_.count("*") > 0 || trusted_peers_.count(peer) > 0)) {
-      ip = request->client_ip();
-    }
-    SUITE_ASSIGN_OR_RETURN(LoginResult result,
-                           identity_->Login({request->email(), request->password(), ip,
-                                             request->user_agent(), rc.request_id()}));
-    response->set_session_token(result.token);
-    response->set_session_id(result.session.id);
-    response->set_user_id(result.session.user_id);
-    SetTimestamp(result.session.expires_at, response->mutable_expire_time());
-    return absl::OkStatus();
-  });
+  return suite::rpc::RunHandler(
+      context, hashing_executor_, [=](const RequestContext& rc) -> absl::Status {
+        // The per-IP throttle must not be dodged by inventing addresses: client_ip is believed
+        // only from a trusted front end; anyone else is counted under their own peer address.
+        const std::string peer = PeerIp(context->peer());
+        std::string ip = peer;
+        if (!request->client_ip().empty() &&
+            (trusted_peers_.count("*") > 0 || trusted_peers_.count(peer) > 0)) {
+          ip = request->client_ip();
+        }
+        SUITE_ASSIGN_OR_RETURN(LoginResult result,
+                               identity_->Login({request->email(), request->password(), ip,
+                                                 request->user_agent(), rc.request_id()}));
+        response->set_session_token(result.token);
+        response->set_session_id(result.session.id);
+        response->set_user_id(result.session.user_id);
+        SetTimestamp(result.session.expires_at, response->mutable_expire_time());
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* IdentityServiceImpl::ValidateSession(
     grpc::CallbackServerContext* context, const pb::ValidateSessionRequest* request,
     pb::ValidateSessionResponse* response) {
-  return Handle(context, executor_, [=](const RequestContext&) -> absl::Status {
+  return suite::rpc::RunHandler(context, executor_, [=](const RequestContext&) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(ValidatedSession session,
                            identity_->ValidateSession(request->session_token()));
     response->set_user_id(session.user_id);
@@ -342,7 +325,7 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::ValidateSession(
 grpc::ServerUnaryReactor* IdentityServiceImpl::Logout(grpc::CallbackServerContext* context,
                                                       const pb::LogoutRequest*,
                                                       pb::LogoutResponse*) {
-  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
+  return suite::rpc::RunHandler(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     return identity_->Logout(caller);
   });
@@ -351,7 +334,7 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::Logout(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* IdentityServiceImpl::ListSessions(grpc::CallbackServerContext* context,
                                                             const pb::ListSessionsRequest* request,
                                                             pb::ListSessionsResponse* response) {
-  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
+  return suite::rpc::RunHandler(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     SUITE_ASSIGN_OR_RETURN(std::vector<Session> sessions,
                            identity_->ListSessions(caller, request->user_id()));
@@ -363,7 +346,7 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::ListSessions(grpc::CallbackServer
 grpc::ServerUnaryReactor* IdentityServiceImpl::RevokeSession(
     grpc::CallbackServerContext* context, const pb::RevokeSessionRequest* request,
     pb::RevokeSessionResponse*) {
-  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
+  return suite::rpc::RunHandler(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     return identity_->RevokeSession(caller, request->session_id());
   });
@@ -372,7 +355,7 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::RevokeSession(
 grpc::ServerUnaryReactor* IdentityServiceImpl::RevokeAllSessions(
     grpc::CallbackServerContext* context, const pb::RevokeAllSessionsRequest* request,
     pb::RevokeAllSessionsResponse* response) {
-  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
+  return suite::rpc::RunHandler(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     SUITE_ASSIGN_OR_RETURN(int revoked, identity_->RevokeAllSessions(caller, request->user_id(),
                                                                      request->keep_current()));
@@ -384,7 +367,7 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::RevokeAllSessions(
 grpc::ServerUnaryReactor* IdentityServiceImpl::RotateSession(grpc::CallbackServerContext* context,
                                                              const pb::RotateSessionRequest*,
                                                              pb::RotateSessionResponse* response) {
-  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
+  return suite::rpc::RunHandler(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     SUITE_ASSIGN_OR_RETURN(LoginResult result, identity_->RotateSession(caller, rc.request_id()));
     response->set_session_token(result.token);
@@ -397,7 +380,7 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::RotateSession(grpc::CallbackServe
 grpc::ServerUnaryReactor* IdentityServiceImpl::CreateAccount(
     grpc::CallbackServerContext* context, const pb::CreateAccountRequest* request,
     pb::CreateAccountResponse* response) {
-  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
+  return suite::rpc::RunHandler(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     SUITE_ASSIGN_OR_RETURN(Account account, identity_->CreateAccount(caller, request->name()));
     ToProto(account, response->mutable_account());
@@ -408,7 +391,7 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::CreateAccount(
 grpc::ServerUnaryReactor* IdentityServiceImpl::GetAccount(grpc::CallbackServerContext* context,
                                                           const pb::GetAccountRequest* request,
                                                           pb::GetAccountResponse* response) {
-  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
+  return suite::rpc::RunHandler(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     SUITE_ASSIGN_OR_RETURN(Account account, identity_->GetAccount(caller, request->account_id()));
     ToProto(account, response->mutable_account());
@@ -419,7 +402,7 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::GetAccount(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* IdentityServiceImpl::ListAccounts(grpc::CallbackServerContext* context,
                                                             const pb::ListAccountsRequest* request,
                                                             pb::ListAccountsResponse* response) {
-  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
+  return suite::rpc::RunHandler(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     SUITE_ASSIGN_OR_RETURN(AccountPage page, identity_->ListAccounts(caller, request->page_size(),
                                                                      request->page_token()));
@@ -432,7 +415,7 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::ListAccounts(grpc::CallbackServer
 grpc::ServerUnaryReactor* IdentityServiceImpl::UpdateAccount(
     grpc::CallbackServerContext* context, const pb::UpdateAccountRequest* request,
     pb::UpdateAccountResponse* response) {
-  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
+  return suite::rpc::RunHandler(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     absl::optional<AccountStatus> status;
     if (request->status() != pb::ACCOUNT_STATUS_UNSPECIFIED) {
       SUITE_ASSIGN_OR_RETURN(status, AccountStatusOf(request->status(), "status"));
@@ -450,7 +433,7 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::UpdateAccount(
 grpc::ServerUnaryReactor* IdentityServiceImpl::CreateRole(grpc::CallbackServerContext* context,
                                                           const pb::CreateRoleRequest* request,
                                                           pb::CreateRoleResponse* response) {
-  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
+  return suite::rpc::RunHandler(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     SUITE_ASSIGN_OR_RETURN(Role role,
                            identity_->CreateRole(caller, request->key(), request->label()));
@@ -462,7 +445,7 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::CreateRole(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* IdentityServiceImpl::ListRoles(grpc::CallbackServerContext* context,
                                                          const pb::ListRolesRequest*,
                                                          pb::ListRolesResponse* response) {
-  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
+  return suite::rpc::RunHandler(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     SUITE_ASSIGN_OR_RETURN(std::vector<Role> roles, identity_->ListRoles(caller));
     for (const Role& r : roles) ToProto(r, response->add_roles());
@@ -473,7 +456,7 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::ListRoles(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* IdentityServiceImpl::AssignRole(grpc::CallbackServerContext* context,
                                                           const pb::AssignRoleRequest* request,
                                                           pb::AssignRoleResponse* response) {
-  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
+  return suite::rpc::RunHandler(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     SUITE_ASSIGN_OR_RETURN(RoleAssignment assignment,
                            identity_->AssignRole(caller, request->user_id(), request->role(),
@@ -486,7 +469,7 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::AssignRole(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* IdentityServiceImpl::RevokeRole(grpc::CallbackServerContext* context,
                                                           const pb::RevokeRoleRequest* request,
                                                           pb::RevokeRoleResponse*) {
-  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
+  return suite::rpc::RunHandler(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     return identity_->RevokeRole(caller, request->user_id(), request->role(),
                                  request->account_id());
@@ -496,7 +479,7 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::RevokeRole(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* IdentityServiceImpl::ListRoleAssignments(
     grpc::CallbackServerContext* context, const pb::ListRoleAssignmentsRequest* request,
     pb::ListRoleAssignmentsResponse* response) {
-  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
+  return suite::rpc::RunHandler(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     SUITE_ASSIGN_OR_RETURN(
         std::vector<RoleAssignment> assignments,
@@ -509,7 +492,7 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::ListRoleAssignments(
 grpc::ServerUnaryReactor* IdentityServiceImpl::ListLoginAttempts(
     grpc::CallbackServerContext* context, const pb::ListLoginAttemptsRequest* request,
     pb::ListLoginAttemptsResponse* response) {
-  return Handle(context, executor_, [=](const RequestContext& rc) -> absl::Status {
+  return suite::rpc::RunHandler(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     LoginAttemptFilter filter;
     filter.email = request->email();

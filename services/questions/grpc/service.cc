@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "shared/base/status_macros.h"
+#include "shared/rpc/handler.h"
 #include "shared/rpc/status.h"
 #include "shared/rpc/timestamp.h"
 
@@ -245,396 +246,361 @@ absl::StatusOr<Actor> QuestionBankGrpcService::Authenticate(const RequestContext
   return actor;
 }
 
-// Every handler runs its body through Handle: request context, authentication, and the one
-// conversion of the result (no exception escapes).
+// Every unary handler is HANDLE({ ... }): suite::rpc::RunHandler (the executor, the request
+// context, the exception guard, the one conversion of the result) with the caller
+// authenticated as `actor` first.
 #define HANDLE(...)                                                                 \
-  RequestContext rc = RequestContext::FromServerContext(*context);                  \
-  absl::Status status;                                                              \
-  try {                                                                             \
-    absl::StatusOr<Actor> actor_or = Authenticate(rc);                              \
-    if (!actor_or.ok()) {                                                           \
-      status = actor_or.status();                                                   \
-    } else {                                                                        \
-      const Actor& actor = *actor_or;                                               \
-      status = [&]() -> absl::Status __VA_ARGS__();                                 \
-    }                                                                               \
-  } catch (const std::exception& e) {                                               \
-    status = absl::InternalError(absl::StrCat("unexpected exception: ", e.what())); \
-  }                                                                                 \
-  return suite::rpc::ToGrpcStatus(status, rc.request_id());
+  return suite::rpc::RunHandler(                                                    \
+      context, executor_, [=](const RequestContext& rc) -> absl::Status {           \
+        SUITE_ASSIGN_OR_RETURN(const Actor actor, Authenticate(rc));                \
+        return [&]() -> absl::Status __VA_ARGS__();                                 \
+      });
 
 grpc::ServerUnaryReactor* QuestionBankGrpcService::CreateQuestion(
     grpc::CallbackServerContext* context, const pb::CreateQuestionRequest* request,
     pb::CreateQuestionResponse* response) {
-  return suite::rpc::RunBlocking(context, executor_, [=]() -> grpc::Status {
-    HANDLE({
-      NewQuestion q;
-      q.external_key = request->external_key();
-      q.stem = request->stem();
-      q.explanation = request->explanation();
-      q.difficulty = FromProto(request->difficulty());
-      SUITE_RETURN_IF_ERROR(
-          OptionalEnum("difficulty", request->difficulty(), q.difficulty.has_value()));
-      q.choices = FromProto(request->choices());
-      q.tag_ids = Strings(request->tag_ids());
-      SUITE_ASSIGN_OR_RETURN(Question created, bank_->CreateQuestion(actor, std::move(q)));
-      ToProto(created, response->mutable_question());
-      return absl::OkStatus();
-    })
-  });
+  HANDLE({
+    NewQuestion q;
+    q.external_key = request->external_key();
+    q.stem = request->stem();
+    q.explanation = request->explanation();
+    q.difficulty = FromProto(request->difficulty());
+    SUITE_RETURN_IF_ERROR(
+        OptionalEnum("difficulty", request->difficulty(), q.difficulty.has_value()));
+    q.choices = FromProto(request->choices());
+    q.tag_ids = Strings(request->tag_ids());
+    SUITE_ASSIGN_OR_RETURN(Question created, bank_->CreateQuestion(actor, std::move(q)));
+    ToProto(created, response->mutable_question());
+    return absl::OkStatus();
+  })
 }
 
 grpc::ServerUnaryReactor* QuestionBankGrpcService::UpdateQuestion(
     grpc::CallbackServerContext* context, const pb::UpdateQuestionRequest* request,
     pb::UpdateQuestionResponse* response) {
-  return suite::rpc::RunBlocking(context, executor_, [=]() -> grpc::Status {
-    HANDLE({
-      QuestionUpdate update;
-      for (const std::string& path : request->update_mask().paths()) {
-        if (path == "stem") {
-          update.stem = request->stem();
-        } else if (path == "explanation") {
-          update.explanation = request->explanation();
-        } else if (path == "difficulty") {
-          update.difficulty = FromProto(request->difficulty());
-          if (!update.difficulty) return InvalidArgument("difficulty", "is required");
-        } else if (path == "choices") {
-          update.choices = FromProto(request->choices());
-        } else {
-          return InvalidArgument("update_mask",
-                                 absl::StrCat("unknown path \"", path.substr(0, 40), "\""));
-        }
+  HANDLE({
+    QuestionUpdate update;
+    for (const std::string& path : request->update_mask().paths()) {
+      if (path == "stem") {
+        update.stem = request->stem();
+      } else if (path == "explanation") {
+        update.explanation = request->explanation();
+      } else if (path == "difficulty") {
+        update.difficulty = FromProto(request->difficulty());
+        if (!update.difficulty) return InvalidArgument("difficulty", "is required");
+      } else if (path == "choices") {
+        update.choices = FromProto(request->choices());
+      } else {
+        return InvalidArgument("update_mask",
+                               absl::StrCat("unknown path \"", path.substr(0, 40), "\""));
       }
-      SUITE_ASSIGN_OR_RETURN(Question q,
-                             bank_->UpdateQuestion(actor, request->question_id(), update));
-      ToProto(q, response->mutable_question());
-      return absl::OkStatus();
-    })
-  });
+    }
+    SUITE_ASSIGN_OR_RETURN(Question q,
+                           bank_->UpdateQuestion(actor, request->question_id(), update));
+    ToProto(q, response->mutable_question());
+    return absl::OkStatus();
+  })
 }
 
 grpc::ServerUnaryReactor* QuestionBankGrpcService::PublishQuestion(
     grpc::CallbackServerContext* context, const pb::PublishQuestionRequest* request,
     pb::PublishQuestionResponse* response) {
-  return suite::rpc::RunBlocking(context, executor_, [=]() -> grpc::Status {
-    HANDLE({
-      SUITE_ASSIGN_OR_RETURN(Question q, bank_->PublishQuestion(actor, request->question_id()));
-      ToProto(q, response->mutable_question());
-      return absl::OkStatus();
-    })
-  });
+  HANDLE({
+    SUITE_ASSIGN_OR_RETURN(Question q, bank_->PublishQuestion(actor, request->question_id()));
+    ToProto(q, response->mutable_question());
+    return absl::OkStatus();
+  })
 }
 
 grpc::ServerUnaryReactor* QuestionBankGrpcService::ArchiveQuestion(
     grpc::CallbackServerContext* context, const pb::ArchiveQuestionRequest* request,
     pb::ArchiveQuestionResponse* response) {
-  return suite::rpc::RunBlocking(context, executor_, [=]() -> grpc::Status {
-    HANDLE({
-      SUITE_ASSIGN_OR_RETURN(Question q, bank_->ArchiveQuestion(actor, request->question_id()));
-      ToProto(q, response->mutable_question());
-      return absl::OkStatus();
-    })
-  });
+  HANDLE({
+    SUITE_ASSIGN_OR_RETURN(Question q, bank_->ArchiveQuestion(actor, request->question_id()));
+    ToProto(q, response->mutable_question());
+    return absl::OkStatus();
+  })
 }
 
 grpc::ServerUnaryReactor* QuestionBankGrpcService::GetQuestion(
     grpc::CallbackServerContext* context, const pb::GetQuestionRequest* request,
     pb::GetQuestionResponse* response) {
-  return suite::rpc::RunBlocking(context, executor_, [=]() -> grpc::Status {
-    HANDLE({
-      SUITE_ASSIGN_OR_RETURN(Question q, bank_->GetQuestion(actor, request->question_id()));
-      ToProto(q, response->mutable_question());
-      return absl::OkStatus();
-    })
-  });
+  HANDLE({
+    SUITE_ASSIGN_OR_RETURN(Question q, bank_->GetQuestion(actor, request->question_id()));
+    ToProto(q, response->mutable_question());
+    return absl::OkStatus();
+  })
 }
 
 grpc::ServerUnaryReactor* QuestionBankGrpcService::ListQuestions(
     grpc::CallbackServerContext* context, const pb::ListQuestionsRequest* request,
     pb::ListQuestionsResponse* response) {
-  return suite::rpc::RunBlocking(context, executor_, [=]() -> grpc::Status {
-    HANDLE({
-      const pb::QuestionFilter& f = request->filter();
-      QuestionFilter filter;
-      filter.status = FromProto(f.status());
-      SUITE_RETURN_IF_ERROR(OptionalEnum("filter.status", f.status(), filter.status.has_value()));
-      filter.difficulty = FromProto(f.difficulty());
-      SUITE_RETURN_IF_ERROR(
-          OptionalEnum("filter.difficulty", f.difficulty(), filter.difficulty.has_value()));
-      filter.any_tag_ids = Strings(f.any_tag_ids());
-      filter.all_tag_ids = Strings(f.all_tag_ids());
-      filter.stem_query = f.stem_query();
-      const std::string fingerprint = Fingerprint({absl::StrCat(static_cast<int>(f.status())),
-                                                   absl::StrCat(static_cast<int>(f.difficulty())),
-                                                   SortedJoin(filter.any_tag_ids),
-                                                   SortedJoin(filter.all_tag_ids), f.stem_query()});
-      SUITE_ASSIGN_OR_RETURN(absl::optional<Cursor> after,
-                             DecodePage(tokens_, request->page_token(), "questions", fingerprint));
-      SUITE_ASSIGN_OR_RETURN(Page<Question> page,
-                             bank_->ListQuestions(actor, filter, after, request->page_size()));
-      for (const Question& q : page.items) ToProto(q, response->add_questions());
-      if (page.next) {
-        response->set_next_page_token(EncodePage(tokens_, "questions", fingerprint, *page.next));
-      }
-      return absl::OkStatus();
-    })
-  });
+  HANDLE({
+    const pb::QuestionFilter& f = request->filter();
+    QuestionFilter filter;
+    filter.status = FromProto(f.status());
+    SUITE_RETURN_IF_ERROR(OptionalEnum("filter.status", f.status(), filter.status.has_value()));
+    filter.difficulty = FromProto(f.difficulty());
+    SUITE_RETURN_IF_ERROR(
+        OptionalEnum("filter.difficulty", f.difficulty(), filter.difficulty.has_value()));
+    filter.any_tag_ids = Strings(f.any_tag_ids());
+    filter.all_tag_ids = Strings(f.all_tag_ids());
+    filter.stem_query = f.stem_query();
+    const std::string fingerprint = Fingerprint({absl::StrCat(static_cast<int>(f.status())),
+                                                 absl::StrCat(static_cast<int>(f.difficulty())),
+                                                 SortedJoin(filter.any_tag_ids),
+                                                 SortedJoin(filter.all_tag_ids), f.stem_query()});
+    SUITE_ASSIGN_OR_RETURN(absl::optional<Cursor> after,
+                           DecodePage(tokens_, request->page_token(), "questions", fingerprint));
+    SUITE_ASSIGN_OR_RETURN(Page<Question> page,
+                           bank_->ListQuestions(actor, filter, after, request->page_size()));
+    for (const Question& q : page.items) ToProto(q, response->add_questions());
+    if (page.next) {
+      response->set_next_page_token(EncodePage(tokens_, "questions", fingerprint, *page.next));
+    }
+    return absl::OkStatus();
+  })
 }
 
 grpc::ServerUnaryReactor* QuestionBankGrpcService::CreateTag(grpc::CallbackServerContext* context,
                                                              const pb::CreateTagRequest* request,
                                                              pb::CreateTagResponse* response) {
-  return suite::rpc::RunBlocking(context, executor_, [=]() -> grpc::Status {
-    HANDLE({
-      absl::optional<TagKind> kind = FromProto(request->kind());
-      SUITE_ASSIGN_OR_RETURN(Tag tag,
-                             bank_->CreateTag(actor, kind, request->slug(), request->label()));
-      ToProto(tag, response->mutable_tag());
-      return absl::OkStatus();
-    })
-  });
+  HANDLE({
+    absl::optional<TagKind> kind = FromProto(request->kind());
+    SUITE_ASSIGN_OR_RETURN(Tag tag,
+                           bank_->CreateTag(actor, kind, request->slug(), request->label()));
+    ToProto(tag, response->mutable_tag());
+    return absl::OkStatus();
+  })
 }
 
 grpc::ServerUnaryReactor* QuestionBankGrpcService::ListTags(grpc::CallbackServerContext* context,
                                                             const pb::ListTagsRequest* request,
                                                             pb::ListTagsResponse* response) {
-  return suite::rpc::RunBlocking(context, executor_, [=]() -> grpc::Status {
-    HANDLE({
-      absl::optional<TagKind> kind = FromProto(request->kind());
-      SUITE_RETURN_IF_ERROR(OptionalEnum("kind", request->kind(), kind.has_value()));
-      const std::string fingerprint =
-          Fingerprint({absl::StrCat(static_cast<int>(request->kind()))});
-      SUITE_ASSIGN_OR_RETURN(absl::optional<Cursor> after,
-                             DecodePage(tokens_, request->page_token(), "tags", fingerprint));
-      SUITE_ASSIGN_OR_RETURN(Page<Tag> page,
-                             bank_->ListTags(actor, kind, after, request->page_size()));
-      for (const Tag& t : page.items) ToProto(t, response->add_tags());
-      if (page.next) {
-        response->set_next_page_token(EncodePage(tokens_, "tags", fingerprint, *page.next));
-      }
-      return absl::OkStatus();
-    })
-  });
+  HANDLE({
+    absl::optional<TagKind> kind = FromProto(request->kind());
+    SUITE_RETURN_IF_ERROR(OptionalEnum("kind", request->kind(), kind.has_value()));
+    const std::string fingerprint =
+        Fingerprint({absl::StrCat(static_cast<int>(request->kind()))});
+    SUITE_ASSIGN_OR_RETURN(absl::optional<Cursor> after,
+                           DecodePage(tokens_, request->page_token(), "tags", fingerprint));
+    SUITE_ASSIGN_OR_RETURN(Page<Tag> page,
+                           bank_->ListTags(actor, kind, after, request->page_size()));
+    for (const Tag& t : page.items) ToProto(t, response->add_tags());
+    if (page.next) {
+      response->set_next_page_token(EncodePage(tokens_, "tags", fingerprint, *page.next));
+    }
+    return absl::OkStatus();
+  })
 }
 
 grpc::ServerUnaryReactor* QuestionBankGrpcService::TagQuestion(
     grpc::CallbackServerContext* context, const pb::TagQuestionRequest* request,
     pb::TagQuestionResponse* response) {
-  return suite::rpc::RunBlocking(context, executor_, [=]() -> grpc::Status {
-    HANDLE({
-      SUITE_ASSIGN_OR_RETURN(Question q,
-                             bank_->TagQuestion(actor, request->question_id(), request->tag_id()));
-      ToProto(q, response->mutable_question());
-      return absl::OkStatus();
-    })
-  });
+  HANDLE({
+    SUITE_ASSIGN_OR_RETURN(Question q,
+                           bank_->TagQuestion(actor, request->question_id(), request->tag_id()));
+    ToProto(q, response->mutable_question());
+    return absl::OkStatus();
+  })
 }
 
 grpc::ServerUnaryReactor* QuestionBankGrpcService::UntagQuestion(
     grpc::CallbackServerContext* context, const pb::UntagQuestionRequest* request,
     pb::UntagQuestionResponse* response) {
-  return suite::rpc::RunBlocking(context, executor_, [=]() -> grpc::Status {
-    HANDLE({
-      SUITE_ASSIGN_OR_RETURN(
-          Question q, bank_->UntagQuestion(actor, request->question_id(), request->tag_id()));
-      ToProto(q, response->mutable_question());
-      return absl::OkStatus();
-    })
-  });
+  HANDLE({
+    SUITE_ASSIGN_OR_RETURN(
+        Question q, bank_->UntagQuestion(actor, request->question_id(), request->tag_id()));
+    ToProto(q, response->mutable_question());
+    return absl::OkStatus();
+  })
 }
 
 grpc::Status QuestionBankGrpcService::ImportQuestions(
     grpc::ServerContext* context, grpc::ServerReader<pb::ImportQuestionsRequest>* reader,
-    pb::ImportQuestionsResponse* response){HANDLE({
-  SUITE_ASSIGN_OR_RETURN(QuestionBank::Import import, bank_->StartImport(actor));
-  pb::ImportQuestionsRequest batch;
-  while (reader->Read(&batch)) {
-    if (context->IsCancelled()) return absl::CancelledError("import cancelled by the client");
-    for (const pb::ImportQuestionItem& item : batch.items()) {
-      NewQuestion q;
-      q.external_key = item.external_key();
-      q.stem = item.stem();
-      q.explanation = item.explanation();
-      q.difficulty = FromProto(item.difficulty());
-      q.choices = FromProto(item.choices());
-      q.tag_ids = Strings(item.tag_ids());
-      q.publish = item.publish();
-      SUITE_RETURN_IF_ERROR(import.Add(std::move(q)));
-    }
+    pb::ImportQuestionsResponse* response) {
+  // The one sync handler (a client stream): HANDLE's steps, on gRPC's sync thread.
+  const RequestContext rc = RequestContext::FromServerContext(*context);
+  absl::Status status;
+  try {
+    status = [&]() -> absl::Status {
+      SUITE_ASSIGN_OR_RETURN(const Actor actor, Authenticate(rc));
+      SUITE_ASSIGN_OR_RETURN(QuestionBank::Import import, bank_->StartImport(actor));
+      pb::ImportQuestionsRequest batch;
+      while (reader->Read(&batch)) {
+        if (context->IsCancelled()) return absl::CancelledError("import cancelled by the client");
+        for (const pb::ImportQuestionItem& item : batch.items()) {
+          NewQuestion q;
+          q.external_key = item.external_key();
+          q.stem = item.stem();
+          q.explanation = item.explanation();
+          q.difficulty = FromProto(item.difficulty());
+          q.choices = FromProto(item.choices());
+          q.tag_ids = Strings(item.tag_ids());
+          q.publish = item.publish();
+          SUITE_RETURN_IF_ERROR(import.Add(std::move(q)));
+        }
+      }
+      SUITE_ASSIGN_OR_RETURN(ImportResult result, import.Finish());
+      response->set_created_count(result.created);
+      response->set_skipped_count(result.skipped);
+      response->set_failed_count(result.failed);
+      for (const ImportItemError& e : result.errors) {
+        pb::ImportItemError* out = response->add_errors();
+        out->set_index(e.index);
+        out->set_external_key(e.external_key);
+        out->set_field(e.field);
+        out->set_message(e.message);
+      }
+      return absl::OkStatus();
+    }();
+  } catch (const std::exception& e) {
+    status = absl::InternalError(absl::StrCat("unexpected exception: ", e.what()));
   }
-  SUITE_ASSIGN_OR_RETURN(ImportResult result, import.Finish());
-  response->set_created_count(result.created);
-  response->set_skipped_count(result.skipped);
-  response->set_failed_count(result.failed);
-  for (const ImportItemError& e : result.errors) {
-    pb::ImportItemError* out = response->add_errors();
-    out->set_index(e.index);
-    out->set_external_key(e.external_key);
-    out->set_field(e.field);
-    out->set_message(e.message);
-  }
-  return absl::OkStatus();
-})}
+  return suite::rpc::ToGrpcStatus(status, rc.request_id());
+}
 
 grpc::ServerUnaryReactor* QuestionBankGrpcService::StartPracticeSession(
     grpc::CallbackServerContext* context, const pb::StartPracticeSessionRequest* request,
     pb::StartPracticeSessionResponse* response) {
-  return suite::rpc::RunBlocking(context, executor_, [=]() -> grpc::Status {
-    HANDLE({
-      absl::optional<PracticeMode> mode = FromProto(request->mode());
-      PracticeFilter filter;
-      filter.difficulty = FromProto(request->filter().difficulty());
-      SUITE_RETURN_IF_ERROR(OptionalEnum("filter.difficulty", request->filter().difficulty(),
-                                         filter.difficulty.has_value()));
-      filter.tag_ids = Strings(request->filter().tag_ids());
-      const absl::Time deadline = DeadlineOf(*context);
-      EntitlementCheck entitled = [&]() -> absl::StatusOr<bool> {
-        return entitlements_->IsEntitled(actor.user_id, rc, deadline);
-      };
-      SUITE_ASSIGN_OR_RETURN(
-          SessionView view,
-          bank_->StartPracticeSession(actor, mode, filter, request->question_count(), entitled));
-      ToProto(view.session, response->mutable_session());
-      for (const Question& q : view.questions) ToProto(q, response->add_questions());
-      return absl::OkStatus();
-    })
-  });
+  HANDLE({
+    absl::optional<PracticeMode> mode = FromProto(request->mode());
+    PracticeFilter filter;
+    filter.difficulty = FromProto(request->filter().difficulty());
+    SUITE_RETURN_IF_ERROR(OptionalEnum("filter.difficulty", request->filter().difficulty(),
+                                       filter.difficulty.has_value()));
+    filter.tag_ids = Strings(request->filter().tag_ids());
+    const absl::Time deadline = DeadlineOf(*context);
+    EntitlementCheck entitled = [&]() -> absl::StatusOr<bool> {
+      return entitlements_->IsEntitled(actor.user_id, rc, deadline);
+    };
+    SUITE_ASSIGN_OR_RETURN(
+        SessionView view,
+        bank_->StartPracticeSession(actor, mode, filter, request->question_count(), entitled));
+    ToProto(view.session, response->mutable_session());
+    for (const Question& q : view.questions) ToProto(q, response->add_questions());
+    return absl::OkStatus();
+  })
 }
 
 grpc::ServerUnaryReactor* QuestionBankGrpcService::GetPracticeSession(
     grpc::CallbackServerContext* context, const pb::GetPracticeSessionRequest* request,
     pb::GetPracticeSessionResponse* response) {
-  return suite::rpc::RunBlocking(context, executor_, [=]() -> grpc::Status {
-    HANDLE({
-      SUITE_ASSIGN_OR_RETURN(SessionView view,
-                             bank_->GetPracticeSession(actor, request->session_id()));
-      ToProto(view.session, response->mutable_session());
-      for (const Question& q : view.questions) ToProto(q, response->add_questions());
-      for (const Attempt& a : view.attempts) ToProto(a, response->add_attempts());
-      return absl::OkStatus();
-    })
-  });
+  HANDLE({
+    SUITE_ASSIGN_OR_RETURN(SessionView view,
+                           bank_->GetPracticeSession(actor, request->session_id()));
+    ToProto(view.session, response->mutable_session());
+    for (const Question& q : view.questions) ToProto(q, response->add_questions());
+    for (const Attempt& a : view.attempts) ToProto(a, response->add_attempts());
+    return absl::OkStatus();
+  })
 }
 
 grpc::ServerUnaryReactor* QuestionBankGrpcService::SubmitAttempt(
     grpc::CallbackServerContext* context, const pb::SubmitAttemptRequest* request,
     pb::SubmitAttemptResponse* response) {
-  return suite::rpc::RunBlocking(context, executor_, [=]() -> grpc::Status {
-    HANDLE({
-      SUITE_ASSIGN_OR_RETURN(
-          AttemptOutcome outcome,
-          bank_->SubmitAttempt(actor, request->session_id(), request->question_id(),
-                               request->choice_id(), request->time_spent_ms()));
-      ToProto(outcome.attempt, response->mutable_attempt());
-      response->set_revealed(outcome.revealed);
-      response->set_correct_choice_id(outcome.correct_choice_id);
-      response->set_explanation(outcome.explanation);
-      return absl::OkStatus();
-    })
-  });
+  HANDLE({
+    SUITE_ASSIGN_OR_RETURN(
+        AttemptOutcome outcome,
+        bank_->SubmitAttempt(actor, request->session_id(), request->question_id(),
+                             request->choice_id(), request->time_spent_ms()));
+    ToProto(outcome.attempt, response->mutable_attempt());
+    response->set_revealed(outcome.revealed);
+    response->set_correct_choice_id(outcome.correct_choice_id);
+    response->set_explanation(outcome.explanation);
+    return absl::OkStatus();
+  })
 }
 
 grpc::ServerUnaryReactor* QuestionBankGrpcService::EndPracticeSession(
     grpc::CallbackServerContext* context, const pb::EndPracticeSessionRequest* request,
     pb::EndPracticeSessionResponse* response) {
-  return suite::rpc::RunBlocking(context, executor_, [=]() -> grpc::Status {
-    HANDLE({
-      SUITE_ASSIGN_OR_RETURN(SessionView view,
-                             bank_->EndPracticeSession(actor, request->session_id()));
-      ToProto(view.session, response->mutable_session());
-      for (const Attempt& a : view.attempts) ToProto(a, response->add_attempts());
-      return absl::OkStatus();
-    })
-  });
+  HANDLE({
+    SUITE_ASSIGN_OR_RETURN(SessionView view,
+                           bank_->EndPracticeSession(actor, request->session_id()));
+    ToProto(view.session, response->mutable_session());
+    for (const Attempt& a : view.attempts) ToProto(a, response->add_attempts());
+    return absl::OkStatus();
+  })
 }
 
 grpc::ServerUnaryReactor* QuestionBankGrpcService::ListAttempts(
     grpc::CallbackServerContext* context, const pb::ListAttemptsRequest* request,
     pb::ListAttemptsResponse* response) {
-  return suite::rpc::RunBlocking(context, executor_, [=]() -> grpc::Status {
-    HANDLE({
-      // The token is bound to the caller too: a token is useless to another user.
-      const std::string fingerprint = Fingerprint({actor.user_id, request->session_id()});
-      SUITE_ASSIGN_OR_RETURN(absl::optional<Cursor> after,
-                             DecodePage(tokens_, request->page_token(), "attempts", fingerprint));
-      SUITE_ASSIGN_OR_RETURN(Page<Attempt> page, bank_->ListAttempts(actor, request->session_id(),
-                                                                     after, request->page_size()));
-      for (const Attempt& a : page.items) ToProto(a, response->add_attempts());
-      if (page.next) {
-        response->set_next_page_token(EncodePage(tokens_, "attempts", fingerprint, *page.next));
-      }
-      return absl::OkStatus();
-    })
-  });
+  HANDLE({
+    // The token is bound to the caller too: a token is useless to another user.
+    const std::string fingerprint = Fingerprint({actor.user_id, request->session_id()});
+    SUITE_ASSIGN_OR_RETURN(absl::optional<Cursor> after,
+                           DecodePage(tokens_, request->page_token(), "attempts", fingerprint));
+    SUITE_ASSIGN_OR_RETURN(Page<Attempt> page, bank_->ListAttempts(actor, request->session_id(),
+                                                                   after, request->page_size()));
+    for (const Attempt& a : page.items) ToProto(a, response->add_attempts());
+    if (page.next) {
+      response->set_next_page_token(EncodePage(tokens_, "attempts", fingerprint, *page.next));
+    }
+    return absl::OkStatus();
+  })
 }
 
 grpc::ServerUnaryReactor* QuestionBankGrpcService::GetUserStats(
     grpc::CallbackServerContext* context, const pb::GetUserStatsRequest* request,
     pb::GetUserStatsResponse* response) {
-  return suite::rpc::RunBlocking(context, executor_, [=]() -> grpc::Status {
-    HANDLE({
-      SUITE_ASSIGN_OR_RETURN(UserStats stats, bank_->GetUserStats(actor));
-      response->mutable_overall()->set_attempt_count(stats.overall.attempts);
-      response->mutable_overall()->set_correct_count(stats.overall.correct);
-      for (const auto& [difficulty, accuracy] : stats.by_difficulty) {
-        pb::DifficultyAccuracy* out = response->add_by_difficulty();
-        out->set_difficulty(ToProto(difficulty));
-        out->mutable_accuracy()->set_attempt_count(accuracy.attempts);
-        out->mutable_accuracy()->set_correct_count(accuracy.correct);
-      }
-      for (const auto& [tag, accuracy] : stats.by_tag) {
-        pb::TagAccuracy* out = response->add_by_tag();
-        ToProto(tag, out->mutable_tag());
-        out->mutable_accuracy()->set_attempt_count(accuracy.attempts);
-        out->mutable_accuracy()->set_correct_count(accuracy.correct);
-      }
-      return absl::OkStatus();
-    })
-  });
+  HANDLE({
+    SUITE_ASSIGN_OR_RETURN(UserStats stats, bank_->GetUserStats(actor));
+    response->mutable_overall()->set_attempt_count(stats.overall.attempts);
+    response->mutable_overall()->set_correct_count(stats.overall.correct);
+    for (const auto& [difficulty, accuracy] : stats.by_difficulty) {
+      pb::DifficultyAccuracy* out = response->add_by_difficulty();
+      out->set_difficulty(ToProto(difficulty));
+      out->mutable_accuracy()->set_attempt_count(accuracy.attempts);
+      out->mutable_accuracy()->set_correct_count(accuracy.correct);
+    }
+    for (const auto& [tag, accuracy] : stats.by_tag) {
+      pb::TagAccuracy* out = response->add_by_tag();
+      ToProto(tag, out->mutable_tag());
+      out->mutable_accuracy()->set_attempt_count(accuracy.attempts);
+      out->mutable_accuracy()->set_correct_count(accuracy.correct);
+    }
+    return absl::OkStatus();
+  })
 }
 
 grpc::ServerUnaryReactor* QuestionBankGrpcService::CreateBookmark(
     grpc::CallbackServerContext* context, const pb::CreateBookmarkRequest* request,
     pb::CreateBookmarkResponse* response) {
-  return suite::rpc::RunBlocking(context, executor_, [=]() -> grpc::Status {
-    HANDLE({
-      SUITE_ASSIGN_OR_RETURN(Bookmark b, bank_->CreateBookmark(actor, request->question_id()));
-      response->mutable_bookmark()->set_question_id(b.question_id);
-      suite::rpc::SetTimestamp(b.created_at, response->mutable_bookmark()->mutable_create_time());
-      return absl::OkStatus();
-    })
-  });
+  HANDLE({
+    SUITE_ASSIGN_OR_RETURN(Bookmark b, bank_->CreateBookmark(actor, request->question_id()));
+    response->mutable_bookmark()->set_question_id(b.question_id);
+    suite::rpc::SetTimestamp(b.created_at, response->mutable_bookmark()->mutable_create_time());
+    return absl::OkStatus();
+  })
 }
 
 grpc::ServerUnaryReactor* QuestionBankGrpcService::DeleteBookmark(
     grpc::CallbackServerContext* context, const pb::DeleteBookmarkRequest* request,
     pb::DeleteBookmarkResponse* response) {
-  return suite::rpc::RunBlocking(context, executor_, [=]() -> grpc::Status {
-    HANDLE({ return bank_->DeleteBookmark(actor, request->question_id()); })
-  });
+  HANDLE({ return bank_->DeleteBookmark(actor, request->question_id()); })
 }
 
 grpc::ServerUnaryReactor* QuestionBankGrpcService::ListBookmarks(
     grpc::CallbackServerContext* context, const pb::ListBookmarksRequest* request,
     pb::ListBookmarksResponse* response) {
-  return suite::rpc::RunBlocking(context, executor_, [=]() -> grpc::Status {
-    HANDLE({
-      const std::string fingerprint = Fingerprint({actor.user_id});
-      SUITE_ASSIGN_OR_RETURN(absl::optional<Cursor> after,
-                             DecodePage(tokens_, request->page_token(), "bookmarks", fingerprint));
-      SUITE_ASSIGN_OR_RETURN(Page<Bookmark> page,
-                             bank_->ListBookmarks(actor, after, request->page_size()));
-      for (const Bookmark& b : page.items) {
-        pb::Bookmark* out = response->add_bookmarks();
-        out->set_question_id(b.question_id);
-        suite::rpc::SetTimestamp(b.created_at, out->mutable_create_time());
-      }
-      if (page.next) {
-        response->set_next_page_token(EncodePage(tokens_, "bookmarks", fingerprint, *page.next));
-      }
-      return absl::OkStatus();
-    })
-  });
+  HANDLE({
+    const std::string fingerprint = Fingerprint({actor.user_id});
+    SUITE_ASSIGN_OR_RETURN(absl::optional<Cursor> after,
+                           DecodePage(tokens_, request->page_token(), "bookmarks", fingerprint));
+    SUITE_ASSIGN_OR_RETURN(Page<Bookmark> page,
+                           bank_->ListBookmarks(actor, after, request->page_size()));
+    for (const Bookmark& b : page.items) {
+      pb::Bookmark* out = response->add_bookmarks();
+      out->set_question_id(b.question_id);
+      suite::rpc::SetTimestamp(b.created_at, out->mutable_create_time());
+    }
+    if (page.next) {
+      response->set_next_page_token(EncodePage(tokens_, "bookmarks", fingerprint, *page.next));
+    }
+    return absl::OkStatus();
+  })
 }
 
 #undef HANDLE
