@@ -436,11 +436,13 @@ TEST_F(ServerTest, DrainLetsInFlightCallFinishRefusesNewOnesAndReturns) {
     return grpc::Status::OK;
   });
   grpc::Status slow_status;
+  std::atomic<bool> slow_done{false};
   std::thread slow_call([&] {
     grpc::ClientContext context;
     SetDeadline(&context);
     tv1::EchoResponse response;
     slow_status = Echo(&context, "slow", &response);
+    slow_done = true;
   });
   ASSERT_TRUE(started.WaitForNotificationWithTimeout(absl::Seconds(5)));
 
@@ -449,12 +451,25 @@ TEST_F(ServerTest, DrainLetsInFlightCallFinishRefusesNewOnesAndReturns) {
   server_->RequestShutdown();
   ASSERT_TRUE(logs_.WaitForLine({"server.draining"}).has_value());
 
-  // The listener is closed: a new connection is refused while the slow call still runs.
-  channel_ = NewChannel();
-  grpc::ClientContext context;
-  SetDeadline(&context, absl::Seconds(1));
-  tv1::EchoResponse response;
-  EXPECT_EQ(Echo(&context, "new", &response).error_code(), grpc::StatusCode::UNAVAILABLE);
+  // The listener closes: a new connection is refused while the slow call still runs. The
+  // "server.draining" line comes just before grpc::Server::Shutdown, so a call that races the
+  // start of Shutdown may instead be cancelled by gRPC core (RELIABILITY.md, SIGTERM); it is
+  // never served. Try again until the refusal shows.
+  grpc::StatusCode refused = grpc::StatusCode::OK;
+  for (int attempt = 0; attempt < 20 && refused != grpc::StatusCode::UNAVAILABLE; ++attempt) {
+    channel_ = NewChannel();
+    grpc::ClientContext context;
+    SetDeadline(&context, absl::Seconds(1));
+    tv1::EchoResponse response;
+    refused = Echo(&context, "new", &response).error_code();
+    if (refused != grpc::StatusCode::UNAVAILABLE && refused != grpc::StatusCode::CANCELLED) {
+      ADD_FAILURE() << "a new call during the drain ended " << refused;
+      break;
+    }
+    if (refused == grpc::StatusCode::CANCELLED) absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(refused, grpc::StatusCode::UNAVAILABLE);
+  EXPECT_FALSE(slow_done.load()) << "the refusal was only seen after the in-flight call ended";
 
   runner.join();
   slow_call.join();
