@@ -1,8 +1,9 @@
 #include "services/identity/domain/password_hasher.h"
 
 #include <sodium.h>
-#include <pthread.h>
-#include <sched.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <utility>
 
@@ -56,12 +57,12 @@ PasswordHasher::~PasswordHasher() {
 void PasswordHasher::WorkerLoop() {
   // A hash is ~12 ms of pure CPU (plus 19 MiB of page faults); two workers on two cores used to
   // starve every request thread during a login flood (tools/bench: ValidateSession p99 15 ms
-  // quiet, 2.3 s during the flood). Under SCHED_IDLE the hashes still get every idle cycle (a
-  // login flood alone runs at full speed), but any request thread preempts them at once.
-  // Failure (not Linux) just leaves the default policy.
-  sched_param param{};
-  param.sched_priority = 0;
-  pthread_setschedparam(pthread_self(), SCHED_IDLE, &param);
+  // quiet, 2.3 s during the flood). At nice 19 a hash weighs 1/70 of a request thread, so the
+  // hot path keeps the cores, while a login flood alone still runs at full speed. Not
+  // SCHED_IDLE (used before): that gives a hash no CPU at all while anything else is runnable,
+  // and a process busy elsewhere then stalled logins and sign-ups indefinitely, past the drain
+  // deadline on SIGTERM (faults_test, 2026-11-22). Failure (not Linux) keeps the default.
+  setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 19);
   while (true) {
     std::function<void()> work;
     {
