@@ -37,7 +37,6 @@
 #include "billing/v1/billing_service.grpc.pb.h"
 #include "identity/v1/identity_service.grpc.pb.h"
 #include "questions/v1/questions_service.grpc.pb.h"
-#include "services/billing/domain/stripe_signature.h"
 #include "shared/db/testing/test_database.h"
 #include "tests/reliability/cluster.h"
 #include "tests/reliability/harness.h"
@@ -468,15 +467,7 @@ TEST_F(FaultsTest, BillingSigtermUnderLoadFailsNoInFlightCallAndExitsWithinDrain
     }
     const std::string event_id = absl::StrCat("evt_term_", i, "_", n);
     key = event_id;
-    const std::string payload = absl::StrCat(
-        R"({"id":")", event_id, R"(","object":"event","type":"customer.created",)",
-        R"("created":1700000000,"livemode":false,"api_version":"2024-06-20",)",
-        R"("data":{"object":{"id":"cus_)", event_id, R"(","object":"customer"}}})");
-    const int64_t t = absl::ToUnixSeconds(absl::Now());
-    ::billing::v1::IngestStripeEventRequest req;
-    req.set_payload(payload);
-    req.set_stripe_signature(
-        absl::StrCat("t=", t, ",v1=", billing::ComputeStripeSignature(kWebhookSecret, t, payload)));
+    const ::billing::v1::IngestStripeEventRequest req = SignedCustomerCreated(event_id);
     ::billing::v1::IngestStripeEventResponse resp;
     return stubs[i]->IngestStripeEvent(&ctx, req, &resp);
   });

@@ -43,7 +43,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
-#include "services/billing/domain/stripe_signature.h"
 #include "shared/db/testing/test_database.h"
 #include "tests/reliability/cluster.h"
 #include "tests/reliability/suite_processes.h"
@@ -242,15 +241,7 @@ std::vector<Op> Mix(Suite& suite, const std::string& admin, const std::string& m
                  }});
   ops.push_back({"IngestStripeEvent", 10, "billing", 943, [=](auto& ctx, int64_t n) {
                    const std::string id = absl::StrCat("evt_soak_", run, "_", n);
-                   const std::string payload = absl::StrCat(
-                       R"({"id":")", id, R"(","object":"event","type":"customer.created",)",
-                       R"("created":1700000000,"livemode":false,"api_version":"2024-06-20",)",
-                       R"("data":{"object":{"id":"cus_)", id, R"(","object":"customer"}}})");
-                   const int64_t t = absl::ToUnixSeconds(absl::Now());
-                   bpb::IngestStripeEventRequest req;
-                   req.set_payload(payload);
-                   req.set_stripe_signature(absl::StrCat(
-                       "t=", t, ",v1=", billing::ComputeStripeSignature(kWebhookSecret, t, payload)));
+                   const bpb::IngestStripeEventRequest req = SignedCustomerCreated(id);
                    bpb::IngestStripeEventResponse resp;
                    return billing->IngestStripeEvent(&ctx, req, &resp);
                  }});

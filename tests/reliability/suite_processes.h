@@ -40,6 +40,21 @@ namespace suite::reliability {
 inline constexpr char kAdminEmail[] = "root@example.com";
 inline constexpr char kAdminPassword[] = "the operator's long secret";
 inline constexpr char kWebhookSecret[] = "whsec_faults";
+
+// SignedCustomerCreated is a new Stripe customer.created event `event_id` (customer
+// "cus_<event_id>"), signed now with kWebhookSecret, as billing's webhook door receives it.
+inline ::billing::v1::IngestStripeEventRequest SignedCustomerCreated(const std::string& event_id) {
+  const std::string payload = absl::StrCat(
+      R"({"id":")", event_id, R"(","object":"event","type":"customer.created",)",
+      R"("created":1700000000,"livemode":false,"api_version":"2024-06-20",)",
+      R"("data":{"object":{"id":"cus_)", event_id, R"(","object":"customer"}}})");
+  const int64_t t = absl::ToUnixSeconds(absl::Now());
+  ::billing::v1::IngestStripeEventRequest req;
+  req.set_payload(payload);
+  req.set_stripe_signature(
+      absl::StrCat("t=", t, ",v1=", billing::ComputeStripeSignature(kWebhookSecret, t, payload)));
+  return req;
+}
 inline const absl::Duration kDrain = absl::Seconds(3);
 
 struct Call {
@@ -210,15 +225,7 @@ class Load {
   Call Webhook(int n) {
     return Timed([&](grpc::ClientContext& ctx, std::string& id) {
       const std::string event_id = absl::StrCat("evt_load_", n, "_", absl::ToUnixMicros(absl::Now()));
-      const std::string payload = absl::StrCat(
-          R"({"id":")", event_id, R"(","object":"event","type":"customer.created",)",
-          R"("created":1700000000,"livemode":false,"api_version":"2024-06-20",)",
-          R"("data":{"object":{"id":"cus_)", event_id, R"(","object":"customer"}}})");
-      const int64_t t = absl::ToUnixSeconds(absl::Now());
-      ::billing::v1::IngestStripeEventRequest req;
-      req.set_payload(payload);
-      req.set_stripe_signature(absl::StrCat(
-          "t=", t, ",v1=", billing::ComputeStripeSignature(kWebhookSecret, t, payload)));
+      const ::billing::v1::IngestStripeEventRequest req = SignedCustomerCreated(event_id);
       ::billing::v1::IngestStripeEventResponse resp;
       grpc::Status s = billing_->IngestStripeEvent(&ctx, req, &resp);
       id = event_id;

@@ -1,6 +1,5 @@
 #include "services/billing/grpc/billing_service.h"
 
-#include <exception>
 #include <string>
 
 #include "absl/strings/ascii.h"

@@ -1,7 +1,5 @@
 #include "services/identity/grpc/identity_service_impl.h"
 
-#include <exception>
-#include <functional>
 #include <string>
 #include <utility>
 
