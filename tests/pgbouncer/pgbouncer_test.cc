@@ -24,6 +24,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <iostream>
 #include <memory>
@@ -45,6 +46,7 @@
 #include "shared/db/pool.h"
 #include "shared/db/testing/test_database.h"
 #include "shared/db/transaction.h"
+#include "shared/rpc/testing/server_process.h"
 
 namespace suite {
 namespace {
@@ -83,35 +85,56 @@ absl::StatusOr<Upstream> UpstreamFromEnv() {
   return upstream;
 }
 
-int FreePort() {
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    int port = 20000 + static_cast<int>(absl::ToUnixNanos(absl::Now()) % 20000);
-    try {
-      pqxx::connection probe(absl::StrCat("host=127.0.0.1 port=", port, " connect_timeout=2"));
-    } catch (const std::exception&) {
-      return port;  // nothing answers there
-    }
-  }
-  return 0;
-}
-
 // A pgbouncer process in transaction mode, stopped (SIGTERM, then waited for) on destruction.
 class PgBouncer {
  public:
   // Start writes the configuration into a fresh directory and starts pgbouncer with at most
-  // `server_connections` server connections per database/user pair.
+  // `server_connections` server connections per database/user pair. The port is one the kernel
+  // just handed out; another process may take it before pgbouncer binds it (pgbouncer then
+  // exits at once), so a start that ends that way is tried again on a new port.
   static absl::StatusOr<std::unique_ptr<PgBouncer>> Start(int server_connections) {
+    absl::StatusOr<std::unique_ptr<PgBouncer>> bouncer;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      bouncer = StartOnce(server_connections);
+      if (bouncer.ok() || !absl::IsAborted(bouncer.status())) break;
+    }
+    return bouncer;
+  }
+
+  ~PgBouncer() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      int status = 0;
+      waitpid(pid_, &status, 0);
+    }
+    if (!dir_.empty()) {
+      std::remove((dir_ + "/users.txt").c_str());
+      std::remove((dir_ + "/pgbouncer.ini").c_str());
+      std::remove(LogPath().c_str());
+      rmdir(dir_.c_str());
+    }
+  }
+
+  int port() const { return port_; }
+  // A URL for `database` through pgbouncer, as the superuser.
+  std::string UrlFor(const std::string& database) const {
+    return absl::StrCat("postgresql://postgres@127.0.0.1:", port_, "/", database,
+                        "?connect_timeout=5");
+  }
+
+ private:
+  PgBouncer() = default;
+
+  // One start on one port; Aborted (with pgbouncer's log) when pgbouncer exits before it answers.
+  static absl::StatusOr<std::unique_ptr<PgBouncer>> StartOnce(int server_connections) {
     absl::StatusOr<Upstream> upstream = UpstreamFromEnv();
     if (!upstream.ok()) return upstream.status();
     std::unique_ptr<PgBouncer> self(new PgBouncer());
     char dir_template[] = "/tmp/suite-pgbouncer-XXXXXX";
     if (mkdtemp(dir_template) == nullptr) return absl::InternalError("mkdtemp failed");
     self->dir_ = dir_template;
-    // Only read by pgbouncer (logs go to stderr, no pid file, no unix socket): readable is
-    // enough for the unprivileged user.
-    chmod(self->dir_.c_str(), 0755);
-    self->port_ = FreePort();
-    if (self->port_ == 0) return absl::UnavailableError("no free port");
+    self->port_ = rpc::testing::FreeLoopbackPort();
+    if (self->port_ <= 0) return absl::UnavailableError("no free port");
     std::ofstream(self->dir_ + "/users.txt") << "\"postgres\" \"\"\n";
     std::ofstream(self->dir_ + "/pgbouncer.ini")
         << "[databases]\n"
@@ -125,9 +148,8 @@ class PgBouncer {
         << "pool_mode = transaction\n"
         << "default_pool_size = " << server_connections << "\n"
         << "max_client_conn = 200\n"
+        << "logfile = " << self->LogPath() << "\n"
         << "ignore_startup_parameters = extra_float_digits\n";
-    chmod((self->dir_ + "/users.txt").c_str(), 0644);
-    chmod((self->dir_ + "/pgbouncer.ini").c_str(), 0644);
 
     uid_t uid = 0;
     gid_t gid = 0;
@@ -136,6 +158,8 @@ class PgBouncer {
       if (pw == nullptr) return absl::FailedPreconditionError("no postgres user to run as");
       uid = pw->pw_uid;
       gid = pw->pw_gid;
+      // pgbouncer, running as postgres, reads the configuration and writes its log here.
+      if (chown(self->dir_.c_str(), uid, gid) != 0) return absl::InternalError("chown failed");
     }
     const std::string config = self->dir_ + "/pgbouncer.ini";
     pid_t pid = fork();
@@ -152,7 +176,8 @@ class PgBouncer {
       int status = 0;
       if (waitpid(pid, &status, WNOHANG) == pid) {
         self->pid_ = -1;
-        return absl::InternalError(absl::StrCat("pgbouncer exited with status ", status));
+        return absl::AbortedError(absl::StrCat("pgbouncer exited with status ", status, ": ",
+                                               self->ReadLog()));
       }
       try {
         pqxx::connection conn(self->UrlFor("postgres"));
@@ -165,28 +190,12 @@ class PgBouncer {
     return absl::DeadlineExceededError("pgbouncer did not come up");
   }
 
-  ~PgBouncer() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      int status = 0;
-      waitpid(pid_, &status, 0);
-    }
-    if (!dir_.empty()) {
-      std::remove((dir_ + "/users.txt").c_str());
-      std::remove((dir_ + "/pgbouncer.ini").c_str());
-      rmdir(dir_.c_str());
-    }
+  std::string LogPath() const { return dir_ + "/pgbouncer.log"; }
+  std::string ReadLog() const {
+    std::ifstream log(LogPath());
+    return std::string(std::istreambuf_iterator<char>(log), std::istreambuf_iterator<char>());
   }
 
-  int port() const { return port_; }
-  // A URL for `database` through pgbouncer, as the superuser.
-  std::string UrlFor(const std::string& database) const {
-    return absl::StrCat("postgresql://postgres@127.0.0.1:", port_, "/", database,
-                        "?connect_timeout=5");
-  }
-
- private:
-  PgBouncer() = default;
   std::string dir_;
   int port_ = 0;
   pid_t pid_ = -1;

@@ -2,10 +2,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "shared/rpc/testing/server_process.h"
 
 namespace suite::reliability {
 namespace {
@@ -44,18 +43,6 @@ std::string AsOwner(const std::string& command) {
 
 }  // namespace
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 absl::StatusOr<std::unique_ptr<PgCluster>> PgCluster::Start() {
   const std::string root = RepoRoot();
   if (root.empty()) return absl::FailedPreconditionError("SUITE_REPO_ROOT is not set");
@@ -64,7 +51,7 @@ absl::StatusOr<std::unique_ptr<PgCluster>> PgCluster::Start() {
   chmod(pattern, 0755);
   std::unique_ptr<PgCluster> cluster(new PgCluster());
   cluster->dir_ = pattern;
-  cluster->port_ = FreePort();
+  cluster->port_ = rpc::testing::FreeLoopbackPort();
   if (Run(absl::StrCat(root, "/tools/pg start ", cluster->dir_, "/data ", cluster->port_,
                        " >/dev/null")) != 0) {
     return absl::UnavailableError("tools/pg start failed");

@@ -21,9 +21,6 @@
 
 namespace suite::reliability {
 
-// FreePort returns a loopback TCP port that was free a moment ago.
-int FreePort();
-
 class PgCluster {
  public:
   // Start runs `tools/pg start` on a new directory and a free port, then points

@@ -25,6 +25,7 @@
 #include "questions/v1/questions_service.grpc.pb.h"
 #include "services/billing/domain/stripe_signature.h"
 #include "shared/db/testing/test_database.h"
+#include "shared/rpc/testing/server_process.h"
 #include "tests/reliability/cluster.h"
 #include "tests/reliability/harness.h"
 
@@ -82,7 +83,7 @@ class ReplicasTest : public ::testing::Test {
 
   Replica Start(const std::string& binary, const std::string& prefix,
                 std::map<std::string, std::string> env) {
-    const int port = FreePort();
+    const int port = rpc::testing::FreeLoopbackPort();
     env[prefix + "_GRPC_ADDR"] = absl::StrCat("127.0.0.1:", port);
     env[prefix + "_GRPC_HEALTH_INTERVAL"] = "100ms";
     env[prefix + "_GRPC_DRAIN_TIMEOUT"] = "1s";

@@ -32,6 +32,7 @@
 #include "questions/v1/questions_service.grpc.pb.h"
 #include "services/billing/domain/stripe_signature.h"
 #include "shared/db/testing/test_database.h"
+#include "shared/rpc/testing/server_process.h"
 #include "tests/reliability/cluster.h"
 #include "tests/reliability/harness.h"
 
@@ -68,9 +69,9 @@ struct Call {
 class Suite {
  public:
   Suite(PgCluster& cluster, suite::db::testing::TestDatabase& db) : cluster_(cluster), db_(db) {
-    identity_port_ = FreePort();
-    billing_port_ = FreePort();
-    questions_port_ = FreePort();
+    identity_port_ = rpc::testing::FreeLoopbackPort();
+    billing_port_ = rpc::testing::FreeLoopbackPort();
+    questions_port_ = rpc::testing::FreeLoopbackPort();
     const std::string logs = getenv("TEST_UNDECLARED_OUTPUTS_DIR") != nullptr
                                  ? getenv("TEST_UNDECLARED_OUTPUTS_DIR")
                                  : "/tmp";
