@@ -35,6 +35,20 @@ absl::Status ReadDuration(const EnvLookup& env, absl::string_view name, absl::Du
   return absl::OkStatus();
 }
 
+// The fewest argon2id passes OWASP accepts with `mem_kib` of memory (its five settings of
+// equal strength, m = 47/19/12/9/7 MiB with t = 1/2/3/4/5); 0 below 7 MiB, which it never
+// accepts.
+int64_t OwaspMinimumPasses(int64_t mem_kib) {
+  constexpr struct {
+    int64_t mem_kib;
+    int64_t passes;
+  } kOwasp[] = {{47 * 1024, 1}, {19 * 1024, 2}, {12 * 1024, 3}, {9 * 1024, 4}, {7 * 1024, 5}};
+  for (const auto& setting : kOwasp) {
+    if (mem_kib >= setting.mem_kib) return setting.passes;
+  }
+  return 0;
+}
+
 }  // namespace
 
 absl::StatusOr<IdentityConfig> LoadIdentityConfig(const EnvLookup& env) {
@@ -42,9 +56,15 @@ absl::StatusOr<IdentityConfig> LoadIdentityConfig(const EnvLookup& env) {
   int64_t ops = static_cast<int64_t>(c.hasher.opslimit);
   int64_t mem_kib = static_cast<int64_t>(c.hasher.memlimit / 1024);
   int64_t workers = c.hasher.workers, queue = c.hasher.queue_capacity;
-  // OWASP's argon2id floor (m = 19 MiB, t = 2): weaker settings are refused in production.
-  SUITE_RETURN_IF_ERROR(ReadInt(env, "IDENTITY_ARGON2_OPSLIMIT", 2, &ops));
-  SUITE_RETURN_IF_ERROR(ReadInt(env, "IDENTITY_ARGON2_MEMLIMIT_KIB", 19 * 1024, &mem_kib));
+  // Settings weaker than OWASP's argon2id recommendations are refused in production.
+  SUITE_RETURN_IF_ERROR(ReadInt(env, "IDENTITY_ARGON2_OPSLIMIT", 1, &ops));
+  SUITE_RETURN_IF_ERROR(ReadInt(env, "IDENTITY_ARGON2_MEMLIMIT_KIB", 7 * 1024, &mem_kib));
+  if (ops < OwaspMinimumPasses(mem_kib)) {
+    return Bad("IDENTITY_ARGON2_OPSLIMIT",
+               absl::StrCat("must be at least ", OwaspMinimumPasses(mem_kib),
+                            " with IDENTITY_ARGON2_MEMLIMIT_KIB=", mem_kib,
+                            " (OWASP: m = 47/19/12/9/7 MiB with t = 1/2/3/4/5)"));
+  }
   SUITE_RETURN_IF_ERROR(ReadInt(env, "IDENTITY_HASH_WORKERS", 1, &workers));
   SUITE_RETURN_IF_ERROR(ReadInt(env, "IDENTITY_HASH_QUEUE", 1, &queue));
   if (mem_kib > 4 * 1024 * 1024) return Bad("IDENTITY_ARGON2_MEMLIMIT_KIB", "at most 4 GiB");

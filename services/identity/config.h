@@ -2,8 +2,10 @@
 // settings come from shared/rpc/config.h and shared/db/config.h).
 //
 //   variable                                   default
-//   IDENTITY_ARGON2_OPSLIMIT                   2      (t; at least 2: OWASP minimum)
-//   IDENTITY_ARGON2_MEMLIMIT_KIB               19456  (19 MiB; at least that)
+//   IDENTITY_ARGON2_OPSLIMIT                   3      (t)
+//   IDENTITY_ARGON2_MEMLIMIT_KIB               12288  (m = 12 MiB; with t, at least one of
+//                                                     OWASP's equal settings: m ≥ 47 MiB and
+//                                                     t ≥ 1, 19/2, 12/3, 9/4 or 7 MiB and t ≥ 5)
 //   IDENTITY_HASH_WORKERS                      2      (concurrent argon2id operations)
 //   IDENTITY_HASH_QUEUE                        64     (operations waiting; more → RESOURCE_EXHAUSTED)
 //   IDENTITY_SESSION_IDLE_TIMEOUT              12h

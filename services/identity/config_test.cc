@@ -20,8 +20,8 @@ EnvLookup Env(std::map<std::string, std::string> vars) {
 TEST(IdentityConfigTest, DefaultsMeetOwaspArgon2idMinimum) {
   auto c = LoadIdentityConfig(Env({}));
   ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_GE(c->hasher.opslimit, 2u);
-  EXPECT_GE(c->hasher.memlimit, 19u * 1024 * 1024);
+  EXPECT_EQ(c->hasher.opslimit, 3u);
+  EXPECT_EQ(c->hasher.memlimit, 12u * 1024 * 1024);
   EXPECT_TRUE(c->bootstrap_admin_email.empty());
 }
 
@@ -47,11 +47,33 @@ TEST(IdentityConfigTest, TrustedPeersAreAList) {
   EXPECT_TRUE(LoadIdentityConfig(Env({}))->trusted_peers.empty());
 }
 
+TEST(IdentityConfigTest, AcceptsEachOfOwaspsEqualArgon2idSettings) {
+  for (const auto& [mem_kib, passes] : std::map<std::string, std::string>{
+           {"48128", "1"}, {"19456", "2"}, {"12288", "3"}, {"9216", "4"}, {"7168", "5"}}) {
+    auto c = LoadIdentityConfig(Env({{"IDENTITY_ARGON2_MEMLIMIT_KIB", mem_kib},
+                                     {"IDENTITY_ARGON2_OPSLIMIT", passes}}));
+    EXPECT_TRUE(c.ok()) << mem_kib << " KiB, t = " << passes << ": " << c.status();
+  }
+}
+
 TEST(IdentityConfigTest, RefusesHashingWeakerThanOwasp) {
-  auto c = LoadIdentityConfig(Env({{"IDENTITY_ARGON2_MEMLIMIT_KIB", "8192"}}));
+  // One pass short of each OWASP setting names the passes.
+  for (const auto& [mem_kib, passes] : std::map<std::string, std::string>{
+           {"48128", "0"}, {"48127", "1"}, {"19456", "1"}, {"12288", "2"}, {"9216", "3"},
+           {"7168", "4"}}) {
+    auto c = LoadIdentityConfig(Env({{"IDENTITY_ARGON2_MEMLIMIT_KIB", mem_kib},
+                                     {"IDENTITY_ARGON2_OPSLIMIT", passes}}));
+    EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument) << mem_kib << "/" << passes;
+    EXPECT_NE(c.status().message().find("IDENTITY_ARGON2_OPSLIMIT"), absl::string_view::npos)
+        << c.status();
+  }
+  // Less memory than OWASP's smallest setting names the memory, whatever the passes.
+  auto c = LoadIdentityConfig(Env({{"IDENTITY_ARGON2_MEMLIMIT_KIB", "7167"},
+                                   {"IDENTITY_ARGON2_OPSLIMIT", "10"}}));
   EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(c.status().message().find("IDENTITY_ARGON2_MEMLIMIT_KIB"), absl::string_view::npos);
-  c = LoadIdentityConfig(Env({{"IDENTITY_ARGON2_OPSLIMIT", "1"}}));
+  // The default memory (12 MiB) needs three passes.
+  c = LoadIdentityConfig(Env({{"IDENTITY_ARGON2_OPSLIMIT", "2"}}));
   EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
 }
 

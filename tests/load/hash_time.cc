@@ -3,7 +3,7 @@
 // ceiling (cores ÷ one hash time). Prints JSON: {"opslimit", "memlimit_kib", "hashes",
 // "seconds_per_hash"}.
 //
-//   hash_time --opslimit=2 --memlimit_kib=19456 --hashes=20
+//   hash_time --hashes=20      (identity's default parameters; --opslimit, --memlimit_kib)
 #include <sodium.h>
 
 #include <iostream>
@@ -12,9 +12,13 @@
 #include "absl/flags/parse.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "services/identity/domain/password_hasher.h"
 
-ABSL_FLAG(int, opslimit, 2, "argon2id t (IDENTITY_ARGON2_OPSLIMIT)");
-ABSL_FLAG(int, memlimit_kib, 19456, "argon2id m in KiB (IDENTITY_ARGON2_MEMLIMIT_KIB)");
+ABSL_FLAG(int, opslimit, static_cast<int>(suite::identity::PasswordHasherOptions{}.opslimit),
+          "argon2id t (IDENTITY_ARGON2_OPSLIMIT)");
+ABSL_FLAG(int, memlimit_kib,
+          static_cast<int>(suite::identity::PasswordHasherOptions{}.memlimit / 1024),
+          "argon2id m in KiB (IDENTITY_ARGON2_MEMLIMIT_KIB)");
 ABSL_FLAG(int, hashes, 20, "hashes to average over (after one warm-up hash)");
 
 int main(int argc, char** argv) {

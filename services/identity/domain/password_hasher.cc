@@ -55,7 +55,7 @@ PasswordHasher::~PasswordHasher() {
 }
 
 void PasswordHasher::WorkerLoop() {
-  // A hash is ~12 ms of pure CPU (plus 19 MiB of page faults); two workers on two cores used to
+  // A hash is ~9 ms of CPU (plus 12 MiB of page faults); two workers on two cores used to
   // starve every request thread during a login flood (tools/bench: ValidateSession p99 15 ms
   // quiet, 2.3 s during the flood). At nice 19 a hash weighs 1/70 of a request thread, so the
   // hot path keeps the cores, while a login flood alone still runs at full speed. Not

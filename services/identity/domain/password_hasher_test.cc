@@ -46,10 +46,12 @@ TEST(PasswordHasherTest, HashesWithOtherParametersNeedRehash) {
   EXPECT_TRUE((*strong)->NeedsRehash("$2b$10$bcrypt-style"));
 }
 
-TEST(PasswordHasherTest, DefaultsAreAtLeastOwaspsMinimum) {
-  PasswordHasherOptions defaults;
-  EXPECT_GE(defaults.opslimit, 2u);
-  EXPECT_GE(defaults.memlimit, 19u * 1024 * 1024);
+TEST(PasswordHasherTest, DefaultsHashWithOwaspsTwelveMebibyteSetting) {
+  auto hasher = PasswordHasher::Create(PasswordHasherOptions{});
+  ASSERT_TRUE(hasher.ok()) << hasher.status();
+  absl::StatusOr<std::string> hash = (*hasher)->Hash("correct horse battery staple");
+  ASSERT_TRUE(hash.ok()) << hash.status();
+  EXPECT_NE(hash->find("$m=12288,t=3,p=1$"), std::string::npos) << *hash;
 }
 
 TEST(PasswordHasherTest, RejectsParametersLibsodiumRefuses) {
