@@ -194,7 +194,8 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
                                  ") "
                                  "AND ($4::bigint = -1 OR received_at < " +
                                  TS(4) + ") AND " + After("received_at", "id", 5, 6) +
-                                 " ORDER BY received_at DESC, id DESC LIMIT $7"},
+                                 " ORDER BY stripe_events.received_at DESC, "
+                                 "stripe_events.id DESC LIMIT $7"},
       // Customers. The ordered upsert applies only a newer event (see the header).
       {"billing_customer_upsert_ordered",
        "INSERT INTO billing.stripe_customers AS c (stripe_customer_id, user_id, deleted_at, "
@@ -282,7 +283,8 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
       {"billing_transaction_list",
        "SELECT " + TransactionColumns() +
            " FROM billing.transactions WHERE account_id = $1::uuid AND " +
-           After("created_at", "id", 2, 3) + " ORDER BY created_at DESC, id DESC LIMIT $4"},
+           After("created_at", "id", 2, 3) +
+           " ORDER BY transactions.created_at DESC, transactions.id DESC LIMIT $4"},
   };
   return *statements;
 }

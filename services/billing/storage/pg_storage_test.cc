@@ -103,6 +103,9 @@ TEST_F(PgStorageTest, EveryListStatementsGenericPlanCanUseAnIndex) {
                 plan.find("Bitmap Index Scan") != std::string::npos)
         << name << "\n" << plan;
     EXPECT_EQ(plan.find("Seq Scan"), std::string::npos) << name << "\n" << plan;
+    // The page order is the index's: ORDER BY must name the table's uuid id, not the output
+    // column id::text (which no index provides).
+    EXPECT_EQ(plan.find("::text) DESC"), std::string::npos) << name << "\n" << plan;
   }
 }
 

@@ -57,6 +57,10 @@ const std::string kAccountColumns =
     absl::StrCat("id::text, name, status, ", Us("created_at"), ", ", Us("updated_at"));
 const std::string kAssignmentColumns = absl::StrCat(
     "id::text, user_id::text, role_key, coalesce(account_id::text, ''), ", Us("created_at"));
+// ORDER BY names the table: a bare `id` would be the output column id::text, an order no index
+// gives (every list here selects id::text).
+const char kAssignmentOrder[] =
+    " ORDER BY role_assignments.created_at, role_assignments.id LIMIT 1000";
 const std::string kRoleColumns = absl::StrCat("key, label, ", Us("created_at"));
 const std::string kAttemptColumns = absl::StrCat(
     "id::text, email, coalesce(user_id::text, ''), ip, coalesce(user_agent, ''), success, "
@@ -143,7 +147,7 @@ std::vector<std::pair<std::string, std::string>> Statements() {
                     "AND ($1::text = '' OR status = $1::text) "
                     "AND ($2::text = '' OR left(lower(email), length($2::text)) = $2::text) "
                     "AND (NOT $3::boolean OR (created_at, id) > (",
-                    Ts(4), ", $5::uuid)) ORDER BY created_at, id LIMIT $6::int")},
+                    Ts(4), ", $5::uuid)) ORDER BY users.created_at, users.id LIMIT $6::int")},
       {"identity_user_update",
        absl::StrCat("UPDATE identity.users SET "
                     "first_name = CASE WHEN $2::boolean THEN NULLIF($3::text, '') "
@@ -217,7 +221,9 @@ std::vector<std::pair<std::string, std::string>> Statements() {
                     "AND (NOT $4::boolean OR created_at >= ",
                     Ts(5), ") AND (NOT $6::boolean OR created_at < ", Ts(7),
                     ") AND (NOT $8::boolean OR (created_at, id) < (", Ts(9),
-                    ", $10::uuid)) ORDER BY created_at DESC, id DESC LIMIT $11::int")},
+                    ", $10::uuid)) "
+                    "ORDER BY login_attempts.created_at DESC, login_attempts.id DESC "
+                    "LIMIT $11::int")},
       // --- sessions
       {"identity_session_insert",
        absl::StrCat("INSERT INTO identity.sessions AS s (user_id, session_token_hash, "
@@ -303,18 +309,16 @@ std::vector<std::pair<std::string, std::string>> Statements() {
       // ListRoleAssignments: one statement per filter shape, so each generic plan can use
       // the index of its shape (an `($1 = '' OR col = $1)` filter never can).
       {"identity_role_assignments_all_list",
-       absl::StrCat("SELECT ", kAssignmentColumns, " FROM ", ru,
-                    " ORDER BY created_at, id LIMIT 1000")},
+       absl::StrCat("SELECT ", kAssignmentColumns, " FROM ", ru, kAssignmentOrder)},
       {"identity_role_assignments_by_user_list",
        absl::StrCat("SELECT ", kAssignmentColumns, " FROM ", ru,
-                    " WHERE user_id = $1::uuid ORDER BY created_at, id LIMIT 1000")},
+                    " WHERE user_id = $1::uuid", kAssignmentOrder)},
       {"identity_role_assignments_by_account_list",
        absl::StrCat("SELECT ", kAssignmentColumns, " FROM ", ru,
-                    " WHERE account_id = $1::uuid ORDER BY created_at, id LIMIT 1000")},
+                    " WHERE account_id = $1::uuid", kAssignmentOrder)},
       {"identity_role_assignments_by_user_account_list",
        absl::StrCat("SELECT ", kAssignmentColumns, " FROM ", ru,
-                    " WHERE user_id = $1::uuid AND account_id = $2::uuid "
-                    "ORDER BY created_at, id LIMIT 1000")},
+                    " WHERE user_id = $1::uuid AND account_id = $2::uuid", kAssignmentOrder)},
       // --- bootstrap
       {"identity_admin_exists",
        absl::StrCat("SELECT EXISTS (SELECT 1 FROM ", ru,
