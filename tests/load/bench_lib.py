@@ -307,10 +307,14 @@ def cmd_report(d, out):
     if os.path.exists(ex):
         e = load(ex)
         res["explain"] = e
+        sizes = os.path.join(d, "table_sizes.txt")
+        if os.path.exists(sizes):
+            res["explain_table_sizes"] = {name: int(rows) for name, rows in
+                                          (line.split() for line in open(sizes) if line.strip())}
         bad = [x["statement"] for x in e if not (x["generic_uses_index"] and x["custom_uses_index"])]
         no_index = [x["statement"] for x in e if not x["noseq_uses_index"]]
         res["targets"].append({"target": "EXPLAIN of every list query uses an index",
-                               "value": f"{len(e) - len(bad)}/{len(e)} shapes at the bench's table sizes"
+                               "value": f"{len(e) - len(bad)}/{len(e)} shapes at the table sizes of explain_table_sizes"
                                + (f" (seq scan: {', '.join(sorted(set(bad)))})" if bad else "")
                                + f"; with enable_seqscan=off {len(e) - len(no_index)}/{len(e)}"
                                + (f" (no index plan: {', '.join(sorted(set(no_index)))})" if no_index else ""),
