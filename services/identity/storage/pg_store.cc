@@ -233,12 +233,12 @@ std::vector<std::pair<std::string, std::string>> Statements() {
       {"identity_login_list",
        absl::StrCat("SELECT ", kAttemptColumns, " FROM identity.login_attempts WHERE ",
                     AttemptListFilters(1))},
-      {"identity_login_list_by_email",
+      {"identity_login_by_email_list",
        absl::StrCat("SELECT ", kAttemptColumns,
                     " FROM identity.login_attempts WHERE email = $1::text "
                     "AND ($2::text = '' OR ip = $2::text) AND ",
                     AttemptListFilters(3))},
-      {"identity_login_list_by_ip",
+      {"identity_login_by_ip_list",
        absl::StrCat("SELECT ", kAttemptColumns,
                     " FROM identity.login_attempts WHERE ip = $1::text AND ",
                     AttemptListFilters(2))},
@@ -596,8 +596,8 @@ absl::StatusOr<std::vector<LoginAttempt>> PgIdentityStore::ListLoginAttempts(
                      before ? Micros(before->created_at) : int64_t{0}, cursor_id, limit);
     };
     absl::StatusOr<pqxx::result> listed =
-        !filter.email.empty() ? list("identity_login_list_by_email", filter.email, filter.ip)
-        : !filter.ip.empty()  ? list("identity_login_list_by_ip", filter.ip)
+        !filter.email.empty() ? list("identity_login_by_email_list", filter.email, filter.ip)
+        : !filter.ip.empty()  ? list("identity_login_by_ip_list", filter.ip)
                               : list("identity_login_list");
     SUITE_ASSIGN_OR_RETURN(pqxx::result rows, std::move(listed));
     Result attempts;

@@ -204,9 +204,9 @@ TEST(PgIdentityStoreTest, EveryListStatementsGenericPlanCanUseAnIndex) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"identity_users_list", absl::StrCat("'', '', false, 0, ", id, ", 21")},
       {"identity_login_list", absl::StrCat("'', false, 0, false, 0, false, 0, ", id, ", 21")},
-      {"identity_login_list_by_email",
+      {"identity_login_by_email_list",
        absl::StrCat("'a@example.com', '', '', false, 0, false, 0, false, 0, ", id, ", 21")},
-      {"identity_login_list_by_ip",
+      {"identity_login_by_ip_list",
        absl::StrCat("'10.0.0.1', '', false, 0, false, 0, false, 0, ", id, ", 21")},
       {"identity_sessions_live", absl::StrCat(id, ", 0")},
       {"identity_session_revoke_live", absl::StrCat(id, ", 0")},
@@ -263,8 +263,8 @@ TEST(PgIdentityStoreTest, LoginAttemptListingsReadAnIndexAtProductionSize) {
   const std::string tail = absl::StrCat("'', false, 0, false, 0, false, 0, ", id, ", 21");
   for (const auto& [name, args] : std::vector<std::pair<std::string, std::string>>{
            {"identity_login_list", tail},
-           {"identity_login_list_by_email", "'u7@example.com', '', " + tail},
-           {"identity_login_list_by_ip", "'10.7.0.1', " + tail}}) {
+           {"identity_login_by_email_list", "'u7@example.com', '', " + tail},
+           {"identity_login_by_ip_list", "'10.7.0.1', " + tail}}) {
     auto statement = pool->FindStatement(name);
     ASSERT_TRUE(statement.ok()) << name;
     pqxx::connection conn(url);
