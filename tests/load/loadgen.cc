@@ -407,20 +407,22 @@ void ListSweep(Env& env) {
   {
     idv1::ListSessionsRequest r;
     r.set_user_id(u.user_id);
-    idv1::ListSessionsResponse o;
-    auto ctx = Ctx(u.token);
-    grpc::Status st = id->ListSessions(ctx.get(), r, &o);
-    if (!st.ok()) std::cerr << "loadgen: list sweep ListSessions: " << st.error_message() << "\n";
+    r.set_page_size(1);
+    TwoPages<idv1::ListSessionsRequest, idv1::ListSessionsResponse>(
+        "ListSessions", u.token, r, S(id, &idv1::IdentityService::Stub::ListSessions));
     idv1::ListRoleAssignmentsRequest ra;
+    ra.set_page_size(2);
+    TwoPages<idv1::ListRoleAssignmentsRequest, idv1::ListRoleAssignmentsResponse>(
+        "ListRoleAssignments", admin, ra,
+        S(id, &idv1::IdentityService::Stub::ListRoleAssignments));
     ra.set_user_id(env.admin_id);
-    idv1::ListRoleAssignmentsResponse rao;
-    auto ctx2 = Ctx(admin);
-    st = id->ListRoleAssignments(ctx2.get(), ra, &rao);
-    if (!st.ok()) std::cerr << "loadgen: list sweep ListRoleAssignments: " << st.error_message() << "\n";
+    TwoPages<idv1::ListRoleAssignmentsRequest, idv1::ListRoleAssignmentsResponse>(
+        "ListRoleAssignments(user_id)", admin, ra,
+        S(id, &idv1::IdentityService::Stub::ListRoleAssignments));
     idv1::ListRolesRequest rr;
     idv1::ListRolesResponse rro;
     auto ctx3 = Ctx(admin);
-    st = id->ListRoles(ctx3.get(), rr, &rro);
+    grpc::Status st = id->ListRoles(ctx3.get(), rr, &rro);
     if (!st.ok()) std::cerr << "loadgen: list sweep ListRoles: " << st.error_message() << "\n";
   }
   {

@@ -334,10 +334,23 @@ absl::Status Identity::Logout(const Principal& caller) {
   return revoked;
 }
 
-absl::StatusOr<std::vector<Session>> Identity::ListSessions(const Principal& caller,
-                                                            const std::string& user_id) {
+absl::StatusOr<SessionPage> Identity::ListSessions(const Principal& caller,
+                                                   const std::string& user_id, int page_size,
+                                                   const std::string& page_token) {
   SUITE_ASSIGN_OR_RETURN(std::string id, SelfOrAdmin(caller, user_id, "user_id"));
-  return store_->ListLiveSessions(id, clock_->Now());
+  SUITE_ASSIGN_OR_RETURN(int limit, ValidateUnpagedListPageSize(page_size));
+  SUITE_ASSIGN_OR_RETURN(absl::optional<Cursor> before,
+                         DecodePage(page_tokens_, "sessions", id, page_token));
+  SUITE_ASSIGN_OR_RETURN(std::vector<Session> sessions,
+                         store_->ListLiveSessions(id, clock_->Now(), before, limit + 1));
+  SessionPage page;
+  if (static_cast<int>(sessions.size()) > limit) {
+    sessions.resize(limit);
+    page.next_page_token = EncodePage(page_tokens_, "sessions", id,
+                                      Cursor{sessions.back().created_at, sessions.back().id});
+  }
+  page.sessions = std::move(sessions);
+  return page;
 }
 
 absl::Status Identity::RevokeSession(const Principal& caller, const std::string& session_id) {
@@ -463,8 +476,9 @@ absl::Status Identity::RevokeRole(const Principal& caller, const std::string& us
   return revoked;
 }
 
-absl::StatusOr<std::vector<RoleAssignment>> Identity::ListRoleAssignments(
-    const Principal& caller, const std::string& user_id, const std::string& account_id) {
+absl::StatusOr<RoleAssignmentPage> Identity::ListRoleAssignments(
+    const Principal& caller, const std::string& user_id, const std::string& account_id,
+    int page_size, const std::string& page_token) {
   if (!account_id.empty()) SUITE_RETURN_IF_ERROR(ValidateUuid("account_id", account_id));
   std::string id;
   if (caller.IsAdmin()) {
@@ -473,7 +487,21 @@ absl::StatusOr<std::vector<RoleAssignment>> Identity::ListRoleAssignments(
   } else {
     SUITE_ASSIGN_OR_RETURN(id, SelfOrAdmin(caller, user_id, "user_id"));
   }
-  return store_->ListRoleAssignments(id, account_id);
+  SUITE_ASSIGN_OR_RETURN(int limit, ValidateUnpagedListPageSize(page_size));
+  const std::string fingerprint = absl::StrCat(id, "|", account_id);
+  SUITE_ASSIGN_OR_RETURN(absl::optional<Cursor> after,
+                         DecodePage(page_tokens_, "role_assignments", fingerprint, page_token));
+  SUITE_ASSIGN_OR_RETURN(std::vector<RoleAssignment> assignments,
+                         store_->ListRoleAssignments(id, account_id, after, limit + 1));
+  RoleAssignmentPage page;
+  if (static_cast<int>(assignments.size()) > limit) {
+    assignments.resize(limit);
+    page.next_page_token =
+        EncodePage(page_tokens_, "role_assignments", fingerprint,
+                   Cursor{assignments.back().created_at, assignments.back().id});
+  }
+  page.role_assignments = std::move(assignments);
+  return page;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -80,6 +80,14 @@ struct LoginAttemptPage {
   std::vector<LoginAttempt> attempts;
   std::string next_page_token;
 };
+struct SessionPage {
+  std::vector<Session> sessions;
+  std::string next_page_token;
+};
+struct RoleAssignmentPage {
+  std::vector<RoleAssignment> role_assignments;
+  std::string next_page_token;
+};
 struct VerificationToken {
   std::string token;
   absl::Time expires_at;
@@ -140,9 +148,10 @@ class Identity {
   // --- Sessions ----------------------------------------------------------------------------
   // Logout revokes the caller's session.
   absl::Status Logout(const Principal& caller);
-  // ListSessions: self (empty user_id) or admin.
-  absl::StatusOr<std::vector<Session>> ListSessions(const Principal& caller,
-                                                    const std::string& user_id);
+  // ListSessions: self (empty user_id) or admin; the live sessions, newest first.
+  // INVALID_ARGUMENT (user_id, page_size, page_token).
+  absl::StatusOr<SessionPage> ListSessions(const Principal& caller, const std::string& user_id,
+                                           int page_size, const std::string& page_token);
   // RevokeSession: own session or admin. NOT_FOUND when unknown or already revoked;
   // PERMISSION_DENIED for another user's session.
   absl::Status RevokeSession(const Principal& caller, const std::string& session_id);
@@ -181,10 +190,13 @@ class Identity {
   // RevokeRole: admin only. NOT_FOUND when there was no such grant.
   absl::Status RevokeRole(const Principal& caller, const std::string& user_id,
                           const std::string& role, const std::string& account_id);
-  // ListRoleAssignments: own grants (empty user_id = self), anyone's for an admin.
-  absl::StatusOr<std::vector<RoleAssignment>> ListRoleAssignments(const Principal& caller,
-                                                                  const std::string& user_id,
-                                                                  const std::string& account_id);
+  // ListRoleAssignments: own grants (empty user_id = self), anyone's for an admin; oldest
+  // first. INVALID_ARGUMENT (user_id, account_id, page_size, page_token).
+  absl::StatusOr<RoleAssignmentPage> ListRoleAssignments(const Principal& caller,
+                                                         const std::string& user_id,
+                                                         const std::string& account_id,
+                                                         int page_size,
+                                                         const std::string& page_token);
 
   // --- Audit -------------------------------------------------------------------------------
   // ListLoginAttempts: admin only, newest first. INVALID_ARGUMENT (email, ip, page_size,

@@ -156,9 +156,11 @@ class IdentityStore {
                                     absl::Time expires_at) = 0;
   // GetSession returns a session by id. NOT_FOUND when there is none.
   virtual absl::StatusOr<Session> GetSession(const std::string& session_id) = 0;
-  // ListLiveSessions returns the user's sessions neither revoked nor expired at `now`.
-  virtual absl::StatusOr<std::vector<Session>> ListLiveSessions(const std::string& user_id,
-                                                                absl::Time now) = 0;
+  // ListLiveSessions returns up to `limit` of the user's sessions neither revoked nor expired
+  // at `now`, before `before` in (created_at, id) order, newest first.
+  virtual absl::StatusOr<std::vector<Session>> ListLiveSessions(
+      const std::string& user_id, absl::Time now, const absl::optional<Cursor>& before,
+      int limit) = 0;
   // RevokeSession revokes a live session. NOT_FOUND when there is none or it was revoked.
   virtual absl::Status RevokeSession(const std::string& session_id, absl::Time now) = 0;
   // RevokeAllSessions revokes the user's live sessions except `except_session`; returns how
@@ -205,9 +207,11 @@ class IdentityStore {
   // RevokeRole removes a grant. NOT_FOUND when there was none.
   virtual absl::Status RevokeRole(const std::string& user_id, const std::string& role,
                                   const std::string& account_id) = 0;
-  // ListRoleAssignments returns grants filtered by user and/or account (empty = any).
+  // ListRoleAssignments returns up to `limit` grants filtered by user and/or account (empty =
+  // any), after `after` in (created_at, id) order.
   virtual absl::StatusOr<std::vector<RoleAssignment>> ListRoleAssignments(
-      const std::string& user_id, const std::string& account_id) = 0;
+      const std::string& user_id, const std::string& account_id,
+      const absl::optional<Cursor>& after, int limit) = 0;
 
   // Bootstrap.
   // EnsureAdmin creates the user with this e-mail and hash unless some user already exists

@@ -131,4 +131,8 @@ absl::StatusOr<int> ValidatePageSize(int page_size) {
   return suite::rpc::PageLimit(page_size, /*default_size=*/50, /*max_size=*/100);
 }
 
+absl::StatusOr<int> ValidateUnpagedListPageSize(int page_size) {
+  return suite::rpc::PageLimit(page_size, /*default_size=*/1000, /*max_size=*/1000);
+}
+
 }  // namespace suite::identity

@@ -44,6 +44,11 @@ absl::Status ValidateRoleKey(absl::string_view field, absl::string_view key);
 // ValidatePageSize returns the rows to serve for a request's page_size: 0 means 50, more than
 // 100 means 100; INVALID_ARGUMENT (page_size) when negative.
 absl::StatusOr<int> ValidatePageSize(int page_size);
+// ValidateUnpagedListPageSize is ValidatePageSize for the lists that returned up to 1000
+// rows before they were paged (ListSessions, ListRoleAssignments): 0 and more than 1000 mean
+// 1000, so a caller that never sends page_size sees what it saw before (AIP-158: adding
+// pagination must not shrink an unpaged response).
+absl::StatusOr<int> ValidateUnpagedListPageSize(int page_size);
 
 }  // namespace suite::identity
 

@@ -1,6 +1,9 @@
 // Accounts, roles and the login audit over a real gRPC server and a real PostgreSQL database.
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "services/identity/grpc/test_helpers.h"
 
 namespace suite::identity::testing {
@@ -87,6 +90,51 @@ TEST_F(AccountsRolesTest, ListAccountsShowsMembersTheirOwnAndAdminsAllWithPaging
   first.set_page_token(resp.next_page_token());
   EXPECT_EQ(client_->stub().ListAccounts(Client::Bearer(ada).get(), first, &resp).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// An admin's listing of every grant pages in creation order without a gap or a repeat, and a
+// token serves only the filters it was made for.
+TEST_F(AccountsRolesTest, ListRoleAssignmentsPagesEveryGrantAndATokenKeepsItsFilters) {
+  std::string ada_id;
+  client_->MemberToken("ada@example.com", &ada_id);
+  client_->MemberToken("bob@example.com");
+  client_->MemberToken("cid@example.com");
+  const std::string admin = client_->AdminToken();
+
+  pb::ListRoleAssignmentsResponse all;
+  ASSERT_TRUE(client_->stub().ListRoleAssignments(Client::Bearer(admin).get(),
+                                                  pb::ListRoleAssignmentsRequest(), &all)
+                  .ok());
+  ASSERT_GE(all.role_assignments_size(), 4);  // three members and the admin
+  EXPECT_TRUE(all.next_page_token().empty());
+
+  pb::ListRoleAssignmentsRequest req;
+  req.set_page_size(2);
+  std::vector<std::string> paged;
+  pb::ListRoleAssignmentsResponse page;
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(client_->stub().ListRoleAssignments(Client::Bearer(admin).get(), req, &page).ok());
+    EXPECT_LE(page.role_assignments_size(), 2);
+    for (const auto& a : page.role_assignments()) paged.push_back(a.role_assignment_id());
+    if (page.next_page_token().empty()) break;
+    req.set_page_token(page.next_page_token());
+  }
+  std::vector<std::string> unpaged;
+  for (const auto& a : all.role_assignments()) unpaged.push_back(a.role_assignment_id());
+  EXPECT_EQ(paged, unpaged);
+
+  // A token of the listing of everyone is refused for ada's grants.
+  pb::ListRoleAssignmentsRequest first;
+  first.set_page_size(1);
+  ASSERT_TRUE(client_->stub().ListRoleAssignments(Client::Bearer(admin).get(), first, &page).ok());
+  pb::ListRoleAssignmentsRequest adas;
+  adas.set_user_id(ada_id);
+  adas.set_page_token(page.next_page_token());
+  grpc::Status refused =
+      client_->stub().ListRoleAssignments(Client::Bearer(admin).get(), adas, &page);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(refused.error_message().find("page_token"), std::string::npos)
+      << refused.error_message();
 }
 
 TEST_F(AccountsRolesTest, UpdateAccountIsAdminOnly) {

@@ -334,9 +334,11 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::ListSessions(grpc::CallbackServer
                                                             pb::ListSessionsResponse* response) {
   return suite::rpc::RunHandler(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
-    SUITE_ASSIGN_OR_RETURN(std::vector<Session> sessions,
-                           identity_->ListSessions(caller, request->user_id()));
-    for (const Session& s : sessions) ToProto(s, response->add_sessions());
+    SUITE_ASSIGN_OR_RETURN(SessionPage page,
+                           identity_->ListSessions(caller, request->user_id(),
+                                                   request->page_size(), request->page_token()));
+    for (const Session& s : page.sessions) ToProto(s, response->add_sessions());
+    response->set_next_page_token(page.next_page_token);
     return absl::OkStatus();
   });
 }
@@ -480,9 +482,13 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::ListRoleAssignments(
   return suite::rpc::RunHandler(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
     SUITE_ASSIGN_OR_RETURN(
-        std::vector<RoleAssignment> assignments,
-        identity_->ListRoleAssignments(caller, request->user_id(), request->account_id()));
-    for (const RoleAssignment& a : assignments) ToProto(a, response->add_role_assignments());
+        RoleAssignmentPage page,
+        identity_->ListRoleAssignments(caller, request->user_id(), request->account_id(),
+                                       request->page_size(), request->page_token()));
+    for (const RoleAssignment& a : page.role_assignments) {
+      ToProto(a, response->add_role_assignments());
+    }
+    response->set_next_page_token(page.next_page_token);
     return absl::OkStatus();
   });
 }

@@ -397,6 +397,57 @@ TEST_F(LoginTest, RotateSessionKillsTheOldTokenAndKeepsTheAbsoluteCap) {
             grpc::StatusCode::UNAUTHENTICATED);
 }
 
+// Sessions made in the same instant (the test clock stands still) still page without a gap or
+// a repeat: the cursor is (created_at, id). A token names its user's listing only.
+TEST_F(LoginTest, ListSessionsPagesNewestFirstAndATokenServesOnlyItsUsersListing) {
+  std::string ada_id;
+  const std::string ada = client_->MemberToken("ada@example.com", &ada_id);
+  client_->LoginToken("ada@example.com");
+  client_->LoginToken("ada@example.com");
+  std::string bob_id;
+  client_->MemberToken("bob@example.com", &bob_id);
+  const std::string admin = client_->AdminToken();
+
+  pb::ListSessionsResponse all;
+  ASSERT_TRUE(client_->stub().ListSessions(Client::Bearer(ada).get(), {}, &all).ok());
+  ASSERT_EQ(all.sessions_size(), 3);
+  EXPECT_TRUE(all.next_page_token().empty());
+
+  pb::ListSessionsRequest req;
+  req.set_page_size(2);
+  std::vector<std::string> paged;
+  pb::ListSessionsResponse page;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(client_->stub().ListSessions(Client::Bearer(ada).get(), req, &page).ok());
+    EXPECT_LE(page.sessions_size(), 2);
+    for (const auto& s : page.sessions()) paged.push_back(s.session_id());
+    if (page.next_page_token().empty()) break;
+    req.set_page_token(page.next_page_token());
+  }
+  std::vector<std::string> unpaged;
+  for (const auto& s : all.sessions()) unpaged.push_back(s.session_id());
+  EXPECT_EQ(paged, unpaged);
+
+  // A token of ada's listing is refused for bob's, even to an admin, and changes nothing.
+  req.clear_page_token();
+  req.set_page_size(1);
+  ASSERT_TRUE(client_->stub().ListSessions(Client::Bearer(ada).get(), req, &page).ok());
+  ASSERT_FALSE(page.next_page_token().empty());
+  pb::ListSessionsRequest bobs;
+  bobs.set_user_id(bob_id);
+  bobs.set_page_token(page.next_page_token());
+  grpc::Status refused = client_->stub().ListSessions(Client::Bearer(admin).get(), bobs, &page);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(refused.error_message().find("page_token"), std::string::npos)
+      << refused.error_message();
+  pb::ListSessionsRequest negative;
+  negative.set_page_size(-1);
+  refused = client_->stub().ListSessions(Client::Bearer(ada).get(), negative, &page);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(refused.error_message().find("page_size"), std::string::npos)
+      << refused.error_message();
+}
+
 TEST_F(LoginTest, ListAndRevokeOwnSessionsButNotOthers) {
   std::string ada_id;
   const std::string ada1 = client_->MemberToken("ada@example.com", &ada_id);

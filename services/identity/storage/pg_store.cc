@@ -53,6 +53,14 @@ std::string LoginFailures(absl::string_view column, int value, int offset,
                       offset, "::int LIMIT 1))");
 }
 int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
+// A keyset page's cursor as statement parameters: the id must still parse as a uuid when
+// there is no cursor (the has_cursor parameter then disables the comparison).
+int64_t CursorMicros(const absl::optional<Cursor>& cursor) {
+  return cursor ? Micros(cursor->created_at) : 0;
+}
+std::string CursorId(const absl::optional<Cursor>& cursor) {
+  return cursor ? cursor->id : "00000000-0000-0000-0000-000000000000";
+}
 absl::Time TimeOf(const pqxx::field& f) { return absl::FromUnixMicros(f.as<int64_t>()); }
 absl::optional<absl::Time> MaybeTimeOf(const pqxx::field& f) {
   if (f.is_null()) return absl::nullopt;
@@ -72,10 +80,15 @@ const std::string kAccountColumns =
     absl::StrCat("id::text, name, status, ", Us("created_at"), ", ", Us("updated_at"));
 const std::string kAssignmentColumns = absl::StrCat(
     "id::text, user_id::text, role_key, coalesce(account_id::text, ''), ", Us("created_at"));
-// ORDER BY names the table: a bare `id` would be the output column id::text, an order no index
-// gives (every list here selects id::text).
-const char kAssignmentOrder[] =
-    " ORDER BY role_assignments.created_at, role_assignments.id LIMIT 1000";
+// The page of a role-assignment listing, its parameters numbered from $<first>: has_after,
+// after, after_id and the limit. ORDER BY names the table: a bare `id` would be the output
+// column id::text, an order no index gives (every list here selects id::text).
+std::string AssignmentPage(int first) {
+  return absl::StrCat("(NOT $", first, "::boolean OR (created_at, id) > (", Ts(first + 1), ", $",
+                      first + 2, "::uuid)) ORDER BY role_assignments.created_at, "
+                      "role_assignments.id LIMIT $",
+                      first + 3, "::int");
+}
 const std::string kRoleColumns = absl::StrCat("key, label, ", Us("created_at"));
 const std::string kAttemptColumns = absl::StrCat(
     "id::text, email, coalesce(user_id::text, ''), ip, coalesce(user_agent, ''), success, "
@@ -270,7 +283,8 @@ std::vector<std::pair<std::string, std::string>> Statements() {
                     " FROM identity.sessions s WHERE s.user_id = $1::uuid AND s.revoked_at IS "
                     "NULL AND s.expires_at > ",
                     Ts(2), " AND s.absolute_expires_at > ", Ts(2),
-                    " ORDER BY s.created_at DESC LIMIT 1000")},
+                    " AND (NOT $3::boolean OR (s.created_at, s.id) < (", Ts(4),
+                    ", $5::uuid)) ORDER BY s.created_at DESC, s.id DESC LIMIT $6::int")},
       {"identity_session_revoke",
        absl::StrCat("UPDATE identity.sessions SET revoked_at = ", Ts(2),
                     " WHERE id = $1::uuid AND revoked_at IS NULL RETURNING id")},
@@ -327,16 +341,18 @@ std::vector<std::pair<std::string, std::string>> Statements() {
       // ListRoleAssignments: one statement per filter shape, so each generic plan can use
       // the index of its shape (an `($1 = '' OR col = $1)` filter never can).
       {"identity_role_assignments_all_list",
-       absl::StrCat("SELECT ", kAssignmentColumns, " FROM ", ru, kAssignmentOrder)},
+       absl::StrCat("SELECT ", kAssignmentColumns, " FROM ", ru, " WHERE ",
+                    AssignmentPage(1))},
       {"identity_role_assignments_by_user_list",
        absl::StrCat("SELECT ", kAssignmentColumns, " FROM ", ru,
-                    " WHERE user_id = $1::uuid", kAssignmentOrder)},
+                    " WHERE user_id = $1::uuid AND ", AssignmentPage(2))},
       {"identity_role_assignments_by_account_list",
        absl::StrCat("SELECT ", kAssignmentColumns, " FROM ", ru,
-                    " WHERE account_id = $1::uuid", kAssignmentOrder)},
+                    " WHERE account_id = $1::uuid AND ", AssignmentPage(2))},
       {"identity_role_assignments_by_user_account_list",
        absl::StrCat("SELECT ", kAssignmentColumns, " FROM ", ru,
-                    " WHERE user_id = $1::uuid AND account_id = $2::uuid", kAssignmentOrder)},
+                    " WHERE user_id = $1::uuid AND account_id = $2::uuid AND ",
+                    AssignmentPage(3))},
       // --- bootstrap
       {"identity_admin_exists",
        absl::StrCat("SELECT EXISTS (SELECT 1 FROM ", ru,
@@ -427,12 +443,10 @@ absl::StatusOr<std::vector<User>> PgIdentityStore::ListUsers(const UserFilter& f
                                                              int limit) {
   using Result = std::vector<User>;
   const std::string status = filter.status ? std::string(UserStatusName(*filter.status)) : "";
-  const int64_t cursor_time = after ? Micros(after->created_at) : 0;
-  const std::string cursor_id = after ? after->id : "00000000-0000-0000-0000-000000000000";
   return RunInTransaction<Result>(*pool_, ReadOnly(), [&](Transaction& tx) -> absl::StatusOr<Result> {
     SUITE_ASSIGN_OR_RETURN(pqxx::result rows,
                            tx.Exec("identity_users_list", status, filter.email_prefix,
-                                   after.has_value(), cursor_time, cursor_id, limit));
+                                   after.has_value(), CursorMicros(after), CursorId(after), limit));
     Result users;
     for (const pqxx::row& r : rows) users.push_back(UserOf(r));
     return users;
@@ -585,7 +599,6 @@ absl::StatusOr<std::vector<LoginAttempt>> PgIdentityStore::ListLoginAttempts(
     const LoginAttemptFilter& filter, const absl::optional<Cursor>& before, int limit) {
   using Result = std::vector<LoginAttempt>;
   const std::string success = filter.success ? (*filter.success ? "1" : "0") : "";
-  const std::string cursor_id = before ? before->id : "00000000-0000-0000-0000-000000000000";
   return RunInTransaction<Result>(*pool_, ReadOnly(), [&](Transaction& tx) -> absl::StatusOr<Result> {
     // The shared filters follow the shape's own (see AttemptListFilters).
     auto list = [&](const char* statement, const auto&... shape) {
@@ -593,7 +606,7 @@ absl::StatusOr<std::vector<LoginAttempt>> PgIdentityStore::ListLoginAttempts(
                      filter.start_time ? Micros(*filter.start_time) : int64_t{0},
                      filter.end_time.has_value(),
                      filter.end_time ? Micros(*filter.end_time) : int64_t{0}, before.has_value(),
-                     before ? Micros(before->created_at) : int64_t{0}, cursor_id, limit);
+                     CursorMicros(before), CursorId(before), limit);
     };
     absl::StatusOr<pqxx::result> listed =
         !filter.email.empty() ? list("identity_login_by_email_list", filter.email, filter.ip)
@@ -685,12 +698,14 @@ absl::StatusOr<Session> PgIdentityStore::GetSession(const std::string& session_i
   });
 }
 
-absl::StatusOr<std::vector<Session>> PgIdentityStore::ListLiveSessions(const std::string& user_id,
-                                                                       absl::Time now) {
+absl::StatusOr<std::vector<Session>> PgIdentityStore::ListLiveSessions(
+    const std::string& user_id, absl::Time now, const absl::optional<Cursor>& before, int limit) {
   using Result = std::vector<Session>;
   return RunInTransaction<Result>(*pool_, ReadOnly(), [&](Transaction& tx) -> absl::StatusOr<Result> {
-    SUITE_ASSIGN_OR_RETURN(pqxx::result rows,
-                           tx.Exec("identity_sessions_live", user_id, Micros(now)));
+    SUITE_ASSIGN_OR_RETURN(
+        pqxx::result rows,
+        tx.Exec("identity_sessions_live", user_id, Micros(now), before.has_value(),
+                CursorMicros(before), CursorId(before), limit));
     Result sessions;
     for (const pqxx::row& r : rows) sessions.push_back(SessionOf(r));
     return sessions;
@@ -753,12 +768,11 @@ absl::StatusOr<std::vector<Account>> PgIdentityStore::ListAccounts(
     const absl::optional<std::string>& member_user_id, const absl::optional<Cursor>& after,
     int limit) {
   using Result = std::vector<Account>;
-  const std::string cursor_id = after ? after->id : "00000000-0000-0000-0000-000000000000";
   return RunInTransaction<Result>(*pool_, ReadOnly(), [&](Transaction& tx) -> absl::StatusOr<Result> {
     SUITE_ASSIGN_OR_RETURN(
         pqxx::result rows,
         tx.Exec("identity_accounts_list", member_user_id.value_or(""), after.has_value(),
-                after ? Micros(after->created_at) : int64_t{0}, cursor_id, limit));
+                CursorMicros(after), CursorId(after), limit));
     Result accounts;
     for (const pqxx::row& r : rows) accounts.push_back(AccountOf(r));
     return accounts;
@@ -841,19 +855,22 @@ absl::Status PgIdentityStore::RevokeRole(const std::string& user_id, const std::
 }
 
 absl::StatusOr<std::vector<RoleAssignment>> PgIdentityStore::ListRoleAssignments(
-    const std::string& user_id, const std::string& account_id) {
+    const std::string& user_id, const std::string& account_id,
+    const absl::optional<Cursor>& after, int limit) {
   using Result = std::vector<RoleAssignment>;
   return RunInTransaction<Result>(*pool_, ReadOnly(), [&](Transaction& tx) -> absl::StatusOr<Result> {
-    absl::StatusOr<pqxx::result> found;
-    if (user_id.empty() && account_id.empty()) {
-      found = tx.Exec("identity_role_assignments_all_list");
-    } else if (account_id.empty()) {
-      found = tx.Exec("identity_role_assignments_by_user_list", user_id);
-    } else if (user_id.empty()) {
-      found = tx.Exec("identity_role_assignments_by_account_list", account_id);
-    } else {
-      found = tx.Exec("identity_role_assignments_by_user_account_list", user_id, account_id);
-    }
+    // The page follows the shape's own filters (see AssignmentPage).
+    auto list = [&](const char* statement, const auto&... shape) {
+      return tx.Exec(statement, shape..., after.has_value(), CursorMicros(after), CursorId(after),
+                     limit);
+    };
+    absl::StatusOr<pqxx::result> found =
+        user_id.empty() && account_id.empty()
+            ? list("identity_role_assignments_all_list")
+        : account_id.empty() ? list("identity_role_assignments_by_user_list", user_id)
+        : user_id.empty()    ? list("identity_role_assignments_by_account_list", account_id)
+                             : list("identity_role_assignments_by_user_account_list", user_id,
+                                    account_id);
     SUITE_ASSIGN_OR_RETURN(pqxx::result rows, std::move(found));
     Result assignments;
     for (const pqxx::row& r : rows) assignments.push_back(AssignmentOf(r));

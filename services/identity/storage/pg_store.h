@@ -64,7 +64,9 @@ class PgIdentityStore : public IdentityStore {
                             absl::Time expires_at) override;
   absl::StatusOr<Session> GetSession(const std::string& session_id) override;
   absl::StatusOr<std::vector<Session>> ListLiveSessions(const std::string& user_id,
-                                                        absl::Time now) override;
+                                                        absl::Time now,
+                                                        const absl::optional<Cursor>& before,
+                                                        int limit) override;
   absl::Status RevokeSession(const std::string& session_id, absl::Time now) override;
   absl::StatusOr<int> RevokeAllSessions(const std::string& user_id,
                                         const absl::optional<std::string>& except_session,
@@ -91,7 +93,8 @@ class PgIdentityStore : public IdentityStore {
   absl::Status RevokeRole(const std::string& user_id, const std::string& role,
                           const std::string& account_id) override;
   absl::StatusOr<std::vector<RoleAssignment>> ListRoleAssignments(
-      const std::string& user_id, const std::string& account_id) override;
+      const std::string& user_id, const std::string& account_id,
+      const absl::optional<Cursor>& after, int limit) override;
   absl::StatusOr<bool> EnsureAdmin(const std::string& email, const std::string& password_hash,
                                    absl::Time now) override;
 

@@ -208,14 +208,16 @@ TEST(PgIdentityStoreTest, EveryListStatementsGenericPlanCanUseAnIndex) {
        absl::StrCat("'a@example.com', '', '', false, 0, false, 0, false, 0, ", id, ", 21")},
       {"identity_login_by_ip_list",
        absl::StrCat("'10.0.0.1', '', false, 0, false, 0, false, 0, ", id, ", 21")},
-      {"identity_sessions_live", absl::StrCat(id, ", 0")},
+      {"identity_sessions_live", absl::StrCat(id, ", 0, false, 0, ", id, ", 21")},
       {"identity_session_revoke_live", absl::StrCat(id, ", 0")},
       {"identity_accounts_list", absl::StrCat("'', false, 0, ", id, ", 21")},
       {"identity_roles_list", ""},
-      {"identity_role_assignments_all_list", ""},
-      {"identity_role_assignments_by_user_list", id},
-      {"identity_role_assignments_by_account_list", id},
-      {"identity_role_assignments_by_user_account_list", absl::StrCat(id, ", ", id)},
+      {"identity_role_assignments_all_list", absl::StrCat("false, 0, ", id, ", 21")},
+      {"identity_role_assignments_by_user_list", absl::StrCat(id, ", false, 0, ", id, ", 21")},
+      {"identity_role_assignments_by_account_list",
+       absl::StrCat(id, ", false, 0, ", id, ", 21")},
+      {"identity_role_assignments_by_user_account_list",
+       absl::StrCat(id, ", ", id, ", false, 0, ", id, ", 21")},
   };
   for (const auto& [name, args] : cases) {
     const std::string plan = GenericPlan(url, *pool, name, args);
@@ -303,7 +305,7 @@ TEST(PgIdentityStoreTest, RoleAssignmentListsFilterByUserAndAccount) {
            "', 'member', '" + a1 + "')");
   tx.commit();
   auto count = [&](const std::string& user, const std::string& account) -> int {
-    auto list = (*store)->ListRoleAssignments(user, account);
+    auto list = (*store)->ListRoleAssignments(user, account, absl::nullopt, 1000);
     EXPECT_TRUE(list.ok()) << list.status();
     return list.ok() ? static_cast<int>(list->size()) : -1;
   };
