@@ -6,8 +6,10 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/random/random.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "pqxx/nontransaction"
 #include "pqxx/transaction"
+#include "shared/base/request_deadline.h"
 #include "shared/db/errors.h"
 
 namespace suite::db {
@@ -86,6 +88,10 @@ bool LeavesConnectionBroken(const absl::Status& status) {
   return absl::IsUnavailable(status) || absl::IsUnknown(status);
 }
 
+absl::Status DeadlinePassed(absl::string_view when) {
+  return absl::DeadlineExceededError(absl::StrCat("the request's deadline passed ", when));
+}
+
 // Jittered exponential backoff: uniform in [cap/2, cap], cap = 10 ms * 2^(attempt-1), <= 1 s.
 // The jitter keeps two transactions that just conflicted from colliding again in lockstep.
 absl::Duration Backoff(int attempt) {
@@ -106,11 +112,19 @@ absl::StatusOr<std::unique_ptr<Transaction>> Transaction::Begin(ConnectionPool& 
   try {
     tx->reads_only_ = options.mode == TxMode::kAutocommitRead;
     tx->tx_ = BeginPqxx(tx->lease_.connection(), options, tx->prepared_);
-    const absl::Duration timeout = pool.config().statement_timeout;
-    if (!tx->prepared_ && timeout > absl::ZeroDuration()) {
-      // Without prepared statements we may be behind PgBouncer in transaction mode, where a
-      // session-level SET does not follow us to the next server connection: repeat it for
-      // this transaction only.
+    const absl::Duration configured = pool.config().statement_timeout;
+    absl::Duration timeout = configured;
+    if (options.mode != TxMode::kAutocommitRead && options.deadline != absl::InfiniteFuture()) {
+      // The caller gives up at the deadline: a statement still running then only holds
+      // locks for nothing, so it gets what is left (at least 1 ms; 0 would mean no limit).
+      const absl::Duration left =
+          std::max(absl::Milliseconds(1), options.deadline - absl::Now());
+      if (timeout == absl::ZeroDuration() || left < timeout) timeout = left;
+    }
+    // Without prepared statements we may be behind PgBouncer in transaction mode, where the
+    // session-level SET of the pool does not follow us to the next server connection: repeat
+    // it for this transaction only. A shortened timeout is always for this transaction only.
+    if (timeout > absl::ZeroDuration() && (!tx->prepared_ || timeout != configured)) {
       tx->tx_->exec_params("SELECT set_config('statement_timeout', $1, true)",
                            std::to_string(absl::ToInt64Milliseconds(timeout)));
     }
@@ -162,8 +176,10 @@ void Transaction::Rollback() {
   }
 }
 
-absl::Status RunInTransaction(ConnectionPool& pool, const TxOptions& options,
+absl::Status RunInTransaction(ConnectionPool& pool, const TxOptions& requested,
                               const std::function<absl::Status(Transaction&)>& body) {
+  TxOptions options = requested;
+  options.deadline = std::min(requested.deadline, CurrentRequestDeadline());
   const int max_attempts = std::max(1, options.max_attempts);
   int broken_reruns = 0;
   for (int attempt = 1;; ++attempt) {
@@ -175,6 +191,7 @@ absl::Status RunInTransaction(ConnectionPool& pool, const TxOptions& options,
     // Nothing ran on it yet, so a failed BEGIN on one is tried again on another; each such
     // failure discards one connection, so this ends after at most pool_size of them.
     for (int stale = 0; tx == nullptr; ++stale) {
+      if (absl::Now() >= options.deadline) return DeadlinePassed("before the transaction began");
       absl::StatusOr<ConnectionPool::Lease> lease = pool.Checkout(checkout_deadline);
       if (!lease.ok()) return lease.status();
       const bool reused = lease->reused();
@@ -199,6 +216,12 @@ absl::Status RunInTransaction(ConnectionPool& pool, const TxOptions& options,
     }
     // A failed statement aborted the transaction even if the body went on and returned OK.
     if (status.ok()) status = tx->failure_;
+    // Once the deadline has passed the caller has been told DEADLINE_EXCEEDED: committing
+    // now would apply a change the caller believes failed.
+    if (status.ok() && options.mode != TxMode::kAutocommitRead &&
+        absl::Now() >= options.deadline) {
+      status = DeadlinePassed("before commit; the transaction was rolled back");
+    }
     if (status.ok()) {
       status = tx->Commit();
     } else {

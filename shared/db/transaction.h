@@ -85,7 +85,11 @@ struct TxOptions {
   TxMode mode = TxMode::kReadWrite;
   Isolation isolation = Isolation::kReadCommitted;
   // No retry starts after this; each checkout waits until min(deadline, now +
-  // checkout_timeout). The default leaves only the pool's checkout timeout.
+  // checkout_timeout). The default leaves only the pool's checkout timeout. The deadline in
+  // force is the earlier of this and the thread's request deadline
+  // (//shared/base:request_deadline, set for every handler body): a transaction then gets at
+  // most the time left as its statement timeout, and one whose deadline passes before it
+  // commits is rolled back with DEADLINE_EXCEEDED.
   absl::Time deadline = absl::InfiniteFuture();
   // How many times the function may run in all (values below 1 count as 1).
   int max_attempts = 5;
@@ -182,7 +186,9 @@ class Transaction {
 // the checkout's RESOURCE_EXHAUSTED / UNAVAILABLE, UNAVAILABLE when the connection breaks
 // (it is replaced), UNKNOWN when it broke during COMMIT (never retried: the commit may have
 // happened), INTERNAL when `body` throws, FAILED_PRECONDITION for a statement that is not a
-// plain read under kAutocommitRead. Thread-safe (each call uses its own connection).
+// plain read under kAutocommitRead, DEADLINE_EXCEEDED once the deadline (see TxOptions) has
+// passed before it began or before COMMIT, or a statement ran out of the time left.
+// Thread-safe (each call uses its own connection).
 absl::Status RunInTransaction(ConnectionPool& pool, const TxOptions& options,
                               const std::function<absl::Status(Transaction&)>& body);
 

@@ -6,11 +6,13 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "pqxx/pqxx"
+#include "shared/base/request_deadline.h"
 #include "shared/db/errors.h"
 #include "shared/db/testing/test_database.h"
 
@@ -55,12 +57,13 @@ class TransactionTest : public ::testing::Test {
     pool_ = NewPool(/*prepared=*/true, /*size=*/4);
   }
 
-  std::unique_ptr<ConnectionPool> NewPool(bool prepared, int size) {
+  std::unique_ptr<ConnectionPool> NewPool(
+      bool prepared, int size, absl::Duration statement_timeout = absl::Milliseconds(300)) {
     PoolConfig config;
     config.database_url = db_->url();
     config.pool_size = size;
     config.prepared_statements = prepared;
-    config.statement_timeout = absl::Milliseconds(300);
+    config.statement_timeout = statement_timeout;
     auto pool = ConnectionPool::Create(config);
     EXPECT_TRUE(pool.ok()) << pool.status();
     for (const auto& [name, sql] : std::vector<std::pair<const char*, const char*>>{
@@ -91,6 +94,78 @@ class TransactionTest : public ::testing::Test {
   std::unique_ptr<TestDatabase> db_;
   std::unique_ptr<ConnectionPool> pool_;
 };
+
+// The request's deadline (set for handler bodies by //shared/rpc's RunBlocking) bounds the
+// transaction: a statement gets only the time left, with or without prepared statements.
+TEST_F(TransactionTest, AStatementGetsOnlyTheTimeLeftBeforeTheRequestDeadline) {
+  for (bool prepared : {true, false}) {
+    auto pool = NewPool(prepared, 2, /*statement_timeout=*/absl::Seconds(10));
+    const absl::Time start = absl::Now();
+    absl::Status status;
+    {
+      ScopedRequestDeadline deadline(start + absl::Milliseconds(250));
+      status = RunInTransaction(*pool, {}, [](Transaction& tx) -> absl::Status {
+        return tx.Exec("sleep", 3).status();
+      });
+    }
+    EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << prepared << ": " << status;
+    EXPECT_LT(absl::Now() - start, absl::Seconds(2)) << prepared;
+  }
+}
+
+TEST_F(TransactionTest, ATransactionWhoseRequestDeadlinePassesBeforeCommitIsRolledBack) {
+  absl::Status status;
+  {
+    ScopedRequestDeadline deadline(absl::Now() + absl::Milliseconds(100));
+    status = RunInTransaction(*pool_, {}, [](Transaction& tx) -> absl::Status {
+      SUITE_RETURN_IF_ERROR(tx.Exec("set", 1, 42).status());
+      absl::SleepFor(absl::Milliseconds(200));  // the caller has given up meanwhile
+      return absl::OkStatus();
+    });
+  }
+  EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
+  EXPECT_NE(status.message().find("before commit"), absl::string_view::npos) << status;
+  EXPECT_EQ(ValueOf(1), 0);
+}
+
+TEST_F(TransactionTest, ARequestDeadlineAlreadyPassedRunsNothing) {
+  bool ran = false;
+  absl::Status status;
+  {
+    ScopedRequestDeadline deadline(absl::Now() - absl::Milliseconds(1));
+    status = RunInTransaction(*pool_, {}, [&](Transaction& tx) -> absl::Status {
+      ran = true;
+      return tx.Exec("set", 1, 42).status();
+    });
+  }
+  EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
+  EXPECT_FALSE(ran);
+  EXPECT_EQ(ValueOf(1), 0);
+}
+
+// A deadline further away than the configured statement timeout changes nothing (no extra
+// round trip); a nearer one shortens the timeout for this transaction only.
+TEST_F(TransactionTest, OnlyANearRequestDeadlineShortensTheStatementTimeout) {
+  auto pool = NewPool(/*prepared=*/true, 1, /*statement_timeout=*/absl::Seconds(10));
+  auto timeout_under = [&](absl::Duration left) {
+    ScopedRequestDeadline deadline(absl::Now() + left);
+    return RunInTransaction<std::string>(
+        *pool, {}, [](Transaction& tx) -> absl::StatusOr<std::string> {
+          SUITE_ASSIGN_OR_RETURN(pqxx::row row, tx.ExecOne("setting", "statement_timeout"));
+          return row[0].as<std::string>();
+        });
+  };
+  absl::StatusOr<std::string> far = timeout_under(absl::Hours(1));
+  ASSERT_TRUE(far.ok()) << far.status();
+  EXPECT_EQ(*far, "10s");
+  absl::StatusOr<std::string> near = timeout_under(absl::Seconds(2));
+  ASSERT_TRUE(near.ok()) << near.status();
+  EXPECT_TRUE(absl::EndsWith(*near, "ms")) << *near;
+  EXPECT_NE(*near, "10s");
+  absl::StatusOr<std::string> after = timeout_under(absl::Hours(1));  // same connection
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(*after, "10s");
+}
 
 TEST_F(TransactionTest, CommitsWhenBodyReturnsOk) {
   absl::Status status = RunInTransaction(*pool_, {}, [](Transaction& tx) -> absl::Status {

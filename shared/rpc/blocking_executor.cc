@@ -60,6 +60,12 @@ void BlockingExecutor::Loop() {
   }
 }
 
+absl::Time DeadlineOf(const grpc::ServerContextBase &context) {
+  const auto deadline = context.deadline();
+  if (deadline == std::chrono::system_clock::time_point::max()) return absl::InfiniteFuture();
+  return absl::FromChrono(deadline);
+}
+
 namespace internal {
 
 bool FinishIfAbandoned(grpc::CallbackServerContext *context, grpc::ServerUnaryReactor *reactor) {

@@ -27,7 +27,9 @@
 // A call still queued when its deadline passes or its client goes away is
 // answered DEADLINE_EXCEEDED / CANCELLED without running the body: under
 // overload the queue sheds work nobody waits for, instead of spending the
-// database on it (no metastable collapse).
+// database on it (no metastable collapse). While the body runs, the call's
+// deadline is the thread's request deadline (//shared/base:request_deadline),
+// so the body's database transactions neither outlast it nor commit after it.
 #ifndef SUITE_SHARED_RPC_BLOCKING_EXECUTOR_H_
 #define SUITE_SHARED_RPC_BLOCKING_EXECUTOR_H_
 
@@ -44,6 +46,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "shared/base/request_deadline.h"
 
 namespace suite::rpc {
 
@@ -82,6 +86,10 @@ class BlockingExecutor {
   std::vector<std::thread> threads_ ABSL_GUARDED_BY(mu_);
 };
 
+// DeadlineOf is the call's deadline as an absl::Time; absl::InfiniteFuture()
+// when the client set none.
+absl::Time DeadlineOf(const grpc::ServerContextBase &context);
+
 namespace internal {
 // FinishIfAbandoned answers a call whose body has not run yet: CANCELLED when
 // its client has gone, DEADLINE_EXCEEDED when its deadline passed while it was
@@ -100,6 +108,7 @@ grpc::ServerUnaryReactor *RunBlocking(grpc::CallbackServerContext *context,
   grpc::ServerUnaryReactor *reactor = context->DefaultReactor();
   executor.Submit([context, reactor, body = std::move(body)]() mutable {
     if (internal::FinishIfAbandoned(context, reactor)) return;
+    const ScopedRequestDeadline deadline(DeadlineOf(*context));
     grpc::Status status;
     try {
       status = body();

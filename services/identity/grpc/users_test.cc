@@ -1,6 +1,7 @@
 // Users: sign-up, reading, listing, changing, suspending, deleting, passwords and e-mail
 // verification, over a real gRPC server and a real PostgreSQL database.
 #include <atomic>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -201,6 +202,46 @@ TEST_F(UsersTest, UpdateUserChangesOnlyTheFieldsSetForSelfOrAdmin) {
   grpc::Status s = client_->stub().UpdateUser(Client::Bearer(ada).get(), too_long, &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(BadField(s), "phone");
+}
+
+// The handler's transaction lives by the call's deadline: an UPDATE stuck behind a row lock
+// stops waiting when the client gives up (not at the 5 s statement timeout), and is never
+// applied after the client was told DEADLINE_EXCEEDED.
+TEST_F(UsersTest, AnUpdateThatOutlivesItsDeadlineStopsWaitingAndIsNeverApplied) {
+  std::string ada_id;
+  const std::string ada = client_->MemberToken("ada@example.com", &ada_id);
+  pqxx::connection locker(server_->database().url());
+  pqxx::work lock(locker);
+  lock.exec_params1("SELECT 1 FROM identity.users WHERE id = $1::uuid FOR UPDATE", ada_id);
+
+  pb::UpdateUserRequest req;
+  req.set_user_id(ada_id);
+  req.set_first_name("Late");
+  pb::UpdateUserResponse resp;
+  auto ctx = Client::Bearer(ada);
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(300));
+  EXPECT_EQ(client_->stub().UpdateUser(ctx.get(), req, &resp).error_code(),
+            grpc::StatusCode::DEADLINE_EXCEEDED);
+
+  // While the lock is still held, the service's UPDATE stops waiting for it.
+  pqxx::connection watcher(server_->database().url());
+  auto waiting = [&] {
+    return pqxx::nontransaction(watcher)
+        .exec1("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+               "AND query LIKE '%UPDATE identity.users%'")[0]
+        .as<int>();
+  };
+  const absl::Time give_up = absl::Now() + absl::Seconds(2);
+  while (waiting() > 0 && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(20));
+  EXPECT_EQ(waiting(), 0);
+
+  lock.abort();
+  absl::SleepFor(absl::Milliseconds(200));
+  pb::GetUserRequest get;
+  get.set_user_id(ada_id);
+  pb::GetUserResponse got;
+  ASSERT_TRUE(client_->stub().GetUser(Client::Bearer(ada).get(), get, &got).ok());
+  EXPECT_NE(got.user().first_name(), "Late");
 }
 
 TEST_F(UsersTest, SuspendingAUserRevokesTheirSessionsAndOnlyAdminsMaySetStatus) {

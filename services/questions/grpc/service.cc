@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "shared/base/status_macros.h"
+#include "shared/rpc/blocking_executor.h"
 #include "shared/rpc/handler.h"
 #include "shared/rpc/status.h"
 #include "shared/rpc/timestamp.h"
@@ -226,12 +227,6 @@ absl::StatusOr<absl::optional<Cursor>> DecodePage(const suite::rpc::PageTokenCod
 std::string SortedJoin(std::vector<std::string> ids) {
   std::sort(ids.begin(), ids.end());
   return absl::StrJoin(ids, ",");
-}
-
-absl::Time DeadlineOf(const grpc::ServerContextBase& context) {
-  const auto deadline = context.deadline();
-  if (deadline == std::chrono::system_clock::time_point::max()) return absl::InfiniteFuture();
-  return absl::FromChrono(deadline);
 }
 
 }  // namespace
@@ -470,7 +465,7 @@ grpc::ServerUnaryReactor* QuestionBankGrpcService::StartPracticeSession(
     SUITE_RETURN_IF_ERROR(OptionalEnum("filter.difficulty", request->filter().difficulty(),
                                        filter.difficulty.has_value()));
     filter.tag_ids = Strings(request->filter().tag_ids());
-    const absl::Time deadline = DeadlineOf(*context);
+    const absl::Time deadline = suite::rpc::DeadlineOf(*context);
     EntitlementCheck entitled = [&]() -> absl::StatusOr<bool> {
       return entitlements_->IsEntitled(actor.user_id, rc, deadline);
     };
