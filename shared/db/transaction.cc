@@ -112,19 +112,12 @@ absl::StatusOr<std::unique_ptr<Transaction>> Transaction::Begin(ConnectionPool& 
   try {
     tx->reads_only_ = options.mode == TxMode::kAutocommitRead;
     tx->tx_ = BeginPqxx(tx->lease_.connection(), options, tx->prepared_);
-    const absl::Duration configured = pool.config().statement_timeout;
-    absl::Duration timeout = configured;
-    if (options.mode != TxMode::kAutocommitRead && options.deadline != absl::InfiniteFuture()) {
-      // The caller gives up at the deadline: a statement still running then only holds
-      // locks for nothing, so it gets what is left (at least 1 ms; 0 would mean no limit).
-      const absl::Duration left =
-          std::max(absl::Milliseconds(1), options.deadline - absl::Now());
-      if (timeout == absl::ZeroDuration() || left < timeout) timeout = left;
-    }
-    // Without prepared statements we may be behind PgBouncer in transaction mode, where the
-    // session-level SET of the pool does not follow us to the next server connection: repeat
-    // it for this transaction only. A shortened timeout is always for this transaction only.
-    if (timeout > absl::ZeroDuration() && (!tx->prepared_ || timeout != configured)) {
+    tx->deadline_ = options.deadline;
+    const absl::Duration timeout = pool.config().statement_timeout;
+    if (!tx->prepared_ && timeout > absl::ZeroDuration()) {
+      // Without prepared statements we may be behind PgBouncer in transaction mode, where a
+      // session-level SET does not follow us to the next server connection: repeat it for
+      // this transaction only.
       tx->tx_->exec_params("SELECT set_config('statement_timeout', $1, true)",
                            std::to_string(absl::ToInt64Milliseconds(timeout)));
     }

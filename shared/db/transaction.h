@@ -46,6 +46,7 @@
 #include "pqxx/transaction_base"
 #include "shared/base/status_macros.h"
 #include "shared/db/pool.h"
+#include "shared/db/statement_canceller.h"
 
 namespace suite::db {
 
@@ -87,9 +88,9 @@ struct TxOptions {
   // No retry starts after this; each checkout waits until min(deadline, now +
   // checkout_timeout). The default leaves only the pool's checkout timeout. The deadline in
   // force is the earlier of this and the thread's request deadline
-  // (//shared/base:request_deadline, set for every handler body): a transaction then gets at
-  // most the time left as its statement timeout, and one whose deadline passes before it
-  // commits is rolled back with DEADLINE_EXCEEDED.
+  // (//shared/base:request_deadline, set for every handler body): a statement still running
+  // at it is cancelled (StatementCanceller), and a transaction whose deadline passes before
+  // it commits is rolled back; both are DEADLINE_EXCEEDED.
   absl::Time deadline = absl::InfiniteFuture();
   // How many times the function may run in all (values below 1 count as 1).
   int max_attempts = 5;
@@ -117,10 +118,16 @@ class Transaction {
     SUITE_RETURN_IF_ERROR(failure_);
     absl::StatusOr<const Statement*> statement = Resolve(statement_name);
     if (!statement.ok()) return statement.status();
+    // Still running at the deadline: cancelled (DEADLINE_EXCEEDED), and the connection, which
+    // a late cancel request could still reach, is not reused.
+    StatementCanceller::Watch watch(StatementCanceller::Global(), lease_.connection(), deadline_);
     try {
-      if (prepared_) return tx_->exec_prepared((*statement)->name, params...);
-      return tx_->exec_params((*statement)->sql, params...);
+      pqxx::result result = prepared_ ? tx_->exec_prepared((*statement)->name, params...)
+                                      : tx_->exec_params((*statement)->sql, params...);
+      if (watch.Cancelled()) lease_.MarkBroken();
+      return result;
     } catch (const std::exception& e) {
+      if (watch.Cancelled()) lease_.MarkBroken();
       return Fail(e);
     }
   }
@@ -174,6 +181,7 @@ class Transaction {
   std::unique_ptr<pqxx::transaction_base> tx_;
   const bool prepared_;
   bool reads_only_ = false;  // kAutocommitRead: refuse statements that are not plain reads
+  absl::Time deadline_ = absl::InfiniteFuture();  // TxOptions.deadline in force
   const int attempt_;
   absl::Status failure_;
 };
@@ -187,7 +195,7 @@ class Transaction {
 // (it is replaced), UNKNOWN when it broke during COMMIT (never retried: the commit may have
 // happened), INTERNAL when `body` throws, FAILED_PRECONDITION for a statement that is not a
 // plain read under kAutocommitRead, DEADLINE_EXCEEDED once the deadline (see TxOptions) has
-// passed before it began or before COMMIT, or a statement ran out of the time left.
+// passed before it began or before COMMIT, or a statement was cancelled at it.
 // Thread-safe (each call uses its own connection).
 absl::Status RunInTransaction(ConnectionPool& pool, const TxOptions& options,
                               const std::function<absl::Status(Transaction&)>& body);

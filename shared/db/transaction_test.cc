@@ -143,28 +143,38 @@ TEST_F(TransactionTest, ARequestDeadlineAlreadyPassedRunsNothing) {
   EXPECT_EQ(ValueOf(1), 0);
 }
 
-// A deadline further away than the configured statement timeout changes nothing (no extra
-// round trip); a nearer one shortens the timeout for this transaction only.
-TEST_F(TransactionTest, OnlyANearRequestDeadlineShortensTheStatementTimeout) {
+// A request deadline costs the statements nothing on the wire (the statement timeout stays
+// the configured one); a connection whose statement was cancelled is not reused, since a late
+// cancel request could still reach it.
+TEST_F(TransactionTest, ARequestDeadlineCostsNoRoundTripAndACancelledConnectionIsNotReused) {
   auto pool = NewPool(/*prepared=*/true, 1, /*statement_timeout=*/absl::Seconds(10));
-  auto timeout_under = [&](absl::Duration left) {
+  auto backend_and_timeout = [&](absl::Duration left) {
     ScopedRequestDeadline deadline(absl::Now() + left);
     return RunInTransaction<std::string>(
         *pool, {}, [](Transaction& tx) -> absl::StatusOr<std::string> {
-          SUITE_ASSIGN_OR_RETURN(pqxx::row row, tx.ExecOne("setting", "statement_timeout"));
-          return row[0].as<std::string>();
+          SUITE_ASSIGN_OR_RETURN(pqxx::row pid, tx.ExecOne("pid"));
+          SUITE_ASSIGN_OR_RETURN(pqxx::row timeout, tx.ExecOne("setting", "statement_timeout"));
+          return absl::StrCat(pid[0].as<std::string>(), " ", timeout[0].as<std::string>());
         });
   };
-  absl::StatusOr<std::string> far = timeout_under(absl::Hours(1));
-  ASSERT_TRUE(far.ok()) << far.status();
-  EXPECT_EQ(*far, "10s");
-  absl::StatusOr<std::string> near = timeout_under(absl::Seconds(2));
-  ASSERT_TRUE(near.ok()) << near.status();
-  EXPECT_TRUE(absl::EndsWith(*near, "ms")) << *near;
-  EXPECT_NE(*near, "10s");
-  absl::StatusOr<std::string> after = timeout_under(absl::Hours(1));  // same connection
+  absl::StatusOr<std::string> before = backend_and_timeout(absl::Seconds(2));
+  ASSERT_TRUE(before.ok()) << before.status();
+  EXPECT_TRUE(absl::EndsWith(*before, " 10s")) << *before;
+
+  absl::Status cancelled;
+  {
+    ScopedRequestDeadline deadline(absl::Now() + absl::Milliseconds(100));
+    cancelled = RunInTransaction(*pool, {}, [](Transaction& tx) -> absl::Status {
+      return tx.Exec("sleep", 3).status();
+    });
+  }
+  EXPECT_EQ(cancelled.code(), absl::StatusCode::kDeadlineExceeded) << cancelled;
+
+  absl::StatusOr<std::string> after = backend_and_timeout(absl::Seconds(2));
   ASSERT_TRUE(after.ok()) << after.status();
-  EXPECT_EQ(*after, "10s");
+  EXPECT_TRUE(absl::EndsWith(*after, " 10s")) << *after;
+  EXPECT_NE(before->substr(0, before->find(' ')), after->substr(0, after->find(' ')))
+      << "the cancelled connection was reused";
 }
 
 TEST_F(TransactionTest, CommitsWhenBodyReturnsOk) {
