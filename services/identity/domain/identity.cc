@@ -55,6 +55,16 @@ absl::StatusOr<absl::optional<Cursor>> DecodePage(const suite::rpc::PageTokenCod
   return absl::optional<Cursor>(Cursor{absl::FromUnixMicros(micros), std::move(cursor.id)});
 }
 
+// TrimToPage cuts `rows`, read with limit + 1 to learn whether more follow, to `limit` and
+// returns the token of the next page ("" on the last), whose cursor is the last row kept.
+template <typename Row>
+std::string TrimToPage(std::vector<Row>& rows, int limit, const suite::rpc::PageTokenCodec& codec,
+                       absl::string_view kind, absl::string_view fingerprint) {
+  if (static_cast<int>(rows.size()) <= limit) return "";
+  rows.resize(limit);
+  return EncodePage(codec, kind, fingerprint, Cursor{rows.back().created_at, rows.back().id});
+}
+
 }  // namespace
 
 Identity::Identity(IdentityStore* store, PasswordHasher* hasher, const Clock* clock,
@@ -242,11 +252,7 @@ absl::StatusOr<UserPage> Identity::ListUsers(const Principal& caller, const User
   SUITE_ASSIGN_OR_RETURN(std::vector<User> users,
                          store_->ListUsers(normalized, after, limit + 1));
   UserPage page;
-  if (static_cast<int>(users.size()) > limit) {
-    users.resize(limit);
-    page.next_page_token = EncodePage(page_tokens_, "users", fingerprint,
-                                      Cursor{users.back().created_at, users.back().id});
-  }
+  page.next_page_token = TrimToPage(users, limit, page_tokens_, "users", fingerprint);
   page.users = std::move(users);
   return page;
 }
@@ -344,11 +350,7 @@ absl::StatusOr<SessionPage> Identity::ListSessions(const Principal& caller,
   SUITE_ASSIGN_OR_RETURN(std::vector<Session> sessions,
                          store_->ListLiveSessions(id, clock_->Now(), before, limit + 1));
   SessionPage page;
-  if (static_cast<int>(sessions.size()) > limit) {
-    sessions.resize(limit);
-    page.next_page_token = EncodePage(page_tokens_, "sessions", id,
-                                      Cursor{sessions.back().created_at, sessions.back().id});
-  }
+  page.next_page_token = TrimToPage(sessions, limit, page_tokens_, "sessions", id);
   page.sessions = std::move(sessions);
   return page;
 }
@@ -415,11 +417,7 @@ absl::StatusOr<AccountPage> Identity::ListAccounts(const Principal& caller, int 
   SUITE_ASSIGN_OR_RETURN(std::vector<Account> accounts,
                          store_->ListAccounts(member, after, limit + 1));
   AccountPage page;
-  if (static_cast<int>(accounts.size()) > limit) {
-    accounts.resize(limit);
-    page.next_page_token = EncodePage(page_tokens_, "accounts", fingerprint,
-                                      Cursor{accounts.back().created_at, accounts.back().id});
-  }
+  page.next_page_token = TrimToPage(accounts, limit, page_tokens_, "accounts", fingerprint);
   page.accounts = std::move(accounts);
   return page;
 }
@@ -494,12 +492,8 @@ absl::StatusOr<RoleAssignmentPage> Identity::ListRoleAssignments(
   SUITE_ASSIGN_OR_RETURN(std::vector<RoleAssignment> assignments,
                          store_->ListRoleAssignments(id, account_id, after, limit + 1));
   RoleAssignmentPage page;
-  if (static_cast<int>(assignments.size()) > limit) {
-    assignments.resize(limit);
-    page.next_page_token =
-        EncodePage(page_tokens_, "role_assignments", fingerprint,
-                   Cursor{assignments.back().created_at, assignments.back().id});
-  }
+  page.next_page_token =
+      TrimToPage(assignments, limit, page_tokens_, "role_assignments", fingerprint);
   page.role_assignments = std::move(assignments);
   return page;
 }
@@ -527,11 +521,7 @@ absl::StatusOr<LoginAttemptPage> Identity::ListLoginAttempts(const Principal& ca
   SUITE_ASSIGN_OR_RETURN(std::vector<LoginAttempt> attempts,
                          store_->ListLoginAttempts(normalized, before, limit + 1));
   LoginAttemptPage page;
-  if (static_cast<int>(attempts.size()) > limit) {
-    attempts.resize(limit);
-    page.next_page_token = EncodePage(page_tokens_, "login_attempts", fingerprint,
-                                      Cursor{attempts.back().created_at, attempts.back().id});
-  }
+  page.next_page_token = TrimToPage(attempts, limit, page_tokens_, "login_attempts", fingerprint);
   page.attempts = std::move(attempts);
   return page;
 }
