@@ -3,18 +3,27 @@
 namespace suite {
 namespace {
 
-// absl::Time is trivially destructible, so a thread_local of it costs no registration.
-thread_local absl::Time current_deadline = absl::InfiniteFuture();
+thread_local const ScopedRequestDeadline* current_scope = nullptr;
 
 }  // namespace
 
-absl::Time CurrentRequestDeadline() { return current_deadline; }
-
-ScopedRequestDeadline::ScopedRequestDeadline(absl::Time deadline)
-    : previous_(current_deadline) {
-  current_deadline = deadline;
+absl::Time CurrentRequestDeadline() {
+  return current_scope != nullptr ? current_scope->deadline_ : absl::InfiniteFuture();
 }
 
-ScopedRequestDeadline::~ScopedRequestDeadline() { current_deadline = previous_; }
+bool CurrentRequestAbandoned() {
+  return current_scope != nullptr && current_scope->abandoned_();
+}
+
+ScopedRequestDeadline::ScopedRequestDeadline(absl::Time deadline)
+    : ScopedRequestDeadline(deadline, &ScopedRequestDeadline::NeverAbandoned) {}
+
+ScopedRequestDeadline::ScopedRequestDeadline(absl::Time deadline,
+                                             absl::FunctionRef<bool()> abandoned)
+    : deadline_(deadline), abandoned_(abandoned), previous_(current_scope) {
+  current_scope = this;
+}
+
+ScopedRequestDeadline::~ScopedRequestDeadline() { current_scope = previous_; }
 
 }  // namespace suite

@@ -1,18 +1,21 @@
-// The deadline of the request the calling thread is working on, for code far below the RPC
-// layer that must not outlive its caller's patience: a database transaction started for a
-// call whose client gives up in 300 ms shortens its statement timeout to fit, and does not
-// commit once the deadline has passed (the client was already told DEADLINE_EXCEEDED).
+// The request the calling thread is working on, as far as code far below the RPC layer needs
+// it: its deadline, and whether its caller is gone. A database transaction started for a call
+// whose client gives up in 300 ms has its statement cancelled then, and none commits once the
+// deadline has passed or the call was cancelled (the client was already told it failed).
 //
 //   {
-//     suite::ScopedRequestDeadline scope(absl::Now() + absl::Milliseconds(300));
+//     suite::ScopedRequestDeadline scope(absl::Now() + absl::Milliseconds(300),
+//                                        [&] { return context->IsCancelled(); });
 //     ... suite::CurrentRequestDeadline() ...  // that time, on this thread
-//   }                                          // the previous one again
+//     ... suite::CurrentRequestAbandoned() ... // the probe's answer
+//   }                                          // the previous scope again
 //
-// Per thread: a scope applies to the thread that made it and restores the previous deadline
-// when it ends. Handlers get one from //shared/rpc:blocking_executor's RunBlocking.
+// Per thread: a scope applies to the thread that made it and restores the previous one when
+// it ends. Handlers get one from //shared/rpc:blocking_executor's RunBlocking.
 #ifndef SUITE_SHARED_BASE_REQUEST_DEADLINE_H_
 #define SUITE_SHARED_BASE_REQUEST_DEADLINE_H_
 
+#include "absl/functional/function_ref.h"
 #include "absl/time/time.h"
 
 namespace suite {
@@ -21,15 +24,29 @@ namespace suite {
 // absl::InfiniteFuture() outside any scope.
 absl::Time CurrentRequestDeadline();
 
+// CurrentRequestAbandoned asks the innermost live scope's probe whether the caller is gone
+// (false outside any scope, or for a scope without a probe).
+bool CurrentRequestAbandoned();
+
 class ScopedRequestDeadline {
  public:
   explicit ScopedRequestDeadline(absl::Time deadline);
+  // `abandoned` must stay callable for the scope's lifetime and be cheap: it is asked before
+  // every commit.
+  ScopedRequestDeadline(absl::Time deadline, absl::FunctionRef<bool()> abandoned);
   ~ScopedRequestDeadline();
   ScopedRequestDeadline(const ScopedRequestDeadline&) = delete;
   ScopedRequestDeadline& operator=(const ScopedRequestDeadline&) = delete;
 
  private:
-  const absl::Time previous_;
+  friend absl::Time CurrentRequestDeadline();
+  friend bool CurrentRequestAbandoned();
+
+  static bool NeverAbandoned() { return false; }
+
+  const absl::Time deadline_;
+  const absl::FunctionRef<bool()> abandoned_;
+  const ScopedRequestDeadline* const previous_;
 };
 
 }  // namespace suite

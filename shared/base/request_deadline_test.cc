@@ -1,5 +1,5 @@
-// A scope sets the calling thread's request deadline, nests, restores the previous one, and
-// is invisible to other threads.
+// A scope sets the calling thread's request deadline and abandonment probe, nests, restores
+// the previous one, and is invisible to other threads.
 #include "shared/base/request_deadline.h"
 
 #include <gtest/gtest.h>
@@ -26,6 +26,23 @@ TEST(RequestDeadlineTest, ScopesNestAndRestoreThePreviousDeadline) {
     EXPECT_EQ(CurrentRequestDeadline(), outer);
   }
   EXPECT_EQ(CurrentRequestDeadline(), absl::InfiniteFuture());
+}
+
+TEST(RequestDeadlineTest, TheInnermostScopesProbeSaysWhetherTheCallerIsGone) {
+  EXPECT_FALSE(CurrentRequestAbandoned());
+  bool gone = false;
+  {
+    ScopedRequestDeadline outer(absl::InfiniteFuture(), [&] { return gone; });
+    EXPECT_FALSE(CurrentRequestAbandoned());
+    gone = true;
+    EXPECT_TRUE(CurrentRequestAbandoned());
+    {
+      ScopedRequestDeadline inner(absl::InfiniteFuture());  // no probe: never abandoned
+      EXPECT_FALSE(CurrentRequestAbandoned());
+    }
+    EXPECT_TRUE(CurrentRequestAbandoned());
+  }
+  EXPECT_FALSE(CurrentRequestAbandoned());
 }
 
 TEST(RequestDeadlineTest, AScopeAppliesOnlyToItsOwnThread) {

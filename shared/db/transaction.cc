@@ -209,11 +209,15 @@ absl::Status RunInTransaction(ConnectionPool& pool, const TxOptions& requested,
     }
     // A failed statement aborted the transaction even if the body went on and returned OK.
     if (status.ok()) status = tx->failure_;
-    // Once the deadline has passed the caller has been told DEADLINE_EXCEEDED: committing
-    // now would apply a change the caller believes failed.
-    if (status.ok() && options.mode != TxMode::kAutocommitRead &&
-        absl::Now() >= options.deadline) {
-      status = DeadlinePassed("before commit; the transaction was rolled back");
+    // Once the deadline has passed, or the call was cancelled, the caller has been told the
+    // call failed: committing now would apply a change the caller believes failed.
+    if (status.ok() && options.mode != TxMode::kAutocommitRead) {
+      if (absl::Now() >= options.deadline) {
+        status = DeadlinePassed("before commit; the transaction was rolled back");
+      } else if (CurrentRequestAbandoned()) {
+        status = absl::CancelledError(
+            "the call was cancelled before commit; the transaction was rolled back");
+      }
     }
     if (status.ok()) {
       status = tx->Commit();

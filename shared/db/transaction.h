@@ -90,7 +90,8 @@ struct TxOptions {
   // force is the earlier of this and the thread's request deadline
   // (//shared/base:request_deadline, set for every handler body): a statement still running
   // at it is cancelled (StatementCanceller), and a transaction whose deadline passes before
-  // it commits is rolled back; both are DEADLINE_EXCEEDED.
+  // it commits is rolled back; both are DEADLINE_EXCEEDED. One whose request is abandoned
+  // (the call cancelled) before it commits is rolled back with CANCELLED.
   absl::Time deadline = absl::InfiniteFuture();
   // How many times the function may run in all (values below 1 count as 1).
   int max_attempts = 5;
@@ -195,7 +196,8 @@ class Transaction {
 // (it is replaced), UNKNOWN when it broke during COMMIT (never retried: the commit may have
 // happened), INTERNAL when `body` throws, FAILED_PRECONDITION for a statement that is not a
 // plain read under kAutocommitRead, DEADLINE_EXCEEDED once the deadline (see TxOptions) has
-// passed before it began or before COMMIT, or a statement was cancelled at it.
+// passed before it began or before COMMIT, or a statement was cancelled at it; CANCELLED
+// when the request was abandoned before COMMIT.
 // Thread-safe (each call uses its own connection).
 absl::Status RunInTransaction(ConnectionPool& pool, const TxOptions& options,
                               const std::function<absl::Status(Transaction&)>& body);

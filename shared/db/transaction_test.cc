@@ -128,6 +128,21 @@ TEST_F(TransactionTest, ATransactionWhoseRequestDeadlinePassesBeforeCommitIsRoll
   EXPECT_EQ(ValueOf(1), 0);
 }
 
+TEST_F(TransactionTest, ATransactionWhoseRequestIsAbandonedBeforeCommitIsRolledBack) {
+  bool gone = false;
+  absl::Status status;
+  {
+    ScopedRequestDeadline request(absl::InfiniteFuture(), [&] { return gone; });
+    status = RunInTransaction(*pool_, {}, [&](Transaction& tx) -> absl::Status {
+      SUITE_RETURN_IF_ERROR(tx.Exec("set", 1, 42).status());
+      gone = true;  // the client cancels while the body still runs
+      return absl::OkStatus();
+    });
+  }
+  EXPECT_EQ(status.code(), absl::StatusCode::kCancelled) << status;
+  EXPECT_EQ(ValueOf(1), 0);
+}
+
 TEST_F(TransactionTest, ARequestDeadlineAlreadyPassedRunsNothing) {
   bool ran = false;
   absl::Status status;

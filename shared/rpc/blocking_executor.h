@@ -28,8 +28,10 @@
 // answered DEADLINE_EXCEEDED / CANCELLED without running the body: under
 // overload the queue sheds work nobody waits for, instead of spending the
 // database on it (no metastable collapse). While the body runs, the call's
-// deadline is the thread's request deadline (//shared/base:request_deadline),
-// so the body's database transactions neither outlast it nor commit after it.
+// deadline and cancellation are the thread's request scope
+// (//shared/base:request_deadline), so the body's database transactions
+// neither outlast the deadline nor commit after it or after the call was
+// cancelled (client gone, or the server's drain deadline reached).
 #ifndef SUITE_SHARED_RPC_BLOCKING_EXECUTOR_H_
 #define SUITE_SHARED_RPC_BLOCKING_EXECUTOR_H_
 
@@ -108,7 +110,8 @@ grpc::ServerUnaryReactor *RunBlocking(grpc::CallbackServerContext *context,
   grpc::ServerUnaryReactor *reactor = context->DefaultReactor();
   executor.Submit([context, reactor, body = std::move(body)]() mutable {
     if (internal::FinishIfAbandoned(context, reactor)) return;
-    const ScopedRequestDeadline deadline(DeadlineOf(*context));
+    auto cancelled = [context] { return context->IsCancelled(); };
+    const ScopedRequestDeadline request(DeadlineOf(*context), cancelled);
     grpc::Status status;
     try {
       status = body();

@@ -244,6 +244,36 @@ TEST_F(UsersTest, AnUpdateThatOutlivesItsDeadlineStopsWaitingAndIsNeverApplied) 
   EXPECT_NE(got.user().first_name(), "Late");
 }
 
+// The same for a call the client cancels (or a drain gives up on) without a deadline: the
+// UPDATE waits for the lock, but its transaction does not commit once the call is cancelled.
+TEST_F(UsersTest, AnUpdateWhoseCallIsCancelledIsNeverApplied) {
+  std::string ada_id;
+  const std::string ada = client_->MemberToken("ada@example.com", &ada_id);
+  pqxx::connection locker(server_->database().url());
+  pqxx::work lock(locker);
+  lock.exec_params1("SELECT 1 FROM identity.users WHERE id = $1::uuid FOR UPDATE", ada_id);
+
+  pb::UpdateUserRequest req;
+  req.set_user_id(ada_id);
+  req.set_first_name("Gone");
+  pb::UpdateUserResponse resp;
+  auto ctx = Client::Bearer(ada);
+  std::thread cancel([&] {
+    absl::SleepFor(absl::Milliseconds(300));
+    ctx->TryCancel();
+  });
+  EXPECT_EQ(client_->stub().UpdateUser(ctx.get(), req, &resp).error_code(),
+            grpc::StatusCode::CANCELLED);
+  cancel.join();
+  lock.abort();  // the service's UPDATE now goes through, and then must not commit
+  absl::SleepFor(absl::Milliseconds(300));
+  pb::GetUserRequest get;
+  get.set_user_id(ada_id);
+  pb::GetUserResponse got;
+  ASSERT_TRUE(client_->stub().GetUser(Client::Bearer(ada).get(), get, &got).ok());
+  EXPECT_NE(got.user().first_name(), "Gone");
+}
+
 TEST_F(UsersTest, SuspendingAUserRevokesTheirSessionsAndOnlyAdminsMaySetStatus) {
   std::string ada_id;
   const std::string ada = client_->MemberToken("ada@example.com", &ada_id);
