@@ -8,12 +8,12 @@ thread_local const ScopedRequestDeadline* current_scope = nullptr;
 }  // namespace
 
 absl::Time CurrentRequestDeadline() {
-  return current_scope != nullptr ? current_scope->deadline_ : absl::InfiniteFuture();
+  return current_scope != nullptr ? current_scope->deadline() : absl::InfiniteFuture();
 }
 
-bool CurrentRequestAbandoned() {
-  return current_scope != nullptr && current_scope->abandoned_();
-}
+bool CurrentRequestAbandoned() { return current_scope != nullptr && current_scope->Abandoned(); }
+
+const ScopedRequestDeadline* CurrentRequestScope() { return current_scope; }
 
 ScopedRequestDeadline::ScopedRequestDeadline(absl::Time deadline)
     : ScopedRequestDeadline(deadline, &ScopedRequestDeadline::NeverAbandoned) {}

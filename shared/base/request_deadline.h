@@ -28,6 +28,11 @@ absl::Time CurrentRequestDeadline();
 // (false outside any scope, or for a scope without a probe).
 bool CurrentRequestAbandoned();
 
+class ScopedRequestDeadline;
+// CurrentRequestScope is the innermost live scope on this thread (nullptr outside any), for
+// work done on the request's behalf by another thread while the scope lives (see Abandoned).
+const ScopedRequestDeadline* CurrentRequestScope();
+
 class ScopedRequestDeadline {
  public:
   explicit ScopedRequestDeadline(absl::Time deadline);
@@ -38,10 +43,12 @@ class ScopedRequestDeadline {
   ScopedRequestDeadline(const ScopedRequestDeadline&) = delete;
   ScopedRequestDeadline& operator=(const ScopedRequestDeadline&) = delete;
 
- private:
-  friend absl::Time CurrentRequestDeadline();
-  friend bool CurrentRequestAbandoned();
+  absl::Time deadline() const { return deadline_; }
+  // Abandoned asks the probe; callable from any thread while the scope lives (the probe must
+  // allow that; RunBlocking's, ServerContext::IsCancelled on the callback API, does).
+  bool Abandoned() const { return abandoned_(); }
 
+ private:
   static bool NeverAbandoned() { return false; }
 
   const absl::Time deadline_;

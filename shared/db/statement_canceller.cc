@@ -18,14 +18,15 @@ StatementCanceller::~StatementCanceller() {
   if (thread_.joinable()) thread_.join();
 }
 
-uint64_t StatementCanceller::Add(pqxx::connection_base& connection, absl::Time deadline) {
+uint64_t StatementCanceller::Add(pqxx::connection_base& connection, absl::Time deadline,
+                                 const ScopedRequestDeadline* request) {
   absl::MutexLock lock(&mu_);
   if (!started_) {
     started_ = true;
     thread_ = std::thread([this] { Loop(); });
   }
   const uint64_t id = next_id_++;
-  watched_.emplace(id, Watched{deadline, &connection});
+  watched_.emplace(id, Watched{deadline, &connection, request});
   return id;
 }
 
@@ -45,7 +46,7 @@ void StatementCanceller::Loop() {
     absl::Time next = now + kGranularity;
     for (auto& [id, w] : watched_) {
       if (w.cancelled) continue;
-      if (w.deadline <= now) {
+      if (w.deadline <= now || (w.request != nullptr && w.request->Abandoned())) {
         // Under mu_, so Remove (and the connection's owner) waits until this is done.
         try {
           w.connection->cancel_query();
@@ -62,9 +63,11 @@ void StatementCanceller::Loop() {
 }
 
 StatementCanceller::Watch::Watch(StatementCanceller& canceller, pqxx::connection_base& connection,
-                                 absl::Time deadline)
+                                 absl::Time deadline, const ScopedRequestDeadline* request)
     : canceller_(canceller) {
-  if (deadline != absl::InfiniteFuture()) id_ = canceller_.Add(connection, deadline);
+  if (deadline != absl::InfiniteFuture() || request != nullptr) {
+    id_ = canceller_.Add(connection, deadline, request);
+  }
 }
 
 StatementCanceller::Watch::~Watch() { Cancelled(); }

@@ -1,11 +1,13 @@
-// Cancels a statement still running at its request's deadline, without costing the usual
-// statement anything on the wire: a running statement is registered here with its deadline
-// (a map insert under a mutex), and one background thread sends PostgreSQL a cancel request
-// for it if the deadline passes first. The alternative, SET LOCAL statement_timeout per
+// Cancels a statement still running at its request's deadline or after its call was
+// cancelled, without costing the usual statement anything on the wire: a running statement
+// is registered here with its deadline and request (a map insert under a mutex), and one
+// background thread sends PostgreSQL a cancel request for it if the deadline passes or the
+// request is abandoned first (checked every kGranularity). The alternative, SET LOCAL statement_timeout per
 // transaction, would add a round trip to every transaction whose caller set a deadline.
 //
 //   {
-//     StatementCanceller::Watch watch(StatementCanceller::Global(), connection, deadline);
+//     StatementCanceller::Watch watch(StatementCanceller::Global(), connection, deadline,
+//                                     CurrentRequestScope());
 //     tx.exec_prepared(...);    // cancelled (SQLSTATE 57014) if still running at `deadline`
 //     if (watch.Cancelled()) lease.MarkBroken();
 //   }
@@ -25,6 +27,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "pqxx/connection_base"
+#include "shared/base/request_deadline.h"
 
 namespace suite::db {
 
@@ -34,7 +37,7 @@ class StatementCanceller {
   static StatementCanceller& Global();
 
   // How often at most the thread looks for newly watched statements that are due sooner than
-  // the ones it waits for: the cancel comes up to this late.
+  // the ones it waits for, and for abandoned requests: the cancel comes up to this late.
   static constexpr absl::Duration kGranularity = absl::Milliseconds(25);
 
   StatementCanceller() = default;
@@ -42,11 +45,13 @@ class StatementCanceller {
   StatementCanceller(const StatementCanceller&) = delete;
   StatementCanceller& operator=(const StatementCanceller&) = delete;
 
-  // Watch registers `connection`'s running statement for cancellation at `deadline` for its
-  // lifetime; an infinite deadline registers nothing. Use it on the connection's own thread.
+  // Watch registers `connection`'s running statement for cancellation at `deadline`, or once
+  // `request` (which must outlive the watch) is abandoned, for its lifetime; with an infinite
+  // deadline and no request it registers nothing. Use it on the connection's own thread.
   class Watch {
    public:
-    Watch(StatementCanceller& canceller, pqxx::connection_base& connection, absl::Time deadline);
+    Watch(StatementCanceller& canceller, pqxx::connection_base& connection, absl::Time deadline,
+          const ScopedRequestDeadline* request = nullptr);
     ~Watch();
     Watch(const Watch&) = delete;
     Watch& operator=(const Watch&) = delete;
@@ -64,10 +69,12 @@ class StatementCanceller {
   struct Watched {
     absl::Time deadline;
     pqxx::connection_base* connection;
+    const ScopedRequestDeadline* request;  // nullable
     bool cancelled = false;
   };
 
-  uint64_t Add(pqxx::connection_base& connection, absl::Time deadline);
+  uint64_t Add(pqxx::connection_base& connection, absl::Time deadline,
+               const ScopedRequestDeadline* request);
   // Remove unregisters `id` and says whether it was cancelled; waits for a cancel of it that
   // is under way, so the connection outlives every use here.
   bool Remove(uint64_t id);

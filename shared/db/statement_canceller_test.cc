@@ -33,6 +33,26 @@ TEST(StatementCancellerTest, AStatementStillRunningAtItsDeadlineIsCancelled) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(2));
 }
 
+TEST(StatementCancellerTest, AStatementOfAnAbandonedRequestIsCancelled) {
+  auto db = TestDatabase::CreateEmpty();
+  ASSERT_TRUE(db.ok()) << db.status();
+  pqxx::connection conn((*db)->url());
+  StatementCanceller canceller;
+  const absl::Time start = absl::Now();
+  auto gone = [&] { return absl::Now() - start > absl::Milliseconds(100); };  // any thread
+  ScopedRequestDeadline request(absl::InfiniteFuture(), gone);
+  std::string sqlstate;
+  StatementCanceller::Watch watch(canceller, conn, absl::InfiniteFuture(), &request);
+  try {
+    pqxx::nontransaction(conn).exec("SELECT pg_sleep(5)");
+  } catch (const pqxx::sql_error& e) {
+    sqlstate = e.sqlstate();
+  }
+  EXPECT_TRUE(watch.Cancelled());
+  EXPECT_EQ(sqlstate, "57014");
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+}
+
 TEST(StatementCancellerTest, AStatementThatEndsFirstIsLeftAloneAndSoIsTheNextOne) {
   auto db = TestDatabase::CreateEmpty();
   ASSERT_TRUE(db.ok()) << db.status();

@@ -44,6 +44,7 @@
 #include "pqxx/result"
 #include "pqxx/row"
 #include "pqxx/transaction_base"
+#include "shared/base/request_deadline.h"
 #include "shared/base/status_macros.h"
 #include "shared/db/pool.h"
 #include "shared/db/statement_canceller.h"
@@ -119,9 +120,11 @@ class Transaction {
     SUITE_RETURN_IF_ERROR(failure_);
     absl::StatusOr<const Statement*> statement = Resolve(statement_name);
     if (!statement.ok()) return statement.status();
-    // Still running at the deadline: cancelled (DEADLINE_EXCEEDED), and the connection, which
-    // a late cancel request could still reach, is not reused.
-    StatementCanceller::Watch watch(StatementCanceller::Global(), lease_.connection(), deadline_);
+    // Still running at the deadline or when the call is cancelled: cancelled (57014,
+    // DEADLINE_EXCEEDED), and the connection, which a late cancel request could still reach,
+    // is not reused.
+    StatementCanceller::Watch watch(StatementCanceller::Global(), lease_.connection(), deadline_,
+                                    CurrentRequestScope());
     try {
       pqxx::result result = prepared_ ? tx_->exec_prepared((*statement)->name, params...)
                                       : tx_->exec_params((*statement)->sql, params...);
