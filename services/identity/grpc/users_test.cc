@@ -35,6 +35,20 @@ class UsersTest : public IdentityServiceTest {
     req.set_user_id(id);
     return client_->stub().GetUser(Client::Bearer(token).get(), req, resp);
   }
+  // Holds the identity.users row of `user_id` locked (FOR UPDATE) until tx ends.
+  struct UserRowLock {
+    UserRowLock(const std::string& url, const std::string& user_id) : conn(url), tx(conn) {
+      tx.exec_params1("SELECT 1 FROM identity.users WHERE id = $1::uuid FOR UPDATE", user_id);
+    }
+    pqxx::connection conn;
+    pqxx::work tx;
+  };
+  std::string FirstNameOf(const std::string& token, const std::string& id) {
+    pb::GetUserResponse got;
+    grpc::Status s = Get(token, id, &got);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return got.user().first_name();
+  }
   // Waits up to 2 s until no UPDATE of identity.users waits for a lock; false if one still does.
   bool NoUserUpdateWaitsForALock() {
     const absl::Time give_up = absl::Now() + absl::Seconds(2);
@@ -222,9 +236,7 @@ TEST_F(UsersTest, UpdateUserChangesOnlyTheFieldsSetForSelfOrAdmin) {
 TEST_F(UsersTest, AnUpdateThatOutlivesItsDeadlineStopsWaitingAndIsNeverApplied) {
   std::string ada_id;
   const std::string ada = client_->MemberToken("ada@example.com", &ada_id);
-  pqxx::connection locker(server_->database().url());
-  pqxx::work lock(locker);
-  lock.exec_params1("SELECT 1 FROM identity.users WHERE id = $1::uuid FOR UPDATE", ada_id);
+  UserRowLock lock(server_->database().url(), ada_id);
 
   pb::UpdateUserRequest req;
   req.set_user_id(ada_id);
@@ -238,13 +250,9 @@ TEST_F(UsersTest, AnUpdateThatOutlivesItsDeadlineStopsWaitingAndIsNeverApplied) 
   // While the lock is still held, the service's UPDATE stops waiting for it.
   EXPECT_TRUE(NoUserUpdateWaitsForALock());
 
-  lock.abort();
+  lock.tx.abort();
   absl::SleepFor(absl::Milliseconds(200));
-  pb::GetUserRequest get;
-  get.set_user_id(ada_id);
-  pb::GetUserResponse got;
-  ASSERT_TRUE(client_->stub().GetUser(Client::Bearer(ada).get(), get, &got).ok());
-  EXPECT_NE(got.user().first_name(), "Late");
+  EXPECT_NE(FirstNameOf(ada, ada_id), "Late");
 }
 
 // The same for a call the client cancels (or a drain gives up on) without a deadline: the
@@ -252,9 +260,7 @@ TEST_F(UsersTest, AnUpdateThatOutlivesItsDeadlineStopsWaitingAndIsNeverApplied) 
 TEST_F(UsersTest, AnUpdateWhoseCallIsCancelledIsNeverApplied) {
   std::string ada_id;
   const std::string ada = client_->MemberToken("ada@example.com", &ada_id);
-  pqxx::connection locker(server_->database().url());
-  pqxx::work lock(locker);
-  lock.exec_params1("SELECT 1 FROM identity.users WHERE id = $1::uuid FOR UPDATE", ada_id);
+  UserRowLock lock(server_->database().url(), ada_id);
 
   pb::UpdateUserRequest req;
   req.set_user_id(ada_id);
@@ -270,13 +276,9 @@ TEST_F(UsersTest, AnUpdateWhoseCallIsCancelledIsNeverApplied) {
   cancel.join();
   // While the lock is still held, the service's UPDATE stops waiting for it.
   EXPECT_TRUE(NoUserUpdateWaitsForALock());
-  lock.abort();  // had the UPDATE still waited, it would now go through, and must not commit
+  lock.tx.abort();  // had the UPDATE still waited, it would now go through: must not commit
   absl::SleepFor(absl::Milliseconds(300));
-  pb::GetUserRequest get;
-  get.set_user_id(ada_id);
-  pb::GetUserResponse got;
-  ASSERT_TRUE(client_->stub().GetUser(Client::Bearer(ada).get(), get, &got).ok());
-  EXPECT_NE(got.user().first_name(), "Gone");
+  EXPECT_NE(FirstNameOf(ada, ada_id), "Gone");
 }
 
 TEST_F(UsersTest, SuspendingAUserRevokesTheirSessionsAndOnlyAdminsMaySetStatus) {
