@@ -25,19 +25,26 @@ std::string Us(absl::string_view column) {
   return absl::StrCat("(extract(epoch from ", column, ") * 1000000)::bigint");
 }
 
+// The keyset page of a listing in (created_at, id) order, oldest or newest first, its
+// parameters numbered from $<first>: has_cursor, the cursor's created_at (micros) and id, and
+// the limit. `table` (a table name or alias) qualifies the columns: in ORDER BY a bare `id`
+// would be the output column id::text (every list here selects it), an order no index gives.
+std::string KeysetPage(absl::string_view table, bool newest_first, int first) {
+  const absl::string_view direction = newest_first ? " DESC" : "";
+  return absl::StrCat("(NOT $", first, "::boolean OR (", table, ".created_at, ", table, ".id) ",
+                      newest_first ? "<" : ">", " (", Ts(first + 1), ", $", first + 2,
+                      "::uuid)) ORDER BY ", table, ".created_at", direction, ", ", table, ".id",
+                      direction, " LIMIT $", first + 3, "::int");
+}
+
 // The rest of a login-attempt listing, its parameters numbered from $<first>: success ('', '1'
-// or '0'), the time window (has_start, start, has_end, end), the page cursor (has_before,
-// before, before_id) and the limit. ORDER BY names the table: a bare `id` would be the output
-// column id::text, an order no index gives.
+// or '0'), the time window (has_start, start, has_end, end), then the newest-first KeysetPage.
 std::string AttemptListFilters(int first) {
   auto p = [first](int i) { return absl::StrCat("$", first + i); };
   return absl::StrCat("(", p(0), "::text = '' OR success = (", p(0), "::text = '1')) AND (NOT ",
                       p(1), "::boolean OR created_at >= ", Ts(first + 2), ") AND (NOT ", p(3),
-                      "::boolean OR created_at < ", Ts(first + 4), ") AND (NOT ", p(5),
-                      "::boolean OR (created_at, id) < (", Ts(first + 6), ", ", p(7),
-                      "::uuid)) ORDER BY login_attempts.created_at DESC, login_attempts.id DESC "
-                      "LIMIT ",
-                      p(8), "::int");
+                      "::boolean OR created_at < ", Ts(first + 4), ") AND ",
+                      KeysetPage("login_attempts", /*newest_first=*/true, first + 5));
 }
 
 // A subquery (n, at) over identity.login_attempts: the failures of `column` = $<value> after
@@ -80,15 +87,6 @@ const std::string kAccountColumns =
     absl::StrCat("id::text, name, status, ", Us("created_at"), ", ", Us("updated_at"));
 const std::string kAssignmentColumns = absl::StrCat(
     "id::text, user_id::text, role_key, coalesce(account_id::text, ''), ", Us("created_at"));
-// The page of a role-assignment listing, its parameters numbered from $<first>: has_after,
-// after, after_id and the limit. ORDER BY names the table: a bare `id` would be the output
-// column id::text, an order no index gives (every list here selects id::text).
-std::string AssignmentPage(int first) {
-  return absl::StrCat("(NOT $", first, "::boolean OR (created_at, id) > (", Ts(first + 1), ", $",
-                      first + 2, "::uuid)) ORDER BY role_assignments.created_at, "
-                      "role_assignments.id LIMIT $",
-                      first + 3, "::int");
-}
 const std::string kRoleColumns = absl::StrCat("key, label, ", Us("created_at"));
 const std::string kAttemptColumns = absl::StrCat(
     "id::text, email, coalesce(user_id::text, ''), ip, coalesce(user_agent, ''), success, "
@@ -174,8 +172,8 @@ std::vector<std::pair<std::string, std::string>> Statements() {
                     " FROM identity.users WHERE deleted_at IS NULL "
                     "AND ($1::text = '' OR status = $1::text) "
                     "AND ($2::text = '' OR left(lower(email), length($2::text)) = $2::text) "
-                    "AND (NOT $3::boolean OR (created_at, id) > (",
-                    Ts(4), ", $5::uuid)) ORDER BY users.created_at, users.id LIMIT $6::int")},
+                    "AND ",
+                    KeysetPage("users", /*newest_first=*/false, 3))},
       {"identity_user_update",
        absl::StrCat("UPDATE identity.users SET "
                     "first_name = CASE WHEN $2::boolean THEN NULLIF($3::text, '') "
@@ -282,9 +280,8 @@ std::vector<std::pair<std::string, std::string>> Statements() {
        absl::StrCat("SELECT ", kSessionColumns,
                     " FROM identity.sessions s WHERE s.user_id = $1::uuid AND s.revoked_at IS "
                     "NULL AND s.expires_at > ",
-                    Ts(2), " AND s.absolute_expires_at > ", Ts(2),
-                    " AND (NOT $3::boolean OR (s.created_at, s.id) < (", Ts(4),
-                    ", $5::uuid)) ORDER BY s.created_at DESC, s.id DESC LIMIT $6::int")},
+                    Ts(2), " AND s.absolute_expires_at > ", Ts(2), " AND ",
+                    KeysetPage("s", /*newest_first=*/true, 3))},
       {"identity_session_revoke",
        absl::StrCat("UPDATE identity.sessions SET revoked_at = ", Ts(2),
                     " WHERE id = $1::uuid AND revoked_at IS NULL RETURNING id")},
@@ -308,8 +305,8 @@ std::vector<std::pair<std::string, std::string>> Statements() {
                     "EXISTS (SELECT 1 FROM ",
                     ru,
                     " ra WHERE ra.account_id = a.id AND ra.user_id = NULLIF($1::text, '')::uuid))"
-                    " AND (NOT $2::boolean OR (a.created_at, a.id) > (",
-                    Ts(3), ", $4::uuid)) ORDER BY a.created_at, a.id LIMIT $5::int")},
+                    " AND ",
+                    KeysetPage("a", /*newest_first=*/false, 2))},
       {"identity_account_update",
        absl::StrCat("UPDATE identity.accounts SET name = CASE WHEN $2::boolean THEN $3::text "
                     "ELSE name END, status = CASE WHEN $4::text = '' THEN status ELSE $4::text "
@@ -342,17 +339,19 @@ std::vector<std::pair<std::string, std::string>> Statements() {
       // the index of its shape (an `($1 = '' OR col = $1)` filter never can).
       {"identity_role_assignments_all_list",
        absl::StrCat("SELECT ", kAssignmentColumns, " FROM ", ru, " WHERE ",
-                    AssignmentPage(1))},
+                    KeysetPage("role_assignments", /*newest_first=*/false, 1))},
       {"identity_role_assignments_by_user_list",
        absl::StrCat("SELECT ", kAssignmentColumns, " FROM ", ru,
-                    " WHERE user_id = $1::uuid AND ", AssignmentPage(2))},
+                    " WHERE user_id = $1::uuid AND ",
+                    KeysetPage("role_assignments", /*newest_first=*/false, 2))},
       {"identity_role_assignments_by_account_list",
        absl::StrCat("SELECT ", kAssignmentColumns, " FROM ", ru,
-                    " WHERE account_id = $1::uuid AND ", AssignmentPage(2))},
+                    " WHERE account_id = $1::uuid AND ",
+                    KeysetPage("role_assignments", /*newest_first=*/false, 2))},
       {"identity_role_assignments_by_user_account_list",
        absl::StrCat("SELECT ", kAssignmentColumns, " FROM ", ru,
                     " WHERE user_id = $1::uuid AND account_id = $2::uuid AND ",
-                    AssignmentPage(3))},
+                    KeysetPage("role_assignments", /*newest_first=*/false, 3))},
       // --- bootstrap
       {"identity_admin_exists",
        absl::StrCat("SELECT EXISTS (SELECT 1 FROM ", ru,
@@ -859,7 +858,7 @@ absl::StatusOr<std::vector<RoleAssignment>> PgIdentityStore::ListRoleAssignments
     const absl::optional<Cursor>& after, int limit) {
   using Result = std::vector<RoleAssignment>;
   return RunInTransaction<Result>(*pool_, ReadOnly(), [&](Transaction& tx) -> absl::StatusOr<Result> {
-    // The page follows the shape's own filters (see AssignmentPage).
+    // The page follows the shape's own filters (see KeysetPage).
     auto list = [&](const char* statement, const auto&... shape) {
       return tx.Exec(statement, shape..., after.has_value(), CursorMicros(after), CursorId(after),
                      limit);
