@@ -375,6 +375,43 @@ TEST_F(LoginTest, ValidateSessionRejectsUnknownMalformedAndRevokedTokens) {
             grpc::StatusCode::UNAUTHENTICATED);
 }
 
+// Concurrent calls share session lookups (ReadBatcher): each must still get its own
+// session's user, and a dead or unknown token in the same batch must stay refused.
+TEST_F(LoginTest, ConcurrentValidationsEachGetTheirOwnSessionsUser) {
+  std::vector<std::pair<std::string, std::string>> live;  // token, user id
+  for (const char* email : {"a@example.com", "b@example.com", "c@example.com", "d@example.com"}) {
+    const std::string id = client_->SignUp(email);
+    live.emplace_back(client_->LoginToken(email), id);
+  }
+  client_->SignUp("gone@example.com");
+  const std::string revoked = client_->LoginToken("gone@example.com");
+  pb::LogoutResponse out;
+  ASSERT_TRUE(client_->stub().Logout(Client::Bearer(revoked).get(), {}, &out).ok());
+  const std::string unknown = NewSecretToken();
+
+  std::atomic<int> wrong{0}, calls{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 24; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 40; ++i) {
+        const int pick = (t + i) % 6;
+        pb::ValidateSessionResponse v;
+        if (pick < 4) {
+          grpc::Status status = Validate(live[pick].first, &v);
+          if (!status.ok() || v.user_id() != live[pick].second) ++wrong;
+        } else {
+          grpc::Status status = Validate(pick == 4 ? revoked : unknown, &v);
+          if (status.error_code() != grpc::StatusCode::UNAUTHENTICATED) ++wrong;
+        }
+        ++calls;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(calls.load(), 24 * 40);
+  EXPECT_EQ(wrong.load(), 0);
+}
+
 TEST_F(LoginTest, RotateSessionKillsTheOldTokenAndKeepsTheAbsoluteCap) {
   IdentityTestServerOptions options;
   options.identity.session_absolute_timeout = absl::Hours(1);

@@ -7,6 +7,7 @@
 #include "absl/strings/str_split.h"
 #include "pqxx/pqxx"
 #include "shared/base/status_macros.h"
+#include "shared/db/batched_read_statement.h"
 #include "shared/db/transaction.h"
 
 namespace suite::identity {
@@ -264,13 +265,6 @@ std::vector<std::pair<std::string, std::string>> Statements() {
                     Ts(3), ", ", Ts(3), ") RETURNING ", kSessionColumns)},
       // The hot path: one lookup by the unique token hash, the user's status and every role
       // grant (by the user_id-led unique index) in the same statement.
-      {"identity_session_lookup",
-       absl::StrCat("SELECT ", kSessionColumns,
-                    ", u.status, u.deleted_at IS NOT NULL, coalesce((SELECT string_agg("
-                    "ra.role_key || ':' || coalesce(ra.account_id::text, ''), ',') FROM "
-                    "identity.role_assignments ra WHERE ra.user_id = s.user_id), '') "
-                    "FROM identity.sessions s JOIN identity.users u ON u.id = s.user_id "
-                    "WHERE s.session_token_hash = $1")},
       {"identity_session_touch",
        absl::StrCat("UPDATE identity.sessions SET last_seen_at = ", Ts(2), ", expires_at = ",
                     Ts(3), " WHERE id = $1::uuid AND revoked_at IS NULL")},
@@ -363,6 +357,30 @@ std::vector<std::pair<std::string, std::string>> Statements() {
   };
 }
 
+// Most token hashes one session lookup reads; identity's handler pool (16 threads) rarely
+// queues more at once.
+constexpr int kSessionLookupBatch = 16;
+
+// ValidateSession's read for the token hashes of one ReadBatcher batch, one statement per batch
+// size (batched_read_statement.h). One index probe per hash, whatever the statistics say.
+std::vector<std::pair<std::string, std::string>> SessionLookupStatements() {
+  std::vector<std::pair<std::string, std::string>> statements;
+  for (int n : suite::db::BatchSizes(kSessionLookupBatch)) {
+    statements.emplace_back(
+        suite::db::BatchedStatementName("identity_session_lookup", n),
+        absl::StrCat("SELECT ", kSessionColumns,
+                     ", u.status, u.deleted_at IS NOT NULL, coalesce((SELECT string_agg("
+                     "ra.role_key || ':' || coalesce(ra.account_id::text, ''), ',') FROM "
+                     "identity.role_assignments ra WHERE ra.user_id = s.user_id), ''), "
+                     "s.session_token_hash FROM ",
+                     suite::db::KeyRows(n, "text", "k(token_hash)"),
+                     " CROSS JOIN LATERAL (SELECT * FROM identity.sessions s "
+                     "WHERE s.session_token_hash = k.token_hash LIMIT 1) s "
+                     "JOIN identity.users u ON u.id = s.user_id"));
+  }
+  return statements;
+}
+
 TxOptions ReadOnly() {
   TxOptions o;
   o.mode = TxMode::kReadOnly;
@@ -388,11 +406,20 @@ std::string IpLockKey(const std::string& ip) { return absl::StrCat("identity.log
 
 absl::StatusOr<std::unique_ptr<PgIdentityStore>> PgIdentityStore::Create(
     suite::db::ConnectionPool* pool) {
-  for (const auto& [name, sql] : Statements()) {
-    SUITE_RETURN_IF_ERROR(pool->RegisterStatement(name, sql));
+  for (const auto& statements : {Statements(), SessionLookupStatements()}) {
+    for (const auto& [name, sql] : statements) {
+      SUITE_RETURN_IF_ERROR(pool->RegisterStatement(name, sql));
+    }
   }
   return std::unique_ptr<PgIdentityStore>(new PgIdentityStore(pool));
 }
+
+PgIdentityStore::PgIdentityStore(suite::db::ConnectionPool* pool)
+    : pool_(pool),
+      session_lookups_({/*max_batch=*/kSessionLookupBatch},
+                       [this](const std::vector<std::string>& token_hashes) {
+                         return LookupSessions(token_hashes);
+                       }) {}
 
 // ---------------------------------------------------------------------------------------------
 // Users
@@ -662,23 +689,31 @@ absl::StatusOr<Session> PgIdentityStore::CreateLoginSession(const NewSession& se
 
 absl::StatusOr<absl::optional<SessionLookup>> PgIdentityStore::LookupSession(
     const std::string& token_hash) {
-  using Result = absl::optional<SessionLookup>;
+  return session_lookups_.Read(token_hash);
+}
+
+absl::StatusOr<PgIdentityStore::SessionLookups::ValueMap> PgIdentityStore::LookupSessions(
+    const std::vector<std::string>& token_hashes) {
+  using Result = SessionLookups::ValueMap;
   return RunInTransaction<Result>(*pool_, AutocommitRead(), [&](Transaction& tx) -> absl::StatusOr<Result> {
-    SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> row,
-                           tx.ExecMaybeOne("identity_session_lookup", token_hash));
-    if (!row) return Result();
-    SessionLookup found;
-    found.session = SessionOf(*row);
-    found.user_status = ParseUserStatus((*row)[9].as<std::string>()).value_or(UserStatus::kDisabled);
-    found.user_deleted = (*row)[10].as<bool>();
-    const std::string grants = (*row)[11].as<std::string>();
-    if (!grants.empty()) {
-      for (absl::string_view grant : absl::StrSplit(grants, ',')) {
-        std::pair<std::string, std::string> parts = absl::StrSplit(grant, absl::MaxSplits(':', 1));
-        found.grants.push_back(RoleGrant{parts.first, parts.second});
+    SUITE_ASSIGN_OR_RETURN(pqxx::result rows,
+                           suite::db::ExecBatched(tx, "identity_session_lookup", token_hashes,
+                                                  kSessionLookupBatch));
+    Result found;
+    for (const pqxx::row& row : rows) {
+      SessionLookup& lookup = found[row[12].as<std::string>()];
+      lookup.session = SessionOf(row);
+      lookup.user_status = ParseUserStatus(row[9].as<std::string>()).value_or(UserStatus::kDisabled);
+      lookup.user_deleted = row[10].as<bool>();
+      const std::string grants = row[11].as<std::string>();
+      if (!grants.empty()) {
+        for (absl::string_view grant : absl::StrSplit(grants, ',')) {
+          std::pair<std::string, std::string> parts = absl::StrSplit(grant, absl::MaxSplits(':', 1));
+          lookup.grants.push_back(RoleGrant{parts.first, parts.second});
+        }
       }
     }
-    return Result(std::move(found));
+    return found;
   });
 }
 

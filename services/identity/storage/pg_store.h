@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "services/identity/domain/store.h"
 #include "shared/db/pool.h"
+#include "shared/db/read_batcher.h"
 
 namespace suite::identity {
 
@@ -99,8 +100,15 @@ class PgIdentityStore : public IdentityStore {
                                    absl::Time now) override;
 
  private:
-  explicit PgIdentityStore(suite::db::ConnectionPool* pool) : pool_(pool) {}
+  using SessionLookups = suite::db::ReadBatcher<SessionLookup>;
+
+  explicit PgIdentityStore(suite::db::ConnectionPool* pool);
+  // One statement for the token hashes of concurrent ValidateSession calls (ReadBatcher).
+  absl::StatusOr<SessionLookups::ValueMap> LookupSessions(
+      const std::vector<std::string>& token_hashes);
+
   suite::db::ConnectionPool* const pool_;
+  SessionLookups session_lookups_;
 };
 
 }  // namespace suite::identity
