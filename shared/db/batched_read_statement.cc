@@ -27,6 +27,17 @@ std::string KeyRows(int keys, absl::string_view type, absl::string_view alias) {
   return rows;
 }
 
+absl::Status RegisterBatchedRead(
+    ConnectionPool& pool, absl::string_view base, int max_batch, absl::string_view key_type,
+    absl::string_view key_alias, const std::function<std::string(absl::string_view keys)>& sql_for) {
+  for (int n : BatchSizes(max_batch)) {
+    absl::Status registered = pool.RegisterStatement(BatchedStatementName(base, n),
+                                                     sql_for(KeyRows(n, key_type, key_alias)));
+    if (!registered.ok()) return registered;
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<pqxx::result> ExecBatched(Transaction& tx, absl::string_view base,
                                          const std::vector<std::string>& keys, int max_batch) {
   if (keys.empty() || static_cast<int>(keys.size()) > max_batch) {

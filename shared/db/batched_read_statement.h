@@ -12,12 +12,11 @@
 // smallest that fits and repeats its last key to fill it, so the SQL must tolerate a key
 // twice (a point read returns the same row twice; ReadBatcher's map keeps one):
 //
-//   for (int n : BatchSizes(kMaxBatch)) {
-//     pool.RegisterStatement(
-//         BatchedStatementName("sessions_by_hash", n),
-//         absl::StrCat("SELECT ... FROM ", KeyRows(n, "text", "k(hash)"),
-//                      " CROSS JOIN LATERAL (SELECT ... WHERE s.hash = k.hash LIMIT 1) s"));
-//   }
+//   SUITE_RETURN_IF_ERROR(RegisterBatchedRead(
+//       pool, "sessions_by_hash", kMaxBatch, "text", "k(hash)", [](absl::string_view keys) {
+//         return absl::StrCat("SELECT ..., k.hash FROM ", keys, " CROSS JOIN LATERAL "
+//                             "(SELECT ... WHERE s.hash = k.hash LIMIT 1) s");
+//       }));
 //   ... ExecBatched(tx, "sessions_by_hash", hashes, kMaxBatch) ...
 //
 // The one-key statement has the base name itself, so it reads like (and is logged as) the
@@ -25,12 +24,15 @@
 #ifndef SUITE_SHARED_DB_BATCHED_READ_STATEMENT_H_
 #define SUITE_SHARED_DB_BATCHED_READ_STATEMENT_H_
 
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "pqxx/result"
+#include "shared/db/pool.h"
 #include "shared/db/transaction.h"
 
 namespace suite::db {
@@ -44,6 +46,12 @@ std::string BatchedStatementName(absl::string_view base, int keys);
 // KeyRows is a row source of `keys` keys bound to $1..$keys, cast to `type`, named `alias`:
 // KeyRows(2, "uuid", "k(id)") is "(VALUES ($1::uuid), ($2::uuid)) AS k(id)".
 std::string KeyRows(int keys, absl::string_view type, absl::string_view alias);
+
+// RegisterBatchedRead registers `base` with `pool` for each of BatchSizes(max_batch): the SQL
+// for n keys is sql_for(KeyRows(n, key_type, key_alias)). The pool's registration errors.
+absl::Status RegisterBatchedRead(
+    ConnectionPool& pool, absl::string_view base, int max_batch, absl::string_view key_type,
+    absl::string_view key_alias, const std::function<std::string(absl::string_view keys)>& sql_for);
 
 // ExecBatched runs the statement registered for the smallest of BatchSizes(max_batch) that
 // holds `keys` (1 to max_batch of them; INVALID_ARGUMENT otherwise), padded with the last key.

@@ -51,14 +51,12 @@ class BatchedReadStatementDbTest : public ::testing::Test {
     auto pool = ConnectionPool::Create(config);
     ASSERT_TRUE(pool.ok()) << pool.status();
     pool_ = *std::move(pool);
-    for (int n : BatchSizes(kMaxBatch)) {
-      ASSERT_TRUE(pool_
-                      ->RegisterStatement(
-                          BatchedStatementName("kv_read", n),
-                          absl::StrCat("SELECT kv.k, kv.v FROM ", KeyRows(n, "text", "q(k)"),
-                                       " JOIN kv ON kv.k = q.k"))
-                      .ok());
-    }
+    ASSERT_TRUE(RegisterBatchedRead(*pool_, "kv_read", kMaxBatch, "text", "q(k)",
+                                    [](absl::string_view keys) {
+                                      return absl::StrCat("SELECT kv.k, kv.v FROM ", keys,
+                                                          " JOIN kv ON kv.k = q.k");
+                                    })
+                    .ok());
     ASSERT_TRUE(pool_
                     ->RegisterStatement("plans",
                                         "SELECT generic_plans, custom_plans FROM "

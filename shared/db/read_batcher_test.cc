@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -244,13 +245,12 @@ TEST(ReadBatcherTest, ReadsKeysWithAnyCharactersThroughAPostgresStatement) {
   config.pool_size = 2;
   auto pool = ConnectionPool::Create(config);
   ASSERT_TRUE(pool.ok()) << pool.status();
-  for (int n : BatchSizes(ReadBatcherOptions().max_batch)) {
-    ASSERT_TRUE((*pool)
-                    ->RegisterStatement(BatchedStatementName("kv_many", n),
-                                        "SELECT kv.k, kv.v FROM " + KeyRows(n, "text", "q(k)") +
-                                            " JOIN kv ON kv.k = q.k")
-                    .ok());
-  }
+  ASSERT_TRUE(RegisterBatchedRead(**pool, "kv_many", ReadBatcherOptions().max_batch, "text",
+                                  "q(k)", [](absl::string_view keys) {
+                                    return absl::StrCat("SELECT kv.k, kv.v FROM ", keys,
+                                                        " JOIN kv ON kv.k = q.k");
+                                  })
+                  .ok());
   TxOptions autocommit;
   autocommit.mode = TxMode::kAutocommitRead;
   Batcher batcher({}, [&](const std::vector<std::string>& keys) {

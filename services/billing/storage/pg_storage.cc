@@ -12,6 +12,7 @@
 #include "services/billing/errors.h"
 #include "shared/base/status_macros.h"
 #include "shared/base/uuid.h"
+#include "shared/db/batched_read_statement.h"
 #include "shared/db/transaction.h"
 
 namespace billing {
@@ -25,6 +26,8 @@ using suite::db::TxOptions;
 // Nullable times travel as unix microseconds with -1 for NULL (Stripe has no times before
 // 1970), which keeps every parameter a plain value; TS() turns one back into a timestamptz.
 constexpr int64_t kNullMicros = -1;
+// Most user ids one entitlement read takes (billing's handler pool has 16 threads).
+constexpr int kBestSubscriptionBatch = 16;
 std::string TS(int n) {
   return absl::StrCat("('epoch'::timestamptz + NULLIF($", n,
                       "::bigint, -1) * interval '1 microsecond')");
@@ -164,6 +167,18 @@ std::string After(absl::string_view time_column, absl::string_view id_column, in
                       ", $", id, "::uuid))");
 }
 
+// The entitlement read for the user ids of one ReadBatcher batch (batched_read_statement.h):
+// per user one probe of stripe_subscriptions_user_id_created_at_idx. The key column comes last,
+// after ReadSubscription's columns.
+std::string BestSubscriptionSql(absl::string_view user_ids) {
+  return absl::StrCat(
+      "SELECT b.*, k.user_id::text FROM ", user_ids, " CROSS JOIN LATERAL (",
+      SubscriptionSelect(/*with_customer=*/false),
+      "WHERE s.user_id = k.user_id ORDER BY CASE s.status WHEN 'active' THEN 0 "
+      "WHEN 'trialing' THEN 1 WHEN 'past_due' THEN 2 ELSE 3 END, "
+      "s.current_period_end DESC NULLS LAST, s.created_at DESC, s.id DESC LIMIT 1) b");
+}
+
 const std::vector<std::pair<std::string, std::string>>& Statements() {
   static const auto* const statements = new std::vector<std::pair<std::string, std::string>>{
       {"billing_event_claim",
@@ -262,12 +277,6 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
       {"billing_subscription_list", SubscriptionSelect() + "WHERE s.user_id = $1::uuid AND " +
                                         After("s.created_at", "s.id", 2, 3) +
                                         " ORDER BY s.created_at DESC, s.id DESC LIMIT $4"},
-      // The entitlement read: one query on stripe_subscriptions_user_id_created_at_idx.
-      {"billing_subscription_best",
-       SubscriptionSelect(/*with_customer=*/false) +
-           "WHERE s.user_id = $1::uuid ORDER BY CASE s.status WHEN 'active' THEN 0 "
-           "WHEN 'trialing' THEN 1 WHEN 'past_due' THEN 2 ELSE 3 END, "
-           "s.current_period_end DESC NULLS LAST, s.created_at DESC, s.id DESC LIMIT 1"},
       // Ledger: insert-only.
       {"billing_transaction_insert",
        "INSERT INTO billing.transactions (account_id, user_id, kind, status, currency, "
@@ -360,8 +369,18 @@ absl::StatusOr<std::unique_ptr<PgBillingStorage>> PgBillingStorage::Create(
   for (const auto& [name, sql] : Statements()) {
     SUITE_RETURN_IF_ERROR(pool.RegisterStatement(name, sql));
   }
+  SUITE_RETURN_IF_ERROR(suite::db::RegisterBatchedRead(pool, "billing_subscription_best",
+                                                       kBestSubscriptionBatch, "uuid",
+                                                       "k(user_id)", BestSubscriptionSql));
   return std::unique_ptr<PgBillingStorage>(new PgBillingStorage(pool));
 }
+
+PgBillingStorage::PgBillingStorage(suite::db::ConnectionPool& pool)
+    : pool_(pool),
+      best_subscriptions_({/*max_batch=*/kBestSubscriptionBatch},
+                          [this](const std::vector<std::string>& user_ids) {
+                            return ReadBestSubscriptions(user_ids);
+                          }) {}
 
 absl::StatusOr<IngestOutcome> PgBillingStorage::ApplyEvent(const EventEnvelope& envelope,
                                                            const EventChange& change,
@@ -539,13 +558,23 @@ absl::StatusOr<Page<Subscription>> PgBillingStorage::ListSubscriptions(
 
 absl::StatusOr<absl::optional<Subscription>> PgBillingStorage::BestSubscription(
     absl::string_view user_id) {
-  return RunInTransaction<absl::optional<Subscription>>(
-      pool_, AutocommitRead(), [&](Tx& tx) -> absl::StatusOr<absl::optional<Subscription>> {
-        SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> row,
-                               tx.ExecMaybeOne("billing_subscription_best", std::string(user_id)));
-        if (!row.has_value()) return absl::optional<Subscription>();
-        return absl::optional<Subscription>(ReadSubscription(*row));
-      });
+  return best_subscriptions_.Read(user_id);
+}
+
+absl::StatusOr<PgBillingStorage::SubscriptionBatcher::ValueMap>
+PgBillingStorage::ReadBestSubscriptions(
+    const std::vector<std::string>& user_ids) {
+  using Result = SubscriptionBatcher::ValueMap;
+  return RunInTransaction<Result>(pool_, AutocommitRead(), [&](Tx& tx) -> absl::StatusOr<Result> {
+    SUITE_ASSIGN_OR_RETURN(pqxx::result rows,
+                           suite::db::ExecBatched(tx, "billing_subscription_best", user_ids,
+                                                  kBestSubscriptionBatch));
+    Result best;
+    for (const pqxx::row& row : rows) {
+      best[row[row.size() - 1].as<std::string>()] = ReadSubscription(row);
+    }
+    return best;
+  });
 }
 
 absl::StatusOr<RecordedTransaction> PgBillingStorage::RecordTransaction(const NewTransaction& tx) {

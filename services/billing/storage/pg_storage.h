@@ -18,10 +18,13 @@
 #define SUITE_SERVICES_BILLING_STORAGE_PG_STORAGE_H_
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "services/billing/domain/storage.h"
 #include "shared/db/pool.h"
+#include "shared/db/read_batcher.h"
 
 namespace billing {
 
@@ -49,8 +52,15 @@ class PgBillingStorage : public BillingStorage {
                                                      const absl::optional<Cursor>& after) override;
 
  private:
-  explicit PgBillingStorage(suite::db::ConnectionPool& pool) : pool_(pool) {}
+  using SubscriptionBatcher = suite::db::ReadBatcher<Subscription>;
+
+  explicit PgBillingStorage(suite::db::ConnectionPool& pool);
+  // One statement for the user ids of concurrent GetEntitlement calls (ReadBatcher).
+  absl::StatusOr<SubscriptionBatcher::ValueMap> ReadBestSubscriptions(
+      const std::vector<std::string>& user_ids);
+
   suite::db::ConnectionPool& pool_;
+  SubscriptionBatcher best_subscriptions_;
 };
 
 }  // namespace billing

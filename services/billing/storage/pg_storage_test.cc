@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 #include "pqxx/pqxx"
 #include "services/billing/domain/ledger.h"
@@ -61,19 +62,26 @@ class PgStorageTest : public ::testing::Test {
   std::unique_ptr<PgBillingStorage> storage_;
 };
 
-TEST_F(PgStorageTest, EntitlementReadUsesTheUserIndex) {
-  auto statement = pool_->FindStatement("billing_subscription_best");
-  ASSERT_TRUE(statement.ok()) << statement.status();
-  pqxx::connection conn(db_->UrlAs("billing_service"));
-  pqxx::work tx(conn);
-  tx.exec0("SET LOCAL enable_seqscan = off");  // the table is tiny; ask what it would use
-  tx.exec0("PREPARE best AS " + (*statement)->sql);
-  std::string plan;
-  for (const auto& row : tx.exec("EXPLAIN EXECUTE best('" + std::string(kUser) + "')")) {
-    plan += row[0].as<std::string>() + "\n";
+TEST_F(PgStorageTest, EntitlementReadUsesTheUserIndexForOneUserAndForABatch) {
+  const std::string user = "'" + std::string(kUser) + "'";
+  for (const auto& [name, args] : std::vector<std::pair<std::string, std::string>>{
+           {"billing_subscription_best", user},
+           {"billing_subscription_best_x4", absl::StrJoin({user, user, user, user}, ", ")}}) {
+    auto statement = pool_->FindStatement(name);
+    ASSERT_TRUE(statement.ok()) << name << ": " << statement.status();
+    pqxx::connection conn(db_->UrlAs("billing_service"));
+    pqxx::work tx(conn);
+    tx.exec0("SET LOCAL enable_seqscan = off");  // the table is tiny; ask what it would use
+    tx.exec0("SET LOCAL plan_cache_mode = force_generic_plan");
+    tx.exec0("PREPARE best AS " + (*statement)->sql);
+    std::string plan;
+    for (const auto& row : tx.exec("EXPLAIN EXECUTE best(" + args + ")")) {
+      plan += row[0].as<std::string>() + "\n";
+    }
+    EXPECT_NE(plan.find("stripe_subscriptions_user_id_created_at_idx"), std::string::npos)
+        << name << "\n" << plan;
+    EXPECT_EQ(plan.find("stripe_customers"), std::string::npos) << name << "\n" << plan;
   }
-  EXPECT_NE(plan.find("stripe_subscriptions_user_id_created_at_idx"), std::string::npos) << plan;
-  EXPECT_EQ(plan.find("stripe_customers"), std::string::npos) << plan;  // one table
 }
 
 // Issue 7: "EXPLAIN of every list query uses an index". Each list statement's generic plan
@@ -226,6 +234,45 @@ TEST_F(PgStorageTest, LinkCustomerRelinksItsSubscriptions) {
   ASSERT_TRUE(best.ok() && best->has_value());
   EXPECT_EQ((*best)->stripe_subscription_id, "sub_x");
   EXPECT_EQ(storage_->GetCustomerByUser(kUser)->stripe_customer_id, "cus_x");
+}
+
+// Concurrent entitlement reads share statements (ReadBatcher): each must still get its own
+// user's subscription, and a user without one must get none.
+TEST_F(PgStorageTest, ConcurrentBestSubscriptionReadsEachGetTheirOwnUsers) {
+  const std::vector<std::string> users = {"aaaaaaaa-0000-4000-8000-000000000011",
+                                          "aaaaaaaa-0000-4000-8000-000000000012",
+                                          "aaaaaaaa-0000-4000-8000-000000000013"};
+  for (size_t i = 0; i < users.size(); ++i) {
+    EventChange change = SubscriptionTo(SubscriptionStatus::kActive);
+    change.subscription->stripe_subscription_id = "sub_" + std::to_string(i);
+    change.subscription->stripe_customer_id = "cus_" + std::to_string(i);
+    change.subscription->user_id = users[i];
+    ASSERT_TRUE(
+        storage_->ApplyEvent(Envelope("evt_" + std::to_string(i), 1), change, false).ok());
+  }
+  const std::string no_subscription = "aaaaaaaa-0000-4000-8000-000000000019";
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 16; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        const size_t pick = (t + i) % (users.size() + 1);
+        if (pick == users.size()) {
+          auto none = storage_->BestSubscription(no_subscription);
+          if (!none.ok() || none->has_value()) ++wrong;
+          continue;
+        }
+        auto best = storage_->BestSubscription(users[pick]);
+        if (!best.ok() || !best->has_value() ||
+            (*best)->stripe_subscription_id != "sub_" + std::to_string(pick) ||
+            (*best)->user_id != users[pick]) {
+          ++wrong;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 }  // namespace

@@ -363,22 +363,16 @@ constexpr int kSessionLookupBatch = 16;
 
 // ValidateSession's read for the token hashes of one ReadBatcher batch, one statement per batch
 // size (batched_read_statement.h). One index probe per hash, whatever the statistics say.
-std::vector<std::pair<std::string, std::string>> SessionLookupStatements() {
-  std::vector<std::pair<std::string, std::string>> statements;
-  for (int n : suite::db::BatchSizes(kSessionLookupBatch)) {
-    statements.emplace_back(
-        suite::db::BatchedStatementName("identity_session_lookup", n),
-        absl::StrCat("SELECT ", kSessionColumns,
-                     ", u.status, u.deleted_at IS NOT NULL, coalesce((SELECT string_agg("
-                     "ra.role_key || ':' || coalesce(ra.account_id::text, ''), ',') FROM "
-                     "identity.role_assignments ra WHERE ra.user_id = s.user_id), ''), "
-                     "s.session_token_hash FROM ",
-                     suite::db::KeyRows(n, "text", "k(token_hash)"),
-                     " CROSS JOIN LATERAL (SELECT * FROM identity.sessions s "
-                     "WHERE s.session_token_hash = k.token_hash LIMIT 1) s "
-                     "JOIN identity.users u ON u.id = s.user_id"));
-  }
-  return statements;
+std::string SessionLookupSql(absl::string_view token_hashes) {
+  return absl::StrCat("SELECT ", kSessionColumns,
+                      ", u.status, u.deleted_at IS NOT NULL, coalesce((SELECT string_agg("
+                      "ra.role_key || ':' || coalesce(ra.account_id::text, ''), ',') FROM "
+                      "identity.role_assignments ra WHERE ra.user_id = s.user_id), ''), "
+                      "k.token_hash FROM ",
+                      token_hashes,
+                      " CROSS JOIN LATERAL (SELECT * FROM identity.sessions s "
+                      "WHERE s.session_token_hash = k.token_hash LIMIT 1) s "
+                      "JOIN identity.users u ON u.id = s.user_id");
 }
 
 TxOptions ReadOnly() {
@@ -406,11 +400,12 @@ std::string IpLockKey(const std::string& ip) { return absl::StrCat("identity.log
 
 absl::StatusOr<std::unique_ptr<PgIdentityStore>> PgIdentityStore::Create(
     suite::db::ConnectionPool* pool) {
-  for (const auto& statements : {Statements(), SessionLookupStatements()}) {
-    for (const auto& [name, sql] : statements) {
-      SUITE_RETURN_IF_ERROR(pool->RegisterStatement(name, sql));
-    }
+  for (const auto& [name, sql] : Statements()) {
+    SUITE_RETURN_IF_ERROR(pool->RegisterStatement(name, sql));
   }
+  SUITE_RETURN_IF_ERROR(suite::db::RegisterBatchedRead(*pool, "identity_session_lookup",
+                                                       kSessionLookupBatch, "text",
+                                                       "k(token_hash)", SessionLookupSql));
   return std::unique_ptr<PgIdentityStore>(new PgIdentityStore(pool));
 }
 

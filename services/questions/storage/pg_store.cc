@@ -11,6 +11,7 @@
 #include "nlohmann/json.hpp"
 #include "services/questions/errors.h"
 #include "shared/base/status_macros.h"
+#include "shared/db/batched_read_statement.h"
 #include "shared/db/transaction.h"
 
 namespace suite::questions {
@@ -43,6 +44,16 @@ const std::string kChildrenColumns = absl::StrCat(
     "FROM questions.question_tags cqt JOIN questions.tags t ON t.id = cqt.tag_id "
     "WHERE cqt.question_id = q.id)");
 
+// GetQuestion in one round trip, for the ids of one ReadBatcher batch (batched_read_statement.h):
+// each question row with its choices and tags as JSON arrays of arrays (same order as
+// choices_of / tags_of), then the id as asked for.
+constexpr int kQuestionReadBatch = 16;
+std::string FullQuestionsSql(absl::string_view ids) {
+  return absl::StrCat("SELECT ", kQuestionColumns, ", ", kChildrenColumns, ", k.id FROM ", ids,
+                      " CROSS JOIN LATERAL (SELECT * FROM questions.questions q "
+                      "WHERE q.id = k.id::uuid AND q.deleted_at IS NULL LIMIT 1) q");
+}
+
 const std::map<std::string, std::string>& Statements() {
   static const auto* statements = new std::map<std::string, std::string>{
       {"insert_question",
@@ -55,11 +66,6 @@ const std::map<std::string, std::string>& Statements() {
       {"insert_question_tags",
        "INSERT INTO questions.question_tags (question_id, tag_id) "
        "SELECT $1, t FROM unnest($2::uuid[]) AS t ON CONFLICT DO NOTHING"},
-      // GetQuestion in one round trip: the question row with its choices and tags as JSON
-      // arrays of arrays (same order as choices_of / tags_of).
-      {"question_full_by_id",
-       absl::StrCat("SELECT ", kQuestionColumns, ", ", kChildrenColumns,
-                    " FROM questions.questions q WHERE q.id = $1 AND q.deleted_at IS NULL")},
       {"questions_by_ids",
        absl::StrCat("SELECT ", kQuestionColumns,
                     " FROM questions.questions q WHERE q.id = ANY($1::uuid[]) "
@@ -386,14 +392,19 @@ absl::Status ChildrenFromJson(const std::string& choices_text, const std::string
 }
 
 // One statement: the question with its choices and tags (safe in autocommit, see GetQuestion).
-absl::StatusOr<Question> LoadQuestion(Transaction& tx, const std::string& id) {
-  SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> row,
-                         tx.ExecMaybeOne("question_full_by_id", id));
-  if (!row.has_value()) return errors::QuestionNotFound(id);
-  Question q = QuestionFrom(*row);
-  SUITE_RETURN_IF_ERROR(
-      ChildrenFromJson((*row)[11].as<std::string>(), (*row)[12].as<std::string>(), q));
+// A row of question_full_by_id as a Question.
+absl::StatusOr<Question> FullQuestionFrom(const pqxx::row& row) {
+  Question q = QuestionFrom(row);
+  SUITE_RETURN_IF_ERROR(ChildrenFromJson(row[11].as<std::string>(), row[12].as<std::string>(), q));
   return q;
+}
+
+absl::StatusOr<Question> LoadQuestion(Transaction& tx, const std::string& id) {
+  SUITE_ASSIGN_OR_RETURN(
+      pqxx::result rows,
+      suite::db::ExecBatched(tx, "question_full_by_id", {id}, kQuestionReadBatch));
+  if (rows.empty()) return errors::QuestionNotFound(id);
+  return FullQuestionFrom(rows[0]);
 }
 
 absl::StatusOr<PracticeSession> LoadSession(Transaction& tx, const std::string& user_id,
@@ -453,8 +464,18 @@ absl::StatusOr<std::unique_ptr<PgQuestionStore>> PgQuestionStore::Create(
   for (const auto& [name, sql] : Statements()) {
     SUITE_RETURN_IF_ERROR(pool->RegisterStatement(name, sql));
   }
+  SUITE_RETURN_IF_ERROR(suite::db::RegisterBatchedRead(*pool, "question_full_by_id",
+                                                       kQuestionReadBatch, "text", "k(id)",
+                                                       FullQuestionsSql));
   return std::unique_ptr<PgQuestionStore>(new PgQuestionStore(pool));
 }
+
+PgQuestionStore::PgQuestionStore(suite::db::ConnectionPool* pool)
+    : pool_(pool),
+      full_questions_({/*max_batch=*/kQuestionReadBatch},
+                      [this](const std::vector<std::string>& ids) {
+                        return ReadFullQuestions(ids);
+                      }) {}
 
 absl::StatusOr<Question> PgQuestionStore::CreateQuestion(const NewQuestion& q) {
   const std::string choices = ChoicesJson(q.choices);
@@ -482,11 +503,27 @@ absl::StatusOr<Question> PgQuestionStore::CreateQuestion(const NewQuestion& q) {
 }
 
 absl::StatusOr<Question> PgQuestionStore::GetQuestion(const std::string& id) {
+  SUITE_ASSIGN_OR_RETURN(absl::optional<Question> question, full_questions_.Read(id));
+  if (!question.has_value()) return errors::QuestionNotFound(id);
+  return *std::move(question);
+}
+
+absl::StatusOr<PgQuestionStore::QuestionBatcher::ValueMap> PgQuestionStore::ReadFullQuestions(
+    const std::vector<std::string>& ids) {
   // One statement (question, choices and tags together), so autocommit gives the same
   // consistent snapshot a READ ONLY transaction would, in one round trip instead of five.
-  return RunInTransaction<Question>(*pool_, AutocommitRead(), [&](Transaction& tx) {
-    return LoadQuestion(tx, id);
-  });
+  using Result = QuestionBatcher::ValueMap;
+  return RunInTransaction<Result>(
+      *pool_, AutocommitRead(), [&](Transaction& tx) -> absl::StatusOr<Result> {
+        SUITE_ASSIGN_OR_RETURN(pqxx::result rows, suite::db::ExecBatched(tx, "question_full_by_id",
+                                                                         ids, kQuestionReadBatch));
+        Result questions;
+        for (const pqxx::row& row : rows) {
+          SUITE_ASSIGN_OR_RETURN(Question q, FullQuestionFrom(row));
+          questions[row[row.size() - 1].as<std::string>()] = std::move(q);
+        }
+        return questions;
+      });
 }
 
 absl::StatusOr<std::vector<Question>> PgQuestionStore::GetQuestions(

@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "services/questions/domain/store.h"
 #include "shared/db/pool.h"
+#include "shared/db/read_batcher.h"
 
 namespace suite::questions {
 
@@ -79,9 +80,14 @@ class PgQuestionStore : public QuestionStore {
                                                int limit) override;
 
  private:
-  explicit PgQuestionStore(suite::db::ConnectionPool* pool) : pool_(pool) {}
+  using QuestionBatcher = suite::db::ReadBatcher<Question>;
+
+  explicit PgQuestionStore(suite::db::ConnectionPool* pool);
+  // One statement for the ids of concurrent GetQuestion calls (ReadBatcher).
+  absl::StatusOr<QuestionBatcher::ValueMap> ReadFullQuestions(const std::vector<std::string>& ids);
 
   suite::db::ConnectionPool* pool_;
+  QuestionBatcher full_questions_;
 };
 
 }  // namespace suite::questions

@@ -254,6 +254,54 @@ TEST_F(PgStoreTest, ListedQuestionsCarryTheSameChildrenAsTheBatchedRead) {
   }
 }
 
+// Concurrent GetQuestion calls share statements (ReadBatcher): each must still get its own
+// question with its own children; a deleted or unknown id must stay NOT_FOUND, and an id
+// asked for in upper case must be found as itself.
+TEST_F(PgStoreTest, ConcurrentGetQuestionsEachGetTheirOwnQuestion) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    NewQuestion q = Draft(absl::StrCat("k", i), absl::StrCat("stem ", i));
+    q.choices = {{absl::StrCat("right ", i), true}, {absl::StrCat("wrong ", i), false}};
+    auto created = store_->CreateQuestion(q);
+    ASSERT_TRUE(created.ok()) << created.status();
+    ids.push_back(created->id);
+  }
+  auto deleted = store_->CreateQuestion(Draft("gone", "gone"));
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  {
+    pqxx::connection conn(db_->url());
+    pqxx::work tx(conn);
+    tx.exec0("UPDATE questions.questions SET deleted_at = now() WHERE id = '" + deleted->id + "'");
+    tx.commit();
+  }
+  const std::vector<std::string> absent = {deleted->id, "00000000-0000-4000-8000-00000000dead"};
+  const std::string upper = absl::AsciiStrToUpper(ids[0]);
+
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 16; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 40; ++i) {
+        const int pick = (t + i) % 8;
+        if (pick < 5) {
+          auto q = store_->GetQuestion(ids[pick]);
+          if (!q.ok() || q->id != ids[pick] || q->stem != absl::StrCat("stem ", pick) ||
+              q->choices.size() != 2 || q->choices[0].text != absl::StrCat("right ", pick)) {
+            ++wrong;
+          }
+        } else if (pick < 7) {
+          if (!absl::IsNotFound(store_->GetQuestion(absent[pick - 5]).status())) ++wrong;
+        } else {
+          auto q = store_->GetQuestion(upper);
+          if (!q.ok() || q->id != ids[0]) ++wrong;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(wrong.load(), 0);
+}
+
 TEST_F(PgStoreTest, OneTagPagesWalkTheTagKeysetIndexAndMatchTheGeneralFilter) {
   auto a = store_->CreateTag(TagKind::kTopic, "a", "A");
   auto b = store_->CreateTag(TagKind::kTopic, "b", "B");
