@@ -39,6 +39,7 @@ int Fail(int code, const std::string& what, const absl::Status& status) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  suite::rpc::SetServingProcessDefaults();
   suite::rpc::ServerConfig defaults;
   defaults.listen_address = "0.0.0.0:50052";
   absl::StatusOr<suite::rpc::ServerConfig> server_config = suite::rpc::LoadServerConfig(

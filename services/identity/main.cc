@@ -78,4 +78,7 @@ int Run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) { return Run(argc, argv); }
+int main(int argc, char** argv) {
+  suite::rpc::SetServingProcessDefaults();
+  return Run(argc, argv);
+}

@@ -47,6 +47,7 @@ int Fail(int code, const std::string& what, const absl::Status& status) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  suite::rpc::SetServingProcessDefaults();
   suite::rpc::ServerConfig defaults;
   defaults.listen_address = "0.0.0.0:50053";
   auto config = suite::rpc::LoadServerConfig("QUESTIONS", {argv + 1, argv + argc}, defaults);

@@ -14,6 +14,7 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "grpc/health/v1/health.pb.h"
 #include "shared/metrics/http_server.h"
@@ -74,6 +75,10 @@ void InitGrpcPlugins() {
 }
 
 }  // namespace
+
+void SetServingProcessDefaults() {
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+}
 
 GrpcServer::GrpcServer(const ServerConfig& config, std::vector<ServiceEntry> services,
                        bool handle_signals)

@@ -40,6 +40,13 @@
 
 namespace suite::rpc {
 
+// SetServingProcessDefaults sets, once at the top of a service's main(), what a serving process
+// wants from its libraries: abseil's Mutex deadlock detection off. Debian builds abseil without
+// NDEBUG, which leaves detection on: every Mutex acquisition then updates one process-wide
+// lock-order graph under a global lock (GraphCycles, DeadlockCheck: ~4% of questions' CPU in a
+// GetQuestion load, BENCHMARKS.md round 7). Tests keep it on, where it finds lock-order bugs.
+void SetServingProcessDefaults();
+
 // One service to serve, with the name the health service knows it by: the generated
 // `<Svc>::service_full_name()`, e.g. "identity.v1.IdentityService".
 struct ServiceEntry {
