@@ -4,7 +4,7 @@
 // PostgreSQL far more per statement than per row: on the 2-core bench machine, 32 clients ran
 // the session lookup for one key 41 700 times a second and for eight keys at once 25 500 times
 // (204 000 keys; BENCHMARKS.md, round 7). A ReadBatcher lets each caller ask for its own key
-// and block, while at most `max_in_flight` statements (default one) run at a time. Callers
+// and block, while at most `max_in_flight` statements (default two) run at a time. Callers
 // that arrive while those are busy queue up, and the first caller to find a slot free reads
 // the queue (up to `max_batch` keys, oldest first) in one statement for all of them. Nothing
 // waits on a timer: a caller that finds a slot free reads at once, so a call alone costs what
@@ -56,10 +56,12 @@ struct ReadBatcherOptions {
   // Most keys read by one statement (batched_read_statement.h registers a statement for each
   // size up to it).
   int max_batch = 16;
-  // Most statements running at once. Small, so that calls queue and batches form under load.
-  // ValidateSession at 32 clients on 2 cores: 1 → 6.6 keys a statement, 14 500-14 700 calls/s;
-  // 2 → 3.4 keys, 14 150-14 200 calls/s; p99 at 9 500 calls/s the same (BENCHMARKS.md, round 7).
-  int max_in_flight = 1;
+  // Most statements running at once. Small, so that calls queue and batches form under load;
+  // not 1, because then one statement descheduled for a few milliseconds stalls every call.
+  // ValidateSession on the 2-core bench machine (BENCHMARKS.md, round 7), 1 / 2 / 3 / 4: at 32
+  // clients 14 000 / 13 000 / 12 500 / 11 800 calls/s (unbatched 10 600); at 9 400 calls/s
+  // open loop, p99 over p50 8.5-82 with 1 and 3.5-8.3 with 2 (unbatched 3.6-7.9).
+  int max_in_flight = 2;
 };
 
 template <typename Value>
