@@ -18,21 +18,24 @@ std::string BatchedStatementName(absl::string_view base, int keys) {
   return keys == 1 ? std::string(base) : absl::StrCat(base, "_x", keys);
 }
 
-std::string KeyRows(int keys, absl::string_view type, absl::string_view alias) {
+std::string KeyRows(int keys, absl::string_view type, absl::string_view table,
+                    absl::string_view column) {
+  if (keys == 1) return absl::StrCat("(SELECT $1::", type, " AS ", column, ") AS ", table);
   std::string rows = "(VALUES ";
   for (int i = 1; i <= keys; ++i) {
     absl::StrAppend(&rows, i > 1 ? ", " : "", "($", i, "::", type, ")");
   }
-  absl::StrAppend(&rows, ") AS ", alias);
+  absl::StrAppend(&rows, ") AS ", table, "(", column, ")");
   return rows;
 }
 
-absl::Status RegisterBatchedRead(
-    ConnectionPool& pool, absl::string_view base, int max_batch, absl::string_view key_type,
-    absl::string_view key_alias, const std::function<std::string(absl::string_view keys)>& sql_for) {
+absl::Status RegisterBatchedRead(ConnectionPool& pool, absl::string_view base, int max_batch,
+                                 absl::string_view key_type, absl::string_view key_table,
+                                 absl::string_view key_column,
+                                 const std::function<std::string(absl::string_view keys)>& sql_for) {
   for (int n : BatchSizes(max_batch)) {
-    absl::Status registered = pool.RegisterStatement(BatchedStatementName(base, n),
-                                                     sql_for(KeyRows(n, key_type, key_alias)));
+    absl::Status registered = pool.RegisterStatement(
+        BatchedStatementName(base, n), sql_for(KeyRows(n, key_type, key_table, key_column)));
     if (!registered.ok()) return registered;
   }
   return absl::OkStatus();

@@ -28,7 +28,8 @@ TEST(BatchedReadStatementTest, SizesDoubleUpToTheLimit) {
   EXPECT_EQ(BatchSizes(16), std::vector<int>({1, 2, 4, 8, 16}));
   EXPECT_EQ(BatchedStatementName("lookup", 1), "lookup");
   EXPECT_EQ(BatchedStatementName("lookup", 8), "lookup_x8");
-  EXPECT_EQ(KeyRows(2, "uuid", "k(id)"), "(VALUES ($1::uuid), ($2::uuid)) AS k(id)");
+  EXPECT_EQ(KeyRows(2, "uuid", "k", "id"), "(VALUES ($1::uuid), ($2::uuid)) AS k(id)");
+  EXPECT_EQ(KeyRows(1, "uuid", "k", "id"), "(SELECT $1::uuid AS id) AS k");
 }
 
 class BatchedReadStatementDbTest : public ::testing::Test {
@@ -51,7 +52,7 @@ class BatchedReadStatementDbTest : public ::testing::Test {
     auto pool = ConnectionPool::Create(config);
     ASSERT_TRUE(pool.ok()) << pool.status();
     pool_ = *std::move(pool);
-    ASSERT_TRUE(RegisterBatchedRead(*pool_, "kv_read", kMaxBatch, "text", "q(k)",
+    ASSERT_TRUE(RegisterBatchedRead(*pool_, "kv_read", kMaxBatch, "text", "q", "k",
                                     [](absl::string_view keys) {
                                       return absl::StrCat("SELECT kv.k, kv.v FROM ", keys,
                                                           " JOIN kv ON kv.k = q.k");

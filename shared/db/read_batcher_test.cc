@@ -246,7 +246,7 @@ TEST(ReadBatcherTest, ReadsKeysWithAnyCharactersThroughAPostgresStatement) {
   auto pool = ConnectionPool::Create(config);
   ASSERT_TRUE(pool.ok()) << pool.status();
   ASSERT_TRUE(RegisterBatchedRead(**pool, "kv_many", ReadBatcherOptions().max_batch, "text",
-                                  "q(k)", [](absl::string_view keys) {
+                                  "q", "k", [](absl::string_view keys) {
                                     return absl::StrCat("SELECT kv.k, kv.v FROM ", keys,
                                                         " JOIN kv ON kv.k = q.k");
                                   })

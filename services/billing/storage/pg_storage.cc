@@ -370,8 +370,8 @@ absl::StatusOr<std::unique_ptr<PgBillingStorage>> PgBillingStorage::Create(
     SUITE_RETURN_IF_ERROR(pool.RegisterStatement(name, sql));
   }
   SUITE_RETURN_IF_ERROR(suite::db::RegisterBatchedRead(pool, "billing_subscription_best",
-                                                       kBestSubscriptionBatch, "uuid",
-                                                       "k(user_id)", BestSubscriptionSql));
+                                                       kBestSubscriptionBatch, "uuid", "k",
+                                                       "user_id", BestSubscriptionSql));
   return std::unique_ptr<PgBillingStorage>(new PgBillingStorage(pool));
 }
 

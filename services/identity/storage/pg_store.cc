@@ -362,7 +362,7 @@ std::vector<std::pair<std::string, std::string>> Statements() {
 constexpr int kSessionLookupBatch = 16;
 
 // ValidateSession's read for the token hashes of one ReadBatcher batch, one statement per batch
-// size (batched_read_statement.h). One index probe per hash, whatever the statistics say.
+// size (batched_read_statement.h); a hash matches at most one session (unique index).
 std::string SessionLookupSql(absl::string_view token_hashes) {
   return absl::StrCat("SELECT ", kSessionColumns,
                       ", u.status, u.deleted_at IS NOT NULL, coalesce((SELECT string_agg("
@@ -370,8 +370,7 @@ std::string SessionLookupSql(absl::string_view token_hashes) {
                       "identity.role_assignments ra WHERE ra.user_id = s.user_id), ''), "
                       "k.token_hash FROM ",
                       token_hashes,
-                      " CROSS JOIN LATERAL (SELECT * FROM identity.sessions s "
-                      "WHERE s.session_token_hash = k.token_hash LIMIT 1) s "
+                      " JOIN identity.sessions s ON s.session_token_hash = k.token_hash "
                       "JOIN identity.users u ON u.id = s.user_id");
 }
 
@@ -404,8 +403,8 @@ absl::StatusOr<std::unique_ptr<PgIdentityStore>> PgIdentityStore::Create(
     SUITE_RETURN_IF_ERROR(pool->RegisterStatement(name, sql));
   }
   SUITE_RETURN_IF_ERROR(suite::db::RegisterBatchedRead(*pool, "identity_session_lookup",
-                                                       kSessionLookupBatch, "text",
-                                                       "k(token_hash)", SessionLookupSql));
+                                                       kSessionLookupBatch, "text", "k",
+                                                       "token_hash", SessionLookupSql));
   return std::unique_ptr<PgIdentityStore>(new PgIdentityStore(pool));
 }
 

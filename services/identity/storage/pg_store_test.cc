@@ -239,6 +239,23 @@ TEST(PgIdentityStoreTest, EveryListStatementsGenericPlanCanUseAnIndex) {
   }
 }
 
+// ValidateSession's lookup (batched_read_statement.h): one hash and a batch of four both probe
+// the token-hash index, and the one-hash statement has no VALUES scan (it plans as `= $1`).
+TEST(PgIdentityStoreTest, TheSessionLookupProbesTheTokenIndexAloneAndInABatch) {
+  auto db = TestDatabase::CreateMigrated();
+  ASSERT_TRUE(db.ok()) << db.status();
+  const std::string url = (*db)->UrlAs("identity_service");
+  auto pool = Pool(url);
+  auto store = PgIdentityStore::Create(pool.get());
+  ASSERT_TRUE(store.ok()) << store.status();
+  const std::string one = GenericPlan(url, *pool, "identity_session_lookup", "'h1'");
+  EXPECT_TRUE(absl::StrContains(one, "sessions_session_token_hash_key")) << one;
+  EXPECT_FALSE(absl::StrContains(one, "Values Scan")) << one;
+  const std::string four =
+      GenericPlan(url, *pool, "identity_session_lookup_x4", "'h1', 'h2', 'h3', 'h4'");
+  EXPECT_TRUE(absl::StrContains(four, "sessions_session_token_hash_key")) << four;
+}
+
 // At a production size (200 000 attempts) and with sequential scans allowed, the generic plan
 // of each login-attempt listing shape still reads an index: one statement with optional
 // `($1 = '' OR email = $1)` filters got a parallel seq scan and a sort here (tools/bench).

@@ -50,8 +50,7 @@ const std::string kChildrenColumns = absl::StrCat(
 constexpr int kQuestionReadBatch = 16;
 std::string FullQuestionsSql(absl::string_view ids) {
   return absl::StrCat("SELECT ", kQuestionColumns, ", ", kChildrenColumns, ", k.id FROM ", ids,
-                      " CROSS JOIN LATERAL (SELECT * FROM questions.questions q "
-                      "WHERE q.id = k.id::uuid AND q.deleted_at IS NULL LIMIT 1) q");
+                      " JOIN questions.questions q ON q.id = k.id::uuid AND q.deleted_at IS NULL");
 }
 
 const std::map<std::string, std::string>& Statements() {
@@ -465,7 +464,7 @@ absl::StatusOr<std::unique_ptr<PgQuestionStore>> PgQuestionStore::Create(
     SUITE_RETURN_IF_ERROR(pool->RegisterStatement(name, sql));
   }
   SUITE_RETURN_IF_ERROR(suite::db::RegisterBatchedRead(*pool, "question_full_by_id",
-                                                       kQuestionReadBatch, "text", "k(id)",
+                                                       kQuestionReadBatch, "text", "k", "id",
                                                        FullQuestionsSql));
   return std::unique_ptr<PgQuestionStore>(new PgQuestionStore(pool));
 }
