@@ -168,13 +168,13 @@ std::string After(absl::string_view time_column, absl::string_view id_column, in
 }
 
 // The entitlement read for the user ids of one ReadBatcher batch (batched_read_statement.h):
-// per user one probe of stripe_subscriptions_user_id_created_at_idx. The key column comes last,
-// after ReadSubscription's columns.
+// per user one probe of stripe_subscriptions_user_id_created_at_idx. The key column, the id as
+// asked for, comes last, after ReadSubscription's columns.
 std::string BestSubscriptionSql(absl::string_view user_ids) {
   return absl::StrCat(
-      "SELECT b.*, k.user_id::text FROM ", user_ids, " CROSS JOIN LATERAL (",
+      "SELECT b.*, k.user_id FROM ", user_ids, " CROSS JOIN LATERAL (",
       SubscriptionSelect(/*with_customer=*/false),
-      "WHERE s.user_id = k.user_id ORDER BY CASE s.status WHEN 'active' THEN 0 "
+      "WHERE s.user_id = k.user_id::uuid ORDER BY CASE s.status WHEN 'active' THEN 0 "
       "WHEN 'trialing' THEN 1 WHEN 'past_due' THEN 2 ELSE 3 END, "
       "s.current_period_end DESC NULLS LAST, s.created_at DESC, s.id DESC LIMIT 1) b");
 }
@@ -370,7 +370,7 @@ absl::StatusOr<std::unique_ptr<PgBillingStorage>> PgBillingStorage::Create(
     SUITE_RETURN_IF_ERROR(pool.RegisterStatement(name, sql));
   }
   SUITE_RETURN_IF_ERROR(suite::db::RegisterBatchedRead(pool, "billing_subscription_best",
-                                                       kBestSubscriptionBatch, "uuid", "k",
+                                                       kBestSubscriptionBatch, "text", "k",
                                                        "user_id", BestSubscriptionSql));
   return std::unique_ptr<PgBillingStorage>(new PgBillingStorage(pool));
 }

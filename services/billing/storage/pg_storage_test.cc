@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 #include "pqxx/pqxx"
@@ -273,6 +274,11 @@ TEST_F(PgStorageTest, ConcurrentBestSubscriptionReadsEachGetTheirOwnUsers) {
   }
   for (std::thread& thread : threads) thread.join();
   EXPECT_EQ(wrong.load(), 0);
+  // The key comes back as it was asked for, so an id in upper case finds its row too.
+  auto upper = storage_->BestSubscription(absl::AsciiStrToUpper(users[1]));
+  ASSERT_TRUE(upper.ok()) << upper.status();
+  ASSERT_TRUE(upper->has_value());
+  EXPECT_EQ((*upper)->stripe_subscription_id, "sub_1");
 }
 
 }  // namespace
