@@ -21,7 +21,8 @@
 // A caller whose deadline passes while it is still queued leaves with DEADLINE_EXCEEDED; once
 // its key is being read it waits for that statement (bounded by the latest deadline of the
 // batch and the pool's statement timeout). A failed read fails every caller of its batch with
-// its status.
+// its status, so validate keys before reading them: one malformed key (a bad UUID cast) would
+// fail the other callers' reads too.
 //
 // Only for reads where a result read a moment after the caller asked is as good as one read
 // at that moment (READ COMMITTED point reads): a caller may get a value read by a statement
