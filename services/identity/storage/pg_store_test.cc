@@ -31,7 +31,7 @@ std::unique_ptr<suite::db::ConnectionPool> Pool(const std::string& url) {
   return *std::move(pool);
 }
 
-TEST(PgIdentityStoreTest, AnUnreachableDatabaseIsUnavailable) {
+TEST(PgIdentityStoreOfflineTest, AnUnreachableDatabaseIsUnavailable) {
   auto pool = Pool("postgresql://identity_service@127.0.0.1:1/suite");
   auto store = PgIdentityStore::Create(pool.get());
   ASSERT_TRUE(store.ok());
@@ -44,94 +44,94 @@ TEST(PgIdentityStoreTest, AnUnreachableDatabaseIsUnavailable) {
             absl::StatusCode::kUnavailable);
 }
 
-TEST(PgIdentityStoreTest, TheThrottlingWindowSlidesWithTheCallersClock) {
-  auto db = TestDatabase::CreateMigrated();
-  ASSERT_TRUE(db.ok()) << db.status();
-  auto pool = Pool((*db)->UrlAs("identity_service"));
-  auto store = PgIdentityStore::Create(pool.get());
-  ASSERT_TRUE(store.ok());
+// A migrated database, and the store on a pool connected as identity_service.
+class PgIdentityStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto db = TestDatabase::CreateMigrated();
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = *std::move(db);
+    url_ = db_->UrlAs("identity_service");
+    pool_ = Pool(url_);
+    auto store = PgIdentityStore::Create(pool_.get());
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+  }
+
+  std::unique_ptr<TestDatabase> db_;
+  std::string url_;
+  std::unique_ptr<suite::db::ConnectionPool> pool_;
+  std::unique_ptr<PgIdentityStore> store_;
+};
+
+TEST_F(PgIdentityStoreTest, TheThrottlingWindowSlidesWithTheCallersClock) {
   const LoginLimits limits{absl::Minutes(10), 2, 100};
   const absl::Time t0 = absl::FromUnixSeconds(1900000000);
   for (int i = 0; i < 2; ++i) {
-    auto admitted = (*store)->BeginLoginAttempt(
+    auto admitted = store_->BeginLoginAttempt(
         {"a@example.com", "10.0.0.1", "", "", t0 + absl::Minutes(i)}, limits);
     ASSERT_TRUE(admitted.ok() && admitted->admitted);
-    ASSERT_TRUE((*store)->FinishLoginAttempt(admitted->attempt_id, "", "invalid_credentials").ok());
+    ASSERT_TRUE(store_->FinishLoginAttempt(admitted->attempt_id, "", "invalid_credentials").ok());
   }
-  auto refused = (*store)->BeginLoginAttempt(
+  auto refused = store_->BeginLoginAttempt(
       {"a@example.com", "10.0.0.1", "", "", t0 + absl::Minutes(2)}, limits);
   ASSERT_TRUE(refused.ok());
   EXPECT_FALSE(refused->admitted);
   // The limit-th newest failure (including this refusal) is the one at t0 + 1 min.
   EXPECT_EQ(refused->retry_after, absl::Minutes(9));
   // Once the window has passed every failure, the door is open again.
-  auto later = (*store)->BeginLoginAttempt(
+  auto later = store_->BeginLoginAttempt(
       {"a@example.com", "10.0.0.1", "", "", t0 + absl::Minutes(13)}, limits);
   ASSERT_TRUE(later.ok());
   EXPECT_TRUE(later->admitted);
 }
 
-TEST(PgIdentityStoreTest, ThePerIpLimitCountsFailuresOfEveryEmailFromThatAddress) {
-  auto db = TestDatabase::CreateMigrated();
-  ASSERT_TRUE(db.ok()) << db.status();
-  auto pool = Pool((*db)->UrlAs("identity_service"));
-  auto store = PgIdentityStore::Create(pool.get());
-  ASSERT_TRUE(store.ok());
+TEST_F(PgIdentityStoreTest, ThePerIpLimitCountsFailuresOfEveryEmailFromThatAddress) {
   const LoginLimits limits{absl::Minutes(10), 100, 2};
   const absl::Time t0 = absl::FromUnixSeconds(1900000000);
   for (int i = 0; i < 2; ++i) {
-    auto admitted = (*store)->BeginLoginAttempt(
+    auto admitted = store_->BeginLoginAttempt(
         {absl::StrCat("user", i, "@example.com"), "10.0.0.9", "", "", t0 + absl::Minutes(i)},
         limits);
     ASSERT_TRUE(admitted.ok() && admitted->admitted);
-    ASSERT_TRUE((*store)->FinishLoginAttempt(admitted->attempt_id, "", "invalid_credentials").ok());
+    ASSERT_TRUE(store_->FinishLoginAttempt(admitted->attempt_id, "", "invalid_credentials").ok());
   }
-  auto refused = (*store)->BeginLoginAttempt(
+  auto refused = store_->BeginLoginAttempt(
       {"fresh@example.com", "10.0.0.9", "", "", t0 + absl::Minutes(2)}, limits);
   ASSERT_TRUE(refused.ok());
   EXPECT_FALSE(refused->admitted);
   EXPECT_EQ(refused->retry_after, absl::Minutes(9));
   // Another address is not affected.
-  auto elsewhere = (*store)->BeginLoginAttempt(
+  auto elsewhere = store_->BeginLoginAttempt(
       {"fresh@example.com", "10.0.0.10", "", "", t0 + absl::Minutes(2)}, limits);
   ASSERT_TRUE(elsewhere.ok());
   EXPECT_TRUE(elsewhere->admitted);
 }
 
-TEST(PgIdentityStoreTest, AttemptsInFlightCountAgainstTheEmailButNotAgainstTheIp) {
-  auto db = TestDatabase::CreateMigrated();
-  ASSERT_TRUE(db.ok()) << db.status();
-  auto pool = Pool((*db)->UrlAs("identity_service"));
-  auto store = PgIdentityStore::Create(pool.get());
-  ASSERT_TRUE(store.ok());
+TEST_F(PgIdentityStoreTest, AttemptsInFlightCountAgainstTheEmailButNotAgainstTheIp) {
   const LoginLimits limits{absl::Minutes(10), 2, 2};
   const absl::Time t0 = absl::FromUnixSeconds(1900000000);
   // Five people behind one address log in at once; none has finished yet.
   for (int i = 0; i < 5; ++i) {
-    auto admitted = (*store)->BeginLoginAttempt(
+    auto admitted = store_->BeginLoginAttempt(
         {absl::StrCat("person", i, "@example.com"), "10.0.0.7", "", "", t0}, limits);
     ASSERT_TRUE(admitted.ok()) << admitted.status();
     EXPECT_TRUE(admitted->admitted) << i;
   }
   // Parallel guesses at one account: the third is refused while two are in flight.
   for (int i = 0; i < 2; ++i) {
-    auto admitted = (*store)->BeginLoginAttempt(
+    auto admitted = store_->BeginLoginAttempt(
         {"target@example.com", absl::StrCat("10.1.0.", i), "", "", t0}, limits);
     ASSERT_TRUE(admitted.ok() && admitted->admitted);
   }
   auto refused =
-      (*store)->BeginLoginAttempt({"target@example.com", "10.1.0.9", "", "", t0}, limits);
+      store_->BeginLoginAttempt({"target@example.com", "10.1.0.9", "", "", t0}, limits);
   ASSERT_TRUE(refused.ok());
   EXPECT_FALSE(refused->admitted);
 }
 
-TEST(PgIdentityStoreTest, CreateLoginSessionSettlesTheAttemptOnceAndWritesNothingTheSecondTime) {
-  auto db = TestDatabase::CreateMigrated();
-  ASSERT_TRUE(db.ok()) << db.status();
-  auto pool = Pool((*db)->UrlAs("identity_service"));
-  auto store = PgIdentityStore::Create(pool.get());
-  ASSERT_TRUE(store.ok());
-  pqxx::connection conn((*db)->url());
+TEST_F(PgIdentityStoreTest, CreateLoginSessionSettlesTheAttemptOnceAndWritesNothingTheSecondTime) {
+  pqxx::connection conn(db_->url());
   std::string user_id;
   {
     pqxx::work tx(conn);
@@ -141,7 +141,7 @@ TEST(PgIdentityStoreTest, CreateLoginSessionSettlesTheAttemptOnceAndWritesNothin
     tx.commit();
   }
   const absl::Time now = absl::FromUnixSeconds(1900000000);
-  auto admitted = (*store)->BeginLoginAttempt(
+  auto admitted = store_->BeginLoginAttempt(
       {"login@example.com", "10.0.0.1", "", "", now}, {absl::Minutes(15), 5, 50});
   ASSERT_TRUE(admitted.ok() && admitted->admitted);
 
@@ -151,7 +151,7 @@ TEST(PgIdentityStoreTest, CreateLoginSessionSettlesTheAttemptOnceAndWritesNothin
   session.now = now;
   session.expires_at = now + absl::Hours(1);
   session.absolute_expires_at = now + absl::Hours(24);
-  auto created = (*store)->CreateLoginSession(session, admitted->attempt_id);
+  auto created = store_->CreateLoginSession(session, admitted->attempt_id);
   ASSERT_TRUE(created.ok()) << created.status();
   EXPECT_EQ(created->user_id, user_id);
 
@@ -167,7 +167,7 @@ TEST(PgIdentityStoreTest, CreateLoginSessionSettlesTheAttemptOnceAndWritesNothin
 
   // The attempt is no longer in flight: refused, and the second session is not written.
   session.token_hash = std::string(64, 'b');
-  EXPECT_EQ((*store)->CreateLoginSession(session, admitted->attempt_id).status().code(),
+  EXPECT_EQ(store_->CreateLoginSession(session, admitted->attempt_id).status().code(),
             absl::StatusCode::kNotFound);
   EXPECT_EQ(counts(), std::make_pair(1, 1));
 }
@@ -193,13 +193,7 @@ std::string GenericPlan(const std::string& url, const suite::db::ConnectionPool&
 
 // Issue 7: "EXPLAIN of every list query uses an index". Every statement named like a list
 // (tools/bench's pattern: list_*, *_list, *_live) with its generic plan.
-TEST(PgIdentityStoreTest, EveryListStatementsGenericPlanCanUseAnIndex) {
-  auto db = TestDatabase::CreateMigrated();
-  ASSERT_TRUE(db.ok()) << db.status();
-  const std::string url = (*db)->UrlAs("identity_service");
-  auto pool = Pool(url);
-  auto store = PgIdentityStore::Create(pool.get());
-  ASSERT_TRUE(store.ok()) << store.status();
+TEST_F(PgIdentityStoreTest, EveryListStatementsGenericPlanCanUseAnIndex) {
   const std::string id = "'0b6c7a9e-1d2f-4c3b-9a8e-7f6d5c4b3a21'";
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"identity_users_list", absl::StrCat("'', '', false, 0, ", id, ", 21")},
@@ -220,7 +214,7 @@ TEST(PgIdentityStoreTest, EveryListStatementsGenericPlanCanUseAnIndex) {
        absl::StrCat(id, ", ", id, ", false, 0, ", id, ", 21")},
   };
   for (const auto& [name, args] : cases) {
-    const std::string plan = GenericPlan(url, *pool, name, args);
+    const std::string plan = GenericPlan(url_, *pool_, name, args);
     EXPECT_TRUE(absl::StrContains(plan, "Index Scan") ||
                 absl::StrContains(plan, "Index Only Scan") ||
                 absl::StrContains(plan, "Bitmap Index Scan"))
@@ -234,36 +228,28 @@ TEST(PgIdentityStoreTest, EveryListStatementsGenericPlanCanUseAnIndex) {
     const auto it = std::find_if(cases.begin(), cases.end(),
                                  [&](const auto& c) { return c.first == name; });
     ASSERT_NE(it, cases.end()) << name;
-    const std::string plan = GenericPlan(url, *pool, name, it->second);
+    const std::string plan = GenericPlan(url_, *pool_, name, it->second);
     EXPECT_FALSE(absl::StrContains(plan, "Sort")) << name << "\n" << plan;
   }
 }
 
 // ValidateSession's lookup (batched_read_statement.h): one hash and a batch of four both probe
 // the token-hash index, and the one-hash statement has no VALUES scan (it plans as `= $1`).
-TEST(PgIdentityStoreTest, TheSessionLookupProbesTheTokenIndexAloneAndInABatch) {
-  auto db = TestDatabase::CreateMigrated();
-  ASSERT_TRUE(db.ok()) << db.status();
-  const std::string url = (*db)->UrlAs("identity_service");
-  auto pool = Pool(url);
-  auto store = PgIdentityStore::Create(pool.get());
-  ASSERT_TRUE(store.ok()) << store.status();
-  const std::string one = GenericPlan(url, *pool, "identity_session_lookup", "'h1'");
+TEST_F(PgIdentityStoreTest, TheSessionLookupProbesTheTokenIndexAloneAndInABatch) {
+  const std::string one = GenericPlan(url_, *pool_, "identity_session_lookup", "'h1'");
   EXPECT_TRUE(absl::StrContains(one, "sessions_session_token_hash_key")) << one;
   EXPECT_FALSE(absl::StrContains(one, "Values Scan")) << one;
   const std::string four =
-      GenericPlan(url, *pool, "identity_session_lookup_x4", "'h1', 'h2', 'h3', 'h4'");
+      GenericPlan(url_, *pool_, "identity_session_lookup_x4", "'h1', 'h2', 'h3', 'h4'");
   EXPECT_TRUE(absl::StrContains(four, "sessions_session_token_hash_key")) << four;
 }
 
 // At a production size (200 000 attempts) and with sequential scans allowed, the generic plan
 // of each login-attempt listing shape still reads an index: one statement with optional
 // `($1 = '' OR email = $1)` filters got a parallel seq scan and a sort here (tools/bench).
-TEST(PgIdentityStoreTest, LoginAttemptListingsReadAnIndexAtProductionSize) {
-  auto db = TestDatabase::CreateMigrated();
-  ASSERT_TRUE(db.ok()) << db.status();
+TEST_F(PgIdentityStoreTest, LoginAttemptListingsReadAnIndexAtProductionSize) {
   {
-    pqxx::connection conn((*db)->url());
+    pqxx::connection conn(db_->url());
     pqxx::work tx(conn);
     tx.exec0(
         "INSERT INTO identity.login_attempts (email, ip, success, failure_reason, created_at) "
@@ -274,19 +260,15 @@ TEST(PgIdentityStoreTest, LoginAttemptListingsReadAnIndexAtProductionSize) {
     tx.commit();
     pqxx::nontransaction(conn).exec0("ANALYZE identity.login_attempts");
   }
-  const std::string url = (*db)->UrlAs("identity_service");
-  auto pool = Pool(url);
-  auto store = PgIdentityStore::Create(pool.get());
-  ASSERT_TRUE(store.ok()) << store.status();
   const std::string id = "'0b6c7a9e-1d2f-4c3b-9a8e-7f6d5c4b3a21'";
   const std::string tail = absl::StrCat("'', false, 0, false, 0, false, 0, ", id, ", 21");
   for (const auto& [name, args] : std::vector<std::pair<std::string, std::string>>{
            {"identity_login_list", tail},
            {"identity_login_by_email_list", "'u7@example.com', '', " + tail},
            {"identity_login_by_ip_list", "'10.7.0.1', " + tail}}) {
-    auto statement = pool->FindStatement(name);
+    auto statement = pool_->FindStatement(name);
     ASSERT_TRUE(statement.ok()) << name;
-    pqxx::connection conn(url);
+    pqxx::connection conn(url_);
     pqxx::work tx(conn);
     tx.exec0("SET LOCAL plan_cache_mode = force_generic_plan");
     tx.exec0("PREPARE s AS " + (*statement)->sql);
@@ -300,13 +282,8 @@ TEST(PgIdentityStoreTest, LoginAttemptListingsReadAnIndexAtProductionSize) {
 }
 
 // The four shapes of ListRoleAssignments return the same rows the filters describe.
-TEST(PgIdentityStoreTest, RoleAssignmentListsFilterByUserAndAccount) {
-  auto db = TestDatabase::CreateMigrated();
-  ASSERT_TRUE(db.ok()) << db.status();
-  auto pool = Pool((*db)->UrlAs("identity_service"));
-  auto store = PgIdentityStore::Create(pool.get());
-  ASSERT_TRUE(store.ok()) << store.status();
-  pqxx::connection conn((*db)->url());
+TEST_F(PgIdentityStoreTest, RoleAssignmentListsFilterByUserAndAccount) {
+  pqxx::connection conn(db_->url());
   pqxx::work tx(conn);
   const std::string u1 = tx.exec1(
       "INSERT INTO identity.users (email) VALUES ('u1@example.com') RETURNING id::text")[0]
@@ -322,7 +299,7 @@ TEST(PgIdentityStoreTest, RoleAssignmentListsFilterByUserAndAccount) {
            "', 'member', '" + a1 + "')");
   tx.commit();
   auto count = [&](const std::string& user, const std::string& account) -> int {
-    auto list = (*store)->ListRoleAssignments(user, account, absl::nullopt, 1000);
+    auto list = store_->ListRoleAssignments(user, account, absl::nullopt, 1000);
     EXPECT_TRUE(list.ok()) << list.status();
     return list.ok() ? static_cast<int>(list->size()) : -1;
   };
