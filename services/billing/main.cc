@@ -23,6 +23,7 @@
 #include "shared/db/pool.h"
 #include "shared/identity_client/identity_authenticator.h"
 #include "shared/metrics/metrics.h"
+#include "shared/metrics/batched_read_metrics.h"
 #include "shared/metrics/pool_metrics.h"
 #include "shared/rpc/config.h"
 #include "shared/rpc/json_log.h"
@@ -63,6 +64,10 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<billing::PgBillingStorage>> storage =
       billing::PgBillingStorage::Create(**pool);
   if (!storage.ok()) return Fail(1, "storage", storage.status());
+  auto read_metrics = suite::metrics::BatchedReadMetrics::Export(
+      suite::metrics::Registry::Default(),
+      [&storage] { return (*storage)->BestSubscriptionStats(); }, "billing_subscription_best");
+  if (!read_metrics.ok()) return Fail(1, "batched read metrics", read_metrics.status());
 
   billing::BillingOptions options;
   options.webhook_secrets = config->webhook_secrets;

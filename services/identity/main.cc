@@ -21,6 +21,7 @@
 #include "shared/db/config.h"
 #include "shared/db/pool.h"
 #include "shared/metrics/metrics.h"
+#include "shared/metrics/batched_read_metrics.h"
 #include "shared/metrics/pool_metrics.h"
 #include "shared/rpc/config.h"
 #include "shared/rpc/json_log.h"
@@ -49,6 +50,10 @@ int Run(int argc, char** argv) {
   if (!pool_metrics.ok()) return Fail(1, "pool metrics", pool_metrics.status());
   auto store = suite::identity::PgIdentityStore::Create(pool->get());
   if (!store.ok()) return Fail(1, "storage", store.status());
+  auto lookup_metrics = suite::metrics::BatchedReadMetrics::Export(
+      suite::metrics::Registry::Default(), [&store] { return (*store)->SessionLookupStats(); },
+      "identity_session_lookup");
+  if (!lookup_metrics.ok()) return Fail(1, "batched read metrics", lookup_metrics.status());
   auto hasher = suite::identity::PasswordHasher::Create(config->hasher);
   if (!hasher.ok()) return Fail(1, "password hasher", hasher.status());
   suite::identity::SystemClock clock;

@@ -30,6 +30,7 @@
 #include "shared/db/pool.h"
 #include "shared/identity_client/identity_authenticator.h"
 #include "shared/metrics/metrics.h"
+#include "shared/metrics/batched_read_metrics.h"
 #include "shared/metrics/pool_metrics.h"
 #include "shared/rpc/config.h"
 #include "shared/rpc/json_log.h"
@@ -81,6 +82,10 @@ int main(int argc, char** argv) {
   if (!pool_metrics.ok()) return Fail(1, "pool metrics", pool_metrics.status());
   auto store = suite::questions::PgQuestionStore::Create(pool->get());
   if (!store.ok()) return Fail(1, "store", store.status());
+  auto read_metrics = suite::metrics::BatchedReadMetrics::Export(
+      suite::metrics::Registry::Default(), [&store] { return (*store)->FullQuestionStats(); },
+      "question_full_by_id");
+  if (!read_metrics.ok()) return Fail(1, "batched read metrics", read_metrics.status());
   suite::questions::QuestionBank bank(store->get(), options);
 
   // Downstream channels follow the process's SUITE_TLS_* client settings (plaintext if unset).

@@ -31,6 +31,7 @@
 #define SUITE_SHARED_DB_READ_BATCHER_H_
 
 #include <algorithm>
+#include <cstdint>
 #include <deque>
 #include <exception>
 #include <functional>
@@ -65,6 +66,14 @@ struct ReadBatcherOptions {
   int max_in_flight = 2;
 };
 
+// Counts since a ReadBatcher was made (//shared/metrics:batched_read_metrics exports them).
+struct ReadBatcherStats {
+  int64_t statements = 0;         // statements started
+  int64_t keys = 0;               // distinct keys they read
+  int64_t callers = 0;            // callers they answered (a key asked twice counts twice)
+  int64_t queue_deadlines = 0;    // callers that left the queue at their deadline
+};
+
 template <typename Value>
 class ReadBatcher {
  public:
@@ -89,6 +98,7 @@ class ReadBatcher {
     while (!me->done) {
       if (!me->taken && absl::Now() >= me->deadline) {
         queue_.erase(std::find(queue_.begin(), queue_.end(), me));
+        ++stats_.queue_deadlines;
         return absl::DeadlineExceededError(
             "the request's deadline passed while its read waited for a batch");
       }
@@ -107,6 +117,11 @@ class ReadBatcher {
   int queued() const {
     absl::MutexLock lock(&mu_);
     return static_cast<int>(queue_.size());
+  }
+
+  ReadBatcherStats Stats() const {
+    absl::MutexLock lock(&mu_);
+    return stats_;
   }
 
  private:
@@ -152,6 +167,9 @@ class ReadBatcher {
       batch.push_back(std::move(waiter));
     }
     ++in_flight_;
+    ++stats_.statements;
+    stats_.keys += static_cast<int64_t>(keys.size());
+    stats_.callers += static_cast<int64_t>(batch.size());
     mu_.Unlock();
     absl::StatusOr<ValueMap> values = ReadUnlocked(keys, latest_deadline);
     mu_.Lock();
@@ -182,6 +200,7 @@ class ReadBatcher {
   mutable absl::Mutex mu_;
   std::deque<std::shared_ptr<Waiter>> queue_ ABSL_GUARDED_BY(mu_);
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  ReadBatcherStats stats_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace suite::db

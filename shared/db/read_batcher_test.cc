@@ -103,6 +103,11 @@ TEST(ReadBatcherTest, CallersQueuedBehindABusyStatementShareTheNextOne) {
 
   EXPECT_EQ(read.statements(), (std::vector<std::vector<std::string>>{
                                    {"first"}, {"b", "c", "missing"}}));  // one read of "b"
+  const ReadBatcherStats stats = batcher.Stats();
+  EXPECT_EQ(stats.statements, 2);
+  EXPECT_EQ(stats.keys, 4);
+  EXPECT_EQ(stats.callers, 5);
+  EXPECT_EQ(stats.queue_deadlines, 0);
   for (size_t i = 0; i < keys.size(); ++i) {
     ASSERT_TRUE(results[i].ok()) << keys[i] << ": " << results[i].status();
     if (keys[i] == "missing") {
@@ -170,6 +175,7 @@ TEST(ReadBatcherTest, AQueuedCallerLeavesAtItsDeadlineAndItsKeyIsNeverRead) {
   EXPECT_EQ(late.status().code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
   EXPECT_EQ(batcher.queued(), 0);
+  EXPECT_EQ(batcher.Stats().queue_deadlines, 1);
   read.ReleaseFirstStatement();
   leader.join();
   EXPECT_EQ(read.statements(), (std::vector<std::vector<std::string>>{{"first"}}));

@@ -219,11 +219,14 @@ class Flow:
 
     def operator_doors(self):
         """Reflection lists each service and Health; health answers for the service by name;
-        /metrics has RPC counts and latency histograms for the service's own methods and the
-        database pool's gauges."""
+        /metrics has RPC counts and latency histograms for the service's own methods, the
+        database pool's gauges and the counters of the service's batched read."""
         services = {"identity": "identity.v1.IdentityService",
                     "billing": "billing.v1.BillingService",
                     "questions": "questions.v1.QuestionBankService"}
+        batched_reads = {"identity": "identity_session_lookup",
+                         "billing": "billing_subscription_best",
+                         "questions": "question_full_by_id"}
         for svc, name in services.items():
             self.step(f"operators: {svc} reflection, health and metrics")
             try:
@@ -237,5 +240,7 @@ class Flow:
             text = self.suite.metrics(svc)
             for series in (f'grpc_server_handled_total{{grpc_service="{name}"',
                            f'grpc_server_handling_seconds_bucket{{grpc_service="{name}"',
-                           "db_pool_size{", "db_pool_in_use{", "db_pool_wait_seconds_total{"):
+                           "db_pool_size{", "db_pool_in_use{", "db_pool_wait_seconds_total{",
+                           f'db_batched_read_statements_total{{read="{batched_reads[svc]}"',
+                           f'db_batched_read_callers_total{{read="{batched_reads[svc]}"'):
                 self.check(series in text, f"no {series}...}} series at /metrics")

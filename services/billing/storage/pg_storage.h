@@ -51,6 +51,9 @@ class PgBillingStorage : public BillingStorage {
   absl::StatusOr<Page<Transaction>> ListTransactions(absl::string_view account_id, int limit,
                                                      const absl::optional<Cursor>& after) override;
 
+  // How GetEntitlement's reads were batched so far (for /metrics).
+  suite::db::ReadBatcherStats BestSubscriptionStats() const { return best_subscriptions_.Stats(); }
+
  private:
   using SubscriptionBatcher = suite::db::ReadBatcher<Subscription>;
 

@@ -99,6 +99,9 @@ class PgIdentityStore : public IdentityStore {
   absl::StatusOr<bool> EnsureAdmin(const std::string& email, const std::string& password_hash,
                                    absl::Time now) override;
 
+  // How ValidateSession's lookups were batched so far (for /metrics).
+  suite::db::ReadBatcherStats SessionLookupStats() const { return session_lookups_.Stats(); }
+
  private:
   using SessionLookups = suite::db::ReadBatcher<SessionLookup>;
 

@@ -79,6 +79,9 @@ class PgQuestionStore : public QuestionStore {
                                                const absl::optional<Cursor>& after,
                                                int limit) override;
 
+  // How GetQuestion's reads were batched so far (for /metrics).
+  suite::db::ReadBatcherStats FullQuestionStats() const { return full_questions_.Stats(); }
+
  private:
   using QuestionBatcher = suite::db::ReadBatcher<Question>;
 
