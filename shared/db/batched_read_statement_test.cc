@@ -46,18 +46,7 @@ class BatchedReadStatementDbTest : public ::testing::Test {
           "INSERT INTO kv SELECT 'k' || i, 'v' || i FROM "
           "generate_series(1, 10) i");
     }
-    PoolConfig config;
-    config.database_url = db_->url();
-    config.pool_size = 1;  // one connection: its prepared statements are the ones inspected
-    auto pool = ConnectionPool::Create(config);
-    ASSERT_TRUE(pool.ok()) << pool.status();
-    pool_ = *std::move(pool);
-    ASSERT_TRUE(RegisterBatchedRead(*pool_, "kv_read", kMaxBatch, "text", "q", "k",
-                                    [](absl::string_view keys) {
-                                      return absl::StrCat("SELECT kv.k, kv.v FROM ", keys,
-                                                          " JOIN kv ON kv.k = q.k");
-                                    })
-                    .ok());
+    pool_ = NewPool(/*prepared=*/true);
     ASSERT_TRUE(pool_
                     ->RegisterStatement("plans",
                                         "SELECT generic_plans, custom_plans FROM "
@@ -65,10 +54,31 @@ class BatchedReadStatementDbTest : public ::testing::Test {
                     .ok());
   }
 
-  // The distinct keys found by one ExecBatched of `keys`, sorted; or its status.
-  absl::StatusOr<std::vector<std::string>> Read(const std::vector<std::string>& keys) {
+  // A one-connection pool (its prepared statements are the ones inspected) with the batched
+  // read "kv_read" registered; `prepared` false sends it as one-shot parameterized statements
+  // (the PgBouncer mode).
+  std::unique_ptr<ConnectionPool> NewPool(bool prepared) {
+    PoolConfig config;
+    config.database_url = db_->url();
+    config.pool_size = 1;
+    config.prepared_statements = prepared;
+    auto pool = ConnectionPool::Create(config);
+    EXPECT_TRUE(pool.ok()) << pool.status();
+    EXPECT_TRUE(RegisterBatchedRead(**pool, "kv_read", kMaxBatch, "text", "q", "k",
+                                    [](absl::string_view keys) {
+                                      return absl::StrCat("SELECT kv.k, kv.v FROM ", keys,
+                                                          " JOIN kv ON kv.k = q.k");
+                                    })
+                    .ok());
+    return *std::move(pool);
+  }
+
+  // The distinct keys found by one ExecBatched of `keys` on `pool` (pool_ when null), sorted;
+  // or its status.
+  absl::StatusOr<std::vector<std::string>> Read(const std::vector<std::string>& keys,
+                                                ConnectionPool* pool = nullptr) {
     return RunInTransaction<std::vector<std::string>>(
-        *pool_, TxOptions(), [&](Transaction& tx) -> absl::StatusOr<std::vector<std::string>> {
+        pool != nullptr ? *pool : *pool_, TxOptions(), [&](Transaction& tx) -> absl::StatusOr<std::vector<std::string>> {
           SUITE_ASSIGN_OR_RETURN(pqxx::result rows, ExecBatched(tx, "kv_read", keys, kMaxBatch));
           std::vector<std::string> found;
           for (const pqxx::row& r : rows) found.push_back(r[0].as<std::string>());
@@ -93,6 +103,17 @@ TEST_F(BatchedReadStatementDbTest, EveryBatchSizeReadsExactlyItsKeys) {
   absl::StatusOr<std::vector<std::string>> some_missing = Read({"k9", "absent", "k10"});
   ASSERT_TRUE(some_missing.ok()) << some_missing.status();
   EXPECT_EQ(*some_missing, std::vector<std::string>({"k10", "k9"}));
+}
+
+TEST_F(BatchedReadStatementDbTest, EveryBatchSizeReadsItsKeysWithoutPreparedStatementsToo) {
+  std::unique_ptr<ConnectionPool> unprepared = NewPool(/*prepared=*/false);
+  const std::vector<std::string> all = {"k1", "k2", "k3", "k4", "k5"};
+  for (size_t n = 1; n <= all.size(); ++n) {
+    std::vector<std::string> keys(all.begin(), all.begin() + n);
+    absl::StatusOr<std::vector<std::string>> found = Read(keys, unprepared.get());
+    ASSERT_TRUE(found.ok()) << n << ": " << found.status();
+    EXPECT_EQ(*found, keys) << n;
+  }
 }
 
 TEST_F(BatchedReadStatementDbTest, NoKeysOrMoreThanTheLimitIsRefusedBeforeAnythingIsSent) {
