@@ -29,10 +29,11 @@ std::string KeyRows(int keys, absl::string_view type, absl::string_view table,
   return rows;
 }
 
-absl::Status RegisterBatchedRead(ConnectionPool& pool, absl::string_view base, int max_batch,
+absl::Status RegisterBatchedRead(ConnectionPool& pool, absl::string_view base,
                                  absl::string_view key_type, absl::string_view key_table,
                                  absl::string_view key_column,
-                                 const std::function<std::string(absl::string_view keys)>& sql_for) {
+                                 const std::function<std::string(absl::string_view keys)>& sql_for,
+                                 int max_batch) {
   for (int n : BatchSizes(max_batch)) {
     absl::Status registered = pool.RegisterStatement(
         BatchedStatementName(base, n), sql_for(KeyRows(n, key_type, key_table, key_column)));
@@ -42,7 +43,8 @@ absl::Status RegisterBatchedRead(ConnectionPool& pool, absl::string_view base, i
 }
 
 absl::StatusOr<pqxx::result> ExecBatched(Transaction& tx, absl::string_view base,
-                                         const std::vector<std::string>& keys, int max_batch) {
+                                         const std::vector<std::string>& keys,
+                                         int max_batch) {
   if (keys.empty() || static_cast<int>(keys.size()) > max_batch) {
     return absl::InvalidArgumentError(
         absl::StrCat("a batched read of ", keys.size(), " keys (1 to ", max_batch, " allowed)"));

@@ -13,11 +13,11 @@
 // twice (a point read returns the same row twice; ReadBatcher's map keeps one):
 //
 //   SUITE_RETURN_IF_ERROR(RegisterBatchedRead(
-//       pool, "sessions_by_hash", kMaxBatch, "text", "k", "hash", [](absl::string_view keys) {
+//       pool, "sessions_by_hash", "text", "k", "hash", [](absl::string_view keys) {
 //         return absl::StrCat("SELECT s.user_id, k.hash FROM ", keys,
 //                             " JOIN sessions s ON s.hash = k.hash");
 //       }));
-//   ... ExecBatched(tx, "sessions_by_hash", hashes, kMaxBatch) ...
+//   ... ExecBatched(tx, "sessions_by_hash", hashes) ...
 //
 // The one-key statement has the base name itself, so it reads like (and is logged as) the
 // statement a single call would run.
@@ -33,6 +33,7 @@
 #include "absl/strings/string_view.h"
 #include "pqxx/result"
 #include "shared/db/pool.h"
+#include "shared/db/read_batcher.h"
 #include "shared/db/transaction.h"
 
 namespace suite::db {
@@ -52,18 +53,20 @@ std::string KeyRows(int keys, absl::string_view type, absl::string_view table,
                     absl::string_view column);
 
 // RegisterBatchedRead registers `base` with `pool` for each of BatchSizes(max_batch): the SQL
-// for n keys is sql_for(KeyRows(n, key_type, key_table, key_column)). The pool's registration
-// errors.
-absl::Status RegisterBatchedRead(ConnectionPool& pool, absl::string_view base, int max_batch,
+// for n keys is sql_for(KeyRows(n, key_type, key_table, key_column)). max_batch defaults to
+// ReadBatcher's. The pool's registration errors.
+absl::Status RegisterBatchedRead(ConnectionPool& pool, absl::string_view base,
                                  absl::string_view key_type, absl::string_view key_table,
                                  absl::string_view key_column,
-                                 const std::function<std::string(absl::string_view keys)>& sql_for);
+                                 const std::function<std::string(absl::string_view keys)>& sql_for,
+                                 int max_batch = kDefaultReadBatch);
 
 // ExecBatched runs the statement registered for the smallest of BatchSizes(max_batch) that
 // holds `keys` (1 to max_batch of them; INVALID_ARGUMENT otherwise), padded with the last key.
 // Exec's errors otherwise.
 absl::StatusOr<pqxx::result> ExecBatched(Transaction& tx, absl::string_view base,
-                                         const std::vector<std::string>& keys, int max_batch);
+                                         const std::vector<std::string>& keys,
+                                         int max_batch = kDefaultReadBatch);
 
 }  // namespace suite::db
 

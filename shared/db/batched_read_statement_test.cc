@@ -64,11 +64,13 @@ class BatchedReadStatementDbTest : public ::testing::Test {
     config.prepared_statements = prepared;
     auto pool = ConnectionPool::Create(config);
     EXPECT_TRUE(pool.ok()) << pool.status();
-    EXPECT_TRUE(RegisterBatchedRead(**pool, "kv_read", kMaxBatch, "text", "q", "k",
-                                    [](absl::string_view keys) {
-                                      return absl::StrCat("SELECT kv.k, kv.v FROM ", keys,
-                                                          " JOIN kv ON kv.k = q.k");
-                                    })
+    EXPECT_TRUE(RegisterBatchedRead(
+                    **pool, "kv_read", "text", "q", "k",
+                    [](absl::string_view keys) {
+                      return absl::StrCat("SELECT kv.k, kv.v FROM ", keys,
+                                          " JOIN kv ON kv.k = q.k");
+                    },
+                    kMaxBatch)
                     .ok());
     return *std::move(pool);
   }

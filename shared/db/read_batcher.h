@@ -54,10 +54,15 @@
 
 namespace suite::db {
 
+// Most keys one batched statement reads, unless a ReadBatcher says otherwise: the services'
+// handler pools have 16 threads, so rarely more calls queue at once. batched_read_statement.h
+// registers and runs statements up to the same default, so the two agree unless both are given.
+inline constexpr int kDefaultReadBatch = 16;
+
 struct ReadBatcherOptions {
   // Most keys read by one statement (batched_read_statement.h registers a statement for each
   // size up to it).
-  int max_batch = 16;
+  int max_batch = kDefaultReadBatch;
   // Most statements running at once. Small, so that calls queue and batches form under load;
   // not 1, because then one statement descheduled for a few milliseconds stalls every call.
   // ValidateSession on the 2-core bench machine (BENCHMARKS.md, round 7), 1 / 2 / 3 / 4: at 32

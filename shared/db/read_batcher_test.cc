@@ -251,8 +251,8 @@ TEST(ReadBatcherTest, ReadsKeysWithAnyCharactersThroughAPostgresStatement) {
   config.pool_size = 2;
   auto pool = ConnectionPool::Create(config);
   ASSERT_TRUE(pool.ok()) << pool.status();
-  ASSERT_TRUE(RegisterBatchedRead(**pool, "kv_many", ReadBatcherOptions().max_batch, "text",
-                                  "q", "k", [](absl::string_view keys) {
+  ASSERT_TRUE(RegisterBatchedRead(**pool, "kv_many", "text", "q", "k",
+                                  [](absl::string_view keys) {
                                     return absl::StrCat("SELECT kv.k, kv.v FROM ", keys,
                                                         " JOIN kv ON kv.k = q.k");
                                   })
@@ -263,7 +263,7 @@ TEST(ReadBatcherTest, ReadsKeysWithAnyCharactersThroughAPostgresStatement) {
     return RunInTransaction<Batcher::ValueMap>(
         **pool, autocommit, [&](Transaction& tx) -> absl::StatusOr<Batcher::ValueMap> {
           SUITE_ASSIGN_OR_RETURN(pqxx::result rows,
-                                 ExecBatched(tx, "kv_many", keys, ReadBatcherOptions().max_batch));
+                                 ExecBatched(tx, "kv_many", keys));
           Batcher::ValueMap values;
           for (const pqxx::row& r : rows) values[r[0].as<std::string>()] = r[1].as<std::string>();
           return values;

@@ -26,8 +26,6 @@ using suite::db::TxOptions;
 // Nullable times travel as unix microseconds with -1 for NULL (Stripe has no times before
 // 1970), which keeps every parameter a plain value; TS() turns one back into a timestamptz.
 constexpr int64_t kNullMicros = -1;
-// Most user ids one entitlement read takes (billing's handler pool has 16 threads).
-constexpr int kBestSubscriptionBatch = 16;
 std::string TS(int n) {
   return absl::StrCat("('epoch'::timestamptz + NULLIF($", n,
                       "::bigint, -1) * interval '1 microsecond')");
@@ -369,15 +367,14 @@ absl::StatusOr<std::unique_ptr<PgBillingStorage>> PgBillingStorage::Create(
   for (const auto& [name, sql] : Statements()) {
     SUITE_RETURN_IF_ERROR(pool.RegisterStatement(name, sql));
   }
-  SUITE_RETURN_IF_ERROR(suite::db::RegisterBatchedRead(pool, "billing_subscription_best",
-                                                       kBestSubscriptionBatch, "text", "k",
-                                                       "user_id", BestSubscriptionSql));
+  SUITE_RETURN_IF_ERROR(suite::db::RegisterBatchedRead(pool, "billing_subscription_best", "text",
+                                                       "k", "user_id", BestSubscriptionSql));
   return std::unique_ptr<PgBillingStorage>(new PgBillingStorage(pool));
 }
 
 PgBillingStorage::PgBillingStorage(suite::db::ConnectionPool& pool)
     : pool_(pool),
-      best_subscriptions_({/*max_batch=*/kBestSubscriptionBatch},
+      best_subscriptions_({},
                           [this](const std::vector<std::string>& user_ids) {
                             return ReadBestSubscriptions(user_ids);
                           }) {}
@@ -567,8 +564,7 @@ PgBillingStorage::ReadBestSubscriptions(
   using Result = SubscriptionBatcher::ValueMap;
   return RunInTransaction<Result>(pool_, AutocommitRead(), [&](Tx& tx) -> absl::StatusOr<Result> {
     SUITE_ASSIGN_OR_RETURN(pqxx::result rows,
-                           suite::db::ExecBatched(tx, "billing_subscription_best", user_ids,
-                                                  kBestSubscriptionBatch));
+                           suite::db::ExecBatched(tx, "billing_subscription_best", user_ids));
     Result best;
     for (const pqxx::row& row : rows) {
       best[row[row.size() - 1].as<std::string>()] = ReadSubscription(row);

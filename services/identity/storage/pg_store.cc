@@ -357,10 +357,6 @@ std::vector<std::pair<std::string, std::string>> Statements() {
   };
 }
 
-// Most token hashes one session lookup reads; identity's handler pool (16 threads) rarely
-// queues more at once.
-constexpr int kSessionLookupBatch = 16;
-
 // ValidateSession's read for the token hashes of one ReadBatcher batch, one statement per batch
 // size (batched_read_statement.h); a hash matches at most one session (unique index).
 std::string SessionLookupSql(absl::string_view token_hashes) {
@@ -402,15 +398,14 @@ absl::StatusOr<std::unique_ptr<PgIdentityStore>> PgIdentityStore::Create(
   for (const auto& [name, sql] : Statements()) {
     SUITE_RETURN_IF_ERROR(pool->RegisterStatement(name, sql));
   }
-  SUITE_RETURN_IF_ERROR(suite::db::RegisterBatchedRead(*pool, "identity_session_lookup",
-                                                       kSessionLookupBatch, "text", "k",
-                                                       "token_hash", SessionLookupSql));
+  SUITE_RETURN_IF_ERROR(suite::db::RegisterBatchedRead(*pool, "identity_session_lookup", "text",
+                                                       "k", "token_hash", SessionLookupSql));
   return std::unique_ptr<PgIdentityStore>(new PgIdentityStore(pool));
 }
 
 PgIdentityStore::PgIdentityStore(suite::db::ConnectionPool* pool)
     : pool_(pool),
-      session_lookups_({/*max_batch=*/kSessionLookupBatch},
+      session_lookups_({},
                        [this](const std::vector<std::string>& token_hashes) {
                          return LookupSessions(token_hashes);
                        }) {}
@@ -691,8 +686,7 @@ absl::StatusOr<PgIdentityStore::SessionLookups::ValueMap> PgIdentityStore::Looku
   using Result = SessionLookups::ValueMap;
   return RunInTransaction<Result>(*pool_, AutocommitRead(), [&](Transaction& tx) -> absl::StatusOr<Result> {
     SUITE_ASSIGN_OR_RETURN(pqxx::result rows,
-                           suite::db::ExecBatched(tx, "identity_session_lookup", token_hashes,
-                                                  kSessionLookupBatch));
+                           suite::db::ExecBatched(tx, "identity_session_lookup", token_hashes));
     Result found;
     for (const pqxx::row& row : rows) {
       SessionLookup& lookup = found[row[12].as<std::string>()];

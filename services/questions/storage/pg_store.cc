@@ -47,7 +47,6 @@ const std::string kChildrenColumns = absl::StrCat(
 // GetQuestion in one round trip, for the ids of one ReadBatcher batch (batched_read_statement.h):
 // each question row with its choices and tags as JSON arrays of arrays (same order as
 // choices_of / tags_of), then the id as asked for.
-constexpr int kQuestionReadBatch = 16;
 std::string FullQuestionsSql(absl::string_view ids) {
   return absl::StrCat("SELECT ", kQuestionColumns, ", ", kChildrenColumns, ", k.id FROM ", ids,
                       " JOIN questions.questions q ON q.id = k.id::uuid AND q.deleted_at IS NULL");
@@ -399,9 +398,8 @@ absl::StatusOr<Question> FullQuestionFrom(const pqxx::row& row) {
 }
 
 absl::StatusOr<Question> LoadQuestion(Transaction& tx, const std::string& id) {
-  SUITE_ASSIGN_OR_RETURN(
-      pqxx::result rows,
-      suite::db::ExecBatched(tx, "question_full_by_id", {id}, kQuestionReadBatch));
+  SUITE_ASSIGN_OR_RETURN(pqxx::result rows,
+                         suite::db::ExecBatched(tx, "question_full_by_id", {id}));
   if (rows.empty()) return errors::QuestionNotFound(id);
   return FullQuestionFrom(rows[0]);
 }
@@ -463,15 +461,14 @@ absl::StatusOr<std::unique_ptr<PgQuestionStore>> PgQuestionStore::Create(
   for (const auto& [name, sql] : Statements()) {
     SUITE_RETURN_IF_ERROR(pool->RegisterStatement(name, sql));
   }
-  SUITE_RETURN_IF_ERROR(suite::db::RegisterBatchedRead(*pool, "question_full_by_id",
-                                                       kQuestionReadBatch, "text", "k", "id",
-                                                       FullQuestionsSql));
+  SUITE_RETURN_IF_ERROR(suite::db::RegisterBatchedRead(*pool, "question_full_by_id", "text", "k",
+                                                       "id", FullQuestionsSql));
   return std::unique_ptr<PgQuestionStore>(new PgQuestionStore(pool));
 }
 
 PgQuestionStore::PgQuestionStore(suite::db::ConnectionPool* pool)
     : pool_(pool),
-      full_questions_({/*max_batch=*/kQuestionReadBatch},
+      full_questions_({},
                       [this](const std::vector<std::string>& ids) {
                         return ReadFullQuestions(ids);
                       }) {}
@@ -514,8 +511,8 @@ absl::StatusOr<PgQuestionStore::QuestionBatcher::ValueMap> PgQuestionStore::Read
   using Result = QuestionBatcher::ValueMap;
   return RunInTransaction<Result>(
       *pool_, AutocommitRead(), [&](Transaction& tx) -> absl::StatusOr<Result> {
-        SUITE_ASSIGN_OR_RETURN(pqxx::result rows, suite::db::ExecBatched(tx, "question_full_by_id",
-                                                                         ids, kQuestionReadBatch));
+        SUITE_ASSIGN_OR_RETURN(pqxx::result rows,
+                               suite::db::ExecBatched(tx, "question_full_by_id", ids));
         Result questions;
         for (const pqxx::row& row : rows) {
           SUITE_ASSIGN_OR_RETURN(Question q, FullQuestionFrom(row));
