@@ -144,7 +144,7 @@ class CallInterceptor : public grpc::experimental::Interceptor {
         {"event", "rpc"},
         {"method", method_},
         {"code", absl::StatusCodeToString(static_cast<absl::StatusCode>(code))},
-        {"latency_ms", absl::ToDoubleMilliseconds(end - start_)},
+        {"latency_ms", LogMilliseconds(end - start_)},
         {"request_id", record_->request_id},
     };
     {

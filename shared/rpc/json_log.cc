@@ -34,6 +34,12 @@ void WriteLogLine(nlohmann::json line) {
   std::fflush(stdout);
 }
 
+double LogMilliseconds(absl::Duration duration) {
+  // An integer divided by 1000.0 is the double nearest that decimal, so it prints as at most
+  // three decimals.
+  return static_cast<double>(absl::ToInt64Microseconds(duration)) / 1000.0;
+}
+
 void SetLogSinkForTesting(std::function<void(const std::string&)> sink) {
   absl::MutexLock lock(&log_mu);
   delete log_sink;

@@ -20,6 +20,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace suite::rpc {
 
@@ -31,6 +32,11 @@ void WriteLogLine(nlohmann::json line);
 // SetLogSinkForTesting redirects lines to `sink` (one call per line, without the newline);
 // an empty function restores stdout. Thread-safe.
 void SetLogSinkForTesting(std::function<void(const std::string&)> sink);
+
+// LogMilliseconds is how a duration goes into a line: milliseconds at microsecond resolution,
+// e.g. 6.885 for 6 885 602 ns. A plain ToDoubleMilliseconds prints up to 17 digits
+// (6.8856019999999996), and a run of 13-19 digits in a log is what card-number scanners flag.
+double LogMilliseconds(absl::Duration duration);
 
 // LogStartupFailure is how a service's main() reports that it cannot start: it writes
 // {"severity":"ERROR","event":"<service>.start_failed","what":<what>,"status":<status>} and

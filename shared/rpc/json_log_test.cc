@@ -1,8 +1,10 @@
 #include "shared/rpc/json_log.h"
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
 
 namespace suite::rpc {
@@ -34,6 +36,26 @@ TEST_F(JsonLogTest, InvalidUtf8IsReplacedNotThrown) {
   WriteLogLine({{"event", std::string("bad \xff byte")}});
   ASSERT_EQ(lines_.size(), 1u);
   EXPECT_NO_THROW(nlohmann::json::parse(lines_[0]));
+}
+
+TEST_F(JsonLogTest, DurationsPrintAsMillisecondsWithAtMostThreeDecimals) {
+  WriteLogLine({{"latency_ms", LogMilliseconds(absl::Nanoseconds(6885602))},
+                {"drain_ms", LogMilliseconds(absl::Microseconds(-1500))},
+                {"whole_ms", LogMilliseconds(absl::Milliseconds(12))}});
+  ASSERT_EQ(lines_.size(), 1u);
+  EXPECT_NE(lines_[0].find("\"latency_ms\":6.885,"), std::string::npos) << lines_[0];
+  EXPECT_NE(lines_[0].find("\"drain_ms\":-1.5,"), std::string::npos) << lines_[0];
+  EXPECT_NE(lines_[0].find("\"whole_ms\":12.0"), std::string::npos) << lines_[0];
+}
+
+TEST_F(JsonLogTest, NoDurationPrintsALongRunOfDigits) {
+  // Every microsecond count up to 10 s: none may print more than three decimals, the property
+  // that keeps card-number scanners quiet (tests/logs).
+  for (int64_t us = 0; us <= 10'000'000; us += 7) {
+    std::string text = nlohmann::json(LogMilliseconds(absl::Microseconds(us))).dump();
+    size_t dot = text.find('.');
+    ASSERT_TRUE(dot == std::string::npos || text.size() - dot - 1 <= 3) << us << " -> " << text;
+  }
 }
 
 }  // namespace
