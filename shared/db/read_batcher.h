@@ -50,6 +50,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "absl/types/optional.h"
+#include "shared/base/async_caller.h"
 #include "shared/base/request_deadline.h"
 
 namespace suite::db {
@@ -86,29 +87,39 @@ class ReadBatcher {
   // Reads the values of `keys` (distinct, at most max_batch) in one statement; a key without
   // a value is absent from the map.
   using ReadMany = std::function<absl::StatusOr<ValueMap>(const std::vector<std::string>& keys)>;
+  // A key's value, nullopt when it has none, or the status of the statement that read it
+  // (DEADLINE_EXCEEDED when the caller's deadline passed while its key waited for a batch).
+  using Result = absl::StatusOr<absl::optional<Value>>;
+  using Done = std::function<void(Result)>;
 
   ReadBatcher(ReadBatcherOptions options, ReadMany read_many)
       : options_(Sanitized(options)), read_many_(std::move(read_many)) {}
   ReadBatcher(const ReadBatcher&) = delete;
   ReadBatcher& operator=(const ReadBatcher&) = delete;
 
-  // Read returns the value of `key`, nullopt when it has none, or the status of the statement
-  // that read it (DEADLINE_EXCEEDED when the caller's request deadline passed first).
-  absl::StatusOr<absl::optional<Value>> Read(absl::string_view key) {
+  // Read blocks until `key` is read, under the thread's request scope (its deadline).
+  Result Read(absl::string_view key) {
     auto me = std::make_shared<Waiter>();
     me->key = std::string(key);
     me->deadline = CurrentRequestDeadline();
     absl::MutexLock lock(&mu_);
     queue_.push_back(me);
+    ++blocked_in_queue_;
     while (!me->done) {
       if (!me->taken && absl::Now() >= me->deadline) {
         queue_.erase(std::find(queue_.begin(), queue_.end(), me));
+        --blocked_in_queue_;
         ++stats_.queue_deadlines;
-        return absl::DeadlineExceededError(
-            "the request's deadline passed while its read waited for a batch");
+        // It may have been the one meant to take the rest of the queue.
+        if (blocked_in_queue_ == 0 && SlotFree()) {
+          ++in_flight_;
+          queue_.front()->caller.run_blocking([this] { ReadForAsyncCallers(); });
+        }
+        return QueueDeadlineError();
       }
       if (SlotFree()) {
-        ReadOneBatch();
+        ++in_flight_;
+        ReadForBlockedCaller();
         continue;
       }
       const MayProceed may_proceed{this, me.get()};
@@ -116,6 +127,32 @@ class ReadBatcher {
       mu_.AwaitWithDeadline(absl::Condition(&may_proceed), wake);
     }
     return std::move(me->result);
+  }
+
+  // ReadAsync queues `key` and returns at once; it never blocks beyond a short lock, so a
+  // callback-API handler may call it on gRPC's own thread. The statement runs on
+  // `caller.run_blocking`, and `done` gets the result exactly once, on a thread of
+  // `caller.run_blocking`, under a request scope of the caller's deadline and `abandoned` probe
+  // (so a write it makes is bounded as in a blocking handler). One task reads batch after
+  // batch while calls keep queueing and calls back each batch's callers itself: no thread
+  // wakes per call. A key still queued at the caller's deadline is answered DEADLINE_EXCEEDED
+  // when a statement would take it, without being read. `done` must not throw. The batcher
+  // must outlive every `done` (destroy it after the executor behind run_blocking).
+  void ReadAsync(std::string key, AsyncCaller caller, Done done) {
+    auto me = std::make_shared<Waiter>();
+    me->key = std::move(key);
+    me->deadline = caller.deadline;
+    me->caller = std::move(caller);
+    me->on_done = std::move(done);
+    std::function<void(std::function<void()>)> run_blocking;
+    {
+      absl::MutexLock lock(&mu_);
+      queue_.push_back(me);
+      if (in_flight_ >= options_.max_in_flight) return;  // a running batch's task takes it
+      ++in_flight_;
+      run_blocking = me->caller.run_blocking;
+    }
+    run_blocking([this] { ReadForAsyncCallers(); });
   }
 
   // Callers waiting for a statement to take their key.
@@ -133,12 +170,16 @@ class ReadBatcher {
   struct Waiter {
     std::string key;
     absl::Time deadline;
+    // Set for ReadAsync's callers only.
+    AsyncCaller caller;
+    Done on_done;
     bool taken = false;  // its key is in a running statement
     bool done = false;
-    absl::StatusOr<absl::optional<Value>> result = absl::optional<Value>();
+    Result result = absl::optional<Value>();
   };
+  using Waiters = std::vector<std::shared_ptr<Waiter>>;
 
-  // The condition a queued caller sleeps on: its result is in, or it may start a statement.
+  // The condition a blocked caller sleeps on: its result is in, or it may start a statement.
   struct MayProceed {
     const ReadBatcher* batcher;
     const Waiter* waiter;
@@ -153,40 +194,108 @@ class ReadBatcher {
     return options;
   }
 
+  static absl::Status QueueDeadlineError() {
+    return absl::DeadlineExceededError(
+        "the request's deadline passed while its read waited for a batch");
+  }
+
   bool SlotFree() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return in_flight_ < options_.max_in_flight && !queue_.empty();
   }
 
-  // Takes the oldest queued keys, reads them with mu_ released, and hands out the results.
-  void ReadOneBatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    std::vector<std::shared_ptr<Waiter>> batch;
+  // A blocked caller's turn, in a slot it has taken: one batch, then the slot is free again.
+  // Asynchronous callers of the batch are called back on their own run_blocking (this thread
+  // serves another request), and if only asynchronous callers are left in the queue, a task
+  // is started for them: no blocked caller will wake to take them.
+  void ReadForBlockedCaller() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    Waiters finished = ReadOneBatch();
+    --in_flight_;
+    std::function<void(std::function<void()>)> start_task;
+    if (!queue_.empty() && blocked_in_queue_ == 0) {
+      ++in_flight_;
+      start_task = queue_.front()->caller.run_blocking;
+    }
+    mu_.Unlock();
+    for (std::shared_ptr<Waiter>& waiter : finished) {
+      if (!waiter->on_done) continue;
+      std::function<void(std::function<void()>)> run = waiter->caller.run_blocking;
+      run([this, waiter = std::move(waiter)] { CallBack(*waiter); });
+    }
+    if (start_task) start_task([this] { ReadForAsyncCallers(); });
+    mu_.Lock();
+  }
+
+  // The task ReadAsync starts, in a slot reserved for it: batch after batch while keys queue,
+  // calling back the asynchronous callers of each batch itself before taking the next.
+  void ReadForAsyncCallers() ABSL_LOCKS_EXCLUDED(mu_) {
+    for (;;) {
+      Waiters finished;
+      bool more;
+      {
+        absl::MutexLock lock(&mu_);
+        finished = ReadOneBatch();
+        more = !queue_.empty();
+        if (!more) --in_flight_;
+      }
+      for (const std::shared_ptr<Waiter>& waiter : finished) {
+        if (waiter->on_done) CallBack(*waiter);
+      }
+      if (!more) return;
+    }
+  }
+
+  void CallBack(Waiter& waiter) {
+    const std::function<bool()>& abandoned = waiter.caller.abandoned;
+    const auto probe = [&abandoned] { return abandoned && abandoned(); };
+    const ScopedRequestDeadline scope(waiter.deadline, probe);
+    waiter.on_done(std::move(waiter.result));
+  }
+
+  // Takes the oldest queued keys, reads them with mu_ released, and hands out the results:
+  // blocked callers are marked done (they wake on it); the finished asynchronous callers are
+  // returned, to be called back without mu_. An asynchronous caller past its deadline is
+  // finished with DEADLINE_EXCEEDED instead of being read.
+  Waiters ReadOneBatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    Waiters batch;
+    Waiters finished;
     std::vector<std::string> keys;
     absl::flat_hash_set<absl::string_view> seen;
     absl::Time latest_deadline = absl::InfinitePast();
+    const absl::Time now = absl::Now();
     while (!queue_.empty() && static_cast<int>(keys.size()) < options_.max_batch) {
       std::shared_ptr<Waiter> waiter = std::move(queue_.front());
       queue_.pop_front();
+      if (!waiter->on_done) {
+        --blocked_in_queue_;
+      } else if (now >= waiter->deadline) {
+        ++stats_.queue_deadlines;
+        waiter->result = QueueDeadlineError();
+        waiter->done = true;
+        finished.push_back(std::move(waiter));
+        continue;
+      }
       waiter->taken = true;
       latest_deadline = std::max(latest_deadline, waiter->deadline);
       if (seen.insert(waiter->key).second) keys.push_back(waiter->key);
       batch.push_back(std::move(waiter));
     }
-    ++in_flight_;
+    if (batch.empty()) return finished;
     ++stats_.statements;
     stats_.keys += static_cast<int64_t>(keys.size());
     stats_.callers += static_cast<int64_t>(batch.size());
     mu_.Unlock();
     absl::StatusOr<ValueMap> values = ReadUnlocked(keys, latest_deadline);
     mu_.Lock();
-    --in_flight_;
-    for (const std::shared_ptr<Waiter>& waiter : batch) {
+    for (std::shared_ptr<Waiter>& waiter : batch) {
       if (!values.ok()) {
         waiter->result = values.status();
       } else if (auto it = values->find(waiter->key); it != values->end()) {
         waiter->result = absl::optional<Value>(it->second);
       }
       waiter->done = true;
+      if (waiter->on_done) finished.push_back(std::move(waiter));
     }
+    return finished;
   }
 
   absl::StatusOr<ValueMap> ReadUnlocked(const std::vector<std::string>& keys,
@@ -204,6 +313,9 @@ class ReadBatcher {
   const ReadMany read_many_;
   mutable absl::Mutex mu_;
   std::deque<std::shared_ptr<Waiter>> queue_ ABSL_GUARDED_BY(mu_);
+  // Blocked (Read) callers in queue_; when none are left, nobody wakes for the rest of the
+  // queue but a task of ReadAsync.
+  int blocked_in_queue_ ABSL_GUARDED_BY(mu_) = 0;
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   ReadBatcherStats stats_ ABSL_GUARDED_BY(mu_);
 };

@@ -1,10 +1,12 @@
 // ReadBatcher: reads alone when a slot is free, coalesces the calls that queue behind a busy
 // statement, bounds the batch, hands a failure to its own batch only, lets a queued caller go
-// at its deadline, and runs the statement under the batch's scope rather than one caller's.
-// The last test reads through a real PostgreSQL statement.
+// at its deadline, and runs the statement under the batch's scope rather than one caller's;
+// ReadAsync does the same without a blocked thread per caller. The last test reads through a
+// real PostgreSQL statement.
 #include "shared/db/read_batcher.h"
 
 #include <atomic>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -15,6 +17,7 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "pqxx/pqxx"
+#include "shared/base/async_caller.h"
 #include "shared/base/request_deadline.h"
 #include "shared/db/batched_read_statement.h"
 #include "shared/db/pool.h"
@@ -233,6 +236,225 @@ TEST(ReadBatcherTest, UpToMaxInFlightStatementsRunAtOnce) {
   EXPECT_EQ(second->value_or(""), "value of second");
   read.ReleaseFirstStatement();
   held.join();
+}
+
+// ---------------------------------------------------------------------------------------------
+// ReadAsync
+
+// run_blocking for the asynchronous tests: each task on a thread of its own, counted; joins
+// them all when destroyed (declare it after the batcher, so it goes first).
+class TaskThreads {
+ public:
+  ~TaskThreads() { JoinAll(); }
+  AsyncCaller Caller(absl::Time deadline = absl::InfiniteFuture(),
+                     std::function<bool()> abandoned = nullptr) {
+    AsyncCaller caller;
+    caller.deadline = deadline;
+    caller.abandoned = std::move(abandoned);
+    caller.run_blocking = [this](std::function<void()> task) {
+      absl::MutexLock lock(&mu_);
+      ++started_;
+      threads_.emplace_back(std::move(task));
+    };
+    return caller;
+  }
+  int started() {
+    absl::MutexLock lock(&mu_);
+    return started_;
+  }
+  void JoinAll() {
+    for (;;) {
+      std::vector<std::thread> threads;
+      {
+        absl::MutexLock lock(&mu_);
+        threads.swap(threads_);
+      }
+      if (threads.empty()) return;
+      for (std::thread& t : threads) t.join();
+    }
+  }
+
+ private:
+  absl::Mutex mu_;
+  int started_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<std::thread> threads_ ABSL_GUARDED_BY(mu_);
+};
+
+// What one asynchronous caller was told, and where.
+struct Answer {
+  absl::Notification done;
+  int calls = 0;
+  Batcher::Result result;
+  std::thread::id thread;
+  absl::Time deadline_in_scope;
+  bool abandoned_in_scope = false;
+
+  Batcher::Done Callback() {
+    return [this](Batcher::Result r) {
+      ++calls;
+      result = std::move(r);
+      thread = std::this_thread::get_id();
+      deadline_in_scope = CurrentRequestDeadline();
+      abandoned_in_scope = CurrentRequestAbandoned();
+      done.Notify();
+    };
+  }
+  bool Wait() { return done.WaitForNotificationWithTimeout(absl::Seconds(10)); }
+};
+
+TEST(ReadBatcherTest, AnAsyncReadRunsOnRunBlockingAndCallsBackUnderTheCallersScope) {
+  RecordingRead read;
+  Batcher batcher({}, read.AsFunction());
+  TaskThreads tasks;
+  const absl::Time deadline = absl::Now() + absl::Minutes(1);
+  Answer answer;
+  batcher.ReadAsync("a", tasks.Caller(deadline, [] { return true; }), answer.Callback());
+  ASSERT_TRUE(answer.Wait());
+  tasks.JoinAll();
+  EXPECT_EQ(answer.calls, 1);
+  ASSERT_TRUE(answer.result.ok()) << answer.result.status();
+  EXPECT_EQ(answer.result->value_or(""), "value of a");
+  EXPECT_NE(answer.thread, std::this_thread::get_id());
+  EXPECT_EQ(answer.deadline_in_scope, deadline);
+  EXPECT_TRUE(answer.abandoned_in_scope);  // the caller's own probe, for writes it makes
+  EXPECT_EQ(tasks.started(), 1);
+  EXPECT_EQ(read.statements(), (std::vector<std::vector<std::string>>{{"a"}}));
+}
+
+TEST(ReadBatcherTest, AsyncCallersQueuedBehindABusyStatementAreReadAndCalledBackByOneTask) {
+  RecordingRead read;
+  read.HoldFirstStatement();
+  Batcher batcher({/*max_batch=*/2, /*max_in_flight=*/1}, read.AsFunction());
+  TaskThreads tasks;
+  const std::vector<std::string> keys = {"first", "k1", "k2", "missing", "k1"};
+  std::vector<Answer> answers(keys.size());
+  batcher.ReadAsync(keys[0], tasks.Caller(), answers[0].Callback());
+  while (read.statements().empty()) absl::SleepFor(absl::Milliseconds(1));
+  for (size_t i = 1; i < keys.size(); ++i) {
+    batcher.ReadAsync(keys[i], tasks.Caller(), answers[i].Callback());  // queues: slot busy
+  }
+  EXPECT_EQ(batcher.queued(), 4);
+  read.ReleaseFirstStatement();
+  for (Answer& a : answers) ASSERT_TRUE(a.Wait());
+  tasks.JoinAll();
+  EXPECT_EQ(tasks.started(), 1);  // the first caller's task read every batch
+  EXPECT_EQ(read.statements(), (std::vector<std::vector<std::string>>{
+                                   {"first"}, {"k1", "k2"}, {"missing", "k1"}}));
+  for (size_t i = 0; i < keys.size(); ++i) {
+    EXPECT_EQ(answers[i].calls, 1) << keys[i];
+    ASSERT_TRUE(answers[i].result.ok()) << keys[i] << ": " << answers[i].result.status();
+    if (keys[i] == "missing") {
+      EXPECT_FALSE(answers[i].result->has_value());
+    } else {
+      EXPECT_EQ(answers[i].result->value_or(""), "value of " + keys[i]);
+    }
+  }
+  EXPECT_EQ(batcher.queued(), 0);
+}
+
+TEST(ReadBatcherTest, AnAsyncCallerPastItsDeadlineIsAnsweredWithoutBeingRead) {
+  RecordingRead read;
+  read.HoldFirstStatement();
+  Batcher batcher({/*max_batch=*/16, /*max_in_flight=*/1}, read.AsFunction());
+  TaskThreads tasks;
+  Answer first, late, on_time;
+  batcher.ReadAsync("first", tasks.Caller(), first.Callback());
+  while (read.statements().empty()) absl::SleepFor(absl::Milliseconds(1));
+  batcher.ReadAsync("late", tasks.Caller(absl::Now() + absl::Milliseconds(20)), late.Callback());
+  batcher.ReadAsync("on-time", tasks.Caller(), on_time.Callback());
+  absl::SleepFor(absl::Milliseconds(40));
+  read.ReleaseFirstStatement();
+  ASSERT_TRUE(late.Wait());
+  ASSERT_TRUE(on_time.Wait());
+  ASSERT_TRUE(first.Wait());
+  tasks.JoinAll();
+  EXPECT_EQ(late.result.status().code(), absl::StatusCode::kDeadlineExceeded);
+  ASSERT_TRUE(on_time.result.ok()) << on_time.result.status();
+  EXPECT_EQ(read.statements(), (std::vector<std::vector<std::string>>{{"first"}, {"on-time"}}));
+  EXPECT_EQ(batcher.Stats().queue_deadlines, 1);
+}
+
+TEST(ReadBatcherTest, AsyncCallersLeftBehindABlockedCallersStatementGetATaskOfTheirOwn) {
+  RecordingRead read;
+  read.HoldFirstStatement();
+  Batcher batcher({/*max_batch=*/2, /*max_in_flight=*/1}, read.AsFunction());
+  TaskThreads tasks;
+  std::thread blocked([&] { EXPECT_TRUE(batcher.Read("blocked").ok()); });
+  while (read.statements().empty()) absl::SleepFor(absl::Milliseconds(1));
+  std::vector<Answer> answers(3);
+  for (int i = 0; i < 3; ++i) {
+    batcher.ReadAsync(absl::StrCat("k", i), tasks.Caller(), answers[i].Callback());
+  }
+  read.ReleaseFirstStatement();
+  blocked.join();  // returns after its own statement, leaving the queue to a task
+  for (Answer& a : answers) ASSERT_TRUE(a.Wait());
+  tasks.JoinAll();
+  EXPECT_EQ(tasks.started(), 1);
+  EXPECT_EQ(read.statements(),
+            (std::vector<std::vector<std::string>>{{"blocked"}, {"k0", "k1"}, {"k2"}}));
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(answers[i].result->value_or(""), absl::StrCat("value of k", i));
+    EXPECT_NE(answers[i].thread, std::this_thread::get_id());
+  }
+}
+
+TEST(ReadBatcherTest, AsyncCallersInABlockedCallersBatchAreCalledBackOnTheirOwnRunBlocking) {
+  RecordingRead read;
+  read.HoldFirstStatement();
+  Batcher batcher({/*max_batch=*/16, /*max_in_flight=*/1}, read.AsFunction());
+  TaskThreads tasks;
+  std::thread leader([&] { EXPECT_TRUE(batcher.Read("first").ok()); });
+  while (read.statements().empty()) absl::SleepFor(absl::Milliseconds(1));
+  std::thread blocked([&] { EXPECT_TRUE(batcher.Read("blocked").ok()); });
+  ASSERT_TRUE(AwaitQueued(batcher, 1));
+  Answer queued_async;
+  batcher.ReadAsync("async", tasks.Caller(), queued_async.Callback());
+  read.ReleaseFirstStatement();
+  leader.join();
+  blocked.join();
+  ASSERT_TRUE(queued_async.Wait());
+  tasks.JoinAll();
+  EXPECT_EQ(queued_async.result->value_or(""), "value of async");
+  // The blocked caller read both keys and handed the callback to run_blocking (it serves
+  // another request), rather than running it itself.
+  EXPECT_EQ(read.statements(),
+            (std::vector<std::vector<std::string>>{{"first"}, {"blocked", "async"}}));
+  EXPECT_EQ(tasks.started(), 1);
+}
+
+TEST(ReadBatcherTest, ManyBlockedAndAsyncCallersEachGetTheirOwnValueExactlyOnce) {
+  RecordingRead read;
+  Batcher batcher({/*max_batch=*/8, /*max_in_flight=*/2}, read.AsFunction());
+  TaskThreads tasks;
+  constexpr int kThreads = 12, kReadsEach = 150;
+  std::atomic<int> wrong{0};
+  std::atomic<int> async_answers{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < kThreads; ++t) {
+    callers.emplace_back([&, t] {
+      for (int i = 0; i < kReadsEach; ++i) {
+        const std::string key = absl::StrCat("t", t, "-", i);
+        if (t % 2 == 0) {
+          Batcher::Result got = batcher.Read(key);
+          if (!got.ok() || got->value_or("") != "value of " + key) ++wrong;
+          continue;
+        }
+        absl::Notification done;
+        batcher.ReadAsync(key, tasks.Caller(), [&, key](Batcher::Result got) {
+          if (!got.ok() || got->value_or("") != "value of " + key) ++wrong;
+          ++async_answers;
+          done.Notify();
+        });
+        if (!done.WaitForNotificationWithTimeout(absl::Seconds(10))) ++wrong;
+      }
+    });
+  }
+  for (std::thread& t : callers) t.join();
+  tasks.JoinAll();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(async_answers.load(), kThreads / 2 * kReadsEach);
+  EXPECT_EQ(batcher.queued(), 0);
+  EXPECT_EQ(batcher.Stats().callers, kThreads * kReadsEach);
 }
 
 TEST(ReadBatcherTest, ReadsKeysWithAnyCharactersThroughAPostgresStatement) {

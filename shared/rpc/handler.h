@@ -12,16 +12,36 @@
 //       return absl::OkStatus();
 //     });
 //   }
+//
+// A read served by a batched asynchronous read (//shared/db:read_batcher's ReadAsync) takes
+// no executor thread of its own: RunHandlerAsync starts it on gRPC's thread, and the batch's
+// task completes it.
+//
+//   return suite::rpc::RunHandlerAsync(context, executor_,
+//       [=](const suite::rpc::RequestContext& rc, const suite::AsyncCaller& caller,
+//           suite::rpc::AsyncReply reply) {
+//     things_->GetAsync(request->thing_id(), caller, [=](absl::StatusOr<Thing> thing) {
+//       reply.Complete([&]() -> absl::Status {
+//         SUITE_RETURN_IF_ERROR(thing.status());
+//         *response->mutable_thing() = ToProto(*thing);
+//         return absl::OkStatus();
+//       });
+//     });
+//   });
 #ifndef SUITE_SHARED_RPC_HANDLER_H_
 #define SUITE_SHARED_RPC_HANDLER_H_
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <exception>
+#include <memory>
+#include <string>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "shared/base/async_caller.h"
 #include "shared/rpc/blocking_executor.h"
 #include "shared/rpc/request_context.h"
 #include "shared/rpc/status.h"
@@ -47,6 +67,72 @@ grpc::ServerUnaryReactor* RunHandler(grpc::CallbackServerContext* context,
     }
     return ToGrpcStatus(status, rc.request_id());
   });
+}
+
+// How asynchronous work ends a call started by RunHandlerAsync; cheap to copy, thread-safe.
+class AsyncReply {
+ public:
+  AsyncReply(grpc::ServerUnaryReactor* reactor, std::string request_id)
+      : state_(std::make_shared<State>(reactor, std::move(request_id))) {}
+
+  // Complete runs `fill` (returning absl::Status; it fills the response), turns an exception
+  // escaping it into INTERNAL, and finishes the call with ToGrpcStatus(status, request id).
+  // Only the first Complete or Finish of a call counts; later ones do nothing.
+  template <typename Fill>
+  void Complete(Fill fill) const {
+    if (state_->finished.load(std::memory_order_acquire)) return;
+    absl::Status status;
+    try {
+      status = fill();
+    } catch (const std::exception& e) {
+      status = absl::InternalError(absl::StrCat("unexpected exception: ", e.what()));
+    } catch (...) {
+      status = absl::InternalError("unexpected exception");
+    }
+    Finish(status);
+  }
+
+  void Finish(const absl::Status& status) const {
+    if (state_->finished.exchange(true, std::memory_order_acq_rel)) return;
+    state_->reactor->Finish(ToGrpcStatus(status, state_->request_id));
+  }
+
+ private:
+  struct State {
+    State(grpc::ServerUnaryReactor* r, std::string id) : reactor(r), request_id(std::move(id)) {}
+    grpc::ServerUnaryReactor* const reactor;
+    const std::string request_id;
+    std::atomic<bool> finished{false};
+  };
+  std::shared_ptr<State> state_;
+};
+
+// RunHandlerAsync is RunHandler for a handler whose only blocking work is an asynchronous read:
+// `body(request_context, caller, reply)` runs at once on gRPC's thread and must not block (no
+// database, no downstream call, no hashing); it starts the read with `caller` (whose
+// run_blocking is `executor`), and the read's callback ends the call through `reply`. A body
+// that fails before starting the read finishes through `reply` itself; an exception escaping
+// it finishes the call with INTERNAL. Returns the reactor gRPC expects from the handler.
+template <typename Body>
+grpc::ServerUnaryReactor* RunHandlerAsync(grpc::CallbackServerContext* context,
+                                          BlockingExecutor& executor, Body body) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const RequestContext rc = RequestContext::FromServerContext(*context);
+  const AsyncReply reply(reactor, rc.request_id());
+  AsyncCaller caller;
+  caller.deadline = DeadlineOf(*context);
+  caller.abandoned = [context] { return context->IsCancelled(); };
+  caller.run_blocking = [&executor](std::function<void()> task) {
+    executor.Submit(std::move(task));
+  };
+  try {
+    body(rc, caller, reply);
+  } catch (const std::exception& e) {
+    reply.Finish(absl::InternalError(absl::StrCat("unexpected exception: ", e.what())));
+  } catch (...) {
+    reply.Finish(absl::InternalError("unexpected exception"));
+  }
+  return reactor;
 }
 
 }  // namespace suite::rpc

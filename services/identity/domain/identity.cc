@@ -191,8 +191,22 @@ absl::StatusOr<LoginResult> Identity::OpenSession(const std::string& user_id, ab
 
 absl::StatusOr<ValidatedSession> Identity::ValidateSession(const std::string& token) {
   if (!LooksLikeSecretToken(token)) return errors::InvalidSession();
-  SUITE_ASSIGN_OR_RETURN(absl::optional<SessionLookup> found,
-                         store_->LookupSession(TokenDigest(token)));
+  return SessionFromLookup(store_->LookupSession(TokenDigest(token)));
+}
+
+void Identity::ValidateSessionAsync(const std::string& token, const AsyncCaller& caller,
+                                    ValidateSessionDone done) {
+  if (!LooksLikeSecretToken(token)) return done(errors::InvalidSession());
+  store_->LookupSessionAsync(
+      TokenDigest(token), caller,
+      [this, done = std::move(done)](absl::StatusOr<absl::optional<SessionLookup>> lookup) {
+        done(SessionFromLookup(std::move(lookup)));
+      });
+}
+
+absl::StatusOr<ValidatedSession> Identity::SessionFromLookup(
+    absl::StatusOr<absl::optional<SessionLookup>> lookup) {
+  SUITE_ASSIGN_OR_RETURN(absl::optional<SessionLookup> found, std::move(lookup));
   if (!found) return errors::InvalidSession();
   const Session& s = found->session;
   const absl::Time now = clock_->Now();

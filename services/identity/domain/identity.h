@@ -15,6 +15,7 @@
 #ifndef SUITE_SERVICES_IDENTITY_DOMAIN_IDENTITY_H_
 #define SUITE_SERVICES_IDENTITY_DOMAIN_IDENTITY_H_
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -112,6 +113,12 @@ class Identity {
   // ValidateSession returns who `token` stands for, sliding its idle expiry.
   // UNAUTHENTICATED for malformed, unknown, revoked or expired tokens and inactive users.
   absl::StatusOr<ValidatedSession> ValidateSession(const std::string& token);
+  // ValidateSessionAsync is ValidateSession without blocking the calling thread (for gRPC's
+  // own thread): `done` gets the same result, at once for a malformed token, otherwise on
+  // `caller.run_blocking` after the batched lookup (IdentityStore::LookupSessionAsync).
+  using ValidateSessionDone = std::function<void(absl::StatusOr<ValidatedSession>)>;
+  void ValidateSessionAsync(const std::string& token, const AsyncCaller& caller,
+                            ValidateSessionDone done);
   // Authenticate is ValidateSession as a Principal.
   absl::StatusOr<Principal> Authenticate(const std::string& token);
   // ConfirmEmailVerification consumes a token. INVALID_ARGUMENT (verification_token) when it
@@ -207,6 +214,9 @@ class Identity {
                                                      const std::string& page_token);
 
  private:
+  // SessionFromLookup decides ValidateSession on the stored session (sliding its idle expiry).
+  absl::StatusOr<ValidatedSession> SessionFromLookup(
+      absl::StatusOr<absl::optional<SessionLookup>> lookup);
   // SelfOrAdmin resolves an optional user id (empty = the caller) and checks access.
   absl::StatusOr<std::string> SelfOrAdmin(const Principal& caller, const std::string& user_id,
                                           absl::string_view field);

@@ -11,6 +11,7 @@
 #define SUITE_SERVICES_IDENTITY_DOMAIN_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@
 #include "absl/time/time.h"
 #include "absl/types/optional.h"
 #include "services/identity/domain/model.h"
+#include "shared/base/async_caller.h"
 
 namespace suite::identity {
 
@@ -151,6 +153,12 @@ class IdentityStore {
   // one query; nullopt when no session has this hash.
   virtual absl::StatusOr<absl::optional<SessionLookup>> LookupSession(
       const std::string& token_hash) = 0;
+  // LookupSessionAsync is LookupSession without blocking the calling thread: it returns at
+  // once and `done` gets the result later on `caller.run_blocking`, under the caller's request
+  // scope (//shared/db:read_batcher's ReadAsync). `done` must not throw.
+  using SessionLookupDone = std::function<void(absl::StatusOr<absl::optional<SessionLookup>>)>;
+  virtual void LookupSessionAsync(const std::string& token_hash, const AsyncCaller& caller,
+                                  SessionLookupDone done) = 0;
   // TouchSession records use at `now` and moves the idle expiry, unless revoked meanwhile.
   virtual absl::Status TouchSession(const std::string& session_id, absl::Time now,
                                     absl::Time expires_at) = 0;

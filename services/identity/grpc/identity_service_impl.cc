@@ -305,19 +305,27 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::Login(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* IdentityServiceImpl::ValidateSession(
     grpc::CallbackServerContext* context, const pb::ValidateSessionRequest* request,
     pb::ValidateSessionResponse* response) {
-  return suite::rpc::RunHandler(context, executor_, [=](const RequestContext&) -> absl::Status {
-    SUITE_ASSIGN_OR_RETURN(ValidatedSession session,
-                           identity_->ValidateSession(request->session_token()));
-    response->set_user_id(session.user_id);
-    response->set_session_id(session.session_id);
-    for (const RoleGrant& g : session.grants) {
-      pb::RoleGrant* grant = response->add_role_grants();
-      grant->set_role(g.role);
-      grant->set_account_id(g.account_id);
-    }
-    SetTimestamp(session.expires_at, response->mutable_expire_time());
-    return absl::OkStatus();
-  });
+  // The hot read: no executor thread per call (handler.h's RunHandlerAsync).
+  return suite::rpc::RunHandlerAsync(
+      context, executor_,
+      [=](const RequestContext&, const suite::AsyncCaller& caller, suite::rpc::AsyncReply reply) {
+        identity_->ValidateSessionAsync(
+            request->session_token(), caller,
+            [response, reply](absl::StatusOr<ValidatedSession> session) {
+              reply.Complete([&]() -> absl::Status {
+                SUITE_RETURN_IF_ERROR(session.status());
+                response->set_user_id(session->user_id);
+                response->set_session_id(session->session_id);
+                for (const RoleGrant& g : session->grants) {
+                  pb::RoleGrant* grant = response->add_role_grants();
+                  grant->set_role(g.role);
+                  grant->set_account_id(g.account_id);
+                }
+                SetTimestamp(session->expires_at, response->mutable_expire_time());
+                return absl::OkStatus();
+              });
+            });
+      });
 }
 
 grpc::ServerUnaryReactor* IdentityServiceImpl::Logout(grpc::CallbackServerContext* context,

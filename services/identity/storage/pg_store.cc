@@ -681,6 +681,11 @@ absl::StatusOr<absl::optional<SessionLookup>> PgIdentityStore::LookupSession(
   return session_lookups_.Read(token_hash);
 }
 
+void PgIdentityStore::LookupSessionAsync(const std::string& token_hash, const AsyncCaller& caller,
+                                         SessionLookupDone done) {
+  session_lookups_.ReadAsync(token_hash, caller, std::move(done));
+}
+
 absl::StatusOr<PgIdentityStore::SessionLookups::ValueMap> PgIdentityStore::LookupSessions(
     const std::vector<std::string>& token_hashes) {
   using Result = SessionLookups::ValueMap;

@@ -61,6 +61,8 @@ class PgIdentityStore : public IdentityStore {
                                              const std::string& attempt_id) override;
   absl::StatusOr<absl::optional<SessionLookup>> LookupSession(
       const std::string& token_hash) override;
+  void LookupSessionAsync(const std::string& token_hash, const AsyncCaller& caller,
+                          SessionLookupDone done) override;
   absl::Status TouchSession(const std::string& session_id, absl::Time now,
                             absl::Time expires_at) override;
   absl::StatusOr<Session> GetSession(const std::string& session_id) override;
