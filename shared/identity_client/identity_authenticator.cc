@@ -37,19 +37,32 @@ absl::StatusOr<suite::rpc::Caller> IdentityAuthenticator::Authenticate(
   return std::move(session->caller);
 }
 
+absl::optional<absl::StatusOr<suite::rpc::Caller>> IdentityAuthenticator::AuthenticateIfCached(
+    absl::string_view bearer_token, const suite::rpc::RequestContext&) {
+  if (bearer_token.empty()) {
+    return absl::StatusOr<suite::rpc::Caller>(absl::UnauthenticatedError("missing session token"));
+  }
+  absl::optional<ValidatedSession> session = Cached(TokenKey(bearer_token), options_.now());
+  if (!session.has_value()) return absl::nullopt;
+  return absl::StatusOr<suite::rpc::Caller>(std::move(session->caller));
+}
+
+absl::optional<ValidatedSession> IdentityAuthenticator::Cached(const std::string& key,
+                                                               absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  auto it = cache_.find(key);
+  if (it == cache_.end()) return absl::nullopt;
+  if (now < it->second.valid_until) return it->second.session;
+  cache_.erase(it);
+  return absl::nullopt;
+}
+
 absl::StatusOr<ValidatedSession> IdentityAuthenticator::ValidateScoped(
     absl::string_view bearer_token, const suite::rpc::RequestContext& context) {
   if (bearer_token.empty()) return absl::UnauthenticatedError("missing session token");
   const std::string key = TokenKey(bearer_token);
   const absl::Time now = options_.now();
-  {
-    absl::MutexLock lock(&mu_);
-    auto it = cache_.find(key);
-    if (it != cache_.end()) {
-      if (now < it->second.valid_until) return it->second.session;
-      cache_.erase(it);
-    }
-  }
+  if (absl::optional<ValidatedSession> cached = Cached(key, now)) return *std::move(cached);
 
   identity::v1::ValidateSessionRequest request;
   request.set_session_token(std::string(bearer_token));

@@ -31,6 +31,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "absl/types/optional.h"
 #include "identity/v1/identity_service.grpc.pb.h"
 #include "shared/rpc/request_context.h"
 
@@ -70,6 +71,10 @@ class IdentityAuthenticator : public suite::rpc::CallerAuthenticator {
   // not answer within call_timeout. The request id of `context` is propagated. Thread-safe.
   absl::StatusOr<suite::rpc::Caller> Authenticate(absl::string_view bearer_token,
                                                   const suite::rpc::RequestContext& context) override;
+  // AuthenticateIfCached answers from the cache (or refuses an empty token) without a call to
+  // identity; nullopt when the token is not cached. Thread-safe.
+  absl::optional<absl::StatusOr<suite::rpc::Caller>> AuthenticateIfCached(
+      absl::string_view bearer_token, const suite::rpc::RequestContext& context) override;
 
   // ValidateScoped is Authenticate with every role grant and the expiry. Same codes and
   // caching. Thread-safe.
@@ -86,6 +91,9 @@ class IdentityAuthenticator : public suite::rpc::CallerAuthenticator {
     uint64_t sequence;  // insertion order, for eviction of the oldest
   };
 
+  // The cached answer for the token digest `key` at `now`, dropping an expired one.
+  absl::optional<ValidatedSession> Cached(const std::string& key, absl::Time now)
+      ABSL_LOCKS_EXCLUDED(mu_);
   void Remember(const std::string& key, const ValidatedSession& session, absl::Time now)
       ABSL_LOCKS_EXCLUDED(mu_);
 

@@ -40,8 +40,11 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/types/optional.h"
 #include "shared/base/async_caller.h"
+#include "shared/base/request_deadline.h"
 #include "shared/rpc/blocking_executor.h"
 #include "shared/rpc/request_context.h"
 #include "shared/rpc/status.h"
@@ -75,21 +78,26 @@ class AsyncReply {
   AsyncReply(grpc::ServerUnaryReactor* reactor, std::string request_id)
       : state_(std::make_shared<State>(reactor, std::move(request_id))) {}
 
-  // Complete runs `fill` (returning absl::Status; it fills the response), turns an exception
-  // escaping it into INTERNAL, and finishes the call with ToGrpcStatus(status, request id).
+  // Complete runs `fill` (returning absl::Status; it fills the response) and finishes the
+  // call with ToGrpcStatus(status, request id); an exception escaping `fill` becomes INTERNAL.
   // Only the first Complete or Finish of a call counts; later ones do nothing.
   template <typename Fill>
   void Complete(Fill fill) const {
     if (state_->finished.load(std::memory_order_acquire)) return;
-    absl::Status status;
+    Guard([&] { Finish(fill()); });
+  }
+
+  // Guard runs `start` (which ends the call through this reply, at once or later) and finishes
+  // the call with INTERNAL if an exception escapes it.
+  template <typename Start>
+  void Guard(Start start) const {
     try {
-      status = fill();
+      start();
     } catch (const std::exception& e) {
-      status = absl::InternalError(absl::StrCat("unexpected exception: ", e.what()));
+      Finish(absl::InternalError(absl::StrCat("unexpected exception: ", e.what())));
     } catch (...) {
-      status = absl::InternalError("unexpected exception");
+      Finish(absl::InternalError("unexpected exception"));
     }
-    Finish(status);
   }
 
   void Finish(const absl::Status& status) const {
@@ -125,14 +133,40 @@ grpc::ServerUnaryReactor* RunHandlerAsync(grpc::CallbackServerContext* context,
   caller.run_blocking = [&executor](std::function<void()> task) {
     executor.Submit(std::move(task));
   };
-  try {
-    body(rc, caller, reply);
-  } catch (const std::exception& e) {
-    reply.Finish(absl::InternalError(absl::StrCat("unexpected exception: ", e.what())));
-  } catch (...) {
-    reply.Finish(absl::InternalError("unexpected exception"));
-  }
+  reply.Guard([&] { body(rc, caller, reply); });
   return reactor;
+}
+
+// RunAuthenticatedAsync is RunHandlerAsync for a call that needs its caller:
+// `body(caller, request_context, async_caller, reply)` runs at once on gRPC's thread when
+// `authenticator` knows the token's answer without blocking (RequireCallerIfCached), and
+// otherwise on `executor` after RequireCaller (a round trip to identity). `body` must not
+// block in either case. A call that fails authentication is finished with its status.
+template <typename Body>
+grpc::ServerUnaryReactor* RunAuthenticatedAsync(grpc::CallbackServerContext* context,
+                                                BlockingExecutor& executor,
+                                                CallerAuthenticator& authenticator, Body body) {
+  return RunHandlerAsync(
+      context, executor,
+      [&authenticator, body = std::move(body)](const RequestContext& rc,
+                                               const AsyncCaller& async_caller,
+                                               const AsyncReply& reply) {
+        absl::optional<absl::StatusOr<Caller>> known = RequireCallerIfCached(rc, authenticator);
+        if (known.has_value()) {
+          if (!known->ok()) return reply.Finish(known->status());
+          return body(**known, rc, async_caller, reply);
+        }
+        async_caller.run_blocking([&authenticator, body, rc, async_caller, reply] {
+          reply.Guard([&] {
+            const auto probe = [&] { return async_caller.abandoned && async_caller.abandoned(); };
+            if (probe()) return reply.Finish(absl::CancelledError("the call was cancelled"));
+            const ScopedRequestDeadline scope(async_caller.deadline, probe);
+            absl::StatusOr<Caller> caller = RequireCaller(rc, authenticator);
+            if (!caller.ok()) return reply.Finish(caller.status());
+            body(*caller, rc, async_caller, reply);
+          });
+        });
+      });
 }
 
 }  // namespace suite::rpc

@@ -179,17 +179,35 @@ absl::optional<std::string> RequestContext::CallerId() const {
   return record_->caller_id;
 }
 
-absl::StatusOr<Caller> RequireCaller(const RequestContext& context,
-                                     CallerAuthenticator& authenticator) {
-  absl::StatusOr<std::string> token = context.BearerToken();
-  if (!token.ok()) return token.status();
-  absl::StatusOr<Caller> caller = authenticator.Authenticate(*token, context);
+namespace {
+
+// What RequireCaller and RequireCallerIfCached do with an authenticator's answer.
+absl::StatusOr<Caller> Recorded(const RequestContext& context, absl::StatusOr<Caller> caller) {
   if (!caller.ok()) return caller.status();
   if (caller->user_id.empty()) {
     return absl::InternalError("authenticator returned a caller without a user id");
   }
   context.SetCaller(*caller);
   return caller;
+}
+
+}  // namespace
+
+absl::StatusOr<Caller> RequireCaller(const RequestContext& context,
+                                     CallerAuthenticator& authenticator) {
+  absl::StatusOr<std::string> token = context.BearerToken();
+  if (!token.ok()) return token.status();
+  return Recorded(context, authenticator.Authenticate(*token, context));
+}
+
+absl::optional<absl::StatusOr<Caller>> RequireCallerIfCached(const RequestContext& context,
+                                                             CallerAuthenticator& authenticator) {
+  absl::StatusOr<std::string> token = context.BearerToken();
+  if (!token.ok()) return absl::StatusOr<Caller>(token.status());
+  absl::optional<absl::StatusOr<Caller>> caller =
+      authenticator.AuthenticateIfCached(*token, context);
+  if (!caller.has_value()) return absl::nullopt;
+  return Recorded(context, *std::move(caller));
 }
 
 absl::Status RequireRole(const Caller& caller, absl::string_view role) {

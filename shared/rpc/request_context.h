@@ -141,6 +141,13 @@ class CallerAuthenticator {
   // down). Must be thread-safe: handlers call it concurrently.
   virtual absl::StatusOr<Caller> Authenticate(absl::string_view bearer_token,
                                               const RequestContext& context) = 0;
+  // AuthenticateIfCached is Authenticate when the answer needs no blocking work (a validation
+  // remembered from an earlier call), for code on gRPC's own threads; nullopt when only
+  // Authenticate can tell. The default knows nothing without blocking.
+  virtual absl::optional<absl::StatusOr<Caller>> AuthenticateIfCached(
+      absl::string_view bearer_token, const RequestContext& context) {
+    return absl::nullopt;
+  }
 };
 
 // RequireCaller extracts the bearer token of `context`, authenticates it and records the
@@ -148,6 +155,12 @@ class CallerAuthenticator {
 // returns; an OK caller with an empty user_id becomes INTERNAL. Thread-safe.
 absl::StatusOr<Caller> RequireCaller(const RequestContext& context,
                                      CallerAuthenticator& authenticator);
+
+// RequireCallerIfCached is RequireCaller without blocking: nullopt when `authenticator` cannot
+// answer without blocking (then call RequireCaller where blocking is allowed). A missing or
+// malformed token is answered at once. Thread-safe.
+absl::optional<absl::StatusOr<Caller>> RequireCallerIfCached(const RequestContext& context,
+                                                             CallerAuthenticator& authenticator);
 
 // RequireRole returns PERMISSION_DENIED (ErrorInfo reason MISSING_ROLE, metadata role) unless
 // `caller` has `role`.

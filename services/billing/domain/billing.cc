@@ -231,10 +231,26 @@ absl::StatusOr<std::pair<std::vector<Subscription>, std::string>> Billing::ListS
 
 absl::StatusOr<Entitlement> Billing::GetEntitlement(absl::string_view user_id) {
   SUITE_RETURN_IF_ERROR(RequireUuid("user_id", user_id));
+  const std::string user = absl::AsciiStrToLower(user_id);
+  return EntitlementFrom(user, storage_.BestSubscription(user));
+}
+
+void Billing::GetEntitlementAsync(absl::string_view user_id, const suite::AsyncCaller& caller,
+                                  EntitlementDone done) {
+  if (absl::Status valid = RequireUuid("user_id", user_id); !valid.ok()) return done(valid);
+  std::string user = absl::AsciiStrToLower(user_id);
+  storage_.BestSubscriptionAsync(
+      user, caller,
+      [this, user, done = std::move(done)](absl::StatusOr<absl::optional<Subscription>> best) {
+        done(EntitlementFrom(user, std::move(best)));
+      });
+}
+
+absl::StatusOr<Entitlement> Billing::EntitlementFrom(
+    const std::string& user_id, absl::StatusOr<absl::optional<Subscription>> found) const {
+  SUITE_ASSIGN_OR_RETURN(absl::optional<Subscription> best, std::move(found));
   Entitlement entitlement;
-  entitlement.user_id = absl::AsciiStrToLower(user_id);
-  SUITE_ASSIGN_OR_RETURN(absl::optional<Subscription> best,
-                         storage_.BestSubscription(entitlement.user_id));
+  entitlement.user_id = user_id;
   if (!best.has_value()) return entitlement;
   entitlement.status = best->status;
   entitlement.price_id = best->price_id;

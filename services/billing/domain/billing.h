@@ -86,6 +86,12 @@ class Billing {
   // past_due_grace has passed since it became past_due; nothing else. INVALID_ARGUMENT for a
   // user_id that is not a UUID. No subscription → not entitled, status kUnspecified.
   absl::StatusOr<Entitlement> GetEntitlement(absl::string_view user_id);
+  // GetEntitlementAsync is GetEntitlement without blocking the calling thread (for gRPC's own
+  // thread): `done` gets the same result, at once for an invalid user_id, otherwise on
+  // `caller.run_blocking` after the batched read (BillingStorage::BestSubscriptionAsync).
+  using EntitlementDone = std::function<void(absl::StatusOr<Entitlement>)>;
+  void GetEntitlementAsync(absl::string_view user_id, const suite::AsyncCaller& caller,
+                           EntitlementDone done);
 
   // RecordTransaction validates (ValidateNewTransaction), fingerprints and appends `tx`.
   // INVALID_ARGUMENT naming the field; FAILED_PRECONDITION (IDEMPOTENCY_KEY_REUSED).
@@ -100,6 +106,9 @@ class Billing {
                                      bool reprocess);
   absl::StatusOr<absl::optional<Cursor>> DecodeToken(absl::string_view scope,
                                                      absl::string_view token) const;
+  // The entitlement of `user_id` (lower case, valid) given its best subscription.
+  absl::StatusOr<Entitlement> EntitlementFrom(
+      const std::string& user_id, absl::StatusOr<absl::optional<Subscription>> found) const;
 
   BillingStorage& storage_;
   const BillingOptions options_;

@@ -55,6 +55,10 @@ class FakeStorage : public BillingStorage {
   absl::StatusOr<absl::optional<Subscription>> BestSubscription(absl::string_view) override {
     return Unused();
   }
+  void BestSubscriptionAsync(absl::string_view, const suite::AsyncCaller&,
+                             BestSubscriptionDone done) override {
+    done(Unused());
+  }
   absl::StatusOr<RecordedTransaction> RecordTransaction(const NewTransaction&) override {
     return Unused();
   }

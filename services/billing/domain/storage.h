@@ -8,6 +8,7 @@
 #ifndef SUITE_SERVICES_BILLING_DOMAIN_STORAGE_H_
 #define SUITE_SERVICES_BILLING_DOMAIN_STORAGE_H_
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "absl/time/time.h"
 #include "absl/types/optional.h"
 #include "services/billing/domain/model.h"
+#include "shared/base/async_caller.h"
 
 namespace billing {
 
@@ -87,6 +89,12 @@ class BillingStorage {
   // One indexed read of one table; stripe_customer_id is left empty.
   virtual absl::StatusOr<absl::optional<Subscription>> BestSubscription(
       absl::string_view user_id) = 0;
+  // BestSubscriptionAsync is BestSubscription without blocking the calling thread: it returns
+  // at once and `done` gets the result later on `caller.run_blocking`, under the caller's
+  // request scope (//shared/db:read_batcher's ReadAsync). `done` must not throw.
+  using BestSubscriptionDone = std::function<void(absl::StatusOr<absl::optional<Subscription>>)>;
+  virtual void BestSubscriptionAsync(absl::string_view user_id, const suite::AsyncCaller& caller,
+                                     BestSubscriptionDone done) = 0;
 
   // RecordTransaction appends `tx` (validated, fingerprinted). When its idempotency key is
   // taken: the stored entry with replayed = true if the fingerprints match, else

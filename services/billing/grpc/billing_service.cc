@@ -258,22 +258,31 @@ grpc::ServerUnaryReactor* BillingGrpcService::ListSubscriptions(
 grpc::ServerUnaryReactor* BillingGrpcService::GetEntitlement(
     grpc::CallbackServerContext* context, const v1::GetEntitlementRequest* request,
     v1::GetEntitlementResponse* response) {
-  return Handle(context, executor_, &authenticator_,
-                [=](const Caller& caller, const RequestContext&) -> absl::Status {
-                  if (request->user_id().empty()) {
-                    return suite::rpc::InvalidArgument("user_id", "is required");
-                  }
-                  SUITE_RETURN_IF_ERROR(RequireSelfOrAdmin(caller, request->user_id()));
-                  SUITE_ASSIGN_OR_RETURN(Entitlement e,
-                                         billing_.GetEntitlement(request->user_id()));
-                  v1::Entitlement* out = response->mutable_entitlement();
-                  out->set_user_id(e.user_id);
-                  out->set_entitled(e.entitled);
-                  out->set_status(ToProto(e.status));
-                  out->set_price_id(e.price_id);
-                  SetTime(e.current_period_end, out->mutable_current_period_end());
-                  return absl::OkStatus();
-                });
+  // The hot read: no executor thread per call (handler.h's RunAuthenticatedAsync).
+  return suite::rpc::RunAuthenticatedAsync(
+      context, executor_, authenticator_,
+      [=](const Caller& caller, const RequestContext&, const suite::AsyncCaller& async_caller,
+          const suite::rpc::AsyncReply& reply) {
+        if (request->user_id().empty()) {
+          return reply.Finish(suite::rpc::InvalidArgument("user_id", "is required"));
+        }
+        if (absl::Status allowed = RequireSelfOrAdmin(caller, request->user_id()); !allowed.ok()) {
+          return reply.Finish(allowed);
+        }
+        billing_.GetEntitlementAsync(
+            request->user_id(), async_caller, [response, reply](absl::StatusOr<Entitlement> e) {
+              reply.Complete([&]() -> absl::Status {
+                SUITE_RETURN_IF_ERROR(e.status());
+                v1::Entitlement* out = response->mutable_entitlement();
+                out->set_user_id(e->user_id);
+                out->set_entitled(e->entitled);
+                out->set_status(ToProto(e->status));
+                out->set_price_id(e->price_id);
+                SetTime(e->current_period_end, out->mutable_current_period_end());
+                return absl::OkStatus();
+              });
+            });
+      });
 }
 
 grpc::ServerUnaryReactor* BillingGrpcService::RecordTransaction(

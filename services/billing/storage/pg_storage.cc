@@ -558,6 +558,12 @@ absl::StatusOr<absl::optional<Subscription>> PgBillingStorage::BestSubscription(
   return best_subscriptions_.Read(user_id);
 }
 
+void PgBillingStorage::BestSubscriptionAsync(absl::string_view user_id,
+                                             const suite::AsyncCaller& caller,
+                                             BestSubscriptionDone done) {
+  best_subscriptions_.ReadAsync(std::string(user_id), caller, std::move(done));
+}
+
 absl::StatusOr<PgBillingStorage::SubscriptionBatcher::ValueMap>
 PgBillingStorage::ReadBestSubscriptions(
     const std::vector<std::string>& user_ids) {

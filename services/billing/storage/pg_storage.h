@@ -47,6 +47,8 @@ class PgBillingStorage : public BillingStorage {
   absl::StatusOr<Page<Subscription>> ListSubscriptions(
       absl::string_view user_id, int limit, const absl::optional<Cursor>& after) override;
   absl::StatusOr<absl::optional<Subscription>> BestSubscription(absl::string_view user_id) override;
+  void BestSubscriptionAsync(absl::string_view user_id, const suite::AsyncCaller& caller,
+                             BestSubscriptionDone done) override;
   absl::StatusOr<RecordedTransaction> RecordTransaction(const NewTransaction& tx) override;
   absl::StatusOr<Page<Transaction>> ListTransactions(absl::string_view account_id, int limit,
                                                      const absl::optional<Cursor>& after) override;

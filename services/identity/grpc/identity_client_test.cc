@@ -1,6 +1,6 @@
 // //shared/identity_client against the real identity service: callers, global roles, the TTL
-// cache (and its documented revocation delay), request-id propagation, and UNAVAILABLE without
-// a hang when identity is down.
+// cache (and its documented revocation delay), answers from the cache alone for gRPC's threads,
+// request-id propagation, and UNAVAILABLE without a hang when identity is down.
 #include "shared/identity_client/identity_authenticator.h"
 
 #include <string>
@@ -82,6 +82,29 @@ TEST_F(IdentityClientTest, UnknownTokensAreUnauthenticatedAndNotCached) {
             absl::StatusCode::kUnauthenticated);
   EXPECT_EQ(auth.Authenticate("", RequestContext::ForBackgroundWork()).status().code(),
             absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(auth.CachedEntries(), 0u);
+}
+
+TEST_F(IdentityClientTest, AuthenticateIfCachedAnswersFromTheCacheOnlyAndNeverCallsIdentity) {
+  std::string ada_id;
+  const std::string ada = client_->MemberToken("ada@example.com", &ada_id);
+  IdentityAuthenticator auth(server_->channel(), Options());
+  const RequestContext rc = RequestContext::ForBackgroundWork();
+  EXPECT_FALSE(auth.AuthenticateIfCached(ada, rc).has_value());  // not asked yet: no answer
+  EXPECT_EQ(auth.CachedEntries(), 0u);                             // and nothing asked of identity
+  absl::optional<absl::StatusOr<suite::rpc::Caller>> empty = auth.AuthenticateIfCached("", rc);
+  ASSERT_TRUE(empty.has_value());
+  EXPECT_EQ(empty->status().code(), absl::StatusCode::kUnauthenticated);
+
+  ASSERT_TRUE(auth.Authenticate(ada, rc).ok());
+  absl::optional<absl::StatusOr<suite::rpc::Caller>> cached = auth.AuthenticateIfCached(ada, rc);
+  ASSERT_TRUE(cached.has_value());
+  ASSERT_TRUE(cached->ok()) << cached->status();
+  EXPECT_EQ((*cached)->user_id, ada_id);
+  EXPECT_EQ((*cached)->roles, std::vector<std::string>{"member"});
+
+  Advance(absl::Seconds(6));  // past the 5 s TTL: the entry is dropped, not served
+  EXPECT_FALSE(auth.AuthenticateIfCached(ada, rc).has_value());
   EXPECT_EQ(auth.CachedEntries(), 0u);
 }
 

@@ -106,6 +106,16 @@ Question Reveal(Question q, bool reveal) {
   return ForMember(std::move(q));
 }
 
+// A stored question as `author` (or a member) may see it: members get published questions
+// only, without what they must not see yet.
+absl::StatusOr<Question> AsSeenBy(bool author, const std::string& id,
+                                  absl::StatusOr<Question> stored) {
+  SUITE_ASSIGN_OR_RETURN(Question q, std::move(stored));
+  if (author) return q;
+  if (q.status != QuestionStatus::kPublished) return errors::QuestionNotFound(id);
+  return ForMember(std::move(q));
+}
+
 }  // namespace
 
 absl::optional<std::pair<std::string, std::string>> CheckNewQuestion(const NewQuestion& q,
@@ -207,10 +217,17 @@ absl::StatusOr<Question> QuestionBank::UntagQuestion(const Actor& actor,
 
 absl::StatusOr<Question> QuestionBank::GetQuestion(const Actor& actor, const std::string& id) {
   SUITE_RETURN_IF_ERROR(RequireId("question_id", id));
-  SUITE_ASSIGN_OR_RETURN(Question q, store_->GetQuestion(id));
-  if (actor.author) return q;
-  if (q.status != QuestionStatus::kPublished) return errors::QuestionNotFound(id);
-  return ForMember(std::move(q));
+  return AsSeenBy(actor.author, id, store_->GetQuestion(id));
+}
+
+void QuestionBank::GetQuestionAsync(const Actor& actor, const std::string& id,
+                                    const AsyncCaller& caller, GetQuestionDone done) {
+  if (absl::Status valid = RequireId("question_id", id); !valid.ok()) return done(valid);
+  store_->GetQuestionAsync(
+      id, caller,
+      [author = actor.author, id, done = std::move(done)](absl::StatusOr<Question> q) {
+        done(AsSeenBy(author, id, std::move(q)));
+      });
 }
 
 absl::StatusOr<Page<Question>> QuestionBank::ListQuestions(const Actor& actor,

@@ -104,6 +104,12 @@ class QuestionBank {
   // --- Reading (any caller; members see published questions only, masked) ---
   // GetQuestion: INVALID_ARGUMENT, NOT_FOUND (also for a member asking for a draft).
   absl::StatusOr<Question> GetQuestion(const Actor& actor, const std::string& id);
+  // GetQuestionAsync is GetQuestion without blocking the calling thread (for gRPC's own
+  // thread): `done` gets the same result, at once for an invalid id, otherwise on
+  // `caller.run_blocking` after the batched read (QuestionStore::GetQuestionAsync).
+  using GetQuestionDone = std::function<void(absl::StatusOr<Question>)>;
+  void GetQuestionAsync(const Actor& actor, const std::string& id, const AsyncCaller& caller,
+                        GetQuestionDone done);
   // ListQuestions: INVALID_ARGUMENT (filter.*, page_size). Members asking for a status other
   // than published get PERMISSION_DENIED.
   absl::StatusOr<Page<Question>> ListQuestions(const Actor& actor, QuestionFilter filter,

@@ -20,6 +20,8 @@ class MockStore : public QuestionStore {
  public:
   MOCK_METHOD(absl::StatusOr<Question>, CreateQuestion, (const NewQuestion&), (override));
   MOCK_METHOD(absl::StatusOr<Question>, GetQuestion, (const std::string&), (override));
+  MOCK_METHOD(void, GetQuestionAsync,
+              (const std::string&, const AsyncCaller&, GetQuestionDone), (override));
   MOCK_METHOD(absl::StatusOr<Question>, UpdateDraft,
               (const std::string&, const QuestionUpdate&, const std::string&), (override));
   MOCK_METHOD(absl::StatusOr<Question>, Transition,

@@ -9,6 +9,7 @@
 #ifndef SUITE_SERVICES_QUESTIONS_DOMAIN_STORE_H_
 #define SUITE_SERVICES_QUESTIONS_DOMAIN_STORE_H_
 
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "absl/time/time.h"
 #include "absl/types/optional.h"
 #include "services/questions/domain/model.h"
+#include "shared/base/async_caller.h"
 
 namespace suite::questions {
 
@@ -35,6 +37,12 @@ class QuestionStore {
   virtual absl::StatusOr<Question> CreateQuestion(const NewQuestion& q) = 0;
   // GetQuestion returns a question with choices (is_correct set) and tags; NOT_FOUND if none.
   virtual absl::StatusOr<Question> GetQuestion(const std::string& id) = 0;
+  // GetQuestionAsync is GetQuestion without blocking the calling thread: it returns at once
+  // and `done` gets the result later on `caller.run_blocking`, under the caller's request
+  // scope (//shared/db:read_batcher's ReadAsync). `done` must not throw.
+  using GetQuestionDone = std::function<void(absl::StatusOr<Question>)>;
+  virtual void GetQuestionAsync(const std::string& id, const AsyncCaller& caller,
+                                GetQuestionDone done) = 0;
   // UpdateDraft applies `update` to a draft (choices are replaced). NOT_FOUND if no question;
   // FAILED_PRECONDITION if it is not a draft (checked under a row lock).
   virtual absl::StatusOr<Question> UpdateDraft(const std::string& id,

@@ -233,6 +233,10 @@ std::string SortedJoin(std::vector<std::string> ids) {
 
 absl::StatusOr<Actor> QuestionBankGrpcService::Authenticate(const RequestContext& rc) {
   SUITE_ASSIGN_OR_RETURN(suite::rpc::Caller caller, suite::rpc::RequireCaller(rc, *authenticator_));
+  return ActorOf(caller, rc);
+}
+
+Actor QuestionBankGrpcService::ActorOf(const suite::rpc::Caller& caller, const RequestContext& rc) {
   Actor actor;
   actor.user_id = caller.user_id;
   actor.admin = caller.HasRole("admin");
@@ -320,11 +324,20 @@ grpc::ServerUnaryReactor* QuestionBankGrpcService::ArchiveQuestion(
 grpc::ServerUnaryReactor* QuestionBankGrpcService::GetQuestion(
     grpc::CallbackServerContext* context, const pb::GetQuestionRequest* request,
     pb::GetQuestionResponse* response) {
-  HANDLE({
-    SUITE_ASSIGN_OR_RETURN(Question q, bank_->GetQuestion(actor, request->question_id()));
-    ToProto(q, response->mutable_question());
-    return absl::OkStatus();
-  })
+  // The hot read: no executor thread per call (handler.h's RunAuthenticatedAsync).
+  return suite::rpc::RunAuthenticatedAsync(
+      context, executor_, *authenticator_,
+      [=](const suite::rpc::Caller& caller, const RequestContext& rc,
+          const suite::AsyncCaller& async_caller, const suite::rpc::AsyncReply& reply) {
+        bank_->GetQuestionAsync(ActorOf(caller, rc), request->question_id(), async_caller,
+                                [response, reply](absl::StatusOr<Question> q) {
+                                  reply.Complete([&]() -> absl::Status {
+                                    SUITE_RETURN_IF_ERROR(q.status());
+                                    ToProto(*q, response->mutable_question());
+                                    return absl::OkStatus();
+                                  });
+                                });
+      });
 }
 
 grpc::ServerUnaryReactor* QuestionBankGrpcService::ListQuestions(

@@ -128,6 +128,8 @@ class QuestionBankGrpcService final : public QuestionBankServiceBase {
  private:
   // Authenticate returns the caller as a domain Actor, or the authentication error.
   absl::StatusOr<Actor> Authenticate(const suite::rpc::RequestContext& rc);
+  // ActorOf is the domain Actor of an authenticated caller.
+  static Actor ActorOf(const suite::rpc::Caller& caller, const suite::rpc::RequestContext& rc);
 
   QuestionBank* bank_;
   suite::rpc::CallerAuthenticator* authenticator_;

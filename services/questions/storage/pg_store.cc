@@ -498,10 +498,27 @@ absl::StatusOr<Question> PgQuestionStore::CreateQuestion(const NewQuestion& q) {
   return GetQuestion(*id);
 }
 
-absl::StatusOr<Question> PgQuestionStore::GetQuestion(const std::string& id) {
-  SUITE_ASSIGN_OR_RETURN(absl::optional<Question> question, full_questions_.Read(id));
+namespace {
+
+absl::StatusOr<Question> FoundQuestion(const std::string& id,
+                                       absl::StatusOr<absl::optional<Question>> read) {
+  SUITE_ASSIGN_OR_RETURN(absl::optional<Question> question, std::move(read));
   if (!question.has_value()) return errors::QuestionNotFound(id);
   return *std::move(question);
+}
+
+}  // namespace
+
+absl::StatusOr<Question> PgQuestionStore::GetQuestion(const std::string& id) {
+  return FoundQuestion(id, full_questions_.Read(id));
+}
+
+void PgQuestionStore::GetQuestionAsync(const std::string& id, const AsyncCaller& caller,
+                                       GetQuestionDone done) {
+  full_questions_.ReadAsync(
+      id, caller, [id, done = std::move(done)](absl::StatusOr<absl::optional<Question>> read) {
+        done(FoundQuestion(id, std::move(read)));
+      });
 }
 
 absl::StatusOr<PgQuestionStore::QuestionBatcher::ValueMap> PgQuestionStore::ReadFullQuestions(

@@ -34,6 +34,8 @@ class PgQuestionStore : public QuestionStore {
 
   absl::StatusOr<Question> CreateQuestion(const NewQuestion& q) override;
   absl::StatusOr<Question> GetQuestion(const std::string& id) override;
+  void GetQuestionAsync(const std::string& id, const AsyncCaller& caller,
+                        GetQuestionDone done) override;
   absl::StatusOr<Question> UpdateDraft(const std::string& id, const QuestionUpdate& update,
                                        const std::string& request_id) override;
   absl::StatusOr<Question> Transition(const std::string& id,

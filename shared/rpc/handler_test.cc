@@ -1,0 +1,184 @@
+// RunAuthenticatedAsync / RunHandlerAsync / AsyncReply over a real gRPC server: a caller the
+// authenticator knows without blocking is served from gRPC's thread alone, any other is
+// authenticated on the executor under the call's deadline; failures, exceptions and a second
+// Finish end the call once, with the right status.
+#include "shared/rpc/handler.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "shared/base/request_deadline.h"
+#include "shared/rpc/config.h"
+#include "shared/rpc/server.h"
+#include "shared/rpc/status.h"
+#include "testing/v1/echo_service.grpc.pb.h"
+
+namespace suite::rpc {
+namespace {
+
+namespace tv1 = ::testing::v1;
+
+// Knows "cached-token" (and refuses "refused-token") without blocking; "slow-token" only
+// through Authenticate, which records the request scope it ran under.
+class TwoSpeedAuthenticator : public CallerAuthenticator {
+ public:
+  absl::StatusOr<Caller> Authenticate(absl::string_view token, const RequestContext&) override {
+    absl::MutexLock lock(&mu_);
+    ++authenticate_calls_;
+    deadline_seen_ = CurrentRequestDeadline();
+    if (token == "slow-token") return Caller{"user-slow", {"member"}, "s-2"};
+    return absl::UnauthenticatedError("unknown session");
+  }
+  absl::optional<absl::StatusOr<Caller>> AuthenticateIfCached(absl::string_view token,
+                                                              const RequestContext&) override {
+    if (token == "cached-token") return absl::StatusOr<Caller>(Caller{"user-7", {"member"}, "s"});
+    if (token == "refused-token") {
+      return absl::StatusOr<Caller>(absl::UnauthenticatedError("revoked session"));
+    }
+    return absl::nullopt;
+  }
+  int authenticate_calls() {
+    absl::MutexLock lock(&mu_);
+    return authenticate_calls_;
+  }
+  absl::Time deadline_seen() {
+    absl::MutexLock lock(&mu_);
+    return deadline_seen_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  int authenticate_calls_ = 0;
+  absl::Time deadline_seen_;
+};
+
+// Echo through RunAuthenticatedAsync. The message picks how the body ends the call:
+// "inline" finishes from the body, "throw" throws there, "twice" finishes twice,
+// "fill-throws" completes on the executor with a throwing fill; anything else completes on
+// the executor, echoing the message and the caller.
+class AsyncEchoService final : public tv1::EchoService::CallbackService {
+ public:
+  grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* context,
+                                 const tv1::EchoRequest* request,
+                                 tv1::EchoResponse* response) override {
+    return RunAuthenticatedAsync(context, executor_, authenticator_,
+                                 [=](const Caller& caller, const RequestContext& rc,
+                                     const AsyncCaller& async_caller, const AsyncReply& reply) {
+                                   response->set_request_id(rc.request_id());
+                                   response->set_caller_id(caller.user_id);
+                                   const std::string& message = request->message();
+                                   if (message == "inline") return reply.Finish(absl::OkStatus());
+                                   if (message == "throw") throw std::runtime_error("body failed");
+                                   if (message == "twice") {
+                                     reply.Finish(absl::OkStatus());
+                                     return reply.Finish(absl::InternalError("a second finish"));
+                                   }
+                                   async_caller.run_blocking([=] {
+                                     reply.Complete([&]() -> absl::Status {
+                                       if (message == "fill-throws")
+                                         throw std::runtime_error("fill failed");
+                                       response->set_message(message);
+                                       return absl::OkStatus();
+                                     });
+                                   });
+                                 });
+  }
+
+  TwoSpeedAuthenticator authenticator_;
+  BlockingExecutor executor_{"async-echo", 4};
+};
+
+class HandlerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ServerConfig config;
+    config.listen_address = "127.0.0.1:0";
+    config.drain_timeout = absl::Seconds(3);
+    absl::StatusOr<std::unique_ptr<GrpcServer>> server = GrpcServer::Start(
+        config, {{&service_, tv1::EchoService::service_full_name()}}, /*handle_signals=*/false);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    stub_ = tv1::EchoService::NewStub(grpc::CreateChannel(
+        absl::StrCat("127.0.0.1:", server_->port()), grpc::InsecureChannelCredentials()));
+  }
+
+  // Echo with `token` (none when empty) and a 5 s deadline; the client-side status.
+  absl::Status Call(const std::string& token, const std::string& message,
+                    tv1::EchoResponse* response) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    if (!token.empty()) context.AddMetadata("authorization", "Bearer " + token);
+    tv1::EchoRequest request;
+    request.set_message(message);
+    return FromGrpcStatus(stub_->Echo(&context, request, response));
+  }
+
+  AsyncEchoService service_;
+  std::unique_ptr<GrpcServer> server_;
+  std::unique_ptr<tv1::EchoService::Stub> stub_;
+};
+
+TEST_F(HandlerTest, ACallerKnownWithoutBlockingIsServedWithoutTheExecutor) {
+  tv1::EchoResponse response;
+  ASSERT_TRUE(Call("cached-token", "inline", &response).ok());
+  EXPECT_EQ(response.caller_id(), "user-7");
+  EXPECT_FALSE(response.request_id().empty());
+  EXPECT_EQ(service_.authenticator_.authenticate_calls(), 0);
+  EXPECT_EQ(service_.executor_.started_threads(), 0);
+}
+
+TEST_F(HandlerTest, AnyOtherCallerIsAuthenticatedOnTheExecutorUnderTheCallsDeadline) {
+  const absl::Time before = absl::Now();
+  tv1::EchoResponse response;
+  ASSERT_TRUE(Call("slow-token", "inline", &response).ok());
+  EXPECT_EQ(response.caller_id(), "user-slow");
+  EXPECT_EQ(service_.authenticator_.authenticate_calls(), 1);
+  EXPECT_GE(service_.executor_.started_threads(), 1);
+  const absl::Time deadline = service_.authenticator_.deadline_seen();
+  EXPECT_GT(deadline, before + absl::Seconds(4));  // the client's 5 s deadline
+  EXPECT_LT(deadline, before + absl::Seconds(6));
+}
+
+TEST_F(HandlerTest, WorkCompletedOnTheExecutorFillsTheResponse) {
+  tv1::EchoResponse response;
+  ASSERT_TRUE(Call("cached-token", "later", &response).ok());
+  EXPECT_EQ(response.message(), "later");
+  EXPECT_EQ(response.caller_id(), "user-7");
+}
+
+TEST_F(HandlerTest, RefusedOrMissingCredentialsEndTheCallWithTheirStatus) {
+  tv1::EchoResponse response;
+  EXPECT_EQ(Call("refused-token", "inline", &response).code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(Call("stolen-token", "inline", &response).code(), absl::StatusCode::kUnauthenticated);
+  absl::Status missing = Call("", "inline", &response);
+  EXPECT_EQ(missing.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(ErrorInfoOf(missing)->reason, "MISSING_CREDENTIALS");
+  EXPECT_EQ(service_.authenticator_.authenticate_calls(), 1);  // the stolen token only
+}
+
+TEST_F(HandlerTest, AnExceptionInTheBodyOrInTheCompletionBecomesInternal) {
+  tv1::EchoResponse response;
+  absl::Status body = Call("cached-token", "throw", &response);
+  EXPECT_EQ(body.code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(body.message().find("body failed"), std::string::npos);  // scrubbed for the client
+  EXPECT_EQ(Call("slow-token", "throw", &response).code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(Call("cached-token", "fill-throws", &response).code(), absl::StatusCode::kInternal);
+}
+
+TEST_F(HandlerTest, OnlyTheFirstFinishOfACallCounts) {
+  tv1::EchoResponse response;
+  EXPECT_TRUE(Call("cached-token", "twice", &response).ok());
+  EXPECT_TRUE(Call("cached-token", "inline", &response).ok());  // the server is still fine
+}
+
+}  // namespace
+}  // namespace suite::rpc
