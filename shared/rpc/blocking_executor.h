@@ -9,7 +9,9 @@
 // there. A fixed set bounds how many calls press on the connection pool at
 // once, and FIFO order keeps waits fair, which the thread-per-call sync server
 // did neither: past ~32 calls in flight its throughput fell and its waits for a
-// pool connection went unfair.
+// pool connection went unfair. The hot point reads go further: their handlers
+// (handler.h's RunHandlerAsync) queue the key from gRPC's thread, and one task
+// here reads a whole batch and finishes all its calls (read_batcher.h).
 //
 //   class ThingService final : public things::v1::ThingService::CallbackService
 //   {
