@@ -111,10 +111,7 @@ class ReadBatcher {
         --blocked_in_queue_;
         ++stats_.queue_deadlines;
         // It may have been the one meant to take the rest of the queue.
-        if (blocked_in_queue_ == 0 && SlotFree()) {
-          ++in_flight_;
-          queue_.front()->caller.run_blocking([this] { ReadForAsyncCallers(); });
-        }
+        if (auto start_task = TaskToStart()) start_task([this] { ReadForAsyncCallers(); });
         return QueueDeadlineError();
       }
       if (SlotFree()) {
@@ -144,15 +141,13 @@ class ReadBatcher {
     me->deadline = caller.deadline;
     me->caller = std::move(caller);
     me->on_done = std::move(done);
-    std::function<void(std::function<void()>)> run_blocking;
+    RunBlocking start_task;
     {
       absl::MutexLock lock(&mu_);
       queue_.push_back(me);
-      if (in_flight_ >= options_.max_in_flight) return;  // a running batch's task takes it
-      ++in_flight_;
-      run_blocking = me->caller.run_blocking;
+      start_task = TaskToStart();
     }
-    run_blocking([this] { ReadForAsyncCallers(); });
+    if (start_task) start_task([this] { ReadForAsyncCallers(); });
   }
 
   // Callers waiting for a statement to take their key.
@@ -178,6 +173,7 @@ class ReadBatcher {
     Result result = absl::optional<Value>();
   };
   using Waiters = std::vector<std::shared_ptr<Waiter>>;
+  using RunBlocking = std::function<void(std::function<void()>)>;
 
   // The condition a blocked caller sleeps on: its result is in, or it may start a statement.
   struct MayProceed {
@@ -203,6 +199,19 @@ class ReadBatcher {
     return in_flight_ < options_.max_in_flight && !queue_.empty();
   }
 
+  // Where to start a task for the queue (to be called without mu_), or null when none is
+  // needed: blocked callers wake for a free slot themselves, and a task already submitted will
+  // take one. A submitted task holds no slot until it runs: blocked callers may be occupying
+  // every thread of run_blocking, and they must not wait for a task that cannot start.
+  RunBlocking TaskToStart() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (queue_.empty() || blocked_in_queue_ > 0 ||
+        in_flight_ + tasks_submitted_ >= options_.max_in_flight) {
+      return nullptr;
+    }
+    ++tasks_submitted_;
+    return queue_.front()->caller.run_blocking;  // only asynchronous callers are queued
+  }
+
   // A blocked caller's turn, in a slot it has taken: one batch, then the slot is free again.
   // Asynchronous callers of the batch are called back on their own run_blocking (this thread
   // serves another request), and if only asynchronous callers are left in the queue, a task
@@ -210,24 +219,28 @@ class ReadBatcher {
   void ReadForBlockedCaller() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     Waiters finished = ReadOneBatch();
     --in_flight_;
-    std::function<void(std::function<void()>)> start_task;
-    if (!queue_.empty() && blocked_in_queue_ == 0) {
-      ++in_flight_;
-      start_task = queue_.front()->caller.run_blocking;
-    }
+    RunBlocking start_task = TaskToStart();
     mu_.Unlock();
     for (std::shared_ptr<Waiter>& waiter : finished) {
       if (!waiter->on_done) continue;
-      std::function<void(std::function<void()>)> run = waiter->caller.run_blocking;
+      RunBlocking run = waiter->caller.run_blocking;
       run([this, waiter = std::move(waiter)] { CallBack(*waiter); });
     }
     if (start_task) start_task([this] { ReadForAsyncCallers(); });
     mu_.Lock();
   }
 
-  // The task ReadAsync starts, in a slot reserved for it: batch after batch while keys queue,
-  // calling back the asynchronous callers of each batch itself before taking the next.
+  // The task TaskToStart submits: it takes a slot if one is free (else the slots' holders
+  // serve the queue when they end) and reads batch after batch while keys queue, calling back
+  // the asynchronous callers of each batch itself before taking the next. It keeps its slot
+  // while it calls back, so calls arriving meanwhile queue for its next batch.
   void ReadForAsyncCallers() ABSL_LOCKS_EXCLUDED(mu_) {
+    {
+      absl::MutexLock lock(&mu_);
+      --tasks_submitted_;
+      if (!SlotFree()) return;
+      ++in_flight_;
+    }
     for (;;) {
       Waiters finished;
       bool more;
@@ -316,7 +329,10 @@ class ReadBatcher {
   // Blocked (Read) callers in queue_; when none are left, nobody wakes for the rest of the
   // queue but a task of ReadAsync.
   int blocked_in_queue_ ABSL_GUARDED_BY(mu_) = 0;
+  // Statements running, each on the thread of a blocked caller or of a task.
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  // Tasks submitted to a run_blocking that have not started yet.
+  int tasks_submitted_ ABSL_GUARDED_BY(mu_) = 0;
   ReadBatcherStats stats_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -422,6 +422,62 @@ TEST(ReadBatcherTest, AsyncCallersInABlockedCallersBatchAreCalledBackOnTheirOwnR
   EXPECT_EQ(tasks.started(), 1);
 }
 
+// run_blocking whose tasks wait until released: an executor whose every thread is busy.
+class HeldTasks {
+ public:
+  ~HeldTasks() { Release(); }
+  AsyncCaller Caller() {
+    AsyncCaller caller;
+    caller.run_blocking = [this](std::function<void()> task) {
+      absl::MutexLock lock(&mu_);
+      held_.push_back(std::move(task));
+    };
+    return caller;
+  }
+  int held() {
+    absl::MutexLock lock(&mu_);
+    return static_cast<int>(held_.size());
+  }
+  // Runs the held tasks (and any they submit) on this thread.
+  void Release() {
+    for (;;) {
+      std::vector<std::function<void()>> tasks;
+      {
+        absl::MutexLock lock(&mu_);
+        tasks.swap(held_);
+      }
+      if (tasks.empty()) return;
+      for (std::function<void()>& task : tasks) task();
+    }
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<std::function<void()>> held_ ABSL_GUARDED_BY(mu_);
+};
+
+TEST(ReadBatcherTest, ABlockedCallerNeverWaitsForATaskThatHasNotStarted) {
+  // An identity handler thread authenticating (a blocked Read) while ValidateSession's task
+  // sits behind busy executor threads: the blocked caller must read at once, the queued key
+  // with it, and the task must find nothing left when it finally runs.
+  RecordingRead read;
+  Batcher batcher({/*max_batch=*/16, /*max_in_flight=*/1}, read.AsFunction());
+  HeldTasks held;
+  Answer queued_async;
+  batcher.ReadAsync("async", held.Caller(), queued_async.Callback());
+  EXPECT_EQ(held.held(), 1);  // its task, not started
+  absl::StatusOr<absl::optional<std::string>> blocked = batcher.Read("blocked");
+  ASSERT_TRUE(blocked.ok()) << blocked.status();
+  EXPECT_EQ(blocked->value_or(""), "value of blocked");
+  EXPECT_EQ(read.statements(), (std::vector<std::vector<std::string>>{{"async", "blocked"}}));
+  EXPECT_FALSE(queued_async.done.HasBeenNotified());  // its callback waits for run_blocking
+  held.Release();
+  ASSERT_TRUE(queued_async.Wait());
+  EXPECT_EQ(queued_async.result->value_or(""), "value of async");
+  EXPECT_EQ(read.statements().size(), 1u);  // the late task read nothing
+  EXPECT_EQ(batcher.queued(), 0);
+}
+
 TEST(ReadBatcherTest, ManyBlockedAndAsyncCallersEachGetTheirOwnValueExactlyOnce) {
   RecordingRead read;
   Batcher batcher({/*max_batch=*/8, /*max_in_flight=*/2}, read.AsFunction());
