@@ -412,6 +412,47 @@ TEST_F(LoginTest, ConcurrentValidationsEachGetTheirOwnSessionsUser) {
   EXPECT_EQ(wrong.load(), 0);
 }
 
+// ValidateSession reads asynchronously while every other authenticated RPC looks the same
+// session up blocking on a handler thread (Identity::Authenticate); with two handler threads,
+// the blocked lookups must never wait for a batch task that cannot get a thread.
+TEST_F(LoginTest, AsyncValidationsAndBlockingAuthenticationsShareTwoHandlerThreads) {
+  IdentityTestServerOptions options;
+  options.handler_threads = 2;
+  StartWith(options);
+  std::vector<std::pair<std::string, std::string>> users;  // token, user id
+  for (const char* email : {"a@example.com", "b@example.com", "c@example.com"}) {
+    const std::string id = client_->SignUp(email);
+    users.emplace_back(client_->LoginToken(email), id);
+  }
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 16; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 30; ++i) {
+        const auto& [token, user_id] = users[(t + i) % users.size()];
+        grpc::Status status;
+        std::string got;
+        if (t % 2 == 0) {
+          pb::ValidateSessionResponse v;
+          status = Validate(token, &v);
+          got = v.user_id();
+        } else {
+          pb::GetUserRequest req;
+          req.set_user_id(user_id);
+          pb::GetUserResponse resp;
+          auto ctx = Client::Bearer(token);
+          ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+          status = client_->stub().GetUser(ctx.get(), req, &resp);
+          got = resp.user().user_id();
+        }
+        if (!status.ok() || got != user_id) ++wrong;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(wrong.load(), 0);
+}
+
 TEST_F(LoginTest, RotateSessionKillsTheOldTokenAndKeepsTheAbsoluteCap) {
   IdentityTestServerOptions options;
   options.identity.session_absolute_timeout = absl::Hours(1);

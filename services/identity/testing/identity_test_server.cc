@@ -19,7 +19,8 @@ absl::StatusOr<std::unique_ptr<IdentityTestServer>> IdentityTestServer::Start(
   SUITE_ASSIGN_OR_RETURN(s->hasher_, PasswordHasher::Create(options.hasher));
   s->identity_ = std::make_unique<Identity>(s->store_.get(), s->hasher_.get(), &s->clock_,
                                             options.identity);
-  s->service_ = std::make_unique<IdentityServiceImpl>(s->identity_.get(), options.trusted_peers);
+  s->service_ = std::make_unique<IdentityServiceImpl>(s->identity_.get(), options.trusted_peers,
+                                                      options.handler_threads);
   suite::rpc::ServerConfig server_config;
   server_config.listen_address = "127.0.0.1:0";
   server_config.drain_timeout = absl::Seconds(1);

@@ -36,6 +36,8 @@ struct IdentityTestServerOptions {
   PasswordHasherOptions hasher{/*opslimit=*/1, /*memlimit=*/8192, /*workers=*/2,
                                /*queue_capacity=*/64};
   int pool_size = 8;
+  // Threads of the service's BlockingExecutor (production default 16).
+  int handler_threads = 16;
   // Peers whose LoginRequest.client_ip is believed; tests connect from loopback.
   std::set<std::string> trusted_peers = {"127.0.0.1"};
 };
