@@ -501,6 +501,7 @@ TEST(HostileInput, IdentityRejectsEveryMalformedFieldNamingItAndWritesNothing) {
       {"CreateAccount", "name: 'Globex'", {{"name", 200}}, {"name"}, {}},
       {"GetAccount", "account_id: '$ACCOUNT'", {}, {"account_id"}, {"account_id"}},
       {"ListAccounts", "page_size: 5", {}, {}, {}},
+      {"ListRoles", "page_size: 5", {}, {}, {}},
       {"UpdateAccount", "account_id: '$ACCOUNT' name: 'Acme 2'", {{"name", 200}},
        {"account_id"}, {"account_id"}},
       {"CreateRole", "key: 'auditor' label: 'Auditor'", {{"key", 64}, {"label", 200}},
@@ -516,9 +517,9 @@ TEST(HostileInput, IdentityRejectsEveryMalformedFieldNamingItAndWritesNothing) {
   runner.Oversize("CreateUser", "email");
   runner.ExpectHealthy();
   runner.ExpectOverridesUsed();
-  // Logout, RotateSession and ListRoles take empty requests: nothing to corrupt but the
-  // bearer (covered by the security tests).
-  runner.ExpectAllMethodsCovered({"Logout", "RotateSession", "ListRoles"});
+  // Logout and RotateSession take empty requests: nothing to corrupt but the bearer (covered
+  // by the security tests).
+  runner.ExpectAllMethodsCovered({"Logout", "RotateSession"});
   runner.Print();
 }
 

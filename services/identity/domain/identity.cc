@@ -461,8 +461,24 @@ absl::StatusOr<Role> Identity::CreateRole(const Principal& caller, const std::st
   return role;
 }
 
-absl::StatusOr<std::vector<Role>> Identity::ListRoles(const Principal& caller) {
-  return store_->ListRoles();
+absl::StatusOr<RolePage> Identity::ListRoles(const Principal& caller, int page_size,
+                                             const std::string& page_token) {
+  SUITE_ASSIGN_OR_RETURN(int limit, ValidatePageSize(page_size));
+  // Roles are listed by key, which is unique: the cursor is the last key served.
+  std::string after_key;
+  if (!page_token.empty()) {
+    SUITE_ASSIGN_OR_RETURN(suite::rpc::PageCursor cursor,
+                           page_tokens_.Decode(PageScope("roles", "*"), page_token));
+    after_key = std::move(cursor.key);
+  }
+  SUITE_ASSIGN_OR_RETURN(std::vector<Role> roles, store_->ListRoles(after_key, limit + 1));
+  RolePage page;
+  if (static_cast<int>(roles.size()) > limit) {
+    roles.resize(limit);
+    page.next_page_token = page_tokens_.Encode(PageScope("roles", "*"), {roles.back().key, ""});
+  }
+  page.roles = std::move(roles);
+  return page;
 }
 
 absl::StatusOr<RoleAssignment> Identity::AssignRole(const Principal& caller,

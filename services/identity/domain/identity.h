@@ -77,6 +77,10 @@ struct AccountPage {
   std::vector<Account> accounts;
   std::string next_page_token;
 };
+struct RolePage {
+  std::vector<Role> roles;
+  std::string next_page_token;
+};
 struct LoginAttemptPage {
   std::vector<LoginAttempt> attempts;
   std::string next_page_token;
@@ -187,8 +191,9 @@ class Identity {
   // CreateRole: admin only. INVALID_ARGUMENT (key, label), ALREADY_EXISTS.
   absl::StatusOr<Role> CreateRole(const Principal& caller, const std::string& key,
                                   const std::string& label);
-  // ListRoles: any authenticated caller.
-  absl::StatusOr<std::vector<Role>> ListRoles(const Principal& caller);
+  // ListRoles: any authenticated caller, by key. INVALID_ARGUMENT (page_size, page_token).
+  absl::StatusOr<RolePage> ListRoles(const Principal& caller, int page_size,
+                                     const std::string& page_token);
   // AssignRole: admin only. NOT_FOUND for an unknown user, role or account.
   absl::StatusOr<RoleAssignment> AssignRole(const Principal& caller, const std::string& user_id,
                                             const std::string& role,

@@ -204,8 +204,10 @@ class IdentityStore {
   // Roles.
   // CreateRole inserts a role. ALREADY_EXISTS when the key is taken.
   virtual absl::StatusOr<Role> CreateRole(const std::string& key, const std::string& label) = 0;
-  // ListRoles returns every role by key.
-  virtual absl::StatusOr<std::vector<Role>> ListRoles() = 0;
+  // ListRoles returns up to `limit` roles with keys after `after_key` ("" = from the first),
+  // by key.
+  virtual absl::StatusOr<std::vector<Role>> ListRoles(const std::string& after_key,
+                                                      int limit) = 0;
   // AssignRole grants a role (returns the existing grant when present). NOT_FOUND when the
   // user, role or account does not exist.
   virtual absl::StatusOr<RoleAssignment> AssignRole(const std::string& user_id,

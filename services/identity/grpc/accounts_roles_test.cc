@@ -156,6 +156,65 @@ TEST_F(AccountsRolesTest, UpdateAccountIsAdminOnly) {
             grpc::StatusCode::NOT_FOUND);
 }
 
+TEST_F(AccountsRolesTest, RolesArePagedByKey) {
+  const std::string ada = client_->MemberToken("ada@example.com");
+  const std::string admin = client_->AdminToken();
+  for (const char* key : {"reviewer", "billing_clerk"}) {
+    pb::CreateRoleRequest create;
+    create.set_key(key);
+    create.set_label(key);
+    pb::CreateRoleResponse created;
+    ASSERT_TRUE(client_->stub().CreateRole(Client::Bearer(admin).get(), create, &created).ok());
+  }
+  std::vector<std::string> keys;
+  pb::ListRolesRequest req;
+  req.set_page_size(2);
+  int pages = 0;
+  do {
+    pb::ListRolesResponse page;
+    ASSERT_TRUE(client_->stub().ListRoles(Client::Bearer(ada).get(), req, &page).ok());
+    EXPECT_LE(page.roles_size(), 2);
+    for (const auto& role : page.roles()) keys.push_back(role.key());
+    req.set_page_token(page.next_page_token());
+    ++pages;
+  } while (!req.page_token().empty() && pages < 10);
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(keys, (std::vector<std::string>{"admin", "author", "billing_clerk", "member",
+                                            "reviewer"}));
+
+  pb::ListRolesResponse all;  // the default page holds them all, without a token
+  ASSERT_TRUE(client_->stub().ListRoles(Client::Bearer(ada).get(), {}, &all).ok());
+  EXPECT_EQ(all.roles_size(), 5);
+  EXPECT_TRUE(all.next_page_token().empty());
+
+  pb::ListRolesRequest bad;
+  bad.set_page_size(-1);
+  grpc::Status s = client_->stub().ListRoles(Client::Bearer(ada).get(), bad, &all);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(BadField(s), "page_size");
+  bad.set_page_size(0);
+  bad.set_page_token("not-a-token");
+  s = client_->stub().ListRoles(Client::Bearer(ada).get(), bad, &all);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(BadField(s), "page_token");
+  // A token of another listing is refused, not read as a role key.
+  pb::ListAccountsRequest accounts_req;
+  accounts_req.set_page_size(1);
+  pb::ListAccountsResponse accounts;
+  for (const char* name : {"A", "B"}) {
+    pb::CreateAccountRequest account;
+    account.set_name(name);
+    pb::CreateAccountResponse created;
+    ASSERT_TRUE(client_->stub().CreateAccount(Client::Bearer(ada).get(), account, &created).ok());
+  }
+  ASSERT_TRUE(
+      client_->stub().ListAccounts(Client::Bearer(ada).get(), accounts_req, &accounts).ok());
+  ASSERT_FALSE(accounts.next_page_token().empty());
+  bad.set_page_token(accounts.next_page_token());
+  EXPECT_EQ(client_->stub().ListRoles(Client::Bearer(ada).get(), bad, &all).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
 TEST_F(AccountsRolesTest, RolesAreCreatedAssignedListedAndRevokedByAdmins) {
   std::string ada_id;
   const std::string ada = client_->MemberToken("ada@example.com", &ada_id);

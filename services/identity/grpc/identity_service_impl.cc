@@ -451,12 +451,14 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::CreateRole(grpc::CallbackServerCo
 }
 
 grpc::ServerUnaryReactor* IdentityServiceImpl::ListRoles(grpc::CallbackServerContext* context,
-                                                         const pb::ListRolesRequest*,
+                                                         const pb::ListRolesRequest* request,
                                                          pb::ListRolesResponse* response) {
   return suite::rpc::RunHandler(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
-    SUITE_ASSIGN_OR_RETURN(std::vector<Role> roles, identity_->ListRoles(caller));
-    for (const Role& r : roles) ToProto(r, response->add_roles());
+    SUITE_ASSIGN_OR_RETURN(RolePage page, identity_->ListRoles(caller, request->page_size(),
+                                                               request->page_token()));
+    for (const Role& r : page.roles) ToProto(r, response->add_roles());
+    response->set_next_page_token(page.next_page_token);
     return absl::OkStatus();
   });
 }

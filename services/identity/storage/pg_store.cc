@@ -314,7 +314,8 @@ std::vector<std::pair<std::string, std::string>> Statements() {
                                             "($1, $2) RETURNING ",
                                             kRoleColumns)},
       {"identity_roles_list",
-       absl::StrCat("SELECT ", kRoleColumns, " FROM identity.roles ORDER BY key")},
+       absl::StrCat("SELECT ", kRoleColumns,
+                    " FROM identity.roles WHERE key > $1 ORDER BY key LIMIT $2")},
       {"identity_role_assign",
        absl::StrCat("INSERT INTO ", ru,
                     " (user_id, role_key, account_id, request_id) VALUES ($1::uuid, $2, "
@@ -838,10 +839,11 @@ absl::StatusOr<Role> PgIdentityStore::CreateRole(const std::string& key,
   });
 }
 
-absl::StatusOr<std::vector<Role>> PgIdentityStore::ListRoles() {
+absl::StatusOr<std::vector<Role>> PgIdentityStore::ListRoles(const std::string& after_key,
+                                                             int limit) {
   using Result = std::vector<Role>;
   return RunInTransaction<Result>(*pool_, ReadOnly(), [&](Transaction& tx) -> absl::StatusOr<Result> {
-    SUITE_ASSIGN_OR_RETURN(pqxx::result rows, tx.Exec("identity_roles_list"));
+    SUITE_ASSIGN_OR_RETURN(pqxx::result rows, tx.Exec("identity_roles_list", after_key, limit));
     Result roles;
     for (const pqxx::row& r : rows) {
       roles.push_back(Role{r[0].as<std::string>(), r[1].as<std::string>(), TimeOf(r[2])});

@@ -89,7 +89,7 @@ class PgIdentityStore : public IdentityStore {
   absl::StatusOr<bool> IsAccountMember(const std::string& user_id,
                                        const std::string& account_id) override;
   absl::StatusOr<Role> CreateRole(const std::string& key, const std::string& label) override;
-  absl::StatusOr<std::vector<Role>> ListRoles() override;
+  absl::StatusOr<std::vector<Role>> ListRoles(const std::string& after_key, int limit) override;
   absl::StatusOr<RoleAssignment> AssignRole(const std::string& user_id, const std::string& role,
                                             const std::string& account_id,
                                             const std::string& request_id) override;

@@ -205,7 +205,7 @@ TEST_F(PgIdentityStoreTest, EveryListStatementsGenericPlanCanUseAnIndex) {
       {"identity_sessions_live", absl::StrCat(id, ", 0, false, 0, ", id, ", 21")},
       {"identity_session_revoke_live", absl::StrCat(id, ", 0")},
       {"identity_accounts_list", absl::StrCat("'', false, 0, ", id, ", 21")},
-      {"identity_roles_list", ""},
+      {"identity_roles_list", "'', 21"},
       {"identity_role_assignments_all_list", absl::StrCat("false, 0, ", id, ", 21")},
       {"identity_role_assignments_by_user_list", absl::StrCat(id, ", false, 0, ", id, ", 21")},
       {"identity_role_assignments_by_account_list",
