@@ -4,7 +4,7 @@
 -- says nothing about production. Here each grows to a size a running suite reaches, so every
 -- plan is chosen where the choice matters. Synthetic rows only (e-mails @fill.bench.test,
 -- keys fill-*); the bench's database is thrown away afterwards. Roles stay as they are: the
--- catalogue of roles is a handful of rows in any deployment, listed whole.
+-- catalogue of roles is a handful of rows in any deployment (ListRoles pages it by key).
 \set ON_ERROR_STOP on
 
 INSERT INTO identity.users (email, status, created_at)
