@@ -199,9 +199,9 @@ class ReadBatcher {
     return in_flight_ < options_.max_in_flight && !queue_.empty();
   }
 
-  // Where to start a task for the queue (to be called without mu_), or null when none is
-  // needed: blocked callers wake for a free slot themselves, and a task already submitted will
-  // take one. A submitted task holds no slot until it runs: blocked callers may be occupying
+  // Where to start a task for the queue, or null when none is needed: blocked callers wake for
+  // a free slot themselves, and a task already submitted will take one. (run_blocking only
+  // queues the task, so calling it under mu_ is safe, if better avoided on hot paths.) A submitted task holds no slot until it runs: blocked callers may be occupying
   // every thread of run_blocking, and they must not wait for a task that cannot start.
   RunBlocking TaskToStart() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (queue_.empty() || blocked_in_queue_ > 0 ||

@@ -42,6 +42,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "absl/types/optional.h"
 #include "shared/base/async_caller.h"
 #include "shared/base/request_deadline.h"
@@ -158,8 +159,14 @@ grpc::ServerUnaryReactor* RunAuthenticatedAsync(grpc::CallbackServerContext* con
         }
         async_caller.run_blocking([&authenticator, body, rc, async_caller, reply] {
           reply.Guard([&] {
+            // As RunBlocking: a call its client has left, or whose deadline passed while it
+            // waited for a thread, is answered without asking identity.
             const auto probe = [&] { return async_caller.abandoned && async_caller.abandoned(); };
             if (probe()) return reply.Finish(absl::CancelledError("the call was cancelled"));
+            if (absl::Now() >= async_caller.deadline) {
+              return reply.Finish(absl::DeadlineExceededError(
+                  "the deadline passed before the call could be authenticated"));
+            }
             const ScopedRequestDeadline scope(async_caller.deadline, probe);
             absl::StatusOr<Caller> caller = RequireCaller(rc, authenticator);
             if (!caller.ok()) return reply.Finish(caller.status());

@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "shared/base/request_deadline.h"
@@ -146,6 +147,30 @@ TEST_F(HandlerTest, AnyOtherCallerIsAuthenticatedOnTheExecutorUnderTheCallsDeadl
   const absl::Time deadline = service_.authenticator_.deadline_seen();
   EXPECT_GT(deadline, before + absl::Seconds(4));  // the client's 5 s deadline
   EXPECT_LT(deadline, before + absl::Seconds(6));
+}
+
+TEST_F(HandlerTest, ACallWhoseDeadlinePassesBeforeAThreadIsFreeIsNotAuthenticated) {
+  absl::Notification release;
+  for (int i = 0; i < service_.executor_.max_threads(); ++i) {
+    service_.executor_.Submit([&release] { release.WaitForNotification(); });
+  }
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
+  context.AddMetadata("authorization", "Bearer slow-token");
+  tv1::EchoRequest request;
+  request.set_message("inline");
+  tv1::EchoResponse response;
+  grpc::Status status = stub_->Echo(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  absl::SleepFor(absl::Milliseconds(100));  // past the server-side deadline too
+  release.Notify();
+  // The queued task runs once threads are free, sees the deadline gone and asks nobody.
+  const absl::Time give_up = absl::Now() + absl::Seconds(5);
+  while (service_.executor_.queued() > 0 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(service_.authenticator_.authenticate_calls(), 0);
 }
 
 TEST_F(HandlerTest, WorkCompletedOnTheExecutorFillsTheResponse) {
