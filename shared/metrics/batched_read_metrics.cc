@@ -10,27 +10,19 @@ absl::StatusOr<std::unique_ptr<BatchedReadMetrics>> BatchedReadMetrics::Export(
     Registry& registry, std::function<db::ReadBatcherStats()> stats,
     absl::string_view read_label) {
   std::unique_ptr<BatchedReadMetrics> self(new BatchedReadMetrics(registry, std::move(stats)));
-  const std::vector<std::string> labels = {std::string(read_label)};
-  struct CounterSpec {
-    const char* name;
-    const char* help;
-    Counter** target;
-  };
-  for (const CounterSpec& spec : {
-           CounterSpec{"db_batched_read_statements_total", "Batched read statements started.",
-                       &self->statements_},
-           CounterSpec{"db_batched_read_keys_total", "Distinct keys read by batched statements.",
-                       &self->keys_},
-           CounterSpec{"db_batched_read_callers_total", "Calls answered by batched statements.",
-                       &self->callers_},
-           CounterSpec{"db_batched_read_queue_deadlines_total",
-                       "Calls that left a read queue at their deadline.",
-                       &self->queue_deadlines_},
-       }) {
-    absl::StatusOr<CounterFamily*> family = registry.AddCounter(spec.name, spec.help, {"read"});
-    if (!family.ok()) return family.status();
-    *spec.target = &(*family)->WithLabels(labels);
-  }
+  absl::Status added = AddSeries(
+      registry, {"read"}, {std::string(read_label)},
+      {
+          {"db_batched_read_statements_total", "Batched read statements started.",
+           &self->statements_},
+          {"db_batched_read_keys_total", "Distinct keys read by batched statements.",
+           &self->keys_},
+          {"db_batched_read_callers_total", "Calls answered by batched statements.",
+           &self->callers_},
+          {"db_batched_read_queue_deadlines_total",
+           "Calls that left a read queue at their deadline.", &self->queue_deadlines_},
+      });
+  if (!added.ok()) return added;
   BatchedReadMetrics* raw = self.get();
   self->collector_id_ = registry.AddCollector([raw] { raw->Collect(); });
   return self;

@@ -258,4 +258,26 @@ std::string Registry::Render() const {
   return out;
 }
 
+absl::Status AddSeries(Registry& registry, const std::vector<std::string>& label_names,
+                       const std::vector<std::string>& labels,
+                       std::initializer_list<SeriesSpec<Counter>> specs) {
+  for (const SeriesSpec<Counter>& spec : specs) {
+    absl::StatusOr<CounterFamily*> family = registry.AddCounter(spec.name, spec.help, label_names);
+    if (!family.ok()) return family.status();
+    *spec.series = &(*family)->WithLabels(labels);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AddSeries(Registry& registry, const std::vector<std::string>& label_names,
+                       const std::vector<std::string>& labels,
+                       std::initializer_list<SeriesSpec<Gauge>> specs) {
+  for (const SeriesSpec<Gauge>& spec : specs) {
+    absl::StatusOr<GaugeFamily*> family = registry.AddGauge(spec.name, spec.help, label_names);
+    if (!family.ok()) return family.status();
+    *spec.series = &(*family)->WithLabels(labels);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace suite::metrics

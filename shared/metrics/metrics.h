@@ -21,12 +21,14 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
@@ -227,6 +229,25 @@ class Registry {
   int next_collector_id_ ABSL_GUARDED_BY(collectors_mu_) = 1;
   std::map<int, std::function<void()>> collectors_ ABSL_GUARDED_BY(collectors_mu_);
 };
+
+// Series that one collector keeps up to date from a stats snapshot (pool_metrics.h,
+// batched_read_metrics.h): each entry names a family and where to store its series.
+template <typename Series>
+struct SeriesSpec {
+  const char* name;
+  const char* help;
+  Series** series;
+};
+
+// AddSeries registers a counter (gauge) family per spec with `label_names`, and stores in
+// `*spec.series` its series labelled `labels`. Returns the first error of AddCounter /
+// AddGauge. Thread-safe.
+absl::Status AddSeries(Registry& registry, const std::vector<std::string>& label_names,
+                       const std::vector<std::string>& labels,
+                       std::initializer_list<SeriesSpec<Counter>> specs);
+absl::Status AddSeries(Registry& registry, const std::vector<std::string>& label_names,
+                       const std::vector<std::string>& labels,
+                       std::initializer_list<SeriesSpec<Gauge>> specs);
 
 // FormatValue writes a sample value as Prometheus expects: the shortest text that reads back
 // as the same double, "+Inf", "-Inf" or "NaN". Exposed for tests.

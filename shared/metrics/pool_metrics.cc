@@ -12,45 +12,31 @@ absl::StatusOr<std::unique_ptr<PoolMetrics>> PoolMetrics::Export(Registry& regis
                                                                    absl::string_view pool_label) {
   if (pool == nullptr) return absl::InvalidArgumentError("pool is null");
   std::unique_ptr<PoolMetrics> self(new PoolMetrics(registry, pool));
+  const std::vector<std::string> label_names = {"pool"};
   const std::vector<std::string> labels = {std::string(pool_label)};
-
-  struct GaugeSpec {
-    const char* name;
-    const char* help;
-    Gauge** target;
-  };
-  for (const GaugeSpec& spec : {
-           GaugeSpec{"db_pool_size", "Configured maximum connections of the pool.", &self->size_},
-           GaugeSpec{"db_pool_open", "Connections open or being opened.", &self->open_},
-           GaugeSpec{"db_pool_in_use", "Connections checked out.", &self->in_use_},
-           GaugeSpec{"db_pool_idle", "Connections idle in the pool.", &self->idle_},
-       }) {
-    absl::StatusOr<GaugeFamily*> family = registry.AddGauge(spec.name, spec.help, {"pool"});
-    if (!family.ok()) return family.status();
-    *spec.target = &(*family)->WithLabels(labels);
-  }
-  struct CounterSpec {
-    const char* name;
-    const char* help;
-    Counter** target;
-  };
-  for (const CounterSpec& spec : {
-           CounterSpec{"db_pool_checkouts_total", "Successful connection checkouts.",
-                       &self->checkouts_},
-           CounterSpec{"db_pool_exhausted_total",
-                       "Checkouts that timed out with every connection busy.",
-                       &self->exhausted_},
-           CounterSpec{"db_pool_connect_failures_total", "Failed connection attempts.",
-                       &self->connect_failures_},
-           CounterSpec{"db_pool_discarded_total", "Broken connections closed by the pool.",
-                       &self->discarded_},
-           CounterSpec{"db_pool_wait_seconds_total", "Summed time checkouts waited, seconds.",
-                       &self->wait_seconds_},
-       }) {
-    absl::StatusOr<CounterFamily*> family = registry.AddCounter(spec.name, spec.help, {"pool"});
-    if (!family.ok()) return family.status();
-    *spec.target = &(*family)->WithLabels(labels);
-  }
+  absl::Status added = AddSeries(
+      registry, label_names, labels,
+      {
+          {"db_pool_size", "Configured maximum connections of the pool.", &self->size_},
+          {"db_pool_open", "Connections open or being opened.", &self->open_},
+          {"db_pool_in_use", "Connections checked out.", &self->in_use_},
+          {"db_pool_idle", "Connections idle in the pool.", &self->idle_},
+      });
+  if (!added.ok()) return added;
+  added = AddSeries(
+      registry, label_names, labels,
+      {
+          {"db_pool_checkouts_total", "Successful connection checkouts.", &self->checkouts_},
+          {"db_pool_exhausted_total", "Checkouts that timed out with every connection busy.",
+           &self->exhausted_},
+          {"db_pool_connect_failures_total", "Failed connection attempts.",
+           &self->connect_failures_},
+          {"db_pool_discarded_total", "Broken connections closed by the pool.",
+           &self->discarded_},
+          {"db_pool_wait_seconds_total", "Summed time checkouts waited, seconds.",
+           &self->wait_seconds_},
+      });
+  if (!added.ok()) return added;
   PoolMetrics* raw = self.get();
   self->collector_id_ = registry.AddCollector([raw] { raw->Collect(); });
   return self;
