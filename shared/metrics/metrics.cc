@@ -258,26 +258,37 @@ std::string Registry::Render() const {
   return out;
 }
 
-absl::Status AddSeries(Registry& registry, const std::vector<std::string>& label_names,
-                       const std::vector<std::string>& labels,
-                       std::initializer_list<SeriesSpec<Counter>> specs) {
-  for (const SeriesSpec<Counter>& spec : specs) {
-    absl::StatusOr<CounterFamily*> family = registry.AddCounter(spec.name, spec.help, label_names);
+namespace {
+
+// AddSeries for either family type: `add_family` is Registry::AddCounter or AddGauge.
+template <typename Series, typename AddFamily>
+absl::Status AddEachSeries(const std::vector<std::string>& label_names,
+                           const std::vector<std::string>& labels,
+                           std::initializer_list<SeriesSpec<Series>> specs, AddFamily add_family) {
+  for (const SeriesSpec<Series>& spec : specs) {
+    auto family = add_family(spec.name, spec.help, label_names);
     if (!family.ok()) return family.status();
     *spec.series = &(*family)->WithLabels(labels);
   }
   return absl::OkStatus();
 }
 
+}  // namespace
+
+absl::Status AddSeries(Registry& registry, const std::vector<std::string>& label_names,
+                       const std::vector<std::string>& labels,
+                       std::initializer_list<SeriesSpec<Counter>> specs) {
+  return AddEachSeries(label_names, labels, specs, [&](auto&&... args) {
+    return registry.AddCounter(args...);
+  });
+}
+
 absl::Status AddSeries(Registry& registry, const std::vector<std::string>& label_names,
                        const std::vector<std::string>& labels,
                        std::initializer_list<SeriesSpec<Gauge>> specs) {
-  for (const SeriesSpec<Gauge>& spec : specs) {
-    absl::StatusOr<GaugeFamily*> family = registry.AddGauge(spec.name, spec.help, label_names);
-    if (!family.ok()) return family.status();
-    *spec.series = &(*family)->WithLabels(labels);
-  }
-  return absl::OkStatus();
+  return AddEachSeries(label_names, labels, specs, [&](auto&&... args) {
+    return registry.AddGauge(args...);
+  });
 }
 
 }  // namespace suite::metrics
