@@ -1,5 +1,7 @@
 #include "shared/base/request_deadline.h"
 
+#include <utility>
+
 namespace suite {
 namespace {
 
@@ -19,8 +21,8 @@ ScopedRequestDeadline::ScopedRequestDeadline(absl::Time deadline)
     : ScopedRequestDeadline(deadline, &ScopedRequestDeadline::NeverAbandoned) {}
 
 ScopedRequestDeadline::ScopedRequestDeadline(absl::Time deadline,
-                                             absl::FunctionRef<bool()> abandoned)
-    : deadline_(deadline), abandoned_(abandoned), previous_(current_scope) {
+                                             std::function<bool()> abandoned)
+    : deadline_(deadline), abandoned_(std::move(abandoned)), previous_(current_scope) {
   current_scope = this;
 }
 

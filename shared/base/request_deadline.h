@@ -15,7 +15,8 @@
 #ifndef SUITE_SHARED_BASE_REQUEST_DEADLINE_H_
 #define SUITE_SHARED_BASE_REQUEST_DEADLINE_H_
 
-#include "absl/functional/function_ref.h"
+#include <functional>
+
 #include "absl/time/time.h"
 
 namespace suite {
@@ -36,9 +37,9 @@ const ScopedRequestDeadline* CurrentRequestScope();
 class ScopedRequestDeadline {
  public:
   explicit ScopedRequestDeadline(absl::Time deadline);
-  // `abandoned` must stay callable for the scope's lifetime and be cheap: it is asked before
-  // every commit.
-  ScopedRequestDeadline(absl::Time deadline, absl::FunctionRef<bool()> abandoned);
+  // `abandoned` must be cheap: it is asked before every commit. The scope keeps its own copy
+  // (a lambda written in the call is fine), so what it captures must outlive the scope.
+  ScopedRequestDeadline(absl::Time deadline, std::function<bool()> abandoned);
   ~ScopedRequestDeadline();
   ScopedRequestDeadline(const ScopedRequestDeadline&) = delete;
   ScopedRequestDeadline& operator=(const ScopedRequestDeadline&) = delete;
@@ -46,13 +47,13 @@ class ScopedRequestDeadline {
   absl::Time deadline() const { return deadline_; }
   // Abandoned asks the probe; callable from any thread while the scope lives (the probe must
   // allow that; RunBlocking's, ServerContext::IsCancelled on the callback API, does).
-  bool Abandoned() const { return abandoned_(); }
+  bool Abandoned() const { return abandoned_ && abandoned_(); }
 
  private:
   static bool NeverAbandoned() { return false; }
 
   const absl::Time deadline_;
-  const absl::FunctionRef<bool()> abandoned_;
+  const std::function<bool()> abandoned_;
   const ScopedRequestDeadline* const previous_;
 };
 
