@@ -15,9 +15,19 @@
 //       -> absl::StatusOr<absl::flat_hash_map<std::string, Session>> { ...one statement... });
 //   absl::StatusOr<absl::optional<Session>> session = sessions.Read(hash);
 //
-// The statement runs on the thread of one of the callers, under a request scope
-// (//shared/base:request_deadline) whose deadline is the latest of its callers' and which has
-// no cancellation probe: one caller's deadline or cancellation does not fail the others' read.
+// Read blocks its thread. ReadAsync does not: a callback-API handler queues its key from
+// gRPC's own thread, and one task on the caller's executor reads batch after batch and calls
+// every caller of each batch back itself, so no thread waits per call (BENCHMARKS.md, round 8).
+// Both kinds of caller share one queue and the same slots.
+//
+//   sessions.ReadAsync(hash, caller, [](absl::StatusOr<absl::optional<Session>> session) {
+//     ...  // on caller.run_blocking, under the caller's deadline and cancellation
+//   });
+//
+// The statement runs on the thread of one of the callers (or of that task), under a request
+// scope (//shared/base:request_deadline) whose deadline is the latest of its callers' and which
+// has no cancellation probe: one caller's deadline or cancellation does not fail the others'
+// read.
 // A caller whose deadline passes while it is still queued leaves with DEADLINE_EXCEEDED; once
 // its key is being read it waits for that statement (bounded by the latest deadline of the
 // batch and the pool's statement timeout). A failed read fails every caller of its batch with
