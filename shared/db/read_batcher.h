@@ -210,9 +210,10 @@ class ReadBatcher {
   }
 
   // Where to start a task for the queue, or null when none is needed: blocked callers wake for
-  // a free slot themselves, and a task already submitted will take one. (run_blocking only
-  // queues the task, so calling it under mu_ is safe, if better avoided on hot paths.) A submitted task holds no slot until it runs: blocked callers may be occupying
-  // every thread of run_blocking, and they must not wait for a task that cannot start.
+  // a free slot themselves, and a task already submitted will take one. A submitted task holds
+  // no slot until it runs: blocked callers may be occupying every thread of run_blocking, and
+  // they must not wait for a task that cannot start. (run_blocking only queues the task, so
+  // calling it under mu_ is safe, if better avoided on hot paths.)
   RunBlocking TaskToStart() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (queue_.empty() || blocked_in_queue_ > 0 ||
         in_flight_ + tasks_submitted_ >= options_.max_in_flight) {
