@@ -263,8 +263,6 @@ std::vector<std::pair<std::string, std::string>> Statements() {
                     Ts(3), ", ", Ts(4), ", ", Ts(5),
                     ", NULLIF($6::text, ''), NULLIF($7::text, ''), NULLIF($8::text, '')::uuid, ",
                     Ts(3), ", ", Ts(3), ") RETURNING ", kSessionColumns)},
-      // The hot path: one lookup by the unique token hash, the user's status and every role
-      // grant (by the user_id-led unique index) in the same statement.
       {"identity_session_touch",
        absl::StrCat("UPDATE identity.sessions SET last_seen_at = ", Ts(2), ", expires_at = ",
                     Ts(3), " WHERE id = $1::uuid AND revoked_at IS NULL")},
@@ -359,7 +357,8 @@ std::vector<std::pair<std::string, std::string>> Statements() {
 }
 
 // ValidateSession's read for the token hashes of one ReadBatcher batch, one statement per batch
-// size (batched_read_statement.h); a hash matches at most one session (unique index).
+// size (batched_read_statement.h): per hash the session (by the unique token hash, so at most
+// one), its user's status and every role grant (by the user_id-led unique index).
 std::string SessionLookupSql(absl::string_view token_hashes) {
   return absl::StrCat("SELECT ", kSessionColumns,
                       ", u.status, u.deleted_at IS NOT NULL, coalesce((SELECT string_agg("

@@ -389,7 +389,6 @@ absl::Status ChildrenFromJson(const std::string& choices_text, const std::string
   return absl::OkStatus();
 }
 
-// One statement: the question with its choices and tags (safe in autocommit, see GetQuestion).
 // A row of question_full_by_id as a Question.
 absl::StatusOr<Question> FullQuestionFrom(const pqxx::row& row) {
   Question q = QuestionFrom(row);
@@ -397,6 +396,7 @@ absl::StatusOr<Question> FullQuestionFrom(const pqxx::row& row) {
   return q;
 }
 
+// The question with its choices and tags, in one statement of `tx`.
 absl::StatusOr<Question> LoadQuestion(Transaction& tx, const std::string& id) {
   SUITE_ASSIGN_OR_RETURN(pqxx::result rows,
                          suite::db::ExecBatched(tx, "question_full_by_id", {id}));
