@@ -79,36 +79,65 @@ absl::StatusOr<const Statement*> ConnectionPool::FindStatement(absl::string_view
 
 absl::StatusOr<ConnectionPool::Lease> ConnectionPool::Checkout(absl::Time deadline) {
   const absl::Time start = absl::Now();
-  const bool ready = mu_.LockWhenWithDeadline(
-      absl::Condition(this, &ConnectionPool::CanCheckOut), deadline);
-  counters_.total_wait += absl::Now() - start;
-  if (!ready) {
-    ++counters_.exhausted;
-    mu_.Unlock();
-    return absl::ResourceExhaustedError(
-        absl::StrCat("all ", config_.pool_size, " database connections are busy"));
+  mu_.Lock();
+  // A free connection is taken at once only when nobody is waiting for one; otherwise this
+  // checkout queues behind the others and Return hands it a connection in its turn.
+  std::unique_ptr<pqxx::connection> conn;
+  if (waiters_.empty() && CanCheckOut()) {
+    conn = TakeFreeSlot();
+  } else {
+    Waiter waiter;
+    waiters_.push_back(&waiter);
+    const bool granted = mu_.AwaitWithDeadline(absl::Condition(&waiter.granted), deadline);
+    counters_.total_wait += absl::Now() - start;
+    if (!granted) {
+      waiters_.erase(std::find(waiters_.begin(), waiters_.end(), &waiter));
+      ++counters_.exhausted;
+      mu_.Unlock();
+      return absl::ResourceExhaustedError(
+          absl::StrCat("all ", config_.pool_size, " database connections are busy"));
+    }
+    conn = std::move(waiter.conn);
   }
-  ++in_use_;
-  if (!idle_.empty()) {
-    std::unique_ptr<pqxx::connection> conn = std::move(idle_.back());
-    idle_.pop_back();
+  if (conn != nullptr) {
     ++counters_.checkouts;
     mu_.Unlock();
     return Lease(this, std::move(conn), /*reused=*/true);
   }
-  ++open_;  // reserve the slot, then connect without holding the lock
   mu_.Unlock();
 
-  absl::StatusOr<std::unique_ptr<pqxx::connection>> conn = Connect(deadline);
+  // The slot is reserved (open_ counts it): connect without holding the lock.
+  absl::StatusOr<std::unique_ptr<pqxx::connection>> opened = Connect(deadline);
   absl::MutexLock lock(&mu_);
-  if (!conn.ok()) {
+  if (!opened.ok()) {
     --open_;
     --in_use_;
     ++counters_.connect_failures;
-    return conn.status();
+    GrantFreeSlots();
+    return opened.status();
   }
   ++counters_.checkouts;
-  return Lease(this, *std::move(conn), /*reused=*/false);
+  return Lease(this, *std::move(opened), /*reused=*/false);
+}
+
+std::unique_ptr<pqxx::connection> ConnectionPool::TakeFreeSlot() {
+  ++in_use_;
+  if (idle_.empty()) {
+    ++open_;  // reserve a slot for a connection the caller opens
+    return nullptr;
+  }
+  std::unique_ptr<pqxx::connection> conn = std::move(idle_.back());
+  idle_.pop_back();
+  return conn;
+}
+
+void ConnectionPool::GrantFreeSlots() {
+  while (!waiters_.empty() && CanCheckOut()) {
+    Waiter* next = waiters_.front();
+    waiters_.pop_front();
+    next->conn = TakeFreeSlot();
+    next->granted = true;
+  }
 }
 
 absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectionPool::Connect(
@@ -145,6 +174,7 @@ void ConnectionPool::Return(std::unique_ptr<pqxx::connection> conn, bool broken)
   } else {
     idle_.push_back(std::move(conn));
   }
+  GrantFreeSlots();
 }
 
 absl::Status ConnectionPool::Ping(absl::Time deadline) {
@@ -182,6 +212,7 @@ PoolStats ConnectionPool::Stats() const {
   stats.open = open_;
   stats.in_use = in_use_;
   stats.idle = static_cast<int>(idle_.size());
+  stats.waiting = static_cast<int>(waiters_.size());
   return stats;
 }
 

@@ -21,6 +21,7 @@
 #define SUITE_SHARED_DB_POOL_H_
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -44,6 +45,7 @@ struct PoolStats {
   int open = 0;    // connections open or being opened
   int in_use = 0;  // checked out (or being opened for a checkout)
   int idle = 0;
+  int waiting = 0;  // checkouts queued for a connection
   int64_t checkouts = 0;          // successful checkouts
   int64_t exhausted = 0;          // checkouts that timed out with every connection busy
   int64_t connect_failures = 0;   // connection attempts that failed
@@ -110,10 +112,13 @@ class ConnectionPool {
   absl::StatusOr<const Statement*> FindStatement(absl::string_view name) const;
 
   // Checkout hands out an idle connection, opens a new one while fewer than pool_size are
-  // open, or waits for one to be returned until `deadline`. Returns RESOURCE_EXHAUSTED when
-  // the deadline passes with every connection busy, and UNAVAILABLE at once when a new
-  // connection cannot be opened (database down or unreachable). Opening one connection waits
-  // at most min(connect_timeout, time to deadline), but never less than libpq's 2 s minimum.
+  // open, or waits for one to be returned until `deadline`. Waiting checkouts are served
+  // first come, first served: a returned connection goes to the oldest of them, never to a
+  // checkout that arrives later (such as the returning thread's next one), so a wait is
+  // bounded by the checkouts ahead of it. Returns RESOURCE_EXHAUSTED when the deadline passes
+  // with every connection busy, and UNAVAILABLE at once when a new connection cannot be
+  // opened (database down or unreachable). Opening one connection waits at most
+  // min(connect_timeout, time to deadline), but never less than libpq's 2 s minimum.
   // Thread-safe.
   absl::StatusOr<Lease> Checkout(absl::Time deadline);
 
@@ -134,9 +139,21 @@ class ConnectionPool {
  private:
   explicit ConnectionPool(PoolConfig config) : config_(std::move(config)) {}
 
+  // A checkout queued behind others; Return grants it a connection (or a slot to open one)
+  // in arrival order.
+  struct Waiter {
+    bool granted = false;
+    std::unique_ptr<pqxx::connection> conn;  // null when granted a slot to open
+  };
+
   bool CanCheckOut() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return !idle_.empty() || open_ < config_.pool_size;
   }
+  // TakeFreeSlot counts a checkout and returns an idle connection, or null after reserving
+  // a slot for a new one. Precondition: CanCheckOut().
+  std::unique_ptr<pqxx::connection> TakeFreeSlot() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // GrantFreeSlots hands what is free to the waiting checkouts, oldest first.
+  void GrantFreeSlots() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::unique_ptr<pqxx::connection>> Connect(absl::Time deadline) const;
   void Return(std::unique_ptr<pqxx::connection> conn, bool broken);
 
@@ -147,6 +164,7 @@ class ConnectionPool {
 
   mutable absl::Mutex mu_;
   std::vector<std::unique_ptr<pqxx::connection>> idle_ ABSL_GUARDED_BY(mu_);
+  std::deque<Waiter*> waiters_ ABSL_GUARDED_BY(mu_);
   int open_ ABSL_GUARDED_BY(mu_) = 0;
   int in_use_ ABSL_GUARDED_BY(mu_) = 0;
   PoolStats counters_ ABSL_GUARDED_BY(mu_);

@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "pqxx/pqxx"
@@ -141,6 +143,77 @@ TEST(ConnectionPoolTest, CheckoutIsResourceExhaustedAtDeadlineWhenAllBusy) {
   EXPECT_EQ(stats.in_use, 1);
   EXPECT_GE(stats.exhausted, 1);
   EXPECT_GE(stats.total_wait, absl::Milliseconds(100));
+  EXPECT_EQ(stats.waiting, 0);  // the timed-out checkouts left the queue
+}
+
+// Blocks until `pool` has `n` checkouts queued.
+void AwaitWaiting(const ConnectionPool& pool, int n) {
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (pool.Stats().waiting < n && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(1));
+  ASSERT_EQ(pool.Stats().waiting, n);
+}
+
+TEST(ConnectionPoolTest, WaitingCheckoutsAreServedInArrivalOrderAndNoLaterCheckoutJumpsTheQueue) {
+  auto db = NewDatabase();
+  ASSERT_NE(db, nullptr);
+  auto pool = NewPool(db->url(), 1);
+  ASSERT_NE(pool, nullptr);
+  auto held = pool->Checkout(absl::Now() + absl::Seconds(5));
+  ASSERT_TRUE(held.ok()) << held.status();
+
+  constexpr int kWaiters = 3;
+  absl::Mutex mu;
+  std::vector<int> served;
+  absl::Notification first_may_return;
+  std::vector<std::thread> waiters;
+  for (int i = 0; i < kWaiters; ++i) {
+    waiters.emplace_back([&, i] {
+      auto lease = pool->Checkout(absl::Now() + absl::Seconds(10));
+      ASSERT_TRUE(lease.ok()) << lease.status();
+      {
+        absl::MutexLock lock(&mu);
+        served.push_back(i);
+      }
+      first_may_return.WaitForNotification();
+    });
+    AwaitWaiting(*pool, i + 1);  // queue them one after another
+  }
+
+  // The returning thread checks out again at once, as a handler thread does when it takes
+  // its next call: the connection is already the oldest waiter's.
+  { ConnectionPool::Lease gone = *std::move(held); }
+  auto jumped = pool->Checkout(absl::Now());
+  EXPECT_EQ(jumped.status().code(), absl::StatusCode::kResourceExhausted);
+
+  first_may_return.Notify();
+  for (auto& waiter : waiters) waiter.join();
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(served, (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ(pool->Stats().waiting, 0);
+  EXPECT_EQ(pool->Stats().in_use, 0);
+}
+
+TEST(ConnectionPoolTest, ABrokenConnectionsSlotGoesToTheWaitingCheckout) {
+  auto db = NewDatabase();
+  ASSERT_NE(db, nullptr);
+  auto pool = NewPool(db->url(), 1);
+  ASSERT_NE(pool, nullptr);
+  auto held = pool->Checkout(absl::Now() + absl::Seconds(5));
+  ASSERT_TRUE(held.ok()) << held.status();
+  const int pid = BackendPid(*held);
+  held->MarkBroken();
+  absl::StatusOr<ConnectionPool::Lease> waited = absl::UnknownError("not run");
+  std::thread waiter([&] { waited = pool->Checkout(absl::Now() + absl::Seconds(10)); });
+  AwaitWaiting(*pool, 1);
+  { ConnectionPool::Lease gone = *std::move(held); }
+  waiter.join();
+  ASSERT_TRUE(waited.ok()) << waited.status();
+  EXPECT_FALSE(waited->reused());  // a new connection in the closed one's place
+  EXPECT_NE(BackendPid(*waited), pid);
+  const PoolStats stats = pool->Stats();
+  EXPECT_EQ(stats.open, 1);
+  EXPECT_EQ(stats.in_use, 1);
+  EXPECT_EQ(stats.discarded, 1);
 }
 
 TEST(ConnectionPoolTest, WaitingCheckoutGetsTheReturnedConnection) {

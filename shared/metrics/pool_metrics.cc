@@ -21,6 +21,7 @@ absl::StatusOr<std::unique_ptr<PoolMetrics>> PoolMetrics::Export(Registry& regis
           {"db_pool_open", "Connections open or being opened.", &self->open_},
           {"db_pool_in_use", "Connections checked out.", &self->in_use_},
           {"db_pool_idle", "Connections idle in the pool.", &self->idle_},
+          {"db_pool_waiting", "Checkouts queued for a connection.", &self->waiting_},
       });
   if (!added.ok()) return added;
   added = AddSeries(
@@ -50,6 +51,7 @@ void PoolMetrics::Collect() {
   open_->Set(now.open);
   in_use_->Set(now.in_use);
   idle_->Set(now.idle);
+  waiting_->Set(now.waiting);
   absl::MutexLock lock(&mu_);
   checkouts_->Increment(static_cast<double>(now.checkouts - last_.checkouts));
   exhausted_->Increment(static_cast<double>(now.exhausted - last_.exhausted));

@@ -53,6 +53,7 @@ class PoolMetrics {
   Gauge* open_ = nullptr;
   Gauge* in_use_ = nullptr;
   Gauge* idle_ = nullptr;
+  Gauge* waiting_ = nullptr;
   Counter* checkouts_ = nullptr;
   Counter* exhausted_ = nullptr;
   Counter* connect_failures_ = nullptr;
