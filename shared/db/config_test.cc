@@ -26,7 +26,7 @@ TEST(PoolConfigTest, OnlyUrlSetGivesDefaults) {
   auto config = PoolConfig::FromLookup(From({{"DATABASE_URL", "postgresql://u@h/db"}}));
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->database_url, "postgresql://u@h/db");
-  EXPECT_EQ(config->pool_size, 8);
+  EXPECT_EQ(config->pool_size, 16);
   EXPECT_EQ(config->checkout_timeout, absl::Milliseconds(2000));
   EXPECT_EQ(config->statement_timeout, absl::Milliseconds(5000));
   EXPECT_TRUE(config->prepared_statements);
