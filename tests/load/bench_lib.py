@@ -209,6 +209,24 @@ def pgbench_tps(path):
     return (float(m.group(1)) if m else 0.0), (int(failed.group(1)) if failed else None), text
 
 
+def memory_targets(mem):
+    """The memory targets of each service in `mem` ({svc: {idle_rss_kib, hwm_kib, end_hwm_kib}}).
+
+    The peak is the larger of the VmHWM read after the peak-throughput step and the one read at
+    the end, which covers the whole run: the login flood, the sweep to c = 256 and the imports
+    of up to 10^6 questions come after the peak step.
+    """
+    targets = []
+    for svc, m in mem.items():
+        targets.append({"target": f"{svc} RSS idle <= 24 MiB",
+                        "value": round(m["idle_rss_kib"] / 1024, 1),
+                        "met": m["idle_rss_kib"] <= 24 * 1024})
+        peak = max(m["hwm_kib"], m.get("end_hwm_kib", 0))
+        targets.append({"target": f"{svc} RSS peak (VmHWM over the whole run) <= 64 MiB",
+                        "value": round(peak / 1024, 1), "met": peak <= 64 * 1024})
+    return targets
+
+
 def cmd_report(d, out):
     meta = load(os.path.join(d, "meta.json"))
     res = {"machine": meta["machine"], "settings": meta["settings"], "rpcs": {}, "targets": []}
@@ -275,13 +293,7 @@ def cmd_report(d, out):
                            "value": round(worst, 2), "met": worst <= 5.0 and errs == 0})
     mem = meta.get("memory", {})
     res["memory_kib"] = mem
-    for svc, m in mem.items():
-        res["targets"].append({"target": f"{svc} RSS idle <= 24 MiB",
-                               "value": round(m["idle_rss_kib"] / 1024, 1),
-                               "met": m["idle_rss_kib"] <= 24 * 1024})
-        res["targets"].append({"target": f"{svc} RSS peak (VmHWM) <= 64 MiB",
-                               "value": round(m["hwm_kib"] / 1024, 1),
-                               "met": m["hwm_kib"] <= 64 * 1024})
+    res["targets"].extend(memory_targets(mem))
     sweep = []
     for c in meta["settings"]["sweep"]:
         r = load(os.path.join(d, f"sweep_{c}.json"))[0]
@@ -367,7 +379,7 @@ def cmd_report(d, out):
     print("\nmemory (KiB):")
     for svc, m in mem.items():
         print(f"  {svc:<10} idle VmRSS {m['idle_rss_kib']:>7}  VmHWM {m['hwm_kib']:>7}  "
-              f"after load VmRSS {m['end_rss_kib']:>7}")
+              f"after load VmRSS {m['end_rss_kib']:>7}  VmHWM {m['end_hwm_kib']:>7}")
     if "loadavg_1m_during_runs" in res["machine"]:
         l = res["machine"]["loadavg_1m_during_runs"]
         print(f"\nload average (1 min) at the measured runs: {l['min']:.1f} .. {l['max']:.1f} "

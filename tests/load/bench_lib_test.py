@@ -1,4 +1,5 @@
-"""Tests of bench_lib: the PostgreSQL log → pgbench script conversion and the pgbench parser."""
+"""Tests of bench_lib: the PostgreSQL log → pgbench script conversion, the pgbench parser and
+the memory targets."""
 import os
 import sys
 import tempfile
@@ -79,6 +80,19 @@ class BenchLibTest(unittest.TestCase):
             os.unlink(path)
         self.assertEqual(tps, 1234.5)
         self.assertEqual(failed, 3)
+
+    def test_the_peak_memory_target_counts_the_whole_run(self):
+        mem = {"questions": {"idle_rss_kib": 20000, "hwm_kib": 40000, "end_rss_kib": 50000,
+                             "end_hwm_kib": 70000},
+               "billing": {"idle_rss_kib": 25000, "hwm_kib": 30000, "end_rss_kib": 30000,
+                           "end_hwm_kib": 31000}}
+        met = {t["target"]: (t["value"], t["met"]) for t in bench_lib.memory_targets(mem)}
+        self.assertEqual(met["questions RSS idle <= 24 MiB"], (19.5, True))
+        self.assertEqual(met["questions RSS peak (VmHWM over the whole run) <= 64 MiB"],
+                         (68.4, False))
+        self.assertEqual(met["billing RSS idle <= 24 MiB"], (24.4, False))
+        self.assertEqual(met["billing RSS peak (VmHWM over the whole run) <= 64 MiB"],
+                         (30.3, True))
 
 
 if __name__ == "__main__":
