@@ -154,7 +154,7 @@ OwnerSchema QuestionsSchema() {
   };
   schema.extensions = {"pgcrypto"};
   schema.functions = {std::string(suite::db::schema::kSetUpdatedAtFunction),
-                      "questions.copy_question_created_at"};
+                      "questions.copy_question_created_at", "questions.refresh_bank_statistics"};
   return schema;
 }
 

@@ -334,6 +334,8 @@ absl::Status QuestionBank::Import::Flush() {
 
 absl::StatusOr<ImportResult> QuestionBank::Import::Finish() {
   SUITE_RETURN_IF_ERROR(Flush());
+  // Best effort: the questions are stored either way, and autovacuum analyses the tables later.
+  if (result_.created > 0) bank_->store_->RefreshStatistics(result_.created).IgnoreError();
   return result_;
 }
 

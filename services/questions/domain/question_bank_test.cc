@@ -40,6 +40,7 @@ class MockStore : public QuestionStore {
               (const std::vector<std::string>&), (override));
   MOCK_METHOD(absl::StatusOr<std::set<std::string>>, ImportChunk,
               (const std::vector<NewQuestion>&), (override));
+  MOCK_METHOD(absl::StatusOr<bool>, RefreshStatistics, (int64_t), (override));
   MOCK_METHOD(absl::StatusOr<int>, CountSessionsSince, (const std::string&, absl::Time),
               (override));
   MOCK_METHOD(absl::StatusOr<PracticeSession>, StartSession,
@@ -210,6 +211,8 @@ TEST_F(QuestionBankTest, ImportValidatesEachItemAndCommitsInChunks) {
       .WillOnce(Return(std::set<std::string>({"k0", "k1"})))
       .WillOnce(Return(std::set<std::string>({"k3"})))
       .WillOnce(Return(std::set<std::string>({"k6"})));
+  // Once, after the last chunk, with the number created; its failure does not fail the import.
+  EXPECT_CALL(store_, RefreshStatistics(4)).WillOnce(Return(absl::UnavailableError("down")));
   QuestionBank bank = Bank(/*chunk=*/2);
   auto import = bank.StartImport(kAuthor);
   ASSERT_TRUE(import.ok());

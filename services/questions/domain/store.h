@@ -9,6 +9,7 @@
 #ifndef SUITE_SERVICES_QUESTIONS_DOMAIN_STORE_H_
 #define SUITE_SERVICES_QUESTIONS_DOMAIN_STORE_H_
 
+#include <cstdint>
 #include <functional>
 #include <set>
 #include <string>
@@ -79,6 +80,10 @@ class QuestionStore {
   // (FAILED_PRECONDITION otherwise, nothing written).
   virtual absl::StatusOr<std::set<std::string>> ImportChunk(
       const std::vector<NewQuestion>& chunk) = 0;
+  // RefreshStatistics re-analyses the bank's tables when `added` questions are more than a
+  // tenth of what the planner believes the bank holds, so that plans made after a bulk import
+  // see its size; true when it analysed.
+  virtual absl::StatusOr<bool> RefreshStatistics(int64_t added) = 0;
 
   // --- Practice ---
   // CountSessionsSince counts the user's sessions started at or after `since`.

@@ -136,6 +136,8 @@ const std::map<std::string, std::string>& Statements() {
       {"question_exists",
        "SELECT 1 FROM questions.questions WHERE id = $1 AND deleted_at IS NULL"},
       {"tag_exists", "SELECT 1 FROM questions.tags WHERE id = $1"},
+      // The migration's SECURITY DEFINER function: ANALYZE needs the tables' owner.
+      {"refresh_bank_statistics", "SELECT questions.refresh_bank_statistics($1::int8)"},
       {"tag_question",
        "INSERT INTO questions.question_tags (question_id, tag_id) VALUES ($1, $2) "
        "ON CONFLICT DO NOTHING"},
@@ -744,6 +746,13 @@ absl::StatusOr<std::set<std::string>> PgQuestionStore::ImportChunk(
         return keys;
       });
   return Remap(std::move(created), absl::StatusCode::kFailedPrecondition, errors::UnknownTag());
+}
+
+absl::StatusOr<bool> PgQuestionStore::RefreshStatistics(int64_t added) {
+  return RunInTransaction<bool>(*pool_, TxOptions(), [&](Transaction& tx) -> absl::StatusOr<bool> {
+    SUITE_ASSIGN_OR_RETURN(pqxx::row row, tx.ExecOne("refresh_bank_statistics", added));
+    return row[0].as<bool>();
+  });
 }
 
 absl::StatusOr<int> PgQuestionStore::CountSessionsSince(const std::string& user_id,

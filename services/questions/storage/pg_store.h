@@ -52,6 +52,7 @@ class PgQuestionStore : public QuestionStore {
   absl::Status UntagQuestion(const std::string& question_id, const std::string& tag_id) override;
   absl::StatusOr<std::set<std::string>> ExistingTagIds(const std::vector<std::string>& ids) override;
   absl::StatusOr<std::set<std::string>> ImportChunk(const std::vector<NewQuestion>& chunk) override;
+  absl::StatusOr<bool> RefreshStatistics(int64_t added) override;
   absl::StatusOr<int> CountSessionsSince(const std::string& user_id, absl::Time since) override;
   absl::StatusOr<PracticeSession> StartSession(const std::string& user_id, PracticeMode mode,
                                                const PracticeFilter& filter, int count,

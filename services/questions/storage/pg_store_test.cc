@@ -373,10 +373,11 @@ TEST_F(PgStoreTest, OneTagPageStopsAfterThePageAtScale) {
     chunk.push_back(q);
   }
   ASSERT_TRUE(store_->ImportChunk(chunk).ok());
-  {
-    pqxx::connection admin(db_->url());
-    pqxx::nontransaction(admin).exec("ANALYZE questions.questions, questions.question_tags");
-  }
+  // What ImportQuestions does after its last chunk: the bank grew from nothing, so the plans
+  // below see 2000 questions rather than the empty bank's statistics.
+  auto refreshed = store_->RefreshStatistics(2000);
+  ASSERT_TRUE(refreshed.ok()) << refreshed.status();
+  EXPECT_TRUE(*refreshed);
   const std::string url = db_->UrlAs("questions_service");
   for (const std::string& cursor : {std::string("NULL, NULL"),
                                     std::string("now(), '00000000-0000-4000-8000-000000000001'")}) {
@@ -387,6 +388,45 @@ TEST_F(PgStoreTest, OneTagPageStopsAfterThePageAtScale) {
         << plan;
     EXPECT_THAT(plan, ::testing::Not(HasSubstr("Sort"))) << plan;
   }
+}
+
+// Manual ANALYZEs of a questions table so far, read in a transaction of its own.
+int64_t AnalyzeCount(const std::string& url, const std::string& table) {
+  pqxx::connection conn(url);
+  pqxx::nontransaction tx(conn);
+  return tx.exec_params1("SELECT analyze_count FROM pg_stat_user_tables "
+                         "WHERE schemaname = 'questions' AND relname = $1",
+                         table)[0]
+      .as<int64_t>();
+}
+
+TEST_F(PgStoreTest, RefreshStatisticsAnalysesTheBankOnlyWhenItGrewByMoreThanATenth) {
+  std::vector<NewQuestion> chunk;
+  for (int i = 0; i < 200; ++i) chunk.push_back(Draft(absl::StrCat("k", i), "stem", true));
+  ASSERT_TRUE(store_->ImportChunk(chunk).ok());
+  const std::string url = db_->url();
+  auto analysed = [&] {
+    return std::vector<int64_t>{AnalyzeCount(url, "questions"), AnalyzeCount(url, "question_tags"),
+                                AnalyzeCount(url, "choices")};
+  };
+  EXPECT_EQ(analysed(), (std::vector<int64_t>{0, 0, 0}));
+
+  // Never analysed: any growth counts. Run as questions_service, which does not own the tables.
+  auto first = store_->RefreshStatistics(200);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_TRUE(*first);
+  EXPECT_EQ(analysed(), (std::vector<int64_t>{1, 1, 1}));
+
+  // 20 more is a tenth of the 200 the planner now knows of: not enough.
+  auto small = store_->RefreshStatistics(20);
+  ASSERT_TRUE(small.ok()) << small.status();
+  EXPECT_FALSE(*small);
+  EXPECT_EQ(analysed(), (std::vector<int64_t>{1, 1, 1}));
+
+  auto larger = store_->RefreshStatistics(21);
+  ASSERT_TRUE(larger.ok()) << larger.status();
+  EXPECT_TRUE(*larger);
+  EXPECT_EQ(analysed(), (std::vector<int64_t>{2, 2, 2}));
 }
 
 TEST_F(PgStoreTest, OnlyOneChoicePerQuestionCanBeCorrectInTheDatabase) {
