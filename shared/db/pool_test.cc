@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -126,20 +127,37 @@ TEST(ConnectionPoolTest, ConcurrentCheckoutsNeverExceedPoolSize) {
   EXPECT_EQ(stats.exhausted, 0);
 }
 
-TEST(ConnectionPoolTest, CheckoutIsResourceExhaustedAtDeadlineWhenAllBusy) {
-  auto db = NewDatabase();
-  ASSERT_NE(db, nullptr);
-  auto pool = NewPool(db->url(), 1);
-  ASSERT_NE(pool, nullptr);
-  auto held = pool->Checkout(absl::Now() + absl::Seconds(5));
-  ASSERT_TRUE(held.ok()) << held.status();
+// Tests that start from a pool of one connection, checked out and held by the test.
+class HeldPoolOfOneTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = NewDatabase();
+    ASSERT_NE(db_, nullptr);
+    pool_ = NewPool(db_->url(), 1);
+    ASSERT_NE(pool_, nullptr);
+    auto held = pool_->Checkout(absl::Now() + absl::Seconds(5));
+    ASSERT_TRUE(held.ok()) << held.status();
+    held_ = std::make_unique<ConnectionPool::Lease>(*std::move(held));
+    held_pid_ = BackendPid(*held_);
+  }
+
+  // Gives the held connection back to the pool.
+  void ReturnHeld() { held_.reset(); }
+
+  std::unique_ptr<TestDatabase> db_;
+  std::unique_ptr<ConnectionPool> pool_;
+  std::unique_ptr<ConnectionPool::Lease> held_;  // declared last: returned first
+  int held_pid_ = 0;
+};
+
+TEST_F(HeldPoolOfOneTest, CheckoutIsResourceExhaustedAtDeadlineWhenAllBusy) {
   const absl::Time start = absl::Now();
-  auto second = pool->Checkout(start + absl::Milliseconds(100));
+  auto second = pool_->Checkout(start + absl::Milliseconds(100));
   EXPECT_EQ(second.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(100));
   EXPECT_LT(absl::Now() - start, absl::Seconds(1));
-  EXPECT_TRUE(pool->Healthy());  // busy is not down
-  const PoolStats stats = pool->Stats();
+  EXPECT_TRUE(pool_->Healthy());  // busy is not down
+  const PoolStats stats = pool_->Stats();
   EXPECT_EQ(stats.in_use, 1);
   EXPECT_GE(stats.exhausted, 1);
   EXPECT_GE(stats.total_wait, absl::Milliseconds(100));
@@ -153,14 +171,7 @@ void AwaitWaiting(const ConnectionPool& pool, int n) {
   ASSERT_EQ(pool.Stats().waiting, n);
 }
 
-TEST(ConnectionPoolTest, WaitingCheckoutsAreServedInArrivalOrderAndNoLaterCheckoutJumpsTheQueue) {
-  auto db = NewDatabase();
-  ASSERT_NE(db, nullptr);
-  auto pool = NewPool(db->url(), 1);
-  ASSERT_NE(pool, nullptr);
-  auto held = pool->Checkout(absl::Now() + absl::Seconds(5));
-  ASSERT_TRUE(held.ok()) << held.status();
-
+TEST_F(HeldPoolOfOneTest, WaitersAreServedInArrivalOrderAndNoLaterCheckoutJumpsTheQueue) {
   constexpr int kWaiters = 3;
   absl::Mutex mu;
   std::vector<int> served;
@@ -168,7 +179,7 @@ TEST(ConnectionPoolTest, WaitingCheckoutsAreServedInArrivalOrderAndNoLaterChecko
   std::vector<std::thread> waiters;
   for (int i = 0; i < kWaiters; ++i) {
     waiters.emplace_back([&, i] {
-      auto lease = pool->Checkout(absl::Now() + absl::Seconds(10));
+      auto lease = pool_->Checkout(absl::Now() + absl::Seconds(10));
       ASSERT_TRUE(lease.ok()) << lease.status();
       {
         absl::MutexLock lock(&mu);
@@ -176,83 +187,60 @@ TEST(ConnectionPoolTest, WaitingCheckoutsAreServedInArrivalOrderAndNoLaterChecko
       }
       first_may_return.WaitForNotification();
     });
-    AwaitWaiting(*pool, i + 1);  // queue them one after another
+    AwaitWaiting(*pool_, i + 1);  // queue them one after another
   }
 
   // The returning thread checks out again at once, as a handler thread does when it takes
   // its next call: the connection is already the oldest waiter's.
-  { ConnectionPool::Lease gone = *std::move(held); }
-  auto jumped = pool->Checkout(absl::Now());
+  ReturnHeld();
+  auto jumped = pool_->Checkout(absl::Now());
   EXPECT_EQ(jumped.status().code(), absl::StatusCode::kResourceExhausted);
 
   first_may_return.Notify();
   for (auto& waiter : waiters) waiter.join();
   absl::MutexLock lock(&mu);
   EXPECT_EQ(served, (std::vector<int>{0, 1, 2}));
-  EXPECT_EQ(pool->Stats().waiting, 0);
-  EXPECT_EQ(pool->Stats().in_use, 0);
+  EXPECT_EQ(pool_->Stats().waiting, 0);
+  EXPECT_EQ(pool_->Stats().in_use, 0);
 }
 
-TEST(ConnectionPoolTest, ABrokenConnectionsSlotGoesToTheWaitingCheckout) {
-  auto db = NewDatabase();
-  ASSERT_NE(db, nullptr);
-  auto pool = NewPool(db->url(), 1);
-  ASSERT_NE(pool, nullptr);
-  auto held = pool->Checkout(absl::Now() + absl::Seconds(5));
-  ASSERT_TRUE(held.ok()) << held.status();
-  const int pid = BackendPid(*held);
-  held->MarkBroken();
+TEST_F(HeldPoolOfOneTest, ABrokenConnectionsSlotGoesToTheWaitingCheckout) {
+  held_->MarkBroken();
   absl::StatusOr<ConnectionPool::Lease> waited = absl::UnknownError("not run");
-  std::thread waiter([&] { waited = pool->Checkout(absl::Now() + absl::Seconds(10)); });
-  AwaitWaiting(*pool, 1);
-  { ConnectionPool::Lease gone = *std::move(held); }
+  std::thread waiter([&] { waited = pool_->Checkout(absl::Now() + absl::Seconds(10)); });
+  AwaitWaiting(*pool_, 1);
+  ReturnHeld();
   waiter.join();
   ASSERT_TRUE(waited.ok()) << waited.status();
   EXPECT_FALSE(waited->reused());  // a new connection in the closed one's place
-  EXPECT_NE(BackendPid(*waited), pid);
-  const PoolStats stats = pool->Stats();
+  EXPECT_NE(BackendPid(*waited), held_pid_);
+  const PoolStats stats = pool_->Stats();
   EXPECT_EQ(stats.open, 1);
   EXPECT_EQ(stats.in_use, 1);
   EXPECT_EQ(stats.discarded, 1);
 }
 
-TEST(ConnectionPoolTest, WaitingCheckoutGetsTheReturnedConnection) {
-  auto db = NewDatabase();
-  ASSERT_NE(db, nullptr);
-  auto pool = NewPool(db->url(), 1);
-  ASSERT_NE(pool, nullptr);
-  auto held = pool->Checkout(absl::Now() + absl::Seconds(5));
-  ASSERT_TRUE(held.ok()) << held.status();
-  const int pid = BackendPid(*held);
+TEST_F(HeldPoolOfOneTest, WaitingCheckoutGetsTheReturnedConnection) {
   std::thread releaser([&] {
     absl::SleepFor(absl::Milliseconds(50));
-    ConnectionPool::Lease gone = *std::move(held);
+    ReturnHeld();
   });
-  auto waited = pool->Checkout(absl::Now() + absl::Seconds(5));
+  auto waited = pool_->Checkout(absl::Now() + absl::Seconds(5));
   releaser.join();
   ASSERT_TRUE(waited.ok()) << waited.status();
   EXPECT_TRUE(waited->reused());
-  EXPECT_EQ(BackendPid(*waited), pid);
+  EXPECT_EQ(BackendPid(*waited), held_pid_);
 }
 
-TEST(ConnectionPoolTest, BrokenLeaseIsDiscardedAndReplaced) {
-  auto db = NewDatabase();
-  ASSERT_NE(db, nullptr);
-  auto pool = NewPool(db->url(), 1);
-  ASSERT_NE(pool, nullptr);
-  int first_pid = 0;
-  {
-    auto lease = pool->Checkout(absl::Now() + absl::Seconds(5));
-    ASSERT_TRUE(lease.ok()) << lease.status();
-    first_pid = BackendPid(*lease);
-    lease->MarkBroken();
-  }
-  EXPECT_EQ(pool->Stats().open, 0);
-  EXPECT_EQ(pool->Stats().discarded, 1);
-  auto next = pool->Checkout(absl::Now() + absl::Seconds(5));
+TEST_F(HeldPoolOfOneTest, BrokenLeaseIsDiscardedAndReplaced) {
+  held_->MarkBroken();
+  ReturnHeld();
+  EXPECT_EQ(pool_->Stats().open, 0);
+  EXPECT_EQ(pool_->Stats().discarded, 1);
+  auto next = pool_->Checkout(absl::Now() + absl::Seconds(5));
   ASSERT_TRUE(next.ok()) << next.status();
   EXPECT_FALSE(next->reused());
-  EXPECT_NE(BackendPid(*next), first_pid);
+  EXPECT_NE(BackendPid(*next), held_pid_);
 }
 
 TEST(ConnectionPoolTest, TerminatedBackendIsDetectedAndReplaced) {
@@ -276,25 +264,17 @@ TEST(ConnectionPoolTest, TerminatedBackendIsDetectedAndReplaced) {
   EXPECT_NE(BackendPid(*lease), pid);
 }
 
-TEST(ConnectionPoolTest, DeadConnectionReturnedIsNotReused) {
-  auto db = NewDatabase();
-  ASSERT_NE(db, nullptr);
-  auto pool = NewPool(db->url(), 1);
-  ASSERT_NE(pool, nullptr);
-  {
-    auto lease = pool->Checkout(absl::Now() + absl::Seconds(5));
-    ASSERT_TRUE(lease.ok()) << lease.status();
-    Terminate(*db, BackendPid(*lease));
-    try {
-      pqxx::nontransaction tx(lease->connection());
-      tx.exec("SELECT 1");
-      ADD_FAILURE() << "a terminated backend answered";
-    } catch (const pqxx::broken_connection&) {
-    }
-    // Not marked broken by hand: the pool sees is_open() == false on return.
+TEST_F(HeldPoolOfOneTest, DeadConnectionReturnedIsNotReused) {
+  Terminate(*db_, held_pid_);
+  try {
+    pqxx::nontransaction tx(held_->connection());
+    tx.exec("SELECT 1");
+    ADD_FAILURE() << "a terminated backend answered";
+  } catch (const pqxx::broken_connection&) {
   }
-  EXPECT_EQ(pool->Stats().discarded, 1);
-  EXPECT_TRUE(pool->Ping(absl::Now() + absl::Seconds(5)).ok());
+  ReturnHeld();  // not marked broken by hand: the pool sees is_open() == false on return
+  EXPECT_EQ(pool_->Stats().discarded, 1);
+  EXPECT_TRUE(pool_->Ping(absl::Now() + absl::Seconds(5)).ok());
 }
 
 TEST(ConnectionPoolTest, EachConnectionGetsTheStatementTimeout) {
