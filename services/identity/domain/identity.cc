@@ -55,13 +55,21 @@ absl::StatusOr<absl::optional<Cursor>> DecodePage(const suite::rpc::PageTokenCod
   return absl::optional<Cursor>(Cursor{absl::FromUnixMicros(micros), std::move(cursor.id)});
 }
 
-// TrimToPage cuts `rows`, read with limit + 1 to learn whether more follow, to `limit` and
-// returns the token of the next page ("" on the last), whose cursor is the last row kept.
+// CutToLimit cuts `rows`, read with limit + 1 to learn whether more follow, to `limit`; true
+// when more follow, i.e. when the page needs a next-page token.
+template <typename Row>
+bool CutToLimit(std::vector<Row>& rows, int limit) {
+  if (static_cast<int>(rows.size()) <= limit) return false;
+  rows.resize(limit);
+  return true;
+}
+
+// TrimToPage cuts `rows` as CutToLimit does and returns the token of the next page ("" on the
+// last), whose (created_at, id) cursor is the last row kept.
 template <typename Row>
 std::string TrimToPage(std::vector<Row>& rows, int limit, const suite::rpc::PageTokenCodec& codec,
                        absl::string_view kind, absl::string_view fingerprint) {
-  if (static_cast<int>(rows.size()) <= limit) return "";
-  rows.resize(limit);
+  if (!CutToLimit(rows, limit)) return "";
   return EncodePage(codec, kind, fingerprint, Cursor{rows.back().created_at, rows.back().id});
 }
 
@@ -473,8 +481,7 @@ absl::StatusOr<RolePage> Identity::ListRoles(const Principal& caller, int page_s
   }
   SUITE_ASSIGN_OR_RETURN(std::vector<Role> roles, store_->ListRoles(after_key, limit + 1));
   RolePage page;
-  if (static_cast<int>(roles.size()) > limit) {
-    roles.resize(limit);
+  if (CutToLimit(roles, limit)) {
     page.next_page_token = page_tokens_.Encode(PageScope("roles", "*"), {roles.back().key, ""});
   }
   page.roles = std::move(roles);
