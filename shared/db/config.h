@@ -26,7 +26,7 @@ namespace suite::db {
 struct PoolConfig {
   std::string database_url;
   // As many as the default GRPC_HANDLER_THREADS, so a handler never waits for a connection
-  // while another handler's write waits on its COMMIT (BENCHMARKS.md round 9: writes +13-23%
+  // while another handler's write waits on its COMMIT (BENCHMARKS.md round 9: writes +13-26%
   // over 8; reads unchanged).
   int pool_size = 16;
   absl::Duration checkout_timeout = absl::Milliseconds(2000);
