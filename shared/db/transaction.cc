@@ -102,6 +102,18 @@ absl::Duration Backoff(int attempt) {
 
 }  // namespace
 
+TxOptions ReadOnly() {
+  TxOptions options;
+  options.mode = TxMode::kReadOnly;
+  return options;
+}
+
+TxOptions AutocommitRead() {
+  TxOptions options;
+  options.mode = TxMode::kAutocommitRead;
+  return options;
+}
+
 Transaction::~Transaction() = default;
 
 absl::StatusOr<std::unique_ptr<Transaction>> Transaction::Begin(ConnectionPool& pool,

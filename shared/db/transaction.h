@@ -8,10 +8,8 @@
 // query is parameterized:
 //
 //   absl::StatusOr<std::string> EmailOf(ConnectionPool& pool, const std::string& id) {
-//     TxOptions options;
-//     options.mode = TxMode::kReadOnly;
 //     return RunInTransaction<std::string>(
-//         pool, options, [&](Transaction& tx) -> absl::StatusOr<std::string> {
+//         pool, ReadOnly(), [&](Transaction& tx) -> absl::StatusOr<std::string> {
 //           SUITE_ASSIGN_OR_RETURN(pqxx::row row, tx.ExecOne("user_email_by_id", id));
 //           return row[0].as<std::string>();
 //         });
@@ -22,9 +20,7 @@
 //
 // Hot single reads can skip BEGIN/COMMIT (one round trip instead of three):
 //
-//   TxOptions options;
-//   options.mode = TxMode::kAutocommitRead;
-//   return RunInTransaction<std::string>(pool, options, ...same body...);
+//   return RunInTransaction<std::string>(pool, AutocommitRead(), ...same body...);
 //
 // See TxMode::kAutocommitRead for when that is safe.
 #ifndef SUITE_SHARED_DB_TRANSACTION_H_
@@ -97,6 +93,11 @@ struct TxOptions {
   // How many times the function may run in all (values below 1 count as 1).
   int max_attempts = 5;
 };
+
+// The two modes storage code asks for besides the default (kReadWrite at READ COMMITTED):
+// a READ ONLY transaction, and kAutocommitRead for a hot single-statement read.
+TxOptions ReadOnly();
+TxOptions AutocommitRead();
 
 // One attempt of a transaction, handed to the function given to RunInTransaction. Not
 // thread-safe; valid only during that call.

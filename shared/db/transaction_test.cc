@@ -485,12 +485,6 @@ TEST_F(TransactionTest, KilledIdleBackendsAreReplacedOnNextUse) {
   EXPECT_EQ(ValueOf(1), 2);
 }
 
-TxOptions AutocommitRead() {
-  TxOptions options;
-  options.mode = TxMode::kAutocommitRead;
-  return options;
-}
-
 // No BEGIN: each statement is its own transaction, so two statements get two transaction
 // start times, and a read sees what was committed just before it.
 TEST_F(TransactionTest, AutocommitReadRunsEachStatementOnItsOwn) {

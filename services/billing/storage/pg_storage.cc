@@ -20,7 +20,8 @@ namespace {
 
 using suite::db::RunInTransaction;
 using Tx = suite::db::Transaction;
-using suite::db::TxMode;
+using suite::db::AutocommitRead;
+using suite::db::ReadOnly;
 using suite::db::TxOptions;
 
 // Nullable times travel as unix microseconds with -1 for NULL (Stripe has no times before
@@ -294,20 +295,6 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
            " ORDER BY transactions.created_at DESC, transactions.id DESC LIMIT $4"},
   };
   return *statements;
-}
-
-TxOptions ReadOnly() {
-  TxOptions options;
-  options.mode = TxMode::kReadOnly;
-  return options;
-}
-
-// For hot single-statement reads: no BEGIN/COMMIT, one round trip (see TxMode::kAutocommitRead;
-// at READ COMMITTED one statement is its own snapshot).
-TxOptions AutocommitRead() {
-  TxOptions options;
-  options.mode = TxMode::kAutocommitRead;
-  return options;
 }
 
 template <typename T, typename Read>

@@ -15,8 +15,8 @@ namespace {
 
 using suite::db::RunInTransaction;
 using suite::db::Transaction;
-using suite::db::TxMode;
-using suite::db::TxOptions;
+using suite::db::AutocommitRead;
+using suite::db::ReadOnly;
 
 // Times cross the boundary as Unix microseconds: $n → timestamptz, and column → bigint.
 std::string Ts(int n) {
@@ -368,20 +368,6 @@ std::string SessionLookupSql(absl::string_view token_hashes) {
                       token_hashes,
                       " JOIN identity.sessions s ON s.session_token_hash = k.token_hash "
                       "JOIN identity.users u ON u.id = s.user_id");
-}
-
-TxOptions ReadOnly() {
-  TxOptions o;
-  o.mode = TxMode::kReadOnly;
-  return o;
-}
-
-// For hot single-statement reads: no BEGIN/COMMIT, one round trip (see TxMode::kAutocommitRead;
-// at READ COMMITTED one statement is its own snapshot).
-TxOptions AutocommitRead() {
-  TxOptions o;
-  o.mode = TxMode::kAutocommitRead;
-  return o;
 }
 
 // The 64-bit advisory lock keys of the throttling counters; the prefixes keep e-mail and IP

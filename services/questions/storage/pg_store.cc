@@ -19,7 +19,8 @@ namespace {
 
 using suite::db::RunInTransaction;
 using suite::db::Transaction;
-using suite::db::TxMode;
+using suite::db::AutocommitRead;
+using suite::db::ReadOnly;
 using suite::db::TxOptions;
 
 // Timestamps travel as microseconds since the epoch (exact: extract() is numeric); keyset
@@ -423,20 +424,6 @@ absl::StatusOr<PracticeSession> LoadSession(Transaction& tx, const std::string& 
   if (!r[7].is_null()) s.score = r[7].as<int>();
   s.answered_count = r[8].as<int>();
   return s;
-}
-
-TxOptions ReadOnly() {
-  TxOptions options;
-  options.mode = TxMode::kReadOnly;
-  return options;
-}
-
-// For hot single-statement reads: no BEGIN/COMMIT, one round trip (see TxMode::kAutocommitRead;
-// at READ COMMITTED one statement is its own snapshot).
-TxOptions AutocommitRead() {
-  TxOptions options;
-  options.mode = TxMode::kAutocommitRead;
-  return options;
 }
 
 // Maps a status of the given code to `replacement`, leaving others alone.
