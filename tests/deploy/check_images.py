@@ -17,7 +17,8 @@ import os
 import re
 import subprocess
 import sys
-from xml.sax.saxutils import escape, quoteattr
+
+import check_report
 
 TEST_ONLY_PACKAGES = {"postgresql-15", "postgresql-contrib", "pgbouncer", "python3-yaml",
                       "nodejs", "npm", "clang-14", "libclang-rt-14-dev"}  # clang: tools/fuzz
@@ -126,26 +127,7 @@ def main():
                 problems.append(f"{lib} comes from {pkg}, which the runtime stage does not install")
         results.append((f"{name}: runtime has every library the binary needs", problems))
 
-    failures = [r for r in results if r[1]]
-    for n, p in results:
-        print(("FAIL " if p else "ok   ") + n)
-        for line in p:
-            print("       " + line)
-    xml = os.environ.get("XML_OUTPUT_FILE")
-    if xml:
-        with open(xml, "w", encoding="utf-8") as f:
-            f.write('<?xml version="1.0" encoding="UTF-8"?>\n')
-            f.write(f'<testsuites tests="{len(results)}" failures="{len(failures)}" errors="0">\n')
-            f.write(f'<testsuite name="deploy_images" tests="{len(results)}" '
-                    f'failures="{len(failures)}" errors="0">\n')
-            for n, p in results:
-                f.write(f'<testcase name={quoteattr(n)} classname="deploy">')
-                if p:
-                    f.write(f'<failure message={quoteattr(p[0])}>{escape(chr(10).join(p))}</failure>')
-                f.write("</testcase>\n")
-            f.write("</testsuite>\n</testsuites>\n")
-    print(f"{len(results) - len(failures)} checks passed, {len(failures)} failed")
-    return 1 if failures else 0
+    return check_report.report("deploy_images", results)
 
 
 if __name__ == "__main__":

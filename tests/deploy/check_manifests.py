@@ -32,9 +32,10 @@ import os
 import re
 import subprocess
 import sys
-from xml.sax.saxutils import escape, quoteattr
 
 import yaml
+
+import check_report
 
 # services.md: the fixed contract ports.
 CONTRACT_GRPC_PORTS = {"identity": 50051, "billing": 50052, "questions": 50053}
@@ -390,26 +391,7 @@ def main():
         # Only meaningful when the real manifests pass: otherwise a failure proves nothing.
         results.extend(mutations(rendered["dev"], truth))
 
-    failures = [(n, p) for n, p in results if p]
-    for n, p in results:
-        print(("FAIL " if p else "ok   ") + n)
-        for line in p:
-            print("       " + line)
-    xml = os.environ.get("XML_OUTPUT_FILE")
-    if xml:
-        with open(xml, "w", encoding="utf-8") as f:
-            f.write('<?xml version="1.0" encoding="UTF-8"?>\n')
-            f.write(f'<testsuites tests="{len(results)}" failures="{len(failures)}" errors="0">\n')
-            f.write(f'<testsuite name="deploy_manifests" tests="{len(results)}" '
-                    f'failures="{len(failures)}" errors="0">\n')
-            for n, p in results:
-                f.write(f'<testcase name={quoteattr(n)} classname="deploy">')
-                if p:
-                    f.write(f'<failure message={quoteattr(p[0])}>{escape(chr(10).join(p))}</failure>')
-                f.write("</testcase>\n")
-            f.write("</testsuite>\n</testsuites>\n")
-    print(f"{len(results) - len(failures)} checks passed, {len(failures)} failed")
-    return 1 if failures else 0
+    return check_report.report("deploy_manifests", results)
 
 
 if __name__ == "__main__":
