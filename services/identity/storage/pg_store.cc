@@ -358,7 +358,8 @@ std::vector<std::pair<std::string, std::string>> Statements() {
 
 // ValidateSession's read for the token hashes of one ReadBatcher batch, one statement per batch
 // size (batched_read_statement.h): per hash the session (by the unique token hash, so at most
-// one), its user's status and every role grant (by the user_id-led unique index).
+// one), its user's status and every role grant (by the user_id-led unique index), and last the
+// token hash it answers, as billing's and questions' batched reads select their key.
 std::string SessionLookupSql(absl::string_view token_hashes) {
   return absl::StrCat("SELECT ", kSessionColumns,
                       ", u.status, u.deleted_at IS NOT NULL, coalesce((SELECT string_agg("
@@ -680,7 +681,7 @@ absl::StatusOr<PgIdentityStore::SessionLookups::ValueMap> PgIdentityStore::Looku
                            suite::db::ExecBatched(tx, "identity_session_lookup", token_hashes));
     Result found;
     for (const pqxx::row& row : rows) {
-      SessionLookup& lookup = found[row[12].as<std::string>()];
+      SessionLookup& lookup = found[row[row.size() - 1].as<std::string>()];
       lookup.session = SessionOf(row);
       lookup.user_status = ParseUserStatus(row[9].as<std::string>()).value_or(UserStatus::kDisabled);
       lookup.user_deleted = row[10].as<bool>();
