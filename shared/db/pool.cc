@@ -154,6 +154,11 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectionPool::Connect(
       conn->set_variable("statement_timeout",
                          std::to_string(absl::ToInt64Milliseconds(config_.statement_timeout)));
     }
+    // No JIT compilation: PostgreSQL compiles a plan whose estimate exceeds jit_above_cost,
+    // which the suite's short statements reach only on a misestimate (stale statistics), and
+    // then the compile costs more than the query: 12.9 ms of JIT for plan nodes that ran in
+    // 0.7 ms (BENCHMARKS.md, round 10).
+    conn->set_variable("jit", "off");
     return conn;
   } catch (const pqxx::broken_connection&) {
     // The exception text names host and port; keep it out of client-visible statuses.

@@ -277,7 +277,7 @@ TEST_F(HeldPoolOfOneTest, DeadConnectionReturnedIsNotReused) {
   EXPECT_TRUE(pool_->Ping(absl::Now() + absl::Seconds(5)).ok());
 }
 
-TEST(ConnectionPoolTest, EachConnectionGetsTheStatementTimeout) {
+TEST(ConnectionPoolTest, EachConnectionGetsTheStatementTimeoutAndNoJit) {
   auto db = NewDatabase();
   ASSERT_NE(db, nullptr);
   auto pool = NewPool(db->url(), 1);
@@ -286,6 +286,7 @@ TEST(ConnectionPoolTest, EachConnectionGetsTheStatementTimeout) {
   ASSERT_TRUE(lease.ok()) << lease.status();
   pqxx::nontransaction tx(lease->connection());
   EXPECT_EQ(tx.exec1("SHOW statement_timeout")[0].as<std::string>(), "1500ms");
+  EXPECT_EQ(tx.exec1("SHOW jit")[0].as<std::string>(), "off");
 }
 
 TEST(ConnectionPoolTest, StatementRegistryRejectsConflictsAndUnknownNames) {

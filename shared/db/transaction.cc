@@ -126,12 +126,17 @@ absl::StatusOr<std::unique_ptr<Transaction>> Transaction::Begin(ConnectionPool& 
     tx->tx_ = BeginPqxx(tx->lease_.connection(), options, tx->prepared_);
     tx->deadline_ = options.deadline;
     const absl::Duration timeout = pool.config().statement_timeout;
-    if (!tx->prepared_ && timeout > absl::ZeroDuration()) {
-      // Without prepared statements we may be behind PgBouncer in transaction mode, where a
-      // session-level SET does not follow us to the next server connection: repeat it for
-      // this transaction only.
-      tx->tx_->exec_params("SELECT set_config('statement_timeout', $1, true)",
-                           std::to_string(absl::ToInt64Milliseconds(timeout)));
+    if (!tx->prepared_) {
+      // Without prepared statements we may be behind PgBouncer in transaction mode, where the
+      // session-level SETs of ConnectionPool::Connect do not follow us to the next server
+      // connection: repeat them for this transaction only, in one round trip.
+      if (timeout > absl::ZeroDuration()) {
+        tx->tx_->exec_params(
+            "SELECT set_config('statement_timeout', $1, true), set_config('jit', 'off', true)",
+            std::to_string(absl::ToInt64Milliseconds(timeout)));
+      } else {
+        tx->tx_->exec("SELECT set_config('jit', 'off', true)");
+      }
     }
   } catch (const std::exception& e) {
     return tx->Fail(e);

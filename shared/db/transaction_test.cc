@@ -76,6 +76,7 @@ class TransactionTest : public ::testing::Test {
              {"sleep", "SELECT pg_sleep($1)"},
              {"conflict", "SELECT always_conflict()"},
              {"setting", "SELECT current_setting($1)"},
+             {"set_for_session", "SELECT set_config($1, $2, false)"},
              {"pid", "SELECT pg_backend_pid()"},
              {"xact_start", "SELECT transaction_timestamp()::text"},
              {"locking_get", "SELECT v FROM items WHERE id = $1 FOR UPDATE"},
@@ -111,6 +112,26 @@ TEST_F(TransactionTest, AStatementGetsOnlyTheTimeLeftBeforeTheRequestDeadline) {
     EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << prepared << ": " << status;
     EXPECT_LT(absl::Now() - start, absl::Seconds(2)) << prepared;
   }
+}
+
+// Behind PgBouncer in transaction mode (prepared statements off) a server connection may
+// carry another client's session settings, so each transaction sets the statement timeout
+// and JIT itself. Simulated here by turning both back on for the session in between.
+TEST_F(TransactionTest, WithoutPreparedStatementsEachTransactionSetsItsTimeoutAndNoJit) {
+  auto pool = NewPool(/*prepared=*/false, 1, /*statement_timeout=*/absl::Seconds(7));
+  absl::Status changed = RunInTransaction(*pool, {}, [](Transaction& tx) -> absl::Status {
+    SUITE_RETURN_IF_ERROR(tx.Exec("set_for_session", "jit", "on").status());
+    return tx.Exec("set_for_session", "statement_timeout", "0").status();
+  });
+  ASSERT_TRUE(changed.ok()) << changed;
+  absl::StatusOr<std::string> settings = RunInTransaction<std::string>(
+      *pool, ReadOnly(), [](Transaction& tx) -> absl::StatusOr<std::string> {
+        SUITE_ASSIGN_OR_RETURN(pqxx::row jit, tx.ExecOne("setting", "jit"));
+        SUITE_ASSIGN_OR_RETURN(pqxx::row timeout, tx.ExecOne("setting", "statement_timeout"));
+        return absl::StrCat(jit[0].as<std::string>(), " ", timeout[0].as<std::string>());
+      });
+  ASSERT_TRUE(settings.ok()) << settings.status();
+  EXPECT_EQ(*settings, "off 7s");
 }
 
 TEST_F(TransactionTest, ATransactionWhoseRequestDeadlinePassesBeforeCommitIsRolledBack) {
