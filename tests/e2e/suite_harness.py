@@ -76,10 +76,13 @@ def psql(url, sql):
 
 
 class Suite:
-    def __init__(self, workdir, extra_env=None):
+    def __init__(self, workdir, extra_env=None, tls_ca=None):
         self.workdir = workdir
-        # Extra variables for every service, e.g. a short health interval.
+        # Extra variables for every service, e.g. a short health interval; "{SVC}" in a name
+        # becomes the service's prefix (IDENTITY, ...).
         self.extra_env = extra_env or {}
+        # When set, the gRPC ports serve TLS and `buf curl` trusts this CA file.
+        self.tls_ca = tls_ca
         # When set, the services reach PostgreSQL through this local port (a test's proxy).
         self.service_db_port = None
         self.buf = os.path.join(repo_root(), "node_modules", ".bin", "buf")
@@ -96,10 +99,10 @@ class Suite:
     # ---- lifecycle ---------------------------------------------------------------------------
 
     @classmethod
-    def start(cls, workdir, extra_env=None, db_proxy=None):
+    def start(cls, workdir, extra_env=None, db_proxy=None, tls_ca=None):
         """db_proxy(pg_port) -> local port: called after the database exists, before the
-        services start; they then connect through the returned port."""
-        suite = cls(workdir, extra_env)
+        services start; they then connect through the returned port. tls_ca: see __init__."""
+        suite = cls(workdir, extra_env, tls_ca)
         suite._create_database()
         if db_proxy:
             suite.service_db_port = db_proxy(urllib.parse.urlsplit(suite.admin_url).port or 5432)
@@ -221,14 +224,21 @@ class Suite:
     def addr(self, svc):
         return f"127.0.0.1:{self.ports[svc]}"
 
+    def _scheme(self):
+        return "https" if self.tls_ca else "http"
+
+    def _transport(self):
+        """buf curl's flags for the gRPC ports: HTTP/2 without TLS, or TLS trusting tls_ca."""
+        return ["--cacert", self.tls_ca] if self.tls_ca else ["--http2-prior-knowledge"]
+
     def call(self, svc, method, body, token=None, stream=None, timeout=30):
         """One RPC through `buf curl` (reflection, JSON). Raises RpcError with the gRPC code
         in buf's lower-case form ("permission_denied")."""
-        args = [self.buf, "curl", "--protocol", "grpc", "--http2-prior-knowledge",
+        args = [self.buf, "curl", "--protocol", "grpc", *self._transport(),
                 "--timeout", f"{timeout}s", "-d", "@-"]
         if token:
             args += ["-H", "@-"]
-        args.append(f"http://{self.addr(svc)}/{method}")
+        args.append(f"{self._scheme()}://{self.addr(svc)}/{method}")
         messages = stream if stream is not None else [body]
         stdin = (f"Authorization: Bearer {token}\n\n" if token else "") + "\n".join(
             json.dumps(m) for m in messages)
@@ -244,8 +254,8 @@ class Suite:
 
     def list_services(self, svc):
         """The services `svc` lists through server reflection."""
-        proc = subprocess.run([self.buf, "curl", "--protocol", "grpc", "--http2-prior-knowledge",
-                               "--list-services", f"http://{self.addr(svc)}"],
+        proc = subprocess.run([self.buf, "curl", "--protocol", "grpc", *self._transport(),
+                               "--list-services", f"{self._scheme()}://{self.addr(svc)}"],
                               capture_output=True, text=True, timeout=60)
         if proc.returncode != 0:
             raise RpcError("list-services", "transport", proc.stderr.strip())

@@ -1,0 +1,143 @@
+"""The three server binaries over TLS, configured as deploy/k8s/components/tls configures them in
+prod: each server reads its certificate and key from files (<SVC>_TLS_CERT_FILE,
+<SVC>_TLS_KEY_FILE), billing and questions verify the servers they call against a CA file
+(SUITE_TLS_CA_FILE), and the probes use GET /healthz on the metrics port.
+
+Checks, on a throw-away PKI made with the openssl command line:
+  - a client trusting the CA logs in at identity, and authenticated calls to billing and
+    questions succeed, which needs their own calls to identity to verify its certificate;
+  - a plaintext client is refused by every gRPC port;
+  - /healthz on every metrics port answers 200 SERVING, in plaintext;
+  - questions restarted trusting another CA cannot authenticate anyone (UNAVAILABLE): its
+    client really verifies the certificate;
+  - every binary exits 0 on SIGTERM.
+
+Prints `tls: FAILED at step '<step>': ...` and exits 1 on the first failure.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.join(os.environ.get("TEST_SRCDIR", ".."),
+                                os.environ.get("TEST_WORKSPACE", "suite"), "tests", "e2e"))
+from suite_harness import RpcError, StepFailed, Suite  # noqa: E402
+
+IDS = "identity.v1.IdentityService/"
+BIS = "billing.v1.BillingService/"
+QBS = "questions.v1.QuestionBankService/"
+
+
+def openssl(workdir, *args):
+    proc = subprocess.run(["openssl", *args], cwd=workdir, capture_output=True, text=True,
+                          timeout=60)
+    if proc.returncode != 0:
+        raise StepFailed(f"openssl {' '.join(args[:2])}: {proc.stderr.strip()}")
+
+
+def make_ca(workdir, name):
+    openssl(workdir, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+            "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.crt", "-days", "2",
+            "-subj", f"/CN={name}")
+    return os.path.join(workdir, f"{name}.crt")
+
+
+def make_pki(workdir):
+    """The layout of a <svc>-tls Secret (tls.crt, tls.key, ca.crt) in `workdir`, one server
+    certificate for every service (localhost and 127.0.0.1), and an unrelated CA."""
+    make_ca(workdir, "ca")
+    openssl(workdir, "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+            "-nodes", "-keyout", "tls.key", "-out", "tls.csr", "-subj", "/CN=suite")
+    with open(os.path.join(workdir, "san.ext"), "w") as f:
+        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    openssl(workdir, "x509", "-req", "-in", "tls.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", "tls.crt", "-days", "2", "-extfile", "san.ext")
+    return make_ca(workdir, "other-ca")
+
+
+def healthz(suite, svc):
+    url = f"http://127.0.0.1:{suite.ports[svc + '_metrics']}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return f"{resp.status} {resp.read().decode().strip()}"
+    except urllib.error.HTTPError as e:
+        return f"{e.code} {e.read().decode().strip()}"
+
+
+def expect(condition, message):
+    if not condition:
+        raise StepFailed(message)
+
+
+def main():
+    step = "setup"
+    suite = None
+    try:
+        with tempfile.TemporaryDirectory() as workdir:
+            tls_dir = os.path.join(workdir, "tls")
+            os.mkdir(tls_dir)
+            other_ca = make_pki(tls_dir)
+            ca = os.path.join(tls_dir, "ca.crt")
+            env = {"{SVC}_TLS_CERT_FILE": os.path.join(tls_dir, "tls.crt"),
+                   "{SVC}_TLS_KEY_FILE": os.path.join(tls_dir, "tls.key"),
+                   "SUITE_TLS_CA_FILE": ca}
+            suite = Suite.start(workdir, extra_env=env, tls_ca=ca)  # waits for SERVING over TLS
+
+            step = "a client trusting the CA logs in at identity"
+            login = suite.call("identity", IDS + "Login",
+                               {"email": suite.admin_email, "password": suite.admin_password})
+            token = login.get("sessionToken", "")
+            expect(len(token) >= 32, f"no session token in {login}")
+
+            step = "billing and questions authenticate the caller through identity over TLS"
+            suite.call("billing", BIS + "GetEntitlement", {"userId": login["userId"]}, token)
+            suite.call("questions", QBS + "GetUserStats", {}, token)
+
+            step = "a plaintext client is refused by every gRPC port"
+            plain = Suite(workdir)
+            plain.ports = suite.ports
+            for svc in ("identity", "billing", "questions"):
+                try:
+                    plain.call(svc, "grpc.health.v1.Health/Check", {}, timeout=5)
+                    raise StepFailed(f"{svc} answered a plaintext call")
+                except RpcError as e:
+                    expect(e.code in ("transport", "unavailable", "internal", "unknown"),
+                           f"{svc}: plaintext call failed with {e.code}: {e.message}")
+
+            step = "/healthz on every metrics port says SERVING in plaintext"
+            for svc in ("identity", "billing", "questions"):
+                expect(healthz(suite, svc) == "200 SERVING", f"{svc}: {healthz(suite, svc)}")
+
+            step = "questions trusting another CA cannot reach identity"
+            suite.stop(only=["questions"])
+            suite.extra_env = dict(env, SUITE_TLS_CA_FILE=other_ca)
+            suite.start_service("questions")
+            try:
+                suite.call("questions", QBS + "GetUserStats", {}, token)
+                raise StepFailed("questions authenticated a caller through an identity whose "
+                                 "certificate it should not trust")
+            except RpcError as e:
+                expect(e.code == "unavailable", f"want unavailable, got {e.code}: {e.message}")
+
+            step = "SIGTERM: every binary exits 0"
+            codes = suite.stop()
+            expect(all(code == 0 for code in codes.values()), f"exit codes {codes}")
+    except (StepFailed, RpcError) as e:
+        print(f"tls: FAILED at step '{step}': {e}", file=sys.stderr)
+        if suite:
+            suite.stop()
+            for svc in suite.logs:
+                print(f"--- end of {svc}'s log ---\n{suite.tail(svc)}", file=sys.stderr)
+        return 1
+    finally:
+        if suite:
+            suite.stop()
+            suite.drop_database()
+    print("tls: passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
