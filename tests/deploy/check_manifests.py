@@ -6,7 +6,11 @@ Usage: check_manifests.py REPO_ROOT OVERLAY_DIR...
 Each overlay is rendered with `kubectl kustomize`; then, for every workload:
   - every probe targets the gRPC containerPort, and that port is the one the binary listens on
     (<PREFIX>_GRPC_PORT in its environment, PREFIX taken from LoadServerConfig("...") in
-    services/<svc>/main.cc), and the one services.md fixes for the service;
+    services/<svc>/main.cc), and the one services.md fixes for the service; where the port
+    serves TLS (<PREFIX>_TLS_CERT_FILE set), which the kubelet's gRPC probe cannot speak, every
+    probe is instead GET /healthz on the metrics port the binary serves;
+  - a variable naming a file (*_FILE) points into a mounted volume, and into a Secret volume
+    when its name looks secret (a TLS key): the path may be plain, the content may not;
   - every environment variable the manifests set (env and ConfigMap envFrom) is one the binary
     reads: a string literal in the sources that are the source of truth (the service's own
     non-test sources, shared/rpc/config.cc with the service's prefix, shared/db/config.cc,
@@ -21,7 +25,8 @@ Each overlay is rendered with `kubectl kustomize`; then, for every workload:
     its Service, PodDisruptionBudget, HorizontalPodAutoscaler and NetworkPolicy.
 Then it proves the checks can fail: mutated copies of the rendered dev overlay (an unknown
 variable, a plain-text secret, a probe on the wrong port, one prod replica, no limits, a
-writable root filesystem) must each be rejected.
+writable root filesystem, a gRPC probe on a TLS port, a TLS key outside a Secret volume)
+must each be rejected.
 
 Writes a JUnit XML report to $XML_OUTPUT_FILE (one test case per check) when set, prints
 failures, exits 1 if any.
@@ -101,6 +106,22 @@ def render(overlay):
     return [d for d in yaml.safe_load_all(out) if d]
 
 
+def names_file(name, value):
+    """A *_FILE variable holding an absolute path: its secret is the file, checked by mount."""
+    return name.endswith("_FILE") and value is not None and str(value).startswith("/")
+
+
+def mounted_volume(spec, container_doc, path):
+    """The volume (dict) mounted at the longest mountPath containing `path`, or None."""
+    volumes = {v["name"]: v for v in spec.get("volumes", []) or []}
+    best = None
+    for m in container_doc.get("volumeMounts", []) or []:
+        mp = m["mountPath"].rstrip("/")
+        if path.startswith(mp + "/") and (best is None or len(mp) > len(best["mountPath"])):
+            best = m
+    return volumes.get(best["name"]) if best else None
+
+
 def duration_seconds(text):
     m = re.fullmatch(r"(\d+)(ms|s|m)?", text.strip())
     if not m:
@@ -132,7 +153,7 @@ def check(docs, overlay_name, truth):
                 f"created out of band" for d in by_kind.get("Secret", [])]
     for cm, data in configmaps.items():
         for k, v in data.items():
-            if SECRET_NAME.search(k):
+            if SECRET_NAME.search(k) and not names_file(k, v):
                 problems.append(f"ConfigMap {cm} has secret-looking key {k}")
             if URL_WITH_PASSWORD.search(str(v)):
                 problems.append(f"ConfigMap {cm} key {k} holds a URL with a password")
@@ -179,7 +200,7 @@ def check(docs, overlay_name, truth):
                 n = e["name"]
                 if "value" in e:
                     env[n] = str(e["value"])
-                    if SECRET_NAME.search(n):
+                    if SECRET_NAME.search(n) and not names_file(n, e["value"]):
                         problems.append(f"{n} is set as a plain value; it must come from a secretKeyRef")
                 else:
                     env[n] = None
@@ -198,6 +219,14 @@ def check(docs, overlay_name, truth):
             for n in sorted(env):
                 if n not in known:
                     problems.append(f"{n} is set but the {name} binary never reads it")
+        for n, v in sorted(env.items()):
+            if not names_file(n, v):
+                continue
+            volume = mounted_volume(spec, containers[0], v)
+            if volume is None:
+                problems.append(f"{n} is {v}, which no volumeMount of {containers[0]['name']} holds")
+            elif SECRET_NAME.search(n) and "secret" not in volume:
+                problems.append(f"{n} is {v}, in volume {volume['name']}, which is not a Secret")
         result(f"{kind} {name}: every variable is read by the binary; secrets by reference",
                problems)
 
@@ -213,17 +242,29 @@ def check(docs, overlay_name, truth):
         if CONTRACT_GRPC_PORTS.get(name) not in (None, grpc_port):
             problems.append(f"gRPC containerPort {grpc_port} is not the contract port "
                             f"{CONTRACT_GRPC_PORTS[name]} of services.md")
+        tls = prefix is not None and bool(env.get(f"{prefix}_TLS_CERT_FILE"))
         for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
             p = c.get(probe)
             if p is None:
                 if probe != "startupProbe":
                     problems.append(f"no {probe}")
                 continue
-            if "grpc" not in p:
-                problems.append(f"{probe} is not a native gRPC probe")
-            elif p["grpc"].get("port") != grpc_port:
-                problems.append(f"{probe} targets port {p['grpc'].get('port')}, the container "
-                                f"exposes gRPC on {grpc_port}")
+            if "grpc" in p:
+                if tls:
+                    problems.append(f"{probe} is a native gRPC probe, but the port serves TLS, "
+                                    f"which the kubelet's gRPC probe cannot speak: probe GET "
+                                    f"/healthz on the metrics port")
+                elif p["grpc"].get("port") != grpc_port:
+                    problems.append(f"{probe} targets port {p['grpc'].get('port')}, the container "
+                                    f"exposes gRPC on {grpc_port}")
+            elif "httpGet" in p:
+                target = p["httpGet"].get("port")
+                if p["httpGet"].get("path") != "/healthz" or "metrics" not in ports or \
+                        target not in ("metrics", ports["metrics"]):
+                    problems.append(f"{probe} is GET {p['httpGet'].get('path')} on port {target}; "
+                                    f"the health endpoint is GET /healthz on the metrics port")
+            else:
+                problems.append(f"{probe} is neither a native gRPC probe nor GET /healthz")
         if prefix is not None:
             listen = env.get(f"{prefix}_GRPC_PORT", env.get("GRPC_PORT"))
             addr = env.get(f"{prefix}_GRPC_ADDR", env.get("GRPC_ADDR"))
@@ -300,8 +341,9 @@ def container(docs, kind, name):
     raise KeyError(name)
 
 
-def mutations(dev, truth):
-    """Each mutation must make check() fail; returns (check name, problems)."""
+def mutations(dev, prod, truth):
+    """Each mutation must make check() fail; returns (check name, problems). Mutations of the
+    TLS setup apply to the prod overlay (None: those are skipped, and say so)."""
     def unknown_variable(docs):
         container(docs, "Deployment", "identity")[1]["env"].append(
             {"name": "IDENTITY_NO_SUCH_SETTING", "value": "1"})
@@ -339,6 +381,16 @@ def mutations(dev, truth):
     def writable_root(docs):
         container(docs, "Deployment", "identity")[1]["securityContext"]["readOnlyRootFilesystem"] = False
 
+    def grpc_probe_on_tls_port(docs):
+        c = container(docs, "Deployment", "identity")[1]
+        c["readinessProbe"].pop("httpGet")
+        c["readinessProbe"]["grpc"] = {"port": 50051}
+
+    def tls_key_outside_secret(docs):
+        for d in docs:
+            if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "billing-config":
+                d["data"]["BILLING_TLS_KEY_FILE"] = "/tmp/tls.key"
+
     def short_grace(docs):
         container(docs, "Deployment", "identity")[0]["spec"]["template"]["spec"][
             "terminationGracePeriodSeconds"] = 10
@@ -355,17 +407,25 @@ def mutations(dev, truth):
         (writable_root, "container identity: readOnlyRootFilesystem is not true"),
         (short_grace, "terminationGracePeriodSeconds 10 does not exceed the drain timeout"),
         (one_prod_replica, "prod replicas 1 < 2"),
+        (grpc_probe_on_tls_port, "readinessProbe is a native gRPC probe, but the port serves TLS"),
+        (tls_key_outside_secret, "BILLING_TLS_KEY_FILE is /tmp/tls.key, in volume tmp, which is "
+                                 "not a Secret"),
     ]
+    on_prod = (grpc_probe_on_tls_port, tls_key_outside_secret)
     out = []
     for mutate, expected in cases:
-        docs = copy.deepcopy(dev)
+        if mutate in on_prod and prod is None:
+            out.append((f"self-test: {mutate.__name__} is rejected",
+                        ["the prod overlay did not render, so this self-test could not run"]))
+            continue
+        docs = copy.deepcopy(prod if mutate in on_prod else dev)
         try:
             mutate(docs)
         except (KeyError, IndexError, TypeError) as error:
             out.append((f"self-test: {mutate.__name__} is rejected",
                         [f"could not apply the mutation: {error!r}"]))
             continue
-        overlay = "prod" if mutate is one_prod_replica else "dev"
+        overlay = "prod" if mutate is one_prod_replica or mutate in on_prod else "dev"
         problems = [line for _, p in check(docs, overlay, truth) for line in p]
         hit = any(expected in line for line in problems)
         out.append((f"self-test: {mutate.__name__} is rejected",
@@ -389,7 +449,7 @@ def main():
         results.extend(check(rendered[name], name, truth))
     if "dev" in rendered:
         # Only meaningful when the real manifests pass: otherwise a failure proves nothing.
-        results.extend(mutations(rendered["dev"], truth))
+        results.extend(mutations(rendered["dev"], rendered.get("prod"), truth))
 
     return check_report.report("deploy_manifests", results)
 
