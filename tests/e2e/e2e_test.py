@@ -8,7 +8,7 @@ import sys
 import tempfile
 
 from flow import Flow
-from suite_harness import StepFailed, Suite
+from suite_harness import StepFailed, Suite, report_failure
 
 
 def main():
@@ -24,15 +24,11 @@ def main():
         if any(code != 0 for code in codes.values()):
             raise StepFailed(f"step 'SIGTERM': exit statuses {codes}")
     except StepFailed as e:
-        print(f"e2e: FAILED at {e}", file=sys.stderr)
-        if suite:
-            suite.stop()
-            for svc in suite.logs:
-                print(f"--- end of {svc}'s log ---\n{suite.tail(svc)}", file=sys.stderr)
+        report_failure("e2e", e, suite)
         return 1
     finally:
         if suite:
-            suite.drop_database()
+            suite.close()
     print("e2e: passed (logs in", workdir + ")")
     return 0
 

@@ -19,6 +19,7 @@ import secrets
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.parse
@@ -73,6 +74,16 @@ def with_db(url, user, dbname, port=None):
 def psql(url, sql):
     subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", url, "-c", sql], check=True,
                    capture_output=True, text=True, timeout=60)
+
+
+def report_failure(test, message, suite):
+    """Prints `<test>: FAILED at <message>` to stderr and, when `suite` started, stops it and
+    prints the end of every service's log, which usually says why."""
+    print(f"{test}: FAILED at {message}", file=sys.stderr)
+    if suite:
+        suite.stop()
+        for svc in suite.logs:
+            print(f"--- end of {svc}'s log ---\n{suite.tail(svc)}", file=sys.stderr)
 
 
 class Suite:
@@ -218,6 +229,11 @@ class Suite:
                 psql(self.admin_url, f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
             except subprocess.SubprocessError:
                 pass
+
+    def close(self):
+        """Stops whatever still runs and drops the database: a test's `finally`."""
+        self.stop()
+        self.drop_database()
 
     # ---- doors -------------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.environ.get("TEST_SRCDIR", ".."),
                                 os.environ.get("TEST_WORKSPACE", "suite"), "tests", "e2e"))
-from suite_harness import RpcError, StepFailed, Suite  # noqa: E402
+from suite_harness import RpcError, StepFailed, Suite, report_failure  # noqa: E402
 
 SERVICES = ("identity", "billing", "questions")
 DRAIN = 5.0  # <SVC>_GRPC_DRAIN_TIMEOUT below
@@ -167,17 +167,12 @@ def main():
         check(all(code == 0 for code in codes.values()), f"exit statuses {codes}")
         check(took < DRAIN + 5, f"stopping took {took:.1f}s")
     except (StepFailed, RpcError) as e:
-        print(f"db_outage: FAILED at {e}", file=sys.stderr)
-        if suite:
-            suite.stop()
-            for svc in suite.logs:
-                print(f"--- end of {svc}'s log ---\n{suite.tail(svc)}", file=sys.stderr)
+        report_failure("db_outage", e, suite)
         return 1
     finally:
         proxy.restore()
         if suite:
-            suite.stop()
-            suite.drop_database()
+            suite.close()
     print("db_outage: passed")
     return 0
 

@@ -20,7 +20,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.environ.get("TEST_SRCDIR", ".."),
                                 os.environ.get("TEST_WORKSPACE", "suite"), "tests", "e2e"))
-from suite_harness import RpcError, StepFailed, Suite, with_db  # noqa: E402
+from suite_harness import RpcError, StepFailed, Suite, report_failure, with_db  # noqa: E402
 
 DRAIN = 8.0  # <SVC>_GRPC_DRAIN_TIMEOUT below
 
@@ -134,16 +134,11 @@ def main():
         if code != 0:
             raise StepFailed(f"step '{step}': exit status {code}")
     except (StepFailed, RpcError) as e:
-        print(f"drain: FAILED at {e} (during {step})", file=sys.stderr)
-        if suite:
-            suite.stop()
-            for svc in suite.logs:
-                print(f"--- end of {svc}'s log ---\n{suite.tail(svc)}", file=sys.stderr)
+        report_failure("drain", f"{e} (during {step})", suite)
         return 1
     finally:
         if suite:
-            suite.stop()
-            suite.drop_database()
+            suite.close()
     print("drain: passed")
     return 0
 

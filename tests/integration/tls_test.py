@@ -23,7 +23,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.environ.get("TEST_SRCDIR", ".."),
                                 os.environ.get("TEST_WORKSPACE", "suite"), "tests", "e2e"))
-from suite_harness import RpcError, StepFailed, Suite  # noqa: E402
+from suite_harness import RpcError, StepFailed, Suite, report_failure  # noqa: E402
 
 IDS = "identity.v1.IdentityService/"
 BIS = "billing.v1.BillingService/"
@@ -125,16 +125,11 @@ def main():
             codes = suite.stop()
             expect(all(code == 0 for code in codes.values()), f"exit codes {codes}")
     except (StepFailed, RpcError) as e:
-        print(f"tls: FAILED at step '{step}': {e}", file=sys.stderr)
-        if suite:
-            suite.stop()
-            for svc in suite.logs:
-                print(f"--- end of {svc}'s log ---\n{suite.tail(svc)}", file=sys.stderr)
+        report_failure("tls", f"step '{step}': {e}", suite)
         return 1
     finally:
         if suite:
-            suite.stop()
-            suite.drop_database()
+            suite.close()
     print("tls: passed")
     return 0
 

@@ -198,8 +198,7 @@ def main():
         return 1
     finally:
         if suite:
-            suite.stop()
-            suite.drop_database()
+            suite.close()
     for f in findings:
         print("logs: FINDING:", f, file=sys.stderr)
     if findings:
