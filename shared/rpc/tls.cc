@@ -81,12 +81,12 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ChannelCredentialsFor(
 }
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(absl::string_view address,
-                                                           const ClientTlsConfig& tls) {
+                                                           const ClientTlsConfig& tls,
+                                                           grpc::ChannelArguments args) {
   if (address.empty()) return absl::InvalidArgumentError("channel address is empty");
   absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
       ChannelCredentialsFor(tls);
   if (!credentials.ok()) return credentials.status();
-  grpc::ChannelArguments args;
   if (tls.enabled() && !tls.server_name.empty()) {
     args.SetSslTargetNameOverride(tls.server_name);
   }

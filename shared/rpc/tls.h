@@ -56,12 +56,13 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentialsFor(
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ChannelCredentialsFor(
     const ClientTlsConfig& tls);
 
-// MakeChannel opens a channel to `address` (host:port) with ChannelCredentialsFor(tls), and
-// with tls.server_name as the expected certificate name when set. The channel connects lazily:
+// MakeChannel opens a channel to `address` (host:port) with ChannelCredentialsFor(tls), `args`,
+// and tls.server_name as the expected certificate name when set. The channel connects lazily:
 // an unreachable address shows as UNAVAILABLE on the first call, not here. Returns
 // INVALID_ARGUMENT for an empty address or an unreadable file. Thread-safe.
-absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(absl::string_view address,
-                                                           const ClientTlsConfig& tls);
+absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(
+    absl::string_view address, const ClientTlsConfig& tls,
+    grpc::ChannelArguments args = grpc::ChannelArguments());
 
 }  // namespace suite::rpc
 

@@ -14,6 +14,8 @@
 // RPCs: Health (grpc.health.v1 Check: the empty RPC, on --health_addr), ValidateSession, Login,
 // GetEntitlement, IngestStripeEvent, RecordTransaction, GetQuestion, ListQuestions,
 // SubmitAttempt.
+// Against servers that serve TLS, set SUITE_TLS_CA_FILE (and the other SUITE_TLS_* variables of
+// shared/rpc/tls.h) as for the services' own callers.
 #include <unistd.h>
 
 #include <atomic>
@@ -43,6 +45,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "identity/v1/identity_service.grpc.pb.h"
 #include "questions/v1/questions_service.grpc.pb.h"
+#include "shared/rpc/tls.h"
 #include "tests/load/pacer.h"
 #include "tests/load/report.h"
 
@@ -87,12 +90,22 @@ void Check(const grpc::Status& s, const std::string& what) {
   if (!s.ok()) Die(absl::StrCat(what, ": ", CodeName(s.error_code()), " ", s.error_message()));
 }
 
+// Plaintext, or TLS when the SUITE_TLS_* variables say so, as the services' own callers
+// (shared/rpc/tls.h): a TLS deployment is measured with TLS on both ends.
 std::shared_ptr<grpc::Channel> NewChannel(const std::string& addr, int index) {
+  static const suite::rpc::ClientTlsConfig* const tls = [] {
+    absl::StatusOr<suite::rpc::ClientTlsConfig> loaded = suite::rpc::LoadClientTlsConfig();
+    if (!loaded.ok()) Die(std::string(loaded.status().message()));
+    return new suite::rpc::ClientTlsConfig(*std::move(loaded));
+  }();
   grpc::ChannelArguments args;
   // A distinct argument and a local subchannel pool give each channel its own connection.
   args.SetInt("loadgen.channel_index", index);
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  return grpc::CreateCustomChannel(addr, grpc::InsecureChannelCredentials(), args);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      suite::rpc::MakeChannel(addr, *tls, args);
+  if (!channel.ok()) Die(std::string(channel.status().message()));
+  return *std::move(channel);
 }
 
 std::string RunId() {
