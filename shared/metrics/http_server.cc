@@ -15,7 +15,7 @@ namespace suite::metrics {
 MetricsHttpServer::MetricsHttpServer() : http_(std::make_unique<httplib::Server>()) {}
 
 absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
-    Registry* registry, absl::string_view host, int port, std::function<bool()> serving) {
+    Registry* registry, absl::string_view host, int port) {
   if (registry == nullptr) return absl::InvalidArgumentError("metrics registry is null");
   if (port < 0 || port > 65535) {
     return absl::InvalidArgumentError(absl::StrCat("metrics port ", port, " is not 0..65535"));
@@ -30,14 +30,6 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
   self->http_->Get("/metrics", [registry](const httplib::Request&, httplib::Response& response) {
     response.set_content(registry->Render(), std::string(kTextContentType).c_str());
   });
-  if (serving != nullptr) {
-    self->http_->Get("/healthz", [serving = std::move(serving)](const httplib::Request&,
-                                                                httplib::Response& response) {
-      const bool up = serving();
-      response.status = up ? 200 : 503;
-      response.set_content(up ? "SERVING\n" : "NOT_SERVING\n", "text/plain");
-    });
-  }
   const std::string host_string(host);
   if (port == 0) {
     self->port_ = self->http_->bind_to_any_port(host_string);

@@ -1,9 +1,6 @@
-// A process's plaintext HTTP endpoint: GET /metrics returns a Registry's Render() as
-// text/plain version 0.0.4 for Prometheus, and, when given a serving status, GET /healthz
-// answers 200 SERVING or 503 NOT_SERVING for probes that cannot speak gRPC over TLS (the
-// kubelet's native gRPC probe is plaintext only; deploy/README.md). Every other path is 404.
-// GrpcServer::Start runs one on ServerConfig::metrics_port (`<PREFIX>_METRICS_PORT`), with
-// /healthz following the overall status of its health service, so services need not start it.
+// The HTTP endpoint Prometheus scrapes: GET /metrics returns a Registry's Render() as
+// text/plain version 0.0.4; every other path is 404. GrpcServer::Start runs one on
+// ServerConfig::metrics_port (`<PREFIX>_METRICS_PORT`), so services need not start it.
 //
 //   SUITE_ASSIGN_OR_RETURN(auto http, suite::metrics::MetricsHttpServer::Start(
 //       &suite::metrics::Registry::Default(), "0.0.0.0", 9090));
@@ -11,7 +8,6 @@
 #ifndef SUITE_SHARED_METRICS_HTTP_SERVER_H_
 #define SUITE_SHARED_METRICS_HTTP_SERVER_H_
 
-#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -30,12 +26,11 @@ namespace suite::metrics {
 class MetricsHttpServer {
  public:
   // Start binds `host`:`port` (0 = a free port) and serves `registry` (not owned; it must
-  // outlive the server) from a background thread, and /healthz from `serving` when given (called
-  // on the serving thread, until Stop returns). Returns INVALID_ARGUMENT for a port outside
+  // outlive the server) from a background thread. Returns INVALID_ARGUMENT for a port outside
   // 0..65535 or a null registry, UNAVAILABLE when the address cannot be bound.
-  static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(
-      Registry* registry, absl::string_view host, int port,
-      std::function<bool()> serving = nullptr);
+  static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(Registry* registry,
+                                                                   absl::string_view host,
+                                                                   int port);
   MetricsHttpServer(const MetricsHttpServer&) = delete;
   MetricsHttpServer& operator=(const MetricsHttpServer&) = delete;
   // Stops and joins the thread.

@@ -3,7 +3,6 @@
 
 #include <httplib.h>
 
-#include <atomic>
 #include <memory>
 #include <string>
 
@@ -44,29 +43,6 @@ TEST(MetricsHttpServerTest, ServesTheRegistryAtMetricsWithTheTextContentType) {
   auto other = client.Get("/");
   ASSERT_TRUE(other);
   EXPECT_EQ(other->status, 404);
-}
-
-TEST(MetricsHttpServerTest, HealthzAnswersTheServingStatusAndIsAbsentWithoutOne) {
-  Registry registry;
-  std::atomic<bool> up{true};
-  auto server = MetricsHttpServer::Start(&registry, "127.0.0.1", 0, [&up] { return up.load(); });
-  ASSERT_TRUE(server.ok()) << server.status();
-  httplib::Client client("127.0.0.1", (*server)->port());
-  auto serving = client.Get("/healthz");
-  ASSERT_TRUE(serving);
-  EXPECT_EQ(serving->status, 200);
-  EXPECT_EQ(serving->body, "SERVING\n");
-  up = false;
-  auto not_serving = client.Get("/healthz");
-  ASSERT_TRUE(not_serving);
-  EXPECT_EQ(not_serving->status, 503);
-  EXPECT_EQ(not_serving->body, "NOT_SERVING\n");
-
-  auto without = MetricsHttpServer::Start(&registry, "127.0.0.1", 0);
-  ASSERT_TRUE(without.ok()) << without.status();
-  auto absent = httplib::Client("127.0.0.1", (*without)->port()).Get("/healthz");
-  ASSERT_TRUE(absent);
-  EXPECT_EQ(absent->status, 404);
 }
 
 TEST(MetricsHttpServerTest, StopClosesTheListener) {

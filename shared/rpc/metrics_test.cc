@@ -138,39 +138,6 @@ TEST_F(RpcMetricsTest, HealthChecksAreCounted) {
   EXPECT_GE(value, 1);
 }
 
-// /healthz is the plaintext probe of a TLS gRPC port (the kubelet cannot speak TLS gRPC): it
-// must say what the health service says, through SetServing and into the drain.
-TEST_F(RpcMetricsTest, HealthzSaysWhatTheHealthServiceSaysUntilTheDrain) {
-  auto healthz = [&] {
-    httplib::Client client("127.0.0.1", server_->metrics_port());
-    auto response = client.Get("/healthz");
-    return response ? absl::StrCat(response->status, " ", response->body) : "no response";
-  };
-  auto grpc_health = [&] {
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-    grpc::health::v1::HealthCheckResponse response;
-    grpc::Status status = grpc::health::v1::Health::NewStub(channel_)->Check(
-        &context, grpc::health::v1::HealthCheckRequest(), &response);
-    return status.ok() ? grpc::health::v1::HealthCheckResponse::ServingStatus_Name(
-                             response.status())
-                       : absl::StrCat("code ", status.error_code());
-  };
-  EXPECT_EQ(healthz(), "200 SERVING\n");
-  EXPECT_EQ(grpc_health(), "SERVING");
-  server_->SetServing(false);
-  EXPECT_EQ(healthz(), "503 NOT_SERVING\n");
-  EXPECT_EQ(grpc_health(), "NOT_SERVING");
-  server_->SetServing(true);
-  EXPECT_EQ(healthz(), "200 SERVING\n");
-  server_->Shutdown();
-  // The gRPC port is closed now; the HTTP port stays up until the server object goes, so
-  // probes see the drain rather than a refused connection.
-  EXPECT_EQ(healthz(), "503 NOT_SERVING\n");
-  server_->SetServing(true);  // ignored once shutdown has begun
-  EXPECT_EQ(healthz(), "503 NOT_SERVING\n");
-}
-
 TEST(RpcMetricsServerTest, BusyMetricsPortFailsStartWithUnavailable) {
   EchoServiceImpl echo;
   ServerConfig config;

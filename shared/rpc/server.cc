@@ -123,8 +123,7 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const ServerConfig
   if (config.metrics_port >= 0) {
     absl::StatusOr<std::unique_ptr<metrics::MetricsHttpServer>> http =
         metrics::MetricsHttpServer::Start(&metrics::Registry::Default(), "0.0.0.0",
-                                          config.metrics_port,
-                                          [server = self.get()] { return server->serving(); });
+                                          config.metrics_port);
     if (!http.ok()) {
       self->server_->Shutdown();
       self->server_->Wait();
@@ -159,12 +158,6 @@ void GrpcServer::SetServing(bool serving) {
   if (health == nullptr) return;
   health->SetServingStatus(serving);  // "" and every name known so far
   for (const ServiceEntry& entry : services_) health->SetServingStatus(entry.name, serving);
-  serving_ = serving;
-}
-
-bool GrpcServer::serving() const {
-  absl::MutexLock lock(&mu_);
-  return serving_;
 }
 
 void GrpcServer::FollowProbe(std::function<bool()> probe) {
@@ -217,7 +210,6 @@ void GrpcServer::Shutdown() {
       health->SetServingStatus(false);
       for (const ServiceEntry& entry : services_) health->SetServingStatus(entry.name, false);
     }
-    serving_ = false;
     shutting_down_ = true;
     follower = std::move(follower_);
   }

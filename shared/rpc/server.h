@@ -62,9 +62,8 @@ class GrpcServer {
   // (the handlers are process-wide; have one such server per process).
   // The port serves TLS (mutual TLS) when config.tls says so (see config.h, tls.h). With
   // config.metrics_port >= 0 it also serves metrics::Registry::Default() at
-  // http://0.0.0.0:<metrics_port>/metrics and serving() at /healthz (200 SERVING, 503
-  // NOT_SERVING: the plaintext probe of a TLS port), until the GrpcServer is destroyed, so
-  // scrapes continue through the drain; a busy metrics port fails Start with UNAVAILABLE.
+  // http://0.0.0.0:<metrics_port>/metrics (until the GrpcServer is destroyed, so scrapes
+  // continue through the drain); a busy metrics port fails Start with UNAVAILABLE.
   // Returns INVALID_ARGUMENT for a null service or empty name or an unreadable TLS file,
   // UNAVAILABLE when the address cannot be bound (or the TLS material is unusable).
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(const ServerConfig& config,
@@ -84,10 +83,6 @@ class GrpcServer {
   // SetServing sets the overall status and each service's to SERVING or NOT_SERVING. Ignored
   // once shutdown has begun, so a probe cannot bring a draining server back. Thread-safe.
   void SetServing(bool serving);
-
-  // serving returns the overall status the health service reports: false before Start has
-  // finished and from the moment shutdown begins. Thread-safe.
-  bool serving() const;
 
   // FollowProbe starts a ServingStatusFollower calling `probe` every config.health_interval
   // and feeding SetServing; it stops when shutdown begins. Replaces an earlier probe.
@@ -118,8 +113,7 @@ class GrpcServer {
   int wake_fds_[2] = {-1, -1};  // RequestShutdown writes, Run polls
   std::unique_ptr<metrics::MetricsHttpServer> metrics_server_;  // null without metrics_port
 
-  mutable absl::Mutex mu_;
-  bool serving_ ABSL_GUARDED_BY(mu_) = false;  // the health service's overall status
+  absl::Mutex mu_;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
   std::unique_ptr<ServingStatusFollower> follower_ ABSL_GUARDED_BY(mu_);
 
