@@ -39,6 +39,7 @@ constexpr absl::string_view kTlsCert = "TLS_CERT_FILE";
 constexpr absl::string_view kTlsKey = "TLS_KEY_FILE";
 constexpr absl::string_view kTlsClientCa = "TLS_CLIENT_CA_FILE";
 constexpr absl::string_view kMetricsPort = "METRICS_PORT";
+constexpr absl::string_view kHealthPort = "HEALTH_PORT";
 
 std::string FlagName(absl::string_view name) { return "--" + absl::AsciiStrToLower(name); }
 
@@ -230,10 +231,13 @@ absl::StatusOr<ServerConfig> LoadServerConfig(absl::string_view service_prefix,
     config.tls.client_ca_file = client_ca->value;
   }
 
-  if (absl::optional<Setting> s = Find(kMetricsPort, *flags, prefix, env); s.has_value()) {
-    absl::StatusOr<int> p = ParsePort(*s);
-    if (!p.ok()) return p.status();
-    config.metrics_port = *p;
+  for (auto [name, port] : {std::pair<absl::string_view, int*>{kMetricsPort, &config.metrics_port},
+                            {kHealthPort, &config.health_port}}) {
+    if (absl::optional<Setting> s = Find(name, *flags, prefix, env); s.has_value()) {
+      absl::StatusOr<int> p = ParsePort(*s);
+      if (!p.ok()) return p.status();
+      *port = *p;
+    }
   }
   return config;
 }

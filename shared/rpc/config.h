@@ -18,9 +18,12 @@
 //                                                          present a certificate signed by it
 //                               METRICS_PORT               Prometheus /metrics HTTP port (unset = no endpoint;
 //                                                          0 = pick a free port)
+//                               HEALTH_PORT                plaintext gRPC port serving only the health
+//                                                          service, for probes that cannot speak TLS
+//                                                          (unset = none; 0 = pick a free port)
 //
-// The TLS and metrics settings have no flags; they are read as `<PREFIX>_TLS_CERT_FILE` etc. or
-// the generic name like the others. Insecure (plaintext) stays the default when nothing is set.
+// The TLS, metrics and health-port settings have no flags; they are read as
+// `<PREFIX>_TLS_CERT_FILE` etc. or the generic name like the others. Insecure (plaintext) stays the default when nothing is set.
 // Durations are absl durations ("20s", "1500ms", "1m") or bare seconds ("20"). At one level an
 // address beats a port. Flags are `--name=value` or `--name value`; arguments that do not start
 // with `--grpc_` are left alone for the service's own parsing.
@@ -72,6 +75,10 @@ struct ServerConfig {
   // Port of the Prometheus /metrics HTTP endpoint GrpcServer::Start serves on 0.0.0.0; -1 = none,
   // 0 = pick a free port.
   int metrics_port = -1;
+  // Plaintext gRPC port, on the host of listen_address, that serves only grpc.health.v1 with
+  // the main port's statuses: the kubelet's native gRPC probe cannot speak TLS. -1 = none,
+  // 0 = pick a free port.
+  int health_port = -1;
 };
 
 // Looks up one environment variable; nullopt when it is not set.

@@ -120,14 +120,36 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const ServerConfig
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", config.listen_address));
   }
+  // A server is stopped before it is destroyed; these undo the steps above on a failure below.
+  auto stop_started = [&self] {
+    for (std::unique_ptr<grpc::Server>* server : {&self->health_server_, &self->server_}) {
+      if (*server == nullptr) continue;
+      (*server)->Shutdown();
+      (*server)->Wait();
+      server->reset();
+    }
+  };
+  if (config.health_port >= 0) {
+    // Plaintext and nothing but grpc.health.v1 (no services registered: the default health
+    // service, and reflection, which names only it), on the main address's host.
+    const std::string address =
+        absl::StrCat(config.listen_address.substr(0, config.listen_address.rfind(':')), ":",
+                     config.health_port);
+    grpc::ServerBuilder health_builder;
+    health_builder.AddListeningPort(address, grpc::InsecureServerCredentials(),
+                                    &self->health_port_);
+    self->health_server_ = health_builder.BuildAndStart();
+    if (self->health_server_ == nullptr || self->health_port_ == 0) {
+      stop_started();
+      return absl::UnavailableError(absl::StrCat("cannot listen on health port ", address));
+    }
+  }
   if (config.metrics_port >= 0) {
     absl::StatusOr<std::unique_ptr<metrics::MetricsHttpServer>> http =
         metrics::MetricsHttpServer::Start(&metrics::Registry::Default(), "0.0.0.0",
                                           config.metrics_port);
     if (!http.ok()) {
-      self->server_->Shutdown();
-      self->server_->Wait();
-      self->server_.reset();
+      stop_started();
       return http.status();
     }
     self->metrics_server_ = *std::move(http);
@@ -138,6 +160,7 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const ServerConfig
                 {"metrics_port", self->metrics_port()},
                 {"address", config.listen_address},
                 {"port", self->port_},
+                {"health_port", self->health_port()},
                 {"tls", !config.tls.enabled() ? "off" : config.tls.mutual() ? "mutual" : "on"}});
   return self;
 }
@@ -154,10 +177,17 @@ GrpcServer::~GrpcServer() {
 void GrpcServer::SetServing(bool serving) {
   absl::MutexLock lock(&mu_);
   if (shutting_down_ || server_ == nullptr) return;
-  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
-  if (health == nullptr) return;
-  health->SetServingStatus(serving);  // "" and every name known so far
-  for (const ServiceEntry& entry : services_) health->SetServingStatus(entry.name, serving);
+  SetHealthStatuses(serving);
+}
+
+void GrpcServer::SetHealthStatuses(bool serving) {
+  for (grpc::Server* server : {server_.get(), health_server_.get()}) {
+    grpc::HealthCheckServiceInterface* health =
+        server != nullptr ? server->GetHealthCheckService() : nullptr;
+    if (health == nullptr) continue;
+    health->SetServingStatus(serving);  // "" and every name known so far
+    for (const ServiceEntry& entry : services_) health->SetServingStatus(entry.name, serving);
+  }
 }
 
 void GrpcServer::FollowProbe(std::function<bool()> probe) {
@@ -206,10 +236,7 @@ void GrpcServer::Shutdown() {
   std::unique_ptr<ServingStatusFollower> follower;
   {
     absl::MutexLock lock(&mu_);
-    if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
-      health->SetServingStatus(false);
-      for (const ServiceEntry& entry : services_) health->SetServingStatus(entry.name, false);
-    }
+    SetHealthStatuses(false);
     shutting_down_ = true;
     follower = std::move(follower_);
   }
@@ -222,6 +249,11 @@ void GrpcServer::Shutdown() {
   server_->Shutdown(std::chrono::system_clock::now() +
                     absl::ToChronoMilliseconds(config_.drain_timeout));
   server_->Wait();
+  // The health port says NOT_SERVING through the whole drain, then closes.
+  if (health_server_ != nullptr) {
+    health_server_->Shutdown(std::chrono::system_clock::now());
+    health_server_->Wait();
+  }
   stopped_ = true;
   WriteLogLine({{"severity", "INFO"},
                 {"event", "server.stopped"},

@@ -64,8 +64,11 @@ class GrpcServer {
   // config.metrics_port >= 0 it also serves metrics::Registry::Default() at
   // http://0.0.0.0:<metrics_port>/metrics (until the GrpcServer is destroyed, so scrapes
   // continue through the drain); a busy metrics port fails Start with UNAVAILABLE.
+  // With config.health_port >= 0 a second, plaintext port on the same host serves only
+  // grpc.health.v1 with the same statuses (the kubelet's native gRPC probe cannot speak TLS);
+  // it says NOT_SERVING through the drain and closes after it.
   // Returns INVALID_ARGUMENT for a null service or empty name or an unreadable TLS file,
-  // UNAVAILABLE when the address cannot be bound (or the TLS material is unusable).
+  // UNAVAILABLE when an address cannot be bound (or the TLS material is unusable).
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(const ServerConfig& config,
                                                           std::vector<ServiceEntry> services,
                                                           bool handle_signals = true);
@@ -79,6 +82,9 @@ class GrpcServer {
 
   // metrics_port returns the bound port of the /metrics endpoint, or -1 when there is none.
   int metrics_port() const { return metrics_server_ != nullptr ? metrics_server_->port() : -1; }
+
+  // health_port returns the bound plaintext health port, or -1 when there is none.
+  int health_port() const { return health_server_ != nullptr ? health_port_ : -1; }
 
   // SetServing sets the overall status and each service's to SERVING or NOT_SERVING. Ignored
   // once shutdown has begun, so a probe cannot bring a draining server back. Thread-safe.
@@ -105,11 +111,16 @@ class GrpcServer {
  private:
   GrpcServer(const ServerConfig& config, std::vector<ServiceEntry> services, bool handle_signals);
 
+  // Sets the overall status and each service's on the main and the health port.
+  void SetHealthStatuses(bool serving) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   const ServerConfig config_;
   const std::vector<ServiceEntry> services_;
   const bool handle_signals_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
+  std::unique_ptr<grpc::Server> health_server_;  // null without config.health_port
+  int health_port_ = 0;
   int wake_fds_[2] = {-1, -1};  // RequestShutdown writes, Run polls
   std::unique_ptr<metrics::MetricsHttpServer> metrics_server_;  // null without metrics_port
 

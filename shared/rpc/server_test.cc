@@ -124,6 +124,8 @@ ServerConfig LoopbackConfig() {
   config.listen_address = "127.0.0.1:0";
   config.drain_timeout = absl::Seconds(3);
   config.health_interval = absl::Milliseconds(20);
+  // Every test also runs the plaintext health port, which must say what the main port says.
+  config.health_port = 0;
   return config;
 }
 
@@ -145,6 +147,10 @@ class ServerTest : public ::testing::Test {
     server_ = *std::move(server);
     ASSERT_GT(server_->port(), 0);
     channel_ = NewChannel();
+    if (server_->health_port() > 0) {
+      health_channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->health_port()),
+                                            grpc::InsecureChannelCredentials());
+    }
   }
 
   std::shared_ptr<grpc::Channel> NewChannel() {
@@ -156,15 +162,18 @@ class ServerTest : public ::testing::Test {
     context->set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(d));
   }
 
-  // Health Check for `service` ("" = overall); a transport error becomes UNKNOWN.
+  // Health Check for `service` ("" = overall) on the main port, or on `channel`; a transport
+  // error becomes UNKNOWN.
   HealthCheckResponse::ServingStatus Check(const std::string& service,
-                                           grpc::StatusCode* code = nullptr) {
+                                           grpc::StatusCode* code = nullptr,
+                                           std::shared_ptr<grpc::Channel> channel = nullptr) {
     grpc::ClientContext context;
     SetDeadline(&context, absl::Seconds(2));
     HealthCheckRequest request;
     request.set_service(service);
     HealthCheckResponse response;
-    grpc::Status status = Health::NewStub(channel_)->Check(&context, request, &response);
+    grpc::Status status = Health::NewStub(channel != nullptr ? channel : channel_)
+                              ->Check(&context, request, &response);
     if (code != nullptr) *code = status.error_code();
     return status.ok() ? response.status() : HealthCheckResponse::UNKNOWN;
   }
@@ -172,7 +181,10 @@ class ServerTest : public ::testing::Test {
   bool WaitForHealth(HealthCheckResponse::ServingStatus want) {
     absl::Time deadline = absl::Now() + absl::Seconds(5);
     while (absl::Now() < deadline) {
-      if (Check("") == want && Check(tv1::EchoService::service_full_name()) == want) return true;
+      if (Check("") == want && Check(tv1::EchoService::service_full_name()) == want &&
+          Check("", nullptr, health_channel_) == want) {
+        return true;
+      }
       absl::SleepFor(absl::Milliseconds(10));
     }
     return false;
@@ -203,16 +215,30 @@ class ServerTest : public ::testing::Test {
   EchoServiceImpl echo_;
   std::unique_ptr<GrpcServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
+  std::shared_ptr<grpc::Channel> health_channel_;  // the plaintext health port
 };
 
 // --- health ---------------------------------------------------------------------------------
 
 TEST_F(ServerTest, HealthAnswersServingOverallAndForEachService) {
-  EXPECT_EQ(Check(""), HealthCheckResponse::SERVING);
-  EXPECT_EQ(Check("testing.v1.EchoService"), HealthCheckResponse::SERVING);
-  grpc::StatusCode code;
-  Check("no.such.Service", &code);
-  EXPECT_EQ(code, grpc::StatusCode::NOT_FOUND);
+  for (const auto& channel : {channel_, health_channel_}) {
+    EXPECT_EQ(Check("", nullptr, channel), HealthCheckResponse::SERVING);
+    EXPECT_EQ(Check("testing.v1.EchoService", nullptr, channel), HealthCheckResponse::SERVING);
+    grpc::StatusCode code;
+    Check("no.such.Service", &code, channel);
+    EXPECT_EQ(code, grpc::StatusCode::NOT_FOUND);
+  }
+}
+
+TEST_F(ServerTest, TheHealthPortServesNothingButHealth) {
+  ASSERT_NE(health_channel_, nullptr);
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  tv1::EchoRequest request;
+  tv1::EchoResponse response;
+  EXPECT_EQ(tv1::EchoService::NewStub(health_channel_)->Echo(&context, request, &response)
+                .error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
 }
 
 TEST_F(ServerTest, HealthFollowsTheProbeBothWays) {
@@ -227,8 +253,10 @@ TEST_F(ServerTest, HealthFollowsTheProbeBothWays) {
 
 TEST_F(ServerTest, SetServingFalseIsVisibleToClients) {
   server_->SetServing(false);
-  EXPECT_EQ(Check(""), HealthCheckResponse::NOT_SERVING);
-  EXPECT_EQ(Check("testing.v1.EchoService"), HealthCheckResponse::NOT_SERVING);
+  for (const auto& channel : {channel_, health_channel_}) {
+    EXPECT_EQ(Check("", nullptr, channel), HealthCheckResponse::NOT_SERVING);
+    EXPECT_EQ(Check("testing.v1.EchoService", nullptr, channel), HealthCheckResponse::NOT_SERVING);
+  }
 }
 
 // --- status conversion over the wire --------------------------------------------------------
@@ -614,6 +642,7 @@ TEST_F(ServerTest, HealthSaysNotServingOnceShutdownBegins) {
   ASSERT_TRUE(started.WaitForNotificationWithTimeout(absl::Seconds(5)));
   // The health service is reached over the connection that is already open.
   ASSERT_EQ(Check(""), HealthCheckResponse::SERVING);
+  ASSERT_EQ(Check("", nullptr, health_channel_), HealthCheckResponse::SERVING);
   std::thread shutdown([&] { server_->Shutdown(); });
   ASSERT_TRUE(logs_.WaitForLine({"server.draining"}).has_value());
   // A probe that still says "up" cannot bring the draining server back to SERVING.
@@ -621,9 +650,14 @@ TEST_F(ServerTest, HealthSaysNotServingOnceShutdownBegins) {
   grpc::StatusCode code;
   HealthCheckResponse::ServingStatus status = Check("", &code);
   EXPECT_NE(status, HealthCheckResponse::SERVING) << "code " << code;
+  // The health port stays open through the drain and says so.
+  EXPECT_EQ(Check("", &code, health_channel_), HealthCheckResponse::NOT_SERVING) << "code " << code;
   release.Notify();
   shutdown.join();
   slow_call.join();
+  // Then it closes with the server.
+  EXPECT_EQ(Check("", &code, health_channel_), HealthCheckResponse::UNKNOWN);
+  EXPECT_EQ(code, grpc::StatusCode::UNAVAILABLE);
 }
 
 TEST_F(ServerTest, SigtermMakesRunDrainAndReturn) {

@@ -19,6 +19,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "shared/rpc/config.h"
 #include "shared/rpc/server.h"
 #include "testing/v1/echo_service.grpc.pb.h"
@@ -138,6 +139,38 @@ class TlsTest : public ::testing::Test {
   EchoServiceImpl echo_;
   std::unique_ptr<GrpcServer> server_;
 };
+
+// The kubelet's native gRPC probe speaks plaintext only: a mutual-TLS server is probed on its
+// plaintext health port, which serves nothing else.
+TEST_F(TlsTest, AMutualTlsServerIsProbedInPlaintextOnItsHealthPort) {
+  ServerConfig config;
+  config.listen_address = "127.0.0.1:0";
+  config.drain_timeout = absl::Seconds(1);
+  config.tls = ServerTls(/*mutual=*/true);
+  config.health_port = 0;
+  absl::StatusOr<std::unique_ptr<GrpcServer>> server = GrpcServer::Start(
+      config, {{&echo_, tv1::EchoService::service_full_name()}}, /*handle_signals=*/false);
+  ASSERT_TRUE(server.ok()) << server.status();
+  server_ = *std::move(server);
+  ASSERT_GT(server_->health_port(), 0);
+  auto plaintext_check = [](int port) {
+    auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
+                                       grpc::InsecureChannelCredentials());
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    grpc::health::v1::HealthCheckResponse response;
+    grpc::Status status = grpc::health::v1::Health::NewStub(channel)->Check(
+        &context, grpc::health::v1::HealthCheckRequest(), &response);
+    return status.ok() ? grpc::health::v1::HealthCheckResponse::ServingStatus_Name(
+                             response.status())
+                       : absl::StrCat("code ", status.error_code());
+  };
+  EXPECT_EQ(plaintext_check(server_->health_port()), "SERVING");
+  EXPECT_EQ(plaintext_check(server_->port()), absl::StrCat("code ", grpc::UNAVAILABLE));
+  server_->SetServing(false);
+  EXPECT_EQ(plaintext_check(server_->health_port()), "NOT_SERVING");
+  EXPECT_TRUE(Call(ClientTls("client")).ok());  // the TLS port itself is unchanged
+}
 
 TEST_F(TlsTest, TlsServerAnswersAClientTrustingItsCa) {
   StartServer(ServerTls(/*mutual=*/false));
@@ -282,6 +315,18 @@ TEST(TlsConfigTest, MetricsPortIsOffByDefaultAndReadFromTheEnvironment) {
   config = LoadServerConfig("BILLING", {}, {}, FakeEnv({{"METRICS_PORT", "70000"}}));
   EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(config.status().message(), HasSubstr("METRICS_PORT"));
+}
+
+TEST(TlsConfigTest, HealthPortIsOffByDefaultAndReadFromTheEnvironment) {
+  absl::StatusOr<ServerConfig> config = LoadServerConfig("BILLING", {}, {}, FakeEnv({}));
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(config->health_port, -1);
+  config = LoadServerConfig("BILLING", {}, {}, FakeEnv({{"BILLING_HEALTH_PORT", "50061"}}));
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(config->health_port, 50061);
+  config = LoadServerConfig("BILLING", {}, {}, FakeEnv({{"HEALTH_PORT", "x"}}));
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(config.status().message(), HasSubstr("HEALTH_PORT"));
 }
 
 }  // namespace
