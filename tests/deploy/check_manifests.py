@@ -4,11 +4,12 @@
 Usage: check_manifests.py REPO_ROOT OVERLAY_DIR...
 
 Each overlay is rendered with `kubectl kustomize`; then, for every workload:
-  - every probe targets the gRPC containerPort, and that port is the one the binary listens on
-    (<PREFIX>_GRPC_PORT in its environment, PREFIX taken from LoadServerConfig("...") in
-    services/<svc>/main.cc), and the one services.md fixes for the service; where the port
-    serves TLS (<PREFIX>_TLS_CERT_FILE set), which the kubelet's gRPC probe cannot speak, every
-    probe is instead GET /healthz on the metrics port the binary serves;
+  - every probe is a native gRPC probe on the gRPC containerPort, and that port is the one the
+    binary listens on (<PREFIX>_GRPC_PORT in its environment, PREFIX taken from
+    LoadServerConfig("...") in services/<svc>/main.cc), and the one services.md fixes for the
+    service; where that port serves TLS (<PREFIX>_TLS_CERT_FILE set), which the kubelet's gRPC
+    probe cannot speak, every probe targets the plaintext health port instead
+    (<PREFIX>_HEALTH_PORT, exposed as a containerPort);
   - a variable naming a file (*_FILE) points into a mounted volume, and into a Secret volume
     when its name looks secret (a TLS key): the path may be plain, the content may not;
   - every environment variable the manifests set (env and ConfigMap envFrom) is one the binary
@@ -25,7 +26,7 @@ Each overlay is rendered with `kubectl kustomize`; then, for every workload:
     its Service, PodDisruptionBudget, HorizontalPodAutoscaler and NetworkPolicy.
 Then it proves the checks can fail: mutated copies of the rendered dev overlay (an unknown
 variable, a plain-text secret, a probe on the wrong port, one prod replica, no limits, a
-writable root filesystem, a gRPC probe on a TLS port, a TLS key outside a Secret volume)
+writable root filesystem, a probe on a TLS port, a TLS key outside a Secret volume)
 must each be rejected.
 
 Writes a JUnit XML report to $XML_OUTPUT_FILE (one test case per check) when set, prints
@@ -243,28 +244,31 @@ def check(docs, overlay_name, truth):
             problems.append(f"gRPC containerPort {grpc_port} is not the contract port "
                             f"{CONTRACT_GRPC_PORTS[name]} of services.md")
         tls = prefix is not None and bool(env.get(f"{prefix}_TLS_CERT_FILE"))
+        health = env.get(f"{prefix}_HEALTH_PORT", env.get("HEALTH_PORT")) if prefix else None
+        health_port = int(health) if health and health.isdigit() else None
+        if health is not None and health_port not in ports.values():
+            problems.append(f"{prefix}_HEALTH_PORT is {health}, which is not a containerPort")
         for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
             p = c.get(probe)
             if p is None:
                 if probe != "startupProbe":
                     problems.append(f"no {probe}")
                 continue
-            if "grpc" in p:
-                if tls:
-                    problems.append(f"{probe} is a native gRPC probe, but the port serves TLS, "
-                                    f"which the kubelet's gRPC probe cannot speak: probe GET "
-                                    f"/healthz on the metrics port")
-                elif p["grpc"].get("port") != grpc_port:
-                    problems.append(f"{probe} targets port {p['grpc'].get('port')}, the container "
-                                    f"exposes gRPC on {grpc_port}")
-            elif "httpGet" in p:
-                target = p["httpGet"].get("port")
-                if p["httpGet"].get("path") != "/healthz" or "metrics" not in ports or \
-                        target not in ("metrics", ports["metrics"]):
-                    problems.append(f"{probe} is GET {p['httpGet'].get('path')} on port {target}; "
-                                    f"the health endpoint is GET /healthz on the metrics port")
-            else:
-                problems.append(f"{probe} is neither a native gRPC probe nor GET /healthz")
+            if "grpc" not in p:
+                problems.append(f"{probe} is not a native gRPC probe")
+                continue
+            target = p["grpc"].get("port")
+            if tls and target == grpc_port:
+                problems.append(f"{probe} targets the gRPC port {grpc_port}, which serves TLS, "
+                                f"which the kubelet's gRPC probe cannot speak: probe the "
+                                f"plaintext health port ({prefix}_HEALTH_PORT)")
+            elif tls and health_port is None:
+                problems.append(f"{probe}: the gRPC port serves TLS and {prefix}_HEALTH_PORT is "
+                                f"not set")
+            elif target not in (grpc_port, health_port):
+                problems.append(f"{probe} targets port {target}, the container exposes gRPC on "
+                                f"{grpc_port}" + (f" and health on {health_port}"
+                                                  if health_port else ""))
         if prefix is not None:
             listen = env.get(f"{prefix}_GRPC_PORT", env.get("GRPC_PORT"))
             addr = env.get(f"{prefix}_GRPC_ADDR", env.get("GRPC_ADDR"))
@@ -382,9 +386,12 @@ def mutations(dev, prod, truth):
         container(docs, "Deployment", "identity")[1]["securityContext"]["readOnlyRootFilesystem"] = False
 
     def grpc_probe_on_tls_port(docs):
-        c = container(docs, "Deployment", "identity")[1]
-        c["readinessProbe"].pop("httpGet")
-        c["readinessProbe"]["grpc"] = {"port": 50051}
+        container(docs, "Deployment", "identity")[1]["readinessProbe"]["grpc"]["port"] = 50051
+
+    def tls_without_health_port(docs):
+        for d in docs:
+            if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "questions-config":
+                del d["data"]["QUESTIONS_HEALTH_PORT"]
 
     def tls_key_outside_secret(docs):
         for d in docs:
@@ -407,11 +414,12 @@ def mutations(dev, prod, truth):
         (writable_root, "container identity: readOnlyRootFilesystem is not true"),
         (short_grace, "terminationGracePeriodSeconds 10 does not exceed the drain timeout"),
         (one_prod_replica, "prod replicas 1 < 2"),
-        (grpc_probe_on_tls_port, "readinessProbe is a native gRPC probe, but the port serves TLS"),
+        (grpc_probe_on_tls_port, "readinessProbe targets the gRPC port 50051, which serves TLS"),
+        (tls_without_health_port, "the gRPC port serves TLS and QUESTIONS_HEALTH_PORT is not set"),
         (tls_key_outside_secret, "BILLING_TLS_KEY_FILE is /tmp/tls.key, in volume tmp, which is "
                                  "not a Secret"),
     ]
-    on_prod = (grpc_probe_on_tls_port, tls_key_outside_secret)
+    on_prod = (grpc_probe_on_tls_port, tls_without_health_port, tls_key_outside_secret)
     out = []
     for mutate, expected in cases:
         if mutate in on_prod and prod is None:

@@ -87,13 +87,16 @@ def report_failure(test, message, suite):
 
 
 class Suite:
-    def __init__(self, workdir, extra_env=None, tls_ca=None):
+    def __init__(self, workdir, extra_env=None, tls_ca=None, health_ports=False):
         self.workdir = workdir
         # Extra variables for every service, e.g. a short health interval; "{SVC}" in a name
         # becomes the service's prefix (IDENTITY, ...).
         self.extra_env = extra_env or {}
         # When set, the gRPC ports serve TLS and `buf curl` trusts this CA file.
         self.tls_ca = tls_ca
+        # When true, each service also serves its plaintext health port (<SVC>_HEALTH_PORT),
+        # reachable as the service name "<svc>_health" in call() and addr().
+        self.health_ports = health_ports
         # When set, the services reach PostgreSQL through this local port (a test's proxy).
         self.service_db_port = None
         self.buf = os.path.join(repo_root(), "node_modules", ".bin", "buf")
@@ -110,10 +113,11 @@ class Suite:
     # ---- lifecycle ---------------------------------------------------------------------------
 
     @classmethod
-    def start(cls, workdir, extra_env=None, db_proxy=None, tls_ca=None):
+    def start(cls, workdir, extra_env=None, db_proxy=None, tls_ca=None, health_ports=False):
         """db_proxy(pg_port) -> local port: called after the database exists, before the
-        services start; they then connect through the returned port. tls_ca: see __init__."""
-        suite = cls(workdir, extra_env, tls_ca)
+        services start; they then connect through the returned port. tls_ca, health_ports:
+        see __init__."""
+        suite = cls(workdir, extra_env, tls_ca, health_ports)
         suite._create_database()
         if db_proxy:
             suite.service_db_port = db_proxy(urllib.parse.urlsplit(suite.admin_url).port or 5432)
@@ -167,7 +171,8 @@ class Suite:
 
     def _start_all(self):
         for name in ("identity", "billing", "questions", "webhook", "identity_metrics",
-                     "billing_metrics", "questions_metrics"):
+                     "billing_metrics", "questions_metrics", "identity_health", "billing_health",
+                     "questions_health"):
             self.ports[name] = free_port()
         for svc in ("identity", "billing", "questions"):
             self.start_service(svc)
@@ -179,6 +184,8 @@ class Suite:
         # Only the variables the service needs: nothing of the test's environment leaks in.
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **self._env(svc),
                **{k.replace("{SVC}", svc.upper()): v for k, v in self.extra_env.items()}}
+        if self.health_ports:
+            env[f"{svc.upper()}_HEALTH_PORT"] = str(self.ports[f"{svc}_health"])
         with open(path, "ab") as log:
             self.procs[svc] = subprocess.Popen([os.path.join(RUNFILES, BINARIES[svc])], env=env,
                                                stdout=log, stderr=log, stdin=subprocess.DEVNULL)
@@ -240,21 +247,24 @@ class Suite:
     def addr(self, svc):
         return f"127.0.0.1:{self.ports[svc]}"
 
-    def _scheme(self):
-        return "https" if self.tls_ca else "http"
+    def _scheme(self, svc):
+        return "https" if self.tls_ca and not svc.endswith("_health") else "http"
 
-    def _transport(self):
-        """buf curl's flags for the gRPC ports: HTTP/2 without TLS, or TLS trusting tls_ca."""
-        return ["--cacert", self.tls_ca] if self.tls_ca else ["--http2-prior-knowledge"]
+    def _transport(self, svc):
+        """buf curl's flags for `svc`'s port: HTTP/2 without TLS, or TLS trusting tls_ca (a
+        health port is always plaintext)."""
+        if self._scheme(svc) == "https":
+            return ["--cacert", self.tls_ca]
+        return ["--http2-prior-knowledge"]
 
     def call(self, svc, method, body, token=None, stream=None, timeout=30):
         """One RPC through `buf curl` (reflection, JSON). Raises RpcError with the gRPC code
         in buf's lower-case form ("permission_denied")."""
-        args = [self.buf, "curl", "--protocol", "grpc", *self._transport(),
+        args = [self.buf, "curl", "--protocol", "grpc", *self._transport(svc),
                 "--timeout", f"{timeout}s", "-d", "@-"]
         if token:
             args += ["-H", "@-"]
-        args.append(f"{self._scheme()}://{self.addr(svc)}/{method}")
+        args.append(f"{self._scheme(svc)}://{self.addr(svc)}/{method}")
         messages = stream if stream is not None else [body]
         stdin = (f"Authorization: Bearer {token}\n\n" if token else "") + "\n".join(
             json.dumps(m) for m in messages)
@@ -270,8 +280,8 @@ class Suite:
 
     def list_services(self, svc):
         """The services `svc` lists through server reflection."""
-        proc = subprocess.run([self.buf, "curl", "--protocol", "grpc", *self._transport(),
-                               "--list-services", f"{self._scheme()}://{self.addr(svc)}"],
+        proc = subprocess.run([self.buf, "curl", "--protocol", "grpc", *self._transport(svc),
+                               "--list-services", f"{self._scheme(svc)}://{self.addr(svc)}"],
                               capture_output=True, text=True, timeout=60)
         if proc.returncode != 0:
             raise RpcError("list-services", "transport", proc.stderr.strip())

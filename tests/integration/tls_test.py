@@ -1,13 +1,13 @@
 """The three server binaries over TLS, configured as deploy/k8s/components/tls configures them in
 prod: each server reads its certificate and key from files (<SVC>_TLS_CERT_FILE,
 <SVC>_TLS_KEY_FILE), billing and questions verify the servers they call against a CA file
-(SUITE_TLS_CA_FILE), and the probes use GET /healthz on the metrics port.
+(SUITE_TLS_CA_FILE), and the probes use the plaintext health port (<SVC>_HEALTH_PORT).
 
 Checks, on a throw-away PKI made with the openssl command line:
   - a client trusting the CA logs in at identity, and authenticated calls to billing and
     questions succeed, which needs their own calls to identity to verify its certificate;
   - a plaintext client is refused by every gRPC port;
-  - /healthz on every metrics port answers 200 SERVING, in plaintext;
+  - every health port answers SERVING in plaintext, and serves nothing else;
   - questions restarted trusting another CA cannot authenticate anyone (UNAVAILABLE): its
     client really verifies the certificate;
   - every binary exits 0 on SIGTERM.
@@ -18,8 +18,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.environ.get("TEST_SRCDIR", ".."),
                                 os.environ.get("TEST_WORKSPACE", "suite"), "tests", "e2e"))
@@ -57,15 +55,6 @@ def make_pki(workdir):
     return make_ca(workdir, "other-ca")
 
 
-def healthz(suite, svc):
-    url = f"http://127.0.0.1:{suite.ports[svc + '_metrics']}/healthz"
-    try:
-        with urllib.request.urlopen(url, timeout=10) as resp:
-            return f"{resp.status} {resp.read().decode().strip()}"
-    except urllib.error.HTTPError as e:
-        return f"{e.code} {e.read().decode().strip()}"
-
-
 def expect(condition, message):
     if not condition:
         raise StepFailed(message)
@@ -83,7 +72,8 @@ def main():
             env = {"{SVC}_TLS_CERT_FILE": os.path.join(tls_dir, "tls.crt"),
                    "{SVC}_TLS_KEY_FILE": os.path.join(tls_dir, "tls.key"),
                    "SUITE_TLS_CA_FILE": ca}
-            suite = Suite.start(workdir, extra_env=env, tls_ca=ca)  # waits for SERVING over TLS
+            # Waits for SERVING over TLS; every service also gets a plaintext health port.
+            suite = Suite.start(workdir, extra_env=env, tls_ca=ca, health_ports=True)
 
             step = "a client trusting the CA logs in at identity"
             login = suite.call("identity", IDS + "Login",
@@ -106,9 +96,15 @@ def main():
                     expect(e.code in ("transport", "unavailable", "internal", "unknown"),
                            f"{svc}: plaintext call failed with {e.code}: {e.message}")
 
-            step = "/healthz on every metrics port says SERVING in plaintext"
+            step = "every health port answers SERVING in plaintext, and nothing else"
             for svc in ("identity", "billing", "questions"):
-                expect(healthz(suite, svc) == "200 SERVING", f"{svc}: {healthz(suite, svc)}")
+                out = plain.call(f"{svc}_health", "grpc.health.v1.Health/Check", {}, timeout=5)
+                expect(out.get("status") == "SERVING", f"{svc}: {out}")
+                try:
+                    plain.call(f"{svc}_health", IDS + "Login", {"email": "a@b.c"}, timeout=5)
+                    raise StepFailed(f"{svc}'s health port answered Login")
+                except RpcError as e:
+                    expect(e.code == "unimplemented", f"{svc}: Login there gave {e.code}")
 
             step = "questions trusting another CA cannot reach identity"
             suite.stop(only=["questions"])
