@@ -305,28 +305,24 @@ TEST(TlsConfigTest, ClientSettingsComeFromSuiteVariables) {
             absl::StatusCode::kInvalidArgument);
 }
 
-TEST(TlsConfigTest, MetricsPortIsOffByDefaultAndReadFromTheEnvironment) {
-  absl::StatusOr<ServerConfig> config = LoadServerConfig("BILLING", {}, {}, FakeEnv({}));
-  ASSERT_TRUE(config.ok());
-  EXPECT_EQ(config->metrics_port, -1);
-  config = LoadServerConfig("BILLING", {}, {}, FakeEnv({{"BILLING_METRICS_PORT", "9090"}}));
-  ASSERT_TRUE(config.ok());
-  EXPECT_EQ(config->metrics_port, 9090);
-  config = LoadServerConfig("BILLING", {}, {}, FakeEnv({{"METRICS_PORT", "70000"}}));
-  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(config.status().message(), HasSubstr("METRICS_PORT"));
-}
-
-TEST(TlsConfigTest, HealthPortIsOffByDefaultAndReadFromTheEnvironment) {
-  absl::StatusOr<ServerConfig> config = LoadServerConfig("BILLING", {}, {}, FakeEnv({}));
-  ASSERT_TRUE(config.ok());
-  EXPECT_EQ(config->health_port, -1);
-  config = LoadServerConfig("BILLING", {}, {}, FakeEnv({{"BILLING_HEALTH_PORT", "50061"}}));
-  ASSERT_TRUE(config.ok());
-  EXPECT_EQ(config->health_port, 50061);
-  config = LoadServerConfig("BILLING", {}, {}, FakeEnv({{"HEALTH_PORT", "x"}}));
-  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(config.status().message(), HasSubstr("HEALTH_PORT"));
+// The metrics port and the plaintext health port: unset = none (-1), prefixed or generic
+// variable, and a bad value names the variable.
+TEST(TlsConfigTest, OptionalPortsAreOffByDefaultAndReadFromTheEnvironment) {
+  for (const auto& [name, port] : {std::pair<std::string, int ServerConfig::*>{
+                                       "METRICS_PORT", &ServerConfig::metrics_port},
+                                   {"HEALTH_PORT", &ServerConfig::health_port}}) {
+    absl::StatusOr<ServerConfig> config = LoadServerConfig("BILLING", {}, {}, FakeEnv({}));
+    ASSERT_TRUE(config.ok());
+    EXPECT_EQ((*config).*port, -1) << name;
+    config = LoadServerConfig("BILLING", {}, {}, FakeEnv({{"BILLING_" + name, "9090"}}));
+    ASSERT_TRUE(config.ok()) << name;
+    EXPECT_EQ((*config).*port, 9090) << name;
+    for (const char* bad : {"70000", "x"}) {
+      config = LoadServerConfig("BILLING", {}, {}, FakeEnv({{name, bad}}));
+      EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument) << name << bad;
+      EXPECT_THAT(config.status().message(), HasSubstr(name));
+    }
+  }
 }
 
 }  // namespace
