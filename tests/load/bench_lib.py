@@ -387,6 +387,8 @@ def cmd_report(d, out):
     if "sched_autogroup" in res["machine"]:
         a = res["machine"]["sched_autogroup"]
         print(f"kernel.sched_autogroup_enabled: {a['before']} before the run, {a['during']} during it")
+    if res["settings"].get("tls"):
+        print("TLS on every gRPC port (BENCH_TLS=1): the services' and the loadgen's calls included")
     print("\ntargets:")
     for t in res["targets"]:
         print(f"  {'met    ' if t['met'] else 'NOT MET'}  {t['target']}: {t['value']}")
