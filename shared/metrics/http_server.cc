@@ -7,8 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
+#include "shared/http/listen_thread.h"
 
 namespace suite::metrics {
 
@@ -39,11 +38,7 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
   if (self->port_ <= 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", host, ":", port));
   }
-  httplib::Server* http = self->http_.get();
-  self->thread_ = std::thread([http] { http->listen_after_bind(); });
-  // httplib's stop() does nothing until the loop runs, so a Stop right after Start would
-  // leave the thread listening and the join hanging: wait for the loop first.
-  while (!http->is_running()) absl::SleepFor(absl::Milliseconds(1));
+  self->thread_ = suite::http::StartListenThread(*self->http_);
   return self;
 }
 

@@ -1,15 +1,12 @@
 #include "services/billing/http/webhook_server.h"
 
-#include <atomic>
-#include <chrono>
 #include <exception>
-#include <memory>
-#include <thread>
 #include <utility>
 
 #include "httplib.h"
 #include "nlohmann/json.hpp"
 #include "services/billing/domain/model.h"
+#include "shared/http/listen_thread.h"
 #include "shared/rpc/request_context.h"
 #include "shared/rpc/status.h"
 
@@ -76,17 +73,7 @@ absl::StatusOr<std::unique_ptr<WebhookServer>> WebhookServer::Start(const std::s
     return absl::UnavailableError("cannot bind the webhook port");
   }
   self->port_ = bound;
-  std::shared_ptr<std::atomic<bool>> listen_returned = std::make_shared<std::atomic<bool>>(false);
-  self->thread_ = std::thread([&server, listen_returned] {
-    server.listen_after_bind();
-    *listen_returned = true;
-  });
-  // httplib's stop() does nothing until the listen loop has begun, so a Stop() before then
-  // would leave the loop running and the join in Stop() waiting forever (a test's TearDown
-  // hung so in CI). Return once the loop runs, or has already ended.
-  while (!server.is_running() && !*listen_returned) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  self->thread_ = suite::http::StartListenThread(server);
   return self;
 }
 
