@@ -212,9 +212,9 @@ def pgbench_tps(path):
 def memory_targets(mem):
     """The memory targets of each service in `mem` ({svc: {idle_rss_kib, hwm_kib, end_hwm_kib}}).
 
-    The peak is the larger of the VmHWM read after the peak-throughput step and the one read at
-    the end, which covers the whole run: the login flood, the sweep to c = 256 and the imports
-    of up to 10^6 questions come after the peak step.
+    The peak is the larger of the VmHWM up to the peak-throughput step and the one of the whole
+    run (the bench folds every step's VmHWM into it): the login flood, the sweep to c = 256 and
+    the imports of up to 10^6 questions come after the peak step.
     """
     targets = []
     for svc, m in mem.items():
@@ -225,6 +225,19 @@ def memory_targets(mem):
         targets.append({"target": f"{svc} RSS peak (VmHWM over the whole run) <= 64 MiB",
                         "value": round(peak / 1024, 1), "met": peak <= 64 * 1024})
     return targets
+
+
+def peak_phases(by_phase, services=("identity", "billing", "questions"), top=3):
+    """The steps of the run with the highest peaks of each service, highest first.
+
+    `by_phase` is the bench's list of [step, identity VmHWM, billing VmHWM, questions VmHWM] (KiB),
+    each the peak of that step alone. Returns {svc: [[step, kib], ...]} with `top` entries.
+    """
+    out = {}
+    for i, svc in enumerate(services):
+        ranked = sorted(by_phase, key=lambda p: p[1 + i], reverse=True)[:top]
+        out[svc] = [[p[0], p[1 + i]] for p in ranked]
+    return out
 
 
 def cmd_report(d, out):
@@ -293,6 +306,9 @@ def cmd_report(d, out):
                            "value": round(worst, 2), "met": worst <= 5.0 and errs == 0})
     mem = meta.get("memory", {})
     res["memory_kib"] = mem
+    if meta.get("memory_by_phase"):
+        res["memory_by_phase_kib"] = meta["memory_by_phase"]
+        res["memory_peak_phases_kib"] = peak_phases(meta["memory_by_phase"])
     res["targets"].extend(memory_targets(mem))
     sweep = []
     for c in meta["settings"]["sweep"]:
@@ -380,6 +396,9 @@ def cmd_report(d, out):
     for svc, m in mem.items():
         print(f"  {svc:<10} idle VmRSS {m['idle_rss_kib']:>7}  VmHWM {m['hwm_kib']:>7}  "
               f"after load VmRSS {m['end_rss_kib']:>7}  VmHWM {m['end_hwm_kib']:>7}")
+        if svc in res.get("memory_peak_phases_kib", {}):
+            print("  " + " " * 10 + " highest during: " + ", ".join(
+                f"{step} {kib}" for step, kib in res["memory_peak_phases_kib"][svc]))
     if "loadavg_1m_during_runs" in res["machine"]:
         l = res["machine"]["loadavg_1m_during_runs"]
         print(f"\nload average (1 min) at the measured runs: {l['min']:.1f} .. {l['max']:.1f} "

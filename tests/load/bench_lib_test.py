@@ -94,6 +94,14 @@ class BenchLibTest(unittest.TestCase):
         self.assertEqual(met["billing RSS peak (VmHWM over the whole run) <= 64 MiB"],
                          (30.3, True))
 
+    def test_peak_phases_ranks_each_services_steps_by_their_own_peak(self):
+        by_phase = [["start", 21000, 22000, 23000], ["peak_Login", 50000, 25000, 24000],
+                    ["vs_flood", 61000, 24000, 30000], ["import_huge", 30000, 26000, 58000]]
+        ranked = bench_lib.peak_phases(by_phase, top=2)
+        self.assertEqual(ranked["identity"], [["vs_flood", 61000], ["peak_Login", 50000]])
+        self.assertEqual(ranked["billing"], [["import_huge", 26000], ["peak_Login", 25000]])
+        self.assertEqual(ranked["questions"], [["import_huge", 58000], ["vs_flood", 30000]])
+
 
 if __name__ == "__main__":
     unittest.main()
