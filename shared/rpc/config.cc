@@ -40,6 +40,7 @@ constexpr absl::string_view kTlsKey = "TLS_KEY_FILE";
 constexpr absl::string_view kTlsClientCa = "TLS_CLIENT_CA_FILE";
 constexpr absl::string_view kMetricsPort = "METRICS_PORT";
 constexpr absl::string_view kHealthPort = "HEALTH_PORT";
+constexpr absl::string_view kHeapTrimInterval = "HEAP_TRIM_INTERVAL";
 
 std::string FlagName(absl::string_view name) { return "--" + absl::AsciiStrToLower(name); }
 
@@ -194,6 +195,11 @@ absl::StatusOr<ServerConfig> LoadServerConfig(absl::string_view service_prefix,
     absl::StatusOr<absl::Duration> d = ParsePositiveDuration(*s);
     if (!d.ok()) return d.status();
     config.health_interval = *d;
+  }
+  if (absl::optional<Setting> s = Find(kHeapTrimInterval, *flags, prefix, env); s.has_value()) {
+    absl::StatusOr<absl::Duration> d = ParsePositiveDuration(*s);
+    if (!d.ok()) return d.status();
+    config.heap_trim_interval = *d;
   }
   if (absl::optional<Setting> s = Find(kMaxMessage, *flags, prefix, env); s.has_value()) {
     int bytes = 0;

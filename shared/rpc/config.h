@@ -21,8 +21,10 @@
 //                               HEALTH_PORT                plaintext gRPC port serving only the health
 //                                                          service, for probes that cannot speak TLS
 //                                                          (unset = none; 0 = pick a free port)
+//                               HEAP_TRIM_INTERVAL         how often free heap pages go back to the
+//                                                          OS (10s; //shared/base:heap_trimmer)
 //
-// The TLS, metrics and health-port settings have no flags; they are read as
+// The TLS, metrics, health-port and heap-trim settings have no flags; they are read as
 // `<PREFIX>_TLS_CERT_FILE` etc. or the generic name like the others. Insecure (plaintext) stays the default when nothing is set.
 // Durations are absl durations ("20s", "1500ms", "1m") or bare seconds ("20"). At one level an
 // address beats a port. Flags are `--name=value` or `--name value`; arguments that do not start
@@ -79,6 +81,9 @@ struct ServerConfig {
   // the main port's statuses: the kubelet's native gRPC probe cannot speak TLS. -1 = none,
   // 0 = pick a free port.
   int health_port = -1;
+  // Period of the HeapTrimmer GrpcServer::Start runs: after a burst the process goes back to
+  // its idle footprint within this long.
+  absl::Duration heap_trim_interval = absl::Seconds(10);
 };
 
 // Looks up one environment variable; nullopt when it is not set.

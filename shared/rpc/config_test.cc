@@ -29,6 +29,20 @@ TEST(LoadServerConfigTest, NothingSetGivesTheDefaults) {
   EXPECT_EQ(config->max_message_bytes, 4 * 1024 * 1024);
   EXPECT_EQ(config->health_interval, absl::Seconds(2));
   EXPECT_EQ(config->handler_threads, 16);
+  EXPECT_EQ(config->heap_trim_interval, absl::Seconds(10));
+}
+
+TEST(LoadServerConfigTest, HeapTrimIntervalIsReadWithOrWithoutThePrefix) {
+  absl::StatusOr<ServerConfig> generic =
+      LoadServerConfig("IDENTITY", {}, {}, FakeEnv({{"HEAP_TRIM_INTERVAL", "30s"}}));
+  ASSERT_TRUE(generic.ok()) << generic.status();
+  EXPECT_EQ(generic->heap_trim_interval, absl::Seconds(30));
+
+  absl::StatusOr<ServerConfig> prefixed = LoadServerConfig(
+      "IDENTITY", {}, {},
+      FakeEnv({{"HEAP_TRIM_INTERVAL", "30s"}, {"IDENTITY_HEAP_TRIM_INTERVAL", "500ms"}}));
+  ASSERT_TRUE(prefixed.ok()) << prefixed.status();
+  EXPECT_EQ(prefixed->heap_trim_interval, absl::Milliseconds(500));
 }
 
 TEST(LoadServerConfigTest, PrefixedVariableBeatsGenericOne) {
@@ -104,6 +118,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{{{"GRPC_DRAIN_TIMEOUT", "0"}}, {}, "GRPC_DRAIN_TIMEOUT"},
         BadValue{{{"GRPC_DRAIN_TIMEOUT", "-5s"}}, {}, "GRPC_DRAIN_TIMEOUT"},
         BadValue{{{"IDENTITY_GRPC_HEALTH_INTERVAL", "inf"}}, {}, "IDENTITY_GRPC_HEALTH_INTERVAL"},
+        BadValue{{{"IDENTITY_HEAP_TRIM_INTERVAL", "0s"}}, {}, "IDENTITY_HEAP_TRIM_INTERVAL"},
+        BadValue{{{"HEAP_TRIM_INTERVAL", "often"}}, {}, "HEAP_TRIM_INTERVAL"},
         BadValue{{{"GRPC_MAX_MESSAGE_BYTES", "12"}}, {}, "GRPC_MAX_MESSAGE_BYTES"},
         BadValue{{{"GRPC_MAX_MESSAGE_BYTES", "4MB"}}, {}, "GRPC_MAX_MESSAGE_BYTES"},
         BadValue{{{"GRPC_HANDLER_THREADS", "0"}}, {}, "GRPC_HANDLER_THREADS"},

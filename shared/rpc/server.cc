@@ -154,6 +154,7 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const ServerConfig
     }
     self->metrics_server_ = *std::move(http);
   }
+  self->heap_trimmer_ = std::make_unique<HeapTrimmer>(config.heap_trim_interval);
   self->SetServing(true);
   WriteLogLine({{"severity", "INFO"},
                 {"event", "server.started"},

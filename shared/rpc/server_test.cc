@@ -23,6 +23,7 @@
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
+#include "shared/base/testing/fragmented_heap.h"
 #include "shared/rpc/blocking_executor.h"
 #include "shared/rpc/config.h"
 #include "shared/rpc/json_log.h"
@@ -504,6 +505,25 @@ TEST_F(ServerTest, DrainLetsInFlightCallFinishRefusesNewOnesAndReturns) {
   EXPECT_TRUE(slow_status.ok()) << slow_status.error_message();
   EXPECT_LT(absl::Now() - shutdown_start, absl::Seconds(3));  // the drain deadline
   EXPECT_TRUE(logs_.WaitForLine({"server.stopped"}).has_value());
+}
+
+TEST_F(ServerTest, TheServerGivesFreedHeapBackToTheOsOnItsOwn) {
+  constexpr int64_t kBurst = 32 * 1024 * 1024;
+  const int64_t before = suite::testing::ResidentBytes();
+  suite::testing::FragmentedHeap heap(kBurst);
+  const int64_t after_burst = suite::testing::ResidentBytes();
+  ASSERT_GE(after_burst - before, kBurst / 2);  // malloc kept it resident
+
+  server_.reset();
+  ServerConfig config = LoopbackConfig();
+  config.heap_trim_interval = absl::Milliseconds(20);
+  StartServer(config, false);
+
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (suite::testing::ResidentBytes() > after_burst - kBurst / 2 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_LE(suite::testing::ResidentBytes(), after_burst - kBurst / 2);
 }
 
 TEST_F(ServerTest, DrainCancelsCallsThatOutliveTheDeadline) {
