@@ -76,6 +76,16 @@ def psql(url, sql):
                    capture_output=True, text=True, timeout=60)
 
 
+def make_test_pki(workdir):
+    """A throw-away CA and one server certificate for localhost in `workdir` (tests/e2e/
+    test_pki.sh: ca.crt, tls.crt, tls.key); returns the CA certificate's path."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "test_pki.sh")
+    proc = subprocess.run([script, workdir], capture_output=True, text=True, timeout=60)
+    if proc.returncode != 0:
+        raise StepFailed(f"test_pki.sh {workdir}: {proc.stderr.strip()}")
+    return os.path.join(workdir, "ca.crt")
+
+
 def report_failure(test, message, suite):
     """Prints `<test>: FAILED at <message>` to stderr and, when `suite` started, stops it and
     prints the end of every service's log, which usually says why."""

@@ -3,7 +3,7 @@ prod: each server reads its certificate and key from files (<SVC>_TLS_CERT_FILE,
 <SVC>_TLS_KEY_FILE), billing and questions verify the servers they call against a CA file
 (SUITE_TLS_CA_FILE), and the probes use the plaintext health port (<SVC>_HEALTH_PORT).
 
-Checks, on a throw-away PKI made with the openssl command line:
+Checks, on a throw-away PKI (tests/e2e/test_pki.sh):
   - a client trusting the CA logs in at identity, and authenticated calls to billing and
     questions succeed, which needs their own calls to identity to verify its certificate;
   - a plaintext client is refused by every gRPC port;
@@ -15,44 +15,17 @@ Checks, on a throw-away PKI made with the openssl command line:
 Prints `tls: FAILED at step '<step>': ...` and exits 1 on the first failure.
 """
 import os
-import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.environ.get("TEST_SRCDIR", ".."),
                                 os.environ.get("TEST_WORKSPACE", "suite"), "tests", "e2e"))
-from suite_harness import RpcError, StepFailed, Suite, report_failure  # noqa: E402
+from suite_harness import (RpcError, StepFailed, Suite, make_test_pki,  # noqa: E402
+                           report_failure)
 
 IDS = "identity.v1.IdentityService/"
 BIS = "billing.v1.BillingService/"
 QBS = "questions.v1.QuestionBankService/"
-
-
-def openssl(workdir, *args):
-    proc = subprocess.run(["openssl", *args], cwd=workdir, capture_output=True, text=True,
-                          timeout=60)
-    if proc.returncode != 0:
-        raise StepFailed(f"openssl {' '.join(args[:2])}: {proc.stderr.strip()}")
-
-
-def make_ca(workdir, name):
-    openssl(workdir, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-            "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.crt", "-days", "2",
-            "-subj", f"/CN={name}")
-    return os.path.join(workdir, f"{name}.crt")
-
-
-def make_pki(workdir):
-    """The layout of a <svc>-tls Secret (tls.crt, tls.key, ca.crt) in `workdir`, one server
-    certificate for every service (localhost and 127.0.0.1), and an unrelated CA."""
-    make_ca(workdir, "ca")
-    openssl(workdir, "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-            "-nodes", "-keyout", "tls.key", "-out", "tls.csr", "-subj", "/CN=suite")
-    with open(os.path.join(workdir, "san.ext"), "w") as f:
-        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-    openssl(workdir, "x509", "-req", "-in", "tls.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-            "-CAcreateserial", "-out", "tls.crt", "-days", "2", "-extfile", "san.ext")
-    return make_ca(workdir, "other-ca")
 
 
 def expect(condition, message):
@@ -66,9 +39,9 @@ def main():
     try:
         with tempfile.TemporaryDirectory() as workdir:
             tls_dir = os.path.join(workdir, "tls")
-            os.mkdir(tls_dir)
-            other_ca = make_pki(tls_dir)
-            ca = os.path.join(tls_dir, "ca.crt")
+            ca = make_test_pki(tls_dir)
+            # A second, unrelated CA: a client trusting it must refuse the servers.
+            other_ca = make_test_pki(os.path.join(workdir, "other"))
             env = {"{SVC}_TLS_CERT_FILE": os.path.join(tls_dir, "tls.crt"),
                    "{SVC}_TLS_KEY_FILE": os.path.join(tls_dir, "tls.key"),
                    "SUITE_TLS_CA_FILE": ca}
