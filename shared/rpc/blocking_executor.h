@@ -52,6 +52,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "shared/base/request_deadline.h"
+#include "shared/rpc/calls_in_flight.h"
 
 namespace suite::rpc {
 
@@ -105,12 +106,24 @@ bool FinishIfAbandoned(grpc::CallbackServerContext *context, grpc::ServerUnaryRe
 // callable returning grpc::Status, capturing what it needs by value; request
 // and response stay valid until the call finishes) on `executor` and finishes
 // the call with its status. An exception escaping `body` becomes INTERNAL.
+// The call holds a place in CallsInFlight::Process() until it is answered; when
+// there is none, it is answered RESOURCE_EXHAUSTED at once (calls_in_flight.h).
 // Returns the reactor gRPC expects from the handler.
 template <typename Body>
 grpc::ServerUnaryReactor *RunBlocking(grpc::CallbackServerContext *context,
                                       BlockingExecutor &executor, Body body) {
   grpc::ServerUnaryReactor *reactor = context->DefaultReactor();
-  executor.Submit([context, reactor, body = std::move(body)]() mutable {
+  CallsInFlight &in_flight = CallsInFlight::Process();
+  if (!in_flight.TryAdmit()) {
+    reactor->Finish(in_flight.OverloadedStatus());
+    return reactor;
+  }
+  executor.Submit([context, reactor, &in_flight, body = std::move(body)]() mutable {
+    // Given back once the call is answered, on every path below.
+    struct ReleaseOnExit {
+      CallsInFlight &in_flight;
+      ~ReleaseOnExit() { in_flight.Release(); }
+    } release{in_flight};
     if (internal::FinishIfAbandoned(context, reactor)) return;
     auto cancelled = [context] { return context->IsCancelled(); };
     const ScopedRequestDeadline request(DeadlineOf(*context), cancelled);

@@ -32,8 +32,10 @@ constexpr absl::string_view kDrain = "GRPC_DRAIN_TIMEOUT";
 constexpr absl::string_view kMaxMessage = "GRPC_MAX_MESSAGE_BYTES";
 constexpr absl::string_view kHealthInterval = "GRPC_HEALTH_INTERVAL";
 constexpr absl::string_view kHandlerThreads = "GRPC_HANDLER_THREADS";
-constexpr absl::string_view kAllNames[] = {kAddr,       kPort,           kDrain,
-                                           kMaxMessage, kHealthInterval, kHandlerThreads};
+constexpr absl::string_view kMaxCallsInFlight = "GRPC_MAX_CALLS_IN_FLIGHT";
+constexpr absl::string_view kAllNames[] = {kAddr,           kPort,           kDrain,
+                                           kMaxMessage,     kHealthInterval, kHandlerThreads,
+                                           kMaxCallsInFlight};
 // Environment-only settings (no flags): never in kAllNames, so Find sees no flag for them.
 constexpr absl::string_view kTlsCert = "TLS_CERT_FILE";
 constexpr absl::string_view kTlsKey = "TLS_KEY_FILE";
@@ -215,6 +217,13 @@ absl::StatusOr<ServerConfig> LoadServerConfig(absl::string_view service_prefix,
       return Invalid(s->source, s->value, "must be a thread count between 1 and 1024");
     }
     config.handler_threads = threads;
+  }
+  if (absl::optional<Setting> s = Find(kMaxCallsInFlight, *flags, prefix, env); s.has_value()) {
+    int calls = 0;
+    if (!absl::SimpleAtoi(s->value, &calls) || calls < 1 || calls > 1000000) {
+      return Invalid(s->source, s->value, "must be a call count between 1 and 1000000");
+    }
+    config.max_calls_in_flight = calls;
   }
 
   absl::optional<Setting> cert = Find(kTlsCert, *flags, prefix, env);

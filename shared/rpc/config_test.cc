@@ -30,6 +30,20 @@ TEST(LoadServerConfigTest, NothingSetGivesTheDefaults) {
   EXPECT_EQ(config->health_interval, absl::Seconds(2));
   EXPECT_EQ(config->handler_threads, 16);
   EXPECT_EQ(config->heap_trim_interval, absl::Seconds(10));
+  EXPECT_EQ(config->max_calls_in_flight, 2048);
+}
+
+TEST(LoadServerConfigTest, MaxCallsInFlightIsReadFromTheFlagOrTheEnvironment) {
+  absl::StatusOr<ServerConfig> from_env = LoadServerConfig(
+      "QUESTIONS", {}, {}, FakeEnv({{"QUESTIONS_GRPC_MAX_CALLS_IN_FLIGHT", "64"}}));
+  ASSERT_TRUE(from_env.ok()) << from_env.status();
+  EXPECT_EQ(from_env->max_calls_in_flight, 64);
+
+  absl::StatusOr<ServerConfig> from_flag =
+      LoadServerConfig("QUESTIONS", {"--grpc_max_calls_in_flight=1"}, {},
+                       FakeEnv({{"GRPC_MAX_CALLS_IN_FLIGHT", "64"}}));
+  ASSERT_TRUE(from_flag.ok()) << from_flag.status();
+  EXPECT_EQ(from_flag->max_calls_in_flight, 1);
 }
 
 TEST(LoadServerConfigTest, HeapTrimIntervalIsReadWithOrWithoutThePrefix) {
@@ -120,6 +134,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{{{"IDENTITY_GRPC_HEALTH_INTERVAL", "inf"}}, {}, "IDENTITY_GRPC_HEALTH_INTERVAL"},
         BadValue{{{"IDENTITY_HEAP_TRIM_INTERVAL", "0s"}}, {}, "IDENTITY_HEAP_TRIM_INTERVAL"},
         BadValue{{{"HEAP_TRIM_INTERVAL", "often"}}, {}, "HEAP_TRIM_INTERVAL"},
+        BadValue{{{"GRPC_MAX_CALLS_IN_FLIGHT", "0"}}, {}, "GRPC_MAX_CALLS_IN_FLIGHT"},
+        BadValue{{}, {"--grpc_max_calls_in_flight=1000001"}, "--grpc_max_calls_in_flight"},
         BadValue{{{"GRPC_MAX_MESSAGE_BYTES", "12"}}, {}, "GRPC_MAX_MESSAGE_BYTES"},
         BadValue{{{"GRPC_MAX_MESSAGE_BYTES", "4MB"}}, {}, "GRPC_MAX_MESSAGE_BYTES"},
         BadValue{{{"GRPC_HANDLER_THREADS", "0"}}, {}, "GRPC_HANDLER_THREADS"},

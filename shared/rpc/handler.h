@@ -47,6 +47,7 @@
 #include "shared/base/async_caller.h"
 #include "shared/base/request_deadline.h"
 #include "shared/rpc/blocking_executor.h"
+#include "shared/rpc/calls_in_flight.h"
 #include "shared/rpc/request_context.h"
 #include "shared/rpc/status.h"
 
@@ -76,8 +77,10 @@ grpc::ServerUnaryReactor* RunHandler(grpc::CallbackServerContext* context,
 // How asynchronous work ends a call started by RunHandlerAsync; cheap to copy, thread-safe.
 class AsyncReply {
  public:
-  AsyncReply(grpc::ServerUnaryReactor* reactor, std::string request_id)
-      : state_(std::make_shared<State>(reactor, std::move(request_id))) {}
+  // `in_flight`, when given, holds a place the call took (TryAdmit), given back at the Finish.
+  AsyncReply(grpc::ServerUnaryReactor* reactor, std::string request_id,
+             CallsInFlight* in_flight = nullptr)
+      : state_(std::make_shared<State>(reactor, std::move(request_id), in_flight)) {}
 
   // Complete runs `fill` (returning absl::Status; it fills the response) and finishes the
   // call with ToGrpcStatus(status, request id); an exception escaping `fill` becomes INTERNAL.
@@ -104,13 +107,16 @@ class AsyncReply {
   void Finish(const absl::Status& status) const {
     if (state_->finished.exchange(true, std::memory_order_acq_rel)) return;
     state_->reactor->Finish(ToGrpcStatus(status, state_->request_id));
+    if (state_->in_flight != nullptr) state_->in_flight->Release();
   }
 
  private:
   struct State {
-    State(grpc::ServerUnaryReactor* r, std::string id) : reactor(r), request_id(std::move(id)) {}
+    State(grpc::ServerUnaryReactor* r, std::string id, CallsInFlight* f)
+        : reactor(r), request_id(std::move(id)), in_flight(f) {}
     grpc::ServerUnaryReactor* const reactor;
     const std::string request_id;
+    CallsInFlight* const in_flight;
     std::atomic<bool> finished{false};
   };
   std::shared_ptr<State> state_;
@@ -121,13 +127,20 @@ class AsyncReply {
 // database, no downstream call, no hashing); it starts the read with `caller` (whose
 // run_blocking is `executor`), and the read's callback ends the call through `reply`. A body
 // that fails before starting the read finishes through `reply` itself; an exception escaping
-// it finishes the call with INTERNAL. Returns the reactor gRPC expects from the handler.
+// it finishes the call with INTERNAL. As RunBlocking, the call holds a place in
+// CallsInFlight::Process() until it is answered, or is answered RESOURCE_EXHAUSTED at once.
+// Returns the reactor gRPC expects from the handler.
 template <typename Body>
 grpc::ServerUnaryReactor* RunHandlerAsync(grpc::CallbackServerContext* context,
                                           BlockingExecutor& executor, Body body) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const RequestContext rc = RequestContext::FromServerContext(*context);
-  const AsyncReply reply(reactor, rc.request_id());
+  CallsInFlight& in_flight = CallsInFlight::Process();
+  if (!in_flight.TryAdmit()) {
+    reactor->Finish(in_flight.OverloadedStatus());
+    return reactor;
+  }
+  const AsyncReply reply(reactor, rc.request_id(), &in_flight);
   AsyncCaller caller;
   caller.deadline = DeadlineOf(*context);
   caller.abandoned = [context] { return context->IsCancelled(); };

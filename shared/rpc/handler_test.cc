@@ -10,14 +10,17 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "shared/base/request_deadline.h"
+#include "shared/rpc/calls_in_flight.h"
 #include "shared/rpc/config.h"
 #include "shared/rpc/server.h"
 #include "shared/rpc/status.h"
@@ -27,6 +30,7 @@ namespace suite::rpc {
 namespace {
 
 namespace tv1 = ::testing::v1;
+using ::testing::HasSubstr;
 
 // Knows "cached-token" (and refuses "refused-token") without blocking; "slow-token" only
 // through Authenticate, which records the request scope it ran under.
@@ -64,8 +68,9 @@ class TwoSpeedAuthenticator : public CallerAuthenticator {
 
 // Echo through RunAuthenticatedAsync. The message picks how the body ends the call:
 // "inline" finishes from the body, "throw" throws there, "twice" finishes twice,
-// "fill-throws" completes on the executor with a throwing fill; anything else completes on
-// the executor, echoing the message and the caller.
+// "fill-throws" completes on the executor with a throwing fill, "hold" completes on the
+// executor once the test releases it; anything else completes on the executor, echoing the
+// message and the caller.
 class AsyncEchoService final : public tv1::EchoService::CallbackService {
  public:
   grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* context,
@@ -84,6 +89,10 @@ class AsyncEchoService final : public tv1::EchoService::CallbackService {
                                      return reply.Finish(absl::InternalError("a second finish"));
                                    }
                                    async_caller.run_blocking([=] {
+                                     if (message == "hold") {
+                                       held_.Notify();
+                                       release_.WaitForNotificationWithTimeout(absl::Seconds(10));
+                                     }
                                      reply.Complete([&]() -> absl::Status {
                                        if (message == "fill-throws")
                                          throw std::runtime_error("fill failed");
@@ -95,15 +104,31 @@ class AsyncEchoService final : public tv1::EchoService::CallbackService {
   }
 
   TwoSpeedAuthenticator authenticator_;
+  absl::Notification held_;
+  absl::Notification release_;
   BlockingExecutor executor_{"async-echo", 4};
 };
 
 class HandlerTest : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void SetUp() override { StartServer(ServerConfig().max_calls_in_flight); }
+
+  // Every path of a call gives its place in CallsInFlight back (the count is process-wide).
+  void TearDown() override {
+    server_.reset();
+    const absl::Time give_up = absl::Now() + absl::Seconds(5);
+    while (CallsInFlight::Process().count() != 0 && absl::Now() < give_up) {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    EXPECT_EQ(CallsInFlight::Process().count(), 0);
+  }
+
+  void StartServer(int max_calls_in_flight) {
+    server_.reset();
     ServerConfig config;
     config.listen_address = "127.0.0.1:0";
     config.drain_timeout = absl::Seconds(3);
+    config.max_calls_in_flight = max_calls_in_flight;
     absl::StatusOr<std::unique_ptr<GrpcServer>> server = GrpcServer::Start(
         config, {{&service_, tv1::EchoService::service_full_name()}}, /*handle_signals=*/false);
     ASSERT_TRUE(server.ok()) << server.status();
@@ -197,6 +222,34 @@ TEST_F(HandlerTest, AnExceptionInTheBodyOrInTheCompletionBecomesInternal) {
   EXPECT_EQ(body.message().find("body failed"), std::string::npos);  // scrubbed for the client
   EXPECT_EQ(Call("slow-token", "throw", &response).code(), absl::StatusCode::kInternal);
   EXPECT_EQ(Call("cached-token", "fill-throws", &response).code(), absl::StatusCode::kInternal);
+}
+
+TEST_F(HandlerTest, ACallBeyondTheLimitInFlightIsAnsweredResourceExhaustedWithoutRunning) {
+  StartServer(/*max_calls_in_flight=*/1);
+  absl::Status held_status;
+  std::thread held_call([&] {
+    tv1::EchoResponse response;
+    held_status = Call("cached-token", "hold", &response);
+  });
+  ASSERT_TRUE(service_.held_.WaitForNotificationWithTimeout(absl::Seconds(5)));
+
+  tv1::EchoResponse response;
+  absl::Status refused = Call("slow-token", "over the limit", &response);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted) << refused;
+  EXPECT_THAT(refused.message(), HasSubstr("calls in flight: 1"));
+  EXPECT_EQ(service_.authenticator_.authenticate_calls(), 0);  // nothing of it ran
+
+  service_.release_.Notify();
+  held_call.join();
+  EXPECT_TRUE(held_status.ok()) << held_status;
+  // The place is given back with the answer: the next call is served.
+  const absl::Time give_up = absl::Now() + absl::Seconds(5);
+  absl::Status next;
+  do {
+    next = Call("cached-token", "after", &response);
+  } while (next.code() == absl::StatusCode::kResourceExhausted && absl::Now() < give_up);
+  EXPECT_TRUE(next.ok()) << next;
+  EXPECT_EQ(response.message(), "after");
 }
 
 TEST_F(HandlerTest, OnlyTheFirstFinishOfACallCounts) {

@@ -20,6 +20,7 @@
 #include "shared/metrics/http_server.h"
 #include "shared/metrics/metrics.h"
 #include "shared/rpc/call_interceptor.h"
+#include "shared/rpc/calls_in_flight.h"
 #include "shared/rpc/json_log.h"
 #include "shared/rpc/tls.h"
 
@@ -155,6 +156,7 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const ServerConfig
     self->metrics_server_ = *std::move(http);
   }
   self->heap_trimmer_ = std::make_unique<HeapTrimmer>(config.heap_trim_interval);
+  CallsInFlight::Process().SetLimit(config.max_calls_in_flight);
   self->SetServing(true);
   WriteLogLine({{"severity", "INFO"},
                 {"event", "server.started"},

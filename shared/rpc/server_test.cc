@@ -25,6 +25,7 @@
 #include "gtest/gtest.h"
 #include "shared/base/testing/fragmented_heap.h"
 #include "shared/rpc/blocking_executor.h"
+#include "shared/rpc/calls_in_flight.h"
 #include "shared/rpc/config.h"
 #include "shared/rpc/json_log.h"
 #include "shared/rpc/request_context.h"
@@ -139,6 +140,12 @@ class ServerTest : public ::testing::Test {
   void TearDown() override {
     server_.reset();
     SetLogSinkForTesting(nullptr);
+    // Every path of a call gives its place in CallsInFlight back (the count is process-wide).
+    const absl::Time give_up = absl::Now() + absl::Seconds(5);
+    while (CallsInFlight::Process().count() != 0 && absl::Now() < give_up) {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    EXPECT_EQ(CallsInFlight::Process().count(), 0);
   }
 
   void StartServer(const ServerConfig& config, bool handle_signals) {
@@ -505,6 +512,55 @@ TEST_F(ServerTest, DrainLetsInFlightCallFinishRefusesNewOnesAndReturns) {
   EXPECT_TRUE(slow_status.ok()) << slow_status.error_message();
   EXPECT_LT(absl::Now() - shutdown_start, absl::Seconds(3));  // the drain deadline
   EXPECT_TRUE(logs_.WaitForLine({"server.stopped"}).has_value());
+}
+
+TEST_F(ServerTest, CallsBeyondTheLimitInFlightAreAnsweredResourceExhaustedWithoutRunning) {
+  server_.reset();
+  ServerConfig config = LoopbackConfig();
+  config.max_calls_in_flight = 2;
+  StartServer(config, false);
+  absl::Notification release;
+  std::atomic<int> ran{0};
+  echo_.SetBehaviour([&](grpc::ServerContextBase*, const RequestContext&,
+                         const tv1::EchoRequest& request, tv1::EchoResponse*) {
+    ran.fetch_add(1);
+    if (request.message() == "hold") release.WaitForNotificationWithTimeout(absl::Seconds(10));
+    return grpc::Status::OK;
+  });
+  std::vector<std::thread> held;
+  std::vector<grpc::Status> held_status(2);
+  for (int i = 0; i < 2; ++i) {
+    held.emplace_back([&, i] {
+      grpc::ClientContext context;
+      SetDeadline(&context, absl::Seconds(10));
+      tv1::EchoResponse response;
+      held_status[i] = Echo(&context, "hold", &response);
+    });
+  }
+  const absl::Time give_up = absl::Now() + absl::Seconds(5);
+  while (ran.load() < 2 && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(1));
+  ASSERT_EQ(ran.load(), 2);
+
+  grpc::ClientContext context;
+  SetDeadline(&context, absl::Seconds(5));
+  tv1::EchoResponse response;
+  grpc::Status refused = Echo(&context, "over the limit", &response);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(refused.error_message(), HasSubstr("calls in flight: 2"));
+  EXPECT_EQ(ran.load(), 2);  // its body never ran
+
+  release.Notify();
+  for (std::thread& t : held) t.join();
+  for (const grpc::Status& s : held_status) EXPECT_TRUE(s.ok()) << s.error_message();
+  // The places come back with the answers: a new call is served.
+  grpc::Status next;
+  const absl::Time retry_until = absl::Now() + absl::Seconds(5);
+  do {
+    grpc::ClientContext again;
+    SetDeadline(&again, absl::Seconds(5));
+    next = Echo(&again, "after", &response);
+  } while (next.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED && absl::Now() < retry_until);
+  EXPECT_TRUE(next.ok()) << next.error_message();
 }
 
 TEST_F(ServerTest, TheServerGivesFreedHeapBackToTheOsOnItsOwn) {
