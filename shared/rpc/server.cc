@@ -164,6 +164,7 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const ServerConfig
                 {"address", config.listen_address},
                 {"port", self->port_},
                 {"health_port", self->health_port()},
+                {"max_calls_in_flight", config.max_calls_in_flight},
                 {"tls", !config.tls.enabled() ? "off" : config.tls.mutual() ? "mutual" : "on"}});
   return self;
 }

@@ -70,7 +70,8 @@ class GrpcServer {
   // it says NOT_SERVING through the drain and closes after it.
   // While the GrpcServer lives, a HeapTrimmer gives the heap's free pages back to the OS every
   // config.heap_trim_interval (//shared/base:heap_trimmer), so the process returns to its idle
-  // footprint after a burst of calls.
+  // footprint after a burst of calls. Start also sets the process's bound on calls in flight
+  // (CallsInFlight::Process(), calls_in_flight.h) to config.max_calls_in_flight.
   // Returns INVALID_ARGUMENT for a null service or empty name or an unreadable TLS file,
   // UNAVAILABLE when an address cannot be bound (or the TLS material is unusable).
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(const ServerConfig& config,
