@@ -8,8 +8,32 @@
 namespace suite::rpc {
 
 CallsInFlight& CallsInFlight::Process() {
-  static CallsInFlight* const process = new CallsInFlight(ServerConfig().max_calls_in_flight);
+  static CallsInFlight* const process = [] {
+    auto* in_flight = new CallsInFlight(ServerConfig().max_calls_in_flight);
+    in_flight->ExportTo(metrics::Registry::Default());
+    return in_flight;
+  }();
   return *process;
+}
+
+void CallsInFlight::ExportTo(metrics::Registry& registry) {
+  absl::StatusOr<metrics::GaugeFamily*> held = registry.AddGauge(
+      "grpc_server_calls_in_flight", "Unary calls accepted and not yet answered.");
+  absl::StatusOr<metrics::GaugeFamily*> limit = registry.AddGauge(
+      "grpc_server_calls_in_flight_limit",
+      "Calls in flight beyond which new ones are refused (GRPC_MAX_CALLS_IN_FLIGHT).");
+  absl::StatusOr<metrics::CounterFamily*> refused = registry.AddCounter(
+      "grpc_server_calls_refused_overloaded_total",
+      "Calls answered RESOURCE_EXHAUSTED at once because the limit of calls in flight was held.");
+  // Only fails if another family took these names; then the bound works without its metrics.
+  if (!held.ok() || !limit.ok() || !refused.ok()) return;
+  refused_ = &(*refused)->WithLabels({});
+  metrics::Gauge* held_gauge = &(*held)->WithLabels({});
+  metrics::Gauge* limit_gauge = &(*limit)->WithLabels({});
+  registry.AddCollector([this, held_gauge, limit_gauge] {
+    held_gauge->Set(count());
+    limit_gauge->Set(this->limit());
+  });
 }
 
 void CallsInFlight::SetLimit(int limit) {
@@ -20,6 +44,7 @@ bool CallsInFlight::TryAdmit() {
   // Taking first and giving back on failure keeps the check and the take one atomic step.
   if (count_.fetch_add(1, std::memory_order_relaxed) < limit()) return true;
   count_.fetch_sub(1, std::memory_order_relaxed);
+  if (refused_ != nullptr) refused_->Increment();
   return false;
 }
 

@@ -12,7 +12,8 @@
 // backlog, and the memory it holds, stop at the limit.
 //
 // One count per process: a service process runs one GrpcServer, whose Start sets the limit
-// (ServerConfig::max_calls_in_flight).
+// (ServerConfig::max_calls_in_flight). /metrics shows it: grpc_server_calls_in_flight,
+// grpc_server_calls_in_flight_limit and grpc_server_calls_refused_overloaded_total.
 #ifndef SUITE_SHARED_RPC_CALLS_IN_FLIGHT_H_
 #define SUITE_SHARED_RPC_CALLS_IN_FLIGHT_H_
 
@@ -20,11 +21,14 @@
 
 #include <atomic>
 
+#include "shared/metrics/metrics.h"
+
 namespace suite::rpc {
 
 class CallsInFlight {
  public:
-  // The process's count. Its limit starts at ServerConfig's default.
+  // The process's count, exported to metrics::Registry::Default(). Its limit starts at
+  // ServerConfig's default.
   static CallsInFlight& Process();
 
   explicit CallsInFlight(int limit) : limit_(limit) {}
@@ -43,6 +47,11 @@ class CallsInFlight {
   // count is how many places are taken now. Thread-safe.
   int count() const { return count_.load(std::memory_order_relaxed); }
 
+  // ExportTo registers the three metrics above in `registry` (a collector reads the count and
+  // the limit at each scrape; refusals are counted from then on). Call once; this object must
+  // outlive `registry`.
+  void ExportTo(metrics::Registry& registry);
+
   // OverloadedStatus is the answer to a call TryAdmit refused: RESOURCE_EXHAUSTED naming the
   // limit and the setting.
   grpc::Status OverloadedStatus() const;
@@ -50,6 +59,7 @@ class CallsInFlight {
  private:
   std::atomic<int> limit_;
   std::atomic<int> count_{0};
+  metrics::Counter* refused_ = nullptr;  // set once by ExportTo
 };
 
 }  // namespace suite::rpc

@@ -1,6 +1,7 @@
 #include "shared/rpc/calls_in_flight.h"
 
 #include <atomic>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -58,6 +59,22 @@ TEST(CallsInFlightTest, ConcurrentAdmissionsNeverPassTheLimit) {
   for (std::thread& t : threads) t.join();
   EXPECT_LE(most.load(), kLimit);
   EXPECT_EQ(in_flight.count(), 0);
+}
+
+TEST(CallsInFlightTest, AScrapeShowsTheCountTheLimitAndTheRefusals) {
+  metrics::Registry registry;
+  CallsInFlight in_flight(2);
+  in_flight.ExportTo(registry);
+  ASSERT_TRUE(in_flight.TryAdmit());
+  ASSERT_TRUE(in_flight.TryAdmit());
+  ASSERT_FALSE(in_flight.TryAdmit());
+  ASSERT_FALSE(in_flight.TryAdmit());
+  in_flight.Release();
+
+  const std::string scrape = registry.Render();
+  EXPECT_THAT(scrape, HasSubstr("\ngrpc_server_calls_in_flight 1\n"));
+  EXPECT_THAT(scrape, HasSubstr("\ngrpc_server_calls_in_flight_limit 2\n"));
+  EXPECT_THAT(scrape, HasSubstr("\ngrpc_server_calls_refused_overloaded_total 2\n"));
 }
 
 TEST(CallsInFlightTest, TheRefusalIsResourceExhaustedAndNamesTheLimitAndTheSetting) {
