@@ -41,7 +41,8 @@ void CallsInFlight::SetLimit(int limit) {
 }
 
 bool CallsInFlight::TryAdmit() {
-  // Taking first and giving back on failure keeps the check and the take one atomic step.
+  // Take, then give back if over: never one call too many. A refused attempt counts itself for
+  // a moment, which at the limit may refuse another a moment early.
   if (count_.fetch_add(1, std::memory_order_relaxed) < limit()) return true;
   count_.fetch_sub(1, std::memory_order_relaxed);
   if (refused_ != nullptr) refused_->Increment();

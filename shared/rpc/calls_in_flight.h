@@ -48,8 +48,8 @@ class CallsInFlight {
   int count() const { return count_.load(std::memory_order_relaxed); }
 
   // ExportTo registers the three metrics above in `registry` (a collector reads the count and
-  // the limit at each scrape; refusals are counted from then on). Call once; this object must
-  // outlive `registry`.
+  // the limit at each scrape; refusals are counted from then on). Call once, before the first
+  // TryAdmit; this object must outlive `registry`.
   void ExportTo(metrics::Registry& registry);
 
   // OverloadedStatus is the answer to a call TryAdmit refused: RESOURCE_EXHAUSTED naming the
