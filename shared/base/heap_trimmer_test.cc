@@ -12,6 +12,7 @@ namespace {
 
 using ::suite::testing::FragmentedHeap;
 using ::suite::testing::ResidentBytes;
+using ::suite::testing::WaitForResidentAtMost;
 
 constexpr int64_t kMiB = 1024 * 1024;
 constexpr int64_t kBurst = 32 * kMiB;
@@ -35,12 +36,9 @@ TEST(HeapTrimmerTest, TrimsOnItsOwnEveryInterval) {
   ASSERT_GE(after_burst - before, kBurst / 2);
 
   HeapTrimmer trimmer(absl::Milliseconds(20));
-  const absl::Time give_up = absl::Now() + absl::Seconds(10);
-  while (ResidentBytes() > after_burst - kBurst / 2 && absl::Now() < give_up) {
-    absl::SleepFor(absl::Milliseconds(10));
-  }
 
-  EXPECT_LE(ResidentBytes(), after_burst - kBurst / 2);
+  EXPECT_LE(WaitForResidentAtMost(after_burst - kBurst / 2, absl::Seconds(10)),
+            after_burst - kBurst / 2);
 }
 
 TEST(HeapTrimmerTest, StopsWithoutWaitingForItsInterval) {

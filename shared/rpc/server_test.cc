@@ -575,11 +575,8 @@ TEST_F(ServerTest, TheServerGivesFreedHeapBackToTheOsOnItsOwn) {
   config.heap_trim_interval = absl::Milliseconds(20);
   StartServer(config, false);
 
-  const absl::Time give_up = absl::Now() + absl::Seconds(10);
-  while (suite::testing::ResidentBytes() > after_burst - kBurst / 2 && absl::Now() < give_up) {
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  EXPECT_LE(suite::testing::ResidentBytes(), after_burst - kBurst / 2);
+  EXPECT_LE(suite::testing::WaitForResidentAtMost(after_burst - kBurst / 2, absl::Seconds(10)),
+            after_burst - kBurst / 2);
 }
 
 TEST_F(ServerTest, DrainCancelsCallsThatOutliveTheDeadline) {

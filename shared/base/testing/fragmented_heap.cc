@@ -8,6 +8,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/time/clock.h"
+
 namespace suite::testing {
 
 int64_t ResidentBytes() {
@@ -16,6 +18,16 @@ int64_t ResidentBytes() {
   int64_t resident_pages = 0;
   statm >> size_pages >> resident_pages;
   return resident_pages * sysconf(_SC_PAGESIZE);
+}
+
+int64_t WaitForResidentAtMost(int64_t bytes, absl::Duration timeout) {
+  const absl::Time give_up = absl::Now() + timeout;
+  int64_t resident = ResidentBytes();
+  while (resident > bytes && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(10));
+    resident = ResidentBytes();
+  }
+  return resident;
 }
 
 FragmentedHeap::FragmentedHeap(int64_t bytes) {

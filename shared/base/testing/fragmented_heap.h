@@ -7,10 +7,16 @@
 #include <cstdint>
 #include <memory>
 
+#include "absl/time/time.h"
+
 namespace suite::testing {
 
 // ResidentBytes is the process's resident set size (VmRSS), from /proc/self/statm.
 int64_t ResidentBytes();
+
+// WaitForResidentAtMost reads ResidentBytes() every 10 ms until it is at most `bytes` or
+// `timeout` has passed; returns the last reading (for a trim that happens on its own thread).
+int64_t WaitForResidentAtMost(int64_t bytes, absl::Duration timeout);
 
 // FragmentedHeap allocates `bytes` in 8 KiB blocks from a thread of its own (so in one of
 // malloc's per-thread arenas, as gRPC's and the handlers' threads do), writes every page, then
