@@ -456,19 +456,30 @@ TEST(MigratorTest, UpGivesUpWithDeadlineExceededWhileAnotherRunnerHoldsTheLock) 
 }
 
 // If the lock's connection dies, the server has released the lock and another runner may
-// start: this runner must not commit what it was applying.
+// start: this runner must not commit what it was applying. Only this test's database: the tests
+// run in parallel on one cluster, and other processes hold advisory locks of their own there (a
+// migrator, the test template's builder), whose connections must not be killed from here.
 TEST(MigratorTest, ALostLockStopsTheRunnerBeforeItCommits) {
   auto f = NewFixture();
   Write(f->tree, "alpha/20240101000000_create_alpha_things.sql",
         Migration("CREATE TABLE alpha_things (id int);\n"
                   "SELECT pg_terminate_backend(pid, 5000) FROM pg_locks\n"
-                  " WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid();",
+                  " WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()\n"
+                  "   AND database = (SELECT oid FROM pg_database\n"
+                  "                    WHERE datname = current_database());",
                   "DROP TABLE alpha_things;"));
+  // Stands for another test process: its lock, in its own database, must survive.
+  auto other = NewFixture();
+  pqxx::connection bystander(other->db->url());
+  pqxx::nontransaction(bystander).exec_params("SELECT pg_advisory_lock($1)",
+                                              Migrator::kAdvisoryLockKey);
+
   auto up = f->Make()->Up();
   EXPECT_EQ(up.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(std::string(up.status().message()), HasSubstr("lost the migration lock"));
   EXPECT_FALSE(f->Exists("alpha_things"));
   EXPECT_EQ(f->Count("SELECT count(*) FROM migrate.history"), 0);
+  EXPECT_NO_THROW(pqxx::nontransaction(bystander).exec1("SELECT 1"));
 }
 
 TEST(MigratorTest, VerifyReportsAnOwnerWithoutDeclaredSchema) {
