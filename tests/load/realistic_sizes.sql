@@ -3,8 +3,10 @@
 -- hundred rows, where a sequential scan of a page or two is the planner's right answer and
 -- says nothing about production. Here each grows to a size a running suite reaches, so every
 -- plan is chosen where the choice matters. Synthetic rows only (e-mails @fill.bench.test,
--- keys fill-*); the bench's database is thrown away afterwards. Roles stay as they are: the
--- catalogue of roles is a handful of rows in any deployment (ListRoles pages it by key).
+-- keys fill-*); the bench's database is thrown away afterwards. The role catalogue grows too:
+-- the migration seeds 3 roles, one heap page, where a scan is right and EXPLAIN says nothing,
+-- but CreateRole lets a deployment define its own (one per feature or team), and ListRoles pages
+-- them by key; from about 100 roles on, the planner pages through the key index.
 \set ON_ERROR_STOP on
 
 INSERT INTO identity.users (email, status, created_at)
@@ -26,6 +28,10 @@ SELECT 'fill-' || (g % 100000) || '@fill.bench.test',
        now() - g * interval '6 seconds'
 FROM generate_series(1, 200000) g;
 
+INSERT INTO identity.roles (key, label)
+SELECT 'fill_role_' || g, 'Fill role ' || g
+FROM generate_series(1, 200) g;
+
 INSERT INTO questions.tags (kind, slug, label)
 SELECT (enum_range(NULL::questions.tag_kind))[1 + g % 5], 'fill-' || g, 'Fill ' || g
 FROM generate_series(1, 20000) g;
@@ -45,8 +51,8 @@ INSERT INTO billing.stripe_customers (stripe_customer_id, user_id)
 SELECT 'cus_fill_' || g, gen_random_uuid()
 FROM generate_series(1, 50000) g;
 
-VACUUM ANALYZE identity.users, identity.accounts, identity.login_attempts, questions.tags,
-  questions.bookmarks, billing.stripe_customers;
+VACUUM ANALYZE identity.users, identity.accounts, identity.login_attempts, identity.roles,
+  questions.tags, questions.bookmarks, billing.stripe_customers;
 
 SELECT 'identity.users ' || count(*) FROM identity.users
 UNION ALL SELECT 'identity.accounts ' || count(*) FROM identity.accounts
