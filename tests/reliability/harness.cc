@@ -1,5 +1,8 @@
 #include "tests/reliability/harness.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 #include <pqxx/pqxx>
 
 #include <grpcpp/generic/generic_stub.h>
@@ -7,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "shared/db/errors.h"
+#include "shared/rpc/tls.h"
 
 namespace suite::reliability {
 namespace {
@@ -109,7 +113,16 @@ std::shared_ptr<grpc::Channel> NewChannel(const std::string& address, int max_by
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(max_bytes);
   args.SetMaxSendMessageSize(max_bytes);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  const absl::StatusOr<rpc::ClientTlsConfig> tls = rpc::LoadClientTlsConfig();
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      tls.ok() ? rpc::MakeChannel(address, *tls, args) : tls.status();
+  if (!channel.ok()) {
+    // A harness without a channel cannot go on; the cause is this process's TLS settings.
+    std::fprintf(stderr, "harness: channel to %s: %s\n", address.c_str(),
+                 channel.status().ToString().c_str());
+    std::abort();
+  }
+  return *std::move(channel);
 }
 
 }  // namespace suite::reliability

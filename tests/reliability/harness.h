@@ -45,8 +45,10 @@ const char* HealthName(HealthStatus status);
 // statement through `database_url` (a role that can read them, e.g. the superuser).
 absl::StatusOr<int64_t> CountRows(const std::string& database_url, absl::string_view schema);
 
-// NewChannel opens an insecure channel to host:port with a message limit of `max_bytes` in
-// both directions (so tests can send more than the server accepts).
+// NewChannel opens a channel to host:port with a message limit of `max_bytes` in both
+// directions (so tests can send more than the server accepts). Plaintext, unless this
+// process's environment names a CA (SUITE_TLS_CA_FILE, shared/rpc/tls.h), as the soak's --tls
+// does; aborts when those settings are unusable.
 std::shared_ptr<grpc::Channel> NewChannel(const std::string& address,
                                           int max_bytes = 64 * 1024 * 1024);
 

@@ -14,6 +14,8 @@
 //        [--peak_probe_seconds=10] [--peak_step_seconds=10] [--peak_steps=8]
 //        [--peak_p99_ms=500]
 //   soak --rate=400 ...        a fixed rate, no peak phase
+//   soak --tls_dir=DIR ...     TLS on every gRPC port with DIR/tls.crt, tls.key and ca.crt
+//                              (tests/e2e/test_pki.sh DIR; tools/soak --tls makes them)
 //
 // Without --rate, a peak phase runs first on the same freshly started suite: the mix closed
 // loop (--peak_probe_threads, 32) for --peak_probe_seconds estimates the capacity C; then open
@@ -77,6 +79,14 @@ double DoubleFlag(int argc, char** argv, const char* name, double fallback) {
     }
   }
   return fallback;
+}
+
+std::string StringFlag(int argc, char** argv, const char* name) {
+  const std::string prefix = std::string("--") + name + "=";
+  for (int i = 1; i < argc; ++i) {
+    if (absl::StartsWith(argv[i], prefix)) return argv[i] + prefix.size();
+  }
+  return "";
 }
 
 bool HasFlag(int argc, char** argv, const char* name) {
@@ -433,7 +443,14 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "soak: %s\n", db.status().ToString().c_str());
     return 1;
   }
-  Suite suite(**cluster, **db);
+  SuiteTls tls;
+  if (const std::string dir = StringFlag(argc, argv, "tls_dir"); !dir.empty()) {
+    tls = {dir + "/tls.crt", dir + "/tls.key", dir + "/ca.crt"};
+    // This process's channels (harness NewChannel) read the client settings from here.
+    setenv("SUITE_TLS_CA_FILE", tls.ca_file.c_str(), 1);
+    std::printf("soak: TLS on every gRPC port (certificates in %s)\n", dir.c_str());
+  }
+  Suite suite(**cluster, **db, tls);
   if (!suite.WaitServing()) {
     std::fprintf(stderr, "soak: services did not become SERVING\n");
     return 1;

@@ -65,56 +65,80 @@ struct Call {
   std::string message;
 };
 
+// TLS on every gRPC port, as production runs (DESIGN.md §7): one server certificate and key
+// for the three services (tests/e2e/test_pki.sh makes them) and the CA that signed it, which
+// the services calling each other trust. All empty: plaintext.
+struct SuiteTls {
+  std::string cert_file;
+  std::string key_file;
+  std::string ca_file;
+  bool enabled() const { return !cert_file.empty(); }
+};
+
 // The three services as processes on one database.
 class Suite {
  public:
-  Suite(PgCluster& cluster, suite::db::testing::TestDatabase& db) : cluster_(cluster), db_(db) {
+  Suite(PgCluster& cluster, suite::db::testing::TestDatabase& db, const SuiteTls& tls = {})
+      : cluster_(cluster), db_(db) {
     identity_port_ = rpc::testing::FreeLoopbackPort();
     billing_port_ = rpc::testing::FreeLoopbackPort();
     questions_port_ = rpc::testing::FreeLoopbackPort();
     const std::string logs = getenv("TEST_UNDECLARED_OUTPUTS_DIR") != nullptr
                                  ? getenv("TEST_UNDECLARED_OUTPUTS_DIR")
                                  : "/tmp";
+    // A service's settings plus, with TLS, its certificate and the CA it trusts as a caller.
+    const auto with_tls = [&tls](const std::string& prefix,
+                                 std::map<std::string, std::string> env) {
+      if (tls.enabled()) {
+        env[prefix + "_TLS_CERT_FILE"] = tls.cert_file;
+        env[prefix + "_TLS_KEY_FILE"] = tls.key_file;
+        env["SUITE_TLS_CA_FILE"] = tls.ca_file;
+      }
+      return env;
+    };
     identity_ = std::make_unique<ServiceProcess>(
         "services/identity/identity_server",
-        std::map<std::string, std::string>{
-            {"DATABASE_URL", db.UrlAs("identity_service")},
-            {"IDENTITY_GRPC_PORT", std::to_string(identity_port_)},
-            {"IDENTITY_GRPC_HEALTH_INTERVAL", "100ms"},
-            {"IDENTITY_GRPC_DRAIN_TIMEOUT", "3s"},
-            {"IDENTITY_BOOTSTRAP_ADMIN_EMAIL", kAdminEmail},
-            {"IDENTITY_BOOTSTRAP_ADMIN_PASSWORD", kAdminPassword},
-            {"IDENTITY_PAGE_TOKEN_SECRET", "identity-page-token-secret"},
-            // The load's client_ip is believed (as from a front end), so the soak's logins
-            // from many addresses are not all counted against 127.0.0.1.
-            {"IDENTITY_TRUSTED_PEERS", "127.0.0.1"},
-            {"DB_CONNECT_TIMEOUT_S", "2"}},
+        with_tls("IDENTITY",
+                 std::map<std::string, std::string>{
+                     {"DATABASE_URL", db.UrlAs("identity_service")},
+                     {"IDENTITY_GRPC_PORT", std::to_string(identity_port_)},
+                     {"IDENTITY_GRPC_HEALTH_INTERVAL", "100ms"},
+                     {"IDENTITY_GRPC_DRAIN_TIMEOUT", "3s"},
+                     {"IDENTITY_BOOTSTRAP_ADMIN_EMAIL", kAdminEmail},
+                     {"IDENTITY_BOOTSTRAP_ADMIN_PASSWORD", kAdminPassword},
+                     {"IDENTITY_PAGE_TOKEN_SECRET", "identity-page-token-secret"},
+                     // The load's client_ip is believed (as from a front end), so the soak's
+                     // logins from many addresses are not all counted against 127.0.0.1.
+                     {"IDENTITY_TRUSTED_PEERS", "127.0.0.1"},
+                     {"DB_CONNECT_TIMEOUT_S", "2"}}),
         logs + "/identity.log");
     billing_ = std::make_unique<ServiceProcess>(
         "services/billing/billing_server",
-        std::map<std::string, std::string>{
-            {"DATABASE_URL", db.UrlAs("billing_service")},
-            {"BILLING_GRPC_PORT", std::to_string(billing_port_)},
-            {"BILLING_WEBHOOK_PORT", "0"},
-            {"BILLING_GRPC_HEALTH_INTERVAL", "100ms"},
-            {"BILLING_GRPC_DRAIN_TIMEOUT", "3s"},
-            {"BILLING_STRIPE_WEBHOOK_SECRETS", kWebhookSecret},
-            {"BILLING_PAGE_TOKEN_SECRET", "billing-page-token-secret"},
-            {"IDENTITY_ADDR", identity_addr()},
-            {"DB_CONNECT_TIMEOUT_S", "2"}},
+        with_tls("BILLING",
+                 std::map<std::string, std::string>{
+                     {"DATABASE_URL", db.UrlAs("billing_service")},
+                     {"BILLING_GRPC_PORT", std::to_string(billing_port_)},
+                     {"BILLING_WEBHOOK_PORT", "0"},
+                     {"BILLING_GRPC_HEALTH_INTERVAL", "100ms"},
+                     {"BILLING_GRPC_DRAIN_TIMEOUT", "3s"},
+                     {"BILLING_STRIPE_WEBHOOK_SECRETS", kWebhookSecret},
+                     {"BILLING_PAGE_TOKEN_SECRET", "billing-page-token-secret"},
+                     {"IDENTITY_ADDR", identity_addr()},
+                     {"DB_CONNECT_TIMEOUT_S", "2"}}),
         logs + "/billing.log");
     questions_ = std::make_unique<ServiceProcess>(
         "services/questions/questions_server",
-        std::map<std::string, std::string>{
-            {"DATABASE_URL", db.UrlAs("questions_service")},
-            {"QUESTIONS_GRPC_ADDR", questions_addr()},
-            {"QUESTIONS_GRPC_HEALTH_INTERVAL", "100ms"},
-            {"QUESTIONS_GRPC_DRAIN_TIMEOUT", "3s"},
-            {"QUESTIONS_PAGE_TOKEN_SECRET", "questions-page-token-secret"},
-            {"QUESTIONS_FREE_QUOTA", "0"},
-            {"IDENTITY_ADDR", identity_addr()},
-            {"BILLING_ADDR", billing_addr()},
-            {"DB_CONNECT_TIMEOUT_S", "2"}},
+        with_tls("QUESTIONS",
+                 std::map<std::string, std::string>{
+                     {"DATABASE_URL", db.UrlAs("questions_service")},
+                     {"QUESTIONS_GRPC_ADDR", questions_addr()},
+                     {"QUESTIONS_GRPC_HEALTH_INTERVAL", "100ms"},
+                     {"QUESTIONS_GRPC_DRAIN_TIMEOUT", "3s"},
+                     {"QUESTIONS_PAGE_TOKEN_SECRET", "questions-page-token-secret"},
+                     {"QUESTIONS_FREE_QUOTA", "0"},
+                     {"IDENTITY_ADDR", identity_addr()},
+                     {"BILLING_ADDR", billing_addr()},
+                     {"DB_CONNECT_TIMEOUT_S", "2"}}),
         logs + "/questions.log");
   }
 
