@@ -6,7 +6,9 @@
 //   IDENTITY_ARGON2_MEMLIMIT_KIB               12288  (m = 12 MiB; with t, at least one of
 //                                                     OWASP's equal settings: m ≥ 47 MiB and
 //                                                     t ≥ 1, 19/2, 12/3, 9/4 or 7 MiB and t ≥ 5)
-//   IDENTITY_HASH_WORKERS                      2      (concurrent argon2id operations)
+//   IDENTITY_HASH_WORKERS                      2      (concurrent argon2id operations; at most
+//                                                     the CPUs the process may use: the k8s
+//                                                     deployment sets its CPU limit)
 //   IDENTITY_HASH_QUEUE                        64     (operations waiting; more → RESOURCE_EXHAUSTED)
 //   IDENTITY_SESSION_IDLE_TIMEOUT              12h
 //   IDENTITY_SESSION_ABSOLUTE_TIMEOUT          336h   (14 days)
