@@ -240,6 +240,15 @@ def peak_phases(by_phase, services=("identity", "billing", "questions"), top=3):
     return out
 
 
+def login_own_core(run, seconds_per_hash):
+    """Login with identity alone on one core (tools/bench pins a second identity with one hashing
+    worker to CPU 0 and the rest of the suite to the other CPUs) against that core's hashing
+    ceiling, one core / one hash."""
+    ceiling = 1.0 / seconds_per_hash
+    return {"run": run, "seconds_per_hash": seconds_per_hash, "hash_ceiling": ceiling,
+            "ratio": run["throughput"] / ceiling}
+
+
 def cmd_report(d, out):
     meta = load(os.path.join(d, "meta.json"))
     res = {"machine": meta["machine"], "settings": meta["settings"], "rpcs": {}, "targets": []}
@@ -287,6 +296,18 @@ def cmd_report(d, out):
     res["targets"].append({"target": "Login >= 90% of hashing ceiling",
                            "value": round(res["login"]["ratio"], 3),
                            "met": res["login"]["ratio"] >= 0.9 and login["error_count"] == 0})
+    own = os.path.join(d, "login_own_core.json")
+    if os.path.exists(own):
+        own_hash = os.path.join(d, "hash_time_own_core.json")
+        res["login_own_core"] = login_own_core(
+            load(own)[0], load(own_hash)["seconds_per_hash"] if os.path.exists(own_hash)
+            else h["seconds_per_hash"])
+        oc = res["login_own_core"]
+        res["targets"].append({"target": ("Login with identity alone on a core (1 hashing worker, "
+                                          "the rest of the suite on the other cores) >= 90% of "
+                                          "that core's hashing ceiling"),
+                               "value": round(oc["ratio"], 3),
+                               "met": oc["ratio"] >= 0.9 and oc["run"]["error_count"] == 0})
     quiet = load(os.path.join(d, "vs_quiet.json"))[0]
     flood = load(os.path.join(d, "vs_flood.json"))
     ratio = flood[0]["latency_ms"]["p99"] / quiet["latency_ms"]["p99"]
@@ -364,6 +385,13 @@ def cmd_report(d, out):
           f"{login['latency_ms']['p50']:>7.2f} {login['latency_ms']['p99']:>7.2f} "
           f"{login['error_count']:>4}  hashing ceiling {lg['hash_ceiling']:.0f}/s "
           f"({cores} cores / {lg['seconds_per_hash'] * 1000:.1f} ms) ratio {lg['ratio']:.2f}")
+    if "login_own_core" in res:
+        oc = res["login_own_core"]
+        r = oc["run"]
+        print(f"{'Login, own core':<18} {r['concurrency']:>4} {r['throughput']:>8.0f} "
+              f"{r['latency_ms']['p50']:>7.2f} {r['latency_ms']['p99']:>7.2f} "
+              f"{r['error_count']:>4}  hashing ceiling {oc['hash_ceiling']:.0f}/s "
+              f"(1 core / {oc['seconds_per_hash'] * 1000:.1f} ms) ratio {oc['ratio']:.2f}")
     print()
     print("70% of peak (open loop):")
     for rpc, e in res["rpcs"].items():
