@@ -450,7 +450,14 @@ int Main(int argc, char** argv) {
     setenv("SUITE_TLS_CA_FILE", tls.ca_file.c_str(), 1);
     std::printf("soak: TLS on every gRPC port (certificates in %s)\n", dir.c_str());
   }
-  Suite suite(**cluster, **db, tls);
+  // This run's service logs, apart from earlier runs' (a service's log is appended to).
+  char logs[] = "/tmp/soak-logs.XXXXXX";
+  if (mkdtemp(logs) == nullptr) {
+    std::perror("soak: mkdtemp");
+    return 1;
+  }
+  std::printf("soak: service logs in %s\n", logs);
+  Suite suite(**cluster, **db, tls, logs);
   if (!suite.WaitServing()) {
     std::fprintf(stderr, "soak: services did not become SERVING\n");
     return 1;

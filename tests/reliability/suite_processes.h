@@ -78,12 +78,16 @@ struct SuiteTls {
 // The three services as processes on one database.
 class Suite {
  public:
-  Suite(PgCluster& cluster, suite::db::testing::TestDatabase& db, const SuiteTls& tls = {})
+  // Each service logs to `logs_dir`/<service>.log, appending; by default the test's outputs
+  // directory, or /tmp outside a test.
+  Suite(PgCluster& cluster, suite::db::testing::TestDatabase& db, const SuiteTls& tls = {},
+        std::string logs_dir = "")
       : cluster_(cluster), db_(db) {
     identity_port_ = rpc::testing::FreeLoopbackPort();
     billing_port_ = rpc::testing::FreeLoopbackPort();
     questions_port_ = rpc::testing::FreeLoopbackPort();
-    const std::string logs = getenv("TEST_UNDECLARED_OUTPUTS_DIR") != nullptr
+    const std::string logs = !logs_dir.empty() ? logs_dir
+                             : getenv("TEST_UNDECLARED_OUTPUTS_DIR") != nullptr
                                  ? getenv("TEST_UNDECLARED_OUTPUTS_DIR")
                                  : "/tmp";
     // A service's settings plus, with TLS, its certificate and the CA it trusts as a caller.
