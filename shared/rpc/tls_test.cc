@@ -51,8 +51,11 @@ class Pki {
 
  private:
   Pki() {
-    char tmpl[] = "/tmp/suite-tls-XXXXXX";
-    const char* made = mkdtemp(tmpl);
+    // Under Bazel, inside the test's own temporary directory, which Bazel removes: the PKI's
+    // private keys are not left behind in /tmp.
+    const char* base = std::getenv("TEST_TMPDIR");
+    std::string tmpl = absl::StrCat(base != nullptr ? base : "/tmp", "/suite-tls-XXXXXX");
+    const char* made = mkdtemp(tmpl.data());
     if (made == nullptr) return;
     dir_ = made;
     ok_ = MakeCa("ca-a") && MakeCa("ca-b") &&
