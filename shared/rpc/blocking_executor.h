@@ -114,10 +114,7 @@ grpc::ServerUnaryReactor *RunBlocking(grpc::CallbackServerContext *context,
                                       BlockingExecutor &executor, Body body) {
   grpc::ServerUnaryReactor *reactor = context->DefaultReactor();
   CallsInFlight &in_flight = CallsInFlight::Process();
-  if (!in_flight.TryAdmit()) {
-    reactor->Finish(in_flight.OverloadedStatus());
-    return reactor;
-  }
+  if (!in_flight.AdmitOrFinish(reactor)) return reactor;
   executor.Submit([context, reactor, &in_flight, body = std::move(body)]() mutable {
     // Given back once the call is answered, on every path below.
     struct ReleaseOnExit {

@@ -49,6 +49,12 @@ bool CallsInFlight::TryAdmit() {
   return false;
 }
 
+bool CallsInFlight::AdmitOrFinish(grpc::ServerUnaryReactor* reactor) {
+  if (TryAdmit()) return true;
+  reactor->Finish(OverloadedStatus());
+  return false;
+}
+
 void CallsInFlight::Release() { count_.fetch_sub(1, std::memory_order_relaxed); }
 
 grpc::Status CallsInFlight::OverloadedStatus() const {

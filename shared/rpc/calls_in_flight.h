@@ -41,6 +41,9 @@ class CallsInFlight {
 
   // TryAdmit takes a place; false (and nothing taken) when all `limit` are taken. Thread-safe.
   bool TryAdmit();
+  // AdmitOrFinish is TryAdmit for a unary handler: when no place is left it finishes `reactor`
+  // with OverloadedStatus() and returns false, and the handler returns the reactor at once.
+  bool AdmitOrFinish(grpc::ServerUnaryReactor* reactor);
   // Release gives back a place TryAdmit took. Thread-safe.
   void Release();
 

@@ -136,10 +136,7 @@ grpc::ServerUnaryReactor* RunHandlerAsync(grpc::CallbackServerContext* context,
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const RequestContext rc = RequestContext::FromServerContext(*context);
   CallsInFlight& in_flight = CallsInFlight::Process();
-  if (!in_flight.TryAdmit()) {
-    reactor->Finish(in_flight.OverloadedStatus());
-    return reactor;
-  }
+  if (!in_flight.AdmitOrFinish(reactor)) return reactor;
   const AsyncReply reply(reactor, rc.request_id(), &in_flight);
   AsyncCaller caller;
   caller.deadline = DeadlineOf(*context);
