@@ -3,7 +3,7 @@
 # `<svc>-tls` Secret (deploy/k8s/components/tls): DIR/ca.crt (a new CA, valid 2 days),
 # DIR/tls.crt and DIR/tls.key (one server certificate for DNS:localhost and IP:127.0.0.1, signed
 # by it; every service can serve it). EC P-256 keys, made with the openssl command line. Used by
-# tools/bench (BENCH_TLS=1) and //tests/integration:tls_test.
+# tools/bench (BENCH_TLS=1), tools/soak --tls and //tests/integration:tls_test.
 #
 #   tests/e2e/test_pki.sh DIR      # DIR is created if missing; prints nothing on success
 set -euo pipefail

@@ -96,10 +96,12 @@ class BenchLibTest(unittest.TestCase):
 
     def test_login_on_its_own_core_is_measured_against_one_core(self):
         run = {"throughput": 95.0, "error_count": 0}
-        own = bench_lib.login_own_core(run, 0.0095)
+        own = bench_lib.against_hashing(run, 1, 0.0095)
         self.assertAlmostEqual(own["hash_ceiling"], 105.263, places=2)
         self.assertAlmostEqual(own["ratio"], 0.9025, places=3)
-        self.assertIs(own["run"], run)
+        shared = bench_lib.against_hashing(run, 2, 0.0095)
+        self.assertAlmostEqual(shared["hash_ceiling"], 210.526, places=2)
+        self.assertAlmostEqual(shared["ratio"], 0.45125, places=4)
 
     def test_peak_phases_ranks_each_services_steps_by_their_own_peak(self):
         by_phase = [["start", 21000, 22000, 23000], ["peak_Login", 50000, 25000, 24000],
