@@ -225,7 +225,10 @@ std::vector<std::pair<std::string, std::string>> Statements() {
       // they do not: many people share one address (NAT, a proxy), and when hashing queues for
       // seconds their ordinary concurrent logins would otherwise lock the address for the whole
       // window (RELIABILITY.md). The IP limit then overshoots by at most the attempts in flight
-      // at once, which the hashing queue bounds (IDENTITY_HASH_QUEUE).
+      // at once, which the hashing queue bounds (IDENTITY_HASH_QUEUE). Both read the partial
+      // indexes of failures (login_attempts_*_failures_idx): however many successful logins a
+      // busy address or account has in the window, this check (run under their locks) reads
+      // none of them.
       {"identity_login_failures",
        absl::StrCat("SELECT e.n, e.at, i.n, i.at FROM ", LoginFailures("email", 1, 3),
                     " e(n, at), ",

@@ -12,6 +12,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
 
 #include "shared/db/pool.h"
 #include "shared/db/testing/test_database.h"
@@ -279,6 +281,63 @@ TEST_F(PgIdentityStoreTest, LoginAttemptListingsReadAnIndexAtProductionSize) {
     EXPECT_TRUE(absl::StrContains(plan, "Index")) << name << "\n" << plan;
     EXPECT_FALSE(absl::StrContains(plan, "Seq Scan")) << name << "\n" << plan;
   }
+}
+
+// Behind a busy address (a NAT, a proxy) and for a busy account, the window holds thousands of
+// successful logins. The throttling check reads only the failures: it must not cost a login
+// (under the address's advisory lock) more with every successful login before it.
+TEST_F(PgIdentityStoreTest, TheThrottlingCheckReadsOnlyFailuresOfABusyAddressAndAccount) {
+  {
+    pqxx::connection conn(db_->url());
+    pqxx::work tx(conn);
+    tx.exec0(
+        "INSERT INTO identity.login_attempts (email, ip, success, failure_reason, created_at) "
+        "SELECT 'busy@example.com', '203.0.113.7', g % 5000 <> 0, CASE WHEN g % 5000 = 0 THEN "
+        "'invalid_credentials' END, now() - g * interval '40 milliseconds' "
+        "FROM generate_series(1, 20000) g");
+    tx.commit();
+    pqxx::nontransaction(conn).exec0("ANALYZE identity.login_attempts");
+  }
+  auto statement = pool_->FindStatement("identity_login_failures");
+  ASSERT_TRUE(statement.ok());
+  {
+    pqxx::connection conn(url_);
+    pqxx::work tx(conn);
+    tx.exec0("SET LOCAL plan_cache_mode = force_generic_plan");
+    tx.exec0("PREPARE s AS " + (*statement)->sql);
+    std::string plan;
+    for (const auto& r :
+         tx.exec("EXPLAIN (ANALYZE, COSTS OFF) EXECUTE s('busy@example.com', "
+                 "(extract(epoch from now() - interval '15 minutes') * 1000000)::bigint, 4, "
+                 "'203.0.113.7', 49)")) {
+      plan += r[0].as<std::string>() + "\n";
+    }
+    EXPECT_TRUE(absl::StrContains(plan, "login_attempts_email_failures_idx")) << plan;
+    EXPECT_TRUE(absl::StrContains(plan, "login_attempts_ip_failures_idx")) << plan;
+    EXPECT_FALSE(absl::StrContains(plan, "Seq Scan")) << plan;
+    // What the scans read and dropped: at most the in-flight attempts, never the successes.
+    constexpr absl::string_view kRemoved = "Rows Removed by Filter: ";
+    int most_removed = 0;
+    for (absl::string_view line : absl::StrSplit(plan, '\n')) {
+      const size_t at = line.find(kRemoved);
+      int removed = 0;
+      if (at != absl::string_view::npos &&
+          absl::SimpleAtoi(line.substr(at + kRemoved.size()), &removed)) {
+        most_removed = std::max(most_removed, removed);
+      }
+    }
+    EXPECT_LE(most_removed, 10) << plan;
+  }
+  // The count itself is unchanged: 4 failures of 20 000 attempts, under both limits.
+  LoginAttemptStart start{"busy@example.com", "203.0.113.7", "", "", absl::Now()};
+  absl::StatusOr<LoginAdmission> admission =
+      store_->BeginLoginAttempt(start, {absl::Minutes(15), 5, 50});
+  ASSERT_TRUE(admission.ok()) << admission.status();
+  EXPECT_TRUE(admission->admitted);
+  absl::StatusOr<LoginAdmission> throttled =
+      store_->BeginLoginAttempt(start, {absl::Minutes(15), 4, 50});
+  ASSERT_TRUE(throttled.ok()) << throttled.status();
+  EXPECT_FALSE(throttled->admitted) << "4 failures and one attempt in flight reach a limit of 4";
 }
 
 // The four shapes of ListRoleAssignments return the same rows the filters describe.
