@@ -44,6 +44,8 @@ OwnerSchema QuestionsSchema() {
           .Index(IndexSpec{"questions_stem_fts_idx", false,
                            {"to_tsvector('simple'::regconfig, stem)"}, "", "gin"})
           .Index("questions_author_id_idx", {"author_id"})
+          .Index("questions_published_id_idx", {"id", "difficulty"},
+                 "status = 'published'::questions.question_status AND deleted_at IS NULL")
           .Check("questions_published_at_check")
           .Trigger("questions_set_updated_at");
 
