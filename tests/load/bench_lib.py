@@ -352,6 +352,9 @@ def cmd_report(d, out):
         if os.path.exists(p):
             growth[label] = {"questions": meta["settings"]["bank_sizes"][label],
                              "result": load(p)[0]}
+            practice = os.path.join(d, f"growth_{label}_practice.json")
+            if os.path.exists(practice):
+                growth[label]["practice"] = load(practice)[0]
     res["growth"] = growth
     largest = "huge" if "huge" in growth else "large"
     if "small" in growth and largest in growth:
@@ -420,6 +423,14 @@ def cmd_report(d, out):
         r = g["result"]
         print(f"  {g['questions']:>8} questions: {r['throughput']:.0f}/s p50 "
               f"{r['latency_ms']['p50']:.2f} ms p99 {r['latency_ms']['p99']:.2f} ms")
+    if any("practice" in g for g in growth.values()):
+        print("\nStartPracticeSession (20 questions, closed loop, c=4) by bank size:")
+        for label, g in growth.items():
+            if "practice" in g:
+                r = g["practice"]
+                print(f"  {g['questions']:>8} questions: {r['throughput']:.0f}/s p50 "
+                      f"{r['latency_ms']['p50']:.2f} ms p99 {r['latency_ms']['p99']:.2f} ms "
+                      f"errors {r['error_count']}")
     print("\nmemory (KiB):")
     for svc, m in mem.items():
         print(f"  {svc:<10} idle VmRSS {m['idle_rss_kib']:>7}  VmHWM {m['hwm_kib']:>7}  "

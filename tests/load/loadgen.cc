@@ -13,7 +13,7 @@
 //
 // RPCs: Health (grpc.health.v1 Check: the empty RPC, on --health_addr), ValidateSession, Login,
 // GetEntitlement, IngestStripeEvent, RecordTransaction, GetQuestion, ListQuestions,
-// SubmitAttempt.
+// SubmitAttempt, StartPracticeSession.
 // Against servers that serve TLS, set SUITE_TLS_CA_FILE (and the other SUITE_TLS_* variables of
 // shared/rpc/tls.h) as for the services' own callers.
 #include <unistd.h>
@@ -708,6 +708,29 @@ class ListQuestionsWorkload : public Workload {
   std::vector<std::unique_ptr<qv1::QuestionBankService::Stub>> stubs_;
 };
 
+// A tutor session of 20 questions, half of them with a difficulty: the draw that has to stay
+// cheap as the bank grows (BENCHMARKS.md round 13).
+class StartPracticeSessionWorkload : public Workload {
+ public:
+  explicit StartPracticeSessionWorkload(Env& env)
+      : env_(env), stubs_(Stubs<qv1::QuestionBankService>(env.questions)) {}
+  bool Start(int64_t seq, Done done) override {
+    auto* p = NewPending<qv1::StartPracticeSessionRequest, qv1::StartPracticeSessionResponse>(
+        env_.users[Pick(env_.users.size())].token, std::move(done));
+    p->req.set_mode(qv1::PRACTICE_MODE_TUTOR);
+    p->req.set_question_count(20);
+    if (seq % 2) {
+      p->req.mutable_filter()->set_difficulty(static_cast<qv1::QuestionDifficulty>(1 + Pick(3)));
+    }
+    Launch(p, [&] { return stubs_[seq % stubs_.size()]->PrepareAsyncStartPracticeSession(&p->ctx, p->req, env_.Cq(seq)); });
+    return true;
+  }
+
+ private:
+  Env& env_;
+  std::vector<std::unique_ptr<qv1::QuestionBankService::Stub>> stubs_;
+};
+
 class SubmitAttemptWorkload : public Workload {
  public:
   explicit SubmitAttemptWorkload(Env& env)
@@ -745,6 +768,7 @@ std::unique_ptr<Workload> MakeWorkload(const std::string& rpc, Env& env) {
   if (rpc == "GetQuestion") return std::make_unique<GetQuestionWorkload>(env);
   if (rpc == "ListQuestions") return std::make_unique<ListQuestionsWorkload>(env);
   if (rpc == "SubmitAttempt") return std::make_unique<SubmitAttemptWorkload>(env);
+  if (rpc == "StartPracticeSession") return std::make_unique<StartPracticeSessionWorkload>(env);
   Die("unknown --rpc " + rpc);
 }
 
@@ -867,7 +891,8 @@ class Runner {
 
 bool NeedsUsers(const std::string& rpc) { return rpc != "Health" && !rpc.empty(); }
 bool NeedsQuestions(const std::string& rpc) {
-  return rpc == "GetQuestion" || rpc == "ListQuestions" || rpc == "SubmitAttempt";
+  return rpc == "GetQuestion" || rpc == "ListQuestions" || rpc == "SubmitAttempt" ||
+         rpc == "StartPracticeSession";
 }
 
 int Main() {
