@@ -523,84 +523,75 @@ class Workload {
   virtual bool Start(int64_t seq, Done done) = 0;
 };
 
-template <typename StubT>
-std::vector<std::unique_ptr<typename StubT::Stub>> Stubs(
-    const std::vector<std::shared_ptr<grpc::Channel>>& channels) {
-  std::vector<std::unique_ptr<typename StubT::Stub>> out;
-  for (const auto& c : channels) out.push_back(StubT::NewStub(c));
-  return out;
-}
+// A workload on one service: the environment, and a stub per channel to the service; call
+// `seq` goes through stub(seq), which spreads the calls over the connections.
+template <typename Service>
+class ServiceWorkload : public Workload {
+ protected:
+  ServiceWorkload(Env& env, const std::vector<std::shared_ptr<grpc::Channel>>& channels)
+      : env_(env) {
+    for (const auto& c : channels) stubs_.push_back(Service::NewStub(c));
+  }
+  typename Service::Stub& stub(int64_t seq) { return *stubs_[seq % stubs_.size()]; }
 
-class HealthWorkload : public Workload {
+  Env& env_;
+
+ private:
+  std::vector<std::unique_ptr<typename Service::Stub>> stubs_;
+};
+
+class HealthWorkload : public ServiceWorkload<grpc::health::v1::Health> {
  public:
-  explicit HealthWorkload(Env& env)
-      : env_(env), stubs_(Stubs<grpc::health::v1::Health>(env.health)) {}
+  explicit HealthWorkload(Env& env) : ServiceWorkload(env, env.health) {}
   bool Start(int64_t seq, Done done) override {
     using grpc::health::v1::HealthCheckRequest;
     using grpc::health::v1::HealthCheckResponse;
     auto* p = NewPending<HealthCheckRequest, HealthCheckResponse>("", std::move(done));
-    Launch(p, [&] { return stubs_[seq % stubs_.size()]->PrepareAsyncCheck(&p->ctx, p->req, env_.Cq(seq)); });
+    Launch(p, [&] { return stub(seq).PrepareAsyncCheck(&p->ctx, p->req, env_.Cq(seq)); });
     return true;
   }
-
- private:
-  Env& env_;
-  std::vector<std::unique_ptr<grpc::health::v1::Health::Stub>> stubs_;
 };
 
-class ValidateSessionWorkload : public Workload {
+class ValidateSessionWorkload : public ServiceWorkload<idv1::IdentityService> {
  public:
-  explicit ValidateSessionWorkload(Env& env)
-      : env_(env), stubs_(Stubs<idv1::IdentityService>(env.identity)) {}
+  explicit ValidateSessionWorkload(Env& env) : ServiceWorkload(env, env.identity) {}
   bool Start(int64_t seq, Done done) override {
     auto* p = NewPending<idv1::ValidateSessionRequest, idv1::ValidateSessionResponse>(
         "", std::move(done));
     p->req.set_session_token(env_.users[Pick(env_.users.size())].token);
-    Launch(p, [&] { return stubs_[seq % stubs_.size()]->PrepareAsyncValidateSession(&p->ctx, p->req, env_.Cq(seq)); });
+    Launch(p, [&] { return stub(seq).PrepareAsyncValidateSession(&p->ctx, p->req, env_.Cq(seq)); });
     return true;
   }
-
- private:
-  Env& env_;
-  std::vector<std::unique_ptr<idv1::IdentityService::Stub>> stubs_;
 };
 
-class LoginWorkload : public Workload {
+class LoginWorkload : public ServiceWorkload<idv1::IdentityService> {
  public:
-  explicit LoginWorkload(Env& env) : env_(env), stubs_(Stubs<idv1::IdentityService>(env.identity)) {}
+  explicit LoginWorkload(Env& env) : ServiceWorkload(env, env.identity) {}
   bool Start(int64_t seq, Done done) override {
     auto* p = NewPending<idv1::LoginRequest, idv1::LoginResponse>("", std::move(done));
     const User& u = env_.users[seq % env_.users.size()];
     p->req.set_email(u.email);
     p->req.set_password(u.password);
     // As a front end forwarding its users' addresses (identity trusts the bench's peer).
-    p->req.set_client_ip(absl::StrCat("10.", seq % 200, ".", (seq / 200) % 250, ".", 1 + Pick(250)));
+    p->req.set_client_ip(
+        absl::StrCat("10.", seq % 200, ".", (seq / 200) % 250, ".", 1 + Pick(250)));
     p->req.set_user_agent("loadgen");
-    Launch(p, [&] { return stubs_[seq % stubs_.size()]->PrepareAsyncLogin(&p->ctx, p->req, env_.Cq(seq)); });
+    Launch(p, [&] { return stub(seq).PrepareAsyncLogin(&p->ctx, p->req, env_.Cq(seq)); });
     return true;
   }
-
- private:
-  Env& env_;
-  std::vector<std::unique_ptr<idv1::IdentityService::Stub>> stubs_;
 };
 
-class GetEntitlementWorkload : public Workload {
+class GetEntitlementWorkload : public ServiceWorkload<bv1::BillingService> {
  public:
-  explicit GetEntitlementWorkload(Env& env)
-      : env_(env), stubs_(Stubs<bv1::BillingService>(env.billing)) {}
+  explicit GetEntitlementWorkload(Env& env) : ServiceWorkload(env, env.billing) {}
   bool Start(int64_t seq, Done done) override {
     const User& u = env_.users[Pick(env_.users.size())];
     auto* p = NewPending<bv1::GetEntitlementRequest, bv1::GetEntitlementResponse>(u.token,
-                                                                                 std::move(done));
+                                                                                  std::move(done));
     p->req.set_user_id(u.user_id);
-    Launch(p, [&] { return stubs_[seq % stubs_.size()]->PrepareAsyncGetEntitlement(&p->ctx, p->req, env_.Cq(seq)); });
+    Launch(p, [&] { return stub(seq).PrepareAsyncGetEntitlement(&p->ctx, p->req, env_.Cq(seq)); });
     return true;
   }
-
- private:
-  Env& env_;
-  std::vector<std::unique_ptr<bv1::BillingService::Stub>> stubs_;
 };
 
 // A new, correctly signed customer.subscription.updated event per call, for a user's
@@ -613,39 +604,36 @@ std::string SubscriptionEvent(Env& env, int64_t n, const User& u, int64_t create
       R"(","object":"event","type":"customer.subscription.updated","created":)", created,
       R"(,"livemode":false,"api_version":"2024-06-20","data":{"object":{"id":")", sub,
       R"(","object":"subscription","customer":"cus_bench_)", u.user_id.substr(0, 8),
-      R"(","status":")", kStatus[n % 5],
-      R"(","cancel_at_period_end":false,"current_period_end":)", created + 30 * 86400,
+      R"(","status":")", kStatus[n % 5], R"(","cancel_at_period_end":false,"current_period_end":)",
+      created + 30 * 86400,
       R"(,"trial_end":null,"items":{"data":[{"price":{"id":"price_bench"}}]},)",
       R"("metadata":{"user_id":")", u.user_id, R"("}}}})");
 }
 
-class IngestWorkload : public Workload {
+class IngestWorkload : public ServiceWorkload<bv1::BillingService> {
  public:
   explicit IngestWorkload(Env& env)
-      : env_(env), stubs_(Stubs<bv1::BillingService>(env.billing)),
-        secret_(absl::GetFlag(FLAGS_stripe_secret)) {}
+      : ServiceWorkload(env, env.billing), secret_(absl::GetFlag(FLAGS_stripe_secret)) {}
   bool Start(int64_t seq, Done done) override {
     auto* p = NewPending<bv1::IngestStripeEventRequest, bv1::IngestStripeEventResponse>(
         "", std::move(done));
     const int64_t n = env_.counter++;
     const int64_t now = absl::ToUnixSeconds(absl::Now());
     p->req.set_payload(SubscriptionEvent(env_, n, env_.users[Pick(env_.users.size())], now));
-    p->req.set_stripe_signature(
-        absl::StrCat("t=", now, ",v1=", HexHmacSha256(secret_, absl::StrCat(now, ".", p->req.payload()))));
-    Launch(p, [&] { return stubs_[seq % stubs_.size()]->PrepareAsyncIngestStripeEvent(&p->ctx, p->req, env_.Cq(seq)); });
+    p->req.set_stripe_signature(absl::StrCat(
+        "t=", now, ",v1=", HexHmacSha256(secret_, absl::StrCat(now, ".", p->req.payload()))));
+    Launch(p,
+           [&] { return stub(seq).PrepareAsyncIngestStripeEvent(&p->ctx, p->req, env_.Cq(seq)); });
     return true;
   }
 
  private:
-  Env& env_;
-  std::vector<std::unique_ptr<bv1::BillingService::Stub>> stubs_;
   std::string secret_;
 };
 
-class RecordTransactionWorkload : public Workload {
+class RecordTransactionWorkload : public ServiceWorkload<bv1::BillingService> {
  public:
-  explicit RecordTransactionWorkload(Env& env)
-      : env_(env), stubs_(Stubs<bv1::BillingService>(env.billing)) {}
+  explicit RecordTransactionWorkload(Env& env) : ServiceWorkload(env, env.billing) {}
   bool Start(int64_t seq, Done done) override {
     auto* p = NewPending<bv1::RecordTransactionRequest, bv1::RecordTransactionResponse>(
         env_.admin_token, std::move(done));
@@ -660,36 +648,27 @@ class RecordTransactionWorkload : public Workload {
     t->set_amount_cents(100 + static_cast<int64_t>(Pick(100000)));
     t->set_provider("manual");
     (*t->mutable_metadata())["note"] = absl::StrCat("bench ", n);
-    Launch(p, [&] { return stubs_[seq % stubs_.size()]->PrepareAsyncRecordTransaction(&p->ctx, p->req, env_.Cq(seq)); });
+    Launch(p,
+           [&] { return stub(seq).PrepareAsyncRecordTransaction(&p->ctx, p->req, env_.Cq(seq)); });
     return true;
   }
-
- private:
-  Env& env_;
-  std::vector<std::unique_ptr<bv1::BillingService::Stub>> stubs_;
 };
 
-class GetQuestionWorkload : public Workload {
+class GetQuestionWorkload : public ServiceWorkload<qv1::QuestionBankService> {
  public:
-  explicit GetQuestionWorkload(Env& env)
-      : env_(env), stubs_(Stubs<qv1::QuestionBankService>(env.questions)) {}
+  explicit GetQuestionWorkload(Env& env) : ServiceWorkload(env, env.questions) {}
   bool Start(int64_t seq, Done done) override {
     auto* p = NewPending<qv1::GetQuestionRequest, qv1::GetQuestionResponse>(
         env_.users[Pick(env_.users.size())].token, std::move(done));
     p->req.set_question_id(env_.question_ids[Pick(env_.question_ids.size())]);
-    Launch(p, [&] { return stubs_[seq % stubs_.size()]->PrepareAsyncGetQuestion(&p->ctx, p->req, env_.Cq(seq)); });
+    Launch(p, [&] { return stub(seq).PrepareAsyncGetQuestion(&p->ctx, p->req, env_.Cq(seq)); });
     return true;
   }
-
- private:
-  Env& env_;
-  std::vector<std::unique_ptr<qv1::QuestionBankService::Stub>> stubs_;
 };
 
-class ListQuestionsWorkload : public Workload {
+class ListQuestionsWorkload : public ServiceWorkload<qv1::QuestionBankService> {
  public:
-  explicit ListQuestionsWorkload(Env& env)
-      : env_(env), stubs_(Stubs<qv1::QuestionBankService>(env.questions)) {}
+  explicit ListQuestionsWorkload(Env& env) : ServiceWorkload(env, env.questions) {}
   bool Start(int64_t seq, Done done) override {
     auto* p = NewPending<qv1::ListQuestionsRequest, qv1::ListQuestionsResponse>(
         env_.users[Pick(env_.users.size())].token, std::move(done));
@@ -699,21 +678,16 @@ class ListQuestionsWorkload : public Workload {
     if (seq % 2) {
       p->req.mutable_filter()->set_difficulty(static_cast<qv1::QuestionDifficulty>(1 + Pick(3)));
     }
-    Launch(p, [&] { return stubs_[seq % stubs_.size()]->PrepareAsyncListQuestions(&p->ctx, p->req, env_.Cq(seq)); });
+    Launch(p, [&] { return stub(seq).PrepareAsyncListQuestions(&p->ctx, p->req, env_.Cq(seq)); });
     return true;
   }
-
- private:
-  Env& env_;
-  std::vector<std::unique_ptr<qv1::QuestionBankService::Stub>> stubs_;
 };
 
 // A tutor session of 20 questions, half of them with a difficulty: the draw that has to stay
 // cheap as the bank grows (BENCHMARKS.md round 13).
-class StartPracticeSessionWorkload : public Workload {
+class StartPracticeSessionWorkload : public ServiceWorkload<qv1::QuestionBankService> {
  public:
-  explicit StartPracticeSessionWorkload(Env& env)
-      : env_(env), stubs_(Stubs<qv1::QuestionBankService>(env.questions)) {}
+  explicit StartPracticeSessionWorkload(Env& env) : ServiceWorkload(env, env.questions) {}
   bool Start(int64_t seq, Done done) override {
     auto* p = NewPending<qv1::StartPracticeSessionRequest, qv1::StartPracticeSessionResponse>(
         env_.users[Pick(env_.users.size())].token, std::move(done));
@@ -722,19 +696,16 @@ class StartPracticeSessionWorkload : public Workload {
     if (seq % 2) {
       p->req.mutable_filter()->set_difficulty(static_cast<qv1::QuestionDifficulty>(1 + Pick(3)));
     }
-    Launch(p, [&] { return stubs_[seq % stubs_.size()]->PrepareAsyncStartPracticeSession(&p->ctx, p->req, env_.Cq(seq)); });
+    Launch(p, [&] {
+      return stub(seq).PrepareAsyncStartPracticeSession(&p->ctx, p->req, env_.Cq(seq));
+    });
     return true;
   }
-
- private:
-  Env& env_;
-  std::vector<std::unique_ptr<qv1::QuestionBankService::Stub>> stubs_;
 };
 
-class SubmitAttemptWorkload : public Workload {
+class SubmitAttemptWorkload : public ServiceWorkload<qv1::QuestionBankService> {
  public:
-  explicit SubmitAttemptWorkload(Env& env)
-      : env_(env), stubs_(Stubs<qv1::QuestionBankService>(env.questions)) {}
+  explicit SubmitAttemptWorkload(Env& env) : ServiceWorkload(env, env.questions) {}
   bool Start(int64_t seq, Done done) override {
     PracticeItem item;
     {
@@ -744,18 +715,14 @@ class SubmitAttemptWorkload : public Workload {
       env_.practice.pop_back();
     }
     auto* p = NewPending<qv1::SubmitAttemptRequest, qv1::SubmitAttemptResponse>(item.token,
-                                                                               std::move(done));
+                                                                                std::move(done));
     p->req.set_session_id(item.session_id);
     p->req.set_question_id(item.question_id);
     p->req.set_choice_id(item.choice_id);
     p->req.set_time_spent_ms(2000 + static_cast<int64_t>(Pick(60000)));
-    Launch(p, [&] { return stubs_[seq % stubs_.size()]->PrepareAsyncSubmitAttempt(&p->ctx, p->req, env_.Cq(seq)); });
+    Launch(p, [&] { return stub(seq).PrepareAsyncSubmitAttempt(&p->ctx, p->req, env_.Cq(seq)); });
     return true;
   }
-
- private:
-  Env& env_;
-  std::vector<std::unique_ptr<qv1::QuestionBankService::Stub>> stubs_;
 };
 
 std::unique_ptr<Workload> MakeWorkload(const std::string& rpc, Env& env) {
