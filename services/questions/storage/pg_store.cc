@@ -172,12 +172,13 @@ const std::map<std::string, std::string>& Statements() {
       // count random points in the id order (ids are random v4 UUIDs, so that order is a random
       // permutation), at each the next 32 published questions, of those one at random that
       // matches the filter and that the user has not answered correctly. Each question lies in
-      // the windows of ~32 start gaps, so its chance is near uniform (the sum of 32 random gaps
-      // varies by about 18%), and the cost is at most 96 * count rows, read index-only from
-      // questions_published_id_idx once vacuum has run (2 ms for 20 questions at 10^6). It
-      // stores the session only when it drew `count` distinct questions; otherwise (a small
-      // bank, a rare filter, a user who answered most of it) the exact statement runs, so the
-      // result never differs in kind: random questions, the ones not answered correctly first.
+      // the windows of 32 random start gaps, so its chance is near uniform (simulated: 9 in 10
+      // questions within 30% of the average, half within 12%), and the cost is at most 96 *
+      // count rows, read index-only from questions_published_id_idx once vacuum has run (2 ms
+      // for 20 questions at 10^6). It stores the session only when it drew `count` distinct
+      // questions; otherwise (a small bank, a rare filter, a user who answered most of it) the
+      // exact statement runs, so the result never differs in kind: random questions, the ones
+      // not answered correctly first.
       {"start_session_sampled",
        "WITH points AS (SELECT gen_random_uuid() AS r FROM generate_series(1, 3 * $4::int)), "
        "drawn AS (SELECT DISTINCT d.id FROM points CROSS JOIN LATERAL ("
