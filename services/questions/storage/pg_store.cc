@@ -470,7 +470,7 @@ absl::StatusOr<T> Remap(absl::StatusOr<T> result, absl::StatusCode code,
 
 }  // namespace
 
-const std::string& PgQuestionStore::ListSql(const std::string& name) {
+const std::string& PgQuestionStore::StatementSql(const std::string& name) {
   return Statements().at(name);
 }
 

@@ -28,9 +28,9 @@ class PgQuestionStore : public QuestionStore {
   // Returns the pool's ALREADY_EXISTS when a statement name is taken by other SQL.
   static absl::StatusOr<std::unique_ptr<PgQuestionStore>> Create(suite::db::ConnectionPool* pool);
 
-  // The SQL of the named list statement, for the EXPLAIN tests ("list_questions",
-  // "list_tags", "list_attempts", "list_bookmarks", "count_sessions_since").
-  static const std::string& ListSql(const std::string& name);
+  // The SQL of a named statement, for the EXPLAIN tests ("list_questions", "list_tags",
+  // "list_attempts", "list_bookmarks", "count_sessions_since", "start_session_sampled", ...).
+  static const std::string& StatementSql(const std::string& name);
 
   absl::StatusOr<Question> CreateQuestion(const NewQuestion& q) override;
   absl::StatusOr<Question> GetQuestion(const std::string& id) override;
