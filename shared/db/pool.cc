@@ -53,19 +53,21 @@ absl::StatusOr<std::unique_ptr<ConnectionPool>> ConnectionPool::Create(PoolConfi
   return std::unique_ptr<ConnectionPool>(new ConnectionPool(std::move(config)));
 }
 
-absl::Status ConnectionPool::RegisterStatement(absl::string_view name, absl::string_view sql) {
+absl::Status ConnectionPool::RegisterStatement(absl::string_view name, absl::string_view sql,
+                                               Planning planning) {
   if (name.empty() || sql.empty()) {
     return absl::InvalidArgumentError("a statement needs a name and SQL");
   }
   absl::MutexLock lock(&statements_mu_);
   auto it = statements_.find(name);
   if (it == statements_.end()) {
-    statements_.emplace(std::string(name), Statement{std::string(name), std::string(sql)});
+    statements_.emplace(std::string(name),
+                        Statement{std::string(name), std::string(sql), planning});
     return absl::OkStatus();
   }
-  if (it->second.sql == sql) return absl::OkStatus();
+  if (it->second.sql == sql && it->second.planning == planning) return absl::OkStatus();
   return absl::AlreadyExistsError(
-      absl::StrCat("statement ", name, " is already registered with other SQL"));
+      absl::StrCat("statement ", name, " is already registered with other SQL or planning"));
 }
 
 absl::StatusOr<const Statement*> ConnectionPool::FindStatement(absl::string_view name) const {

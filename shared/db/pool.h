@@ -53,10 +53,23 @@ struct PoolStats {
   absl::Duration total_wait = absl::ZeroDuration();  // summed time checkouts waited
 };
 
-// A named statement: its registry name and its SQL with $1.. placeholders.
+// How a registered statement is planned.
+enum class Planning {
+  // Prepared once per connection; after a few runs PostgreSQL may settle on one generic plan
+  // for all arguments. Right for almost every statement: no parse or plan per call.
+  kPrepared,
+  // Planned with its arguments on every call (an unnamed statement, through exec_params), at
+  // the cost of a parse and a plan each time: for a statement whose best plan depends on the
+  // values, such as a prefix search that is rare for one argument and matches half the table
+  // for another, where any single generic plan is slow for some of them.
+  kPerCall,
+};
+
+// A named statement: its registry name, its SQL with $1.. placeholders, how it is planned.
 struct Statement {
   std::string name;
   std::string sql;
+  Planning planning = Planning::kPrepared;
 };
 
 class ConnectionPool {
@@ -102,10 +115,12 @@ class ConnectionPool {
   ~ConnectionPool() = default;
 
   // RegisterStatement adds a named statement that transactions may run by name. Each
-  // connection prepares it lazily, on its first use there. Registering the same name with the
-  // same SQL again is a no-op. Returns INVALID_ARGUMENT for an empty name or SQL and
-  // ALREADY_EXISTS if the name is taken by other SQL. Thread-safe; may be called at any time.
-  absl::Status RegisterStatement(absl::string_view name, absl::string_view sql);
+  // connection prepares it lazily, on its first use there (kPrepared), or plans it on every
+  // call (kPerCall). Registering the same name with the same SQL and planning again is a
+  // no-op. Returns INVALID_ARGUMENT for an empty name or SQL and ALREADY_EXISTS if the name is
+  // taken by other SQL or planning. Thread-safe; may be called at any time.
+  absl::Status RegisterStatement(absl::string_view name, absl::string_view sql,
+                                 Planning planning = Planning::kPrepared);
 
   // FindStatement returns the registered statement, or NOT_FOUND. The pointer stays valid
   // for the pool's lifetime. Thread-safe.

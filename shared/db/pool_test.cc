@@ -295,6 +295,10 @@ TEST(ConnectionPoolTest, StatementRegistryRejectsConflictsAndUnknownNames) {
   EXPECT_TRUE(pool->RegisterStatement("one", "SELECT 1").ok());
   EXPECT_TRUE(pool->RegisterStatement("one", "SELECT 1").ok());
   EXPECT_EQ(pool->RegisterStatement("one", "SELECT 2").code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(pool->RegisterStatement("one", "SELECT 1", Planning::kPerCall).code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_TRUE(pool->RegisterStatement("three", "SELECT 3", Planning::kPerCall).ok());
+  EXPECT_TRUE(pool->RegisterStatement("three", "SELECT 3", Planning::kPerCall).ok());
   EXPECT_EQ(pool->RegisterStatement("", "SELECT 2").code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(pool->RegisterStatement("two", "").code(), absl::StatusCode::kInvalidArgument);
   auto found = pool->FindStatement("one");

@@ -150,7 +150,7 @@ absl::StatusOr<const Statement*> Transaction::Resolve(absl::string_view statemen
     return absl::FailedPreconditionError(absl::StrCat(
         "statement ", statement_name, " is not a plain read; kAutocommitRead refuses it"));
   }
-  if (prepared_) {
+  if (Prepares(*statement)) {
     try {
       // Registers the definition with this connection once; libpqxx sends PREPARE on the
       // statement's first execution here.

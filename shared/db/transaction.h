@@ -111,7 +111,8 @@ class Transaction {
   ~Transaction();
 
   // Exec runs the registered statement `statement_name` with `params` bound to $1, $2, ...
-  // (a server-side prepared statement, or exec_params when prepared statements are off).
+  // (a server-side prepared statement, or exec_params when prepared statements are off or
+  // the statement is planned per call).
   // Returns NOT_FOUND for an unregistered name, the mapped status of errors.h for a database
   // error (e.g. ALREADY_EXISTS, ABORTED, DEADLINE_EXCEEDED for the statement timeout,
   // UNAVAILABLE when the connection broke; the connection is then replaced).
@@ -127,8 +128,9 @@ class Transaction {
     StatementCanceller::Watch watch(StatementCanceller::Global(), lease_.connection(), deadline_,
                                     CurrentRequestScope());
     try {
-      pqxx::result result = prepared_ ? tx_->exec_prepared((*statement)->name, params...)
-                                      : tx_->exec_params((*statement)->sql, params...);
+      pqxx::result result = Prepares(**statement)
+                                ? tx_->exec_prepared((*statement)->name, params...)
+                                : tx_->exec_params((*statement)->sql, params...);
       if (watch.Cancelled()) lease_.MarkBroken();
       return result;
     } catch (const std::exception& e) {
@@ -176,6 +178,10 @@ class Transaction {
                                                            ConnectionPool::Lease lease,
                                                            const TxOptions& options, int attempt);
   absl::StatusOr<const Statement*> Resolve(absl::string_view statement_name);
+  // Prepares: whether `statement` runs as a server-side prepared statement on this connection.
+  bool Prepares(const Statement& statement) const {
+    return prepared_ && statement.planning == Planning::kPrepared;
+  }
   // Fail records a database error, marks the connection broken when it is, and returns it.
   absl::Status Fail(const std::exception& e);
   absl::Status Commit();

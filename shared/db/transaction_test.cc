@@ -342,6 +342,40 @@ TEST_F(TransactionTest, PreparedOnAndOffGiveTheSameResults) {
   EXPECT_EQ(results[1], (std::vector<std::string>{"1=0", "2=0"}));
 }
 
+// A statement planned per call runs as an unnamed statement even with prepared statements
+// on: the connection never prepares it (so no generic plan can take over), and it still gets
+// the statement timeout and the same results.
+TEST_F(TransactionTest, AStatementPlannedPerCallIsNeverPreparedButRunsTheSame) {
+  auto pool = NewPool(/*prepared=*/true, 1);
+  ASSERT_TRUE(pool->RegisterStatement("get_per_call", "SELECT v FROM items WHERE id = $1",
+                                      Planning::kPerCall)
+                  .ok());
+  ASSERT_TRUE(
+      pool->RegisterStatement("setting_per_call", "SELECT current_setting($1)", Planning::kPerCall)
+          .ok());
+  absl::Status status = RunInTransaction(*pool, {}, [&](Transaction& tx) -> absl::Status {
+    SUITE_RETURN_IF_ERROR(tx.Exec("set", 2, 7).status());
+    for (int i = 0; i < 7; ++i) {  // past the five runs after which a generic plan may be used
+      SUITE_ASSIGN_OR_RETURN(pqxx::row per_call, tx.ExecOne("get_per_call", 2));
+      SUITE_ASSIGN_OR_RETURN(pqxx::row prepared, tx.ExecOne("get", 2));
+      EXPECT_EQ(per_call[0].as<int>(), 7);
+      EXPECT_EQ(prepared[0].as<int>(), 7);
+    }
+    SUITE_ASSIGN_OR_RETURN(pqxx::row timeout, tx.ExecOne("setting_per_call", "statement_timeout"));
+    EXPECT_EQ(timeout[0].as<std::string>(), "300ms");
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(status.ok()) << status;
+  auto lease = pool->Checkout(absl::Now() + absl::Seconds(5));
+  ASSERT_TRUE(lease.ok());
+  pqxx::nontransaction tx(lease->connection());
+  std::vector<std::string> prepared;
+  for (const auto& row : tx.exec("SELECT name FROM pg_prepared_statements ORDER BY name")) {
+    prepared.push_back(row[0].as<std::string>());
+  }
+  EXPECT_EQ(prepared, (std::vector<std::string>{"get", "set"}));
+}
+
 TEST_F(TransactionTest, StatementTimeoutIsDeadlineExceededInBothModes) {
   for (bool prepared : {true, false}) {
     auto pool = NewPool(prepared, 1);
