@@ -34,6 +34,7 @@ OwnerSchema IdentitySchema() {
                         .Column(DeletedAt())
                         .UniqueIndex("users_email_key", {"lower(email)"})
                         .Index("users_created_at_id_idx", {"created_at", "id"})
+                        .Index("users_email_prefix_idx", {"lower(email)"})  // text_pattern_ops
                         .Check("users_status_check")
                         .Check("users_email_check")
                         .Trigger("users_set_updated_at");

@@ -1,6 +1,7 @@
 #include "services/identity/storage/pg_store.h"
 
 #include <cstdint>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -168,11 +169,16 @@ std::vector<std::pair<std::string, std::string>> Statements() {
       {"identity_credentials_by_id",
        "SELECT id::text, coalesce(password_hash, ''), status, deleted_at IS NOT NULL "
        "FROM identity.users WHERE id = $1::uuid"},
+      // ListUsers. $2 is the e-mail prefix as a LIKE pattern (LikePrefix) or ''. Planned per
+      // call (PlanningOf): with the prefix known, PostgreSQL reads a rare one's matches
+      // from users_email_prefix_idx and sorts them, and walks the keyset index for a common
+      // one or none; a generic plan walks the keyset index for every prefix, the whole table
+      // for a rare one (0.45 s at 10^6 users).
       {"identity_users_list",
        absl::StrCat("SELECT ", kUserColumns,
                     " FROM identity.users WHERE deleted_at IS NULL "
                     "AND ($1::text = '' OR status = $1::text) "
-                    "AND ($2::text = '' OR left(lower(email), length($2::text)) = $2::text) "
+                    "AND ($2::text = '' OR lower(email) LIKE $2::text) "
                     "AND ",
                     KeysetPage("users", /*newest_first=*/false, 3))},
       {"identity_user_update",
@@ -381,12 +387,32 @@ std::string EmailLockKey(const std::string& email) {
 }
 std::string IpLockKey(const std::string& ip) { return absl::StrCat("identity.login.ip:", ip); }
 
+// How a statement is planned: per call for those whose best plan depends on their arguments
+// (see identity_users_list), prepared for the rest.
+suite::db::Planning PlanningOf(const std::string& statement) {
+  return statement == "identity_users_list" ? suite::db::Planning::kPerCall
+                                            : suite::db::Planning::kPrepared;
+}
+
+// LikePrefix is the LIKE pattern of the strings that start with `prefix` (with %, _ and the
+// backslash escaped), or "" for no prefix.
+std::string LikePrefix(absl::string_view prefix) {
+  if (prefix.empty()) return "";
+  std::string pattern;
+  for (char c : prefix) {
+    if (c == '%' || c == '_' || c == '\\') pattern.push_back('\\');
+    pattern.push_back(c);
+  }
+  pattern.push_back('%');
+  return pattern;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<PgIdentityStore>> PgIdentityStore::Create(
     suite::db::ConnectionPool* pool) {
   for (const auto& [name, sql] : Statements()) {
-    SUITE_RETURN_IF_ERROR(pool->RegisterStatement(name, sql));
+    SUITE_RETURN_IF_ERROR(pool->RegisterStatement(name, sql, PlanningOf(name)));
   }
   SUITE_RETURN_IF_ERROR(suite::db::RegisterBatchedRead(*pool, "identity_session_lookup", "text",
                                                        "k", "token_hash", SessionLookupSql));
@@ -450,7 +476,7 @@ absl::StatusOr<std::vector<User>> PgIdentityStore::ListUsers(const UserFilter& f
   const std::string status = filter.status ? std::string(UserStatusName(*filter.status)) : "";
   return RunInTransaction<Result>(*pool_, ReadOnly(), [&](Transaction& tx) -> absl::StatusOr<Result> {
     SUITE_ASSIGN_OR_RETURN(pqxx::result rows,
-                           tx.Exec("identity_users_list", status, filter.email_prefix,
+                           tx.Exec("identity_users_list", status, LikePrefix(filter.email_prefix),
                                    after.has_value(), CursorMicros(after), CursorId(after), limit));
     Result users;
     for (const pqxx::row& r : rows) users.push_back(UserOf(r));

@@ -186,21 +186,24 @@ TEST_F(PgIdentityStoreTest, CreateLoginSessionSettlesTheAttemptOnceAndWritesNoth
   EXPECT_EQ(counts(), std::make_pair(1, 1));
 }
 
-// What GenericPlan asks: on the tiny test tables, whether an index plan exists at all
+// What PlanOf asks: on the tiny test tables, whether an index plan exists at all
 // (sequential scans discouraged); on tables a test filled, the planner's own choice, or that
 // choice run (EXPLAIN ANALYZE: the rows each scan read and dropped).
 enum class PlanQuestion { kIndexPlanExists, kPlannersChoice, kPlannersChoiceRun };
 
-// Returns the generic plan (the one a prepared statement settles on after its first
-// executions, whatever its arguments) of a registered statement.
-std::string GenericPlan(const std::string& url, const suite::db::ConnectionPool& pool,
-                        const std::string& name, const std::string& args,
-                        PlanQuestion question = PlanQuestion::kIndexPlanExists) {
+// Returns the plan a registered statement runs with for `args`: the generic plan of a
+// prepared one (the plan it settles on after its first executions, whatever its arguments),
+// the custom plan of one planned per call (made for these arguments).
+std::string PlanOf(const std::string& url, const suite::db::ConnectionPool& pool,
+                   const std::string& name, const std::string& args,
+                   PlanQuestion question = PlanQuestion::kIndexPlanExists) {
   auto statement = pool.FindStatement(name);
   if (!statement.ok()) return "statement not registered: " + name;
   pqxx::connection conn(url);
   pqxx::work tx(conn);
-  tx.exec0("SET LOCAL plan_cache_mode = force_generic_plan");
+  tx.exec0((*statement)->planning == suite::db::Planning::kPerCall
+               ? "SET LOCAL plan_cache_mode = force_custom_plan"
+               : "SET LOCAL plan_cache_mode = force_generic_plan");
   if (question == PlanQuestion::kIndexPlanExists) tx.exec0("SET LOCAL enable_seqscan = off");
   tx.exec0("PREPARE s AS " + (*statement)->sql);
   const std::string explain =
@@ -213,8 +216,8 @@ std::string GenericPlan(const std::string& url, const suite::db::ConnectionPool&
 }
 
 // Issue 7: "EXPLAIN of every list query uses an index". Every statement named like a list
-// (tools/bench's pattern: list_*, *_list, *_live) with its generic plan.
-TEST_F(PgIdentityStoreTest, EveryListStatementsGenericPlanCanUseAnIndex) {
+// (tools/bench's pattern: list_*, *_list, *_live) with the plan it runs with (PlanOf).
+TEST_F(PgIdentityStoreTest, EveryListStatementsPlanCanUseAnIndex) {
   const std::string id = "'0b6c7a9e-1d2f-4c3b-9a8e-7f6d5c4b3a21'";
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"identity_users_list", absl::StrCat("'', '', false, 0, ", id, ", 21")},
@@ -235,7 +238,7 @@ TEST_F(PgIdentityStoreTest, EveryListStatementsGenericPlanCanUseAnIndex) {
        absl::StrCat(id, ", ", id, ", false, 0, ", id, ", 21")},
   };
   for (const auto& [name, args] : cases) {
-    const std::string plan = GenericPlan(url_, *pool_, name, args);
+    const std::string plan = PlanOf(url_, *pool_, name, args);
     EXPECT_TRUE(absl::StrContains(plan, "Index Scan") ||
                 absl::StrContains(plan, "Index Only Scan") ||
                 absl::StrContains(plan, "Bitmap Index Scan"))
@@ -249,7 +252,7 @@ TEST_F(PgIdentityStoreTest, EveryListStatementsGenericPlanCanUseAnIndex) {
     const auto it = std::find_if(cases.begin(), cases.end(),
                                  [&](const auto& c) { return c.first == name; });
     ASSERT_NE(it, cases.end()) << name;
-    const std::string plan = GenericPlan(url_, *pool_, name, it->second);
+    const std::string plan = PlanOf(url_, *pool_, name, it->second);
     EXPECT_FALSE(absl::StrContains(plan, "Sort")) << name << "\n" << plan;
   }
 }
@@ -257,11 +260,11 @@ TEST_F(PgIdentityStoreTest, EveryListStatementsGenericPlanCanUseAnIndex) {
 // ValidateSession's lookup (batched_read_statement.h): one hash and a batch of four both probe
 // the token-hash index, and the one-hash statement has no VALUES scan (it plans as `= $1`).
 TEST_F(PgIdentityStoreTest, TheSessionLookupProbesTheTokenIndexAloneAndInABatch) {
-  const std::string one = GenericPlan(url_, *pool_, "identity_session_lookup", "'h1'");
+  const std::string one = PlanOf(url_, *pool_, "identity_session_lookup", "'h1'");
   EXPECT_TRUE(absl::StrContains(one, "sessions_session_token_hash_key")) << one;
   EXPECT_FALSE(absl::StrContains(one, "Values Scan")) << one;
   const std::string four =
-      GenericPlan(url_, *pool_, "identity_session_lookup_x4", "'h1', 'h2', 'h3', 'h4'");
+      PlanOf(url_, *pool_, "identity_session_lookup_x4", "'h1', 'h2', 'h3', 'h4'");
   EXPECT_TRUE(absl::StrContains(four, "sessions_session_token_hash_key")) << four;
 }
 
@@ -280,7 +283,7 @@ TEST_F(PgIdentityStoreTest, LoginAttemptListingsReadAnIndexAtProductionSize) {
            {"identity_login_list", tail},
            {"identity_login_by_email_list", "'u7@example.com', '', " + tail},
            {"identity_login_by_ip_list", "'10.7.0.1', " + tail}}) {
-    const std::string plan = GenericPlan(url_, *pool_, name, args, PlanQuestion::kPlannersChoice);
+    const std::string plan = PlanOf(url_, *pool_, name, args, PlanQuestion::kPlannersChoice);
     EXPECT_TRUE(absl::StrContains(plan, "Index")) << name << "\n" << plan;
     EXPECT_FALSE(absl::StrContains(plan, "Seq Scan")) << name << "\n" << plan;
   }
@@ -294,7 +297,7 @@ TEST_F(PgIdentityStoreTest, TheThrottlingCheckReadsOnlyFailuresOfABusyAddressAnd
       "SELECT 'busy@example.com', '203.0.113.7', g % 5000 <> 0, CASE WHEN g % 5000 = 0 THEN "
       "'invalid_credentials' END, now() - g * interval '40 milliseconds' "
       "FROM generate_series(1, 20000) g");
-  const std::string plan = GenericPlan(
+  const std::string plan = PlanOf(
       url_, *pool_, "identity_login_failures",
       "'busy@example.com', (extract(epoch from now() - interval '15 minutes') * 1000000)"
       "::bigint, 4, '203.0.113.7', 49",
@@ -324,6 +327,51 @@ TEST_F(PgIdentityStoreTest, TheThrottlingCheckReadsOnlyFailuresOfABusyAddressAnd
       store_->BeginLoginAttempt(start, {absl::Minutes(15), 4, 50});
   ASSERT_TRUE(throttled.ok()) << throttled.status();
   EXPECT_FALSE(throttled->admitted) << "4 failures and one attempt in flight reach a limit of 4";
+}
+
+// ListUsers by e-mail prefix among 20 000 users: with the prefix known (the statement is
+// planned per call) a rare one reads its range of users_email_prefix_idx rather than every
+// user in keyset order, no prefix still walks the keyset index, and %, _ and \ in a prefix
+// are characters, not wildcards.
+TEST_F(PgIdentityStoreTest, AnEmailPrefixSearchReadsThePrefixRangeAndTakesItsCharactersLiterally) {
+  {
+    pqxx::connection conn(db_->url());
+    pqxx::work tx(conn);
+    tx.exec0(
+        "INSERT INTO identity.users (email, created_at) SELECT 'user' || g || '@example.com', "
+        "now() - g * interval '1 minute' FROM generate_series(1, 20000) g");
+    tx.exec0(
+        "INSERT INTO identity.users (email) VALUES ('a_b@example.com'), ('axb@example.com'), "
+        "('a%c@example.com'), ('a\\d@example.com'), ('A\\E@example.com')");
+    tx.commit();
+    pqxx::nontransaction(conn).exec0("ANALYZE identity.users");
+  }
+  const std::string first_page = "false, 0, '00000000-0000-0000-0000-000000000000', 21";
+  const std::string rare = PlanOf(url_, *pool_, "identity_users_list",
+                                  "'', 'user1234%', " + first_page, PlanQuestion::kPlannersChoice);
+  EXPECT_TRUE(absl::StrContains(rare, "users_email_prefix_idx")) << rare;
+  EXPECT_FALSE(absl::StrContains(rare, "Seq Scan")) << rare;
+  const std::string all = PlanOf(url_, *pool_, "identity_users_list", "'', '', " + first_page,
+                                 PlanQuestion::kPlannersChoice);
+  EXPECT_TRUE(absl::StrContains(all, "users_created_at_id_idx")) << all;
+  EXPECT_FALSE(absl::StrContains(all, "Sort")) << all;
+
+  auto emails = [&](const std::string& prefix) {
+    std::vector<std::string> out;
+    UserFilter filter;
+    filter.email_prefix = prefix;
+    auto users = store_->ListUsers(filter, absl::nullopt, 100);
+    EXPECT_TRUE(users.ok()) << users.status();
+    if (users.ok()) {
+      for (const User& u : *users) out.push_back(u.email);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  EXPECT_EQ(emails("user1234").size(), 11u);  // user1234 and user12340 .. user12349
+  EXPECT_EQ(emails("a_"), std::vector<std::string>{"a_b@example.com"});
+  EXPECT_EQ(emails("a%"), std::vector<std::string>{"a%c@example.com"});
+  EXPECT_EQ(emails("a\\"), (std::vector<std::string>{"A\\E@example.com", "a\\d@example.com"}));
 }
 
 // The four shapes of ListRoleAssignments return the same rows the filters describe.
