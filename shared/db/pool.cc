@@ -58,14 +58,20 @@ absl::Status ConnectionPool::RegisterStatement(absl::string_view name, absl::str
   if (name.empty() || sql.empty()) {
     return absl::InvalidArgumentError("a statement needs a name and SQL");
   }
+  if (planning == Planning::kPerCall && absl::StrContains(name, "*/")) {
+    return absl::InvalidArgumentError("the name of a statement planned per call goes in a comment");
+  }
+  // An unnamed statement shows in the logs by its SQL alone: the comment names it.
+  const std::string sent = planning == Planning::kPerCall
+                               ? absl::StrCat("/* ", name, " */ ", sql)
+                               : std::string(sql);
   absl::MutexLock lock(&statements_mu_);
   auto it = statements_.find(name);
   if (it == statements_.end()) {
-    statements_.emplace(std::string(name),
-                        Statement{std::string(name), std::string(sql), planning});
+    statements_.emplace(std::string(name), Statement{std::string(name), sent, planning});
     return absl::OkStatus();
   }
-  if (it->second.sql == sql && it->second.planning == planning) return absl::OkStatus();
+  if (it->second.sql == sent && it->second.planning == planning) return absl::OkStatus();
   return absl::AlreadyExistsError(
       absl::StrCat("statement ", name, " is already registered with other SQL or planning"));
 }

@@ -61,11 +61,13 @@ enum class Planning {
   // Planned with its arguments on every call (an unnamed statement, through exec_params), at
   // the cost of a parse and a plan each time: for a statement whose best plan depends on the
   // values, such as a prefix search that is rare for one argument and matches half the table
-  // for another, where any single generic plan is slow for some of them.
+  // for another, where any single generic plan is slow for some of them. Its SQL starts with
+  // a /* name */ comment, so that the server's logs and pg_stat_activity still name it.
   kPerCall,
 };
 
-// A named statement: its registry name, its SQL with $1.. placeholders, how it is planned.
+// A named statement: its registry name, its SQL with $1.. placeholders (as sent: with the
+// name's comment in front when planned per call), how it is planned.
 struct Statement {
   std::string name;
   std::string sql;

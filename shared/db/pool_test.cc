@@ -299,6 +299,8 @@ TEST(ConnectionPoolTest, StatementRegistryRejectsConflictsAndUnknownNames) {
             absl::StatusCode::kAlreadyExists);
   EXPECT_TRUE(pool->RegisterStatement("three", "SELECT 3", Planning::kPerCall).ok());
   EXPECT_TRUE(pool->RegisterStatement("three", "SELECT 3", Planning::kPerCall).ok());
+  EXPECT_EQ(pool->RegisterStatement("a*/b", "SELECT 4", Planning::kPerCall).code(),
+            absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(pool->RegisterStatement("", "SELECT 2").code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(pool->RegisterStatement("two", "").code(), absl::StatusCode::kInvalidArgument);
   auto found = pool->FindStatement("one");

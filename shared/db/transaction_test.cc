@@ -353,6 +353,11 @@ TEST_F(TransactionTest, AStatementPlannedPerCallIsNeverPreparedButRunsTheSame) {
   ASSERT_TRUE(
       pool->RegisterStatement("setting_per_call", "SELECT current_setting($1)", Planning::kPerCall)
           .ok());
+  ASSERT_TRUE(pool->RegisterStatement("activity_per_call",
+                                      "SELECT query FROM pg_stat_activity WHERE pid = "
+                                      "pg_backend_pid()",
+                                      Planning::kPerCall)
+                  .ok());
   absl::Status status = RunInTransaction(*pool, {}, [&](Transaction& tx) -> absl::Status {
     SUITE_RETURN_IF_ERROR(tx.Exec("set", 2, 7).status());
     for (int i = 0; i < 7; ++i) {  // past the five runs after which a generic plan may be used
@@ -363,6 +368,10 @@ TEST_F(TransactionTest, AStatementPlannedPerCallIsNeverPreparedButRunsTheSame) {
     }
     SUITE_ASSIGN_OR_RETURN(pqxx::row timeout, tx.ExecOne("setting_per_call", "statement_timeout"));
     EXPECT_EQ(timeout[0].as<std::string>(), "300ms");
+    // The server's view of the unnamed statement still names it.
+    SUITE_ASSIGN_OR_RETURN(pqxx::row activity, tx.ExecOne("activity_per_call"));
+    EXPECT_TRUE(absl::StartsWith(activity[0].as<std::string>(), "/* activity_per_call */ SELECT"))
+        << activity[0].as<std::string>();
     return absl::OkStatus();
   });
   ASSERT_TRUE(status.ok()) << status;

@@ -22,6 +22,9 @@ LOG = """\
 2026-11-22 05:54:47.003 UTC [7000] LOG:  statement: COMMIT
 2026-11-22 05:54:48.000 UTC [7100] LOG:  execute lookup: SELECT a FROM t WHERE h = $1 AND at > $2::timestamptz AND n = $10
 2026-11-22 05:54:48.000 UTC [7100] DETAIL:  parameters: $1 = 'auto', $2 = '2026-11-22 05:54:46+00', $10 = NULL
+2026-11-22 05:54:49.000 UTC [7200] LOG:  execute <unnamed>: /* users_list */ SELECT id FROM u WHERE e LIKE $1
+2026-11-22 05:54:49.000 UTC [7200] DETAIL:  parameters: $1 = 'ab%'
+2026-11-22 05:54:49.500 UTC [7300] LOG:  execute <unnamed>: SELECT 2
 """
 
 
@@ -39,6 +42,22 @@ class BenchLibTest(unittest.TestCase):
         self.assertEqual(len(bench_lib.transactions(entries, "lookup")), 2)
         self.assertEqual(len(bench_lib.transactions(entries, "billing_event_claim")), 1)
         self.assertEqual(bench_lib.transactions(entries, "absent"), [])
+
+    def test_a_statement_planned_per_call_is_named_by_its_comment(self):
+        executed = [text for _, kind, text in bench_lib.parse_log(self.log) if kind == "execute"]
+        self.assertIn(("users_list", "/* users_list */ SELECT id FROM u WHERE e LIKE $1"),
+                      executed)
+        self.assertIn(("<unnamed>", "SELECT 2"), executed)
+
+    def test_a_list_statement_planned_per_call_is_judged_by_its_custom_plan(self):
+        def entry(generic, custom, per_call):
+            return {"generic_uses_index": generic, "custom_uses_index": custom,
+                    "planned_per_call": per_call}
+        self.assertTrue(bench_lib.runs_with_an_index(entry(True, True, False)))
+        self.assertFalse(bench_lib.runs_with_an_index(entry(False, True, False)))
+        self.assertFalse(bench_lib.runs_with_an_index(entry(True, False, False)))
+        self.assertTrue(bench_lib.runs_with_an_index(entry(False, True, True)))
+        self.assertFalse(bench_lib.runs_with_an_index(entry(True, False, True)))
 
     def test_an_autocommit_statement_is_a_transaction_of_its_own(self):
         txs = bench_lib.transactions(bench_lib.parse_log(self.log), "lookup")
