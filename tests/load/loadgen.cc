@@ -533,6 +533,8 @@ class ServiceWorkload : public Workload {
     for (const auto& c : channels) stubs_.push_back(Service::NewStub(c));
   }
   typename Service::Stub& stub(int64_t seq) { return *stubs_[seq % stubs_.size()]; }
+  // A user of the setup, picked at random for each call.
+  const User& AnyUser() const { return env_.users[Pick(env_.users.size())]; }
 
   Env& env_;
 
@@ -558,7 +560,7 @@ class ValidateSessionWorkload : public ServiceWorkload<idv1::IdentityService> {
   bool Start(int64_t seq, Done done) override {
     auto* p = NewPending<idv1::ValidateSessionRequest, idv1::ValidateSessionResponse>(
         "", std::move(done));
-    p->req.set_session_token(env_.users[Pick(env_.users.size())].token);
+    p->req.set_session_token(AnyUser().token);
     Launch(p, [&] { return stub(seq).PrepareAsyncValidateSession(&p->ctx, p->req, env_.Cq(seq)); });
     return true;
   }
@@ -585,7 +587,7 @@ class GetEntitlementWorkload : public ServiceWorkload<bv1::BillingService> {
  public:
   explicit GetEntitlementWorkload(Env& env) : ServiceWorkload(env, env.billing) {}
   bool Start(int64_t seq, Done done) override {
-    const User& u = env_.users[Pick(env_.users.size())];
+    const User& u = AnyUser();
     auto* p = NewPending<bv1::GetEntitlementRequest, bv1::GetEntitlementResponse>(u.token,
                                                                                   std::move(done));
     p->req.set_user_id(u.user_id);
@@ -619,7 +621,7 @@ class IngestWorkload : public ServiceWorkload<bv1::BillingService> {
         "", std::move(done));
     const int64_t n = env_.counter++;
     const int64_t now = absl::ToUnixSeconds(absl::Now());
-    p->req.set_payload(SubscriptionEvent(env_, n, env_.users[Pick(env_.users.size())], now));
+    p->req.set_payload(SubscriptionEvent(env_, n, AnyUser(), now));
     p->req.set_stripe_signature(absl::StrCat(
         "t=", now, ",v1=", HexHmacSha256(secret_, absl::StrCat(now, ".", p->req.payload()))));
     Launch(p,
@@ -641,7 +643,7 @@ class RecordTransactionWorkload : public ServiceWorkload<bv1::BillingService> {
     p->req.set_idempotency_key(absl::StrCat("bench-", env_.run_id, "-", n));
     auto* t = p->req.mutable_transaction();
     t->set_account_id(absl::StrFormat("bbbbbbbb-0000-4000-8000-%012d", Pick(50)));
-    t->set_user_id(env_.users[Pick(env_.users.size())].user_id);
+    t->set_user_id(AnyUser().user_id);
     t->set_kind(bv1::TRANSACTION_KIND_PAYMENT);
     t->set_status(bv1::TRANSACTION_STATUS_SUCCEEDED);
     t->set_currency(n % 3 ? "USD" : "EUR");
@@ -658,8 +660,8 @@ class GetQuestionWorkload : public ServiceWorkload<qv1::QuestionBankService> {
  public:
   explicit GetQuestionWorkload(Env& env) : ServiceWorkload(env, env.questions) {}
   bool Start(int64_t seq, Done done) override {
-    auto* p = NewPending<qv1::GetQuestionRequest, qv1::GetQuestionResponse>(
-        env_.users[Pick(env_.users.size())].token, std::move(done));
+    auto* p = NewPending<qv1::GetQuestionRequest, qv1::GetQuestionResponse>(AnyUser().token,
+                                                                            std::move(done));
     p->req.set_question_id(env_.question_ids[Pick(env_.question_ids.size())]);
     Launch(p, [&] { return stub(seq).PrepareAsyncGetQuestion(&p->ctx, p->req, env_.Cq(seq)); });
     return true;
@@ -670,8 +672,8 @@ class ListQuestionsWorkload : public ServiceWorkload<qv1::QuestionBankService> {
  public:
   explicit ListQuestionsWorkload(Env& env) : ServiceWorkload(env, env.questions) {}
   bool Start(int64_t seq, Done done) override {
-    auto* p = NewPending<qv1::ListQuestionsRequest, qv1::ListQuestionsResponse>(
-        env_.users[Pick(env_.users.size())].token, std::move(done));
+    auto* p = NewPending<qv1::ListQuestionsRequest, qv1::ListQuestionsResponse>(AnyUser().token,
+                                                                                std::move(done));
     p->req.set_page_size(20);
     // A page of 20 with tags, filtered by a tag and sometimes a difficulty.
     p->req.mutable_filter()->add_any_tag_ids(env_.tag_ids[Pick(env_.tag_ids.size())]);
@@ -690,7 +692,7 @@ class StartPracticeSessionWorkload : public ServiceWorkload<qv1::QuestionBankSer
   explicit StartPracticeSessionWorkload(Env& env) : ServiceWorkload(env, env.questions) {}
   bool Start(int64_t seq, Done done) override {
     auto* p = NewPending<qv1::StartPracticeSessionRequest, qv1::StartPracticeSessionResponse>(
-        env_.users[Pick(env_.users.size())].token, std::move(done));
+        AnyUser().token, std::move(done));
     p->req.set_mode(qv1::PRACTICE_MODE_TUTOR);
     p->req.set_question_count(20);
     if (seq % 2) {
