@@ -91,6 +91,8 @@ const std::map<std::string, std::string>& Statements() {
        "request_id = $3 WHERE id = $1 AND deleted_at IS NULL "
        "AND status = ANY($4::questions.question_status[]) RETURNING id"},
       // ListQuestions: the page (keyset, newest first) with choices and tags (kChildrenColumns).
+      // ListQuestions sends all_tag_ids ($4) to list_questions_one_tag or _all_tags instead;
+      // the clause stays so that the three statements take the same parameters, alike.
       {"list_questions",
        absl::StrCat(
            "SELECT ", kQuestionColumns, ", ", kChildrenColumns,
@@ -101,6 +103,27 @@ const std::map<std::string, std::string>& Statements() {
            "WHERE qt.question_id = q.id AND qt.tag_id = ANY($3::uuid[]))) "
            "AND ($4::uuid[] IS NULL OR (SELECT count(*) FROM questions.question_tags qt "
            "WHERE qt.question_id = q.id AND qt.tag_id = ANY($4::uuid[])) = cardinality($4::uuid[])) "
+           "AND ($5::text IS NULL OR to_tsvector('simple'::regconfig, q.stem) @@ "
+           "plainto_tsquery('simple'::regconfig, $5)) "
+           "AND ($6::timestamptz IS NULL OR (q.created_at, q.id) < ($6::timestamptz, $7::uuid)) "
+           "ORDER BY q.created_at DESC, q.id DESC LIMIT $8")},
+      // list_questions for all_tag_ids of two tags or more (and no single any-tag): the
+      // questions having every one of them are one set, built once from those tags' links and
+      // then joined to the page walk. Checking each walked question's tags instead, a
+      // combination few questions have read the whole bank (3.3 s at 10^6 questions; this
+      // form 40-170 ms, BENCHMARKS.md round 13). Planned per call (see Create): a generic plan
+      // of this form built the set by a GroupAggregate, 0.6 s.
+      {"list_questions_all_tags",
+       absl::StrCat(
+           "SELECT ", kQuestionColumns, ", ", kChildrenColumns,
+           " FROM questions.questions q WHERE q.deleted_at IS NULL "
+           "AND ($1::questions.question_status IS NULL OR q.status = $1) "
+           "AND ($2::questions.question_difficulty IS NULL OR q.difficulty = $2) "
+           "AND ($3::uuid[] IS NULL OR EXISTS (SELECT 1 FROM questions.question_tags qt "
+           "WHERE qt.question_id = q.id AND qt.tag_id = ANY($3::uuid[]))) "
+           "AND q.id IN (SELECT hat.question_id FROM questions.question_tags hat "
+           "WHERE hat.tag_id = ANY($4::uuid[]) GROUP BY hat.question_id "
+           "HAVING count(*) = cardinality($4::uuid[])) "
            "AND ($5::text IS NULL OR to_tsvector('simple'::regconfig, q.stem) @@ "
            "plainto_tsquery('simple'::regconfig, $5)) "
            "AND ($6::timestamptz IS NULL OR (q.created_at, q.id) < ($6::timestamptz, $7::uuid)) "
@@ -477,7 +500,11 @@ const std::string& PgQuestionStore::StatementSql(const std::string& name) {
 absl::StatusOr<std::unique_ptr<PgQuestionStore>> PgQuestionStore::Create(
     suite::db::ConnectionPool* pool) {
   for (const auto& [name, sql] : Statements()) {
-    SUITE_RETURN_IF_ERROR(pool->RegisterStatement(name, sql));
+    // Planned per call where the best plan depends on the arguments (see each statement).
+    SUITE_RETURN_IF_ERROR(pool->RegisterStatement(name, sql,
+                                                  name == "list_questions_all_tags"
+                                                      ? suite::db::Planning::kPerCall
+                                                      : suite::db::Planning::kPrepared));
   }
   SUITE_RETURN_IF_ERROR(suite::db::RegisterBatchedRead(*pool, "question_full_by_id", "text", "k",
                                                        "id", FullQuestionsSql));
@@ -644,13 +671,20 @@ absl::StatusOr<Page<Question>> PgQuestionStore::ListQuestions(const QuestionFilt
   // snapshot, as the READ ONLY transaction did, in one round trip instead of five.
   return RunInTransaction<Page<Question>>(
       *pool_, AutocommitRead(), [&](Transaction& tx) -> absl::StatusOr<Page<Question>> {
-        const bool one_tag = filter.any_tag_ids.size() == 1;
+        // One tag to have, any-of or all-of: that tag's keyset walk. Several to have all of:
+        // the set of questions having them. Otherwise the general statement.
+        const bool lone_all_tag = filter.any_tag_ids.empty() && all.size() == 1;
+        const bool one_tag = filter.any_tag_ids.size() == 1 || lone_all_tag;
+        const char* statement = one_tag        ? "list_questions_one_tag"
+                                : !all.empty() ? "list_questions_all_tags"
+                                               : "list_questions";
         SUITE_ASSIGN_OR_RETURN(
             pqxx::result rows,
-            tx.Exec(one_tag ? "list_questions_one_tag" : "list_questions", OrNull(status),
-                    OrNull(difficulty), one_tag ? filter.any_tag_ids[0].c_str() : OrNull(any_tags),
-                    OrNull(all_tags), OrNull(filter.stem_query), OrNull(after_ts),
-                    OrNull(after_id), limit + 1));
+            tx.Exec(statement, OrNull(status), OrNull(difficulty),
+                    one_tag ? (lone_all_tag ? all[0] : filter.any_tag_ids[0]).c_str()
+                            : OrNull(any_tags),
+                    lone_all_tag ? nullptr : OrNull(all_tags), OrNull(filter.stem_query),
+                    OrNull(after_ts), OrNull(after_id), limit + 1));
         Page<Question> page;
         for (const pqxx::row& r : rows) {
           if (static_cast<int>(page.items.size()) == limit) {
