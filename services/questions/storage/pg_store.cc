@@ -53,6 +53,23 @@ std::string FullQuestionsSql(absl::string_view ids) {
                       " JOIN questions.questions q ON q.id = k.id::uuid AND q.deleted_at IS NULL");
 }
 
+// ListQuestions' page over the questions in keyset order (newest first) with their choices
+// and tags (kChildrenColumns); `all_tags` is the clause that filters on all_tag_ids ($4).
+std::string ListQuestionsSql(absl::string_view all_tags) {
+  return absl::StrCat(
+      "SELECT ", kQuestionColumns, ", ", kChildrenColumns,
+      " FROM questions.questions q WHERE q.deleted_at IS NULL "
+      "AND ($1::questions.question_status IS NULL OR q.status = $1) "
+      "AND ($2::questions.question_difficulty IS NULL OR q.difficulty = $2) "
+      "AND ($3::uuid[] IS NULL OR EXISTS (SELECT 1 FROM questions.question_tags qt "
+      "WHERE qt.question_id = q.id AND qt.tag_id = ANY($3::uuid[]))) ",
+      all_tags,
+      "AND ($5::text IS NULL OR to_tsvector('simple'::regconfig, q.stem) @@ "
+      "plainto_tsquery('simple'::regconfig, $5)) "
+      "AND ($6::timestamptz IS NULL OR (q.created_at, q.id) < ($6::timestamptz, $7::uuid)) "
+      "ORDER BY q.created_at DESC, q.id DESC LIMIT $8");
+}
+
 const std::map<std::string, std::string>& Statements() {
   static const auto* statements = new std::map<std::string, std::string>{
       {"insert_question",
@@ -90,23 +107,13 @@ const std::map<std::string, std::string>& Statements() {
        "published_at = CASE WHEN $2 = 'published' THEN now() ELSE published_at END, "
        "request_id = $3 WHERE id = $1 AND deleted_at IS NULL "
        "AND status = ANY($4::questions.question_status[]) RETURNING id"},
-      // ListQuestions: the page (keyset, newest first) with choices and tags (kChildrenColumns).
-      // ListQuestions sends all_tag_ids ($4) to list_questions_one_tag or _all_tags instead;
-      // the clause stays so that the three statements take the same parameters, alike.
+      // ListQuestions' general statement. ListQuestions sends all_tag_ids ($4) to
+      // list_questions_one_tag or _all_tags instead; this clause stays so that the three
+      // statements take the same parameters, alike.
       {"list_questions",
-       absl::StrCat(
-           "SELECT ", kQuestionColumns, ", ", kChildrenColumns,
-           " FROM questions.questions q WHERE q.deleted_at IS NULL "
-           "AND ($1::questions.question_status IS NULL OR q.status = $1) "
-           "AND ($2::questions.question_difficulty IS NULL OR q.difficulty = $2) "
-           "AND ($3::uuid[] IS NULL OR EXISTS (SELECT 1 FROM questions.question_tags qt "
-           "WHERE qt.question_id = q.id AND qt.tag_id = ANY($3::uuid[]))) "
-           "AND ($4::uuid[] IS NULL OR (SELECT count(*) FROM questions.question_tags qt "
-           "WHERE qt.question_id = q.id AND qt.tag_id = ANY($4::uuid[])) = cardinality($4::uuid[])) "
-           "AND ($5::text IS NULL OR to_tsvector('simple'::regconfig, q.stem) @@ "
-           "plainto_tsquery('simple'::regconfig, $5)) "
-           "AND ($6::timestamptz IS NULL OR (q.created_at, q.id) < ($6::timestamptz, $7::uuid)) "
-           "ORDER BY q.created_at DESC, q.id DESC LIMIT $8")},
+       ListQuestionsSql("AND ($4::uuid[] IS NULL OR (SELECT count(*) FROM questions.question_tags "
+                        "qt WHERE qt.question_id = q.id AND qt.tag_id = ANY($4::uuid[])) = "
+                        "cardinality($4::uuid[])) ")},
       // list_questions for all_tag_ids of two tags or more (and no single any-tag): the
       // questions having every one of them are one set, built once from those tags' links and
       // then joined to the page walk. Checking each walked question's tags instead, a
@@ -114,20 +121,9 @@ const std::map<std::string, std::string>& Statements() {
       // form 40-170 ms, BENCHMARKS.md round 13). Planned per call (see Create): a generic plan
       // of this form built the set by a GroupAggregate, 0.6 s.
       {"list_questions_all_tags",
-       absl::StrCat(
-           "SELECT ", kQuestionColumns, ", ", kChildrenColumns,
-           " FROM questions.questions q WHERE q.deleted_at IS NULL "
-           "AND ($1::questions.question_status IS NULL OR q.status = $1) "
-           "AND ($2::questions.question_difficulty IS NULL OR q.difficulty = $2) "
-           "AND ($3::uuid[] IS NULL OR EXISTS (SELECT 1 FROM questions.question_tags qt "
-           "WHERE qt.question_id = q.id AND qt.tag_id = ANY($3::uuid[]))) "
-           "AND q.id IN (SELECT hat.question_id FROM questions.question_tags hat "
-           "WHERE hat.tag_id = ANY($4::uuid[]) GROUP BY hat.question_id "
-           "HAVING count(*) = cardinality($4::uuid[])) "
-           "AND ($5::text IS NULL OR to_tsvector('simple'::regconfig, q.stem) @@ "
-           "plainto_tsquery('simple'::regconfig, $5)) "
-           "AND ($6::timestamptz IS NULL OR (q.created_at, q.id) < ($6::timestamptz, $7::uuid)) "
-           "ORDER BY q.created_at DESC, q.id DESC LIMIT $8")},
+       ListQuestionsSql("AND q.id IN (SELECT hat.question_id FROM questions.question_tags hat "
+                        "WHERE hat.tag_id = ANY($4::uuid[]) GROUP BY hat.question_id "
+                        "HAVING count(*) = cardinality($4::uuid[])) ")},
       // list_questions for the common filter of exactly one any-tag: walks that tag's links in
       // page order on question_tags_tag_id_question_created_at_idx (question_created_at is a
       // copy of q.created_at), so a page reads about $8 entries however many questions the tag
