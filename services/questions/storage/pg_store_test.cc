@@ -132,19 +132,22 @@ TEST_F(PgStoreTest, EveryForeignKeyIsIndexed) {
             7);
 }
 
-// Whether Explain discourages sequential scans: on the small test tables the question is
-// whether an index plan exists at all; on a bank a test filled, what the planner chooses.
-enum class SeqScans { kDiscouraged, kAllowed };
+// What Explain asks (as PlanOf does in identity's pg_store_test): on the small test tables,
+// whether an index plan exists at all (sequential scans discouraged); on a bank a test filled,
+// the planner's own choice, or that choice run (EXPLAIN ANALYZE: how often each scan ran).
+enum class PlanQuestion { kIndexPlanExists, kPlannersChoice, kPlannersChoiceRun };
 
 // Runs EXPLAIN of a registered statement with the given SQL arguments and returns the plan.
 std::string Explain(const std::string& url, const std::string& statement, const std::string& args,
-                    SeqScans seq_scans = SeqScans::kDiscouraged) {
+                    PlanQuestion question = PlanQuestion::kIndexPlanExists) {
   pqxx::connection conn(url);
   pqxx::work tx(conn);
   tx.exec("PREPARE s AS " + PgQuestionStore::StatementSql(statement));
-  if (seq_scans == SeqScans::kDiscouraged) tx.exec("SET LOCAL enable_seqscan = off");
+  if (question == PlanQuestion::kIndexPlanExists) tx.exec("SET LOCAL enable_seqscan = off");
+  const std::string explain =
+      question == PlanQuestion::kPlannersChoiceRun ? "EXPLAIN (ANALYZE, COSTS OFF)" : "EXPLAIN";
   std::string plan;
-  for (const auto& r : tx.exec(absl::StrCat("EXPLAIN EXECUTE s(", args, ")"))) {
+  for (const auto& r : tx.exec(absl::StrCat(explain, " EXECUTE s(", args, ")"))) {
     plan += r[0].as<std::string>() + "\n";
   }
   return plan;
@@ -416,23 +419,16 @@ TEST_F(PgStoreTest, AllTagsPagesBuildTheSetOnceAndALoneAllTagIsTheOneTagWalk) {
   }
   ASSERT_TRUE(store_->ImportChunk(chunk).ok());
   ASSERT_TRUE(store_->RefreshStatistics(2000).ok());
-  {
-    pqxx::connection conn(db_->UrlAs("questions_service"));
-    pqxx::work tx(conn);
-    tx.exec0("PREPARE s AS " + PgQuestionStore::StatementSql("list_questions_all_tags"));
-    std::string plan;
-    const std::string args =
-        absl::StrCat("NULL, NULL, NULL, '{", common->id, ",", rare->id, "}', NULL, NULL, NULL, 21");
-    for (const auto& r : tx.exec("EXPLAIN (ANALYZE, COSTS OFF) EXECUTE s(" + args + ")")) {
-      plan += r[0].as<std::string>() + "\n";
+  const std::string plan = Explain(
+      db_->UrlAs("questions_service"), "list_questions_all_tags",
+      absl::StrCat("NULL, NULL, NULL, '{", common->id, ",", rare->id, "}', NULL, NULL, NULL, 21"),
+      PlanQuestion::kPlannersChoiceRun);
+  for (absl::string_view line : absl::StrSplit(plan, '\n')) {
+    if (absl::StrContains(line, "on question_tags hat")) {
+      EXPECT_TRUE(absl::StrContains(line, "loops=1)")) << plan;
     }
-    for (absl::string_view line : absl::StrSplit(plan, '\n')) {
-      if (absl::StrContains(line, "on question_tags hat")) {
-        EXPECT_TRUE(absl::StrContains(line, "loops=1)")) << plan;
-      }
-    }
-    EXPECT_THAT(plan, HasSubstr("on question_tags hat")) << plan;
   }
+  EXPECT_THAT(plan, HasSubstr("on question_tags hat")) << plan;
   QuestionFilter both;
   both.all_tag_ids = {common->id, rare->id};
   auto page = store_->ListQuestions(both, absl::nullopt, 10);
@@ -579,7 +575,7 @@ TEST_F(PgStoreTest, APracticeDrawReadsIndexWindowsNotTheWholeBank) {
   const std::string url = db_->UrlAs("questions_service");
   PracticeBank(*store_, url, 2000, tag->id, [](int) { return false; });
   const std::string args = absl::StrCat("'", kUser, "', NULL, NULL, 20, 'tutor', '{}', NULL");
-  const std::string plan = Explain(url, "start_session_sampled", args, SeqScans::kAllowed);
+  const std::string plan = Explain(url, "start_session_sampled", args, PlanQuestion::kPlannersChoice);
   // Each window is an index range from its random point. (Which index: the primary key, or
   // questions_published_id_idx read index-only once vacuum has marked the bank's pages
   // all-visible, which other tests' open snapshots can delay here; BENCHMARKS.md round 13.)
