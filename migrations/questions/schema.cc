@@ -102,6 +102,8 @@ OwnerSchema QuestionsSchema() {
           .Column(CreatedAt())
           .Column(UpdatedAt())
           .Column(RequestId())
+          // The seed of the session's choice order (domain: ShuffleChoices).
+          .Column(Uuid("choice_seed").NotNull().Default("gen_random_uuid()"))
           .Index("practice_sessions_user_id_started_at_idx",
                  {"user_id", "started_at DESC", "id DESC"})
           .Check("practice_sessions_score_check")

@@ -72,7 +72,7 @@ struct Question {
   std::string explanation;
   Difficulty difficulty = Difficulty::kMedium;
   QuestionStatus status = QuestionStatus::kDraft;
-  std::vector<Choice> choices;  // by position
+  std::vector<Choice> choices;  // by position (members: see ShuffleChoices)
   std::vector<Tag> tags;        // by kind, slug
   std::string author_id;
   absl::Time created_at;
@@ -138,6 +138,9 @@ struct PracticeSession {
   absl::optional<absl::Time> ended_at;
   absl::optional<int> score;
   int answered_count = 0;
+  // Random per session (stored): the order its questions' choices are shown in derives from
+  // it (ShuffleChoices in question_bank.h). Never leaves the service.
+  std::string choice_seed;
 };
 
 struct Attempt {

@@ -1,5 +1,7 @@
 #include "services/questions/domain/question_bank.h"
 
+#include <openssl/sha.h>
+
 #include <algorithm>
 #include <map>
 
@@ -97,13 +99,16 @@ bool IsSlug(absl::string_view s) {
   return true;
 }
 
-// Reveals one question of a session: with answers when `reveal`, else as a member sees it.
-Question Reveal(Question q, bool reveal) {
+// Reveals one question of a session: with answers when `reveal`, else as a member sees it;
+// either way in the session's own choice order.
+Question Reveal(Question q, bool reveal, absl::string_view choice_seed) {
   if (reveal) {
     q.author_id.clear();
-    return q;
+  } else {
+    q = ForMember(std::move(q));
   }
-  return ForMember(std::move(q));
+  ShuffleChoices(q, choice_seed);
+  return q;
 }
 
 // A stored question as `author` (or a member) may see it: members get published questions
@@ -138,7 +143,29 @@ Question ForMember(Question q) {
   for (Choice& c : q.choices) c.is_correct.reset();
   q.explanation.clear();
   q.author_id.clear();
+  ShuffleChoices(q, "");
   return q;
+}
+
+void ShuffleChoices(Question& q, absl::string_view seed) {
+  std::vector<std::pair<std::string, Choice>> keyed;
+  keyed.reserve(q.choices.size());
+  for (Choice& c : q.choices) {
+    const std::string input = absl::StrCat(seed, "/", c.id);
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
+    keyed.emplace_back(std::string(reinterpret_cast<const char*>(digest), sizeof(digest)),
+                       std::move(c));
+  }
+  // Ids are distinct, so equal digests (never seen for SHA-256) would still order by id.
+  std::sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first < b.first : a.second.id < b.second.id;
+  });
+  q.choices.clear();
+  for (auto& [key, c] : keyed) {
+    c.position = static_cast<int>(q.choices.size());
+    q.choices.push_back(std::move(c));
+  }
 }
 
 QuestionBank::QuestionBank(QuestionStore* store, QuestionBankOptions options)
@@ -351,7 +378,7 @@ absl::StatusOr<SessionView> QuestionBank::View(PracticeSession session) {
   for (const Attempt& a : view.attempts) answered.insert(a.question_id);
   for (Question& q : questions) {
     bool reveal = ended || (session.mode == PracticeMode::kTutor && answered.count(q.id) > 0);
-    view.questions.push_back(Reveal(std::move(q), reveal));
+    view.questions.push_back(Reveal(std::move(q), reveal, session.choice_seed));
   }
   if (session.mode == PracticeMode::kExam && !ended) {
     for (Attempt& a : view.attempts) a.is_correct.reset();

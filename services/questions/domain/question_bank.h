@@ -10,7 +10,8 @@
 //
 // Roles: Actor::author (role author or admin) authors and sees everything; any other caller
 // is a member: published questions only, never is_correct nor the explanation before
-// answering, and only their own sessions, attempts and bookmarks.
+// answering, choices in an order that does not give the answer away (ShuffleChoices), and
+// only their own sessions, attempts and bookmarks.
 //
 // Thread-safe when the store is.
 #ifndef SUITE_SERVICES_QUESTIONS_DOMAIN_QUESTION_BANK_H_
@@ -148,6 +149,7 @@ class QuestionBank {
   // StartPracticeSession: INVALID_ARGUMENT (mode, filter.*, question_count),
   // PERMISSION_DENIED (not entitled), UNAVAILABLE (billing unreachable: fail closed),
   // FAILED_PRECONDITION (no question matches).
+  // The session's choices are shown in its own order (ShuffleChoices with its choice_seed).
   absl::StatusOr<SessionView> StartPracticeSession(const Actor& actor,
                                                    absl::optional<PracticeMode> mode,
                                                    const PracticeFilter& filter,
@@ -185,8 +187,17 @@ class QuestionBank {
 };
 
 // ForMember hides what a member must not see of a question they have not answered:
-// is_correct of every choice, the explanation and the author.
+// is_correct of every choice, the explanation and the author; and it puts the choices in an
+// order that says nothing about which is correct (ShuffleChoices with an empty seed), as the
+// order the author wrote them in often does.
 Question ForMember(Question q);
+
+// ShuffleChoices sorts q's choices by SHA-256 of `seed`, "/" and the choice id, and renumbers
+// their positions 0..n-1 in that order. Choice ids are random, so the order is a uniformly
+// random permutation independent of which choice is correct; it depends on nothing else, so
+// the same seed gives the same order in every process. A practice session uses its stored
+// choice_seed: one order per session, another in the next session.
+void ShuffleChoices(Question& q, absl::string_view seed);
 
 }  // namespace suite::questions
 

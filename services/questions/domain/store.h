@@ -89,14 +89,15 @@ class QuestionStore {
   // CountSessionsSince counts the user's sessions started at or after `since`.
   virtual absl::StatusOr<int> CountSessionsSince(const std::string& user_id, absl::Time since) = 0;
   // StartSession draws up to `count` published questions matching `filter` at random,
-  // preferring ones the user has not answered correctly, and stores the session.
-  // FAILED_PRECONDITION when no question matches.
+  // preferring ones the user has not answered correctly (attempts of exam sessions still open
+  // do not count: the draw must not tell how they went), and stores the session with a random
+  // choice_seed. FAILED_PRECONDITION when no question matches.
   virtual absl::StatusOr<PracticeSession> StartSession(const std::string& user_id,
                                                        PracticeMode mode,
                                                        const PracticeFilter& filter, int count,
                                                        const std::string& request_id) = 0;
-  // GetSession returns the user's session; NOT_FOUND when it does not exist or is another
-  // user's.
+  // GetSession returns the user's session (with its choice_seed); NOT_FOUND when it does not
+  // exist or is another user's.
   virtual absl::StatusOr<PracticeSession> GetSession(const std::string& user_id,
                                                      const std::string& session_id) = 0;
   // GetQuestions returns the questions with these ids, in the order of `ids` (missing ones

@@ -218,6 +218,57 @@ class ServiceTest : public ::testing::Test {
     return tx.exec1("SELECT count(*) FROM questions." + table)[0].as<int64_t>();
   }
 
+  // Imports `n` published questions of 4 choices each, the correct one written first (as the
+  // demo bank's author did), and returns them as their author sees them, by id.
+  std::map<std::string, pb::Question> CorrectFirstBank(int n) {
+    pb::ImportQuestionsResponse imported;
+    auto context = As("author", absl::Seconds(60));
+    auto writer = stub_->ImportQuestions(context.get(), &imported);
+    pb::ImportQuestionsRequest batch;
+    for (int i = 0; i < n; ++i) {
+      pb::ImportQuestionItem* item = batch.add_items();
+      item->set_external_key(absl::StrCat("first-", i));
+      item->set_stem(absl::StrCat("Question ", i));
+      item->set_explanation(absl::StrCat("Because of ", i));
+      item->set_difficulty(pb::QUESTION_DIFFICULTY_MEDIUM);
+      item->set_publish(true);
+      for (int c = 0; c < 4; ++c) {
+        auto* choice = item->add_choices();
+        choice->set_text(absl::StrCat("choice ", c));
+        choice->set_is_correct(c == 0);
+      }
+    }
+    EXPECT_TRUE(writer->Write(batch));
+    writer->WritesDone();
+    grpc::Status s = writer->Finish();
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(imported.created_count(), n);
+    std::map<std::string, pb::Question> bank;
+    pb::ListQuestionsRequest list;
+    list.set_page_size(100);
+    for (;;) {
+      pb::ListQuestionsResponse page;
+      s = stub_->ListQuestions(As("author").get(), list, &page);
+      EXPECT_TRUE(s.ok()) << s.error_message();
+      for (const auto& q : page.questions()) bank[q.id()] = q;
+      if (!s.ok() || page.next_page_token().empty()) break;
+      list.set_page_token(page.next_page_token());
+    }
+    EXPECT_EQ(static_cast<int>(bank.size()), n);
+    return bank;
+  }
+
+  // The ids of q's choices in the order shown, after checking that their positions are that
+  // order (a client sorting by position sees the same).
+  static std::vector<std::string> ShownOrder(const pb::Question& q) {
+    std::vector<std::string> ids;
+    for (int i = 0; i < q.choices_size(); ++i) {
+      EXPECT_EQ(q.choices(i).position(), i) << q.id();
+      ids.push_back(q.choices(i).id());
+    }
+    return ids;
+  }
+
   pb::Tag MakeTag(pb::TagKind kind, const std::string& slug) {
     pb::CreateTagRequest r;
     r.set_kind(kind);
@@ -842,6 +893,168 @@ TEST_F(ServiceTest, ExamFlowRevealsNothingUntilTheSessionEnds) {
   ASSERT_TRUE(stub_->GetUserStats(As("paying").get(), {}, &stats).ok());
   EXPECT_EQ(stats.overall().attempt_count(), 1);
   (void)q2;
+}
+
+// "Always pick the first choice" must score at chance in an exam, however the author ordered
+// the choices: each session shows every question's choices in an order of its own, the same
+// on every call, on another replica and after the session ended, and another session orders
+// them anew.
+TEST_F(ServiceTest, ExamChoiceOrderIsShuffledPerSessionSoAlwaysPickingTheFirstScoresAtChance) {
+  const std::map<std::string, pb::Question> bank = CorrectFirstBank(100);
+  auto replica = QuestionsServer::Start({auth_.get(), billing_addr_, 3, 500,
+                                         server_->database().UrlAs("questions_service")});
+  ASSERT_TRUE(replica.ok()) << replica.status();
+  auto replica_stub = (*replica)->NewStub();
+
+  constexpr int kSessions = 6;
+  int first_pick_score = 0;
+  int answers = 0;
+  std::vector<std::map<std::string, std::vector<std::string>>> orders;  // per session
+  for (int s = 0; s < kSessions; ++s) {
+    pb::StartPracticeSessionRequest start;
+    start.set_mode(pb::PRACTICE_MODE_EXAM);
+    start.set_question_count(100);
+    pb::StartPracticeSessionResponse started;
+    grpc::Status status = stub_->StartPracticeSession(As("paying").get(), start, &started);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    ASSERT_EQ(started.questions_size(), 100);
+    const std::string session = started.session().id();
+    std::map<std::string, std::vector<std::string>> order;
+    for (const auto& q : started.questions()) {
+      ASSERT_EQ(q.choices_size(), 4);
+      for (const auto& c : q.choices()) EXPECT_FALSE(c.has_is_correct());
+      order[q.id()] = ShownOrder(q);
+    }
+    // The same order on every read, also from another replica (nothing of it is in memory).
+    pb::GetPracticeSessionRequest get;
+    get.set_session_id(session);
+    for (auto* stub : {stub_.get(), replica_stub.get()}) {
+      pb::GetPracticeSessionResponse got;
+      ASSERT_TRUE(stub->GetPracticeSession(As("paying").get(), get, &got).ok());
+      ASSERT_EQ(got.questions_size(), 100);
+      for (const auto& q : got.questions()) EXPECT_EQ(ShownOrder(q), order[q.id()]);
+    }
+    // Always the first choice shown.
+    for (const auto& q : started.questions()) {
+      pb::SubmitAttemptRequest submit;
+      submit.set_session_id(session);
+      submit.set_question_id(q.id());
+      submit.set_choice_id(q.choices(0).id());
+      pb::SubmitAttemptResponse submitted;
+      ASSERT_TRUE(stub_->SubmitAttempt(As("paying").get(), submit, &submitted).ok());
+      EXPECT_FALSE(submitted.attempt().has_is_correct());
+      EXPECT_FALSE(submitted.revealed());
+      ++answers;
+    }
+    pb::EndPracticeSessionRequest end;
+    end.set_session_id(session);
+    pb::EndPracticeSessionResponse ended;
+    ASSERT_TRUE(stub_->EndPracticeSession(As("paying").get(), end, &ended).ok());
+    first_pick_score += ended.session().score();
+    // Ended: the answers are revealed, in the same order, and agree with the author's.
+    pb::GetPracticeSessionResponse revealed;
+    ASSERT_TRUE(replica_stub->GetPracticeSession(As("paying").get(), get, &revealed).ok());
+    for (const auto& q : revealed.questions()) {
+      EXPECT_EQ(ShownOrder(q), order[q.id()]);
+      EXPECT_EQ(CorrectChoice(q), CorrectChoice(bank.at(q.id())));
+    }
+    orders.push_back(std::move(order));
+  }
+  ASSERT_EQ(answers, 600);
+  // With each order a uniform permutation, the first choice is correct with chance 1/4, so the
+  // score is Binomial(600, 1/4): mean 150, and P(score < 90 or score > 210) = 2.0e-8 (exact
+  // sum), so a correct service fails here less than once in 10^7 runs. In the author's order
+  // the score is 600.
+  EXPECT_GE(first_pick_score, 90);
+  EXPECT_LE(first_pick_score, 210);
+  // Across sessions: two independent orders of 4 choices agree with chance 1/24, about 4
+  // questions of 100; more than 50 has a chance below 1e-40.
+  for (int s = 1; s < kSessions; ++s) {
+    int same = 0;
+    for (const auto& [id, order] : orders[0]) same += orders[s].at(id) == order ? 1 : 0;
+    EXPECT_LE(same, 50) << "session " << s << " repeats session 0's choice order";
+  }
+  // The author still sees the order written, with the correct choice first.
+  pb::GetQuestionRequest get;
+  get.set_question_id(bank.begin()->first);
+  pb::GetQuestionResponse authored;
+  ASSERT_TRUE(stub_->GetQuestion(As("author").get(), get, &authored).ok());
+  EXPECT_TRUE(authored.question().choices(0).is_correct());
+  EXPECT_EQ(authored.question().choices(0).text(), "choice 0");
+}
+
+// Outside sessions a member's order of the choices must not give the answer away either (they
+// could otherwise look a session's choice ids up in GetQuestion): one fixed order per
+// question, independent of the author's.
+TEST_F(ServiceTest, MembersSeeChoicesInAnOrderThatDoesNotGiveTheAnswerAway) {
+  const std::map<std::string, pb::Question> bank = CorrectFirstBank(100);
+  pb::ListQuestionsRequest list;
+  list.set_page_size(100);
+  pb::ListQuestionsResponse listed;
+  ASSERT_TRUE(stub_->ListQuestions(As("member").get(), list, &listed).ok());
+  ASSERT_EQ(listed.questions_size(), 100);
+  int first_is_correct = 0;
+  for (const auto& q : listed.questions()) {
+    ASSERT_EQ(q.choices_size(), 4);
+    for (const auto& c : q.choices()) EXPECT_FALSE(c.has_is_correct());
+    std::vector<std::string> order = ShownOrder(q);
+    if (order[0] == CorrectChoice(bank.at(q.id()))) ++first_is_correct;
+    pb::GetQuestionRequest get;
+    get.set_question_id(q.id());
+    pb::GetQuestionResponse got;
+    ASSERT_TRUE(stub_->GetQuestion(As("other").get(), get, &got).ok());
+    EXPECT_EQ(ShownOrder(got.question()), order) << "one order per question for members";
+  }
+  // Binomial(100, 1/4): P(X < 5 or X > 50) = 3.9e-8 (exact sum). The author's order: 100.
+  EXPECT_GE(first_is_correct, 5);
+  EXPECT_LE(first_is_correct, 50);
+}
+
+// Which questions the next session draws ("not yet answered correctly" first) must not tell
+// how the answers of an exam still open went.
+TEST_F(ServiceTest, AnOpenExamsAnswersDoNotSteerTheNextDraw) {
+  std::vector<pb::Question> qs;
+  for (int i = 0; i < 4; ++i) qs.push_back(Create(Valid(absl::StrCat("q", i))));
+  pb::StartPracticeSessionRequest start;
+  start.set_mode(pb::PRACTICE_MODE_EXAM);
+  start.set_question_count(4);
+  pb::StartPracticeSessionResponse exam;
+  ASSERT_TRUE(stub_->StartPracticeSession(As("paying").get(), start, &exam).ok());
+  const std::set<std::string> right = {qs[0].id(), qs[1].id()};
+  for (int i = 0; i < 4; ++i) {
+    pb::SubmitAttemptRequest s;
+    s.set_session_id(exam.session().id());
+    s.set_question_id(qs[i].id());
+    s.set_choice_id(i < 2 ? CorrectChoice(qs[i]) : WrongChoice(qs[i]));
+    pb::SubmitAttemptResponse out;
+    ASSERT_TRUE(stub_->SubmitAttempt(As("paying").get(), s, &out).ok());
+  }
+  auto draw = [&]() {
+    pb::StartPracticeSessionRequest tutor;
+    tutor.set_mode(pb::PRACTICE_MODE_TUTOR);
+    tutor.set_question_count(2);
+    pb::StartPracticeSessionResponse started;
+    grpc::Status s = stub_->StartPracticeSession(As("paying").get(), tutor, &started);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return std::set<std::string>(started.session().question_ids().begin(),
+                                 started.session().question_ids().end());
+  };
+  // While the exam is open all four are alike: a draw of 2 of them avoids both right ones
+  // with chance about 1/6, so 20 draws all avoiding them has a chance near 1e-16 (steered by
+  // the hidden answers, the draw would avoid them every time).
+  int with_a_right_one = 0;
+  for (int i = 0; i < 20; ++i) {
+    for (const std::string& id : draw()) with_a_right_one += right.count(id) > 0 ? 1 : 0;
+  }
+  EXPECT_GT(with_a_right_one, 0);
+  // Once the exam has ended its answers are known, and the draw prefers the two wrong ones.
+  pb::EndPracticeSessionRequest end;
+  end.set_session_id(exam.session().id());
+  pb::EndPracticeSessionResponse ended;
+  ASSERT_TRUE(stub_->EndPracticeSession(As("paying").get(), end, &ended).ok());
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(draw(), std::set<std::string>({qs[2].id(), qs[3].id()}));
+  }
 }
 
 // --- entitlement ---

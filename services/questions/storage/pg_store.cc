@@ -70,6 +70,17 @@ std::string ListQuestionsSql(absl::string_view all_tags) {
       "ORDER BY q.created_at DESC, q.id DESC LIMIT $8");
 }
 
+// Whether user $1 knows they answered `question` correctly: the draw of a practice session
+// prefers the others. An attempt of an exam session still open does not count: its
+// correctness is hidden until the session ends, and a draw steered by it would tell (start a
+// session of a few questions and see which of the exam's questions come back).
+std::string KnownCorrect(absl::string_view question) {
+  return absl::StrCat(
+      "EXISTS (SELECT 1 FROM questions.attempts a JOIN questions.practice_sessions ps "
+      "ON ps.id = a.session_id WHERE a.user_id = $1 AND a.question_id = ",
+      question, " AND a.is_correct AND (ps.mode = 'tutor' OR ps.ended_at IS NOT NULL))");
+}
+
 const std::map<std::string, std::string>& Statements() {
   static const auto* statements = new std::map<std::string, std::string>{
       {"insert_question",
@@ -190,7 +201,8 @@ const std::map<std::string, std::string>& Statements() {
       // 10^6 questions, BENCHMARKS.md round 13). start_session_sampled is tried first: 3 *
       // count random points in the id order (ids are random v4 UUIDs, so that order is a random
       // permutation), at each the next 32 published questions, of those one at random that
-      // matches the filter and that the user has not answered correctly. Each question lies in
+      // matches the filter and that the user does not know they answered correctly
+      // (KnownCorrect: open exams do not count). Each question lies in
       // the windows of 32 random start gaps, so its chance is near uniform (simulated: 9 in 10
       // questions within 30% of the average, half within 12%), and the cost is at most 96 *
       // count rows, read index-only from questions_published_id_idx once vacuum has run (2 ms
@@ -199,36 +211,37 @@ const std::map<std::string, std::string>& Statements() {
       // exact statement runs, so the result never differs in kind: random questions, the ones
       // not answered correctly first.
       {"start_session_sampled",
-       "WITH points AS (SELECT gen_random_uuid() AS r FROM generate_series(1, 3 * $4::int)), "
-       "drawn AS (SELECT DISTINCT d.id FROM points CROSS JOIN LATERAL ("
-       "SELECT w.id FROM (SELECT q.id, q.difficulty FROM questions.questions q "
-       "WHERE q.id >= points.r AND q.status = 'published' AND q.deleted_at IS NULL "
-       "ORDER BY q.id LIMIT 32) w "
-       "WHERE ($2::questions.question_difficulty IS NULL OR w.difficulty = $2) "
-       "AND ($3::uuid[] IS NULL OR EXISTS (SELECT 1 FROM questions.question_tags qt "
-       "WHERE qt.question_id = w.id AND qt.tag_id = ANY($3::uuid[]))) "
-       "AND NOT EXISTS (SELECT 1 FROM questions.attempts a WHERE a.user_id = $1 "
-       "AND a.question_id = w.id AND a.is_correct) "
-       "ORDER BY random() LIMIT 1) d), "
-       "picked AS (SELECT id FROM drawn ORDER BY random() LIMIT $4::int) "
-       "INSERT INTO questions.practice_sessions (user_id, mode, filters, question_ids, "
-       "request_id) SELECT $1, $5::questions.practice_mode, $6::jsonb, array_agg(id), $7 "
-       "FROM picked HAVING count(*) = $4::int RETURNING id"},
+       absl::StrCat(
+           "WITH points AS (SELECT gen_random_uuid() AS r FROM generate_series(1, 3 * $4::int)), "
+           "drawn AS (SELECT DISTINCT d.id FROM points CROSS JOIN LATERAL ("
+           "SELECT w.id FROM (SELECT q.id, q.difficulty FROM questions.questions q "
+           "WHERE q.id >= points.r AND q.status = 'published' AND q.deleted_at IS NULL "
+           "ORDER BY q.id LIMIT 32) w "
+           "WHERE ($2::questions.question_difficulty IS NULL OR w.difficulty = $2) "
+           "AND ($3::uuid[] IS NULL OR EXISTS (SELECT 1 FROM questions.question_tags qt "
+           "WHERE qt.question_id = w.id AND qt.tag_id = ANY($3::uuid[]))) "
+           "AND NOT ", KnownCorrect("w.id"),
+           " ORDER BY random() LIMIT 1) d), "
+           "picked AS (SELECT id FROM drawn ORDER BY random() LIMIT $4::int) "
+           "INSERT INTO questions.practice_sessions (user_id, mode, filters, question_ids, "
+           "request_id) SELECT $1, $5::questions.practice_mode, $6::jsonb, array_agg(id), $7 "
+           "FROM picked HAVING count(*) = $4::int RETURNING id")},
       {"start_session",
-       "WITH picked AS (SELECT q.id FROM questions.questions q "
-       "WHERE q.status = 'published' AND q.deleted_at IS NULL "
-       "AND ($2::questions.question_difficulty IS NULL OR q.difficulty = $2) "
-       "AND ($3::uuid[] IS NULL OR EXISTS (SELECT 1 FROM questions.question_tags qt "
-       "WHERE qt.question_id = q.id AND qt.tag_id = ANY($3::uuid[]))) "
-       "ORDER BY EXISTS (SELECT 1 FROM questions.attempts a WHERE a.user_id = $1 "
-       "AND a.question_id = q.id AND a.is_correct), random() LIMIT $4) "
-       "INSERT INTO questions.practice_sessions (user_id, mode, filters, question_ids, "
-       "request_id) SELECT $1, $5::questions.practice_mode, $6::jsonb, array_agg(id), $7 "
-       "FROM picked HAVING count(*) > 0 RETURNING id"},
+       absl::StrCat(
+           "WITH picked AS (SELECT q.id FROM questions.questions q "
+           "WHERE q.status = 'published' AND q.deleted_at IS NULL "
+           "AND ($2::questions.question_difficulty IS NULL OR q.difficulty = $2) "
+           "AND ($3::uuid[] IS NULL OR EXISTS (SELECT 1 FROM questions.question_tags qt "
+           "WHERE qt.question_id = q.id AND qt.tag_id = ANY($3::uuid[]))) "
+           "ORDER BY ", KnownCorrect("q.id"), ", random() LIMIT $4) "
+           "INSERT INTO questions.practice_sessions (user_id, mode, filters, question_ids, "
+           "request_id) SELECT $1, $5::questions.practice_mode, $6::jsonb, array_agg(id), $7 "
+           "FROM picked HAVING count(*) > 0 RETURNING id")},
       {"session_by_id",
        "SELECT s.id, s.user_id, s.mode::text, s.filters::text, s.question_ids::text, "
        US("s.started_at") ", " US("s.ended_at") ", s.score, "
-       "(SELECT count(*) FROM questions.attempts a WHERE a.session_id = s.id) "
+       "(SELECT count(*) FROM questions.attempts a WHERE a.session_id = s.id), "
+       "s.choice_seed::text "
        "FROM questions.practice_sessions s WHERE s.id = $1 AND s.user_id = $2"},
       {"lock_session_for_attempt",
        "SELECT mode::text, ended_at IS NOT NULL, $3::uuid = ANY(question_ids) "
@@ -471,6 +484,7 @@ absl::StatusOr<PracticeSession> LoadSession(Transaction& tx, const std::string& 
   s.ended_at = MaybeMicros(r[6]);
   if (!r[7].is_null()) s.score = r[7].as<int>();
   s.answered_count = r[8].as<int>();
+  s.choice_seed = r[9].as<std::string>();
   return s;
 }
 

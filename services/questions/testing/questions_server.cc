@@ -14,9 +14,13 @@ absl::StatusOr<std::unique_ptr<QuestionsServer>> QuestionsServer::Start(
     return absl::InvalidArgumentError("authenticator and billing_addr are required");
   }
   std::unique_ptr<QuestionsServer> s(new QuestionsServer());
-  SUITE_ASSIGN_OR_RETURN(s->db_, suite::db::testing::TestDatabase::CreateMigrated());
   suite::db::PoolConfig pool_config;
-  pool_config.database_url = s->db_->UrlAs("questions_service");
+  if (options.database_url.empty()) {
+    SUITE_ASSIGN_OR_RETURN(s->db_, suite::db::testing::TestDatabase::CreateMigrated());
+    pool_config.database_url = s->db_->UrlAs("questions_service");
+  } else {
+    pool_config.database_url = options.database_url;
+  }
   pool_config.pool_size = 8;
   SUITE_ASSIGN_OR_RETURN(s->pool_, suite::db::ConnectionPool::Create(pool_config));
   SUITE_ASSIGN_OR_RETURN(s->store_, PgQuestionStore::Create(s->pool_.get()));

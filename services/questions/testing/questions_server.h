@@ -32,6 +32,10 @@ struct QuestionsServerOptions {
   std::string billing_addr;                                   // required: host:port
   int free_sessions_per_day = 3;
   size_t import_chunk_size = 500;
+  // Empty: a fresh migrated database of the server's own. Otherwise the url of another
+  // server's database (as questions_service): a second replica, or the same service after a
+  // restart, with nothing in memory from the first.
+  std::string database_url;
 };
 
 class QuestionsServer {
@@ -43,7 +47,8 @@ class QuestionsServer {
   // address is "127.0.0.1:<port>".
   std::string address() const;
   std::unique_ptr<::questions::v1::QuestionBankService::Stub> NewStub() const;
-  // The test database (superuser url() for assertions on rows).
+  // The test database (superuser url() for assertions on rows). Only of a server that made
+  // its own (QuestionsServerOptions::database_url empty).
   suite::db::testing::TestDatabase& database() { return *db_; }
 
  private:
