@@ -47,10 +47,13 @@ inline absl::Status QuestionNotFound(absl::string_view id) {
                                    "QUESTION_NOT_FOUND", kDomain);
 }
 
-// NOT_FOUND: no tag with this id.
+// NOT_FOUND: no tag with this id (request field tag_id, named as a field violation).
 inline absl::Status TagNotFound(absl::string_view id) {
-  return suite::rpc::WithErrorInfo(absl::NotFoundError(absl::StrCat("tag ", id, " not found")),
-                                   "TAG_NOT_FOUND", kDomain);
+  const std::string what = absl::StrCat("tag ", id, " not found");
+  return suite::rpc::WithErrorInfo(
+      suite::rpc::WithFieldViolation(absl::NotFoundError(absl::StrCat("tag_id: ", what)),
+                                     "tag_id", what),
+      "TAG_NOT_FOUND", kDomain, {{"tag_id", std::string(id)}});
 }
 
 // ALREADY_EXISTS: the (kind, slug) of a tag is taken.
@@ -73,10 +76,23 @@ inline absl::Status WrongStatus(absl::string_view status, absl::string_view acti
       "WRONG_QUESTION_STATUS", kDomain, {{"status", std::string(status)}});
 }
 
-// FAILED_PRECONDITION: a referenced tag does not exist (create / import).
+// FAILED_PRECONDITION: the tag `id` that request field `field` ("tag_ids[2]",
+// "filter.any_tag_ids[0]") refers to does not exist. The field is also a BadRequest field
+// violation and the id ErrorInfo metadata, so that a client can point at the offending entry.
+inline absl::Status UnknownTag(absl::string_view field, absl::string_view id) {
+  const std::string what = absl::StrCat("tag ", id, " not found");
+  return suite::rpc::WithErrorInfo(
+      suite::rpc::WithFieldViolation(
+          absl::FailedPreconditionError(absl::StrCat(field, ": ", what)), field, what),
+      "UNKNOWN_TAG", kDomain, {{"tag_id", std::string(id)}});
+}
+
+// FAILED_PRECONDITION: a tag checked a moment before was gone when the rows referring to it
+// were written (the database's foreign key caught it; which one is not known there).
 inline absl::Status UnknownTag() {
-  return suite::rpc::WithErrorInfo(absl::FailedPreconditionError("a tag does not exist"),
-                                   "UNKNOWN_TAG", kDomain);
+  return suite::rpc::WithErrorInfo(
+      absl::FailedPreconditionError("a tag was removed while the question was written; retry"),
+      "UNKNOWN_TAG", kDomain);
 }
 
 // FAILED_PRECONDITION: no published question matches the practice filter.
@@ -113,9 +129,10 @@ inline absl::Status BookmarkExists() {
 }
 
 // NOT_FOUND: the caller has no bookmark on the question.
-inline absl::Status BookmarkNotFound() {
-  return suite::rpc::WithErrorInfo(absl::NotFoundError("no such bookmark"), "BOOKMARK_NOT_FOUND",
-                                   kDomain);
+inline absl::Status BookmarkNotFound(absl::string_view question_id) {
+  return suite::rpc::WithErrorInfo(
+      absl::NotFoundError(absl::StrCat("no bookmark on question ", question_id)),
+      "BOOKMARK_NOT_FOUND", kDomain);
 }
 
 }  // namespace suite::questions::errors

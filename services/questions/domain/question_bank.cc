@@ -3,6 +3,7 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <initializer_list>
 #include <map>
 
 #include "absl/strings/ascii.h"
@@ -111,6 +112,27 @@ Question Reveal(Question q, bool reveal, absl::string_view choice_seed) {
   return q;
 }
 
+// RequireTags returns FAILED_PRECONDITION (UNKNOWN_TAG) naming the first id of `lists` (in
+// order) that is no tag by its field path, e.g. "filter.any_tag_ids[2]"; one read for all.
+absl::Status RequireTags(
+    QuestionStore& store,
+    std::initializer_list<std::pair<absl::string_view, const std::vector<std::string>*>> lists) {
+  std::vector<std::string> ids;
+  for (const auto& [field, list] : lists) ids.insert(ids.end(), list->begin(), list->end());
+  if (ids.empty()) return absl::OkStatus();
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  SUITE_ASSIGN_OR_RETURN(std::set<std::string> existing, store.ExistingTagIds(ids));
+  for (const auto& [field, list] : lists) {
+    for (size_t i = 0; i < list->size(); ++i) {
+      if (existing.count((*list)[i]) == 0) {
+        return errors::UnknownTag(absl::StrCat(field, "[", i, "]"), (*list)[i]);
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 // A stored question as `author` (or a member) may see it: members get published questions
 // only, without what they must not see yet.
 absl::StatusOr<Question> AsSeenBy(bool author, const std::string& id,
@@ -174,6 +196,7 @@ QuestionBank::QuestionBank(QuestionStore* store, QuestionBankOptions options)
 absl::StatusOr<Question> QuestionBank::CreateQuestion(const Actor& actor, NewQuestion q) {
   SUITE_RETURN_IF_ERROR(RequireAuthor(actor));
   SUITE_RETURN_IF_ERROR(ToStatus(CheckNewQuestion(q, false)));
+  SUITE_RETURN_IF_ERROR(RequireTags(*store_, {{"tag_ids", &q.tag_ids}}));
   q.author_id = actor.user_id;
   q.request_id = actor.request_id;
   q.publish = false;
@@ -275,6 +298,9 @@ absl::StatusOr<Page<Question>> QuestionBank::ListQuestions(const Actor& actor,
     }
     filter.status = QuestionStatus::kPublished;
   }
+  // A tag that does not exist would silently match nothing; the caller learns which it is.
+  SUITE_RETURN_IF_ERROR(RequireTags(*store_, {{"filter.any_tag_ids", &filter.any_tag_ids},
+                                              {"filter.all_tag_ids", &filter.all_tag_ids}}));
   SUITE_ASSIGN_OR_RETURN(Page<Question> page, store_->ListQuestions(filter, after, limit));
   if (!actor.author) {
     for (Question& q : page.items) q = ForMember(std::move(q));
@@ -344,7 +370,8 @@ absl::Status QuestionBank::Import::Flush() {
     bool ok = true;
     for (size_t i = 0; i < item.tag_ids.size(); ++i) {
       if (existing.count(item.tag_ids[i]) == 0) {
-        Fail(index, item.external_key, absl::StrCat("tag_ids[", i, "]"), "no such tag");
+        Fail(index, item.external_key, absl::StrCat("tag_ids[", i, "]"),
+             absl::StrCat("tag ", item.tag_ids[i], " not found"));
         ok = false;
         break;
       }
@@ -397,6 +424,8 @@ absl::StatusOr<SessionView> QuestionBank::StartPracticeSession(
     return InvalidArgument("question_count",
                            absl::StrCat("must be between 1 and ", kMaxSessionQuestions));
   }
+  // Before billing is asked: an unknown tag is named, not reported as "nothing matches".
+  SUITE_RETURN_IF_ERROR(RequireTags(*store_, {{"filter.tag_ids", &filter.tag_ids}}));
   // The entitlement gate. Billing is asked only when the call needs it; its answer is not
   // cached here, so a cancelled subscription stops paid use at once.
   absl::string_view needs;

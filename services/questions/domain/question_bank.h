@@ -84,7 +84,7 @@ class QuestionBank {
 
   // --- Authoring (author/admin; PERMISSION_DENIED otherwise) ---
   // CreateQuestion: INVALID_ARGUMENT (field named), ALREADY_EXISTS (external_key),
-  // FAILED_PRECONDITION (unknown tag).
+  // FAILED_PRECONDITION (UNKNOWN_TAG, naming the field "tag_ids[i]" and the id).
   absl::StatusOr<Question> CreateQuestion(const Actor& actor, NewQuestion q);
   // UpdateQuestion: INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION (not a draft).
   absl::StatusOr<Question> UpdateQuestion(const Actor& actor, const std::string& id,
@@ -111,8 +111,9 @@ class QuestionBank {
   using GetQuestionDone = std::function<void(absl::StatusOr<Question>)>;
   void GetQuestionAsync(const Actor& actor, const std::string& id, const AsyncCaller& caller,
                         GetQuestionDone done);
-  // ListQuestions: INVALID_ARGUMENT (filter.*, page_size). Members asking for a status other
-  // than published get PERMISSION_DENIED.
+  // ListQuestions: INVALID_ARGUMENT (filter.*, page_size), FAILED_PRECONDITION (UNKNOWN_TAG:
+  // "filter.any_tag_ids[i]" / "filter.all_tag_ids[i]" is no tag). Members asking for a status
+  // other than published get PERMISSION_DENIED.
   absl::StatusOr<Page<Question>> ListQuestions(const Actor& actor, QuestionFilter filter,
                                                const absl::optional<Cursor>& after,
                                                int page_size);
@@ -148,7 +149,7 @@ class QuestionBank {
   // --- Practice (any signed-in caller, on their own data) ---
   // StartPracticeSession: INVALID_ARGUMENT (mode, filter.*, question_count),
   // PERMISSION_DENIED (not entitled), UNAVAILABLE (billing unreachable: fail closed),
-  // FAILED_PRECONDITION (no question matches).
+  // FAILED_PRECONDITION (UNKNOWN_TAG naming "filter.tag_ids[i]"; no question matches).
   // The session's choices are shown in its own order (ShuffleChoices with its choice_seed).
   absl::StatusOr<SessionView> StartPracticeSession(const Actor& actor,
                                                    absl::optional<PracticeMode> mode,

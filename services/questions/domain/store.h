@@ -34,7 +34,7 @@ class QuestionStore {
   // --- Authoring ---
   // CreateQuestion inserts a question (draft, or published when q.publish) with its choices
   // and tags. ALREADY_EXISTS when external_key is taken; FAILED_PRECONDITION when a tag does
-  // not exist.
+  // not exist (the domain names which before; this is the foreign key's last word).
   virtual absl::StatusOr<Question> CreateQuestion(const NewQuestion& q) = 0;
   // GetQuestion returns a question with choices (is_correct set) and tags; NOT_FOUND if none.
   virtual absl::StatusOr<Question> GetQuestion(const std::string& id) = 0;
@@ -106,11 +106,11 @@ class QuestionStore {
   // SessionAttempts returns every attempt of a session, oldest first (is_correct set).
   virtual absl::StatusOr<std::vector<Attempt>> SessionAttempts(const std::string& session_id) = 0;
   // SubmitAttempt records an attempt. NOT_FOUND when the session is not the user's;
-  // FAILED_PRECONDITION when it has ended; INVALID_ARGUMENT (question_id / choice_id) when the
-  // question is not in the session or the choice not of the question; ALREADY_EXISTS when the
-  // question was already answered in the session (the unique constraint decides under
-  // concurrency). The outcome carries the correct choice and explanation in every mode; the
-  // domain decides what to reveal.
+  // FAILED_PRECONDITION when it has ended; INVALID_ARGUMENT (question_id / choice_id, the
+  // message naming the ids) when the question is not in the session or the choice not of the
+  // question; ALREADY_EXISTS when the question was already answered in the session (the
+  // unique constraint decides under concurrency). The outcome carries the correct choice and
+  // explanation in every mode; the domain decides what to reveal.
   virtual absl::StatusOr<AttemptOutcome> SubmitAttempt(const std::string& user_id,
                                                        const std::string& session_id,
                                                        const std::string& question_id,

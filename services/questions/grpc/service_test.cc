@@ -532,6 +532,128 @@ TEST_F(ServiceTest, TagSlugsAreUniquePerKindAndTaggingIsIdempotent) {
   EXPECT_EQ(FieldOf(stub_->ListQuestions(As("member").get(), questions, &listed)), "page_token");
 }
 
+// Of several ids, the one that does not exist is named: its field path (also as the BadRequest
+// field violation) and the id itself, in every RPC taking several; nothing is written.
+TEST_F(ServiceTest, EveryUnknownIdIsNamedByItsFieldPathAndId) {
+  const pb::Tag known = MakeTag(pb::TAG_KIND_TOPIC, "known");
+  const std::string unknown = "1f0e0000-0000-4000-8000-000000000999";
+  auto expect_unknown_tag = [&](const grpc::Status& s, const std::string& field) {
+    EXPECT_EQ(s.error_code(), grpc::FAILED_PRECONDITION) << field;
+    EXPECT_EQ(s.error_message(), absl::StrCat(field, ": tag ", unknown, " not found"));
+    EXPECT_EQ(FieldOf(s), field);
+    auto info = suite::rpc::ErrorInfoOf(suite::rpc::FromGrpcStatus(s));
+    ASSERT_TRUE(info.has_value()) << field;
+    EXPECT_EQ(info->reason, "UNKNOWN_TAG");
+    EXPECT_EQ(info->metadata["tag_id"], unknown);
+  };
+
+  pb::CreateQuestionRequest create = Valid();
+  create.add_tag_ids(known.id());
+  create.add_tag_ids(known.id());
+  create.add_tag_ids(unknown);
+  pb::CreateQuestionResponse created;
+  expect_unknown_tag(stub_->CreateQuestion(As("author").get(), create, &created), "tag_ids[2]");
+  EXPECT_EQ(Count("questions"), 0);
+
+  pb::ImportQuestionsResponse imported;
+  {
+    auto context = As("author");
+    auto writer = stub_->ImportQuestions(context.get(), &imported);
+    pb::ImportQuestionsRequest batch;
+    pb::ImportQuestionItem* item = batch.add_items();
+    item->set_external_key("tagged");
+    item->set_stem(create.stem());
+    item->set_difficulty(create.difficulty());
+    *item->mutable_choices() = create.choices();
+    item->add_tag_ids(known.id());
+    item->add_tag_ids(unknown);
+    EXPECT_TRUE(writer->Write(batch));
+    writer->WritesDone();
+    ASSERT_TRUE(writer->Finish().ok());
+  }
+  EXPECT_EQ(imported.failed_count(), 1);
+  ASSERT_EQ(imported.errors_size(), 1);
+  EXPECT_EQ(imported.errors(0).field(), "tag_ids[1]");
+  EXPECT_EQ(imported.errors(0).message(), absl::StrCat("tag ", unknown, " not found"));
+  EXPECT_EQ(Count("questions"), 0);
+
+  // Filters: an unknown tag would silently match nothing; also for members.
+  Create(Valid());
+  pb::ListQuestionsRequest list;
+  pb::ListQuestionsResponse listed;
+  list.mutable_filter()->add_any_tag_ids(known.id());
+  list.mutable_filter()->add_any_tag_ids(unknown);
+  expect_unknown_tag(stub_->ListQuestions(As("member").get(), list, &listed),
+                     "filter.any_tag_ids[1]");
+  list.mutable_filter()->clear_any_tag_ids();
+  list.mutable_filter()->add_all_tag_ids(unknown);
+  expect_unknown_tag(stub_->ListQuestions(As("author").get(), list, &listed),
+                     "filter.all_tag_ids[0]");
+  list.mutable_filter()->clear_all_tag_ids();
+  list.mutable_filter()->add_all_tag_ids(known.id());
+  EXPECT_TRUE(stub_->ListQuestions(As("member").get(), list, &listed).ok());
+  EXPECT_EQ(listed.questions_size(), 0);
+
+  // Named before billing is asked (exam mode always asks), and no session is stored.
+  pb::StartPracticeSessionRequest start;
+  start.set_mode(pb::PRACTICE_MODE_EXAM);
+  start.set_question_count(1);
+  start.mutable_filter()->add_tag_ids(known.id());
+  start.mutable_filter()->add_tag_ids(unknown);
+  pb::StartPracticeSessionResponse started;
+  expect_unknown_tag(stub_->StartPracticeSession(As("paying").get(), start, &started),
+                     "filter.tag_ids[1]");
+  EXPECT_EQ(billing_.calls(), 0);
+  EXPECT_EQ(Count("practice_sessions"), 0);
+
+  // TagQuestion: which of the two ids is missing.
+  pb::Question q = Create(Valid("to tag"), false);
+  pb::TagQuestionRequest tag;
+  tag.set_question_id(q.id());
+  tag.set_tag_id(unknown);
+  pb::TagQuestionResponse tagged;
+  grpc::Status s = stub_->TagQuestion(As("author").get(), tag, &tagged);
+  EXPECT_EQ(s.error_code(), grpc::NOT_FOUND);
+  EXPECT_EQ(s.error_message(), absl::StrCat("tag_id: tag ", unknown, " not found"));
+  EXPECT_EQ(FieldOf(s), "tag_id");
+  tag.set_question_id(unknown);
+  tag.set_tag_id(known.id());
+  s = stub_->TagQuestion(As("author").get(), tag, &tagged);
+  EXPECT_EQ(s.error_code(), grpc::NOT_FOUND);
+  EXPECT_THAT(s.error_message(), HasSubstr(absl::StrCat("question ", unknown, " not found")));
+
+  // SubmitAttempt: the question not in the session, the choice not of the question.
+  start.set_mode(pb::PRACTICE_MODE_TUTOR);
+  start.mutable_filter()->Clear();
+  ASSERT_TRUE(stub_->StartPracticeSession(As("member").get(), start, &started).ok());
+  const pb::Question drawn = started.questions(0);
+  pb::SubmitAttemptRequest submit;
+  submit.set_session_id(started.session().id());
+  submit.set_question_id(q.id());
+  submit.set_choice_id(q.choices(0).id());
+  pb::SubmitAttemptResponse submitted;
+  s = stub_->SubmitAttempt(As("member").get(), submit, &submitted);
+  EXPECT_EQ(s.error_code(), grpc::INVALID_ARGUMENT);
+  EXPECT_EQ(FieldOf(s), "question_id");
+  EXPECT_THAT(s.error_message(), HasSubstr(absl::StrCat("question ", q.id(), " is not in")));
+  submit.set_question_id(drawn.id());
+  s = stub_->SubmitAttempt(As("member").get(), submit, &submitted);
+  EXPECT_EQ(s.error_code(), grpc::INVALID_ARGUMENT);
+  EXPECT_EQ(FieldOf(s), "choice_id");
+  EXPECT_THAT(s.error_message(), HasSubstr(absl::StrCat("choice ", q.choices(0).id(),
+                                                        " is not a choice of question ",
+                                                        drawn.id())));
+  EXPECT_EQ(Count("attempts"), 0);
+
+  // Bookmarks: which question has none.
+  pb::DeleteBookmarkRequest remove;
+  remove.set_question_id(drawn.id());
+  pb::DeleteBookmarkResponse removed;
+  s = stub_->DeleteBookmark(As("member").get(), remove, &removed);
+  EXPECT_EQ(s.error_code(), grpc::NOT_FOUND);
+  EXPECT_THAT(s.error_message(), HasSubstr(drawn.id()));
+}
+
 TEST_F(ServiceTest, ListQuestionsFiltersByStatusDifficultyTagsAndStemWords) {
   pb::Tag a = MakeTag(pb::TAG_KIND_TOPIC, "a");
   pb::Tag b = MakeTag(pb::TAG_KIND_TOPIC, "b");

@@ -882,13 +882,17 @@ absl::StatusOr<AttemptOutcome> PgQuestionStore::SubmitAttempt(const std::string&
         if (!session.has_value()) return errors::SessionNotFound(session_id);
         if ((*session)[1].as<bool>()) return errors::SessionEnded();
         if (!(*session)[2].as<bool>()) {
-          return suite::rpc::InvalidArgument("question_id", "is not a question of this session");
+          return suite::rpc::InvalidArgument(
+              "question_id", absl::StrCat("question ", question_id, " is not in practice session ",
+                                          session_id));
         }
         const bool tutor = (*session)[0].as<std::string>() == "tutor";
         SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> choice,
                                tx.ExecMaybeOne("choice_of_question", choice_id, question_id));
         if (!choice.has_value()) {
-          return suite::rpc::InvalidArgument("choice_id", "is not a choice of this question");
+          return suite::rpc::InvalidArgument(
+              "choice_id",
+              absl::StrCat("choice ", choice_id, " is not a choice of question ", question_id));
         }
         const bool correct = (*choice)[0].as<bool>();
         SUITE_ASSIGN_OR_RETURN(
@@ -989,7 +993,7 @@ absl::Status PgQuestionStore::DeleteBookmark(const std::string& user_id,
   return RunInTransaction(*pool_, TxOptions(), [&](Transaction& tx) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> row,
                            tx.ExecMaybeOne("delete_bookmark", user_id, question_id));
-    if (!row.has_value()) return errors::BookmarkNotFound();
+    if (!row.has_value()) return errors::BookmarkNotFound(question_id);
     return absl::OkStatus();
   });
 }
