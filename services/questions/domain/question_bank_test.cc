@@ -4,6 +4,9 @@
 // published questions only, and imports are validated item by item and committed in chunks.
 #include "services/questions/domain/question_bank.h"
 
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "shared/rpc/status.h"
@@ -202,6 +205,73 @@ TEST_F(QuestionBankTest, MembersSeeOnlyPublishedQuestionsWithoutAnswers) {
   EXPECT_EQ(authored->choices[0].is_correct, absl::optional<bool>(true));
 }
 
+TEST(ShuffleChoicesTest, OneOrderPerSeedRenumberedAndAnotherForAnotherSeed) {
+  Question q;
+  for (int i = 0; i < 10; ++i) {
+    q.choices.push_back({absl::StrCat("00000000-0000-4000-8000-00000000000", i), i,
+                         absl::StrCat("text ", i), i == 0});
+  }
+  auto ids = [](const Question& shown) {
+    std::vector<std::string> out;
+    for (size_t i = 0; i < shown.choices.size(); ++i) {
+      EXPECT_EQ(shown.choices[i].position, static_cast<int>(i));
+      out.push_back(shown.choices[i].id);
+    }
+    return out;
+  };
+  Question a = q, b = q, c = q;
+  ShuffleChoices(a, "seed one");
+  ShuffleChoices(b, "seed one");
+  ShuffleChoices(c, "seed two");
+  EXPECT_EQ(ids(a), ids(b)) << "the same seed gives the same order";
+  // Two orders of 10 choices agree by chance once in 10! = 3.6 million.
+  EXPECT_NE(ids(a), ids(c));
+  std::vector<std::string> sorted = ids(a);
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(sorted, ids(q)) << "a permutation: nothing lost, nothing repeated";
+  // What a choice is stays with it; only its place changes.
+  for (const Choice& choice : a.choices) {
+    EXPECT_EQ(choice.text, absl::StrCat("text ", std::string(1, choice.id.back())));
+    EXPECT_EQ(choice.is_correct, absl::optional<bool>(choice.id.back() == '0'));
+  }
+  // Re-shuffling a shown question with the same seed changes nothing (views stay stable).
+  Question again = a;
+  ShuffleChoices(again, "seed one");
+  EXPECT_EQ(ids(again), ids(a));
+}
+
+TEST_F(QuestionBankTest, AnUnknownTagIsNamedBeforeAnythingIsWritten) {
+  const std::string missing = "00000000-0000-4000-8000-0000000000bb";
+  EXPECT_CALL(store_, ExistingTagIds(std::vector<std::string>({kTag, missing})))
+      .WillRepeatedly(Return(std::set<std::string>({kTag})));
+  NewQuestion q = Valid();
+  q.tag_ids = {kTag, kTag, missing};
+  // StrictMock: CreateQuestion on the store would fail the test.
+  auto created = Bank().CreateQuestion(kAuthor, q);
+  EXPECT_EQ(created.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(created.status().message(), absl::StrCat("tag_ids[2]: tag ", missing, " not found"));
+  ASSERT_EQ(suite::rpc::FieldViolationsOf(created.status()).size(), 1u);
+  EXPECT_EQ(suite::rpc::FieldViolationsOf(created.status())[0].field, "tag_ids[2]");
+  EXPECT_EQ(suite::rpc::ErrorInfoOf(created.status())->reason, "UNKNOWN_TAG");
+
+  QuestionFilter filter;
+  filter.any_tag_ids = {kTag};
+  filter.all_tag_ids = {missing, kTag};
+  auto listed = Bank().ListQuestions(kMember, filter, absl::nullopt, 10);
+  EXPECT_EQ(listed.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(suite::rpc::FieldViolationsOf(listed.status())[0].field, "filter.all_tag_ids[0]");
+
+  PracticeFilter practice;
+  practice.tag_ids = {missing, kTag};
+  auto started = Bank().StartPracticeSession(kMember, PracticeMode::kExam, practice, 5, [&] {
+    ++billing_calls_;
+    return absl::StatusOr<bool>(true);
+  });
+  EXPECT_EQ(started.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(suite::rpc::FieldViolationsOf(started.status())[0].field, "filter.tag_ids[0]");
+  EXPECT_EQ(billing_calls_, 0);
+}
+
 TEST_F(QuestionBankTest, ImportValidatesEachItemAndCommitsInChunks) {
   EXPECT_CALL(store_, ExistingTagIds(_))
       .WillRepeatedly(Return(std::set<std::string>({kTag})));
@@ -234,6 +304,7 @@ TEST_F(QuestionBankTest, ImportValidatesEachItemAndCommitsInChunks) {
   EXPECT_EQ(result->errors[0].field, "stem");
   EXPECT_EQ(result->errors[1].index, 4);
   EXPECT_EQ(result->errors[1].field, "tag_ids[0]");
+  EXPECT_EQ(result->errors[1].message, "tag 00000000-0000-4000-8000-0000000000bb not found");
   EXPECT_EQ(result->errors[2].index, 7);
   EXPECT_EQ(result->errors[2].field, "external_key");
   EXPECT_EQ(bank.StartImport(kMember).status().code(), absl::StatusCode::kPermissionDenied);
