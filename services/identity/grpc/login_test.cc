@@ -1,5 +1,7 @@
 // Login, abuse control and sessions over a real gRPC server and a real PostgreSQL database.
+#include <algorithm>
 #include <atomic>
+#include <utility>
 #include <thread>
 #include <vector>
 
@@ -346,6 +348,69 @@ TEST_F(LoginTest, TheDelaysHoldAcrossReplicasWhileTheOwnerLogsInOnEither) {
   EXPECT_EQ(throttled.load(), 15);
   EXPECT_EQ(owner_ok.load(), 6);
   EXPECT_EQ(other.load(), 0);
+}
+
+// The rule for an account guessed at from many addresses: under attack at
+// IDENTITY_LOGIN_MAX_FAILURES_PER_EMAIL failures within IDENTITY_LOGIN_WINDOW; then each
+// address that failed on it waits the longest delay after its newest failure, a new address
+// gets in (one guess for an attacker, a login for the owner), on either replica.
+TEST_F(LoginTest, AnAccountUnderAttackSlowsEveryGuessingAddressButNotTheOwnersOnEitherReplica) {
+  IdentityTestServerOptions options;
+  options.identity.login_limits.max_failures_per_email = 10;
+  StartWith(options);
+  client_->SignUp("ada@example.com");
+  suite::db::PoolConfig pool_config;
+  pool_config.database_url = server_->database().UrlAs("identity_service");
+  auto pool = suite::db::ConnectionPool::Create(pool_config);
+  ASSERT_TRUE(pool.ok());
+  auto store = PgIdentityStore::Create(pool->get());
+  ASSERT_TRUE(store.ok());
+  auto hasher = PasswordHasher::Create(IdentityTestServerOptions().hasher);
+  ASSERT_TRUE(hasher.ok());
+  Identity replica(store->get(), hasher->get(), &server_->clock(), options.identity);
+  // Login on replica `r` (0: the gRPC server, 1: the second replica): the status code and,
+  // when throttled, the delay in whole seconds.
+  auto login = [&](int r, const std::string& password, const std::string& ip) {
+    if (r == 0) {
+      pb::LoginResponse resp;
+      grpc::Status s = client_->Login("ada@example.com", password, &resp, ip);
+      return std::make_pair(static_cast<absl::StatusCode>(s.error_code()),
+                            std::max(0, ThrottledSeconds(s)));
+    }
+    absl::Status s = replica.Login({"ada@example.com", password, ip, "", ""}).status();
+    const absl::optional<absl::Duration> delay = suite::rpc::RetryDelayOf(s);
+    return std::make_pair(s.code(),
+                          delay ? static_cast<int>(absl::ToInt64Seconds(*delay)) : 0);
+  };
+  const auto unauthenticated = std::make_pair(absl::StatusCode::kUnauthenticated, 0);
+  // Nine failures from nine addresses: not under attack, each keeps its free failures.
+  for (int i = 0; i < 9; ++i) {
+    EXPECT_EQ(login(i % 2, "wrong guess", "10.5.0." + std::to_string(i)), unauthenticated);
+  }
+  EXPECT_EQ(login(1, "wrong guess", "10.5.0.0"), unauthenticated);  // the tenth
+  // Under attack: every address that failed waits 15 minutes after its newest failure.
+  server_->clock().Advance(absl::Seconds(1));
+  for (int i = 1; i < 9; ++i) {
+    EXPECT_EQ(login(i % 2, kPassword, "10.5.0." + std::to_string(i)),
+              std::make_pair(absl::StatusCode::kResourceExhausted, 900))
+        << i;
+  }
+  // A new address gets one guess, then waits too.
+  EXPECT_EQ(login(0, "wrong guess", "10.5.1.1"), unauthenticated);
+  EXPECT_EQ(login(1, "wrong guess", "10.5.1.1"),
+            std::make_pair(absl::StatusCode::kResourceExhausted, 900));
+  // The owner, from an address with no failure on the account, on both replicas.
+  for (int r = 0; r < 2; ++r) {
+    EXPECT_EQ(login(r, kPassword, "192.0.2.10").first, absl::StatusCode::kOk) << r;
+  }
+  // The addresses refused at +1 s may try again at +901 s; 10.5.0.0, whose newest failure
+  // was at +0 s, at +900 s. Each on the replica it did not use before.
+  server_->clock().Advance(absl::Seconds(899));
+  EXPECT_EQ(login(0, kPassword, "10.5.0.3"),
+            std::make_pair(absl::StatusCode::kResourceExhausted, 900));
+  EXPECT_EQ(login(1, kPassword, "10.5.0.0").first, absl::StatusCode::kOk);
+  server_->clock().Advance(absl::Seconds(1));
+  EXPECT_EQ(login(1, kPassword, "10.5.0.4").first, absl::StatusCode::kOk);
 }
 
 TEST_F(LoginTest, SaturatedHashingAnswersResourceExhaustedAndRecordsIt) {
