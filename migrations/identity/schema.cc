@@ -120,6 +120,8 @@ OwnerSchema IdentitySchema() {
           .Index("login_attempts_ip_created_at_idx", {"ip", "created_at DESC"})
           .Index("login_attempts_email_failures_idx", {"email", "created_at DESC"}, "NOT success")
           .Index("login_attempts_ip_failures_idx", {"ip", "created_at DESC"}, "NOT success")
+          .Index("login_attempts_email_ip_failures_idx", {"email", "ip", "created_at DESC"},
+                 "NOT success")
           .Index("login_attempts_created_at_id_idx", {"created_at DESC", "id DESC"})
           .Index("login_attempts_user_id_idx", {"user_id"})
           .ForeignKey({"user_id"}, "identity.users", {"id"}, OnDelete::kSetNull)

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "services/identity/domain/client_address.h"
 #include "shared/base/status_macros.h"
 
 namespace suite::identity {
@@ -80,17 +81,37 @@ absl::StatusOr<IdentityConfig> LoadIdentityConfig(const EnvLookup& env) {
   SUITE_RETURN_IF_ERROR(
       ReadDuration(env, "IDENTITY_SESSION_ABSOLUTE_TIMEOUT", &o.session_absolute_timeout));
   SUITE_RETURN_IF_ERROR(ReadDuration(env, "IDENTITY_LAST_SEEN_INTERVAL", &o.last_seen_interval));
-  SUITE_RETURN_IF_ERROR(ReadDuration(env, "IDENTITY_LOGIN_WINDOW", &o.login_limits.window));
+  LoginLimits& limits = o.login_limits;
+  SUITE_RETURN_IF_ERROR(ReadDuration(env, "IDENTITY_LOGIN_WINDOW", &limits.window));
+  SUITE_RETURN_IF_ERROR(ReadDuration(env, "IDENTITY_LOGIN_PAIR_WINDOW", &limits.pair_window));
+  SUITE_RETURN_IF_ERROR(ReadDuration(env, "IDENTITY_LOGIN_BASE_DELAY", &limits.base_delay));
+  SUITE_RETURN_IF_ERROR(ReadDuration(env, "IDENTITY_LOGIN_MAX_DELAY", &limits.max_delay));
   SUITE_RETURN_IF_ERROR(
       ReadDuration(env, "IDENTITY_EMAIL_VERIFICATION_TTL", &o.email_verification_ttl));
-  int64_t per_email = o.login_limits.max_failures_per_email;
-  int64_t per_ip = o.login_limits.max_failures_per_ip;
+  int64_t per_email = limits.max_failures_per_email;
+  int64_t per_ip = limits.max_failures_per_ip;
+  int64_t free_failures = limits.free_failures;
   SUITE_RETURN_IF_ERROR(ReadInt(env, "IDENTITY_LOGIN_MAX_FAILURES_PER_EMAIL", 1, &per_email));
   SUITE_RETURN_IF_ERROR(ReadInt(env, "IDENTITY_LOGIN_MAX_FAILURES_PER_IP", 1, &per_ip));
-  if (per_email > 1000) return Bad("IDENTITY_LOGIN_MAX_FAILURES_PER_EMAIL", "at most 1000");
+  SUITE_RETURN_IF_ERROR(ReadInt(env, "IDENTITY_LOGIN_FREE_FAILURES", 0, &free_failures));
+  if (per_email > 100000) return Bad("IDENTITY_LOGIN_MAX_FAILURES_PER_EMAIL", "at most 100000");
   if (per_ip > 100000) return Bad("IDENTITY_LOGIN_MAX_FAILURES_PER_IP", "at most 100000");
-  o.login_limits.max_failures_per_email = static_cast<int>(per_email);
-  o.login_limits.max_failures_per_ip = static_cast<int>(per_ip);
+  if (free_failures > 100) return Bad("IDENTITY_LOGIN_FREE_FAILURES", "at most 100");
+  limits.max_failures_per_email = static_cast<int>(per_email);
+  limits.max_failures_per_ip = static_cast<int>(per_ip);
+  limits.free_failures = static_cast<int>(free_failures);
+  if (limits.base_delay > limits.max_delay) {
+    return Bad("IDENTITY_LOGIN_BASE_DELAY", "must not exceed IDENTITY_LOGIN_MAX_DELAY");
+  }
+  // A pair that keeps guessing once every max_delay must stay at max_delay: the failures that
+  // reach it have to fit in the pair window, or the oldest age out and the delay falls back.
+  const absl::Duration least_pair_window =
+      limits.max_delay * (limits.FailuresToReachMaxDelay() + 1);
+  if (limits.pair_window < least_pair_window) {
+    return Bad("IDENTITY_LOGIN_PAIR_WINDOW",
+               absl::StrCat("must be at least ", absl::FormatDuration(least_pair_window),
+                            " (IDENTITY_LOGIN_MAX_DELAY times the failures that reach it, + 1)"));
+  }
   if (o.session_idle_timeout > o.session_absolute_timeout) {
     return Bad("IDENTITY_SESSION_IDLE_TIMEOUT", "must not exceed IDENTITY_SESSION_ABSOLUTE_TIMEOUT");
   }
@@ -98,6 +119,9 @@ absl::StatusOr<IdentityConfig> LoadIdentityConfig(const EnvLookup& env) {
   for (absl::string_view peer :
        absl::StrSplit(env("IDENTITY_TRUSTED_PEERS").value_or(""), ',', absl::SkipWhitespace())) {
     c.trusted_peers.insert(std::string(absl::StripAsciiWhitespace(peer)));
+  }
+  if (absl::StatusOr<TrustedPeers> peers = TrustedPeers::Parse(c.trusted_peers); !peers.ok()) {
+    return Bad("IDENTITY_TRUSTED_PEERS", peers.status().message());
   }
 
   c.bootstrap_admin_email = env("IDENTITY_BOOTSTRAP_ADMIN_EMAIL").value_or("");

@@ -13,13 +13,26 @@
 //   IDENTITY_SESSION_IDLE_TIMEOUT              12h
 //   IDENTITY_SESSION_ABSOLUTE_TIMEOUT          336h   (14 days)
 //   IDENTITY_LAST_SEEN_INTERVAL                1m
-//   IDENTITY_LOGIN_WINDOW                      15m
-//   IDENTITY_LOGIN_MAX_FAILURES_PER_EMAIL      5
-//   IDENTITY_LOGIN_MAX_FAILURES_PER_IP         50
+//   Login throttling (domain/store.h's LoginLimits; services/identity/README.md):
+//   IDENTITY_LOGIN_FREE_FAILURES               5      (failures of one e-mail from one client
+//                                                     IP before the delays start)
+//   IDENTITY_LOGIN_BASE_DELAY                  1s     (the first delay; doubles per failure)
+//   IDENTITY_LOGIN_MAX_DELAY                   15m    (the longest delay)
+//   IDENTITY_LOGIN_PAIR_WINDOW                 24h    (how long one e-mail + IP pair's
+//                                                     failures are remembered; at least
+//                                                     MAX_DELAY × the failures reaching it + 1)
+//   IDENTITY_LOGIN_WINDOW                      15m    (the window of the two ceilings below)
+//   IDENTITY_LOGIN_MAX_FAILURES_PER_EMAIL      100    (failures of one account from all IPs
+//                                                     that put it under attack: every IP that
+//                                                     failed on it waits MAX_DELAY; IPs with
+//                                                     no failure on it are still let in)
+//   IDENTITY_LOGIN_MAX_FAILURES_PER_IP         50     (failures of one IP on all accounts that
+//                                                     make it busy: the same, per account)
 //   IDENTITY_EMAIL_VERIFICATION_TTL            24h
 //   IDENTITY_PAGE_TOKEN_SECRET                 (random per process; set it for several replicas)
-//   IDENTITY_TRUSTED_PEERS                     (comma-separated peer IPs whose Login client_ip is
-//                                               believed, e.g. the front end's; "*" = all; empty =
+//   IDENTITY_TRUSTED_PEERS                     (comma-separated peer IPs or CIDR blocks of the
+//                                               front ends whose Login client_ip or
+//                                               x-forwarded-for is believed; "*" = all; empty =
 //                                               throttle every caller by its own address)
 //   IDENTITY_BOOTSTRAP_ADMIN_EMAIL / _PASSWORD (both or neither: the first admin, created once)
 //
@@ -42,7 +55,7 @@ namespace suite::identity {
 struct IdentityConfig {
   IdentityOptions identity;
   PasswordHasherOptions hasher;
-  std::set<std::string> trusted_peers;
+  std::set<std::string> trusted_peers;  // valid for TrustedPeers::Parse
   std::string bootstrap_admin_email;     // empty: no bootstrap
   std::string bootstrap_admin_password;  // never logged
 };

@@ -28,6 +28,20 @@ inline absl::Status UserNotFound() {
   return suite::rpc::WithErrorInfo(absl::NotFoundError("user not found"), "USER_NOT_FOUND",
                                    kDomain);
 }
+// NotFoundIn is the NOT_FOUND of a call naming several resources: the message and ErrorInfo
+// metadata `field` say which request field names nothing (user_id, role, account_id).
+inline absl::Status NotFoundIn(absl::string_view field) {
+  if (field == "user_id") {
+    return suite::rpc::WithErrorInfo(absl::NotFoundError("user_id: no such user"),
+                                     "USER_NOT_FOUND", kDomain, {{"field", "user_id"}});
+  }
+  if (field == "role") {
+    return suite::rpc::WithErrorInfo(absl::NotFoundError("role: no such role"),
+                                     "ROLE_NOT_FOUND", kDomain, {{"field", "role"}});
+  }
+  return suite::rpc::WithErrorInfo(absl::NotFoundError("account_id: no such account"),
+                                   "ACCOUNT_NOT_FOUND", kDomain, {{"field", "account_id"}});
+}
 inline absl::Status EmailTaken() {
   return suite::rpc::WithErrorInfo(absl::AlreadyExistsError("e-mail address already registered"),
                                    "EMAIL_TAKEN", kDomain);
@@ -46,14 +60,19 @@ inline absl::Status InvalidSession() {
   return suite::rpc::WithErrorInfo(absl::UnauthenticatedError("invalid or expired session"),
                                    "INVALID_SESSION", kDomain);
 }
-// retry_after is rounded up to whole seconds and put in ErrorInfo metadata retry_after_seconds.
+// The answer to a login refused by throttling, before the password was looked at (so it
+// says nothing about it): RetryInfo with the exact delay, and the delay rounded up to whole
+// seconds in the message and in ErrorInfo metadata retry_after_seconds.
 inline absl::Status LoginThrottled(absl::Duration retry_after) {
   int64_t seconds = absl::ToInt64Seconds(absl::Ceil(retry_after, absl::Seconds(1)));
   if (seconds < 1) seconds = 1;
-  return suite::rpc::WithErrorInfo(
-      absl::ResourceExhaustedError(
-          absl::StrCat("too many failed logins; retry in ", seconds, " s")),
-      "LOGIN_THROTTLED", kDomain, {{"retry_after_seconds", absl::StrCat(seconds)}});
+  return suite::rpc::WithRetryInfo(
+      suite::rpc::WithErrorInfo(
+          absl::ResourceExhaustedError(absl::StrCat(
+              "too many failed logins for this e-mail from this address; retry in ", seconds,
+              " s")),
+          "LOGIN_THROTTLED", kDomain, {{"retry_after_seconds", absl::StrCat(seconds)}}),
+      retry_after);
 }
 inline absl::Status HashingOverloaded() {
   return suite::rpc::WithErrorInfo(
@@ -85,7 +104,8 @@ inline absl::Status RoleTaken() {
                                    "ROLE_TAKEN", kDomain);
 }
 inline absl::Status RoleAssignmentNotFound() {
-  return suite::rpc::WithErrorInfo(absl::NotFoundError("role assignment not found"),
+  return suite::rpc::WithErrorInfo(
+      absl::NotFoundError("the user does not hold this role here (user, role and account exist)"),
                                    "ROLE_ASSIGNMENT_NOT_FOUND", kDomain);
 }
 inline absl::Status VerificationTokenInvalid() {

@@ -30,6 +30,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "absl/types/optional.h"
 
 namespace suite::rpc {
@@ -37,6 +38,7 @@ namespace suite::rpc {
 inline constexpr absl::string_view kBadRequestTypeUrl =
     "type.googleapis.com/google.rpc.BadRequest";
 inline constexpr absl::string_view kErrorInfoTypeUrl = "type.googleapis.com/google.rpc.ErrorInfo";
+inline constexpr absl::string_view kRetryInfoTypeUrl = "type.googleapis.com/google.rpc.RetryInfo";
 
 // Messages longer than this are cut (at a UTF-8 boundary) before they reach a client.
 inline constexpr size_t kMaxClientMessageBytes = 256;
@@ -75,6 +77,14 @@ absl::Status WithFieldViolation(absl::Status status, absl::string_view field,
 absl::Status WithErrorInfo(absl::Status status, absl::string_view reason,
                            absl::string_view domain,
                            std::map<std::string, std::string> metadata = {});
+
+// WithRetryInfo returns `status` with a google.rpc.RetryInfo whose retry_delay is `delay`
+// (replacing an earlier one): when the client may try again. An OK status is returned
+// unchanged.
+absl::Status WithRetryInfo(absl::Status status, absl::Duration delay);
+
+// RetryDelayOf returns the RetryInfo retry_delay of `status`, if it has one.
+absl::optional<absl::Duration> RetryDelayOf(const absl::Status& status);
 
 // FieldViolationsOf returns the BadRequest field violations of `status`, in order; empty if
 // none.

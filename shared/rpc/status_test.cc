@@ -81,7 +81,31 @@ TEST_F(StatusTest, ErrorInfoReasonIsUpperSnakeAndRoundTrips) {
   EXPECT_EQ(info->metadata.at("user_id"), "42");
 }
 
+TEST_F(StatusTest, RetryInfoIsAStandardDetailThatRoundTripsToTheNanosecond) {
+  absl::Status status = WithRetryInfo(
+      WithErrorInfo(absl::ResourceExhaustedError("slow down"), "THROTTLED", "identity.suite"),
+      absl::Seconds(901) + absl::Nanoseconds(5));
+  grpc::Status converted = ToGrpcStatus(status);
+  google::rpc::Status details;
+  ASSERT_TRUE(details.ParseFromString(converted.error_details()));
+  google::rpc::RetryInfo retry;
+  bool found = false;
+  for (const auto& any : details.details()) {
+    if (any.type_url() == "type.googleapis.com/google.rpc.RetryInfo") {
+      found = retry.ParseFromString(any.value());
+    }
+  }
+  ASSERT_TRUE(found);
+  EXPECT_EQ(retry.retry_delay().seconds(), 901);
+  EXPECT_EQ(retry.retry_delay().nanos(), 5);
+  absl::Status back = FromGrpcStatus(converted);
+  EXPECT_EQ(RetryDelayOf(back), absl::Seconds(901) + absl::Nanoseconds(5));
+  EXPECT_EQ(ErrorInfoOf(back)->reason, "THROTTLED");
+  EXPECT_FALSE(RetryDelayOf(absl::ResourceExhaustedError("no detail")).has_value());
+}
+
 TEST_F(StatusTest, HelpersLeaveOkUntouched) {
+  EXPECT_TRUE(WithRetryInfo(absl::OkStatus(), absl::Seconds(1)).ok());
   EXPECT_TRUE(WithErrorInfo(absl::OkStatus(), "X", "d").ok());
   EXPECT_TRUE(WithFieldViolation(absl::OkStatus(), "f", "d").ok());
 }

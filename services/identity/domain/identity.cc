@@ -497,7 +497,10 @@ absl::StatusOr<RoleAssignment> Identity::AssignRole(const Principal& caller,
   SUITE_RETURN_IF_ERROR(ValidateRoleKey("role", role));
   if (!account_id.empty()) SUITE_RETURN_IF_ERROR(ValidateUuid("account_id", account_id));
   SUITE_RETURN_IF_ERROR(RequireAdmin(caller));
-  return store_->AssignRole(user_id, role, account_id, request_id);
+  absl::StatusOr<RoleAssignment> assigned =
+      store_->AssignRole(user_id, role, account_id, request_id);
+  if (absl::IsNotFound(assigned.status())) return errors::NotFoundIn(assigned.status().message());
+  return assigned;
 }
 
 absl::Status Identity::RevokeRole(const Principal& caller, const std::string& user_id,
@@ -507,7 +510,10 @@ absl::Status Identity::RevokeRole(const Principal& caller, const std::string& us
   if (!account_id.empty()) SUITE_RETURN_IF_ERROR(ValidateUuid("account_id", account_id));
   SUITE_RETURN_IF_ERROR(RequireAdmin(caller));
   absl::Status revoked = store_->RevokeRole(user_id, role, account_id);
-  if (absl::IsNotFound(revoked)) return errors::RoleAssignmentNotFound();
+  if (absl::IsNotFound(revoked)) {
+    if (revoked.message().empty()) return errors::RoleAssignmentNotFound();
+    return errors::NotFoundIn(revoked.message());
+  }
   return revoked;
 }
 

@@ -40,8 +40,8 @@ struct IdentityOptions {
   // last_seen_at (and the sliding expiry) are written only when older than this, so the hot
   // path is usually a single read.
   absl::Duration last_seen_interval = absl::Minutes(1);
-  // Failed logins allowed per e-mail and per IP within the sliding window.
-  LoginLimits login_limits{absl::Minutes(15), 5, 50};
+  // How failed logins slow down further attempts (store.h's LoginLimits).
+  LoginLimits login_limits;
   // How long an e-mail verification token works.
   absl::Duration email_verification_ttl = absl::Hours(24);
   // HMAC key of page tokens; empty = random per process.
@@ -194,12 +194,14 @@ class Identity {
   // ListRoles: any authenticated caller, by key. INVALID_ARGUMENT (page_size, page_token).
   absl::StatusOr<RolePage> ListRoles(const Principal& caller, int page_size,
                                      const std::string& page_token);
-  // AssignRole: admin only. NOT_FOUND for an unknown user, role or account.
+  // AssignRole: admin only. NOT_FOUND naming the field (ErrorInfo metadata `field`: user_id,
+  // role or account_id) of an unknown or deleted user, an unknown role or account.
   absl::StatusOr<RoleAssignment> AssignRole(const Principal& caller, const std::string& user_id,
                                             const std::string& role,
                                             const std::string& account_id,
                                             const std::string& request_id);
-  // RevokeRole: admin only. NOT_FOUND when there was no such grant.
+  // RevokeRole: admin only. NOT_FOUND naming the field as AssignRole when the user, role or
+  // account does not exist; ROLE_ASSIGNMENT_NOT_FOUND when they do but the grant does not.
   absl::Status RevokeRole(const Principal& caller, const std::string& user_id,
                           const std::string& role, const std::string& account_id);
   // ListRoleAssignments: own grants (empty user_id = self), anyone's for an admin; oldest

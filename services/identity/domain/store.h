@@ -10,6 +10,7 @@
 #ifndef SUITE_SERVICES_IDENTITY_DOMAIN_STORE_H_
 #define SUITE_SERVICES_IDENTITY_DOMAIN_STORE_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -49,11 +50,46 @@ struct NewSession {
   std::string ip, user_agent, request_id;
 };
 
-// The throttling policy applied by BeginLoginAttempt.
+// The throttling policy applied by BeginLoginAttempt. A "source" is the client address the
+// attempt came from; a "pair" is one (e-mail, source). Failures slow the guesser down rather
+// than lock the account:
+//  - A pair's failures within `pair_window` (in flight and refused attempts included) set its
+//    delay: the first `free_failures` cost nothing, then each further attempt must wait
+//    base_delay * 2^(failures - free_failures), at most `max_delay`, after the pair's newest
+//    failure.
+//  - The account is "under attack" when its evaluated failures from all sources within
+//    `window` reach `max_failures_per_email`; the source is "busy" when its settled failures
+//    against all accounts within `window` reach `max_failures_per_ip`. Either way a pair with
+//    any failure in `pair_window` waits `max_delay` after its newest one, but a pair without
+//    failures is still let in: the owner of an attacked account, or a clean user behind a busy
+//    NAT address, is never refused.
 struct LoginLimits {
-  absl::Duration window;
-  int max_failures_per_email;
-  int max_failures_per_ip;
+  absl::Duration window = absl::Minutes(15);
+  int max_failures_per_email = 100;
+  int max_failures_per_ip = 50;
+  absl::Duration pair_window = absl::Hours(24);
+  int free_failures = 5;
+  absl::Duration base_delay = absl::Seconds(1);
+  absl::Duration max_delay = absl::Minutes(15);
+
+  // FailuresToReachMaxDelay is the pair failure count from which the delay is max_delay: the
+  // check never needs to count further.
+  int FailuresToReachMaxDelay() const {
+    int doublings = 0;
+    for (absl::Duration d = base_delay; d < max_delay && doublings < 62; d *= 2) ++doublings;
+    return std::max(1, free_failures + doublings);
+  }
+  // PairDelay is how long after its newest failure a pair with `failures` may try again:
+  // zero for a pair without failures, and below the free failures unless `hot` (the account
+  // is under attack or the source busy).
+  absl::Duration PairDelay(int failures, bool hot) const {
+    if (failures <= 0) return absl::ZeroDuration();
+    if (hot) return max_delay;
+    if (failures < free_failures) return absl::ZeroDuration();
+    absl::Duration d = base_delay;
+    for (int i = free_failures; i < failures && d < max_delay; ++i) d *= 2;
+    return std::min(d, max_delay);
+  }
 };
 
 struct LoginAttemptStart {
@@ -65,7 +101,7 @@ struct LoginAttemptStart {
 };
 
 // The outcome of BeginLoginAttempt: either the id of the in-flight attempt to settle, or how
-// long the caller must wait.
+// long the caller must wait (counted from this refused attempt, which is itself recorded).
 struct LoginAdmission {
   bool admitted = false;
   std::string attempt_id;       // when admitted
@@ -127,9 +163,10 @@ class IdentityStore {
                                                         absl::Time now) = 0;
 
   // Login attempts.
-  // BeginLoginAttempt serialises attempts for the e-mail and the IP (across replicas), counts
-  // failures (in-flight ones included) in the sliding window ending at start.now, and records
-  // the attempt: in flight when under both limits, else as throttled.
+  // BeginLoginAttempt serialises attempts for the e-mail (across replicas), applies
+  // LoginLimits to the failures before start.now (in-flight ones included) and records the
+  // attempt: in flight when admitted, else as throttled. Reads only failures (partial
+  // indexes), never the successes of a busy account or address.
   virtual absl::StatusOr<LoginAdmission> BeginLoginAttempt(const LoginAttemptStart& start,
                                                            const LoginLimits& limits) = 0;
   // FinishLoginAttempt settles an in-flight attempt. `failure_reason` empty = success.
@@ -209,12 +246,14 @@ class IdentityStore {
   virtual absl::StatusOr<std::vector<Role>> ListRoles(const std::string& after_key,
                                                       int limit) = 0;
   // AssignRole grants a role (returns the existing grant when present). NOT_FOUND when the
-  // user, role or account does not exist.
+  // user (or it is deleted), the role or the account does not exist, with the message naming
+  // the first missing one as its request field: "user_id", "role" or "account_id".
   virtual absl::StatusOr<RoleAssignment> AssignRole(const std::string& user_id,
                                                     const std::string& role,
                                                     const std::string& account_id,
                                                     const std::string& request_id) = 0;
-  // RevokeRole removes a grant. NOT_FOUND when there was none.
+  // RevokeRole removes a grant. NOT_FOUND when there was none: the message is "user_id",
+  // "role" or "account_id" when that one does not exist (as AssignRole), else empty.
   virtual absl::Status RevokeRole(const std::string& user_id, const std::string& role,
                                   const std::string& account_id) = 0;
   // ListRoleAssignments returns up to `limit` grants filtered by user and/or account (empty =

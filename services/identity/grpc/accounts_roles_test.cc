@@ -282,6 +282,88 @@ TEST_F(AccountsRolesTest, RolesAreCreatedAssignedListedAndRevokedByAdmins) {
             grpc::StatusCode::NOT_FOUND);
 }
 
+// AssignRole and RevokeRole name three things; a NOT_FOUND says which one names nothing (the
+// first, in request order, when several do), and writes nothing.
+TEST_F(AccountsRolesTest, AssignAndRevokeRoleSayWhichOfUserRoleAndAccountIsNotFound) {
+  std::string ada_id, gone_id;
+  const std::string ada = client_->MemberToken("ada@example.com", &ada_id);
+  const std::string gone = client_->MemberToken("gone@example.com", &gone_id);
+  const std::string admin = client_->AdminToken();
+  const std::string acme = CreateAccount(ada, "Acme").account_id();
+  {
+    pb::DeleteUserRequest del;
+    del.set_user_id(gone_id);
+    pb::DeleteUserResponse deleted;
+    ASSERT_TRUE(client_->stub().DeleteUser(Client::Bearer(admin).get(), del, &deleted).ok());
+  }
+  const std::string nobody = "0b6c7a9e-1d2f-4c3b-9a8e-7f6d5c4b3a21";
+  auto count_grants = [&] {
+    pb::ListRoleAssignmentsRequest req;
+    req.set_page_size(100);
+    pb::ListRoleAssignmentsResponse resp;
+    EXPECT_TRUE(
+        client_->stub().ListRoleAssignments(Client::Bearer(admin).get(), req, &resp).ok());
+    return resp.role_assignments_size();
+  };
+  const int grants_before = count_grants();
+
+  struct Case {
+    std::string user_id, role, account_id, field, reason;
+  };
+  const std::vector<Case> cases = {
+      {nobody, "author", "", "user_id", "USER_NOT_FOUND"},
+      {gone_id, "author", acme, "user_id", "USER_NOT_FOUND"},  // deleted
+      {ada_id, "nosuchrole", "", "role", "ROLE_NOT_FOUND"},
+      {ada_id, "nosuchrole", acme, "role", "ROLE_NOT_FOUND"},
+      {ada_id, "author", nobody, "account_id", "ACCOUNT_NOT_FOUND"},
+      {nobody, "nosuchrole", nobody, "user_id", "USER_NOT_FOUND"},  // all three: the first
+      {ada_id, "nosuchrole", nobody, "role", "ROLE_NOT_FOUND"},
+  };
+  for (const Case& c : cases) {
+    const std::string what = c.user_id + " / " + c.role + " / " + c.account_id;
+    pb::AssignRoleRequest assign;
+    assign.set_user_id(c.user_id);
+    assign.set_role(c.role);
+    assign.set_account_id(c.account_id);
+    pb::AssignRoleResponse assigned;
+    grpc::Status s = client_->stub().AssignRole(Client::Bearer(admin).get(), assign, &assigned);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << what;
+    EXPECT_EQ(ErrorReason(s), c.reason) << what;
+    EXPECT_EQ(ErrorMetadata(s)["field"], c.field) << what;
+    EXPECT_EQ(s.error_message().rfind(c.field + ": ", 0), 0u) << s.error_message();
+
+    pb::RevokeRoleRequest revoke;
+    revoke.set_user_id(c.user_id);
+    revoke.set_role(c.role);
+    revoke.set_account_id(c.account_id);
+    pb::RevokeRoleResponse revoked;
+    s = client_->stub().RevokeRole(Client::Bearer(admin).get(), revoke, &revoked);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << what;
+    EXPECT_EQ(ErrorReason(s), c.reason) << what;
+    EXPECT_EQ(ErrorMetadata(s)["field"], c.field) << what;
+  }
+  EXPECT_EQ(count_grants(), grants_before);
+
+  // All three exist but the grant does not: that is what RevokeRole says.
+  pb::RevokeRoleRequest revoke;
+  revoke.set_user_id(ada_id);
+  revoke.set_role("author");
+  revoke.set_account_id(acme);
+  pb::RevokeRoleResponse revoked;
+  grpc::Status s = client_->stub().RevokeRole(Client::Bearer(admin).get(), revoke, &revoked);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(ErrorReason(s), "ROLE_ASSIGNMENT_NOT_FOUND");
+  EXPECT_EQ(ErrorMetadata(s).count("field"), 0u);
+  // And the same three, granted, are revoked.
+  pb::AssignRoleRequest assign;
+  assign.set_user_id(ada_id);
+  assign.set_role("author");
+  assign.set_account_id(acme);
+  pb::AssignRoleResponse assigned;
+  ASSERT_TRUE(client_->stub().AssignRole(Client::Bearer(admin).get(), assign, &assigned).ok());
+  EXPECT_TRUE(client_->stub().RevokeRole(Client::Bearer(admin).get(), revoke, &revoked).ok());
+}
+
 TEST_F(AccountsRolesTest, ListLoginAttemptsIsAdminOnlyAndFilters) {
   client_->SignUp("ada@example.com");
   pb::LoginResponse login;

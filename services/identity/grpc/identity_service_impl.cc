@@ -2,6 +2,7 @@
 
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
@@ -283,14 +284,16 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::Login(grpc::CallbackServerContext
                                                      pb::LoginResponse* response) {
   return suite::rpc::RunHandler(
       context, hashing_executor_, [=](const RequestContext& rc) -> absl::Status {
-        // The per-IP throttle must not be dodged by inventing addresses: client_ip is believed
-        // only from a trusted front end; anyone else is counted under their own peer address.
-        const std::string peer = PeerIp(context->peer());
-        std::string ip = peer;
-        if (!request->client_ip().empty() &&
-            (trusted_peers_.count("*") > 0 || trusted_peers_.count(peer) > 0)) {
-          ip = request->client_ip();
+        // Throttling must not be dodged by inventing addresses: client_ip and x-forwarded-for
+        // are believed only from a trusted front end; anyone else is counted under their own
+        // peer address.
+        std::vector<std::string> forwarded_for;
+        const auto headers = context->client_metadata().equal_range("x-forwarded-for");
+        for (auto it = headers.first; it != headers.second; ++it) {
+          forwarded_for.emplace_back(it->second.data(), it->second.size());
         }
+        const std::string ip = trusted_peers_.ClientIp(PeerIp(context->peer()),
+                                                       request->client_ip(), forwarded_for);
         SUITE_ASSIGN_OR_RETURN(LoginResult result,
                                identity_->Login({request->email(), request->password(), ip,
                                                  request->user_agent(), rc.request_id()}));

@@ -19,6 +19,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "identity/v1/identity_service.grpc.pb.h"
+#include "services/identity/domain/client_address.h"
 #include "services/identity/domain/identity.h"
 #include "shared/rpc/blocking_executor.h"
 
@@ -27,14 +28,16 @@ namespace suite::identity {
 class IdentityServiceImpl final : public ::identity::v1::IdentityService::CallbackService {
  public:
   // `identity` is not owned and must outlive the service. Login believes a request's
-  // client_ip only when the caller's peer address is in `trusted_peers` (the front ends that
-  // relay end users; "*" trusts everyone); other callers are throttled by their peer address.
+  // client_ip, else its x-forwarded-for, only when the caller's peer address is in
+  // `trusted_peers` (addresses or CIDR blocks of the front ends that relay end users; "*"
+  // trusts everyone; entries TrustedPeers::Parse refuses are ignored, as config.cc has refused
+  // them already); other callers are throttled by their peer address (client_address.h).
   // Blocking work runs on `handler_threads` threads (ServerConfig::handler_threads), and the
   // three RPCs that hash a password on as many again (see hashing_executor_).
   explicit IdentityServiceImpl(Identity* identity, std::set<std::string> trusted_peers = {},
                                int handler_threads = 16)
       : identity_(identity),
-        trusted_peers_(std::move(trusted_peers)),
+        trusted_peers_(TrustedPeers::Parse(trusted_peers).value_or(TrustedPeers())),
         executor_("identity", handler_threads),
         hashing_executor_("identity-hash", handler_threads) {}
 
@@ -117,7 +120,7 @@ class IdentityServiceImpl final : public ::identity::v1::IdentityService::Callba
 
  private:
   Identity* const identity_;
-  const std::set<std::string> trusted_peers_;
+  const TrustedPeers trusted_peers_;
   // Every RPC's blocking work except CreateUser, ChangePassword and Login: those wait for the
   // password hasher's pool and run on hashing_executor_, so a login flood holds none of the
   // threads ValidateSession needs (issue 7: the hot path must not starve while hashing).

@@ -1,18 +1,25 @@
 // Login, abuse control and sessions over a real gRPC server and a real PostgreSQL database.
+#include <algorithm>
 #include <atomic>
+#include <utility>
 #include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "absl/types/optional.h"
 #include "services/identity/domain/identity.h"
 #include "services/identity/domain/password_hasher.h"
 #include "services/identity/domain/tokens.h"
 #include "services/identity/grpc/test_helpers.h"
 #include "services/identity/storage/pg_store.h"
 #include "shared/db/pool.h"
+#include "shared/rpc/status.h"
 
 namespace suite::identity::testing {
 namespace {
@@ -133,76 +140,168 @@ TEST_F(LoginTest, LoginValidatesItsInputBeforeRecordingAnything) {
   EXPECT_EQ(Query("SELECT count(*) FROM identity.login_attempts")[0][0].as<int>(), 0);
 }
 
-TEST_F(LoginTest, FailuresPastTheEmailLimitAreThrottledWithAGrowingDelayThatExpires) {
+// The delay a throttled answer names, checked to be the same in RetryInfo, in ErrorInfo
+// metadata and in the message; -1 when the answer is not LOGIN_THROTTLED.
+int ThrottledSeconds(const grpc::Status& s) {
+  if (s.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED ||
+      ErrorReason(s) != "LOGIN_THROTTLED") {
+    return -1;
+  }
+  int seconds = 0;
+  EXPECT_TRUE(absl::SimpleAtoi(ErrorMetadata(s)["retry_after_seconds"], &seconds));
+  absl::optional<absl::Duration> delay =
+      suite::rpc::RetryDelayOf(suite::rpc::FromGrpcStatus(s));
+  EXPECT_TRUE(delay.has_value()) << "no RetryInfo";
+  if (delay) {
+    EXPECT_EQ(absl::ToInt64Seconds(absl::Ceil(*delay, absl::Seconds(1))), seconds);
+  }
+  EXPECT_TRUE(absl::StrContains(s.error_message(), absl::StrCat("retry in ", seconds, " s")))
+      << s.error_message();
+  return seconds;
+}
+
+TEST_F(LoginTest, WrongGuessesFromOneAddressWaitLongerEachTimeWhileTheOwnerLogsInElsewhere) {
   client_->SignUp("ada@example.com");
   pb::LoginResponse resp;
+  // The five free failures of the (e-mail, address) pair.
   for (int i = 0; i < 5; ++i) {
-    server_->clock().Advance(absl::Seconds(10));
-    EXPECT_EQ(client_->Login("ada@example.com", "wrong password xx", &resp).error_code(),
+    EXPECT_EQ(client_->Login("ada@example.com", "wrong password xx", &resp, "10.66.0.1")
+                  .error_code(),
               grpc::StatusCode::UNAUTHENTICATED);
   }
-  // Even the right password is refused now, with a retry delay.
-  grpc::Status throttled = client_->Login("ada@example.com", kPassword, &resp);
-  ASSERT_EQ(throttled.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_EQ(ErrorReason(throttled), "LOGIN_THROTTLED");
-  int first_delay = 0;
-  ASSERT_TRUE(absl::SimpleAtoi(ErrorMetadata(throttled)["retry_after_seconds"], &first_delay));
-  EXPECT_GT(first_delay, 0);
-
-  // Further attempts while throttled push the delay later.
-  server_->clock().Advance(absl::Seconds(30));
-  grpc::Status again = client_->Login("ada@example.com", kPassword, &resp);
-  ASSERT_EQ(again.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-  int second_delay = 0;
-  ASSERT_TRUE(absl::SimpleAtoi(ErrorMetadata(again)["retry_after_seconds"], &second_delay));
-  EXPECT_GT(second_delay + 30, first_delay);
-
-  // It ends by itself: after the announced delay, the right password works.
-  server_->clock().Advance(absl::Seconds(second_delay));
-  EXPECT_TRUE(client_->Login("ada@example.com", kPassword, &resp).ok());
+  // Then 1 s after the newest failure. Asking early is refused, whatever the password, and
+  // doubles the wait: 2 s, 4 s, 8 s.
+  server_->clock().Advance(absl::Milliseconds(999));
+  EXPECT_EQ(ThrottledSeconds(client_->Login("ada@example.com", kPassword, &resp, "10.66.0.1")),
+            2);
+  EXPECT_EQ(ThrottledSeconds(client_->Login("ada@example.com", "wrong password xx", &resp,
+                                            "10.66.0.1")),
+            4);
+  EXPECT_EQ(ThrottledSeconds(client_->Login("ada@example.com", kPassword, &resp, "10.66.0.1")),
+            8);
+  // Meanwhile the owner logs in from another address, at once, as often as they like.
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(client_->Login("ada@example.com", kPassword, &resp, "192.0.2.10").ok()) << i;
+  }
+  // After the announced wait the right password works from the guessing address too; 1 ms
+  // earlier it did not.
+  server_->clock().Advance(absl::Seconds(8) - absl::Milliseconds(1));
+  EXPECT_EQ(ThrottledSeconds(client_->Login("ada@example.com", kPassword, &resp, "10.66.0.1")),
+            16);
+  server_->clock().Advance(absl::Seconds(16));
+  EXPECT_TRUE(client_->Login("ada@example.com", kPassword, &resp, "10.66.0.1").ok());
   EXPECT_EQ(Query("SELECT count(*) FROM identity.login_attempts WHERE failure_reason = "
                   "'throttled'")[0][0]
                 .as<int>(),
-            2);
+            4);
 }
 
-TEST_F(LoginTest, FailuresPastTheIpLimitThrottleEveryEmailFromThatIp) {
+TEST_F(LoginTest, AThrottledAnswerIsTheSameForTheRightAndAWrongPassword) {
+  client_->SignUp("ada@example.com");
+  client_->SignUp("bob@example.com");
+  pb::LoginResponse resp;
+  for (int i = 0; i < 5; ++i) {
+    client_->Login("ada@example.com", "wrong password xx", &resp, "10.66.0.1");
+    client_->Login("bob@example.com", "wrong password xx", &resp, "10.66.0.2");
+  }
+  grpc::Status right = client_->Login("ada@example.com", kPassword, &resp, "10.66.0.1");
+  grpc::Status wrong = client_->Login("bob@example.com", "wrong password yy", &resp, "10.66.0.2");
+  EXPECT_EQ(right.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(right.error_code(), wrong.error_code());
+  EXPECT_EQ(right.error_message(), wrong.error_message());
+  EXPECT_EQ(ErrorReason(right), ErrorReason(wrong));
+  EXPECT_EQ(ErrorMetadata(right), ErrorMetadata(wrong));
+  EXPECT_EQ(suite::rpc::RetryDelayOf(suite::rpc::FromGrpcStatus(right)),
+            suite::rpc::RetryDelayOf(suite::rpc::FromGrpcStatus(wrong)));
+}
+
+// The rule behind a shared address (a NAT): it is "busy" at IDENTITY_LOGIN_MAX_FAILURES_PER_IP
+// failures within IDENTITY_LOGIN_WINDOW, and then only a user who has failed from it waits
+// (the longest delay, after their newest failure); a user with no failure from it in the pair
+// window gets in at once.
+TEST_F(LoginTest, ANatAddressWithManyFailingUsersDoesNotStopAUserWhoseOwnRecordIsClean) {
   IdentityTestServerOptions options;
   options.identity.login_limits.max_failures_per_ip = 3;
   StartWith(options);
   client_->SignUp("ada@example.com");
+  client_->SignUp("bob@example.com");
   pb::LoginResponse resp;
+  const std::string nat = "10.7.7.7";
+  // Two failures from the address: not busy yet, so a user who failed still has free ones.
+  EXPECT_EQ(client_->Login("bob@example.com", "wrong password xx", &resp, nat).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(client_->Login("user0@example.com", kPassword, &resp, nat).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(client_->Login("user0@example.com", kPassword, &resp, nat).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(client_->Login("user1@example.com", kPassword, &resp, nat).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  // Four: busy. Bob, who failed from it, waits 15 minutes after his failure, even with the
+  // right password...
+  server_->clock().Advance(absl::Seconds(1));
+  EXPECT_EQ(ThrottledSeconds(client_->Login("bob@example.com", kPassword, &resp, nat)), 900);
+  // ...while Ada, whose record from it is clean, gets in, again and again.
   for (int i = 0; i < 3; ++i) {
-    EXPECT_EQ(client_->Login("user" + std::to_string(i) + "@example.com", kPassword, &resp,
-                             "10.7.7.7")
-                  .error_code(),
-              grpc::StatusCode::UNAUTHENTICATED);
+    EXPECT_TRUE(client_->Login("ada@example.com", kPassword, &resp, nat).ok()) << i;
   }
-  EXPECT_EQ(client_->Login("ada@example.com", kPassword, &resp, "10.7.7.7").error_code(),
-            grpc::StatusCode::RESOURCE_EXHAUSTED);
-  // Another IP is not affected.
-  EXPECT_TRUE(client_->Login("ada@example.com", kPassword, &resp, "10.8.8.8").ok());
+  // So does Bob from elsewhere.
+  EXPECT_TRUE(client_->Login("bob@example.com", kPassword, &resp, "10.8.8.8").ok());
+  // 899 s after their failures, user0 still waits; at 900 s user1 is let in.
+  server_->clock().Advance(absl::Seconds(898));
+  EXPECT_EQ(ThrottledSeconds(client_->Login("user0@example.com", kPassword, &resp, nat)), 900);
+  server_->clock().Advance(absl::Seconds(1));
+  EXPECT_EQ(client_->Login("user1@example.com", kPassword, &resp, nat).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
 }
 
-TEST_F(LoginTest, AnUntrustedCallerCannotDodgeTheIpLimitByInventingClientIps) {
+TEST_F(LoginTest, AnUntrustedCallerCannotDodgeThePairDelaysByInventingClientIps) {
   IdentityTestServerOptions options;
-  options.identity.login_limits.max_failures_per_ip = 3;
   options.trusted_peers = {};  // nobody relays end users here
   StartWith(options);
   client_->SignUp("ada@example.com");
   pb::LoginResponse resp;
-  for (int i = 0; i < 3; ++i) {
-    EXPECT_EQ(client_->Login("user" + std::to_string(i) + "@example.com", kPassword, &resp,
-                             "10.6.6." + std::to_string(i))
-                  .error_code(),
-              grpc::StatusCode::UNAUTHENTICATED);
+  for (int i = 0; i < 6; ++i) {
+    pb::LoginRequest req;
+    req.set_email("ada@example.com");
+    req.set_password("wrong password xx");
+    req.set_client_ip("10.6.6." + std::to_string(i));
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("x-forwarded-for", "10.6.7." + std::to_string(i));
+    grpc::Status s = client_->stub().Login(&ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), i < 5 ? grpc::StatusCode::UNAUTHENTICATED
+                                    : grpc::StatusCode::RESOURCE_EXHAUSTED)
+        << i;
   }
-  EXPECT_EQ(client_->Login("ada@example.com", kPassword, &resp, "10.6.6.99").error_code(),
-            grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_EQ(Query("SELECT count(DISTINCT ip) FROM identity.login_attempts")[0][0].as<int>(), 1);
+  pqxx::result ips = Query("SELECT DISTINCT ip FROM identity.login_attempts");
+  ASSERT_EQ(ips.size(), 1u);
+  EXPECT_EQ(ips[0][0].as<std::string>(), "127.0.0.1");
 }
 
-TEST_F(LoginTest, TheLimitHoldsAcrossReplicasSharingTheDatabase) {
+TEST_F(LoginTest, ATrustedPeerIsBelievedThroughClientIpOrElseXForwardedFor) {
+  client_->SignUp("ada@example.com");  // the test server trusts 127.0.0.1
+  pb::LoginResponse resp;
+  auto login = [&](const std::string& client_ip, const std::string& forwarded_for) {
+    pb::LoginRequest req;
+    req.set_email("ada@example.com");
+    req.set_password("wrong password xx");
+    req.set_client_ip(client_ip);
+    grpc::ClientContext ctx;
+    if (!forwarded_for.empty()) ctx.AddMetadata("x-forwarded-for", forwarded_for);
+    EXPECT_EQ(client_->stub().Login(&ctx, req, &resp).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+    pqxx::result newest = Query(
+        "SELECT ip FROM identity.login_attempts ORDER BY created_at DESC, id LIMIT 1");
+    server_->clock().Advance(absl::Seconds(1));
+    return newest[0][0].as<std::string>();
+  };
+  EXPECT_EQ(login("203.0.113.5", "198.51.100.9"), "203.0.113.5");
+  EXPECT_EQ(login("", "198.51.100.9"), "198.51.100.9");
+  // Read from the right: the hop a trusted proxy appended, not what the client wrote.
+  EXPECT_EQ(login("", "1.2.3.4, 198.51.100.10, 127.0.0.1"), "198.51.100.10");
+  EXPECT_EQ(login("", ""), "127.0.0.1");
+}
+
+TEST_F(LoginTest, TheDelaysHoldAcrossReplicasWhileTheOwnerLogsInOnEither) {
   client_->SignUp("ada@example.com");
   // A second replica: its own pool, store, hasher and domain on the same database.
   suite::db::PoolConfig pool_config;
@@ -215,31 +314,103 @@ TEST_F(LoginTest, TheLimitHoldsAcrossReplicasSharingTheDatabase) {
   ASSERT_TRUE(hasher.ok());
   Identity replica(store->get(), hasher->get(), &server_->clock(), IdentityOptions{});
 
-  std::atomic<int> evaluated{0}, throttled{0};
+  // Twenty guesses at once from one address over both replicas, and the owner logging in
+  // from another address on both replicas at the same time.
+  std::atomic<int> evaluated{0}, throttled{0}, owner_ok{0}, other{0};
   std::vector<std::thread> threads;
-  for (int i = 0; i < 20; ++i) {
+  for (int i = 0; i < 26; ++i) {
     threads.emplace_back([&, i] {
+      const bool owner = i >= 20;
+      const std::string password = owner ? kPassword : "wrong guess " + std::to_string(i);
+      const std::string ip = owner ? "192.0.2.10" : "10.4.0.1";
       absl::StatusCode code;
       if (i % 2 == 0) {
-        code = replica.Login({"ada@example.com", "wrong guess " + std::to_string(i),
-                              "10.4.0." + std::to_string(i), "", ""})
-                   .status()
-                   .code();
+        code = replica.Login({"ada@example.com", password, ip, "", ""}).status().code();
       } else {
         Client c(*server_);
         pb::LoginResponse resp;
         code = static_cast<absl::StatusCode>(
-            c.Login("ada@example.com", "wrong guess " + std::to_string(i), &resp,
-                    "10.4.0." + std::to_string(i))
-                .error_code());
+            c.Login("ada@example.com", password, &resp, ip).error_code());
       }
-      if (code == absl::StatusCode::kUnauthenticated) ++evaluated;
-      if (code == absl::StatusCode::kResourceExhausted) ++throttled;
+      if (owner && code == absl::StatusCode::kOk) {
+        ++owner_ok;
+      } else if (!owner && code == absl::StatusCode::kUnauthenticated) {
+        ++evaluated;
+      } else if (!owner && code == absl::StatusCode::kResourceExhausted) {
+        ++throttled;
+      } else {
+        ++other;
+      }
     });
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(evaluated.load(), 5);
   EXPECT_EQ(throttled.load(), 15);
+  EXPECT_EQ(owner_ok.load(), 6);
+  EXPECT_EQ(other.load(), 0);
+}
+
+// The rule for an account guessed at from many addresses: under attack at
+// IDENTITY_LOGIN_MAX_FAILURES_PER_EMAIL failures within IDENTITY_LOGIN_WINDOW; then each
+// address that failed on it waits the longest delay after its newest failure, a new address
+// gets in (one guess for an attacker, a login for the owner), on either replica.
+TEST_F(LoginTest, AnAccountUnderAttackSlowsEveryGuessingAddressButNotTheOwnersOnEitherReplica) {
+  IdentityTestServerOptions options;
+  options.identity.login_limits.max_failures_per_email = 10;
+  StartWith(options);
+  client_->SignUp("ada@example.com");
+  suite::db::PoolConfig pool_config;
+  pool_config.database_url = server_->database().UrlAs("identity_service");
+  auto pool = suite::db::ConnectionPool::Create(pool_config);
+  ASSERT_TRUE(pool.ok());
+  auto store = PgIdentityStore::Create(pool->get());
+  ASSERT_TRUE(store.ok());
+  auto hasher = PasswordHasher::Create(IdentityTestServerOptions().hasher);
+  ASSERT_TRUE(hasher.ok());
+  Identity replica(store->get(), hasher->get(), &server_->clock(), options.identity);
+  // Login on replica `r` (0: the gRPC server, 1: the second replica): the status code and,
+  // when throttled, the delay in whole seconds.
+  auto login = [&](int r, const std::string& password, const std::string& ip) {
+    if (r == 0) {
+      pb::LoginResponse resp;
+      grpc::Status s = client_->Login("ada@example.com", password, &resp, ip);
+      return std::make_pair(static_cast<absl::StatusCode>(s.error_code()),
+                            std::max(0, ThrottledSeconds(s)));
+    }
+    absl::Status s = replica.Login({"ada@example.com", password, ip, "", ""}).status();
+    const absl::optional<absl::Duration> delay = suite::rpc::RetryDelayOf(s);
+    return std::make_pair(s.code(),
+                          delay ? static_cast<int>(absl::ToInt64Seconds(*delay)) : 0);
+  };
+  const auto unauthenticated = std::make_pair(absl::StatusCode::kUnauthenticated, 0);
+  // Nine failures from nine addresses: not under attack, each keeps its free failures.
+  for (int i = 0; i < 9; ++i) {
+    EXPECT_EQ(login(i % 2, "wrong guess", "10.5.0." + std::to_string(i)), unauthenticated);
+  }
+  EXPECT_EQ(login(1, "wrong guess", "10.5.0.0"), unauthenticated);  // the tenth
+  // Under attack: every address that failed waits 15 minutes after its newest failure.
+  server_->clock().Advance(absl::Seconds(1));
+  for (int i = 1; i < 9; ++i) {
+    EXPECT_EQ(login(i % 2, kPassword, "10.5.0." + std::to_string(i)),
+              std::make_pair(absl::StatusCode::kResourceExhausted, 900))
+        << i;
+  }
+  // A new address gets one guess, then waits too.
+  EXPECT_EQ(login(0, "wrong guess", "10.5.1.1"), unauthenticated);
+  EXPECT_EQ(login(1, "wrong guess", "10.5.1.1"),
+            std::make_pair(absl::StatusCode::kResourceExhausted, 900));
+  // The owner, from an address with no failure on the account, on both replicas.
+  for (int r = 0; r < 2; ++r) {
+    EXPECT_EQ(login(r, kPassword, "192.0.2.10").first, absl::StatusCode::kOk) << r;
+  }
+  // The addresses refused at +1 s may try again at +901 s; 10.5.0.0, whose newest failure
+  // was at +0 s, at +900 s. Each on the replica it did not use before.
+  server_->clock().Advance(absl::Seconds(899));
+  EXPECT_EQ(login(0, kPassword, "10.5.0.3"),
+            std::make_pair(absl::StatusCode::kResourceExhausted, 900));
+  EXPECT_EQ(login(1, kPassword, "10.5.0.0").first, absl::StatusCode::kOk);
+  server_->clock().Advance(absl::Seconds(1));
+  EXPECT_EQ(login(1, kPassword, "10.5.0.4").first, absl::StatusCode::kOk);
 }
 
 TEST_F(LoginTest, SaturatedHashingAnswersResourceExhaustedAndRecordsIt) {
@@ -273,7 +444,7 @@ TEST_F(LoginTest, SaturatedHashingAnswersResourceExhaustedAndRecordsIt) {
             overloaded.load());
 }
 
-TEST_F(LoginTest, TwentyParallelWrongGuessesEvaluateNoMoreThanTheLimit) {
+TEST_F(LoginTest, TwentyParallelWrongGuessesFromOneAddressEvaluateOnlyTheFreeOnes) {
   client_->SignUp("ada@example.com");
   std::atomic<int> unauthenticated{0}, throttled{0}, other{0};
   std::vector<std::thread> threads;
@@ -282,7 +453,7 @@ TEST_F(LoginTest, TwentyParallelWrongGuessesEvaluateNoMoreThanTheLimit) {
       Client c(*server_);
       pb::LoginResponse resp;
       grpc::Status s = c.Login("ada@example.com", "wrong guess " + std::to_string(i), &resp,
-                               "10.0.3." + std::to_string(i));
+                               "10.0.3.1");
       if (s.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
         ++unauthenticated;
       } else if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {

@@ -49,17 +49,11 @@ std::string AttemptListFilters(int first) {
                       KeysetPage("login_attempts", /*newest_first=*/true, first + 5));
 }
 
-// A subquery (n, at) over identity.login_attempts: the failures of `column` = $<value> after
-// $2 (micros) counted up to 100 000, and the created_at of the one at OFFSET $<offset> from the
-// newest. `extra` narrows which failures count.
-std::string LoginFailures(absl::string_view column, int value, int offset,
-                          absl::string_view extra = "") {
-  const std::string where = absl::StrCat("WHERE ", column, " = $", value,
-                                         " AND NOT success AND created_at > ", Ts(2), extra);
-  return absl::StrCat("(SELECT (SELECT count(*) FROM (SELECT 1 FROM identity.login_attempts ",
-                      where, " LIMIT 100000) c)::int, (SELECT ", Us("created_at"),
-                      " FROM identity.login_attempts ", where, " ORDER BY created_at DESC OFFSET $",
-                      offset, "::int LIMIT 1))");
+// A subquery (n) over identity.login_attempts: the failures with `where` (over the partial
+// indexes of failures) counted up to $<limit>, so a flood of them costs no more than the limit.
+std::string CountFailures(absl::string_view where, int limit) {
+  return absl::StrCat("(SELECT count(*)::int FROM (SELECT 1 FROM identity.login_attempts WHERE ",
+                      where, " AND NOT success LIMIT $", limit, "::int) f)");
 }
 int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
 // A keyset page's cursor as statement parameters: the id must still parse as a uuid when
@@ -224,22 +218,26 @@ std::vector<std::pair<std::string, std::string>> Statements() {
       // --- login attempts
       {"identity_login_lock",
        "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))"},
-      // Failures in the window for the e-mail ($1, limit index $3) and the IP ($4, limit index
-      // $5), each with the time of the failure whose ageing-out reopens the door: one round
-      // trip for both. For the e-mail, attempts still in flight count as failures, so parallel
-      // guesses at one account cannot all pass the check before any is settled. For the IP
-      // they do not: many people share one address (NAT, a proxy), and when hashing queues for
-      // seconds their ordinary concurrent logins would otherwise lock the address for the whole
-      // window (RELIABILITY.md). The IP limit then overshoots by at most the attempts in flight
-      // at once, which the hashing queue bounds (IDENTITY_HASH_QUEUE). Both read the partial
-      // indexes of failures (login_attempts_*_failures_idx): however many successful logins a
-      // busy address or account has in the window, this check (run under their locks) reads
-      // none of them.
+      // Login throttling (LoginLimits) in one round trip: the failures of the (e-mail $1, IP
+      // $2) pair after $3, up to the $4 that reach the longest delay, with the newest one's
+      // time; then those of the e-mail and of the IP after $5, up to their limits $6 and $7.
+      // Every count reads a partial index of failures (login_attempts_*failures_idx): however
+      // many successful logins a busy account or address has, this check (run under the
+      // e-mail's lock) reads none of them. Attempts in flight count for the pair (parallel
+      // guesses cannot all pass before any is settled) and the e-mail, not for the IP: when
+      // hashing queues for seconds, the ordinary concurrent logins of many people behind one
+      // address (a NAT, a proxy) must not make it look busy.
       {"identity_login_failures",
-       absl::StrCat("SELECT e.n, e.at, i.n, i.at FROM ", LoginFailures("email", 1, 3),
-                    " e(n, at), ",
-                    LoginFailures("ip", 4, 5, " AND failure_reason IS DISTINCT FROM 'in_flight'"),
-                    " i(n, at)")},
+       absl::StrCat("SELECT p.n, ", Us("p.at"), ", ",
+                    CountFailures(absl::StrCat("email = $1 AND created_at > ", Ts(5)), 6),
+                    ", ",
+                    CountFailures(absl::StrCat("ip = $2 AND created_at > ", Ts(5),
+                                               " AND failure_reason <> 'in_flight'"),
+                                  7),
+                    " FROM (SELECT count(*)::int, max(created_at) FROM (SELECT created_at FROM "
+                    "identity.login_attempts WHERE email = $1 AND ip = $2 AND NOT success AND "
+                    "created_at > ",
+                    Ts(3), " ORDER BY created_at DESC LIMIT $4::int) f) p(n, at)")},
       {"identity_login_insert",
        absl::StrCat("INSERT INTO identity.login_attempts (email, ip, user_agent, success, "
                     "failure_reason, request_id, created_at, updated_at) VALUES ($1, $2, "
@@ -329,6 +327,12 @@ std::vector<std::pair<std::string, std::string>> Statements() {
                     "NULLIF($3::text, '')::uuid, NULLIF($4::text, '')::uuid) ON CONFLICT DO "
                     "NOTHING RETURNING ",
                     kAssignmentColumns)},
+      // Whether what AssignRole and RevokeRole refer to exists, as GetUser, GetAccount and
+      // ListRoles see it, so that NOT_FOUND can name the request field that is wrong.
+      {"identity_role_refs",
+       "SELECT EXISTS (SELECT 1 FROM identity.users WHERE id = $1::uuid AND deleted_at IS NULL), "
+       "EXISTS (SELECT 1 FROM identity.roles WHERE key = $2), $3::text = '' OR EXISTS (SELECT 1 "
+       "FROM identity.accounts WHERE id = NULLIF($3::text, '')::uuid AND deleted_at IS NULL)"},
       {"identity_role_assignment_find",
        absl::StrCat("SELECT ", kAssignmentColumns, " FROM ", ru,
                     " WHERE user_id = $1::uuid AND role_key = $2 AND account_id IS NOT "
@@ -380,12 +384,10 @@ std::string SessionLookupSql(absl::string_view token_hashes) {
                       "JOIN identity.users u ON u.id = s.user_id");
 }
 
-// The 64-bit advisory lock keys of the throttling counters; the prefixes keep e-mail and IP
-// keys apart.
+// The 64-bit advisory lock key of an e-mail's login attempts.
 std::string EmailLockKey(const std::string& email) {
   return absl::StrCat("identity.login.email:", email);
 }
-std::string IpLockKey(const std::string& ip) { return absl::StrCat("identity.login.ip:", ip); }
 
 // How a statement is planned: per call for those whose best plan depends on their arguments
 // (see identity_users_list), prepared for the rest.
@@ -565,40 +567,30 @@ absl::StatusOr<User> PgIdentityStore::ConsumeEmailVerification(const std::string
 
 absl::StatusOr<LoginAdmission> PgIdentityStore::BeginLoginAttempt(const LoginAttemptStart& start,
                                                                   const LoginLimits& limits) {
-  const int64_t window_start = Micros(start.now - limits.window);
+  const int pair_limit = limits.FailuresToReachMaxDelay();
   return RunInTransaction<LoginAdmission>(
       *pool_, {}, [&](Transaction& tx) -> absl::StatusOr<LoginAdmission> {
-        // Transaction-scoped advisory locks serialise every attempt for this e-mail and for
-        // this IP across all replicas until COMMIT, so the count below and the insert of this
-        // attempt are atomic with respect to the others. Always e-mail first, then IP: a
-        // fixed order cannot deadlock.
+        // A transaction-scoped advisory lock serialises every attempt for this e-mail across
+        // all replicas until COMMIT, so the counts below and the insert of this attempt are
+        // atomic for the pair and the account. The IP's count is not locked: being over its
+        // limit only takes the free failures away from pairs that already failed, so an
+        // overshoot by concurrent attempts is harmless, and a busy address is not a queue.
         SUITE_RETURN_IF_ERROR(tx.Exec("identity_login_lock", EmailLockKey(start.email)).status());
-        SUITE_RETURN_IF_ERROR(tx.Exec("identity_login_lock", IpLockKey(start.ip)).status());
-        // Failures in the window, in-flight attempts included (they are rows with success =
-        // false), and the time of the one whose ageing-out reopens the door.
-        auto count_failures = [&]() {
-          return tx.ExecOne("identity_login_failures", start.email, window_start,
-                            limits.max_failures_per_email - 1, start.ip,
-                            limits.max_failures_per_ip - 1);
-        };
-        // When the limit-th newest failure of the e-mail or the IP ages out (the later of the
-        // two), or `floor` when neither is over its limit.
-        auto reopening = [&](const pqxx::row& failures, absl::Time floor) {
-          absl::Time reopen = floor;
-          if (failures[0].as<int>() >= limits.max_failures_per_email && !failures[1].is_null()) {
-            reopen = std::max(reopen, TimeOf(failures[1]) + limits.window);
-          }
-          if (failures[2].as<int>() >= limits.max_failures_per_ip && !failures[3].is_null()) {
-            reopen = std::max(reopen, TimeOf(failures[3]) + limits.window);
-          }
-          return reopen;
-        };
-        SUITE_ASSIGN_OR_RETURN(pqxx::row failures, count_failures());
+        SUITE_ASSIGN_OR_RETURN(
+            pqxx::row failures,
+            tx.ExecOne("identity_login_failures", start.email, start.ip,
+                       Micros(start.now - limits.pair_window), pair_limit,
+                       Micros(start.now - limits.window), limits.max_failures_per_email,
+                       limits.max_failures_per_ip));
+        const int pair_failures = failures[0].as<int>();
+        const bool hot = failures[2].as<int>() >= limits.max_failures_per_email ||
+                         failures[3].as<int>() >= limits.max_failures_per_ip;
         LoginAdmission admission;
-        absl::Time reopen = reopening(failures, absl::InfinitePast());
-        admission.admitted = reopen == absl::InfinitePast();
-        // A refused attempt is recorded too (as a failure): further guesses while throttled
-        // push the reopening time later, and it expires on its own once they stop.
+        admission.admitted =
+            pair_failures == 0 ||
+            start.now >= TimeOf(failures[1]) + limits.PairDelay(pair_failures, hot);
+        // A refused attempt is recorded too (as a failure of the pair): guessing on while
+        // refused doubles the wait, up to max_delay, and it ends on its own once it stops.
         const std::string reason =
             std::string(admission.admitted ? kAttemptInFlight : kAttemptThrottled);
         SUITE_ASSIGN_OR_RETURN(pqxx::row inserted,
@@ -607,13 +599,11 @@ absl::StatusOr<LoginAdmission> PgIdentityStore::BeginLoginAttempt(const LoginAtt
                                           Micros(start.now)));
         if (admission.admitted) {
           admission.attempt_id = inserted[0].as<std::string>();
-          return admission;
+        } else {
+          // This refused attempt is now the pair's newest failure.
+          admission.retry_after =
+              limits.PairDelay(std::min(pair_failures + 1, pair_limit), hot);
         }
-        // This refused attempt is now the newest failure, so the door reopens when the
-        // limit-th newest failure *including it* ages out: count again to say exactly when.
-        SUITE_ASSIGN_OR_RETURN(failures, count_failures());
-        reopen = reopening(failures, start.now);
-        admission.retry_after = std::max(reopen - start.now, absl::Seconds(1));
         return admission;
       });
 }
@@ -867,12 +857,28 @@ absl::StatusOr<std::vector<Role>> PgIdentityStore::ListRoles(const std::string& 
   });
 }
 
+namespace {
+
+// MissingRoleRef is NOT_FOUND naming the first of user_id, role and account_id that
+// identity_role_refs found missing, or OK when all exist.
+absl::Status MissingRoleRef(const pqxx::row& refs) {
+  if (!refs[0].as<bool>()) return absl::NotFoundError("user_id");
+  if (!refs[1].as<bool>()) return absl::NotFoundError("role");
+  if (!refs[2].as<bool>()) return absl::NotFoundError("account_id");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<RoleAssignment> PgIdentityStore::AssignRole(const std::string& user_id,
                                                            const std::string& role,
                                                            const std::string& account_id,
                                                            const std::string& request_id) {
-  absl::StatusOr<RoleAssignment> result = RunInTransaction<RoleAssignment>(
+  return RunInTransaction<RoleAssignment>(
       *pool_, {}, [&](Transaction& tx) -> absl::StatusOr<RoleAssignment> {
+        SUITE_ASSIGN_OR_RETURN(pqxx::row refs,
+                               tx.ExecOne("identity_role_refs", user_id, role, account_id));
+        SUITE_RETURN_IF_ERROR(MissingRoleRef(refs));
         SUITE_ASSIGN_OR_RETURN(
             absl::optional<pqxx::row> row,
             tx.ExecMaybeOne("identity_role_assign", user_id, role, account_id, request_id));
@@ -884,17 +890,19 @@ absl::StatusOr<RoleAssignment> PgIdentityStore::AssignRole(const std::string& us
         }
         return AssignmentOf(*row);
       });
-  // A foreign key violation means the user, role or account does not exist.
-  if (absl::IsFailedPrecondition(result.status())) {
-    return absl::NotFoundError("user, role or account not found");
-  }
-  return result;
 }
 
 absl::Status PgIdentityStore::RevokeRole(const std::string& user_id, const std::string& role,
                                          const std::string& account_id) {
   return RunInTransaction(*pool_, {}, [&](Transaction& tx) -> absl::Status {
-    return tx.ExecOne("identity_role_revoke", user_id, role, account_id).status();
+    SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> revoked,
+                           tx.ExecMaybeOne("identity_role_revoke", user_id, role, account_id));
+    if (revoked) return absl::OkStatus();
+    // No such grant: say which reference is wrong, if one is.
+    SUITE_ASSIGN_OR_RETURN(pqxx::row refs,
+                           tx.ExecOne("identity_role_refs", user_id, role, account_id));
+    SUITE_RETURN_IF_ERROR(MissingRoleRef(refs));
+    return absl::NotFoundError("");
   });
 }
 

@@ -1,5 +1,6 @@
-// PgIdentityStore edge cases that the RPC tests do not reach: an unreachable database, and
-// the throttling window computed from the caller's clock rather than the database's.
+// PgIdentityStore edge cases that the RPC tests do not reach: an unreachable database, the
+// login throttling rule at each of its boundaries (times from the caller's clock, not the
+// database's), and the plans of its hot statements.
 #include "services/identity/storage/pg_store.h"
 
 #include <gtest/gtest.h>
@@ -40,7 +41,7 @@ TEST(PgIdentityStoreOfflineTest, AnUnreachableDatabaseIsUnavailable) {
   EXPECT_EQ((*store)->GetUser("0b6c7a9e-1d2f-4c3b-9a8e-7f6d5c4b3a21").status().code(),
             absl::StatusCode::kUnavailable);
   LoginAttemptStart start{"a@example.com", "10.0.0.1", "", "", absl::Now()};
-  EXPECT_EQ((*store)->BeginLoginAttempt(start, {absl::Minutes(15), 5, 50}).status().code(),
+  EXPECT_EQ((*store)->BeginLoginAttempt(start, LoginLimits()).status().code(),
             absl::StatusCode::kUnavailable);
   EXPECT_EQ((*store)->LookupSession(std::string(64, 'a')).status().code(),
             absl::StatusCode::kUnavailable);
@@ -78,70 +79,159 @@ class PgIdentityStoreTest : public ::testing::Test {
   std::unique_ptr<PgIdentityStore> store_;
 };
 
-TEST_F(PgIdentityStoreTest, TheThrottlingWindowSlidesWithTheCallersClock) {
-  const LoginLimits limits{absl::Minutes(10), 2, 100};
-  const absl::Time t0 = absl::FromUnixSeconds(1900000000);
-  for (int i = 0; i < 2; ++i) {
-    auto admitted = store_->BeginLoginAttempt(
-        {"a@example.com", "10.0.0.1", "", "", t0 + absl::Minutes(i)}, limits);
-    ASSERT_TRUE(admitted.ok() && admitted->admitted);
-    ASSERT_TRUE(store_->FinishLoginAttempt(admitted->attempt_id, "", "invalid_credentials").ok());
-  }
-  auto refused = store_->BeginLoginAttempt(
-      {"a@example.com", "10.0.0.1", "", "", t0 + absl::Minutes(2)}, limits);
-  ASSERT_TRUE(refused.ok());
-  EXPECT_FALSE(refused->admitted);
-  // The limit-th newest failure (including this refusal) is the one at t0 + 1 min.
-  EXPECT_EQ(refused->retry_after, absl::Minutes(9));
-  // Once the window has passed every failure, the door is open again.
-  auto later = store_->BeginLoginAttempt(
-      {"a@example.com", "10.0.0.1", "", "", t0 + absl::Minutes(13)}, limits);
-  ASSERT_TRUE(later.ok());
-  EXPECT_TRUE(later->admitted);
+// Small limits whose every boundary a test can reach: 2 free failures per (e-mail, IP) pair,
+// then 1 s doubling up to 8 s; an account under attack at 3 failures from all sources, a busy
+// address at 3 settled failures on all accounts, both within 10 minutes.
+LoginLimits SmallLimits() {
+  LoginLimits limits;
+  limits.window = absl::Minutes(10);
+  limits.max_failures_per_email = 3;
+  limits.max_failures_per_ip = 3;
+  limits.pair_window = absl::Hours(1);
+  limits.free_failures = 2;
+  limits.base_delay = absl::Seconds(1);
+  limits.max_delay = absl::Seconds(8);
+  return limits;
 }
 
-TEST_F(PgIdentityStoreTest, ThePerIpLimitCountsFailuresOfEveryEmailFromThatAddress) {
-  const LoginLimits limits{absl::Minutes(10), 100, 2};
-  const absl::Time t0 = absl::FromUnixSeconds(1900000000);
-  for (int i = 0; i < 2; ++i) {
-    auto admitted = store_->BeginLoginAttempt(
-        {absl::StrCat("user", i, "@example.com"), "10.0.0.9", "", "", t0 + absl::Minutes(i)},
-        limits);
-    ASSERT_TRUE(admitted.ok() && admitted->admitted);
-    ASSERT_TRUE(store_->FinishLoginAttempt(admitted->attempt_id, "", "invalid_credentials").ok());
-  }
-  auto refused = store_->BeginLoginAttempt(
-      {"fresh@example.com", "10.0.0.9", "", "", t0 + absl::Minutes(2)}, limits);
-  ASSERT_TRUE(refused.ok());
-  EXPECT_FALSE(refused->admitted);
-  EXPECT_EQ(refused->retry_after, absl::Minutes(9));
-  // Another address is not affected.
-  auto elsewhere = store_->BeginLoginAttempt(
-      {"fresh@example.com", "10.0.0.10", "", "", t0 + absl::Minutes(2)}, limits);
-  ASSERT_TRUE(elsewhere.ok());
-  EXPECT_TRUE(elsewhere->admitted);
+// SmallLimits with ceilings no test reaches: only the pair's own failures count.
+LoginLimits CalmLimits() {
+  LoginLimits limits = SmallLimits();
+  limits.max_failures_per_email = 1000;
+  limits.max_failures_per_ip = 1000;
+  return limits;
 }
 
-TEST_F(PgIdentityStoreTest, AttemptsInFlightCountAgainstTheEmailButNotAgainstTheIp) {
-  const LoginLimits limits{absl::Minutes(10), 2, 2};
-  const absl::Time t0 = absl::FromUnixSeconds(1900000000);
-  // Five people behind one address log in at once; none has finished yet.
+class LoginThrottleTest : public PgIdentityStoreTest {
+ protected:
+  // Begin starts an attempt of `email` from `ip` at t0 + `at`.
+  absl::StatusOr<LoginAdmission> Begin(const std::string& email, const std::string& ip,
+                                       absl::Duration at, const LoginLimits& limits) {
+    return store_->BeginLoginAttempt({email, ip, "", "", t0_ + at}, limits);
+  }
+  // Fail is a wrong password at t0 + `at`, which must be admitted.
+  void Fail(const std::string& email, const std::string& ip, absl::Duration at,
+            const LoginLimits& limits = SmallLimits()) {
+    absl::StatusOr<LoginAdmission> admission = Begin(email, ip, at, limits);
+    ASSERT_TRUE(admission.ok()) << admission.status();
+    ASSERT_TRUE(admission->admitted) << email << " from " << ip << " at +" << at;
+    ASSERT_TRUE(
+        store_->FinishLoginAttempt(admission->attempt_id, "", "invalid_credentials").ok());
+  }
+  // Refused expects a refusal at t0 + `at` that names `retry_after`.
+  void Refused(const std::string& email, const std::string& ip, absl::Duration at,
+               absl::Duration retry_after, const LoginLimits& limits = SmallLimits()) {
+    absl::StatusOr<LoginAdmission> admission = Begin(email, ip, at, limits);
+    ASSERT_TRUE(admission.ok()) << admission.status();
+    EXPECT_FALSE(admission->admitted) << email << " from " << ip << " at +" << at;
+    EXPECT_EQ(admission->retry_after, retry_after) << email << " from " << ip << " at +" << at;
+  }
+
+  const absl::Time t0_ = absl::FromUnixSeconds(1900000000);
+};
+
+TEST_F(LoginThrottleTest, APairWaitsTwiceAsLongAfterEachFailurePastTheFreeOnesUpToTheCap) {
+  const std::string a = "a@example.com", ip = "10.0.0.1";
+  const absl::Duration us = absl::Microseconds(1);
+  const LoginLimits calm = CalmLimits();
+  Fail(a, ip, absl::ZeroDuration(), calm);
+  Fail(a, ip, absl::ZeroDuration(), calm);  // the two free failures, at once
+  // The third attempt waits 1 s after the newest failure: refused 1 us before, and the
+  // refusal counts, so the next wait is 2 s from it.
+  Refused(a, ip, absl::Seconds(1) - us, absl::Seconds(2), calm);
+  Fail(a, ip, absl::Seconds(3) - us, calm);  // exactly 2 s after the refusal: admitted
+  // Five failures now: 4 s, then (each refusal doubling) 8 s, and never more.
+  Refused(a, ip, absl::Seconds(7) - 2 * us, absl::Seconds(8), calm);
+  Refused(a, ip, absl::Seconds(15) - 3 * us, absl::Seconds(8), calm);
+  Fail(a, ip, absl::Seconds(23) - 3 * us, calm);
+  Fail(a, ip, absl::Seconds(31) - 3 * us, calm);
+  // Once the pair window has passed its newest failure, the pair starts afresh.
+  Fail(a, ip, absl::Seconds(31) + absl::Hours(1), calm);
+  Fail(a, ip, absl::Seconds(31) + absl::Hours(1), calm);
+}
+
+TEST_F(LoginThrottleTest, AnotherAddressOrAnotherAccountIsNotSlowedByAPairsFailures) {
+  const LoginLimits limits = CalmLimits();
+  for (int i = 0; i < 8; ++i) {
+    absl::StatusOr<LoginAdmission> admission =
+        Begin("a@example.com", "10.0.0.1", absl::Seconds(i), limits);
+    ASSERT_TRUE(admission.ok());
+    if (admission->admitted) {
+      ASSERT_TRUE(
+          store_->FinishLoginAttempt(admission->attempt_id, "", "invalid_credentials").ok());
+    }
+  }
+  Refused("a@example.com", "10.0.0.1", absl::Seconds(8), absl::Seconds(8), limits);
+  Fail("a@example.com", "10.0.0.2", absl::Seconds(8), limits);
+  Fail("b@example.com", "10.0.0.1", absl::Seconds(8), limits);
+}
+
+TEST_F(LoginThrottleTest, AnAccountUnderAttackLetsInOnlySourcesWithoutFailuresOnIt) {
+  const std::string victim = "victim@example.com";
+  Fail(victim, "10.1.0.1", absl::ZeroDuration());
+  Fail(victim, "10.1.0.2", absl::ZeroDuration());
+  // Two failures of three: a source's second guess is still free.
+  Fail(victim, "10.1.0.1", absl::Seconds(1));
+  // Three: under attack. A source that failed on it waits the longest delay after its newest
+  // failure, even within its free failures...
+  Refused(victim, "10.1.0.2", absl::Seconds(2), absl::Seconds(8));
+  Refused(victim, "10.1.0.1", absl::Seconds(2), absl::Seconds(8));
+  // ...and is let in once that has passed.
+  Fail(victim, "10.1.0.1", absl::Seconds(10));
+  // A source without failures on it gets in at once, each time (the owner's).
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<LoginAdmission> owner =
+        Begin(victim, "192.0.2.1", absl::Seconds(11), SmallLimits());
+    ASSERT_TRUE(owner.ok());
+    EXPECT_TRUE(owner->admitted);
+    ASSERT_TRUE(store_->FinishLoginAttempt(owner->attempt_id, "", "").ok());  // success
+  }
+  // Other accounts from the attacking sources are not affected.
+  Fail("other@example.com", "10.1.0.1", absl::Seconds(11));
+  // The attack ends when its failures leave the window: the pair's own delays again (two
+  // failures: 1 s after the newest, long past).
+  Fail(victim, "10.1.0.2", absl::Seconds(11) + absl::Minutes(10));
+}
+
+TEST_F(LoginThrottleTest, ABusyAddressLetsInEveryUserWhoseOwnRecordFromItIsClean) {
+  const std::string nat = "203.0.113.7";
+  Fail("u0@example.com", nat, absl::ZeroDuration());
+  Fail("u1@example.com", nat, absl::ZeroDuration());
+  // Two failures of three: u0's second guess is still free.
+  Fail("u0@example.com", nat, absl::Seconds(1));
+  // Three: busy. Users who failed from it wait the longest delay after their newest failure;
+  // everyone else behind it gets in, every time.
+  Refused("u1@example.com", nat, absl::Seconds(2), absl::Seconds(8));
   for (int i = 0; i < 5; ++i) {
-    auto admitted = store_->BeginLoginAttempt(
-        {absl::StrCat("person", i, "@example.com"), "10.0.0.7", "", "", t0}, limits);
-    ASSERT_TRUE(admitted.ok()) << admitted.status();
-    EXPECT_TRUE(admitted->admitted) << i;
+    absl::StatusOr<LoginAdmission> clean =
+        Begin(absl::StrCat("clean", i, "@example.com"), nat, absl::Seconds(2), SmallLimits());
+    ASSERT_TRUE(clean.ok());
+    EXPECT_TRUE(clean->admitted) << i;
+    ASSERT_TRUE(store_->FinishLoginAttempt(clean->attempt_id, "", "").ok());
   }
-  // Parallel guesses at one account: the third is refused while two are in flight.
+  // u1 from elsewhere is not slowed.
+  Fail("u1@example.com", "198.51.100.1", absl::Seconds(2));
+}
+
+TEST_F(LoginThrottleTest, AttemptsInFlightCountForThePairButDoNotMakeAnAddressBusy) {
+  const std::string nat = "10.0.0.7";
+  Fail("earlier@example.com", nat, absl::ZeroDuration());
+  // Five people behind one address log in at once; none has finished yet. The address has
+  // not become busy: the one who failed earlier still has a free failure from it.
+  for (int i = 0; i < 5; ++i) {
+    absl::StatusOr<LoginAdmission> admission =
+        Begin(absl::StrCat("person", i, "@example.com"), nat, absl::Seconds(1), SmallLimits());
+    ASSERT_TRUE(admission.ok()) << admission.status();
+    EXPECT_TRUE(admission->admitted) << i;
+  }
+  Fail("earlier@example.com", nat, absl::Seconds(1));
+  // Parallel guesses from one pair: the third waits while two are in flight.
   for (int i = 0; i < 2; ++i) {
-    auto admitted = store_->BeginLoginAttempt(
-        {"target@example.com", absl::StrCat("10.1.0.", i), "", "", t0}, limits);
-    ASSERT_TRUE(admitted.ok() && admitted->admitted);
+    absl::StatusOr<LoginAdmission> admission =
+        Begin("target@example.com", "10.1.0.1", absl::Seconds(1), SmallLimits());
+    ASSERT_TRUE(admission.ok() && admission->admitted);
   }
-  auto refused =
-      store_->BeginLoginAttempt({"target@example.com", "10.1.0.9", "", "", t0}, limits);
-  ASSERT_TRUE(refused.ok());
-  EXPECT_FALSE(refused->admitted);
+  Refused("target@example.com", "10.1.0.1", absl::Seconds(1), absl::Seconds(2));
 }
 
 TEST_F(PgIdentityStoreTest, CreateLoginSessionSettlesTheAttemptOnceAndWritesNothingTheSecondTime) {
@@ -156,7 +246,7 @@ TEST_F(PgIdentityStoreTest, CreateLoginSessionSettlesTheAttemptOnceAndWritesNoth
   }
   const absl::Time now = absl::FromUnixSeconds(1900000000);
   auto admitted = store_->BeginLoginAttempt(
-      {"login@example.com", "10.0.0.1", "", "", now}, {absl::Minutes(15), 5, 50});
+      {"login@example.com", "10.0.0.1", "", "", now}, LoginLimits());
   ASSERT_TRUE(admitted.ok() && admitted->admitted);
 
   NewSession session;
@@ -299,9 +389,11 @@ TEST_F(PgIdentityStoreTest, TheThrottlingCheckReadsOnlyFailuresOfABusyAddressAnd
       "FROM generate_series(1, 20000) g");
   const std::string plan = PlanOf(
       url_, *pool_, "identity_login_failures",
-      "'busy@example.com', (extract(epoch from now() - interval '15 minutes') * 1000000)"
-      "::bigint, 4, '203.0.113.7', 49",
+      "'busy@example.com', '203.0.113.7', "
+      "(extract(epoch from now() - interval '24 hours') * 1000000)::bigint, 15, "
+      "(extract(epoch from now() - interval '15 minutes') * 1000000)::bigint, 100, 50",
       PlanQuestion::kPlannersChoiceRun);
+  EXPECT_TRUE(absl::StrContains(plan, "login_attempts_email_ip_failures_idx")) << plan;
   EXPECT_TRUE(absl::StrContains(plan, "login_attempts_email_failures_idx")) << plan;
   EXPECT_TRUE(absl::StrContains(plan, "login_attempts_ip_failures_idx")) << plan;
   EXPECT_FALSE(absl::StrContains(plan, "Seq Scan")) << plan;
@@ -317,16 +409,15 @@ TEST_F(PgIdentityStoreTest, TheThrottlingCheckReadsOnlyFailuresOfABusyAddressAnd
     }
   }
   EXPECT_LE(most_removed, 10) << plan;
-  // The count itself is unchanged: 4 failures of 20 000 attempts, under both limits.
+  // The count itself is unchanged: 4 failures of 20 000 attempts, within the 5 free ones of
+  // the pair; the next attempt, with one in flight, has used them up.
   LoginAttemptStart start{"busy@example.com", "203.0.113.7", "", "", absl::Now()};
-  absl::StatusOr<LoginAdmission> admission =
-      store_->BeginLoginAttempt(start, {absl::Minutes(15), 5, 50});
+  absl::StatusOr<LoginAdmission> admission = store_->BeginLoginAttempt(start, LoginLimits());
   ASSERT_TRUE(admission.ok()) << admission.status();
   EXPECT_TRUE(admission->admitted);
-  absl::StatusOr<LoginAdmission> throttled =
-      store_->BeginLoginAttempt(start, {absl::Minutes(15), 4, 50});
+  absl::StatusOr<LoginAdmission> throttled = store_->BeginLoginAttempt(start, LoginLimits());
   ASSERT_TRUE(throttled.ok()) << throttled.status();
-  EXPECT_FALSE(throttled->admitted) << "4 failures and one attempt in flight reach a limit of 4";
+  EXPECT_FALSE(throttled->admitted) << "4 failures and one attempt in flight use the 5 free ones";
 }
 
 // ListUsers by e-mail prefix among 20 000 users: with the prefix known (the statement is
