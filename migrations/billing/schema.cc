@@ -18,6 +18,9 @@ OwnerSchema BillingSchema() {
           .Column(UpdatedAt())
           .UniqueIndex("stripe_customers_stripe_customer_id_key", {"stripe_customer_id"})
           .Index("stripe_customers_user_id_idx", {"user_id"})
+          // One live customer per user.
+          .UniqueIndex("stripe_customers_user_id_live_key", {"user_id"},
+                       "user_id IS NOT NULL AND deleted_at IS NULL")
           .Check("stripe_customers_stripe_customer_id_check")
           .Check("stripe_customers_last_event_check")
           .Trigger("stripe_customers_set_updated_at");

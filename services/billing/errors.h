@@ -61,19 +61,51 @@ inline absl::Status EventAlreadyApplied(absl::string_view id) {
   return Make(absl::StatusCode::kFailedPrecondition, "EVENT_ALREADY_APPLIED",
               absl::StrCat("Stripe event ", id, " was already processed or ignored"));
 }
+// The NOT_FOUND answers below are also what a caller gets for something that exists but is
+// not theirs to see: the same code, message and details, so that no answer tells a member
+// whether another member's customer, subscription or user exists.
 inline absl::Status CustomerNotFound() {
   return Make(absl::StatusCode::kNotFound, "CUSTOMER_NOT_FOUND", "no such customer");
 }
 inline absl::Status SubscriptionNotFound() {
   return Make(absl::StatusCode::kNotFound, "SUBSCRIPTION_NOT_FOUND", "no such subscription");
 }
+// UserNotFound names the request field that held the user id (e.g. "user_id").
+inline absl::Status UserNotFound(absl::string_view field) {
+  return suite::rpc::WithErrorInfo(absl::NotFoundError(absl::StrCat(field, ": no such user")),
+                                   "USER_NOT_FOUND", kDomain, {{"field", std::string(field)}});
+}
 inline absl::Status IdempotencyKeyReused() {
   return Make(absl::StatusCode::kFailedPrecondition, "IDEMPOTENCY_KEY_REUSED",
               "the idempotency key was used with a different request");
 }
-inline absl::Status NotOwner() {
-  return Make(absl::StatusCode::kPermissionDenied, "NOT_OWNER",
-              "only the user themself or an admin may do this");
+// AdminRequired: PERMISSION_DENIED for a call only admins may make, decided before any id in
+// the request is looked at (so it says nothing about what exists). Reason and metadata are
+// those of suite::rpc::RequireRole, which every service answers with.
+inline absl::Status AdminRequired() {
+  return suite::rpc::WithErrorInfo(absl::PermissionDeniedError("requires role admin"),
+                                   "MISSING_ROLE", "rpc.suite", {{"role", "admin"}});
+}
+// LinkCustomer's refusals to change an existing link without allow_relink.
+inline absl::Status CustomerLinkedToOtherUser(absl::string_view stripe_customer_id,
+                                              absl::string_view linked_user_id) {
+  return suite::rpc::WithErrorInfo(
+      absl::FailedPreconditionError(absl::StrCat("customer ", stripe_customer_id,
+                                                 " is linked to another user; set allow_relink "
+                                                 "to move it")),
+      "CUSTOMER_LINKED_TO_OTHER_USER", kDomain,
+      {{"stripe_customer_id", std::string(stripe_customer_id)},
+       {"linked_user_id", std::string(linked_user_id)}});
+}
+inline absl::Status UserHasOtherCustomer(absl::string_view user_id,
+                                         absl::string_view other_stripe_customer_id) {
+  return suite::rpc::WithErrorInfo(
+      absl::FailedPreconditionError(absl::StrCat("user ", user_id, " already has customer ",
+                                                 other_stripe_customer_id,
+                                                 "; set allow_relink to replace it")),
+      "USER_HAS_OTHER_CUSTOMER", kDomain,
+      {{"user_id", std::string(user_id)},
+       {"other_stripe_customer_id", std::string(other_stripe_customer_id)}});
 }
 
 }  // namespace billing::errors

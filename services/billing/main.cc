@@ -80,7 +80,8 @@ int main(int argc, char** argv) {
       suite::rpc::MakeChannel(config->identity_addr, *tls);
   if (!identity_channel.ok()) return Fail(1, "identity channel", identity_channel.status());
   suite::identity_client::IdentityAuthenticator authenticator(*identity_channel);
-  billing::BillingGrpcService service(domain, authenticator, server_config->handler_threads);
+  billing::BillingGrpcService service(domain, authenticator, /*users=*/authenticator,
+                                      server_config->handler_threads);
 
   absl::StatusOr<std::unique_ptr<billing::WebhookServer>> webhooks =
       billing::WebhookServer::Start("0.0.0.0", config->webhook_port, domain);

@@ -127,6 +127,33 @@ void IdentityAuthenticator::Remember(const std::string& key, const ValidatedSess
   cache_[key] = Entry{session, valid_until, next_sequence_++};
 }
 
+absl::StatusOr<bool> IdentityAuthenticator::UserExists(absl::string_view user_id,
+                                                       const suite::rpc::RequestContext& context) {
+  identity::v1::GetUserRequest request;
+  request.set_user_id(std::string(user_id));
+  identity::v1::GetUserResponse response;
+  grpc::ClientContext client;
+  // The caller's own token: identity, not this service, decides whom the caller may look up.
+  context.PropagateTo(&client, /*include_bearer_token=*/true);
+  client.set_deadline(std::chrono::system_clock::now() +
+                      absl::ToChronoMilliseconds(options_.call_timeout));
+  grpc::Status rpc = stub_->GetUser(&client, request, &response);
+  switch (rpc.error_code()) {
+    case grpc::StatusCode::OK:
+      return true;
+    case grpc::StatusCode::NOT_FOUND:
+      return false;
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return absl::UnauthenticatedError("invalid or expired session");
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return absl::PermissionDeniedError("identity does not let the caller look this user up");
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return suite::rpc::FromGrpcStatus(rpc);
+    default:
+      return absl::UnavailableError("identity service unavailable");
+  }
+}
+
 size_t IdentityAuthenticator::CachedEntries() const {
   absl::MutexLock lock(&mu_);
   return cache_.size();

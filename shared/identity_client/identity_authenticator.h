@@ -15,6 +15,9 @@
 //
 // Roles: the caller's *global* role grants (empty account id) become Caller::roles; grants
 // scoped to an account are available through ValidateScoped() for services that need them.
+//
+// It is also a UserDirectory (user_directory.h): UserExists asks identity's GetUser with the
+// caller's own bearer token, over the same channel, never cached.
 #ifndef SUITE_SHARED_IDENTITY_CLIENT_IDENTITY_AUTHENTICATOR_H_
 #define SUITE_SHARED_IDENTITY_CLIENT_IDENTITY_AUTHENTICATOR_H_
 
@@ -33,6 +36,7 @@
 #include "absl/time/time.h"
 #include "absl/types/optional.h"
 #include "identity/v1/identity_service.grpc.pb.h"
+#include "shared/identity_client/user_directory.h"
 #include "shared/rpc/request_context.h"
 
 namespace suite::identity_client {
@@ -61,7 +65,7 @@ struct ValidatedSession {
   absl::Time expire_time;
 };
 
-class IdentityAuthenticator : public suite::rpc::CallerAuthenticator {
+class IdentityAuthenticator : public suite::rpc::CallerAuthenticator, public UserDirectory {
  public:
   explicit IdentityAuthenticator(std::shared_ptr<grpc::Channel> channel,
                                  IdentityAuthenticatorOptions options = {});
@@ -80,6 +84,10 @@ class IdentityAuthenticator : public suite::rpc::CallerAuthenticator {
   // caching. Thread-safe.
   absl::StatusOr<ValidatedSession> ValidateScoped(absl::string_view bearer_token,
                                                   const suite::rpc::RequestContext& context);
+
+  // UserExists: see UserDirectory. Each call is one GetUser with the deadline call_timeout.
+  absl::StatusOr<bool> UserExists(absl::string_view user_id,
+                                  const suite::rpc::RequestContext& context) override;
 
   // CachedEntries returns how many tokens are cached now (for tests and metrics). Thread-safe.
   size_t CachedEntries() const;

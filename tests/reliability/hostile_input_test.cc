@@ -534,6 +534,7 @@ TEST(HostileInput, BillingRejectsEveryMalformedFieldNamingItAndWritesNothing) {
   ASSERT_TRUE(db.ok()) << db.status();
   billing::testing::StaticAuthenticator auth;
   auth.Add("admin-token", {kAdminId, {"admin"}, ""});
+  auth.AddUser(kMemberId);  // LinkCustomer links only users identity knows
   billing::BillingOptions options;
   options.webhook_secrets = {"whsec_hostile"};
   options.page_token_secret = "page-token-secret-for-hostile-input";

@@ -36,6 +36,29 @@ absl::Status RequireStripeId(absl::string_view field, absl::string_view value) {
   return absl::OkStatus();
 }
 
+// Admin-only calls: decided before the request's ids are looked at.
+absl::Status RequireAdmin(const Actor& actor) {
+  if (actor.admin) return absl::OkStatus();
+  return errors::AdminRequired();
+}
+
+// May `actor` see what is linked to `owner_user_id` (lower case; empty = unlinked)? Admins
+// see everything; a member only their own. Unlinked things are nobody's but the admins'.
+bool MaySee(const Actor& actor, absl::string_view owner_user_id) {
+  return actor.admin ||
+         (!owner_user_id.empty() && absl::AsciiStrToLower(actor.user_id) == owner_user_id);
+}
+
+// The user a per-user read is about (lower case), when the actor may ask about it: an invalid
+// id is INVALID_ARGUMENT; another member's USER_NOT_FOUND, as for a user that does not exist.
+absl::StatusOr<std::string> VisibleUser(const Actor& actor, absl::string_view field,
+                                        absl::string_view user_id) {
+  SUITE_RETURN_IF_ERROR(RequireUuid(field, user_id));
+  std::string user = absl::AsciiStrToLower(user_id);
+  if (!MaySee(actor, user)) return errors::UserNotFound(field);
+  return user;
+}
+
 bool IsTransient(absl::StatusCode code) {
   return code == absl::StatusCode::kUnavailable || code == absl::StatusCode::kResourceExhausted ||
          code == absl::StatusCode::kDeadlineExceeded || code == absl::StatusCode::kAborted;
@@ -146,8 +169,10 @@ absl::StatusOr<IngestResult> Billing::Apply(absl::string_view payload, absl::str
   return errors::EventProcessingFailed(failure.message());
 }
 
-absl::StatusOr<StoredEvent> Billing::ReprocessStripeEvent(absl::string_view stripe_event_id,
-                                                          absl::string_view request_id) {
+absl::StatusOr<StoredEvent> Billing::ReprocessStripeEvent(const Actor& actor,
+                                                          absl::string_view stripe_event_id) {
+  SUITE_RETURN_IF_ERROR(RequireAdmin(actor));
+  const std::string& request_id = actor.request_id;
   if (stripe_event_id.empty() || stripe_event_id.size() > 255) {
     return suite::rpc::InvalidArgument("stripe_event_id", "must be 1..255 characters");
   }
@@ -173,7 +198,8 @@ absl::StatusOr<absl::optional<Cursor>> Billing::DecodeToken(absl::string_view sc
 }
 
 absl::StatusOr<std::pair<std::vector<StoredEvent>, std::string>> Billing::ListStripeEvents(
-    const EventFilter& filter, int page_size, absl::string_view page_token) {
+    const Actor& actor, const EventFilter& filter, int page_size, absl::string_view page_token) {
+  SUITE_RETURN_IF_ERROR(RequireAdmin(actor));
   SUITE_ASSIGN_OR_RETURN(int limit,
                          suite::rpc::PageLimit(page_size, kDefaultPageSize, kMaxPageSize));
   if (filter.type.size() > 255) return suite::rpc::InvalidArgument("type", "is too long");
@@ -194,51 +220,70 @@ absl::StatusOr<std::pair<std::vector<StoredEvent>, std::string>> Billing::ListSt
   return WithToken(tokens_, scope, std::move(page));
 }
 
-absl::StatusOr<Customer> Billing::GetCustomerByUser(absl::string_view user_id) {
+absl::StatusOr<Customer> Billing::GetCustomerByUser(const Actor& actor,
+                                                    absl::string_view user_id) {
   SUITE_RETURN_IF_ERROR(RequireUuid("user_id", user_id));
-  return storage_.GetCustomerByUser(absl::AsciiStrToLower(user_id));
+  const std::string user = absl::AsciiStrToLower(user_id);
+  // Another member's customer is answered as a user without one.
+  if (!MaySee(actor, user)) return errors::CustomerNotFound();
+  return storage_.GetCustomerByUser(user);
 }
 
-absl::StatusOr<Customer> Billing::GetCustomerByStripeId(absl::string_view stripe_customer_id) {
+absl::StatusOr<Customer> Billing::GetCustomerByStripeId(const Actor& actor,
+                                                        absl::string_view stripe_customer_id) {
   SUITE_RETURN_IF_ERROR(RequireStripeId("stripe_customer_id", stripe_customer_id));
-  return storage_.GetCustomerByStripeId(stripe_customer_id);
+  SUITE_ASSIGN_OR_RETURN(Customer customer, storage_.GetCustomerByStripeId(stripe_customer_id));
+  if (!MaySee(actor, customer.user_id)) return errors::CustomerNotFound();
+  return customer;
 }
 
-absl::StatusOr<Customer> Billing::LinkCustomer(absl::string_view stripe_customer_id,
-                                               absl::string_view user_id,
-                                               absl::string_view request_id) {
-  SUITE_RETURN_IF_ERROR(RequireStripeId("stripe_customer_id", stripe_customer_id));
-  SUITE_RETURN_IF_ERROR(RequireUuid("user_id", user_id));
-  return storage_.LinkCustomer(stripe_customer_id, absl::AsciiStrToLower(user_id), request_id);
+absl::StatusOr<Customer> Billing::LinkCustomer(const Actor& actor, const LinkRequest& request,
+                                               const UserExists& user_exists) {
+  SUITE_RETURN_IF_ERROR(RequireAdmin(actor));
+  SUITE_RETURN_IF_ERROR(RequireStripeId("stripe_customer_id", request.stripe_customer_id));
+  SUITE_RETURN_IF_ERROR(RequireUuid("user_id", request.user_id));
+  const std::string user = absl::AsciiStrToLower(request.user_id);
+  // Billing keeps no users of its own: identity says whether this one exists (and is not
+  // deleted), before anything is written.
+  SUITE_ASSIGN_OR_RETURN(bool exists, user_exists(user));
+  if (!exists) return errors::UserNotFound("user_id");
+  return storage_.LinkCustomer(request.stripe_customer_id, user, request.allow_relink,
+                               actor.request_id);
 }
 
-absl::StatusOr<Subscription> Billing::GetSubscription(absl::string_view stripe_subscription_id) {
+absl::StatusOr<Subscription> Billing::GetSubscription(const Actor& actor,
+                                                      absl::string_view stripe_subscription_id) {
   SUITE_RETURN_IF_ERROR(RequireStripeId("stripe_subscription_id", stripe_subscription_id));
-  return storage_.GetSubscription(stripe_subscription_id);
+  SUITE_ASSIGN_OR_RETURN(Subscription subscription,
+                         storage_.GetSubscription(stripe_subscription_id));
+  if (!MaySee(actor, subscription.user_id)) return errors::SubscriptionNotFound();
+  return subscription;
 }
 
 absl::StatusOr<std::pair<std::vector<Subscription>, std::string>> Billing::ListSubscriptions(
-    absl::string_view user_id, int page_size, absl::string_view page_token) {
-  SUITE_RETURN_IF_ERROR(RequireUuid("user_id", user_id));
+    const Actor& actor, absl::string_view user_id, int page_size, absl::string_view page_token) {
+  SUITE_ASSIGN_OR_RETURN(
+      const std::string user,
+      VisibleUser(actor, "user_id", user_id.empty() ? absl::string_view(actor.user_id) : user_id));
   SUITE_ASSIGN_OR_RETURN(int limit,
                          suite::rpc::PageLimit(page_size, kDefaultPageSize, kMaxPageSize));
-  const std::string user = absl::AsciiStrToLower(user_id);
   const std::string scope = absl::StrCat("subscriptions|", user);
   SUITE_ASSIGN_OR_RETURN(absl::optional<Cursor> after, DecodeToken(scope, page_token));
   SUITE_ASSIGN_OR_RETURN(Page<Subscription> page, storage_.ListSubscriptions(user, limit, after));
   return WithToken(tokens_, scope, std::move(page));
 }
 
-absl::StatusOr<Entitlement> Billing::GetEntitlement(absl::string_view user_id) {
-  SUITE_RETURN_IF_ERROR(RequireUuid("user_id", user_id));
-  const std::string user = absl::AsciiStrToLower(user_id);
+absl::StatusOr<Entitlement> Billing::GetEntitlement(const Actor& actor,
+                                                    absl::string_view user_id) {
+  SUITE_ASSIGN_OR_RETURN(const std::string user, VisibleUser(actor, "user_id", user_id));
   return EntitlementFrom(user, storage_.BestSubscription(user));
 }
 
-void Billing::GetEntitlementAsync(absl::string_view user_id, const suite::AsyncCaller& caller,
-                                  EntitlementDone done) {
-  if (absl::Status valid = RequireUuid("user_id", user_id); !valid.ok()) return done(valid);
-  std::string user = absl::AsciiStrToLower(user_id);
+void Billing::GetEntitlementAsync(const Actor& actor, absl::string_view user_id,
+                                  const suite::AsyncCaller& caller, EntitlementDone done) {
+  absl::StatusOr<std::string> visible = VisibleUser(actor, "user_id", user_id);
+  if (!visible.ok()) return done(visible.status());
+  std::string user = *std::move(visible);
   storage_.BestSubscriptionAsync(
       user, caller,
       [this, user, done = std::move(done)](absl::StatusOr<absl::optional<Subscription>> best) {
@@ -271,7 +316,9 @@ absl::StatusOr<Entitlement> Billing::EntitlementFrom(
   return entitlement;
 }
 
-absl::StatusOr<RecordedTransaction> Billing::RecordTransaction(NewTransaction tx) {
+absl::StatusOr<RecordedTransaction> Billing::RecordTransaction(const Actor& actor,
+                                                               NewTransaction tx) {
+  SUITE_RETURN_IF_ERROR(RequireAdmin(actor));
   SUITE_RETURN_IF_ERROR(ValidateNewTransaction(tx));
   tx.account_id = absl::AsciiStrToLower(tx.account_id);
   tx.user_id = absl::AsciiStrToLower(tx.user_id);
@@ -280,7 +327,9 @@ absl::StatusOr<RecordedTransaction> Billing::RecordTransaction(NewTransaction tx
 }
 
 absl::StatusOr<std::pair<std::vector<Transaction>, std::string>> Billing::ListTransactions(
-    absl::string_view account_id, int page_size, absl::string_view page_token) {
+    const Actor& actor, absl::string_view account_id, int page_size,
+    absl::string_view page_token) {
+  SUITE_RETURN_IF_ERROR(RequireAdmin(actor));
   SUITE_RETURN_IF_ERROR(RequireUuid("account_id", account_id));
   SUITE_ASSIGN_OR_RETURN(int limit,
                          suite::rpc::PageLimit(page_size, kDefaultPageSize, kMaxPageSize));

@@ -1,6 +1,14 @@
-// Billing's rules (DESIGN.md §5; issue 4): webhook ingestion through one code path for both
-// doors (HTTP and RPC), entitlements, the ledger, and paged reads. Authorization is the
-// adapter's job (it knows the caller); validation of inputs happens here, before storage.
+// Billing's rules: webhook ingestion through one code path for both doors (HTTP and RPC),
+// entitlements, the ledger, paged reads, and who may see and do what. Every call but the
+// webhook's takes the Actor the adapter authenticated:
+//   - admin-only calls (LinkCustomer, RecordTransaction, ListTransactions, ListStripeEvents,
+//     ReprocessStripeEvent) answer PERMISSION_DENIED (MISSING_ROLE) to anyone else, before any
+//     id of the request is looked at;
+//   - reads of a member's things answer what is not the caller's exactly as what does not
+//     exist: NOT_FOUND with the same reason, message and details (CUSTOMER_NOT_FOUND,
+//     SUBSCRIPTION_NOT_FOUND, USER_NOT_FOUND), so no answer tells whether another member's
+//     customer, subscription or user exists.
+// Inputs are validated here, before storage.
 //
 //   BillingOptions options;
 //   options.webhook_secrets = {"whsec_..."};
@@ -36,6 +44,20 @@ struct BillingOptions {
   std::function<absl::Time()> now = [] { return absl::Now(); };
 };
 
+// UserExists asks identity whether `user_id` (a lower-case UUID) names a user that is not
+// deleted: true or false, or why it cannot tell (UNAVAILABLE, PERMISSION_DENIED, ...). The
+// adapter binds it to the caller's own credentials, so identity decides what the caller may
+// look up.
+using UserExists = std::function<absl::StatusOr<bool>(const std::string& user_id)>;
+
+struct LinkRequest {
+  std::string stripe_customer_id;
+  std::string user_id;
+  // Allows changing existing links: the customer leaves the user it is linked to, and the
+  // user's other live customer is unlinked. Without it such a link is refused.
+  bool allow_relink = false;
+};
+
 struct IngestResult {
   std::string stripe_event_id;
   std::string type;
@@ -61,45 +83,63 @@ class Billing {
   // ReprocessStripeEvent applies a stored received/failed event again from its stored
   // (redacted) body. INVALID_ARGUMENT for an empty id, NOT_FOUND, FAILED_PRECONDITION
   // (EVENT_ALREADY_APPLIED), INTERNAL (EVENT_PROCESSING_FAILED) when it fails again.
-  absl::StatusOr<StoredEvent> ReprocessStripeEvent(absl::string_view stripe_event_id,
-                                                   absl::string_view request_id);
+  // Admin only.
+  absl::StatusOr<StoredEvent> ReprocessStripeEvent(const Actor& actor,
+                                                   absl::string_view stripe_event_id);
 
-  // ListStripeEvents: INVALID_ARGUMENT for page_size outside 0..100, a type over 255
-  // characters or not printable ASCII, start after end, or a bad page_token.
+  // ListStripeEvents (admin only): INVALID_ARGUMENT for page_size outside 0..100, a type over
+  // 255 characters or not printable ASCII, start after end, or a bad page_token.
   absl::StatusOr<std::pair<std::vector<StoredEvent>, std::string>> ListStripeEvents(
-      const EventFilter& filter, int page_size, absl::string_view page_token);
+      const Actor& actor, const EventFilter& filter, int page_size, absl::string_view page_token);
 
-  // GetCustomer*: INVALID_ARGUMENT (user_id / stripe_customer_id), NOT_FOUND.
-  absl::StatusOr<Customer> GetCustomerByUser(absl::string_view user_id);
-  absl::StatusOr<Customer> GetCustomerByStripeId(absl::string_view stripe_customer_id);
-  // LinkCustomer: INVALID_ARGUMENT naming the field.
-  absl::StatusOr<Customer> LinkCustomer(absl::string_view stripe_customer_id,
-                                        absl::string_view user_id, absl::string_view request_id);
+  // GetCustomerByUser: the user's customer (the caller's own, or anyone's for an admin).
+  // INVALID_ARGUMENT (user_id); NOT_FOUND (CUSTOMER_NOT_FOUND) when there is none or it is
+  // another member's.
+  absl::StatusOr<Customer> GetCustomerByUser(const Actor& actor, absl::string_view user_id);
+  // GetCustomerByStripeId: INVALID_ARGUMENT; NOT_FOUND (CUSTOMER_NOT_FOUND) when there is none
+  // or it is not linked to the caller (admins see every customer).
+  absl::StatusOr<Customer> GetCustomerByStripeId(const Actor& actor,
+                                                 absl::string_view stripe_customer_id);
+  // LinkCustomer (admin only) links a customer (created when billing has not seen it) and its
+  // subscriptions to a user: INVALID_ARGUMENT naming the field; NOT_FOUND (USER_NOT_FOUND,
+  // field user_id) when `user_exists` says no; FAILED_PRECONDITION
+  // (CUSTOMER_LINKED_TO_OTHER_USER, USER_HAS_OTHER_CUSTOMER) when it would change an existing
+  // link without allow_relink; what `user_exists` answered when it cannot tell. A user has at
+  // most one live (not deleted) customer. Linking a customer to the user it already belongs
+  // to changes nothing and answers it again.
+  absl::StatusOr<Customer> LinkCustomer(const Actor& actor, const LinkRequest& request,
+                                        const UserExists& user_exists);
 
-  // GetSubscription: INVALID_ARGUMENT, NOT_FOUND.
-  absl::StatusOr<Subscription> GetSubscription(absl::string_view stripe_subscription_id);
-  // ListSubscriptions: INVALID_ARGUMENT (user_id, page_size, page_token).
+  // GetSubscription: INVALID_ARGUMENT; NOT_FOUND (SUBSCRIPTION_NOT_FOUND) when there is none
+  // or it is not the caller's (admins see every subscription).
+  absl::StatusOr<Subscription> GetSubscription(const Actor& actor,
+                                               absl::string_view stripe_subscription_id);
+  // ListSubscriptions: `user_id` empty = the caller. INVALID_ARGUMENT (user_id, page_size,
+  // page_token); NOT_FOUND (USER_NOT_FOUND) when a member names another user.
   absl::StatusOr<std::pair<std::vector<Subscription>, std::string>> ListSubscriptions(
-      absl::string_view user_id, int page_size, absl::string_view page_token);
+      const Actor& actor, absl::string_view user_id, int page_size, absl::string_view page_token);
 
   // GetEntitlement: active and trialing are entitled; past_due while less than
   // past_due_grace has passed since it became past_due; nothing else. INVALID_ARGUMENT for a
-  // user_id that is not a UUID. No subscription → not entitled, status kUnspecified.
-  absl::StatusOr<Entitlement> GetEntitlement(absl::string_view user_id);
+  // user_id that is not a UUID; NOT_FOUND (USER_NOT_FOUND) when a member names another user.
+  // No subscription → not entitled, status kUnspecified, no period end.
+  absl::StatusOr<Entitlement> GetEntitlement(const Actor& actor, absl::string_view user_id);
   // GetEntitlementAsync is GetEntitlement without blocking the calling thread (for gRPC's own
-  // thread): `done` gets the same result, at once for an invalid user_id, otherwise on
+  // thread): `done` gets the same result, at once for a refused call, otherwise on
   // `caller.run_blocking` after the batched read (BillingStorage::BestSubscriptionAsync).
   using EntitlementDone = std::function<void(absl::StatusOr<Entitlement>)>;
-  void GetEntitlementAsync(absl::string_view user_id, const suite::AsyncCaller& caller,
-                           EntitlementDone done);
+  void GetEntitlementAsync(const Actor& actor, absl::string_view user_id,
+                           const suite::AsyncCaller& caller, EntitlementDone done);
 
-  // RecordTransaction validates (ValidateNewTransaction), fingerprints and appends `tx`.
-  // INVALID_ARGUMENT naming the field; FAILED_PRECONDITION (IDEMPOTENCY_KEY_REUSED).
-  absl::StatusOr<RecordedTransaction> RecordTransaction(NewTransaction tx);
+  // RecordTransaction (admin only) validates (ValidateNewTransaction), fingerprints and
+  // appends `tx`. INVALID_ARGUMENT naming the field; FAILED_PRECONDITION
+  // (IDEMPOTENCY_KEY_REUSED).
+  absl::StatusOr<RecordedTransaction> RecordTransaction(const Actor& actor, NewTransaction tx);
 
-  // ListTransactions: INVALID_ARGUMENT (account_id, page_size, page_token).
+  // ListTransactions (admin only): INVALID_ARGUMENT (account_id, page_size, page_token).
   absl::StatusOr<std::pair<std::vector<Transaction>, std::string>> ListTransactions(
-      absl::string_view account_id, int page_size, absl::string_view page_token);
+      const Actor& actor, absl::string_view account_id, int page_size,
+      absl::string_view page_token);
 
  private:
   absl::StatusOr<IngestResult> Apply(absl::string_view payload, absl::string_view request_id,

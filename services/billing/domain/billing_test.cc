@@ -43,7 +43,7 @@ class FakeStorage : public BillingStorage {
   }
   absl::StatusOr<Customer> GetCustomerByStripeId(absl::string_view) override { return Unused(); }
   absl::StatusOr<Customer> GetCustomerByUser(absl::string_view) override { return Unused(); }
-  absl::StatusOr<Customer> LinkCustomer(absl::string_view, absl::string_view,
+  absl::StatusOr<Customer> LinkCustomer(absl::string_view, absl::string_view, bool,
                                         absl::string_view) override {
     return Unused();
   }

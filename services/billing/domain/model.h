@@ -47,6 +47,14 @@ enum class TransactionStatus { kPending, kSucceeded, kFailed };
 absl::string_view TransactionStatusName(TransactionStatus status);
 absl::optional<TransactionStatus> ParseTransactionStatus(absl::string_view name);
 
+// Who is calling, as billing's rules need it; the adapter fills it from the validated caller.
+// A member sees only what is linked to their own user; an admin sees everything.
+struct Actor {
+  std::string user_id;     // lower-case UUID
+  bool admin = false;      // holds the global admin role
+  std::string request_id;  // the call's x-request-id, written to request_id columns
+};
+
 struct Customer {
   std::string id;
   std::string stripe_customer_id;
@@ -131,11 +139,17 @@ struct Page {
   absl::optional<Cursor> next;  // set when more rows may follow
 };
 
-// What an event says about a customer. `link_only` (checkout.session.completed) only sets
-// the user link and is not subject to event ordering.
+// What an event says about a customer. `link_only` (checkout.session.completed) only offers
+// a user link and is not subject to event ordering.
+//
+// An event's user (metadata.user_id, client_reference_id) only fills a missing link: it links
+// the customer when the customer is linked to nobody and the user has no other live (not
+// deleted) customer; otherwise the link stays as it is and the event is still applied. So an
+// explicit LinkCustomer is never overridden by an event, and no event gives a user a second
+// customer. Such a link is order-independent: whichever event carrying it comes first links.
 struct CustomerChange {
   std::string stripe_customer_id;
-  std::string user_id;  // empty: keep whatever link exists
+  std::string user_id;  // empty: offers no link
   bool deleted = false;
   bool link_only = false;
 };
@@ -144,7 +158,9 @@ struct CustomerChange {
 struct SubscriptionChange {
   std::string stripe_subscription_id;
   std::string stripe_customer_id;
-  std::string user_id;  // from metadata.user_id; empty: inherit the customer's
+  // From metadata.user_id: offered to the customer as in CustomerChange. The subscription
+  // belongs to its customer's user, whatever this says.
+  std::string user_id;
   SubscriptionStatus status = SubscriptionStatus::kUnspecified;
   std::string price_id;
   absl::optional<absl::Time> current_period_end;

@@ -72,9 +72,14 @@ class BillingStorage {
   virtual absl::StatusOr<Customer> GetCustomerByUser(absl::string_view user_id) = 0;
 
   // LinkCustomer links the customer (created when unknown) and its subscriptions to
-  // `user_id`, and returns it.
+  // `user_id`, and returns it; a customer already linked to `user_id` is returned unchanged.
+  // A user has at most one live (not deleted) customer. Without `allow_relink`:
+  // FAILED_PRECONDITION (CUSTOMER_LINKED_TO_OTHER_USER) when the customer is linked to another
+  // user, (USER_HAS_OTHER_CUSTOMER) when the customer is live and the user has another live
+  // one; nothing is written then. With it, the customer moves, and the user's other live
+  // customer and its subscriptions are unlinked.
   virtual absl::StatusOr<Customer> LinkCustomer(absl::string_view stripe_id,
-                                                absl::string_view user_id,
+                                                absl::string_view user_id, bool allow_relink,
                                                 absl::string_view request_id) = 0;
 
   // GetSubscription: NOT_FOUND when there is none.

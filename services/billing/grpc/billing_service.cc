@@ -18,10 +18,13 @@ using suite::rpc::ToGrpcStatus;
 
 constexpr absl::string_view kAdmin = "admin";
 
-// One name for required and optional times (an absent one leaves the field unset).
 void SetTime(absl::Time t, google::protobuf::Timestamp* out) { suite::rpc::SetTimestamp(t, out); }
-void SetTime(const absl::optional<absl::Time>& t, google::protobuf::Timestamp* out) {
-  if (t.has_value()) suite::rpc::SetTimestamp(*t, out);
+// An optional time: absent leaves the field unset. The field is reached through
+// `mutable_field` only when there is a time, because mutable_<field>() alone already sets the
+// field (to 1970-01-01T00:00:00Z).
+template <typename MutableField>
+void SetOptionalTime(const absl::optional<absl::Time>& t, MutableField mutable_field) {
+  if (t.has_value()) suite::rpc::SetTimestamp(*t, mutable_field());
 }
 
 v1::SubscriptionStatus ToProto(SubscriptionStatus s) {
@@ -78,9 +81,9 @@ void ToProto(const Subscription& s, v1::Subscription* out) {
   out->set_user_id(s.user_id);
   out->set_status(ToProto(s.status));
   out->set_price_id(s.price_id);
-  SetTime(s.current_period_end, out->mutable_current_period_end());
+  SetOptionalTime(s.current_period_end, [out] { return out->mutable_current_period_end(); });
   out->set_cancel_at_period_end(s.cancel_at_period_end);
-  SetTime(s.trial_end, out->mutable_trial_end());
+  SetOptionalTime(s.trial_end, [out] { return out->mutable_trial_end(); });
   SetTime(s.create_time, out->mutable_create_time());
   SetTime(s.update_time, out->mutable_update_time());
 }
@@ -132,25 +135,24 @@ void ToProto(const StoredEvent& e, v1::StripeEvent* out) {
   out->set_api_version(e.api_version);
   out->set_livemode(e.livemode);
   SetTime(e.received_at, out->mutable_receive_time());
-  SetTime(e.processed_at, out->mutable_process_time());
+  SetOptionalTime(e.processed_at, [out] { return out->mutable_process_time(); });
   out->set_status(ToProto(e.status));
   out->set_last_error(e.last_error);
   out->set_raw_event_redacted_json(e.raw_event_redacted_json);
-  SetTime(e.event_created, out->mutable_event_create_time());
+  SetOptionalTime(e.event_created, [out] { return out->mutable_event_create_time(); });
 }
 
-bool SameUser(absl::string_view a, absl::string_view b) {
-  return !a.empty() && absl::AsciiStrToLower(a) == absl::AsciiStrToLower(b);
-}
-
-// The caller must be `user_id` or an admin.
-absl::Status RequireSelfOrAdmin(const Caller& caller, absl::string_view user_id) {
-  if (caller.HasRole(kAdmin) || SameUser(caller.user_id, user_id)) return absl::OkStatus();
-  return errors::NotOwner();
+// The domain's view of an authenticated caller.
+Actor ActorOf(const Caller& caller, const RequestContext& rc) {
+  Actor actor;
+  actor.user_id = absl::AsciiStrToLower(caller.user_id);
+  actor.admin = caller.HasRole(kAdmin);
+  actor.request_id = rc.request_id();
+  return actor;
 }
 
 // Handle is every handler: suite::rpc::RunHandler with the caller authenticated by
-// `authenticator` first (none for a null one); `body(caller, request context)`.
+// `authenticator` first (none for a null one: an empty Actor); `body(actor, request context)`.
 template <typename Body>
 grpc::ServerUnaryReactor* Handle(grpc::CallbackServerContext* context,
                                  suite::rpc::BlockingExecutor& executor,
@@ -158,9 +160,9 @@ grpc::ServerUnaryReactor* Handle(grpc::CallbackServerContext* context,
   return suite::rpc::RunHandler(
       context, executor,
       [authenticator, body = std::move(body)](const RequestContext& rc) -> absl::Status {
-        if (authenticator == nullptr) return body(Caller(), rc);
+        if (authenticator == nullptr) return body(Actor(), rc);
         SUITE_ASSIGN_OR_RETURN(Caller caller, suite::rpc::RequireCaller(rc, *authenticator));
-        return body(caller, rc);
+        return body(ActorOf(caller, rc), rc);
       });
 }
 
@@ -170,7 +172,7 @@ grpc::ServerUnaryReactor* BillingGrpcService::IngestStripeEvent(
     grpc::CallbackServerContext* context, const v1::IngestStripeEventRequest* request,
     v1::IngestStripeEventResponse* response) {
   return Handle(context, executor_, nullptr,
-                [=](const Caller&, const RequestContext& rc) -> absl::Status {
+                [=](const Actor&, const RequestContext& rc) -> absl::Status {
                   SUITE_ASSIGN_OR_RETURN(
                       IngestResult result,
                       billing_.IngestStripeEvent(request->payload(), request->stripe_signature(),
@@ -187,22 +189,17 @@ grpc::ServerUnaryReactor* BillingGrpcService::GetCustomer(grpc::CallbackServerCo
                                                           const v1::GetCustomerRequest* request,
                                                           v1::GetCustomerResponse* response) {
   return Handle(context, executor_, &authenticator_,
-                [=](const Caller& caller, const RequestContext&) -> absl::Status {
+                [=](const Actor& actor, const RequestContext&) -> absl::Status {
                   const bool by_user = !request->user_id().empty();
                   if (by_user == !request->stripe_customer_id().empty()) {
                     return suite::rpc::InvalidArgument(
                         "user_id", "set exactly one of user_id and stripe_customer_id");
                   }
-                  Customer customer;
-                  if (by_user) {
-                    SUITE_RETURN_IF_ERROR(RequireSelfOrAdmin(caller, request->user_id()));
-                    SUITE_ASSIGN_OR_RETURN(customer,
-                                           billing_.GetCustomerByUser(request->user_id()));
-                  } else {
-                    SUITE_ASSIGN_OR_RETURN(
-                        customer, billing_.GetCustomerByStripeId(request->stripe_customer_id()));
-                    SUITE_RETURN_IF_ERROR(RequireSelfOrAdmin(caller, customer.user_id));
-                  }
+                  SUITE_ASSIGN_OR_RETURN(
+                      Customer customer,
+                      by_user ? billing_.GetCustomerByUser(actor, request->user_id())
+                              : billing_.GetCustomerByStripeId(actor,
+                                                               request->stripe_customer_id()));
                   ToProto(customer, response->mutable_customer());
                   return absl::OkStatus();
                 });
@@ -212,12 +209,16 @@ grpc::ServerUnaryReactor* BillingGrpcService::LinkCustomer(grpc::CallbackServerC
                                                            const v1::LinkCustomerRequest* request,
                                                            v1::LinkCustomerResponse* response) {
   return Handle(context, executor_, &authenticator_,
-                [=](const Caller& caller, const RequestContext& rc) -> absl::Status {
-                  SUITE_RETURN_IF_ERROR(suite::rpc::RequireRole(caller, kAdmin));
+                [=](const Actor& actor, const RequestContext& rc) -> absl::Status {
+                  LinkRequest link;
+                  link.stripe_customer_id = request->stripe_customer_id();
+                  link.user_id = request->user_id();
+                  link.allow_relink = request->allow_relink();
                   SUITE_ASSIGN_OR_RETURN(
                       Customer customer,
-                      billing_.LinkCustomer(request->stripe_customer_id(), request->user_id(),
-                                            rc.request_id()));
+                      billing_.LinkCustomer(actor, link, [&](const std::string& user_id) {
+                        return users_.UserExists(user_id, rc);
+                      }));
                   ToProto(customer, response->mutable_customer());
                   return absl::OkStatus();
                 });
@@ -227,11 +228,10 @@ grpc::ServerUnaryReactor* BillingGrpcService::GetSubscription(
     grpc::CallbackServerContext* context, const v1::GetSubscriptionRequest* request,
     v1::GetSubscriptionResponse* response) {
   return Handle(context, executor_, &authenticator_,
-                [=](const Caller& caller, const RequestContext&) -> absl::Status {
+                [=](const Actor& actor, const RequestContext&) -> absl::Status {
                   SUITE_ASSIGN_OR_RETURN(
                       Subscription subscription,
-                      billing_.GetSubscription(request->stripe_subscription_id()));
-                  SUITE_RETURN_IF_ERROR(RequireSelfOrAdmin(caller, subscription.user_id));
+                      billing_.GetSubscription(actor, request->stripe_subscription_id()));
                   ToProto(subscription, response->mutable_subscription());
                   return absl::OkStatus();
                 });
@@ -241,13 +241,11 @@ grpc::ServerUnaryReactor* BillingGrpcService::ListSubscriptions(
     grpc::CallbackServerContext* context, const v1::ListSubscriptionsRequest* request,
     v1::ListSubscriptionsResponse* response) {
   return Handle(context, executor_, &authenticator_,
-                [=](const Caller& caller, const RequestContext&) -> absl::Status {
-                  const std::string user_id =
-                      request->user_id().empty() ? caller.user_id : request->user_id();
-                  SUITE_RETURN_IF_ERROR(RequireSelfOrAdmin(caller, user_id));
-                  SUITE_ASSIGN_OR_RETURN(auto page,
-                                         billing_.ListSubscriptions(user_id, request->page_size(),
-                                                                    request->page_token()));
+                [=](const Actor& actor, const RequestContext&) -> absl::Status {
+                  SUITE_ASSIGN_OR_RETURN(
+                      auto page, billing_.ListSubscriptions(actor, request->user_id(),
+                                                            request->page_size(),
+                                                            request->page_token()));
                   for (const Subscription& s : page.first)
                     ToProto(s, response->add_subscriptions());
                   response->set_next_page_token(page.second);
@@ -261,16 +259,14 @@ grpc::ServerUnaryReactor* BillingGrpcService::GetEntitlement(
   // The hot read: no executor thread per call (handler.h's RunAuthenticatedAsync).
   return suite::rpc::RunAuthenticatedAsync(
       context, executor_, authenticator_,
-      [=](const Caller& caller, const RequestContext&, const suite::AsyncCaller& async_caller,
+      [=](const Caller& caller, const RequestContext& rc, const suite::AsyncCaller& async_caller,
           const suite::rpc::AsyncReply& reply) {
         if (request->user_id().empty()) {
           return reply.Finish(suite::rpc::InvalidArgument("user_id", "is required"));
         }
-        if (absl::Status allowed = RequireSelfOrAdmin(caller, request->user_id()); !allowed.ok()) {
-          return reply.Finish(allowed);
-        }
         billing_.GetEntitlementAsync(
-            request->user_id(), async_caller, [response, reply](absl::StatusOr<Entitlement> e) {
+            ActorOf(caller, rc), request->user_id(), async_caller,
+            [response, reply](absl::StatusOr<Entitlement> e) {
               reply.Complete([&]() -> absl::Status {
                 SUITE_RETURN_IF_ERROR(e.status());
                 v1::Entitlement* out = response->mutable_entitlement();
@@ -278,7 +274,8 @@ grpc::ServerUnaryReactor* BillingGrpcService::GetEntitlement(
                 out->set_entitled(e->entitled);
                 out->set_status(ToProto(e->status));
                 out->set_price_id(e->price_id);
-                SetTime(e->current_period_end, out->mutable_current_period_end());
+                SetOptionalTime(e->current_period_end,
+                                [out] { return out->mutable_current_period_end(); });
                 return absl::OkStatus();
               });
             });
@@ -289,8 +286,7 @@ grpc::ServerUnaryReactor* BillingGrpcService::RecordTransaction(
     grpc::CallbackServerContext* context, const v1::RecordTransactionRequest* request,
     v1::RecordTransactionResponse* response) {
   return Handle(context, executor_, &authenticator_,
-                [=](const Caller& caller, const RequestContext& rc) -> absl::Status {
-                  SUITE_RETURN_IF_ERROR(suite::rpc::RequireRole(caller, kAdmin));
+                [=](const Actor& actor, const RequestContext& rc) -> absl::Status {
                   const v1::Transaction& in = request->transaction();
                   NewTransaction tx;
                   tx.idempotency_key = request->idempotency_key();
@@ -332,7 +328,7 @@ grpc::ServerUnaryReactor* BillingGrpcService::RecordTransaction(
                   for (const auto& [k, v] : in.metadata()) tx.metadata[k] = v;
                   tx.request_id = rc.request_id();
                   SUITE_ASSIGN_OR_RETURN(RecordedTransaction recorded,
-                                         billing_.RecordTransaction(tx));
+                                         billing_.RecordTransaction(actor, tx));
                   ToProto(recorded.transaction, response->mutable_transaction());
                   response->set_replayed(recorded.replayed);
                   return absl::OkStatus();
@@ -343,11 +339,11 @@ grpc::ServerUnaryReactor* BillingGrpcService::ListTransactions(
     grpc::CallbackServerContext* context, const v1::ListTransactionsRequest* request,
     v1::ListTransactionsResponse* response) {
   return Handle(context, executor_, &authenticator_,
-                [=](const Caller& caller, const RequestContext&) -> absl::Status {
-                  SUITE_RETURN_IF_ERROR(suite::rpc::RequireRole(caller, kAdmin));
-                  SUITE_ASSIGN_OR_RETURN(auto page, billing_.ListTransactions(
-                                                        request->account_id(), request->page_size(),
-                                                        request->page_token()));
+                [=](const Actor& actor, const RequestContext&) -> absl::Status {
+                  SUITE_ASSIGN_OR_RETURN(
+                      auto page, billing_.ListTransactions(actor, request->account_id(),
+                                                           request->page_size(),
+                                                           request->page_token()));
                   for (const Transaction& t : page.first) ToProto(t, response->add_transactions());
                   response->set_next_page_token(page.second);
                   return absl::OkStatus();
@@ -358,8 +354,7 @@ grpc::ServerUnaryReactor* BillingGrpcService::ListStripeEvents(
     grpc::CallbackServerContext* context, const v1::ListStripeEventsRequest* request,
     v1::ListStripeEventsResponse* response) {
   return Handle(context, executor_, &authenticator_,
-                [=](const Caller& caller, const RequestContext&) -> absl::Status {
-                  SUITE_RETURN_IF_ERROR(suite::rpc::RequireRole(caller, kAdmin));
+                [=](const Actor& actor, const RequestContext&) -> absl::Status {
                   EventFilter filter;
                   switch (request->status()) {
                     case v1::STRIPE_EVENT_STATUS_UNSPECIFIED:
@@ -387,7 +382,8 @@ grpc::ServerUnaryReactor* BillingGrpcService::ListStripeEvents(
                     filter.end_time = suite::rpc::TimeFromTimestamp(request->end_time());
                   }
                   SUITE_ASSIGN_OR_RETURN(auto page,
-                                         billing_.ListStripeEvents(filter, request->page_size(),
+                                         billing_.ListStripeEvents(actor, filter,
+                                                                   request->page_size(),
                                                                    request->page_token()));
                   for (const StoredEvent& e : page.first) ToProto(e, response->add_stripe_events());
                   response->set_next_page_token(page.second);
@@ -399,11 +395,10 @@ grpc::ServerUnaryReactor* BillingGrpcService::ReprocessStripeEvent(
     grpc::CallbackServerContext* context, const v1::ReprocessStripeEventRequest* request,
     v1::ReprocessStripeEventResponse* response) {
   return Handle(context, executor_, &authenticator_,
-                [=](const Caller& caller, const RequestContext& rc) -> absl::Status {
-                  SUITE_RETURN_IF_ERROR(suite::rpc::RequireRole(caller, kAdmin));
+                [=](const Actor& actor, const RequestContext& rc) -> absl::Status {
                   SUITE_ASSIGN_OR_RETURN(
                       StoredEvent event,
-                      billing_.ReprocessStripeEvent(request->stripe_event_id(), rc.request_id()));
+                      billing_.ReprocessStripeEvent(actor, request->stripe_event_id()));
                   ToProto(event, response->mutable_stripe_event());
                   return absl::OkStatus();
                 });

@@ -1,24 +1,20 @@
-// The gRPC adapter of billing.v1.BillingService: proto <-> domain, who may call what, and the
-// one status conversion. No SQL and no business rules here.
+// The gRPC adapter of billing.v1.BillingService: proto <-> domain, who the caller is, and the
+// one status conversion. No SQL, no business rules and no authorization decisions here: the
+// domain decides what the caller may see and do (billing.h).
 //
-//   billing::BillingGrpcService service(domain, authenticator);
+//   billing::BillingGrpcService service(domain, authenticator, users);
 //   GrpcServer::Start(config, {{&service, billing::v1::BillingService::service_full_name()}});
 //
-// Authorization (callers send `authorization: Bearer <session token>`, validated through
-// `authenticator`, i.e. identity's ValidateSession):
-//   IngestStripeEvent          no bearer: the Stripe signature authenticates the delivery
-//   GetEntitlement, GetCustomer (by user_id), ListSubscriptions
-//                              the user themself or an admin
-//   GetCustomer (by stripe id), GetSubscription
-//                              the owning user or an admin
-//   LinkCustomer, RecordTransaction, ListTransactions, ListStripeEvents, ReprocessStripeEvent
-//                              admin only
-// Thread-safe.
+// Callers send `authorization: Bearer <session token>`, validated through `authenticator`
+// (identity's ValidateSession), except IngestStripeEvent, whose Stripe signature
+// authenticates the delivery. LinkCustomer asks `users` (identity's GetUser, with the
+// caller's own token) whether the user exists. Thread-safe.
 #ifndef SUITE_SERVICES_BILLING_GRPC_BILLING_SERVICE_H_
 #define SUITE_SERVICES_BILLING_GRPC_BILLING_SERVICE_H_
 
 #include "billing/v1/billing_service.grpc.pb.h"
 #include "services/billing/domain/billing.h"
+#include "shared/identity_client/user_directory.h"
 #include "shared/rpc/blocking_executor.h"
 #include "shared/rpc/request_context.h"
 
@@ -28,8 +24,11 @@ class BillingGrpcService final : public billing::v1::BillingService::CallbackSer
  public:
   // The handlers' blocking work runs on `handler_threads` threads (ServerConfig::handler_threads).
   BillingGrpcService(Billing& billing, suite::rpc::CallerAuthenticator& authenticator,
-                     int handler_threads = 16)
-      : billing_(billing), authenticator_(authenticator), executor_("billing", handler_threads) {}
+                     suite::identity_client::UserDirectory& users, int handler_threads = 16)
+      : billing_(billing),
+        authenticator_(authenticator),
+        users_(users),
+        executor_("billing", handler_threads) {}
 
   grpc::ServerUnaryReactor* IngestStripeEvent(grpc::CallbackServerContext* context,
                                               const v1::IngestStripeEventRequest* request,
@@ -65,6 +64,7 @@ class BillingGrpcService final : public billing::v1::BillingService::CallbackSer
  private:
   Billing& billing_;
   suite::rpc::CallerAuthenticator& authenticator_;
+  suite::identity_client::UserDirectory& users_;
   suite::rpc::BlockingExecutor executor_;
 };
 

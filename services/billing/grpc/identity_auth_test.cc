@@ -27,7 +27,9 @@ constexpr char kAliceId[] = "aaaaaaaa-0000-4000-8000-000000000002";
 constexpr char kBobId[] = "aaaaaaaa-0000-4000-8000-000000000003";
 
 // ValidateSession as identity answers it: a table of live tokens; anything else is
-// UNAUTHENTICATED. Counts calls so the client's cache is visible.
+// UNAUTHENTICATED. GetUser as identity answers it for those sessions: the caller's own user,
+// or any known user for an admin (NOT_FOUND for an unknown one), PERMISSION_DENIED for a
+// member asking about another user.
 class ValidateSessionServer final : public identity::v1::IdentityService::Service {
  public:
   void Grant(const std::string& token, const std::string& user, const std::string& role) {
@@ -52,6 +54,30 @@ class ValidateSessionServer final : public identity::v1::IdentityService::Servic
     grant->set_role(it->second.second);
     response->mutable_expire_time()->set_seconds(absl::ToUnixSeconds(absl::Now()) + 3600);
     return grpc::Status::OK;
+  }
+  grpc::Status GetUser(grpc::ServerContext* context, const identity::v1::GetUserRequest* request,
+                       identity::v1::GetUserResponse* response) override {
+    absl::MutexLock lock(&mu_);
+    std::string token;
+    auto auth = context->client_metadata().find("authorization");
+    if (auth != context->client_metadata().end()) {
+      token = std::string(auth->second.data(), auth->second.size());
+      if (token.rfind("Bearer ", 0) == 0) token = token.substr(7);
+    }
+    auto caller = sessions_.find(token);
+    if (caller == sessions_.end()) {
+      return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "unknown session");
+    }
+    if (caller->second.second != "admin" && caller->second.first != request->user_id()) {
+      return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "only your own user");
+    }
+    for (const auto& [t, session] : sessions_) {
+      if (session.first == request->user_id()) {
+        response->mutable_user()->set_user_id(session.first);
+        return grpc::Status::OK;
+      }
+    }
+    return grpc::Status(grpc::StatusCode::NOT_FOUND, "user not found");
   }
 
  private:
@@ -114,7 +140,8 @@ class IdentityAuthTest : public ::testing::Test {
 
 TEST_F(IdentityAuthTest, RolesAndUsersComeFromValidateSession) {
   EXPECT_EQ(Entitlement("alice-token", kAliceId), grpc::StatusCode::OK);
-  EXPECT_EQ(Entitlement("bob-token", kAliceId), grpc::StatusCode::PERMISSION_DENIED);
+  // Another member's entitlement is answered as a missing user's.
+  EXPECT_EQ(Entitlement("bob-token", kAliceId), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(Entitlement("admin-token", kAliceId), grpc::StatusCode::OK);
   EXPECT_EQ(Entitlement("forged-token", kAliceId), grpc::StatusCode::UNAUTHENTICATED);
 }
@@ -139,6 +166,37 @@ TEST_F(IdentityAuthTest, AdminWriteRecordsTheCallersRequestId) {
   member.AddMetadata("authorization", "Bearer alice-token");
   EXPECT_EQ(stub_->LinkCustomer(&member, req, &resp).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
+}
+
+// LinkCustomer asks identity's GetUser with the admin's own token: an unknown user is
+// NOT_FOUND and nothing is written; identity down is UNAVAILABLE, not a link to an unchecked
+// user.
+TEST_F(IdentityAuthTest, LinkCustomerAsksIdentityWhetherTheUserExists) {
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer admin-token");
+  v1::LinkCustomerRequest req;
+  req.set_stripe_customer_id("cus_checked");
+  req.set_user_id("aaaaaaaa-0000-4000-8000-0000000000ff");
+  v1::LinkCustomerResponse resp;
+  EXPECT_EQ(stub_->LinkCustomer(&ctx, req, &resp).error_code(), grpc::StatusCode::NOT_FOUND);
+  pqxx::connection conn(db_->url());
+  {
+    pqxx::work tx(conn);
+    EXPECT_EQ(tx.exec1("SELECT count(*) FROM billing.stripe_customers")[0].as<int>(), 0);
+  }
+  grpc::ClientContext known;
+  known.AddMetadata("authorization", "Bearer admin-token");
+  req.set_user_id(kBobId);
+  ASSERT_TRUE(stub_->LinkCustomer(&known, req, &resp).ok());
+  EXPECT_EQ(resp.customer().user_id(), kBobId);
+
+  identity_server_->Shutdown();
+  grpc::ClientContext down;
+  down.AddMetadata("authorization", "Bearer admin-token");
+  req.set_stripe_customer_id("cus_down");
+  EXPECT_EQ(stub_->LinkCustomer(&down, req, &resp).error_code(), grpc::StatusCode::UNAVAILABLE);
+  pqxx::work tx(conn);
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM billing.stripe_customers")[0].as<int>(), 1);
 }
 
 TEST_F(IdentityAuthTest, RevokedSessionIsRefused) {

@@ -210,27 +210,48 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
                                  TS(4) + ") AND " + After("received_at", "id", 5, 6) +
                                  " ORDER BY stripe_events.received_at DESC, "
                                  "stripe_events.id DESC LIMIT $7"},
-      // Customers. The ordered upsert applies only a newer event (see the header).
+      // Customers. The ordered upsert applies only a newer event (see the header); it never
+      // touches the user link, which billing_customer_adopt and LinkCustomer own.
       {"billing_customer_upsert_ordered",
-       "INSERT INTO billing.stripe_customers AS c (stripe_customer_id, user_id, deleted_at, "
+       "INSERT INTO billing.stripe_customers AS c (stripe_customer_id, deleted_at, "
        "last_event_created, last_event_id, request_id) "
-       "VALUES ($1, NULLIF($2, '')::uuid, CASE WHEN $3::boolean THEN now() END, " +
-           TS(4) +
-           ", $5, NULLIF($6, '')::uuid) "
+       "VALUES ($1, CASE WHEN $2::boolean THEN now() END, " +
+           TS(3) +
+           ", $4, NULLIF($5, '')::uuid) "
            "ON CONFLICT (stripe_customer_id) DO UPDATE SET "
-           "user_id = COALESCE(EXCLUDED.user_id, c.user_id), "
-           "deleted_at = CASE WHEN $3::boolean THEN COALESCE(c.deleted_at, now()) END, "
+           "deleted_at = CASE WHEN $2::boolean THEN COALESCE(c.deleted_at, now()) END, "
            "last_event_created = EXCLUDED.last_event_created, "
            "last_event_id = EXCLUDED.last_event_id, request_id = EXCLUDED.request_id "
            "WHERE c.last_event_created IS NULL OR (c.last_event_created, c.last_event_id "
            "COLLATE \"C\") < (EXCLUDED.last_event_created, EXCLUDED.last_event_id COLLATE \"C\") "
-           "RETURNING c.id::text, COALESCE(c.user_id::text, '')"},
-      {"billing_customer_link",
-       "INSERT INTO billing.stripe_customers AS c (stripe_customer_id, user_id, request_id) "
-       "VALUES ($1, $2::uuid, NULLIF($3, '')::uuid) "
-       "ON CONFLICT (stripe_customer_id) DO UPDATE SET user_id = EXCLUDED.user_id, "
-       "request_id = EXCLUDED.request_id RETURNING " +
+           "RETURNING c.id::text"},
+      // Every change of a user's links runs under this lock (per user, until the transaction
+      // ends), so that "the user has no other live customer" stays true until the link is
+      // written; the unique index stripe_customers_user_id_live_key is the backstop.
+      {"billing_user_links_lock",
+       "SELECT pg_advisory_xact_lock(hashtextextended('billing.customer_links:' || $1, 0))"},
+      // An event's user fills a missing link only (model.h, CustomerChange).
+      {"billing_customer_adopt",
+       "UPDATE billing.stripe_customers c SET user_id = $2::uuid "
+       "WHERE c.stripe_customer_id = $1 AND c.user_id IS NULL AND (c.deleted_at IS NOT NULL "
+       "OR NOT EXISTS (SELECT 1 FROM billing.stripe_customers o "
+       "WHERE o.user_id = $2::uuid AND o.deleted_at IS NULL)) "
+       "RETURNING c.id::text"},
+      {"billing_customer_lock_by_stripe_id",
+       "SELECT " + CustomerColumns() +
+           " FROM billing.stripe_customers c WHERE c.stripe_customer_id = $1 FOR UPDATE"},
+      {"billing_customer_other_live",
+       "SELECT " + CustomerColumns() +
+           " FROM billing.stripe_customers c WHERE c.user_id = $1::uuid "
+           "AND c.deleted_at IS NULL AND c.id <> $2::uuid FOR UPDATE"},
+      // Sets (or, with '', clears) the link of one customer.
+      {"billing_customer_set_user",
+       "UPDATE billing.stripe_customers c SET user_id = NULLIF($2, '')::uuid, "
+       "request_id = NULLIF($3, '')::uuid WHERE c.id = $1::uuid RETURNING " +
            CustomerColumns()},
+      {"billing_subscriptions_unlink",
+       "UPDATE billing.stripe_subscriptions SET user_id = NULL "
+       "WHERE customer_id = $1::uuid AND user_id IS NOT NULL"},
       {"billing_customer_ensure",
        "INSERT INTO billing.stripe_customers (stripe_customer_id) VALUES ($1) "
        "ON CONFLICT (stripe_customer_id) DO NOTHING"},
@@ -241,9 +262,6 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
        "SELECT " + CustomerColumns() +
            " FROM billing.stripe_customers c WHERE c.user_id = $1::uuid "
            "ORDER BY c.deleted_at IS NOT NULL, c.updated_at DESC, c.id DESC LIMIT 1"},
-      {"billing_customer_adopt",
-       "UPDATE billing.stripe_customers SET user_id = $2::uuid "
-       "WHERE id = $1::uuid AND user_id IS NULL"},
       {"billing_subscriptions_relink",
        "UPDATE billing.stripe_subscriptions SET user_id = $2::uuid "
        "WHERE customer_id = $1::uuid AND user_id IS DISTINCT FROM $2::uuid"},
@@ -317,6 +335,18 @@ int64_t CursorMicros(const absl::optional<Cursor>& after) {
 std::string CursorId(const absl::optional<Cursor>& after) {
   // Any valid uuid when there is no cursor: the condition short-circuits on -1.
   return after.has_value() ? after->id : "00000000-0000-0000-0000-000000000000";
+}
+
+// An event's user fills a missing link (model.h, CustomerChange): the customer, and its
+// subscriptions with it, are linked to `user_id` only when linked to nobody and the user has
+// no other live customer. The caller holds billing_user_links_lock of `user_id`.
+absl::Status OfferLink(Tx& tx, const std::string& stripe_customer_id, const std::string& user_id) {
+  if (user_id.empty()) return absl::OkStatus();
+  SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> adopted,
+                         tx.ExecMaybeOne("billing_customer_adopt", stripe_customer_id, user_id));
+  if (!adopted.has_value()) return absl::OkStatus();
+  return tx.Exec("billing_subscriptions_relink", (*adopted)[0].as<std::string>(), user_id)
+      .status();
 }
 
 // Inserts `tx` or finds the entry already recorded under its key.
@@ -397,34 +427,31 @@ absl::StatusOr<IngestOutcome> PgBillingStorage::ApplyEvent(const EventEnvelope& 
         std::string transaction_id;
         if (change.customer.has_value()) {
           const CustomerChange& c = *change.customer;
-          absl::optional<pqxx::row> applied;
+          if (!c.user_id.empty()) {
+            SUITE_RETURN_IF_ERROR(tx.Exec("billing_user_links_lock", c.user_id).status());
+          }
           if (c.link_only) {
-            SUITE_ASSIGN_OR_RETURN(
-                applied, tx.ExecMaybeOne("billing_customer_link", c.stripe_customer_id, c.user_id,
-                                         request_id));
-          } else {
-            SUITE_ASSIGN_OR_RETURN(
-                applied,
-                tx.ExecMaybeOne("billing_customer_upsert_ordered", c.stripe_customer_id, c.user_id,
-                                c.deleted, created, envelope.stripe_event_id, request_id));
-          }
-          if (applied.has_value() && !c.user_id.empty()) {
             SUITE_RETURN_IF_ERROR(
-                tx.Exec("billing_subscriptions_relink", (*applied)[0].as<std::string>(), c.user_id)
-                    .status());
+                tx.Exec("billing_customer_ensure", c.stripe_customer_id).status());
+          } else {
+            SUITE_RETURN_IF_ERROR(tx.Exec("billing_customer_upsert_ordered", c.stripe_customer_id,
+                                          c.deleted, created, envelope.stripe_event_id, request_id)
+                                      .status());
           }
+          SUITE_RETURN_IF_ERROR(OfferLink(tx, c.stripe_customer_id, c.user_id));
         }
         if (change.subscription.has_value()) {
           const SubscriptionChange& s = *change.subscription;
+          if (!s.user_id.empty()) {
+            SUITE_RETURN_IF_ERROR(tx.Exec("billing_user_links_lock", s.user_id).status());
+          }
           SUITE_RETURN_IF_ERROR(tx.Exec("billing_customer_ensure", s.stripe_customer_id).status());
+          SUITE_RETURN_IF_ERROR(OfferLink(tx, s.stripe_customer_id, s.user_id));
           SUITE_ASSIGN_OR_RETURN(pqxx::row customer,
                                  tx.ExecOne("billing_customer_by_stripe_id", s.stripe_customer_id));
           const Customer owner = ReadCustomer(customer);
-          const std::string user_id = s.user_id.empty() ? owner.user_id : s.user_id;
-          if (owner.user_id.empty() && !s.user_id.empty()) {
-            // An unlinked customer is linked by its subscription's metadata.user_id.
-            SUITE_RETURN_IF_ERROR(tx.Exec("billing_customer_adopt", owner.id, s.user_id).status());
-          }
+          // The subscription belongs to its customer's user, whatever its metadata says.
+          const std::string& user_id = owner.user_id;
           SUITE_RETURN_IF_ERROR(
               tx.Exec("billing_subscription_upsert", s.stripe_subscription_id, owner.id, user_id,
                       std::string(SubscriptionStatusName(s.status)), s.price_id,
@@ -505,15 +532,36 @@ absl::StatusOr<Customer> PgBillingStorage::GetCustomerByUser(absl::string_view u
 
 absl::StatusOr<Customer> PgBillingStorage::LinkCustomer(absl::string_view stripe_id,
                                                         absl::string_view user_id,
+                                                        bool allow_relink,
                                                         absl::string_view request_id) {
+  const std::string stripe(stripe_id);
+  const std::string user(user_id);
+  const std::string rid = UuidOrEmpty(request_id);
   return RunInTransaction<Customer>(pool_, TxOptions(), [&](Tx& tx) -> absl::StatusOr<Customer> {
-    SUITE_ASSIGN_OR_RETURN(pqxx::row row,
-                           tx.ExecOne("billing_customer_link", std::string(stripe_id),
-                                      std::string(user_id), UuidOrEmpty(request_id)));
-    Customer customer = ReadCustomer(row);
-    SUITE_RETURN_IF_ERROR(
-        tx.Exec("billing_subscriptions_relink", customer.id, std::string(user_id)).status());
-    return customer;
+    SUITE_RETURN_IF_ERROR(tx.Exec("billing_user_links_lock", user).status());
+    SUITE_RETURN_IF_ERROR(tx.Exec("billing_customer_ensure", stripe).status());
+    SUITE_ASSIGN_OR_RETURN(pqxx::row row, tx.ExecOne("billing_customer_lock_by_stripe_id", stripe));
+    const Customer customer = ReadCustomer(row);
+    if (customer.user_id == user) return customer;  // already so: nothing to change
+    // A refusal returns before any write; the ensured row of a new customer rolls back.
+    if (!customer.user_id.empty() && !allow_relink) {
+      return errors::CustomerLinkedToOtherUser(stripe, customer.user_id);
+    }
+    if (!customer.deleted) {
+      SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> other_row,
+                             tx.ExecMaybeOne("billing_customer_other_live", user, customer.id));
+      if (other_row.has_value()) {
+        const Customer other = ReadCustomer(*other_row);
+        if (!allow_relink) return errors::UserHasOtherCustomer(user, other.stripe_customer_id);
+        SUITE_RETURN_IF_ERROR(
+            tx.Exec("billing_customer_set_user", other.id, std::string(), rid).status());
+        SUITE_RETURN_IF_ERROR(tx.Exec("billing_subscriptions_unlink", other.id).status());
+      }
+    }
+    SUITE_ASSIGN_OR_RETURN(pqxx::row linked,
+                           tx.ExecOne("billing_customer_set_user", customer.id, user, rid));
+    SUITE_RETURN_IF_ERROR(tx.Exec("billing_subscriptions_relink", customer.id, user).status());
+    return ReadCustomer(linked);
   });
 }
 

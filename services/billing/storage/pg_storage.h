@@ -13,6 +13,10 @@
 // keep (last_event_created, last_event_id) and an upsert applies only when the event's pair
 // is greater (ids compared bytewise, COLLATE "C").
 //
+// Customer links: a user has at most one live customer (unique index
+// stripe_customers_user_id_live_key); every change of a user's links takes a per-user
+// transaction-level advisory lock first, so concurrent links of one user are decided in turn.
+//
 // Thread-safe; the pool must outlive the storage.
 #ifndef SUITE_SERVICES_BILLING_STORAGE_PG_STORAGE_H_
 #define SUITE_SERVICES_BILLING_STORAGE_PG_STORAGE_H_
@@ -42,7 +46,7 @@ class PgBillingStorage : public BillingStorage {
   absl::StatusOr<Customer> GetCustomerByStripeId(absl::string_view stripe_id) override;
   absl::StatusOr<Customer> GetCustomerByUser(absl::string_view user_id) override;
   absl::StatusOr<Customer> LinkCustomer(absl::string_view stripe_id, absl::string_view user_id,
-                                        absl::string_view request_id) override;
+                                        bool allow_relink, absl::string_view request_id) override;
   absl::StatusOr<Subscription> GetSubscription(absl::string_view stripe_id) override;
   absl::StatusOr<Page<Subscription>> ListSubscriptions(
       absl::string_view user_id, int limit, const absl::optional<Cursor>& after) override;

@@ -230,7 +230,7 @@ TEST_F(PgStorageTest, LinkCustomerRelinksItsSubscriptions) {
   auto best = storage_->BestSubscription(kUser);
   ASSERT_TRUE(best.ok());
   EXPECT_FALSE(best->has_value());
-  ASSERT_TRUE(storage_->LinkCustomer("cus_x", kUser, "").ok());
+  ASSERT_TRUE(storage_->LinkCustomer("cus_x", kUser, false, "").ok());
   best = storage_->BestSubscription(kUser);
   ASSERT_TRUE(best.ok() && best->has_value());
   EXPECT_EQ((*best)->stripe_subscription_id, "sub_x");

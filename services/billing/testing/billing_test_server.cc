@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "shared/base/status_macros.h"
 #include "shared/db/config.h"
@@ -12,7 +13,19 @@ namespace billing::testing {
 
 void StaticAuthenticator::Add(const std::string& token, suite::rpc::Caller caller) {
   absl::MutexLock lock(&mu_);
+  users_.insert(absl::AsciiStrToLower(caller.user_id));
   callers_[token] = std::move(caller);
+}
+
+void StaticAuthenticator::AddUser(const std::string& user_id) {
+  absl::MutexLock lock(&mu_);
+  users_.insert(absl::AsciiStrToLower(user_id));
+}
+
+absl::StatusOr<bool> StaticAuthenticator::UserExists(absl::string_view user_id,
+                                                     const suite::rpc::RequestContext&) {
+  absl::MutexLock lock(&mu_);
+  return users_.count(absl::AsciiStrToLower(user_id)) > 0;
 }
 
 absl::StatusOr<suite::rpc::Caller> StaticAuthenticator::Authenticate(
@@ -33,7 +46,11 @@ absl::StatusOr<std::unique_ptr<BillingTestServer>> BillingTestServer::Start(
   SUITE_ASSIGN_OR_RETURN(s->pool_, suite::db::ConnectionPool::Create(config));
   SUITE_ASSIGN_OR_RETURN(s->storage_, PgBillingStorage::Create(*s->pool_));
   s->domain_ = std::make_unique<Billing>(*s->storage_, std::move(options));
-  s->service_ = std::make_unique<BillingGrpcService>(*s->domain_, authenticator);
+  auto* users = dynamic_cast<suite::identity_client::UserDirectory*>(&authenticator);
+  if (users == nullptr) {
+    return absl::InvalidArgumentError("the authenticator must also be a UserDirectory");
+  }
+  s->service_ = std::make_unique<BillingGrpcService>(*s->domain_, authenticator, *users);
   suite::rpc::ServerConfig server_config;
   server_config.listen_address = "127.0.0.1:0";
   server_config.drain_timeout = absl::Seconds(2);

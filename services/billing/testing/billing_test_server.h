@@ -7,11 +7,14 @@
 //   auto server = BillingTestServer::Start(db->UrlAs("billing_service"), options, auth);
 //   auto stub = (*server)->NewStub();
 //
-// Tests that have a real identity server pass its IdentityAuthenticator instead.
+// Tests that have a real identity server pass its IdentityAuthenticator instead. The
+// authenticator also answers LinkCustomer's "does this user exist?" (UserDirectory): both
+// StaticAuthenticator and IdentityAuthenticator are one.
 #ifndef SUITE_SERVICES_BILLING_TESTING_BILLING_TEST_SERVER_H_
 #define SUITE_SERVICES_BILLING_TESTING_BILLING_TEST_SERVER_H_
 
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 
@@ -22,26 +25,36 @@
 #include "services/billing/http/webhook_server.h"
 #include "services/billing/storage/pg_storage.h"
 #include "shared/db/pool.h"
+#include "shared/identity_client/user_directory.h"
 #include "shared/rpc/request_context.h"
 #include "shared/rpc/server.h"
 
 namespace billing::testing {
 
-// A CallerAuthenticator with a fixed table of tokens (unknown → UNAUTHENTICATED).
-class StaticAuthenticator : public suite::rpc::CallerAuthenticator {
+// A CallerAuthenticator with a fixed table of tokens (unknown → UNAUTHENTICATED), and the
+// UserDirectory of the users it knows: every caller added, plus those of AddUser; any other
+// id does not exist. It does not check who asks (identity lets only admins look others up,
+// and only admins reach LinkCustomer).
+class StaticAuthenticator : public suite::rpc::CallerAuthenticator,
+                            public suite::identity_client::UserDirectory {
  public:
   void Add(const std::string& token, suite::rpc::Caller caller);
+  void AddUser(const std::string& user_id);
   absl::StatusOr<suite::rpc::Caller> Authenticate(
       absl::string_view token, const suite::rpc::RequestContext& context) override;
+  absl::StatusOr<bool> UserExists(absl::string_view user_id,
+                                  const suite::rpc::RequestContext& context) override;
 
  private:
   absl::Mutex mu_;
   std::map<std::string, suite::rpc::Caller, std::less<>> callers_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string, std::less<>> users_ ABSL_GUARDED_BY(mu_);
 };
 
 class BillingTestServer {
  public:
-  // Start brings the service up on `database_url`. Returns the first error of any layer.
+  // Start brings the service up on `database_url`. Returns the first error of any layer;
+  // INVALID_ARGUMENT when `authenticator` is not also a UserDirectory.
   static absl::StatusOr<std::unique_ptr<BillingTestServer>> Start(
       const std::string& database_url, BillingOptions options,
       suite::rpc::CallerAuthenticator& authenticator, int pool_size = 6);
