@@ -16,12 +16,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "grpc/health/v1/health.pb.h"
 #include "shared/metrics/http_server.h"
 #include "shared/metrics/metrics.h"
 #include "shared/rpc/call_interceptor.h"
 #include "shared/rpc/calls_in_flight.h"
 #include "shared/rpc/json_log.h"
+#include "shared/rpc/library_log.h"
 #include "shared/rpc/tls.h"
 
 namespace suite::rpc {
@@ -72,12 +75,19 @@ void InitGrpcPlugins() {
     // Naming a health message links grpc/health/v1/health.pb.o, whose descriptor lets
     // reflection describe grpc.health.v1.Health (the default health service has none).
     (void)grpc::health::v1::HealthCheckRequest::descriptor();
+    // Likewise the error details every service sends (status.h): reflection then describes
+    // google.rpc.Status, ErrorInfo and BadRequest to any client that asks, whether or not this
+    // binary happens to build such a detail itself.
+    (void)google::rpc::Status::descriptor();
+    (void)google::rpc::ErrorInfo::descriptor();
+    (void)google::rpc::BadRequest::descriptor();
   });
 }
 
 }  // namespace
 
 void SetServingProcessDefaults() {
+  RouteLibraryLogsToJsonLog();
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 }
 

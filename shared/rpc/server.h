@@ -42,7 +42,9 @@
 namespace suite::rpc {
 
 // SetServingProcessDefaults sets, once at the top of a service's main(), what a serving process
-// wants from its libraries: abseil's Mutex deadlock detection off. Debian builds abseil without
+// wants from its libraries: their log output as JSON lines (RouteLibraryLogsToJsonLog,
+// library_log.h), so every line of the service's log is one JSON object; and abseil's Mutex
+// deadlock detection off. Debian builds abseil without
 // NDEBUG, which leaves detection on: every Mutex acquisition then updates one process-wide
 // lock-order graph under a global lock (GraphCycles, DeadlockCheck: ~4% of questions' CPU in a
 // GetQuestion load, BENCHMARKS.md round 7). Tests keep it on, where it finds lock-order bugs.
