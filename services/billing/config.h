@@ -2,7 +2,8 @@
 // and friends — come from shared/rpc/config.h, the database from shared/db/config.h):
 //
 //   variable                          meaning (default)
-//   BILLING_WEBHOOK_PORT              port of POST /webhooks/stripe (8082; 0 = pick one)
+//   BILLING_WEBHOOK_PORT              port of POST /webhooks/stripe (8082; 0 = pick one), on
+//                                     BILLING_LISTEN_HOST (shared/rpc/config.h; 127.0.0.1)
 //   BILLING_STRIPE_WEBHOOK_SECRETS    comma-separated whsec_... secrets, all accepted (rotation);
 //                                     required
 //   BILLING_STRIPE_TOLERANCE          signature timestamp tolerance (300s)

@@ -4,7 +4,8 @@
 //   export BILLING_STRIPE_WEBHOOK_SECRETS=whsec_... BILLING_PAGE_TOKEN_SECRET=...
 //   bazel run //services/billing:billing_server
 //
-// gRPC on BILLING_GRPC_PORT (50052), Stripe webhooks on BILLING_WEBHOOK_PORT (8082); see
+// gRPC on BILLING_GRPC_PORT (50052), Stripe webhooks on BILLING_WEBHOOK_PORT (8082), both on
+// BILLING_LISTEN_HOST (127.0.0.1 unless set; deploy/k8s sets 0.0.0.0); see
 // services/billing/config.h and shared/rpc/config.h for every setting. Health follows the
 // database pool; SIGTERM drains gRPC, then the webhook server finishes its in-flight requests
 // and stops; exits 0 after the drain, 2 on bad configuration, 1 when it cannot start.
@@ -42,7 +43,7 @@ int Fail(int code, const std::string& what, const absl::Status& status) {
 int main(int argc, char** argv) {
   suite::rpc::SetServingProcessDefaults();
   suite::rpc::ServerConfig defaults;
-  defaults.listen_address = "0.0.0.0:50052";
+  defaults.listen_address = "127.0.0.1:50052";
   absl::StatusOr<suite::rpc::ServerConfig> server_config = suite::rpc::LoadServerConfig(
       "BILLING", std::vector<std::string>(argv + 1, argv + argc), defaults);
   if (!server_config.ok()) return Fail(2, "server config", server_config.status());
@@ -84,7 +85,7 @@ int main(int argc, char** argv) {
                                       server_config->handler_threads);
 
   absl::StatusOr<std::unique_ptr<billing::WebhookServer>> webhooks =
-      billing::WebhookServer::Start("0.0.0.0", config->webhook_port, domain);
+      billing::WebhookServer::Start(server_config->listen_host, config->webhook_port, domain);
   if (!webhooks.ok()) return Fail(1, "webhook server", webhooks.status());
   absl::StatusOr<std::unique_ptr<suite::rpc::GrpcServer>> server = suite::rpc::GrpcServer::Start(
       *server_config, {{&service, billing::v1::BillingService::service_full_name()}});
@@ -94,7 +95,10 @@ int main(int argc, char** argv) {
   suite::rpc::WriteLogLine({{"severity", "INFO"},
                             {"event", "billing.started"},
                             {"grpc_port", (*server)->port()},
-                            {"webhook_port", (*webhooks)->port()}});
+                            {"webhook_port", (*webhooks)->port()},
+                            {"webhook_address", suite::rpc::JoinHostPort(
+                                                    server_config->listen_host,
+                                                    (*webhooks)->port())}});
   (*server)->Run();     // returns after SIGTERM/SIGINT once gRPC calls drained
   (*webhooks)->Stop();  // then finish in-flight webhook deliveries
   server->reset();

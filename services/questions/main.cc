@@ -50,7 +50,7 @@ int Fail(int code, const std::string& what, const absl::Status& status) {
 int main(int argc, char** argv) {
   suite::rpc::SetServingProcessDefaults();
   suite::rpc::ServerConfig defaults;
-  defaults.listen_address = "0.0.0.0:50053";
+  defaults.listen_address = "127.0.0.1:50053";
   auto config = suite::rpc::LoadServerConfig("QUESTIONS", {argv + 1, argv + argc}, defaults);
   if (!config.ok()) return Fail(2, "server config", config.status());
   auto pool_config = suite::db::PoolConfig::FromEnv();

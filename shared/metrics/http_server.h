@@ -3,7 +3,7 @@
 // ServerConfig::metrics_port (`<PREFIX>_METRICS_PORT`), so services need not start it.
 //
 //   SUITE_ASSIGN_OR_RETURN(auto http, suite::metrics::MetricsHttpServer::Start(
-//       &suite::metrics::Registry::Default(), "0.0.0.0", 9090));
+//       &suite::metrics::Registry::Default(), "127.0.0.1", 9090));
 //   // curl http://localhost:9090/metrics
 #ifndef SUITE_SHARED_METRICS_HTTP_SERVER_H_
 #define SUITE_SHARED_METRICS_HTTP_SERVER_H_

@@ -1,5 +1,7 @@
 #include "shared/rpc/config.h"
 
+#include <arpa/inet.h>
+
 #include <cstdlib>
 #include <map>
 #include <string>
@@ -43,6 +45,7 @@ constexpr absl::string_view kTlsClientCa = "TLS_CLIENT_CA_FILE";
 constexpr absl::string_view kMetricsPort = "METRICS_PORT";
 constexpr absl::string_view kHealthPort = "HEALTH_PORT";
 constexpr absl::string_view kHeapTrimInterval = "HEAP_TRIM_INTERVAL";
+constexpr absl::string_view kListenHost = "LISTEN_HOST";
 
 std::string FlagName(absl::string_view name) { return "--" + absl::AsciiStrToLower(name); }
 
@@ -122,6 +125,31 @@ absl::Status CheckAddress(const Setting& s) {
              : Invalid(s.source, s.value, "port must be a number 0..65535");
 }
 
+// An IP address literal only: a host name could resolve to several addresses, or to another
+// one tomorrow, and which interfaces a port is reachable on must not depend on DNS. IPv6 may
+// come in brackets ("[::]"); the result has none.
+absl::StatusOr<std::string> ParseListenHost(const Setting& s) {
+  absl::string_view host = s.value;
+  if (absl::StartsWith(host, "[") && absl::EndsWith(host, "]")) {
+    host = host.substr(1, host.size() - 2);
+  }
+  const std::string bare(host);
+  unsigned char buffer[sizeof(struct in6_addr)];
+  if (inet_pton(AF_INET, bare.c_str(), buffer) != 1 &&
+      inet_pton(AF_INET6, bare.c_str(), buffer) != 1) {
+    return Invalid(s.source, s.value,
+                   "must be an IPv4 or IPv6 address such as 127.0.0.1, 0.0.0.0 or ::");
+  }
+  return bare;
+}
+
+// The port of a host:port that CheckAddress accepted.
+int PortOf(absl::string_view address) {
+  int port = 0;
+  (void)absl::SimpleAtoi(address.substr(address.rfind(':') + 1), &port);
+  return port;
+}
+
 absl::StatusOr<absl::Duration> ParsePositiveDuration(const Setting& s) {
   absl::Duration d;
   int64_t seconds = 0;
@@ -144,6 +172,11 @@ absl::optional<std::string> SystemEnv(absl::string_view name) {
   return std::string(value);
 }
 
+std::string JoinHostPort(absl::string_view host, int port) {
+  if (absl::StrContains(host, ':')) return absl::StrCat("[", host, "]:", port);
+  return absl::StrCat(host, ":", port);
+}
+
 absl::StatusOr<ServerConfig> LoadServerConfig(absl::string_view service_prefix,
                                               const std::vector<std::string>& args,
                                               const ServerConfig& defaults,
@@ -152,9 +185,17 @@ absl::StatusOr<ServerConfig> LoadServerConfig(absl::string_view service_prefix,
   if (!flags.ok()) return flags.status();
   ServerConfig config = defaults;
 
+  const std::string prefix(service_prefix);
+  absl::optional<Setting> listen_host = Find(kListenHost, *flags, prefix, env);
+  if (listen_host.has_value()) {
+    absl::StatusOr<std::string> host = ParseListenHost(*listen_host);
+    if (!host.ok()) return host.status();
+    config.listen_host = *std::move(host);
+  }
+
   // Address and port: the first level (flag, prefixed, generic) that sets either one decides;
   // within a level the full address wins.
-  const std::string prefix(service_prefix);
+  bool address_set = false;
   std::vector<EnvLookup> levels = {
       [&](absl::string_view n) -> absl::optional<std::string> {
         auto it = flags->find(std::string(n));
@@ -177,15 +218,20 @@ absl::StatusOr<ServerConfig> LoadServerConfig(absl::string_view service_prefix,
       Setting s{source_name(level, kAddr), *addr};
       if (absl::Status st = CheckAddress(s); !st.ok()) return st;
       config.listen_address = s.value;
+      address_set = true;
       break;
     }
     if (absl::optional<std::string> port = levels[level](kPort); port.has_value()) {
       Setting s{source_name(level, kPort), *port};
       absl::StatusOr<int> p = ParsePort(s);
       if (!p.ok()) return p.status();
-      config.listen_address = absl::StrCat("0.0.0.0:", *p);
+      config.listen_address = JoinHostPort(config.listen_host, *p);
+      address_set = true;
       break;
     }
+  }
+  if (!address_set && listen_host.has_value()) {
+    config.listen_address = JoinHostPort(config.listen_host, PortOf(defaults.listen_address));
   }
 
   if (absl::optional<Setting> s = Find(kDrain, *flags, prefix, env); s.has_value()) {

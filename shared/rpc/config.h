@@ -5,8 +5,14 @@
 // service can still differ:
 //
 //   flag                        variable                   meaning (default)
-//   --grpc_addr=H:P             GRPC_ADDR                  listen address, host:port ("0.0.0.0:50051")
-//   --grpc_port=P               GRPC_PORT                  port only, on 0.0.0.0 (0 = pick a free port)
+//   --grpc_addr=H:P             GRPC_ADDR                  listen address, host:port ("127.0.0.1:50051")
+//   --grpc_port=P               GRPC_PORT                  port only, on LISTEN_HOST (0 = pick a free port)
+//                               LISTEN_HOST                the IP address every port without an address
+//                                                          of its own binds: GRPC_PORT, METRICS_PORT,
+//                                                          HEALTH_PORT (via the gRPC address) and a
+//                                                          service's own doors such as billing's
+//                                                          webhooks ("127.0.0.1"; "0.0.0.0" or "::"
+//                                                          = every interface, as deploy/k8s sets it)
 //   --grpc_drain_timeout=D      GRPC_DRAIN_TIMEOUT         drain deadline on SIGTERM (20s)
 //   --grpc_max_message_bytes=N  GRPC_MAX_MESSAGE_BYTES     largest message received or sent (4 MiB)
 //   --grpc_health_interval=D    GRPC_HEALTH_INTERVAL       how often health probes run (2s)
@@ -27,8 +33,11 @@
 //                               HEAP_TRIM_INTERVAL         how often free heap pages go back to the
 //                                                          OS (10s; //shared/base:heap_trimmer)
 //
-// The TLS, metrics, health-port and heap-trim settings have no flags; they are read as
-// `<PREFIX>_TLS_CERT_FILE` etc. or the generic name like the others. Insecure (plaintext) stays the default when nothing is set.
+// The listen-host, TLS, metrics, health-port and heap-trim settings have no flags; they are read
+// as `<PREFIX>_TLS_CERT_FILE` etc. or the generic name like the others. Insecure (plaintext)
+// stays the default when nothing is set, and so does loopback: a process started without
+// configuration (a developer's run, a test, a benchmark) is reachable from this machine only;
+// a deployment that wants other machines to connect says so with LISTEN_HOST.
 // Durations are absl durations ("20s", "1500ms", "1m") or bare seconds ("20"). At one level an
 // address beats a port. Flags are `--name=value` or `--name value`; arguments that do not start
 // with `--grpc_` are left alone for the service's own parsing.
@@ -36,7 +45,8 @@
 //   absl::StatusOr<suite::rpc::ServerConfig> config =
 //       suite::rpc::LoadServerConfig("IDENTITY", std::vector<std::string>(argv + 1, argv + argc));
 //   if (!config.ok()) { std::cerr << config.status() << "\n"; return 2; }
-//   // IDENTITY_GRPC_PORT=7001 → config->listen_address == "0.0.0.0:7001"
+//   // IDENTITY_GRPC_PORT=7001 → config->listen_address == "127.0.0.1:7001"
+//   // IDENTITY_LISTEN_HOST=0.0.0.0 IDENTITY_GRPC_PORT=7001 → "0.0.0.0:7001"
 #ifndef SUITE_SHARED_RPC_CONFIG_H_
 #define SUITE_SHARED_RPC_CONFIG_H_
 
@@ -64,7 +74,10 @@ struct ServerTlsConfig {
 
 struct ServerConfig {
   // host:port given to grpc::ServerBuilder::AddListeningPort; port 0 picks a free port.
-  std::string listen_address = "0.0.0.0:50051";
+  std::string listen_address = "127.0.0.1:50051";
+  // The IP address (no brackets, e.g. "127.0.0.1", "0.0.0.0", "::") the other ports bind: the
+  // metrics endpoint and a service's own listeners. Loopback unless LISTEN_HOST says otherwise.
+  std::string listen_host = "127.0.0.1";
   // How long in-flight calls may run on after SIGTERM before they are cancelled.
   absl::Duration drain_timeout = absl::Seconds(20);
   // Largest message, in bytes, the server receives or sends.
@@ -83,8 +96,8 @@ struct ServerConfig {
   absl::Duration health_interval = absl::Seconds(2);
   // TLS of the gRPC port; default plaintext.
   ServerTlsConfig tls;
-  // Port of the Prometheus /metrics HTTP endpoint GrpcServer::Start serves on 0.0.0.0; -1 = none,
-  // 0 = pick a free port.
+  // Port of the Prometheus /metrics HTTP endpoint GrpcServer::Start serves on listen_host;
+  // -1 = none, 0 = pick a free port.
   int metrics_port = -1;
   // Plaintext gRPC port, on the host of listen_address, that serves only grpc.health.v1 with
   // the main port's statuses: the kubelet's native gRPC probe cannot speak TLS. -1 = none,
@@ -101,13 +114,21 @@ using EnvLookup = std::function<absl::optional<std::string>(absl::string_view na
 // SystemEnv reads the process environment (getenv). An empty value counts as unset.
 absl::optional<std::string> SystemEnv(absl::string_view name);
 
+// JoinHostPort returns "host:port", with an IPv6 host in brackets ("[::1]:50051").
+std::string JoinHostPort(absl::string_view host, int port);
+
 // LoadServerConfig resolves every setting of the table above, starting from `defaults`.
 // `service_prefix` is upper case without the trailing underscore ("BILLING"); empty means only
 // the generic names. `args` are the command-line arguments without argv[0].
 //
+// The gRPC address is GRPC_ADDR when set; otherwise listen_host (LISTEN_HOST, else
+// defaults.listen_host) with GRPC_PORT; with neither GRPC_PORT nor LISTEN_HOST it stays
+// defaults.listen_address, and with LISTEN_HOST alone it is LISTEN_HOST with the port of
+// defaults.listen_address.
+//
 // Returns INVALID_ARGUMENT naming the variable or flag when a value does not parse or is out of
-// range (port beyond 65535, address without a port, negative or zero duration, message size
-// outside 1 KiB..1 GiB), when a `--grpc_` flag is unknown or has no value, when TLS_KEY_FILE is
+// range (LISTEN_HOST that is not an IPv4 or IPv6 address, port beyond 65535, address without a
+// port, negative or zero duration, message size outside 1 KiB..1 GiB), when a `--grpc_` flag is unknown or has no value, when TLS_KEY_FILE is
 // missing while TLS_CERT_FILE is set (or the other way round), or TLS_CLIENT_CA_FILE is set
 // without a server certificate. Does not open the files. Thread-safe if `env` is.
 absl::StatusOr<ServerConfig> LoadServerConfig(absl::string_view service_prefix,

@@ -24,7 +24,8 @@ EnvLookup FakeEnv(std::map<std::string, std::string> vars) {
 TEST(LoadServerConfigTest, NothingSetGivesTheDefaults) {
   absl::StatusOr<ServerConfig> config = LoadServerConfig("IDENTITY", {}, {}, FakeEnv({}));
   ASSERT_TRUE(config.ok()) << config.status();
-  EXPECT_EQ(config->listen_address, "0.0.0.0:50051");
+  EXPECT_EQ(config->listen_address, "127.0.0.1:50051");
+  EXPECT_EQ(config->listen_host, "127.0.0.1");
   EXPECT_EQ(config->drain_timeout, absl::Seconds(20));
   EXPECT_EQ(config->max_message_bytes, 4 * 1024 * 1024);
   EXPECT_EQ(config->health_interval, absl::Seconds(2));
@@ -66,7 +67,7 @@ TEST(LoadServerConfigTest, PrefixedVariableBeatsGenericOne) {
                {"GRPC_DRAIN_TIMEOUT", "5s"}, {"BILLING_GRPC_MAX_MESSAGE_BYTES", "2048"},
                {"GRPC_HANDLER_THREADS", "4"}, {"BILLING_GRPC_HANDLER_THREADS", "32"}}));
   ASSERT_TRUE(config.ok()) << config.status();
-  EXPECT_EQ(config->listen_address, "0.0.0.0:7002");
+  EXPECT_EQ(config->listen_address, "127.0.0.1:7002");
   EXPECT_EQ(config->drain_timeout, absl::Seconds(5));
   EXPECT_EQ(config->max_message_bytes, 2048);
   EXPECT_EQ(config->handler_threads, 32);
@@ -74,9 +75,11 @@ TEST(LoadServerConfigTest, PrefixedVariableBeatsGenericOne) {
 
 TEST(LoadServerConfigTest, AnotherServicesPrefixIsIgnored) {
   absl::StatusOr<ServerConfig> config =
-      LoadServerConfig("BILLING", {}, {}, FakeEnv({{"IDENTITY_GRPC_PORT", "7001"}}));
+      LoadServerConfig("BILLING", {}, {},
+                       FakeEnv({{"IDENTITY_GRPC_PORT", "7001"}, {"IDENTITY_LISTEN_HOST", "::"}}));
   ASSERT_TRUE(config.ok()) << config.status();
-  EXPECT_EQ(config->listen_address, "0.0.0.0:50051");
+  EXPECT_EQ(config->listen_address, "127.0.0.1:50051");
+  EXPECT_EQ(config->listen_host, "127.0.0.1");
 }
 
 TEST(LoadServerConfigTest, FlagsOverrideEnvironmentInBothSpellings) {
@@ -95,7 +98,43 @@ TEST(LoadServerConfigTest, PortFlagBeatsAddressVariable) {
   absl::StatusOr<ServerConfig> config = LoadServerConfig(
       "IDENTITY", {"--grpc_port=0"}, {}, FakeEnv({{"IDENTITY_GRPC_ADDR", "10.0.0.1:5"}}));
   ASSERT_TRUE(config.ok()) << config.status();
-  EXPECT_EQ(config->listen_address, "0.0.0.0:0");
+  EXPECT_EQ(config->listen_address, "127.0.0.1:0");
+}
+
+// Every port binds loopback unless the deployment names the interfaces: a port given alone
+// lands on LISTEN_HOST, and LISTEN_HOST alone moves the default port there.
+TEST(LoadServerConfigTest, PortsBindLoopbackUnlessListenHostSaysOtherwise) {
+  struct Case {
+    std::map<std::string, std::string> env;
+    std::string address;
+    std::string host;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{{"BILLING_GRPC_PORT", "7002"}}, "127.0.0.1:7002", "127.0.0.1"},
+           {{{"BILLING_LISTEN_HOST", "0.0.0.0"}, {"BILLING_GRPC_PORT", "7002"}}, "0.0.0.0:7002",
+            "0.0.0.0"},
+           {{{"LISTEN_HOST", "0.0.0.0"}}, "0.0.0.0:50052", "0.0.0.0"},
+           {{{"LISTEN_HOST", "0.0.0.0"}, {"BILLING_LISTEN_HOST", "10.1.2.3"}}, "10.1.2.3:50052",
+            "10.1.2.3"},
+           {{{"BILLING_LISTEN_HOST", "::"}, {"GRPC_PORT", "0"}}, "[::]:0", "::"},
+           {{{"BILLING_LISTEN_HOST", "[::1]"}}, "[::1]:50052", "::1"},
+           // A full address is taken as given; the other ports still follow LISTEN_HOST.
+           {{{"BILLING_LISTEN_HOST", "0.0.0.0"}, {"BILLING_GRPC_ADDR", "127.0.0.1:9"}},
+            "127.0.0.1:9", "0.0.0.0"},
+       }) {
+    ServerConfig defaults;
+    defaults.listen_address = "127.0.0.1:50052";
+    absl::StatusOr<ServerConfig> config = LoadServerConfig("BILLING", {}, defaults, FakeEnv(c.env));
+    ASSERT_TRUE(config.ok()) << config.status();
+    EXPECT_EQ(config->listen_address, c.address);
+    EXPECT_EQ(config->listen_host, c.host);
+  }
+}
+
+TEST(JoinHostPortTest, BracketsIpv6Only) {
+  EXPECT_EQ(JoinHostPort("127.0.0.1", 50051), "127.0.0.1:50051");
+  EXPECT_EQ(JoinHostPort("::", 0), "[::]:0");
+  EXPECT_EQ(JoinHostPort("fe80::1", 8082), "[fe80::1]:8082");
 }
 
 TEST(LoadServerConfigTest, AddressBeatsPortAtTheSameLevel) {
@@ -128,6 +167,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{{{"GRPC_PORT", "-1"}}, {}, "GRPC_PORT"},
         BadValue{{{"IDENTITY_GRPC_ADDR", "localhost"}}, {}, "IDENTITY_GRPC_ADDR"},
         BadValue{{{"GRPC_ADDR", "host:port"}}, {}, "GRPC_ADDR"},
+        BadValue{{{"IDENTITY_LISTEN_HOST", "localhost"}}, {}, "IDENTITY_LISTEN_HOST"},
+        BadValue{{{"LISTEN_HOST", "0.0.0.0:50051"}}, {}, "LISTEN_HOST"},
+        BadValue{{{"LISTEN_HOST", "[::"}}, {}, "LISTEN_HOST"},
+        BadValue{{{"LISTEN_HOST", "256.0.0.1"}}, {}, "LISTEN_HOST"},
+        BadValue{{{"LISTEN_HOST", " 127.0.0.1"}}, {}, "LISTEN_HOST"},
         BadValue{{{"GRPC_DRAIN_TIMEOUT", "soon"}}, {}, "GRPC_DRAIN_TIMEOUT"},
         BadValue{{{"GRPC_DRAIN_TIMEOUT", "0"}}, {}, "GRPC_DRAIN_TIMEOUT"},
         BadValue{{{"GRPC_DRAIN_TIMEOUT", "-5s"}}, {}, "GRPC_DRAIN_TIMEOUT"},

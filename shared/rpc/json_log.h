@@ -2,8 +2,8 @@
 // expects (DESIGN.md §7).
 //
 //   suite::rpc::WriteLogLine({{"severity", "INFO"}, {"event", "server.started"},
-//                             {"address", "0.0.0.0:50051"}});
-//   // {"address":"0.0.0.0:50051","event":"server.started","severity":"INFO","time":"2026-..."}
+//                             {"address", "127.0.0.1:50051"}});
+//   // {"address":"127.0.0.1:50051","event":"server.started","severity":"INFO","time":"2026-..."}
 //
 //   if (!config.ok()) {
 //     return suite::rpc::LogStartupFailure("billing", 2, "server config", config.status());

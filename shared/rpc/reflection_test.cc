@@ -1,6 +1,6 @@
-// Server reflection of GrpcServer, in a binary that does not itself use the health messages:
-// it proves that the server library alone makes grpc.health.v1.Health describable, as a
-// service's main() needs for grpcurl / buf curl.
+// Server reflection of GrpcServer, in a binary that does not itself use the health messages or
+// the error details: it proves that the server library alone makes grpc.health.v1.Health and
+// google.rpc's Status, ErrorInfo and BadRequest describable, as grpcurl / buf curl need.
 #include <memory>
 #include <string>
 #include <tuple>
@@ -100,6 +100,33 @@ TEST_F(ReflectionTest, ReflectionDescribesHealthAndTheExampleService) {
     }
     EXPECT_TRUE(found) << symbol;
   }
+}
+
+// A client decoding a call's error details (grpc-status-details-bin: a google.rpc.Status of
+// Any) asks reflection for their types; the server library itself links them, so every binary
+// built on it answers, even one (like this test) whose own code never makes such a detail.
+TEST_F(ReflectionTest, ReflectionDescribesTheGoogleRpcErrorDetails) {
+  for (const std::string symbol : {"google.rpc.Status", "google.rpc.ErrorInfo",
+                                   "google.rpc.BadRequest", "google.rpc.BadRequest.FieldViolation"}) {
+    tv1::ReflectionRequest request;
+    request.set_file_containing_symbol(symbol);
+    tv1::ReflectionResponse response = Reflect(request);
+    ASSERT_TRUE(response.has_file_descriptor_response())
+        << symbol << ": " << response.error_response().error_message();
+    std::vector<std::string> messages;
+    for (const std::string& bytes : response.file_descriptor_response().file_descriptor_proto()) {
+      google::protobuf::FileDescriptorProto file;
+      ASSERT_TRUE(file.ParseFromString(bytes));
+      for (const auto& m : file.message_type()) {
+        messages.push_back(absl::StrCat(file.package(), ".", m.name()));
+      }
+    }
+    const std::string top = symbol.substr(0, symbol.find(".FieldViolation"));
+    EXPECT_THAT(messages, Contains(top)) << symbol;
+  }
+  tv1::ReflectionRequest unknown;
+  unknown.set_file_containing_symbol("google.rpc.NoSuchDetail");
+  EXPECT_EQ(Reflect(unknown).error_response().error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
 }  // namespace

@@ -16,12 +16,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "grpc/health/v1/health.pb.h"
 #include "shared/metrics/http_server.h"
 #include "shared/metrics/metrics.h"
 #include "shared/rpc/call_interceptor.h"
 #include "shared/rpc/calls_in_flight.h"
 #include "shared/rpc/json_log.h"
+#include "shared/rpc/library_log.h"
 #include "shared/rpc/tls.h"
 
 namespace suite::rpc {
@@ -72,12 +75,19 @@ void InitGrpcPlugins() {
     // Naming a health message links grpc/health/v1/health.pb.o, whose descriptor lets
     // reflection describe grpc.health.v1.Health (the default health service has none).
     (void)grpc::health::v1::HealthCheckRequest::descriptor();
+    // Likewise the error details every service sends (status.h): reflection then describes
+    // google.rpc.Status, ErrorInfo and BadRequest to any client that asks, whether or not this
+    // binary happens to build such a detail itself.
+    (void)google::rpc::Status::descriptor();
+    (void)google::rpc::ErrorInfo::descriptor();
+    (void)google::rpc::BadRequest::descriptor();
   });
 }
 
 }  // namespace
 
 void SetServingProcessDefaults() {
+  RouteLibraryLogsToJsonLog();
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 }
 
@@ -147,7 +157,7 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const ServerConfig
   }
   if (config.metrics_port >= 0) {
     absl::StatusOr<std::unique_ptr<metrics::MetricsHttpServer>> http =
-        metrics::MetricsHttpServer::Start(&metrics::Registry::Default(), "0.0.0.0",
+        metrics::MetricsHttpServer::Start(&metrics::Registry::Default(), config.listen_host,
                                           config.metrics_port);
     if (!http.ok()) {
       stop_started();
@@ -158,14 +168,25 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const ServerConfig
   self->heap_trimmer_ = std::make_unique<HeapTrimmer>(config.heap_trim_interval);
   CallsInFlight::Process().SetLimit(config.max_calls_in_flight);
   self->SetServing(true);
-  WriteLogLine({{"severity", "INFO"},
-                {"event", "server.started"},
-                {"metrics_port", self->metrics_port()},
-                {"address", config.listen_address},
-                {"port", self->port_},
-                {"health_port", self->health_port()},
-                {"max_calls_in_flight", config.max_calls_in_flight},
-                {"tls", !config.tls.enabled() ? "off" : config.tls.mutual() ? "mutual" : "on"}});
+  // Every address the process now listens on, with the port actually bound, so an operator
+  // can see from the log alone which interfaces each door is reachable on.
+  const std::string grpc_host = config.listen_address.substr(0, config.listen_address.rfind(':'));
+  nlohmann::json started = {
+      {"severity", "INFO"},
+      {"event", "server.started"},
+      {"address", absl::StrCat(grpc_host, ":", self->port_)},
+      {"port", self->port_},
+      {"metrics_port", self->metrics_port()},
+      {"health_port", self->health_port()},
+      {"max_calls_in_flight", config.max_calls_in_flight},
+      {"tls", !config.tls.enabled() ? "off" : config.tls.mutual() ? "mutual" : "on"}};
+  if (self->metrics_server_ != nullptr) {
+    started["metrics_address"] = JoinHostPort(config.listen_host, self->metrics_port());
+  }
+  if (self->health_server_ != nullptr) {
+    started["health_address"] = absl::StrCat(grpc_host, ":", self->health_port_);
+  }
+  WriteLogLine(std::move(started));
   return self;
 }
 

@@ -42,7 +42,9 @@
 namespace suite::rpc {
 
 // SetServingProcessDefaults sets, once at the top of a service's main(), what a serving process
-// wants from its libraries: abseil's Mutex deadlock detection off. Debian builds abseil without
+// wants from its libraries: their log output as JSON lines (RouteLibraryLogsToJsonLog,
+// library_log.h), so every line of the service's log is one JSON object; and abseil's Mutex
+// deadlock detection off. Debian builds abseil without
 // NDEBUG, which leaves detection on: every Mutex acquisition then updates one process-wide
 // lock-order graph under a global lock (GraphCycles, DeadlockCheck: ~4% of questions' CPU in a
 // GetQuestion load, BENCHMARKS.md round 7). Tests keep it on, where it finds lock-order bugs.
@@ -63,7 +65,7 @@ class GrpcServer {
   // (the handlers are process-wide; have one such server per process).
   // The port serves TLS (mutual TLS) when config.tls says so (see config.h, tls.h). With
   // config.metrics_port >= 0 it also serves metrics::Registry::Default() at
-  // http://0.0.0.0:<metrics_port>/metrics (until the GrpcServer is destroyed, so scrapes
+  // http://<listen_host>:<metrics_port>/metrics (until the GrpcServer is destroyed, so scrapes
   // continue through the drain); a busy metrics port fails Start with UNAVAILABLE.
   // With config.health_port >= 0 a second, plaintext port on the same host serves only
   // grpc.health.v1 with the same statuses (the kubelet's native gRPC probe cannot speak TLS);
@@ -71,7 +73,9 @@ class GrpcServer {
   // While the GrpcServer lives, a HeapTrimmer gives the heap's free pages back to the OS every
   // config.heap_trim_interval (//shared/base:heap_trimmer), so the process returns to its idle
   // footprint after a burst of calls. Start also sets the process's bound on calls in flight
-  // (CallsInFlight::Process(), calls_in_flight.h) to config.max_calls_in_flight.
+  // (CallsInFlight::Process(), calls_in_flight.h) to config.max_calls_in_flight. Once
+  // listening it logs event server.started with every bound address (address,
+  // metrics_address, health_address).
   // Returns INVALID_ARGUMENT for a null service or empty name or an unreadable TLS file,
   // UNAVAILABLE when an address cannot be bound (or the TLS material is unusable).
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(const ServerConfig& config,

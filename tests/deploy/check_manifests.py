@@ -4,6 +4,8 @@
 Usage: check_manifests.py REPO_ROOT OVERLAY_DIR...
 
 Each overlay is rendered with `kubectl kustomize`; then, for every workload:
+  - every service listens on all interfaces (<PREFIX>_LISTEN_HOST 0.0.0.0 or ::; the binaries
+    default to loopback);
   - every probe is a native gRPC probe on the gRPC containerPort, and that port is the one the
     binary listens on (<PREFIX>_GRPC_PORT in its environment, PREFIX taken from
     LoadServerConfig("...") in services/<svc>/main.cc), and the one services.md fixes for the
@@ -280,6 +282,12 @@ def check(docs, overlay_name, truth):
             elif str(listen) != str(grpc_port):
                 problems.append(f"the binary listens on {listen} ({prefix}_GRPC_PORT), the "
                                 f"probes and containerPort say {grpc_port}")
+            # The binaries bind 127.0.0.1 unless told otherwise (shared/rpc/config.h); in a
+            # pod the kubelet, the Service and Prometheus come in on the pod IP.
+            host = env.get(f"{prefix}_LISTEN_HOST", env.get("LISTEN_HOST"))
+            if host not in ("0.0.0.0", "::", "[::]"):
+                problems.append(f"{prefix}_LISTEN_HOST is {host!r}: the binary would listen on "
+                                f"loopback only; set it to 0.0.0.0 (or ::)")
             metrics = env.get(f"{prefix}_METRICS_PORT", env.get("METRICS_PORT"))
             if "metrics" in ports and str(metrics) != str(ports["metrics"]):
                 problems.append(f"containerPort metrics {ports['metrics']} but "
@@ -376,6 +384,11 @@ def mutations(dev, prod, truth):
             if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "identity-config":
                 d["data"]["IDENTITY_GRPC_PORT"] = "50099"
 
+    def loopback_only(docs):
+        for d in docs:
+            if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "billing-config":
+                del d["data"]["BILLING_LISTEN_HOST"]
+
     def one_prod_replica(docs):
         container(docs, "Deployment", "billing")[0]["spec"]["replicas"] = 1
 
@@ -410,6 +423,7 @@ def mutations(dev, prod, truth):
         (secret_in_configmap, "has secret-looking key QUESTIONS_PAGE_TOKEN_SECRET"),
         (probe_wrong_port, "readinessProbe targets port 50051, the container exposes gRPC on 50053"),
         (listen_elsewhere, "the binary listens on 50099 (IDENTITY_GRPC_PORT)"),
+        (loopback_only, "BILLING_LISTEN_HOST is None: the binary would listen on loopback only"),
         (no_limits, "container migrate: no limits.cpu"),
         (writable_root, "container identity: readOnlyRootFilesystem is not true"),
         (short_grace, "terminationGracePeriodSeconds 10 does not exceed the drain timeout"),

@@ -6,6 +6,7 @@
 #include "services/billing/errors.h"
 #include "shared/base/status_macros.h"
 #include "shared/rpc/handler.h"
+#include "shared/rpc/enum_field.h"
 #include "shared/rpc/status.h"
 #include "shared/rpc/timestamp.h"
 
@@ -303,7 +304,8 @@ grpc::ServerUnaryReactor* BillingGrpcService::RecordTransaction(
                       tx.kind = TransactionKind::kAdjustment;
                       break;
                     default:
-                      return suite::rpc::InvalidArgument("transaction.kind", "must be set");
+                      // 0: "is required"; any other number: "unknown value N".
+                      return suite::rpc::CheckEnumField("transaction.kind", in.kind(), false, true);
                   }
                   switch (in.status()) {
                     case v1::TRANSACTION_STATUS_PENDING:
@@ -316,7 +318,8 @@ grpc::ServerUnaryReactor* BillingGrpcService::RecordTransaction(
                       tx.status = TransactionStatus::kFailed;
                       break;
                     default:
-                      return suite::rpc::InvalidArgument("transaction.status", "must be set");
+                      // 0: "is required"; any other number: "unknown value N".
+                      return suite::rpc::CheckEnumField("transaction.status", in.status(), false, true);
                   }
                   tx.currency = in.currency();
                   tx.amount_cents = in.amount_cents();
@@ -372,7 +375,8 @@ grpc::ServerUnaryReactor* BillingGrpcService::ListStripeEvents(
                       filter.status = EventStatus::kFailed;
                       break;
                     default:
-                      return suite::rpc::InvalidArgument("status", "is not a known status");
+                      return suite::rpc::CheckEnumField("status", request->status(), false,
+                                                        false);
                   }
                   filter.type = request->type();
                   if (request->has_start_time()) {

@@ -447,6 +447,41 @@ TEST_F(BillingServiceTest, LedgerValidatesBeforeWriting) {
   EXPECT_EQ(Count("SELECT count(*) FROM billing.transactions"), 0);
 }
 
+// proto3 hands a handler any enum number a client sends: one billing does not know is refused
+// as "<field>: unknown value N" (not "must be set"), and nothing is written or widened.
+TEST_F(BillingServiceTest, UnknownEnumNumberIsUnknownValueNamingTheField) {
+  auto expect = [](const grpc::Status& s, const std::string& field, const std::string& why) {
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << field;
+    EXPECT_EQ(s.error_message(), absl::StrCat(field, ": ", why));
+    auto v = suite::rpc::FieldViolationsOf(suite::rpc::FromGrpcStatus(s));
+    ASSERT_EQ(v.size(), 1u);
+    EXPECT_EQ(v[0].field, field);
+    EXPECT_EQ(v[0].description, why);
+  };
+  v1::RecordTransactionResponse out;
+  // Beyond the largest value of each enum here (StripeEventStatus's is 4), negative, extremes.
+  for (int n : {7, 5, -1, 2147483647, -2147483647 - 1}) {
+    const std::string why = absl::StrCat("unknown value ", n);
+    auto kind = Payment("k", 1);
+    kind.mutable_transaction()->set_kind(static_cast<v1::TransactionKind>(n));
+    expect(stub_->RecordTransaction(As("admin").get(), kind, &out), "transaction.kind", why);
+    auto status = Payment("k", 1);
+    status.mutable_transaction()->set_status(static_cast<v1::TransactionStatus>(n));
+    expect(stub_->RecordTransaction(As("admin").get(), status, &out), "transaction.status", why);
+
+    v1::ListStripeEventsRequest list;
+    list.set_status(static_cast<v1::StripeEventStatus>(n));
+    v1::ListStripeEventsResponse listed;
+    expect(stub_->ListStripeEvents(As("admin").get(), list, &listed), "status", why);
+  }
+  // Not set where it must be: "is required".
+  auto unset = Payment("k", 1);
+  unset.mutable_transaction()->set_kind(v1::TRANSACTION_KIND_UNSPECIFIED);
+  expect(stub_->RecordTransaction(As("admin").get(), unset, &out), "transaction.kind",
+         "is required");
+  EXPECT_EQ(Count("SELECT count(*) FROM billing.transactions"), 0);
+}
+
 TEST_F(BillingServiceTest, ListTransactionsPagesWithSignedTokens) {
   for (int i = 0; i < 5; ++i) {
     v1::RecordTransactionResponse out;

@@ -10,6 +10,7 @@
 #include "shared/base/status_macros.h"
 #include "shared/rpc/handler.h"
 #include "shared/rpc/request_context.h"
+#include "shared/rpc/enum_field.h"
 #include "shared/rpc/status.h"
 #include "shared/rpc/timestamp.h"
 
@@ -54,7 +55,8 @@ absl::StatusOr<UserStatus> UserStatusOf(pb::UserStatus s, absl::string_view fiel
     case pb::USER_STATUS_DISABLED:
       return UserStatus::kDisabled;
     default:
-      return errors::Invalid(field, "must be ACTIVE, SUSPENDED or DISABLED");
+      // 0: "is required"; any other number: "unknown value N".
+      return suite::rpc::CheckEnumField(field, s, /*known=*/false, /*required=*/true);
   }
 }
 
@@ -67,7 +69,8 @@ absl::StatusOr<AccountStatus> AccountStatusOf(pb::AccountStatus s, absl::string_
     case pb::ACCOUNT_STATUS_CLOSED:
       return AccountStatus::kClosed;
     default:
-      return errors::Invalid(field, "must be ACTIVE, SUSPENDED or CLOSED");
+      // 0: "is required"; any other number: "unknown value N".
+      return suite::rpc::CheckEnumField(field, s, /*known=*/false, /*required=*/true);
   }
 }
 
@@ -515,9 +518,8 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::ListLoginAttempts(
     filter.email = request->email();
     filter.ip = request->ip();
     // An unknown enum number (proto3 keeps it) is refused, not read as "no filter".
-    if (!pb::SuccessFilter_IsValid(request->success())) {
-      return errors::Invalid("success", "unknown SuccessFilter value");
-    }
+    SUITE_RETURN_IF_ERROR(suite::rpc::CheckEnumField(
+        "success", request->success(), pb::SuccessFilter_IsValid(request->success()), false));
     if (request->success() == pb::SUCCESS_FILTER_SUCCEEDED) filter.success = true;
     if (request->success() == pb::SUCCESS_FILTER_FAILED) filter.success = false;
     if (request->has_start_time()) filter.start_time = TimeFromTimestamp(request->start_time());

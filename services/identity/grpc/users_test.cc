@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
+#include "absl/strings/str_cat.h"
 #include "services/identity/grpc/test_helpers.h"
 
 namespace suite::identity::testing {
@@ -307,6 +308,56 @@ TEST_F(UsersTest, SuspendingAUserRevokesTheirSessionsAndOnlyAdminsMaySetStatus) 
   grpc::Status s = client_->stub().SetUserStatus(Client::Bearer(admin).get(), unspecified, &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(BadField(s), "status");
+}
+
+// proto3 hands a handler any enum number a client sends: one identity does not know is refused
+// as "<field>: unknown value N" (not "must be ..." or "is required"), never read as "no filter".
+TEST_F(UsersTest, UnknownEnumNumberIsUnknownValueNamingTheField) {
+  std::string ada_id;
+  client_->MemberToken("ada@example.com", &ada_id);
+  const std::string admin = client_->AdminToken();
+  for (int n : {7, 4, -1, 2147483647, -2147483647 - 1}) {
+    const std::string want = absl::StrCat("status: unknown value ", n);
+    pb::SetUserStatusRequest set;
+    set.set_user_id(ada_id);
+    set.set_status(static_cast<pb::UserStatus>(n));
+    pb::SetUserStatusResponse set_resp;
+    grpc::Status s = client_->stub().SetUserStatus(Client::Bearer(admin).get(), set, &set_resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(s.error_message(), want);
+    EXPECT_EQ(BadField(s), "status");
+
+    pb::ListUsersRequest list;
+    list.set_status(static_cast<pb::UserStatus>(n));
+    pb::ListUsersResponse listed;
+    s = client_->stub().ListUsers(Client::Bearer(admin).get(), list, &listed);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(s.error_message(), want);
+
+    pb::UpdateAccountRequest account;
+    account.set_account_id("00000000-0000-4000-8000-000000000000");
+    account.set_status(static_cast<pb::AccountStatus>(n));
+    pb::UpdateAccountResponse updated;
+    s = client_->stub().UpdateAccount(Client::Bearer(admin).get(), account, &updated);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(s.error_message(), want);
+
+    pb::ListLoginAttemptsRequest attempts;
+    attempts.set_success(static_cast<pb::SuccessFilter>(n));
+    pb::ListLoginAttemptsResponse attempted;
+    s = client_->stub().ListLoginAttempts(Client::Bearer(admin).get(), attempts, &attempted);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(s.error_message(), absl::StrCat("success: unknown value ", n));
+    EXPECT_EQ(BadField(s), "success");
+  }
+  // Not set where it must be: "is required".
+  pb::SetUserStatusRequest unset;
+  unset.set_user_id(ada_id);
+  pb::SetUserStatusResponse resp;
+  grpc::Status s = client_->stub().SetUserStatus(Client::Bearer(admin).get(), unset, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(), "status: is required");
+  EXPECT_EQ(Count("SELECT count(*) FROM identity.users WHERE status <> 'active'"), 0);
 }
 
 TEST_F(UsersTest, DeleteUserIsSoftRevokesSessionsAndBlocksLogin) {

@@ -352,6 +352,16 @@ absl::Status QuestionBank::Import::Add(NewQuestion item) {
   return absl::OkStatus();
 }
 
+absl::Status QuestionBank::Import::Reject(const NewQuestion& item, std::string field,
+                                          std::string message) {
+  if (next_index_ >= kMaxImportItems) {
+    return InvalidArgument("items", absl::StrCat("an import holds at most ", kMaxImportItems,
+                                                 " items; split it"));
+  }
+  Fail(next_index_++, item.external_key, std::move(field), std::move(message));
+  return absl::OkStatus();
+}
+
 absl::Status QuestionBank::Import::Flush() {
   if (pending_.empty()) return absl::OkStatus();
   std::vector<std::string> tag_ids;

@@ -128,6 +128,10 @@ class QuestionBank {
   class Import {
    public:
     absl::Status Add(NewQuestion item);
+    // Reject counts `item` as the next item, failed on `field` with `message`: for a fault
+    // only the caller can see (an enum number the API adapter does not know). INVALID_ARGUMENT
+    // beyond the import's item limit, as Add.
+    absl::Status Reject(const NewQuestion& item, std::string field, std::string message);
     absl::StatusOr<ImportResult> Finish();
 
    private:

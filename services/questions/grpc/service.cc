@@ -14,6 +14,7 @@
 #include "shared/base/status_macros.h"
 #include "shared/rpc/blocking_executor.h"
 #include "shared/rpc/handler.h"
+#include "shared/rpc/enum_field.h"
 #include "shared/rpc/status.h"
 #include "shared/rpc/timestamp.h"
 
@@ -124,11 +125,11 @@ pb::PracticeMode ToProto(PracticeMode m) {
   return m == PracticeMode::kExam ? pb::PRACTICE_MODE_EXAM : pb::PRACTICE_MODE_TUTOR;
 }
 
-// An optional enum field: UNSPECIFIED is "not set"; a value we do not know is an error.
+// An optional enum field: UNSPECIFIED is "not set"; a number we do not know is refused as
+// "unknown value N" (suite::rpc::CheckEnumField), never read as "not set".
 template <typename P>
 absl::Status OptionalEnum(absl::string_view field, P value, bool known) {
-  if (static_cast<int>(value) != 0 && !known) return InvalidArgument(field, "unknown value");
-  return absl::OkStatus();
+  return suite::rpc::CheckEnumField(field, static_cast<int>(value), known, /*required=*/false);
 }
 
 // --- messages ---
@@ -287,7 +288,8 @@ grpc::ServerUnaryReactor* QuestionBankGrpcService::UpdateQuestion(
         update.explanation = request->explanation();
       } else if (path == "difficulty") {
         update.difficulty = FromProto(request->difficulty());
-        if (!update.difficulty) return InvalidArgument("difficulty", "is required");
+        SUITE_RETURN_IF_ERROR(suite::rpc::CheckEnumField(
+            "difficulty", request->difficulty(), update.difficulty.has_value(), true));
       } else if (path == "choices") {
         update.choices = FromProto(request->choices());
       } else {
@@ -376,6 +378,7 @@ grpc::ServerUnaryReactor* QuestionBankGrpcService::CreateTag(grpc::CallbackServe
                                                              pb::CreateTagResponse* response) {
   HANDLE({
     absl::optional<TagKind> kind = FromProto(request->kind());
+    SUITE_RETURN_IF_ERROR(OptionalEnum("kind", request->kind(), kind.has_value()));
     SUITE_ASSIGN_OR_RETURN(Tag tag,
                            bank_->CreateTag(actor, kind, request->slug(), request->label()));
     ToProto(tag, response->mutable_tag());
@@ -447,6 +450,14 @@ grpc::Status QuestionBankGrpcService::ImportQuestions(
           q.choices = FromProto(item.choices());
           q.tag_ids = Strings(item.tag_ids());
           q.publish = item.publish();
+          // The item fails on its own (the import goes on), as any other bad field of it.
+          if (absl::Status bad = OptionalEnum("difficulty", item.difficulty(),
+                                              q.difficulty.has_value());
+              !bad.ok()) {
+            const std::vector<suite::rpc::FieldViolation> v = suite::rpc::FieldViolationsOf(bad);
+            SUITE_RETURN_IF_ERROR(import.Reject(q, v.front().field, v.front().description));
+            continue;
+          }
           SUITE_RETURN_IF_ERROR(import.Add(std::move(q)));
         }
       }
@@ -478,6 +489,7 @@ grpc::ServerUnaryReactor* QuestionBankGrpcService::StartPracticeSession(
     pb::StartPracticeSessionResponse* response) {
   HANDLE({
     absl::optional<PracticeMode> mode = FromProto(request->mode());
+    SUITE_RETURN_IF_ERROR(OptionalEnum("mode", request->mode(), mode.has_value()));
     PracticeFilter filter;
     filter.difficulty = FromProto(request->filter().difficulty());
     SUITE_RETURN_IF_ERROR(OptionalEnum("filter.difficulty", request->filter().difficulty(),

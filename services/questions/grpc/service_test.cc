@@ -472,6 +472,93 @@ TEST_F(ServiceTest, EveryBadInputIsInvalidArgumentNamingTheFieldAndWritesNothing
   EXPECT_EQ(FieldOf(stub_->UpdateQuestion(As("author").get(), update, &updated)), "update_mask");
 }
 
+// proto3 hands a handler any enum number a client sends: one this server does not know is
+// refused as "<field>: unknown value N", never as "is required" (it was set) and never read
+// as "not set" (which would widen a filter or pick a default).
+TEST_F(ServiceTest, UnknownEnumNumberIsUnknownValueNamingTheFieldInEveryRpc) {
+  // Beyond the largest value of every enum here (TagKind's is 5), negative, the extremes.
+  for (int n : {7, 6, -1, 2147483647, -2147483647 - 1}) {
+    const std::string want = absl::StrCat("unknown value ", n);
+    auto expect = [&](const grpc::Status& s, const std::string& field) {
+      EXPECT_EQ(s.error_code(), grpc::INVALID_ARGUMENT) << field << " " << n;
+      EXPECT_EQ(s.error_message(), absl::StrCat(field, ": ", want));
+      auto v = suite::rpc::FieldViolationsOf(suite::rpc::FromGrpcStatus(s));
+      ASSERT_EQ(v.size(), 1u) << field;
+      EXPECT_EQ(v[0].field, field);
+      EXPECT_EQ(v[0].description, want);
+    };
+    pb::CreateQuestionRequest create = Valid();
+    create.set_difficulty(static_cast<pb::QuestionDifficulty>(n));
+    pb::CreateQuestionResponse created;
+    expect(stub_->CreateQuestion(As("author").get(), create, &created), "difficulty");
+
+    pb::UpdateQuestionRequest update;
+    update.set_question_id("00000000-0000-4000-8000-000000000001");
+    update.set_difficulty(static_cast<pb::QuestionDifficulty>(n));
+    update.mutable_update_mask()->add_paths("difficulty");
+    pb::UpdateQuestionResponse updated;
+    expect(stub_->UpdateQuestion(As("author").get(), update, &updated), "difficulty");
+
+    pb::CreateTagRequest tag;
+    tag.set_kind(static_cast<pb::TagKind>(n));
+    tag.set_slug("ok");
+    tag.set_label("ok");
+    pb::CreateTagResponse tagged;
+    expect(stub_->CreateTag(As("author").get(), tag, &tagged), "kind");
+
+    pb::ListTagsRequest tags;
+    tags.set_kind(static_cast<pb::TagKind>(n));
+    pb::ListTagsResponse listed_tags;
+    expect(stub_->ListTags(As("member").get(), tags, &listed_tags), "kind");
+
+    pb::ListQuestionsRequest list;
+    pb::ListQuestionsResponse listed;
+    list.mutable_filter()->set_status(static_cast<pb::QuestionStatus>(n));
+    expect(stub_->ListQuestions(As("author").get(), list, &listed), "filter.status");
+    list.mutable_filter()->set_status(pb::QUESTION_STATUS_UNSPECIFIED);
+    list.mutable_filter()->set_difficulty(static_cast<pb::QuestionDifficulty>(n));
+    expect(stub_->ListQuestions(As("author").get(), list, &listed), "filter.difficulty");
+
+    pb::StartPracticeSessionRequest start;
+    start.set_question_count(5);
+    start.set_mode(static_cast<pb::PracticeMode>(n));
+    pb::StartPracticeSessionResponse started;
+    expect(stub_->StartPracticeSession(As("member").get(), start, &started), "mode");
+    start.set_mode(pb::PRACTICE_MODE_TUTOR);
+    start.mutable_filter()->set_difficulty(static_cast<pb::QuestionDifficulty>(n));
+    expect(stub_->StartPracticeSession(As("member").get(), start, &started), "filter.difficulty");
+
+    // An import reports the item and goes on with the others.
+    pb::ImportQuestionsResponse imported;
+    auto context = As("author");
+    auto writer = stub_->ImportQuestions(context.get(), &imported);
+    pb::ImportQuestionsRequest batch;
+    for (int i = 0; i < 2; ++i) {
+      pb::ImportQuestionItem* item = batch.add_items();
+      item->set_external_key(absl::StrCat("enum-", n, "-", i));
+      item->set_stem("A stem");
+      item->set_difficulty(i == 0 ? static_cast<pb::QuestionDifficulty>(n)
+                                  : pb::QUESTION_DIFFICULTY_EASY);
+      auto* c = item->add_choices();
+      c->set_text("yes");
+      c->set_is_correct(true);
+      item->add_choices()->set_text("no");
+    }
+    EXPECT_TRUE(writer->Write(batch));
+    writer->WritesDone();
+    ASSERT_TRUE(writer->Finish().ok());
+    EXPECT_EQ(imported.created_count(), 1);
+    EXPECT_EQ(imported.failed_count(), 1);
+    ASSERT_EQ(imported.errors_size(), 1);
+    EXPECT_EQ(imported.errors(0).index(), 0);
+    EXPECT_EQ(imported.errors(0).field(), "difficulty");
+    EXPECT_EQ(imported.errors(0).message(), want);
+  }
+  EXPECT_EQ(Count("tags"), 0);
+  EXPECT_EQ(Count("practice_sessions"), 0);
+  EXPECT_EQ(Count("questions"), 5);  // one good item per import
+}
+
 TEST_F(ServiceTest, TagSlugsAreUniquePerKindAndTaggingIsIdempotent) {
   pb::Tag topic = MakeTag(pb::TAG_KIND_TOPIC, "opioids");
   pb::Tag substance = MakeTag(pb::TAG_KIND_SUBSTANCE, "opioids");

@@ -34,6 +34,27 @@ int FreeLoopbackPort();
 pid_t SpawnServer(const std::string& binary, const std::map<std::string, std::string>& env,
                   const std::vector<std::string>& args = {});
 
+// SpawnServerLogging is SpawnServer with the child's stdout and stderr both appended to
+// `log_file` (created if missing), as a deployment's collector receives them; -1 also when the
+// file cannot be opened.
+pid_t SpawnServerLogging(const std::string& binary,
+                         const std::map<std::string, std::string>& env,
+                         const std::string& log_file, const std::vector<std::string>& args = {});
+
+// One TCP socket a process listens on: the address as the kernel reports it ("127.0.0.1",
+// "0.0.0.0", "::", "::ffff:127.0.0.1") and the port.
+struct ListeningSocket {
+  std::string host;
+  int port = 0;
+};
+
+// ListeningSockets returns every TCP socket in state LISTEN that process `pid` holds open, read
+// from /proc (IPv4 and IPv6). Empty when the process is gone.
+std::vector<ListeningSocket> ListeningSockets(pid_t pid);
+
+// IsLoopback: 127.0.0.0/8, ::1, or an IPv4-mapped 127.x address.
+bool IsLoopback(const std::string& host);
+
 // WaitExit waits up to `timeout` for `pid` and returns its exit code; -1 when it was ended by
 // a signal or did not exit in time (it is then killed with SIGKILL and reaped).
 int WaitExit(pid_t pid, absl::Duration timeout);
