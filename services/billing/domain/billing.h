@@ -1,4 +1,4 @@
-// Billing's rules (DESIGN.md §5; issue 4): webhook ingestion through one code path for both
+// Billing's rules: webhook ingestion through one code path for both
 // doors (HTTP and RPC), entitlements, the ledger, and paged reads. Authorization is the
 // adapter's job (it knows the caller); validation of inputs happens here, before storage.
 //

@@ -230,7 +230,7 @@ std::vector<std::pair<std::string, std::string>> Statements() {
       // guesses at one account cannot all pass the check before any is settled. For the IP
       // they do not: many people share one address (NAT, a proxy), and when hashing queues for
       // seconds their ordinary concurrent logins would otherwise lock the address for the whole
-      // window (RELIABILITY.md). The IP limit then overshoots by at most the attempts in flight
+      // window. The IP limit then overshoots by at most the attempts in flight
       // at once, which the hashing queue bounds (IDENTITY_HASH_QUEUE). Both read the partial
       // indexes of failures (login_attempts_*_failures_idx): however many successful logins a
       // busy address or account has in the window, this check (run under their locks) reads
