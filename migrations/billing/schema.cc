@@ -51,7 +51,7 @@ OwnerSchema BillingSchema() {
           .Check("stripe_subscriptions_stripe_subscription_id_check")
           .Trigger("stripe_subscriptions_set_updated_at");
 
-  // Seed 000 §5.6, column for column.
+  // Every webhook event received: the unique stripe_event_id is the exactly-once claim.
   TableSpec events =
       Table("billing", "stripe_events")
           .Column(Pk())
@@ -75,7 +75,7 @@ OwnerSchema BillingSchema() {
           .Check("stripe_events_stripe_event_id_check")
           .Check("stripe_events_type_check");
 
-  // Seed 000 §7, plus request_fingerprint for idempotency conflicts.
+  // The append-only ledger, with request_fingerprint for idempotency conflicts.
   TableSpec transactions =
       Table("billing", "transactions")
           .Column(Pk())

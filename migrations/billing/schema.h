@@ -1,4 +1,4 @@
-// The schema the billing migrations produce (DESIGN.md §3), for `migrate verify` and tests.
+// The schema the billing migrations produce, for `migrate verify` and tests.
 //
 //   suite::db::schema::OwnerSchema billing = suite::migrations::BillingSchema();
 //   auto diffs = suite::db::schema::CheckSchema(url, billing);

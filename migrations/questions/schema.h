@@ -1,4 +1,4 @@
-// The schema the question bank's migrations produce (issue 5; DESIGN.md §3), for
+// The schema the question bank's migrations produce, for
 // `migrate verify` and the service's schema test.
 //
 //   suite::db::schema::OwnerSchema questions = suite::migrations::QuestionsSchema();

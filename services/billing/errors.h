@@ -1,4 +1,4 @@
-// The billing error catalog (STYLE.md 5): every status billing returns on purpose is made
+// The billing error catalog: every status billing returns on purpose is made
 // here, so codes and ErrorInfo reasons (domain "billing.suite") are chosen once.
 //
 //   return billing::errors::SubscriptionNotFound(id);   // NOT_FOUND, SUBSCRIPTION_NOT_FOUND

@@ -1,4 +1,4 @@
-// The question bank's error catalog (STYLE.md 5): every status the service makes on purpose,
+// The question bank's error catalog: every status the service makes on purpose,
 // with a stable ErrorInfo reason in domain "questions.suite", chosen once here.
 //
 //   if (!actor.author) return errors::AuthorRequired();

@@ -5,7 +5,7 @@
 // burst (thousands of calls in flight, dozens of TLS connections at once) fills the heaps with
 // small blocks that are all freed afterwards, but they are freed in no particular order, so
 // the heaps stay resident although they are mostly free: identity kept 40 MiB resident after
-// such a burst, and 25 MiB once malloc_trim(0) had run (BENCHMARKS.md round 11). The next
+// such a burst, and 25 MiB once malloc_trim(0) had run. The next
 // burst, or the next two argon2id buffers, then stacks on top of that. malloc_trim(0) hands
 // every whole free page of every arena back (madvise); a HeapTrimmer calls it every
 // `interval` from a thread of its own. A page given back costs a minor fault when malloc

@@ -5,7 +5,7 @@
 // estimates an array's length when it plans for the actual value (a custom plan) but assumes
 // ten elements in the generic plan, so the custom plan always looks cheaper and the statement
 // is planned anew on every execution. Measured on ValidateSession in batches of ~3.4: 72 µs of
-// PostgreSQL CPU per call that way, 32 µs with a generic plan (BENCHMARKS.md, round 7). With a
+// PostgreSQL CPU per call that way, 32 µs with a generic plan. With a
 // fixed number of key parameters the two estimates agree and the generic plan is kept.
 //
 // A statement is registered for 1, 2, 4, ... keys up to the batch limit; a batch runs the

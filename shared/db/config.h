@@ -1,4 +1,4 @@
-// Connection-pool settings, read from the environment (DESIGN.md §7: config from environment).
+// Connection-pool settings, read from the environment.
 //
 //   DATABASE_URL             libpq URL or key=value string (required)
 //   DB_POOL_SIZE             connections at most (default 16)
@@ -26,7 +26,7 @@ namespace suite::db {
 struct PoolConfig {
   std::string database_url;
   // As many as the default GRPC_HANDLER_THREADS, so a handler never waits for a connection
-  // while another handler's write waits on its COMMIT (BENCHMARKS.md round 9: writes +13-26%
+  // while another handler's write waits on its COMMIT (measured at 16: writes +13-26%
   // over 8; reads unchanged).
   int pool_size = 16;
   absl::Duration checkout_timeout = absl::Milliseconds(2000);

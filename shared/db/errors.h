@@ -1,4 +1,4 @@
-// The one place where database failures become absl::Status (DESIGN.md §6, STYLE.md 6).
+// The one place where database failures become absl::Status.
 //
 // libpqxx reports failures as exceptions; storage code catches them at its boundary and turns
 // them into a status with a canonical code, so that no exception leaves storage/:

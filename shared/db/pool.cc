@@ -165,7 +165,7 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectionPool::Connect(
     // No JIT compilation: PostgreSQL compiles a plan whose estimate exceeds jit_above_cost,
     // which the suite's short statements reach only on a misestimate (stale statistics), and
     // then the compile costs more than the query: 12.9 ms of JIT for plan nodes that ran in
-    // 0.7 ms (BENCHMARKS.md, round 10).
+    // 0.7 ms.
     conn->set_variable("jit", "off");
     return conn;
   } catch (const pqxx::broken_connection&) {

@@ -1,4 +1,4 @@
-// A bounded pool of libpqxx connections shared by one process (issue 2, DESIGN.md §7).
+// A bounded pool of libpqxx connections shared by one process.
 //
 // Storage code does not use the pool directly: it runs its work through RunInTransaction
 // (transaction.h), which checks a connection out, runs named statements on it and returns it.

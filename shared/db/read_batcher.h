@@ -3,7 +3,7 @@
 // A hot point read (a session by token hash, a user's subscription, a question by id) costs
 // PostgreSQL far more per statement than per row: on the 2-core bench machine, 32 clients ran
 // the session lookup for one key 41 700 times a second and for eight keys at once 25 500 times
-// (204 000 keys; BENCHMARKS.md, round 7). A ReadBatcher lets each caller ask for its own key
+// (204 000 keys). A ReadBatcher lets each caller ask for its own key
 // and block, while at most `max_in_flight` statements (default two) run at a time. Callers
 // that arrive while those are busy queue up, and the first caller to find a slot free reads
 // the queue (up to `max_batch` keys, oldest first) in one statement for all of them. Nothing
@@ -17,7 +17,8 @@
 //
 // Read blocks its thread. ReadAsync does not: a callback-API handler queues its key from
 // gRPC's own thread, and one task on the caller's executor reads batch after batch and calls
-// every caller of each batch back itself, so no thread waits per call (BENCHMARKS.md, round 8).
+// every caller of each batch back itself, so no thread waits per call
+// and the calls in flight are not bounded by the number of threads.
 // Both kinds of caller share one queue and the same slots.
 //
 //   sessions.ReadAsync(hash, caller, [](absl::StatusOr<absl::optional<Session>> session) {
@@ -76,7 +77,7 @@ struct ReadBatcherOptions {
   int max_batch = kDefaultReadBatch;
   // Most statements running at once. Small, so that calls queue and batches form under load;
   // not 1, because then one statement descheduled for a few milliseconds stalls every call.
-  // ValidateSession on the 2-core bench machine (BENCHMARKS.md, round 7), 1 / 2 / 3 / 4: at 32
+  // ValidateSession on the 2-core bench machine, 1 / 2 / 3 / 4: at 32
   // clients 14 000 / 13 000 / 12 500 / 11 800 calls/s (unbatched 10 600); at 9 400 calls/s
   // open loop, p99 over p50 8.5-82 with 1 and 3.5-8.3 with 2 (unbatched 3.6-7.9).
   int max_in_flight = 2;

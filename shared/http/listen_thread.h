@@ -9,7 +9,7 @@
 //
 // Why not just `std::thread([&] { server.listen_after_bind(); })`: httplib's stop() does nothing
 // until the loop has begun, so a stop() that beats the new thread leaves the loop running and
-// the join waiting forever (a test's TearDown hung so in CI, session 6).
+// the join waiting forever (a test's TearDown hung so in CI).
 #ifndef SUITE_SHARED_HTTP_LISTEN_THREAD_H_
 #define SUITE_SHARED_HTTP_LISTEN_THREAD_H_
 

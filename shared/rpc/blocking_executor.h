@@ -1,5 +1,4 @@
-// The blocking half of the suite's gRPC servers (issue 7, BENCHMARKS.md "where
-// the time goes").
+// The blocking half of the suite's gRPC servers.
 //
 // The services are on gRPC's callback API, which runs a handler on one of
 // gRPC's own event threads: a handler that blocks there (a database round trip,

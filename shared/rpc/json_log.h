@@ -1,5 +1,5 @@
 // Structured logs: one JSON object per line on stdout, as the deployment's log collector
-// expects (DESIGN.md §7).
+// expects.
 //
 //   suite::rpc::WriteLogLine({{"severity", "INFO"}, {"event", "server.started"},
 //                             {"address", "127.0.0.1:50051"}});

@@ -1,6 +1,5 @@
 // What a handler knows about the call it serves, beyond the request message: the request id,
-// the bearer token, the authenticated caller; and how to pass them on to downstream calls
-// (DESIGN.md §5).
+// the bearer token, the authenticated caller; and how to pass them on to downstream calls.
 //
 //   grpc::ServerUnaryReactor* GetThing(grpc::CallbackServerContext* context,
 //                                      const GetThingRequest* request,

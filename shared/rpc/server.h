@@ -1,4 +1,4 @@
-// The bootstrap every service's main() uses (DESIGN.md §7; STYLE.md 12): a grpc::Server with
+// The bootstrap every service's main() uses: a grpc::Server with
 // the standard health service, server reflection, the per-RPC log line and request ids, a
 // serving status that can follow a probe, and a graceful drain on SIGTERM/SIGINT.
 //
@@ -47,7 +47,7 @@ namespace suite::rpc {
 // deadlock detection off. Debian builds abseil without
 // NDEBUG, which leaves detection on: every Mutex acquisition then updates one process-wide
 // lock-order graph under a global lock (GraphCycles, DeadlockCheck: ~4% of questions' CPU in a
-// GetQuestion load, BENCHMARKS.md round 7). Tests keep it on, where it finds lock-order bugs.
+// GetQuestion load). Tests keep it on, where it finds lock-order bugs.
 void SetServingProcessDefaults();
 
 // One service to serve, with the name the health service knows it by: the generated

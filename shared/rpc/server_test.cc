@@ -489,7 +489,7 @@ TEST_F(ServerTest, DrainLetsInFlightCallFinishRefusesNewOnesAndReturns) {
 
   // The listener closes: a new connection is refused while the slow call still runs. The
   // "server.draining" line comes just before grpc::Server::Shutdown, so a call that races the
-  // start of Shutdown may instead be cancelled by gRPC core (RELIABILITY.md, SIGTERM); it is
+  // start of Shutdown may instead be cancelled by gRPC core; it is
   // never served. Try again until the refusal shows.
   grpc::StatusCode refused = grpc::StatusCode::OK;
   for (int attempt = 0; attempt < 20 && refused != grpc::StatusCode::UNAVAILABLE; ++attempt) {

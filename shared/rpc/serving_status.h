@@ -1,5 +1,5 @@
 // Keeps a serving status in step with a probe, e.g. the database pool's ping, so that the
-// health service says NOT_SERVING while the database is unreachable (DESIGN.md §7).
+// health service says NOT_SERVING while the database is unreachable.
 //
 //   suite::rpc::ServingStatusFollower follower(
 //       [&pool] { return pool.Ping().ok(); }, absl::Seconds(2),

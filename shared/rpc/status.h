@@ -1,4 +1,4 @@
-// The one conversion between absl::Status and grpc::Status (DESIGN.md §2, §6; STYLE.md 3).
+// The one conversion between absl::Status and grpc::Status, made at the edge of every RPC.
 //
 // Domain code builds statuses with rich details without seeing protobuf types; the details ride
 // along as absl::Status payloads and become google.rpc details (BadRequest, ErrorInfo) in the

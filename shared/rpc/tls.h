@@ -1,4 +1,4 @@
-// TLS for the suite's gRPC traffic, from PEM files named by the environment (DESIGN.md §7).
+// TLS for the suite's gRPC traffic, from PEM files named by the environment.
 //
 // Servers: GrpcServer::Start already serves TLS when ServerConfig::tls is set (LoadServerConfig
 // fills it from `<PREFIX>_TLS_CERT_FILE`, `<PREFIX>_TLS_KEY_FILE` and, for mutual TLS,

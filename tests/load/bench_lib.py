@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Helpers of tools/bench (issue 7); standard library only.
+"""Helpers of tools/bench; standard library only.
 
   bench_lib.py pgbench LOG RPC MARKER OUTDIR   the RPC's own SQL, as the service sent it
                                                (PostgreSQL log, log_statement=all), turned

@@ -686,7 +686,7 @@ class ListQuestionsWorkload : public ServiceWorkload<qv1::QuestionBankService> {
 };
 
 // A tutor session of 20 questions, half of them with a difficulty: the draw that has to stay
-// cheap as the bank grows (BENCHMARKS.md round 13).
+// cheap as the bank grows.
 class StartPracticeSessionWorkload : public ServiceWorkload<qv1::QuestionBankService> {
  public:
   explicit StartPracticeSessionWorkload(Env& env) : ServiceWorkload(env, env.questions) {}

@@ -318,9 +318,9 @@ TEST_F(FaultsTest, IdentityDownCallersGetUnavailableNeverAHang) {
 // A refusal is UNAVAILABLE, or CANCELLED: a call that reaches the server's open connection
 // after grpc::Server::Shutdown began, before the client has seen the GOAWAY, is cancelled by
 // gRPC core (status message "CANCELLED") without reaching a handler. Still so on the callback
-// API (round 3). A lame-duck pause (NOT_SERVING, still serving, then Shutdown) only moves the
+// API. A lame-duck pause (NOT_SERVING, still serving, then Shutdown) only moves the
 // race to the end of the pause for clients that do not watch health, as these do not (and no
-// channel of the suite does); measured in round 3 (RELIABILITY.md). The codes of the calls
+// channel of the suite does): tried and measured, so the drain has none. The codes of the calls
 // that raced the drain and the first CANCELLED are printed.
 void SigtermUnderLoad(const std::string& service, ServiceProcess& process, int threads,
                       const std::string& db_url, const std::string& find_sql,

@@ -25,7 +25,7 @@
 // --peak_p99_ms. The measured peak is the highest passing step's rate; the soak runs at
 // --load_fraction of it. The peak phase logs in with its own 200 accounts from other
 // addresses, so an overloaded step's login throttling cannot touch the soak's logins. The
-// estimate from the single-RPC peaks of BENCHMARKS.md is still printed for comparison.
+// estimate from the single-RPC peaks tools/bench measured is still printed for comparison.
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -98,7 +98,7 @@ bool HasFlag(int argc, char** argv, const char* name) {
 }
 
 // One kind of call in the mix: its share (of 100 calls), the service, the single-RPC peak
-// tools/bench measured for it (BENCHMARKS.md, round 2; 0 = not benched, estimated below) and
+// tools/bench measured for it (0 = not benched, estimated below) and
 // the call itself (n = the call's number, unique).
 struct Op {
   std::string name;
@@ -537,7 +537,7 @@ int Main(int argc, char** argv) {
       {"questions", &suite.questions()}};
   const double estimate = MixPeak(
       Mix(suite, admin, member_token, member_id, login_emails, password, question_ids));
-  std::printf("soak: the mix's peak estimated from BENCHMARKS.md: %.0f/s (for comparison)\n",
+  std::printf("soak: the mix's peak estimated from bench peaks: %.0f/s (for comparison)\n",
               estimate);
   if (!fixed_rate) {
     std::printf("soak: peak phase: closed loop %d s (%d threads), then open-loop steps of %d s "

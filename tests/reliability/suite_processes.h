@@ -65,7 +65,7 @@ struct Call {
   std::string message;
 };
 
-// TLS on every gRPC port, as production runs (DESIGN.md §7): one server certificate and key
+// TLS on every gRPC port, as production runs: one server certificate and key
 // for the three services (tests/e2e/test_pki.sh makes them) and the CA that signed it, which
 // the services calling each other trust. All empty: plaintext.
 struct SuiteTls {

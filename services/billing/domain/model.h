@@ -18,7 +18,7 @@
 
 namespace billing {
 
-// Seed 001's eight values (billing.stripe_subscription_status) plus "none".
+// The eight values of the database enum billing.stripe_subscription_status, plus "none".
 enum class SubscriptionStatus {
   kUnspecified,
   kIncomplete,

@@ -1,4 +1,4 @@
-// The storage billing's domain needs (STYLE.md 2): implemented over PostgreSQL by
+// The storage billing's domain needs, declared by the domain: implemented over PostgreSQL by
 // services/billing/storage/pg_storage.h. Each method states the codes it returns; every
 // method may also return UNAVAILABLE (database unreachable), RESOURCE_EXHAUSTED (pool
 // exhausted), DEADLINE_EXCEEDED and INTERNAL. Implementations must be thread-safe.

@@ -1,5 +1,5 @@
 // The identity domain: sign-up, login with abuse control, sessions, users, accounts, roles and
-// the login audit, with the authorization rules of issue 3. Plain C++ over IdentityStore,
+// the login audit, and who may do each of them. Plain C++ over IdentityStore,
 // PasswordHasher and Clock; the gRPC adapter turns requests into these calls.
 //
 //   Identity identity(&store, &hasher, &clock, IdentityOptions{});

@@ -31,7 +31,7 @@ struct PasswordHasherOptions {
   // argon2id passes (t) and memory (m, bytes). OWASP's password storage cheat sheet lists five
   // settings of equal strength, trading memory for passes: m = 47, 19, 12, 9, 7 MiB with
   // t = 1, 2, 3, 4, 5. The default is the 12 MiB one: at most `workers` hashes are resident at
-  // once, and identity's peak memory (two workers) must stay under 64 MiB (issue 7); on this
+  // once, and identity's peak memory (two workers) must stay under its 64 MiB budget; on this
   // machine it is also faster than the 19 MiB one (8.5 vs 11.2 ms, fewer page faults).
   uint64_t opslimit = 3;
   size_t memlimit = 12u * 1024 * 1024;

@@ -123,7 +123,7 @@ class IdentityServiceImpl final : public ::identity::v1::IdentityService::Callba
   const TrustedPeers trusted_peers_;
   // Every RPC's blocking work except CreateUser, ChangePassword and Login: those wait for the
   // password hasher's pool and run on hashing_executor_, so a login flood holds none of the
-  // threads ValidateSession needs (issue 7: the hot path must not starve while hashing).
+  // threads ValidateSession needs (the hot path must not starve while hashing).
   suite::rpc::BlockingExecutor executor_;
   suite::rpc::BlockingExecutor hashing_executor_;
 };

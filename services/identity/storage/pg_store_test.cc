@@ -305,8 +305,9 @@ std::string PlanOf(const std::string& url, const suite::db::ConnectionPool& pool
   return plan;
 }
 
-// Issue 7: "EXPLAIN of every list query uses an index". Every statement named like a list
-// (tools/bench's pattern: list_*, *_list, *_live) with the plan it runs with (PlanOf).
+// Every list query must be able to use an index, or it slows down as its table grows. Every
+// statement named like a list (tools/bench's pattern: list_*, *_list, *_live) with the plan it
+// runs with (PlanOf).
 TEST_F(PgIdentityStoreTest, EveryListStatementsPlanCanUseAnIndex) {
   const std::string id = "'0b6c7a9e-1d2f-4c3b-9a8e-7f6d5c4b3a21'";
   const std::vector<std::pair<std::string, std::string>> cases = {

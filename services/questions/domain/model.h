@@ -1,4 +1,4 @@
-// The question bank's domain types (issue 5): plain C++ values shared by the domain logic
+// The question bank's domain types: plain C++ values shared by the domain logic
 // (question_bank.h), its storage interface (store.h) and the gRPC adapter.
 //
 //   Question q;
@@ -6,7 +6,7 @@
 //   q.difficulty = Difficulty::kEasy;
 //   q.choices = {{"", 0, "Naloxone", true}, {"", 1, "Flumazenil", false}};
 //
-// Enum names (DifficultyName, ...) are the labels of the database enums of seed 001.
+// Enum names (DifficultyName, ...) are the labels of the enums of the `questions` schema.
 // All types are thread-compatible values.
 #ifndef SUITE_SERVICES_QUESTIONS_DOMAIN_MODEL_H_
 #define SUITE_SERVICES_QUESTIONS_DOMAIN_MODEL_H_

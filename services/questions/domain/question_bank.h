@@ -1,4 +1,4 @@
-// The question bank's rules (issue 5): who may author, what members may see, validation of
+// The question bank's rules: who may author, what members may see, validation of
 // every input (INVALID_ARGUMENT naming the proto field, before any storage call), the
 // practice flow with its entitlement gate, and bulk import in chunks.
 //

@@ -1,7 +1,8 @@
-// The question bank's rules with the store mocked (STYLE.md 13: domain tests may fake
-// storage): validation happens before storage, the entitlement gate asks billing only when
-// needed and fails closed, the free quota counts from UTC midnight, members see masked
-// published questions only, and imports are validated item by item and committed in chunks.
+// The question bank's rules with the store mocked (the rules need no database; pg_store_test
+// proves storage against PostgreSQL): validation happens before storage, the entitlement gate
+// asks billing only when needed and fails closed, the free quota counts from UTC midnight,
+// members see masked published questions only, and imports are validated item by item and
+// committed in chunks.
 #include "services/questions/domain/question_bank.h"
 
 #include <algorithm>

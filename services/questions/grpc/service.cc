@@ -478,8 +478,7 @@ grpc::Status QuestionBankGrpcService::ImportQuestions(
     status = absl::InternalError(absl::StrCat("unexpected exception: ", e.what()));
   }
   // An import allocates and frees tens of MiB in this thread's malloc arena, which glibc keeps
-  // mapped after the free; without this the process stays that much larger for good
-  // (BENCHMARKS.md round 9).
+  // mapped after the free; without this the process stays that much larger for good.
   malloc_trim(0);
   return suite::rpc::ToGrpcStatus(status, rc.request_id());
 }

@@ -129,7 +129,7 @@ const std::map<std::string, std::string>& Statements() {
       // questions having every one of them are one set, built once from those tags' links and
       // then joined to the page walk. Checking each walked question's tags instead, a
       // combination few questions have read the whole bank (3.3 s at 10^6 questions; this
-      // form 40-170 ms, BENCHMARKS.md round 13). Planned per call (see Create): a generic plan
+      // form 40-170 ms). Planned per call (see Create): a generic plan
       // of this form built the set by a GroupAggregate, 0.6 s.
       {"list_questions_all_tags",
        ListQuestionsSql("AND q.id IN (SELECT hat.question_id FROM questions.question_tags hat "
@@ -198,7 +198,7 @@ const std::map<std::string, std::string>& Statements() {
        "AND started_at >= $2::timestamptz"},
       // StartSession's draw. start_session orders every matching question (a correct-attempt
       // probe and a random() each) to keep `count`: exact, but linear in the bank (0.7 s at
-      // 10^6 questions, BENCHMARKS.md round 13). start_session_sampled is tried first: 3 *
+      // 10^6 questions). start_session_sampled is tried first: 3 *
       // count random points in the id order (ids are random v4 UUIDs, so that order is a random
       // permutation), at each the next 32 published questions, of those one at random that
       // matches the filter and that the user does not know they answered correctly

@@ -110,7 +110,7 @@ TEST_F(PgStoreTest, ProtoEnumsMatchDatabaseEnums) {
   }
 }
 
-// DESIGN.md §3: every foreign key's columns lead some index of its table, so deletes of the
+// Every foreign key's columns lead some index of its table, so deletes of the
 // referenced row and joins never scan the referencing table.
 TEST_F(PgStoreTest, EveryForeignKeyIsIndexed) {
   pqxx::connection conn(db_->url());
@@ -578,7 +578,7 @@ TEST_F(PgStoreTest, APracticeDrawReadsIndexWindowsNotTheWholeBank) {
   const std::string plan = Explain(url, "start_session_sampled", args, PlanQuestion::kPlannersChoice);
   // Each window is an index range from its random point. (Which index: the primary key, or
   // questions_published_id_idx read index-only once vacuum has marked the bank's pages
-  // all-visible, which other tests' open snapshots can delay here; BENCHMARKS.md round 13.)
+  // all-visible, which other tests' open snapshots can delay here.)
   EXPECT_THAT(plan, HasSubstr("Index Cond: (id >= points.r)")) << plan;
   EXPECT_THAT(plan, ::testing::Not(HasSubstr("Seq Scan"))) << plan;
   // And on such a bank it draws the whole session itself (no fall-back to the exact draw).

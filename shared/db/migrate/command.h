@@ -1,4 +1,4 @@
-// The `migrate` command line (DESIGN.md §4), separated from main() so tests can run it:
+// The `migrate` command line, separated from main() so tests can run it:
 //
 //   bazel run //shared/db:migrate -- up          apply every pending migration
 //   bazel run //shared/db:migrate -- down [N]    roll back the N (default 1) newest

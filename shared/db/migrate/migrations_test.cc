@@ -1,5 +1,5 @@
 // The repository's migrations (migrations/) on a real PostgreSQL: a clean state after a fresh
-// migration, the up/down/up round trip, and the least-privilege model of DESIGN.md §3 with
+// migration, the up/down/up round trip, and the least-privilege model with
 // two service owners that follow migrations/README.md (testdata/least_privilege/).
 #include <atomic>
 #include <iostream>

@@ -1,5 +1,5 @@
 // The migrator: applies, rolls back and reports the SQL migrations of `migrations/`
-// (DESIGN.md §4, issue 2 item 5). `bazel run //shared/db:migrate -- up|down [N]|status|verify`
+// in order, core first. `bazel run //shared/db:migrate -- up|down [N]|status|verify`
 // is a thin command over this class.
 //
 //   MigratorOptions options;

@@ -1,4 +1,4 @@
-// Parsing of migration files: names, sections and statements (DESIGN.md §4).
+// Parsing of migration files: names, sections and statements.
 //
 // A migration is a file `<owner>/YYYYMMDDHHMMSS_verb_description.sql`:
 //

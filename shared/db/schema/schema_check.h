@@ -1,5 +1,6 @@
 // Compares an owner's declared schema (schema_spec.h) with a live PostgreSQL database and
-// reports every difference (issue 2 item 3; seed 002's schema-validation test, in C++).
+// reports every difference, so that migrations and the code that expects their schema
+// cannot drift apart unnoticed.
 //
 // The migrator's `verify` runs it for every owner, and a service's storage test can run it
 // against its freshly migrated database:

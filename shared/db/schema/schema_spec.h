@@ -1,7 +1,7 @@
-// What a service's tables must look like, declared in C++ (issue 2 item 3; seed 000 §4).
+// What a service's tables must look like, declared in C++.
 //
 // Each owner (core, identity, billing, questions) declares its tables, enum types, required
-// extensions and functions once, with the column conventions of seed 000 §4 and DESIGN.md §3
+// extensions and functions once, with the suite's column conventions (docs/database.md)
 // as reusable helpers (Pk, CreatedAt, UpdatedAt, DeletedAt, RequestId, StatusText). The
 // migrator's `verify` and the services' tests hand the declaration to CheckSchema
 // (schema_check.h), which compares it with the live database and reports every difference.
@@ -55,7 +55,7 @@
 
 namespace suite::db::schema {
 
-// The trigger function of migrations/core that keeps updated_at current (DESIGN.md §3).
+// The trigger function of migrations/core that keeps updated_at current.
 inline constexpr absl::string_view kSetUpdatedAtFunction = "core.set_updated_at";
 
 // What happens to referencing rows when the referenced row is deleted.
@@ -97,7 +97,7 @@ ColumnSpec Timestamptz(absl::string_view name);
 // EnumColumn: a column of a user enum type, `type` schema-qualified ("questions.tag_kind").
 ColumnSpec EnumColumn(absl::string_view name, absl::string_view type);
 
-// The conventions of seed 000 §4 / DESIGN.md §3.
+// The suite's column conventions, one helper each.
 // Pk: `id uuid NOT NULL DEFAULT gen_random_uuid()`, the primary key.
 ColumnSpec Pk(absl::string_view name = "id");
 // CreatedAt / UpdatedAt: `timestamp with time zone NOT NULL DEFAULT now()`; updated_at is kept
