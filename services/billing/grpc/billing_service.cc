@@ -58,6 +58,10 @@ v1::StripeEventStatus ToProto(EventStatus s) {
       return v1::STRIPE_EVENT_STATUS_IGNORED;
     case EventStatus::kFailed:
       return v1::STRIPE_EVENT_STATUS_FAILED;
+    case EventStatus::kStale:
+      return v1::STRIPE_EVENT_STATUS_STALE;
+    case EventStatus::kSuperseded:
+      return v1::STRIPE_EVENT_STATUS_SUPERSEDED;
   }
   return v1::STRIPE_EVENT_STATUS_UNSPECIFIED;
 }
@@ -179,6 +183,7 @@ grpc::ServerUnaryReactor* BillingGrpcService::IngestStripeEvent(
                   response->set_type(result.type);
                   response->set_status(ToProto(result.status));
                   response->set_duplicate(result.duplicate);
+                  response->set_last_error(result.last_error);
                   return absl::OkStatus();
                 });
 }
@@ -375,6 +380,12 @@ grpc::ServerUnaryReactor* BillingGrpcService::ListStripeEvents(
                       break;
                     case v1::STRIPE_EVENT_STATUS_FAILED:
                       filter.status = EventStatus::kFailed;
+                      break;
+                    case v1::STRIPE_EVENT_STATUS_STALE:
+                      filter.status = EventStatus::kStale;
+                      break;
+                    case v1::STRIPE_EVENT_STATUS_SUPERSEDED:
+                      filter.status = EventStatus::kSuperseded;
                       break;
                     default:
                       return suite::rpc::InvalidArgument("status", "is not a known status");

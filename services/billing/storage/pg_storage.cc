@@ -8,11 +8,13 @@
 #include "absl/strings/str_replace.h"
 #include "nlohmann/json.hpp"
 #include "pqxx/pqxx"
+#include "services/billing/domain/event_order.h"
 #include "services/billing/domain/ledger.h"
 #include "services/billing/errors.h"
 #include "shared/base/status_macros.h"
 #include "shared/base/uuid.h"
 #include "shared/db/batched_read_statement.h"
+#include "shared/db/errors.h"
 #include "shared/db/transaction.h"
 
 namespace billing {
@@ -269,9 +271,22 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
            "ELSE EXCLUDED.past_due_since END, "
            "last_event_created = EXCLUDED.last_event_created, "
            "last_event_id = EXCLUDED.last_event_id, request_id = EXCLUDED.request_id "
-           "WHERE (s.last_event_created, s.last_event_id COLLATE \"C\") < "
-           "(EXCLUDED.last_event_created, EXCLUDED.last_event_id COLLATE \"C\") "
-           "RETURNING s.id::text"},
+           // $12: the row exists, is locked and the domain ordered this event after its last
+           // one (event_order.h); false when inserting, so that an insert that loses a race
+           // to a concurrent one changes nothing and is ordered again.
+           "WHERE $12::boolean RETURNING s.id::text"},
+      {"billing_subscription_lock",
+       "SELECT s.status::text, COALESCE(s.price_id, ''), " + Micros("s.current_period_end") +
+           ", s.cancel_at_period_end, " + Micros("s.trial_end") + ", " +
+           Micros("s.last_event_created") +
+           ", s.last_event_id FROM billing.stripe_subscriptions s "
+           "WHERE s.stripe_subscription_id = $1 FOR UPDATE"},
+      {"billing_event_json",
+       "SELECT COALESCE(raw_event_redacted::text, '') FROM billing.stripe_events "
+       "WHERE stripe_event_id = $1"},
+      {"billing_customer_last_event",
+       "SELECT " + Micros("last_event_created") +
+           " FROM billing.stripe_customers WHERE stripe_customer_id = $1"},
       {"billing_subscription_get", SubscriptionSelect() + "WHERE s.stripe_subscription_id = $1"},
       {"billing_subscription_list", SubscriptionSelect() + "WHERE s.user_id = $1::uuid AND " +
                                         After("s.created_at", "s.id", 2, 3) +
@@ -366,9 +381,83 @@ PgBillingStorage::PgBillingStorage(suite::db::ConnectionPool& pool)
                             return ReadBestSubscriptions(user_ids);
                           }) {}
 
+namespace {
+
+// UpsertOrderedSubscription writes the subscription of `s` when its event is ordered after
+// the row's last one (event_order.h), under the row's lock; returns nullopt when it wrote,
+// else kStale or kSuperseded.
+absl::StatusOr<absl::optional<EventStatus>> UpsertOrderedSubscription(
+    Tx& tx, const EventEnvelope& envelope, const SubscriptionChange& s,
+    const std::string& customer_id, const std::string& user_id) {
+  const std::string request_id = UuidOrEmpty(envelope.request_id);
+  OrderedEvent incoming;
+  incoming.created = envelope.created;
+  incoming.stripe_event_id = envelope.stripe_event_id;
+  incoming.state = s.state;
+  incoming.previous = s.previous;
+  incoming.creation = s.creation;
+  // Twice at most: an insert that loses the race to a concurrent one finds the row locked.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> row,
+                           tx.ExecMaybeOne("billing_subscription_lock", s.stripe_subscription_id));
+    if (row.has_value()) {
+      SubscriptionState held;
+      held.status = ParseSubscriptionStatus((*row)[0].as<std::string>())
+                        .value_or(SubscriptionStatus::kUnspecified);
+      held.price_id = (*row)[1].as<std::string>();
+      held.current_period_end = OptTime((*row)[2]);
+      held.cancel_at_period_end = (*row)[3].as<bool>();
+      held.trial_end = OptTime((*row)[4]);
+      const absl::Time last_created = Time((*row)[5]);
+      const std::string last_id = (*row)[6].as<std::string>();
+      if (last_id == envelope.stripe_event_id) return absl::optional<EventStatus>();
+      std::string last_json;
+      if (last_created == envelope.created) {  // only a same-second tie reads the chain
+        SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> stored,
+                               tx.ExecMaybeOne("billing_event_json", last_id));
+        if (stored.has_value()) last_json = (*stored)[0].as<std::string>();
+      }
+      const EventOrder order = OrderSubscriptionEvent(
+          AppliedEventFrom(held, last_created, last_id, last_json), incoming);
+      if (order == EventOrder::kStale) return absl::optional<EventStatus>(EventStatus::kStale);
+      if (order == EventOrder::kSuperseded) {
+        return absl::optional<EventStatus>(EventStatus::kSuperseded);
+      }
+    }
+    SUITE_ASSIGN_OR_RETURN(
+        absl::optional<pqxx::row> written,
+        tx.ExecMaybeOne("billing_subscription_upsert", s.stripe_subscription_id, customer_id,
+                        user_id, std::string(SubscriptionStatusName(s.state.status)),
+                        s.state.price_id, MicrosOrNull(s.state.current_period_end),
+                        s.state.cancel_at_period_end, MicrosOrNull(s.state.trial_end),
+                        absl::ToUnixMicros(envelope.created), envelope.stripe_event_id,
+                        request_id, /*update_existing=*/row.has_value()));
+    if (written.has_value()) return absl::optional<EventStatus>();
+  }
+  return absl::AbortedError("the subscription row changed twice while ordering an event");
+}
+
+}  // namespace
+
 absl::StatusOr<IngestOutcome> PgBillingStorage::ApplyEvent(const EventEnvelope& envelope,
                                                            const EventChange& change,
                                                            bool reprocess) {
+  absl::StatusOr<IngestOutcome> outcome = ApplyEventOnce(envelope, change, reprocess);
+  // A database limit (SQLSTATE class 54: a value nested or sized past what PostgreSQL takes)
+  // recurs on every try: say that the event, not the server, is at fault.
+  if (!outcome.ok()) {
+    absl::optional<std::string> state = suite::db::SqlStateOf(outcome.status());
+    if (state.has_value() && state->rfind("54", 0) == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the event exceeds a database limit (SQLSTATE ", *state, ")"));
+    }
+  }
+  return outcome;
+}
+
+absl::StatusOr<IngestOutcome> PgBillingStorage::ApplyEventOnce(const EventEnvelope& envelope,
+                                                               const EventChange& change,
+                                                               bool reprocess) {
   const std::string request_id = UuidOrEmpty(envelope.request_id);
   return RunInTransaction<IngestOutcome>(
       pool_, TxOptions(), [&](Tx& tx) -> absl::StatusOr<IngestOutcome> {
@@ -384,7 +473,7 @@ absl::StatusOr<IngestOutcome> PgBillingStorage::ApplyEvent(const EventEnvelope& 
           SUITE_ASSIGN_OR_RETURN(pqxx::row row,
                                  tx.ExecOne("billing_event_lock", envelope.stripe_event_id));
           const auto status = ParseEventStatus(row[0].as<std::string>());
-          if (status == EventStatus::kProcessed || status == EventStatus::kIgnored) {
+          if (status.has_value() && IsEventSettled(*status)) {
             if (reprocess) return errors::EventAlreadyApplied(envelope.stripe_event_id);
             outcome.status = *status;
             outcome.duplicate = true;
@@ -395,6 +484,7 @@ absl::StatusOr<IngestOutcome> PgBillingStorage::ApplyEvent(const EventEnvelope& 
         }
         const int64_t created = absl::ToUnixMicros(envelope.created);
         std::string transaction_id;
+        absl::optional<EventStatus> skipped;  // stale or superseded: recorded, not applied
         if (change.customer.has_value()) {
           const CustomerChange& c = *change.customer;
           absl::optional<pqxx::row> applied;
@@ -413,6 +503,15 @@ absl::StatusOr<IngestOutcome> PgBillingStorage::ApplyEvent(const EventEnvelope& 
                 tx.Exec("billing_subscriptions_relink", (*applied)[0].as<std::string>(), c.user_id)
                     .status());
           }
+          if (!applied.has_value() && !c.link_only) {
+            // Not applied: the row holds a later event (stale) or a same-second one with a
+            // greater id (superseded).
+            SUITE_ASSIGN_OR_RETURN(pqxx::row last,
+                                   tx.ExecOne("billing_customer_last_event", c.stripe_customer_id));
+            skipped = !last[0].is_null() && last[0].as<int64_t>() > created
+                          ? EventStatus::kStale
+                          : EventStatus::kSuperseded;
+          }
         }
         if (change.subscription.has_value()) {
           const SubscriptionChange& s = *change.subscription;
@@ -425,12 +524,8 @@ absl::StatusOr<IngestOutcome> PgBillingStorage::ApplyEvent(const EventEnvelope& 
             // An unlinked customer is linked by its subscription's metadata.user_id.
             SUITE_RETURN_IF_ERROR(tx.Exec("billing_customer_adopt", owner.id, s.user_id).status());
           }
-          SUITE_RETURN_IF_ERROR(
-              tx.Exec("billing_subscription_upsert", s.stripe_subscription_id, owner.id, user_id,
-                      std::string(SubscriptionStatusName(s.status)), s.price_id,
-                      MicrosOrNull(s.current_period_end), s.cancel_at_period_end,
-                      MicrosOrNull(s.trial_end), created, envelope.stripe_event_id, request_id)
-                  .status());
+          SUITE_ASSIGN_OR_RETURN(skipped,
+                                 UpsertOrderedSubscription(tx, envelope, s, owner.id, user_id));
         }
         if (change.transaction.has_value()) {
           NewTransaction entry = *change.transaction;
@@ -438,7 +533,9 @@ absl::StatusOr<IngestOutcome> PgBillingStorage::ApplyEvent(const EventEnvelope& 
           SUITE_ASSIGN_OR_RETURN(RecordedTransaction recorded, InsertTransaction(tx, entry));
           transaction_id = recorded.transaction.id;
         }
-        outcome.status = change.ignored ? EventStatus::kIgnored : EventStatus::kProcessed;
+        outcome.status = skipped.has_value() ? *skipped
+                         : change.ignored    ? EventStatus::kIgnored
+                                             : EventStatus::kProcessed;
         SUITE_RETURN_IF_ERROR(tx.Exec("billing_event_finish", envelope.stripe_event_id,
                                       std::string(EventStatusName(outcome.status)), transaction_id,
                                       UuidOrEmpty(envelope.related_account_id))

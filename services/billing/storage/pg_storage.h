@@ -60,6 +60,8 @@ class PgBillingStorage : public BillingStorage {
   using SubscriptionBatcher = suite::db::ReadBatcher<Subscription>;
 
   explicit PgBillingStorage(suite::db::ConnectionPool& pool);
+  absl::StatusOr<IngestOutcome> ApplyEventOnce(const EventEnvelope& envelope,
+                                               const EventChange& change, bool reprocess);
   // One statement for the user ids of concurrent GetEntitlement calls (ReadBatcher).
   absl::StatusOr<SubscriptionBatcher::ValueMap> ReadBestSubscriptions(
       const std::vector<std::string>& user_ids);

@@ -1,0 +1,52 @@
+#include "services/billing/domain/event_order.h"
+
+#include "services/billing/domain/stripe_event.h"
+
+namespace billing {
+
+bool IsTerminal(SubscriptionStatus status) {
+  return status == SubscriptionStatus::kCanceled ||
+         status == SubscriptionStatus::kIncompleteExpired;
+}
+
+EventOrder OrderSubscriptionEvent(const OrderedEvent& applied, const OrderedEvent& incoming) {
+  if (incoming.created > applied.created) return EventOrder::kNewer;
+  if (incoming.created < applied.created) return EventOrder::kStale;
+  // a. Terminal states end the chain.
+  const bool applied_terminal = IsTerminal(applied.state.status);
+  const bool incoming_terminal = IsTerminal(incoming.state.status);
+  if (applied_terminal && !incoming_terminal) return EventOrder::kSuperseded;
+  if (incoming_terminal && !applied_terminal) return EventOrder::kNewer;
+  // b. The chain.
+  const bool successor = incoming.previous.has_value() && *incoming.previous == applied.state;
+  const bool predecessor = applied.previous.has_value() && *applied.previous == incoming.state;
+  if (successor && !predecessor) return EventOrder::kNewer;
+  if (predecessor && !successor) return EventOrder::kSuperseded;
+  // c. Creation first.
+  if (applied.creation != incoming.creation) {
+    return incoming.creation ? EventOrder::kSuperseded : EventOrder::kNewer;
+  }
+  // d. The event id, bytewise.
+  return incoming.stripe_event_id > applied.stripe_event_id ? EventOrder::kNewer
+                                                            : EventOrder::kSuperseded;
+}
+
+OrderedEvent AppliedEventFrom(const SubscriptionState& row_state, absl::Time last_event_created,
+                              const std::string& last_event_id,
+                              const std::string& last_event_json) {
+  OrderedEvent applied;
+  applied.created = last_event_created;
+  applied.stripe_event_id = last_event_id;
+  applied.state = row_state;
+  if (last_event_json.empty()) return applied;
+  absl::StatusOr<ParsedStripeEvent> parsed = ParseStripeEvent(last_event_json);
+  if (!parsed.ok() || !parsed->change.ok() || !parsed->change->subscription.has_value()) {
+    return applied;
+  }
+  const SubscriptionChange& change = *parsed->change->subscription;
+  applied.previous = change.previous;
+  applied.creation = change.creation;
+  return applied;
+}
+
+}  // namespace billing
