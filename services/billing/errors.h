@@ -47,7 +47,10 @@ inline absl::Status PayloadTooLarge(size_t limit) {
 // MalformedEvent: INVALID_ARGUMENT naming the payload field (HTTP 400); nothing stored.
 inline absl::Status MalformedEvent(absl::string_view field, absl::string_view why) {
   return suite::rpc::WithErrorInfo(
-      suite::rpc::InvalidArgument(absl::StrCat("payload.", field), why), "MALFORMED_EVENT",
+      suite::rpc::InvalidArgument(field.empty() ? std::string("payload")
+                                                : absl::StrCat("payload.", field),
+                                  why),
+      "MALFORMED_EVENT",
       kDomain);
 }
 // EventStillFailing: a reprocessed event that still cannot apply (FAILED_PRECONDITION: the

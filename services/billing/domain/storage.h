@@ -47,8 +47,9 @@ class BillingStorage {
   // ApplyEvent claims the event and applies `change` in ONE transaction, then marks the event
   // processed (or ignored when change.ignored). When the event is already stored settled it
   // returns that status with duplicate = true (also when a concurrent delivery wins the claim). A stored received/failed event is applied now.
-  // A customer change applies only when (envelope.created, stripe_event_id) is greater than the
-  // row's last applied event; a subscription change only when event_order.h orders it after
+  // A customer change applies only when envelope.created is later than the row's last applied
+  // event or, in the same second, when it deletes a live customer or, deleting neither or both,
+  // has the bytewise greater event id; a subscription change only when event_order.h orders it after
   // the row's last event. An event not applied is stored as kStale (the row holds a later
   // second) or kSuperseded (a later event of the same second). When the event is already
   // stored with a settled status (IsEventSettled) it changes nothing. With `reprocess`, FAILED_PRECONDITION

@@ -43,8 +43,8 @@ TEST(StripeEventTest, ParsesTheEnvelope) {
 }
 
 TEST(StripeEventTest, MalformedEnvelopesNameTheField) {
-  EXPECT_EQ(FieldOf(ParseStripeEvent("{").status()), "payload.");
-  EXPECT_EQ(FieldOf(ParseStripeEvent("[1]").status()), "payload.");
+  EXPECT_EQ(FieldOf(ParseStripeEvent("{").status()), "payload");
+  EXPECT_EQ(FieldOf(ParseStripeEvent("[1]").status()), "payload");
   EXPECT_EQ(FieldOf(ParseStripeEvent(R"({"object":"customer"})").status()), "payload.object");
   EXPECT_EQ(
       FieldOf(ParseStripeEvent(R"({"object":"event","type":"x","created":1,"livemode":false})")

@@ -1,6 +1,10 @@
 // billing.v1.BillingService end to end: real PostgreSQL (as billing_service), real gRPC and
 // HTTP servers on loopback, driven through the generated stub and an httplib client.
+#include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -1278,6 +1282,31 @@ TEST_F(BillingServiceTest, HttpErrorAnswersSayWhyInOneJsonLine) {
     nlohmann::json body = nlohmann::json::parse(res->body, nullptr, false);
     EXPECT_EQ(body.value("error", ""), "PAYLOAD_TOO_LARGE") << res->body;
   }
+}
+
+// Clients that connect and then send nothing (or half a request) hold a worker each until the
+// read timeout; a few dozen of them must not keep a delivery from being answered at once.
+TEST_F(BillingServiceTest, IdleConnectionsDoNotWedgeTheWebhookDoor) {
+  // 32 raw connections, each with an unfinished request line.
+  std::vector<int> fds;
+  for (int i = 0; i < 32; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(server_->http_port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    const char partial[] = "POST /webhooks/stripe HTTP/1.1\r\nHost: x\r\n";
+    ASSERT_GT(::send(fd, partial, sizeof(partial) - 1, 0), 0);
+    fds.push_back(fd);
+  }
+  absl::SleepFor(absl::Milliseconds(200));
+  const absl::Time start = absl::Now();
+  HttpAnswer answer =
+      PostSigned(server_->http_port(), Event("evt_not_wedged", "payout.paid", 1800000000, "{}"));
+  EXPECT_EQ(answer.status, 200);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+  for (int fd : fds) ::close(fd);
 }
 
 }  // namespace

@@ -18,6 +18,7 @@ namespace billing {
 namespace {
 
 constexpr char kWebhookPath[] = "/webhooks/stripe";
+constexpr size_t kWorkers = 64;
 
 // One request on the webhook port, from the pre-routing handler to the logger. httplib runs
 // both, the route's handler and the error handler for one request on one worker thread, so a
@@ -118,6 +119,11 @@ absl::StatusOr<std::unique_ptr<WebhookServer>> WebhookServer::Start(const std::s
   // checks the same bound.
   server.set_payload_max_length(kMaxWebhookPayloadBytes);
   server.set_read_timeout(10, 0);
+  // A slow or idle client holds a worker until the read timeout; with httplib's default of
+  // eight workers, eight such connections wedged the door for everyone. Idle keep-alive
+  // connections are let go sooner for the same reason.
+  server.new_task_queue = [] { return new httplib::ThreadPool(kWorkers); };
+  server.set_keep_alive_timeout(2);
   // Before the body is read, so that a refused oversize body is timed and logged too.
   server.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
     Delivery& d = current_delivery;

@@ -224,8 +224,12 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
            "deleted_at = CASE WHEN $3::boolean THEN COALESCE(c.deleted_at, now()) END, "
            "last_event_created = EXCLUDED.last_event_created, "
            "last_event_id = EXCLUDED.last_event_id, request_id = EXCLUDED.request_id "
-           "WHERE c.last_event_created IS NULL OR (c.last_event_created, c.last_event_id "
-           "COLLATE \"C\") < (EXCLUDED.last_event_created, EXCLUDED.last_event_id COLLATE \"C\") "
+           // A later second wins; in the same second a deletion wins (Stripe never revives a
+           // deleted customer), then the bytewise greater event id.
+           "WHERE c.last_event_created IS NULL OR c.last_event_created < "
+           "EXCLUDED.last_event_created OR (c.last_event_created = EXCLUDED.last_event_created "
+           "AND CASE WHEN (c.deleted_at IS NOT NULL) <> $3::boolean THEN $3::boolean "
+           "ELSE c.last_event_id COLLATE \"C\" < EXCLUDED.last_event_id COLLATE \"C\" END) "
            "RETURNING c.id::text, COALESCE(c.user_id::text, '')"},
       {"billing_customer_link",
        "INSERT INTO billing.stripe_customers AS c (stripe_customer_id, user_id, request_id) "

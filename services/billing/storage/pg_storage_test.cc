@@ -158,6 +158,35 @@ TEST_F(PgStorageTest, OrderingComparesCreatedThenSameSecondRulesAndRecordsSkips)
   EXPECT_EQ(again->status, EventStatus::kSuperseded);
 }
 
+// Customers: a same-second deletion wins whatever the ids, in either order; skipped events say
+// why they were not applied.
+TEST_F(PgStorageTest, SameSecondCustomerDeletionWinsInEitherOrder) {
+  auto customer = [&](const std::string& stripe_id, const std::string& event, int64_t created,
+                      bool deleted) {
+    CustomerChange c;
+    c.stripe_customer_id = stripe_id;
+    c.deleted = deleted;
+    EventChange change;
+    change.customer = c;
+    EventEnvelope e = Envelope(event, created);
+    e.type = deleted ? "customer.deleted" : "customer.updated";
+    auto outcome = storage_->ApplyEvent(e, change, false);
+    EXPECT_TRUE(outcome.ok()) << outcome.status();
+    return outcome.ok() ? outcome->status : EventStatus::kReceived;
+  };
+  // Deletion first (smaller id), then an update of the same second: superseded.
+  EXPECT_EQ(customer("cus_d1", "evt_a1", 100, true), EventStatus::kProcessed);
+  EXPECT_EQ(customer("cus_d1", "evt_z1", 100, false), EventStatus::kSuperseded);
+  EXPECT_TRUE(storage_->GetCustomerByStripeId("cus_d1")->deleted);
+  // Update first (greater id), then the deletion of the same second: applied.
+  EXPECT_EQ(customer("cus_d2", "evt_z2", 100, false), EventStatus::kProcessed);
+  EXPECT_EQ(customer("cus_d2", "evt_a2", 100, true), EventStatus::kProcessed);
+  EXPECT_TRUE(storage_->GetCustomerByStripeId("cus_d2")->deleted);
+  // An earlier second: stale.
+  EXPECT_EQ(customer("cus_d2", "evt_old", 99, false), EventStatus::kStale);
+  EXPECT_TRUE(storage_->GetCustomerByStripeId("cus_d2")->deleted);
+}
+
 TEST_F(PgStorageTest, DuplicateAndFailureBookkeeping) {
   const EventEnvelope e = Envelope("evt_1", 100);
   auto first = storage_->ApplyEvent(e, SubscriptionTo(SubscriptionStatus::kActive), false);
