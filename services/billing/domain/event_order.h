@@ -5,7 +5,12 @@
 //   EventOrder order = OrderSubscriptionEvent(applied, incoming);
 //   if (order == EventOrder::kNewer) -> apply it; else record it as stale / superseded.
 //
-// The rule, for events of one subscription:
+// Storage orders the events of one second as a set (LastOfSecond), so that the outcome does
+// not depend on the order of arrival: after every delivery of a second, the row holds the
+// state of the set's last event. OrderSubscriptionEvent places one event against another,
+// for different seconds and for sets too large to order whole.
+//
+// The pairwise rule, for events of one subscription:
 //   1. A later `created` second is newer; an earlier one is stale.
 //   2. In the same second:
 //      a. A terminal status (canceled, incomplete_expired) is never followed by a live one:
@@ -18,14 +23,14 @@
 //      c. customer.subscription.created comes first in any second.
 //      d. Otherwise the greater event id (bytewise) is newer: arbitrary but the same in every
 //         order of arrival.
-// For three events of one second that form a chain, or whose last is terminal, every order
-// of arrival ends in the state of the last one. Two same-second events that each undo the
-// other (active -> past_due -> active) are a cycle the chain cannot break; rule d decides.
+// Two same-second events that each undo the other (active -> past_due -> active) form a
+// cycle that no pairwise rule breaks; the set order below does, with the third event.
 // Pure; thread-safe.
 #ifndef SUITE_SERVICES_BILLING_DOMAIN_EVENT_ORDER_H_
 #define SUITE_SERVICES_BILLING_DOMAIN_EVENT_ORDER_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "absl/types/optional.h"
@@ -47,6 +52,16 @@ enum class EventOrder { kNewer, kStale, kSuperseded };
 // OrderSubscriptionEvent places `incoming` against `applied`, the event whose state the row
 // holds (its id must differ from incoming's).
 EventOrder OrderSubscriptionEvent(const OrderedEvent& applied, const OrderedEvent& incoming);
+
+// LastOfSecond returns the index of the event that comes last among `events`, the events of
+// one subscription in one second (at least one). Of every order of them it takes those that
+// (1) put no live status after a terminal one and no creation after another event, then
+// (2) link the most consecutive pairs by the chain (an event's previous state equals the
+// state before it); among those, the last event is the terminal one, else the one with the
+// greatest id. A function of the set alone. Over kMaxOrderedSet events, the pairwise rule
+// folds them instead.
+inline constexpr size_t kMaxOrderedSet = 7;
+size_t LastOfSecond(const std::vector<OrderedEvent>& events);
 
 // IsTerminal: canceled and incomplete_expired, from which Stripe never moves on.
 bool IsTerminal(SubscriptionStatus status);

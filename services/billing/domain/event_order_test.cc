@@ -39,26 +39,19 @@ OrderedEvent Updated(const std::string& id, SubscriptionStatus from, Subscriptio
   return e;
 }
 
-struct Replay {
-  std::string final_event;
-  std::vector<EventOrder> orders;  // per delivery after the first
-};
-
-// Delivers `events` in this order to one row and returns which event's state it ends in.
-Replay Deliver(const std::vector<OrderedEvent>& events) {
-  Replay replay;
-  const OrderedEvent* applied = &events[0];
-  replay.final_event = applied->stripe_event_id;
-  for (size_t i = 1; i < events.size(); ++i) {
-    const EventOrder order = OrderSubscriptionEvent(*applied, events[i]);
-    replay.orders.push_back(order);
-    if (order == EventOrder::kNewer) applied = &events[i];
-  }
-  replay.final_event = applied->stripe_event_id;
-  return replay;
+// The event a row ends in once all of `events` were delivered, as the storage does it.
+std::string Deliver(const std::vector<OrderedEvent>& events) {
+  std::vector<OrderedEvent> delivered;
+  for (const OrderedEvent& e : events) delivered.push_back(e);
+  return delivered[LastOfSecond(delivered)].stripe_event_id;
 }
 
-void ExpectEveryOrderEndsIn(std::vector<OrderedEvent> events, const std::string& last) {
+// Delivers `events` (given in true order) in each of their orders and expects the row to end
+// in `last`; with `each_delivery`, also to hold after each delivery the latest event of the
+// chain delivered so far (not for a cycle, which only the whole set can break).
+void ExpectEveryOrderEndsIn(std::vector<OrderedEvent> events, const std::string& last,
+                            bool each_delivery = true) {
+  std::vector<OrderedEvent> chain = events;
   std::sort(events.begin(), events.end(), [](const OrderedEvent& a, const OrderedEvent& b) {
     return a.stripe_event_id < b.stripe_event_id;
   });
@@ -66,7 +59,21 @@ void ExpectEveryOrderEndsIn(std::vector<OrderedEvent> events, const std::string&
   do {
     std::string sequence;
     for (const OrderedEvent& e : events) sequence += e.stripe_event_id + " ";
-    EXPECT_EQ(Deliver(events).final_event, last) << "delivered as " << sequence;
+    // After each delivery, the row holds the latest event of the chain delivered so far.
+    std::vector<OrderedEvent> delivered;
+    int latest = -1;
+    for (const OrderedEvent& e : events) {
+      delivered.push_back(e);
+      for (int i = 0; i < static_cast<int>(chain.size()); ++i) {
+        if (chain[i].stripe_event_id == e.stripe_event_id) latest = std::max(latest, i);
+      }
+      if (each_delivery) {
+        EXPECT_EQ(delivered[LastOfSecond(delivered)].stripe_event_id,
+                  chain[latest].stripe_event_id)
+            << "delivered as " << sequence;
+      }
+    }
+    EXPECT_EQ(Deliver(events), last) << "delivered as " << sequence;
     ++orders;
   } while (std::next_permutation(
       events.begin(), events.end(),
@@ -104,17 +111,46 @@ TEST(EventOrderTest, TerminalStatusWinsTiesWithoutChain) {
   active.creation = false;
   OrderedEvent past_due = Created("evt_m", SubscriptionStatus::kPastDue);
   past_due.creation = false;
-  ExpectEveryOrderEndsIn({canceled, active, past_due}, "evt_a");
+  // (In true order: the live ones, then the canceled one.)
+  ExpectEveryOrderEndsIn({past_due, active, canceled}, "evt_a");
   EXPECT_EQ(OrderSubscriptionEvent(canceled, active), EventOrder::kSuperseded);
   EXPECT_EQ(OrderSubscriptionEvent(active, canceled), EventOrder::kNewer);
 }
 
+// A fork (two events from the same state): the terminal one ends it.
 TEST(EventOrderTest, ForkToCanceledAndPastDueEndsCanceled) {
   ExpectEveryOrderEndsIn(
       {Created("evt_c", SubscriptionStatus::kActive),
-       Updated("evt_b", SubscriptionStatus::kActive, SubscriptionStatus::kCanceled),
-       Updated("evt_a", SubscriptionStatus::kActive, SubscriptionStatus::kPastDue)},
+       Updated("evt_a", SubscriptionStatus::kActive, SubscriptionStatus::kPastDue),
+       Updated("evt_b", SubscriptionStatus::kActive, SubscriptionStatus::kCanceled)},
       "evt_b");
+}
+
+// A payment that fails and recovers within the second: two events that each undo the other.
+// No pairwise rule can order them; the set with the creation can.
+TEST(EventOrderTest, RecoveryWithinTheSecondEndsActiveInEveryOrder) {
+  ExpectEveryOrderEndsIn(
+      {Created("evt_c", SubscriptionStatus::kActive),
+       Updated("evt_b", SubscriptionStatus::kActive, SubscriptionStatus::kPastDue),
+       Updated("evt_a", SubscriptionStatus::kPastDue, SubscriptionStatus::kActive)},
+      "evt_a", /*each_delivery=*/false);
+  ExpectEveryOrderEndsIn(
+      {Created("evt_a", SubscriptionStatus::kActive),
+       Updated("evt_c", SubscriptionStatus::kActive, SubscriptionStatus::kPastDue),
+       Updated("evt_b", SubscriptionStatus::kPastDue, SubscriptionStatus::kActive)},
+      "evt_b", /*each_delivery=*/false);
+}
+
+// More events than are ordered as a set: the pairwise rule still never revives a canceled one.
+TEST(EventOrderTest, LargeSetsFoldPairwiseAndKeepTerminalLast) {
+  std::vector<OrderedEvent> events;
+  for (int i = 0; i < 9; ++i) {
+    OrderedEvent e = Created("evt_" + std::to_string(i), SubscriptionStatus::kActive);
+    e.creation = false;
+    events.push_back(e);
+  }
+  events[3].state.status = SubscriptionStatus::kCanceled;
+  EXPECT_EQ(LastOfSecond(events), 3u);
 }
 
 TEST(EventOrderTest, OtherSecondsAreNewerOrStale) {

@@ -10,6 +10,7 @@
 #include "pqxx/pqxx"
 #include "services/billing/domain/event_order.h"
 #include "services/billing/domain/ledger.h"
+#include "services/billing/domain/stripe_event.h"
 #include "services/billing/errors.h"
 #include "shared/base/status_macros.h"
 #include "shared/base/uuid.h"
@@ -193,8 +194,19 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
       {"billing_event_finish",
        "UPDATE billing.stripe_events SET status = $2, processed_at = now(), last_error = NULL, "
        "related_transaction_id = NULLIF($3, '')::uuid, "
-       "related_account_id = COALESCE(NULLIF($4, '')::uuid, related_account_id) "
-       "WHERE stripe_event_id = $1"},
+       "related_account_id = COALESCE(NULLIF($4, '')::uuid, related_account_id), "
+       "stripe_object_id = NULLIF($5, ''), event_created = " +
+           TS(6) + " WHERE stripe_event_id = $1"},
+      // The settled events of one subscription in one second (event_order.h's set).
+      {"billing_subscription_same_second",
+       "SELECT stripe_event_id, COALESCE(raw_event_redacted::text, '') "
+       "FROM billing.stripe_events WHERE stripe_object_id = $1 AND event_created = " +
+           TS(2) + " AND status IN ('processed', 'superseded') AND stripe_event_id <> $3"},
+      {"billing_subscription_second_relabel",
+       "UPDATE billing.stripe_events SET status = CASE WHEN stripe_event_id = $3 "
+       "THEN 'processed' ELSE 'superseded' END "
+       "WHERE stripe_object_id = $1 AND event_created = " +
+           TS(2) + " AND status IN ('processed', 'superseded')"},
       {"billing_event_fail",
        "INSERT INTO billing.stripe_events AS e (stripe_event_id, type, api_version, livemode, "
        "received_at, status, last_error, request_id, raw_event_redacted) "
@@ -387,13 +399,53 @@ PgBillingStorage::PgBillingStorage(suite::db::ConnectionPool& pool)
 
 namespace {
 
+// WriteSubscription upserts `s` as of the event `event_id` of `created`; `update_existing`
+// only when the row is locked and the event ordered after its last one. Returns whether a
+// row was written (false: an insert lost a race to a concurrent one).
+absl::StatusOr<bool> WriteSubscription(Tx& tx, const SubscriptionChange& s,
+                                       const std::string& customer_id,
+                                       const std::string& user_id, absl::Time created,
+                                       const std::string& event_id, const std::string& request_id,
+                                       bool update_existing) {
+  SUITE_ASSIGN_OR_RETURN(
+      absl::optional<pqxx::row> written,
+      tx.ExecMaybeOne("billing_subscription_upsert", s.stripe_subscription_id, customer_id,
+                      user_id, std::string(SubscriptionStatusName(s.state.status)),
+                      s.state.price_id, MicrosOrNull(s.state.current_period_end),
+                      s.state.cancel_at_period_end, MicrosOrNull(s.state.trial_end),
+                      absl::ToUnixMicros(created), event_id, request_id, update_existing));
+  return written.has_value();
+}
+
+// The subscription event stored as `json`, as the order sees it (with its change, to apply
+// it); nullopt when it cannot be read as one.
+absl::optional<std::pair<OrderedEvent, SubscriptionChange>> StoredSubscriptionEvent(
+    const std::string& json) {
+  absl::StatusOr<ParsedStripeEvent> parsed = ParseStripeEvent(json);
+  if (!parsed.ok() || !parsed->change.ok() || !parsed->change->subscription.has_value()) {
+    return absl::nullopt;
+  }
+  const SubscriptionChange& change = *parsed->change->subscription;
+  OrderedEvent e;
+  e.created = parsed->envelope.created;
+  e.stripe_event_id = parsed->envelope.stripe_event_id;
+  e.state = change.state;
+  e.previous = change.previous;
+  e.creation = change.creation;
+  return std::make_pair(std::move(e), change);
+}
+
 // UpsertOrderedSubscription writes the subscription of `s` when its event is ordered after
 // the row's last one (event_order.h), under the row's lock; returns nullopt when it wrote,
-// else kStale or kSuperseded.
+// else kStale or kSuperseded. In the same second as the row's last event, the second's
+// settled events and this one are ordered as a set: the row takes the state of the set's last
+// event (which may be an earlier delivery), that event is marked processed and the others of
+// the second superseded, so that every order of arrival ends alike.
 absl::StatusOr<absl::optional<EventStatus>> UpsertOrderedSubscription(
     Tx& tx, const EventEnvelope& envelope, const SubscriptionChange& s,
     const std::string& customer_id, const std::string& user_id) {
   const std::string request_id = UuidOrEmpty(envelope.request_id);
+  const int64_t created = absl::ToUnixMicros(envelope.created);
   OrderedEvent incoming;
   incoming.created = envelope.created;
   incoming.stripe_event_id = envelope.stripe_event_id;
@@ -415,28 +467,60 @@ absl::StatusOr<absl::optional<EventStatus>> UpsertOrderedSubscription(
       const absl::Time last_created = Time((*row)[5]);
       const std::string last_id = (*row)[6].as<std::string>();
       if (last_id == envelope.stripe_event_id) return absl::optional<EventStatus>();
-      std::string last_json;
-      if (last_created == envelope.created) {  // only a same-second tie reads the chain
-        SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> stored,
-                               tx.ExecMaybeOne("billing_event_json", last_id));
-        if (stored.has_value()) last_json = (*stored)[0].as<std::string>();
-      }
-      const EventOrder order = OrderSubscriptionEvent(
-          AppliedEventFrom(held, last_created, last_id, last_json), incoming);
-      if (order == EventOrder::kStale) return absl::optional<EventStatus>(EventStatus::kStale);
-      if (order == EventOrder::kSuperseded) {
-        return absl::optional<EventStatus>(EventStatus::kSuperseded);
+      if (last_created < envelope.created) {
+        // A later second: newer.
+      } else if (last_created > envelope.created) {
+        return absl::optional<EventStatus>(EventStatus::kStale);
+      } else {
+        // The same second: order the set.
+        std::vector<OrderedEvent> set = {incoming};
+        std::vector<SubscriptionChange> changes = {s};
+        SUITE_ASSIGN_OR_RETURN(pqxx::result others,
+                               tx.Exec("billing_subscription_same_second",
+                                       s.stripe_subscription_id, created,
+                                       envelope.stripe_event_id));
+        bool has_last = false;
+        for (const pqxx::row& other : others) {
+          auto stored = StoredSubscriptionEvent(other[1].as<std::string>());
+          if (!stored.has_value() || stored->first.created != envelope.created) continue;
+          has_last = has_last || stored->first.stripe_event_id == last_id;
+          set.push_back(std::move(stored->first));
+          changes.push_back(std::move(stored->second));
+        }
+        if (!has_last) {
+          // The row's event was settled before events kept their object and second.
+          std::string last_json;
+          SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> stored,
+                                 tx.ExecMaybeOne("billing_event_json", last_id));
+          if (stored.has_value()) last_json = (*stored)[0].as<std::string>();
+          set.push_back(AppliedEventFrom(held, last_created, last_id, last_json));
+          SubscriptionChange as_held = s;
+          as_held.state = held;
+          changes.push_back(std::move(as_held));
+        }
+        const size_t last = LastOfSecond(set);
+        SUITE_RETURN_IF_ERROR(tx.Exec("billing_subscription_second_relabel",
+                                      s.stripe_subscription_id, created,
+                                      set[last].stripe_event_id)
+                                  .status());
+        if (last != 0) {
+          if (set[last].stripe_event_id != last_id) {
+            // An earlier delivery of this second turns out to be its last event.
+            SUITE_ASSIGN_OR_RETURN(
+                bool written,
+                WriteSubscription(tx, changes[last], customer_id, user_id, envelope.created,
+                                  set[last].stripe_event_id, request_id, true));
+            if (!written) return absl::AbortedError("the subscription row vanished");
+          }
+          return absl::optional<EventStatus>(EventStatus::kSuperseded);
+        }
       }
     }
-    SUITE_ASSIGN_OR_RETURN(
-        absl::optional<pqxx::row> written,
-        tx.ExecMaybeOne("billing_subscription_upsert", s.stripe_subscription_id, customer_id,
-                        user_id, std::string(SubscriptionStatusName(s.state.status)),
-                        s.state.price_id, MicrosOrNull(s.state.current_period_end),
-                        s.state.cancel_at_period_end, MicrosOrNull(s.state.trial_end),
-                        absl::ToUnixMicros(envelope.created), envelope.stripe_event_id,
-                        request_id, /*update_existing=*/row.has_value()));
-    if (written.has_value()) return absl::optional<EventStatus>();
+    SUITE_ASSIGN_OR_RETURN(bool written,
+                           WriteSubscription(tx, s, customer_id, user_id, envelope.created,
+                                             envelope.stripe_event_id, request_id,
+                                             /*update_existing=*/row.has_value()));
+    if (written) return absl::optional<EventStatus>();
   }
   return absl::AbortedError("the subscription row changed twice while ordering an event");
 }
@@ -540,10 +624,14 @@ absl::StatusOr<IngestOutcome> PgBillingStorage::ApplyEventOnce(const EventEnvelo
         outcome.status = skipped.has_value() ? *skipped
                          : change.ignored    ? EventStatus::kIgnored
                                              : EventStatus::kProcessed;
-        SUITE_RETURN_IF_ERROR(tx.Exec("billing_event_finish", envelope.stripe_event_id,
-                                      std::string(EventStatusName(outcome.status)), transaction_id,
-                                      UuidOrEmpty(envelope.related_account_id))
-                                  .status());
+        SUITE_RETURN_IF_ERROR(
+            tx.Exec("billing_event_finish", envelope.stripe_event_id,
+                    std::string(EventStatusName(outcome.status)), transaction_id,
+                    UuidOrEmpty(envelope.related_account_id),
+                    change.subscription.has_value() ? change.subscription->stripe_subscription_id
+                                                    : std::string(),
+                    created)
+                .status());
         return outcome;
       });
 }
