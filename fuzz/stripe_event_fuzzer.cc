@@ -1,6 +1,9 @@
 // libFuzzer target: the Stripe webhook event parser and the redactor (services/billing/domain).
 // Any bytes must give a status or a parsed event, never a crash, a leak or an exception; a
-// redacted document must itself redact to the same text (redaction is idempotent).
+// redacted document must itself redact to the same text (redaction is idempotent); and what
+// billing stores never nests deeper than kMaxJsonDepth (a deeper event keeps its envelope
+// only and cannot apply). Run with inputs up to 1 MiB (the webhook doors' bound) and the
+// deep-nesting seeds of fuzz/corpus/stripe_event.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -10,10 +13,17 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string payload(reinterpret_cast<const char*>(data), size);
+  const bool too_deep = billing::JsonNestingDepth(payload) > billing::kMaxJsonDepth;
   auto event = billing::ParseStripeEvent(payload);
-  (void)event;
+  if (event.ok()) {
+    if (billing::JsonNestingDepth(event->envelope.redacted_json) > billing::kMaxJsonDepth) {
+      std::abort();
+    }
+    if (too_deep && event->change.ok()) std::abort();
+  }
   auto redacted = billing::RedactStripeJson(payload);
   if (redacted.ok()) {
+    if (too_deep) std::abort();
     auto again = billing::RedactStripeJson(*redacted);
     if (!again.ok() || *again != *redacted) std::abort();
   }

@@ -68,7 +68,11 @@ OwnerSchema BillingSchema() {
           .Column(Uuid("related_transaction_id"))
           .Column(Jsonb("raw_event_redacted"))
           .Column(CreatedAt())
+          .Column(Text("stripe_object_id"))
+          .Column(Timestamptz("event_created"))
           .UniqueIndex("stripe_events_stripe_event_id_key", {"stripe_event_id"})
+          .Index("stripe_events_stripe_object_id_event_created_idx",
+                 {"stripe_object_id", "event_created"})
           .Index("stripe_events_received_at_idx", {"received_at DESC", "id DESC"})
           .Index("stripe_events_status_received_at_idx", {"status", "received_at DESC", "id DESC"})
           .Check("stripe_events_status_check")

@@ -47,10 +47,19 @@ inline absl::Status PayloadTooLarge(size_t limit) {
 // MalformedEvent: INVALID_ARGUMENT naming the payload field (HTTP 400); nothing stored.
 inline absl::Status MalformedEvent(absl::string_view field, absl::string_view why) {
   return suite::rpc::WithErrorInfo(
-      suite::rpc::InvalidArgument(absl::StrCat("payload.", field), why), "MALFORMED_EVENT",
+      suite::rpc::InvalidArgument(field.empty() ? std::string("payload")
+                                                : absl::StrCat("payload.", field),
+                                  why),
+      "MALFORMED_EVENT",
       kDomain);
 }
-// EventProcessingFailed: INTERNAL (HTTP 500) so that Stripe retries; recorded as failed.
+// EventStillFailing: a reprocessed event that still cannot apply (FAILED_PRECONDITION: the
+// event, not the server, is at fault; it stays failed).
+inline absl::Status EventStillFailing(absl::string_view why) {
+  return Make(absl::StatusCode::kFailedPrecondition, "EVENT_PROCESSING_FAILED", why);
+}
+// EventProcessingFailed: why an event cannot apply (INTERNAL when it ever reaches a client:
+// a poison event is parked, not answered with it).
 inline absl::Status EventProcessingFailed(absl::string_view why) {
   return Make(absl::StatusCode::kInternal, "EVENT_PROCESSING_FAILED", why);
 }

@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
 #include "services/billing/domain/ledger.h"
 #include "services/billing/domain/stripe_event.h"
 #include "services/billing/errors.h"
@@ -85,10 +86,56 @@ suite::metrics::CounterFamily& WebhookOutcomes() {
   return *family;
 }
 
+// Poison events parked (stored as failed, acknowledged so that Stripe stops retrying): each
+// one waits for an operator's ReprocessStripeEvent once its cause is fixed.
+suite::metrics::CounterFamily& ParkedEvents() {
+  static suite::metrics::CounterFamily* const family =
+      *suite::metrics::Registry::Default().AddCounter(
+          "billing_stripe_events_parked_total",
+          "Stripe events that can never apply as sent, stored as failed and acknowledged.", {});
+  return *family;
+}
+
+// A failure that will recur on every delivery of the same payload: the event itself is at
+// fault (a broken object, a value the database refuses), not the moment.
+bool IsPoison(const absl::Status& failure) {
+  switch (failure.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kOutOfRange:
+    case absl::StatusCode::kAlreadyExists:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The envelope of an event as JSON, for a failure record whose body the database refused.
+std::string EnvelopeJson(const EventEnvelope& envelope) {
+  nlohmann::json json = {{"id", envelope.stripe_event_id},
+                         {"object", "event"},
+                         {"type", envelope.type},
+                         {"created", absl::ToUnixSeconds(envelope.created)},
+                         {"livemode", envelope.livemode}};
+  if (!envelope.api_version.empty()) json["api_version"] = envelope.api_version;
+  return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 std::string WebhookOutcome(const absl::StatusOr<IngestResult>& result) {
   if (result.ok()) {
     if (result->duplicate) return "duplicate";
-    return result->status == EventStatus::kIgnored ? "ignored" : "processed";
+    switch (result->status) {
+      case EventStatus::kIgnored:
+        return "ignored";
+      case EventStatus::kFailed:
+        return "parked";
+      case EventStatus::kStale:
+        return "stale";
+      case EventStatus::kSuperseded:
+        return "superseded";
+      default:
+        return "processed";
+    }
   }
   switch (result.status().code()) {
     case absl::StatusCode::kResourceExhausted:
@@ -114,28 +161,37 @@ Billing::Billing(BillingStorage& storage, BillingOptions options)
 
 absl::StatusOr<IngestResult> Billing::IngestStripeEvent(absl::string_view payload,
                                                         absl::string_view signature_header,
-                                                        absl::string_view request_id) {
+                                                        absl::string_view request_id,
+                                                        IngestTrace* trace) {
   absl::StatusOr<IngestResult> result = [&]() -> absl::StatusOr<IngestResult> {
     if (payload.size() > kMaxWebhookPayloadBytes) {
       return errors::PayloadTooLarge(kMaxWebhookPayloadBytes);
     }
     SUITE_RETURN_IF_ERROR(verifier_.Verify(payload, signature_header));
-    return Apply(payload, request_id, /*reprocess=*/false);
+    return Apply(payload, request_id, /*reprocess=*/false, trace);
   }();
-  WebhookOutcomes().WithLabels({WebhookOutcome(result)}).Increment();
+  const std::string outcome = WebhookOutcome(result);
+  WebhookOutcomes().WithLabels({outcome}).Increment();
+  if (trace != nullptr) trace->outcome = outcome;
   return result;
 }
 
 absl::StatusOr<IngestResult> Billing::Apply(absl::string_view payload, absl::string_view request_id,
-                                            bool reprocess) {
+                                            bool reprocess, IngestTrace* trace) {
   SUITE_ASSIGN_OR_RETURN(ParsedStripeEvent parsed, ParseStripeEvent(payload));
   parsed.envelope.request_id = std::string(request_id);
+  if (trace != nullptr) {
+    trace->stripe_event_id = parsed.envelope.stripe_event_id;
+    trace->type = parsed.envelope.type;
+  }
   IngestResult result;
   result.stripe_event_id = parsed.envelope.stripe_event_id;
   result.type = parsed.envelope.type;
   absl::Status failure;
+  bool poison = false;
   if (!parsed.change.ok()) {
     failure = parsed.change.status();
+    poison = true;  // the payload itself cannot apply, now or on any redelivery
   } else {
     absl::StatusOr<IngestOutcome> outcome =
         storage_.ApplyEvent(parsed.envelope, *parsed.change, reprocess);
@@ -150,11 +206,32 @@ absl::StatusOr<IngestResult> Billing::Apply(absl::string_view payload, absl::str
       return outcome.status();
     }
     failure = outcome.status();
+    poison = IsPoison(failure);
   }
   // The transaction rolled back: record the failure on its own, so operators see it and a
   // later delivery (Stripe retries non-2xx answers) or ReprocessStripeEvent can apply it.
-  const absl::Status recorded =
-      storage_.RecordEventFailure(parsed.envelope, failure.ToString().substr(0, 1000));
+  const std::string error =
+      (poison ? std::string(failure.message())
+              : absl::StrCat(absl::StatusCodeToString(failure.code()), ": ", failure.message()))
+          .substr(0, 1000);
+  absl::Status recorded = storage_.RecordEventFailure(parsed.envelope, error);
+  if (poison && !recorded.ok() && !IsTransient(recorded.code()) &&
+      recorded.code() != absl::StatusCode::kUnknown) {
+    // The database refuses the body itself: keep the envelope, so the event is still parked.
+    EventEnvelope bare = parsed.envelope;
+    bare.redacted_json = EnvelopeJson(parsed.envelope);
+    recorded = storage_.RecordEventFailure(bare, error);
+  }
+  if (poison) {
+    // Parked: retrying cannot help, so the delivery is acknowledged once the failure is
+    // stored; without that record (database down) it is not, and Stripe retries.
+    if (!recorded.ok()) return recorded;
+    if (reprocess) return errors::EventStillFailing(failure.message());
+    ParkedEvents().WithLabels({}).Increment();
+    result.status = EventStatus::kFailed;
+    result.last_error = error;
+    return result;
+  }
   if (IsTransient(failure.code())) return failure;
   // UNKNOWN: the connection died during COMMIT, so the event may have been applied. Say so
   // rather than claim a processing failure; recording it above was harmless, because the
@@ -177,11 +254,9 @@ absl::StatusOr<StoredEvent> Billing::ReprocessStripeEvent(const Actor& actor,
     return suite::rpc::InvalidArgument("stripe_event_id", "must be 1..255 characters");
   }
   SUITE_ASSIGN_OR_RETURN(StoredEvent stored, storage_.GetEvent(stripe_event_id));
-  if (stored.status == EventStatus::kProcessed || stored.status == EventStatus::kIgnored) {
-    return errors::EventAlreadyApplied(stripe_event_id);
-  }
+  if (IsEventSettled(stored.status)) return errors::EventAlreadyApplied(stripe_event_id);
   SUITE_RETURN_IF_ERROR(
-      Apply(stored.raw_event_redacted_json, request_id, /*reprocess=*/true).status());
+      Apply(stored.raw_event_redacted_json, request_id, /*reprocess=*/true, nullptr).status());
   return storage_.GetEvent(stripe_event_id);
 }
 

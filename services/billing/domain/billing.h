@@ -61,8 +61,19 @@ struct LinkRequest {
 struct IngestResult {
   std::string stripe_event_id;
   std::string type;
+  // kProcessed, kIgnored, kStale, kSuperseded, or kFailed for a parked poison event.
   EventStatus status = EventStatus::kProcessed;
   bool duplicate = false;
+  std::string last_error;  // why a parked event cannot apply
+};
+
+// What a delivery was, for the door's log line, also when it was refused: the event's id and
+// type once its envelope was read (empty before), and the outcome label of
+// billing_webhook_events_total ("processed", "parked", "rejected_signature", ...).
+struct IngestTrace {
+  std::string stripe_event_id;
+  std::string type;
+  std::string outcome;
 };
 
 class Billing {
@@ -72,18 +83,24 @@ class Billing {
   // IngestStripeEvent verifies and applies one webhook delivery, exactly once.
   // RESOURCE_EXHAUSTED (PAYLOAD_TOO_LARGE) over 1 MiB; UNAUTHENTICATED (SIGNATURE_*) for a
   // missing, malformed, wrong or stale signature; INVALID_ARGUMENT (MALFORMED_EVENT) for a
-  // payload that is not a Stripe event — in all these cases nothing is stored. INTERNAL
-  // (EVENT_PROCESSING_FAILED) when a handled event cannot be applied: it is stored as failed
-  // with last_error. Storage errors (UNAVAILABLE, ...) after a failed attempt to record them;
+  // payload that is not a Stripe event (not JSON, no valid envelope) — in all these cases
+  // nothing is stored, as there is no event id to store it under.
+  // A poison event — signed, with an envelope, but unable to apply on any delivery (a broken
+  // object, an unknown status, JSON nested deeper than kMaxJsonDepth, a value the database
+  // refuses) — is parked: stored as failed with last_error, counted in
+  // billing_stripe_events_parked_total, and returned OK with status kFailed.
+  // Failures that may pass (UNAVAILABLE, ...) are returned after an attempt to record them;
   // UNKNOWN, unchanged, when the commit's outcome is unknown (the event may have been applied).
+  // `trace`, when given, is filled for the caller's log line.
   absl::StatusOr<IngestResult> IngestStripeEvent(absl::string_view payload,
                                                  absl::string_view signature_header,
-                                                 absl::string_view request_id);
+                                                 absl::string_view request_id,
+                                                 IngestTrace* trace = nullptr);
 
   // ReprocessStripeEvent applies a stored received/failed event again from its stored
   // (redacted) body. INVALID_ARGUMENT for an empty id, NOT_FOUND, FAILED_PRECONDITION
-  // (EVENT_ALREADY_APPLIED), INTERNAL (EVENT_PROCESSING_FAILED) when it fails again.
-  // Admin only.
+  // (EVENT_ALREADY_APPLIED) for a settled event, FAILED_PRECONDITION (EVENT_PROCESSING_FAILED)
+  // when it still cannot apply (it stays failed, with the new last_error). Admin only.
   absl::StatusOr<StoredEvent> ReprocessStripeEvent(const Actor& actor,
                                                    absl::string_view stripe_event_id);
 
@@ -143,7 +160,7 @@ class Billing {
 
  private:
   absl::StatusOr<IngestResult> Apply(absl::string_view payload, absl::string_view request_id,
-                                     bool reprocess);
+                                     bool reprocess, IngestTrace* trace);
   absl::StatusOr<absl::optional<Cursor>> DecodeToken(absl::string_view scope,
                                                      absl::string_view token) const;
   // The entitlement of `user_id` (lower case, valid) given its best subscription.

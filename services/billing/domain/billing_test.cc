@@ -25,7 +25,10 @@ constexpr char kSecret[] = "whsec_domain_test";
 class FakeStorage : public BillingStorage {
  public:
   absl::Status apply_result = absl::OkStatus();
+  // RecordEventFailure answers these in turn, then OK.
+  std::vector<absl::Status> record_results;
   std::vector<std::string> recorded_failures;
+  std::vector<std::string> recorded_bodies;
 
   absl::StatusOr<IngestOutcome> ApplyEvent(const EventEnvelope&, const EventChange&,
                                            bool) override {
@@ -34,6 +37,10 @@ class FakeStorage : public BillingStorage {
   }
   absl::Status RecordEventFailure(const EventEnvelope& envelope, absl::string_view) override {
     recorded_failures.push_back(envelope.stripe_event_id);
+    recorded_bodies.push_back(envelope.redacted_json);
+    if (recorded_failures.size() <= record_results.size()) {
+      return record_results[recorded_failures.size() - 1];
+    }
     return absl::OkStatus();
   }
   absl::StatusOr<StoredEvent> GetEvent(absl::string_view) override { return Unused(); }
@@ -118,14 +125,48 @@ TEST_F(BillingIngestTest, UnavailableStorageIsPassedThrough) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
 }
 
-TEST_F(BillingIngestTest, PermanentApplyFailureIsRecordedAndAnsweredInternal) {
-  storage_.apply_result = absl::FailedPreconditionError("constraint violated");
+// A failure that recurs on every delivery (the database refuses a value of the event) parks
+// the event: recorded as failed and acknowledged, so that Stripe stops retrying.
+TEST_F(BillingIngestTest, DeterministicApplyFailureParksTheEvent) {
+  for (absl::Status failure :
+       {absl::FailedPreconditionError("constraint violated"),
+        absl::InvalidArgumentError("a value is out of range or malformed")}) {
+    storage_.recorded_failures.clear();
+    storage_.apply_result = failure;
+    absl::StatusOr<IngestResult> r = Ingest();
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->status, EventStatus::kFailed);
+    EXPECT_EQ(r->last_error, failure.message());
+    EXPECT_EQ(storage_.recorded_failures, std::vector<std::string>{"evt_commit"});
+  }
+}
+
+// A failure that may pass is not parked: Stripe must retry.
+TEST_F(BillingIngestTest, InternalStorageFailureIsRecordedAndAnsweredInternal) {
+  storage_.apply_result = absl::InternalError("database error");
   absl::StatusOr<IngestResult> r = Ingest();
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInternal) << r.status();
-  auto info = suite::rpc::ErrorInfoOf(r.status());
-  ASSERT_TRUE(info.has_value());
-  EXPECT_EQ(info->reason, "EVENT_PROCESSING_FAILED");
   EXPECT_EQ(storage_.recorded_failures, std::vector<std::string>{"evt_commit"});
+}
+
+// Parking needs the record: without it (database down) the delivery is not acknowledged.
+TEST_F(BillingIngestTest, PoisonEventIsNotAcknowledgedWhenItsRecordFails) {
+  storage_.apply_result = absl::FailedPreconditionError("constraint violated");
+  storage_.record_results = {absl::UnavailableError("database down")};
+  absl::StatusOr<IngestResult> r = Ingest();
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
+}
+
+// When the database refuses the body itself, the event is parked with its envelope only.
+TEST_F(BillingIngestTest, PoisonEventWhoseBodyIsRefusedIsParkedWithItsEnvelope) {
+  storage_.apply_result = absl::InvalidArgumentError("a value is out of range or malformed");
+  storage_.record_results = {absl::InvalidArgumentError("a value is out of range or malformed")};
+  absl::StatusOr<IngestResult> r = Ingest();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, EventStatus::kFailed);
+  ASSERT_EQ(storage_.recorded_bodies.size(), 2u);
+  EXPECT_NE(storage_.recorded_bodies[1].find(R"("id":"evt_commit")"), std::string::npos);
+  EXPECT_EQ(storage_.recorded_bodies[1].find("cus_1"), std::string::npos);
 }
 
 }  // namespace

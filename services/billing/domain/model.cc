@@ -32,11 +32,10 @@ constexpr std::array<std::pair<SubscriptionStatus, absl::string_view>, 8> kSubsc
     {SubscriptionStatus::kUnpaid, "unpaid"},
     {SubscriptionStatus::kPaused, "paused"},
 }};
-constexpr std::array<std::pair<EventStatus, absl::string_view>, 4> kEvent{{
-    {EventStatus::kReceived, "received"},
-    {EventStatus::kProcessed, "processed"},
-    {EventStatus::kIgnored, "ignored"},
-    {EventStatus::kFailed, "failed"},
+constexpr std::array<std::pair<EventStatus, absl::string_view>, 6> kEvent{{
+    {EventStatus::kReceived, "received"},     {EventStatus::kProcessed, "processed"},
+    {EventStatus::kIgnored, "ignored"},       {EventStatus::kFailed, "failed"},
+    {EventStatus::kStale, "stale"},           {EventStatus::kSuperseded, "superseded"},
 }};
 constexpr std::array<std::pair<TransactionKind, absl::string_view>, 3> kKind{{
     {TransactionKind::kPayment, "payment"},
@@ -57,6 +56,10 @@ absl::optional<SubscriptionStatus> ParseSubscriptionStatus(absl::string_view n) 
 }
 absl::string_view EventStatusName(EventStatus s) { return Name(kEvent, s); }
 absl::optional<EventStatus> ParseEventStatus(absl::string_view n) { return Find(kEvent, n); }
+bool IsEventSettled(EventStatus s) {
+  return s == EventStatus::kProcessed || s == EventStatus::kIgnored || s == EventStatus::kStale ||
+         s == EventStatus::kSuperseded;
+}
 absl::string_view TransactionKindName(TransactionKind k) { return Name(kKind, k); }
 absl::optional<TransactionKind> ParseTransactionKind(absl::string_view n) { return Find(kKind, n); }
 absl::string_view TransactionStatusName(TransactionStatus s) { return Name(kTxStatus, s); }

@@ -36,7 +36,14 @@ absl::string_view SubscriptionStatusName(SubscriptionStatus status);
 // ParseSubscriptionStatus is the reverse; nullopt for anything else.
 absl::optional<SubscriptionStatus> ParseSubscriptionStatus(absl::string_view name);
 
-enum class EventStatus { kReceived, kProcessed, kIgnored, kFailed };
+// kStale: the object already held the state of a later second when the event came, so it was
+// recorded and not applied. kSuperseded: a same-second event that comes after it (by the
+// order of services/billing/domain/event_order.h) was already applied. Both are final, like
+// kProcessed and kIgnored.
+enum class EventStatus { kReceived, kProcessed, kIgnored, kFailed, kStale, kSuperseded };
+// IsEventSettled: a final status (processed, ignored, stale, superseded): a redelivery is a
+// duplicate and ReprocessStripeEvent refuses it.
+bool IsEventSettled(EventStatus status);
 absl::string_view EventStatusName(EventStatus status);  // "received", ...
 absl::optional<EventStatus> ParseEventStatus(absl::string_view name);
 
@@ -154,6 +161,22 @@ struct CustomerChange {
   bool link_only = false;
 };
 
+// The fields of a subscription billing keeps, as one comparable value: what the event chain
+// (data.previous_attributes) is compared on.
+struct SubscriptionState {
+  SubscriptionStatus status = SubscriptionStatus::kUnspecified;
+  std::string price_id;
+  absl::optional<absl::Time> current_period_end;
+  bool cancel_at_period_end = false;
+  absl::optional<absl::Time> trial_end;
+  bool operator==(const SubscriptionState& o) const {
+    return status == o.status && price_id == o.price_id &&
+           current_period_end == o.current_period_end &&
+           cancel_at_period_end == o.cancel_at_period_end && trial_end == o.trial_end;
+  }
+  bool operator!=(const SubscriptionState& o) const { return !(*this == o); }
+};
+
 // What an event says about a subscription (the whole object, as Stripe sends it).
 struct SubscriptionChange {
   std::string stripe_subscription_id;
@@ -161,11 +184,11 @@ struct SubscriptionChange {
   // From metadata.user_id: offered to the customer as in CustomerChange. The subscription
   // belongs to its customer's user, whatever this says.
   std::string user_id;
-  SubscriptionStatus status = SubscriptionStatus::kUnspecified;
-  std::string price_id;
-  absl::optional<absl::Time> current_period_end;
-  bool cancel_at_period_end = false;
-  absl::optional<absl::Time> trial_end;
+  SubscriptionState state;
+  // The state just before this event, when Stripe says (data.previous_attributes laid over
+  // the object); nullopt without previous_attributes or when they cannot be read.
+  absl::optional<SubscriptionState> previous;
+  bool creation = false;  // customer.subscription.created: first in any chain
 };
 
 // The identity and bookkeeping of one Stripe event.

@@ -23,7 +23,8 @@
 namespace billing {
 
 struct IngestOutcome {
-  EventStatus status = EventStatus::kProcessed;  // kProcessed or kIgnored
+  // kProcessed, kIgnored, or kStale / kSuperseded (recorded, not applied: see ApplyEvent).
+  EventStatus status = EventStatus::kProcessed;
   bool duplicate = false;  // the event had already been applied; nothing changed now
 };
 
@@ -44,11 +45,14 @@ class BillingStorage {
   virtual ~BillingStorage() = default;
 
   // ApplyEvent claims the event and applies `change` in ONE transaction, then marks the event
-  // processed (or ignored when change.ignored). When the event is already stored as processed
-  // or ignored it changes nothing and returns that status with duplicate = true (also when a
-  // concurrent delivery wins the claim). A stored received/failed event is applied now.
-  // Customer and subscription changes apply only when (envelope.created, stripe_event_id) is
-  // newer than the row's last applied event. With `reprocess`, FAILED_PRECONDITION
+  // processed (or ignored when change.ignored). When the event is already stored settled it
+  // returns that status with duplicate = true (also when a concurrent delivery wins the claim). A stored received/failed event is applied now.
+  // A customer change applies only when envelope.created is later than the row's last applied
+  // event or, in the same second, when it deletes a live customer or, deleting neither or both,
+  // has the bytewise greater event id; a subscription change only when event_order.h orders it after
+  // the row's last event. An event not applied is stored as kStale (the row holds a later
+  // second) or kSuperseded (a later event of the same second). When the event is already
+  // stored with a settled status (IsEventSettled) it changes nothing. With `reprocess`, FAILED_PRECONDITION
   // (EVENT_ALREADY_APPLIED) instead of the duplicate answer, NOT_FOUND when not stored.
   virtual absl::StatusOr<IngestOutcome> ApplyEvent(const EventEnvelope& envelope,
                                                    const EventChange& change, bool reprocess) = 0;

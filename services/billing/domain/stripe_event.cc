@@ -131,7 +131,60 @@ absl::StatusOr<EventChange> CustomerEvent(const json& object, bool deleted) {
   return result;
 }
 
-absl::StatusOr<EventChange> SubscriptionEvent(const json& object) {
+// The price of the first item of an `items` list object; "" when there is none.
+std::string FirstPrice(const json& items) {
+  if (!items.is_object()) return "";
+  auto data = items.find("data");
+  if (data == items.end() || !data->is_array() || data->empty() || !(*data)[0].is_object()) {
+    return "";
+  }
+  auto price = (*data)[0].find("price");
+  if (price == (*data)[0].end()) return "";
+  if (price->is_object()) return StringAt(*price, "id");
+  if (price->is_string()) return price->get<std::string>();
+  return "";
+}
+
+// The state before the event: `current` with data.previous_attributes laid over it. nullopt
+// when the event has no previous_attributes or a kept field in them cannot be read (then the
+// event takes no part in the chain and is ordered by the fallback rule).
+absl::optional<SubscriptionState> PreviousState(const json& event,
+                                                const SubscriptionState& current) {
+  auto data = event.find("data");
+  if (data == event.end() || !data->is_object()) return absl::nullopt;
+  auto previous = data->find("previous_attributes");
+  if (previous == data->end() || !previous->is_object()) return absl::nullopt;
+  SubscriptionState before = current;
+  for (auto it = previous->begin(); it != previous->end(); ++it) {
+    const json& value = it.value();
+    if (it.key() == "status") {
+      if (!value.is_string()) return absl::nullopt;
+      absl::optional<SubscriptionStatus> status =
+          ParseSubscriptionStatus(value.get<std::string>());
+      if (!status.has_value()) return absl::nullopt;
+      before.status = *status;
+    } else if (it.key() == "current_period_end" || it.key() == "trial_end") {
+      absl::optional<absl::Time>& field =
+          it.key() == "trial_end" ? before.trial_end : before.current_period_end;
+      if (value.is_null()) {
+        field = absl::nullopt;
+      } else if (value.is_number_integer()) {
+        field = absl::FromUnixSeconds(value.get<int64_t>());
+      } else {
+        return absl::nullopt;
+      }
+    } else if (it.key() == "cancel_at_period_end") {
+      if (!value.is_boolean()) return absl::nullopt;
+      before.cancel_at_period_end = value.get<bool>();
+    } else if (it.key() == "items") {
+      before.price_id = FirstPrice(value);
+    }
+  }
+  return before;
+}
+
+absl::StatusOr<EventChange> SubscriptionEvent(const std::string& type, const json& event,
+                                              const json& object) {
   SubscriptionChange change;
   change.stripe_subscription_id = StringAt(object, "id");
   SUITE_RETURN_IF_ERROR(CheckId("data.object.id", change.stripe_subscription_id));
@@ -140,30 +193,23 @@ absl::StatusOr<EventChange> SubscriptionEvent(const json& object) {
   const std::string status = StringAt(object, "status");
   absl::optional<SubscriptionStatus> parsed = ParseSubscriptionStatus(status);
   if (!parsed.has_value()) return Broken("data.object.status is not a subscription status");
-  change.status = *parsed;
+  SubscriptionState& state = change.state;
+  state.status = *parsed;
   SUITE_ASSIGN_OR_RETURN(change.user_id,
                          OptionalUser(MetadataAt(object, "user_id"), "metadata.user_id"));
   // The plan: the price of the first item.
   auto items = object.find("items");
-  if (items != object.end() && items->is_object()) {
-    auto data = items->find("data");
-    if (data != items->end() && data->is_array() && !data->empty() && (*data)[0].is_object()) {
-      auto price = (*data)[0].find("price");
-      if (price != (*data)[0].end()) {
-        change.price_id = price->is_object()   ? StringAt(*price, "id")
-                          : price->is_string() ? price->get<std::string>()
-                                               : "";
-      }
-      if (!change.price_id.empty() && !IsPrintableId(change.price_id)) {
-        return Broken("price id is not a Stripe id");
-      }
-    }
+  if (items != object.end()) state.price_id = FirstPrice(*items);
+  if (!state.price_id.empty() && !IsPrintableId(state.price_id)) {
+    return Broken("price id is not a Stripe id");
   }
-  change.current_period_end = TimeAt(object, "current_period_end");
+  state.current_period_end = TimeAt(object, "current_period_end");
   auto cancel = object.find("cancel_at_period_end");
-  change.cancel_at_period_end =
+  state.cancel_at_period_end =
       cancel != object.end() && cancel->is_boolean() && cancel->get<bool>();
-  change.trial_end = TimeAt(object, "trial_end");
+  state.trial_end = TimeAt(object, "trial_end");
+  change.previous = PreviousState(event, state);
+  change.creation = type == "customer.subscription.created";
   EventChange result;
   result.subscription = std::move(change);
   return result;
@@ -266,14 +312,59 @@ absl::StatusOr<EventChange> ChangeFor(const std::string& event_id, const std::st
     return CustomerEvent(*object, false);
   }
   if (type == "customer.deleted") return CustomerEvent(*object, true);
-  if (subscription_type) return SubscriptionEvent(*object);
+  if (subscription_type) return SubscriptionEvent(type, event, *object);
   if (type == "checkout.session.completed") return CheckoutEvent(*object);
   return MoneyEvent(event_id, type, *object);
 }
 
+// What ParseStripeEvent keeps of a document nested deeper than kMaxJsonDepth: the top-level
+// members that are not objects or arrays (the envelope). nlohmann's parser is iterative; a
+// callback that refuses every nested container keeps the tree it builds one level deep, so
+// nothing recursive (Redact, dump, PostgreSQL's jsonb input) ever sees the deep part.
+json ParseEnvelopeOnly(absl::string_view payload) {
+  json::parser_callback_t top_level_scalars = [](int depth, json::parse_event_t event,
+                                                 json&) {
+    if (event == json::parse_event_t::object_start || event == json::parse_event_t::array_start) {
+      return depth == 0;
+    }
+    return true;
+  };
+  return json::parse(payload.begin(), payload.end(), top_level_scalars,
+                     /*allow_exceptions=*/false);
+}
+
 }  // namespace
 
+int JsonNestingDepth(absl::string_view text) {
+  int depth = 0;
+  int deepest = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;  // the escaped character, whatever it is, cannot end the string
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
 absl::StatusOr<std::string> RedactStripeJson(absl::string_view payload) {
+  if (payload.size() > kMaxStripeJsonBytes) {
+    return errors::MalformedEvent("", absl::StrCat("is over ", kMaxStripeJsonBytes, " bytes"));
+  }
+  if (JsonNestingDepth(payload) > kMaxJsonDepth) {
+    return errors::MalformedEvent("", absl::StrCat("nests deeper than ", kMaxJsonDepth, " levels"));
+  }
   json event = json::parse(payload.begin(), payload.end(), nullptr, /*allow_exceptions=*/false);
   if (event.is_discarded()) return errors::MalformedEvent("", "is not JSON");
   Redact(event);
@@ -281,7 +372,15 @@ absl::StatusOr<std::string> RedactStripeJson(absl::string_view payload) {
 }
 
 absl::StatusOr<ParsedStripeEvent> ParseStripeEvent(absl::string_view payload) {
-  json event = json::parse(payload.begin(), payload.end(), nullptr, /*allow_exceptions=*/false);
+  // Both bounds come before any parse: the size bounds the work, the depth every recursion.
+  if (payload.size() > kMaxStripeJsonBytes) {
+    return errors::MalformedEvent("", absl::StrCat("is over ", kMaxStripeJsonBytes, " bytes"));
+  }
+  const int depth = JsonNestingDepth(payload);
+  const bool too_deep = depth > kMaxJsonDepth;
+  json event = too_deep ? ParseEnvelopeOnly(payload)
+                        : json::parse(payload.begin(), payload.end(), nullptr,
+                                      /*allow_exceptions=*/false);
   if (event.is_discarded()) return errors::MalformedEvent("", "is not valid JSON");
   if (!event.is_object()) return errors::MalformedEvent("", "is not a JSON object");
   if (StringAt(event, "object") != "event") {
@@ -308,7 +407,13 @@ absl::StatusOr<ParsedStripeEvent> ParseStripeEvent(absl::string_view payload) {
   }
   envelope.livemode = livemode->get<bool>();
   envelope.api_version = StringAt(event, "api_version").substr(0, 64);
-  parsed.change = ChangeFor(envelope.stripe_event_id, envelope.type, event);
+  if (too_deep) {
+    // A signed event that can never be applied: parked with its envelope only.
+    parsed.change = Broken(absl::StrCat("the event JSON nests ", depth,
+                                        " levels deep; billing reads at most ", kMaxJsonDepth));
+  } else {
+    parsed.change = ChangeFor(envelope.stripe_event_id, envelope.type, event);
+  }
   if (parsed.change.ok() && parsed.change->transaction.has_value()) {
     envelope.related_account_id = parsed.change->transaction->account_id;
   }

@@ -4,7 +4,8 @@
 //
 //   absl::StatusOr<ParsedStripeEvent> parsed = ParseStripeEvent(raw_body);
 //   if (!parsed.ok()) -> 400, nothing stored (malformed envelope)
-//   if (!parsed->change.ok()) -> stored as failed, 500 (a handled type with a broken object)
+//   if (!parsed->change.ok()) -> parked: stored as failed with the reason, answered 200
+//                                (a handled type that can never apply, or JSON too deep)
 //
 // Handled types: customer.created/updated/deleted; customer.subscription.created/updated/
 // deleted/paused/resumed/trial_will_end (the subscription object is applied whole);
@@ -38,13 +39,29 @@ struct ParsedStripeEvent {
   absl::StatusOr<EventChange> change = EventChange{};
 };
 
+// The bounds of every JSON document billing reads, checked before any parse. Stripe's events
+// nest about ten levels; 64 leaves room and keeps every recursive walk (redaction, dump,
+// PostgreSQL's jsonb input) shallow.
+inline constexpr int kMaxJsonDepth = 64;
+// The size bound is above the webhook doors' 1 MiB because ReprocessStripeEvent reads the
+// stored copy, which PostgreSQL prints with a space after every ':' and ','.
+inline constexpr size_t kMaxStripeJsonBytes = 4 * 1024 * 1024;
+
+// JsonNestingDepth returns how deeply `text` nests arrays and objects, counting only brackets
+// outside strings (a string full of '[' is depth 0). Iterative, one pass; for any bytes,
+// JSON or not (unclosed brackets count).
+int JsonNestingDepth(absl::string_view text);
+
 // ParseStripeEvent parses `payload` (JSON). Returns INVALID_ARGUMENT (MALFORMED_EVENT, field
 // "payload.<name>") when it is not JSON, not an object with object == "event", or lacks a
-// string id (1..255), a string type (1..255), an integer created or a boolean livemode.
+// string id (1..255), a string type (1..255), an integer created or a boolean livemode, or is
+// over kMaxStripeJsonBytes. A payload nested deeper than kMaxJsonDepth is read for its
+// envelope only (its top-level scalars): a valid envelope gives a parsed event whose change
+// is EVENT_PROCESSING_FAILED (the event is parked) and whose redacted_json is the envelope.
 absl::StatusOr<ParsedStripeEvent> ParseStripeEvent(absl::string_view payload);
 
 // RedactStripeJson returns `json` (a Stripe event) with the personal data listed above
-// removed; INVALID_ARGUMENT when it is not JSON.
+// removed; INVALID_ARGUMENT when it is not JSON or is over the size or depth bound.
 absl::StatusOr<std::string> RedactStripeJson(absl::string_view json);
 
 }  // namespace billing

@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/substitute.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -42,8 +43,8 @@ TEST(StripeEventTest, ParsesTheEnvelope) {
 }
 
 TEST(StripeEventTest, MalformedEnvelopesNameTheField) {
-  EXPECT_EQ(FieldOf(ParseStripeEvent("{").status()), "payload.");
-  EXPECT_EQ(FieldOf(ParseStripeEvent("[1]").status()), "payload.");
+  EXPECT_EQ(FieldOf(ParseStripeEvent("{").status()), "payload");
+  EXPECT_EQ(FieldOf(ParseStripeEvent("[1]").status()), "payload");
   EXPECT_EQ(FieldOf(ParseStripeEvent(R"({"object":"customer"})").status()), "payload.object");
   EXPECT_EQ(
       FieldOf(ParseStripeEvent(R"({"object":"event","type":"x","created":1,"livemode":false})")
@@ -138,11 +139,11 @@ TEST(StripeEventTest, EverySubscriptionTypeAppliesTheObject) {
     const SubscriptionChange& s = *p.change->subscription;
     EXPECT_EQ(s.stripe_subscription_id, "sub_1");
     EXPECT_EQ(s.stripe_customer_id, "cus_1");  // expanded customer object
-    EXPECT_EQ(s.status, SubscriptionStatus::kPaused);
-    EXPECT_EQ(s.price_id, "price_1");
-    EXPECT_EQ(s.current_period_end, absl::FromUnixSeconds(1700600000));
-    EXPECT_EQ(s.trial_end, absl::FromUnixSeconds(1700100000));
-    EXPECT_TRUE(s.cancel_at_period_end);
+    EXPECT_EQ(s.state.status, SubscriptionStatus::kPaused);
+    EXPECT_EQ(s.state.price_id, "price_1");
+    EXPECT_EQ(s.state.current_period_end, absl::FromUnixSeconds(1700600000));
+    EXPECT_EQ(s.state.trial_end, absl::FromUnixSeconds(1700100000));
+    EXPECT_TRUE(s.state.cancel_at_period_end);
   }
 }
 
@@ -242,6 +243,99 @@ TEST(StripeEventTest, OtherTypesAreIgnored) {
     ASSERT_TRUE(p.change.ok()) << type;
     EXPECT_TRUE(p.change->ignored) << type;
   }
+}
+
+// Depth is counted before any parse, outside strings only, and without recursion.
+TEST(StripeEventTest, NestingDepthCountsBracketsOutsideStringsOnly) {
+  EXPECT_EQ(JsonNestingDepth(R"({"a":[1,{"b":[]}]})"), 4);
+  EXPECT_EQ(JsonNestingDepth(R"({"a":"[[[[{{{{\"[[["})"), 1);
+  // An escaped backslash does not escape the quote after it: these brackets are outside.
+  EXPECT_EQ(JsonNestingDepth(R"("\\"[[[")"), 3);
+  EXPECT_EQ(JsonNestingDepth(std::string(1000000, '[')), 1000000);
+  EXPECT_EQ(JsonNestingDepth(""), 0);
+}
+
+std::string Wrapped(const std::string& data_object) {
+  return absl::StrCat(R"({"id":"evt_deep","object":"event","type":"customer.subscription.updated",)"
+                      R"("created":1700000000,"livemode":false,"data":{"object":)",
+                      data_object, "}}");
+}
+
+// 10^6 levels of arrays, objects and both, closed and unclosed: never a crash; a valid
+// envelope is read and its change fails (the event is parked), anything else is refused.
+TEST(StripeEventTest, MillionLevelsAreBoundedBeforeAnyRecursion) {
+  const int kLevels = 1000000;
+  std::string arrays = std::string(kLevels, '[') + std::string(kLevels, ']');
+  std::string objects;
+  objects.reserve(kLevels * 7);
+  for (int i = 0; i < kLevels / 10; ++i) objects += R"({"a":)";
+  objects += "1" + std::string(kLevels / 10, '}');
+  std::string mixed;
+  for (int i = 0; i < kLevels / 10; ++i) mixed += i % 2 ? "[" : R"({"a":)";
+  mixed += "1";
+  for (int i = kLevels / 10 - 1; i >= 0; --i) mixed += i % 2 ? "]" : "}";
+  for (const std::string* deep : {&arrays, &objects, &mixed}) {
+    absl::StatusOr<ParsedStripeEvent> parsed = ParseStripeEvent(Wrapped(*deep));
+    ASSERT_TRUE(parsed.ok()) << parsed.status();
+    EXPECT_EQ(parsed->envelope.stripe_event_id, "evt_deep");
+    EXPECT_EQ(parsed->change.status().code(), absl::StatusCode::kInternal);
+    EXPECT_NE(parsed->change.status().message().find("nests"), std::string::npos);
+    // Stored: the envelope only.
+    EXPECT_LT(parsed->envelope.redacted_json.size(), 200u);
+    EXPECT_EQ(RedactStripeJson(Wrapped(*deep)).status().code(),
+              absl::StatusCode::kInvalidArgument);
+  }
+  // Unclosed: not JSON at all.
+  EXPECT_EQ(ParseStripeEvent(Wrapped(std::string(kLevels, '['))).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseStripeEvent(std::string(kLevels, '{')).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // Brackets inside a string do not count: the event parses whole.
+  absl::StatusOr<ParsedStripeEvent> in_string = ParseStripeEvent(Wrapped(absl::StrCat(
+      R"({"id":"sub_1","customer":"cus_1","status":"active","note":")",
+      std::string(kLevels, '['), R"("})")));
+  ASSERT_TRUE(in_string.ok()) << in_string.status();
+  EXPECT_TRUE(in_string->change.ok()) << in_string->change.status();
+  // At the bound it parses; one deeper it is parked.
+  std::string at_bound = R"({"id":"sub_1","customer":"cus_1","status":"active","x":)" +
+                         std::string(kMaxJsonDepth - 3, '[') +
+                         std::string(kMaxJsonDepth - 3, ']') + "}";
+  EXPECT_TRUE(ParseStripeEvent(Wrapped(at_bound))->change.ok());
+  std::string over = R"({"id":"sub_1","customer":"cus_1","status":"active","x":)" +
+                     std::string(kMaxJsonDepth - 2, '[') + std::string(kMaxJsonDepth - 2, ']') +
+                     "}";
+  EXPECT_FALSE(ParseStripeEvent(Wrapped(over))->change.ok());
+}
+
+TEST(StripeEventTest, PreviousAttributesGiveTheStateBefore) {
+  const std::string object =
+      R"({"id":"sub_1","customer":"cus_1","status":"canceled","cancel_at_period_end":false,)"
+      R"("current_period_end":1700600000,"items":{"data":[{"price":{"id":"price_2"}}]}})";
+  auto with = [&](const std::string& previous) {
+    return absl::StrCat(R"({"id":"evt_p","object":"event","type":"customer.subscription.updated",)"
+                        R"("created":1700000000,"livemode":false,"data":{"object":)",
+                        object, R"(,"previous_attributes":)", previous, "}}");
+  };
+  ParsedStripeEvent p = MustParse(with(
+      R"({"status":"active","cancel_at_period_end":true,"current_period_end":null,)"
+      R"("items":{"data":[{"price":{"id":"price_1"}}]},"metadata":{}})"));
+  ASSERT_TRUE(p.change.ok());
+  const SubscriptionChange& s = *p.change->subscription;
+  EXPECT_FALSE(s.creation);
+  ASSERT_TRUE(s.previous.has_value());
+  EXPECT_EQ(s.previous->status, SubscriptionStatus::kActive);
+  EXPECT_TRUE(s.previous->cancel_at_period_end);
+  EXPECT_FALSE(s.previous->current_period_end.has_value());
+  EXPECT_EQ(s.previous->price_id, "price_1");
+  EXPECT_EQ(s.state.status, SubscriptionStatus::kCanceled);
+  // An unreadable previous status: no chain information (not a failure).
+  ParsedStripeEvent unreadable = MustParse(with(R"({"status":"sleeping"})"));
+  ASSERT_TRUE(unreadable.change.ok());
+  EXPECT_FALSE(unreadable.change->subscription->previous.has_value());
+  // None given: none.
+  ParsedStripeEvent none = MustParse(Event("customer.subscription.created", object));
+  EXPECT_FALSE(none.change->subscription->previous.has_value());
+  EXPECT_TRUE(none.change->subscription->creation);
 }
 
 }  // namespace

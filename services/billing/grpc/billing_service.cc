@@ -62,6 +62,10 @@ v1::StripeEventStatus ToProto(EventStatus s) {
       return v1::STRIPE_EVENT_STATUS_IGNORED;
     case EventStatus::kFailed:
       return v1::STRIPE_EVENT_STATUS_FAILED;
+    case EventStatus::kStale:
+      return v1::STRIPE_EVENT_STATUS_STALE;
+    case EventStatus::kSuperseded:
+      return v1::STRIPE_EVENT_STATUS_SUPERSEDED;
   }
   return v1::STRIPE_EVENT_STATUS_UNSPECIFIED;
 }
@@ -182,6 +186,7 @@ grpc::ServerUnaryReactor* BillingGrpcService::IngestStripeEvent(
                   response->set_type(result.type);
                   response->set_status(ToProto(result.status));
                   response->set_duplicate(result.duplicate);
+                  response->set_last_error(result.last_error);
                   return absl::OkStatus();
                 });
 }
@@ -373,6 +378,12 @@ grpc::ServerUnaryReactor* BillingGrpcService::ListStripeEvents(
                       break;
                     case v1::STRIPE_EVENT_STATUS_FAILED:
                       filter.status = EventStatus::kFailed;
+                      break;
+                    case v1::STRIPE_EVENT_STATUS_STALE:
+                      filter.status = EventStatus::kStale;
+                      break;
+                    case v1::STRIPE_EVENT_STATUS_SUPERSEDED:
+                      filter.status = EventStatus::kSuperseded;
                       break;
                     default:
                       return suite::rpc::CheckEnumField("status", request->status(), false,

@@ -5,11 +5,17 @@
 //   ... (*server)->port() ...
 //   (*server)->Stop();   // stops accepting, finishes in-flight requests
 //
-// Answers: 200 {"stripe_event_id","type","status","duplicate"} for processed, ignored and
-// duplicate deliveries; 400 for a missing/bad/stale signature or a body that is not a Stripe
-// event (nothing stored); 413 over 1 MiB; 500 when processing failed (recorded as failed;
-// Stripe retries) and 503 when the database is unavailable. Error bodies are
-// {"error": REASON} without internals. Thread-safe.
+// Answers, each with a JSON body: 200 {"stripe_event_id","type","status","duplicate"} for
+// processed, ignored, stale, superseded and duplicate deliveries, and for a parked poison
+// event ("status":"failed","parked":true,"last_error"; Stripe stops retrying it). Errors are
+// {"error": REASON, "message": why} without internals: 400 for a missing/bad/stale signature
+// or a body that is not a Stripe event (nothing stored: no event id to store it under); 413
+// over 1 MiB (also when httplib refuses the body itself); 404 for other paths, 405 for other
+// methods; 500 when processing failed for a reason that may pass and 503 when the database is
+// unavailable (Stripe retries both).
+// Every request writes one JSON log line (event "webhook": method, path, http_status,
+// outcome, latency_ms, request_id, stripe_event_id and type once known; never the body or a
+// header). The listen backlog is suite::http::kListenBacklog. Thread-safe.
 #ifndef SUITE_SERVICES_BILLING_HTTP_WEBHOOK_SERVER_H_
 #define SUITE_SERVICES_BILLING_HTTP_WEBHOOK_SERVER_H_
 

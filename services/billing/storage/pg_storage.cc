@@ -8,11 +8,14 @@
 #include "absl/strings/str_replace.h"
 #include "nlohmann/json.hpp"
 #include "pqxx/pqxx"
+#include "services/billing/domain/event_order.h"
 #include "services/billing/domain/ledger.h"
+#include "services/billing/domain/stripe_event.h"
 #include "services/billing/errors.h"
 #include "shared/base/status_macros.h"
 #include "shared/base/uuid.h"
 #include "shared/db/batched_read_statement.h"
+#include "shared/db/errors.h"
 #include "shared/db/transaction.h"
 
 namespace billing {
@@ -191,8 +194,19 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
       {"billing_event_finish",
        "UPDATE billing.stripe_events SET status = $2, processed_at = now(), last_error = NULL, "
        "related_transaction_id = NULLIF($3, '')::uuid, "
-       "related_account_id = COALESCE(NULLIF($4, '')::uuid, related_account_id) "
-       "WHERE stripe_event_id = $1"},
+       "related_account_id = COALESCE(NULLIF($4, '')::uuid, related_account_id), "
+       "stripe_object_id = NULLIF($5, ''), event_created = " +
+           TS(6) + " WHERE stripe_event_id = $1"},
+      // The settled events of one subscription in one second (event_order.h's set).
+      {"billing_subscription_same_second",
+       "SELECT stripe_event_id, COALESCE(raw_event_redacted::text, '') "
+       "FROM billing.stripe_events WHERE stripe_object_id = $1 AND event_created = " +
+           TS(2) + " AND status IN ('processed', 'superseded') AND stripe_event_id <> $3"},
+      {"billing_subscription_second_relabel",
+       "UPDATE billing.stripe_events SET status = CASE WHEN stripe_event_id = $3 "
+       "THEN 'processed' ELSE 'superseded' END "
+       "WHERE stripe_object_id = $1 AND event_created = " +
+           TS(2) + " AND status IN ('processed', 'superseded')"},
       {"billing_event_fail",
        "INSERT INTO billing.stripe_events AS e (stripe_event_id, type, api_version, livemode, "
        "received_at, status, last_error, request_id, raw_event_redacted) "
@@ -222,8 +236,12 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
            "deleted_at = CASE WHEN $2::boolean THEN COALESCE(c.deleted_at, now()) END, "
            "last_event_created = EXCLUDED.last_event_created, "
            "last_event_id = EXCLUDED.last_event_id, request_id = EXCLUDED.request_id "
-           "WHERE c.last_event_created IS NULL OR (c.last_event_created, c.last_event_id "
-           "COLLATE \"C\") < (EXCLUDED.last_event_created, EXCLUDED.last_event_id COLLATE \"C\") "
+           // A later second wins; in the same second a deletion wins (Stripe never revives a
+           // deleted customer), then the bytewise greater event id.
+           "WHERE c.last_event_created IS NULL OR c.last_event_created < "
+           "EXCLUDED.last_event_created OR (c.last_event_created = EXCLUDED.last_event_created "
+           "AND CASE WHEN (c.deleted_at IS NOT NULL) <> $2::boolean THEN $2::boolean "
+           "ELSE c.last_event_id COLLATE \"C\" < EXCLUDED.last_event_id COLLATE \"C\" END) "
            "RETURNING c.id::text"},
       // Every change of a user's links runs under this lock (per user, until the transaction
       // ends), so that "the user has no other live customer" stays true until the link is
@@ -287,9 +305,22 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
            "ELSE EXCLUDED.past_due_since END, "
            "last_event_created = EXCLUDED.last_event_created, "
            "last_event_id = EXCLUDED.last_event_id, request_id = EXCLUDED.request_id "
-           "WHERE (s.last_event_created, s.last_event_id COLLATE \"C\") < "
-           "(EXCLUDED.last_event_created, EXCLUDED.last_event_id COLLATE \"C\") "
-           "RETURNING s.id::text"},
+           // $12: the row exists, is locked and the domain ordered this event after its last
+           // one (event_order.h); false when inserting, so that an insert that loses a race
+           // to a concurrent one changes nothing and is ordered again.
+           "WHERE $12::boolean RETURNING s.id::text"},
+      {"billing_subscription_lock",
+       "SELECT s.status::text, COALESCE(s.price_id, ''), " + Micros("s.current_period_end") +
+           ", s.cancel_at_period_end, " + Micros("s.trial_end") + ", " +
+           Micros("s.last_event_created") +
+           ", s.last_event_id FROM billing.stripe_subscriptions s "
+           "WHERE s.stripe_subscription_id = $1 FOR UPDATE"},
+      {"billing_event_json",
+       "SELECT COALESCE(raw_event_redacted::text, '') FROM billing.stripe_events "
+       "WHERE stripe_event_id = $1"},
+      {"billing_customer_last_event",
+       "SELECT " + Micros("last_event_created") +
+           " FROM billing.stripe_customers WHERE stripe_customer_id = $1"},
       {"billing_subscription_get", SubscriptionSelect() + "WHERE s.stripe_subscription_id = $1"},
       {"billing_subscription_list", SubscriptionSelect() + "WHERE s.user_id = $1::uuid AND " +
                                         After("s.created_at", "s.id", 2, 3) +
@@ -396,9 +427,155 @@ PgBillingStorage::PgBillingStorage(suite::db::ConnectionPool& pool)
                             return ReadBestSubscriptions(user_ids);
                           }) {}
 
+namespace {
+
+// WriteSubscription upserts `s` as of the event `event_id` of `created`; `update_existing`
+// only when the row is locked and the event ordered after its last one. Returns whether a
+// row was written (false: an insert lost a race to a concurrent one).
+absl::StatusOr<bool> WriteSubscription(Tx& tx, const SubscriptionChange& s,
+                                       const std::string& customer_id,
+                                       const std::string& user_id, absl::Time created,
+                                       const std::string& event_id, const std::string& request_id,
+                                       bool update_existing) {
+  SUITE_ASSIGN_OR_RETURN(
+      absl::optional<pqxx::row> written,
+      tx.ExecMaybeOne("billing_subscription_upsert", s.stripe_subscription_id, customer_id,
+                      user_id, std::string(SubscriptionStatusName(s.state.status)),
+                      s.state.price_id, MicrosOrNull(s.state.current_period_end),
+                      s.state.cancel_at_period_end, MicrosOrNull(s.state.trial_end),
+                      absl::ToUnixMicros(created), event_id, request_id, update_existing));
+  return written.has_value();
+}
+
+// The subscription event stored as `json`, as the order sees it (with its change, to apply
+// it); nullopt when it cannot be read as one.
+absl::optional<std::pair<OrderedEvent, SubscriptionChange>> StoredSubscriptionEvent(
+    const std::string& json) {
+  absl::StatusOr<ParsedStripeEvent> parsed = ParseStripeEvent(json);
+  if (!parsed.ok() || !parsed->change.ok() || !parsed->change->subscription.has_value()) {
+    return absl::nullopt;
+  }
+  const SubscriptionChange& change = *parsed->change->subscription;
+  OrderedEvent e;
+  e.created = parsed->envelope.created;
+  e.stripe_event_id = parsed->envelope.stripe_event_id;
+  e.state = change.state;
+  e.previous = change.previous;
+  e.creation = change.creation;
+  return std::make_pair(std::move(e), change);
+}
+
+// UpsertOrderedSubscription writes the subscription of `s` when its event is ordered after
+// the row's last one (event_order.h), under the row's lock; returns nullopt when it wrote,
+// else kStale or kSuperseded. In the same second as the row's last event, the second's
+// settled events and this one are ordered as a set: the row takes the state of the set's last
+// event (which may be an earlier delivery), that event is marked processed and the others of
+// the second superseded, so that every order of arrival ends alike.
+absl::StatusOr<absl::optional<EventStatus>> UpsertOrderedSubscription(
+    Tx& tx, const EventEnvelope& envelope, const SubscriptionChange& s,
+    const std::string& customer_id, const std::string& user_id) {
+  const std::string request_id = UuidOrEmpty(envelope.request_id);
+  const int64_t created = absl::ToUnixMicros(envelope.created);
+  OrderedEvent incoming;
+  incoming.created = envelope.created;
+  incoming.stripe_event_id = envelope.stripe_event_id;
+  incoming.state = s.state;
+  incoming.previous = s.previous;
+  incoming.creation = s.creation;
+  // Twice at most: an insert that loses the race to a concurrent one finds the row locked.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> row,
+                           tx.ExecMaybeOne("billing_subscription_lock", s.stripe_subscription_id));
+    if (row.has_value()) {
+      SubscriptionState held;
+      held.status = ParseSubscriptionStatus((*row)[0].as<std::string>())
+                        .value_or(SubscriptionStatus::kUnspecified);
+      held.price_id = (*row)[1].as<std::string>();
+      held.current_period_end = OptTime((*row)[2]);
+      held.cancel_at_period_end = (*row)[3].as<bool>();
+      held.trial_end = OptTime((*row)[4]);
+      const absl::Time last_created = Time((*row)[5]);
+      const std::string last_id = (*row)[6].as<std::string>();
+      if (last_id == envelope.stripe_event_id) return absl::optional<EventStatus>();
+      if (last_created < envelope.created) {
+        // A later second: newer.
+      } else if (last_created > envelope.created) {
+        return absl::optional<EventStatus>(EventStatus::kStale);
+      } else {
+        // The same second: order the set.
+        std::vector<OrderedEvent> set = {incoming};
+        std::vector<SubscriptionChange> changes = {s};
+        SUITE_ASSIGN_OR_RETURN(pqxx::result others,
+                               tx.Exec("billing_subscription_same_second",
+                                       s.stripe_subscription_id, created,
+                                       envelope.stripe_event_id));
+        bool has_last = false;
+        for (const pqxx::row& other : others) {
+          auto stored = StoredSubscriptionEvent(other[1].as<std::string>());
+          if (!stored.has_value() || stored->first.created != envelope.created) continue;
+          has_last = has_last || stored->first.stripe_event_id == last_id;
+          set.push_back(std::move(stored->first));
+          changes.push_back(std::move(stored->second));
+        }
+        if (!has_last) {
+          // The row's event was settled before events kept their object and second.
+          std::string last_json;
+          SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> stored,
+                                 tx.ExecMaybeOne("billing_event_json", last_id));
+          if (stored.has_value()) last_json = (*stored)[0].as<std::string>();
+          set.push_back(AppliedEventFrom(held, last_created, last_id, last_json));
+          SubscriptionChange as_held = s;
+          as_held.state = held;
+          changes.push_back(std::move(as_held));
+        }
+        const size_t last = LastOfSecond(set);
+        SUITE_RETURN_IF_ERROR(tx.Exec("billing_subscription_second_relabel",
+                                      s.stripe_subscription_id, created,
+                                      set[last].stripe_event_id)
+                                  .status());
+        if (last != 0) {
+          if (set[last].stripe_event_id != last_id) {
+            // An earlier delivery of this second turns out to be its last event.
+            SUITE_ASSIGN_OR_RETURN(
+                bool written,
+                WriteSubscription(tx, changes[last], customer_id, user_id, envelope.created,
+                                  set[last].stripe_event_id, request_id, true));
+            if (!written) return absl::AbortedError("the subscription row vanished");
+          }
+          return absl::optional<EventStatus>(EventStatus::kSuperseded);
+        }
+      }
+    }
+    SUITE_ASSIGN_OR_RETURN(bool written,
+                           WriteSubscription(tx, s, customer_id, user_id, envelope.created,
+                                             envelope.stripe_event_id, request_id,
+                                             /*update_existing=*/row.has_value()));
+    if (written) return absl::optional<EventStatus>();
+  }
+  return absl::AbortedError("the subscription row changed twice while ordering an event");
+}
+
+}  // namespace
+
 absl::StatusOr<IngestOutcome> PgBillingStorage::ApplyEvent(const EventEnvelope& envelope,
                                                            const EventChange& change,
                                                            bool reprocess) {
+  absl::StatusOr<IngestOutcome> outcome = ApplyEventOnce(envelope, change, reprocess);
+  // A database limit (SQLSTATE class 54: a value nested or sized past what PostgreSQL takes)
+  // recurs on every try: say that the event, not the server, is at fault.
+  if (!outcome.ok()) {
+    absl::optional<std::string> state = suite::db::SqlStateOf(outcome.status());
+    if (state.has_value() && state->rfind("54", 0) == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the event exceeds a database limit (SQLSTATE ", *state, ")"));
+    }
+  }
+  return outcome;
+}
+
+absl::StatusOr<IngestOutcome> PgBillingStorage::ApplyEventOnce(const EventEnvelope& envelope,
+                                                               const EventChange& change,
+                                                               bool reprocess) {
   const std::string request_id = UuidOrEmpty(envelope.request_id);
   return RunInTransaction<IngestOutcome>(
       pool_, TxOptions(), [&](Tx& tx) -> absl::StatusOr<IngestOutcome> {
@@ -414,7 +591,7 @@ absl::StatusOr<IngestOutcome> PgBillingStorage::ApplyEvent(const EventEnvelope& 
           SUITE_ASSIGN_OR_RETURN(pqxx::row row,
                                  tx.ExecOne("billing_event_lock", envelope.stripe_event_id));
           const auto status = ParseEventStatus(row[0].as<std::string>());
-          if (status == EventStatus::kProcessed || status == EventStatus::kIgnored) {
+          if (status.has_value() && IsEventSettled(*status)) {
             if (reprocess) return errors::EventAlreadyApplied(envelope.stripe_event_id);
             outcome.status = *status;
             outcome.duplicate = true;
@@ -425,20 +602,31 @@ absl::StatusOr<IngestOutcome> PgBillingStorage::ApplyEvent(const EventEnvelope& 
         }
         const int64_t created = absl::ToUnixMicros(envelope.created);
         std::string transaction_id;
+        absl::optional<EventStatus> skipped;  // stale or superseded: recorded, not applied
         if (change.customer.has_value()) {
           const CustomerChange& c = *change.customer;
           if (!c.user_id.empty()) {
             SUITE_RETURN_IF_ERROR(tx.Exec("billing_user_links_lock", c.user_id).status());
           }
+          absl::optional<pqxx::row> applied;
           if (c.link_only) {
             SUITE_RETURN_IF_ERROR(
                 tx.Exec("billing_customer_ensure", c.stripe_customer_id).status());
           } else {
-            SUITE_RETURN_IF_ERROR(tx.Exec("billing_customer_upsert_ordered", c.stripe_customer_id,
-                                          c.deleted, created, envelope.stripe_event_id, request_id)
-                                      .status());
+            SUITE_ASSIGN_OR_RETURN(
+                applied, tx.ExecMaybeOne("billing_customer_upsert_ordered", c.stripe_customer_id,
+                                         c.deleted, created, envelope.stripe_event_id, request_id));
           }
           SUITE_RETURN_IF_ERROR(OfferLink(tx, c.stripe_customer_id, c.user_id));
+          if (!applied.has_value() && !c.link_only) {
+            // Not applied: the row holds a later event (stale) or a same-second one with a
+            // greater id (superseded).
+            SUITE_ASSIGN_OR_RETURN(pqxx::row last,
+                                   tx.ExecOne("billing_customer_last_event", c.stripe_customer_id));
+            skipped = !last[0].is_null() && last[0].as<int64_t>() > created
+                          ? EventStatus::kStale
+                          : EventStatus::kSuperseded;
+          }
         }
         if (change.subscription.has_value()) {
           const SubscriptionChange& s = *change.subscription;
@@ -451,13 +639,8 @@ absl::StatusOr<IngestOutcome> PgBillingStorage::ApplyEvent(const EventEnvelope& 
                                  tx.ExecOne("billing_customer_by_stripe_id", s.stripe_customer_id));
           const Customer owner = ReadCustomer(customer);
           // The subscription belongs to its customer's user, whatever its metadata says.
-          const std::string& user_id = owner.user_id;
-          SUITE_RETURN_IF_ERROR(
-              tx.Exec("billing_subscription_upsert", s.stripe_subscription_id, owner.id, user_id,
-                      std::string(SubscriptionStatusName(s.status)), s.price_id,
-                      MicrosOrNull(s.current_period_end), s.cancel_at_period_end,
-                      MicrosOrNull(s.trial_end), created, envelope.stripe_event_id, request_id)
-                  .status());
+          SUITE_ASSIGN_OR_RETURN(
+              skipped, UpsertOrderedSubscription(tx, envelope, s, owner.id, owner.user_id));
         }
         if (change.transaction.has_value()) {
           NewTransaction entry = *change.transaction;
@@ -465,11 +648,17 @@ absl::StatusOr<IngestOutcome> PgBillingStorage::ApplyEvent(const EventEnvelope& 
           SUITE_ASSIGN_OR_RETURN(RecordedTransaction recorded, InsertTransaction(tx, entry));
           transaction_id = recorded.transaction.id;
         }
-        outcome.status = change.ignored ? EventStatus::kIgnored : EventStatus::kProcessed;
-        SUITE_RETURN_IF_ERROR(tx.Exec("billing_event_finish", envelope.stripe_event_id,
-                                      std::string(EventStatusName(outcome.status)), transaction_id,
-                                      UuidOrEmpty(envelope.related_account_id))
-                                  .status());
+        outcome.status = skipped.has_value() ? *skipped
+                         : change.ignored    ? EventStatus::kIgnored
+                                             : EventStatus::kProcessed;
+        SUITE_RETURN_IF_ERROR(
+            tx.Exec("billing_event_finish", envelope.stripe_event_id,
+                    std::string(EventStatusName(outcome.status)), transaction_id,
+                    UuidOrEmpty(envelope.related_account_id),
+                    change.subscription.has_value() ? change.subscription->stripe_subscription_id
+                                                    : std::string(),
+                    created)
+                .status());
         return outcome;
       });
 }

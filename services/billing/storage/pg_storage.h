@@ -10,8 +10,9 @@
 // claim: a concurrent delivery of the same event waits on the unique index until the winner
 // commits), locks a previously stored row FOR UPDATE, applies the change and marks the
 // event processed, all in one transaction. Order safety: customer and subscription rows
-// keep (last_event_created, last_event_id) and an upsert applies only when the event's pair
-// is greater (ids compared bytewise, COLLATE "C").
+// keep (last_event_created, last_event_id); a customer upsert applies only a later second or,
+// in the same second, a deletion of a live customer or else a bytewise greater id (COLLATE
+// "C"); a subscription is locked and the domain's event order (event_order.h) decides.
 //
 // Customer links: a user has at most one live customer (unique index
 // stripe_customers_user_id_live_key); every change of a user's links takes a per-user
@@ -64,6 +65,8 @@ class PgBillingStorage : public BillingStorage {
   using SubscriptionBatcher = suite::db::ReadBatcher<Subscription>;
 
   explicit PgBillingStorage(suite::db::ConnectionPool& pool);
+  absl::StatusOr<IngestOutcome> ApplyEventOnce(const EventEnvelope& envelope,
+                                               const EventChange& change, bool reprocess);
   // One statement for the user ids of concurrent GetEntitlement calls (ReadBatcher).
   absl::StatusOr<SubscriptionBatcher::ValueMap> ReadBestSubscriptions(
       const std::vector<std::string>& user_ids);

@@ -52,7 +52,7 @@ class PgStorageTest : public ::testing::Test {
     s.stripe_subscription_id = "sub_1";
     s.stripe_customer_id = "cus_1";
     s.user_id = kUser;
-    s.status = status;
+    s.state.status = status;
     EventChange change;
     change.subscription = s;
     return change;
@@ -119,44 +119,73 @@ TEST_F(PgStorageTest, EveryListStatementsGenericPlanCanUseAnIndex) {
   }
 }
 
-TEST_F(PgStorageTest, OrderingComparesCreatedThenEventIdBytewise) {
-  ASSERT_TRUE(
-      storage_
-          ->ApplyEvent(Envelope("evt_B", 100), SubscriptionTo(SubscriptionStatus::kActive), false)
-          .ok());
-  // Same second, smaller id ('A' < 'B'): not applied.
-  ASSERT_TRUE(
-      storage_
-          ->ApplyEvent(Envelope("evt_A", 100), SubscriptionTo(SubscriptionStatus::kCanceled), false)
-          .ok());
+TEST_F(PgStorageTest, OrderingComparesCreatedThenSameSecondRulesAndRecordsSkips) {
+  auto apply = [&](const std::string& id, int64_t created, SubscriptionStatus status) {
+    auto outcome = storage_->ApplyEvent(Envelope(id, created), SubscriptionTo(status), false);
+    EXPECT_TRUE(outcome.ok()) << outcome.status();
+    return outcome.ok() ? outcome->status : EventStatus::kReceived;
+  };
+  EXPECT_EQ(apply("evt_B", 100, SubscriptionStatus::kActive), EventStatus::kProcessed);
+  // Same second, no chain, smaller id ('A' < 'B'): superseded, not applied.
+  EXPECT_EQ(apply("evt_A", 100, SubscriptionStatus::kUnpaid), EventStatus::kSuperseded);
   EXPECT_EQ(storage_->GetSubscription("sub_1")->status, SubscriptionStatus::kActive);
-  // Same second, bytewise greater id ('b' > 'B' in "C" collation): applied.
-  ASSERT_TRUE(
-      storage_
-          ->ApplyEvent(Envelope("evt_b", 100), SubscriptionTo(SubscriptionStatus::kPastDue), false)
-          .ok());
+  EXPECT_EQ(storage_->GetEvent("evt_A")->status, EventStatus::kSuperseded);
+  // Same second, bytewise greater id ('b' > 'B'): applied.
+  EXPECT_EQ(apply("evt_b", 100, SubscriptionStatus::kPastDue), EventStatus::kProcessed);
   auto s = storage_->GetSubscription("sub_1");
   EXPECT_EQ(s->status, SubscriptionStatus::kPastDue);
   EXPECT_EQ(s->past_due_since, absl::FromUnixSeconds(100));
   // Still past_due later: past_due_since keeps the start of the arrears.
-  ASSERT_TRUE(
-      storage_
-          ->ApplyEvent(Envelope("evt_c", 200), SubscriptionTo(SubscriptionStatus::kPastDue), false)
-          .ok());
+  EXPECT_EQ(apply("evt_c", 200, SubscriptionStatus::kPastDue), EventStatus::kProcessed);
   EXPECT_EQ(storage_->GetSubscription("sub_1")->past_due_since, absl::FromUnixSeconds(100));
-  // Older second: not applied.
-  ASSERT_TRUE(
-      storage_
-          ->ApplyEvent(Envelope("evt_z", 99), SubscriptionTo(SubscriptionStatus::kActive), false)
-          .ok());
+  // Older second: stale, not applied.
+  EXPECT_EQ(apply("evt_z", 99, SubscriptionStatus::kActive), EventStatus::kStale);
+  EXPECT_EQ(storage_->GetEvent("evt_z")->status, EventStatus::kStale);
   EXPECT_EQ(storage_->GetSubscription("sub_1")->status, SubscriptionStatus::kPastDue);
-  ASSERT_TRUE(
-      storage_
-          ->ApplyEvent(Envelope("evt_d", 300), SubscriptionTo(SubscriptionStatus::kActive), false)
-          .ok());
+  EXPECT_EQ(apply("evt_d", 300, SubscriptionStatus::kActive), EventStatus::kProcessed);
   s = storage_->GetSubscription("sub_1");
   EXPECT_EQ(s->status, SubscriptionStatus::kActive);
   EXPECT_FALSE(s->past_due_since.has_value());
+  // Same second: canceled wins over active whatever the ids, and is never revived.
+  EXPECT_EQ(apply("evt_0", 300, SubscriptionStatus::kCanceled), EventStatus::kProcessed);
+  EXPECT_EQ(apply("evt_zz", 300, SubscriptionStatus::kActive), EventStatus::kSuperseded);
+  EXPECT_EQ(storage_->GetSubscription("sub_1")->status, SubscriptionStatus::kCanceled);
+  // A redelivery of a skipped event is a duplicate.
+  auto again =
+      storage_->ApplyEvent(Envelope("evt_zz", 300), SubscriptionTo(SubscriptionStatus::kActive),
+                           false);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->duplicate);
+  EXPECT_EQ(again->status, EventStatus::kSuperseded);
+}
+
+// Customers: a same-second deletion wins whatever the ids, in either order; skipped events say
+// why they were not applied.
+TEST_F(PgStorageTest, SameSecondCustomerDeletionWinsInEitherOrder) {
+  auto customer = [&](const std::string& stripe_id, const std::string& event, int64_t created,
+                      bool deleted) {
+    CustomerChange c;
+    c.stripe_customer_id = stripe_id;
+    c.deleted = deleted;
+    EventChange change;
+    change.customer = c;
+    EventEnvelope e = Envelope(event, created);
+    e.type = deleted ? "customer.deleted" : "customer.updated";
+    auto outcome = storage_->ApplyEvent(e, change, false);
+    EXPECT_TRUE(outcome.ok()) << outcome.status();
+    return outcome.ok() ? outcome->status : EventStatus::kReceived;
+  };
+  // Deletion first (smaller id), then an update of the same second: superseded.
+  EXPECT_EQ(customer("cus_d1", "evt_a1", 100, true), EventStatus::kProcessed);
+  EXPECT_EQ(customer("cus_d1", "evt_z1", 100, false), EventStatus::kSuperseded);
+  EXPECT_TRUE(storage_->GetCustomerByStripeId("cus_d1")->deleted);
+  // Update first (greater id), then the deletion of the same second: applied.
+  EXPECT_EQ(customer("cus_d2", "evt_z2", 100, false), EventStatus::kProcessed);
+  EXPECT_EQ(customer("cus_d2", "evt_a2", 100, true), EventStatus::kProcessed);
+  EXPECT_TRUE(storage_->GetCustomerByStripeId("cus_d2")->deleted);
+  // An earlier second: stale.
+  EXPECT_EQ(customer("cus_d2", "evt_old", 99, false), EventStatus::kStale);
+  EXPECT_TRUE(storage_->GetCustomerByStripeId("cus_d2")->deleted);
 }
 
 TEST_F(PgStorageTest, DuplicateAndFailureBookkeeping) {
@@ -224,7 +253,7 @@ TEST_F(PgStorageTest, LinkCustomerRelinksItsSubscriptions) {
   SubscriptionChange s;
   s.stripe_subscription_id = "sub_x";
   s.stripe_customer_id = "cus_x";
-  s.status = SubscriptionStatus::kActive;
+  s.state.status = SubscriptionStatus::kActive;
   EventChange change;
   change.subscription = s;
   ASSERT_TRUE(storage_->ApplyEvent(Envelope("evt_x", 1), change, false).ok());
