@@ -3,8 +3,8 @@
 //
 // The string fields of each request are found by walking its descriptor: singular strings,
 // strings of nested messages, every element of repeated messages (choices[1].text), repeated
-// strings (tag_ids[0]), map keys and values (transaction.metadata) and the items of the
-// ImportQuestions stream. Each is filled, one at a time, with every value of a deterministic
+// strings (tag_ids[0]), map keys and values (transaction.metadata), the items of the
+// ImportQuestions stream and the envelope strings of a signed Stripe webhook payload. Each is filled, one at a time, with every value of a deterministic
 // generator (fixed seed): NUL at start, middle and end; every other C0 control and DEL; every
 // C1 control; a character of every Unicode plane (BMP, SMP emoji, SIP, TIP, SSP, private use
 // planes 15 and 16); combining marks; right-to-left text and bidi marks and overrides;
@@ -48,6 +48,7 @@
 #include "billing/v1/billing_service.grpc.pb.h"
 #include "identity/v1/identity_service.grpc.pb.h"
 #include "questions/v1/questions_service.grpc.pb.h"
+#include "services/billing/domain/stripe_signature.h"
 #include "services/billing/testing/billing_test_server.h"
 #include "services/identity/grpc/test_helpers.h"
 #include "services/identity/testing/identity_test_server.h"
@@ -307,6 +308,22 @@ std::string Show(const std::string& bytes) {
   std::string s = absl::CHexEscape(bytes.substr(0, 40));
   if (bytes.size() > 40) absl::StrAppend(&s, "...(", bytes.size(), " bytes)");
   return absl::StrCat("\"", s, "\"");
+}
+
+// A JSON string literal of UTF-8 `s` (controls escaped as \u00XX, the rest as is).
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      out += absl::StrFormat("\\u%04x", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
 }
 
 std::string Violations(const absl::Status& s) {
@@ -977,6 +994,78 @@ TEST(RoundTrip, BillingStoresEveryAcceptedStringByteForByte) {
   calls.push_back({"ReprocessStripeEvent", "stripe_event_id: 'evt_none'",
                    {{"stripe_event_id", Rule{Rule::kReference}}}, nullptr});
   for (const Call& call : calls) runner.Run(call);
+
+  // The strings billing keeps from a webhook payload's envelope (stripe_event_id, type,
+  // api_version), each sent as a JSON string in a correctly signed payload: refused with
+  // INVALID_ARGUMENT naming payload.<key>, or stored and listed as sent. (The rest of the
+  // payload is either checked as Stripe ids by the domain or dropped by the redaction.)
+  for (const std::string key : {"id", "type", "api_version"}) {
+    const int max = key == "api_version" ? 64 : 255;
+    for (const Value& v : Values("payload." + key, max, 0, /*non_empty=*/key != "api_version")) {
+      const int n = runner.NextCase();
+      std::map<std::string, std::string> fields = {
+          {"id", absl::StrCat("evt_rt", n)}, {"type", "product.created"},
+          {"api_version", "2024-06-20"}};
+      fields[key] = v.bytes;
+      const std::string payload = absl::StrCat(
+          "{\"id\":", JsonString(fields["id"]), ",\"object\":\"event\",\"type\":",
+          JsonString(fields["type"]), ",\"created\":1800000000,\"livemode\":false,"
+          "\"api_version\":", JsonString(fields["api_version"]),
+          ",\"data\":{\"object\":{\"id\":\"prod_1\"}}}");
+      const int64_t now = absl::ToUnixSeconds(absl::Now());
+      bpb::IngestStripeEventRequest req;
+      req.set_payload(payload);
+      req.set_stripe_signature(absl::StrCat(
+          "t=", now, ",v1=", billing::ComputeStripeSignature("whsec_roundtrip", now, payload)));
+      const std::string what =
+          absl::StrCat("IngestStripeEvent payload.", key, " ", v.name, " ", Show(v.bytes));
+      absl::StatusOr<int64_t> before = runner.CountRows();
+      ASSERT_TRUE(before.ok()) << before.status();
+      bpb::IngestStripeEventResponse resp;
+      grpc::ClientContext c;
+      grpc::Status s = stub->IngestStripeEvent(&c, req, &resp);
+      const absl::Status status = suite::rpc::FromGrpcStatus(s);
+      if (s.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
+        runner.Count(false);
+        absl::StatusOr<int64_t> after = runner.CountRows();
+        if (after.ok() && *after != *before) runner.Problem("a refused call wrote rows", what);
+        bool named = false;
+        for (const auto& f : suite::rpc::FieldViolationsOf(status)) {
+          named = named || f.field == "payload." + key;
+        }
+        if (!named) {
+          runner.Problem("refused without naming the field",
+                         absl::StrCat(what, " -> ", Violations(status)));
+        }
+        continue;
+      }
+      if (!s.ok()) {
+        runner.Count(false);
+        runner.Problem(absl::StrCat("answered ", s.error_code(), " (neither accepted nor INVALID_ARGUMENT)"),
+                       absl::StrCat(what, " -> ", s.error_message()));
+        continue;
+      }
+      runner.Count(true);
+      if (v.length == Value::kOverBound) {
+        runner.Problem("a value over the documented bound was accepted", what);
+      }
+      bpb::ListStripeEventsRequest list;
+      list.set_page_size(1);
+      bpb::ListStripeEventsResponse listed;
+      auto lc = bearer();
+      grpc::Status ls = stub->ListStripeEvents(lc.get(), list, &listed);
+      if (!ls.ok() || listed.stripe_events_size() != 1 ||
+          listed.stripe_events(0).stripe_event_id() != fields["id"]) {
+        runner.Problem("accepted but not found on reading back", what);
+        continue;
+      }
+      const bpb::StripeEvent& e = listed.stripe_events(0);
+      const std::string back = key == "id" ? e.stripe_event_id()
+                               : key == "type" ? e.type()
+                                               : e.api_version();
+      if (back != v.bytes) runner.Problem("read back differs", what + " read back " + Show(back));
+    }
+  }
   runner.ExpectAllWriteMethodsCovered({"GetCustomer", "GetSubscription", "ListSubscriptions",
                                        "GetEntitlement", "ListTransactions", "ListStripeEvents"});
   runner.Report();
