@@ -40,9 +40,9 @@ bool IsControl(uint32_t cp) { return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F); }
 
 // Unicode's White_Space property.
 bool IsWhiteSpace(uint32_t cp) {
-  return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 ||
-         cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 ||
-         cp == 0x202F || cp == 0x205F || cp == 0x3000;
+  return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
+         (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
+         cp == 0x205F || cp == 0x3000;
 }
 
 std::string CodePointName(uint32_t cp) { return absl::StrFormat("U+%04X", cp); }
@@ -59,12 +59,12 @@ absl::optional<std::string> Utf8Problem(absl::string_view value) {
   return absl::nullopt;
 }
 
-absl::optional<std::string> TextProblem(absl::string_view value, TextKind kind,
-                                        size_t max_chars, bool required) {
+absl::optional<std::string> TextProblem(absl::string_view value, TextKind kind, size_t max_chars,
+                                        bool required) {
   // A cheap bound first, so a huge value is not scanned: no code point is over 4 bytes.
   if (value.size() > 4 * max_chars) {
-    return absl::StrCat("must be at most ", max_chars, " characters (has more than ",
-                        4 * max_chars, " bytes)");
+    return absl::StrCat("must be at most ", max_chars, " characters (has more than ", 4 * max_chars,
+                        " bytes)");
   }
   size_t chars = 0;
   bool blank = true;
@@ -75,8 +75,8 @@ absl::optional<std::string> TextProblem(absl::string_view value, TextKind kind,
     if (cp == 0) return absl::StrCat("must not contain U+0000 at byte ", i);
     const bool allowed_break = kind == TextKind::kProse && (cp == '\t' || cp == '\n' || cp == '\r');
     if (IsControl(cp) && !allowed_break) {
-      return absl::StrCat("must not contain the control character ", CodePointName(cp),
-                          " at byte ", i);
+      return absl::StrCat("must not contain the control character ", CodePointName(cp), " at byte ",
+                          i);
     }
     if (!IsWhiteSpace(cp)) blank = false;
     i += len;

@@ -53,8 +53,8 @@ enum class TextKind {
 // empty or only white space (Unicode White_Space) is refused. The description is ready for a
 // field violation, e.g. "must not contain U+0000 at byte 3", "must not contain the control
 // character U+001B at byte 0", "must be at most 200 characters (has 201)".
-absl::optional<std::string> TextProblem(absl::string_view value, TextKind kind,
-                                        size_t max_chars, bool required = false);
+absl::optional<std::string> TextProblem(absl::string_view value, TextKind kind, size_t max_chars,
+                                        bool required = false);
 
 // Utf8Problem returns what is wrong with `value` as UTF-8 ("is not valid UTF-8 at byte 4"),
 // or nullopt when it is valid (surrogates and overlong forms are invalid).

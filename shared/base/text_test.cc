@@ -1,8 +1,8 @@
 #include "shared/base/text.h"
 
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <string>
 
 namespace suite {
 namespace {
@@ -32,9 +32,9 @@ TEST(TextProblem, LineRefusesEveryControlCharacterProseKeepsTabAndLineBreaks) {
 }
 
 TEST(TextProblem, AcceptsFormatCharactersAndEveryPlane) {
-  for (const char* v : {"\u200d", "\u200e\u202e\u2066x\u2069", "\ufeffa", "e\u0301",
-                        "\U0001F600", "\U00020000", "\U00030000", "\U000E0001", "\U000F0000",
-                        "\U0010FFFD", "\u00a0a\u3000"}) {
+  for (const char* v :
+       {"\u200d", "\u200e\u202e\u2066x\u2069", "\ufeffa", "e\u0301", "\U0001F600", "\U00020000",
+        "\U00030000", "\U000E0001", "\U000F0000", "\U0010FFFD", "\u00a0a\u3000"}) {
     EXPECT_EQ(TextProblem(v, TextKind::kLine, 10), absl::nullopt) << v;
   }
 }
@@ -51,8 +51,7 @@ TEST(TextProblem, CountsCharactersNotBytes) {
 
 TEST(TextProblem, RequiredRefusesEmptyAndUnicodeBlank) {
   EXPECT_EQ(TextProblem("", TextKind::kProse, 5, true), "must not be empty");
-  EXPECT_EQ(TextProblem(" \u3000\u00a0", TextKind::kLine, 5, true),
-            "must not be only white space");
+  EXPECT_EQ(TextProblem(" \u3000\u00a0", TextKind::kLine, 5, true), "must not be only white space");
   EXPECT_EQ(TextProblem("", TextKind::kProse, 5), absl::nullopt);
   EXPECT_EQ(TextProblem(" x ", TextKind::kLine, 5, true), absl::nullopt);
 }

@@ -4,13 +4,13 @@
 // The string fields of each request are found by walking its descriptor: singular strings,
 // strings of nested messages, every element of repeated messages (choices[1].text), repeated
 // strings (tag_ids[0]), map keys and values (transaction.metadata), the items of the
-// ImportQuestions stream and the envelope strings of a signed Stripe webhook payload. Each is filled, one at a time, with every value of a deterministic
-// generator (fixed seed): NUL at start, middle and end; every other C0 control and DEL; every
-// C1 control; a character of every Unicode plane (BMP, SMP emoji, SIP, TIP, SSP, private use
-// planes 15 and 16); combining marks; right-to-left text and bidi marks and overrides;
-// zero-width joiners; the BOM; leading and trailing white space; the documented maximum
-// length in characters with 1-, 2-, 3- and 4-byte characters (so bytes > characters) and one
-// character more; and random mixes of all of these.
+// ImportQuestions stream and the envelope strings of a signed Stripe webhook payload. Each is
+// filled, one at a time, with every value of a deterministic generator (fixed seed): NUL at start,
+// middle and end; every other C0 control and DEL; every C1 control; a character of every Unicode
+// plane (BMP, SMP emoji, SIP, TIP, SSP, private use planes 15 and 16); combining marks;
+// right-to-left text and bidi marks and overrides; zero-width joiners; the BOM; leading and
+// trailing white space; the documented maximum length in characters with 1-, 2-, 3- and 4-byte
+// characters (so bytes > characters) and one character more; and random mixes of all of these.
 //
 // Each call must either be refused with INVALID_ARGUMENT naming exactly that field
 // (google.rpc.BadRequest; for an import item, the item's error names it) and write nothing
@@ -18,21 +18,21 @@
 // byte for byte, through the matching Get/List. A field the walk finds without a rule below
 // fails the test, so a new request field cannot go unchecked. Problems are collected by kind
 // and reported once each with examples; the per-service case counts are printed.
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/message.h>
+#include <google/protobuf/text_format.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <pqxx/pqxx>
 #include <random>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <google/protobuf/descriptor.h>
-#include <google/protobuf/message.h>
-#include <google/protobuf/text_format.h>
-#include <gtest/gtest.h>
-#include <grpcpp/grpcpp.h>
-#include <pqxx/pqxx>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
@@ -100,17 +100,17 @@ std::string Repeat(const std::string& unit, int n) {
 // Code points the random values are drawn from: a little of everything above.
 const std::vector<uint32_t>& Pool() {
   static const auto* const pool = new std::vector<uint32_t>{
-      'a',     'Z',     '7',     ' ',     '\'',    '"',     '\\',    '%',     '_',    '-',
-      0x00,    0x01,    0x09,    0x0A,    0x0D,    0x1B,    0x1F,    0x7F,    0x80,   0x85,
-      0x9B,    0x9F,    0xA0,    0xE9,    0x301,   0x302,   0x5D0,   0x627,   0x61C,  0x200B,
-      0x200C,  0x200D,  0x200E,  0x200F,  0x202A,  0x202E,  0x2066,  0x2069,  0x2028, 0x3000,
+      'a',     'Z',     '7',     ' ',     '\'',    '"',     '\\',    '%',     '_',     '-',
+      0x00,    0x01,    0x09,    0x0A,    0x0D,    0x1B,    0x1F,    0x7F,    0x80,    0x85,
+      0x9B,    0x9F,    0xA0,    0xE9,    0x301,   0x302,   0x5D0,   0x627,   0x61C,   0x200B,
+      0x200C,  0x200D,  0x200E,  0x200F,  0x202A,  0x202E,  0x2066,  0x2069,  0x2028,  0x3000,
       0x4E2D,  0xE000,  0xFEFF,  0xFFFD,  0xFFFF,  0x1F600, 0x1F469, 0x20000, 0x2A6D6, 0x30000,
       0xE0001, 0xE0100, 0xF0000, 0xFFFFD, 0x10FFFD};
   return *pool;
 }
 
 struct Value {
-  std::string name;   // how the report names it, e.g. "nul_start", "C0_1B"
+  std::string name;  // how the report names it, e.g. "nul_start", "C0_1B"
   std::string bytes;
   // The documented bound: "at_bound" must not be refused for its length, "over_bound" must
   // be refused.
@@ -235,8 +235,8 @@ void Walk(const pb::Message& m, const std::string& prefix, const std::string& ru
         for (int k = 0; k < r->FieldSize(m, fd); ++k) {
           auto s = steps;
           s.push_back({fd, k});
-          Walk(r->GetRepeatedMessage(m, fd, k), absl::StrCat(name, "[", k, "]"), key + "[]", out,
-               s, fd->is_map());
+          Walk(r->GetRepeatedMessage(m, fd, k), absl::StrCat(name, "[", k, "]"), key + "[]", out, s,
+               fd->is_map());
         }
       } else {
         auto s = steps;
@@ -340,12 +340,12 @@ std::string Violations(const absl::Status& s) {
 // What a field's value must do when the call accepts it.
 struct Rule {
   enum Kind {
-    kStored,      // read back through `read` at `stored_as`; must be identical
-    kReference,   // an id or key of something that exists; refused (INVALID_ARGUMENT naming
-                  // it, or NOT_FOUND/FAILED_PRECONDITION) with nothing written, never accepted
-    kSecret,      // a password: not readable; `check` proves what was stored
-    kIgnored,     // output only, ignored on input (AIP-203): anything goes, nothing checked
-    kNotStored,   // a credential or filter argument: refused or not, never written as text
+    kStored,     // read back through `read` at `stored_as`; must be identical
+    kReference,  // an id or key of something that exists; refused (INVALID_ARGUMENT naming
+                 // it, or NOT_FOUND/FAILED_PRECONDITION) with nothing written, never accepted
+    kSecret,     // a password: not readable; `check` proves what was stored
+    kIgnored,    // output only, ignored on input (AIP-203): anything goes, nothing checked
+    kNotStored,  // a credential or filter argument: refused or not, never written as text
   };
   Rule(Kind kind = kStored, std::string stored_as = "", int max_chars = 0)
       : kind(kind), stored_as(std::move(stored_as)), max_chars(max_chars) {}
@@ -400,7 +400,9 @@ struct Call {
 };
 
 std::string CaseUuid(int n) { return absl::StrFormat("5eed0000-0000-4000-8000-%012d", n); }
-std::string CaseIp(int n) { return absl::StrCat("10.", (n >> 16) & 255, ".", (n >> 8) & 255, ".", n & 255); }
+std::string CaseIp(int n) {
+  return absl::StrCat("10.", (n >> 16) & 255, ".", (n >> 8) & 255, ".", n & 255);
+}
 
 std::string NormalizeEmail(const std::string& v) {
   return absl::AsciiStrToLower(absl::StripAsciiWhitespace(v));
@@ -439,8 +441,8 @@ class RowCounter {
 
 class RoundTripRunner {
  public:
-  RoundTripRunner(std::string service, std::shared_ptr<grpc::Channel> channel,
-                  std::string db_url, std::string schema, std::string token)
+  RoundTripRunner(std::string service, std::shared_ptr<grpc::Channel> channel, std::string db_url,
+                  std::string schema, std::string token)
       : service_(std::move(service)),
         channel_(std::move(channel)),
         db_url_(std::move(db_url)),
@@ -451,9 +453,9 @@ class RoundTripRunner {
   void Placeholder(const std::string& key, const std::string& value) { fixed_[key] = value; }
 
   void Run(const Call& call) {
-    const pb::MethodDescriptor* method = pb::DescriptorPool::generated_pool()
-                                             ->FindServiceByName(service_)
-                                             ->FindMethodByName(call.method);
+    const pb::MethodDescriptor* method =
+        pb::DescriptorPool::generated_pool()->FindServiceByName(service_)->FindMethodByName(
+            call.method);
     ASSERT_NE(method, nullptr) << call.method;
     covered_.insert(call.method);
     const pb::Message* req_proto =
@@ -474,7 +476,7 @@ class RoundTripRunner {
       const Rule& rule = rule_it->second;
       std::vector<Value> values;
       for (Value v : Values(ref.rule, rule.max_chars, 0,
-                                   rule.kind == Rule::kReference || rule.empty_is_default)) {
+                            rule.kind == Rule::kReference || rule.empty_is_default)) {
         if (rule.wrap && v.length != Value::kAny) continue;  // lengths come wrapped below
         values.push_back(v);
       }
@@ -526,7 +528,8 @@ class RoundTripRunner {
   int cases() const { return cases_; }
   absl::StatusOr<int64_t> CountRows() { return rows_.Count(); }
 
-  std::string Expand(const std::string& text, int n, const std::map<std::string, std::string>& extra) {
+  std::string Expand(const std::string& text, int n,
+                     const std::map<std::string, std::string>& extra) {
     std::map<std::string, std::string> all = fixed_;
     for (const auto& [k, v] : extra) all[k] = v;
     all["$N"] = absl::StrCat(n);
@@ -554,8 +557,8 @@ class RoundTripRunner {
       return;
     }
     SetAt(*req, ref, value.bytes);
-    const std::string what = absl::StrCat(call.method, " ", ref.path, " ", value.name, " ",
-                                          Show(value.bytes));
+    const std::string what =
+        absl::StrCat(call.method, " ", ref.path, " ", value.name, " ", Show(value.bytes));
     absl::StatusOr<int64_t> before = rows_.Count();
     if (!before.ok()) {
       Problem("row count failed", before.status().ToString());
@@ -566,8 +569,9 @@ class RoundTripRunner {
                           req->SerializeAsString(), token, absl::Seconds(30));
     const grpc::StatusCode code = r.status.error_code();
     const absl::Status status = suite::rpc::FromGrpcStatus(r.status);
-    const std::string got = absl::StrCat(" -> ", code, " \"", r.status.error_message().substr(0, 100),
-                                         "\" [", Violations(status), "]");
+    const std::string got =
+        absl::StrCat(" -> ", code, " \"", r.status.error_message().substr(0, 100), "\" [",
+                     Violations(status), "]");
     auto unchanged = [&] {
       absl::StatusOr<int64_t> after = rows_.Count();
       if (after.ok() && *after != *before) {
@@ -576,8 +580,8 @@ class RoundTripRunner {
     };
     const bool is_refusal =
         code == call.refused || code == grpc::StatusCode::INVALID_ARGUMENT ||
-        (rule.kind == Rule::kReference && (code == grpc::StatusCode::NOT_FOUND ||
-                                           code == grpc::StatusCode::FAILED_PRECONDITION));
+        (rule.kind == Rule::kReference &&
+         (code == grpc::StatusCode::NOT_FOUND || code == grpc::StatusCode::FAILED_PRECONDITION));
     if (code != call.accepted && is_refusal) {
       Count(false);
       unchanged();
@@ -779,12 +783,15 @@ TEST(RoundTrip, IdentityStoresEveryAcceptedStringByteForByte) {
        [&](const pb::Message&, const pb::Message& resp) {
          return get_user(As<ipb::CreateUserResponse>(resp).user().user_id());
        },
-       grpc::StatusCode::OK, grpc::StatusCode::INVALID_ARGUMENT, nullptr,
+       grpc::StatusCode::OK,
+       grpc::StatusCode::INVALID_ARGUMENT,
+       nullptr,
        [&](const pb::Message& req, const std::string&, const std::string&) {
          const auto& r = As<ipb::CreateUserRequest>(req);
          return login_works(NormalizeEmail(r.email()), r.password(), CaseIp(200000 + ++logins));
        }});
-  calls.push_back({"UpdateUser", "user_id: '$USER' first_name: 'Z' last_name: 'Y' phone: '+1'",
+  calls.push_back({"UpdateUser",
+                   "user_id: '$USER' first_name: 'Z' last_name: 'Y' phone: '+1'",
                    {{"user_id", Rule{Rule::kReference}},
                     {"first_name", line100},
                     {"last_name", line100},
@@ -792,37 +799,43 @@ TEST(RoundTrip, IdentityStoresEveryAcceptedStringByteForByte) {
                    [&](const pb::Message& req, const pb::Message&) {
                      return get_user(As<ipb::UpdateUserRequest>(req).user_id());
                    }});
-  calls.push_back({"CreateAccount", "name: 'Globex $N'", {{"name", Rule{Rule::kStored, "", 200}}},
+  calls.push_back({"CreateAccount",
+                   "name: 'Globex $N'",
+                   {{"name", Rule{Rule::kStored, "", 200}}},
                    [&](const pb::Message&, const pb::Message& resp) {
-                     return get_account(As<ipb::CreateAccountResponse>(resp).account().account_id());
+                     return get_account(
+                         As<ipb::CreateAccountResponse>(resp).account().account_id());
                    }});
-  calls.push_back({"UpdateAccount", "account_id: '$ACCOUNT' name: 'Acme $N'",
+  calls.push_back({"UpdateAccount",
+                   "account_id: '$ACCOUNT' name: 'Acme $N'",
                    {{"account_id", Rule{Rule::kReference}}, {"name", Rule{Rule::kStored, "", 200}}},
                    [&](const pb::Message& req, const pb::Message&) {
                      return get_account(As<ipb::UpdateAccountRequest>(req).account_id());
                    }});
-  calls.push_back(
-      {"CreateRole", "key: 'role_$N' label: 'Role $N'",
-       {{"key", Rule{Rule::kStored, "", 64}}, {"label", Rule{Rule::kStored, "", 200}}},
-       [&](const pb::Message& req, const pb::Message&) -> absl::StatusOr<std::unique_ptr<pb::Message>> {
-         const std::string& key = As<ipb::CreateRoleRequest>(req).key();
-         std::string token;
-         do {
-           ipb::ListRolesRequest list;
-           list.set_page_size(100);
-           list.set_page_token(token);
-           ipb::ListRolesResponse resp;
-           auto c = identity::testing::Client::Bearer(admin);
-           grpc::Status s = stub->ListRoles(c.get(), list, &resp);
-           if (!s.ok()) return Failed(s, "ListRoles");
-           for (const auto& role : resp.roles()) {
-             if (role.key() == key) return Owned(role);
-           }
-           token = resp.next_page_token();
-         } while (!token.empty());
-         return absl::NotFoundError("no role with the key sent");
-       }});
-  calls.push_back({"AssignRole", "user_id: '$USER' role: 'author' account_id: '$ACCOUNT'",
+  calls.push_back({"CreateRole",
+                   "key: 'role_$N' label: 'Role $N'",
+                   {{"key", Rule{Rule::kStored, "", 64}}, {"label", Rule{Rule::kStored, "", 200}}},
+                   [&](const pb::Message& req,
+                       const pb::Message&) -> absl::StatusOr<std::unique_ptr<pb::Message>> {
+                     const std::string& key = As<ipb::CreateRoleRequest>(req).key();
+                     std::string token;
+                     do {
+                       ipb::ListRolesRequest list;
+                       list.set_page_size(100);
+                       list.set_page_token(token);
+                       ipb::ListRolesResponse resp;
+                       auto c = identity::testing::Client::Bearer(admin);
+                       grpc::Status s = stub->ListRoles(c.get(), list, &resp);
+                       if (!s.ok()) return Failed(s, "ListRoles");
+                       for (const auto& role : resp.roles()) {
+                         if (role.key() == key) return Owned(role);
+                       }
+                       token = resp.next_page_token();
+                     } while (!token.empty());
+                     return absl::NotFoundError("no role with the key sent");
+                   }});
+  calls.push_back({"AssignRole",
+                   "user_id: '$USER' role: 'author' account_id: '$ACCOUNT'",
                    {{"user_id", Rule{Rule::kReference}},
                     {"role", Rule{Rule::kReference}},
                     {"account_id", Rule{Rule::kReference}}},
@@ -830,32 +843,35 @@ TEST(RoundTrip, IdentityStoresEveryAcceptedStringByteForByte) {
   // Login audits every attempt (login_attempts): an unknown e-mail is UNAUTHENTICATED and the
   // attempt, with the e-mail, IP and user agent, is what must read back. Each case comes from
   // its own IP and e-mail, so no throttle is reached.
-  calls.push_back(
-      {"Login", "email: 'nobody$N@example.com' password: 'correct horse battery staple' "
-                "client_ip: '$IP' user_agent: 'ua $N'",
-       {{"email", email_rule()},
-        {"password", Rule{Rule::kNotStored}},
-        {"client_ip", [] {
-           Rule r(Rule::kStored, "ip", 64);
-           r.empty_is_default = true;
-           return r;
-         }()},
-        {"user_agent", Rule{Rule::kStored, "", 512}}},
-       [&](const pb::Message& req, const pb::Message&) -> absl::StatusOr<std::unique_ptr<pb::Message>> {
-         const auto& login = As<ipb::LoginRequest>(req);
-         ipb::ListLoginAttemptsRequest list;
-         list.set_ip(login.client_ip());
-         list.set_page_size(5);
-         ipb::ListLoginAttemptsResponse resp;
-         auto c = identity::testing::Client::Bearer(admin);
-         grpc::Status s = stub->ListLoginAttempts(c.get(), list, &resp);
-         if (!s.ok()) return Failed(s, "ListLoginAttempts");
-         if (resp.login_attempts_size() != 1) {
-           return absl::NotFoundError(absl::StrCat(resp.login_attempts_size(), " attempts from the IP"));
-         }
-         return Owned(resp.login_attempts(0));
-       },
-       grpc::StatusCode::UNAUTHENTICATED});
+  calls.push_back({"Login",
+                   "email: 'nobody$N@example.com' password: 'correct horse battery staple' "
+                   "client_ip: '$IP' user_agent: 'ua $N'",
+                   {{"email", email_rule()},
+                    {"password", Rule{Rule::kNotStored}},
+                    {"client_ip",
+                     [] {
+                       Rule r(Rule::kStored, "ip", 64);
+                       r.empty_is_default = true;
+                       return r;
+                     }()},
+                    {"user_agent", Rule{Rule::kStored, "", 512}}},
+                   [&](const pb::Message& req,
+                       const pb::Message&) -> absl::StatusOr<std::unique_ptr<pb::Message>> {
+                     const auto& login = As<ipb::LoginRequest>(req);
+                     ipb::ListLoginAttemptsRequest list;
+                     list.set_ip(login.client_ip());
+                     list.set_page_size(5);
+                     ipb::ListLoginAttemptsResponse resp;
+                     auto c = identity::testing::Client::Bearer(admin);
+                     grpc::Status s = stub->ListLoginAttempts(c.get(), list, &resp);
+                     if (!s.ok()) return Failed(s, "ListLoginAttempts");
+                     if (resp.login_attempts_size() != 1) {
+                       return absl::NotFoundError(
+                           absl::StrCat(resp.login_attempts_size(), " attempts from the IP"));
+                     }
+                     return Owned(resp.login_attempts(0));
+                   },
+                   grpc::StatusCode::UNAUTHENTICATED});
   // ChangePassword: a fresh user per case, who changes their own password.
   calls.push_back(
       {"ChangePassword",
@@ -864,12 +880,14 @@ TEST(RoundTrip, IdentityStoresEveryAcceptedStringByteForByte) {
        {{"user_id", Rule{Rule::kReference}},
         {"current_password", Rule{Rule::kNotStored}},
         {"new_password", password_rule()}},
-       nullptr, grpc::StatusCode::OK, grpc::StatusCode::INVALID_ARGUMENT,
+       nullptr,
+       grpc::StatusCode::OK,
+       grpc::StatusCode::INVALID_ARGUMENT,
        [&](int n) -> std::map<std::string, std::string> {
          const std::string who = absl::StrCat("cp", n, "@example.com");
          std::string id = client.SignUp(who);
-         return {{"$CPUSER", id}, {"$TOKEN", client.LoginToken(who, identity::testing::kPassword,
-                                                               CaseIp(n))}};
+         return {{"$CPUSER", id},
+                 {"$TOKEN", client.LoginToken(who, identity::testing::kPassword, CaseIp(n))}};
        },
        [&](const pb::Message& req, const std::string&, const std::string&) {
          const auto& r = As<ipb::ChangePasswordRequest>(req);
@@ -882,19 +900,26 @@ TEST(RoundTrip, IdentityStoresEveryAcceptedStringByteForByte) {
        }});
   // A user id that names no user: RevokeAllSessions, SetUserStatus, DeleteUser and
   // CreateEmailVerification take only ids; every generated value must be refused.
-  calls.push_back({"SetUserStatus", "user_id: '$USER' status: USER_STATUS_ACTIVE",
-                   {{"user_id", Rule{Rule::kReference}}}, nullptr});
-  calls.push_back({"DeleteUser", "user_id: '$UUID'", {{"user_id", Rule{Rule::kReference}}},
+  calls.push_back({"SetUserStatus",
+                   "user_id: '$USER' status: USER_STATUS_ACTIVE",
+                   {{"user_id", Rule{Rule::kReference}}},
                    nullptr});
-  calls.push_back({"CreateEmailVerification", "user_id: '$USER'",
-                   {{"user_id", Rule{Rule::kReference}}}, nullptr});
-  calls.push_back({"ConfirmEmailVerification", "verification_token: 'x'",
-                   {{"verification_token", Rule{Rule::kReference}}}, nullptr});
-  calls.push_back({"RevokeSession", "session_id: '$UUID'",
-                   {{"session_id", Rule{Rule::kReference}}}, nullptr});
-  calls.push_back({"RevokeAllSessions", "user_id: '$UUID'",
-                   {{"user_id", Rule{Rule::kReference}}}, nullptr});
-  calls.push_back({"RevokeRole", "user_id: '$USER' role: 'author' account_id: '$ACCOUNT'",
+  calls.push_back(
+      {"DeleteUser", "user_id: '$UUID'", {{"user_id", Rule{Rule::kReference}}}, nullptr});
+  calls.push_back({"CreateEmailVerification",
+                   "user_id: '$USER'",
+                   {{"user_id", Rule{Rule::kReference}}},
+                   nullptr});
+  calls.push_back({"ConfirmEmailVerification",
+                   "verification_token: 'x'",
+                   {{"verification_token", Rule{Rule::kReference}}},
+                   nullptr});
+  calls.push_back(
+      {"RevokeSession", "session_id: '$UUID'", {{"session_id", Rule{Rule::kReference}}}, nullptr});
+  calls.push_back(
+      {"RevokeAllSessions", "user_id: '$UUID'", {{"user_id", Rule{Rule::kReference}}}, nullptr});
+  calls.push_back({"RevokeRole",
+                   "user_id: '$USER' role: 'author' account_id: '$ACCOUNT'",
                    {{"user_id", Rule{Rule::kReference}},
                     {"role", Rule{Rule::kReference}},
                     {"account_id", Rule{Rule::kReference}}},
@@ -920,8 +945,8 @@ TEST(RoundTrip, BillingStoresEveryAcceptedStringByteForByte) {
   billing::BillingOptions options;
   options.webhook_secrets = {"whsec_roundtrip"};
   options.page_token_secret = "page-token-secret-for-roundtrip";
-  auto server = billing::testing::BillingTestServer::Start((*db)->UrlAs("billing_service"),
-                                                           options, auth);
+  auto server =
+      billing::testing::BillingTestServer::Start((*db)->UrlAs("billing_service"), options, auth);
   ASSERT_TRUE(server.ok()) << server.status();
   auto channel = NewChannel(absl::StrCat("127.0.0.1:", (*server)->grpc_port()));
   auto stub = bpb::BillingService::NewStub(channel);
@@ -935,10 +960,11 @@ TEST(RoundTrip, BillingStoresEveryAcceptedStringByteForByte) {
 
   std::vector<Call> calls;
   calls.push_back(
-      {"LinkCustomer", "stripe_customer_id: 'cus_$N' user_id: '$UUID'",
-       {{"stripe_customer_id", Rule{Rule::kStored, "", 255}},
-        {"user_id", Rule{Rule::kReference}}},
-       [&](const pb::Message& req, const pb::Message&) -> absl::StatusOr<std::unique_ptr<pb::Message>> {
+      {"LinkCustomer",
+       "stripe_customer_id: 'cus_$N' user_id: '$UUID'",
+       {{"stripe_customer_id", Rule{Rule::kStored, "", 255}}, {"user_id", Rule{Rule::kReference}}},
+       [&](const pb::Message& req,
+           const pb::Message&) -> absl::StatusOr<std::unique_ptr<pb::Message>> {
          bpb::GetCustomerRequest get;
          get.set_stripe_customer_id(As<bpb::LinkCustomerRequest>(req).stripe_customer_id());
          bpb::GetCustomerResponse resp;
@@ -973,7 +999,8 @@ TEST(RoundTrip, BillingStoresEveryAcceptedStringByteForByte) {
          Rule{Rule::kStored, "provider_checkout_session_id", 255}},
         {"transaction.metadata[].key", Rule{Rule::kStored, "metadata", 40}},
         {"transaction.metadata[].value", Rule{Rule::kStored, "metadata", 500}}},
-       [&](const pb::Message& req, const pb::Message&) -> absl::StatusOr<std::unique_ptr<pb::Message>> {
+       [&](const pb::Message& req,
+           const pb::Message&) -> absl::StatusOr<std::unique_ptr<pb::Message>> {
          bpb::ListTransactionsRequest list;
          list.set_account_id(As<bpb::RecordTransactionRequest>(req).transaction().account_id());
          bpb::ListTransactionsResponse resp;
@@ -989,10 +1016,14 @@ TEST(RoundTrip, BillingStoresEveryAcceptedStringByteForByte) {
   // UNAUTHENTICATED (documented) and writes nothing.
   calls.push_back({"IngestStripeEvent",
                    "payload: '{}' stripe_signature: 't=1,v1=" + std::string(64, 'a') + "'",
-                   {{"stripe_signature", Rule{Rule::kNotStored}}}, nullptr,
-                   grpc::StatusCode::OK, grpc::StatusCode::UNAUTHENTICATED});
-  calls.push_back({"ReprocessStripeEvent", "stripe_event_id: 'evt_none'",
-                   {{"stripe_event_id", Rule{Rule::kReference}}}, nullptr});
+                   {{"stripe_signature", Rule{Rule::kNotStored}}},
+                   nullptr,
+                   grpc::StatusCode::OK,
+                   grpc::StatusCode::UNAUTHENTICATED});
+  calls.push_back({"ReprocessStripeEvent",
+                   "stripe_event_id: 'evt_none'",
+                   {{"stripe_event_id", Rule{Rule::kReference}}},
+                   nullptr});
   for (const Call& call : calls) runner.Run(call);
 
   // The strings billing keeps from a webhook payload's envelope (stripe_event_id, type,
@@ -1003,15 +1034,16 @@ TEST(RoundTrip, BillingStoresEveryAcceptedStringByteForByte) {
     const int max = key == "api_version" ? 64 : 255;
     for (const Value& v : Values("payload." + key, max, 0, /*non_empty=*/key != "api_version")) {
       const int n = runner.NextCase();
-      std::map<std::string, std::string> fields = {
-          {"id", absl::StrCat("evt_rt", n)}, {"type", "product.created"},
-          {"api_version", "2024-06-20"}};
+      std::map<std::string, std::string> fields = {{"id", absl::StrCat("evt_rt", n)},
+                                                   {"type", "product.created"},
+                                                   {"api_version", "2024-06-20"}};
       fields[key] = v.bytes;
       const std::string payload = absl::StrCat(
-          "{\"id\":", JsonString(fields["id"]), ",\"object\":\"event\",\"type\":",
-          JsonString(fields["type"]), ",\"created\":1800000000,\"livemode\":false,"
-          "\"api_version\":", JsonString(fields["api_version"]),
-          ",\"data\":{\"object\":{\"id\":\"prod_1\"}}}");
+          "{\"id\":", JsonString(fields["id"]),
+          ",\"object\":\"event\",\"type\":", JsonString(fields["type"]),
+          ",\"created\":1800000000,\"livemode\":false,"
+          "\"api_version\":",
+          JsonString(fields["api_version"]), ",\"data\":{\"object\":{\"id\":\"prod_1\"}}}");
       const int64_t now = absl::ToUnixSeconds(absl::Now());
       bpb::IngestStripeEventRequest req;
       req.set_payload(payload);
@@ -1041,8 +1073,9 @@ TEST(RoundTrip, BillingStoresEveryAcceptedStringByteForByte) {
       }
       if (!s.ok()) {
         runner.Count(false);
-        runner.Problem(absl::StrCat("answered ", s.error_code(), " (neither accepted nor INVALID_ARGUMENT)"),
-                       absl::StrCat(what, " -> ", s.error_message()));
+        runner.Problem(
+            absl::StrCat("answered ", s.error_code(), " (neither accepted nor INVALID_ARGUMENT)"),
+            absl::StrCat(what, " -> ", s.error_message()));
         continue;
       }
       runner.Count(true);
@@ -1060,7 +1093,7 @@ TEST(RoundTrip, BillingStoresEveryAcceptedStringByteForByte) {
         continue;
       }
       const bpb::StripeEvent& e = listed.stripe_events(0);
-      const std::string back = key == "id" ? e.stripe_event_id()
+      const std::string back = key == "id"     ? e.stripe_event_id()
                                : key == "type" ? e.type()
                                                : e.api_version();
       if (back != v.bytes) runner.Problem("read back differs", what + " read back " + Show(back));
@@ -1163,9 +1196,8 @@ TEST(RoundTrip, QuestionsStoresEveryAcceptedStringByteForByte) {
     choice_id = As<qpb::Question>(**q).choices(0).id();
   }
 
-  RoundTripRunner runner("questions.v1.QuestionBankService",
-                         NewChannel(f.server->address()), f.server->database().url(),
-                         "questions", "admin-token");
+  RoundTripRunner runner("questions.v1.QuestionBankService", NewChannel(f.server->address()),
+                         f.server->database().url(), "questions", "admin-token");
   runner.Placeholder("$DRAFT", draft);
   runner.Placeholder("$PUBLISHED", published);
   runner.Placeholder("$TAG", tag_id);
@@ -1198,49 +1230,53 @@ TEST(RoundTrip, QuestionsStoresEveryAcceptedStringByteForByte) {
                    [&](const pb::Message& req, const pb::Message&) {
                      return f.GetQuestion(As<qpb::UpdateQuestionRequest>(req).question_id());
                    }});
-  calls.push_back(
-      {"CreateTag", "kind: TAG_KIND_DIAGNOSIS slug: 'slug-$N' label: 'Label $N'",
-       {{"slug", Rule{Rule::kStored, "", 64}}, {"label", Rule{Rule::kStored, "", 200}}},
-       [&](const pb::Message& req, const pb::Message&) -> absl::StatusOr<std::unique_ptr<pb::Message>> {
-         const std::string& slug = As<qpb::CreateTagRequest>(req).slug();
-         std::string token;
-         do {
-           qpb::ListTagsRequest list;
-           list.set_kind(qpb::TAG_KIND_DIAGNOSIS);
-           list.set_page_size(500);
-           list.set_page_token(token);
-           qpb::ListTagsResponse resp;
-           auto c = f.Bearer();
-           grpc::Status s = f.stub->ListTags(c.get(), list, &resp);
-           if (!s.ok()) return Failed(s, "ListTags");
-           for (const auto& t : resp.tags()) {
-             if (t.slug() == slug) return Owned(t);
-           }
-           token = resp.next_page_token();
-         } while (!token.empty());
-         return absl::NotFoundError("no tag with the slug sent");
-       }});
+  calls.push_back({"CreateTag",
+                   "kind: TAG_KIND_DIAGNOSIS slug: 'slug-$N' label: 'Label $N'",
+                   {{"slug", Rule{Rule::kStored, "", 64}}, {"label", Rule{Rule::kStored, "", 200}}},
+                   [&](const pb::Message& req,
+                       const pb::Message&) -> absl::StatusOr<std::unique_ptr<pb::Message>> {
+                     const std::string& slug = As<qpb::CreateTagRequest>(req).slug();
+                     std::string token;
+                     do {
+                       qpb::ListTagsRequest list;
+                       list.set_kind(qpb::TAG_KIND_DIAGNOSIS);
+                       list.set_page_size(500);
+                       list.set_page_token(token);
+                       qpb::ListTagsResponse resp;
+                       auto c = f.Bearer();
+                       grpc::Status s = f.stub->ListTags(c.get(), list, &resp);
+                       if (!s.ok()) return Failed(s, "ListTags");
+                       for (const auto& t : resp.tags()) {
+                         if (t.slug() == slug) return Owned(t);
+                       }
+                       token = resp.next_page_token();
+                     } while (!token.empty());
+                     return absl::NotFoundError("no tag with the slug sent");
+                   }});
   // Calls that take only ids: every generated value must be refused.
   const Rule ref{Rule::kReference};
   calls.push_back({"PublishQuestion", "question_id: '$DRAFT'", {{"question_id", ref}}, nullptr});
   calls.push_back({"ArchiveQuestion", "question_id: '$DRAFT'", {{"question_id", ref}}, nullptr});
-  calls.push_back({"TagQuestion", "question_id: '$DRAFT' tag_id: '$TAG'",
-                   {{"question_id", ref}, {"tag_id", ref}}, nullptr});
-  calls.push_back({"UntagQuestion", "question_id: '$DRAFT' tag_id: '$TAG'",
-                   {{"question_id", ref}, {"tag_id", ref}}, nullptr});
+  calls.push_back({"TagQuestion",
+                   "question_id: '$DRAFT' tag_id: '$TAG'",
+                   {{"question_id", ref}, {"tag_id", ref}},
+                   nullptr});
+  calls.push_back({"UntagQuestion",
+                   "question_id: '$DRAFT' tag_id: '$TAG'",
+                   {{"question_id", ref}, {"tag_id", ref}},
+                   nullptr});
   calls.push_back({"StartPracticeSession",
                    "mode: PRACTICE_MODE_TUTOR question_count: 1 filter { tag_ids: '$TAG' }",
-                   {{"filter.tag_ids[]", ref}}, nullptr});
+                   {{"filter.tag_ids[]", ref}},
+                   nullptr});
   calls.push_back({"SubmitAttempt",
                    "session_id: '$SESSION' question_id: '$PUBLISHED' choice_id: '$CHOICE' "
                    "time_spent_ms: 1",
-                   {{"session_id", ref}, {"question_id", ref}, {"choice_id", ref}}, nullptr});
-  calls.push_back({"EndPracticeSession", "session_id: '$SESSION'", {{"session_id", ref}},
+                   {{"session_id", ref}, {"question_id", ref}, {"choice_id", ref}},
                    nullptr});
-  calls.push_back({"CreateBookmark", "question_id: '$PUBLISHED'", {{"question_id", ref}},
-                   nullptr});
-  calls.push_back({"DeleteBookmark", "question_id: '$PUBLISHED'", {{"question_id", ref}},
-                   nullptr});
+  calls.push_back({"EndPracticeSession", "session_id: '$SESSION'", {{"session_id", ref}}, nullptr});
+  calls.push_back({"CreateBookmark", "question_id: '$PUBLISHED'", {{"question_id", ref}}, nullptr});
+  calls.push_back({"DeleteBookmark", "question_id: '$PUBLISHED'", {{"question_id", ref}}, nullptr});
   for (const Call& call : calls) runner.Run(call);
   // ImportQuestions is client-streaming: its cases are in the test below.
   runner.ExpectAllWriteMethodsCovered({"GetQuestion", "ListQuestions", "ListTags",
@@ -1272,7 +1308,8 @@ TEST(RoundTrip, QuestionsImportStoresEveryAcceptedItemStringByteForByte) {
   const std::string base = absl::StrCat(
       "external_key: 'imp-$N' stem: 'Imported $N?' explanation: 'Because.' "
       "difficulty: QUESTION_DIFFICULTY_EASY choices { text: 'right' is_correct: true } "
-      "choices { text: 'wrong' } tag_ids: '", tag_id, "'");
+      "choices { text: 'wrong' } tag_ids: '",
+      tag_id, "'");
   const std::map<std::string, Rule> rules = {
       {"external_key", Rule{Rule::kStored, "", 200}},
       {"stem", Rule{Rule::kStored, "", 4000}},
@@ -1291,8 +1328,8 @@ TEST(RoundTrip, QuestionsImportStoresEveryAcceptedItemStringByteForByte) {
       continue;
     }
     const Rule& rule = rule_it->second;
-    for (const Value& v : Values("items." + ref.rule, rule.max_chars, 0,
-                                 rule.kind == Rule::kReference)) {
+    for (const Value& v :
+         Values("items." + ref.rule, rule.max_chars, 0, rule.kind == Rule::kReference)) {
       const int n = runner.NextCase();
       qpb::ImportQuestionItem item;
       ASSERT_TRUE(pb::TextFormat::ParseFromString(runner.Expand(base, n, {}), &item));
@@ -1315,8 +1352,8 @@ TEST(RoundTrip, QuestionsImportStoresEveryAcceptedItemStringByteForByte) {
       }
       if (!s.ok()) {
         runner.Count(false);
-        runner.Problem("the whole import failed", absl::StrCat(what, " -> ", s.error_code(), " \"",
-                                                                s.error_message(), "\""));
+        runner.Problem("the whole import failed",
+                       absl::StrCat(what, " -> ", s.error_code(), " \"", s.error_message(), "\""));
         continue;
       }
       absl::StatusOr<int64_t> after = runner.CountRows();
