@@ -10,6 +10,7 @@
 #include "services/billing/domain/stripe_event.h"
 #include "services/billing/errors.h"
 #include "shared/base/status_macros.h"
+#include "shared/base/text.h"
 #include "shared/base/uuid.h"
 #include "shared/metrics/metrics.h"
 #include "shared/rpc/page_size.h"
@@ -28,12 +29,16 @@ absl::Status RequireUuid(absl::string_view field, absl::string_view value) {
 
 absl::Status RequireStripeId(absl::string_view field, absl::string_view value) {
   if (value.empty()) return suite::rpc::InvalidArgument(field, "is required");
-  if (value.size() > 255) return suite::rpc::InvalidArgument(field, "is too long");
-  for (char c : value) {
+  // Characters before length: a character is a byte only once they are known to be ASCII.
+  for (size_t i = 0; i < value.size(); ++i) {
+    const char c = value[i];
     if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') {
-      return suite::rpc::InvalidArgument(field, "may hold only letters, digits, _ and -");
+      return suite::rpc::InvalidArgument(
+          field, absl::StrCat("may hold only letters, digits, _ and - (not ",
+                              suite::DescribeByteAt(value, i), ")"));
     }
   }
+  if (value.size() > 255) return suite::rpc::InvalidArgument(field, "is too long");
   return absl::OkStatus();
 }
 

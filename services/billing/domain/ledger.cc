@@ -7,9 +7,11 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "shared/base/status_macros.h"
+#include "shared/base/text.h"
 #include "shared/base/uuid.h"
 #include "shared/rpc/status.h"
 
@@ -38,15 +40,39 @@ void Append(std::string& out, absl::string_view field) {
   absl::StrAppend(&out, field.size(), ":", field, ";");
 }
 
-absl::Status BoundedId(absl::string_view field, absl::string_view value, bool required) {
+// Ids and keys are printable ASCII (so a character is a byte and NUL, which PostgreSQL cannot
+// store, is out); the characters are checked before the length so that a long value of
+// other characters is told what is wrong with it.
+absl::Status BoundedId(absl::string_view field, absl::string_view value, bool required,
+                       size_t max_length = kMaxIdLength) {
   if (required && value.empty()) return suite::rpc::InvalidArgument(field, "is required");
-  if (value.size() > kMaxIdLength) {
-    return suite::rpc::InvalidArgument(field, "is longer than 255 characters");
-  }
-  for (char c : value) {
-    if (!absl::ascii_isprint(static_cast<unsigned char>(c))) {
-      return suite::rpc::InvalidArgument(field, "must be printable ASCII");
+  for (size_t i = 0; i < value.size(); ++i) {
+    if (!absl::ascii_isprint(static_cast<unsigned char>(value[i]))) {
+      return suite::rpc::InvalidArgument(
+          field,
+          absl::StrCat("must be printable ASCII (not ", suite::DescribeByteAt(value, i), ")"));
     }
+  }
+  if (value.size() > max_length) {
+    return suite::rpc::InvalidArgument(field,
+                                       absl::StrCat("must be at most ", max_length, " characters"));
+  }
+  return absl::OkStatus();
+}
+
+// Metadata entries: keys are one line of 1..40 characters, values free text (tab and line
+// breaks allowed) of at most 500 characters, both under the suite's text rule (no NUL: the
+// map is stored as jsonb, which cannot hold U+0000). The field path names the entry's key.
+absl::Status ValidMetadataEntry(const std::string& key, const std::string& value) {
+  const std::string field =
+      absl::StrCat("transaction.metadata[\"", absl::CHexEscape(key), "\"]");
+  if (auto problem = suite::TextProblem(key, suite::TextKind::kLine, kMaxMetadataKey,
+                                        /*required=*/false)) {
+    return suite::rpc::InvalidArgument(field, absl::StrCat("key ", *problem));
+  }
+  if (key.empty()) return suite::rpc::InvalidArgument(field, "key must not be empty");
+  if (auto problem = suite::TextProblem(value, suite::TextKind::kProse, kMaxMetadataValue)) {
+    return suite::rpc::InvalidArgument(field, *problem);
   }
   return absl::OkStatus();
 }
@@ -113,10 +139,7 @@ absl::Status ValidateNewTransaction(const NewTransaction& tx) {
     return suite::rpc::InvalidArgument("transaction.amount_cents",
                                        "must not be negative for a payment or refund");
   }
-  if (tx.provider.empty() || tx.provider.size() > 64) {
-    return suite::rpc::InvalidArgument("transaction.provider", "must be 1..64 characters");
-  }
-  SUITE_RETURN_IF_ERROR(BoundedId("transaction.provider", tx.provider, true));
+  SUITE_RETURN_IF_ERROR(BoundedId("transaction.provider", tx.provider, true, 64));
   SUITE_RETURN_IF_ERROR(
       BoundedId("transaction.provider_payment_intent_id", tx.provider_payment_intent_id, false));
   SUITE_RETURN_IF_ERROR(BoundedId("transaction.provider_charge_id", tx.provider_charge_id, false));
@@ -128,13 +151,7 @@ absl::Status ValidateNewTransaction(const NewTransaction& tx) {
     return suite::rpc::InvalidArgument("transaction.metadata", "has more than 50 entries");
   }
   for (const auto& [key, value] : tx.metadata) {
-    if (key.find('\0') != std::string::npos || value.find('\0') != std::string::npos) {
-      return suite::rpc::InvalidArgument("transaction.metadata", "must not contain NUL");
-    }
-    if (key.empty() || key.size() > kMaxMetadataKey || value.size() > kMaxMetadataValue) {
-      return suite::rpc::InvalidArgument("transaction.metadata",
-                                         "keys must be 1..40 and values at most 500 characters");
-    }
+    SUITE_RETURN_IF_ERROR(ValidMetadataEntry(key, value));
   }
   return absl::OkStatus();
 }

@@ -30,8 +30,10 @@ std::string RequestFingerprint(const NewTransaction& tx);
 // field (prefixed "transaction.", except idempotency_key) for a bad account_id/user_id uuid,
 // a currency not in ISO 4217, an amount outside the integer column's range (±2^31-1 cents)
 // or negative for a payment or refund (only adjustments may be negative),
-// an empty or over-long provider or provider id, over-long metadata, and an idempotency key
-// that is empty, over 255 characters or not printable ASCII.
+// an empty or over-long provider or provider id, metadata over 50 entries or with an entry
+// breaking the suite's text rule (shared/base/text.h: key one line of 1..40 characters, value
+// at most 500 characters, tab and line breaks allowed; named transaction.metadata["<key>"]),
+// and an idempotency key that is empty, over 255 characters or not printable ASCII.
 absl::Status ValidateNewTransaction(const NewTransaction& tx);
 
 }  // namespace billing

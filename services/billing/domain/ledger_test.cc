@@ -1,5 +1,6 @@
 #include "services/billing/domain/ledger.h"
 
+#include "absl/strings/escaping.h"
 #include "gtest/gtest.h"
 #include "shared/rpc/status.h"
 
@@ -84,11 +85,31 @@ TEST(LedgerTest, ValidationNamesTheField) {
   t.provider = "";
   EXPECT_EQ(field(t), "transaction.provider");
   t = Valid();
+  // Metadata violations name the entry by its key (C-escaped).
   t.metadata[std::string(41, 'k')] = "v";
-  EXPECT_EQ(field(t), "transaction.metadata");
+  EXPECT_EQ(field(t), "transaction.metadata[\"" + std::string(41, 'k') + "\"]");
   t = Valid();
   t.metadata["k"] = std::string("a\0b", 3);
-  EXPECT_EQ(field(t), "transaction.metadata");
+  EXPECT_EQ(field(t), "transaction.metadata[\"k\"]");
+  t = Valid();
+  t.metadata[std::string("k\0", 2)] = "v";
+  EXPECT_EQ(field(t), "transaction.metadata[\"k\\x00\"]");
+  t = Valid();
+  t.metadata[""] = "v";
+  EXPECT_EQ(field(t), "transaction.metadata[\"\"]");
+  // Lengths are characters: 40 four-byte characters in a key, 500 in a value, are fine.
+  t = Valid();
+  std::string key, value;
+  for (int i = 0; i < 40; ++i) key += "\U0001F600";
+  for (int i = 0; i < 500; ++i) value += "\u4e2d";
+  t.metadata[key] = value + "\n\t";
+  EXPECT_EQ(field(t), "transaction.metadata[\"" + absl::CHexEscape(key) + "\"]");  // 502
+  t.metadata[key] = value;
+  EXPECT_TRUE(ValidateNewTransaction(t).ok());
+  t.metadata[key] = "line one\r\n\tline two";  // prose: tab and line breaks are kept
+  EXPECT_TRUE(ValidateNewTransaction(t).ok());
+  t.metadata[key] = "esc \x1b[31m";
+  EXPECT_EQ(field(t), "transaction.metadata[\"" + absl::CHexEscape(key) + "\"]");
 }
 
 }  // namespace

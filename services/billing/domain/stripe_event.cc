@@ -406,7 +406,14 @@ absl::StatusOr<ParsedStripeEvent> ParseStripeEvent(absl::string_view payload) {
     return errors::MalformedEvent("livemode", "must be a boolean");
   }
   envelope.livemode = livemode->get<bool>();
-  envelope.api_version = StringAt(event, "api_version").substr(0, 64);
+  // Stored as text, as sent: Stripe's versions are short printable ASCII ("2024-06-20.acacia").
+  // Anything else is refused rather than cut (a cut could split a character or keep what came
+  // before a NUL).
+  envelope.api_version = StringAt(event, "api_version");
+  if (envelope.api_version.size() > 64 ||
+      (!envelope.api_version.empty() && !IsPrintableId(envelope.api_version))) {
+    return errors::MalformedEvent("api_version", "must be at most 64 printable ASCII characters");
+  }
   if (too_deep) {
     // A signed event that can never be applied: parked with its envelope only.
     parsed.change = Broken(absl::StrCat("the event JSON nests ", depth,

@@ -1,43 +1,13 @@
 #include "services/identity/domain/validation.h"
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/str_cat.h"
 #include "services/identity/errors.h"
+#include "shared/base/text.h"
 #include "shared/base/uuid.h"
 #include "shared/rpc/page_size.h"
 
 namespace suite::identity {
 namespace {
-
-// CodePoints counts UTF-8 code points; -1 when `s` is not valid UTF-8 or holds a control
-// character (below U+0020 or U+007F) and `allow_control` is false.
-long CodePoints(absl::string_view s, bool allow_control) {
-  long count = 0;
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t len;
-    if (c < 0x80) {
-      if (!allow_control && (c < 0x20 || c == 0x7f)) return -1;
-      len = 1;
-    } else if ((c & 0xE0) == 0xC0 && c >= 0xC2) {
-      len = 2;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3;
-    } else if ((c & 0xF8) == 0xF0 && c <= 0xF4) {
-      len = 4;
-    } else {
-      return -1;
-    }
-    if (i + len > s.size()) return -1;
-    for (size_t k = 1; k < len; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return -1;
-    }
-    i += len;
-    ++count;
-  }
-  return count;
-}
 
 bool IsHex(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
@@ -47,10 +17,10 @@ bool IsHex(char c) {
 
 absl::StatusOr<std::string> NormalizeEmail(absl::string_view field, absl::string_view email) {
   std::string e = absl::AsciiStrToLower(absl::StripAsciiWhitespace(email));
-  if (e.empty()) return errors::Invalid(field, "must not be empty");
-  if (e.size() > kMaxEmailLength) return errors::Invalid(field, "must be at most 254 characters");
-  if (CodePoints(e, /*allow_control=*/false) < 0) {
-    return errors::Invalid(field, "must be valid UTF-8 without control characters");
+  // Characters, as the proto and the database's char_length check count them.
+  if (auto problem = suite::TextProblem(e, suite::TextKind::kLine, kMaxEmailLength,
+                                        /*required=*/true)) {
+    return errors::Invalid(field, *problem);
   }
   const size_t at = e.find('@');
   if (at == std::string::npos || at == 0 || e.find('@', at + 1) != std::string::npos) {
@@ -65,18 +35,17 @@ absl::StatusOr<std::string> NormalizeEmail(absl::string_view field, absl::string
   return e;
 }
 
+// A password is not text the suite stores: it is hashed with its length (NUL and control
+// characters included, none of them cut anything) and never shown, so any valid UTF-8 is
+// allowed (NIST 800-63B: no composition rules).
 absl::Status ValidateNewPassword(absl::string_view field, absl::string_view password) {
   if (password.size() > 4 * kMaxPasswordLength) {
     return errors::Invalid(field, "must be at most 128 characters");
   }
-  const long n = CodePoints(password, /*allow_control=*/true);
-  if (n < 0) return errors::Invalid(field, "must be valid UTF-8");
-  if (n < static_cast<long>(kMinPasswordLength)) {
-    return errors::Invalid(field, "must be at least 12 characters");
-  }
-  if (n > static_cast<long>(kMaxPasswordLength)) {
-    return errors::Invalid(field, "must be at most 128 characters");
-  }
+  if (auto problem = suite::Utf8Problem(password)) return errors::Invalid(field, *problem);
+  const size_t n = suite::CharCount(password);
+  if (n < kMinPasswordLength) return errors::Invalid(field, "must be at least 12 characters");
+  if (n > kMaxPasswordLength) return errors::Invalid(field, "must be at most 128 characters");
   return absl::OkStatus();
 }
 
@@ -96,24 +65,21 @@ absl::Status ValidateUuid(absl::string_view field, absl::string_view id) {
 
 absl::Status ValidateText(absl::string_view field, absl::string_view text, size_t max_chars,
                           bool required) {
-  if (required && text.empty()) return errors::Invalid(field, "must not be empty");
-  if (text.size() > 4 * max_chars) {
-    return errors::Invalid(field, absl::StrCat("must be at most ", max_chars, " characters"));
-  }
-  const long n = CodePoints(text, /*allow_control=*/false);
-  if (n < 0) return errors::Invalid(field, "must be valid UTF-8 without control characters");
-  if (n > static_cast<long>(max_chars)) {
-    return errors::Invalid(field, absl::StrCat("must be at most ", max_chars, " characters"));
+  // Names, phone numbers, labels and user agents are one line: every control character is
+  // refused (shared/base/text.h says why), NUL first of all, which PostgreSQL cannot store.
+  if (auto problem = suite::TextProblem(text, suite::TextKind::kLine, max_chars, required)) {
+    return errors::Invalid(field, *problem);
   }
   return absl::OkStatus();
 }
 
 absl::Status ValidateIp(absl::string_view field, absl::string_view ip) {
   if (ip.empty()) return errors::Invalid(field, "must not be empty");
-  if (ip.size() > kMaxIpLength) return errors::Invalid(field, "must be at most 64 characters");
+  // Characters before length: only once they are all ASCII is a character a byte.
   for (char c : ip) {
     if (!(IsHex(c) || c == '.' || c == ':')) return errors::Invalid(field, "must be an IP address");
   }
+  if (ip.size() > kMaxIpLength) return errors::Invalid(field, "must be at most 64 characters");
   return absl::OkStatus();
 }
 

@@ -25,16 +25,20 @@ inline constexpr size_t kMaxAccountNameLength = 200;
 inline constexpr size_t kMaxRoleLabelLength = 200;
 
 // NormalizeEmail trims white space and lower-cases; requires one '@' with a non-empty local
-// part and a domain containing a dot, no spaces or control characters, at most 254 chars.
+// part and a domain containing a dot, no spaces or control characters, at most 254
+// characters (code points, as the database's check counts them).
 absl::StatusOr<std::string> NormalizeEmail(absl::string_view field, absl::string_view email);
-// ValidateNewPassword: 12..128 characters (Unicode code points), valid UTF-8, no other rule.
+// ValidateNewPassword: 12..128 characters (Unicode code points), valid UTF-8, no other rule
+// (control characters included: the password is hashed with its length, never stored as text).
 absl::Status ValidateNewPassword(absl::string_view field, absl::string_view password);
 // ValidatePresentedPassword: non-empty and at most 128 characters' worth of bytes (4 × 128).
 absl::Status ValidatePresentedPassword(absl::string_view field, absl::string_view password);
 // ValidateUuid: a canonical UUID (8-4-4-4-12 hex).
 absl::Status ValidateUuid(absl::string_view field, absl::string_view id);
-// ValidateText: valid UTF-8 without control characters, at most `max_chars` code points;
-// empty allowed unless `required`.
+// ValidateText: one line of text under the suite's rule (shared/base/text.h, TextKind::kLine):
+// valid UTF-8 without any control character (C0, DEL, C1; NUL above all), at most
+// `max_chars` code points; empty allowed unless `required` (then only white space is refused
+// too). The description names what is wrong and where: "must not contain U+0000 at byte 3".
 absl::Status ValidateText(absl::string_view field, absl::string_view text, size_t max_chars,
                           bool required = false);
 // ValidateIp: an IPv4 or IPv6 literal (digits, hex, '.', ':'), at most 64 characters.

@@ -45,5 +45,31 @@ TEST(ValidationTest, UuidsTextAndIps) {
   EXPECT_FALSE(ValidatePageSize(-1).ok());
 }
 
+TEST(ValidationTest, TextRefusesNulAndControlsNamingTheByteAndCountsCharacters) {
+  using namespace std::string_literals;
+  absl::Status s = ValidateText("first_name", "Ad\0a"s, 100);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("U+0000 at byte 2"), absl::string_view::npos) << s.message();
+  EXPECT_FALSE(ValidateText("first_name", "x\u0085y", 100).ok());  // C1 control
+  EXPECT_FALSE(ValidateText("first_name", "\t", 100).ok());
+  EXPECT_FALSE(ValidateText("name", " \u3000", 100, /*required=*/true).ok());  // only blanks
+  EXPECT_TRUE(ValidateText("name", "\u202eabc\u200d\ufeff", 100).ok());  // format characters
+  std::string emoji;
+  for (int i = 0; i < 100; ++i) emoji += "\U0001F600";
+  EXPECT_TRUE(ValidateText("first_name", emoji, 100).ok());  // 400 bytes, 100 characters
+  EXPECT_FALSE(ValidateText("first_name", emoji + "x", 100).ok());
+  // E-mail: 254 characters as the database counts them, not bytes.
+  std::string local;
+  for (int i = 0; i < 240; ++i) local += "\u00e9";
+  EXPECT_TRUE(NormalizeEmail("email", local + "@example.com").ok());  // 252 characters
+  EXPECT_FALSE(NormalizeEmail("email", "ad\0a@example.com"s).ok());
+  EXPECT_FALSE(NormalizeEmail("email", "ad\x7f" "a@example.com").ok());
+  // A password is hashed with its length, never stored as text: any UTF-8 is fine.
+  EXPECT_TRUE(ValidateNewPassword("password", "twelve\0chars\x1b"s).ok());
+  // An IP: characters first, so a long value of other characters is not "too long".
+  absl::Status ip = ValidateIp("ip", std::string(40, 'x'));
+  EXPECT_NE(ip.message().find("IP address"), absl::string_view::npos) << ip.message();
+}
+
 }  // namespace
 }  // namespace suite::identity

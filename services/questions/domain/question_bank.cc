@@ -11,6 +11,7 @@
 #include "absl/strings/string_view.h"
 #include "services/questions/errors.h"
 #include "shared/base/status_macros.h"
+#include "shared/base/text.h"
 #include "shared/base/uuid.h"
 #include "shared/rpc/page_size.h"
 #include "shared/rpc/status.h"
@@ -20,24 +21,16 @@ namespace {
 
 using suite::rpc::InvalidArgument;
 
-// Characters of a UTF-8 string (protobuf has already rejected invalid UTF-8).
-size_t Chars(absl::string_view s) {
-  size_t n = 0;
-  for (unsigned char c : s) {
-    if ((c & 0xC0) != 0x80) ++n;
-  }
-  return n;
-}
-
-bool Blank(absl::string_view s) { return absl::StripAsciiWhitespace(s).empty(); }
-
 using Violation = absl::optional<std::pair<std::string, std::string>>;
+using suite::TextKind;
 
-Violation CheckText(const std::string& field, absl::string_view value, size_t max,
-                    bool required) {
-  if (required && Blank(value)) return std::make_pair(field, std::string("must not be empty"));
-  if (Chars(value) > max) {
-    return std::make_pair(field, absl::StrCat("must be at most ", max, " characters"));
+// The suite's one text rule (shared/base/text.h): no NUL (PostgreSQL text and jsonb cannot
+// hold it; it used to cut the stored value short), no control character except, in prose, tab
+// and line breaks; at most `max` characters (code points).
+Violation CheckText(const std::string& field, absl::string_view value, TextKind kind,
+                    size_t max, bool required) {
+  if (auto problem = suite::TextProblem(value, kind, max, required)) {
+    return std::make_pair(field, *std::move(problem));
   }
   return absl::nullopt;
 }
@@ -50,7 +43,7 @@ Violation CheckChoices(const std::string& field, const std::vector<ChoiceInput>&
   int correct = 0;
   for (size_t i = 0; i < choices.size(); ++i) {
     if (auto v = CheckText(absl::StrCat(field, "[", i, "].text"), choices[i].text,
-                           kMaxChoiceChars, true)) {
+                           TextKind::kProse, kMaxChoiceChars, true)) {
       return v;
     }
     if (choices[i].is_correct) ++correct;
@@ -147,12 +140,16 @@ absl::StatusOr<Question> AsSeenBy(bool author, const std::string& id,
 
 absl::optional<std::pair<std::string, std::string>> CheckNewQuestion(const NewQuestion& q,
                                                                       bool require_external_key) {
-  if (require_external_key && Blank(q.external_key)) {
+  if (require_external_key && suite::IsBlank(q.external_key)) {
     return std::make_pair(std::string("external_key"), std::string("is required"));
   }
-  if (auto v = CheckText("external_key", q.external_key, kMaxExternalKeyChars, false)) return v;
-  if (auto v = CheckText("stem", q.stem, kMaxStemChars, true)) return v;
-  if (auto v = CheckText("explanation", q.explanation, kMaxExplanationChars, false)) return v;
+  if (auto v = CheckText("external_key", q.external_key, TextKind::kLine, kMaxExternalKeyChars,
+                          false)) return v;
+  if (auto v = CheckText("stem", q.stem, TextKind::kProse, kMaxStemChars, true)) return v;
+  if (auto v = CheckText("explanation", q.explanation, TextKind::kProse, kMaxExplanationChars,
+                         false)) {
+    return v;
+  }
   if (!q.difficulty.has_value()) {
     return std::make_pair(std::string("difficulty"), std::string("is required"));
   }
@@ -210,10 +207,14 @@ absl::StatusOr<Question> QuestionBank::UpdateQuestion(const Actor& actor, const 
   if (!update.stem && !update.explanation && !update.difficulty && !update.choices) {
     return InvalidArgument("update_mask", "must name at least one field");
   }
-  if (update.stem) SUITE_RETURN_IF_ERROR(ToStatus(CheckText("stem", *update.stem, kMaxStemChars, true)));
+  if (update.stem) {
+    SUITE_RETURN_IF_ERROR(
+        ToStatus(CheckText("stem", *update.stem, TextKind::kProse, kMaxStemChars, true)));
+  }
   if (update.explanation) {
     SUITE_RETURN_IF_ERROR(
-        ToStatus(CheckText("explanation", *update.explanation, kMaxExplanationChars, false)));
+        ToStatus(CheckText("explanation", *update.explanation, TextKind::kProse,
+                           kMaxExplanationChars, false)));
   }
   if (update.choices) SUITE_RETURN_IF_ERROR(ToStatus(CheckChoices("choices", *update.choices)));
   return store_->UpdateDraft(id, update, actor.request_id);
@@ -241,7 +242,8 @@ absl::StatusOr<Tag> QuestionBank::CreateTag(const Actor& actor, absl::optional<T
     return InvalidArgument("slug",
                            "must be 1-64 lower-case letters, digits and single inner hyphens");
   }
-  SUITE_RETURN_IF_ERROR(ToStatus(CheckText("label", label, kMaxLabelChars, true)));
+  SUITE_RETURN_IF_ERROR(
+      ToStatus(CheckText("label", label, TextKind::kLine, kMaxLabelChars, true)));
   return store_->CreateTag(*kind, slug, label);
 }
 
@@ -287,8 +289,10 @@ absl::StatusOr<Page<Question>> QuestionBank::ListQuestions(const Actor& actor,
   SUITE_ASSIGN_OR_RETURN(int limit, suite::rpc::PageLimit(page_size, 20, 100));
   SUITE_RETURN_IF_ERROR(ToStatus(CheckIds("filter.any_tag_ids", filter.any_tag_ids)));
   SUITE_RETURN_IF_ERROR(ToStatus(CheckIds("filter.all_tag_ids", filter.all_tag_ids)));
+  // Words separated by any white space, tabs and line breaks included.
   SUITE_RETURN_IF_ERROR(
-      ToStatus(CheckText("filter.stem_query", filter.stem_query, kMaxStemQueryChars, false)));
+      ToStatus(CheckText("filter.stem_query", filter.stem_query, TextKind::kProse,
+                         kMaxStemQueryChars, false)));
   filter.stem_query = std::string(absl::StripAsciiWhitespace(filter.stem_query));
   if (!actor.author) {
     if (filter.status.has_value() && *filter.status != QuestionStatus::kPublished) {

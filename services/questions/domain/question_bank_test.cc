@@ -6,6 +6,7 @@
 #include "services/questions/domain/question_bank.h"
 
 #include <algorithm>
+#include <functional>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -179,6 +180,47 @@ TEST_F(QuestionBankTest, InvalidInputNeverReachesTheStore) {
   EXPECT_EQ(bank.CreateTag(kAuthor, TagKind::kTopic, "a--b", "l").status().code(),
             absl::StatusCode::kInvalidArgument);
   // StrictMock: any store call above would have failed the test.
+}
+
+// PostgreSQL text and jsonb cannot hold U+0000: a NUL used to cut a stem short or fail the
+// whole call; it is refused naming the field (and the byte) before the store is reached.
+TEST_F(QuestionBankTest, NulAndControlCharactersAreRefusedNamingTheField) {
+  QuestionBank bank = Bank();
+  const std::string nul("a\0b", 3);
+  struct Case {
+    std::string field;
+    std::function<void(NewQuestion&)> spoil;
+  };
+  const std::vector<Case> cases = {
+      {"stem", [&](NewQuestion& q) { q.stem = nul; }},
+      {"explanation", [&](NewQuestion& q) { q.explanation = nul; }},
+      {"external_key", [&](NewQuestion& q) { q.external_key = nul; }},
+      {"external_key", [&](NewQuestion& q) { q.external_key = "key\twith tab"; }},
+      {"choices[1].text", [&](NewQuestion& q) { q.choices[1].text = nul; }},
+      {"choices[0].text", [&](NewQuestion& q) { q.choices[0].text = "esc\x1b[0m"; }},
+      {"stem", [&](NewQuestion& q) { q.stem = "\u00a0\u3000"; }},  // only white space
+  };
+  for (const Case& c : cases) {
+    NewQuestion q = Valid();
+    c.spoil(q);
+    auto created = bank.CreateQuestion(kAuthor, q);
+    ASSERT_EQ(created.status().code(), absl::StatusCode::kInvalidArgument) << c.field;
+    EXPECT_EQ(suite::rpc::FieldViolationsOf(created.status())[0].field, c.field);
+  }
+  auto nul_stem = [&] {
+    NewQuestion q = Valid();
+    q.stem = nul;
+    return bank.CreateQuestion(kAuthor, q).status();
+  }();
+  EXPECT_NE(nul_stem.message().find("U+0000 at byte 1"), absl::string_view::npos)
+      << nul_stem.message();
+  EXPECT_EQ(bank.CreateTag(kAuthor, TagKind::kTopic, "ok", nul).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // Prose keeps tab and line breaks; format characters are text.
+  NewQuestion prose = Valid();
+  prose.stem = "Line one\r\n\tline two \u202e\u200d\ufeff";
+  EXPECT_CALL(store_, CreateQuestion(_)).WillOnce(Return(Question{}));
+  EXPECT_TRUE(bank.CreateQuestion(kAuthor, prose).ok());
 }
 
 TEST_F(QuestionBankTest, MembersSeeOnlyPublishedQuestionsWithoutAnswers) {
