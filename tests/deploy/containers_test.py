@@ -12,10 +12,8 @@ Skipped (exit 0, `containers: SKIPPED: ...`) only when this machine cannot run c
 all (tools/install-podman fails, or podman cannot start the base image). Every container and
 image it made is removed on the way out, also when it is interrupted.
 """
-import json
 import os
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
@@ -27,20 +25,12 @@ sys.path.insert(0, os.path.join(os.environ.get("TEST_SRCDIR", os.getcwd()),
 
 from flow import Flow  # noqa: E402
 import suite_harness  # noqa: E402
-from suite_harness import RUNFILES, StepFailed, Suite, report_failure, with_db  # noqa: E402
+from suite_harness import StepFailed, Suite, report_failure, with_db  # noqa: E402
+from podman_images import build_images, image, podman, remove_images, unusable  # noqa: E402
 
-IMAGES = ("identity", "billing", "questions", "migrate")
 # Longer than the services' drain deadline (GRPC_DRAIN_TIMEOUT, 20 s by default): a container
 # that needs the SIGKILL podman sends after this many seconds did not drain.
 STOP_SECONDS = 40
-
-
-def podman(*args, check=True, timeout=120, **kw):
-    proc = subprocess.run(["podman", *args], capture_output=True, text=True, timeout=timeout, **kw)
-    if check and proc.returncode != 0:
-        raise StepFailed(f"podman {' '.join(args[:3])}...: exit {proc.returncode}: "
-                         f"{proc.stderr.strip()[-2000:]}")
-    return proc
 
 
 class Container:
@@ -74,7 +64,7 @@ class ContainerSuite(Suite):
         self.names = {}
 
     def image(self, name):
-        return f"localhost/suite/{name}:{self.tag}"
+        return image(name, self.tag)
 
     def _create_database(self):
         admin = os.environ.get("SUITE_TEST_PG_URL")
@@ -171,18 +161,11 @@ def main():
     run_id = f"suite-ct-{secrets.token_hex(4)}"
     tag = run_id.removeprefix("suite-")
 
-    install = subprocess.run([os.path.join(root, "tools/install-podman")], capture_output=True,
-                             text=True, timeout=900)
-    if install.returncode != 0:
-        return skip(f"tools/install-podman failed: {install.stderr.strip()[-500:]}")
-    probe = subprocess.run(["podman", "run", "--rm", "--network", "host", "--pull", "never",
-                            "localhost/debian:12-slim", "true"], capture_output=True, text=True,
-                           timeout=120)
-    if probe.returncode != 0:
-        return skip(f"podman cannot run a container here: {probe.stderr.strip()[-500:]}")
+    reason = unusable(root)
+    if reason:
+        return skip(reason)
 
     suite = None
-    bins = tempfile.mkdtemp(prefix="containers-bins.")
     # A timeout or Ctrl-C must still remove the containers: turn SIGTERM into an exception
     # that unwinds through the `finally` blocks below.
     signal.signal(signal.SIGTERM, interrupted)
@@ -190,28 +173,7 @@ def main():
     try:
         print("containers: step: images from the host-built binaries (tools/images --binaries)",
               flush=True)
-        for svc, path in suite_harness.BINARIES.items():
-            shutil.copy(os.path.join(RUNFILES, path), os.path.join(bins, svc))
-        shutil.copy(os.path.join(RUNFILES, suite_harness.MIGRATE), os.path.join(bins, "migrate"))
-        shutil.copytree(os.path.join(RUNFILES, suite_harness.MIGRATIONS),
-                        os.path.join(bins, "migrations"), symlinks=False)
-        build = subprocess.run([os.path.join(root, "tools/images"), "--binaries", bins,
-                                "--tag", tag], capture_output=True, text=True, timeout=900)
-        print(build.stdout, end="", flush=True)
-        if build.returncode != 0:
-            raise StepFailed(f"setup: tools/images --binaries: {build.stderr.strip()[-3000:]}")
-        for name in IMAGES:
-            cfg = json.loads(podman("image", "inspect", f"localhost/suite/{name}:{tag}").stdout)[0]
-            user = cfg["Config"].get("User", "")
-            if not user or user.split(":")[0] in ("0", "root"):
-                raise StepFailed(f"setup: image suite/{name} runs as {user!r}, not a non-root uid")
-            tools = podman("run", "--rm", "--read-only", "--network", "none", "--entrypoint",
-                           "/bin/sh", f"localhost/suite/{name}:{tag}", "-c",
-                           "ls /usr/bin | grep -E '^(gcc|g\\+\\+|cc|c\\+\\+|ld|as)(-[0-9.]+)?$'; "
-                           "ls /usr/include 2>/dev/null | head -3", check=False)
-            if tools.stdout.strip():
-                raise StepFailed(f"setup: image suite/{name} carries a compiler or headers: "
-                                 f"{tools.stdout.split()}")
+        build_images(root, tag)
 
         suite = ContainerSuite(workdir, tag, run_id)
         suite._create_database()
@@ -245,9 +207,7 @@ def main():
     finally:
         if suite:
             suite.close()
-        for name in IMAGES:
-            podman("rmi", "--force", f"localhost/suite/{name}:{tag}", check=False, timeout=60)
-        shutil.rmtree(bins, ignore_errors=True)
+        remove_images(tag)
     print(f"containers: passed in {time.monotonic() - started:.0f}s (logs in {workdir})")
     return 0
 
