@@ -18,8 +18,9 @@ also in deploy/README.md "Played with podman"):
     the test creates them (`podman secret create`) instead of Secret objects.
   - containerPort lists are dropped: podman refuses port mappings with host networking.
   - Host networking is one network namespace for all pods, where the cluster gives each pod
-    its own: every port is moved to a free one (ConfigMap value, probe port, annotation alike),
-    and the Service names in *_ADDR (no cluster DNS or Service IPs) become 127.0.0.1:<port>.
+    its own: every port is moved to a free one (*_PORT and listen *_ADDR settings in ConfigMaps
+    and env, probe ports, the metrics annotation alike), and the Service names in *_ADDR (no
+    cluster DNS or Service IPs) become 127.0.0.1:<port>.
   - Names get a per-run suffix and images the run's tag, so runs never meet.
   - Service, HorizontalPodAutoscaler, PodDisruptionBudget, NetworkPolicy: podman ignores them.
 """
@@ -123,18 +124,30 @@ class Play:
                 ref = e.get("valueFrom", {}).get("secretKeyRef")
                 if ref:
                     ref["name"] = self.name(ref["name"])
+                if "value" in e:
+                    e["value"] = self.adapt_value(e["name"], str(e["value"]), owner)
         return spec
+
+    def adapt_value(self, key, value, owner):
+        """A setting of `owner` with its port moved: NAME_PORT=p, a listen address
+        NAME_ADDR=host:p, or the address of another Deployment's Service (name:p, which
+        becomes 127.0.0.1 and that Deployment's moved port)."""
+        services = {d["metadata"]["name"] for d in self.deployments()}
+        if key.endswith("_PORT") and value.isdigit():
+            return str(self.port(owner, value))
+        if key.endswith("_ADDR") and ":" in value:
+            host, port = value.rsplit(":", 1)
+            if port.isdigit():
+                if host in services:
+                    return f"127.0.0.1:{self.port(host, port)}"
+                return f"{host}:{self.port(owner, port)}"
+        return value
 
     def adapt_config(self, cm, owner):
         cm = copy.deepcopy(cm)
         cm["metadata"]["name"] = self.name(cm["metadata"]["name"])
-        services = {d["metadata"]["name"] for d in self.deployments()}
         for k, v in cm.get("data", {}).items():
-            if k.endswith("_PORT") and v.isdigit():
-                cm["data"][k] = str(self.port(owner, v))
-            elif k.endswith("_ADDR") and ":" in v and v.rsplit(":", 1)[0] in services:
-                host, port = v.rsplit(":", 1)
-                cm["data"][k] = f"127.0.0.1:{self.port(host, port)}"
+            cm["data"][k] = self.adapt_value(k, str(v), owner)
         return cm
 
     def write(self, name, docs):
