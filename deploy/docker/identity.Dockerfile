@@ -1,11 +1,18 @@
 # syntax=docker/dockerfile:1
 # The identity service image. Build from the repository root:
 #
-#   docker build -f deploy/docker/identity.Dockerfile -t suite/identity:dev .
+#   podman build -f deploy/docker/identity.Dockerfile \
+#     --ignorefile deploy/docker/identity.Dockerfile.dockerignore -t suite/identity:dev .
 #
-# Stage 1 builds with Debian's packages exactly as tools/install-deps does (offline-capable
-# Bazel 4 from bazel-bootstrap, system gRPC/Protobuf/Abseil/libpqxx); stage 2 is debian:12-slim
-# with only the shared libraries the binary loads, and runs as an unprivileged user.
+# (tools/images builds all four; `docker build` works too and reads the .dockerignore beside
+# this file by itself.) Stages:
+#   build     debian:12 with the build packages of tools/install-deps; bazel build -c opt
+#   runtime   debian:12-slim with only the shared libraries the binary loads, user 10001
+#   prebuilt  runtime + a binary already built on the host: `--target prebuilt` with a build
+#             context holding the binary `identity` (what the container tests use; no compiler runs)
+#   (last)    runtime + the binary of the build stage: the image that ships
+# Nothing in the runtime writes to its root file system: run it with --read-only
+# (readOnlyRootFilesystem in deploy/k8s).
 FROM debian:12 AS build
 ENV DEBIAN_FRONTEND=noninteractive
 # The build packages of tools/install-deps (APT_PACKAGES without PostgreSQL and PgBouncer,
@@ -18,23 +25,37 @@ RUN apt-get update -q && apt-get install -y -q --no-install-recommends \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN bazel build -c opt //services/identity:identity_server \
-    && install -D -m 0755 bazel-bin/services/identity/identity_server /out/identity
+# All four binaries in one step, written identically in the four Dockerfiles: the image
+# builder caches this layer, so building every image (tools/images) compiles the suite once.
+RUN bazel build -c opt //services/identity:identity_server //services/billing:billing_server \
+      //services/questions:questions_server //shared/db:migrate \
+    && install -D -m 0755 bazel-bin/services/identity/identity_server /out/identity \
+    && install -D -m 0755 bazel-bin/services/billing/billing_server /out/billing \
+    && install -D -m 0755 bazel-bin/services/questions/questions_server /out/questions \
+    && install -D -m 0755 bazel-bin/shared/db/migrate/migrate /out/migrate \
+    && cd migrations && find . -name '*.sql' -exec install -D -m 0644 {} /out/migrations/{} \; \
+    && bazel shutdown
 
-FROM debian:12-slim
+FROM debian:12-slim AS runtime
 ENV DEBIAN_FRONTEND=noninteractive
 # Runtime libraries only (see ldd of the binary): gRPC (with reflection), Protobuf, Abseil,
 # libpqxx/libpq, libsodium, OpenSSL, cpp-httplib (metrics/webhook HTTP), and what they pull in.
+# No compiler, no headers: --no-install-recommends keeps the -dev packages out.
 RUN apt-get update -q && apt-get install -y -q --no-install-recommends \
       libgrpc++1.51 libgrpc29 libprotobuf32 libabsl20220623 \
       libpqxx-6.4 libpq5 libsodium23 libssl3 libcpp-httplib0.11 \
       libre2-9 libc-ares2 zlib1g ca-certificates \
-    && rm -rf /var/lib/apt/lists/* \
+    && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt /var/log/dpkg.log \
     && groupadd --system --gid 10001 suite \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin suite
-COPY --from=build /out/identity /app/identity
 USER 10001:10001
 WORKDIR /app
 # gRPC; Prometheus /metrics on the port ${PREFIX}_METRICS_PORT names (9090 in deploy/k8s).
 EXPOSE 50051 9090
 ENTRYPOINT ["/app/identity"]
+
+FROM runtime AS prebuilt
+COPY --chmod=0755 identity /app/identity
+
+FROM runtime
+COPY --from=build /out/identity /app/identity

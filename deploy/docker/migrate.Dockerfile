@@ -1,11 +1,28 @@
 # syntax=docker/dockerfile:1
-# The migration image: the migrator and every migration file. Run by the Kubernetes Job in
+# The migration image: the migrator and every migration file, run by the Job in
 # deploy/k8s/base/migrate-job.yaml as the owner role (DATABASE_URL from a Secret):
 #
-#   docker build -f deploy/docker/migrate.Dockerfile -t suite/migrate:dev .
-#   docker run --rm -e DATABASE_URL=postgresql://suite_owner:...@db/suite suite/migrate:dev up
+#   podman run --rm -e DATABASE_URL=postgresql://suite_owner:...@db/suite suite/migrate:dev up
+#
+# Build from the repository root:
+#
+#   podman build -f deploy/docker/migrate.Dockerfile \
+#     --ignorefile deploy/docker/migrate.Dockerfile.dockerignore -t suite/migrate:dev .
+#
+# (tools/images builds all four; `docker build` works too and reads the .dockerignore beside
+# this file by itself.) Stages:
+#   build     debian:12 with the build packages of tools/install-deps; bazel build -c opt
+#   runtime   debian:12-slim with only the shared libraries the binary loads, user 10001
+#   prebuilt  runtime + a binary already built on the host: `--target prebuilt` with a build
+#             context holding the binary `migrate` and the directory `migrations/` (what the
+#             container tests use; no compiler runs)
+#   (last)    runtime + the binary of the build stage: the image that ships
+# Nothing in the runtime writes to its root file system: run it with --read-only
+# (readOnlyRootFilesystem in deploy/k8s).
 FROM debian:12 AS build
 ENV DEBIAN_FRONTEND=noninteractive
+# The build packages of tools/install-deps (APT_PACKAGES without PostgreSQL and PgBouncer,
+# which only the tests need).
 RUN apt-get update -q && apt-get install -y -q --no-install-recommends \
       bazel-bootstrap g++ pkg-config ca-certificates \
       protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev \
@@ -14,22 +31,35 @@ RUN apt-get update -q && apt-get install -y -q --no-install-recommends \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN bazel build -c opt //shared/db:migrate \
+# All four binaries in one step, written identically in the four Dockerfiles: the image
+# builder caches this layer, so building every image (tools/images) compiles the suite once.
+RUN bazel build -c opt //services/identity:identity_server //services/billing:billing_server \
+      //services/questions:questions_server //shared/db:migrate \
+    && install -D -m 0755 bazel-bin/services/identity/identity_server /out/identity \
+    && install -D -m 0755 bazel-bin/services/billing/billing_server /out/billing \
+    && install -D -m 0755 bazel-bin/services/questions/questions_server /out/questions \
     && install -D -m 0755 bazel-bin/shared/db/migrate/migrate /out/migrate \
-    && mkdir -p /out/migrations \
-    && cd migrations && find . -name '*.sql' -exec install -D -m 0644 {} /out/migrations/{} \;
+    && cd migrations && find . -name '*.sql' -exec install -D -m 0644 {} /out/migrations/{} \; \
+    && bazel shutdown
 
-FROM debian:12-slim
+FROM debian:12-slim AS runtime
 ENV DEBIAN_FRONTEND=noninteractive
+# Runtime libraries only (see ldd of the binary); no compiler, no headers.
 RUN apt-get update -q && apt-get install -y -q --no-install-recommends \
       libabsl20220623 libpqxx-6.4 libpq5 libssl3 ca-certificates \
-    && rm -rf /var/lib/apt/lists/* \
+    && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt /var/log/dpkg.log \
     && groupadd --system --gid 10001 suite \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin suite
-COPY --from=build /out/migrate /app/migrate
-COPY --from=build /out/migrations /app/migrations
 USER 10001:10001
 # The migrator reads migrations/ of the working directory.
 WORKDIR /app
 ENTRYPOINT ["/app/migrate"]
 CMD ["status"]
+
+FROM runtime AS prebuilt
+COPY --chmod=0755 migrate /app/migrate
+COPY migrations /app/migrations
+
+FROM runtime
+COPY --from=build /out/migrate /app/migrate
+COPY --from=build /out/migrations /app/migrations

@@ -4,7 +4,9 @@
 Usage: check_images.py REPO_ROOT NAME=BINARY_PATH...   (NAME: identity, billing, ...)
 
 For every Dockerfile:
-  - two stages: a debian:12 builder and a debian:12-slim runtime;
+  - four stages: `build` (debian:12), `runtime` (debian:12-slim), `prebuilt` (runtime + a
+    binary from the build context: what the container tests package) and the last, unnamed
+    one (runtime + the binary of the build stage: the image that ships);
   - the builder installs every build package of tools/install-deps (APT_PACKAGES without the
     test-only ones), so the image builds exactly as CI does;
   - the runtime runs as a non-root numeric user and its ENTRYPOINT is the copied binary;
@@ -32,7 +34,9 @@ def stages(text):
     for line in text.splitlines():
         line = line.strip()
         if line.startswith("FROM "):
-            out.append({"from": line.split()[1], "lines": []})
+            words = line.split()
+            name = words[3] if len(words) >= 4 and words[2].upper() == "AS" else None
+            out.append({"from": words[1], "name": name, "lines": []})
         elif out and line and not line.startswith("#"):
             out[-1]["lines"].append(line)
     return out
@@ -93,32 +97,37 @@ def main():
             continue
         svc = name[: -len(".Dockerfile")]
         st = stages(open(os.path.join(root, "deploy/docker", name), encoding="utf-8").read())
-        problems = []
-        if len(st) != 2 or st[0]["from"].split()[0] != "debian:12" or st[1]["from"] != "debian:12-slim":
-            problems.append(f"expected FROM debian:12 AS build, then FROM debian:12-slim; got "
-                            f"{[s['from'] for s in st]}")
-            results.append((f"{name}: stages", problems))
+        shape = [(x["from"], x["name"]) for x in st]
+        want = [("debian:12", "build"), ("debian:12-slim", "runtime"), ("runtime", "prebuilt"),
+                 ("runtime", None)]
+        if shape != want:
+            results.append((f"{name}: stages", [f"expected FROM (image, AS name) {want}; got {shape}"]))
             continue
         results.append((f"{name}: stages", []))
-        missing = build_pkgs - apt_packages(st[0])
+        build, runtime_stage, prebuilt, final = st
+        missing = build_pkgs - apt_packages(build)
         results.append((f"{name}: builder has the build packages of tools/install-deps",
                         [f"builder lacks {sorted(missing)}"] if missing else []))
-        runtime = st[1]["lines"]
+        runtime = runtime_stage["lines"]
         problems = []
         users = [l.split()[1] for l in runtime if l.startswith("USER ")]
         if not users or users[-1].split(":")[0] in ("0", "root") or not users[-1].split(":")[0].isdigit():
             problems.append(f"runtime USER must be a numeric non-root uid, got {users}")
         entry = [l for l in runtime if l.startswith("ENTRYPOINT")]
-        copies = [l.split()[-1] for l in runtime if l.startswith("COPY --from=build")]
-        if not entry or not any(c in entry[-1] for c in copies):
-            problems.append(f"ENTRYPOINT {entry} is not a copied binary {copies}")
+        for stage, how in ((final, "COPY --from=build "), (prebuilt, "COPY ")):
+            copies = [l.split()[-1] for l in stage["lines"] if l.startswith(how)]
+            if not entry or not any(f'"{c}"' in entry[-1] for c in copies):
+                problems.append(f"ENTRYPOINT {entry} is not a binary the {stage['name'] or 'last'} "
+                                f"stage copies ({how.strip()}: {copies})")
+        if any(l.startswith(("USER ", "RUN ")) for l in prebuilt["lines"] + final["lines"]):
+            problems.append("the prebuilt and last stages may only copy the binary (no RUN, no USER)")
         results.append((f"{name}: runtime runs the binary as non-root", problems))
         binary = binaries.get(svc)
         if binary is None:
             results.append((f"{name}: runtime has every library the binary needs",
                             [f"no binary given for {svc}"]))
             continue
-        have = apt_packages(st[1]) | SLIM_BASE
+        have = apt_packages(runtime_stage) | SLIM_BASE
         problems = []
         for lib, pkg in sorted(needed_packages(binary).items()):
             if pkg is None:
