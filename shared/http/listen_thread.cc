@@ -14,10 +14,14 @@ namespace suite::http {
 int BindWithBacklog(httplib::Server& server, const std::string& host, int port, int backlog) {
   // httplib creates, binds and listens in one call and keeps the socket private; its socket
   // options callback is the one place that sees the descriptor. It runs once per address
-  // tried, so the last one seen is the socket that was bound.
+  // tried, so the last one seen is the socket that was bound. httplib's default options also
+  // set SO_REUSEPORT, which would let a second process (a stale replica, another service
+  // started on the same port by mistake) share the port and take half the connections
+  // silently; SO_REUSEADDR alone still allows a quick restart.
   auto socket = std::make_shared<std::atomic<int>>(-1);
   server.set_socket_options([socket](socket_t sock) {
-    httplib::default_socket_options(sock);
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
     socket->store(static_cast<int>(sock));
   });
   const int bound =

@@ -31,8 +31,8 @@ inline constexpr int kListenBacklog = 4096;
 // BindWithBacklog binds `server` to host:port (port 0: any free port) like httplib's
 // bind_to_port / bind_to_any_port, then raises the socket's listen backlog to `backlog`
 // (listen() again on a listening socket only changes its backlog). Returns the bound port, or
-// -1 when binding or listening failed. Call before StartListenThread. It installs its own
-// socket options callback (httplib's defaults plus remembering the socket).
+// -1 when binding or listening failed (a port already taken included: SO_REUSEADDR only, never
+// SO_REUSEPORT). Call before StartListenThread. It installs its own socket options callback.
 int BindWithBacklog(httplib::Server& server, const std::string& host, int port,
                     int backlog = kListenBacklog);
 

@@ -1,7 +1,6 @@
 #include "shared/metrics/http_server.h"
 
 #include <httplib.h>
-#include <sys/socket.h>
 
 #include <utility>
 
@@ -20,21 +19,11 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
     return absl::InvalidArgumentError(absl::StrCat("metrics port ", port, " is not 0..65535"));
   }
   std::unique_ptr<MetricsHttpServer> self(new MetricsHttpServer());
-  // httplib's default also sets SO_REUSEPORT, which would let a second process share the
-  // port silently; SO_REUSEADDR alone still allows a quick restart.
-  self->http_->set_socket_options([](int sock) {
-    int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-  });
   self->http_->Get("/metrics", [registry](const httplib::Request&, httplib::Response& response) {
     response.set_content(registry->Render(), std::string(kTextContentType).c_str());
   });
   const std::string host_string(host);
-  if (port == 0) {
-    self->port_ = self->http_->bind_to_any_port(host_string);
-  } else if (self->http_->bind_to_port(host_string, port)) {
-    self->port_ = port;
-  }
+  self->port_ = suite::http::BindWithBacklog(*self->http_, host_string, port);
   if (self->port_ <= 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", host, ":", port));
   }

@@ -473,20 +473,29 @@ TEST_F(BillingServiceTest, UnknownEnumNumberIsUnknownValueNamingTheField) {
     EXPECT_EQ(v[0].description, why);
   };
   v1::RecordTransactionResponse out;
-  // Beyond the largest value of each enum here (StripeEventStatus's is 4), negative, extremes.
-  for (int n : {7, 5, -1, 2147483647, -2147483647 - 1}) {
-    const std::string why = absl::StrCat("unknown value ", n);
+  // One past the largest value of each enum (from the generated _MAX, so a value added later
+  // does not make the case valid), a far one, negative, and the extremes.
+  auto unknown = [](int max) {
+    return std::vector<int>{max + 1, 99, -1, 2147483647, -2147483647 - 1};
+  };
+  for (int n : unknown(v1::TransactionKind_MAX)) {
     auto kind = Payment("k", 1);
     kind.mutable_transaction()->set_kind(static_cast<v1::TransactionKind>(n));
-    expect(stub_->RecordTransaction(As("admin").get(), kind, &out), "transaction.kind", why);
+    expect(stub_->RecordTransaction(As("admin").get(), kind, &out), "transaction.kind",
+           absl::StrCat("unknown value ", n));
+  }
+  for (int n : unknown(v1::TransactionStatus_MAX)) {
     auto status = Payment("k", 1);
     status.mutable_transaction()->set_status(static_cast<v1::TransactionStatus>(n));
-    expect(stub_->RecordTransaction(As("admin").get(), status, &out), "transaction.status", why);
-
+    expect(stub_->RecordTransaction(As("admin").get(), status, &out), "transaction.status",
+           absl::StrCat("unknown value ", n));
+  }
+  for (int n : unknown(v1::StripeEventStatus_MAX)) {
     v1::ListStripeEventsRequest list;
     list.set_status(static_cast<v1::StripeEventStatus>(n));
     v1::ListStripeEventsResponse listed;
-    expect(stub_->ListStripeEvents(As("admin").get(), list, &listed), "status", why);
+    expect(stub_->ListStripeEvents(As("admin").get(), list, &listed), "status",
+           absl::StrCat("unknown value ", n));
   }
   // Not set where it must be: "is required".
   auto unset = Payment("k", 1);
