@@ -3,10 +3,9 @@
 // x-request-id per logical call (kept across its retries, so the servers' logs tie them
 // together), one deadline per call that covers its retries, retries with backoff only where
 // a repeat cannot do harm, and every failure turned into a SuiteError.
-import type { DescMessage, DescMethod, DescService } from "@bufbuild/protobuf";
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import {
   Code,
-  ConnectError,
   createClient,
   type CallOptions,
   type Client,
@@ -16,7 +15,7 @@ import {
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { randomUUID } from "node:crypto";
 
-import { SuiteError } from "./errors.js";
+import { classify, SuiteError } from "./errors.js";
 import { BillingService } from "./gen/billing/v1/billing_service_pb.js";
 import { IdentityService } from "./gen/identity/v1/identity_service_pb.js";
 import { QuestionBankService } from "./gen/questions/v1/questions_service_pb.js";
@@ -192,22 +191,22 @@ async function unaryWithPolicy(
     try {
       return await call(request, { ...options, headers: ctx.headers, timeoutMs: remaining });
     } catch (err) {
-      const code = err instanceof ConnectError ? err.code : ConnectError.from(err).code;
+      const callerCancelled = options?.signal?.aborted ?? false;
+      const failure = { method: ctx.name, requestId: ctx.requestId, attempts: attempt,
+                        callerCancelled };
       // Full jitter on the upper half, so clients that failed together do not come back
       // together; a wait that would outlast the deadline is not started.
       const wait = Math.min(backoff, policy.retry.maxBackoffMs) * (0.5 + Math.random() / 2);
       const retry =
-        code === Code.Unavailable &&
+        classify(err, callerCancelled).retryable &&
         attempt < maxAttempts &&
-        !options?.signal?.aborted &&
+        !callerCancelled &&
         Date.now() + wait < ctx.deadline;
-      if (!retry) {
-        throw SuiteError.from(err, { method: ctx.name, requestId: ctx.requestId, attempts: attempt });
-      }
+      if (!retry) throw SuiteError.from(err, failure);
       try {
         await sleep(wait, options?.signal);
       } catch {
-        throw SuiteError.from(err, { method: ctx.name, requestId: ctx.requestId, attempts: attempt });
+        throw SuiteError.from(err, { ...failure, callerCancelled: true });
       }
       backoff *= 2;
     }
@@ -231,7 +230,8 @@ async function clientStreamOnce(
   try {
     return await call(request, { ...options, headers: ctx.headers, timeoutMs: ctx.deadline - Date.now() });
   } catch (err) {
-    throw SuiteError.from(err, { method: ctx.name, requestId: ctx.requestId, attempts: 1 });
+    throw SuiteError.from(err, { method: ctx.name, requestId: ctx.requestId, attempts: 1,
+                                 callerCancelled: options?.signal?.aborted ?? false });
   }
 }
 
@@ -254,7 +254,8 @@ async function* serverStreamOnce(
       timeoutMs: ctx.deadline - Date.now(),
     }) as AsyncIterable<unknown>;
   } catch (err) {
-    throw SuiteError.from(err, { method: ctx.name, requestId: ctx.requestId, attempts: 1 });
+    throw SuiteError.from(err, { method: ctx.name, requestId: ctx.requestId, attempts: 1,
+                                 callerCancelled: options?.signal?.aborted ?? false });
   }
 }
 
@@ -366,5 +367,3 @@ export function createSuiteClient(
   return build(options.tokenProvider ?? (() => token));
 }
 
-// The message shapes a caller builds requests from are the generated ones.
-export type { DescMessage };

@@ -50,6 +50,49 @@ const CODE_NAMES: Record<number, CodeName> = {
   [Code.Unauthenticated]: "UNAUTHENTICATED",
 };
 
+/** The Node error of a failed TLS handshake or certificate check in `err`'s cause chain. */
+function tlsFailure(err: unknown): Error | undefined {
+  let e: unknown = err;
+  for (let depth = 0; e instanceof Error && depth < 8; depth++, e = e.cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" &&
+        /CERT|SSL|TLS|UNABLE_TO_|SELF_SIGNED|EPROTO|HANDSHAKE/.test(code)) {
+      return e;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The code a failure stands for, as gRPC reports it: the server's status when it sent one;
+ * for failures of the connection itself, UNAVAILABLE — a TLS handshake or certificate error
+ * (which Connect reports as INTERNAL, though the server never ran the call), or a stream the
+ * peer dropped (CANCELLED from Connect) while the caller had not cancelled. `retryable` is
+ * false for TLS failures: sending again cannot fix a certificate.
+ */
+export function classify(
+  err: unknown,
+  callerCancelled: boolean,
+): { code: Code; rawMessage: string; retryable: boolean } {
+  const ce = ConnectError.from(err);
+  if (!isWireError(ce)) {
+    const tls = tlsFailure(ce);
+    if (tls) {
+      return { code: Code.Unavailable, rawMessage: `TLS handshake failed: ${tls.message}`,
+               retryable: false };
+    }
+    if (ce.code === Code.Canceled && !callerCancelled) {
+      return { code: Code.Unavailable, rawMessage: ce.rawMessage, retryable: true };
+    }
+  }
+  return { code: ce.code, rawMessage: ce.rawMessage, retryable: ce.code === Code.Unavailable };
+}
+
+/** Whether the status came from the server (grpc-status), not from the client's transport. */
+function isWireError(ce: ConnectError): boolean {
+  return (ce as unknown as { isWireError?: boolean }).isWireError === true;
+}
+
 /** One offending request field (google.rpc.BadRequest.FieldViolation). */
 export interface FieldViolation {
   /** The field's proto name, e.g. "password" or "choices[1].text". */
@@ -126,15 +169,18 @@ export class SuiteError extends Error {
   /** Turns whatever a call threw into a SuiteError (a SuiteError is returned as it is). */
   static from(
     err: unknown,
-    context: { method: string; requestId: string; attempts: number },
+    context: { method: string; requestId: string; attempts: number; callerCancelled?: boolean },
   ): SuiteError {
     if (err instanceof SuiteError) return err;
     const ce = ConnectError.from(err);
+    const { code, rawMessage } = classify(err, context.callerCancelled ?? false);
     const init: ConstructorParameters<typeof SuiteError>[0] = {
-      code: ce.code,
-      rawMessage: ce.rawMessage,
+      code,
+      rawMessage,
       cause: err,
-      ...context,
+      method: context.method,
+      requestId: context.requestId,
+      attempts: context.attempts,
     };
     // A detail that does not decode is left out rather than failing the error itself.
     try {

@@ -7,7 +7,7 @@
 //   SUITE_TEST_PG_URL=... SUITE_BAZEL_BIN=$(bazel info bazel-bin) node --test test/*.test.mjs
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -21,7 +21,7 @@ import {
   questions,
   SuiteError,
 } from "../dist/index.js";
-import { holdLock, Suite } from "./suite_harness.mjs";
+import { holdLock, makeTestPki, Suite } from "./suite_harness.mjs";
 
 const hex = (n) => randomBytes(n).toString("hex");
 
@@ -394,5 +394,52 @@ describe("suite client against the real servers", () => {
     const denied = await rejects(() => member.client.questions.importQuestions(batches()));
     assert.equal(denied.code, Code.PermissionDenied);
     assert.equal(denied.attempts, 1);
+  });
+});
+
+describe("suite client over TLS", () => {
+  let workdir;
+  let suite;
+  const clients = [];
+
+  before(async () => {
+    workdir = mkdtempSync(path.join(os.tmpdir(), "tsclient-tls-"));
+    const tls = await makeTestPki(path.join(workdir, "pki"));
+    suite = await Suite.start(workdir, tls);
+    process.once("exit", () => suite?.killAll());
+  });
+
+  after(async () => {
+    for (const c of clients) c.close();
+    if (suite) await suite.close();
+    if (workdir) rmSync(workdir, { recursive: true, force: true });
+  });
+
+  test("tls: { ca } verifies the servers; another CA or plaintext gets nothing", async () => {
+    const anon = createSuiteClient(suite.addresses, { tls: suite.clientTls() });
+    clients.push(anon);
+    const { sessionToken } = await anon.identity.login({ email: suite.adminEmail,
+                                                         password: suite.adminPassword });
+    // Questions authenticates the token through identity, over TLS too.
+    const admin = anon.withToken(sessionToken);
+    const { tag } = await admin.questions.createTag({
+      kind: questions.TagKind.TOPIC, slug: `tls-${hex(3)}`, label: "Over TLS" });
+    const { tags } = await admin.questions.listTags({ pageSize: 100 });
+    assert.ok(tags.some((t) => t.id === tag.id));
+
+    const otherPki = await makeTestPki(path.join(workdir, "other-pki"));
+    const untrusting = createSuiteClient(suite.addresses, {
+      token: sessionToken, retry: false, deadlineMs: 3000,
+      tls: { ca: readFileSync(otherPki.ca) } });
+    clients.push(untrusting);
+    const refused = await rejects(() => untrusting.questions.listTags({}));
+    assert.equal(refused.code, Code.Unavailable, refused.message);
+    assert.equal(refused.attempts, 1);
+
+    const plaintext = createSuiteClient(suite.addresses, {
+      token: sessionToken, retry: false, deadlineMs: 3000 });
+    clients.push(plaintext);
+    const notTls = await rejects(() => plaintext.questions.listTags({}));
+    assert.equal(notTls.code, Code.Unavailable, notTls.message);
   });
 });

@@ -50,8 +50,13 @@ export async function psql(url, sql) {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export class Suite {
-  constructor(workdir) {
+  /**
+   * tls: optional { ca, cert, key } file paths; the gRPC ports then serve TLS with cert/key,
+   * and billing and questions verify the servers they call against ca (as in production).
+   */
+  constructor(workdir, tls) {
     this.workdir = workdir;
+    this.tls = tls;
     this.adminUrl = process.env.SUITE_TEST_PG_URL;
     this.bin = process.env.SUITE_BAZEL_BIN;
     if (!this.adminUrl) throw new Error("setup: SUITE_TEST_PG_URL is not set (run through tools/test)");
@@ -68,8 +73,8 @@ export class Suite {
     this.logs = {};
   }
 
-  static async start(workdir) {
-    const suite = new Suite(workdir);
+  static async start(workdir, tls) {
+    const suite = new Suite(workdir, tls);
     try {
       await suite.createDatabase();
       for (const name of ["identity", "billing", "questions", "webhook", "identity_metrics",
@@ -118,6 +123,12 @@ export class Suite {
     const common = { PATH: process.env.PATH ?? "/usr/bin:/bin",
                      DATABASE_URL: withDb(this.adminUrl, `${svc}_service`, this.database),
                      DB_POOL_SIZE: "4", DB_CONNECT_TIMEOUT_S: "2" };
+    if (this.tls) {
+      const prefix = svc.toUpperCase();
+      Object.assign(common, { [`${prefix}_TLS_CERT_FILE`]: this.tls.cert,
+                              [`${prefix}_TLS_KEY_FILE`]: this.tls.key,
+                              SUITE_TLS_CA_FILE: this.tls.ca });
+    }
     if (svc === "identity") {
       return { ...common, IDENTITY_GRPC_PORT: `${p.identity}`,
                IDENTITY_METRICS_PORT: `${p.identity_metrics}`,
@@ -156,7 +167,8 @@ export class Suite {
    * answers UNAUTHENTICATED or INVALID_ARGUMENT once it serves).
    */
   async waitAnswering(svc, proc, withinMs = 30_000) {
-    const probe = createSuiteClient(this.addresses, { retry: false, deadlineMs: 1000 });
+    const probe = createSuiteClient(this.addresses, { retry: false, deadlineMs: 1000,
+                                                      tls: this.clientTls() });
     const call = {
       identity: () => probe.identity.validateSession({ sessionToken: "probe" }),
       billing: () => probe.billing.getEntitlement({ userId: "00000000-0000-0000-0000-000000000000" }),
@@ -181,6 +193,11 @@ export class Suite {
     } finally {
       probe.close();
     }
+  }
+
+  /** The `tls` option of a client that trusts this suite's CA (undefined: plaintext). */
+  clientTls() {
+    return this.tls ? { ca: readFileSync(this.tls.ca) } : undefined;
   }
 
   tail(svc, lines = 20) {
@@ -235,6 +252,16 @@ export class Suite {
       signal: AbortSignal.timeout(30_000) });
     return { status: res.status, body: await res.text() };
   }
+}
+
+/**
+ * A throw-away CA and one server certificate for localhost and 127.0.0.1 in `dir`
+ * (tests/e2e/test_pki.sh); returns { ca, cert, key } paths.
+ */
+export async function makeTestPki(dir) {
+  await run(path.join(REPO_ROOT, "tests/e2e/test_pki.sh"), [dir], { timeout: 60_000 });
+  return { ca: path.join(dir, "ca.crt"), cert: path.join(dir, "tls.crt"),
+           key: path.join(dir, "tls.key") };
 }
 
 /**
