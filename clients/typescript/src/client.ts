@@ -206,7 +206,15 @@ async function unaryWithPolicy(
       try {
         await sleep(wait, options?.signal);
       } catch {
-        throw SuiteError.from(err, { ...failure, callerCancelled: true });
+        // Aborted while waiting to retry: the caller's cancel, not the last UNAVAILABLE.
+        throw new SuiteError({
+          code: Code.Canceled,
+          rawMessage: "cancelled by the caller while waiting to retry",
+          method: ctx.name,
+          requestId: ctx.requestId,
+          attempts: attempt,
+          cause: err,
+        });
       }
       backoff *= 2;
     }

@@ -179,7 +179,8 @@ export class SuiteError extends Error {
       rawMessage,
       cause: err,
       method: context.method,
-      requestId: context.requestId,
+      // The id the server used and logged (it replaces one that is not a UUID), else ours.
+      requestId: ce.metadata.get("x-request-id") || context.requestId,
       attempts: context.attempts,
     };
     // A detail that does not decode is left out rather than failing the error itself.

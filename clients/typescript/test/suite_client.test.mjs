@@ -266,6 +266,11 @@ describe("suite client against the real servers", () => {
     assert.equal(err.requestId, given);
     assert.ok(err.message.includes(given), err.message);
 
+    // An id the servers do not keep (not a UUID) is replaced; the error carries the one logged.
+    const replaced = await rejects(() => anon.identity.getUser({ userId: randomUUID() }, {
+      headers: { "x-request-id": "not-a-uuid" } }));
+    assert.match(replaced.requestId, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+
     let made = "";
     await admin.identity.listRoles({}, { onHeader: (h) => { made = h.get("x-request-id"); } });
     assert.match(made, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
@@ -300,35 +305,70 @@ describe("suite client against the real servers", () => {
       .sessionToken;
   }
 
-  test("a read is retried across a server restart; a write without a key is not", async () => {
-    let sends = 0;
-    const counting = client({
+  /** A client as the admin that counts every send; patient retries unless told otherwise. */
+  async function countingAdmin() {
+    const counter = { sends: 0 };
+    const c = client({
       token: await adminToken(), deadlineMs: 20_000,
       retry: { maxAttempts: 30, initialBackoffMs: 100, maxBackoffMs: 500 },
-      interceptors: [(next) => async (req) => { sends++; return next(req); }] });
-    const { tag } = await counting.questions.createTag({
-      kind: questions.TagKind.TOPIC, slug: `restart-${hex(3)}`, label: "Restart" });
+      interceptors: [(next) => async (req) => { counter.sends++; return next(req); }] });
+    return { c, counter };
+  }
 
+  test("while a server is down: a write without a key is sent once, a read retried until its deadline or an abort", async () => {
+    const { c, counter } = await countingAdmin();
     await suite.stopService("questions", "SIGKILL");
+    try {
+      const write = await rejects(() => c.questions.createTag({
+        kind: questions.TagKind.TOPIC, slug: `down-${hex(3)}`, label: "Down" }));
+      assert.equal(write.code, Code.Unavailable);
+      assert.equal(write.attempts, 1);
+      assert.equal(counter.sends, 1, "a write without an idempotency key was sent again");
 
-    sends = 0;
-    const write = await rejects(() => counting.questions.createTag({
-      kind: questions.TagKind.TOPIC, slug: `down-${hex(3)}`, label: "Down" }));
-    assert.equal(write.code, Code.Unavailable);
-    assert.equal(write.attempts, 1);
-    assert.equal(sends, 1, "a write without an idempotency key was sent again");
+      // Retried until the deadline and no longer (no wait outlasts it); the answer is the last
+      // UNAVAILABLE.
+      counter.sends = 0;
+      let t0 = Date.now();
+      const late = await rejects(() => c.questions.listTags({}, { timeoutMs: 800 }));
+      let took = Date.now() - t0;
+      assert.equal(late.code, Code.Unavailable);
+      assert.ok(late.attempts >= 2 && late.attempts === counter.sends,
+                `${late.attempts} attempts, ${counter.sends} sends`);
+      assert.ok(took < 800 + 1000, `gave up after ${took} ms`);
 
-    sends = 0;
-    const started = Date.now();
-    const read = counting.questions.listTags({ pageSize: 100 });
-    // The server comes back while the read is being retried.
-    await new Promise((r) => setTimeout(r, 1500));
-    const restart = suite.startService("questions");
-    const { tags } = await read;
-    await restart;
-    assert.ok(tags.some((t) => t.id === tag.id), "the tag made before the restart is listed");
-    assert.ok(sends >= 2, `the read was sent ${sends} time(s)`);
-    assert.ok(Date.now() - started >= 1500);
+      // The caller's abort stops the retries at once: CANCELLED.
+      const abort = new AbortController();
+      setTimeout(() => abort.abort(), 300);
+      t0 = Date.now();
+      const aborted = await rejects(() => c.questions.listTags({}, { signal: abort.signal }));
+      took = Date.now() - t0;
+      assert.equal(aborted.code, Code.Canceled, aborted.message);
+      assert.ok(took < 300 + 1000, `aborted after ${took} ms`);
+    } finally {
+      await suite.ensureRunning("questions");
+    }
+  });
+
+  test("a read is retried across a server restart and answers", async () => {
+    const { c, counter } = await countingAdmin();
+    const { tag } = await c.questions.createTag({
+      kind: questions.TagKind.TOPIC, slug: `restart-${hex(3)}`, label: "Restart" });
+    await suite.stopService("questions", "SIGKILL");
+    try {
+      counter.sends = 0;
+      const started = Date.now();
+      const read = c.questions.listTags({ pageSize: 100 });
+      // The server comes back while the read is being retried.
+      await new Promise((r) => setTimeout(r, 1500));
+      const restart = suite.startService("questions");
+      const { tags } = await read;
+      await restart;
+      assert.ok(tags.some((t) => t.id === tag.id), "the tag made before the restart is listed");
+      assert.ok(counter.sends >= 2, `the read was sent ${counter.sends} time(s)`);
+      assert.ok(Date.now() - started >= 1500);
+    } finally {
+      await suite.ensureRunning("questions");
+    }
   });
 
   test("a write with an idempotency key is retried across a restart and applied once", async () => {
@@ -346,10 +386,15 @@ describe("suite client against the real servers", () => {
     assert.equal(isSafeToRetry(billing.BillingService.method.recordTransaction, request), true);
 
     await suite.stopService("billing", "SIGKILL");
-    const recorded = billingAdmin.billing.recordTransaction(request);
-    await new Promise((r) => setTimeout(r, 1000));
-    await suite.startService("billing");
-    const first = await recorded;
+    let first;
+    try {
+      const recorded = billingAdmin.billing.recordTransaction(request);
+      await new Promise((r) => setTimeout(r, 1000));
+      await suite.startService("billing");
+      first = await recorded;
+    } finally {
+      await suite.ensureRunning("billing");
+    }
     assert.equal(first.transaction.idempotencyKey, key);
     const again = await billingAdmin.billing.recordTransaction(request);
     assert.equal(again.replayed, true);

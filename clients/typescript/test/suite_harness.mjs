@@ -162,6 +162,12 @@ export class Suite {
     await this.waitAnswering(svc, proc);
   }
 
+  /** Starts `svc` again if it is not running (a test's `finally` after stopping it). */
+  async ensureRunning(svc) {
+    const proc = this.procs[svc];
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) await this.startService(svc);
+  }
+
   /**
    * Until `svc` answers a call with no bearer token with anything but UNAVAILABLE (it
    * answers UNAUTHENTICATED or INVALID_ARGUMENT once it serves).
