@@ -194,8 +194,8 @@ async function unaryWithPolicy(
       const callerCancelled = options?.signal?.aborted ?? false;
       const failure = { method: ctx.name, requestId: ctx.requestId, attempts: attempt,
                         callerCancelled };
-      // Full jitter on the upper half, so clients that failed together do not come back
-      // together; a wait that would outlast the deadline is not started.
+      // A random wait between half and all of the backoff, so clients that failed together
+      // do not come back together; a wait that would outlast the deadline is not started.
       const wait = Math.min(backoff, policy.retry.maxBackoffMs) * (0.5 + Math.random() / 2);
       const retry =
         classify(err, callerCancelled).retryable &&
