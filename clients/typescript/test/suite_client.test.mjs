@@ -122,12 +122,19 @@ describe("suite client against the real servers", () => {
 
   after(async () => {
     for (const c of clients) c.close();
-    if (suite) {
-      const codes = await suite.close();
-      // SIGTERM drains: every server exits 0.
-      assert.deepEqual(codes, { identity: 0, billing: 0, questions: 0 });
+    let codes;
+    let tails = "";
+    try {
+      if (suite) {
+        codes = await suite.close();
+        tails = ["identity", "billing", "questions"]
+          .map((svc) => `--- end of ${svc}'s log ---\n${suite.tail(svc)}`).join("\n");
+      }
+    } finally {
+      if (workdir) rmSync(workdir, { recursive: true, force: true });
     }
-    if (workdir) rmSync(workdir, { recursive: true, force: true });
+    // SIGTERM drains: every server exits 0.
+    if (codes) assert.deepEqual(codes, { identity: 0, billing: 0, questions: 0 }, tails);
   });
 
   test("member flow: sign-up, login, entitlement from a signed Stripe webhook, exam, stats", async () => {
@@ -456,8 +463,11 @@ describe("suite client over TLS", () => {
 
   after(async () => {
     for (const c of clients) c.close();
-    if (suite) await suite.close();
-    if (workdir) rmSync(workdir, { recursive: true, force: true });
+    try {
+      if (suite) await suite.close();
+    } finally {
+      if (workdir) rmSync(workdir, { recursive: true, force: true });
+    }
   });
 
   test("tls: { ca } verifies the servers; another CA or plaintext gets nothing", async () => {
