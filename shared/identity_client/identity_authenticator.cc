@@ -100,18 +100,13 @@ bool IdentityAuthenticator::TrustedLocked(absl::Time now) const {
 
 absl::optional<ValidatedSession> IdentityAuthenticator::Cached(const std::string& key,
                                                                absl::Time now) {
-  {
-    absl::MutexLock lock(&mu_);
-    if (TrustedLocked(now)) {
-      auto it = cache_.find(key);
-      if (it == cache_.end()) return absl::nullopt;
-      if (now < it->second.valid_until) return it->second.session;
-      EraseLocked(it);
-      return absl::nullopt;
-    }
-  }
+  absl::MutexLock lock(&mu_);
   // Not subscribed: whatever is cached may have been revoked meanwhile.
-  if (bypasses_ != nullptr && options_.watch_revocations) bypasses_->Increment();
+  if (!TrustedLocked(now)) return absl::nullopt;
+  auto it = cache_.find(key);
+  if (it == cache_.end()) return absl::nullopt;
+  if (now < it->second.valid_until) return it->second.session;
+  EraseLocked(it);
   return absl::nullopt;
 }
 
@@ -124,10 +119,13 @@ absl::StatusOr<ValidatedSession> IdentityAuthenticator::ValidateScoped(
   // Read before the call: an invalidation that arrives while it is in flight may concern the
   // very answer it brings back, which then is not cached.
   uint64_t generation;
+  bool trusted;
   {
     absl::MutexLock lock(&mu_);
     generation = generation_;
+    trusted = TrustedLocked(now);
   }
+  if (!trusted && options_.watch_revocations && bypasses_ != nullptr) bypasses_->Increment();
 
   identity::v1::ValidateSessionRequest request;
   request.set_session_token(std::string(bearer_token));

@@ -23,7 +23,8 @@
 // the whole cache when identity says reset). Metrics (in `options.metrics`, by default the
 // process's registry, so on billing's and questions' /metrics):
 //   identity_client_revocation_stream_up              gauge    1 while subscribed and synced
-//   identity_client_cache_bypass_total                counter  calls validated because not
+//   identity_client_cache_bypass_total                counter  ValidateSession calls made
+//                                                               while not subscribed
 //   identity_client_revocations_total                 counter  revocation events applied
 //   identity_client_revocation_stream_restarts_total  counter  streams that ended
 //
@@ -129,7 +130,7 @@ class IdentityAuthenticator : public suite::rpc::CallerAuthenticator {
   using Cache = absl::flat_hash_map<std::string, Entry>;
 
   // The cached answer for the token digest `key` at `now`, dropping an expired one; nullopt
-  // also while the cache is not trusted (counted as a bypass).
+  // also while the cache is not trusted.
   absl::optional<ValidatedSession> Cached(const std::string& key, absl::Time now)
       ABSL_LOCKS_EXCLUDED(mu_);
   // Caches `session` unless an invalidation came since `generation` was read.
