@@ -29,14 +29,32 @@ CREATE TABLE identity.revocations (
 CREATE INDEX revocations_xact_id_idx ON identity.revocations (xact_id);
 CREATE INDEX revocations_created_at_idx ON identity.revocations (created_at);
 
+-- Logs one revocation and notifies it; the payload "<id> <xact_id> <kind> <session_id or -> <user_id>"
+-- lets a replica send it without reading the log first (the log stays the truth: it is read
+-- from the fence at each heartbeat and whenever a payload cannot be used).
+CREATE FUNCTION identity.log_revocation(p_kind text, p_session_id uuid, p_user_id uuid)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  r_id bigint;
+  r_xact xid8;
+BEGIN
+  INSERT INTO identity.revocations (kind, session_id, user_id)
+    VALUES (p_kind, p_session_id, p_user_id)
+    RETURNING id, xact_id INTO r_id, r_xact;
+  PERFORM pg_notify('identity_revocations',
+                    concat_ws(' ', r_id, r_xact, p_kind, coalesce(p_session_id::text, '-'),
+                              p_user_id));
+END;
+$$;
+
 CREATE FUNCTION identity.log_session_revocation() RETURNS trigger
 LANGUAGE plpgsql AS $$
-DECLARE
-  s record;
 BEGIN
-  IF TG_OP = 'DELETE' THEN s := OLD; ELSE s := NEW; END IF;
-  INSERT INTO identity.revocations (kind, session_id, user_id) VALUES ('session', s.id, s.user_id);
-  PERFORM pg_notify('identity_revocations', '');
+  IF TG_OP = 'DELETE' THEN
+    PERFORM identity.log_revocation('session', OLD.id, OLD.user_id);
+  ELSE
+    PERFORM identity.log_revocation('session', NEW.id, NEW.user_id);
+  END IF;
   RETURN NULL;
 END;
 $$;
@@ -44,8 +62,7 @@ $$;
 CREATE FUNCTION identity.log_user_revocation() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-  INSERT INTO identity.revocations (kind, user_id) VALUES ('user', NEW.id);
-  PERFORM pg_notify('identity_revocations', '');
+  PERFORM identity.log_revocation('user', NULL, NEW.id);
   RETURN NULL;
 END;
 $$;
@@ -54,12 +71,11 @@ CREATE FUNCTION identity.log_roles_revocation() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP IN ('UPDATE', 'DELETE') THEN
-    INSERT INTO identity.revocations (kind, user_id) VALUES ('roles', OLD.user_id);
+    PERFORM identity.log_revocation('roles', NULL, OLD.user_id);
   END IF;
-  IF TG_OP IN ('INSERT', 'UPDATE') THEN
-    INSERT INTO identity.revocations (kind, user_id) VALUES ('roles', NEW.user_id);
+  IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW.user_id IS DISTINCT FROM OLD.user_id) THEN
+    PERFORM identity.log_revocation('roles', NULL, NEW.user_id);
   END IF;
-  PERFORM pg_notify('identity_revocations', '');
   RETURN NULL;
 END;
 $$;
@@ -91,4 +107,5 @@ DROP TRIGGER sessions_log_revocation ON identity.sessions;
 DROP FUNCTION identity.log_roles_revocation();
 DROP FUNCTION identity.log_user_revocation();
 DROP FUNCTION identity.log_session_revocation();
+DROP FUNCTION identity.log_revocation(text, uuid, uuid);
 DROP TABLE identity.revocations;

@@ -169,7 +169,8 @@ OwnerSchema IdentitySchema() {
                    role_assignments, sessions, login_attempts,
                    email_verifications, revocations};
   schema.functions = {std::string(suite::db::schema::kSetUpdatedAtFunction),
-                      "identity.log_session_revocation", "identity.log_user_revocation",
+                      "identity.log_revocation", "identity.log_session_revocation",
+                      "identity.log_user_revocation",
                       "identity.log_roles_revocation"};
   return schema;
 }

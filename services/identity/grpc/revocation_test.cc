@@ -295,7 +295,9 @@ TEST_F(RevocationTest, WhileUnsubscribedNothingCachedIsTrustedAndARestartResumes
   EXPECT_GT(Metric("identity_client_cache_bypass_total"), bypassed);
 
   // Ada logs out on A while B is down; B comes back; the authenticator resumes from its cursor
-  // and drops her entry, and keeps Bob's (a resume, not a reset).
+  // and drops her entry. (Whether Bob's survives depends on the cluster's oldest running
+  // transaction, which may hold the fence back past his sign-up's role grant: a replay may
+  // repeat events. Resume versus reset is proven on the feed in AResumeCursor...)
   pb::LogoutResponse out;
   ASSERT_TRUE(on_a_->stub().Logout(Client::Bearer(ada).get(), {}, &out).ok());
   ASSERT_TRUE(b_->Restart().ok());
@@ -303,7 +305,8 @@ TEST_F(RevocationTest, WhileUnsubscribedNothingCachedIsTrustedAndARestartResumes
   EXPECT_FALSE(auth_->AuthenticateIfCached(ada, RequestContext::ForBackgroundWork()).has_value());
   EXPECT_EQ(auth_->Authenticate(ada, RequestContext::ForBackgroundWork()).status().code(),
             absl::StatusCode::kUnauthenticated);
-  EXPECT_TRUE(StillCachedAndValid(bob));
+  EXPECT_TRUE(auth_->Authenticate(bob, RequestContext::ForBackgroundWork()).ok());
+  EXPECT_EQ(Metric("identity_client_revocation_stream_up"), 1);
   EXPECT_GE(Metric("identity_client_revocation_stream_restarts_total"), 1);
 }
 

@@ -21,18 +21,59 @@ namespace {
 
 constexpr char kChannel[] = "identity_revocations";
 
-// LISTENs on the channel while it lives; get_notifs() counts what arrived.
-class Receiver final : public pqxx::notification_receiver {
- public:
-  Receiver(pqxx::connection_base& conn, const std::string& channel)
-      : pqxx::notification_receiver(conn, channel) {}
-  void operator()(const std::string&, int) override {}
-};
-
 struct Row {
   int64_t id = 0;
   uint64_t xact = 0;
   RevocationEvent event;
+};
+
+RevocationEvent::Kind KindOf(absl::string_view kind) {
+  return kind == "session" ? RevocationEvent::Kind::kSession
+         : kind == "user"  ? RevocationEvent::Kind::kUser
+                           : RevocationEvent::Kind::kRoles;
+}
+
+// Parses a notification's payload "<id> <xact_id> <kind> <session_id or -> <user_id>"
+// (identity.log_revocation); false for anything else.
+bool ParsePayload(const std::string& payload, Row* row) {
+  std::vector<std::string> parts = absl::StrSplit(payload, ' ');
+  if (parts.size() != 5 || !absl::SimpleAtoi(parts[0], &row->id) ||
+      !absl::SimpleAtoi(parts[1], &row->xact)) {
+    return false;
+  }
+  if (parts[2] != "session" && parts[2] != "user" && parts[2] != "roles") return false;
+  row->event.kind = KindOf(parts[2]);
+  row->event.session_id = parts[3] == "-" ? "" : parts[3];
+  row->event.user_id = parts[4];
+  return row->event.kind != RevocationEvent::Kind::kSession || !row->event.session_id.empty();
+}
+
+// LISTENs on the channel while it lives; get_notifs() hands it what arrived, which it keeps
+// for the feed's thread (the only one that calls get_notifs).
+class Receiver final : public pqxx::notification_receiver {
+ public:
+  Receiver(pqxx::connection_base& conn, const std::string& channel)
+      : pqxx::notification_receiver(conn, channel) {}
+  void operator()(const std::string& payload, int) override {
+    Row row;
+    if (ParsePayload(payload, &row)) {
+      rows_.push_back(std::move(row));
+    } else {
+      unreadable_ = true;
+    }
+  }
+  // What arrived since the last Take; *unreadable when a payload could not be used (the log
+  // must then be read).
+  bool HasPending() const { return unreadable_ || !rows_.empty(); }
+  std::vector<Row> Take(bool* unreadable) {
+    *unreadable = unreadable_;
+    unreadable_ = false;
+    return std::move(rows_);
+  }
+
+ private:
+  std::vector<Row> rows_;
+  bool unreadable_ = false;
 };
 
 // One consistent read: the snapshot's xmin and database time, and the log's rows at or above
@@ -44,37 +85,33 @@ struct Read {
 };
 
 Read ReadSince(pqxx::connection& conn, uint64_t fence) {
-  // One snapshot for both statements: the rows and the xmin they are complete up to.
-  pqxx::transaction<pqxx::isolation_level::repeatable_read, pqxx::readwrite_policy::read_only>
-      tx(conn);
+  // One statement, so one snapshot: pg_current_snapshot() is the statement's own, and the
+  // rows returned are complete up to its xmin. The fence 0 reads no row (xids start at 3).
+  pqxx::nontransaction tx(conn);
+  const pqxx::result rows = tx.exec_params(
+      "SELECT s.xmin, s.now_us, r.id, r.xact_id::text, r.kind, r.session_id::text, "
+      "r.user_id::text "
+      "FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin, "
+      "(extract(epoch FROM now()) * 1000000)::bigint AS now_us) AS s "
+      "LEFT JOIN identity.revocations AS r ON $2::boolean AND r.xact_id >= $1::text::xid8 "
+      "ORDER BY r.id",
+      std::to_string(fence), fence > 0);
   Read read;
-  const pqxx::row head = tx.exec1(
-      "SELECT pg_snapshot_xmin(pg_current_snapshot())::text, "
-      "(extract(epoch FROM now()) * 1000000)::bigint");
-  if (!absl::SimpleAtoi(head[0].c_str(), &read.xmin)) {
+  if (rows.empty() || !absl::SimpleAtoi(rows[0][0].c_str(), &read.xmin)) {
     throw std::runtime_error("unreadable snapshot xmin");
   }
-  read.now_micros = head[1].as<int64_t>();
-  if (fence > 0) {
-    const pqxx::result rows = tx.exec_params(
-        "SELECT id, xact_id::text, kind, session_id::text, user_id::text "
-        "FROM identity.revocations WHERE xact_id >= $1::text::xid8 ORDER BY id",
-        std::to_string(fence));
-    read.rows.reserve(rows.size());
-    for (const pqxx::row& r : rows) {
-      Row row;
-      row.id = r[0].as<int64_t>();
-      absl::SimpleAtoi(r[1].c_str(), &row.xact);
-      const std::string kind = r[2].c_str();
-      row.event.kind = kind == "session" ? RevocationEvent::Kind::kSession
-                       : kind == "user"  ? RevocationEvent::Kind::kUser
-                                         : RevocationEvent::Kind::kRoles;
-      if (!r[3].is_null()) row.event.session_id = r[3].c_str();
-      row.event.user_id = r[4].c_str();
-      read.rows.push_back(std::move(row));
-    }
+  read.now_micros = rows[0][1].as<int64_t>();
+  read.rows.reserve(rows.size());
+  for (const pqxx::row& r : rows) {
+    if (r[2].is_null()) continue;  // the LEFT JOIN's row when nothing matched
+    Row row;
+    row.id = r[2].as<int64_t>();
+    absl::SimpleAtoi(r[3].c_str(), &row.xact);
+    row.event.kind = KindOf(r[4].c_str());
+    if (!r[5].is_null()) row.event.session_id = r[5].c_str();
+    row.event.user_id = r[6].c_str();
+    read.rows.push_back(std::move(row));
   }
-  tx.commit();
   return read;
 }
 
@@ -163,6 +200,7 @@ void PgRevocationFeed::Run() {
   std::unique_ptr<pqxx::connection> conn;
   std::unique_ptr<Receiver> receiver;
   uint64_t fence = 0;
+  std::string cursor;  // of the last read of the log
   // Ids already sent with their xact_id: rows at or above the fence are read again.
   absl::flat_hash_map<int64_t, uint64_t> sent;
   absl::Time next_read = absl::InfinitePast();
@@ -177,7 +215,7 @@ void PgRevocationFeed::Run() {
   };
   const auto end_all = [this](const absl::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     for (RevocationSink* sink : live_) sink->End(status);
-    for (auto& [sink, cursor] : pending_) sink->End(status);
+    for (auto& entry : pending_) entry.first->End(status);
     live_.clear();
     pending_.clear();
   };
@@ -195,7 +233,9 @@ void PgRevocationFeed::Run() {
           setup.exec("SET statement_timeout = '5s'");
         }
         receiver = std::make_unique<Receiver>(*conn, kChannel);  // LISTEN
-        fence = ReadSince(*conn, 0).xmin;
+        const Read start = ReadSince(*conn, 0);
+        fence = start.xmin;
+        cursor = Cursor(start);
         sent.clear();
         next_read = absl::Now() + options_.heartbeat_interval;
         absl::MutexLock lock(&mu_);
@@ -219,10 +259,10 @@ void PgRevocationFeed::Run() {
         absl::MutexLock lock(&mu_);
         pending = pending_;
       }
-      for (const auto& [sink, cursor] : pending) {
+      for (const auto& [sink, resume] : pending) {
         uint64_t xmin = 0;
         int64_t micros = 0;
-        const bool resumable = ParseCursor(cursor, &xmin, &micros);
+        const bool resumable = ParseCursor(resume, &xmin, &micros);
         Read read = ReadSince(*conn, resumable ? xmin : 0);
         RevocationBatch batch;
         batch.synced = true;
@@ -234,24 +274,40 @@ void PgRevocationFeed::Run() {
           for (Row& row : read.rows) batch.events.push_back(std::move(row.event));
         }
         absl::MutexLock lock(&mu_);
-        auto it = std::find(pending_.begin(), pending_.end(), std::make_pair(sink, cursor));
+        auto it = std::find(pending_.begin(), pending_.end(), std::make_pair(sink, resume));
         if (it == pending_.end()) continue;  // unsubscribed meanwhile
         pending_.erase(it);
         sink->Deliver(batch);
         live_.push_back(sink);
       }
 
-      int notified = conn->get_notifs();
-      if (notified == 0 && absl::Now() < next_read) {
+      conn->get_notifs();
+      if (!receiver->HasPending() && absl::Now() < next_read) {
         bool has_pending;
         {
           absl::MutexLock lock(&mu_);
           has_pending = !pending_.empty();
         }
         if (!has_pending) wait(conn->sock(), next_read - absl::Now());
-        notified = conn->get_notifs();
+        conn->get_notifs();
       }
-      if (notified > 0 || absl::Now() >= next_read) {
+      // Committed revocations named by their notifications go out at once, without a read.
+      bool unreadable = false;
+      std::vector<Row> notified = receiver->Take(&unreadable);
+      if (!notified.empty()) {
+        RevocationBatch batch;
+        for (Row& row : notified) {
+          if (row.xact < fence || !sent.emplace(row.id, row.xact).second) continue;
+          batch.events.push_back(std::move(row.event));
+        }
+        if (!batch.events.empty()) {
+          batch.cursor = cursor;  // still complete up to the last read's xmin
+          absl::MutexLock lock(&mu_);
+          for (RevocationSink* sink : live_) sink->Deliver(batch);
+        }
+      }
+      // The log itself: at each heartbeat, and when a notification could not be used.
+      if (unreadable || absl::Now() >= next_read) {
         Read read = ReadSince(*conn, fence);
         RevocationBatch batch;
         for (Row& row : read.rows) {
@@ -259,7 +315,8 @@ void PgRevocationFeed::Run() {
           batch.events.push_back(std::move(row.event));
         }
         fence = std::max(fence, read.xmin);
-        batch.cursor = Cursor(read);
+        cursor = Cursor(read);
+        batch.cursor = cursor;
         // Rows below the fence are never read again.
         for (auto it = sent.begin(); it != sent.end();) {
           if (it->second < fence) {

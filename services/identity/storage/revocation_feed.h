@@ -5,7 +5,8 @@
 // One thread and one dedicated connection (not the pool's: it LISTENs for good). The thread
 // LISTENs on identity_revocations, which PostgreSQL notifies at the commit of every revoking
 // transaction on any replica, and then reads the log from a transaction-id fence: the rows whose
-// xact_id is at or above the xmin of the previous read's snapshot. Every row that was not yet
+// xact_id is at or above the xmin of the previous read's snapshot. Each notification also
+// carries its row, so a revocation goes out as soon as its commit is notified, without a read. Every row that was not yet
 // visible to that snapshot was written by such a transaction, so nothing is skipped however
 // commits interleave (ids are not commit order); rows read twice are recognised by id and not
 // sent again. The same read also runs every heartbeat interval, so a missed wake-up costs at
