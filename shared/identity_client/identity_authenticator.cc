@@ -60,10 +60,15 @@ IdentityAuthenticator::IdentityAuthenticator(std::shared_ptr<grpc::Channel> chan
     restarts_ = &(*family)->WithLabels({});
   }
   if (stream_up_ != nullptr) stream_up_->Set(0);
-  if (options_.watch_revocations) {
-    watch_thread_ = std::thread([this] { Watch(); });
-    watchdog_thread_ = std::thread([this] { Watchdog(); });
-  }
+}
+
+void IdentityAuthenticator::StartWatching() const {
+  if (!options_.watch_revocations) return;
+  std::call_once(watch_started_, [this] {
+    auto* self = const_cast<IdentityAuthenticator*>(this);
+    self->watch_thread_ = std::thread([self] { self->Watch(); });
+    self->watchdog_thread_ = std::thread([self] { self->Watchdog(); });
+  });
 }
 
 IdentityAuthenticator::~IdentityAuthenticator() {
@@ -116,6 +121,10 @@ absl::StatusOr<ValidatedSession> IdentityAuthenticator::ValidateScoped(
   const std::string key = TokenKey(bearer_token);
   const absl::Time now = options_.now();
   if (absl::optional<ValidatedSession> cached = Cached(key, now)) return *std::move(cached);
+  // Subscribes on the first call that reaches identity, not at construction: a service often
+  // starts before identity, and a stream opened then would put the shared channel in its
+  // reconnect backoff, failing the first real calls fast.
+  StartWatching();
   // Read before the call: an invalidation that arrives while it is in flight may concern the
   // very answer it brings back, which then is not cached.
   uint64_t generation;
@@ -330,6 +339,7 @@ bool IdentityAuthenticator::Subscribed() const {
 }
 
 bool IdentityAuthenticator::WaitSubscribed(absl::Duration timeout) const {
+  StartWatching();
   const absl::Time end = absl::Now() + timeout;
   while (!Subscribed()) {
     if (absl::Now() >= end) return false;

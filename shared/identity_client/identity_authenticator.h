@@ -38,6 +38,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -92,7 +93,8 @@ struct ValidatedSession {
 
 class IdentityAuthenticator : public suite::rpc::CallerAuthenticator {
  public:
-  // Starts the subscription thread (with options.watch_revocations).
+  // The subscription (with options.watch_revocations) starts with the first call that asks
+  // identity, or WaitSubscribed.
   explicit IdentityAuthenticator(std::shared_ptr<grpc::Channel> channel,
                                  IdentityAuthenticatorOptions options = {});
   // Ends the subscription and joins its threads.
@@ -118,7 +120,8 @@ class IdentityAuthenticator : public suite::rpc::CallerAuthenticator {
   // Subscribed is true while the revocation stream is synced and heard from, i.e. while the
   // cache is trusted. Thread-safe.
   bool Subscribed() const;
-  // WaitSubscribed waits up to `timeout` for Subscribed(); returns it. Thread-safe.
+  // WaitSubscribed starts the subscription if need be and waits up to `timeout` for
+  // Subscribed(); returns it. Thread-safe.
   bool WaitSubscribed(absl::Duration timeout) const;
 
  private:
@@ -142,6 +145,8 @@ class IdentityAuthenticator : public suite::rpc::CallerAuthenticator {
   void ApplyLocked(const ::identity::v1::WatchRevocationsResponse& message, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SetUnsyncedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Starts Watch and Watchdog once.
+  void StartWatching() const;
   // The subscription loop and the watchdog that cancels a silent stream.
   void Watch();
   void Watchdog();
@@ -168,6 +173,7 @@ class IdentityAuthenticator : public suite::rpc::CallerAuthenticator {
   std::string cursor_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   grpc::ClientContext* stream_context_ ABSL_GUARDED_BY(mu_) = nullptr;
+  mutable std::once_flag watch_started_;
   std::thread watch_thread_;
   std::thread watchdog_thread_;
 };

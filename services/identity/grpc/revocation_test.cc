@@ -7,6 +7,7 @@
 // so a revocation committed after a later-numbered one is still delivered. Real PostgreSQL,
 // real gRPC servers (two replicas of identity on one database).
 #include <atomic>
+#include <limits>
 #include <string>
 #include <thread>
 #include <vector>
@@ -462,14 +463,27 @@ TEST_F(RevocationTest, AResumeCursorFromTheOtherReplicaReplaysWhatCameSince) {
   EXPECT_FALSE(got.front().reset);
   b_->revocation_feed()->Unsubscribe(&resumed);
 
-  Collector garbage;
-  b_->revocation_feed()->Subscribe(&garbage, "not a cursor");
-  const absl::Time end = absl::Now() + absl::Seconds(2);
-  while (garbage.batches().empty() && absl::Now() < end) absl::SleepFor(absl::Milliseconds(2));
-  got = garbage.batches();
-  ASSERT_FALSE(got.empty());
-  EXPECT_TRUE(got.front().reset) << "an unusable cursor must reset, not skip";
-  b_->revocation_feed()->Unsubscribe(&garbage);
+  // Cursors no read gave (garbled, empty, zero, from the future, another database's, huge)
+  // reset the subscriber instead of letting it skip what it never saw.
+  const std::string ahead = absl::StrCat(std::numeric_limits<uint64_t>::max(), ":1");
+  const std::string future =
+      absl::StrCat("3:", absl::ToUnixMicros(absl::Now() + absl::Hours(1)));
+  const std::string stale =
+      absl::StrCat("3:", absl::ToUnixMicros(absl::Now() - absl::Hours(1)));
+  for (const std::string& bad :
+       {std::string("not a cursor"), std::string(""), std::string("0:0"), std::string("-1:5"),
+        std::string("1:2:3"), std::string(":"), std::string("3:\x01"), ahead, future, stale,
+        std::string(100000, '7') + ":1"}) {
+    Collector garbage;
+    b_->revocation_feed()->Subscribe(&garbage, bad);
+    const absl::Time end = absl::Now() + absl::Seconds(2);
+    while (garbage.batches().empty() && absl::Now() < end) absl::SleepFor(absl::Milliseconds(2));
+    got = garbage.batches();
+    ASSERT_FALSE(got.empty()) << bad.substr(0, 40);
+    EXPECT_TRUE(got.front().synced);
+    EXPECT_TRUE(got.front().reset) << "cursor '" << bad.substr(0, 40) << "' must reset";
+    b_->revocation_feed()->Unsubscribe(&garbage);
+  }
 }
 
 TEST_F(RevocationTest, AStoppedFeedEndsItsSubscribersUnavailableAndRefusesNewOnes) {

@@ -267,9 +267,12 @@ void PgRevocationFeed::Run() {
         RevocationBatch batch;
         batch.synced = true;
         batch.cursor = Cursor(read);
+        // Reset for no cursor, a garbled one, one older than the log keeps, and one no read of
+        // this database can have given (ahead of now): resuming from those could skip events.
         batch.reset =
-            !resumable ||
-            micros < read.now_micros - absl::ToInt64Microseconds(options_.retention / 2);
+            !resumable || xmin > read.xmin ||
+            micros < read.now_micros - absl::ToInt64Microseconds(options_.retention / 2) ||
+            micros > read.now_micros + absl::ToInt64Microseconds(absl::Minutes(1));
         if (!batch.reset) {
           for (Row& row : read.rows) batch.events.push_back(std::move(row.event));
         }
