@@ -4,7 +4,9 @@
 
 namespace suite::migrations {
 
+using suite::db::schema::Bigint;
 using suite::db::schema::Boolean;
+using suite::db::schema::Column;
 using suite::db::schema::CreatedAt;
 using suite::db::schema::DeletedAt;
 using suite::db::schema::OnDelete;
@@ -37,7 +39,8 @@ OwnerSchema IdentitySchema() {
                         .Index("users_email_prefix_idx", {"lower(email)"})  // text_pattern_ops
                         .Check("users_status_check")
                         .Check("users_email_check")
-                        .Trigger("users_set_updated_at");
+                        .Trigger("users_set_updated_at")
+                        .Trigger("users_log_revocation", "identity.log_user_revocation");
 
   TableSpec accounts = Table("identity", "accounts")
                            .Column(Pk())
@@ -80,7 +83,8 @@ OwnerSchema IdentitySchema() {
           .ForeignKey({"user_id"}, "identity.users", {"id"}, OnDelete::kCascade)
           .ForeignKey({"role_key"}, "identity.roles", {"key"}, OnDelete::kRestrict)
           .ForeignKey({"account_id"}, "identity.accounts", {"id"}, OnDelete::kCascade)
-          .Trigger("role_assignments_set_updated_at");
+          .Trigger("role_assignments_set_updated_at")
+          .Trigger("role_assignments_log_revocation", "identity.log_roles_revocation");
 
   TableSpec sessions =
       Table("identity", "sessions")
@@ -102,7 +106,9 @@ OwnerSchema IdentitySchema() {
           .ForeignKey({"user_id"}, "identity.users", {"id"}, OnDelete::kCascade)
           .Check("sessions_session_token_hash_check")
           .Check("sessions_expires_at_check")
-          .Trigger("sessions_set_updated_at");
+          .Trigger("sessions_set_updated_at")
+          .Trigger("sessions_log_revocation", "identity.log_session_revocation")
+          .Trigger("sessions_log_deletion", "identity.log_session_revocation");
 
   TableSpec login_attempts =
       Table("identity", "login_attempts")
@@ -145,12 +151,29 @@ OwnerSchema IdentitySchema() {
           .Check("email_verifications_token_hash_check")
           .Trigger("email_verifications_set_updated_at");
 
+  // Written by the triggers above, read by WatchRevocations (migration ..._create_revocations_log).
+  TableSpec revocations =
+      Table("identity", "revocations")
+          .Column(Bigint("id").NotNull().PrimaryKey().Default(
+              "nextval('identity.revocations_id_seq'::regclass)"))
+          .Column(Text("kind").NotNull())
+          .Column(Uuid("session_id"))
+          .Column(Uuid("user_id").NotNull())
+          .Column(Column("xact_id", "xid8").NotNull().Default("pg_current_xact_id()"))
+          .Column(CreatedAt())
+          .Index("revocations_xact_id_idx", {"xact_id"})
+          .Index("revocations_created_at_idx", {"created_at"})
+          .Check("revocations_kind_check");
+
   OwnerSchema schema;
   schema.owner = "identity";
   schema.tables = {users,    accounts,       roles,
                    role_assignments, sessions, login_attempts,
-                   email_verifications};
-  schema.functions = {std::string(suite::db::schema::kSetUpdatedAtFunction)};
+                   email_verifications, revocations};
+  schema.functions = {std::string(suite::db::schema::kSetUpdatedAtFunction),
+                      "identity.log_revocation", "identity.log_session_revocation",
+                      "identity.log_user_revocation",
+                      "identity.log_roles_revocation"};
   return schema;
 }
 

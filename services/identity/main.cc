@@ -18,6 +18,7 @@
 #include "services/identity/domain/password_hasher.h"
 #include "services/identity/grpc/identity_service_impl.h"
 #include "services/identity/storage/pg_store.h"
+#include "services/identity/storage/revocation_feed.h"
 #include "shared/db/config.h"
 #include "shared/db/pool.h"
 #include "shared/metrics/metrics.h"
@@ -72,9 +73,16 @@ int Run(int argc, char** argv) {
 
   suite::identity::IdentityServiceImpl service(&identity, config->trusted_peers,
                                                server_config->handler_threads);
+  // WatchRevocations: the services that cache ValidateSession answers learn of every
+  // revocation (on any replica) from it; its streams end when the drain begins.
+  auto revocations = suite::identity::PgRevocationFeed::Start(pool_config->database_url);
+  if (!revocations.ok()) return Fail(1, "revocation feed", revocations.status());
+  service.ServeRevocations(revocations->get());
   auto server = suite::rpc::GrpcServer::Start(
       *server_config, {{&service, ::identity::v1::IdentityService::service_full_name()}});
   if (!server.ok()) return Fail(1, "gRPC server", server.status());
+  suite::identity::PgRevocationFeed* feed = revocations->get();
+  (*server)->AtDrain([feed] { feed->Stop(); });
   suite::db::ConnectionPool* p = pool->get();
   (*server)->FollowProbe([p] { return p->Healthy(); });
   (*server)->Run();

@@ -228,6 +228,11 @@ void GrpcServer::FollowProbe(std::function<bool()> probe) {
   if (old != nullptr) old->Stop();
 }
 
+void GrpcServer::AtDrain(std::function<void()> hook) {
+  absl::MutexLock lock(&mu_);
+  drain_hooks_.push_back(std::move(hook));
+}
+
 void GrpcServer::Run() {
   pollfd fds[2] = {{wake_fds_[0], POLLIN, 0}, {g_signal_fds[0], POLLIN, 0}};
   nfds_t count = (handle_signals_ && g_signal_fds[0] >= 0) ? 2 : 1;
@@ -259,13 +264,16 @@ void GrpcServer::Shutdown() {
   if (stopped_ || server_ == nullptr) return;
 
   std::unique_ptr<ServingStatusFollower> follower;
+  std::vector<std::function<void()>> drain_hooks;
   {
     absl::MutexLock lock(&mu_);
     SetHealthStatuses(false);
     shutting_down_ = true;
     follower = std::move(follower_);
+    drain_hooks.swap(drain_hooks_);
   }
   if (follower != nullptr) follower->Stop();
+  for (const std::function<void()>& hook : drain_hooks) hook();
 
   const absl::Time start = absl::Now();
   WriteLogLine({{"severity", "INFO"},

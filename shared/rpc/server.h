@@ -104,6 +104,12 @@ class GrpcServer {
   // Thread-safe.
   void FollowProbe(std::function<bool()> probe);
 
+  // AtDrain registers `hook`, run once when the drain begins (after NOT_SERVING, before
+  // waiting for in-flight calls): for calls that would otherwise last the whole drain_timeout,
+  // such as server streams, to be ended at once. Hooks run in registration order, on the
+  // thread that drains; they must not call Shutdown. Thread-safe.
+  void AtDrain(std::function<void()> hook);
+
   // Run blocks until SIGTERM/SIGINT (with handle_signals) or RequestShutdown, then drains as
   // Shutdown does and returns. Call from one thread, once.
   void Run();
@@ -137,6 +143,7 @@ class GrpcServer {
   absl::Mutex mu_;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
   std::unique_ptr<ServingStatusFollower> follower_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::function<void()>> drain_hooks_ ABSL_GUARDED_BY(mu_);
 
   absl::Mutex shutdown_mu_;  // serialises Shutdown so a second caller waits for the first
   bool stopped_ ABSL_GUARDED_BY(shutdown_mu_) = false;

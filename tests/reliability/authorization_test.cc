@@ -116,11 +116,13 @@ TEST(AuthorizationTest, IdentityGivesAnAuthorExactlyWhatItGivesAMember) {
       {"ListRoleAssignments", "user_id: '$OTHER'"},
       {"ListLoginAttempts", "page_size: 5"},
   };
-  // Public: the credentials are the argument. Self-only with no target: Logout, RotateSession.
-  // CreateAccount makes the caller its first member: any member may (tested by identity).
+  // Public: the credentials are the argument; WatchRevocations carries only ids (the services
+  // that cache ValidateSession follow it without a user's token). Self-only with no target:
+  // Logout, RotateSession. CreateAccount makes the caller its first member: any member may
+  // (tested by identity).
   ExpectEveryMethodListed(svc, rows,
                           {"CreateUser", "Login", "ValidateSession", "ConfirmEmailVerification",
-                           "Logout", "RotateSession", "CreateAccount"});
+                           "WatchRevocations", "Logout", "RotateSession", "CreateAccount"});
   for (const Row& row : rows) {
     const grpc::StatusCode anonymous = Call(channel, svc, row, ph, "");
     const grpc::StatusCode as_member = Call(channel, svc, row, ph, member);

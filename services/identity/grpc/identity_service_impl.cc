@@ -7,6 +7,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "services/identity/errors.h"
+#include "services/identity/grpc/revocation_stream.h"
 #include "shared/base/status_macros.h"
 #include "shared/rpc/handler.h"
 #include "shared/rpc/request_context.h"
@@ -332,6 +333,12 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::ValidateSession(
               });
             });
       });
+}
+
+grpc::ServerWriteReactor<::identity::v1::WatchRevocationsResponse>*
+IdentityServiceImpl::WatchRevocations(grpc::CallbackServerContext* context,
+                                      const ::identity::v1::WatchRevocationsRequest* request) {
+  return NewRevocationStream(context, revocations_, *request);
 }
 
 grpc::ServerUnaryReactor* IdentityServiceImpl::Logout(grpc::CallbackServerContext* context,

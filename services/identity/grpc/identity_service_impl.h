@@ -21,6 +21,7 @@
 #include "identity/v1/identity_service.grpc.pb.h"
 #include "services/identity/domain/client_address.h"
 #include "services/identity/domain/identity.h"
+#include "services/identity/domain/revocations.h"
 #include "shared/rpc/blocking_executor.h"
 
 namespace suite::identity {
@@ -40,6 +41,10 @@ class IdentityServiceImpl final : public ::identity::v1::IdentityService::Callba
         trusted_peers_(TrustedPeers::Parse(trusted_peers).value_or(TrustedPeers())),
         executor_("identity", handler_threads),
         hashing_executor_("identity-hash", handler_threads) {}
+
+  // ServeRevocations makes WatchRevocations stream from `source` (not owned; it must outlive
+  // the server). Without it WatchRevocations answers UNAVAILABLE. Call before serving.
+  void ServeRevocations(RevocationSource* source) { revocations_ = source; }
 
   using CallbackServerContext = grpc::CallbackServerContext;
   grpc::ServerUnaryReactor* CreateUser(CallbackServerContext*,
@@ -73,6 +78,8 @@ class IdentityServiceImpl final : public ::identity::v1::IdentityService::Callba
   grpc::ServerUnaryReactor* ValidateSession(CallbackServerContext*,
                                             const ::identity::v1::ValidateSessionRequest*,
                                             ::identity::v1::ValidateSessionResponse*) override;
+  grpc::ServerWriteReactor<::identity::v1::WatchRevocationsResponse>* WatchRevocations(
+      CallbackServerContext*, const ::identity::v1::WatchRevocationsRequest*) override;
   grpc::ServerUnaryReactor* Logout(CallbackServerContext*, const ::identity::v1::LogoutRequest*,
                                    ::identity::v1::LogoutResponse*) override;
   grpc::ServerUnaryReactor* ListSessions(CallbackServerContext*,
@@ -126,6 +133,7 @@ class IdentityServiceImpl final : public ::identity::v1::IdentityService::Callba
   // threads ValidateSession needs (the hot path must not starve while hashing).
   suite::rpc::BlockingExecutor executor_;
   suite::rpc::BlockingExecutor hashing_executor_;
+  RevocationSource* revocations_ = nullptr;
 };
 
 }  // namespace suite::identity

@@ -23,6 +23,7 @@
 #include "services/identity/domain/password_hasher.h"
 #include "services/identity/grpc/identity_service_impl.h"
 #include "services/identity/storage/pg_store.h"
+#include "services/identity/storage/revocation_feed.h"
 #include "services/identity/testing/fake_clock.h"
 #include "shared/db/pool.h"
 #include "shared/db/testing/test_database.h"
@@ -40,6 +41,12 @@ struct IdentityTestServerOptions {
   int handler_threads = 16;
   // Peers whose LoginRequest.client_ip is believed; tests connect from loopback.
   std::set<std::string> trusted_peers = {"127.0.0.1"};
+  // Another replica: serve from this database (not owned; it must outlive the server) instead
+  // of a new one.
+  suite::db::testing::TestDatabase* shared_database = nullptr;
+  // WatchRevocations from a PgRevocationFeed on the database (false: answered UNAVAILABLE).
+  bool serve_revocations = true;
+  RevocationFeedOptions revocation_feed;
 };
 
 class IdentityTestServer {
@@ -58,12 +65,22 @@ class IdentityTestServer {
   suite::db::testing::TestDatabase& database() { return *db_; }
   // Shutdown stops the gRPC server (to prove clients see UNAVAILABLE); idempotent.
   void Shutdown();
+  // Restart shuts down (as SIGTERM would: the drain ends WatchRevocations streams) and serves
+  // again on the same port with a new service and revocation feed, as a restarted replica.
+  absl::Status Restart();
+  // The replica's revocation feed (null without serve_revocations).
+  PgRevocationFeed* revocation_feed() { return feed_.get(); }
 
  private:
   IdentityTestServer() : clock_(absl::FromUnixSeconds(1800000000)) {}
+  // Builds the feed, the service and the gRPC server on `port` (0 = any).
+  absl::Status Serve(int port);
 
   FakeClock clock_;
-  std::unique_ptr<suite::db::testing::TestDatabase> db_;
+  IdentityTestServerOptions options_;
+  std::unique_ptr<suite::db::testing::TestDatabase> owned_db_;
+  suite::db::testing::TestDatabase* db_ = nullptr;
+  std::unique_ptr<PgRevocationFeed> feed_;
   std::unique_ptr<suite::db::ConnectionPool> pool_;
   std::unique_ptr<PgIdentityStore> store_;
   std::unique_ptr<PasswordHasher> hasher_;
