@@ -1,10 +1,12 @@
-"""The suite while its primary PostgreSQL is killed under a steady write load.
+"""The suite while its primary PostgreSQL is killed under a steady write load, twice: the
+primary's postmaster alone (its keeper survives), then, back the other way, the whole node
+(keeper and postmaster, as when a machine dies; the test starts it again afterwards).
 
 A pg_auto_failover pair (tools/pg-ha: monitor, primary, synchronous standby) holds the
 suite's database; identity, billing and questions connect with the pair's multi-host URL
 (target_session_attrs=read-write). One writer per service keeps writing (identity CreateUser,
 billing's Stripe webhook, questions CreateQuestion) while the primary's postmaster gets
-SIGKILL. Then:
+SIGKILL. Each time:
   - replication was synchronous before the kill (synchronous_standby_names names the standby,
     pg_stat_replication shows it in the quorum);
   - writes succeed again on every service, without a restart, and the time that took is
@@ -66,42 +68,42 @@ class HealthWatch(threading.Thread):
             time.sleep(0.1)
 
 
-def main():
-    workdir = tempfile.mkdtemp(prefix="failover.")
-    check = Check()
-    pair = suite = None
-    writers, watches = [], []
+def check_synchronous(pair, check, primary):
+    """The primary's COMMITs wait for its standby: prints and checks the settings."""
+    url = pair.node_url(primary)
+    names = ""
+    sync = []
+    for _ in range(100):  # a standby that just rejoined is listed as async for a moment
+        names = psql(url, "SHOW synchronous_standby_names")[0]
+        sync = psql(url, "SELECT application_name || ' ' || sync_state FROM pg_stat_replication")
+        if len(sync) == 1 and sync[0].split()[1] in ("sync", "quorum") and names:
+            break
+        time.sleep(0.2)
+    formation = psql(pair.monitor_url(), "SELECT number_sync_standbys FROM "
+                                         "pgautofailover.formation WHERE formationid = 'default'")
+    print(f"failover: {primary}: synchronous_standby_names = {names!r}; replication: {sync}; "
+          f"number_sync_standbys = {formation[0]}", flush=True)
+    check(names.startswith("ANY 1 (") or names.startswith("FIRST 1 ("),
+          f"synchronous_standby_names is {names!r}: COMMIT would not wait for the standby")
+    check(len(sync) == 1 and sync[0].split()[1] in ("sync", "quorum"),
+          f"the standby is not synchronous: {sync}")
+    check(psql(url, "SHOW synchronous_commit")[0] in ("on", "remote_apply"),
+          "synchronous_commit is below on")
+
+
+def failover_round(pair, suite, admin, check, what, kill, revive):
+    """One failover under load: writers and health watchers on all three services, `kill`
+    (given the primary's name) after 5 s, then the checks of the module docstring; `revive`
+    (given the old primary's name) brings a node whose keeper died back. Returns the worst
+    time until writes succeeded again."""
+    pids = {svc: p.pid for svc, p in suite.procs.items()}
+    old_primary = pair.wait_settled(120)["primary"]
+    check_synchronous(pair, check, old_primary)
+
+    check.start(f"{what}: steady writes on all three services")
+    writers = [Writer(suite, svc, admin) for svc in SERVICES]
+    watches = [HealthWatch(suite, svc) for svc in SERVICES]
     try:
-        check.start("a primary and a synchronous standby under pg_auto_failover")
-        pair = HaPair.start(workdir)
-        pair.create_suite_database()
-        roles = pair.wait_settled(60)
-        old_primary = roles["primary"]
-        primary_url = pair.node_url(old_primary)
-        names = psql(primary_url, "SHOW synchronous_standby_names")[0]
-        sync = psql(primary_url, "SELECT application_name || ' ' || sync_state FROM "
-                                 "pg_stat_replication")
-        formation = psql(pair.monitor_url(), "SELECT number_sync_standbys FROM "
-                                             "pgautofailover.formation WHERE formationid = 'default'")
-        print(f"failover: synchronous_standby_names = {names!r}; replication: {sync}; "
-              f"number_sync_standbys = {formation[0]}", flush=True)
-        check(names.startswith("ANY 1 (") or names.startswith("FIRST 1 ("),
-              f"synchronous_standby_names is {names!r}: COMMIT would not wait for the standby")
-        check(len(sync) == 1 and sync[0].split()[1] in ("sync", "quorum"),
-              f"the standby is not synchronous: {sync}")
-        check(psql(primary_url, "SHOW synchronous_commit")[0] in ("on", "remote_apply"),
-              "synchronous_commit is below on")
-
-        check.start("the suite SERVING on the pair's multi-host URL")
-        suite = UrlSuite.start_on(lambda role: pair.url(role, DATABASE), pair.url(db=DATABASE),
-                                  workdir, extra_env={"{SVC}_GRPC_HEALTH_INTERVAL": "200ms"})
-        pids = {svc: p.pid for svc, p in suite.procs.items()}
-        admin = suite.call("identity", "identity.v1.IdentityService/Login", {
-            "email": suite.admin_email, "password": suite.admin_password})["sessionToken"]
-
-        check.start("steady writes on all three services")
-        writers = [Writer(suite, svc, admin) for svc in SERVICES]
-        watches = [HealthWatch(suite, svc) for svc in SERVICES]
         for t in writers + watches:
             t.start()
         time.sleep(5)
@@ -109,10 +111,9 @@ def main():
             oks = sum(1 for c in w.calls if c[2] == "ok")
             check(oks > 0, f"{w.svc}: no write succeeded before the kill: {w.calls[-3:]}")
 
-        check.start(f"SIGKILL of the primary's postmaster ({old_primary})")
-        pid = pair.postmaster_pid(old_primary)
+        check.start(f"{what} ({old_primary})")
         killed_at = time.time()
-        os.kill(pid, signal.SIGKILL)
+        kill(old_primary)
 
         # Writes must come back on every service; allow far more than the target, to report
         # the real figure when it is missed.
@@ -120,87 +121,99 @@ def main():
         recovered = {}
         while time.monotonic() < deadline and len(recovered) < len(writers):
             for w in writers:
-                if w.svc in recovered:
-                    continue
                 after = [c for c in list(w.calls) if c[0] > killed_at and c[2] == "ok"]
-                if after:
+                if w.svc not in recovered and after:
                     recovered[w.svc] = after[0][1] - killed_at
             time.sleep(0.1)
         time.sleep(3)  # a few more writes on the new primary
+    finally:
         for t in writers + watches:
             t.stopping.set()
         for t in writers + watches:
             t.join(timeout=30)
-        check(len(recovered) == len(writers), f"writes did not come back within 60 s on "
-              f"{[w.svc for w in writers if w.svc not in recovered]}")
-        new_primary = pair.primary()
-        worst = max(recovered.values())
-        print("failover: writes succeed again after " + ", ".join(
-            f"{svc} {recovered[svc]:.1f} s" for svc in SERVICES) +
-            f" (worst {worst:.1f} s, target {TARGET_SECONDS:.0f} s); new primary {new_primary}",
-            flush=True)
+    check(len(recovered) == len(writers), f"writes did not come back within 60 s on "
+          f"{[w.svc for w in writers if w.svc not in recovered]}")
+    new_primary = pair.primary()
+    worst = max(recovered.values())
+    print(f"failover: {what}: writes succeed again after " + ", ".join(
+        f"{svc} {recovered[svc]:.1f} s" for svc in SERVICES) +
+        f" (worst {worst:.1f} s, target {TARGET_SECONDS:.0f} s); new primary {new_primary}",
+        flush=True)
 
-        check.start("calls in the gap: UNAVAILABLE promptly, never a hang")
-        gap = [c + (w.svc,) for w in writers for c in w.calls
-               if c[2] != "ok" and c[1] > killed_at]
-        codes = sorted({c[2] for c in gap})
-        slowest = max((c[1] - c[0] for c in gap), default=0.0)
-        print(f"failover: {len(gap)} calls refused in the gap, codes {codes}, slowest "
-              f"{slowest:.2f} s", flush=True)
-        allowed = {"unavailable", "unknown", "http_503", "http_500"}
-        check(set(codes) <= allowed, f"codes other than UNAVAILABLE in the gap: {gap}")
-        unknown = [c for c in gap if c[2] in ("unknown", "http_500")]
-        check(all(c[0] < killed_at + 1 for c in unknown),
-              f"UNKNOWN for a call that began after the kill: {unknown}")
-        check(slowest < PROMPT_SECONDS, f"a refused call took {slowest:.1f} s")
+    check.start(f"{what}: calls in the gap UNAVAILABLE promptly, never a hang")
+    gap = [c + (w.svc,) for w in writers for c in w.calls if c[2] != "ok" and c[1] > killed_at]
+    codes = sorted({c[2] for c in gap})
+    slowest = max((c[1] - c[0] for c in gap), default=0.0)
+    print(f"failover: {what}: {len(gap)} calls refused in the gap, codes {codes}, slowest "
+          f"{slowest:.2f} s", flush=True)
+    allowed = {"unavailable", "unknown", "http_503", "http_500"}
+    check(set(codes) <= allowed, f"codes other than UNAVAILABLE in the gap: {gap}")
+    unknown = [c for c in gap if c[2] in ("unknown", "http_500")]
+    check(all(c[0] < killed_at + 1 for c in unknown),
+          f"UNKNOWN for a call that began after the kill: {unknown}")
+    check(slowest < PROMPT_SECONDS, f"a refused call took {slowest:.1f} s")
 
-        check.start("zero acknowledged writes lost")
-        total = 0
-        for w in writers:
-            acked = [c[3] for c in w.calls if c[2] == "ok"]
-            before = [c[3] for c in w.calls if c[2] == "ok" and c[1] < killed_at]
-            found = stored(pair.url(db=DATABASE), w.svc, acked)
-            lost = sorted(set(acked) - found)
-            total += len(acked)
-            print(f"failover: {w.svc}: {len(acked)} writes acknowledged ({len(before)} before "
-                  f"the kill), {len(lost)} lost", flush=True)
-            check(not lost, f"{w.svc}: acknowledged writes missing after the failover: {lost}")
-            check(before, f"{w.svc}: no write was acknowledged before the kill")
-        print(f"failover: acknowledged writes lost: 0 of {total}", flush=True)
+    check.start(f"{what}: zero acknowledged writes lost")
+    total = 0
+    for w in writers:
+        acked = [c[3] for c in w.calls if c[2] == "ok"]
+        before = [c[3] for c in w.calls if c[2] == "ok" and c[1] < killed_at]
+        lost = sorted(set(acked) - stored(pair.url(db=DATABASE), w.svc, acked))
+        total += len(acked)
+        print(f"failover: {what}: {w.svc}: {len(acked)} writes acknowledged ({len(before)} "
+              f"before the kill), {len(lost)} lost", flush=True)
+        check(not lost, f"{w.svc}: acknowledged writes missing after the failover: {lost}")
+        check(before, f"{w.svc}: no write was acknowledged before the kill")
+    print(f"failover: {what}: acknowledged writes lost: 0 of {total}", flush=True)
 
-        check.start("health NOT_SERVING then SERVING, on its own, no restart")
-        for h in watches:
-            seen = [s for t, s in h.changes if t > killed_at]
-            print(f"failover: {h.svc} health after the kill: {' -> '.join(seen) or 'SERVING'}",
-                  flush=True)
-            check("NOT_SERVING" in seen, f"{h.svc} never reported NOT_SERVING: {seen}")
-            check(seen[-1] == "SERVING", f"{h.svc} did not come back to SERVING: {seen}")
-        check(all(suite.procs[s].pid == pids[s] and suite.procs[s].poll() is None
-                  for s in SERVICES), "a service restarted or died")
+    check.start(f"{what}: health NOT_SERVING then SERVING, on its own, no restart")
+    for h in watches:
+        seen = [st for t, st in h.changes if t > killed_at]
+        print(f"failover: {what}: {h.svc} health after the kill: "
+              f"{' -> '.join(seen) or 'SERVING'}", flush=True)
+        check("NOT_SERVING" in seen, f"{h.svc} never reported NOT_SERVING: {seen}")
+        check(seen[-1] == "SERVING", f"{h.svc} did not come back to SERVING: {seen}")
+    check(all(suite.procs[s].pid == pids[s] and suite.procs[s].poll() is None
+              for s in SERVICES), "a service restarted or died")
 
-        check.start("the old primary rejoins as the synchronous standby")
-        rejoin_start = time.monotonic()
-        roles = pair.wait_settled(120)
-        check(roles["secondary"] == old_primary and roles["primary"] == new_primary,
-              f"unexpected roles after the failover: {roles}")
-        new_url = pair.node_url(new_primary)
-        sync = []
-        for _ in range(100):
-            sync = psql(new_url, "SELECT application_name || ' ' || sync_state FROM "
-                                 "pg_stat_replication")
-            if len(sync) == 1 and sync[0].split()[1] in ("sync", "quorum"):
-                break
-            time.sleep(0.2)
-        check(len(sync) == 1 and sync[0].split()[1] in ("sync", "quorum"),
-              f"the old primary is not a synchronous standby again: {sync}")
-        print(f"failover: {old_primary} rejoined as a synchronous standby "
-              f"{time.time() - killed_at:.1f} s after the kill "
-              f"({time.monotonic() - rejoin_start:.1f} s after writes were checked)", flush=True)
-        check(worst <= TARGET_SECONDS, f"writes came back after {worst:.1f} s, over the "
-              f"{TARGET_SECONDS:.0f} s target")
+    check.start(f"{what}: the old primary rejoins as the synchronous standby")
+    revive(old_primary)
+    roles = pair.wait_settled(120)
+    check(roles["secondary"] == old_primary and roles["primary"] == new_primary,
+          f"unexpected roles after the failover: {roles}")
+    check_synchronous(pair, check, new_primary)
+    print(f"failover: {what}: {old_primary} rejoined as the synchronous standby "
+          f"{time.time() - killed_at:.1f} s after the kill", flush=True)
+    check(worst <= TARGET_SECONDS, f"writes came back after {worst:.1f} s, over the "
+          f"{TARGET_SECONDS:.0f} s target")
+
+
+def main():
+    workdir = tempfile.mkdtemp(prefix="failover.")
+    check = Check()
+    pair = suite = None
+    try:
+        check.start("a primary and a synchronous standby under pg_auto_failover")
+        pair = HaPair.start(workdir)
+        pair.create_suite_database()
+
+        check.start("the suite SERVING on the pair's multi-host URL")
+        suite = UrlSuite.start_on(lambda role: pair.url(role, DATABASE), pair.url(db=DATABASE),
+                                  workdir, extra_env={"{SVC}_GRPC_HEALTH_INTERVAL": "200ms"})
+        admin = suite.call("identity", "identity.v1.IdentityService/Login", {
+            "email": suite.admin_email, "password": suite.admin_password})["sessionToken"]
+
+        # The postmaster alone: its keeper is still there, restarts it as a standby.
+        failover_round(pair, suite, admin, check, "SIGKILL of the primary's postmaster",
+                       kill=lambda node: os.kill(pair.postmaster_pid(node), signal.SIGKILL),
+                       revive=lambda node: None)
+        # The whole node, the other way round: keeper and postmaster (and every backend, one
+        # process group) at once, as when a machine dies; it comes back only when started.
+        failover_round(pair, suite, admin, check, "SIGKILL of the primary's whole node",
+                       kill=lambda node: os.killpg(os.getpgid(pair.postmaster_pid(node)),
+                                                   signal.SIGKILL),
+                       revive=pair.run_node)
     except (StepFailed, RpcError) as e:
-        for t in writers + watches:
-            t.stopping.set()
         report_failure("failover", e, suite)
         if pair:
             for name in ("monitor", "node1", "node2"):

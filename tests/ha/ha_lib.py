@@ -100,6 +100,10 @@ class HaPair:
         with open(os.path.join(self.dir, node, "postmaster.pid")) as f:
             return int(f.readline())
 
+    def run_node(self, node):
+        """Starts the keeper of `node` again (after its whole process group was killed)."""
+        run([self.tool, "run-node", self.dir, node])
+
     def wait_settled(self, within):
         """Waits until one node is primary and the other secondary, both settled; returns
         {"primary": name, "secondary": name}."""
