@@ -11,7 +11,9 @@ billing's Stripe webhook, questions CreateQuestion):
   4. tools/restore --to T rebuilds the database into a new cluster; the suite's services are
      started on it (the RTO: restore + services SERVING).
 Then every write acknowledged before T is in the restored database, no write begun after T
-is, and the suite serves reads and writes from the restore.
+is, and the suite serves reads and writes from the restore. Before that, tools/restore must
+refuse, with its reason, a target older than every backup, a directory that exists and a
+target past the end of the archive.
 
 Prints `drill: ...` figures, and `drill: FAILED at step '<step>': ...` on failure.
 """
@@ -115,6 +117,25 @@ def main():
         suite.stop()
         run([f"{tools}/pg", "stop", source])
         started.remove(source)
+
+        check.start("tools/restore refuses what it cannot do, and says why")
+        def refused(args, reason):
+            out = subprocess.run([f"{tools}/restore", "--backups", backups, "--port",
+                                  str(target_port), *args], capture_output=True, text=True,
+                                 timeout=300)
+            check(out.returncode != 0, f"tools/restore {args} succeeded")
+            check(reason in out.stderr, f"tools/restore {args}: want {reason!r}, got {out.stderr}")
+        before_backup = datetime.datetime.fromtimestamp(
+            target - 3600, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S+00")
+        refused(["--to", before_backup, os.path.join(workdir, "r1")], "no backup in")
+        os.makedirs(os.path.join(workdir, "r2"))
+        refused(["--to", target_text, os.path.join(workdir, "r2")], "exists")
+        # Past the archive's last commit: the server stops replay at the end of the archive.
+        after_archive = datetime.datetime.fromtimestamp(
+            time.time() + 3600, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S+00")
+        refused(["--to", after_archive, os.path.join(workdir, "r3")],
+                "recovery ended before configured recovery target was reached")
+        run([f"{tools}/pg", "stop", os.path.join(workdir, "r3")], check=False)
 
         check.start(f"tools/restore --to '{target_text}'")
         t0 = time.monotonic()
