@@ -20,6 +20,7 @@ Prints `drill: ...` figures, and `drill: FAILED at step '<step>': ...` on failur
 import datetime
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -197,4 +198,7 @@ def main():
 
 
 if __name__ == "__main__":
+    # Bazel's timeout sends SIGTERM first: leave through main's `finally`, which stops the
+    # clusters and servers this test started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     sys.exit(main())
