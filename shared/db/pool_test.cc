@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -241,6 +242,29 @@ TEST_F(HeldPoolOfOneTest, BrokenLeaseIsDiscardedAndReplaced) {
   ASSERT_TRUE(next.ok()) << next.status();
   EXPECT_FALSE(next->reused());
   EXPECT_NE(BackendPid(*next), held_pid_);
+}
+
+// The URL of a high-availability pair lists every node and asks libpq for the read-write one
+// (target_session_attrs=read-write): the pool opens each connection from that URL, so a
+// connection goes to whichever listed node accepts writes now, past a node that is down. The
+// pool's own connect_timeout is added to the URL's parameters, not in place of them.
+TEST(ConnectionPoolTest, AMultiHostUrlConnectsToTheNodeThatAcceptsWrites) {
+  auto db = NewDatabase();
+  ASSERT_NE(db, nullptr);
+  std::string url = db->url();
+  const size_t at = url.find('@');
+  ASSERT_NE(at, std::string::npos) << url;
+  url.insert(at + 1, absl::StrCat("127.0.0.1:", ClosedPort(), ","));
+  url += absl::StrContains(url, "?") ? "&" : "?";
+  url += "target_session_attrs=read-write";
+  auto pool = NewPool(url, 2);
+  ASSERT_NE(pool, nullptr);
+  auto lease = pool->Checkout(absl::Now() + absl::Seconds(5));
+  ASSERT_TRUE(lease.ok()) << lease.status();
+  pqxx::nontransaction tx(lease->connection());
+  EXPECT_EQ(tx.exec1("SELECT current_database()")[0].as<std::string>(), db->name());
+  EXPECT_EQ(tx.exec1("SELECT pg_is_in_recovery()")[0].as<bool>(), false);
+  EXPECT_TRUE(pool->Healthy());
 }
 
 TEST(ConnectionPoolTest, TerminatedBackendIsDetectedAndReplaced) {

@@ -6,6 +6,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/random/random.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "pqxx/nontransaction"
 #include "pqxx/transaction"
@@ -123,6 +124,7 @@ absl::StatusOr<std::unique_ptr<Transaction>> Transaction::Begin(ConnectionPool& 
   std::unique_ptr<Transaction> tx(new Transaction(pool, std::move(lease), attempt));
   try {
     tx->reads_only_ = options.mode == TxMode::kAutocommitRead;
+    tx->writes_ = options.mode == TxMode::kReadWrite;
     tx->tx_ = BeginPqxx(tx->lease_.connection(), options, tx->prepared_);
     tx->deadline_ = options.deadline;
     const absl::Duration timeout = pool.config().statement_timeout;
@@ -164,6 +166,15 @@ absl::StatusOr<const Statement*> Transaction::Resolve(absl::string_view statemen
 
 absl::Status Transaction::Fail(const std::exception& e) {
   absl::Status status = StatusFromException(e);
+  // A read-write transaction refused as read-only (25006) ran on a standby: the connection
+  // reached a server that a failover has since demoted (libpq's target_session_attrs=read-write
+  // checks only when connecting). The caller may retry once the pool has replaced the
+  // connection with one to the new primary, so UNAVAILABLE, and the connection is dropped.
+  // In a READ ONLY transaction the same code is the caller's own mistake and stays INTERNAL.
+  if (writes_ && SqlStateOf(status) == "25006") {
+    status = absl::UnavailableError("the database server is read-only (a standby); retry");
+    status.SetPayload(kSqlStatePayload, absl::Cord("25006"));
+  }
   if (LeavesConnectionBroken(status) || !lease_.connection().is_open()) lease_.MarkBroken();
   if (failure_.ok()) failure_ = status;
   return status;

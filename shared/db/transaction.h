@@ -115,7 +115,8 @@ class Transaction {
   // the statement is planned per call).
   // Returns NOT_FOUND for an unregistered name, the mapped status of errors.h for a database
   // error (e.g. ALREADY_EXISTS, ABORTED, DEADLINE_EXCEEDED for the statement timeout,
-  // UNAVAILABLE when the connection broke; the connection is then replaced).
+  // UNAVAILABLE when the connection broke or, in a kReadWrite transaction, when the server
+  // turned out to be a read-only standby; the connection is then replaced).
   template <typename... Args>
   [[nodiscard]] absl::StatusOr<pqxx::result> Exec(absl::string_view statement_name,
                                                   const Args&... params) {
@@ -192,6 +193,7 @@ class Transaction {
   std::unique_ptr<pqxx::transaction_base> tx_;
   const bool prepared_;
   bool reads_only_ = false;  // kAutocommitRead: refuse statements that are not plain reads
+  bool writes_ = false;      // kReadWrite: a read-only refusal means the server is a standby
   absl::Time deadline_ = absl::InfiniteFuture();  // TxOptions.deadline in force
   const int attempt_;
   absl::Status failure_;

@@ -506,6 +506,40 @@ TEST_F(TransactionTest, BrokenConnectionMidTransactionIsUnavailableAndReplaced) 
   EXPECT_EQ(ValueOf(1), 42);
 }
 
+// A read-write transaction that lands on a read-only server (a standby that a failover
+// demoted, with the connection made before) is UNAVAILABLE and its connection is dropped, so
+// the caller's retry gets a new connection, which libpq's target_session_attrs=read-write
+// points at the primary. default_transaction_read_only makes the server refuse the write with
+// the same SQLSTATE (25006) a hot standby does. In a READ ONLY transaction the refusal is the
+// caller's bug: INTERNAL, connection kept.
+TEST_F(TransactionTest, AWriteRefusedAsReadOnlyIsUnavailableAndItsConnectionReplaced) {
+  pqxx::connection admin(db_->url());
+  pqxx::nontransaction(admin).exec(absl::StrCat(
+      "ALTER DATABASE ", admin.quote_name(db_->name()), " SET default_transaction_read_only = on"));
+  absl::Status status = RunInTransaction(*pool_, {}, [](Transaction& tx) -> absl::Status {
+    return tx.Exec("set", 1, 7).status();
+  });
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_EQ(SqlStateOf(status), "25006");
+  EXPECT_EQ(pool_->Stats().discarded, 1);
+  EXPECT_EQ(pool_->Stats().open, 0);
+
+  status = RunInTransaction(*pool_, ReadOnly(), [](Transaction& tx) -> absl::Status {
+    return tx.Exec("set", 1, 7).status();
+  });
+  EXPECT_EQ(status.code(), absl::StatusCode::kInternal) << status;
+  EXPECT_EQ(pool_->Stats().discarded, 1);
+
+  pqxx::nontransaction(admin).exec(absl::StrCat(
+      "ALTER DATABASE ", admin.quote_name(db_->name()), " RESET default_transaction_read_only"));
+  pool_ = NewPool(/*prepared=*/true, /*size=*/4);  // sessions made after the reset
+  status = RunInTransaction(*pool_, {}, [](Transaction& tx) -> absl::Status {
+    return tx.Exec("set", 1, 7).status();
+  });
+  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_EQ(ValueOf(1), 7);
+}
+
 // A commit whose connection dies under it may or may not have happened: UNKNOWN, and the
 // body is not run again (it might apply twice).
 TEST_F(TransactionTest, CommitWithUnknownOutcomeIsNotRetried) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks the rendered Kubernetes manifests of deploy/k8s against the binaries' sources.
 
-Usage: check_manifests.py REPO_ROOT OVERLAY_DIR...
+Usage: check_manifests.py REPO_ROOT OVERLAY_DIR...  (dev, prod, prod-ha)
 
 Each overlay is rendered with `kubectl kustomize`; then, for every workload:
   - every service listens on all interfaces (<PREFIX>_LISTEN_HOST 0.0.0.0 or ::; the binaries
@@ -23,13 +23,22 @@ Each overlay is rendered with `kubectl kustomize`; then, for every workload:
     TOKEN, DATABASE_URL or KEY comes from a secretKeyRef, no ConfigMap has such a key or a URL
     with a password, and no Secret object is rendered from the repository at all;
   - every container has requests and limits and runs non-root, with a read-only root
-    filesystem and no privilege escalation; prod runs at least two replicas (Deployment and
-    HorizontalPodAutoscaler); the grace period exceeds the drain timeout; each service has
-    its Service, PodDisruptionBudget, HorizontalPodAutoscaler and NetworkPolicy.
+    filesystem and no privilege escalation; prod (and prod-*) runs at least two replicas
+    (Deployment and HorizontalPodAutoscaler); the grace period exceeds the drain timeout; each
+    service has its Service, PodDisruptionBudget, HorizontalPodAutoscaler and NetworkPolicy.
+An overlay named *-ha must run its database as a CloudNativePG Cluster (postgresql.cnpg.io/v1),
+and every Cluster rendered anywhere is checked: at least 3 instances; a synchronous standby
+(minSyncReplicas >= 1, or the synchronous stanza with number >= 1), fewer than the standbys
+there are; instance requests and limits; WAL archiving and base backups to object storage
+(barmanObjectStore with a destinationPath, WAL compression and credentials only from Secrets)
+with a ScheduledBackup of that Cluster; every service and the migration Job pointed at its
+read-write Service (PGHOST <cluster>-rw, libpq's own variable: the database-url Secrets carry
+no host there); a NetworkPolicy that admits each of them to the instances on 5432.
 Then it proves the checks can fail: mutated copies of the rendered dev overlay (an unknown
 variable, a plain-text secret, a probe on the wrong port, one prod replica, no limits, a
-writable root filesystem, a probe on a TLS port, a TLS key outside a Secret volume)
-must each be rejected.
+writable root filesystem, a probe on a TLS port, a TLS key outside a Secret volume), and of
+prod-ha (one instance, no synchronous standby, no ScheduledBackup, an inline backup key, a
+service on the read-only Service) must each be rejected.
 
 Writes a JUnit XML report to $XML_OUTPUT_FILE (one test case per check) when set, prints
 failures, exits 1 if any.
@@ -52,6 +61,11 @@ SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|DATABASE_URL|KEY")
 URL_WITH_PASSWORD = re.compile(r"://[^/@\s:]+:[^/@\s]+@")
 LITERAL = re.compile(r'"([A-Z][A-Z0-9_]*)"')
 DEFAULT_DRAIN_SECONDS = 20  # shared/rpc/config.h
+# libpq's own environment variables: every binary that links shared/db (libpq) reads them
+# for what its DATABASE_URL leaves out (libpq's "Environment Variables").
+LIBPQ_ENV = {"PGHOST", "PGPORT", "PGDATABASE", "PGSSLMODE", "PGTARGETSESSIONATTRS",
+             "PGAPPNAME", "PGCONNECT_TIMEOUT", "PGSSLROOTCERT"}
+CNPG_API = "postgresql.cnpg.io/v1"
 
 
 def read(path):
@@ -93,14 +107,15 @@ class SourceTruth:
                  if p.endswith((".cc", ".h")) and not p.endswith("_test.cc")
                  and "/testing/" not in p and os.path.basename(p) != "errors.h"]
         own = literals(files)
-        names = own | self.db | self.rpc_generic | {f"{prefix}_{n}" for n in self.rpc_generic}
+        names = (own | self.db | LIBPQ_ENV | self.rpc_generic
+                 | {f"{prefix}_{n}" for n in self.rpc_generic})
         if any("LoadClientTlsConfig" in read(p) for p in files):
             names |= self.tls
         self.cache[svc] = (prefix, names)
         return self.cache[svc]
 
     def migrate(self):
-        return literals([os.path.join(self.root, "shared/db/migrate/migrate_main.cc")])
+        return literals([os.path.join(self.root, "shared/db/migrate/migrate_main.cc")]) | LIBPQ_ENV
 
 
 def render(overlay):
@@ -307,7 +322,7 @@ def check(docs, overlay_name, truth):
         problems = []
         hpas = [h for h in by_kind.get("HorizontalPodAutoscaler", [])
                 if h["spec"]["scaleTargetRef"]["name"] == name]
-        if overlay_name == "prod":
+        if overlay_name.split("-")[0] == "prod":
             if doc["spec"].get("replicas", 1) < 2:
                 problems.append(f"prod replicas {doc['spec'].get('replicas', 1)} < 2")
             for h in hpas:
@@ -346,11 +361,197 @@ def check(docs, overlay_name, truth):
     return results
 
 
+def workload_env(docs, kind, name):
+    """The plain environment of a workload's first container: env values and its ConfigMaps'."""
+    configmaps = {d["metadata"]["name"]: d.get("data", {}) or {} for d in docs
+                  if d["kind"] == "ConfigMap"}
+    for d in docs:
+        if d["kind"] == kind and d["metadata"]["name"] == name:
+            c = d["spec"]["template"]["spec"]["containers"][0]
+            env = {}
+            for ref in c.get("envFrom", []) or []:
+                env.update({k: str(v) for k, v in
+                            configmaps.get(ref.get("configMapRef", {}).get("name"), {}).items()})
+            for e in c.get("env", []) or []:
+                if "value" in e:
+                    env[e["name"]] = str(e["value"])
+            return env
+    return {}
+
+
+def secret_refs_only(value, path=""):
+    """Paths under a credentials block that hold something other than a {name, key} Secret
+    reference (an inline key)."""
+    bad = []
+    if isinstance(value, dict):
+        if set(value) >= {"name", "key"} and all(isinstance(v, str) for v in value.values()):
+            return []
+        for k, v in value.items():
+            if k == "inheritFromIAMRole" or k == "inheritFromAzureAD":
+                continue
+            bad += secret_refs_only(v, f"{path}.{k}")
+    else:
+        bad.append(path)
+    return bad
+
+
+def check_database(docs, overlay_name):
+    """The CloudNativePG Cluster(s) of an overlay: returns a list of (check name, [problems])."""
+    results = []
+    clusters = [d for d in docs if d.get("kind") == "Cluster" and d.get("apiVersion") == CNPG_API]
+    if overlay_name.endswith("-ha") and not clusters:
+        results.append((f"{overlay_name}: the database is a CloudNativePG Cluster",
+                        [f"no {CNPG_API} Cluster is rendered"]))
+    for cl in clusters:
+        name = cl["metadata"]["name"]
+        spec = cl.get("spec", {}) or {}
+        problems = []
+        instances = spec.get("instances", 1)
+        if instances < 3:
+            problems.append(f"instances {instances} < 3")
+        sync = (spec.get("postgresql", {}) or {}).get("synchronous")
+        if sync is not None:
+            number = sync.get("number", 0)
+            if sync.get("method") not in ("any", "first") or number < 1:
+                problems.append(f"postgresql.synchronous {sync}: no synchronous standby")
+            elif number >= instances:
+                problems.append(f"synchronous number {number} >= instances {instances}")
+        else:
+            lo, hi = spec.get("minSyncReplicas", 0), spec.get("maxSyncReplicas", 0)
+            if lo < 1 or hi < lo:
+                problems.append(f"minSyncReplicas {lo}, maxSyncReplicas {hi}: COMMIT would not "
+                                f"wait for any standby")
+            elif hi >= instances:
+                problems.append(f"maxSyncReplicas {hi} >= instances {instances}")
+        res = spec.get("resources", {}) or {}
+        for part in ("requests", "limits"):
+            for r in ("cpu", "memory"):
+                if not (res.get(part) or {}).get(r):
+                    problems.append(f"instances have no {part}.{r}")
+        results.append((f"{overlay_name}: Cluster {name}: instances and synchronous standby",
+                        problems))
+
+        problems = []
+        store = ((spec.get("backup", {}) or {}).get("barmanObjectStore")) or {}
+        if not store.get("destinationPath"):
+            problems.append("no backup.barmanObjectStore.destinationPath: WAL is archived nowhere")
+        if not (store.get("wal", {}) or {}).get("compression"):
+            problems.append("WAL archiving without compression")
+        creds = [k for k in ("s3Credentials", "azureCredentials", "googleCredentials") if k in store]
+        if store and not creds:
+            problems.append("backup.barmanObjectStore has no credentials")
+        for k in creds:
+            for path in secret_refs_only(store[k], k):
+                problems.append(f"backup credential {path} is not a Secret reference")
+        schedules = [d for d in docs if d.get("kind") == "ScheduledBackup"
+                     and d.get("apiVersion") == CNPG_API
+                     and ((d.get("spec", {}) or {}).get("cluster", {}) or {}).get("name") == name]
+        if not schedules:
+            problems.append(f"no ScheduledBackup of Cluster {name}")
+        for sb in schedules:
+            fields = str(sb["spec"].get("schedule", "")).split()
+            if len(fields) != 6:
+                problems.append(f"ScheduledBackup {sb['metadata']['name']} schedule "
+                                f"{sb['spec'].get('schedule')!r} is not a 6-field cron "
+                                f"(seconds first)")
+            if sb["spec"].get("method", "barmanObjectStore") != "barmanObjectStore":
+                problems.append(f"ScheduledBackup {sb['metadata']['name']} method "
+                                f"{sb['spec'].get('method')} does not go to the object store")
+        results.append((f"{overlay_name}: Cluster {name}: WAL archive and scheduled backups",
+                        problems))
+
+        problems = []
+        users = [(d["kind"], d["metadata"]["name"]) for d in docs
+                 if d["kind"] in ("Deployment", "Job")]
+        for kind, wname in users:
+            env = workload_env(docs, kind, wname)
+            host = env.get("PGHOST")
+            if host not in (f"{name}-rw", f"{name}-rw.{cl['metadata'].get('namespace')}"):
+                problems.append(f"{kind} {wname}: PGHOST is {host!r}, not the read-write "
+                                f"Service {name}-rw")
+            if env.get("DB_PREPARED_STATEMENTS") == "false" and kind == "Deployment":
+                problems.append(f"{kind} {wname}: DB_PREPARED_STATEMENTS false, but "
+                                f"{name}-rw is PostgreSQL itself, not PgBouncer")
+        selector = {"cnpg.io/cluster": name}
+        admitted = set()
+        for p in docs:
+            if p["kind"] != "NetworkPolicy":
+                continue
+            if (p["spec"]["podSelector"].get("matchLabels") or {}) != selector:
+                continue
+            for rule in p["spec"].get("ingress", []):
+                if not any(rp.get("port") == 5432 for rp in rule.get("ports", [])):
+                    continue
+                for src in rule.get("from", []):
+                    label = ((src.get("podSelector") or {}).get("matchLabels") or {}).get(
+                        "app.kubernetes.io/name")
+                    if label:
+                        admitted.add(label)
+        for kind, wname in users:
+            if wname not in admitted:
+                problems.append(f"no NetworkPolicy admits {wname} to the {name} instances on 5432")
+        results.append((f"{overlay_name}: Cluster {name}: services on its read-write Service",
+                        problems))
+    return results
+
+
 def container(docs, kind, name):
     for d in docs:
         if d["kind"] == kind and d["metadata"]["name"] == name:
             return d, d["spec"]["template"]["spec"]["containers"][0]
     raise KeyError(name)
+
+
+def database_mutations(prod_ha):
+    """Each mutation of the rendered prod-ha overlay must make check_database() fail."""
+    def cluster(docs):
+        return next(d for d in docs if d["kind"] == "Cluster")
+
+    def one_instance(docs):
+        cluster(docs)["spec"]["instances"] = 1
+
+    def no_sync_standby(docs):
+        spec = cluster(docs)["spec"]
+        spec.pop("minSyncReplicas", None)
+        spec.pop("maxSyncReplicas", None)
+        spec.setdefault("postgresql", {}).pop("synchronous", None)
+
+    def no_scheduled_backup(docs):
+        docs[:] = [d for d in docs if d["kind"] != "ScheduledBackup"]
+
+    def inline_backup_key(docs):
+        cluster(docs)["spec"]["backup"]["barmanObjectStore"]["s3Credentials"][
+            "secretAccessKey"] = "AKIA-not-a-reference"
+
+    def service_on_read_only(docs):
+        for d in docs:
+            if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "questions-config":
+                d["data"]["PGHOST"] = "suite-db-ro"
+
+    cases = [
+        (one_instance, "instances 1 < 3"),
+        (no_sync_standby, "COMMIT would not wait for any standby"),
+        (no_scheduled_backup, "no ScheduledBackup of Cluster suite-db"),
+        (inline_backup_key, "backup credential s3Credentials.secretAccessKey is not a Secret"),
+        (service_on_read_only, "Deployment questions: PGHOST is 'suite-db-ro'"),
+    ]
+    out = []
+    for mutate, expected in cases:
+        name = f"self-test: prod-ha {mutate.__name__} is rejected"
+        if prod_ha is None:
+            out.append((name, ["the prod-ha overlay did not render, so this self-test could not run"]))
+            continue
+        docs = copy.deepcopy(prod_ha)
+        try:
+            mutate(docs)
+        except (KeyError, IndexError, TypeError, StopIteration) as error:
+            out.append((name, [f"could not apply the mutation: {error!r}"]))
+            continue
+        problems = [line for _, p in check_database(docs, "prod-ha") for line in p]
+        hit = any(expected in line for line in problems)
+        out.append((name, [] if hit else [f"expected a failure containing {expected!r}, got "
+                                          f"{problems}"]))
+    return out
 
 
 def mutations(dev, prod, truth):
@@ -469,9 +670,12 @@ def main():
             continue
         results.append((f"{name}: kubectl kustomize renders", []))
         results.extend(check(rendered[name], name, truth))
+        results.extend(check_database(rendered[name], name))
     if "dev" in rendered:
         # Only meaningful when the real manifests pass: otherwise a failure proves nothing.
         results.extend(mutations(rendered["dev"], rendered.get("prod"), truth))
+    if any(os.path.basename(o.rstrip("/")) == "prod-ha" for o in overlays):
+        results.extend(database_mutations(rendered.get("prod-ha")))
 
     return check_report.report("deploy_manifests", results)
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Renders deploy/k8s/overlays/{dev,prod} with `kubectl kustomize` and checks them against the
+# Renders deploy/k8s/overlays/{dev,prod,prod-ha} with `kubectl kustomize` and checks them against the
 # binaries' sources (see check_manifests.py for every rule). Runs under tools/test, which sets
 # SUITE_REPO_ROOT; otherwise the repository is found through the runfiles' symlinks. Tagged
 # "external" (never cached) because a service may read a new variable from any of its
@@ -19,4 +19,5 @@ python3 -c 'import yaml' 2>/dev/null || { echo "python3-yaml is not installed (t
 # kustomize refuses files reached through symlinks that leave the kustomization root, which
 # is what runfiles are: render the repository's own copy.
 exec python3 "$here/tests/deploy/check_manifests.py" "$root" \
-  "$root/deploy/k8s/overlays/dev" "$root/deploy/k8s/overlays/prod"
+  "$root/deploy/k8s/overlays/dev" "$root/deploy/k8s/overlays/prod" \
+  "$root/deploy/k8s/overlays/prod-ha"

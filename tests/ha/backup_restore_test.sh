@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs backup_restore_test.py (see there) with python3 from the runfiles.
+set -euo pipefail
+here="${TEST_SRCDIR:-$PWD/..}/${TEST_WORKSPACE:-suite}/tests/ha"
+# No __pycache__ beside the sources: runfiles are symlinks into the work tree.
+export PYTHONDONTWRITEBYTECODE=1
+exec python3 "$here/backup_restore_test.py"
