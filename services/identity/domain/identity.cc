@@ -382,9 +382,9 @@ absl::Status Identity::RevokeSession(const Principal& caller, const std::string&
   absl::StatusOr<Session> session = store_->GetSession(session_id);
   if (absl::IsNotFound(session.status())) return errors::SessionNotFound();
   if (!session.ok()) return session.status();
-  if (session->user_id != caller.user_id && !caller.IsAdmin()) {
-    return errors::PermissionDenied("only your own sessions");
-  }
+  // Another user's session is answered exactly as one that does not exist, so that no answer
+  // tells a member whether a session id is live.
+  if (session->user_id != caller.user_id && !caller.IsAdmin()) return errors::SessionNotFound();
   absl::Status revoked = store_->RevokeSession(session_id, clock_->Now());
   if (absl::IsNotFound(revoked)) return errors::SessionNotFound();
   return revoked;

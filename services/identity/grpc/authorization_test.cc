@@ -113,7 +113,7 @@ std::vector<Row> Rows() {
          r.set_session_id(x.session_id);
          return Invoke(&S::RevokeSession, s, t, r);
        },
-       Code::UNAUTHENTICATED, Code::PERMISSION_DENIED, Code::OK, Code::OK},
+       Code::UNAUTHENTICATED, Code::NOT_FOUND, Code::OK, Code::OK},
       {"RevokeAllSessions",
        [](S& s, const std::string& t, const Target& x) {
          pb::RevokeAllSessionsRequest r;

@@ -721,8 +721,10 @@ TEST_F(LoginTest, ListAndRevokeOwnSessionsButNotOthers) {
     if (s.session_id() != own.session_id()) revoke.set_session_id(s.session_id());
   }
   pb::RevokeSessionResponse revoked;
-  EXPECT_EQ(client_->stub().RevokeSession(Client::Bearer(bob).get(), revoke, &revoked).error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+  // Another member's live session is answered exactly as an unknown one (no existence oracle).
+  grpc::Status others_session =
+      client_->stub().RevokeSession(Client::Bearer(bob).get(), revoke, &revoked);
+  EXPECT_EQ(others_session.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_TRUE(client_->stub().RevokeSession(Client::Bearer(ada1).get(), revoke, &revoked).ok());
   // Revoked already: nothing live to revoke.
   EXPECT_EQ(client_->stub().RevokeSession(Client::Bearer(ada1).get(), revoke, &revoked).error_code(),
@@ -731,8 +733,12 @@ TEST_F(LoginTest, ListAndRevokeOwnSessionsButNotOthers) {
   EXPECT_EQ(Validate(ada2, &dead).error_code(), grpc::StatusCode::UNAUTHENTICATED);
   pb::RevokeSessionRequest unknown;
   unknown.set_session_id("00000000-0000-4000-8000-000000000000");
-  EXPECT_EQ(client_->stub().RevokeSession(Client::Bearer(bob).get(), unknown, &revoked).error_code(),
-            grpc::StatusCode::NOT_FOUND);
+  grpc::Status unknown_session =
+      client_->stub().RevokeSession(Client::Bearer(bob).get(), unknown, &revoked);
+  EXPECT_EQ(unknown_session.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(unknown_session.error_message(), others_session.error_message());
+  EXPECT_EQ(suite::rpc::ErrorInfoOf(suite::rpc::FromGrpcStatus(unknown_session))->reason,
+            suite::rpc::ErrorInfoOf(suite::rpc::FromGrpcStatus(others_session))->reason);
   pb::RevokeSessionRequest bad;
   bad.set_session_id("nope");
   grpc::Status s = client_->stub().RevokeSession(Client::Bearer(bob).get(), bad, &revoked);
