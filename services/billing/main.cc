@@ -15,12 +15,14 @@
 #include <vector>
 
 #include "billing/v1/billing_service.grpc.pb.h"
+#include "migrations/built_with.h"
 #include "services/billing/config.h"
 #include "services/billing/domain/billing.h"
 #include "services/billing/grpc/billing_service.h"
 #include "services/billing/http/webhook_server.h"
 #include "services/billing/storage/pg_storage.h"
 #include "shared/db/config.h"
+#include "shared/db/migrate/schema_guard.h"
 #include "shared/db/pool.h"
 #include "shared/identity_client/identity_authenticator.h"
 #include "shared/metrics/metrics.h"
@@ -91,7 +93,11 @@ int main(int argc, char** argv) {
       *server_config, {{&service, billing::v1::BillingService::service_full_name()}});
   if (!server.ok()) return Fail(1, "gRPC server", server.status());
   suite::db::ConnectionPool* pool_ptr = pool->get();
-  (*server)->FollowProbe([pool_ptr] { return pool_ptr->Healthy(); });
+  // Health also says NOT_SERVING while the database lacks a migration of this build.
+  suite::db::migrate::SchemaGuard schema_guard(pool_ptr, "billing",
+                                              suite::migrations::BuiltWith({"core", "billing"}));
+  (*server)->FollowProbe(
+      [pool_ptr, &schema_guard] { return pool_ptr->Healthy() && schema_guard.Check(); });
   suite::rpc::WriteLogLine({{"severity", "INFO"},
                             {"event", "billing.started"},
                             {"grpc_port", (*server)->port()},

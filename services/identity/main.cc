@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "identity/v1/identity_service.grpc.pb.h"
+#include "migrations/built_with.h"
 #include "services/identity/config.h"
 #include "services/identity/domain/clock.h"
 #include "services/identity/domain/identity.h"
@@ -20,6 +21,7 @@
 #include "services/identity/storage/pg_store.h"
 #include "services/identity/storage/revocation_feed.h"
 #include "shared/db/config.h"
+#include "shared/db/migrate/schema_guard.h"
 #include "shared/db/pool.h"
 #include "shared/metrics/metrics.h"
 #include "shared/metrics/batched_read_metrics.h"
@@ -84,7 +86,11 @@ int Run(int argc, char** argv) {
   suite::identity::PgRevocationFeed* feed = revocations->get();
   (*server)->AtDrain([feed] { feed->Stop(); });
   suite::db::ConnectionPool* p = pool->get();
-  (*server)->FollowProbe([p] { return p->Healthy(); });
+  // Health also says NOT_SERVING while the database lacks a migration of this build.
+  suite::db::migrate::SchemaGuard schema_guard(p, "identity",
+                                              suite::migrations::BuiltWith({"core", "identity"}));
+  (*server)->FollowProbe(
+      [p, &schema_guard] { return p->Healthy() && schema_guard.Check(); });
   (*server)->Run();
   return 0;
 }

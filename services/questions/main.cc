@@ -22,11 +22,13 @@
 
 #include "absl/strings/numbers.h"
 #include "questions/v1/questions_service.grpc.pb.h"
+#include "migrations/built_with.h"
 #include "services/questions/domain/question_bank.h"
 #include "services/questions/grpc/billing_entitlements.h"
 #include "services/questions/grpc/service.h"
 #include "services/questions/storage/pg_store.h"
 #include "shared/db/config.h"
+#include "shared/db/migrate/schema_guard.h"
 #include "shared/db/pool.h"
 #include "shared/identity_client/identity_authenticator.h"
 #include "shared/metrics/metrics.h"
@@ -109,7 +111,11 @@ int main(int argc, char** argv) {
                             {"port", (*server)->port()}});
   // Health follows the database: NOT_SERVING while it does not answer.
   suite::db::ConnectionPool* raw_pool = pool->get();
-  (*server)->FollowProbe([raw_pool] { return raw_pool->Healthy(); });
+  // Health also says NOT_SERVING while the database lacks a migration of this build.
+  suite::db::migrate::SchemaGuard schema_guard(raw_pool, "questions",
+                                              suite::migrations::BuiltWith({"core", "questions"}));
+  (*server)->FollowProbe(
+      [raw_pool, &schema_guard] { return raw_pool->Healthy() && schema_guard.Check(); });
   (*server)->Run();
   suite::rpc::WriteLogLine({{"severity", "INFO"}, {"event", "questions.stopped"}});
   return 0;

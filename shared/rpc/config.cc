@@ -31,13 +31,14 @@ struct Setting {
 constexpr absl::string_view kAddr = "GRPC_ADDR";
 constexpr absl::string_view kPort = "GRPC_PORT";
 constexpr absl::string_view kDrain = "GRPC_DRAIN_TIMEOUT";
+constexpr absl::string_view kLameDuck = "GRPC_LAME_DUCK";
 constexpr absl::string_view kMaxMessage = "GRPC_MAX_MESSAGE_BYTES";
 constexpr absl::string_view kHealthInterval = "GRPC_HEALTH_INTERVAL";
 constexpr absl::string_view kHandlerThreads = "GRPC_HANDLER_THREADS";
 constexpr absl::string_view kMaxCallsInFlight = "GRPC_MAX_CALLS_IN_FLIGHT";
 constexpr absl::string_view kAllNames[] = {kAddr,           kPort,           kDrain,
-                                           kMaxMessage,     kHealthInterval, kHandlerThreads,
-                                           kMaxCallsInFlight};
+                                           kLameDuck,       kMaxMessage,     kHealthInterval,
+                                           kHandlerThreads, kMaxCallsInFlight};
 // Environment-only settings (no flags): never in kAllNames, so Find sees no flag for them.
 constexpr absl::string_view kTlsCert = "TLS_CERT_FILE";
 constexpr absl::string_view kTlsKey = "TLS_KEY_FILE";
@@ -164,6 +165,22 @@ absl::StatusOr<absl::Duration> ParsePositiveDuration(const Setting& s) {
   return d;
 }
 
+// As ParsePositiveDuration, but zero is allowed (a setting that can be switched off).
+absl::StatusOr<absl::Duration> ParseNonNegativeDuration(const Setting& s) {
+  if (s.value == "0") return absl::ZeroDuration();
+  absl::Duration d;
+  int64_t seconds = 0;
+  if (absl::SimpleAtoi(s.value, &seconds)) {
+    d = absl::Seconds(seconds);
+  } else if (!absl::ParseDuration(s.value, &d)) {
+    return Invalid(s.source, s.value, "must be a duration such as 2s, 1500ms or 0");
+  }
+  if (d < absl::ZeroDuration() || d == absl::InfiniteDuration()) {
+    return Invalid(s.source, s.value, "must be zero or a positive, finite duration");
+  }
+  return d;
+}
+
 }  // namespace
 
 absl::optional<std::string> SystemEnv(absl::string_view name) {
@@ -238,6 +255,11 @@ absl::StatusOr<ServerConfig> LoadServerConfig(absl::string_view service_prefix,
     absl::StatusOr<absl::Duration> d = ParsePositiveDuration(*s);
     if (!d.ok()) return d.status();
     config.drain_timeout = *d;
+  }
+  if (absl::optional<Setting> s = Find(kLameDuck, *flags, prefix, env); s.has_value()) {
+    absl::StatusOr<absl::Duration> d = ParseNonNegativeDuration(*s);
+    if (!d.ok()) return d.status();
+    config.lame_duck = *d;
   }
   if (absl::optional<Setting> s = Find(kHealthInterval, *flags, prefix, env); s.has_value()) {
     absl::StatusOr<absl::Duration> d = ParsePositiveDuration(*s);

@@ -13,7 +13,12 @@
 //                                                          service's own doors such as billing's
 //                                                          webhooks ("127.0.0.1"; "0.0.0.0" or "::"
 //                                                          = every interface, as deploy/k8s sets it)
-//   --grpc_drain_timeout=D      GRPC_DRAIN_TIMEOUT         drain deadline on SIGTERM (20s)
+//   --grpc_lame_duck=D          GRPC_LAME_DUCK             on SIGTERM, how long the server says NOT_SERVING
+//                                                          while still serving, so health-watching
+//                                                          clients move to other replicas before the
+//                                                          listener closes (2s; 0 = none)
+//   --grpc_drain_timeout=D      GRPC_DRAIN_TIMEOUT         drain deadline on SIGTERM, after the lame
+//                                                          duck (20s)
 //   --grpc_max_message_bytes=N  GRPC_MAX_MESSAGE_BYTES     largest message received or sent (4 MiB)
 //   --grpc_health_interval=D    GRPC_HEALTH_INTERVAL       how often health probes run (2s)
 //   --grpc_handler_threads=N    GRPC_HANDLER_THREADS       threads of the BlockingExecutor that runs the
@@ -78,7 +83,12 @@ struct ServerConfig {
   // The IP address (no brackets, e.g. "127.0.0.1", "0.0.0.0", "::") the other ports bind: the
   // metrics endpoint and a service's own listeners. Loopback unless LISTEN_HOST says otherwise.
   std::string listen_host = "127.0.0.1";
-  // How long in-flight calls may run on after SIGTERM before they are cancelled.
+  // On SIGTERM, how long the server goes on serving every call while its health says
+  // NOT_SERVING: clients that balance over several replicas and watch health (round_robin with
+  // healthCheckConfig, rpc/channel.h) stop picking it and send their next calls elsewhere, so
+  // closing the listener afterwards fails none of them. Zero skips it (tests that stop fast).
+  absl::Duration lame_duck = absl::Seconds(2);
+  // How long in-flight calls may run on after the lame duck before they are cancelled.
   absl::Duration drain_timeout = absl::Seconds(20);
   // Largest message, in bytes, the server receives or sends.
   int max_message_bytes = 4 * 1024 * 1024;
@@ -128,7 +138,7 @@ std::string JoinHostPort(absl::string_view host, int port);
 //
 // Returns INVALID_ARGUMENT naming the variable or flag when a value does not parse or is out of
 // range (LISTEN_HOST that is not an IPv4 or IPv6 address, port beyond 65535, address without a
-// port, negative or zero duration, message size outside 1 KiB..1 GiB), when a `--grpc_` flag is unknown or has no value, when TLS_KEY_FILE is
+// port, negative or zero duration (negative for GRPC_LAME_DUCK), message size outside 1 KiB..1 GiB), when a `--grpc_` flag is unknown or has no value, when TLS_KEY_FILE is
 // missing while TLS_CERT_FILE is set (or the other way round), or TLS_CLIENT_CA_FILE is set
 // without a server certificate. Does not open the files. Thread-safe if `env` is.
 absl::StatusOr<ServerConfig> LoadServerConfig(absl::string_view service_prefix,

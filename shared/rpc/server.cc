@@ -250,6 +250,22 @@ void GrpcServer::Run() {
   WriteLogLine({{"severity", "INFO"},
                 {"event", "server.shutdown_requested"},
                 {"by", by_signal ? "signal" : "request"}});
+  if (config_.lame_duck > absl::ZeroDuration()) {
+    // Lame duck: NOT_SERVING (and no probe to bring it back) while every call is still
+    // served, so health-watching clients pick other replicas before the listener closes.
+    std::unique_ptr<ServingStatusFollower> follower;
+    {
+      absl::MutexLock lock(&mu_);
+      SetHealthStatuses(false);
+      shutting_down_ = true;
+      follower = std::move(follower_);
+    }
+    if (follower != nullptr) follower->Stop();
+    WriteLogLine({{"severity", "INFO"},
+                  {"event", "server.lame_duck"},
+                  {"lame_duck_ms", absl::ToInt64Milliseconds(config_.lame_duck)}});
+    absl::SleepFor(config_.lame_duck);
+  }
   Shutdown();
 }
 

@@ -15,8 +15,9 @@
 //     return 0;
 //   }
 //
-// On SIGTERM/SIGINT (or RequestShutdown): every health status becomes NOT_SERVING, the
-// listener closes and new calls are refused, in-flight calls get up to drain_timeout to finish
+// On SIGTERM/SIGINT (or RequestShutdown): every health status becomes NOT_SERVING while calls
+// are still served for config.lame_duck (clients watching health move to other replicas), then
+// the listener closes and new calls are refused, in-flight calls get up to drain_timeout to finish
 // and are cancelled after it, then Run returns. Handlers that run long should watch
 // IsCancelled() on their context, since gRPC cannot stop a running handler body. The suite's
 // services are on the callback API with their blocking work on a BlockingExecutor
@@ -110,8 +111,9 @@ class GrpcServer {
   // thread that drains; they must not call Shutdown. Thread-safe.
   void AtDrain(std::function<void()> hook);
 
-  // Run blocks until SIGTERM/SIGINT (with handle_signals) or RequestShutdown, then drains as
-  // Shutdown does and returns. Call from one thread, once.
+  // Run blocks until SIGTERM/SIGINT (with handle_signals) or RequestShutdown, then says
+  // NOT_SERVING for config.lame_duck while still serving, drains as Shutdown does and returns.
+  // Call from one thread, once.
   void Run();
 
   // RequestShutdown makes Run return after draining, as SIGTERM does. Returns at once.

@@ -126,6 +126,8 @@ ServerConfig LoopbackConfig() {
   config.listen_address = "127.0.0.1:0";
   config.drain_timeout = absl::Seconds(3);
   config.health_interval = absl::Milliseconds(20);
+  // The drain tests stop at once; the lame-duck test sets its own.
+  config.lame_duck = absl::ZeroDuration();
   // Every test also runs the plaintext health port, which must say what the main port says.
   config.health_port = 0;
   return config;
@@ -512,6 +514,52 @@ TEST_F(ServerTest, DrainLetsInFlightCallFinishRefusesNewOnesAndReturns) {
   EXPECT_TRUE(slow_status.ok()) << slow_status.error_message();
   EXPECT_LT(absl::Now() - shutdown_start, absl::Seconds(3));  // the drain deadline
   EXPECT_TRUE(logs_.WaitForLine({"server.stopped"}).has_value());
+}
+
+// On SIGTERM a replica first turns NOT_SERVING while still serving every call (new ones too),
+// so that clients watching health move to another replica before its listener closes; a probe
+// saying "healthy" cannot bring it back; then it drains as usual.
+TEST_F(ServerTest, LameDuckIsNotServingYetServesEveryCallThenDrains) {
+  server_.reset();
+  ServerConfig config = LoopbackConfig();
+  config.lame_duck = absl::Seconds(3);
+  StartServer(config, /*handle_signals=*/false);
+  server_->FollowProbe([] { return true; });
+  ASSERT_TRUE(WaitForHealth(HealthCheckResponse::SERVING));
+
+  const absl::Time shutdown_start = absl::Now();
+  std::thread runner([&] { server_->Run(); });
+  server_->RequestShutdown();
+  ASSERT_TRUE(logs_.WaitForLine({"server.lame_duck", "\"lame_duck_ms\":3000"}).has_value());
+  EXPECT_TRUE(WaitForHealth(HealthCheckResponse::NOT_SERVING));
+  for (int i = 0; i < 5; ++i) {
+    channel_ = NewChannel();  // a new connection: the listener is still open
+    grpc::ClientContext context;
+    SetDeadline(&context, absl::Seconds(2));
+    tv1::EchoResponse response;
+    grpc::Status status = Echo(&context, "lame duck", &response);
+    EXPECT_TRUE(status.ok()) << status.error_code() << " " << status.error_message();
+    EXPECT_EQ(Check(""), HealthCheckResponse::NOT_SERVING);
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  if (absl::Now() - shutdown_start < absl::Milliseconds(2900)) {
+    // Lines after the lame duck's (the replaced server of SetUp drained before it).
+    bool after_lame_duck = false;
+    for (const std::string& line : logs_.Lines()) {
+      after_lame_duck |= line.find("server.lame_duck") != std::string::npos;
+      EXPECT_FALSE(after_lame_duck && line.find("server.draining") != std::string::npos)
+          << "the drain began before the lame duck ended";
+    }
+  }
+
+  runner.join();
+  EXPECT_GE(absl::Now() - shutdown_start, absl::Seconds(3));
+  EXPECT_TRUE(logs_.WaitForLine({"server.stopped"}).has_value());
+  channel_ = NewChannel();
+  grpc::ClientContext context;
+  SetDeadline(&context, absl::Seconds(1));
+  tv1::EchoResponse response;
+  EXPECT_EQ(Echo(&context, "after", &response).error_code(), grpc::StatusCode::UNAVAILABLE);
 }
 
 TEST_F(ServerTest, CallsBeyondTheLimitInFlightAreAnsweredResourceExhaustedWithoutRunning) {

@@ -90,6 +90,18 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(absl::string_view add
   if (tls.enabled() && !tls.server_name.empty()) {
     args.SetSslTargetNameOverride(tls.server_name);
   }
+  bool has_service_config = false;
+  const grpc_channel_args c_args = args.c_channel_args();
+  for (size_t i = 0; i < c_args.num_args; ++i) {
+    has_service_config |= std::string(c_args.args[i].key) == GRPC_ARG_SERVICE_CONFIG;
+  }
+  if (!has_service_config) {
+    args.SetServiceConfigJSON(std::string(kReplicatedServiceConfig));
+    // A replaced replica comes back on the same address within seconds; gRPC's default backoff
+    // (up to 120 s) would leave its subchannel idle long after, and the next replica's lame
+    // duck would find no other READY one to move to.
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  }
   return grpc::CreateCustomChannel(std::string(address), *credentials, args);
 }
 

@@ -56,8 +56,18 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentialsFor(
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ChannelCredentialsFor(
     const ClientTlsConfig& tls);
 
-// MakeChannel opens a channel to `address` (host:port) with ChannelCredentialsFor(tls), `args`,
-// and tls.server_name as the expected certificate name when set. The channel connects lazily:
+// The service config of the suite's channels between services: calls spread over every address
+// the target resolves to (a Kubernetes headless Service's pods, or "ipv4:h:p1,h:p2"), and a
+// replica whose grpc.health.v1 Watch says NOT_SERVING (the database is down, a migration is
+// missing, or it is in its lame duck before a shutdown, server.h) gets no new calls while
+// another is SERVING. That is what lets a rolling upgrade replace replicas without failing calls.
+inline constexpr absl::string_view kReplicatedServiceConfig =
+    R"({"loadBalancingConfig":[{"round_robin":{}}],"healthCheckConfig":{"serviceName":""}})";
+
+// MakeChannel opens a channel to `address` (a host:port or any gRPC target, e.g.
+// "dns:///identity:50051" or "ipv4:127.0.0.1:7001,127.0.0.1:7002") with
+// ChannelCredentialsFor(tls), `args`, kReplicatedServiceConfig unless `args` carries a service
+// config of its own, and tls.server_name as the expected certificate name when set. The channel connects lazily:
 // an unreachable address shows as UNAVAILABLE on the first call, not here. Returns
 // INVALID_ARGUMENT for an empty address or an unreadable file. Thread-safe.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(

@@ -170,9 +170,15 @@ TEST_F(TlsTest, AMutualTlsServerIsProbedInPlaintextOnItsHealthPort) {
   };
   EXPECT_EQ(plaintext_check(server_->health_port()), "SERVING");
   EXPECT_EQ(plaintext_check(server_->port()), absl::StrCat("code ", grpc::UNAVAILABLE));
+  EXPECT_TRUE(Call(ClientTls("client")).ok());
   server_->SetServing(false);
   EXPECT_EQ(plaintext_check(server_->health_port()), "NOT_SERVING");
-  EXPECT_TRUE(Call(ClientTls("client")).ok());  // the TLS port itself is unchanged
+  // The TLS port says the same: a channel of MakeChannel watches health over TLS and sends no
+  // call to a replica that is NOT_SERVING (kReplicatedServiceConfig).
+  grpc::Status refused = Call(ClientTls("client"));
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE) << refused.error_message();
+  server_->SetServing(true);
+  EXPECT_TRUE(Call(ClientTls("client")).ok());
 }
 
 TEST_F(TlsTest, TlsServerAnswersAClientTrustingItsCa) {

@@ -23,7 +23,8 @@ import sys
 import check_report
 
 TEST_ONLY_PACKAGES = {"postgresql-15", "postgresql-contrib", "pgbouncer", "python3-yaml",
-                      "nodejs", "npm", "clang-14", "libclang-rt-14-dev"}  # clang: tools/fuzz
+                      "nodejs", "npm", "clang-14", "libclang-rt-14-dev",  # clang: tools/fuzz
+                      "prometheus"}  # promtool: tests/deploy:alerts_test
 # Packages debian:12-slim already has (Priority: required) that binaries commonly link.
 SLIM_BASE = {"libc6", "libstdc++6", "libgcc-s1", "zlib1g"}
 

@@ -24,8 +24,10 @@ Each overlay is rendered with `kubectl kustomize`; then, for every workload:
     with a password, and no Secret object is rendered from the repository at all;
   - every container has requests and limits and runs non-root, with a read-only root
     filesystem and no privilege escalation; prod (and prod-*) runs at least two replicas
-    (Deployment and HorizontalPodAutoscaler); the grace period exceeds the drain timeout; each
-    service has its Service, PodDisruptionBudget, HorizontalPodAutoscaler and NetworkPolicy.
+    (Deployment and HorizontalPodAutoscaler); the grace period exceeds the preStop pause + lame
+    duck + drain timeout; each service has its Service, PodDisruptionBudget,
+    HorizontalPodAutoscaler and NetworkPolicy; IDENTITY_ADDR and BILLING_ADDR name headless
+    Services (client-side balancing with health checking).
 An overlay named *-ha must run its database as a CloudNativePG Cluster (postgresql.cnpg.io/v1),
 and every Cluster rendered anywhere is checked: at least 3 instances; a synchronous standby
 (minSyncReplicas >= 1, or the synchronous stanza with number >= 1), fewer than the standbys
@@ -146,6 +148,15 @@ def duration_seconds(text):
         return None
     n = int(m.group(1))
     return {None: n, "s": n, "ms": n / 1000, "m": n * 60}[m.group(2)]
+
+
+def pre_stop_seconds(container_doc):
+    """Seconds a preStop `sleep N` holds the container before SIGTERM (0 without one)."""
+    command = (container_doc.get("lifecycle", {}).get("preStop", {}).get("exec", {})
+               .get("command", []))
+    if len(command) == 2 and os.path.basename(command[0]) == "sleep":
+        return duration_seconds(command[1]) or 0
+    return 0
 
 
 def pod_workloads(docs):
@@ -312,10 +323,29 @@ def check(docs, overlay_name, truth):
                     problems.append(f"{var} must be {port} and exposed as a containerPort")
             drain = duration_seconds(env.get(f"{prefix}_GRPC_DRAIN_TIMEOUT",
                                              env.get("GRPC_DRAIN_TIMEOUT", "20s")))
+            lame_duck = duration_seconds(env.get(f"{prefix}_GRPC_LAME_DUCK",
+                                                 env.get("GRPC_LAME_DUCK", "2s")))
+            pre_stop = pre_stop_seconds(c)
             grace = spec.get("terminationGracePeriodSeconds", 30)
-            if drain is None or not grace > drain:
+            if drain is None or lame_duck is None or not grace > pre_stop + lame_duck + drain:
                 problems.append(f"terminationGracePeriodSeconds {grace} does not exceed the "
-                                f"drain timeout {drain}s")
+                                f"preStop pause {pre_stop}s + lame duck {lame_duck}s + drain "
+                                f"timeout {drain}s")
+            # The services' channels balance over the callee's pods and watch their health
+            # (shared/rpc/tls.h): the name they call must resolve to the pods, i.e. name a
+            # headless Service, or a rolling upgrade of the callee fails calls.
+            for var in ("IDENTITY_ADDR", "BILLING_ADDR"):
+                if var in env:
+                    host = re.sub(r"^dns:///", "", str(env[var])).rsplit(":", 1)[0]
+                    host = host.split(".")[0]
+                    target = [s for s in by_kind.get("Service", [])
+                              if s["metadata"]["name"] == host]
+                    if not target:
+                        problems.append(f"{var}={env[var]} names no Service of the manifests")
+                    elif target[0]["spec"].get("clusterIP") != "None":
+                        problems.append(f"{var}={env[var]} names Service {host}, which is not "
+                                        f"headless (clusterIP: None): callers could not "
+                                        f"balance over its pods nor watch their health")
         result(f"Deployment {name}: probes, ports and drain", problems)
 
         # Replicas and companions.
@@ -616,6 +646,16 @@ def mutations(dev, prod, truth):
         container(docs, "Deployment", "identity")[0]["spec"]["template"]["spec"][
             "terminationGracePeriodSeconds"] = 10
 
+    def no_room_for_lame_duck(docs):
+        for d in docs:
+            if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "billing-config":
+                d["data"]["BILLING_GRPC_LAME_DUCK"] = "15s"
+
+    def callee_behind_virtual_ip(docs):
+        for d in docs:
+            if d["kind"] == "Service" and d["metadata"]["name"] == "identity":
+                del d["spec"]["clusterIP"]
+
     # Each mutation with the problem it must be rejected for.
     cases = [
         (unknown_variable, "IDENTITY_NO_SUCH_SETTING is set but the identity binary never reads it"),
@@ -627,7 +667,11 @@ def mutations(dev, prod, truth):
         (loopback_only, "BILLING_LISTEN_HOST is None: the binary would listen on loopback only"),
         (no_limits, "container migrate: no limits.cpu"),
         (writable_root, "container identity: readOnlyRootFilesystem is not true"),
-        (short_grace, "terminationGracePeriodSeconds 10 does not exceed the drain timeout"),
+        (short_grace, "terminationGracePeriodSeconds 10 does not exceed the preStop pause"),
+        (no_room_for_lame_duck, "terminationGracePeriodSeconds 35 does not exceed the preStop "
+                                "pause 5s + lame duck 15s + drain timeout 20s"),
+        (callee_behind_virtual_ip, "IDENTITY_ADDR=identity:50051 names Service identity, which "
+                                   "is not headless"),
         (one_prod_replica, "prod replicas 1 < 2"),
         (grpc_probe_on_tls_port, "readinessProbe targets the gRPC port 50051, which serves TLS"),
         (tls_without_health_port, "the gRPC port serves TLS and QUESTIONS_HEALTH_PORT is not set"),

@@ -113,6 +113,10 @@ std::shared_ptr<grpc::Channel> NewChannel(const std::string& address, int max_by
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(max_bytes);
   args.SetMaxSendMessageSize(max_bytes);
+  // One server per address here, observed as it is: without client-side health checking
+  // (MakeChannel's default), a NOT_SERVING server would get no call at all, its health
+  // included, and the tests would see the channel's refusal instead of the server's answer.
+  args.SetServiceConfigJSON(R"({"loadBalancingConfig":[{"pick_first":{}}]})");
   const absl::StatusOr<rpc::ClientTlsConfig> tls = rpc::LoadClientTlsConfig();
   absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
       tls.ok() ? rpc::MakeChannel(address, *tls, args) : tls.status();

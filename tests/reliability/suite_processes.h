@@ -108,6 +108,9 @@ class Suite {
                      {"IDENTITY_GRPC_PORT", std::to_string(identity_port_)},
                      {"IDENTITY_GRPC_HEALTH_INTERVAL", "100ms"},
                      {"IDENTITY_GRPC_DRAIN_TIMEOUT", "3s"},
+                     // These tests time the drain itself, from SIGTERM; the lame duck
+                     // before it is proved by tests/upgrade:rolling_upgrade_test.
+                     {"IDENTITY_GRPC_LAME_DUCK", "0"},
                      {"IDENTITY_BOOTSTRAP_ADMIN_EMAIL", kAdminEmail},
                      {"IDENTITY_BOOTSTRAP_ADMIN_PASSWORD", kAdminPassword},
                      {"IDENTITY_PAGE_TOKEN_SECRET", "identity-page-token-secret"},
@@ -125,6 +128,7 @@ class Suite {
                      {"BILLING_WEBHOOK_PORT", "0"},
                      {"BILLING_GRPC_HEALTH_INTERVAL", "100ms"},
                      {"BILLING_GRPC_DRAIN_TIMEOUT", "3s"},
+                     {"BILLING_GRPC_LAME_DUCK", "0"},
                      {"BILLING_STRIPE_WEBHOOK_SECRETS", kWebhookSecret},
                      {"BILLING_PAGE_TOKEN_SECRET", "billing-page-token-secret"},
                      {"IDENTITY_ADDR", identity_addr()},
@@ -138,6 +142,7 @@ class Suite {
                      {"QUESTIONS_GRPC_ADDR", questions_addr()},
                      {"QUESTIONS_GRPC_HEALTH_INTERVAL", "100ms"},
                      {"QUESTIONS_GRPC_DRAIN_TIMEOUT", "3s"},
+                     {"QUESTIONS_GRPC_LAME_DUCK", "0"},
                      {"QUESTIONS_PAGE_TOKEN_SECRET", "questions-page-token-secret"},
                      {"QUESTIONS_FREE_QUOTA", "0"},
                      {"IDENTITY_ADDR", identity_addr()},

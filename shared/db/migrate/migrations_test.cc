@@ -243,8 +243,26 @@ TEST_F(LeastPrivilegeTest, AServiceRoleIsDeniedAnotherOwnersTables) {
             "42501");
   EXPECT_EQ(SqlStateOfRunning(db_->UrlAs("questions_service"), "SELECT * FROM identity.users"),
             "42501");
-  EXPECT_EQ(SqlStateOfRunning(db_->UrlAs("identity_service"), "SELECT * FROM migrate.history"),
-            "42501");
+}
+
+// The schema guard (schema_guard.h) reads which migrations are applied; nothing else of schema
+// migrate is open to a service, and the history may not be changed.
+TEST_F(LeastPrivilegeTest, AServiceRoleMayReadButNotChangeTheMigrationHistory) {
+  for (const char* role : {"identity_service", "billing_service", "questions_service"}) {
+    EXPECT_EQ(SqlStateOfRunning(db_->UrlAs(role), "SELECT owner, version FROM migrate.history"),
+              "")
+        << role;
+    EXPECT_EQ(SqlStateOfRunning(db_->UrlAs(role), "DELETE FROM migrate.history"), "42501")
+        << role;
+    EXPECT_EQ(SqlStateOfRunning(db_->UrlAs(role),
+                                "INSERT INTO migrate.history (owner, version, name, checksum, "
+                                "execution_ms) VALUES ('identity', 1, 'x', 'y', 0)"),
+              "42501")
+        << role;
+    EXPECT_EQ(SqlStateOfRunning(db_->UrlAs(role), "CREATE TABLE migrate.extra (id int)"),
+              "42501")
+        << role;
+  }
 }
 
 TEST_F(LeastPrivilegeTest, AServiceRoleMayReadAndWriteItsOwnTables) {
