@@ -162,7 +162,11 @@ Billing::Billing(BillingStorage& storage, BillingOptions options)
     : storage_(storage),
       options_(std::move(options)),
       verifier_(options_.webhook_secrets, options_.signature_tolerance, options_.now),
-      tokens_(options_.page_token_secret) {}
+      tokens_(options_.page_token_secret) {
+  // The parked-events series exists at 0 from the start, so that an alert on its increase
+  // fires on the first parked event rather than on the second.
+  ParkedEvents().WithLabels({});
+}
 
 absl::StatusOr<IngestResult> Billing::IngestStripeEvent(absl::string_view payload,
                                                         absl::string_view signature_header,
