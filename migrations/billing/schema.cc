@@ -70,6 +70,8 @@ OwnerSchema BillingSchema() {
           .Column(CreatedAt())
           .UniqueIndex("stripe_events_stripe_event_id_key", {"stripe_event_id"})
           .Index("stripe_events_received_at_idx", {"received_at DESC", "id DESC"})
+          .Index("stripe_events_payload_received_at_idx", {"received_at"},
+                 "raw_event_redacted IS NOT NULL")
           .Index("stripe_events_status_received_at_idx", {"status", "received_at DESC", "id DESC"})
           .Check("stripe_events_status_check")
           .Check("stripe_events_stripe_event_id_check")

@@ -97,6 +97,7 @@ OwnerSchema IdentitySchema() {
           .Column(CreatedAt())
           .Column(UpdatedAt())
           .UniqueIndex("sessions_session_token_hash_key", {"session_token_hash"})
+          .Index("sessions_ended_at_idx", {"LEAST(revoked_at, expires_at)"})
           .Index("sessions_user_id_revoked_at_expires_at_idx",
                  {"user_id", "revoked_at", "expires_at"})
           .ForeignKey({"user_id"}, "identity.users", {"id"}, OnDelete::kCascade)
@@ -141,6 +142,7 @@ OwnerSchema IdentitySchema() {
           .Column(UpdatedAt())
           .UniqueIndex("email_verifications_token_hash_key", {"token_hash"})
           .Index("email_verifications_user_id_idx", {"user_id"})
+          .Index("email_verifications_ended_at_idx", {"LEAST(consumed_at, expires_at)"})
           .ForeignKey({"user_id"}, "identity.users", {"id"}, OnDelete::kCascade)
           .Check("email_verifications_token_hash_check")
           .Trigger("email_verifications_set_updated_at");
