@@ -23,6 +23,7 @@
 // (what it did before stays done; the next run goes on from there); 2 bad configuration.
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -111,9 +112,21 @@ absl::Status Load(Config* config) {
     }
     config->rules.insert(config->rules.end(), rules.begin(), rules.end());
   }
+  // A period below its rule's minimum is named by the variable that set it.
+  const std::map<std::string, std::string> variable_of = {
+      {"identity.login_attempts", "RETENTION_LOGIN_ATTEMPTS"},
+      {"identity.sessions", "RETENTION_SESSIONS_AFTER_END"},
+      {"identity.email_verifications", "RETENTION_EMAIL_VERIFICATIONS_AFTER_END"},
+      {"billing.stripe_events", "RETENTION_STRIPE_EVENT_PAYLOADS"},
+      {"questions.practice_sessions", "RETENTION_ABANDONED_PRACTICE_SESSIONS"},
+  };
   for (const PurgeRule& rule : config->rules) {
     absl::Status valid = suite::db::retention::ValidatePurgeRule(rule);
-    if (!valid.ok()) return valid;
+    if (!valid.ok()) {
+      auto variable = variable_of.find(rule.table);
+      return absl::InvalidArgumentError(absl::StrCat(
+          variable == variable_of.end() ? rule.table : variable->second, ": ", valid.message()));
+    }
   }
   const char* metrics_file = std::getenv("RETENTION_METRICS_FILE");
   if (metrics_file != nullptr) config->metrics_file = metrics_file;
