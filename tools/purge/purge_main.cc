@@ -9,6 +9,7 @@
 //   RETENTION_LOGIN_ATTEMPTS                 2160h  (90 days, by created_at)
 //   RETENTION_SESSIONS_AFTER_END             720h   (30 days after revocation or expiry)
 //   RETENTION_EMAIL_VERIFICATIONS_AFTER_END  168h   (7 days after use or expiry)
+//   RETENTION_IDENTITY_AUDIT_LOG             17520h (2 years, by occurred_at; at least 8760h)
 //   RETENTION_STRIPE_EVENT_PAYLOADS          720h   (30 days after arrival, settled events)
 //   RETENTION_ABANDONED_PRACTICE_SESSIONS    24h    (open sessions closed after this)
 //   RETENTION_BATCH_SIZE                     1000   (rows per batch and transaction)
@@ -85,6 +86,7 @@ absl::Status Load(Config* config) {
            ReadDuration("RETENTION_SESSIONS_AFTER_END", &identity.sessions_after_end),
            ReadDuration("RETENTION_EMAIL_VERIFICATIONS_AFTER_END",
                         &identity.email_verifications_after_end),
+           ReadDuration("RETENTION_IDENTITY_AUDIT_LOG", &identity.audit_log),
            ReadDuration("RETENTION_STRIPE_EVENT_PAYLOADS", &billing.stripe_event_payloads),
            ReadDuration("RETENTION_ABANDONED_PRACTICE_SESSIONS",
                         &questions.abandoned_practice_sessions),
@@ -117,6 +119,7 @@ absl::Status Load(Config* config) {
       {"identity.login_attempts", "RETENTION_LOGIN_ATTEMPTS"},
       {"identity.sessions", "RETENTION_SESSIONS_AFTER_END"},
       {"identity.email_verifications", "RETENTION_EMAIL_VERIFICATIONS_AFTER_END"},
+      {"identity.audit_log", "RETENTION_IDENTITY_AUDIT_LOG"},
       {"billing.stripe_events", "RETENTION_STRIPE_EVENT_PAYLOADS"},
       {"questions.practice_sessions", "RETENTION_ABANDONED_PRACTICE_SESSIONS"},
   };

@@ -7,6 +7,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "services/identity/errors.h"
+#include "shared/base/audit_actor.h"
 #include "shared/base/status_macros.h"
 #include "shared/rpc/handler.h"
 #include "shared/rpc/request_context.h"
@@ -228,6 +229,7 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::SetUserStatus(
   return suite::rpc::RunHandler(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(UserStatus status, UserStatusOf(request->status(), "status"));
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
+    const suite::ScopedAuditActor audit_actor(caller.user_id, rc.request_id());
     SUITE_ASSIGN_OR_RETURN(User user, identity_->SetUserStatus(caller, request->user_id(), status));
     ToProto(user, response->mutable_user());
     return absl::OkStatus();
@@ -239,6 +241,7 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::DeleteUser(grpc::CallbackServerCo
                                                           pb::DeleteUserResponse*) {
   return suite::rpc::RunHandler(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
+    const suite::ScopedAuditActor audit_actor(caller.user_id, rc.request_id());
     return identity_->DeleteUser(caller, request->user_id());
   });
 }
@@ -474,6 +477,7 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::AssignRole(grpc::CallbackServerCo
                                                           pb::AssignRoleResponse* response) {
   return suite::rpc::RunHandler(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
+    const suite::ScopedAuditActor audit_actor(caller.user_id, rc.request_id());
     SUITE_ASSIGN_OR_RETURN(RoleAssignment assignment,
                            identity_->AssignRole(caller, request->user_id(), request->role(),
                                                  request->account_id(), rc.request_id()));
@@ -487,6 +491,7 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::RevokeRole(grpc::CallbackServerCo
                                                           pb::RevokeRoleResponse*) {
   return suite::rpc::RunHandler(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
+    const suite::ScopedAuditActor audit_actor(caller.user_id, rc.request_id());
     return identity_->RevokeRole(caller, request->user_id(), request->role(),
                                  request->account_id());
   });

@@ -1,5 +1,7 @@
 #include "services/identity/storage/retention.h"
 
+#include "shared/db/audit/audit_log.h"
+
 namespace suite::identity {
 
 using db::retention::DeleteBatchSql;
@@ -20,6 +22,7 @@ std::vector<db::retention::PurgeRule> IdentityPurgeRules(const IdentityRetention
                    "identity_retention_email_verifications",
                    DeleteBatchSql("identity.email_verifications", "LEAST(consumed_at, expires_at)"),
                    retention.email_verifications_after_end, absl::ZeroDuration()});
+  rules.push_back(db::audit::AuditPurgeRule("identity", retention.audit_log));
   return rules;
 }
 

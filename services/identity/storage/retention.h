@@ -22,10 +22,13 @@ struct IdentityRetention {
   // E-mail verification tokens, after use or expiry (the earlier): a used or expired token
   // verifies nothing; kept a week for support questions.
   absl::Duration email_verifications_after_end = absl::Hours(24 * 7);
+  // The audit trail (identity.audit_log), by occurred_at: two years for investigations and
+  // compliance; at least one (the rule's minimum).
+  absl::Duration audit_log = absl::Hours(24 * 730);
 };
 
-// The three rules: delete login attempts, ended sessions and ended e-mail verifications older
-// than their period. Each batch is an index range (login_attempts_created_at_id_idx,
+// The rules: delete login attempts, ended sessions and ended e-mail verifications older than
+// their period, then the oldest audit rows past the audit period. Each batch is an index range (login_attempts_created_at_id_idx,
 // sessions_ended_at_idx, email_verifications_ended_at_idx).
 std::vector<db::retention::PurgeRule> IdentityPurgeRules(const IdentityRetention& retention);
 

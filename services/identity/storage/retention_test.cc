@@ -287,7 +287,12 @@ TEST_F(IdentityRetentionTest, EachBatchIsAnIndexRangeNotAScan) {
   Exec("INSERT INTO identity.email_verifications (user_id, token_hash, email, expires_at) "
        "SELECT '00000000-0000-0000-0000-0000000000a1', encode(sha256(i::text::bytea), 'hex'), "
        "'e', now() + i * interval '1 minute' FROM generate_series(1, 20000) i");
-  Exec("ANALYZE identity.login_attempts, identity.sessions, identity.email_verifications");
+  Exec("INSERT INTO identity.audit_log (seq, occurred_at, action, target_type, target_id, "
+       "outcome, prev_hash, hash) SELECT i, now() - (20001 - i) * interval '1 minute', "
+       "'user.set_status', 'user', 'u', 'succeeded', repeat('0', 64), repeat('0', 64) "
+       "FROM generate_series(1, 20000) i");
+  Exec("ANALYZE identity.login_attempts, identity.sessions, identity.email_verifications, "
+       "identity.audit_log");
   for (const auto& rule : IdentityPurgeRules(IdentityRetention())) {
     pqxx::connection conn(db_->url());
     pqxx::work tx(conn);
