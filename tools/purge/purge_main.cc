@@ -20,6 +20,10 @@
 //                                                    collector: a CronJob is never scraped)
 // plus the pool's DATABASE_URL and DB_* variables (shared/db/config.h).
 //
+// `purge verify-audit` instead checks the audit chains (shared/db/audit/audit_log.h): one
+// JSON line per chain (event audit.verify: rows, first/last seq, intact, and when broken
+// broken_seq and the problem); exit 1 when a chain is broken.
+//
 // Exit codes: 0 every rule completed or stopped at RETENTION_MAX_BATCHES; 1 a rule failed
 // (what it did before stays done; the next run goes on from there); 2 bad configuration.
 #include <cstdlib>
@@ -36,6 +40,7 @@
 #include "services/billing/storage/retention.h"
 #include "services/identity/storage/retention.h"
 #include "services/questions/storage/retention.h"
+#include "shared/db/audit/audit_log.h"
 #include "shared/db/config.h"
 #include "shared/db/pool.h"
 #include "shared/db/retention/purger.h"
@@ -138,7 +143,58 @@ absl::Status Load(Config* config) {
 
 }  // namespace
 
-int main() {
+// `purge verify-audit`: walks each audit chain (identity's) from its oldest row; prints one
+// JSON line per chain and exits 1 when one is broken, naming its first broken row.
+int VerifyAudit() {
+  absl::StatusOr<suite::db::PoolConfig> pool_config = suite::db::PoolConfig::FromEnv();
+  if (!pool_config.ok()) {
+    return suite::rpc::LogStartupFailure("retention", 2, "database config",
+                                         pool_config.status());
+  }
+  pool_config->pool_size = 1;
+  absl::StatusOr<std::unique_ptr<suite::db::ConnectionPool>> pool =
+      suite::db::ConnectionPool::Create(*pool_config);
+  if (!pool.ok()) {
+    return suite::rpc::LogStartupFailure("retention", 2, "database pool", pool.status());
+  }
+  int exit_code = 0;
+  for (const char* schema : {"identity"}) {
+    absl::Status registered = suite::db::audit::RegisterAuditStatements(**pool, schema);
+    absl::StatusOr<suite::db::audit::ChainReport> report =
+        registered.ok() ? suite::db::audit::VerifyAuditChain(**pool, schema)
+                        : absl::StatusOr<suite::db::audit::ChainReport>(registered);
+    if (!report.ok()) {
+      suite::rpc::WriteLogLine({{"severity", "ERROR"},
+                                {"event", "audit.verify_failed"},
+                                {"schema", schema},
+                                {"status", report.status().ToString()}});
+      exit_code = 1;
+      continue;
+    }
+    nlohmann::json line = {{"severity", report->broken_seq ? "ERROR" : "INFO"},
+                           {"event", "audit.verify"},
+                           {"schema", schema},
+                           {"rows", report->rows},
+                           {"first_seq", report->first_seq},
+                           {"last_seq", report->last_seq},
+                           {"intact", !report->broken_seq.has_value()}};
+    if (report->broken_seq) {
+      line["broken_seq"] = *report->broken_seq;
+      line["problem"] = report->problem;
+      exit_code = 1;
+    }
+    suite::rpc::WriteLogLine(std::move(line));
+  }
+  return exit_code;
+}
+
+int main(int argc, char** argv) {
+  if (argc == 2 && std::string(argv[1]) == "verify-audit") return VerifyAudit();
+  if (argc > 1) {
+    return suite::rpc::LogStartupFailure(
+        "retention", 2, "arguments",
+        absl::InvalidArgumentError("usage: purge [verify-audit]"));
+  }
   Config config;
   if (absl::Status s = Load(&config); !s.ok()) {
     return suite::rpc::LogStartupFailure("retention", 2, "retention config", s);

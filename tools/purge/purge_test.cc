@@ -183,8 +183,8 @@ TEST_F(PurgeTest, EachBillingAndQuestionsBatchIsAnIndexRangeNotAScan) {
 
 // Runs the purge binary with `env` (NAME=value ...) prepended; returns its exit code and
 // puts its stdout in `out`.
-int RunBinary(const std::string& env, std::string* out) {
-  const std::string command = env + " tools/purge/purge 2>&1";
+int RunBinary(const std::string& env, std::string* out, const std::string& args = "") {
+  const std::string command = env + " tools/purge/purge " + args + " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return -1;
   std::array<char, 4096> buffer;
@@ -215,7 +215,7 @@ TEST_F(PurgeTest, TheBinaryPurgesEveryServiceLogsOneLineAndWritesItsMetrics) {
   nlohmann::json line = nlohmann::json::parse(lines[0]);
   EXPECT_EQ(line["event"], "retention.purge");
   EXPECT_EQ(line["rows"], 3);
-  ASSERT_EQ(line["tables"].size(), 5u);
+  ASSERT_EQ(line["tables"].size(), 6u);
   for (const auto& table : line["tables"]) EXPECT_TRUE(table["complete"].get<bool>()) << table;
   EXPECT_EQ(Column("SELECT email FROM identity.login_attempts"),
             (std::vector<std::string>{"young"}));
@@ -245,6 +245,36 @@ TEST_F(PurgeTest, TheBinaryRefusesBadConfigurationWithExitCodeTwoAndTouchesNothi
   }
   EXPECT_EQ(Column("SELECT email FROM identity.login_attempts"),
             (std::vector<std::string>{"old"}));
+}
+
+TEST_F(PurgeTest, VerifyAuditReportsAWholeChainAndNamesTheFirstBrokenRow) {
+  const std::string url = absl::StrCat("DATABASE_URL='", db_->UrlAs("suite_retention"), "'");
+  // Two rows appended as identity's store appends them (the chain head locked and moved).
+  for (int i = 0; i < 2; ++i) {
+    Exec("WITH h AS (SELECT seq, hash FROM identity.audit_chain_head WHERE id FOR UPDATE), "
+         "e AS (SELECT h.seq + 1 AS seq, h.hash AS prev, clock_timestamp() AS at FROM h), "
+         "i AS (INSERT INTO identity.audit_log (seq, occurred_at, action, target_type, "
+         "target_id, outcome, prev_hash, hash) SELECT e.seq, e.at, 'user.delete', 'user', 'u', "
+         "'succeeded', e.prev, identity.audit_hash(e.prev, e.seq, e.at, NULL, 'user.delete', "
+         "'user', 'u', NULL, 'succeeded', NULL, NULL) FROM e RETURNING seq, hash) "
+         "UPDATE identity.audit_chain_head SET seq = i.seq, hash = i.hash FROM i");
+  }
+  std::string out;
+  ASSERT_EQ(RunBinary(url, &out, "verify-audit"), 0) << out;
+  nlohmann::json whole = nlohmann::json::parse(out);
+  EXPECT_EQ(whole["event"], "audit.verify");
+  EXPECT_EQ(whole["rows"], 2);
+  EXPECT_TRUE(whole["intact"].get<bool>());
+
+  Exec("UPDATE identity.audit_log SET target_id = 'someone else' WHERE seq = 2");
+  out.clear();
+  ASSERT_EQ(RunBinary(url, &out, "verify-audit"), 1) << out;
+  nlohmann::json broken = nlohmann::json::parse(out);
+  EXPECT_FALSE(broken["intact"].get<bool>());
+  EXPECT_EQ(broken["broken_seq"], 2);
+
+  out.clear();
+  EXPECT_EQ(RunBinary(url, &out, "verify-everything"), 2) << out;
 }
 
 }  // namespace
