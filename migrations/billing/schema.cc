@@ -74,6 +74,8 @@ OwnerSchema BillingSchema() {
           .Index("stripe_events_stripe_object_id_event_created_idx",
                  {"stripe_object_id", "event_created"})
           .Index("stripe_events_received_at_idx", {"received_at DESC", "id DESC"})
+          .Index("stripe_events_payload_received_at_idx", {"received_at"},
+                 "raw_event_redacted IS NOT NULL")
           .Index("stripe_events_status_received_at_idx", {"status", "received_at DESC", "id DESC"})
           .Check("stripe_events_status_check")
           .Check("stripe_events_stripe_event_id_check")

@@ -7,6 +7,7 @@ namespace suite::migrations {
 using suite::db::schema::Bigint;
 using suite::db::schema::Boolean;
 using suite::db::schema::Column;
+using suite::db::schema::Jsonb;
 using suite::db::schema::CreatedAt;
 using suite::db::schema::DeletedAt;
 using suite::db::schema::OnDelete;
@@ -101,6 +102,7 @@ OwnerSchema IdentitySchema() {
           .Column(CreatedAt())
           .Column(UpdatedAt())
           .UniqueIndex("sessions_session_token_hash_key", {"session_token_hash"})
+          .Index("sessions_ended_at_idx", {"LEAST(revoked_at, expires_at)"})
           .Index("sessions_user_id_revoked_at_expires_at_idx",
                  {"user_id", "revoked_at", "expires_at"})
           .ForeignKey({"user_id"}, "identity.users", {"id"}, OnDelete::kCascade)
@@ -147,6 +149,7 @@ OwnerSchema IdentitySchema() {
           .Column(UpdatedAt())
           .UniqueIndex("email_verifications_token_hash_key", {"token_hash"})
           .Index("email_verifications_user_id_idx", {"user_id"})
+          .Index("email_verifications_ended_at_idx", {"LEAST(consumed_at, expires_at)"})
           .ForeignKey({"user_id"}, "identity.users", {"id"}, OnDelete::kCascade)
           .Check("email_verifications_token_hash_check")
           .Trigger("email_verifications_set_updated_at");
@@ -165,15 +168,43 @@ OwnerSchema IdentitySchema() {
           .Index("revocations_created_at_idx", {"created_at"})
           .Check("revocations_kind_check");
 
+  TableSpec audit_log =
+      Table("identity", "audit_log")
+          .Column(Bigint("seq").PrimaryKey())
+          .Column(Timestamptz("occurred_at").NotNull())
+          .Column(Uuid("actor_id"))
+          .Column(Text("action").NotNull())
+          .Column(Text("target_type").NotNull())
+          .Column(Text("target_id").NotNull())
+          .Column(Uuid("request_id"))
+          .Column(Text("outcome").NotNull())
+          .Column(Jsonb("before"))
+          .Column(Jsonb("after"))
+          .Column(Text("prev_hash").NotNull())
+          .Column(Text("hash").NotNull())
+          .Index("audit_log_occurred_at_idx", {"occurred_at"})
+          .Index("audit_log_actor_id_seq_idx", {"actor_id", "seq DESC"})
+          .Index("audit_log_target_id_seq_idx", {"target_id", "seq DESC"})
+          .Index("audit_log_action_seq_idx", {"action", "seq DESC"})
+          .Check("audit_log_action_check")
+          .Check("audit_log_outcome_check")
+          .Check("audit_log_hash_check");
+
+  TableSpec audit_chain_head = Table("identity", "audit_chain_head")
+                                   .Column(Boolean("id").PrimaryKey().Default("true"))
+                                   .Column(Bigint("seq").NotNull())
+                                   .Column(Text("hash").NotNull())
+                                   .Check("audit_chain_head_id_check");
+
   OwnerSchema schema;
   schema.owner = "identity";
   schema.tables = {users,    accounts,       roles,
                    role_assignments, sessions, login_attempts,
-                   email_verifications, revocations};
+                   email_verifications, revocations, audit_log, audit_chain_head};
   schema.functions = {std::string(suite::db::schema::kSetUpdatedAtFunction),
                       "identity.log_revocation", "identity.log_session_revocation",
                       "identity.log_user_revocation",
-                      "identity.log_roles_revocation"};
+                      "identity.log_roles_revocation", "identity.audit_hash"};
   return schema;
 }
 

@@ -104,6 +104,7 @@ OwnerSchema QuestionsSchema() {
           .Column(RequestId())
           // The seed of the session's choice order (domain: ShuffleChoices).
           .Column(Uuid("choice_seed").NotNull().Default("gen_random_uuid()"))
+          .Index("practice_sessions_open_started_at_idx", {"started_at"}, "ended_at IS NULL")
           .Index("practice_sessions_user_id_started_at_idx",
                  {"user_id", "started_at DESC", "id DESC"})
           .Check("practice_sessions_score_check")

@@ -18,7 +18,9 @@ Each overlay is rendered with `kubectl kustomize`; then, for every workload:
     reads: a string literal in the sources that are the source of truth (the service's own
     non-test sources, shared/rpc/config.cc with the service's prefix, shared/db/config.cc,
     shared/rpc/tls.cc when the service calls LoadClientTlsConfig; the migrator's main for the
-    migration Job);
+    migration Job; tools/purge's main and shared/db/config.cc for the retention CronJob);
+  - a retention CronJob runs the purge image, with concurrencyPolicy Forbid, an
+    activeDeadlineSeconds, and periods that are durations the binary parses;
   - no secret sits in plain configuration: a variable whose name contains PASSWORD, SECRET,
     TOKEN, DATABASE_URL or KEY comes from a secretKeyRef, no ConfigMap has such a key or a URL
     with a password, and no Secret object is rendered from the repository at all;
@@ -119,6 +121,9 @@ class SourceTruth:
     def migrate(self):
         return literals([os.path.join(self.root, "shared/db/migrate/migrate_main.cc")]) | LIBPQ_ENV
 
+    def purge(self):
+        return literals([os.path.join(self.root, "tools/purge/purge_main.cc")]) | self.db
+
 
 def render(overlay):
     out = subprocess.run(["kubectl", "kustomize", overlay], check=True, capture_output=True,
@@ -160,10 +165,13 @@ def pre_stop_seconds(container_doc):
 
 
 def pod_workloads(docs):
-    """(kind, name, pod spec, doc) for every Deployment and Job."""
+    """(kind, name, pod spec, doc) for every Deployment, Job and CronJob."""
     for d in docs:
         if d.get("kind") in ("Deployment", "Job"):
             yield d["kind"], d["metadata"]["name"], d["spec"]["template"]["spec"], d
+        elif d.get("kind") == "CronJob":
+            yield (d["kind"], d["metadata"]["name"],
+                   d["spec"]["jobTemplate"]["spec"]["template"]["spec"], d)
 
 
 def check(docs, overlay_name, truth):
@@ -187,6 +195,12 @@ def check(docs, overlay_name, truth):
             if URL_WITH_PASSWORD.search(str(v)):
                 problems.append(f"ConfigMap {cm} key {k} holds a URL with a password")
     result("no secret in ConfigMaps or Secret objects", problems)
+
+    retention = [d for d in by_kind.get("CronJob", [])
+                 if any(c.get("image", "").startswith("suite/purge")
+                        for c in d["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"])]
+    result("a retention CronJob runs the purge image",
+           [] if retention else ["no retention CronJob (image suite/purge): nothing is ever purged"])
 
     for kind, name, spec, doc in pod_workloads(docs):
         containers = spec.get("containers", []) + spec.get("initContainers", [])
@@ -238,6 +252,8 @@ def check(docs, overlay_name, truth):
                         problems.append(f"{n} comes from {list(vf)}, not a secretKeyRef")
         if kind == "Job":
             known, prefix = truth.migrate(), None
+        elif kind == "CronJob":
+            known, prefix = truth.purge(), None
         else:
             try:
                 prefix, known = truth.service(name)
@@ -259,6 +275,23 @@ def check(docs, overlay_name, truth):
         result(f"{kind} {name}: every variable is read by the binary; secrets by reference",
                problems)
 
+        if kind == "CronJob":
+            # A scheduled job must be bounded and must not pile up behind a slow run; its
+            # periods must be durations the binary parses (it refuses to start otherwise).
+            problems = []
+            if doc["spec"].get("concurrencyPolicy") != "Forbid":
+                problems.append(f"concurrencyPolicy is {doc['spec'].get('concurrencyPolicy')}, "
+                                f"not Forbid")
+            if not doc["spec"]["jobTemplate"]["spec"].get("activeDeadlineSeconds"):
+                problems.append("the job has no activeDeadlineSeconds")
+            for n, v in sorted(env.items()):
+                if n.startswith("RETENTION_") and n not in ("RETENTION_SERVICES",
+                                                            "RETENTION_METRICS_FILE",
+                                                            "RETENTION_BATCH_SIZE",
+                                                            "RETENTION_MAX_BATCHES"):
+                    if v is None or not re.fullmatch(r"(\d+(\.\d+)?(h|m|s|ms))+", v):
+                        problems.append(f"{n} is {v!r}, not a duration such as 720h")
+            result(f"CronJob {name}: bounded, no pile-up, periods are durations", problems)
         if kind != "Deployment":
             continue
         c = spec["containers"][0]
@@ -656,6 +689,31 @@ def mutations(dev, prod, truth):
             if d["kind"] == "Service" and d["metadata"]["name"] == "identity":
                 del d["spec"]["clusterIP"]
 
+    def retention_job(docs):
+        for d in docs:
+            if d["kind"] == "CronJob" and d["metadata"]["name"] == "retention":
+                return d
+        raise KeyError("retention")
+
+    def no_retention_cronjob(docs):
+        docs.remove(retention_job(docs))
+
+    def unbounded_retention(docs):
+        del retention_job(docs)["spec"]["jobTemplate"]["spec"]["activeDeadlineSeconds"]
+
+    def retention_piles_up(docs):
+        retention_job(docs)["spec"]["concurrencyPolicy"] = "Allow"
+
+    def retention_period_not_a_duration(docs):
+        for d in docs:
+            if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "retention-config":
+                d["data"]["RETENTION_LOGIN_ATTEMPTS"] = "90 days"
+
+    def retention_unknown_variable(docs):
+        for d in docs:
+            if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "retention-config":
+                d["data"]["RETENTION_LOGIN_ATTEMPT"] = "2160h"
+
     # Each mutation with the problem it must be rejected for.
     cases = [
         (unknown_variable, "IDENTITY_NO_SUCH_SETTING is set but the identity binary never reads it"),
@@ -677,6 +735,12 @@ def mutations(dev, prod, truth):
         (tls_without_health_port, "the gRPC port serves TLS and QUESTIONS_HEALTH_PORT is not set"),
         (tls_key_outside_secret, "BILLING_TLS_KEY_FILE is /tmp/tls.key, in volume tmp, which is "
                                  "not a Secret"),
+        (no_retention_cronjob, "no retention CronJob"),
+        (unbounded_retention, "the job has no activeDeadlineSeconds"),
+        (retention_piles_up, "concurrencyPolicy is Allow, not Forbid"),
+        (retention_period_not_a_duration, "RETENTION_LOGIN_ATTEMPTS is '90 days', not a duration"),
+        (retention_unknown_variable,
+         "RETENTION_LOGIN_ATTEMPT is set but the retention binary never reads it"),
     ]
     on_prod = (grpc_probe_on_tls_port, tls_without_health_port, tls_key_outside_secret)
     out = []

@@ -45,6 +45,10 @@ def luhn(number):
     return total % 10 == 0
 
 
+# Server streams a caller keeps open for the life of its process.
+LONG_LIVED_STREAMS = ("/grpc.health.v1.Health/Watch", "/identity.v1.IdentityService/WatchRevocations")
+
+
 def handled_by_method(port):
     """grpc_server_handled_total summed over codes: {"/pkg.Service/Method": count}, without
     successful health checks (probes are counted, not logged)."""
@@ -98,10 +102,11 @@ def scan(suite, known, user_ids, handled):
         rpc_lines[svc] = lines
         logged = {}
         for e in lines:
-            # The callers' health-checking channels hold grpc.health.v1.Health/Watch streams
-            # open until the servers stop; those end (and are logged) after the counters were
-            # read, so only streams of that kind that ended by then are compared.
-            if (e.get("method") == "/grpc.health.v1.Health/Watch"
+            # The callers hold some streams open until the servers stop: their health-checking
+            # channels' grpc.health.v1.Health/Watch, and billing's and questions' revocation
+            # subscriptions. Those end (and are logged) after the counters were read, so only
+            # streams of these kinds that ended by then are compared.
+            if (e.get("method") in LONG_LIVED_STREAMS
                     and str(e.get("time", "")) > handled[svc].get("_read_at", "~")):
                 continue
             logged[e.get("method")] = logged.get(e.get("method"), 0) + 1

@@ -928,7 +928,8 @@ TEST(RoundTrip, IdentityStoresEveryAcceptedStringByteForByte) {
   // Reads, and the calls whose only argument is the bearer token.
   runner.ExpectAllWriteMethodsCovered(
       {"GetUser", "ListUsers", "ValidateSession", "Logout", "ListSessions", "RotateSession",
-       "GetAccount", "ListAccounts", "ListRoles", "ListRoleAssignments", "ListLoginAttempts"});
+       "GetAccount", "ListAccounts", "ListRoles", "ListRoleAssignments", "ListLoginAttempts",
+       "WatchRevocations"});
   runner.Report();
 }
 
@@ -942,6 +943,10 @@ TEST(RoundTrip, BillingStoresEveryAcceptedStringByteForByte) {
   ASSERT_TRUE(db.ok()) << db.status();
   billing::testing::StaticAuthenticator auth;
   auth.Add("admin-token", {kAdminId, {"admin"}, ""});
+  // LinkCustomer asks identity whether the user exists; every case links to this known user,
+  // moving the customer of the case before (allow_relink) so that each case is accepted.
+  const std::string kLinkedUserId = "33333333-3333-4333-8333-333333333333";
+  auth.AddUser(kLinkedUserId);
   billing::BillingOptions options;
   options.webhook_secrets = {"whsec_roundtrip"};
   options.page_token_secret = "page-token-secret-for-roundtrip";
@@ -961,7 +966,8 @@ TEST(RoundTrip, BillingStoresEveryAcceptedStringByteForByte) {
   std::vector<Call> calls;
   calls.push_back(
       {"LinkCustomer",
-       "stripe_customer_id: 'cus_$N' user_id: '$UUID'",
+       absl::StrCat("stripe_customer_id: 'cus_$N' user_id: '", kLinkedUserId,
+                    "' allow_relink: true"),
        {{"stripe_customer_id", Rule{Rule::kStored, "", 255}}, {"user_id", Rule{Rule::kReference}}},
        [&](const pb::Message& req,
            const pb::Message&) -> absl::StatusOr<std::unique_ptr<pb::Message>> {

@@ -535,11 +535,12 @@ TEST_F(CustomerLinksTest, UnknownTimesAreLeftUnset) {
   ASSERT_TRUE(Entitlement("alice", kAliceId, &e).ok());
   EXPECT_EQ(e.entitlement().current_period_end().seconds(), 1800200000);
 
-  // An event that could not be applied has no process time.
+  // An event that can never be applied (no customer) is parked: acknowledged, stored as
+  // failed, and it has no process time.
   EXPECT_EQ(Ingest(Event("evt_broken", "customer.subscription.created", kT0,
                          R"({"id":"sub_b","object":"subscription","status":"active"})"))
                 .error_code(),
-            grpc::StatusCode::INTERNAL);
+            grpc::StatusCode::OK);
   v1::ListStripeEventsRequest list;
   list.set_page_size(100);
   v1::ListStripeEventsResponse events;

@@ -8,6 +8,7 @@
 #include "absl/strings/strip.h"
 #include "services/identity/errors.h"
 #include "services/identity/grpc/revocation_stream.h"
+#include "shared/base/audit_actor.h"
 #include "shared/base/status_macros.h"
 #include "shared/rpc/handler.h"
 #include "shared/rpc/request_context.h"
@@ -229,6 +230,7 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::SetUserStatus(
   return suite::rpc::RunHandler(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(UserStatus status, UserStatusOf(request->status(), "status"));
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
+    const suite::ScopedAuditActor audit_actor(caller.user_id, rc.request_id());
     SUITE_ASSIGN_OR_RETURN(User user, identity_->SetUserStatus(caller, request->user_id(), status));
     ToProto(user, response->mutable_user());
     return absl::OkStatus();
@@ -240,6 +242,7 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::DeleteUser(grpc::CallbackServerCo
                                                           pb::DeleteUserResponse*) {
   return suite::rpc::RunHandler(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
+    const suite::ScopedAuditActor audit_actor(caller.user_id, rc.request_id());
     return identity_->DeleteUser(caller, request->user_id());
   });
 }
@@ -481,6 +484,7 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::AssignRole(grpc::CallbackServerCo
                                                           pb::AssignRoleResponse* response) {
   return suite::rpc::RunHandler(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
+    const suite::ScopedAuditActor audit_actor(caller.user_id, rc.request_id());
     SUITE_ASSIGN_OR_RETURN(RoleAssignment assignment,
                            identity_->AssignRole(caller, request->user_id(), request->role(),
                                                  request->account_id(), rc.request_id()));
@@ -494,6 +498,7 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::RevokeRole(grpc::CallbackServerCo
                                                           pb::RevokeRoleResponse*) {
   return suite::rpc::RunHandler(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
+    const suite::ScopedAuditActor audit_actor(caller.user_id, rc.request_id());
     return identity_->RevokeRole(caller, request->user_id(), request->role(),
                                  request->account_id());
   });

@@ -8,6 +8,7 @@
 #include "absl/strings/str_split.h"
 #include "pqxx/pqxx"
 #include "shared/base/status_macros.h"
+#include "shared/db/audit/audit_log.h"
 #include "shared/db/batched_read_statement.h"
 #include "shared/db/transaction.h"
 
@@ -416,6 +417,8 @@ absl::StatusOr<std::unique_ptr<PgIdentityStore>> PgIdentityStore::Create(
   for (const auto& [name, sql] : Statements()) {
     SUITE_RETURN_IF_ERROR(pool->RegisterStatement(name, sql, PlanningOf(name)));
   }
+  // The audit trail's statements: the privileged changes below append to it.
+  SUITE_RETURN_IF_ERROR(suite::db::audit::RegisterAuditStatements(*pool, "identity"));
   SUITE_RETURN_IF_ERROR(suite::db::RegisterBatchedRead(*pool, "identity_session_lookup", "text",
                                                        "k", "token_hash", SessionLookupSql));
   return std::unique_ptr<PgIdentityStore>(new PgIdentityStore(pool));
@@ -510,6 +513,9 @@ absl::StatusOr<User> PgIdentityStore::SetUserStatus(const std::string& user_id,
           tx.Exec("identity_user_sessions_revoke", user_id, Micros(now), std::string())
               .status());
     }
+    SUITE_RETURN_IF_ERROR(suite::db::audit::AppendAudit(
+        tx, "identity",
+        {"user.set_status", "user", user_id, nullptr, {{"status", std::string(UserStatusName(status))}}}));
     return UserOf(row);
   });
 }
@@ -517,6 +523,8 @@ absl::StatusOr<User> PgIdentityStore::SetUserStatus(const std::string& user_id,
 absl::Status PgIdentityStore::DeleteUser(const std::string& user_id, absl::Time now) {
   return RunInTransaction(*pool_, {}, [&](Transaction& tx) -> absl::Status {
     SUITE_RETURN_IF_ERROR(tx.ExecOne("identity_user_delete", user_id).status());
+    SUITE_RETURN_IF_ERROR(suite::db::audit::AppendAudit(
+        tx, "identity", {"user.delete", "user", user_id, nullptr, {{"deleted", true}}}));
     return tx.Exec("identity_user_sessions_revoke", user_id, Micros(now), std::string())
         .status();
   });
@@ -888,6 +896,10 @@ absl::StatusOr<RoleAssignment> PgIdentityStore::AssignRole(const std::string& us
               tx.ExecOne("identity_role_assignment_find", user_id, role, account_id));
           return AssignmentOf(existing);
         }
+        SUITE_RETURN_IF_ERROR(suite::db::audit::AppendAudit(
+            tx, "identity",
+            {"role.assign", "user", user_id, nullptr,
+             {{"role", role}, {"account_id", account_id}}}));
         return AssignmentOf(*row);
       });
 }
@@ -897,7 +909,11 @@ absl::Status PgIdentityStore::RevokeRole(const std::string& user_id, const std::
   return RunInTransaction(*pool_, {}, [&](Transaction& tx) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> revoked,
                            tx.ExecMaybeOne("identity_role_revoke", user_id, role, account_id));
-    if (revoked) return absl::OkStatus();
+    if (revoked) {
+      return suite::db::audit::AppendAudit(
+          tx, "identity",
+          {"role.revoke", "user", user_id, {{"role", role}, {"account_id", account_id}}, nullptr});
+    }
     // No such grant: say which reference is wrong, if one is.
     SUITE_ASSIGN_OR_RETURN(pqxx::row refs,
                            tx.ExecOne("identity_role_refs", user_id, role, account_id));
