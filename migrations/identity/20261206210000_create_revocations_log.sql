@@ -32,8 +32,11 @@ CREATE INDEX revocations_created_at_idx ON identity.revocations (created_at);
 -- Logs one revocation and notifies it; the payload "<id> <xact_id> <kind> <session_id or -> <user_id>"
 -- lets a replica send it without reading the log first (the log stays the truth: it is read
 -- from the fence at each heartbeat and whenever a payload cannot be used).
+-- SECURITY DEFINER: whichever role makes the change (the service's, or the retention job's
+-- deleting sessions) the revocation is logged; the function does only this, with a fixed
+-- search_path.
 CREATE FUNCTION identity.log_revocation(p_kind text, p_session_id uuid, p_user_id uuid)
-RETURNS void LANGUAGE plpgsql AS $$
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   r_id bigint;
   r_xact xid8;
@@ -85,9 +88,14 @@ $$;
 CREATE TRIGGER sessions_log_revocation AFTER UPDATE OF revoked_at ON identity.sessions
   FOR EACH ROW WHEN (OLD.revoked_at IS NULL AND NEW.revoked_at IS NOT NULL)
   EXECUTE FUNCTION identity.log_session_revocation();
--- Deleted (a user's hard delete cascades here): its token is unknown from now on.
+-- Deleted (a user's hard delete cascades here): its token is unknown from now on. A session
+-- that expired over an hour before (what the retention job deletes) is refused already by
+-- identity and by every cache (a cache never keeps an answer past the expiry it was given,
+-- and expiry only moves later), so its deletion is no revocation; the hour covers clock skew
+-- between identity's hosts and the database.
 CREATE TRIGGER sessions_log_deletion AFTER DELETE ON identity.sessions
-  FOR EACH ROW WHEN (OLD.revoked_at IS NULL)
+  FOR EACH ROW WHEN (OLD.revoked_at IS NULL AND
+                     LEAST(OLD.expires_at, OLD.absolute_expires_at) > now() - interval '1 hour')
   EXECUTE FUNCTION identity.log_session_revocation();
 -- Barred or deleted: every session of the user is refused from now on.
 CREATE TRIGGER users_log_revocation AFTER UPDATE OF status, deleted_at ON identity.users
@@ -98,6 +106,10 @@ CREATE TRIGGER users_log_revocation AFTER UPDATE OF status, deleted_at ON identi
 CREATE TRIGGER role_assignments_log_revocation
   AFTER INSERT OR DELETE OR UPDATE OF user_id, role_key, account_id ON identity.role_assignments
   FOR EACH ROW EXECUTE FUNCTION identity.log_roles_revocation();
+-- Only the roles whose changes fire these triggers may log a revocation (the retention job's
+-- role is granted it with its other rights).
+REVOKE EXECUTE ON FUNCTION identity.log_revocation(text, uuid, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION identity.log_revocation(text, uuid, uuid) TO identity_service;
 
 -- +migrate Down
 DROP TRIGGER role_assignments_log_revocation ON identity.role_assignments;

@@ -11,8 +11,11 @@ GRANT SELECT, DELETE ON identity.login_attempts, identity.sessions, identity.ema
 GRANT UPDATE (updated_at)
   ON identity.login_attempts, identity.sessions, identity.email_verifications
   TO suite_retention;
+-- Deleting a session that was still live logs its revocation (identity.log_revocation).
+GRANT EXECUTE ON FUNCTION identity.log_revocation(text, uuid, uuid) TO suite_retention;
 
 -- +migrate Down
+REVOKE EXECUTE ON FUNCTION identity.log_revocation(text, uuid, uuid) FROM suite_retention;
 REVOKE ALL ON identity.login_attempts, identity.sessions, identity.email_verifications
   FROM suite_retention;
 REVOKE USAGE ON SCHEMA identity FROM suite_retention;
