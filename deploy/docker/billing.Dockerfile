@@ -4,7 +4,7 @@
 #   podman build -f deploy/docker/billing.Dockerfile \
 #     --ignorefile deploy/docker/billing.Dockerfile.dockerignore -t suite/billing:dev .
 #
-# (tools/images builds all four; `docker build` works too and reads the .dockerignore beside
+# (tools/images builds all five; `docker build` works too and reads the .dockerignore beside
 # this file by itself.) Stages:
 #   build     debian:12 with the build packages of tools/install-deps; bazel build -c opt
 #   runtime   debian:12-slim with only the shared libraries the binary loads, user 10001
@@ -25,14 +25,15 @@ RUN apt-get update -q && apt-get install -y -q --no-install-recommends \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-# All four binaries in one step, written identically in the four Dockerfiles: the image
+# All five binaries in one step, written identically in the five Dockerfiles: the image
 # builder caches this layer, so building every image (tools/images) compiles the suite once.
 RUN bazel build -c opt //services/identity:identity_server //services/billing:billing_server \
-      //services/questions:questions_server //shared/db:migrate \
+      //services/questions:questions_server //shared/db:migrate //tools/purge \
     && install -D -m 0755 bazel-bin/services/identity/identity_server /out/identity \
     && install -D -m 0755 bazel-bin/services/billing/billing_server /out/billing \
     && install -D -m 0755 bazel-bin/services/questions/questions_server /out/questions \
     && install -D -m 0755 bazel-bin/shared/db/migrate/migrate /out/migrate \
+    && install -D -m 0755 bazel-bin/tools/purge/purge /out/purge \
     && cd migrations && find . -name '*.sql' -exec install -D -m 0644 {} /out/migrations/{} \; \
     && bazel shutdown
 

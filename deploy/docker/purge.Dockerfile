@@ -1,12 +1,26 @@
 # syntax=docker/dockerfile:1
-# The retention image: the purge binary (tools/purge). Run by the Kubernetes CronJob in
+# The retention image: the purge binary (tools/purge), run by the Kubernetes CronJob in
 # deploy/k8s/base/retention-cronjob.yaml as the role suite_retention (DATABASE_URL from a
 # Secret, periods from the ConfigMap retention-config):
 #
-#   docker build -f deploy/docker/purge.Dockerfile -t suite/purge:dev .
-#   docker run --rm -e DATABASE_URL=postgresql://suite_retention:...@db/suite suite/purge:dev
+#   podman run --rm -e DATABASE_URL=postgresql://suite_retention:...@db/suite suite/purge:dev
+#
+# Build from the repository root:
+#
+#   podman build -f deploy/docker/purge.Dockerfile \
+#     --ignorefile deploy/docker/purge.Dockerfile.dockerignore -t suite/purge:dev .
+#
+# Stages as in the other Dockerfiles:
+#   build     debian:12 with the build packages of tools/install-deps; bazel build -c opt
+#   runtime   debian:12-slim with only the shared libraries the binary loads, user 10001
+#   prebuilt  runtime + a binary already built on the host (`--target prebuilt`, a build
+#             context holding the binary `purge`)
+#   (last)    runtime + the binary of the build stage: the image that ships
+# Nothing in the runtime writes to its root file system: run it with --read-only.
 FROM debian:12 AS build
 ENV DEBIAN_FRONTEND=noninteractive
+# The build packages of tools/install-deps (APT_PACKAGES without PostgreSQL and PgBouncer,
+# which only the tests need).
 RUN apt-get update -q && apt-get install -y -q --no-install-recommends \
       bazel-bootstrap g++ pkg-config ca-certificates \
       protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev \
@@ -15,16 +29,32 @@ RUN apt-get update -q && apt-get install -y -q --no-install-recommends \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN bazel build -c opt //tools/purge \
-    && install -D -m 0755 bazel-bin/tools/purge/purge /out/purge
+# All five binaries in one step, written identically in the five Dockerfiles: the image
+# builder caches this layer, so building every image (tools/images) compiles the suite once.
+RUN bazel build -c opt //services/identity:identity_server //services/billing:billing_server \
+      //services/questions:questions_server //shared/db:migrate //tools/purge \
+    && install -D -m 0755 bazel-bin/services/identity/identity_server /out/identity \
+    && install -D -m 0755 bazel-bin/services/billing/billing_server /out/billing \
+    && install -D -m 0755 bazel-bin/services/questions/questions_server /out/questions \
+    && install -D -m 0755 bazel-bin/shared/db/migrate/migrate /out/migrate \
+    && install -D -m 0755 bazel-bin/tools/purge/purge /out/purge \
+    && cd migrations && find . -name '*.sql' -exec install -D -m 0644 {} /out/migrations/{} \; \
+    && bazel shutdown
 
-FROM debian:12-slim
+FROM debian:12-slim AS runtime
 ENV DEBIAN_FRONTEND=noninteractive
+# Runtime libraries only (see ldd of the binary); no compiler, no headers.
 RUN apt-get update -q && apt-get install -y -q --no-install-recommends \
       libabsl20220623 libpqxx-6.4 libpq5 libssl3 ca-certificates \
-    && rm -rf /var/lib/apt/lists/* \
+    && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt /var/log/dpkg.log \
     && groupadd --system --gid 10001 suite \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin suite
-COPY --from=build /out/purge /app/purge
 USER 10001:10001
+WORKDIR /app
 ENTRYPOINT ["/app/purge"]
+
+FROM runtime AS prebuilt
+COPY --chmod=0755 purge /app/purge
+
+FROM runtime
+COPY --from=build /out/purge /app/purge

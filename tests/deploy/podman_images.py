@@ -55,8 +55,10 @@ def build_images(root, tag):
         shutil.copy(os.path.join(RUNFILES, suite_harness.MIGRATE), os.path.join(bins, "migrate"))
         shutil.copytree(os.path.join(RUNFILES, suite_harness.MIGRATIONS),
                         os.path.join(bins, "migrations"), symlinks=False)
+        # Only the images the suite's flow runs (the retention image is not started here).
         build = subprocess.run([os.path.join(root, "tools/images"), "--binaries", bins,
-                                "--tag", tag], capture_output=True, text=True, timeout=900)
+                                "--tag", tag, "--only", ",".join(IMAGES)],
+                               capture_output=True, text=True, timeout=900)
     finally:
         shutil.rmtree(bins, ignore_errors=True)
     print(build.stdout, end="", flush=True)
