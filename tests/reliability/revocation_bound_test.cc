@@ -6,10 +6,10 @@
 // billing and questions as fast as it can until each refuses it. The time from the revoking
 // call's OK to each first UNAUTHENTICATED is one sample; from a third of the way, each identity
 // replica in turn is restarted (SIGTERM, start again), so that whichever one a service's
-// revocation stream follows breaks once, and rounds go on through it. Prints p50/p99/max per service (the target: p99 <= 100 ms) and requires p90 <=
-// 100 ms and p99 <= 500 ms (each plus the p99 of an ordinary cached call in the same run, the
-// loaded machine's share of a sample), every round refused,
-// no call let in after a refusal, and no practice session written with a revoked token.
+// revocation stream follows breaks once, and rounds go on through it. Prints p50/p99/max per
+// service and requires p99 <= 100 ms (plus the p99 of an ordinary cached call in the same run,
+// the machine's share of a sample), every round refused, no call let in after a refusal, and no
+// practice session written with a revoked token.
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -387,16 +387,12 @@ TEST_F(RevocationBoundTest, ARevokedTokenIsRefusedByBillingAndQuestionsWithinThe
       absl::FormatDuration(questions_p99).c_str(),
       absl::FormatDuration(Percentile(questions_samples, 1.0)).c_str());
   std::fflush(stdout);
-  // A sample ends with the refused call, so it holds one call's own latency: on a machine so
-  // loaded that an ordinary cached call takes long at its p99, that much is the machine's
-  // share, not the revocation's. The p99 target (kBound) is printed above; what is required
-  // here is what holds on a shared 2-core machine whatever else runs on it: p90 within the
-  // bound, and p99 within a small multiple of it (the TTL cache it replaces took 4.5 s). The
-  // round in which the followed replica restarts includes the channel's failover.
-  EXPECT_LE(Percentile(billing_samples, 0.9), kBound + cached_p99);
-  EXPECT_LE(Percentile(questions_samples, 0.9), kBound + cached_p99);
-  EXPECT_LE(billing_p99, 5 * kBound + cached_p99);
-  EXPECT_LE(questions_p99, 5 * kBound + cached_p99);
+  // A sample ends with the refused call, so it holds one call's own latency: on a loaded
+  // machine that much is the machine's share, not the revocation's, hence the cached call's
+  // own p99 on top of the bound. The round in which a followed replica restarts includes the
+  // channel's failover.
+  EXPECT_LE(billing_p99, kBound + cached_p99);
+  EXPECT_LE(questions_p99, kBound + cached_p99);
   EXPECT_EQ(let_in_after_refusal, 0);
   // Both services say on /metrics that they follow identity again, and that the restart broke
   // their stream (and so made them ask identity for the calls in between).
