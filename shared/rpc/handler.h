@@ -74,6 +74,31 @@ grpc::ServerUnaryReactor* RunHandler(grpc::CallbackServerContext* context,
   });
 }
 
+// RunAuthenticated is RunHandler for a call that needs its caller, the idiom of every
+// authenticated handler of the three services: `authenticate(request_context)` (returning
+// absl::StatusOr<A>, where A is the service's domain view of a caller) runs first, on the
+// executor, and a refusal ends the call with its status; otherwise `body(actor,
+// request_context)` runs. Each service passes its own authenticate: identity checks the token
+// against its own sessions, billing and questions ask identity (RequireCaller).
+//
+//   return suite::rpc::RunAuthenticated(context, executor_, authenticate_,
+//       [=](const Actor& actor, const suite::rpc::RequestContext& rc) -> absl::Status {
+//     SUITE_ASSIGN_OR_RETURN(Thing thing, things_->Get(actor, request->thing_id()));
+//     ...
+//   });
+template <typename Authenticate, typename Body>
+grpc::ServerUnaryReactor* RunAuthenticated(grpc::CallbackServerContext* context,
+                                           BlockingExecutor& executor, Authenticate authenticate,
+                                           Body body) {
+  return RunHandler(context, executor,
+                    [authenticate = std::move(authenticate),
+                     body = std::move(body)](const RequestContext& rc) -> absl::Status {
+                      auto actor = authenticate(rc);
+                      if (!actor.ok()) return actor.status();
+                      return body(*actor, rc);
+                    });
+}
+
 // How asynchronous work ends a call started by RunHandlerAsync; cheap to copy, thread-safe.
 class AsyncReply {
  public:

@@ -258,5 +258,90 @@ TEST_F(HandlerTest, OnlyTheFirstFinishOfACallCounts) {
   EXPECT_TRUE(Call("cached-token", "inline", &response).ok());  // the server is still fine
 }
 
+// Echo through RunAuthenticated: the authenticate function refuses "refused-token" (and a
+// missing token) and otherwise names the caller; the message "throw" throws in the body.
+class BlockingEchoService final : public tv1::EchoService::CallbackService {
+ public:
+  grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* context,
+                                 const tv1::EchoRequest* request,
+                                 tv1::EchoResponse* response) override {
+    return RunAuthenticated(
+        context, executor_,
+        [this](const RequestContext& rc) -> absl::StatusOr<std::string> {
+          ++authenticate_calls;
+          absl::StatusOr<std::string> token = rc.BearerToken();
+          if (!token.ok()) return token.status();
+          if (*token == "refused-token") return absl::UnauthenticatedError("revoked session");
+          return absl::StrCat("user-of-", *token);
+        },
+        [=](const std::string& actor, const RequestContext& rc) -> absl::Status {
+          if (request->message() == "throw") throw std::runtime_error("body failed");
+          response->set_caller_id(actor);
+          response->set_request_id(rc.request_id());
+          response->set_message(request->message());
+          return absl::OkStatus();
+        });
+  }
+
+  std::atomic<int> authenticate_calls{0};
+
+ private:
+  BlockingExecutor executor_{"blocking-echo", 2};
+};
+
+class RunAuthenticatedTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ServerConfig config;
+    config.listen_address = "127.0.0.1:0";
+    config.drain_timeout = absl::Seconds(3);
+    absl::StatusOr<std::unique_ptr<GrpcServer>> server = GrpcServer::Start(
+        config, {{&service_, tv1::EchoService::service_full_name()}}, /*handle_signals=*/false);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    stub_ = tv1::EchoService::NewStub(grpc::CreateChannel(
+        absl::StrCat("127.0.0.1:", server_->port()), grpc::InsecureChannelCredentials()));
+  }
+
+  absl::Status Call(const std::string& token, const std::string& message,
+                    tv1::EchoResponse* response) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    if (!token.empty()) context.AddMetadata("authorization", "Bearer " + token);
+    tv1::EchoRequest request;
+    request.set_message(message);
+    return FromGrpcStatus(stub_->Echo(&context, request, response));
+  }
+
+  BlockingEchoService service_;
+  std::unique_ptr<GrpcServer> server_;
+  std::unique_ptr<tv1::EchoService::Stub> stub_;
+};
+
+TEST_F(RunAuthenticatedTest, TheBodyGetsTheActorTheAuthenticateFunctionReturned) {
+  tv1::EchoResponse response;
+  absl::Status status = Call("t-1", "hello", &response);
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(response.caller_id(), "user-of-t-1");
+  EXPECT_EQ(response.message(), "hello");
+  EXPECT_FALSE(response.request_id().empty());
+}
+
+TEST_F(RunAuthenticatedTest, ARefusedOrMissingCallerEndsTheCallWithoutRunningTheBody) {
+  tv1::EchoResponse response;
+  absl::Status refused = Call("refused-token", "never echoed", &response);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kUnauthenticated) << refused;
+  EXPECT_EQ(response.message(), "");
+  absl::Status missing = Call("", "never echoed", &response);
+  EXPECT_EQ(missing.code(), absl::StatusCode::kUnauthenticated) << missing;
+  EXPECT_EQ(service_.authenticate_calls.load(), 2);
+}
+
+TEST_F(RunAuthenticatedTest, AnExceptionInTheBodyBecomesInternal) {
+  tv1::EchoResponse response;
+  EXPECT_EQ(Call("t-2", "throw", &response).code(), absl::StatusCode::kInternal);
+  EXPECT_TRUE(Call("t-2", "after", &response).ok());
+}
+
 }  // namespace
 }  // namespace suite::rpc
