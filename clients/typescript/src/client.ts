@@ -152,118 +152,134 @@ interface Policy {
 
 type AnyCall = (request: unknown, options?: CallOptions) => unknown;
 
-function callContext(method: DescMethod, service: DescService, options: CallOptions | undefined) {
-  const headers = new Headers(options?.headers);
-  if (!headers.has("x-request-id")) headers.set("x-request-id", randomUUID());
-  return {
-    name: `${service.typeName}/${method.name}`,
-    headers,
-    requestId: headers.get("x-request-id") ?? "",
-    deadline: Date.now() + (options?.timeoutMs ?? DEFAULT_DEADLINE_MS),
-  };
-}
+/**
+ * What every call does before and after its sends, whatever its kind: one x-request-id (the
+ * caller's or a new one) kept by every send, one deadline from the caller's timeoutMs or the
+ * client's default that covers every send and wait, the options of each send with the time
+ * still left, and each failure turned into a SuiteError. Unary calls, client streams and
+ * server streams all go through it, so they cannot drift apart.
+ */
+class CallPolicy {
+  readonly name: string;
+  readonly headers: Headers;
+  readonly requestId: string;
+  readonly deadline: number;
+  /** Total sends allowed: retries only where a repeat cannot do harm (isSafeToRetry). */
+  readonly maxAttempts: number;
 
-async function unaryWithPolicy(
-  service: DescService,
-  method: DescMethod,
-  call: AnyCall,
-  request: unknown,
-  options: CallOptions | undefined,
-  policy: Policy,
-): Promise<unknown> {
-  const ctx = callContext(method, service, {
-    ...options,
-    timeoutMs: options?.timeoutMs ?? policy.deadlineMs,
-  });
-  const maxAttempts = isSafeToRetry(method, request) ? Math.max(1, policy.retry.maxAttempts) : 1;
-  let backoff = policy.retry.initialBackoffMs;
-  for (let attempt = 1; ; attempt++) {
-    const remaining = ctx.deadline - Date.now();
+  constructor(
+    service: DescService,
+    method: DescMethod,
+    request: unknown,
+    private readonly options: CallOptions | undefined,
+    private readonly policy: Policy,
+  ) {
+    this.name = `${service.typeName}/${method.name}`;
+    this.headers = new Headers(options?.headers);
+    if (!this.headers.has("x-request-id")) this.headers.set("x-request-id", randomUUID());
+    this.requestId = this.headers.get("x-request-id") ?? "";
+    this.deadline = Date.now() + (options?.timeoutMs ?? policy.deadlineMs);
+    this.maxAttempts = isSafeToRetry(method, request) ? Math.max(1, policy.retry.maxAttempts) : 1;
+  }
+
+  get callerCancelled(): boolean {
+    return this.options?.signal?.aborted ?? false;
+  }
+
+  /** The options of send number `attempt`: the call's headers and the time left. */
+  sendOptions(attempt: number): CallOptions {
+    const remaining = this.deadline - Date.now();
     if (remaining <= 0) {
       throw new SuiteError({
         code: Code.DeadlineExceeded,
         rawMessage: "the call's deadline passed before it could be sent",
-        method: ctx.name,
-        requestId: ctx.requestId,
+        method: this.name,
+        requestId: this.requestId,
         attempts: attempt - 1,
       });
     }
+    return { ...this.options, headers: this.headers, timeoutMs: remaining };
+  }
+
+  /** The SuiteError of a call that ends with `err` after `attempts` sends. */
+  failure(err: unknown, attempts: number): SuiteError {
+    return SuiteError.from(err, {
+      method: this.name,
+      requestId: this.requestId,
+      attempts,
+      callerCancelled: this.callerCancelled,
+    });
+  }
+
+  /**
+   * Whether to send again after send number `attempt` failed with `err`, and after how long:
+   * a random wait between half and all of the backoff, so clients that failed together do not
+   * come back together; a wait that would outlast the deadline is not started. undefined: do
+   * not retry.
+   */
+  retryWait(err: unknown, attempt: number): number | undefined {
+    const backoff = this.policy.retry.initialBackoffMs * 2 ** (attempt - 1);
+    const wait = Math.min(backoff, this.policy.retry.maxBackoffMs) * (0.5 + Math.random() / 2);
+    const retry =
+      classify(err, this.callerCancelled).retryable &&
+      attempt < this.maxAttempts &&
+      !this.callerCancelled &&
+      Date.now() + wait < this.deadline;
+    return retry ? wait : undefined;
+  }
+
+  /** Waits `ms` before a retry; the caller's abort during the wait ends the call CANCELLED. */
+  async backoff(ms: number, attempt: number, lastError: unknown): Promise<void> {
     try {
-      return await call(request, { ...options, headers: ctx.headers, timeoutMs: remaining });
-    } catch (err) {
-      const callerCancelled = options?.signal?.aborted ?? false;
-      const failure = { method: ctx.name, requestId: ctx.requestId, attempts: attempt,
-                        callerCancelled };
-      // A random wait between half and all of the backoff, so clients that failed together
-      // do not come back together; a wait that would outlast the deadline is not started.
-      const wait = Math.min(backoff, policy.retry.maxBackoffMs) * (0.5 + Math.random() / 2);
-      const retry =
-        classify(err, callerCancelled).retryable &&
-        attempt < maxAttempts &&
-        !callerCancelled &&
-        Date.now() + wait < ctx.deadline;
-      if (!retry) throw SuiteError.from(err, failure);
-      try {
-        await sleep(wait, options?.signal);
-      } catch {
-        // Aborted while waiting to retry: the caller's cancel, not the last UNAVAILABLE.
-        throw new SuiteError({
-          code: Code.Canceled,
-          rawMessage: "cancelled by the caller while waiting to retry",
-          method: ctx.name,
-          requestId: ctx.requestId,
-          attempts: attempt,
-          cause: err,
-        });
-      }
-      backoff *= 2;
+      await sleep(ms, this.options?.signal);
+    } catch {
+      // Aborted while waiting to retry: the caller's cancel, not the last UNAVAILABLE.
+      throw new SuiteError({
+        code: Code.Canceled,
+        rawMessage: "cancelled by the caller while waiting to retry",
+        method: this.name,
+        requestId: this.requestId,
+        attempts: attempt,
+        cause: lastError,
+      });
     }
   }
 }
 
-async function clientStreamOnce(
-  service: DescService,
-  method: DescMethod,
-  call: AnyCall,
-  request: unknown,
-  options: CallOptions | undefined,
-  policy: Policy,
-): Promise<unknown> {
-  // Streams are sent once: the client's messages are consumed as they go, so there is
-  // nothing to send again.
-  const ctx = callContext(method, service, {
-    ...options,
-    timeoutMs: options?.timeoutMs ?? policy.deadlineMs,
-  });
+async function unaryWithPolicy(call: AnyCall, request: unknown, p: CallPolicy): Promise<unknown> {
+  for (let attempt = 1; ; attempt++) {
+    const options = p.sendOptions(attempt);
+    try {
+      return await call(request, options);
+    } catch (err) {
+      const wait = p.retryWait(err, attempt);
+      if (wait === undefined) throw p.failure(err, attempt);
+      await p.backoff(wait, attempt, err);
+    }
+  }
+}
+
+// Streams are sent once: the client's messages are consumed as they go, so there is nothing
+// to send again (isSafeToRetry is false for every stream).
+async function clientStreamOnce(call: AnyCall, request: unknown, p: CallPolicy): Promise<unknown> {
+  const options = p.sendOptions(1);
   try {
-    return await call(request, { ...options, headers: ctx.headers, timeoutMs: ctx.deadline - Date.now() });
+    return await call(request, options);
   } catch (err) {
-    throw SuiteError.from(err, { method: ctx.name, requestId: ctx.requestId, attempts: 1,
-                                 callerCancelled: options?.signal?.aborted ?? false });
+    throw p.failure(err, 1);
   }
 }
 
 async function* serverStreamOnce(
-  service: DescService,
-  method: DescMethod,
   call: AnyCall,
   request: unknown,
-  options: CallOptions | undefined,
-  policy: Policy,
+  p: CallPolicy,
 ): AsyncIterable<unknown> {
-  const ctx = callContext(method, service, {
-    ...options,
-    timeoutMs: options?.timeoutMs ?? policy.deadlineMs,
-  });
+  const options = p.sendOptions(1);
   try {
-    yield* call(request, {
-      ...options,
-      headers: ctx.headers,
-      timeoutMs: ctx.deadline - Date.now(),
-    }) as AsyncIterable<unknown>;
+    yield* call(request, options) as AsyncIterable<unknown>;
   } catch (err) {
-    throw SuiteError.from(err, { method: ctx.name, requestId: ctx.requestId, attempts: 1,
-                                 callerCancelled: options?.signal?.aborted ?? false });
+    throw p.failure(err, 1);
   }
 }
 
@@ -277,16 +293,14 @@ export function createServiceClient<S extends DescService>(
   const out: Record<string, AnyCall> = {};
   for (const method of service.methods) {
     const call = raw[method.localName]!;
-    switch (method.methodKind) {
-      case "unary":
-        out[method.localName] = (req, opt) => unaryWithPolicy(service, method, call, req, opt, policy);
-        break;
-      case "client_streaming":
-        out[method.localName] = (req, opt) => clientStreamOnce(service, method, call, req, opt, policy);
-        break;
-      default:
-        out[method.localName] = (req, opt) => serverStreamOnce(service, method, call, req, opt, policy);
-    }
+    const send =
+      method.methodKind === "unary"
+        ? unaryWithPolicy
+        : method.methodKind === "client_streaming"
+          ? clientStreamOnce
+          : serverStreamOnce;
+    out[method.localName] = (req, opt) =>
+      send(call, req, new CallPolicy(service, method, req, opt, policy));
   }
   return out as unknown as Client<S>;
 }

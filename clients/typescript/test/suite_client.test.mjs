@@ -307,6 +307,32 @@ describe("suite client against the real servers", () => {
     assert.ok(Array.isArray(tags));
   });
 
+  test("a call whose deadline has already passed is never sent, whatever its kind", async () => {
+    let sends = 0;
+    const c = client({
+      token: await adminToken(),
+      interceptors: [(next) => async (req) => { sends++; return next(req); }] });
+    async function* noBatches() {}
+    const calls = {
+      unary: () => c.questions.listTags({}, { timeoutMs: 0 }),
+      client_stream: () => c.questions.importQuestions(noBatches(), { timeoutMs: 0 }),
+      server_stream: async () => {
+        for await (const _ of c.identity.watchRevocations({}, { timeoutMs: -5 })) break;
+      },
+    };
+    for (const [kind, call] of Object.entries(calls)) {
+      const err = await rejects(call);
+      assert.equal(err.code, Code.DeadlineExceeded, `${kind}: ${err.message}`);
+      assert.equal(err.attempts, 0, kind);
+      assert.match(err.requestId, /^[0-9a-f-]{36}$/, kind);
+    }
+    assert.equal(sends, 0);
+    // The same client with time left reaches the server.
+    const { tags } = await c.questions.listTags({}, { timeoutMs: 10_000 });
+    assert.ok(Array.isArray(tags));
+    assert.equal(sends, 1);
+  });
+
   async function adminToken() {
     return (await anon.identity.login({ email: suite.adminEmail, password: suite.adminPassword }))
       .sessionToken;
