@@ -8,6 +8,7 @@
 #include "absl/strings/strip.h"
 #include "services/identity/errors.h"
 #include "services/identity/grpc/revocation_stream.h"
+#include "shared/audit_api/audit_proto.h"
 #include "shared/base/audit_actor.h"
 #include "shared/base/status_macros.h"
 #include "shared/rpc/handler.h"
@@ -214,6 +215,7 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::UpdateUser(grpc::CallbackServerCo
                                                           pb::UpdateUserResponse* response) {
   return suite::rpc::RunHandler(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
+    const suite::ScopedAuditActor audit_actor(caller.user_id, rc.request_id());
     UserPatch patch;
     if (request->has_first_name()) patch.first_name = request->first_name();
     if (request->has_last_name()) patch.last_name = request->last_name();
@@ -253,6 +255,7 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::ChangePassword(
   return suite::rpc::RunHandler(
       context, hashing_executor_, [=](const RequestContext& rc) -> absl::Status {
         SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
+        const suite::ScopedAuditActor audit_actor(caller.user_id, rc.request_id());
         SUITE_ASSIGN_OR_RETURN(int revoked, identity_->ChangePassword(caller, request->user_id(),
                                                                       request->current_password(),
                                                                       request->new_password()));
@@ -372,6 +375,7 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::RevokeSession(
     pb::RevokeSessionResponse*) {
   return suite::rpc::RunHandler(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
+    const suite::ScopedAuditActor audit_actor(caller.user_id, rc.request_id());
     return identity_->RevokeSession(caller, request->session_id());
   });
 }
@@ -381,6 +385,7 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::RevokeAllSessions(
     pb::RevokeAllSessionsResponse* response) {
   return suite::rpc::RunHandler(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
+    const suite::ScopedAuditActor audit_actor(caller.user_id, rc.request_id());
     SUITE_ASSIGN_OR_RETURN(int revoked, identity_->RevokeAllSessions(caller, request->user_id(),
                                                                      request->keep_current()));
     response->set_revoked_session_count(revoked);
@@ -406,6 +411,7 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::CreateAccount(
     pb::CreateAccountResponse* response) {
   return suite::rpc::RunHandler(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
+    const suite::ScopedAuditActor audit_actor(caller.user_id, rc.request_id());
     SUITE_ASSIGN_OR_RETURN(Account account, identity_->CreateAccount(caller, request->name()));
     ToProto(account, response->mutable_account());
     return absl::OkStatus();
@@ -447,6 +453,7 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::UpdateAccount(
     absl::optional<std::string> name;
     if (request->has_name()) name = request->name();
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
+    const suite::ScopedAuditActor audit_actor(caller.user_id, rc.request_id());
     SUITE_ASSIGN_OR_RETURN(Account account,
                            identity_->UpdateAccount(caller, request->account_id(), name, status));
     ToProto(account, response->mutable_account());
@@ -459,6 +466,7 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::CreateRole(grpc::CallbackServerCo
                                                           pb::CreateRoleResponse* response) {
   return suite::rpc::RunHandler(context, executor_, [=](const RequestContext& rc) -> absl::Status {
     SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
+    const suite::ScopedAuditActor audit_actor(caller.user_id, rc.request_id());
     SUITE_ASSIGN_OR_RETURN(Role role,
                            identity_->CreateRole(caller, request->key(), request->label()));
     ToProto(role, response->mutable_role());
@@ -541,6 +549,20 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::ListLoginAttempts(
         identity_->ListLoginAttempts(caller, filter, request->page_size(), request->page_token()));
     for (const LoginAttempt& a : page.attempts) ToProto(a, response->add_login_attempts());
     response->set_next_page_token(page.next_page_token);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* IdentityServiceImpl::ListAuditEvents(
+    grpc::CallbackServerContext* context, const ::audit::v1::ListAuditEventsRequest* request,
+    ::audit::v1::ListAuditEventsResponse* response) {
+  return suite::rpc::RunHandler(context, executor_, [=](const RequestContext& rc) -> absl::Status {
+    SUITE_ASSIGN_OR_RETURN(Principal caller, CallerOf(*identity_, rc));
+    SUITE_ASSIGN_OR_RETURN(suite::audit_api::AuditQuery query,
+                           suite::audit_api::ParseListAuditEventsRequest(*request));
+    SUITE_ASSIGN_OR_RETURN(suite::audit_api::AuditPage page,
+                           identity_->ListAuditEvents(caller, query));
+    suite::audit_api::ToProto(page, response);
     return absl::OkStatus();
   });
 }

@@ -124,6 +124,9 @@ class IdentityServiceImpl final : public ::identity::v1::IdentityService::Callba
   grpc::ServerUnaryReactor* ListLoginAttempts(CallbackServerContext*,
                                               const ::identity::v1::ListLoginAttemptsRequest*,
                                               ::identity::v1::ListLoginAttemptsResponse*) override;
+  grpc::ServerUnaryReactor* ListAuditEvents(CallbackServerContext*,
+                                            const ::audit::v1::ListAuditEventsRequest*,
+                                            ::audit::v1::ListAuditEventsResponse*) override;
 
  private:
   Identity* const identity_;

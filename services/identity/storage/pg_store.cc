@@ -284,7 +284,7 @@ std::vector<std::pair<std::string, std::string>> Statements() {
                     KeysetPage("s", /*newest_first=*/true, 3))},
       {"identity_session_revoke",
        absl::StrCat("UPDATE identity.sessions SET revoked_at = ", Ts(2),
-                    " WHERE id = $1::uuid AND revoked_at IS NULL RETURNING id")},
+                    " WHERE id = $1::uuid AND revoked_at IS NULL RETURNING id, user_id::text")},
       {"identity_session_revoke_live",
        absl::StrCat("UPDATE identity.sessions SET revoked_at = ", Ts(2),
                     " WHERE id = $1::uuid AND revoked_at IS NULL AND expires_at > ", Ts(2),
@@ -307,6 +307,10 @@ std::vector<std::pair<std::string, std::string>> Statements() {
                     " ra WHERE ra.account_id = a.id AND ra.user_id = NULLIF($1::text, '')::uuid))"
                     " AND ",
                     KeysetPage("a", /*newest_first=*/false, 2))},
+      {"identity_account_get_for_update",
+       absl::StrCat("SELECT ", kAccountColumns,
+                    " FROM identity.accounts WHERE id = $1::uuid AND deleted_at IS NULL "
+                    "FOR UPDATE")},
       {"identity_account_update",
        absl::StrCat("UPDATE identity.accounts SET name = CASE WHEN $2::boolean THEN $3::text "
                     "ELSE name END, status = CASE WHEN $4::text = '' THEN status ELSE $4::text "
@@ -490,7 +494,7 @@ absl::StatusOr<std::vector<User>> PgIdentityStore::ListUsers(const UserFilter& f
 }
 
 absl::StatusOr<User> PgIdentityStore::UpdateUser(const std::string& user_id,
-                                                 const UserPatch& patch) {
+                                                 const UserPatch& patch, bool audit) {
   return RunInTransaction<User>(*pool_, {}, [&](Transaction& tx) -> absl::StatusOr<User> {
     SUITE_ASSIGN_OR_RETURN(
         pqxx::row row,
@@ -498,6 +502,17 @@ absl::StatusOr<User> PgIdentityStore::UpdateUser(const std::string& user_id,
                    patch.first_name.value_or(""), patch.last_name.has_value(),
                    patch.last_name.value_or(""), patch.phone.has_value(),
                    patch.phone.value_or("")));
+    if (audit) {
+      // The names of the fields set, not their values: the trail is kept for years and can
+      // never be edited, so it holds no personal data that a deletion request would need
+      // to reach.
+      nlohmann::json fields = nlohmann::json::array();
+      if (patch.first_name) fields.push_back("first_name");
+      if (patch.last_name) fields.push_back("last_name");
+      if (patch.phone) fields.push_back("phone");
+      SUITE_RETURN_IF_ERROR(suite::db::audit::AppendAudit(
+          tx, "identity", {"user.update", "user", user_id, nullptr, {{"fields", fields}}}));
+    }
     return UserOf(row);
   });
 }
@@ -532,14 +547,23 @@ absl::Status PgIdentityStore::DeleteUser(const std::string& user_id, absl::Time 
 
 absl::StatusOr<int> PgIdentityStore::SetPasswordHash(
     const std::string& user_id, const std::string& password_hash,
-    const absl::optional<std::string>& revoke_except_session, absl::Time now) {
+    const absl::optional<std::string>& revoke_except_session, absl::Time now, bool audit) {
   return RunInTransaction<int>(*pool_, {}, [&](Transaction& tx) -> absl::StatusOr<int> {
     SUITE_RETURN_IF_ERROR(tx.ExecOne("identity_user_set_hash", user_id, password_hash).status());
-    if (!revoke_except_session) return 0;
-    SUITE_ASSIGN_OR_RETURN(pqxx::result revoked,
-                           tx.Exec("identity_user_sessions_revoke", user_id, Micros(now),
-                                   *revoke_except_session));
-    return static_cast<int>(revoked.size());
+    int revoked = 0;
+    if (revoke_except_session) {
+      SUITE_ASSIGN_OR_RETURN(pqxx::result rows,
+                             tx.Exec("identity_user_sessions_revoke", user_id, Micros(now),
+                                     *revoke_except_session));
+      revoked = static_cast<int>(rows.size());
+    }
+    if (audit) {
+      // That the password changed and what it ended; never a hash or a password.
+      SUITE_RETURN_IF_ERROR(suite::db::audit::AppendAudit(
+          tx, "identity",
+          {"user.change_password", "user", user_id, nullptr, {{"revoked_sessions", revoked}}}));
+    }
+    return revoked;
   });
 }
 
@@ -753,20 +777,33 @@ absl::StatusOr<std::vector<Session>> PgIdentityStore::ListLiveSessions(
   });
 }
 
-absl::Status PgIdentityStore::RevokeSession(const std::string& session_id, absl::Time now) {
+absl::Status PgIdentityStore::RevokeSession(const std::string& session_id, absl::Time now,
+                                            bool audit) {
   return RunInTransaction(*pool_, {}, [&](Transaction& tx) -> absl::Status {
-    return tx.ExecOne("identity_session_revoke", session_id, Micros(now)).status();
+    SUITE_ASSIGN_OR_RETURN(pqxx::row row,
+                           tx.ExecOne("identity_session_revoke", session_id, Micros(now)));
+    if (!audit) return absl::OkStatus();
+    return suite::db::audit::AppendAudit(
+        tx, "identity",
+        {"session.revoke", "session", session_id, nullptr,
+         {{"user_id", row[1].as<std::string>()}}});
   });
 }
 
 absl::StatusOr<int> PgIdentityStore::RevokeAllSessions(
     const std::string& user_id, const absl::optional<std::string>& except_session,
-    absl::Time now) {
+    absl::Time now, bool audit) {
   return RunInTransaction<int>(*pool_, {}, [&](Transaction& tx) -> absl::StatusOr<int> {
     SUITE_ASSIGN_OR_RETURN(pqxx::result rows,
                            tx.Exec("identity_user_sessions_revoke", user_id, Micros(now),
                                    except_session.value_or("")));
-    return static_cast<int>(rows.size());
+    const int revoked = static_cast<int>(rows.size());
+    if (audit) {
+      SUITE_RETURN_IF_ERROR(suite::db::audit::AppendAudit(
+          tx, "identity",
+          {"user.revoke_sessions", "user", user_id, nullptr, {{"revoked_sessions", revoked}}}));
+    }
+    return revoked;
   });
 }
 
@@ -794,6 +831,12 @@ absl::StatusOr<Account> PgIdentityStore::CreateAccount(const std::string& name,
     SUITE_RETURN_IF_ERROR(tx.Exec("identity_grant_scoped", member_user_id,
                                   std::string(kMemberRole), account.id)
                               .status());
+    SUITE_RETURN_IF_ERROR(suite::db::audit::AppendAudit(
+        tx, "identity",
+        {"account.create", "account", account.id, nullptr,
+         {{"name", account.name},
+          {"status", std::string(AccountStatusName(account.status))},
+          {"member_user_id", member_user_id}}}));
     return account;
   });
 }
@@ -825,10 +868,26 @@ absl::StatusOr<Account> PgIdentityStore::UpdateAccount(
     const absl::optional<AccountStatus>& status) {
   const std::string status_name = status ? std::string(AccountStatusName(*status)) : "";
   return RunInTransaction<Account>(*pool_, {}, [&](Transaction& tx) -> absl::StatusOr<Account> {
+    // The row as it was, locked, so the trail's "before" is what this update replaced.
+    SUITE_ASSIGN_OR_RETURN(pqxx::row old_row,
+                           tx.ExecOne("identity_account_get_for_update", account_id));
+    const Account before = AccountOf(old_row);
     SUITE_ASSIGN_OR_RETURN(pqxx::row row,
                            tx.ExecOne("identity_account_update", account_id, name.has_value(),
                                       name.value_or(""), status_name));
-    return AccountOf(row);
+    Account after = AccountOf(row);
+    nlohmann::json was = nlohmann::json::object(), is = nlohmann::json::object();
+    if (name) {
+      was["name"] = before.name;
+      is["name"] = after.name;
+    }
+    if (status) {
+      was["status"] = std::string(AccountStatusName(before.status));
+      is["status"] = std::string(AccountStatusName(after.status));
+    }
+    SUITE_RETURN_IF_ERROR(suite::db::audit::AppendAudit(
+        tx, "identity", {"account.update", "account", account_id, was, is}));
+    return after;
   });
 }
 
@@ -848,6 +907,8 @@ absl::StatusOr<Role> PgIdentityStore::CreateRole(const std::string& key,
                                                  const std::string& label) {
   return RunInTransaction<Role>(*pool_, {}, [&](Transaction& tx) -> absl::StatusOr<Role> {
     SUITE_ASSIGN_OR_RETURN(pqxx::row row, tx.ExecOne("identity_role_insert", key, label));
+    SUITE_RETURN_IF_ERROR(suite::db::audit::AppendAudit(
+        tx, "identity", {"role.create", "role", key, nullptr, {{"label", label}}}));
     return Role{row[0].as<std::string>(), row[1].as<std::string>(), TimeOf(row[2])};
   });
 }
@@ -944,6 +1005,14 @@ absl::StatusOr<std::vector<RoleAssignment>> PgIdentityStore::ListRoleAssignments
     for (const pqxx::row& r : rows) assignments.push_back(AssignmentOf(r));
     return assignments;
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Audit trail
+
+absl::StatusOr<std::vector<suite::db::audit::AuditEvent>> PgIdentityStore::ListAuditEvents(
+    const suite::db::audit::AuditFilter& filter, int64_t before_seq, int limit) {
+  return suite::db::audit::ListAuditEvents(*pool_, "identity", filter, before_seq, limit);
 }
 
 // ---------------------------------------------------------------------------------------------
