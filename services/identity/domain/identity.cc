@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "shared/base/status_macros.h"
 #include "services/identity/domain/validation.h"
-#include "services/identity/errors.h"
+#include "services/identity/domain/errors.h"
 
 namespace suite::identity {
 namespace {
