@@ -17,7 +17,7 @@
 #include "services/identity/domain/clock.h"
 #include "services/identity/domain/identity.h"
 #include "services/identity/domain/password_hasher.h"
-#include "services/identity/grpc/identity_service_impl.h"
+#include "services/identity/grpc/identity_service.h"
 #include "services/identity/storage/pg_store.h"
 #include "services/identity/storage/revocation_feed.h"
 #include "shared/db/config.h"
@@ -73,7 +73,7 @@ int Run(int argc, char** argv) {
                                                  : "bootstrap_admin.exists"}});
   }
 
-  suite::identity::IdentityServiceImpl service(&identity, config->trusted_peers,
+  suite::identity::IdentityGrpcService service(&identity, config->trusted_peers,
                                                server_config->handler_threads);
   // WatchRevocations: the services that cache ValidateSession answers learn of every
   // revocation (on any replica) from it; its streams end when the drain begins.

@@ -115,6 +115,7 @@ TEST(AuthorizationTest, IdentityGivesAnAuthorExactlyWhatItGivesAMember) {
       {"RevokeRole", "user_id: '$OTHER' role: 'member'"},
       {"ListRoleAssignments", "user_id: '$OTHER'"},
       {"ListLoginAttempts", "page_size: 5"},
+      {"ListAuditEvents", "page_size: 5"},
   };
   // Public: the credentials are the argument; WatchRevocations carries only ids (the services
   // that cache ValidateSession follow it without a user's token). Self-only with no target:

@@ -512,6 +512,9 @@ TEST(HostileInput, IdentityRejectsEveryMalformedFieldNamingItAndWritesNothing) {
        {"user_id"}},
       {"ListRoleAssignments", "user_id: '$USER'", {}, {}, {"user_id", "account_id"}},
       {"ListLoginAttempts", "page_size: 5", {{"email", 254}, {"ip", 64}}, {}, {}},
+      {"ListAuditEvents",
+       "page_size: 5 actor_user_id: '$USER' action: 'role.create' target_id: 'auditor'",
+       {{"action", 100}, {"target_id", 200}}, {}, {"actor_user_id"}},
   };
   for (const auto& spec : specs) runner.Run(spec);
   runner.Oversize("CreateUser", "email");

@@ -929,7 +929,7 @@ TEST(RoundTrip, IdentityStoresEveryAcceptedStringByteForByte) {
   runner.ExpectAllWriteMethodsCovered(
       {"GetUser", "ListUsers", "ValidateSession", "Logout", "ListSessions", "RotateSession",
        "GetAccount", "ListAccounts", "ListRoles", "ListRoleAssignments", "ListLoginAttempts",
-       "WatchRevocations"});
+       "ListAuditEvents", "WatchRevocations"});
   runner.Report();
 }
 

@@ -20,10 +20,10 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "services/billing/storage/retention.h"
+#include "services/identity/testing/retention_fixture.h"
 #include "services/questions/storage/retention.h"
 #include "shared/db/pool.h"
 #include "shared/db/retention/purger.h"
-#include "shared/db/testing/test_database.h"
 
 namespace {
 
@@ -31,43 +31,12 @@ using suite::db::retention::PurgeOptions;
 using suite::db::retention::PurgeRule;
 using suite::db::retention::PurgeRunResult;
 using suite::db::retention::RunPurge;
-using suite::db::testing::TestDatabase;
 
-const absl::Time kNow = absl::FromUnixSeconds(1'900'000'000);
+using suite::identity::testing::kNow;
+using suite::identity::testing::Ts;
 
-std::string Ts(absl::Time t) {
-  return absl::StrCat("(timestamptz 'epoch' + ", absl::ToUnixMicros(t),
-                      " * interval '1 microsecond')");
-}
-
-class PurgeTest : public ::testing::Test {
+class PurgeTest : public suite::identity::testing::RetentionTest {
  protected:
-  void SetUp() override {
-    auto db = TestDatabase::CreateMigrated();
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = *std::move(db);
-    suite::db::PoolConfig config;
-    config.database_url = db_->UrlAs("suite_retention");
-    config.pool_size = 1;
-    auto pool = suite::db::ConnectionPool::Create(config);
-    ASSERT_TRUE(pool.ok()) << pool.status();
-    pool_ = *std::move(pool);
-  }
-
-  void Exec(const std::string& sql) {
-    pqxx::connection conn(db_->url());
-    pqxx::nontransaction(conn).exec0(sql);
-  }
-
-  std::vector<std::string> Column(const std::string& sql) {
-    pqxx::connection conn(db_->url());
-    std::vector<std::string> out;
-    for (const auto& r : pqxx::nontransaction(conn).exec(sql)) {
-      out.push_back(r[0].is_null() ? "NULL" : r[0].as<std::string>());
-    }
-    return out;
-  }
-
   void AddEvent(const std::string& id, const std::string& status, absl::Time received) {
     Exec(absl::StrCat("INSERT INTO billing.stripe_events (stripe_event_id, type, livemode, "
                       "received_at, status, raw_event_redacted) VALUES ('",
@@ -99,9 +68,6 @@ class PurgeTest : public ::testing::Test {
     options.now = kNow;
     return RunPurge(*pool_, rules, options);
   }
-
-  std::unique_ptr<TestDatabase> db_;
-  std::unique_ptr<suite::db::ConnectionPool> pool_;
 };
 
 TEST_F(PurgeTest, SettledEventPayloadsGoAfterTheirPeriodAndTheEventRowsStay) {

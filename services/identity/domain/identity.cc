@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "shared/base/status_macros.h"
 #include "services/identity/domain/validation.h"
-#include "services/identity/errors.h"
+#include "services/identity/domain/errors.h"
 
 namespace suite::identity {
 namespace {
@@ -163,7 +163,9 @@ absl::StatusOr<LoginResult> Identity::Login(const LoginInput& input) {
   if (hasher_->NeedsRehash(hash)) {
     absl::StatusOr<std::string> upgraded = hasher_->Hash(input.password);
     if (upgraded.ok()) {
-      store_->SetPasswordHash(user_id, *upgraded, absl::nullopt, now).status().IgnoreError();
+      store_->SetPasswordHash(user_id, *upgraded, absl::nullopt, now, /*audit=*/false)
+          .status()
+          .IgnoreError();
     }
   }
   return result;
@@ -290,7 +292,8 @@ absl::StatusOr<User> Identity::UpdateUser(const Principal& caller, const std::st
   }
   if (patch.phone) SUITE_RETURN_IF_ERROR(ValidateText("phone", *patch.phone, kMaxPhoneLength));
   SUITE_ASSIGN_OR_RETURN(std::string id, SelfOrAdmin(caller, user_id, "user_id"));
-  absl::StatusOr<User> user = store_->UpdateUser(id, patch);
+  // A change to one's own profile is routine; an admin changing someone else's is audited.
+  absl::StatusOr<User> user = store_->UpdateUser(id, patch, /*audit=*/id != caller.user_id);
   if (absl::IsNotFound(user.status())) return errors::UserNotFound();
   return user;
 }
@@ -334,7 +337,8 @@ absl::StatusOr<int> Identity::ChangePassword(const Principal& caller, const std:
   if (absl::IsResourceExhausted(new_hash.status())) return errors::HashingOverloaded();
   if (!new_hash.ok()) return new_hash.status();
   absl::StatusOr<int> revoked =
-      store_->SetPasswordHash(user_id, *new_hash, caller.session_id, clock_->Now());
+      store_->SetPasswordHash(user_id, *new_hash, caller.session_id, clock_->Now(),
+                              /*audit=*/true);
   if (absl::IsNotFound(revoked.status())) return errors::UserNotFound();
   return revoked;
 }
@@ -357,7 +361,8 @@ absl::StatusOr<VerificationToken> Identity::CreateEmailVerification(const Princi
 // Sessions
 
 absl::Status Identity::Logout(const Principal& caller) {
-  absl::Status revoked = store_->RevokeSession(caller.session_id, clock_->Now());
+  absl::Status revoked =
+      store_->RevokeSession(caller.session_id, clock_->Now(), /*audit=*/false);
   if (absl::IsNotFound(revoked)) return errors::InvalidSession();
   return revoked;
 }
@@ -385,7 +390,10 @@ absl::Status Identity::RevokeSession(const Principal& caller, const std::string&
   // Another user's session is answered exactly as one that does not exist, so that no answer
   // tells a member whether a session id is live.
   if (session->user_id != caller.user_id && !caller.IsAdmin()) return errors::SessionNotFound();
-  absl::Status revoked = store_->RevokeSession(session_id, clock_->Now());
+  // Ending one's own session is routine; an admin ending someone else's is audited.
+  absl::Status revoked =
+      store_->RevokeSession(session_id, clock_->Now(),
+                            /*audit=*/session->user_id != caller.user_id);
   if (absl::IsNotFound(revoked)) return errors::SessionNotFound();
   return revoked;
 }
@@ -395,7 +403,7 @@ absl::StatusOr<int> Identity::RevokeAllSessions(const Principal& caller,
   SUITE_ASSIGN_OR_RETURN(std::string id, SelfOrAdmin(caller, user_id, "user_id"));
   absl::optional<std::string> keep;
   if (keep_current) keep = caller.session_id;
-  return store_->RevokeAllSessions(id, keep, clock_->Now());
+  return store_->RevokeAllSessions(id, keep, clock_->Now(), /*audit=*/id != caller.user_id);
 }
 
 absl::StatusOr<LoginResult> Identity::RotateSession(const Principal& caller,
@@ -567,6 +575,16 @@ absl::StatusOr<LoginAttemptPage> Identity::ListLoginAttempts(const Principal& ca
   page.next_page_token = TrimToPage(attempts, limit, page_tokens_, "login_attempts", fingerprint);
   page.attempts = std::move(attempts);
   return page;
+}
+
+absl::StatusOr<suite::audit_api::AuditPage> Identity::ListAuditEvents(
+    const Principal& caller, const suite::audit_api::AuditQuery& query) {
+  SUITE_RETURN_IF_ERROR(RequireAdmin(caller));
+  return suite::audit_api::ListAuditPage(
+      query, page_tokens_, "identity.audit_events",
+      [this](const suite::db::audit::AuditFilter& filter, int64_t before_seq, int limit) {
+        return store_->ListAuditEvents(filter, before_seq, limit);
+      });
 }
 
 }  // namespace suite::identity

@@ -28,6 +28,7 @@
 #include "services/identity/domain/password_hasher.h"
 #include "services/identity/domain/store.h"
 #include "services/identity/domain/tokens.h"
+#include "shared/audit_api/audit_query.h"
 #include "shared/rpc/page_token.h"
 
 namespace suite::identity {
@@ -219,6 +220,11 @@ class Identity {
                                                      const LoginAttemptFilter& filter,
                                                      int page_size,
                                                      const std::string& page_token);
+  // ListAuditEvents: admin only, identity's audit trail newest first (shared rules of
+  // shared/audit_api/audit_query.h). INVALID_ARGUMENT (page_size, actor_user_id, action,
+  // target_id, end_time, page_token).
+  absl::StatusOr<suite::audit_api::AuditPage> ListAuditEvents(
+      const Principal& caller, const suite::audit_api::AuditQuery& query);
 
  private:
   // SessionFromLookup decides ValidateSession on the stored session (sliding its idle expiry).

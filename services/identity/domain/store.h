@@ -21,6 +21,7 @@
 #include "absl/time/time.h"
 #include "absl/types/optional.h"
 #include "services/identity/domain/model.h"
+#include "shared/db/audit/audit_event.h"
 #include "shared/base/async_caller.h"
 
 namespace suite::identity {
@@ -134,8 +135,11 @@ class IdentityStore {
   virtual absl::StatusOr<std::vector<User>> ListUsers(const UserFilter& filter,
                                                       const absl::optional<Cursor>& after,
                                                       int limit) = 0;
-  // UpdateUser applies the set fields. NOT_FOUND for an unknown or deleted user.
-  virtual absl::StatusOr<User> UpdateUser(const std::string& user_id, const UserPatch& patch) = 0;
+  // UpdateUser applies the set fields. With `audit`, appends user.update (the names of the
+  // fields set, never their values) in the same transaction. NOT_FOUND for an unknown or
+  // deleted user.
+  virtual absl::StatusOr<User> UpdateUser(const std::string& user_id, const UserPatch& patch,
+                                          bool audit) = 0;
   // SetUserStatus changes the status; any status but active also revokes every live session
   // at `now`, in the same transaction. NOT_FOUND for an unknown or deleted user.
   virtual absl::StatusOr<User> SetUserStatus(const std::string& user_id, UserStatus status,
@@ -145,10 +149,12 @@ class IdentityStore {
   virtual absl::Status DeleteUser(const std::string& user_id, absl::Time now) = 0;
   // SetPasswordHash replaces the hash; when `revoke_except_session` is set, every other live
   // session of the user is revoked at `now` in the same transaction. Returns how many were
-  // revoked. NOT_FOUND for an unknown or deleted user.
+  // revoked. With `audit`, appends user.change_password (how many sessions were revoked; no
+  // hash) in the same transaction. NOT_FOUND for an unknown or deleted user.
   virtual absl::StatusOr<int> SetPasswordHash(
       const std::string& user_id, const std::string& password_hash,
-      const absl::optional<std::string>& revoke_except_session, absl::Time now) = 0;
+      const absl::optional<std::string>& revoke_except_session, absl::Time now,
+      bool audit) = 0;
 
   // E-mail verification.
   // CreateEmailVerification stores a token hash for the user's current e-mail. NOT_FOUND for
@@ -206,20 +212,24 @@ class IdentityStore {
   virtual absl::StatusOr<std::vector<Session>> ListLiveSessions(
       const std::string& user_id, absl::Time now, const absl::optional<Cursor>& before,
       int limit) = 0;
-  // RevokeSession revokes a live session. NOT_FOUND when there is none or it was revoked.
-  virtual absl::Status RevokeSession(const std::string& session_id, absl::Time now) = 0;
+  // RevokeSession revokes a live session; with `audit`, appends session.revoke in the same
+  // transaction. NOT_FOUND when there is none or it was revoked.
+  virtual absl::Status RevokeSession(const std::string& session_id, absl::Time now,
+                                     bool audit) = 0;
   // RevokeAllSessions revokes the user's live sessions except `except_session`; returns how
-  // many.
+  // many. With `audit`, appends user.revoke_sessions (with that count) in the same
+  // transaction.
   virtual absl::StatusOr<int> RevokeAllSessions(const std::string& user_id,
                                                 const absl::optional<std::string>& except_session,
-                                                absl::Time now) = 0;
+                                                absl::Time now, bool audit) = 0;
   // RotateSession revokes `old_session_id` and inserts `replacement` in one transaction.
   // NOT_FOUND when the old session is not live any more (a concurrent rotation won).
   virtual absl::StatusOr<Session> RotateSession(const std::string& old_session_id,
                                                 const NewSession& replacement) = 0;
 
   // Accounts.
-  // CreateAccount inserts an account and makes `member_user_id` its member.
+  // CreateAccount inserts an account and makes `member_user_id` its member; appends
+  // account.create in the same transaction.
   virtual absl::StatusOr<Account> CreateAccount(const std::string& name,
                                                 const std::string& member_user_id,
                                                 absl::Time now) = 0;
@@ -230,7 +240,8 @@ class IdentityStore {
   virtual absl::StatusOr<std::vector<Account>> ListAccounts(
       const absl::optional<std::string>& member_user_id, const absl::optional<Cursor>& after,
       int limit) = 0;
-  // UpdateAccount changes the set fields. NOT_FOUND for an unknown or deleted account.
+  // UpdateAccount changes the set fields and appends account.update (before and after of the
+  // fields set) in the same transaction. NOT_FOUND for an unknown or deleted account.
   virtual absl::StatusOr<Account> UpdateAccount(const std::string& account_id,
                                                 const absl::optional<std::string>& name,
                                                 const absl::optional<AccountStatus>& status) = 0;
@@ -239,7 +250,8 @@ class IdentityStore {
                                                const std::string& account_id) = 0;
 
   // Roles.
-  // CreateRole inserts a role. ALREADY_EXISTS when the key is taken.
+  // CreateRole inserts a role and appends role.create in the same transaction. ALREADY_EXISTS
+  // when the key is taken.
   virtual absl::StatusOr<Role> CreateRole(const std::string& key, const std::string& label) = 0;
   // ListRoles returns up to `limit` roles with keys after `after_key` ("" = from the first),
   // by key.
@@ -261,6 +273,12 @@ class IdentityStore {
   virtual absl::StatusOr<std::vector<RoleAssignment>> ListRoleAssignments(
       const std::string& user_id, const std::string& account_id,
       const absl::optional<Cursor>& after, int limit) = 0;
+
+  // Audit trail.
+  // ListAuditEvents returns up to `limit` events of identity's trail matching `filter` with
+  // seq below `before_seq` (0: from the newest), newest first.
+  virtual absl::StatusOr<std::vector<suite::db::audit::AuditEvent>> ListAuditEvents(
+      const suite::db::audit::AuditFilter& filter, int64_t before_seq, int limit) = 0;
 
   // Bootstrap.
   // EnsureAdmin creates the user with this e-mail and hash unless some user already exists

@@ -1,7 +1,7 @@
 #include "services/identity/domain/validation.h"
 
 #include "absl/strings/ascii.h"
-#include "services/identity/errors.h"
+#include "services/identity/domain/errors.h"
 #include "shared/base/text.h"
 #include "shared/base/uuid.h"
 #include "shared/rpc/page_size.h"

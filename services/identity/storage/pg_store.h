@@ -36,14 +36,15 @@ class PgIdentityStore : public IdentityStore {
   absl::StatusOr<std::vector<User>> ListUsers(const UserFilter& filter,
                                               const absl::optional<Cursor>& after,
                                               int limit) override;
-  absl::StatusOr<User> UpdateUser(const std::string& user_id, const UserPatch& patch) override;
+  absl::StatusOr<User> UpdateUser(const std::string& user_id, const UserPatch& patch,
+                                  bool audit) override;
   absl::StatusOr<User> SetUserStatus(const std::string& user_id, UserStatus status,
                                      absl::Time now) override;
   absl::Status DeleteUser(const std::string& user_id, absl::Time now) override;
   absl::StatusOr<int> SetPasswordHash(const std::string& user_id,
                                       const std::string& password_hash,
                                       const absl::optional<std::string>& revoke_except_session,
-                                      absl::Time now) override;
+                                      absl::Time now, bool audit) override;
   absl::Status CreateEmailVerification(const std::string& user_id,
                                        const std::string& token_hash, absl::Time expires_at,
                                        const std::string& request_id, absl::Time now) override;
@@ -70,10 +71,11 @@ class PgIdentityStore : public IdentityStore {
                                                         absl::Time now,
                                                         const absl::optional<Cursor>& before,
                                                         int limit) override;
-  absl::Status RevokeSession(const std::string& session_id, absl::Time now) override;
+  absl::Status RevokeSession(const std::string& session_id, absl::Time now,
+                             bool audit) override;
   absl::StatusOr<int> RevokeAllSessions(const std::string& user_id,
                                         const absl::optional<std::string>& except_session,
-                                        absl::Time now) override;
+                                        absl::Time now, bool audit) override;
   absl::StatusOr<Session> RotateSession(const std::string& old_session_id,
                                         const NewSession& replacement) override;
   absl::StatusOr<Account> CreateAccount(const std::string& name,
@@ -98,6 +100,8 @@ class PgIdentityStore : public IdentityStore {
   absl::StatusOr<std::vector<RoleAssignment>> ListRoleAssignments(
       const std::string& user_id, const std::string& account_id,
       const absl::optional<Cursor>& after, int limit) override;
+  absl::StatusOr<std::vector<suite::db::audit::AuditEvent>> ListAuditEvents(
+      const suite::db::audit::AuditFilter& filter, int64_t before_seq, int limit) override;
   absl::StatusOr<bool> EnsureAdmin(const std::string& email, const std::string& password_hash,
                                    absl::Time now) override;
 

@@ -16,7 +16,7 @@
 #include "absl/time/time.h"
 #include "shared/db/pool.h"
 #include "shared/db/retention/purger.h"
-#include "shared/db/testing/test_database.h"
+#include "services/identity/testing/retention_fixture.h"
 
 namespace suite::identity {
 namespace {
@@ -24,56 +24,25 @@ namespace {
 using suite::db::retention::PurgeOptions;
 using suite::db::retention::PurgeRunResult;
 using suite::db::retention::RunPurge;
-using suite::db::testing::TestDatabase;
 
-// The caller's clock: a fixed instant, so every boundary is exact.
-const absl::Time kNow = absl::FromUnixSeconds(1'900'000'000);
+using suite::identity::testing::kNow;
+using suite::identity::testing::Ts;
 
-std::string Ts(absl::Time t) {
-  return absl::StrCat("(timestamptz 'epoch' + ", absl::ToUnixMicros(t),
-                      " * interval '1 microsecond')");
-}
-
-class IdentityRetentionTest : public ::testing::Test {
+class IdentityRetentionTest : public suite::identity::testing::RetentionTest {
  protected:
   void SetUp() override {
-    auto db = TestDatabase::CreateMigrated();
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = *std::move(db);
-    pool_ = Pool(absl::Seconds(5));
+    RetentionTest::SetUp();
     Exec("INSERT INTO identity.users (id, email) VALUES "
          "('00000000-0000-0000-0000-0000000000a1', 'a@example.com')");
   }
 
   std::unique_ptr<suite::db::ConnectionPool> Pool(absl::Duration statement_timeout) {
-    suite::db::PoolConfig config;
-    config.database_url = db_->UrlAs("suite_retention");
-    config.pool_size = 1;
-    config.statement_timeout = statement_timeout;
-    auto pool = suite::db::ConnectionPool::Create(config);
-    EXPECT_TRUE(pool.ok()) << pool.status();
-    return *std::move(pool);
-  }
-
-  void Exec(const std::string& sql) {
-    pqxx::connection conn(db_->url());
-    pqxx::nontransaction(conn).exec0(sql);
-  }
-
-  int64_t Count(const std::string& sql) {
-    pqxx::connection conn(db_->url());
-    return pqxx::nontransaction(conn).exec1(sql)[0].as<int64_t>();
+    return RetentionPool(statement_timeout);
   }
 
   // The note column of the rows left in `table`, sorted.
   std::vector<std::string> Left(const std::string& table, const std::string& column) {
-    pqxx::connection conn(db_->url());
-    std::vector<std::string> out;
-    for (const auto& r :
-         pqxx::nontransaction(conn).exec("SELECT " + column + " FROM " + table + " ORDER BY 1")) {
-      out.push_back(r[0].as<std::string>());
-    }
-    return out;
+    return Column("SELECT " + column + " FROM " + table + " ORDER BY 1");
   }
 
   void AddAttempt(const std::string& note, absl::Time created_at) {
@@ -88,9 +57,6 @@ class IdentityRetentionTest : public ::testing::Test {
     return RunPurge(pool == nullptr ? *pool_ : *pool, IdentityPurgeRules(IdentityRetention()),
                     options);
   }
-
-  std::unique_ptr<TestDatabase> db_;
-  std::unique_ptr<suite::db::ConnectionPool> pool_;
 };
 
 TEST_F(IdentityRetentionTest, LoginAttemptsAreKeptUntilTheirPeriodEndsToTheMicrosecond) {

@@ -21,7 +21,7 @@
 // told to reset instead.
 //
 //   SUITE_ASSIGN_OR_RETURN(auto feed, PgRevocationFeed::Start(database_url));
-//   IdentityServiceImpl service(...); service.ServeRevocations(feed.get());
+//   IdentityGrpcService service(...); service.ServeRevocations(feed.get());
 //   server->AtDrain([&] { feed->Stop(); });
 #ifndef SUITE_SERVICES_IDENTITY_STORAGE_REVOCATION_FEED_H_
 #define SUITE_SERVICES_IDENTITY_STORAGE_REVOCATION_FEED_H_

@@ -35,7 +35,7 @@ absl::Status IdentityTestServer::Serve(int port) {
     SUITE_ASSIGN_OR_RETURN(feed_, PgRevocationFeed::Start(db_->UrlAs("identity_service"),
                                                           options_.revocation_feed));
   }
-  service_ = std::make_unique<IdentityServiceImpl>(identity_.get(), options_.trusted_peers,
+  service_ = std::make_unique<IdentityGrpcService>(identity_.get(), options_.trusted_peers,
                                                    options_.handler_threads);
   service_->ServeRevocations(feed_.get());
   suite::rpc::ServerConfig server_config;

@@ -21,7 +21,7 @@
 #include "identity/v1/identity_service.grpc.pb.h"
 #include "services/identity/domain/identity.h"
 #include "services/identity/domain/password_hasher.h"
-#include "services/identity/grpc/identity_service_impl.h"
+#include "services/identity/grpc/identity_service.h"
 #include "services/identity/storage/pg_store.h"
 #include "services/identity/storage/revocation_feed.h"
 #include "services/identity/testing/fake_clock.h"
@@ -85,7 +85,7 @@ class IdentityTestServer {
   std::unique_ptr<PgIdentityStore> store_;
   std::unique_ptr<PasswordHasher> hasher_;
   std::unique_ptr<Identity> identity_;
-  std::unique_ptr<IdentityServiceImpl> service_;
+  std::unique_ptr<IdentityGrpcService> service_;
   std::unique_ptr<suite::rpc::GrpcServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
 };

@@ -25,6 +25,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/optional.h"
+#include "shared/db/audit/audit_event.h"
 #include "shared/db/pool.h"
 #include "shared/db/retention/purger.h"
 #include "shared/db/transaction.h"
@@ -37,21 +38,6 @@ struct AuditEntry {
   std::string target_id;
   nlohmann::json before;  // null when nothing is worth keeping
   nlohmann::json after;
-};
-
-struct AuditEvent {
-  int64_t seq = 0;
-  absl::Time occurred_at;
-  std::string actor_id;  // empty: the system
-  std::string action, target_type, target_id, request_id, outcome;
-  std::string before_json, after_json;  // empty when null
-  std::string hash;
-};
-
-struct AuditFilter {
-  std::string actor_id, action, target_id;  // empty: any
-  absl::Time since = absl::InfinitePast();  // occurred_at >= since
-  absl::Time until = absl::InfiniteFuture();  // occurred_at < until
 };
 
 // RegisterAuditStatements registers the statements of `schema`'s audit log with `pool`.

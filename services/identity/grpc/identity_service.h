@@ -1,17 +1,21 @@
-// IdentityServiceImpl: the gRPC adapter of identity.v1.IdentityService. It turns requests into
-// domain calls (services/identity/domain/identity.h), authenticates the bearer token of every
-// call that needs one through the domain itself, and converts results back; every handler ends
-// in suite::rpc::ToGrpcStatus and no exception escapes.
+// IdentityGrpcService: the gRPC adapter of identity.v1.IdentityService, handlers only. Each
+// handler turns its request into domain calls (services/identity/domain/identity.h) and the
+// result back (converters.h). Every authenticated handler runs through
+// suite::rpc::RunAuthenticated with identity's own authenticate (AuthenticateCaller: the bearer
+// token checked against identity's sessions, as a Principal); the public ones through
+// RunHandler, and ValidateSession through RunHandlerAsync. Authorization is the domain's. Every
+// handler ends in suite::rpc::ToGrpcStatus and no exception escapes.
 //
 //   Identity identity(store.get(), hasher.get(), &clock, options);
-//   IdentityServiceImpl service(&identity);
+//   IdentityGrpcService service(&identity);
 //   auto server = suite::rpc::GrpcServer::Start(
 //       config, {{&service, identity::v1::IdentityService::service_full_name()}});
 //
 // Thread-safe (handlers run concurrently; the domain is thread-safe).
-#ifndef SUITE_SERVICES_IDENTITY_GRPC_IDENTITY_SERVICE_IMPL_H_
-#define SUITE_SERVICES_IDENTITY_GRPC_IDENTITY_SERVICE_IMPL_H_
+#ifndef SUITE_SERVICES_IDENTITY_GRPC_IDENTITY_SERVICE_H_
+#define SUITE_SERVICES_IDENTITY_GRPC_IDENTITY_SERVICE_H_
 
+#include <functional>
 #include <set>
 #include <string>
 #include <utility>
@@ -23,10 +27,17 @@
 #include "services/identity/domain/identity.h"
 #include "services/identity/domain/revocations.h"
 #include "shared/rpc/blocking_executor.h"
+#include "shared/rpc/request_context.h"
 
 namespace suite::identity {
 
-class IdentityServiceImpl final : public ::identity::v1::IdentityService::CallbackService {
+// AuthenticateCaller is identity's `authenticate` for suite::rpc::RunAuthenticated: the call's
+// bearer token resolved by `identity` to the domain's Principal (UNAUTHENTICATED when missing,
+// malformed, unknown, revoked or expired), recorded as the caller of the call's log line.
+absl::StatusOr<Principal> AuthenticateCaller(Identity& identity,
+                                             const suite::rpc::RequestContext& rc);
+
+class IdentityGrpcService final : public ::identity::v1::IdentityService::CallbackService {
  public:
   // `identity` is not owned and must outlive the service. Login believes a request's
   // client_ip, else its x-forwarded-for, only when the caller's peer address is in
@@ -35,9 +46,12 @@ class IdentityServiceImpl final : public ::identity::v1::IdentityService::Callba
   // them already); other callers are throttled by their peer address (client_address.h).
   // Blocking work runs on `handler_threads` threads (ServerConfig::handler_threads), and the
   // three RPCs that hash a password on as many again (see hashing_executor_).
-  explicit IdentityServiceImpl(Identity* identity, std::set<std::string> trusted_peers = {},
+  explicit IdentityGrpcService(Identity* identity, std::set<std::string> trusted_peers = {},
                                int handler_threads = 16)
       : identity_(identity),
+        authenticate_([identity](const suite::rpc::RequestContext& rc) {
+          return AuthenticateCaller(*identity, rc);
+        }),
         trusted_peers_(TrustedPeers::Parse(trusted_peers).value_or(TrustedPeers())),
         executor_("identity", handler_threads),
         hashing_executor_("identity-hash", handler_threads) {}
@@ -124,9 +138,13 @@ class IdentityServiceImpl final : public ::identity::v1::IdentityService::Callba
   grpc::ServerUnaryReactor* ListLoginAttempts(CallbackServerContext*,
                                               const ::identity::v1::ListLoginAttemptsRequest*,
                                               ::identity::v1::ListLoginAttemptsResponse*) override;
+  grpc::ServerUnaryReactor* ListAuditEvents(CallbackServerContext*,
+                                            const ::audit::v1::ListAuditEventsRequest*,
+                                            ::audit::v1::ListAuditEventsResponse*) override;
 
  private:
   Identity* const identity_;
+  const std::function<absl::StatusOr<Principal>(const suite::rpc::RequestContext&)> authenticate_;
   const TrustedPeers trusted_peers_;
   // Every RPC's blocking work except CreateUser, ChangePassword and Login: those wait for the
   // password hasher's pool and run on hashing_executor_, so a login flood holds none of the
@@ -138,4 +156,4 @@ class IdentityServiceImpl final : public ::identity::v1::IdentityService::Callba
 
 }  // namespace suite::identity
 
-#endif  // SUITE_SERVICES_IDENTITY_GRPC_IDENTITY_SERVICE_IMPL_H_
+#endif  // SUITE_SERVICES_IDENTITY_GRPC_IDENTITY_SERVICE_H_
