@@ -68,6 +68,7 @@ int main(int argc, char** argv) {
                 absl::InvalidArgumentError("is required, at least 16 bytes"));
   }
   suite::questions::QuestionBankOptions options;
+  options.page_token_secret = *secret;
   if (auto quota = suite::rpc::SystemEnv("QUESTIONS_FREE_QUOTA")) {
     if (!absl::SimpleAtoi(*quota, &options.free_sessions_per_day) ||
         options.free_sessions_per_day < 0) {

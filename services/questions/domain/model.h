@@ -192,6 +192,34 @@ struct ImportResult {
   std::vector<ImportItemError> errors;
 };
 
+// The counts of one import for its single audit row (question.import): what was created and
+// skipped so far, items that failed, and whether the import ran to its end.
+struct ImportTotals {
+  int created = 0;
+  int skipped = 0;
+  int failed = 0;
+  bool completed = true;
+};
+
+// One row of the question bank's audit trail (docs/audit.md), as ListAuditEvents serves it.
+struct AuditEvent {
+  int64_t seq = 0;
+  absl::Time occurred_at;
+  std::string actor_id;  // empty: the system
+  std::string action, target_type, target_id, request_id, outcome;
+  std::string before_json, after_json;  // empty when none
+  std::string hash;
+};
+
+// ListAuditEvents' filters; empty / nullopt: any.
+struct AuditQuery {
+  std::string actor_user_id;
+  std::string action;
+  std::string target_id;
+  absl::optional<absl::Time> start_time;  // occurred_at >= start_time
+  absl::optional<absl::Time> end_time;    // occurred_at < end_time
+};
+
 }  // namespace suite::questions
 
 #endif  // SUITE_SERVICES_QUESTIONS_DOMAIN_MODEL_H_

@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "services/questions/domain/audit_query.h"
 #include "services/questions/errors.h"
 #include "shared/base/status_macros.h"
 #include "shared/base/text.h"
@@ -188,7 +189,9 @@ void ShuffleChoices(Question& q, absl::string_view seed) {
 }
 
 QuestionBank::QuestionBank(QuestionStore* store, QuestionBankOptions options)
-    : store_(store), options_(std::move(options)) {}
+    : store_(store),
+      options_(std::move(options)),
+      page_tokens_(options_.page_token_secret) {}
 
 absl::StatusOr<Question> QuestionBank::CreateQuestion(const Actor& actor, NewQuestion q) {
   SUITE_RETURN_IF_ERROR(RequireAuthor(actor));
@@ -366,8 +369,15 @@ absl::Status QuestionBank::Import::Reject(const NewQuestion& item, std::string f
   return absl::OkStatus();
 }
 
-absl::Status QuestionBank::Import::Flush() {
-  if (pending_.empty()) return absl::OkStatus();
+absl::Status QuestionBank::Import::Flush(bool last) {
+  if (pending_.empty()) {
+    if (last && result_.created > 0) {
+      SUITE_RETURN_IF_ERROR(bank_->store_->RecordImport(
+          {result_.created, result_.skipped, result_.failed, /*completed=*/true}));
+      recorded_ = true;
+    }
+    return absl::OkStatus();
+  }
   std::vector<std::string> tag_ids;
   for (const auto& [index, item] : pending_) {
     tag_ids.insert(tag_ids.end(), item.tag_ids.begin(), item.tag_ids.end());
@@ -393,15 +403,27 @@ absl::Status QuestionBank::Import::Flush() {
     if (ok) chunk.push_back(std::move(item));
   }
   pending_.clear();
-  if (chunk.empty()) return absl::OkStatus();
-  SUITE_ASSIGN_OR_RETURN(std::set<std::string> created, bank_->store_->ImportChunk(chunk));
+  if (chunk.empty()) return Flush(last);
+  const ImportTotals before{result_.created, result_.skipped, result_.failed,
+                            /*completed=*/true};
+  SUITE_ASSIGN_OR_RETURN(std::set<std::string> created,
+                         bank_->store_->ImportChunk(chunk, last ? &before : nullptr));
   result_.created += static_cast<int>(created.size());
   result_.skipped += static_cast<int>(chunk.size() - created.size());
+  if (last) recorded_ = true;
   return absl::OkStatus();
 }
 
+void QuestionBank::Import::Abandon() {
+  if (recorded_ || result_.created == 0) return;
+  recorded_ = true;
+  bank_->store_
+      ->RecordImport({result_.created, result_.skipped, result_.failed, /*completed=*/false})
+      .IgnoreError();
+}
+
 absl::StatusOr<ImportResult> QuestionBank::Import::Finish() {
-  SUITE_RETURN_IF_ERROR(Flush());
+  SUITE_RETURN_IF_ERROR(Flush(/*last=*/true));
   // Best effort: the questions are stored either way, and autovacuum analyses the tables later.
   if (result_.created > 0) bank_->store_->RefreshStatistics(result_.created).IgnoreError();
   return result_;
@@ -538,6 +560,35 @@ absl::StatusOr<Page<Bookmark>> QuestionBank::ListBookmarks(const Actor& actor,
                                                            int page_size) {
   SUITE_ASSIGN_OR_RETURN(int limit, suite::rpc::PageLimit(page_size, 20, 100));
   return store_->ListBookmarks(actor.user_id, after, limit);
+}
+
+// --- Audit ---
+
+absl::StatusOr<AuditPage> QuestionBank::ListAuditEvents(const Actor& actor,
+                                                        const AuditQuery& query, int page_size,
+                                                        const std::string& page_token) {
+  if (!actor.admin) {
+    return suite::rpc::WithErrorInfo(
+        absl::PermissionDeniedError("only an admin may list the audit trail"), "MISSING_ROLE",
+        errors::kDomain, {{"role", "admin"}});
+  }
+  SUITE_ASSIGN_OR_RETURN(const int limit, AuditPageLimit(page_size));
+  SUITE_RETURN_IF_ERROR(ValidateAuditQuery(query));
+  const std::string scope = absl::StrCat("audit|", AuditQueryFingerprint(query));
+  int64_t before_seq = 0;
+  if (!page_token.empty()) {
+    SUITE_ASSIGN_OR_RETURN(suite::rpc::PageCursor cursor, page_tokens_.Decode(scope, page_token));
+    SUITE_ASSIGN_OR_RETURN(before_seq, AuditCursorSeq(cursor.key));
+  }
+  SUITE_ASSIGN_OR_RETURN(std::vector<AuditEvent> events,
+                         store_->ListAuditEvents(query, before_seq, limit + 1));
+  AuditPage page;
+  if (static_cast<int>(events.size()) > limit) {
+    events.resize(limit);
+    page.next_page_token = page_tokens_.Encode(scope, {AuditCursorKey(events.back().seq), ""});
+  }
+  page.events = std::move(events);
+  return page;
 }
 
 }  // namespace suite::questions

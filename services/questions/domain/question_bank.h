@@ -30,6 +30,7 @@
 #include "absl/types/optional.h"
 #include "services/questions/domain/model.h"
 #include "services/questions/domain/store.h"
+#include "shared/rpc/page_token.h"
 
 namespace suite::questions {
 
@@ -58,6 +59,14 @@ struct QuestionBankOptions {
   size_t max_import_errors = 1000;
   // The clock (tests inject one).
   std::function<absl::Time()> now = [] { return absl::Now(); };
+  // HMAC key of page tokens (QUESTIONS_PAGE_TOKEN_SECRET); empty = random per process.
+  std::string page_token_secret;
+};
+
+// One page of the audit trail, newest first.
+struct AuditPage {
+  std::vector<AuditEvent> events;
+  std::string next_page_token;  // empty on the last page
 };
 
 // Asks billing whether the caller is entitled: true/false, or UNAVAILABLE when billing cannot
@@ -132,12 +141,19 @@ class QuestionBank {
     // only the caller can see (an enum number the API adapter does not know). INVALID_ARGUMENT
     // beyond the import's item limit, as Add.
     absl::Status Reject(const NewQuestion& item, std::string field, std::string message);
+    // Finish commits the rest; the import's one audit row (question.import, with its counts)
+    // goes into the transaction of the last chunk.
     absl::StatusOr<ImportResult> Finish();
+    // Abandon records an import that ends early (the stream broke, storage failed) after some
+    // chunks were committed: its audit row with the counts so far and completed=false. Best
+    // effort (the import is failing already); nothing when nothing was created.
+    void Abandon();
 
    private:
     friend class QuestionBank;
     Import(QuestionBank* bank, Actor actor) : bank_(bank), actor_(std::move(actor)) {}
-    absl::Status Flush();
+    // Flush commits the pending items; `last` when it is the import's last chunk.
+    absl::Status Flush(bool last = false);
     void Fail(int index, const std::string& key, std::string field, std::string message);
 
     QuestionBank* bank_;
@@ -146,6 +162,7 @@ class QuestionBank {
     std::set<std::string> seen_keys_;
     std::vector<std::pair<int, NewQuestion>> pending_;
     ImportResult result_;
+    bool recorded_ = false;  // the audit row is written
   };
   // StartImport: PERMISSION_DENIED unless author/admin.
   absl::StatusOr<Import> StartImport(const Actor& actor);
@@ -184,11 +201,19 @@ class QuestionBank {
                                                const absl::optional<Cursor>& after,
                                                int page_size);
 
+  // --- Audit (admin) ---
+  // ListAuditEvents: the question bank's audit trail, newest first. PERMISSION_DENIED unless
+  // admin; INVALID_ARGUMENT naming page_size, page_token (also one issued for other filters),
+  // actor_user_id, action, target_id or end_time (audit_query.h).
+  absl::StatusOr<AuditPage> ListAuditEvents(const Actor& actor, const AuditQuery& query,
+                                            int page_size, const std::string& page_token);
+
  private:
   absl::StatusOr<SessionView> View(PracticeSession session);
 
   QuestionStore* store_;
   QuestionBankOptions options_;
+  suite::rpc::PageTokenCodec page_tokens_;
 };
 
 // ForMember hides what a member must not see of a question they have not answered:

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "shared/base/audit_actor.h"
 #include "shared/base/status_macros.h"
 #include "shared/rpc/blocking_executor.h"
 #include "shared/rpc/handler.h"
@@ -226,6 +227,50 @@ absl::StatusOr<absl::optional<Cursor>> DecodePage(const suite::rpc::PageTokenCod
   return absl::optional<Cursor>(Cursor{std::move(cursor.key), std::move(cursor.id)});
 }
 
+// --- the audit trail (audit.v1) ---
+
+// The range a google.protobuf.Timestamp may hold: 0001-01-01T00:00:00Z to
+// 9999-12-31T23:59:59.999999999Z.
+constexpr int64_t kMinTimestampSeconds = -62135596800;
+constexpr int64_t kMaxTimestampSeconds = 253402300799;
+
+absl::StatusOr<absl::optional<absl::Time>> OptionalTime(
+    absl::string_view field, bool has, const google::protobuf::Timestamp& ts) {
+  if (!has) return absl::optional<absl::Time>();
+  if (ts.seconds() < kMinTimestampSeconds || ts.seconds() > kMaxTimestampSeconds ||
+      ts.nanos() < 0 || ts.nanos() > 999999999) {
+    return InvalidArgument(field, "is not a valid timestamp (years 1 to 9999, nanos 0 to 999999999)");
+  }
+  return absl::optional<absl::Time>(suite::rpc::TimeFromTimestamp(ts));
+}
+
+absl::StatusOr<AuditQuery> FromProto(const ::audit::v1::ListAuditEventsRequest& request) {
+  AuditQuery query;
+  query.actor_user_id = request.actor_user_id();
+  query.action = request.action();
+  query.target_id = request.target_id();
+  SUITE_ASSIGN_OR_RETURN(query.start_time,
+                         OptionalTime("start_time", request.has_start_time(), request.start_time()));
+  SUITE_ASSIGN_OR_RETURN(query.end_time,
+                         OptionalTime("end_time", request.has_end_time(), request.end_time()));
+  return query;
+}
+
+void ToProto(const AuditEvent& e, ::audit::v1::AuditEvent* out) {
+  out->set_sequence(e.seq);
+  suite::rpc::SetTimestamp(e.occurred_at, out->mutable_occur_time());
+  out->set_actor_user_id(e.actor_id);
+  out->set_action(e.action);
+  out->set_target_type(e.target_type);
+  out->set_target_id(e.target_id);
+  out->set_request_id(e.request_id);
+  // The contract's word for a committed change; the table stores "succeeded".
+  out->set_outcome(e.outcome == "succeeded" ? "ok" : e.outcome);
+  out->set_before_json(e.before_json);
+  out->set_after_json(e.after_json);
+  out->set_hash(e.hash);
+}
+
 std::string SortedJoin(std::vector<std::string> ids) {
   std::sort(ids.begin(), ids.end());
   return absl::StrJoin(ids, ",");
@@ -261,6 +306,8 @@ grpc::ServerUnaryReactor* QuestionBankGrpcService::CreateQuestion(
     grpc::CallbackServerContext* context, const pb::CreateQuestionRequest* request,
     pb::CreateQuestionResponse* response) {
   HANDLE({
+    // A privileged change: its audit row names the caller and this call.
+    const suite::ScopedAuditActor audited(actor.user_id, rc.request_id());
     NewQuestion q;
     q.external_key = request->external_key();
     q.stem = request->stem();
@@ -280,6 +327,8 @@ grpc::ServerUnaryReactor* QuestionBankGrpcService::UpdateQuestion(
     grpc::CallbackServerContext* context, const pb::UpdateQuestionRequest* request,
     pb::UpdateQuestionResponse* response) {
   HANDLE({
+    // A privileged change: its audit row names the caller and this call.
+    const suite::ScopedAuditActor audited(actor.user_id, rc.request_id());
     QuestionUpdate update;
     for (const std::string& path : request->update_mask().paths()) {
       if (path == "stem") {
@@ -308,6 +357,8 @@ grpc::ServerUnaryReactor* QuestionBankGrpcService::PublishQuestion(
     grpc::CallbackServerContext* context, const pb::PublishQuestionRequest* request,
     pb::PublishQuestionResponse* response) {
   HANDLE({
+    // A privileged change: its audit row names the caller and this call.
+    const suite::ScopedAuditActor audited(actor.user_id, rc.request_id());
     SUITE_ASSIGN_OR_RETURN(Question q, bank_->PublishQuestion(actor, request->question_id()));
     ToProto(q, response->mutable_question());
     return absl::OkStatus();
@@ -318,6 +369,8 @@ grpc::ServerUnaryReactor* QuestionBankGrpcService::ArchiveQuestion(
     grpc::CallbackServerContext* context, const pb::ArchiveQuestionRequest* request,
     pb::ArchiveQuestionResponse* response) {
   HANDLE({
+    // A privileged change: its audit row names the caller and this call.
+    const suite::ScopedAuditActor audited(actor.user_id, rc.request_id());
     SUITE_ASSIGN_OR_RETURN(Question q, bank_->ArchiveQuestion(actor, request->question_id()));
     ToProto(q, response->mutable_question());
     return absl::OkStatus();
@@ -377,6 +430,8 @@ grpc::ServerUnaryReactor* QuestionBankGrpcService::CreateTag(grpc::CallbackServe
                                                              const pb::CreateTagRequest* request,
                                                              pb::CreateTagResponse* response) {
   HANDLE({
+    // A privileged change: its audit row names the caller and this call.
+    const suite::ScopedAuditActor audited(actor.user_id, rc.request_id());
     absl::optional<TagKind> kind = FromProto(request->kind());
     SUITE_RETURN_IF_ERROR(OptionalEnum("kind", request->kind(), kind.has_value()));
     SUITE_ASSIGN_OR_RETURN(Tag tag,
@@ -410,6 +465,8 @@ grpc::ServerUnaryReactor* QuestionBankGrpcService::TagQuestion(
     grpc::CallbackServerContext* context, const pb::TagQuestionRequest* request,
     pb::TagQuestionResponse* response) {
   HANDLE({
+    // A privileged change: its audit row names the caller and this call.
+    const suite::ScopedAuditActor audited(actor.user_id, rc.request_id());
     SUITE_ASSIGN_OR_RETURN(Question q,
                            bank_->TagQuestion(actor, request->question_id(), request->tag_id()));
     ToProto(q, response->mutable_question());
@@ -421,6 +478,8 @@ grpc::ServerUnaryReactor* QuestionBankGrpcService::UntagQuestion(
     grpc::CallbackServerContext* context, const pb::UntagQuestionRequest* request,
     pb::UntagQuestionResponse* response) {
   HANDLE({
+    // A privileged change: its audit row names the caller and this call.
+    const suite::ScopedAuditActor audited(actor.user_id, rc.request_id());
     SUITE_ASSIGN_OR_RETURN(
         Question q, bank_->UntagQuestion(actor, request->question_id(), request->tag_id()));
     ToProto(q, response->mutable_question());
@@ -437,7 +496,10 @@ grpc::Status QuestionBankGrpcService::ImportQuestions(
   try {
     status = [&]() -> absl::Status {
       SUITE_ASSIGN_OR_RETURN(const Actor actor, Authenticate(rc));
+      // The import's audit row names the caller and this call (this thread runs all of it).
+      const suite::ScopedAuditActor audited(actor.user_id, rc.request_id());
       SUITE_ASSIGN_OR_RETURN(QuestionBank::Import import, bank_->StartImport(actor));
+      absl::Status read = [&]() -> absl::Status {
       pb::ImportQuestionsRequest batch;
       while (reader->Read(&batch)) {
         if (context->IsCancelled()) return absl::CancelledError("import cancelled by the client");
@@ -461,7 +523,13 @@ grpc::Status QuestionBankGrpcService::ImportQuestions(
           SUITE_RETURN_IF_ERROR(import.Add(std::move(q)));
         }
       }
-      SUITE_ASSIGN_OR_RETURN(ImportResult result, import.Finish());
+      return absl::OkStatus();
+      }();
+      absl::StatusOr<ImportResult> finished =
+          read.ok() ? import.Finish() : absl::StatusOr<ImportResult>(read);
+      // Chunks committed before a failure stay: the trail records what they created.
+      if (!finished.ok()) import.Abandon();
+      SUITE_ASSIGN_OR_RETURN(ImportResult result, std::move(finished));
       response->set_created_count(result.created);
       response->set_skipped_count(result.skipped);
       response->set_failed_count(result.failed);
@@ -623,6 +691,20 @@ grpc::ServerUnaryReactor* QuestionBankGrpcService::ListBookmarks(
     if (page.next) {
       response->set_next_page_token(EncodePage(tokens_, "bookmarks", fingerprint, *page.next));
     }
+    return absl::OkStatus();
+  })
+}
+
+grpc::ServerUnaryReactor* QuestionBankGrpcService::ListAuditEvents(
+    grpc::CallbackServerContext* context, const ::audit::v1::ListAuditEventsRequest* request,
+    ::audit::v1::ListAuditEventsResponse* response) {
+  HANDLE({
+    SUITE_ASSIGN_OR_RETURN(AuditQuery query, FromProto(*request));
+    SUITE_ASSIGN_OR_RETURN(
+        AuditPage page,
+        bank_->ListAuditEvents(actor, query, request->page_size(), request->page_token()));
+    for (const AuditEvent& e : page.events) ToProto(e, response->add_events());
+    response->set_next_page_token(page.next_page_token);
     return absl::OkStatus();
   })
 }

@@ -47,7 +47,9 @@ using QuestionBankServiceBase = ::questions::v1::QuestionBankService::WithCallba
                                                                         ::questions::v1::QuestionBankService::
                                                                             WithCallbackMethod_ListBookmarks<
                                                                                 ::questions::v1::QuestionBankService::
-                                                                                    Service>>>>>>>>>>>>>>>>>>>;
+                                                                                    WithCallbackMethod_ListAuditEvents<
+                                                                                        ::questions::v1::QuestionBankService::
+                                                                                            Service>>>>>>>>>>>>>>>>>>>>;
 
 class QuestionBankGrpcService final : public QuestionBankServiceBase {
  public:
@@ -124,6 +126,9 @@ class QuestionBankGrpcService final : public QuestionBankServiceBase {
   grpc::ServerUnaryReactor* ListBookmarks(
       grpc::CallbackServerContext* context, const ::questions::v1::ListBookmarksRequest* request,
       ::questions::v1::ListBookmarksResponse* response) override;
+  grpc::ServerUnaryReactor* ListAuditEvents(
+      grpc::CallbackServerContext* context, const ::audit::v1::ListAuditEventsRequest* request,
+      ::audit::v1::ListAuditEventsResponse* response) override;
 
  private:
   // Authenticate returns the caller as a domain Actor, or the authentication error.

@@ -10,7 +10,9 @@
 #include "absl/strings/strip.h"
 #include "nlohmann/json.hpp"
 #include "services/questions/errors.h"
+#include "shared/base/audit_actor.h"
 #include "shared/base/status_macros.h"
+#include "shared/db/audit/audit_log.h"
 #include "shared/db/batched_read_statement.h"
 #include "shared/db/transaction.h"
 
@@ -22,6 +24,10 @@ using suite::db::Transaction;
 using suite::db::AutocommitRead;
 using suite::db::ReadOnly;
 using suite::db::TxOptions;
+using suite::db::audit::AppendAudit;
+
+// The schema of the question bank's audit trail (shared/db/audit).
+constexpr char kAuditSchema[] = "questions";
 
 // Timestamps travel as microseconds since the epoch (exact: extract() is numeric); keyset
 // cursors carry the timestamptz text PostgreSQL prints, which casts back exactly.
@@ -518,6 +524,8 @@ absl::StatusOr<std::unique_ptr<PgQuestionStore>> PgQuestionStore::Create(
   }
   SUITE_RETURN_IF_ERROR(suite::db::RegisterBatchedRead(*pool, "question_full_by_id", "text", "k",
                                                        "id", FullQuestionsSql));
+  // The audit trail's statements: the privileged changes below append to it.
+  SUITE_RETURN_IF_ERROR(suite::db::audit::RegisterAuditStatements(*pool, kAuditSchema));
   return std::unique_ptr<PgQuestionStore>(new PgQuestionStore(pool));
 }
 
@@ -545,6 +553,10 @@ absl::StatusOr<Question> PgQuestionStore::CreateQuestion(const NewQuestion& q) {
                                       absl::StatusCode::kFailedPrecondition,
                                       errors::UnknownTag()));
         }
+        nlohmann::json after = {{"status", "draft"}};
+        if (!q.external_key.empty()) after["external_key"] = q.external_key;
+        SUITE_RETURN_IF_ERROR(
+            AppendAudit(tx, kAuditSchema, {"question.create", "question", id, nullptr, after}));
         return id;
       });
   if (!id.ok()) {
@@ -636,6 +648,15 @@ absl::StatusOr<Question> PgQuestionStore::UpdateDraft(const std::string& id,
           SUITE_RETURN_IF_ERROR(tx.Exec("delete_choices", id).status());
           SUITE_RETURN_IF_ERROR(tx.Exec("insert_choices", id, ChoicesJson(*update.choices)).status());
         }
+        // Which fields changed, not their text: the question itself holds the new text.
+        nlohmann::json fields = nlohmann::json::array();
+        if (update.stem) fields.push_back("stem");
+        if (update.explanation) fields.push_back("explanation");
+        if (update.difficulty) fields.push_back("difficulty");
+        if (update.choices) fields.push_back("choices");
+        SUITE_RETURN_IF_ERROR(AppendAudit(tx, kAuditSchema,
+                                          {"question.update", "question", id, nullptr,
+                                           {{"fields", fields}}}));
         return LoadQuestion(tx, id);
       });
 }
@@ -650,16 +671,22 @@ absl::StatusOr<Question> PgQuestionStore::Transition(const std::string& id,
   const std::string to_name(QuestionStatusName(to));
   return RunInTransaction<Question>(
       *pool_, TxOptions(), [&](Transaction& tx) -> absl::StatusOr<Question> {
+        // The row is locked first, so the status it had (the audit row's "before") is the one
+        // the move replaces, also when another call moves it at the same time.
+        SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> row, tx.ExecMaybeOne("lock_question", id));
+        if (!row.has_value()) return errors::QuestionNotFound(id);
+        const std::string before = (*row)[0].as<std::string>();
         SUITE_ASSIGN_OR_RETURN(
             absl::optional<pqxx::row> moved,
             tx.ExecMaybeOne("transition_question", id, to_name, OrNull(request_id), from_array));
         if (!moved.has_value()) {
-          SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> row,
-                                 tx.ExecMaybeOne("lock_question", id));
-          if (!row.has_value()) return errors::QuestionNotFound(id);
-          return errors::WrongStatus((*row)[0].as<std::string>(),
+          return errors::WrongStatus(before,
                                      to == QuestionStatus::kPublished ? "published" : "archived");
         }
+        SUITE_RETURN_IF_ERROR(AppendAudit(
+            tx, kAuditSchema,
+            {to == QuestionStatus::kPublished ? "question.publish" : "question.archive",
+             "question", id, {{"status", before}}, {{"status", to_name}}}));
         return LoadQuestion(tx, id);
       });
 }
@@ -716,7 +743,12 @@ absl::StatusOr<Tag> PgQuestionStore::CreateTag(TagKind kind, const std::string& 
       *pool_, TxOptions(), [&](Transaction& tx) -> absl::StatusOr<Tag> {
         SUITE_ASSIGN_OR_RETURN(pqxx::row row,
                                tx.ExecOne("insert_tag", std::string(TagKindName(kind)), slug, label));
-        return TagFrom(row, 0);
+        Tag tag = TagFrom(row, 0);
+        SUITE_RETURN_IF_ERROR(AppendAudit(
+            tx, kAuditSchema,
+            {"tag.create", "tag", tag.id, nullptr,
+             {{"kind", std::string(TagKindName(kind))}, {"slug", slug}}}));
+        return tag;
       });
   return Remap(std::move(tag), absl::StatusCode::kAlreadyExists, errors::TagExists());
 }
@@ -753,7 +785,11 @@ absl::Status PgQuestionStore::TagQuestion(const std::string& question_id,
     if (!q.has_value()) return errors::QuestionNotFound(question_id);
     SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> t, tx.ExecMaybeOne("tag_exists", tag_id));
     if (!t.has_value()) return errors::TagNotFound(tag_id);
-    return tx.Exec("tag_question", question_id, tag_id).status();
+    SUITE_ASSIGN_OR_RETURN(pqxx::result added, tx.Exec("tag_question", question_id, tag_id));
+    // Attaching an attached tag changes nothing, so it records nothing.
+    if (added.affected_rows() == 0) return absl::OkStatus();
+    return AppendAudit(tx, kAuditSchema,
+                       {"question.tag", "question", question_id, nullptr, {{"tag_id", tag_id}}});
   });
 }
 
@@ -763,7 +799,10 @@ absl::Status PgQuestionStore::UntagQuestion(const std::string& question_id,
     SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> q,
                            tx.ExecMaybeOne("question_exists", question_id));
     if (!q.has_value()) return errors::QuestionNotFound(question_id);
-    return tx.Exec("untag_question", question_id, tag_id).status();
+    SUITE_ASSIGN_OR_RETURN(pqxx::result removed, tx.Exec("untag_question", question_id, tag_id));
+    if (removed.affected_rows() == 0) return absl::OkStatus();
+    return AppendAudit(tx, kAuditSchema,
+                       {"question.untag", "question", question_id, {{"tag_id", tag_id}}, nullptr});
   });
 }
 
@@ -779,8 +818,22 @@ absl::StatusOr<std::set<std::string>> PgQuestionStore::ExistingTagIds(
       });
 }
 
+namespace {
+
+// An import's one audit row: no id of its own, so the request id names it.
+absl::Status AppendImportAudit(Transaction& tx, const ImportTotals& totals) {
+  return AppendAudit(tx, kAuditSchema,
+                     {"question.import", "import", suite::CurrentAuditActor().request_id, nullptr,
+                      {{"created", totals.created},
+                       {"skipped", totals.skipped},
+                       {"failed", totals.failed},
+                       {"completed", totals.completed}}});
+}
+
+}  // namespace
+
 absl::StatusOr<std::set<std::string>> PgQuestionStore::ImportChunk(
-    const std::vector<NewQuestion>& chunk) {
+    const std::vector<NewQuestion>& chunk, const ImportTotals* last) {
   nlohmann::json items = nlohmann::json::array();
   for (const NewQuestion& q : chunk) {
     nlohmann::json choices = nlohmann::json::array();
@@ -803,9 +856,44 @@ absl::StatusOr<std::set<std::string>> PgQuestionStore::ImportChunk(
         SUITE_ASSIGN_OR_RETURN(pqxx::result rows, tx.Exec("import_chunk", payload));
         std::set<std::string> keys;
         for (const pqxx::row& r : rows) keys.insert(r[0].as<std::string>());
+        if (last != nullptr) {
+          ImportTotals totals = *last;
+          totals.created += static_cast<int>(keys.size());
+          totals.skipped += static_cast<int>(chunk.size() - keys.size());
+          if (totals.created > 0) SUITE_RETURN_IF_ERROR(AppendImportAudit(tx, totals));
+        }
         return keys;
       });
   return Remap(std::move(created), absl::StatusCode::kFailedPrecondition, errors::UnknownTag());
+}
+
+absl::Status PgQuestionStore::RecordImport(const ImportTotals& totals) {
+  return RunInTransaction(*pool_, TxOptions(), [&](Transaction& tx) -> absl::Status {
+    return AppendImportAudit(tx, totals);
+  });
+}
+
+absl::StatusOr<std::vector<AuditEvent>> PgQuestionStore::ListAuditEvents(const AuditQuery& query,
+                                                                         int64_t before_seq,
+                                                                         int limit) {
+  suite::db::audit::AuditFilter filter;
+  filter.actor_id = query.actor_user_id;
+  filter.action = query.action;
+  filter.target_id = query.target_id;
+  if (query.start_time) filter.since = *query.start_time;
+  if (query.end_time) filter.until = *query.end_time;
+  SUITE_ASSIGN_OR_RETURN(
+      std::vector<suite::db::audit::AuditEvent> rows,
+      suite::db::audit::ListAuditEvents(*pool_, kAuditSchema, filter, before_seq, limit));
+  std::vector<AuditEvent> events;
+  events.reserve(rows.size());
+  for (suite::db::audit::AuditEvent& r : rows) {
+    events.push_back({r.seq, r.occurred_at, std::move(r.actor_id), std::move(r.action),
+                      std::move(r.target_type), std::move(r.target_id), std::move(r.request_id),
+                      std::move(r.outcome), std::move(r.before_json), std::move(r.after_json),
+                      std::move(r.hash)});
+  }
+  return events;
 }
 
 absl::StatusOr<bool> PgQuestionStore::RefreshStatistics(int64_t added) {

@@ -27,6 +27,7 @@ absl::StatusOr<std::unique_ptr<QuestionsServer>> QuestionsServer::Start(
   QuestionBankOptions bank_options;
   bank_options.free_sessions_per_day = options.free_sessions_per_day;
   bank_options.import_chunk_size = options.import_chunk_size;
+  bank_options.page_token_secret = "test page token secret";
   s->bank_ = std::make_unique<QuestionBank>(s->store_.get(), bank_options);
   s->billing_ = std::make_unique<BillingEntitlements>(
       grpc::CreateChannel(options.billing_addr, grpc::InsecureChannelCredentials()));
