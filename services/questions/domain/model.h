@@ -1,5 +1,5 @@
 // The question bank's domain types: plain C++ values shared by the domain logic
-// (question_bank.h), its storage interface (store.h) and the gRPC adapter.
+// (questions.h), its storage interface (store.h) and the gRPC adapter.
 //
 //   Question q;
 //   q.stem = "Which drug reverses opioid overdose?";
@@ -139,7 +139,7 @@ struct PracticeSession {
   absl::optional<int> score;
   int answered_count = 0;
   // Random per session (stored): the order its questions' choices are shown in derives from
-  // it (ShuffleChoices in question_bank.h). Never leaves the service.
+  // it (ShuffleChoices in questions.h). Never leaves the service.
   std::string choice_seed;
 };
 

@@ -1,4 +1,4 @@
-// The storage interface of the question bank: what the domain (question_bank.h) needs from
+// The storage interface of the question bank: what the domain (questions.h) needs from
 // the database. storage/pg_store.h implements it on PostgreSQL; domain tests may fake it.
 //
 //   SUITE_ASSIGN_OR_RETURN(Question q, store.GetQuestion(id));

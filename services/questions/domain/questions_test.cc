@@ -3,7 +3,7 @@
 // asks billing only when needed and fails closed, the free quota counts from UTC midnight,
 // members see masked published questions only, and imports are validated item by item and
 // committed in chunks.
-#include "services/questions/domain/question_bank.h"
+#include "services/questions/domain/questions.h"
 
 #include <algorithm>
 #include <functional>
@@ -177,7 +177,7 @@ TEST_F(QuestionBankTest, InvalidInputNeverReachesTheStore) {
   EXPECT_EQ(bank.GetQuestion(kMember, "x").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(bank.StartPracticeSession(kMember, absl::nullopt, {}, 5, nullptr).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(bank.ListQuestions(kMember, {}, absl::nullopt, -5).status().code(),
+  EXPECT_EQ(bank.ListQuestions(kMember, {}, -5, "").status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(bank.CreateTag(kAuthor, TagKind::kTopic, "-bad", "l").status().code(),
             absl::StatusCode::kInvalidArgument);
@@ -304,7 +304,7 @@ TEST_F(QuestionBankTest, AnUnknownTagIsNamedBeforeAnythingIsWritten) {
   QuestionFilter filter;
   filter.any_tag_ids = {kTag};
   filter.all_tag_ids = {missing, kTag};
-  auto listed = Bank().ListQuestions(kMember, filter, absl::nullopt, 10);
+  auto listed = Bank().ListQuestions(kMember, filter, 10, "");
   EXPECT_EQ(listed.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(suite::rpc::FieldViolationsOf(listed.status())[0].field, "filter.all_tag_ids[0]");
 

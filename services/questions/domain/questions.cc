@@ -1,4 +1,4 @@
-#include "services/questions/domain/question_bank.h"
+#include "services/questions/domain/questions.h"
 
 #include <openssl/sha.h>
 
@@ -7,10 +7,12 @@
 #include <map>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "services/questions/domain/audit_query.h"
-#include "services/questions/errors.h"
+#include "services/questions/domain/errors.h"
 #include "shared/base/status_macros.h"
 #include "shared/base/text.h"
 #include "shared/base/uuid.h"
@@ -135,6 +137,58 @@ absl::StatusOr<Question> AsSeenBy(bool author, const std::string& id,
   if (author) return q;
   if (q.status != QuestionStatus::kPublished) return errors::QuestionNotFound(id);
   return ForMember(std::move(q));
+}
+
+// --- page tokens ---
+
+// A stable digest of a list's filters, so a page token only works with the filters it was
+// issued for.
+std::string Fingerprint(const std::vector<std::string>& parts) {
+  const std::string joined = absl::StrJoin(parts, "\x1e");
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(joined.data()), joined.size(), digest);
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), 16));
+}
+
+// An optional enum filter as its number in the API (0: not set; the domain's enums are the
+// API's in order), so that tokens keep the form they had when the adapter made them.
+template <typename E>
+std::string EnumPart(const absl::optional<E>& value) {
+  return absl::StrCat(value.has_value() ? static_cast<int>(*value) + 1 : 0);
+}
+
+std::string SortedJoin(std::vector<std::string> ids) {
+  std::sort(ids.begin(), ids.end());
+  return absl::StrJoin(ids, ",");
+}
+
+// The scope binds the list and its filter fingerprint.
+std::string PageScope(absl::string_view list, absl::string_view fingerprint) {
+  return absl::StrCat(list, "|", fingerprint);
+}
+
+// DecodePage is the keyset position of `token` (nullopt for "", the first page);
+// INVALID_ARGUMENT page_token when it is not one of this list's with these filters.
+absl::StatusOr<absl::optional<Cursor>> DecodePage(const suite::rpc::PageTokenCodec& codec,
+                                                  absl::string_view token, absl::string_view list,
+                                                  absl::string_view fingerprint) {
+  if (token.empty()) return absl::optional<Cursor>();
+  SUITE_ASSIGN_OR_RETURN(suite::rpc::PageCursor cursor,
+                         codec.Decode(PageScope(list, fingerprint), token));
+  return absl::optional<Cursor>(Cursor{std::move(cursor.key), std::move(cursor.id)});
+}
+
+// ToListPage turns a store page into the API's: its next cursor into a token of the same scope.
+template <typename T>
+ListPage<T> ToListPage(Page<T> page, const suite::rpc::PageTokenCodec& codec,
+                       absl::string_view list, absl::string_view fingerprint) {
+  ListPage<T> out;
+  out.items = std::move(page.items);
+  if (page.next) {
+    out.next_page_token =
+        codec.Encode(PageScope(list, fingerprint), {page.next->first, page.next->second});
+  }
+  return out;
 }
 
 }  // namespace
@@ -285,10 +339,17 @@ void QuestionBank::GetQuestionAsync(const Actor& actor, const std::string& id,
       });
 }
 
-absl::StatusOr<Page<Question>> QuestionBank::ListQuestions(const Actor& actor,
-                                                           QuestionFilter filter,
-                                                           const absl::optional<Cursor>& after,
-                                                           int page_size) {
+absl::StatusOr<ListPage<Question>> QuestionBank::ListQuestions(const Actor& actor,
+                                                               QuestionFilter filter,
+                                                               int page_size,
+                                                               const std::string& page_token) {
+  // The filters as the caller gave them (before a member's are narrowed to published).
+  const std::string fingerprint =
+      Fingerprint({EnumPart(filter.status), EnumPart(filter.difficulty),
+                   SortedJoin(filter.any_tag_ids), SortedJoin(filter.all_tag_ids),
+                   filter.stem_query});
+  SUITE_ASSIGN_OR_RETURN(absl::optional<Cursor> after,
+                         DecodePage(page_tokens_, page_token, "questions", fingerprint));
   SUITE_ASSIGN_OR_RETURN(int limit, suite::rpc::PageLimit(page_size, 20, 100));
   SUITE_RETURN_IF_ERROR(ToStatus(CheckIds("filter.any_tag_ids", filter.any_tag_ids)));
   SUITE_RETURN_IF_ERROR(ToStatus(CheckIds("filter.all_tag_ids", filter.all_tag_ids)));
@@ -312,15 +373,19 @@ absl::StatusOr<Page<Question>> QuestionBank::ListQuestions(const Actor& actor,
   if (!actor.author) {
     for (Question& q : page.items) q = ForMember(std::move(q));
   }
-  return page;
+  return ToListPage(std::move(page), page_tokens_, "questions", fingerprint);
 }
 
-absl::StatusOr<Page<Tag>> QuestionBank::ListTags(const Actor& actor,
-                                                 const absl::optional<TagKind>& kind,
-                                                 const absl::optional<Cursor>& after,
-                                                 int page_size) {
+absl::StatusOr<ListPage<Tag>> QuestionBank::ListTags(const Actor& actor,
+                                                     const absl::optional<TagKind>& kind,
+                                                     int page_size,
+                                                     const std::string& page_token) {
+  const std::string fingerprint = Fingerprint({EnumPart(kind)});
+  SUITE_ASSIGN_OR_RETURN(absl::optional<Cursor> after,
+                         DecodePage(page_tokens_, page_token, "tags", fingerprint));
   SUITE_ASSIGN_OR_RETURN(int limit, suite::rpc::PageLimit(page_size, 100, 500));
-  return store_->ListTags(kind, after, limit);
+  SUITE_ASSIGN_OR_RETURN(Page<Tag> page, store_->ListTags(kind, after, limit));
+  return ToListPage(std::move(page), page_tokens_, "tags", fingerprint);
 }
 
 // --- Import ---
@@ -528,13 +593,19 @@ absl::StatusOr<SessionView> QuestionBank::EndPracticeSession(const Actor& actor,
   return View(std::move(session));
 }
 
-absl::StatusOr<Page<Attempt>> QuestionBank::ListAttempts(const Actor& actor,
-                                                         const std::string& session_id,
-                                                         const absl::optional<Cursor>& after,
-                                                         int page_size) {
+absl::StatusOr<ListPage<Attempt>> QuestionBank::ListAttempts(const Actor& actor,
+                                                             const std::string& session_id,
+                                                             int page_size,
+                                                             const std::string& page_token) {
+  // The token is bound to the caller too: a token is useless to another user.
+  const std::string fingerprint = Fingerprint({actor.user_id, session_id});
+  SUITE_ASSIGN_OR_RETURN(absl::optional<Cursor> after,
+                         DecodePage(page_tokens_, page_token, "attempts", fingerprint));
   if (!session_id.empty()) SUITE_RETURN_IF_ERROR(RequireId("session_id", session_id));
   SUITE_ASSIGN_OR_RETURN(int limit, suite::rpc::PageLimit(page_size, 20, 100));
-  return store_->ListAttempts(actor.user_id, session_id, after, limit);
+  SUITE_ASSIGN_OR_RETURN(Page<Attempt> page,
+                         store_->ListAttempts(actor.user_id, session_id, after, limit));
+  return ToListPage(std::move(page), page_tokens_, "attempts", fingerprint);
 }
 
 absl::StatusOr<UserStats> QuestionBank::GetUserStats(const Actor& actor) {
@@ -555,11 +626,15 @@ absl::Status QuestionBank::DeleteBookmark(const Actor& actor, const std::string&
   return store_->DeleteBookmark(actor.user_id, question_id);
 }
 
-absl::StatusOr<Page<Bookmark>> QuestionBank::ListBookmarks(const Actor& actor,
-                                                           const absl::optional<Cursor>& after,
-                                                           int page_size) {
+absl::StatusOr<ListPage<Bookmark>> QuestionBank::ListBookmarks(const Actor& actor,
+                                                               int page_size,
+                                                               const std::string& page_token) {
+  const std::string fingerprint = Fingerprint({actor.user_id});
+  SUITE_ASSIGN_OR_RETURN(absl::optional<Cursor> after,
+                         DecodePage(page_tokens_, page_token, "bookmarks", fingerprint));
   SUITE_ASSIGN_OR_RETURN(int limit, suite::rpc::PageLimit(page_size, 20, 100));
-  return store_->ListBookmarks(actor.user_id, after, limit);
+  SUITE_ASSIGN_OR_RETURN(Page<Bookmark> page, store_->ListBookmarks(actor.user_id, after, limit));
+  return ToListPage(std::move(page), page_tokens_, "bookmarks", fingerprint);
 }
 
 // --- Audit ---

@@ -14,8 +14,8 @@
 // only their own sessions, attempts and bookmarks.
 //
 // Thread-safe when the store is.
-#ifndef SUITE_SERVICES_QUESTIONS_DOMAIN_QUESTION_BANK_H_
-#define SUITE_SERVICES_QUESTIONS_DOMAIN_QUESTION_BANK_H_
+#ifndef SUITE_SERVICES_QUESTIONS_DOMAIN_QUESTIONS_H_
+#define SUITE_SERVICES_QUESTIONS_DOMAIN_QUESTIONS_H_
 
 #include <functional>
 #include <set>
@@ -61,6 +61,15 @@ struct QuestionBankOptions {
   std::function<absl::Time()> now = [] { return absl::Now(); };
   // HMAC key of page tokens (QUESTIONS_PAGE_TOKEN_SECRET); empty = random per process.
   std::string page_token_secret;
+};
+
+// One page of a list as the API serves it: the rows and the opaque token of the next page
+// (empty on the last). Tokens are HMAC-signed (//shared/rpc:page_token) and bound to the list,
+// its filters and, for a caller's own lists, the caller.
+template <typename T>
+struct ListPage {
+  std::vector<T> items;
+  std::string next_page_token;
 };
 
 // One page of the audit trail, newest first.
@@ -120,15 +129,14 @@ class QuestionBank {
   using GetQuestionDone = std::function<void(absl::StatusOr<Question>)>;
   void GetQuestionAsync(const Actor& actor, const std::string& id, const AsyncCaller& caller,
                         GetQuestionDone done);
-  // ListQuestions: INVALID_ARGUMENT (filter.*, page_size), FAILED_PRECONDITION (UNKNOWN_TAG:
-  // "filter.any_tag_ids[i]" / "filter.all_tag_ids[i]" is no tag). Members asking for a status
-  // other than published get PERMISSION_DENIED.
-  absl::StatusOr<Page<Question>> ListQuestions(const Actor& actor, QuestionFilter filter,
-                                               const absl::optional<Cursor>& after,
-                                               int page_size);
-  // ListTags: INVALID_ARGUMENT (page_size).
-  absl::StatusOr<Page<Tag>> ListTags(const Actor& actor, const absl::optional<TagKind>& kind,
-                                     const absl::optional<Cursor>& after, int page_size);
+  // ListQuestions: INVALID_ARGUMENT (filter.*, page_size, page_token), FAILED_PRECONDITION
+  // (UNKNOWN_TAG: "filter.any_tag_ids[i]" / "filter.all_tag_ids[i]" is no tag). Members asking
+  // for a status other than published get PERMISSION_DENIED.
+  absl::StatusOr<ListPage<Question>> ListQuestions(const Actor& actor, QuestionFilter filter,
+                                                   int page_size, const std::string& page_token);
+  // ListTags: INVALID_ARGUMENT (page_size, page_token).
+  absl::StatusOr<ListPage<Tag>> ListTags(const Actor& actor, const absl::optional<TagKind>& kind,
+                                         int page_size, const std::string& page_token);
 
   // Import collects the items of one ImportQuestions stream: each Add validates one item
   // (errors are recorded, not returned) and commits a chunk when full; Finish commits the
@@ -187,9 +195,11 @@ class QuestionBank {
                                                int64_t time_spent_ms);
   // EndPracticeSession: INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION (already ended).
   absl::StatusOr<SessionView> EndPracticeSession(const Actor& actor, const std::string& id);
-  // ListAttempts: INVALID_ARGUMENT (session_id, page_size).
-  absl::StatusOr<Page<Attempt>> ListAttempts(const Actor& actor, const std::string& session_id,
-                                             const absl::optional<Cursor>& after, int page_size);
+  // ListAttempts: INVALID_ARGUMENT (session_id, page_size, page_token; a token is the
+  // caller's own).
+  absl::StatusOr<ListPage<Attempt>> ListAttempts(const Actor& actor,
+                                                 const std::string& session_id, int page_size,
+                                                 const std::string& page_token);
   absl::StatusOr<UserStats> GetUserStats(const Actor& actor);
 
   // --- Bookmarks (own) ---
@@ -197,9 +207,9 @@ class QuestionBank {
   absl::StatusOr<Bookmark> CreateBookmark(const Actor& actor, const std::string& question_id);
   // DeleteBookmark: INVALID_ARGUMENT, NOT_FOUND.
   absl::Status DeleteBookmark(const Actor& actor, const std::string& question_id);
-  absl::StatusOr<Page<Bookmark>> ListBookmarks(const Actor& actor,
-                                               const absl::optional<Cursor>& after,
-                                               int page_size);
+  // ListBookmarks: INVALID_ARGUMENT (page_size, page_token; a token is the caller's own).
+  absl::StatusOr<ListPage<Bookmark>> ListBookmarks(const Actor& actor, int page_size,
+                                                   const std::string& page_token);
 
   // --- Audit (admin) ---
   // ListAuditEvents: the question bank's audit trail, newest first. PERMISSION_DENIED unless
@@ -231,4 +241,4 @@ void ShuffleChoices(Question& q, absl::string_view seed);
 
 }  // namespace suite::questions
 
-#endif  // SUITE_SERVICES_QUESTIONS_DOMAIN_QUESTION_BANK_H_
+#endif  // SUITE_SERVICES_QUESTIONS_DOMAIN_QUESTIONS_H_
