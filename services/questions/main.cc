@@ -5,13 +5,10 @@
 //   export QUESTIONS_PAGE_TOKEN_SECRET=...
 //   bazel run //services/questions:questions_server
 //
-// Environment (besides shared/db/config.h and shared/rpc/config.h with prefix QUESTIONS,
-// e.g. QUESTIONS_GRPC_PORT, default 50053):
-//   IDENTITY_ADDR                 identity's gRPC host:port (required)
-//   BILLING_ADDR                  billing's gRPC host:port (required)
-//   QUESTIONS_PAGE_TOKEN_SECRET   HMAC key of page tokens, at least 16 bytes (required)
-//   QUESTIONS_FREE_QUOTA          practice sessions per UTC day without a subscription (3)
-//   SUITE_TLS_*                   TLS towards identity and billing (shared/rpc/tls.h)
+// Environment: config.h (IDENTITY_ADDR, BILLING_ADDR, QUESTIONS_PAGE_TOKEN_SECRET,
+// QUESTIONS_FREE_QUOTA), shared/db/config.h, shared/rpc/config.h with prefix QUESTIONS (e.g.
+// QUESTIONS_GRPC_PORT, default 50053), SUITE_TLS_* towards identity and billing
+// (shared/rpc/tls.h).
 // Exit codes: 0 after a drain, 1 when the server cannot start, 2 for bad configuration.
 #include <cstdlib>
 #include <iostream>
@@ -20,12 +17,12 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include "absl/strings/numbers.h"
 #include "questions/v1/questions_service.grpc.pb.h"
 #include "migrations/built_with.h"
-#include "services/questions/domain/question_bank.h"
+#include "services/questions/config.h"
+#include "services/questions/domain/questions.h"
 #include "services/questions/grpc/billing_entitlements.h"
-#include "services/questions/grpc/service.h"
+#include "services/questions/grpc/questions_service.h"
 #include "services/questions/storage/pg_store.h"
 #include "shared/db/config.h"
 #include "shared/db/migrate/schema_guard.h"
@@ -36,7 +33,6 @@
 #include "shared/metrics/pool_metrics.h"
 #include "shared/rpc/config.h"
 #include "shared/rpc/json_log.h"
-#include "shared/rpc/page_token.h"
 #include "shared/rpc/server.h"
 #include "shared/rpc/tls.h"
 
@@ -58,23 +54,8 @@ int main(int argc, char** argv) {
   auto pool_config = suite::db::PoolConfig::FromEnv();
   if (!pool_config.ok()) return Fail(2, "database config", pool_config.status());
 
-  auto identity_addr = suite::rpc::SystemEnv("IDENTITY_ADDR");
-  auto billing_addr = suite::rpc::SystemEnv("BILLING_ADDR");
-  auto secret = suite::rpc::SystemEnv("QUESTIONS_PAGE_TOKEN_SECRET");
-  if (!identity_addr) return Fail(2, "IDENTITY_ADDR", absl::InvalidArgumentError("is required"));
-  if (!billing_addr) return Fail(2, "BILLING_ADDR", absl::InvalidArgumentError("is required"));
-  if (!secret || secret->size() < 16) {
-    return Fail(2, "QUESTIONS_PAGE_TOKEN_SECRET",
-                absl::InvalidArgumentError("is required, at least 16 bytes"));
-  }
-  suite::questions::QuestionBankOptions options;
-  if (auto quota = suite::rpc::SystemEnv("QUESTIONS_FREE_QUOTA")) {
-    if (!absl::SimpleAtoi(*quota, &options.free_sessions_per_day) ||
-        options.free_sessions_per_day < 0) {
-      return Fail(2, "QUESTIONS_FREE_QUOTA",
-                  absl::InvalidArgumentError("must be a non-negative integer"));
-    }
-  }
+  auto questions_config = suite::questions::LoadQuestionsConfig(suite::rpc::SystemEnv);
+  if (!questions_config.ok()) return Fail(2, "questions config", questions_config.status());
 
   auto pool = suite::db::ConnectionPool::Create(*pool_config);
   if (!pool.ok()) return Fail(2, "database pool", pool.status());
@@ -88,20 +69,19 @@ int main(int argc, char** argv) {
       suite::metrics::Registry::Default(), [&store] { return (*store)->FullQuestionStats(); },
       "question_full_by_id");
   if (!read_metrics.ok()) return Fail(1, "batched read metrics", read_metrics.status());
-  suite::questions::QuestionBank bank(store->get(), options);
+  suite::questions::QuestionBank bank(store->get(), questions_config->bank);
 
   // Downstream channels follow the process's SUITE_TLS_* client settings (plaintext if unset).
   auto tls = suite::rpc::LoadClientTlsConfig();
   if (!tls.ok()) return Fail(2, "client TLS config", tls.status());
-  auto identity_channel = suite::rpc::MakeChannel(*identity_addr, *tls);
+  auto identity_channel = suite::rpc::MakeChannel(questions_config->identity_addr, *tls);
   if (!identity_channel.ok()) return Fail(2, "IDENTITY_ADDR", identity_channel.status());
-  auto billing_channel = suite::rpc::MakeChannel(*billing_addr, *tls);
+  auto billing_channel = suite::rpc::MakeChannel(questions_config->billing_addr, *tls);
   if (!billing_channel.ok()) return Fail(2, "BILLING_ADDR", billing_channel.status());
   suite::identity_client::IdentityAuthenticator authenticator(*identity_channel);
   suite::questions::BillingEntitlements billing(*billing_channel);
-  suite::questions::QuestionBankGrpcService service(&bank, &authenticator, &billing,
-                                                    suite::rpc::PageTokenCodec(*secret),
-                                                    config->handler_threads);
+  suite::questions::QuestionsGrpcService service(&bank, &authenticator, &billing,
+                                                 config->handler_threads);
 
   auto server = suite::rpc::GrpcServer::Start(
       *config, {{&service, questions::v1::QuestionBankService::service_full_name()}});

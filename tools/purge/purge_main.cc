@@ -12,6 +12,7 @@
 //   RETENTION_IDENTITY_AUDIT_LOG             17520h (2 years, by occurred_at; at least 8760h)
 //   RETENTION_STRIPE_EVENT_PAYLOADS          720h   (30 days after arrival, settled events)
 //   RETENTION_ABANDONED_PRACTICE_SESSIONS    24h    (open sessions closed after this)
+//   RETENTION_QUESTIONS_AUDIT_LOG            17520h (2 years, by occurred_at; at least 8760h)
 //   RETENTION_BATCH_SIZE                     1000   (rows per batch and transaction)
 //   RETENTION_MAX_BATCHES                    0      (per table and run; 0: until done)
 //   RETENTION_PAUSE                          0s     (between batches)
@@ -95,6 +96,7 @@ absl::Status Load(Config* config) {
            ReadDuration("RETENTION_STRIPE_EVENT_PAYLOADS", &billing.stripe_event_payloads),
            ReadDuration("RETENTION_ABANDONED_PRACTICE_SESSIONS",
                         &questions.abandoned_practice_sessions),
+           ReadDuration("RETENTION_QUESTIONS_AUDIT_LOG", &questions.audit_log),
            ReadInt("RETENTION_BATCH_SIZE", 1, 100000, &config->options.batch_size),
            ReadInt("RETENTION_MAX_BATCHES", 0, 1000000000, &config->options.max_batches),
            ReadDuration("RETENTION_PAUSE", &config->options.pause),
@@ -127,6 +129,7 @@ absl::Status Load(Config* config) {
       {"identity.audit_log", "RETENTION_IDENTITY_AUDIT_LOG"},
       {"billing.stripe_events", "RETENTION_STRIPE_EVENT_PAYLOADS"},
       {"questions.practice_sessions", "RETENTION_ABANDONED_PRACTICE_SESSIONS"},
+      {"questions.audit_log", "RETENTION_QUESTIONS_AUDIT_LOG"},
   };
   for (const PurgeRule& rule : config->rules) {
     absl::Status valid = suite::db::retention::ValidatePurgeRule(rule);
@@ -143,8 +146,8 @@ absl::Status Load(Config* config) {
 
 }  // namespace
 
-// `purge verify-audit`: walks each audit chain (identity's) from its oldest row; prints one
-// JSON line per chain and exits 1 when one is broken, naming its first broken row.
+// `purge verify-audit`: walks each audit chain (identity's, questions') from its oldest row;
+// prints one JSON line per chain and exits 1 when one is broken, naming its first broken row.
 int VerifyAudit() {
   absl::StatusOr<suite::db::PoolConfig> pool_config = suite::db::PoolConfig::FromEnv();
   if (!pool_config.ok()) {
@@ -158,7 +161,7 @@ int VerifyAudit() {
     return suite::rpc::LogStartupFailure("retention", 2, "database pool", pool.status());
   }
   int exit_code = 0;
-  for (const char* schema : {"identity"}) {
+  for (const char* schema : {"identity", "questions"}) {
     absl::Status registered = suite::db::audit::RegisterAuditStatements(**pool, schema);
     absl::StatusOr<suite::db::audit::ChainReport> report =
         registered.ok() ? suite::db::audit::VerifyAuditChain(**pool, schema)

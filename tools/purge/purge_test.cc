@@ -123,7 +123,11 @@ TEST_F(PurgeTest, EachBillingAndQuestionsBatchIsAnIndexRangeNotAScan) {
        "ended_at, score) SELECT gen_random_uuid(), 'tutor', '{}', "
        "now() - i * interval '1 minute', CASE WHEN i % 10 = 0 THEN NULL ELSE now() END, "
        "CASE WHEN i % 10 = 0 THEN NULL ELSE 1 END FROM generate_series(1, 20000) i");
-  Exec("ANALYZE billing.stripe_events, questions.practice_sessions");
+  Exec("INSERT INTO questions.audit_log (seq, occurred_at, action, target_type, target_id, "
+       "outcome, prev_hash, hash) SELECT i, now() - (20001 - i) * interval '1 minute', "
+       "'question.publish', 'question', 'q', 'succeeded', repeat('0', 64), repeat('0', 64) "
+       "FROM generate_series(1, 20000) i");
+  Exec("ANALYZE billing.stripe_events, questions.practice_sessions, questions.audit_log");
   std::vector<PurgeRule> rules =
       suite::billing::BillingPurgeRules(suite::billing::BillingRetention());
   for (const PurgeRule& r :
@@ -181,7 +185,7 @@ TEST_F(PurgeTest, TheBinaryPurgesEveryServiceLogsOneLineAndWritesItsMetrics) {
   nlohmann::json line = nlohmann::json::parse(lines[0]);
   EXPECT_EQ(line["event"], "retention.purge");
   EXPECT_EQ(line["rows"], 3);
-  ASSERT_EQ(line["tables"].size(), 6u);
+  ASSERT_EQ(line["tables"].size(), 7u);  // 4 identity, 1 billing, 2 questions
   for (const auto& table : line["tables"]) EXPECT_TRUE(table["complete"].get<bool>()) << table;
   EXPECT_EQ(Column("SELECT email FROM identity.login_attempts"),
             (std::vector<std::string>{"young"}));
@@ -213,31 +217,51 @@ TEST_F(PurgeTest, TheBinaryRefusesBadConfigurationWithExitCodeTwoAndTouchesNothi
             (std::vector<std::string>{"old"}));
 }
 
+// The JSON line `verify-audit` printed for `schema` (one line per chain).
+nlohmann::json VerifyLine(const std::string& out, const std::string& schema) {
+  for (absl::string_view line : absl::StrSplit(out, '\n', absl::SkipEmpty())) {
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (j.is_object() && j.value("schema", "") == schema) return j;
+  }
+  ADD_FAILURE() << "no line for " << schema << " in: " << out;
+  return nlohmann::json::object();
+}
+
 TEST_F(PurgeTest, VerifyAuditReportsAWholeChainAndNamesTheFirstBrokenRow) {
   const std::string url = absl::StrCat("DATABASE_URL='", db_->UrlAs("suite_retention"), "'");
-  // Two rows appended as identity's store appends them (the chain head locked and moved).
-  for (int i = 0; i < 2; ++i) {
-    Exec("WITH h AS (SELECT seq, hash FROM identity.audit_chain_head WHERE id FOR UPDATE), "
-         "e AS (SELECT h.seq + 1 AS seq, h.hash AS prev, clock_timestamp() AS at FROM h), "
-         "i AS (INSERT INTO identity.audit_log (seq, occurred_at, action, target_type, "
-         "target_id, outcome, prev_hash, hash) SELECT e.seq, e.at, 'user.delete', 'user', 'u', "
-         "'succeeded', e.prev, identity.audit_hash(e.prev, e.seq, e.at, NULL, 'user.delete', "
-         "'user', 'u', NULL, 'succeeded', NULL, NULL) FROM e RETURNING seq, hash) "
-         "UPDATE identity.audit_chain_head SET seq = i.seq, hash = i.hash FROM i");
+  // Two rows per chain, appended as the stores append them (the chain head locked and moved).
+  for (const std::string schema : {"identity", "questions"}) {
+    for (int i = 0; i < 2; ++i) {
+      Exec(absl::StrCat(
+          "WITH h AS (SELECT seq, hash FROM ", schema, ".audit_chain_head WHERE id FOR UPDATE), "
+          "e AS (SELECT h.seq + 1 AS seq, h.hash AS prev, clock_timestamp() AS at FROM h), "
+          "i AS (INSERT INTO ", schema, ".audit_log (seq, occurred_at, action, target_type, "
+          "target_id, outcome, prev_hash, hash) SELECT e.seq, e.at, 'thing.delete', 'thing', 'u', "
+          "'succeeded', e.prev, ", schema, ".audit_hash(e.prev, e.seq, e.at, NULL, 'thing.delete', "
+          "'thing', 'u', NULL, 'succeeded', NULL, NULL) FROM e RETURNING seq, hash) "
+          "UPDATE ", schema, ".audit_chain_head SET seq = i.seq, hash = i.hash FROM i"));
+    }
   }
   std::string out;
   ASSERT_EQ(RunBinary(url, &out, "verify-audit"), 0) << out;
-  nlohmann::json whole = nlohmann::json::parse(out);
-  EXPECT_EQ(whole["event"], "audit.verify");
-  EXPECT_EQ(whole["rows"], 2);
-  EXPECT_TRUE(whole["intact"].get<bool>());
+  for (const std::string schema : {"identity", "questions"}) {
+    nlohmann::json whole = VerifyLine(out, schema);
+    EXPECT_EQ(whole["event"], "audit.verify") << schema;
+    EXPECT_EQ(whole["rows"], 2) << schema;
+    EXPECT_TRUE(whole.value("intact", false)) << schema;
+  }
 
-  Exec("UPDATE identity.audit_log SET target_id = 'someone else' WHERE seq = 2");
-  out.clear();
-  ASSERT_EQ(RunBinary(url, &out, "verify-audit"), 1) << out;
-  nlohmann::json broken = nlohmann::json::parse(out);
-  EXPECT_FALSE(broken["intact"].get<bool>());
-  EXPECT_EQ(broken["broken_seq"], 2);
+  // Either chain broken fails the run, and the line of the broken one names its row.
+  for (const std::string schema : {"questions", "identity"}) {
+    Exec(absl::StrCat("UPDATE ", schema, ".audit_log SET target_id = 'someone else' WHERE seq = 2"));
+    out.clear();
+    ASSERT_EQ(RunBinary(url, &out, "verify-audit"), 1) << out;
+    nlohmann::json broken = VerifyLine(out, schema);
+    EXPECT_FALSE(broken.value("intact", true)) << schema;
+    EXPECT_EQ(broken["broken_seq"], 2) << schema;
+  }
+  nlohmann::json other = VerifyLine(out, "questions");
+  EXPECT_FALSE(other.value("intact", true));
 
   out.clear();
   EXPECT_EQ(RunBinary(url, &out, "verify-everything"), 2) << out;

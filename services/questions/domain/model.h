@@ -1,5 +1,5 @@
 // The question bank's domain types: plain C++ values shared by the domain logic
-// (question_bank.h), its storage interface (store.h) and the gRPC adapter.
+// (questions.h), its storage interface (store.h) and the gRPC adapter.
 //
 //   Question q;
 //   q.stem = "Which drug reverses opioid overdose?";
@@ -139,7 +139,7 @@ struct PracticeSession {
   absl::optional<int> score;
   int answered_count = 0;
   // Random per session (stored): the order its questions' choices are shown in derives from
-  // it (ShuffleChoices in question_bank.h). Never leaves the service.
+  // it (ShuffleChoices in questions.h). Never leaves the service.
   std::string choice_seed;
 };
 
@@ -190,6 +190,34 @@ struct ImportResult {
   int skipped = 0;
   int failed = 0;
   std::vector<ImportItemError> errors;
+};
+
+// The counts of one import for its single audit row (question.import): what was created and
+// skipped so far, items that failed, and whether the import ran to its end.
+struct ImportTotals {
+  int created = 0;
+  int skipped = 0;
+  int failed = 0;
+  bool completed = true;
+};
+
+// One row of the question bank's audit trail (docs/audit.md), as ListAuditEvents serves it.
+struct AuditEvent {
+  int64_t seq = 0;
+  absl::Time occurred_at;
+  std::string actor_id;  // empty: the system
+  std::string action, target_type, target_id, request_id, outcome;
+  std::string before_json, after_json;  // empty when none
+  std::string hash;
+};
+
+// ListAuditEvents' filters; empty / nullopt: any.
+struct AuditQuery {
+  std::string actor_user_id;
+  std::string action;
+  std::string target_id;
+  absl::optional<absl::Time> start_time;  // occurred_at >= start_time
+  absl::optional<absl::Time> end_time;    // occurred_at < end_time
 };
 
 }  // namespace suite::questions

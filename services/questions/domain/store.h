@@ -1,10 +1,12 @@
-// The storage interface of the question bank: what the domain (question_bank.h) needs from
+// The storage interface of the question bank: what the domain (questions.h) needs from
 // the database. storage/pg_store.h implements it on PostgreSQL; domain tests may fake it.
 //
 //   SUITE_ASSIGN_OR_RETURN(Question q, store.GetQuestion(id));
 //
 // Inputs are validated by the domain before they reach a store (ids are UUIDs, lengths
-// bounded). Every method may also return UNAVAILABLE / RESOURCE_EXHAUSTED / DEADLINE_EXCEEDED
+// bounded). Each privileged change (authoring, publishing, archiving, tagging, imports)
+// appends its audit row inside its own transaction, with the thread's suite::ScopedAuditActor
+// as the actor (docs/audit.md); a change that fails or is refused appends nothing. Every method may also return UNAVAILABLE / RESOURCE_EXHAUSTED / DEADLINE_EXCEEDED
 // from the database layer. Implementations must be thread-safe.
 #ifndef SUITE_SERVICES_QUESTIONS_DOMAIN_STORE_H_
 #define SUITE_SERVICES_QUESTIONS_DOMAIN_STORE_H_
@@ -77,9 +79,15 @@ class QuestionStore {
       const std::vector<std::string>& ids) = 0;
   // ImportChunk inserts the questions of one chunk in one transaction, skipping those whose
   // external_key exists; returns the external keys created. Every tag must exist
-  // (FAILED_PRECONDITION otherwise, nothing written).
-  virtual absl::StatusOr<std::set<std::string>> ImportChunk(
-      const std::vector<NewQuestion>& chunk) = 0;
+  // (FAILED_PRECONDITION otherwise, nothing written). With `last` (the import's totals before
+  // this chunk) it is the import's last chunk: the import's one audit row (question.import,
+  // the totals with this chunk's counts added) is appended in the same transaction, when the
+  // import created anything.
+  virtual absl::StatusOr<std::set<std::string>> ImportChunk(const std::vector<NewQuestion>& chunk,
+                                                            const ImportTotals* last) = 0;
+  // RecordImport appends an import's audit row on its own, for an import whose last chunk
+  // wrote nothing (everything before was committed in earlier chunks) or that stopped early.
+  virtual absl::Status RecordImport(const ImportTotals& totals) = 0;
   // RefreshStatistics re-analyses the bank's tables when `added` questions are more than a
   // tenth of what the planner believes the bank holds, so that plans made after a bulk import
   // see its size; true when it analysed.
@@ -129,6 +137,13 @@ class QuestionStore {
                                                      int limit) = 0;
   // UserStats returns the user's accuracy, leaving out attempts of exam sessions still open.
   virtual absl::StatusOr<UserStats> GetUserStats(const std::string& user_id) = 0;
+
+  // --- Audit ---
+  // ListAuditEvents returns up to `limit` rows of the audit trail matching `query`, newest
+  // first, with seq below `before_seq` (0: from the newest). The query is validated.
+  virtual absl::StatusOr<std::vector<AuditEvent>> ListAuditEvents(const AuditQuery& query,
+                                                                  int64_t before_seq,
+                                                                  int limit) = 0;
 
   // --- Bookmarks ---
   // CreateBookmark bookmarks a question. NOT_FOUND when the question does not exist (or is

@@ -197,7 +197,7 @@ TEST_F(PgStoreTest, TheStemSearchUsesTheFullTextIndex) {
     chunk.push_back(Draft(absl::StrCat("k", i),
                           absl::StrCat("Question ", i, i % 1000 == 0 ? " about opioid" : "")));
   }
-  ASSERT_TRUE(store_->ImportChunk(chunk).ok());
+  ASSERT_TRUE(store_->ImportChunk(chunk, nullptr).ok());
   {
     pqxx::connection admin(db_->url());
     pqxx::nontransaction(admin).exec("ANALYZE questions.questions");
@@ -230,7 +230,7 @@ TEST_F(PgStoreTest, ListedQuestionsCarryTheSameChildrenAsTheBatchedRead) {
     chunk.push_back(q);
   }
   chunk[6].choices.clear();  // imported without choices: an empty list, not an error
-  ASSERT_TRUE(store_->ImportChunk(chunk).ok());
+  ASSERT_TRUE(store_->ImportChunk(chunk, nullptr).ok());
   for (const QuestionFilter& filter :
        {QuestionFilter{}, QuestionFilter{absl::nullopt, absl::nullopt, {a->id}, {}, ""}}) {
     auto page = store_->ListQuestions(filter, absl::nullopt, 5);
@@ -325,7 +325,7 @@ TEST_F(PgStoreTest, OneTagPagesWalkTheTagKeysetIndexAndMatchTheGeneralFilter) {
     if (i % 4 == 0) q.tag_ids.push_back(b->id);
     chunk.push_back(q);
   }
-  ASSERT_TRUE(store_->ImportChunk(chunk).ok());
+  ASSERT_TRUE(store_->ImportChunk(chunk, nullptr).ok());
   // A question created later and tagged: its link copies the question's created_at.
   NewQuestion late = Draft("late", "late stem");
   late.tag_ids = {a->id};
@@ -384,7 +384,7 @@ TEST_F(PgStoreTest, OneTagPageStopsAfterThePageAtScale) {
     q.tag_ids = {a->id};
     chunk.push_back(q);
   }
-  ASSERT_TRUE(store_->ImportChunk(chunk).ok());
+  ASSERT_TRUE(store_->ImportChunk(chunk, nullptr).ok());
   // What ImportQuestions does after its last chunk: the bank grew from nothing, so the plans
   // below see 2000 questions rather than the empty bank's statistics.
   auto refreshed = store_->RefreshStatistics(2000);
@@ -417,7 +417,7 @@ TEST_F(PgStoreTest, AllTagsPagesBuildTheSetOnceAndALoneAllTagIsTheOneTagWalk) {
     if (i % 500 == 7) q.tag_ids.push_back(rare->id);
     chunk.push_back(q);
   }
-  ASSERT_TRUE(store_->ImportChunk(chunk).ok());
+  ASSERT_TRUE(store_->ImportChunk(chunk, nullptr).ok());
   ASSERT_TRUE(store_->RefreshStatistics(2000).ok());
   const std::string plan = Explain(
       db_->UrlAs("questions_service"), "list_questions_all_tags",
@@ -460,7 +460,7 @@ int64_t AnalyzeCount(const std::string& url, const std::string& table) {
 TEST_F(PgStoreTest, RefreshStatisticsAnalysesTheBankOnlyWhenItGrewByMoreThanATenth) {
   std::vector<NewQuestion> chunk;
   for (int i = 0; i < 200; ++i) chunk.push_back(Draft(absl::StrCat("k", i), "stem", true));
-  ASSERT_TRUE(store_->ImportChunk(chunk).ok());
+  ASSERT_TRUE(store_->ImportChunk(chunk, nullptr).ok());
   const std::string url = db_->url();
   auto analysed = [&] {
     return std::vector<int64_t>{AnalyzeCount(url, "questions"), AnalyzeCount(url, "question_tags"),
@@ -499,11 +499,11 @@ TEST_F(PgStoreTest, OnlyOneChoicePerQuestionCanBeCorrectInTheDatabase) {
 
 TEST_F(PgStoreTest, ImportChunkSkipsExistingExternalKeys) {
   std::vector<NewQuestion> chunk = {Draft("a", "first"), Draft("b", "second", true)};
-  auto created = store_->ImportChunk(chunk);
+  auto created = store_->ImportChunk(chunk, nullptr);
   ASSERT_TRUE(created.ok()) << created.status();
   EXPECT_EQ(created->size(), 2u);
   chunk.push_back(Draft("c", "third"));
-  auto again = store_->ImportChunk(chunk);
+  auto again = store_->ImportChunk(chunk, nullptr);
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(*again, std::set<std::string>({"c"}));
   auto page = store_->ListQuestions({}, absl::nullopt, 10);
@@ -540,7 +540,7 @@ std::map<std::string, std::string> PracticeBank(PgQuestionStore& store, const st
     if (i % 2 == 0) q.tag_ids = {tag};
     chunk.push_back(q);
   }
-  EXPECT_TRUE(store.ImportChunk(chunk).ok());
+  EXPECT_TRUE(store.ImportChunk(chunk, nullptr).ok());
   EXPECT_TRUE(store.RefreshStatistics(n).ok());
   pqxx::connection conn(url);
   pqxx::work tx(conn);

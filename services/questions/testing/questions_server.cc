@@ -4,7 +4,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "shared/base/status_macros.h"
-#include "shared/rpc/page_token.h"
 
 namespace suite::questions::testing {
 
@@ -27,12 +26,12 @@ absl::StatusOr<std::unique_ptr<QuestionsServer>> QuestionsServer::Start(
   QuestionBankOptions bank_options;
   bank_options.free_sessions_per_day = options.free_sessions_per_day;
   bank_options.import_chunk_size = options.import_chunk_size;
+  bank_options.page_token_secret = "test page token secret";
   s->bank_ = std::make_unique<QuestionBank>(s->store_.get(), bank_options);
   s->billing_ = std::make_unique<BillingEntitlements>(
       grpc::CreateChannel(options.billing_addr, grpc::InsecureChannelCredentials()));
-  s->service_ = std::make_unique<QuestionBankGrpcService>(
-      s->bank_.get(), options.authenticator, s->billing_.get(),
-      suite::rpc::PageTokenCodec("test page token secret"));
+  s->service_ = std::make_unique<QuestionsGrpcService>(s->bank_.get(), options.authenticator,
+                                                       s->billing_.get());
   suite::rpc::ServerConfig config;
   config.listen_address = "127.0.0.1:0";
   config.drain_timeout = absl::Seconds(2);

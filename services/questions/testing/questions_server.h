@@ -16,9 +16,9 @@
 
 #include "absl/status/statusor.h"
 #include "questions/v1/questions_service.grpc.pb.h"
-#include "services/questions/domain/question_bank.h"
+#include "services/questions/domain/questions.h"
 #include "services/questions/grpc/billing_entitlements.h"
-#include "services/questions/grpc/service.h"
+#include "services/questions/grpc/questions_service.h"
 #include "services/questions/storage/pg_store.h"
 #include "shared/db/pool.h"
 #include "shared/db/testing/test_database.h"
@@ -59,7 +59,7 @@ class QuestionsServer {
   std::unique_ptr<PgQuestionStore> store_;
   std::unique_ptr<QuestionBank> bank_;
   std::unique_ptr<BillingEntitlements> billing_;
-  std::unique_ptr<QuestionBankGrpcService> service_;
+  std::unique_ptr<QuestionsGrpcService> service_;
   std::unique_ptr<suite::rpc::GrpcServer> server_;
 };
 

@@ -5,6 +5,7 @@
 // GetEntitlement answers the test controls (or a closed port for "billing down"). The real
 // identity and billing fixtures are visible to //tests/... only, so the cross-service test
 // with them belongs there.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -16,6 +17,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "billing/v1/billing_service.grpc.pb.h"
@@ -28,6 +30,7 @@
 #include "shared/identity_client/identity_authenticator.h"
 #include "shared/rpc/request_context.h"
 #include "shared/rpc/status.h"
+#include "shared/rpc/timestamp.h"
 
 namespace suite::questions {
 namespace {
@@ -1440,6 +1443,266 @@ TEST_F(ServiceTest, BookmarksAreOwnAndOnlyOfVisibleQuestions) {
   ASSERT_TRUE(stub_->DeleteBookmark(As("member").get(), remove, &removed).ok());
   EXPECT_EQ(stub_->DeleteBookmark(As("member").get(), remove, &removed).error_code(),
             grpc::NOT_FOUND);
+}
+
+// --- The audit trail (docs/audit.md) ---
+
+// A context as `token` with the request id `request_id`, which the audit row must carry.
+std::unique_ptr<grpc::ClientContext> WithRequestId(const std::string& token,
+                                                   const std::string& request_id) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->AddMetadata("authorization", "Bearer " + token);
+  context->AddMetadata("x-request-id", request_id);
+  context->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
+  return context;
+}
+
+std::string RequestIdOf(int i) {
+  return absl::StrCat("00000000-0000-4000-8000-", absl::StrFormat("%012d", i));
+}
+
+TEST_F(ServiceTest, EachAuditedCallWritesOneRowWithItsCallerAndRequestAndARefusedCallNone) {
+  int next = 1;
+  std::vector<std::pair<std::string, std::string>> expected;  // action, request id
+  const auto call = [&](const std::string& token, const std::string& action, auto rpc) {
+    const std::string rid = RequestIdOf(next++);
+    grpc::Status s = rpc(WithRequestId(token, rid).get());
+    EXPECT_TRUE(s.ok()) << action << ": " << s.error_message();
+    expected.emplace_back(action, rid);
+  };
+  pb::CreateTagRequest tag;
+  tag.set_kind(pb::TAG_KIND_TOPIC);
+  tag.set_slug("opioids");
+  tag.set_label("Opioids");
+  pb::CreateTagResponse tag_created;
+  call("admin", "tag.create", [&](grpc::ClientContext* c) {
+    return stub_->CreateTag(c, tag, &tag_created);
+  });
+  pb::CreateQuestionResponse created;
+  call("author", "question.create", [&](grpc::ClientContext* c) {
+    return stub_->CreateQuestion(c, Valid(), &created);
+  });
+  const std::string id = created.question().id();
+  pb::UpdateQuestionRequest update;
+  update.set_question_id(id);
+  update.set_stem("Which drug reverses an opioid overdose?");
+  update.mutable_update_mask()->add_paths("stem");
+  pb::UpdateQuestionResponse updated;
+  call("author", "question.update", [&](grpc::ClientContext* c) {
+    return stub_->UpdateQuestion(c, update, &updated);
+  });
+  pb::TagQuestionRequest tag_it;
+  tag_it.set_question_id(id);
+  tag_it.set_tag_id(tag_created.tag().id());
+  pb::TagQuestionResponse tagged;
+  call("author", "question.tag", [&](grpc::ClientContext* c) {
+    return stub_->TagQuestion(c, tag_it, &tagged);
+  });
+  pb::UntagQuestionRequest untag;
+  untag.set_question_id(id);
+  untag.set_tag_id(tag_created.tag().id());
+  pb::UntagQuestionResponse untagged;
+  call("author", "question.untag", [&](grpc::ClientContext* c) {
+    return stub_->UntagQuestion(c, untag, &untagged);
+  });
+  pb::PublishQuestionRequest publish;
+  publish.set_question_id(id);
+  pb::PublishQuestionResponse published;
+  call("author", "question.publish", [&](grpc::ClientContext* c) {
+    return stub_->PublishQuestion(c, publish, &published);
+  });
+  pb::ArchiveQuestionRequest archive;
+  archive.set_question_id(id);
+  pb::ArchiveQuestionResponse archived;
+  call("admin", "question.archive", [&](grpc::ClientContext* c) {
+    return stub_->ArchiveQuestion(c, archive, &archived);
+  });
+  // One row for a whole import, with its counts (one item bad, one new, one existing).
+  pb::ImportQuestionsResponse imported;
+  call("author", "question.import", [&](grpc::ClientContext* c) {
+    auto writer = stub_->ImportQuestions(c, &imported);
+    pb::ImportQuestionsRequest batch;
+    for (const std::string key : {"imp-1", "imp-1b", "imp-2"}) {
+      pb::ImportQuestionItem* item = batch.add_items();
+      item->set_external_key(key);
+      item->set_stem(key == "imp-1b" ? "" : "An imported question");
+      item->set_difficulty(pb::QUESTION_DIFFICULTY_HARD);
+      item->add_choices()->set_text("yes");
+      item->mutable_choices(0)->set_is_correct(true);
+      item->add_choices()->set_text("no");
+    }
+    writer->Write(batch);
+    writer->WritesDone();
+    return writer->Finish();
+  });
+  EXPECT_EQ(imported.created_count(), 2);
+
+  // Refused: a member's authoring, an author's repeat publish, an unknown question. Not
+  // privileged: a member's bookmark and practice. None of them writes a row.
+  const int64_t rows_before = Count("audit_log");
+  pb::CreateQuestionResponse refused;
+  EXPECT_EQ(stub_->CreateQuestion(As("member").get(), Valid(), &refused).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(stub_->ArchiveQuestion(As("member").get(), archive, &archived).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(stub_->ArchiveQuestion(As("author").get(), archive, &archived).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(stub_->CreateTag(As("member").get(), tag, &tag_created).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(stub_->CreateTag(As("admin").get(), tag, &tag_created).error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
+  {
+    pb::ImportQuestionsResponse none;
+    auto context = As("member");
+    auto writer = stub_->ImportQuestions(context.get(), &none);
+    writer->WritesDone();
+    EXPECT_EQ(writer->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  }
+  pb::Question visible = Create(Valid("A published question"));
+  expected.emplace_back("question.create", "");
+  expected.emplace_back("question.publish", "");
+  pb::CreateBookmarkRequest bookmark;
+  bookmark.set_question_id(visible.id());
+  pb::CreateBookmarkResponse bookmarked;
+  EXPECT_TRUE(stub_->CreateBookmark(As("member").get(), bookmark, &bookmarked).ok());
+  EXPECT_EQ(Count("audit_log"), rows_before + 2);
+
+  ::audit::v1::ListAuditEventsRequest list;
+  list.set_page_size(100);
+  ::audit::v1::ListAuditEventsResponse page;
+  grpc::Status s = stub_->ListAuditEvents(As("admin").get(), list, &page);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(page.events_size(), static_cast<int>(expected.size()));
+  const std::map<std::string, std::string> actor_of = {{"admin", kAdminId}, {"author", kAuthorId}};
+  for (size_t i = 0; i < expected.size(); ++i) {
+    // Newest first.
+    const auto& e = page.events(static_cast<int>(expected.size() - 1 - i));
+    EXPECT_EQ(e.action(), expected[i].first) << i;
+    if (!expected[i].second.empty()) {
+      EXPECT_EQ(e.request_id(), expected[i].second) << i;
+    }
+    EXPECT_EQ(e.outcome(), "ok") << i;
+    EXPECT_EQ(e.hash().size(), 64u) << i;
+    EXPECT_EQ(e.sequence(), static_cast<int64_t>(i + 1));
+  }
+  EXPECT_EQ(page.events(page.events_size() - 1).actor_user_id(), kAdminId);  // tag.create
+  EXPECT_EQ(page.events(page.events_size() - 2).actor_user_id(), kAuthorId);
+  EXPECT_EQ(page.events(page.events_size() - 2).target_id(), id);
+  const auto& import_row = page.events(2);
+  EXPECT_EQ(import_row.action(), "question.import");
+  EXPECT_EQ(import_row.after_json(),
+            R"({"failed": 1, "created": 2, "skipped": 0, "completed": true})");
+  EXPECT_TRUE(page.next_page_token().empty());
+}
+
+TEST_F(ServiceTest, ListAuditEventsFiltersPagesAndNamesEachBadField) {
+  for (int i = 0; i < 5; ++i) Create(Valid(absl::StrCat("Question ", i)), /*publish=*/i < 2);
+  const absl::Time middle = absl::Now();
+  pb::CreateTagRequest tag;
+  tag.set_kind(pb::TAG_KIND_DOMAIN);
+  tag.set_slug("cardiology");
+  tag.set_label("Cardiology");
+  pb::CreateTagResponse tag_created;
+  ASSERT_TRUE(stub_->CreateTag(As("admin").get(), tag, &tag_created).ok());
+  // 5 creates + 2 publishes by the author, then 1 tag by the admin: 8 rows.
+  const auto list = [&](const ::audit::v1::ListAuditEventsRequest& r,
+                        const std::string& token = "admin") {
+    ::audit::v1::ListAuditEventsResponse page;
+    grpc::Status s = stub_->ListAuditEvents(As(token).get(), r, &page);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return page;
+  };
+  ::audit::v1::ListAuditEventsRequest r;
+  EXPECT_EQ(list(r).events_size(), 8);  // page_size 0: up to 50
+  r.set_actor_user_id(kAdminId);
+  ASSERT_EQ(list(r).events_size(), 1);
+  EXPECT_EQ(list(r).events(0).action(), "tag.create");
+  r = {};
+  r.set_action("question.publish");
+  EXPECT_EQ(list(r).events_size(), 2);
+  r = {};
+  r.set_target_id(tag_created.tag().id());
+  EXPECT_EQ(list(r).events_size(), 1);
+  r = {};
+  suite::rpc::SetTimestamp(middle, r.mutable_start_time());
+  EXPECT_EQ(list(r).events_size(), 1);
+  r = {};
+  suite::rpc::SetTimestamp(middle, r.mutable_end_time());
+  EXPECT_EQ(list(r).events_size(), 7);
+
+  // Keyset pages of 3, newest first, every row once; the token only with its filters.
+  r = {};
+  r.set_page_size(3);
+  r.set_action("question.create");
+  std::vector<int64_t> seqs;
+  std::string first_token;
+  for (int pages = 0; pages < 10; ++pages) {
+    auto page = list(r);
+    for (const auto& e : page.events()) seqs.push_back(e.sequence());
+    if (first_token.empty()) first_token = page.next_page_token();
+    if (page.next_page_token().empty()) break;
+    r.set_page_token(page.next_page_token());
+  }
+  ASSERT_EQ(seqs.size(), 5u);
+  EXPECT_TRUE(std::is_sorted(seqs.rbegin(), seqs.rend()));
+  EXPECT_EQ(std::set<int64_t>(seqs.begin(), seqs.end()).size(), 5u);
+
+  ::audit::v1::ListAuditEventsResponse page;
+  const auto field_of = [&](const ::audit::v1::ListAuditEventsRequest& bad) {
+    grpc::Status s = stub_->ListAuditEvents(As("admin").get(), bad, &page);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+    return FieldOf(s);
+  };
+  r = {};
+  r.set_page_size(3);
+  r.set_action("question.publish");  // not the filter the token was issued for
+  r.set_page_token(first_token);
+  EXPECT_EQ(field_of(r), "page_token");
+  r = {};
+  r.set_page_token("not a token");
+  EXPECT_EQ(field_of(r), "page_token");
+  for (int size : {-1, 101, 1000000}) {
+    r = {};
+    r.set_page_size(size);
+    EXPECT_EQ(field_of(r), "page_size") << size;
+  }
+  for (const std::string actor : {"admin", "0000", "00000000-0000-4000-8000-00000000000g"}) {
+    r = {};
+    r.set_actor_user_id(actor);
+    EXPECT_EQ(field_of(r), "actor_user_id") << actor;
+  }
+  for (const std::string& text : {std::string("a\nb"), std::string("a\0b", 3),
+                                 std::string("\x1b[31m"),
+                                 std::string(201, 'x')}) {
+    r = {};
+    r.set_action(text);
+    EXPECT_EQ(field_of(r), "action");
+    r = {};
+    r.set_target_id(text);
+    EXPECT_EQ(field_of(r), "target_id");
+  }
+  r = {};
+  suite::rpc::SetTimestamp(middle, r.mutable_start_time());
+  suite::rpc::SetTimestamp(middle, r.mutable_end_time());
+  EXPECT_EQ(field_of(r), "end_time");
+  suite::rpc::SetTimestamp(middle - absl::Seconds(1), r.mutable_end_time());
+  EXPECT_EQ(field_of(r), "end_time");
+  r = {};
+  r.mutable_start_time()->set_nanos(-1);
+  EXPECT_EQ(field_of(r), "start_time");
+  r = {};
+  r.mutable_end_time()->set_seconds(253402300800);
+  EXPECT_EQ(field_of(r), "end_time");
+
+  // Only an admin, and nobody unauthenticated.
+  for (const std::string who : {"member", "author"}) {
+    grpc::Status s = stub_->ListAuditEvents(As(who).get(), {}, &page);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << who;
+  }
+  EXPECT_EQ(stub_->ListAuditEvents(As("").get(), {}, &page).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  // A listing writes nothing.
+  EXPECT_EQ(Count("audit_log"), 8);
 }
 
 }  // namespace

@@ -3,7 +3,7 @@
 // asks billing only when needed and fails closed, the free quota counts from UTC midnight,
 // members see masked published questions only, and imports are validated item by item and
 // committed in chunks.
-#include "services/questions/domain/question_bank.h"
+#include "services/questions/domain/questions.h"
 
 #include <algorithm>
 #include <functional>
@@ -44,7 +44,10 @@ class MockStore : public QuestionStore {
   MOCK_METHOD(absl::StatusOr<std::set<std::string>>, ExistingTagIds,
               (const std::vector<std::string>&), (override));
   MOCK_METHOD(absl::StatusOr<std::set<std::string>>, ImportChunk,
-              (const std::vector<NewQuestion>&), (override));
+              (const std::vector<NewQuestion>&, const ImportTotals*), (override));
+  MOCK_METHOD(absl::Status, RecordImport, (const ImportTotals&), (override));
+  MOCK_METHOD(absl::StatusOr<std::vector<AuditEvent>>, ListAuditEvents,
+              (const AuditQuery&, int64_t, int), (override));
   MOCK_METHOD(absl::StatusOr<bool>, RefreshStatistics, (int64_t), (override));
   MOCK_METHOD(absl::StatusOr<int>, CountSessionsSince, (const std::string&, absl::Time),
               (override));
@@ -92,6 +95,7 @@ class QuestionBankTest : public ::testing::Test {
     options.free_sessions_per_day = 2;
     options.import_chunk_size = chunk;
     options.now = [] { return kNow; };
+    options.page_token_secret = "domain test page token secret";
     return QuestionBank(&store_, options);
   }
 
@@ -173,7 +177,7 @@ TEST_F(QuestionBankTest, InvalidInputNeverReachesTheStore) {
   EXPECT_EQ(bank.GetQuestion(kMember, "x").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(bank.StartPracticeSession(kMember, absl::nullopt, {}, 5, nullptr).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(bank.ListQuestions(kMember, {}, absl::nullopt, -5).status().code(),
+  EXPECT_EQ(bank.ListQuestions(kMember, {}, -5, "").status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(bank.CreateTag(kAuthor, TagKind::kTopic, "-bad", "l").status().code(),
             absl::StatusCode::kInvalidArgument);
@@ -300,7 +304,7 @@ TEST_F(QuestionBankTest, AnUnknownTagIsNamedBeforeAnythingIsWritten) {
   QuestionFilter filter;
   filter.any_tag_ids = {kTag};
   filter.all_tag_ids = {missing, kTag};
-  auto listed = Bank().ListQuestions(kMember, filter, absl::nullopt, 10);
+  auto listed = Bank().ListQuestions(kMember, filter, 10, "");
   EXPECT_EQ(listed.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(suite::rpc::FieldViolationsOf(listed.status())[0].field, "filter.all_tag_ids[0]");
 
@@ -320,10 +324,16 @@ TEST_F(QuestionBankTest, ImportValidatesEachItemAndCommitsInChunks) {
       .WillRepeatedly(Return(std::set<std::string>({kTag})));
   // Chunks of 2 well-formed items: k0,k1 | k3,k4 (k4's tag does not exist: only k3 is
   // stored) | k5,k6 (k5 existed already). k2 is malformed; the second k0 repeats a key.
-  EXPECT_CALL(store_, ImportChunk(_))
+  EXPECT_CALL(store_, ImportChunk(_, ::testing::IsNull()))
       .WillOnce(Return(std::set<std::string>({"k0", "k1"})))
       .WillOnce(Return(std::set<std::string>({"k3"})))
       .WillOnce(Return(std::set<std::string>({"k6"})));
+  // Every chunk was committed by Add, so Finish has none left: the import's one audit row is
+  // written on its own, with the import's totals.
+  EXPECT_CALL(store_, RecordImport(::testing::Truly([](const ImportTotals& t) {
+                return t.created == 4 && t.skipped == 1 && t.failed == 3 && t.completed;
+              })))
+      .WillOnce(Return(absl::OkStatus()));
   // Once, after the last chunk, with the number created; its failure does not fail the import.
   EXPECT_CALL(store_, RefreshStatistics(4)).WillOnce(Return(absl::UnavailableError("down")));
   QuestionBank bank = Bank(/*chunk=*/2);
@@ -351,6 +361,98 @@ TEST_F(QuestionBankTest, ImportValidatesEachItemAndCommitsInChunks) {
   EXPECT_EQ(result->errors[2].index, 7);
   EXPECT_EQ(result->errors[2].field, "external_key");
   EXPECT_EQ(bank.StartImport(kMember).status().code(), absl::StatusCode::kPermissionDenied);
+}
+
+TEST_F(QuestionBankTest, AnImportsLastChunkCarriesItsAuditTotalsAndAnAbandonedImportIsRecorded) {
+  EXPECT_CALL(store_, ExistingTagIds(_)).WillRepeatedly(Return(std::set<std::string>()));
+  // k0,k1 committed as a chunk; k2 left for Finish, whose chunk carries the totals so far.
+  EXPECT_CALL(store_, ImportChunk(_, ::testing::IsNull()))
+      .WillOnce(Return(std::set<std::string>({"k0", "k1"})));
+  EXPECT_CALL(store_, ImportChunk(_, ::testing::Truly([](const ImportTotals* t) {
+                return t != nullptr && t->created == 2 && t->skipped == 0 && t->completed;
+              })))
+      .WillOnce(Return(std::set<std::string>({"k2"})));
+  EXPECT_CALL(store_, RefreshStatistics(3)).WillOnce(Return(true));
+  QuestionBank bank = Bank(/*chunk=*/2);
+  auto import = bank.StartImport(kAuthor);
+  ASSERT_TRUE(import.ok());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(import->Add(Valid(absl::StrCat("k", i))).ok());
+  ASSERT_TRUE(import->Finish().ok());
+  import->Abandon();  // recorded already: nothing more
+
+  // A stream that breaks after a committed chunk: its row says so.
+  auto broken = bank.StartImport(kAuthor);
+  ASSERT_TRUE(broken.ok());
+  EXPECT_CALL(store_, ImportChunk(_, ::testing::IsNull()))
+      .WillOnce(Return(std::set<std::string>({"k3", "k4"})));
+  EXPECT_CALL(store_, RecordImport(::testing::Truly([](const ImportTotals& t) {
+                return t.created == 2 && !t.completed;
+              })))
+      .WillOnce(Return(absl::OkStatus()));
+  for (int i = 3; i < 5; ++i) ASSERT_TRUE(broken->Add(Valid(absl::StrCat("k", i))).ok());
+  broken->Abandon();
+  broken->Abandon();  // once only
+
+  // One that created nothing records nothing (StrictMock).
+  auto empty = bank.StartImport(kAuthor);
+  ASSERT_TRUE(empty.ok());
+  ASSERT_TRUE(empty->Finish().ok());
+  empty->Abandon();
+}
+
+TEST_F(QuestionBankTest, OnlyAnAdminListsTheAuditTrailAndEveryFilterIsChecked) {
+  Actor admin = kAuthor;
+  admin.admin = true;
+  // StrictMock: no refused call reaches the store.
+  EXPECT_EQ(Bank().ListAuditEvents(kMember, {}, 0, "").status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(Bank().ListAuditEvents(kAuthor, {}, 0, "").status().code(),
+            absl::StatusCode::kPermissionDenied);
+  const auto field_of = [&](const AuditQuery& q, int page_size, const std::string& token) {
+    auto page = Bank().ListAuditEvents(admin, q, page_size, token);
+    EXPECT_EQ(page.status().code(), absl::StatusCode::kInvalidArgument);
+    auto v = suite::rpc::FieldViolationsOf(page.status());
+    return v.empty() ? std::string() : v[0].field;
+  };
+  EXPECT_EQ(field_of({}, -1, ""), "page_size");
+  EXPECT_EQ(field_of({}, 101, ""), "page_size");
+  EXPECT_EQ(field_of({}, 0, "garbage"), "page_token");
+  AuditQuery q;
+  q.actor_user_id = "not-a-uuid";
+  EXPECT_EQ(field_of(q, 0, ""), "actor_user_id");
+  q = {};
+  q.action = std::string("question.publish\n");
+  EXPECT_EQ(field_of(q, 0, ""), "action");
+  q = {};
+  q.target_id = std::string("a\0b", 3);
+  EXPECT_EQ(field_of(q, 0, ""), "target_id");
+  q = {};
+  q.target_id = std::string(201, 'x');
+  EXPECT_EQ(field_of(q, 0, ""), "target_id");
+  q = {};
+  q.start_time = kNow;
+  q.end_time = kNow;
+  EXPECT_EQ(field_of(q, 0, ""), "end_time");
+
+  // Pages: limit + 1 asked, the extra row only says there is more.
+  std::vector<AuditEvent> rows(3);
+  rows[0].seq = 9;
+  rows[1].seq = 8;
+  rows[2].seq = 7;
+  EXPECT_CALL(store_, ListAuditEvents(_, 0, 3)).WillOnce(Return(rows));
+  auto first = Bank().ListAuditEvents(admin, {}, 2, "");
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_EQ(first->events.size(), 2u);
+  ASSERT_FALSE(first->next_page_token.empty());
+  EXPECT_CALL(store_, ListAuditEvents(_, 8, 3)).WillOnce(Return(std::vector<AuditEvent>{rows[2]}));
+  auto second = Bank().ListAuditEvents(admin, {}, 2, first->next_page_token);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->events.size(), 1u);
+  EXPECT_TRUE(second->next_page_token.empty());
+  // The token is bound to the filters it was issued for.
+  q = {};
+  q.action = "question.publish";
+  EXPECT_EQ(field_of(q, 2, first->next_page_token), "page_token");
 }
 
 }  // namespace

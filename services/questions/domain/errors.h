@@ -6,8 +6,8 @@
 //
 // Field errors (INVALID_ARGUMENT) are made with suite::rpc::InvalidArgument(field, why).
 // All functions are thread-safe.
-#ifndef SUITE_SERVICES_QUESTIONS_ERRORS_H_
-#define SUITE_SERVICES_QUESTIONS_ERRORS_H_
+#ifndef SUITE_SERVICES_QUESTIONS_DOMAIN_ERRORS_H_
+#define SUITE_SERVICES_QUESTIONS_DOMAIN_ERRORS_H_
 
 #include <string>
 
@@ -137,4 +137,4 @@ inline absl::Status BookmarkNotFound(absl::string_view question_id) {
 
 }  // namespace suite::questions::errors
 
-#endif  // SUITE_SERVICES_QUESTIONS_ERRORS_H_
+#endif  // SUITE_SERVICES_QUESTIONS_DOMAIN_ERRORS_H_

@@ -1,4 +1,4 @@
-#include "services/questions/domain/question_bank.h"
+#include "services/questions/domain/questions.h"
 
 #include <openssl/sha.h>
 
@@ -7,9 +7,12 @@
 #include <map>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "services/questions/errors.h"
+#include "services/questions/domain/audit_query.h"
+#include "services/questions/domain/errors.h"
 #include "shared/base/status_macros.h"
 #include "shared/base/text.h"
 #include "shared/base/uuid.h"
@@ -136,6 +139,58 @@ absl::StatusOr<Question> AsSeenBy(bool author, const std::string& id,
   return ForMember(std::move(q));
 }
 
+// --- page tokens ---
+
+// A stable digest of a list's filters, so a page token only works with the filters it was
+// issued for.
+std::string Fingerprint(const std::vector<std::string>& parts) {
+  const std::string joined = absl::StrJoin(parts, "\x1e");
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(joined.data()), joined.size(), digest);
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), 16));
+}
+
+// An optional enum filter as its number in the API (0: not set; the domain's enums are the
+// API's in order), so that tokens keep the form they had when the adapter made them.
+template <typename E>
+std::string EnumPart(const absl::optional<E>& value) {
+  return absl::StrCat(value.has_value() ? static_cast<int>(*value) + 1 : 0);
+}
+
+std::string SortedJoin(std::vector<std::string> ids) {
+  std::sort(ids.begin(), ids.end());
+  return absl::StrJoin(ids, ",");
+}
+
+// The scope binds the list and its filter fingerprint.
+std::string PageScope(absl::string_view list, absl::string_view fingerprint) {
+  return absl::StrCat(list, "|", fingerprint);
+}
+
+// DecodePage is the keyset position of `token` (nullopt for "", the first page);
+// INVALID_ARGUMENT page_token when it is not one of this list's with these filters.
+absl::StatusOr<absl::optional<Cursor>> DecodePage(const suite::rpc::PageTokenCodec& codec,
+                                                  absl::string_view token, absl::string_view list,
+                                                  absl::string_view fingerprint) {
+  if (token.empty()) return absl::optional<Cursor>();
+  SUITE_ASSIGN_OR_RETURN(suite::rpc::PageCursor cursor,
+                         codec.Decode(PageScope(list, fingerprint), token));
+  return absl::optional<Cursor>(Cursor{std::move(cursor.key), std::move(cursor.id)});
+}
+
+// ToListPage turns a store page into the API's: its next cursor into a token of the same scope.
+template <typename T>
+ListPage<T> ToListPage(Page<T> page, const suite::rpc::PageTokenCodec& codec,
+                       absl::string_view list, absl::string_view fingerprint) {
+  ListPage<T> out;
+  out.items = std::move(page.items);
+  if (page.next) {
+    out.next_page_token =
+        codec.Encode(PageScope(list, fingerprint), {page.next->first, page.next->second});
+  }
+  return out;
+}
+
 }  // namespace
 
 absl::optional<std::pair<std::string, std::string>> CheckNewQuestion(const NewQuestion& q,
@@ -188,7 +243,9 @@ void ShuffleChoices(Question& q, absl::string_view seed) {
 }
 
 QuestionBank::QuestionBank(QuestionStore* store, QuestionBankOptions options)
-    : store_(store), options_(std::move(options)) {}
+    : store_(store),
+      options_(std::move(options)),
+      page_tokens_(options_.page_token_secret) {}
 
 absl::StatusOr<Question> QuestionBank::CreateQuestion(const Actor& actor, NewQuestion q) {
   SUITE_RETURN_IF_ERROR(RequireAuthor(actor));
@@ -282,10 +339,17 @@ void QuestionBank::GetQuestionAsync(const Actor& actor, const std::string& id,
       });
 }
 
-absl::StatusOr<Page<Question>> QuestionBank::ListQuestions(const Actor& actor,
-                                                           QuestionFilter filter,
-                                                           const absl::optional<Cursor>& after,
-                                                           int page_size) {
+absl::StatusOr<ListPage<Question>> QuestionBank::ListQuestions(const Actor& actor,
+                                                               QuestionFilter filter,
+                                                               int page_size,
+                                                               const std::string& page_token) {
+  // The filters as the caller gave them (before a member's are narrowed to published).
+  const std::string fingerprint =
+      Fingerprint({EnumPart(filter.status), EnumPart(filter.difficulty),
+                   SortedJoin(filter.any_tag_ids), SortedJoin(filter.all_tag_ids),
+                   filter.stem_query});
+  SUITE_ASSIGN_OR_RETURN(absl::optional<Cursor> after,
+                         DecodePage(page_tokens_, page_token, "questions", fingerprint));
   SUITE_ASSIGN_OR_RETURN(int limit, suite::rpc::PageLimit(page_size, 20, 100));
   SUITE_RETURN_IF_ERROR(ToStatus(CheckIds("filter.any_tag_ids", filter.any_tag_ids)));
   SUITE_RETURN_IF_ERROR(ToStatus(CheckIds("filter.all_tag_ids", filter.all_tag_ids)));
@@ -309,15 +373,19 @@ absl::StatusOr<Page<Question>> QuestionBank::ListQuestions(const Actor& actor,
   if (!actor.author) {
     for (Question& q : page.items) q = ForMember(std::move(q));
   }
-  return page;
+  return ToListPage(std::move(page), page_tokens_, "questions", fingerprint);
 }
 
-absl::StatusOr<Page<Tag>> QuestionBank::ListTags(const Actor& actor,
-                                                 const absl::optional<TagKind>& kind,
-                                                 const absl::optional<Cursor>& after,
-                                                 int page_size) {
+absl::StatusOr<ListPage<Tag>> QuestionBank::ListTags(const Actor& actor,
+                                                     const absl::optional<TagKind>& kind,
+                                                     int page_size,
+                                                     const std::string& page_token) {
+  const std::string fingerprint = Fingerprint({EnumPart(kind)});
+  SUITE_ASSIGN_OR_RETURN(absl::optional<Cursor> after,
+                         DecodePage(page_tokens_, page_token, "tags", fingerprint));
   SUITE_ASSIGN_OR_RETURN(int limit, suite::rpc::PageLimit(page_size, 100, 500));
-  return store_->ListTags(kind, after, limit);
+  SUITE_ASSIGN_OR_RETURN(Page<Tag> page, store_->ListTags(kind, after, limit));
+  return ToListPage(std::move(page), page_tokens_, "tags", fingerprint);
 }
 
 // --- Import ---
@@ -366,8 +434,15 @@ absl::Status QuestionBank::Import::Reject(const NewQuestion& item, std::string f
   return absl::OkStatus();
 }
 
-absl::Status QuestionBank::Import::Flush() {
-  if (pending_.empty()) return absl::OkStatus();
+absl::Status QuestionBank::Import::Flush(bool last) {
+  if (pending_.empty()) {
+    if (last && result_.created > 0) {
+      SUITE_RETURN_IF_ERROR(bank_->store_->RecordImport(
+          {result_.created, result_.skipped, result_.failed, /*completed=*/true}));
+      recorded_ = true;
+    }
+    return absl::OkStatus();
+  }
   std::vector<std::string> tag_ids;
   for (const auto& [index, item] : pending_) {
     tag_ids.insert(tag_ids.end(), item.tag_ids.begin(), item.tag_ids.end());
@@ -393,15 +468,27 @@ absl::Status QuestionBank::Import::Flush() {
     if (ok) chunk.push_back(std::move(item));
   }
   pending_.clear();
-  if (chunk.empty()) return absl::OkStatus();
-  SUITE_ASSIGN_OR_RETURN(std::set<std::string> created, bank_->store_->ImportChunk(chunk));
+  if (chunk.empty()) return Flush(last);
+  const ImportTotals before{result_.created, result_.skipped, result_.failed,
+                            /*completed=*/true};
+  SUITE_ASSIGN_OR_RETURN(std::set<std::string> created,
+                         bank_->store_->ImportChunk(chunk, last ? &before : nullptr));
   result_.created += static_cast<int>(created.size());
   result_.skipped += static_cast<int>(chunk.size() - created.size());
+  if (last) recorded_ = true;
   return absl::OkStatus();
 }
 
+void QuestionBank::Import::Abandon() {
+  if (recorded_ || result_.created == 0) return;
+  recorded_ = true;
+  bank_->store_
+      ->RecordImport({result_.created, result_.skipped, result_.failed, /*completed=*/false})
+      .IgnoreError();
+}
+
 absl::StatusOr<ImportResult> QuestionBank::Import::Finish() {
-  SUITE_RETURN_IF_ERROR(Flush());
+  SUITE_RETURN_IF_ERROR(Flush(/*last=*/true));
   // Best effort: the questions are stored either way, and autovacuum analyses the tables later.
   if (result_.created > 0) bank_->store_->RefreshStatistics(result_.created).IgnoreError();
   return result_;
@@ -506,13 +593,19 @@ absl::StatusOr<SessionView> QuestionBank::EndPracticeSession(const Actor& actor,
   return View(std::move(session));
 }
 
-absl::StatusOr<Page<Attempt>> QuestionBank::ListAttempts(const Actor& actor,
-                                                         const std::string& session_id,
-                                                         const absl::optional<Cursor>& after,
-                                                         int page_size) {
+absl::StatusOr<ListPage<Attempt>> QuestionBank::ListAttempts(const Actor& actor,
+                                                             const std::string& session_id,
+                                                             int page_size,
+                                                             const std::string& page_token) {
+  // The token is bound to the caller too: a token is useless to another user.
+  const std::string fingerprint = Fingerprint({actor.user_id, session_id});
+  SUITE_ASSIGN_OR_RETURN(absl::optional<Cursor> after,
+                         DecodePage(page_tokens_, page_token, "attempts", fingerprint));
   if (!session_id.empty()) SUITE_RETURN_IF_ERROR(RequireId("session_id", session_id));
   SUITE_ASSIGN_OR_RETURN(int limit, suite::rpc::PageLimit(page_size, 20, 100));
-  return store_->ListAttempts(actor.user_id, session_id, after, limit);
+  SUITE_ASSIGN_OR_RETURN(Page<Attempt> page,
+                         store_->ListAttempts(actor.user_id, session_id, after, limit));
+  return ToListPage(std::move(page), page_tokens_, "attempts", fingerprint);
 }
 
 absl::StatusOr<UserStats> QuestionBank::GetUserStats(const Actor& actor) {
@@ -533,11 +626,44 @@ absl::Status QuestionBank::DeleteBookmark(const Actor& actor, const std::string&
   return store_->DeleteBookmark(actor.user_id, question_id);
 }
 
-absl::StatusOr<Page<Bookmark>> QuestionBank::ListBookmarks(const Actor& actor,
-                                                           const absl::optional<Cursor>& after,
-                                                           int page_size) {
+absl::StatusOr<ListPage<Bookmark>> QuestionBank::ListBookmarks(const Actor& actor,
+                                                               int page_size,
+                                                               const std::string& page_token) {
+  const std::string fingerprint = Fingerprint({actor.user_id});
+  SUITE_ASSIGN_OR_RETURN(absl::optional<Cursor> after,
+                         DecodePage(page_tokens_, page_token, "bookmarks", fingerprint));
   SUITE_ASSIGN_OR_RETURN(int limit, suite::rpc::PageLimit(page_size, 20, 100));
-  return store_->ListBookmarks(actor.user_id, after, limit);
+  SUITE_ASSIGN_OR_RETURN(Page<Bookmark> page, store_->ListBookmarks(actor.user_id, after, limit));
+  return ToListPage(std::move(page), page_tokens_, "bookmarks", fingerprint);
+}
+
+// --- Audit ---
+
+absl::StatusOr<AuditPage> QuestionBank::ListAuditEvents(const Actor& actor,
+                                                        const AuditQuery& query, int page_size,
+                                                        const std::string& page_token) {
+  if (!actor.admin) {
+    return suite::rpc::WithErrorInfo(
+        absl::PermissionDeniedError("only an admin may list the audit trail"), "MISSING_ROLE",
+        errors::kDomain, {{"role", "admin"}});
+  }
+  SUITE_ASSIGN_OR_RETURN(const int limit, AuditPageLimit(page_size));
+  SUITE_RETURN_IF_ERROR(ValidateAuditQuery(query));
+  const std::string scope = absl::StrCat("audit|", AuditQueryFingerprint(query));
+  int64_t before_seq = 0;
+  if (!page_token.empty()) {
+    SUITE_ASSIGN_OR_RETURN(suite::rpc::PageCursor cursor, page_tokens_.Decode(scope, page_token));
+    SUITE_ASSIGN_OR_RETURN(before_seq, AuditCursorSeq(cursor.key));
+  }
+  SUITE_ASSIGN_OR_RETURN(std::vector<AuditEvent> events,
+                         store_->ListAuditEvents(query, before_seq, limit + 1));
+  AuditPage page;
+  if (static_cast<int>(events.size()) > limit) {
+    events.resize(limit);
+    page.next_page_token = page_tokens_.Encode(scope, {AuditCursorKey(events.back().seq), ""});
+  }
+  page.events = std::move(events);
+  return page;
 }
 
 }  // namespace suite::questions

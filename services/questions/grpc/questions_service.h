@@ -1,65 +1,40 @@
-// The gRPC adapter of questions.v1.QuestionBankService: authenticates the caller (bearer token
-// through a CallerAuthenticator, e.g. //shared/identity_client:identity_authenticator),
-// converts proto ↔ domain (enums and page tokens checked, fields named), calls QuestionBank,
-// and ends every handler with ToGrpcStatus. No exception escapes a handler.
+// The gRPC adapter of questions.v1.QuestionBankService: handlers only. Each one authenticates
+// the caller (bearer token through a CallerAuthenticator, e.g.
+// //shared/identity_client:identity_authenticator) into the domain's Actor, converts the
+// request (converters.h), calls QuestionBank, which decides everything else (authorization,
+// validation, page tokens), and converts the answer; every unary handler is
+// suite::rpc::RunAuthenticated (or RunAuthenticatedAsync for the batched read of GetQuestion),
+// which ends it with ToGrpcStatus. No exception escapes a handler.
 //
-//   QuestionBankGrpcService service(&bank, &authenticator, &billing,
-//                                   suite::rpc::PageTokenCodec(secret));
+//   QuestionsGrpcService service(&bank, &authenticator, &billing);
 //   auto server = suite::rpc::GrpcServer::Start(config,
 //       {{&service, questions::v1::QuestionBankService::service_full_name()}});
 //
 // Thread-safe (handlers run concurrently; all collaborators are thread-safe).
-#ifndef SUITE_SERVICES_QUESTIONS_GRPC_SERVICE_H_
-#define SUITE_SERVICES_QUESTIONS_GRPC_SERVICE_H_
+#ifndef SUITE_SERVICES_QUESTIONS_GRPC_QUESTIONS_SERVICE_H_
+#define SUITE_SERVICES_QUESTIONS_GRPC_QUESTIONS_SERVICE_H_
+
+#include <functional>
 
 #include <grpcpp/grpcpp.h>
 
+#include "absl/status/statusor.h"
 #include "questions/v1/questions_service.grpc.pb.h"
-#include "services/questions/domain/question_bank.h"
+#include "services/questions/domain/questions.h"
 #include "services/questions/grpc/billing_entitlements.h"
 #include "shared/rpc/blocking_executor.h"
-#include "shared/rpc/page_token.h"
 #include "shared/rpc/request_context.h"
 
 namespace suite::questions {
 
-// Every RPC on gRPC's callback API with its blocking work on a BlockingExecutor, except the
-// client stream ImportQuestions, which stays on the sync API: its handler blocks in Read()
-// between batches, imports are rare, and the sync server gives it a thread of its own.
-using QuestionBankServiceBase = ::questions::v1::QuestionBankService::WithCallbackMethod_CreateQuestion<
-    ::questions::v1::QuestionBankService::
-        WithCallbackMethod_UpdateQuestion<::questions::v1::QuestionBankService::WithCallbackMethod_PublishQuestion<
-            ::questions::v1::QuestionBankService::WithCallbackMethod_ArchiveQuestion<
-                ::questions::v1::QuestionBankService::WithCallbackMethod_GetQuestion<
-                    ::questions::v1::QuestionBankService::WithCallbackMethod_ListQuestions<
-                        ::questions::v1::QuestionBankService::WithCallbackMethod_CreateTag<
-                            ::questions::v1::QuestionBankService::WithCallbackMethod_ListTags<
-                                ::questions::v1::QuestionBankService::WithCallbackMethod_TagQuestion<
-                                    ::questions::v1::QuestionBankService::WithCallbackMethod_UntagQuestion<
-                                        ::questions::v1::QuestionBankService::WithCallbackMethod_StartPracticeSession<
-                                            ::questions::v1::QuestionBankService::WithCallbackMethod_GetPracticeSession<
-                                                ::questions::v1::QuestionBankService::WithCallbackMethod_SubmitAttempt<
-                                                    ::questions::v1::QuestionBankService::WithCallbackMethod_EndPracticeSession<
-                                                        ::questions::v1::QuestionBankService::WithCallbackMethod_ListAttempts<
-                                                            ::questions::v1::QuestionBankService::WithCallbackMethod_GetUserStats<
-                                                                ::questions::v1::QuestionBankService::WithCallbackMethod_CreateBookmark<
-                                                                    ::questions::v1::QuestionBankService::WithCallbackMethod_DeleteBookmark<
-                                                                        ::questions::v1::QuestionBankService::
-                                                                            WithCallbackMethod_ListBookmarks<
-                                                                                ::questions::v1::QuestionBankService::
-                                                                                    Service>>>>>>>>>>>>>>>>>>>;
-
-class QuestionBankGrpcService final : public QuestionBankServiceBase {
+// Every RPC on gRPC's callback API with its blocking work on a BlockingExecutor. The client
+// stream ImportQuestions reads its batches on gRPC's threads and validates and commits each
+// on the executor, one batch at a time.
+class QuestionsGrpcService final : public ::questions::v1::QuestionBankService::CallbackService {
  public:
   // None of the pointers is owned; all must outlive the service.
-  QuestionBankGrpcService(QuestionBank* bank, suite::rpc::CallerAuthenticator* authenticator,
-                          EntitlementSource* entitlements, suite::rpc::PageTokenCodec tokens,
-                          int handler_threads = 16)
-      : bank_(bank),
-        authenticator_(authenticator),
-        entitlements_(entitlements),
-        tokens_(std::move(tokens)),
-        executor_("questions", handler_threads) {}
+  QuestionsGrpcService(QuestionBank* bank, suite::rpc::CallerAuthenticator* authenticator,
+                       EntitlementSource* entitlements, int handler_threads = 16);
 
   grpc::ServerUnaryReactor* CreateQuestion(
       grpc::CallbackServerContext* context, const ::questions::v1::CreateQuestionRequest* request,
@@ -91,9 +66,9 @@ class QuestionBankGrpcService final : public QuestionBankServiceBase {
   grpc::ServerUnaryReactor* UntagQuestion(
       grpc::CallbackServerContext* context, const ::questions::v1::UntagQuestionRequest* request,
       ::questions::v1::UntagQuestionResponse* response) override;
-  grpc::Status ImportQuestions(grpc::ServerContext* context,
-                               grpc::ServerReader<::questions::v1::ImportQuestionsRequest>* reader,
-                               ::questions::v1::ImportQuestionsResponse* response) override;
+  grpc::ServerReadReactor<::questions::v1::ImportQuestionsRequest>* ImportQuestions(
+      grpc::CallbackServerContext* context,
+      ::questions::v1::ImportQuestionsResponse* response) override;
   grpc::ServerUnaryReactor* StartPracticeSession(
       grpc::CallbackServerContext* context,
       const ::questions::v1::StartPracticeSessionRequest* request,
@@ -124,20 +99,22 @@ class QuestionBankGrpcService final : public QuestionBankServiceBase {
   grpc::ServerUnaryReactor* ListBookmarks(
       grpc::CallbackServerContext* context, const ::questions::v1::ListBookmarksRequest* request,
       ::questions::v1::ListBookmarksResponse* response) override;
+  grpc::ServerUnaryReactor* ListAuditEvents(
+      grpc::CallbackServerContext* context, const ::audit::v1::ListAuditEventsRequest* request,
+      ::audit::v1::ListAuditEventsResponse* response) override;
 
  private:
-  // Authenticate returns the caller as a domain Actor, or the authentication error.
-  absl::StatusOr<Actor> Authenticate(const suite::rpc::RequestContext& rc);
-  // ActorOf is the domain Actor of an authenticated caller.
-  static Actor ActorOf(const suite::rpc::Caller& caller, const suite::rpc::RequestContext& rc);
+  class ImportReactor;
+  // The caller as the domain's Actor, or the authentication error (RequireCaller, ActorOf).
+  using Authenticate = std::function<absl::StatusOr<Actor>(const suite::rpc::RequestContext&)>;
 
   QuestionBank* bank_;
   suite::rpc::CallerAuthenticator* authenticator_;
   EntitlementSource* entitlements_;
-  const suite::rpc::PageTokenCodec tokens_;
   suite::rpc::BlockingExecutor executor_;
+  const Authenticate authenticate_;
 };
 
 }  // namespace suite::questions
 
-#endif  // SUITE_SERVICES_QUESTIONS_GRPC_SERVICE_H_
+#endif  // SUITE_SERVICES_QUESTIONS_GRPC_QUESTIONS_SERVICE_H_

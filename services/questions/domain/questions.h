@@ -14,8 +14,8 @@
 // only their own sessions, attempts and bookmarks.
 //
 // Thread-safe when the store is.
-#ifndef SUITE_SERVICES_QUESTIONS_DOMAIN_QUESTION_BANK_H_
-#define SUITE_SERVICES_QUESTIONS_DOMAIN_QUESTION_BANK_H_
+#ifndef SUITE_SERVICES_QUESTIONS_DOMAIN_QUESTIONS_H_
+#define SUITE_SERVICES_QUESTIONS_DOMAIN_QUESTIONS_H_
 
 #include <functional>
 #include <set>
@@ -30,6 +30,7 @@
 #include "absl/types/optional.h"
 #include "services/questions/domain/model.h"
 #include "services/questions/domain/store.h"
+#include "shared/rpc/page_token.h"
 
 namespace suite::questions {
 
@@ -58,6 +59,23 @@ struct QuestionBankOptions {
   size_t max_import_errors = 1000;
   // The clock (tests inject one).
   std::function<absl::Time()> now = [] { return absl::Now(); };
+  // HMAC key of page tokens (QUESTIONS_PAGE_TOKEN_SECRET); empty = random per process.
+  std::string page_token_secret;
+};
+
+// One page of a list as the API serves it: the rows and the opaque token of the next page
+// (empty on the last). Tokens are HMAC-signed (//shared/rpc:page_token) and bound to the list,
+// its filters and, for a caller's own lists, the caller.
+template <typename T>
+struct ListPage {
+  std::vector<T> items;
+  std::string next_page_token;
+};
+
+// One page of the audit trail, newest first.
+struct AuditPage {
+  std::vector<AuditEvent> events;
+  std::string next_page_token;  // empty on the last page
 };
 
 // Asks billing whether the caller is entitled: true/false, or UNAVAILABLE when billing cannot
@@ -111,15 +129,14 @@ class QuestionBank {
   using GetQuestionDone = std::function<void(absl::StatusOr<Question>)>;
   void GetQuestionAsync(const Actor& actor, const std::string& id, const AsyncCaller& caller,
                         GetQuestionDone done);
-  // ListQuestions: INVALID_ARGUMENT (filter.*, page_size), FAILED_PRECONDITION (UNKNOWN_TAG:
-  // "filter.any_tag_ids[i]" / "filter.all_tag_ids[i]" is no tag). Members asking for a status
-  // other than published get PERMISSION_DENIED.
-  absl::StatusOr<Page<Question>> ListQuestions(const Actor& actor, QuestionFilter filter,
-                                               const absl::optional<Cursor>& after,
-                                               int page_size);
-  // ListTags: INVALID_ARGUMENT (page_size).
-  absl::StatusOr<Page<Tag>> ListTags(const Actor& actor, const absl::optional<TagKind>& kind,
-                                     const absl::optional<Cursor>& after, int page_size);
+  // ListQuestions: INVALID_ARGUMENT (filter.*, page_size, page_token), FAILED_PRECONDITION
+  // (UNKNOWN_TAG: "filter.any_tag_ids[i]" / "filter.all_tag_ids[i]" is no tag). Members asking
+  // for a status other than published get PERMISSION_DENIED.
+  absl::StatusOr<ListPage<Question>> ListQuestions(const Actor& actor, QuestionFilter filter,
+                                                   int page_size, const std::string& page_token);
+  // ListTags: INVALID_ARGUMENT (page_size, page_token).
+  absl::StatusOr<ListPage<Tag>> ListTags(const Actor& actor, const absl::optional<TagKind>& kind,
+                                         int page_size, const std::string& page_token);
 
   // Import collects the items of one ImportQuestions stream: each Add validates one item
   // (errors are recorded, not returned) and commits a chunk when full; Finish commits the
@@ -132,12 +149,19 @@ class QuestionBank {
     // only the caller can see (an enum number the API adapter does not know). INVALID_ARGUMENT
     // beyond the import's item limit, as Add.
     absl::Status Reject(const NewQuestion& item, std::string field, std::string message);
+    // Finish commits the rest; the import's one audit row (question.import, with its counts)
+    // goes into the transaction of the last chunk.
     absl::StatusOr<ImportResult> Finish();
+    // Abandon records an import that ends early (the stream broke, storage failed) after some
+    // chunks were committed: its audit row with the counts so far and completed=false. Best
+    // effort (the import is failing already); nothing when nothing was created.
+    void Abandon();
 
    private:
     friend class QuestionBank;
     Import(QuestionBank* bank, Actor actor) : bank_(bank), actor_(std::move(actor)) {}
-    absl::Status Flush();
+    // Flush commits the pending items; `last` when it is the import's last chunk.
+    absl::Status Flush(bool last = false);
     void Fail(int index, const std::string& key, std::string field, std::string message);
 
     QuestionBank* bank_;
@@ -146,6 +170,7 @@ class QuestionBank {
     std::set<std::string> seen_keys_;
     std::vector<std::pair<int, NewQuestion>> pending_;
     ImportResult result_;
+    bool recorded_ = false;  // the audit row is written
   };
   // StartImport: PERMISSION_DENIED unless author/admin.
   absl::StatusOr<Import> StartImport(const Actor& actor);
@@ -170,9 +195,11 @@ class QuestionBank {
                                                int64_t time_spent_ms);
   // EndPracticeSession: INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION (already ended).
   absl::StatusOr<SessionView> EndPracticeSession(const Actor& actor, const std::string& id);
-  // ListAttempts: INVALID_ARGUMENT (session_id, page_size).
-  absl::StatusOr<Page<Attempt>> ListAttempts(const Actor& actor, const std::string& session_id,
-                                             const absl::optional<Cursor>& after, int page_size);
+  // ListAttempts: INVALID_ARGUMENT (session_id, page_size, page_token; a token is the
+  // caller's own).
+  absl::StatusOr<ListPage<Attempt>> ListAttempts(const Actor& actor,
+                                                 const std::string& session_id, int page_size,
+                                                 const std::string& page_token);
   absl::StatusOr<UserStats> GetUserStats(const Actor& actor);
 
   // --- Bookmarks (own) ---
@@ -180,15 +207,23 @@ class QuestionBank {
   absl::StatusOr<Bookmark> CreateBookmark(const Actor& actor, const std::string& question_id);
   // DeleteBookmark: INVALID_ARGUMENT, NOT_FOUND.
   absl::Status DeleteBookmark(const Actor& actor, const std::string& question_id);
-  absl::StatusOr<Page<Bookmark>> ListBookmarks(const Actor& actor,
-                                               const absl::optional<Cursor>& after,
-                                               int page_size);
+  // ListBookmarks: INVALID_ARGUMENT (page_size, page_token; a token is the caller's own).
+  absl::StatusOr<ListPage<Bookmark>> ListBookmarks(const Actor& actor, int page_size,
+                                                   const std::string& page_token);
+
+  // --- Audit (admin) ---
+  // ListAuditEvents: the question bank's audit trail, newest first. PERMISSION_DENIED unless
+  // admin; INVALID_ARGUMENT naming page_size, page_token (also one issued for other filters),
+  // actor_user_id, action, target_id or end_time (audit_query.h).
+  absl::StatusOr<AuditPage> ListAuditEvents(const Actor& actor, const AuditQuery& query,
+                                            int page_size, const std::string& page_token);
 
  private:
   absl::StatusOr<SessionView> View(PracticeSession session);
 
   QuestionStore* store_;
   QuestionBankOptions options_;
+  suite::rpc::PageTokenCodec page_tokens_;
 };
 
 // ForMember hides what a member must not see of a question they have not answered:
@@ -206,4 +241,4 @@ void ShuffleChoices(Question& q, absl::string_view seed);
 
 }  // namespace suite::questions
 
-#endif  // SUITE_SERVICES_QUESTIONS_DOMAIN_QUESTION_BANK_H_
+#endif  // SUITE_SERVICES_QUESTIONS_DOMAIN_QUESTIONS_H_
