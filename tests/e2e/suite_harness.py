@@ -1,5 +1,6 @@
-"""Starts the three built server binaries against a fresh, migrated database and talks to them
-only through their public doors: gRPC with `buf curl` (server reflection, JSON) and billing's
+"""Starts the three built server binaries against a fresh, migrated database (through
+tests/harness/suite_up, the one harness that starts the suite) and talks to them only through
+their public doors: gRPC with `buf curl` (server reflection, JSON) and billing's
 Stripe webhook over HTTP.
 
     suite = Suite.start(workdir)          # fresh database, migrate, three binaries, health
@@ -20,6 +21,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -34,6 +36,7 @@ BINARIES = {
 }
 MIGRATE = "shared/db/migrate/migrate"
 MIGRATIONS = "migrations"
+SUITE_UP = "tests/harness/suite_up"
 
 
 class StepFailed(Exception):
@@ -96,6 +99,41 @@ def report_failure(test, message, suite):
             print(f"--- end of {svc}'s log ---\n{suite.tail(svc)}", file=sys.stderr)
 
 
+class Proc:
+    """One service process of the running suite_up, with what tests used of subprocess.Popen:
+    pid, poll(), wait(timeout), send_signal(sig), kill() and returncode (negative: the signal
+    that ended it, as Popen has it)."""
+
+    def __init__(self, suite, svc, pid):
+        self.suite, self.svc, self.pid = suite, svc, pid
+        self.returncode = None
+
+    def _note(self, reply):
+        if reply.get("exited"):
+            code = reply.get("exit_code")
+            self.returncode = -(code - 128) if code is not None and code > 128 else code
+        return self.returncode
+
+    def poll(self):
+        if self.returncode is None:
+            self._note(self.suite.control("poll", self.svc, 0))
+        return self.returncode
+
+    def wait(self, timeout=None):
+        if self.returncode is None:
+            reply = self.suite.control("wait", self.svc, 0, timeout if timeout else 3600)
+            if not reply.get("exited"):
+                raise subprocess.TimeoutExpired(f"{self.svc} (pid {self.pid})", timeout)
+            self._note(reply)
+        return self.returncode
+
+    def send_signal(self, sig):
+        self.suite.control("signal", self.svc, 0, int(sig))
+
+    def kill(self):
+        self._note(self.suite.control("kill", self.svc, 0))
+
+
 class Suite:
     def __init__(self, workdir, extra_env=None, tls_ca=None, health_ports=False):
         self.workdir = workdir
@@ -119,12 +157,17 @@ class Suite:
         self.page_secrets = {svc: secrets.token_hex(32) for svc in BINARIES}
         self.database = None
         self.admin_url = None
+        # suite_up's flags that create and migrate the database (see _create_database).
+        self.setup_args = []
+        self.suite_up = None
+        self.plan = None
+        self.lock = threading.Lock()
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
     @classmethod
     def start(cls, workdir, extra_env=None, db_proxy=None, tls_ca=None, health_ports=False):
-        """db_proxy(pg_port) -> local port: called after the database exists, before the
+        """db_proxy(pg_port) -> local port: called after the database is chosen, before the
         services start; they then connect through the returned port. tls_ca, health_ports:
         see __init__."""
         suite = cls(workdir, extra_env, tls_ca, health_ports)
@@ -135,71 +178,105 @@ class Suite:
         return suite
 
     def _create_database(self):
+        """Names a fresh database of tools/test's cluster; suite_up creates and migrates it."""
         admin = os.environ.get("SUITE_TEST_PG_URL")
         if not admin:
             raise StepFailed("setup: SUITE_TEST_PG_URL is not set (run through tools/test)")
         self.admin_url = admin
         self.database = f"e2e_{secrets.token_hex(6)}"
-        # The owner role may already exist (other tests create it too); losing that race is fine.
-        psql(admin, "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'suite_owner') "
-                    "THEN CREATE ROLE suite_owner LOGIN CREATEROLE; END IF; EXCEPTION WHEN "
-                    "duplicate_object OR unique_violation THEN NULL; END $$")
-        psql(admin, f"CREATE DATABASE {self.database} OWNER suite_owner")
-        owner_url = with_db(admin, "suite_owner", self.database)
-        proc = subprocess.run(
-            [os.path.join(RUNFILES, MIGRATE), f"--migrations_dir={os.path.join(RUNFILES, MIGRATIONS)}",
-             "up"], env=dict(os.environ, DATABASE_URL=owner_url), capture_output=True, text=True,
-            timeout=120)
-        if proc.returncode != 0:
-            raise StepFailed(f"setup: migrate up failed ({proc.returncode}): {proc.stderr}{proc.stdout}")
+        self.setup_args = [f"--admin_url={admin}", f"--create_database={self.database}",
+                           "--migrate"]
 
     def url_as(self, role):
         return with_db(self.admin_url, role, self.database, self.service_db_port)
 
+    def _expanded_env(self, svc):
+        return {k.replace("{SVC}", svc.upper()): v for k, v in self.extra_env.items()}
+
+    def _suite_up_args(self):
+        """The suite as tests/harness/suite_up starts it (the one harness: tests/harness)."""
+        args = [os.path.join(RUNFILES, SUITE_UP), f"--binaries_dir={RUNFILES}",
+                f"--logs_dir={self.workdir}", f"--database_url={self.url_as('{role}')}",
+                "--metrics", "--serving_timeout_s=30", f"--webhook_secret={self.webhook_secret}",
+                f"--admin_email={self.admin_email}", f"--admin_password={self.admin_password}",
+                "--page_token_secret=" + ",".join(f"{k}={v}" for k, v in self.page_secrets.items()),
+                "--env=DB_POOL_SIZE=4", "--env=DB_CONNECT_TIMEOUT_S=2"]
+        if self.health_ports:
+            args.append("--health_ports")
+        if self.tls_ca:
+            args += [f"--tls_ca={self.tls_ca}",
+                     f"--tls_cert={self.extra_env['{SVC}_TLS_CERT_FILE']}",
+                     f"--tls_key={self.extra_env['{SVC}_TLS_KEY_FILE']}"]
+        args += [f"--env={k}={v}" for k, v in self.extra_env.items()]
+        return args
+
+    def _note_ports(self, services):
+        for svc, replicas in services.items():
+            if not replicas:
+                continue
+            r = replicas[0]
+            self.ports[svc] = r["port"]
+            self.logs[svc] = r["log"]
+            for key, name in (("metrics_port", f"{svc}_metrics"), ("health_port", f"{svc}_health"),
+                              ("webhook_port", "webhook")):
+                if key in r:
+                    self.ports[name] = r[key]
+
     def _env(self, svc):
-        p = self.ports
-        common = {"DATABASE_URL": self.url_as(f"{svc}_service"), "DB_POOL_SIZE": "4",
-                  "DB_CONNECT_TIMEOUT_S": "2"}
-        if svc == "identity":
-            return dict(common, IDENTITY_GRPC_PORT=str(p["identity"]),
-                        IDENTITY_METRICS_PORT=str(p["identity_metrics"]),
-                        IDENTITY_PAGE_TOKEN_SECRET=self.page_secrets["identity"],
-                        IDENTITY_BOOTSTRAP_ADMIN_EMAIL=self.admin_email,
-                        IDENTITY_BOOTSTRAP_ADMIN_PASSWORD=self.admin_password)
-        if svc == "billing":
-            return dict(common, BILLING_GRPC_PORT=str(p["billing"]),
-                        BILLING_WEBHOOK_PORT=str(p["webhook"]),
-                        BILLING_METRICS_PORT=str(p["billing_metrics"]),
-                        BILLING_PAGE_TOKEN_SECRET=self.page_secrets["billing"],
-                        BILLING_STRIPE_WEBHOOK_SECRETS=self.webhook_secret,
-                        IDENTITY_ADDR=f"127.0.0.1:{p['identity']}")
-        return dict(common, QUESTIONS_GRPC_PORT=str(p["questions"]),
-                    QUESTIONS_METRICS_PORT=str(p["questions_metrics"]),
-                    QUESTIONS_PAGE_TOKEN_SECRET=self.page_secrets["questions"],
-                    IDENTITY_ADDR=f"127.0.0.1:{p['identity']}",
-                    BILLING_ADDR=f"127.0.0.1:{p['billing']}")
+        """The environment suite_up gives `svc` (its ports chosen once), for a subclass that
+        runs the services some other way (tests/deploy's containers)."""
+        if self.plan is None:
+            proc = subprocess.run(self._suite_up_args() + ["--dry_run"], capture_output=True,
+                                  text=True, timeout=60)
+            if proc.returncode != 0:
+                raise StepFailed(f"setup: suite_up --dry_run: {proc.stderr.strip()}")
+            self.plan = json.loads(proc.stdout)
+            self._note_ports(self.plan["services"])
+        env = dict(self.plan["env"][svc][0])
+        env.update(self._expanded_env(svc))
+        return env
 
     def _start_all(self):
-        for name in ("identity", "billing", "questions", "webhook", "identity_metrics",
-                     "billing_metrics", "questions_metrics", "identity_health", "billing_health",
-                     "questions_health"):
-            self.ports[name] = free_port()
-        for svc in ("identity", "billing", "questions"):
-            self.start_service(svc)
+        """Starts suite_up (which creates and migrates the database when asked, then starts the
+        three services and waits for SERVING) and keeps it as the suite's controller."""
+        self.suite_up = subprocess.Popen(self._suite_up_args() + self.setup_args,
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         text=True, bufsize=1)
+        up = self._read()
+        if up.get("event") != "up":
+            self.suite_up.wait(timeout=60)
+            raise StepFailed(f"setup: {up.get('error', up)}")
+        self._note_ports(up["services"])
+        for svc, replicas in up["services"].items():
+            self.procs[svc] = Proc(self, svc, replicas[0]["pid"])
+
+    def _read(self):
+        """The next answer of suite_up, past the events of services exiting on their own."""
+        while True:
+            line = self.suite_up.stdout.readline()
+            if not line:
+                return {"event": "failed", "error": "suite_up ended"}
+            msg = json.loads(line)
+            if msg.get("event") != "exited":
+                return msg
+
+    def control(self, *words):
+        """One command to suite_up (tests/harness/suite_up.cc); returns its answer."""
+        with self.lock:
+            if self.suite_up is None or self.suite_up.poll() is not None:
+                raise StepFailed(f"suite_up is not running (command {words})")
+            self.suite_up.stdin.write(json.dumps([str(w) for w in words]) + "\n")
+            self.suite_up.stdin.flush()
+            return self._read()
 
     def start_service(self, svc):
-        """Starts (or restarts) one binary, appending to its log, and waits for SERVING."""
-        path = os.path.join(self.workdir, f"{svc}.log")
-        self.logs[svc] = path
-        # Only the variables the service needs: nothing of the test's environment leaks in.
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **self._env(svc),
-               **{k.replace("{SVC}", svc.upper()): v for k, v in self.extra_env.items()}}
-        if self.health_ports:
-            env[f"{svc.upper()}_HEALTH_PORT"] = str(self.ports[f"{svc}_health"])
-        with open(path, "ab") as log:
-            self.procs[svc] = subprocess.Popen([os.path.join(RUNFILES, BINARIES[svc])], env=env,
-                                               stdout=log, stderr=log, stdin=subprocess.DEVNULL)
-        self.wait_health(svc, "SERVING")
+        """Starts (or restarts) one binary, appending to its log, and waits for SERVING (with
+        extra_env and url_as as they are now)."""
+        overrides = dict(self._expanded_env(svc), DATABASE_URL=self.url_as(f"{svc}_service"))
+        reply = self.control("start", svc, 0, *(f"{k}={v}" for k, v in overrides.items()))
+        if not reply.get("ok"):
+            raise StepFailed(f"setup: {svc}: {reply.get('error')}")
+        self.procs[svc] = Proc(self, svc, reply["pid"])
 
     def health(self, svc):
         try:
@@ -228,6 +305,8 @@ class Suite:
         to be killed after `within` seconds)."""
         codes = {}
         procs = {svc: p for svc, p in self.procs.items() if only is None or svc in only}
+        if self.suite_up is None or self.suite_up.poll() is not None:
+            return {svc: p.returncode for svc, p in procs.items()}
         for proc in procs.values():
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -236,7 +315,6 @@ class Suite:
                 codes[svc] = proc.wait(timeout=within)
             except subprocess.TimeoutExpired:
                 proc.kill()
-                proc.wait()
                 codes[svc] = None
         return codes
 
@@ -248,8 +326,16 @@ class Suite:
                 pass
 
     def close(self):
-        """Stops whatever still runs and drops the database: a test's `finally`."""
+        """Stops whatever still runs, ends suite_up and drops the database: a test's
+        `finally`."""
         self.stop()
+        if self.suite_up is not None:
+            try:
+                self.suite_up.stdin.close()  # EOF: suite_up stops what is left and exits
+                self.suite_up.wait(timeout=60)
+            except (OSError, subprocess.TimeoutExpired):
+                self.suite_up.kill()
+                self.suite_up.wait()
         self.drop_database()
 
     # ---- doors -------------------------------------------------------------------------------

@@ -1,23 +1,18 @@
 #include "tests/reliability/cluster.h"
 
 #include <dirent.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <fstream>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "absl/time/clock.h"
 #include "shared/rpc/testing/server_process.h"
 
 namespace suite::reliability {
@@ -83,76 +78,6 @@ absl::Status PgCluster::Restart() {
     return absl::UnavailableError("tools/pg start (restart) failed");
   }
   return absl::OkStatus();
-}
-
-ServiceProcess::ServiceProcess(std::string binary, std::map<std::string, std::string> env,
-                               std::string log)
-    : binary_(std::move(binary)), env_(std::move(env)), log_(std::move(log)) {
-  Spawn();
-}
-
-ServiceProcess::~ServiceProcess() {
-  if (pid_ > 0 && exit_code_ < 0) {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-  }
-}
-
-void ServiceProcess::Spawn() {
-  std::vector<std::string> env;
-  for (const auto& [k, v] : env_) env.push_back(k + "=" + v);
-  env.push_back("PATH=/usr/bin:/bin");
-  exit_code_ = -1;
-  pid_ = fork();
-  if (pid_ == 0) {
-    std::vector<char*> envp;
-    for (std::string& e : env) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    std::vector<char> path(binary_.begin(), binary_.end());
-    path.push_back('\0');
-    char* argv[] = {path.data(), nullptr};
-    int out = open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (out >= 0) {
-      dup2(out, 1);
-      dup2(out, 2);
-    }
-    execve(path.data(), argv, envp.data());
-    _exit(127);
-  }
-}
-
-void ServiceProcess::Restart() {
-  if (Alive()) {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-  }
-  Spawn();
-}
-
-bool ServiceProcess::Alive() {
-  if (pid_ <= 0 || exit_code_ >= 0) return false;
-  int status = 0;
-  if (waitpid(pid_, &status, WNOHANG) == pid_) {
-    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return false;
-  }
-  return true;
-}
-
-void ServiceProcess::Signal(int sig) {
-  if (Alive()) kill(pid_, sig);
-}
-
-int ServiceProcess::WaitExit(absl::Duration timeout) {
-  absl::Time end = absl::Now() + timeout;
-  while (absl::Now() < end) {
-    if (!Alive()) return exit_code_;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  kill(pid_, SIGKILL);
-  Alive();
-  waitpid(pid_, nullptr, 0);
-  return -1;
 }
 
 int64_t RssKb(pid_t pid) {

@@ -1,10 +1,8 @@
-// Processes for fault tests: a throw-away PostgreSQL cluster of the test's own (started with
-// tools/pg, so stopping it hurts no other test) and the real service binaries.
+// A throw-away PostgreSQL cluster of a fault test's own (started with tools/pg, so stopping
+// it hurts no other test), and what a process uses. The services on it: tests/harness.
 //
 //   auto cluster = PgCluster::Start();            // needs SUITE_REPO_ROOT, tag no-sandbox
 //   cluster->StopImmediate(); cluster->Restart();
-//   ServiceProcess p("services/identity/identity_server", {{"DATABASE_URL", url}, ...});
-//   p.Signal(SIGTERM); int code = p.WaitExit(absl::Seconds(5));
 //
 // Not thread-safe; one owner each.
 #ifndef SUITE_TESTS_RELIABILITY_CLUSTER_H_
@@ -12,7 +10,6 @@
 
 #include <sys/types.h>
 
-#include <map>
 #include <memory>
 #include <string>
 
@@ -40,31 +37,6 @@ class PgCluster {
   PgCluster() = default;
   std::string dir_;
   int port_ = 0;
-};
-
-class ServiceProcess {
- public:
-  // Starts `binary` (a runfiles path) with exactly `env` plus PATH; output goes to `log`.
-  ServiceProcess(std::string binary, std::map<std::string, std::string> env,
-                 std::string log = "/dev/null");
-  ~ServiceProcess();  // SIGKILL if still running
-
-  pid_t pid() const { return pid_; }
-  bool Alive();
-  void Signal(int sig);
-  // WaitExit returns the exit code (128+signal when killed), or -1 after `timeout` (then the
-  // process is killed).
-  int WaitExit(absl::Duration timeout);
-  // Restart starts the same binary with the same environment again.
-  void Restart();
-
- private:
-  void Spawn();
-  std::string binary_;
-  std::map<std::string, std::string> env_;
-  std::string log_;
-  pid_t pid_ = -1;
-  int exit_code_ = -1;
 };
 
 // Resident memory (kB) and open descriptors of a process, from /proc; -1 when gone.

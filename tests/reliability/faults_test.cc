@@ -322,7 +322,7 @@ TEST_F(FaultsTest, IdentityDownCallersGetUnavailableNeverAHang) {
 // race to the end of the pause for clients that do not watch health, as these do not (and no
 // channel of the suite does): tried and measured, so the drain has none. The codes of the calls
 // that raced the drain and the first CANCELLED are printed.
-void SigtermUnderLoad(const std::string& service, ServiceProcess& process, int threads,
+void SigtermUnderLoad(const std::string& service, rpc::testing::ServerProcess& process, int threads,
                       const std::string& db_url, const std::string& find_sql,
                       const std::function<grpc::Status(int, int, std::string&)>& call) {
   std::atomic<bool> running{true};

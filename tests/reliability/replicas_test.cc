@@ -29,7 +29,7 @@
 #include "shared/db/testing/test_database.h"
 #include "shared/rpc/status.h"
 #include "shared/rpc/testing/server_process.h"
-#include "tests/reliability/cluster.h"
+#include "tests/harness/suite.h"
 #include "tests/reliability/harness.h"
 
 namespace suite::reliability {
@@ -41,7 +41,7 @@ constexpr char kSecret[] = "whsec_replicas";
 constexpr char kPassword[] = "correct horse battery staple";
 
 struct Replica {
-  std::unique_ptr<ServiceProcess> process;
+  rpc::testing::ServerProcess* process;
   std::string addr;
 };
 
@@ -51,49 +51,24 @@ class ReplicasTest : public ::testing::Test {
     auto db = suite::db::testing::TestDatabase::CreateMigrated();
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = std::move(*db);
+    harness::SuiteOptions o = harness::TestOptions(
+        [this](const std::string& role) { return db_->UrlAs(role); }, kAdminEmail,
+        kAdminPassword, kSecret);
+    // Replica i of billing and questions calls replica i of what it calls.
+    o.replicas = {{"identity", 2}, {"billing", 2}, {"questions", 2}};
+    o.env["{SVC}_GRPC_DRAIN_TIMEOUT"] = "1s";
+    // An account is under attack from 10 failures on (default 100), so the distributed brute
+    // force below reaches it with 40 guesses.
+    o.service_env["identity"] = {{"IDENTITY_LOGIN_MAX_FAILURES_PER_EMAIL", "10"}};
+    o.service_env["questions"] = {{"QUESTIONS_FREE_QUOTA", "100000"}};
+    suite_ = std::make_unique<harness::Suite>(o);
+    const absl::Status started = suite_->Start();
+    ASSERT_TRUE(started.ok()) << started;
     for (int i = 0; i < 2; ++i) {
-      identity_[i] = Start("services/identity/identity_server", "IDENTITY",
-                           {{"DATABASE_URL", db_->UrlAs("identity_service")},
-                            {"IDENTITY_BOOTSTRAP_ADMIN_EMAIL", kAdminEmail},
-                            {"IDENTITY_BOOTSTRAP_ADMIN_PASSWORD", kAdminPassword},
-                            {"IDENTITY_PAGE_TOKEN_SECRET", "shared-identity-page-secret"},
-                            {"IDENTITY_TRUSTED_PEERS", "127.0.0.1"},
-                            // An account is under attack from 10 failures on (default 100),
-                            // so the distributed brute force below reaches it with 40 guesses.
-                            {"IDENTITY_LOGIN_MAX_FAILURES_PER_EMAIL", "10"}});
+      identity_[i] = {&suite_->process("identity", i), suite_->addr("identity", i)};
+      billing_[i] = {&suite_->process("billing", i), suite_->addr("billing", i)};
+      questions_[i] = {&suite_->process("questions", i), suite_->addr("questions", i)};
     }
-    for (int i = 0; i < 2; ++i) {
-      billing_[i] = Start("services/billing/billing_server", "BILLING",
-                          {{"DATABASE_URL", db_->UrlAs("billing_service")},
-                           {"BILLING_WEBHOOK_PORT", "0"},
-                           {"BILLING_STRIPE_WEBHOOK_SECRETS", kSecret},
-                           {"BILLING_PAGE_TOKEN_SECRET", "shared-billing-page-secret"},
-                           {"IDENTITY_ADDR", identity_[i].addr}});
-      questions_[i] = Start("services/questions/questions_server", "QUESTIONS",
-                            {{"DATABASE_URL", db_->UrlAs("questions_service")},
-                             {"QUESTIONS_PAGE_TOKEN_SECRET", "shared-questions-page-secret"},
-                             {"QUESTIONS_FREE_QUOTA", "100000"},
-                             {"IDENTITY_ADDR", identity_[i].addr},
-                             {"BILLING_ADDR", billing_[i].addr}});
-    }
-    for (auto* group : {&identity_, &billing_, &questions_}) {
-      for (Replica& r : *group) {
-        absl::Time end = absl::Now() + absl::Seconds(20);
-        while (HealthOf(NewChannel(r.addr)) != HealthStatus::kServing) {
-          ASSERT_LT(absl::Now(), end) << r.addr << " never SERVING";
-          absl::SleepFor(absl::Milliseconds(50));
-        }
-      }
-    }
-  }
-
-  Replica Start(const std::string& binary, const std::string& prefix,
-                std::map<std::string, std::string> env) {
-    const int port = rpc::testing::FreeLoopbackPort();
-    env[prefix + "_GRPC_ADDR"] = absl::StrCat("127.0.0.1:", port);
-    env[prefix + "_GRPC_HEALTH_INTERVAL"] = "100ms";
-    env[prefix + "_GRPC_DRAIN_TIMEOUT"] = "1s";
-    return {std::make_unique<ServiceProcess>(binary, env), absl::StrCat("127.0.0.1:", port)};
   }
 
   int64_t Count(const std::string& sql) {
@@ -126,6 +101,7 @@ class ReplicasTest : public ::testing::Test {
   }
 
   std::unique_ptr<suite::db::testing::TestDatabase> db_;
+  std::unique_ptr<harness::Suite> suite_;
   std::array<Replica, 2> identity_, billing_, questions_;
 };
 

@@ -36,7 +36,7 @@
 #include "questions/v1/questions_service.grpc.pb.h"
 #include "shared/db/testing/test_database.h"
 #include "shared/rpc/testing/server_process.h"
-#include "tests/reliability/cluster.h"
+#include "tests/harness/suite.h"
 #include "tests/reliability/harness.h"
 
 namespace suite::reliability {
@@ -49,7 +49,7 @@ constexpr absl::Duration kBound = absl::Milliseconds(100);
 constexpr int kRounds = 100;
 
 struct Replica {
-  std::unique_ptr<ServiceProcess> process;
+  rpc::testing::ServerProcess* process;
   std::string addr;
 };
 
@@ -72,59 +72,32 @@ class RevocationBoundTest : public ::testing::Test {
     auto db = suite::db::testing::TestDatabase::CreateMigrated();
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = std::move(*db);
-    for (int i = 0; i < 2; ++i) {
-      identity_[i] = Start("services/identity/identity_server", "IDENTITY",
-                           {{"DATABASE_URL", db_->UrlAs("identity_service")},
-                            {"IDENTITY_BOOTSTRAP_ADMIN_EMAIL", kAdminEmail},
-                            {"IDENTITY_BOOTSTRAP_ADMIN_PASSWORD", kAdminPassword},
-                            {"IDENTITY_PAGE_TOKEN_SECRET", "shared-identity-page-secret"},
-                            {"IDENTITY_TRUSTED_PEERS", "127.0.0.1"}});
-    }
+    harness::SuiteOptions o = harness::TestOptions(
+        [this](const std::string& role) { return db_->UrlAs(role); }, kAdminEmail,
+        kAdminPassword, "whsec_revocation");
+    o.replicas = {{"identity", 2}, {"billing", 1}, {"questions", 1}};
+    o.metrics = true;
+    o.env["{SVC}_GRPC_DRAIN_TIMEOUT"] = "2s";
+    o.service_env["questions"] = {{"QUESTIONS_FREE_QUOTA", "100000"}};
+    suite_ = std::make_unique<harness::Suite>(o);
     // Identity first: a channel that finds nobody backs off for a second.
-    WaitServing(identity_[0]);
-    WaitServing(identity_[1]);
+    for (int i = 0; i < 2; ++i) {
+      const absl::Status s = suite_->StartReplica("identity", i);
+      ASSERT_TRUE(s.ok()) << s;
+      identity_[i] = {&suite_->process("identity", i), suite_->addr("identity", i)};
+    }
     // Both balance over the two replicas (round_robin with health checking): a service's
     // revocation stream may follow either, so the restart below takes each in turn.
     const std::string identity_target =
         absl::StrCat("ipv4:", identity_[1].addr, ",", identity_[0].addr);
-    billing_metrics_port_ = rpc::testing::FreeLoopbackPort();
-    questions_metrics_port_ = rpc::testing::FreeLoopbackPort();
-    billing_ = Start("services/billing/billing_server", "BILLING",
-                     {{"DATABASE_URL", db_->UrlAs("billing_service")},
-                      {"BILLING_METRICS_PORT", std::to_string(billing_metrics_port_)},
-                      {"BILLING_WEBHOOK_PORT", "0"},
-                      {"BILLING_STRIPE_WEBHOOK_SECRETS", "whsec_revocation"},
-                      {"BILLING_PAGE_TOKEN_SECRET", "billing-page-secret"},
-                      {"IDENTITY_ADDR", identity_target}});
-    questions_ = Start("services/questions/questions_server", "QUESTIONS",
-                       {{"DATABASE_URL", db_->UrlAs("questions_service")},
-                        {"QUESTIONS_METRICS_PORT", std::to_string(questions_metrics_port_)},
-                        {"QUESTIONS_PAGE_TOKEN_SECRET", "questions-page-secret"},
-                        {"QUESTIONS_FREE_QUOTA", "100000"},
-                        {"IDENTITY_ADDR", identity_target},
-                        {"BILLING_ADDR", billing_.addr}});
-    WaitServing(billing_);
-    WaitServing(questions_);
-  }
-
-  void WaitServing(const Replica& r) {
-    const absl::Time end = absl::Now() + absl::Seconds(20);
-    while (HealthOf(NewChannel(r.addr)) != HealthStatus::kServing) {
-      ASSERT_LT(absl::Now(), end) << r.addr << " never SERVING";
-      absl::SleepFor(absl::Milliseconds(20));
+    for (const std::string svc : {"billing", "questions"}) {
+      const absl::Status s = suite_->StartReplica(svc, 0, {{"IDENTITY_ADDR", identity_target}});
+      ASSERT_TRUE(s.ok()) << s;
     }
-  }
-
-  Replica Start(const std::string& binary, const std::string& prefix,
-                std::map<std::string, std::string> env) {
-    const int port = rpc::testing::FreeLoopbackPort();
-    env[prefix + "_GRPC_ADDR"] = absl::StrCat("127.0.0.1:", port);
-    env[prefix + "_GRPC_HEALTH_INTERVAL"] = "100ms";
-    env[prefix + "_GRPC_DRAIN_TIMEOUT"] = "2s";
-    const char* outputs = getenv("TEST_UNDECLARED_OUTPUTS_DIR");
-    const std::string log =
-        outputs != nullptr ? absl::StrCat(outputs, "/", prefix, "-", port, ".log") : "/dev/null";
-    return {std::make_unique<ServiceProcess>(binary, env, log), absl::StrCat("127.0.0.1:", port)};
+    billing_ = {&suite_->process("billing"), suite_->addr("billing")};
+    questions_ = {&suite_->process("questions"), suite_->addr("questions")};
+    billing_metrics_port_ = suite_->ports("billing").metrics;
+    questions_metrics_port_ = suite_->ports("questions").metrics;
   }
 
   ::identity::v1::LoginResponse Login(int replica, const std::string& email,
@@ -180,6 +153,7 @@ class RevocationBoundTest : public ::testing::Test {
   }
 
   std::unique_ptr<suite::db::testing::TestDatabase> db_;
+  std::unique_ptr<harness::Suite> suite_;
   std::array<Replica, 2> identity_;
   Replica billing_, questions_;
   std::array<std::unique_ptr<::identity::v1::IdentityService::Stub>, 2> identity_stub_;
@@ -279,10 +253,12 @@ TEST_F(RevocationBoundTest, ARevokedTokenIsRefusedByBillingAndQuestionsWithinThe
         for (int r : {1, 0}) {
           down = r;
           absl::SleepFor(absl::Seconds(1));  // a round already on it finishes there
-          identity_[r].process->Signal(SIGTERM);
-          EXPECT_EQ(identity_[r].process->WaitExit(absl::Seconds(10)), 0);
-          identity_[r].process->Restart();
-          WaitServing(identity_[r]);
+          // SIGTERM, the exit, the same replica started again and SERVING.
+          const absl::StatusOr<int> old = suite_->Restart("identity", r, {}, absl::Seconds(10));
+          EXPECT_TRUE(old.ok()) << old.status();
+          if (old.ok()) {
+            EXPECT_EQ(*old, 0);
+          }
           // The services' channels reconnect (their backoff is capped at 1 s) before the other
           // replica goes into its lame duck.
           absl::SleepFor(absl::Seconds(2));

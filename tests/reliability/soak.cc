@@ -532,7 +532,7 @@ int Main(int argc, char** argv) {
       question_ids.push_back(resp.question().id());
     }
   }
-  std::map<std::string, ServiceProcess*> procs = {
+  std::map<std::string, rpc::testing::ServerProcess*> procs = {
       {"identity", &suite.identity()}, {"billing", &suite.billing()},
       {"questions", &suite.questions()}};
   const double estimate = MixPeak(

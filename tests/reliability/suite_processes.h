@@ -1,9 +1,9 @@
 // The three real service binaries (identity_server, billing_server, questions_server) as
-// processes on one database, and a steady load of writes on each with every call recorded —
+// processes on one database (started by tests/harness), and a steady load of writes on each with every call recorded —
 // for the fault tests and the soak (tools/soak).
 //
-//   Suite suite(cluster, *db);            // starts the three binaries
-//   ASSERT_TRUE(suite.WaitServing());
+//   Suite suite(cluster, *db);            // starts the three binaries, waits for SERVING
+//   ASSERT_TRUE(suite.WaitServing());       // they came up
 //   Load load(suite, suite.AdminToken());  // sign-ups, signed webhooks, new questions
 //   load.Start(); ...; load.Stop();
 //   std::vector<Call> calls = load.Calls("billing");
@@ -33,6 +33,7 @@
 #include "services/billing/domain/stripe_signature.h"
 #include "shared/db/testing/test_database.h"
 #include "shared/rpc/testing/server_process.h"
+#include "tests/harness/suite.h"
 #include "tests/reliability/cluster.h"
 #include "tests/reliability/harness.h"
 
@@ -65,111 +66,36 @@ struct Call {
   std::string message;
 };
 
-// TLS on every gRPC port, as production runs: one server certificate and key
-// for the three services (tests/e2e/test_pki.sh makes them) and the CA that signed it, which
-// the services calling each other trust. All empty: plaintext.
-struct SuiteTls {
-  std::string cert_file;
-  std::string key_file;
-  std::string ca_file;
-  bool enabled() const { return !cert_file.empty(); }
-};
+// TLS on every gRPC port, as production runs (tests/harness: one certificate for the three
+// services and the CA the callers trust). All empty: plaintext.
+using SuiteTls = harness::TlsFiles;
 
-// The three services as processes on one database.
+// The three services as processes on one database, set up for fault tests (health every
+// 100 ms, a 3 s drain, no lame duck), started by the one harness (tests/harness/suite.h).
 class Suite {
  public:
   // Each service logs to `logs_dir`/<service>.log, appending; by default the test's outputs
-  // directory, or /tmp outside a test.
+  // directory, or /tmp outside a test. Starts the three; WaitServing says whether they serve.
   Suite(PgCluster& cluster, suite::db::testing::TestDatabase& db, const SuiteTls& tls = {},
         std::string logs_dir = "")
-      : cluster_(cluster), db_(db) {
-    identity_port_ = rpc::testing::FreeLoopbackPort();
-    billing_port_ = rpc::testing::FreeLoopbackPort();
-    questions_port_ = rpc::testing::FreeLoopbackPort();
-    const std::string logs = !logs_dir.empty() ? logs_dir
-                             : getenv("TEST_UNDECLARED_OUTPUTS_DIR") != nullptr
-                                 ? getenv("TEST_UNDECLARED_OUTPUTS_DIR")
-                                 : "/tmp";
-    // A service's settings plus, with TLS, its certificate and the CA it trusts as a caller.
-    const auto with_tls = [&tls](const std::string& prefix,
-                                 std::map<std::string, std::string> env) {
-      if (tls.enabled()) {
-        env[prefix + "_TLS_CERT_FILE"] = tls.cert_file;
-        env[prefix + "_TLS_KEY_FILE"] = tls.key_file;
-        env["SUITE_TLS_CA_FILE"] = tls.ca_file;
-      }
-      return env;
-    };
-    identity_ = std::make_unique<ServiceProcess>(
-        "services/identity/identity_server",
-        with_tls("IDENTITY",
-                 std::map<std::string, std::string>{
-                     {"DATABASE_URL", db.UrlAs("identity_service")},
-                     {"IDENTITY_GRPC_PORT", std::to_string(identity_port_)},
-                     {"IDENTITY_GRPC_HEALTH_INTERVAL", "100ms"},
-                     {"IDENTITY_GRPC_DRAIN_TIMEOUT", "3s"},
-                     // These tests time the drain itself, from SIGTERM; the lame duck
-                     // before it is proved by tests/upgrade:rolling_upgrade_test.
-                     {"IDENTITY_GRPC_LAME_DUCK", "0"},
-                     {"IDENTITY_BOOTSTRAP_ADMIN_EMAIL", kAdminEmail},
-                     {"IDENTITY_BOOTSTRAP_ADMIN_PASSWORD", kAdminPassword},
-                     {"IDENTITY_PAGE_TOKEN_SECRET", "identity-page-token-secret"},
-                     // The load's client_ip is believed (as from a front end), so the soak's
-                     // logins from many addresses are not all counted against 127.0.0.1.
-                     {"IDENTITY_TRUSTED_PEERS", "127.0.0.1"},
-                     {"DB_CONNECT_TIMEOUT_S", "2"}}),
-        logs + "/identity.log");
-    billing_ = std::make_unique<ServiceProcess>(
-        "services/billing/billing_server",
-        with_tls("BILLING",
-                 std::map<std::string, std::string>{
-                     {"DATABASE_URL", db.UrlAs("billing_service")},
-                     {"BILLING_GRPC_PORT", std::to_string(billing_port_)},
-                     {"BILLING_WEBHOOK_PORT", "0"},
-                     {"BILLING_GRPC_HEALTH_INTERVAL", "100ms"},
-                     {"BILLING_GRPC_DRAIN_TIMEOUT", "3s"},
-                     {"BILLING_GRPC_LAME_DUCK", "0"},
-                     {"BILLING_STRIPE_WEBHOOK_SECRETS", kWebhookSecret},
-                     {"BILLING_PAGE_TOKEN_SECRET", "billing-page-token-secret"},
-                     {"IDENTITY_ADDR", identity_addr()},
-                     {"DB_CONNECT_TIMEOUT_S", "2"}}),
-        logs + "/billing.log");
-    questions_ = std::make_unique<ServiceProcess>(
-        "services/questions/questions_server",
-        with_tls("QUESTIONS",
-                 std::map<std::string, std::string>{
-                     {"DATABASE_URL", db.UrlAs("questions_service")},
-                     {"QUESTIONS_GRPC_ADDR", questions_addr()},
-                     {"QUESTIONS_GRPC_HEALTH_INTERVAL", "100ms"},
-                     {"QUESTIONS_GRPC_DRAIN_TIMEOUT", "3s"},
-                     {"QUESTIONS_GRPC_LAME_DUCK", "0"},
-                     {"QUESTIONS_PAGE_TOKEN_SECRET", "questions-page-token-secret"},
-                     {"QUESTIONS_FREE_QUOTA", "0"},
-                     {"IDENTITY_ADDR", identity_addr()},
-                     {"BILLING_ADDR", billing_addr()},
-                     {"DB_CONNECT_TIMEOUT_S", "2"}}),
-        logs + "/questions.log");
+      : cluster_(cluster), db_(db), suite_(Options(db, tls, std::move(logs_dir))) {
+    started_ = suite_.Start();
+    if (!started_.ok()) std::fprintf(stderr, "suite: %s\n", started_.ToString().c_str());
   }
 
-  std::string identity_addr() const { return absl::StrCat("127.0.0.1:", identity_port_); }
-  std::string billing_addr() const { return absl::StrCat("127.0.0.1:", billing_port_); }
-  std::string questions_addr() const { return absl::StrCat("127.0.0.1:", questions_port_); }
-  ServiceProcess& identity() { return *identity_; }
-  ServiceProcess& billing() { return *billing_; }
-  ServiceProcess& questions() { return *questions_; }
+  std::string identity_addr() const { return suite_.addr("identity"); }
+  std::string billing_addr() const { return suite_.addr("billing"); }
+  std::string questions_addr() const { return suite_.addr("questions"); }
+  rpc::testing::ServerProcess& identity() { return suite_.process("identity"); }
+  rpc::testing::ServerProcess& billing() { return suite_.process("billing"); }
+  rpc::testing::ServerProcess& questions() { return suite_.process("questions"); }
+  harness::Suite& processes() { return suite_; }
   PgCluster& cluster() { return cluster_; }
   suite::db::testing::TestDatabase& db() { return db_; }
 
+  // WaitServing: the three came up SERVING and all answer SERVING within `timeout`.
   bool WaitServing(absl::Duration timeout = absl::Seconds(20)) {
-    absl::Time end = absl::Now() + timeout;
-    for (const std::string& addr : {identity_addr(), billing_addr(), questions_addr()}) {
-      auto channel = NewChannel(addr);
-      while (HealthOf(channel) != HealthStatus::kServing) {
-        if (absl::Now() > end) return false;
-        absl::SleepFor(absl::Milliseconds(50));
-      }
-    }
-    return true;
+    return started_.ok() && suite_.WaitServing(timeout).ok();
   }
 
   // AdminToken logs the bootstrap admin in.
@@ -187,10 +113,28 @@ class Suite {
   }
 
  private:
+  static harness::SuiteOptions Options(suite::db::testing::TestDatabase& db, const SuiteTls& tls,
+                                       std::string logs_dir) {
+    harness::SuiteOptions o = harness::TestOptions(
+        [&db](const std::string& role) { return db.UrlAs(role); }, kAdminEmail, kAdminPassword,
+        kWebhookSecret);
+    if (!logs_dir.empty()) o.logs_dir = logs_dir;
+    o.tls = tls;
+    // The load's client_ip is believed (as from a front end), so the soak's logins from many
+    // addresses are not all counted against 127.0.0.1.
+    o.trusted_peers = "127.0.0.1";
+    o.env["{SVC}_GRPC_DRAIN_TIMEOUT"] = "3s";
+    // These tests time the drain itself, from SIGTERM; the lame duck before it is proved by
+    // tests/upgrade:rolling_upgrade_test.
+    o.env["{SVC}_GRPC_LAME_DUCK"] = "0";
+    o.service_env["questions"] = {{"QUESTIONS_FREE_QUOTA", "0"}};
+    return o;
+  }
+
   PgCluster& cluster_;
   suite::db::testing::TestDatabase& db_;
-  int identity_port_, billing_port_, questions_port_;
-  std::unique_ptr<ServiceProcess> identity_, billing_, questions_;
+  harness::Suite suite_;
+  absl::Status started_;
 };
 
 // Steady writes on each service from its own thread, every call recorded.

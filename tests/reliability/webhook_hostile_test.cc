@@ -26,7 +26,7 @@
 #include "services/billing/domain/stripe_signature.h"
 #include "shared/db/testing/test_database.h"
 #include "shared/rpc/testing/server_process.h"
-#include "tests/reliability/cluster.h"
+#include "tests/harness/suite.h"
 #include "tests/reliability/harness.h"
 
 namespace suite::reliability {
@@ -71,29 +71,20 @@ class WebhookHostileTest : public ::testing::Test {
     auto db = suite::db::testing::TestDatabase::CreateMigrated();
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = std::move(*db);
-    grpc_port_ = rpc::testing::FreeLoopbackPort();
-    webhook_port_ = rpc::testing::FreeLoopbackPort();
-    const char* outputs = getenv("TEST_UNDECLARED_OUTPUTS_DIR");
-    log_ = absl::StrCat(outputs != nullptr ? outputs : "/tmp", "/billing_webhook_hostile.log");
+    harness::SuiteOptions o = harness::TestOptions(
+        [this](const std::string& role) { return db_->UrlAs(role); }, "", "", kSecret);
+    // Billing alone: ingestion needs no caller (its identity address is one where nothing
+    // listens).
+    o.replicas = {{"billing", 1}};
+    log_ = absl::StrCat(o.logs_dir, "/billing.log");
     std::remove(log_.c_str());
-    billing_ = std::make_unique<ServiceProcess>(
-        "services/billing/billing_server",
-        std::map<std::string, std::string>{
-            {"DATABASE_URL", db_->UrlAs("billing_service")},
-            {"BILLING_GRPC_ADDR", absl::StrCat("127.0.0.1:", grpc_port_)},
-            {"BILLING_WEBHOOK_PORT", std::to_string(webhook_port_)},
-            {"BILLING_GRPC_HEALTH_INTERVAL", "100ms"},
-            {"BILLING_STRIPE_WEBHOOK_SECRETS", kSecret},
-            {"BILLING_PAGE_TOKEN_SECRET", "hostile-webhook-page-secret"},
-            // Ingestion needs no caller; nothing listens here.
-            {"IDENTITY_ADDR", "127.0.0.1:1"}},
-        log_);
+    suite_ = std::make_unique<harness::Suite>(o);
+    const absl::Status started = suite_->Start();
+    ASSERT_TRUE(started.ok()) << started;
+    grpc_port_ = suite_->ports("billing").grpc;
+    webhook_port_ = suite_->ports("billing").webhook;
+    billing_ = &suite_->process("billing");
     channel_ = NewChannel(absl::StrCat("127.0.0.1:", grpc_port_));
-    const absl::Time end = absl::Now() + absl::Seconds(20);
-    while (HealthOf(channel_) != HealthStatus::kServing) {
-      ASSERT_LT(absl::Now(), end) << "billing never SERVING; see " << log_;
-      absl::SleepFor(absl::Milliseconds(50));
-    }
   }
 
   // POSTs `payload` signed; returns the status (0: no answer) and the parsed body.
@@ -132,7 +123,8 @@ class WebhookHostileTest : public ::testing::Test {
   int grpc_port_ = 0;
   int webhook_port_ = 0;
   std::string log_;
-  std::unique_ptr<ServiceProcess> billing_;
+  std::unique_ptr<harness::Suite> suite_;
+  rpc::testing::ServerProcess* billing_ = nullptr;
   std::shared_ptr<grpc::Channel> channel_;
 };
 

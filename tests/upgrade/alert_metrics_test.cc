@@ -23,15 +23,11 @@
 #include "billing/v1/billing_service.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "shared/db/testing/test_database.h"
-#include "shared/rpc/testing/server_process.h"
+#include "tests/harness/suite.h"
 
 namespace {
 
 using grpc::health::v1::HealthCheckResponse;
-using suite::rpc::testing::FreeLoopbackPort;
-using suite::rpc::testing::SpawnServerLogging;
-using suite::rpc::testing::WaitExit;
-using suite::rpc::testing::WaitForHealth;
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
@@ -85,34 +81,24 @@ TEST(AlertMetricsTest, EveryMetricOfTheRulesAndTheDashboardIsExportedByTheServer
   auto db = suite::db::testing::TestDatabase::CreateMigrated();
   ASSERT_TRUE(db.ok()) << db.status();
   std::set<std::string> exported;
-  std::vector<pid_t> pids;
+  suite::harness::SuiteOptions o = suite::harness::TestOptions(
+      [&db](const std::string& role) { return (*db)->UrlAs(role); }, "", "",
+      "whsec_alert_metrics");
+  const char* outputs = getenv("TEST_TMPDIR");
+  o.logs_dir = outputs ? outputs : "/tmp";
+  o.metrics = true;
+  o.trusted_peers = "";
+  o.env["{SVC}_GRPC_LAME_DUCK"] = "0";
+  // Each server on its own: nothing listens where the others are said to be.
+  o.env["IDENTITY_ADDR"] = "127.0.0.1:1";
+  o.env["BILLING_ADDR"] = "127.0.0.1:1";
+  suite::harness::Suite servers(o);
+  // SERVING: a served call (the health check) fills the per-RPC families.
+  const absl::Status started = servers.Start();
+  ASSERT_TRUE(started.ok()) << started;
   for (const std::string service : {"identity", "billing", "questions"}) {
-    std::string prefix = service;
-    for (char& c : prefix) c = static_cast<char>(toupper(c));
-    const int port = FreeLoopbackPort();
-    const int metrics_port = FreeLoopbackPort();
-    std::map<std::string, std::string> env = {
-        {"DATABASE_URL", (*db)->UrlAs(service + "_service")},
-        {prefix + "_GRPC_PORT", std::to_string(port)},
-        {prefix + "_METRICS_PORT", std::to_string(metrics_port)},
-        {prefix + "_GRPC_HEALTH_INTERVAL", "100ms"},
-        {prefix + "_GRPC_LAME_DUCK", "0"},
-        {prefix + "_PAGE_TOKEN_SECRET", "a page token secret of 32 bytes!"},
-        {"IDENTITY_ADDR", "127.0.0.1:1"},
-        {"BILLING_ADDR", "127.0.0.1:1"}};
-    if (service == "billing") {
-      env["BILLING_WEBHOOK_PORT"] = "0";
-      env["BILLING_STRIPE_WEBHOOK_SECRETS"] = "whsec_alert_metrics";
-    }
-    const char* outputs = getenv("TEST_TMPDIR");
-    pids.push_back(SpawnServerLogging(absl::StrCat("services/", service, "/", service, "_server"),
-                                      env, absl::StrCat(outputs ? outputs : "/tmp", "/", service,
-                                                        "_metrics.log")));
-    ASSERT_GT(pids.back(), 0);
-    // A served call (the health check) fills the per-RPC families.
-    ASSERT_EQ(WaitForHealth(absl::StrCat("127.0.0.1:", port), "", HealthCheckResponse::SERVING),
-              HealthCheckResponse::SERVING)
-        << service;
+    const int port = servers.ports(service).grpc;
+    const int metrics_port = servers.ports(service).metrics;
     if (service == "billing") {
       // A webhook delivery, refused for its signature, registers the webhook outcomes.
       auto billing = ::billing::v1::BillingService::NewStub(grpc::CreateChannel(
@@ -141,10 +127,7 @@ TEST(AlertMetricsTest, EveryMetricOfTheRulesAndTheDashboardIsExportedByTheServer
     EXPECT_GT(names.count("grpc_server_handled_total"), 0u) << service << "\n" << page;
     exported.insert(names.begin(), names.end());
   }
-  for (pid_t pid : pids) {
-    kill(pid, SIGTERM);
-    EXPECT_EQ(WaitExit(pid, absl::Seconds(20)), 0);
-  }
+  for (const auto& [name, code] : servers.StopAll(absl::Seconds(20))) EXPECT_EQ(code, 0) << name;
 
   for (const std::string file : {"deploy/k8s/components/monitoring/suite.rules.yaml",
                                  "deploy/k8s/components/monitoring/suite-dashboard.json"}) {

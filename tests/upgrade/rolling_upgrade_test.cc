@@ -35,15 +35,13 @@
 #include "shared/db/testing/test_database.h"
 #include "shared/rpc/testing/server_process.h"
 #include "shared/rpc/tls.h"
+#include "tests/harness/suite.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using grpc::health::v1::HealthCheckResponse;
 using suite::db::testing::TestDatabase;
-using suite::rpc::testing::FreeLoopbackPort;
-using suite::rpc::testing::SpawnServerLogging;
-using suite::rpc::testing::WaitExit;
 using suite::rpc::testing::WaitForHealth;
 
 constexpr char kAdminEmail[] = "root@example.com";
@@ -71,81 +69,52 @@ std::shared_ptr<grpc::Channel> BalancedChannel(const std::vector<int>& ports) {
   return *channel;
 }
 
-// Two replicas of each service, restartable one at a time.
+// Two replicas of each service (tests/harness), each caller balancing over both replicas of
+// what it calls, restartable one at a time.
 class Replicas {
  public:
-  explicit Replicas(const TestDatabase& db) : db_(db) {
+  explicit Replicas(const TestDatabase& db) {
+    suite::harness::SuiteOptions o = suite::harness::TestOptions(
+        [&db](const std::string& role) { return db.UrlAs(role); }, kAdminEmail, kAdminPassword,
+        kWebhookSecret);
+    o.logs_dir = OutputDir();
+    o.replicas = {{"identity", 2}, {"billing", 2}, {"questions", 2}};
+    o.peers = suite::harness::Peers::kAllReplicas;
+    o.trusted_peers = "";
+    o.serving_timeout = absl::Seconds(30);
+    // Clients see NOT_SERVING through their health watch within milliseconds; a second covers
+    // a loaded machine. The drain then finds nothing new arriving.
+    o.env["{SVC}_GRPC_LAME_DUCK"] = "1s";
+    o.env["{SVC}_GRPC_DRAIN_TIMEOUT"] = "5s";
+    o.service_env["questions"] = {{"QUESTIONS_FREE_QUOTA", "0"}};
+    suite_ = std::make_unique<suite::harness::Suite>(o);
+    started_ = suite_->Start();
     for (const std::string service : {"identity", "billing", "questions"}) {
-      ports_[service] = {FreeLoopbackPort(), FreeLoopbackPort()};
-      pids_[service] = {-1, -1};
-    }
-    for (const std::string service : {"identity", "billing", "questions"}) {
-      for (int r = 0; r < 2; ++r) Start(service, r);
-    }
-  }
-  ~Replicas() {
-    for (auto& [service, pids] : pids_) {
-      for (pid_t pid : pids) {
-        if (pid > 0) {
-          kill(pid, SIGTERM);
-          WaitExit(pid, absl::Seconds(20));
-        }
-      }
+      for (int r = 0; r < 2; ++r) ports_[service].push_back(suite_->ports(service, r).grpc);
     }
   }
 
   const std::vector<int>& ports(const std::string& service) { return ports_[service]; }
 
   bool WaitServing(const std::string& service, int r) {
-    return WaitForHealth(absl::StrCat("127.0.0.1:", ports_[service][r]), "",
+    return started_.ok() &&
+           WaitForHealth(absl::StrCat("127.0.0.1:", ports_[service][r]), "",
                          HealthCheckResponse::SERVING, absl::Seconds(30)) ==
-           HealthCheckResponse::SERVING;
+               HealthCheckResponse::SERVING;
   }
 
   // Replace: SIGTERM (lame duck, drain, exit 0), then the new process on the same port, until
-  // it is SERVING. Returns the old process's exit code.
+  // it is SERVING. Returns the old process's exit code (-2: the new one did not serve).
   int Replace(const std::string& service, int r) {
-    kill(pids_[service][r], SIGTERM);
-    const int code = WaitExit(pids_[service][r], absl::Seconds(30));
-    pids_[service][r] = -1;
-    Start(service, r);
-    return code;
+    absl::StatusOr<int> code = suite_->Restart(service, r, {}, absl::Seconds(30));
+    EXPECT_TRUE(code.ok()) << code.status();
+    return code.ok() ? *code : -2;
   }
 
  private:
-  void Start(const std::string& service, int r) {
-    std::string prefix = service;
-    for (char& c : prefix) c = static_cast<char>(toupper(c));
-    std::map<std::string, std::string> env = {
-        {"DATABASE_URL", db_.UrlAs(service + "_service")},
-        {prefix + "_GRPC_PORT", std::to_string(ports_[service][r])},
-        {prefix + "_GRPC_HEALTH_INTERVAL", "100ms"},
-        // Clients see NOT_SERVING through their health watch within milliseconds; a second
-        // covers a loaded machine. The drain then finds nothing new arriving.
-        {prefix + "_GRPC_LAME_DUCK", "1s"},
-        {prefix + "_GRPC_DRAIN_TIMEOUT", "5s"},
-        {prefix + "_PAGE_TOKEN_SECRET", "a page token secret of 32 bytes!"},
-        {"DB_CONNECT_TIMEOUT_S", "2"},
-        {"IDENTITY_ADDR", Target(ports_["identity"])},
-        {"BILLING_ADDR", Target(ports_["billing"])}};
-    if (service == "identity") {
-      env["IDENTITY_BOOTSTRAP_ADMIN_EMAIL"] = kAdminEmail;
-      env["IDENTITY_BOOTSTRAP_ADMIN_PASSWORD"] = kAdminPassword;
-    }
-    if (service == "billing") {
-      env["BILLING_WEBHOOK_PORT"] = "0";
-      env["BILLING_STRIPE_WEBHOOK_SECRETS"] = kWebhookSecret;
-    }
-    if (service == "questions") env["QUESTIONS_FREE_QUOTA"] = "0";
-    pids_[service][r] =
-        SpawnServerLogging(absl::StrCat("services/", service, "/", service, "_server"), env,
-                           absl::StrCat(OutputDir(), "/", service, "_", r, ".log"));
-    ASSERT_GT(pids_[service][r], 0);
-  }
-
-  const TestDatabase& db_;
+  std::unique_ptr<suite::harness::Suite> suite_;
+  absl::Status started_;
   std::map<std::string, std::vector<int>> ports_;
-  std::map<std::string, std::vector<pid_t>> pids_;
 };
 
 struct Counts {

@@ -27,6 +27,7 @@
 #include "shared/db/migrate/migrator.h"
 #include "shared/db/testing/test_database.h"
 #include "shared/rpc/testing/server_process.h"
+#include "tests/harness/suite.h"
 
 namespace {
 
@@ -35,9 +36,6 @@ using grpc::health::v1::HealthCheckResponse;
 using suite::db::migrate::Migrator;
 using suite::db::migrate::MigratorOptions;
 using suite::db::testing::TestDatabase;
-using suite::rpc::testing::FreeLoopbackPort;
-using suite::rpc::testing::SpawnServerLogging;
-using suite::rpc::testing::WaitExit;
 using suite::rpc::testing::WaitForHealth;
 
 constexpr char kAdminEmail[] = "root@example.com";
@@ -69,58 +67,46 @@ std::unique_ptr<Migrator> NewMigrator(const TestDatabase& db, const std::string&
   return migrator.ok() ? std::move(*migrator) : nullptr;
 }
 
-// One server binary as deployed, logging to its own file.
+// One server binary as deployed (tests/harness, the service alone), logging to its own file.
 struct Server {
   std::string service;  // "identity", "billing", "questions"
-  int port = 0;
   pid_t pid = -1;
   std::string log;
+  std::unique_ptr<suite::harness::Suite> suite;
 
-  std::string address() const { return absl::StrCat("127.0.0.1:", port); }
+  std::string address() const { return suite->addr(service); }
   std::string grpc_service() const {
     if (service == "identity") return "identity.v1.IdentityService";
     if (service == "billing") return "billing.v1.BillingService";
     return "questions.v1.QuestionBankService";
   }
-  int Stop() {
-    if (pid <= 0) return -1;
-    kill(pid, SIGTERM);
-    const int code = WaitExit(pid, absl::Seconds(20));
-    pid = -1;
-    return code;
-  }
+  int Stop() { return suite->Stop(service, 0, absl::Seconds(20)); }
 };
 
+// Starts `service` without waiting for SERVING (the guard may keep it NOT_SERVING); its log is
+// <outputs>/<log_name>/<service>.log, fresh.
 Server StartServer(const TestDatabase& db, const std::string& service,
                    const std::string& log_name) {
   Server s;
   s.service = service;
-  s.port = FreeLoopbackPort();
-  s.log = absl::StrCat(OutputDir(), "/", log_name, ".log");
+  suite::harness::SuiteOptions o = suite::harness::TestOptions(
+      [&db](const std::string& role) { return db.UrlAs(role); }, kAdminEmail, kAdminPassword,
+      "whsec_schema_guard");
+  o.logs_dir = absl::StrCat(OutputDir(), "/", log_name);
   std::error_code ignored;
+  fs::create_directories(o.logs_dir, ignored);
+  s.log = absl::StrCat(o.logs_dir, "/", service, ".log");
   fs::remove(s.log, ignored);
-  std::string prefix = service;
-  for (char& c : prefix) c = static_cast<char>(toupper(c));
-  std::map<std::string, std::string> env = {
-      {"DATABASE_URL", db.UrlAs(service + "_service")},
-      {prefix + "_GRPC_PORT", std::to_string(s.port)},
-      {prefix + "_GRPC_HEALTH_INTERVAL", "100ms"},
-      {prefix + "_GRPC_DRAIN_TIMEOUT", "1s"},
-      {prefix + "_PAGE_TOKEN_SECRET", "a page token secret of 32 bytes!"},
-      {"DB_CONNECT_TIMEOUT_S", "2"},
-      // Callers of other services: nothing listens there, which the guard does not care about.
-      {"IDENTITY_ADDR", "127.0.0.1:1"},
-      {"BILLING_ADDR", "127.0.0.1:1"}};
-  if (service == "identity") {
-    env["IDENTITY_BOOTSTRAP_ADMIN_EMAIL"] = kAdminEmail;
-    env["IDENTITY_BOOTSTRAP_ADMIN_PASSWORD"] = kAdminPassword;
+  o.replicas = {{service, 1}};
+  o.trusted_peers = "";
+  o.env["{SVC}_GRPC_DRAIN_TIMEOUT"] = "1s";
+  // Callers of other services: nothing listens there, which the guard does not care about.
+  o.env["IDENTITY_ADDR"] = "127.0.0.1:1";
+  o.env["BILLING_ADDR"] = "127.0.0.1:1";
+  s.suite = std::make_unique<suite::harness::Suite>(o);
+  if (s.suite->StartReplica(service, 0, {}, /*wait=*/false).ok()) {
+    s.pid = s.suite->process(service).pid();
   }
-  if (service == "billing") {
-    env["BILLING_WEBHOOK_PORT"] = "0";
-    env["BILLING_STRIPE_WEBHOOK_SECRETS"] = "whsec_schema_guard";
-  }
-  s.pid = SpawnServerLogging(absl::StrCat("services/", service, "/", service, "_server"), env,
-                             s.log);
   return s;
 }
 

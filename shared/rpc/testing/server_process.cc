@@ -166,11 +166,12 @@ int WaitExit(pid_t pid, absl::Duration timeout) {
 HealthCheckResponse::ServingStatus WaitForHealth(const std::string& address,
                                                  const std::string& service,
                                                  HealthCheckResponse::ServingStatus want,
-                                                 absl::Duration timeout) {
+                                                 absl::Duration timeout,
+                                                 std::shared_ptr<grpc::ChannelCredentials> credentials) {
+  if (credentials == nullptr) credentials = grpc::InsecureChannelCredentials();
   HealthCheckResponse::ServingStatus last = HealthCheckResponse::UNKNOWN;
   for (const absl::Time end = absl::Now() + timeout; absl::Now() < end;) {
-    auto stub = grpc::health::v1::Health::NewStub(
-        grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+    auto stub = grpc::health::v1::Health::NewStub(grpc::CreateChannel(address, credentials));
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
     grpc::health::v1::HealthCheckRequest request;
@@ -183,6 +184,82 @@ HealthCheckResponse::ServingStatus WaitForHealth(const std::string& address,
     absl::SleepFor(absl::Milliseconds(50));
   }
   return last;
+}
+
+ServerProcess::ServerProcess(std::string binary, std::map<std::string, std::string> env,
+                             std::string log_file)
+    : binary_(std::move(binary)), env_(std::move(env)), log_file_(std::move(log_file)) {}
+
+ServerProcess::~ServerProcess() {
+  if (Alive()) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+}
+
+absl::Status ServerProcess::Start() {
+  if (Alive()) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  exit_code_ = -1;
+  pid_ = SpawnServerLogging(binary_, env_, log_file_);
+  if (pid_ <= 0) {
+    return absl::InternalError(absl::StrCat("cannot start ", binary_, " (log ", log_file_, ")"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ServerProcess::WaitServing(const std::string& address, absl::Duration timeout,
+                                        std::shared_ptr<grpc::ChannelCredentials> credentials) {
+  for (const absl::Time end = absl::Now() + timeout;;) {
+    if (!Alive()) {
+      return absl::UnavailableError(absl::StrCat(binary_, " exited with status ", exit_code_,
+                                                 " before SERVING; see ", log_file_));
+    }
+    if (WaitForHealth(address, "", HealthCheckResponse::SERVING, absl::Milliseconds(500),
+                      credentials) == HealthCheckResponse::SERVING) {
+      return absl::OkStatus();
+    }
+    if (absl::Now() > end) {
+      return absl::DeadlineExceededError(absl::StrCat(binary_, " not SERVING at ", address,
+                                                      " within ", absl::FormatDuration(timeout),
+                                                      "; see ", log_file_));
+    }
+  }
+}
+
+void ServerProcess::Restart() { Start().IgnoreError(); }
+
+bool ServerProcess::Alive() {
+  if (pid_ <= 0 || exit_code_ >= 0) return false;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) == pid_) {
+    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return false;
+  }
+  return true;
+}
+
+void ServerProcess::Signal(int sig) {
+  if (Alive()) kill(pid_, sig);
+}
+
+int ServerProcess::WaitExit(absl::Duration timeout) {
+  for (const absl::Time end = absl::Now() + timeout; absl::Now() < end;) {
+    if (!Alive()) return exit_code_;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  if (!Alive()) return exit_code_;
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  exit_code_ = 128 + SIGKILL;
+  return -1;
+}
+
+int ServerProcess::Stop(absl::Duration timeout) {
+  Signal(SIGTERM);
+  return WaitExit(timeout);
 }
 
 }  // namespace suite::rpc::testing

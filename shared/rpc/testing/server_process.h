@@ -10,6 +10,17 @@
 //   kill(pid, SIGTERM);
 //   EXPECT_EQ(WaitExit(pid, absl::Seconds(15)), 0);
 //
+// ServerProcess is the same as an object that owns its process (start, signal, restart, wait):
+//
+//   ServerProcess server("services/billing/billing_server", env, "/tmp/billing.log");
+//   ASSERT_TRUE(server.Start().ok());
+//   ASSERT_TRUE(server.WaitServing(absl::StrCat("127.0.0.1:", port)).ok());
+//   server.Signal(SIGTERM);
+//   EXPECT_EQ(server.WaitExit(absl::Seconds(15)), 0);
+//
+// This file is the one place that starts a server process and waits until it serves; the
+// whole suite (tests/harness) is built on it.
+//
 // Thread-compatible; SpawnServer forks, so call it before starting threads of your own.
 #ifndef SUITE_SHARED_RPC_TESTING_SERVER_PROCESS_H_
 #define SUITE_SHARED_RPC_TESTING_SERVER_PROCESS_H_
@@ -17,9 +28,13 @@
 #include <sys/types.h>
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
@@ -62,10 +77,55 @@ int WaitExit(pid_t pid, absl::Duration timeout);
 // WaitForHealth asks grpc.health.v1.Health/Check(`service`) at `address` until the answer is
 // `want` or `timeout` passes, and returns the last status seen (UNKNOWN when none answered).
 // A fresh channel per attempt: one that failed to connect would back off for seconds.
+// `credentials`: how to reach the port (null: plaintext).
 grpc::health::v1::HealthCheckResponse::ServingStatus WaitForHealth(
     const std::string& address, const std::string& service,
     grpc::health::v1::HealthCheckResponse::ServingStatus want,
-    absl::Duration timeout = absl::Seconds(15));
+    absl::Duration timeout = absl::Seconds(15),
+    std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
+
+// One server process: a binary, the exact environment it runs with (plus PATH) and the file
+// its stdout and stderr are appended to. Destroying it SIGKILLs a process still running.
+class ServerProcess {
+ public:
+  ServerProcess(std::string binary, std::map<std::string, std::string> env,
+                std::string log_file = "/dev/null");
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  // Start spawns the process (a running one is SIGKILLed first). INTERNAL when fork fails or
+  // the log cannot be opened.
+  absl::Status Start();
+  // WaitServing waits until grpc.health.v1 (whole server) at `address` answers SERVING.
+  // UNAVAILABLE naming the exit code when the process exits first, DEADLINE_EXCEEDED after
+  // `timeout`.
+  absl::Status WaitServing(const std::string& address, absl::Duration timeout = absl::Seconds(30),
+                           std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
+  // Restart: SIGKILL when still running, then Start (the same binary, environment and log).
+  void Restart();
+  // Alive: started and not yet exited (reaps it when it has).
+  bool Alive();
+  void Signal(int sig);
+  // WaitExit returns the exit code (128 + signal when a signal ended it), or -1 when it did not
+  // exit within `timeout` (it is then SIGKILLed and reaped).
+  int WaitExit(absl::Duration timeout);
+  // Stop: SIGTERM, then WaitExit(timeout).
+  int Stop(absl::Duration timeout);
+
+  pid_t pid() const { return pid_; }
+  // The exit code once it exited (as WaitExit), -1 while running or never started.
+  int exit_code() const { return exit_code_; }
+  const std::string& log_file() const { return log_file_; }
+  std::map<std::string, std::string>& env() { return env_; }
+
+ private:
+  std::string binary_;
+  std::map<std::string, std::string> env_;
+  std::string log_file_;
+  pid_t pid_ = -1;
+  int exit_code_ = -1;
+};
 
 }  // namespace suite::rpc::testing
 
