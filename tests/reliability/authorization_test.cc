@@ -200,6 +200,7 @@ TEST(AuthorizationTest, QuestionsLetsAnAuthorAuthorAndOtherwiseTreatsItAsAMember
   billing::testing::StaticAuthenticator auth;
   auth.Add("member", {kMember, {"member"}, ""});
   auth.Add("author", {kAuthor, {"member", "author"}, ""});
+  auth.Add("admin", {kAdmin, {"admin"}, ""});
   questions::testing::QuestionsServerOptions options;
   options.authenticator = &auth;
   options.billing_addr = "127.0.0.1:1";
@@ -236,10 +237,23 @@ TEST(AuthorizationTest, QuestionsLetsAnAuthorAuthorAndOtherwiseTreatsItAsAMember
       {"DeleteBookmark", "question_id: '$Q'"},
       {"ListBookmarks", "page_size: 5"},
   };
+  // The audit trail: admins only, an author no more than a member.
+  std::vector<Row> admin_only = {
+      {"ListAuditEvents", "page_size: 5"},
+  };
   std::vector<Row> all = authoring;
   all.insert(all.end(), learning.begin(), learning.end());
+  all.insert(all.end(), admin_only.begin(), admin_only.end());
   // ImportQuestions is client-streaming: its member/admin rows are in the service's matrix.
   ExpectEveryMethodListed(svc, all, {"ImportQuestions"});
+  for (const Row& row : admin_only) {
+    EXPECT_EQ(Call(channel, svc, row, ph, ""), grpc::StatusCode::UNAUTHENTICATED) << row.method;
+    EXPECT_EQ(Call(channel, svc, row, ph, "member"), grpc::StatusCode::PERMISSION_DENIED)
+        << row.method;
+    EXPECT_EQ(Call(channel, svc, row, ph, "author"), grpc::StatusCode::PERMISSION_DENIED)
+        << row.method;
+    EXPECT_EQ(Call(channel, svc, row, ph, "admin"), grpc::StatusCode::OK) << row.method;
+  }
   for (const Row& row : authoring) {
     EXPECT_EQ(Call(channel, svc, row, ph, ""), grpc::StatusCode::UNAUTHENTICATED) << row.method;
     EXPECT_EQ(Call(channel, svc, row, ph, "member"), grpc::StatusCode::PERMISSION_DENIED)

@@ -719,6 +719,8 @@ TEST(HostileInput, QuestionsRejectsEveryMalformedFieldNamingItAndWritesNothing) 
       {"CreateBookmark", "question_id: '$QUESTION'", {}, {"question_id"}, {"question_id"}},
       {"DeleteBookmark", "question_id: '$ARCHIVE'", {}, {"question_id"}, {"question_id"}},
       {"ListBookmarks", "page_size: 10", {}, {}, {}},
+      {"ListAuditEvents", "page_size: 10 action: 'question.create'",
+       {{"action", 200}, {"target_id", 200}}, {}, {"actor_user_id"}},
   };
   for (const auto& spec : specs) runner.Run(spec);
   runner.Oversize("CreateQuestion", "stem");

@@ -1287,7 +1287,7 @@ TEST(RoundTrip, QuestionsStoresEveryAcceptedStringByteForByte) {
   // ImportQuestions is client-streaming: its cases are in the test below.
   runner.ExpectAllWriteMethodsCovered({"GetQuestion", "ListQuestions", "ListTags",
                                        "GetPracticeSession", "ListAttempts", "GetUserStats",
-                                       "ListBookmarks", "ImportQuestions"});
+                                       "ListBookmarks", "ListAuditEvents", "ImportQuestions"});
   runner.Report();
 }
 

@@ -6,8 +6,9 @@
 // Inputs are validated by the domain before they reach a store (ids are UUIDs, lengths
 // bounded). Each privileged change (authoring, publishing, archiving, tagging, imports)
 // appends its audit row inside its own transaction, with the thread's suite::ScopedAuditActor
-// as the actor (docs/audit.md); a change that fails or is refused appends nothing. Every method may also return UNAVAILABLE / RESOURCE_EXHAUSTED / DEADLINE_EXCEEDED
-// from the database layer. Implementations must be thread-safe.
+// as the actor (docs/audit.md); a change that fails or is refused appends nothing. Every
+// method may also return UNAVAILABLE / RESOURCE_EXHAUSTED / DEADLINE_EXCEEDED from the
+// database layer. Implementations must be thread-safe.
 #ifndef SUITE_SERVICES_QUESTIONS_DOMAIN_STORE_H_
 #define SUITE_SERVICES_QUESTIONS_DOMAIN_STORE_H_
 

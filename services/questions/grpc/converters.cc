@@ -23,7 +23,8 @@ absl::StatusOr<absl::optional<absl::Time>> OptionalTime(
   if (!has) return absl::optional<absl::Time>();
   if (ts.seconds() < kMinTimestampSeconds || ts.seconds() > kMaxTimestampSeconds ||
       ts.nanos() < 0 || ts.nanos() > 999999999) {
-    return InvalidArgument(field, "is not a valid timestamp (years 1 to 9999, nanos 0 to 999999999)");
+    return InvalidArgument(field,
+                           "is not a valid timestamp (years 1 to 9999, nanos 0 to 999999999)");
   }
   return absl::optional<absl::Time>(suite::rpc::TimeFromTimestamp(ts));
 }
@@ -279,13 +280,15 @@ NewQuestion ImportItemFromProto(const pb::ImportQuestionItem& item) {
   return q;
 }
 
-absl::StatusOr<AuditQuery> AuditQueryFromProto(const ::audit::v1::ListAuditEventsRequest& request) {
+absl::StatusOr<AuditQuery> AuditQueryFromProto(
+    const ::audit::v1::ListAuditEventsRequest& request) {
   AuditQuery query;
   query.actor_user_id = request.actor_user_id();
   query.action = request.action();
   query.target_id = request.target_id();
-  SUITE_ASSIGN_OR_RETURN(query.start_time,
-                         OptionalTime("start_time", request.has_start_time(), request.start_time()));
+  SUITE_ASSIGN_OR_RETURN(
+      query.start_time,
+      OptionalTime("start_time", request.has_start_time(), request.start_time()));
   SUITE_ASSIGN_OR_RETURN(query.end_time,
                          OptionalTime("end_time", request.has_end_time(), request.end_time()));
   return query;

@@ -10,7 +10,6 @@
 #include "absl/types/optional.h"
 #include "services/questions/grpc/converters.h"
 #include "shared/base/audit_actor.h"
-#include "shared/base/request_deadline.h"
 #include "shared/base/status_macros.h"
 #include "shared/rpc/handler.h"
 #include "shared/rpc/status.h"
@@ -212,10 +211,9 @@ class QuestionsGrpcService::ImportReactor final
 
   void OnReadDone(bool ok) override {
     if (!ok) {
-      // The client closed its side (or the call ended): commit what is left, unless the call
-      // is gone, in which case nothing more is committed.
+      // The client closed its side, or the stream broke (gRPC does not say which here): what
+      // was read is committed either way, and a retry skips it (idempotent by external_key).
       Run([this]() -> absl::Status {
-        if (context_->IsCancelled()) return absl::CancelledError("import cancelled by the client");
         SUITE_ASSIGN_OR_RETURN(ImportResult result, import_->Finish());
         ToProto(result, response_);
         End(absl::OkStatus());
@@ -223,12 +221,16 @@ class QuestionsGrpcService::ImportReactor final
       });
       return;
     }
-    Run([this]() -> absl::Status {
-      if (context_->IsCancelled()) return absl::CancelledError("import cancelled by the client");
+    // Asked as the batch arrives (as a blocking Read would be followed by it), not when its
+    // turn on the executor comes.
+    const bool cancelled = context_->IsCancelled();
+    Run([this, cancelled]() -> absl::Status {
+      if (cancelled) return absl::CancelledError("import cancelled by the client");
       for (const pb::ImportQuestionItem& item : batch_.items()) {
         NewQuestion q = ImportItemFromProto(item);
         // The item fails on its own (the import goes on), as any other bad field of it.
-        if (absl::Status bad = OptionalEnum("difficulty", item.difficulty(), q.difficulty.has_value());
+        if (absl::Status bad =
+                OptionalEnum("difficulty", item.difficulty(), q.difficulty.has_value());
             !bad.ok()) {
           const std::vector<suite::rpc::FieldViolation> v = suite::rpc::FieldViolationsOf(bad);
           SUITE_RETURN_IF_ERROR(import_->Reject(q, v.front().field, v.front().description));
@@ -245,17 +247,15 @@ class QuestionsGrpcService::ImportReactor final
   void OnDone() override { delete this; }
 
  private:
-  // Run runs `step` on the executor under the caller's audit actor and the call's deadline and
-  // cancellation (so no transaction commits after the client left); a step that fails, or
+  // Run runs `step` on the executor under the caller's audit actor; a step that fails, or
   // throws, ends the call with that status. A step that succeeds has started the next read or
-  // ended the call itself.
+  // ended the call itself. (No request deadline scope: an import's chunks commit whatever the
+  // call's deadline, and a batch read before a broken stream is still committed.)
   template <typename Step>
   void Run(Step step) {
     service_->executor_.Submit([this, step = std::move(step)]() mutable {
       absl::Status status;
       {
-        const auto cancelled = [this] { return context_->IsCancelled(); };
-        const ScopedRequestDeadline request(suite::rpc::DeadlineOf(*context_), cancelled);
         absl::optional<suite::ScopedAuditActor> audited;
         if (actor_) audited.emplace(actor_->user_id, rc_.request_id());
         try {
