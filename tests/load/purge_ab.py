@@ -260,9 +260,12 @@ def cmd_run(argv):
         "seconds_total": time.time() - started,
     }
     result["p99_ratio_B_over_A"] = result["B"]["p99_ms"] / result["A"]["p99_ms"]
+    # A B window in which the purge ran out of rows measured less than a purge: no verdict
+    # from such a run (a backlog smaller than one window's purge, BENCH_PURGE_ROWS).
     result["target"] = {"target": "ValidateSession p99 with the purge running <= 1.5x without",
                         "value": round(result["p99_ratio_B_over_A"], 2),
-                        "met": result["p99_ratio_B_over_A"] <= 1.5 and result["errors"] == 0}
+                        "met": (result["p99_ratio_B_over_A"] <= 1.5 and result["errors"] == 0
+                                and result["all_B_windows_purging_throughout"])}
     with open(a.json_out, "w") as f:
         json.dump(result, f, indent=2)
     print_table(result)
@@ -286,12 +289,15 @@ def print_table(r):
           f"removed {r['rows_removed_in_B']} rows, {r['rows_per_second_in_B']:.0f} rows/s in B | "
           f"errors {r['errors']}")
     if not r["all_B_windows_purging_throughout"]:
-        print("  * the purge finished inside that B window")
+        print("  * the purge finished inside that B window: the backlog was too small for a "
+              "window, so this run does not measure the bound")
     m = r["machine"]
     print(f"  load average (1 min) at the windows: {m['loadavg_1m_min']:.1f} .. "
           f"{m['loadavg_1m_max']:.1f} on {m['nproc']} cores")
     t = r["target"]
-    print(f"  {'met    ' if t['met'] else 'NOT MET'}  {t['target']}: {t['value']}")
+    verdict = ("met    " if t["met"] else
+               "NOT MET" if r["all_B_windows_purging_throughout"] else "no verdict")
+    print(f"  {verdict}  {t['target']}: {t['value']}")
 
 
 def cmd_merge(src, dst):
