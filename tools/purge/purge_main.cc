@@ -11,6 +11,7 @@
 //   RETENTION_EMAIL_VERIFICATIONS_AFTER_END  168h   (7 days after use or expiry)
 //   RETENTION_IDENTITY_AUDIT_LOG             17520h (2 years, by occurred_at; at least 8760h)
 //   RETENTION_STRIPE_EVENT_PAYLOADS          720h   (30 days after arrival, settled events)
+//   RETENTION_BILLING_AUDIT_LOG              17520h (2 years, by occurred_at; at least 8760h)
 //   RETENTION_ABANDONED_PRACTICE_SESSIONS    24h    (open sessions closed after this)
 //   RETENTION_BATCH_SIZE                     1000   (rows per batch and transaction)
 //   RETENTION_MAX_BATCHES                    0      (per table and run; 0: until done)
@@ -93,6 +94,7 @@ absl::Status Load(Config* config) {
                         &identity.email_verifications_after_end),
            ReadDuration("RETENTION_IDENTITY_AUDIT_LOG", &identity.audit_log),
            ReadDuration("RETENTION_STRIPE_EVENT_PAYLOADS", &billing.stripe_event_payloads),
+           ReadDuration("RETENTION_BILLING_AUDIT_LOG", &billing.audit_log),
            ReadDuration("RETENTION_ABANDONED_PRACTICE_SESSIONS",
                         &questions.abandoned_practice_sessions),
            ReadInt("RETENTION_BATCH_SIZE", 1, 100000, &config->options.batch_size),
@@ -126,6 +128,7 @@ absl::Status Load(Config* config) {
       {"identity.email_verifications", "RETENTION_EMAIL_VERIFICATIONS_AFTER_END"},
       {"identity.audit_log", "RETENTION_IDENTITY_AUDIT_LOG"},
       {"billing.stripe_events", "RETENTION_STRIPE_EVENT_PAYLOADS"},
+      {"billing.audit_log", "RETENTION_BILLING_AUDIT_LOG"},
       {"questions.practice_sessions", "RETENTION_ABANDONED_PRACTICE_SESSIONS"},
   };
   for (const PurgeRule& rule : config->rules) {
@@ -143,7 +146,7 @@ absl::Status Load(Config* config) {
 
 }  // namespace
 
-// `purge verify-audit`: walks each audit chain (identity's) from its oldest row; prints one
+// `purge verify-audit`: walks each audit chain (identity's, billing's) from its oldest row; prints one
 // JSON line per chain and exits 1 when one is broken, naming its first broken row.
 int VerifyAudit() {
   absl::StatusOr<suite::db::PoolConfig> pool_config = suite::db::PoolConfig::FromEnv();
@@ -158,7 +161,7 @@ int VerifyAudit() {
     return suite::rpc::LogStartupFailure("retention", 2, "database pool", pool.status());
   }
   int exit_code = 0;
-  for (const char* schema : {"identity"}) {
+  for (const char* schema : {"identity", "billing"}) {
     absl::Status registered = suite::db::audit::RegisterAuditStatements(**pool, schema);
     absl::StatusOr<suite::db::audit::ChainReport> report =
         registered.ok() ? suite::db::audit::VerifyAuditChain(**pool, schema)

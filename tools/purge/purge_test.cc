@@ -157,7 +157,11 @@ TEST_F(PurgeTest, EachBillingAndQuestionsBatchIsAnIndexRangeNotAScan) {
        "ended_at, score) SELECT gen_random_uuid(), 'tutor', '{}', "
        "now() - i * interval '1 minute', CASE WHEN i % 10 = 0 THEN NULL ELSE now() END, "
        "CASE WHEN i % 10 = 0 THEN NULL ELSE 1 END FROM generate_series(1, 20000) i");
-  Exec("ANALYZE billing.stripe_events, questions.practice_sessions");
+  Exec("INSERT INTO billing.audit_log (seq, occurred_at, action, target_type, target_id, "
+       "outcome, prev_hash, hash) SELECT i, now() - i * interval '1 minute', 'ledger.append', "
+       "'transaction', 't', 'succeeded', repeat('0', 64), repeat('0', 64) "
+       "FROM generate_series(1, 20000) i");
+  Exec("ANALYZE billing.stripe_events, billing.audit_log, questions.practice_sessions");
   std::vector<PurgeRule> rules =
       suite::billing::BillingPurgeRules(suite::billing::BillingRetention());
   for (const PurgeRule& r :
@@ -215,7 +219,7 @@ TEST_F(PurgeTest, TheBinaryPurgesEveryServiceLogsOneLineAndWritesItsMetrics) {
   nlohmann::json line = nlohmann::json::parse(lines[0]);
   EXPECT_EQ(line["event"], "retention.purge");
   EXPECT_EQ(line["rows"], 3);
-  ASSERT_EQ(line["tables"].size(), 6u);
+  ASSERT_EQ(line["tables"].size(), 7u);
   for (const auto& table : line["tables"]) EXPECT_TRUE(table["complete"].get<bool>()) << table;
   EXPECT_EQ(Column("SELECT email FROM identity.login_attempts"),
             (std::vector<std::string>{"young"}));
@@ -249,29 +253,58 @@ TEST_F(PurgeTest, TheBinaryRefusesBadConfigurationWithExitCodeTwoAndTouchesNothi
 
 TEST_F(PurgeTest, VerifyAuditReportsAWholeChainAndNamesTheFirstBrokenRow) {
   const std::string url = absl::StrCat("DATABASE_URL='", db_->UrlAs("suite_retention"), "'");
-  // Two rows appended as identity's store appends them (the chain head locked and moved).
-  for (int i = 0; i < 2; ++i) {
-    Exec("WITH h AS (SELECT seq, hash FROM identity.audit_chain_head WHERE id FOR UPDATE), "
-         "e AS (SELECT h.seq + 1 AS seq, h.hash AS prev, clock_timestamp() AS at FROM h), "
-         "i AS (INSERT INTO identity.audit_log (seq, occurred_at, action, target_type, "
-         "target_id, outcome, prev_hash, hash) SELECT e.seq, e.at, 'user.delete', 'user', 'u', "
-         "'succeeded', e.prev, identity.audit_hash(e.prev, e.seq, e.at, NULL, 'user.delete', "
-         "'user', 'u', NULL, 'succeeded', NULL, NULL) FROM e RETURNING seq, hash) "
-         "UPDATE identity.audit_chain_head SET seq = i.seq, hash = i.hash FROM i");
+  // Two rows in each chain, appended as the services' stores append them (the chain head
+  // locked and moved).
+  for (const std::string schema : {"identity", "billing"}) {
+    for (int i = 0; i < 2; ++i) {
+      Exec(absl::StrCat(
+          "WITH h AS (SELECT seq, hash FROM ", schema, ".audit_chain_head WHERE id FOR UPDATE), "
+          "e AS (SELECT h.seq + 1 AS seq, h.hash AS prev, clock_timestamp() AS at FROM h), "
+          "i AS (INSERT INTO ", schema, ".audit_log (seq, occurred_at, action, target_type, "
+          "target_id, outcome, prev_hash, hash) SELECT e.seq, e.at, 'user.delete', 'user', 'u', "
+          "'succeeded', e.prev, ", schema, ".audit_hash(e.prev, e.seq, e.at, NULL, 'user.delete', "
+          "'user', 'u', NULL, 'succeeded', NULL, NULL) FROM e RETURNING seq, hash) "
+          "UPDATE ", schema, ".audit_chain_head SET seq = i.seq, hash = i.hash FROM i"));
+    }
   }
+  // One line per chain, identity's then billing's.
+  auto lines_of = [](const std::string& out) {
+    std::vector<nlohmann::json> lines;
+    for (absl::string_view l : absl::StrSplit(out, '\n', absl::SkipEmpty())) {
+      lines.push_back(nlohmann::json::parse(l));
+    }
+    return lines;
+  };
   std::string out;
   ASSERT_EQ(RunBinary(url, &out, "verify-audit"), 0) << out;
-  nlohmann::json whole = nlohmann::json::parse(out);
-  EXPECT_EQ(whole["event"], "audit.verify");
-  EXPECT_EQ(whole["rows"], 2);
-  EXPECT_TRUE(whole["intact"].get<bool>());
+  std::vector<nlohmann::json> whole = lines_of(out);
+  ASSERT_EQ(whole.size(), 2u) << out;
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(whole[i]["event"], "audit.verify");
+    EXPECT_EQ(whole[i]["schema"], i == 0 ? "identity" : "billing");
+    EXPECT_EQ(whole[i]["rows"], 2);
+    EXPECT_TRUE(whole[i]["intact"].get<bool>());
+  }
 
   Exec("UPDATE identity.audit_log SET target_id = 'someone else' WHERE seq = 2");
   out.clear();
   ASSERT_EQ(RunBinary(url, &out, "verify-audit"), 1) << out;
-  nlohmann::json broken = nlohmann::json::parse(out);
-  EXPECT_FALSE(broken["intact"].get<bool>());
-  EXPECT_EQ(broken["broken_seq"], 2);
+  std::vector<nlohmann::json> broken = lines_of(out);
+  ASSERT_EQ(broken.size(), 2u) << out;
+  EXPECT_FALSE(broken[0]["intact"].get<bool>());
+  EXPECT_EQ(broken[0]["broken_seq"], 2);
+  EXPECT_TRUE(broken[1]["intact"].get<bool>());
+
+  // Billing's chain is checked on its own: broken there alone, the run still fails.
+  Exec("UPDATE identity.audit_log SET target_id = 'u' WHERE seq = 2");
+  Exec("UPDATE billing.audit_log SET action = 'user.undelete' WHERE seq = 1");
+  out.clear();
+  ASSERT_EQ(RunBinary(url, &out, "verify-audit"), 1) << out;
+  broken = lines_of(out);
+  ASSERT_EQ(broken.size(), 2u) << out;
+  EXPECT_TRUE(broken[0]["intact"].get<bool>());
+  EXPECT_FALSE(broken[1]["intact"].get<bool>());
+  EXPECT_EQ(broken[1]["broken_seq"], 1);
 
   out.clear();
   EXPECT_EQ(RunBinary(url, &out, "verify-everything"), 2) << out;

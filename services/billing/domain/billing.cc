@@ -424,4 +424,30 @@ absl::StatusOr<std::pair<std::vector<Transaction>, std::string>> Billing::ListTr
   return WithToken(tokens_, scope, std::move(page));
 }
 
+absl::StatusOr<std::pair<std::vector<AuditRecord>, std::string>> Billing::ListAuditEvents(
+    const Actor& actor, const AuditListRequest& request) {
+  SUITE_RETURN_IF_ERROR(RequireAdmin(actor));
+  SUITE_ASSIGN_OR_RETURN(int limit, ValidateAuditListRequest(request));
+  AuditFilter filter = request.filter;
+  filter.actor_user_id = absl::AsciiStrToLower(filter.actor_user_id);
+  const std::string scope = AuditPageScope(filter);
+  int64_t before = 0;
+  if (!request.page_token.empty()) {
+    SUITE_ASSIGN_OR_RETURN(suite::rpc::PageCursor cursor,
+                           tokens_.Decode(scope, request.page_token));
+    if (!absl::SimpleAtoi(cursor.key, &before) || before <= 0) {
+      return suite::rpc::InvalidPageToken("is malformed");
+    }
+  }
+  // One row more than served tells whether another page follows.
+  SUITE_ASSIGN_OR_RETURN(std::vector<AuditRecord> rows,
+                         storage_.ListAuditEvents(filter, before, limit + 1));
+  std::string token;
+  if (static_cast<int>(rows.size()) > limit) {
+    rows.resize(limit);
+    token = tokens_.Encode(scope, {absl::StrCat(rows.back().sequence), ""});
+  }
+  return std::make_pair(std::move(rows), std::move(token));
+}
+
 }  // namespace billing

@@ -27,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "services/billing/domain/audit_query.h"
 #include "services/billing/domain/model.h"
 #include "services/billing/domain/storage.h"
 #include "services/billing/domain/stripe_signature.h"
@@ -157,6 +158,12 @@ class Billing {
   absl::StatusOr<std::pair<std::vector<Transaction>, std::string>> ListTransactions(
       const Actor& actor, absl::string_view account_id, int page_size,
       absl::string_view page_token);
+
+  // ListAuditEvents (admin only) pages billing's audit trail, newest first:
+  // INVALID_ARGUMENT naming the field (audit_query.h) or page_token (forged, or made for
+  // other filters).
+  absl::StatusOr<std::pair<std::vector<AuditRecord>, std::string>> ListAuditEvents(
+      const Actor& actor, const AuditListRequest& request);
 
  private:
   absl::StatusOr<IngestResult> Apply(absl::string_view payload, absl::string_view request_id,

@@ -73,6 +73,10 @@ class FakeStorage : public BillingStorage {
                                                      const absl::optional<Cursor>&) override {
     return Unused();
   }
+  absl::StatusOr<std::vector<AuditRecord>> ListAuditEvents(const AuditFilter&, int64_t,
+                                                           int) override {
+    return Unused();
+  }
 
  private:
   static absl::Status Unused() { return absl::UnimplementedError("not used by this test"); }

@@ -3,6 +3,11 @@
 // method may also return UNAVAILABLE (database unreachable), RESOURCE_EXHAUSTED (pool
 // exhausted), DEADLINE_EXCEEDED and INTERNAL. Implementations must be thread-safe.
 //
+// The admin-only writes (LinkCustomer when it changes a link, RecordTransaction when it
+// appends, ApplyEvent with `reprocess`) append one row to billing's audit trail in their own
+// transaction, with the thread's suite::ScopedAuditActor as actor and request id; a write that
+// is refused or changes nothing records nothing.
+//
 //   std::unique_ptr<BillingStorage> storage = ...;
 //   absl::StatusOr<IngestOutcome> outcome = storage->ApplyEvent(envelope, change, false);
 #ifndef SUITE_SERVICES_BILLING_DOMAIN_STORAGE_H_
@@ -113,6 +118,12 @@ class BillingStorage {
   // ListTransactions returns up to `limit` of the account's entries, newest first.
   virtual absl::StatusOr<Page<Transaction>> ListTransactions(
       absl::string_view account_id, int limit, const absl::optional<Cursor>& after) = 0;
+
+  // ListAuditEvents returns up to `limit` audit rows matching `filter`, newest first, with a
+  // sequence below `before_sequence` (0: from the newest).
+  virtual absl::StatusOr<std::vector<AuditRecord>> ListAuditEvents(const AuditFilter& filter,
+                                                                   int64_t before_sequence,
+                                                                   int limit) = 0;
 };
 
 }  // namespace billing

@@ -4,6 +4,7 @@
 
 #include "absl/strings/ascii.h"
 #include "services/billing/errors.h"
+#include "shared/base/audit_actor.h"
 #include "shared/base/status_macros.h"
 #include "shared/rpc/handler.h"
 #include "shared/rpc/enum_field.h"
@@ -171,6 +172,33 @@ grpc::ServerUnaryReactor* Handle(grpc::CallbackServerContext* context,
       });
 }
 
+void ToProto(const AuditRecord& r, audit::v1::AuditEvent* out) {
+  out->set_sequence(r.sequence);
+  SetTime(r.occur_time, out->mutable_occur_time());
+  out->set_actor_user_id(r.actor_user_id);
+  out->set_action(r.action);
+  out->set_target_type(r.target_type);
+  out->set_target_id(r.target_id);
+  out->set_request_id(r.request_id);
+  // The contract's word for a committed change; the table's is "succeeded".
+  out->set_outcome(r.outcome == "succeeded" ? "ok" : r.outcome);
+  out->set_before_json(r.before_json);
+  out->set_after_json(r.after_json);
+  out->set_hash(r.hash);
+}
+
+AuditListRequest FromProto(const audit::v1::ListAuditEventsRequest& in) {
+  AuditListRequest out;
+  out.page_size = in.page_size();
+  out.page_token = in.page_token();
+  out.filter.actor_user_id = in.actor_user_id();
+  out.filter.action = in.action();
+  out.filter.target_id = in.target_id();
+  if (in.has_start_time()) out.filter.start_time = suite::rpc::TimeFromTimestamp(in.start_time());
+  if (in.has_end_time()) out.filter.end_time = suite::rpc::TimeFromTimestamp(in.end_time());
+  return out;
+}
+
 }  // namespace
 
 grpc::ServerUnaryReactor* BillingGrpcService::IngestStripeEvent(
@@ -216,6 +244,8 @@ grpc::ServerUnaryReactor* BillingGrpcService::LinkCustomer(grpc::CallbackServerC
                                                            v1::LinkCustomerResponse* response) {
   return Handle(context, executor_, &authenticator_,
                 [=](const Actor& actor, const RequestContext& rc) -> absl::Status {
+                  // The caller and request id of the audit row the change appends.
+                  const suite::ScopedAuditActor audit_actor(actor.user_id, rc.request_id());
                   LinkRequest link;
                   link.stripe_customer_id = request->stripe_customer_id();
                   link.user_id = request->user_id();
@@ -293,6 +323,8 @@ grpc::ServerUnaryReactor* BillingGrpcService::RecordTransaction(
     v1::RecordTransactionResponse* response) {
   return Handle(context, executor_, &authenticator_,
                 [=](const Actor& actor, const RequestContext& rc) -> absl::Status {
+                  // The caller and request id of the audit row the change appends.
+                  const suite::ScopedAuditActor audit_actor(actor.user_id, rc.request_id());
                   const v1::Transaction& in = request->transaction();
                   NewTransaction tx;
                   tx.idempotency_key = request->idempotency_key();
@@ -411,10 +443,25 @@ grpc::ServerUnaryReactor* BillingGrpcService::ReprocessStripeEvent(
     v1::ReprocessStripeEventResponse* response) {
   return Handle(context, executor_, &authenticator_,
                 [=](const Actor& actor, const RequestContext& rc) -> absl::Status {
+                  // The caller and request id of the audit row the change appends.
+                  const suite::ScopedAuditActor audit_actor(actor.user_id, rc.request_id());
                   SUITE_ASSIGN_OR_RETURN(
                       StoredEvent event,
                       billing_.ReprocessStripeEvent(actor, request->stripe_event_id()));
                   ToProto(event, response->mutable_stripe_event());
+                  return absl::OkStatus();
+                });
+}
+
+grpc::ServerUnaryReactor* BillingGrpcService::ListAuditEvents(
+    grpc::CallbackServerContext* context, const audit::v1::ListAuditEventsRequest* request,
+    audit::v1::ListAuditEventsResponse* response) {
+  return Handle(context, executor_, &authenticator_,
+                [=](const Actor& actor, const RequestContext&) -> absl::Status {
+                  SUITE_ASSIGN_OR_RETURN(auto page,
+                                         billing_.ListAuditEvents(actor, FromProto(*request)));
+                  for (const AuditRecord& r : page.first) ToProto(r, response->add_events());
+                  response->set_next_page_token(page.second);
                   return absl::OkStatus();
                 });
 }

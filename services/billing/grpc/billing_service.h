@@ -60,6 +60,9 @@ class BillingGrpcService final : public billing::v1::BillingService::CallbackSer
   grpc::ServerUnaryReactor* ReprocessStripeEvent(
       grpc::CallbackServerContext* context, const v1::ReprocessStripeEventRequest* request,
       v1::ReprocessStripeEventResponse* response) override;
+  grpc::ServerUnaryReactor* ListAuditEvents(grpc::CallbackServerContext* context,
+                                            const audit::v1::ListAuditEventsRequest* request,
+                                            audit::v1::ListAuditEventsResponse* response) override;
 
  private:
   Billing& billing_;

@@ -14,6 +14,7 @@
 #include "services/billing/errors.h"
 #include "shared/base/status_macros.h"
 #include "shared/base/uuid.h"
+#include "shared/db/audit/audit_log.h"
 #include "shared/db/batched_read_statement.h"
 #include "shared/db/errors.h"
 #include "shared/db/transaction.h"
@@ -26,6 +27,9 @@ using Tx = suite::db::Transaction;
 using suite::db::AutocommitRead;
 using suite::db::ReadOnly;
 using suite::db::TxOptions;
+
+// Billing's audit trail: the schema of billing.audit_log (shared/db/audit/audit_log.h).
+constexpr char kAuditSchema[] = "billing";
 
 // Nullable times travel as unix microseconds with -1 for NULL (Stripe has no times before
 // 1970), which keeps every parameter a plain value; TS() turns one back into a timestamptz.
@@ -417,6 +421,8 @@ absl::StatusOr<std::unique_ptr<PgBillingStorage>> PgBillingStorage::Create(
   }
   SUITE_RETURN_IF_ERROR(suite::db::RegisterBatchedRead(pool, "billing_subscription_best", "text",
                                                        "k", "user_id", BestSubscriptionSql));
+  // The audit trail's statements: the admin-only writes append to it.
+  SUITE_RETURN_IF_ERROR(suite::db::audit::RegisterAuditStatements(pool, kAuditSchema));
   return std::unique_ptr<PgBillingStorage>(new PgBillingStorage(pool));
 }
 
@@ -580,6 +586,7 @@ absl::StatusOr<IngestOutcome> PgBillingStorage::ApplyEventOnce(const EventEnvelo
   return RunInTransaction<IngestOutcome>(
       pool_, TxOptions(), [&](Tx& tx) -> absl::StatusOr<IngestOutcome> {
         IngestOutcome outcome;
+        std::string stored_status;  // of an event stored before (received or failed)
         // The claim.
         SUITE_ASSIGN_OR_RETURN(
             absl::optional<pqxx::row> claimed,
@@ -590,7 +597,8 @@ absl::StatusOr<IngestOutcome> PgBillingStorage::ApplyEventOnce(const EventEnvelo
           // Stored before: applied already (a duplicate), or received/failed (apply now).
           SUITE_ASSIGN_OR_RETURN(pqxx::row row,
                                  tx.ExecOne("billing_event_lock", envelope.stripe_event_id));
-          const auto status = ParseEventStatus(row[0].as<std::string>());
+          stored_status = row[0].as<std::string>();
+          const auto status = ParseEventStatus(stored_status);
           if (status.has_value() && IsEventSettled(*status)) {
             if (reprocess) return errors::EventAlreadyApplied(envelope.stripe_event_id);
             outcome.status = *status;
@@ -659,6 +667,14 @@ absl::StatusOr<IngestOutcome> PgBillingStorage::ApplyEventOnce(const EventEnvelo
                                                     : std::string(),
                     created)
                 .status());
+        if (reprocess) {
+          // An operator re-ran the event: the one privileged path into this transaction.
+          SUITE_RETURN_IF_ERROR(suite::db::audit::AppendAudit(
+              tx, kAuditSchema,
+              {"stripe_event.reprocess", "stripe_event", envelope.stripe_event_id,
+               {{"status", stored_status}},
+               {{"status", std::string(EventStatusName(outcome.status))}}}));
+        }
         return outcome;
       });
 }
@@ -736,6 +752,7 @@ absl::StatusOr<Customer> PgBillingStorage::LinkCustomer(absl::string_view stripe
     if (!customer.user_id.empty() && !allow_relink) {
       return errors::CustomerLinkedToOtherUser(stripe, customer.user_id);
     }
+    nlohmann::json after = {{"user_id", user}};
     if (!customer.deleted) {
       SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> other_row,
                              tx.ExecMaybeOne("billing_customer_other_live", user, customer.id));
@@ -745,11 +762,20 @@ absl::StatusOr<Customer> PgBillingStorage::LinkCustomer(absl::string_view stripe
         SUITE_RETURN_IF_ERROR(
             tx.Exec("billing_customer_set_user", other.id, std::string(), rid).status());
         SUITE_RETURN_IF_ERROR(tx.Exec("billing_subscriptions_unlink", other.id).status());
+        after["unlinked_stripe_customer_id"] = other.stripe_customer_id;
       }
     }
     SUITE_ASSIGN_OR_RETURN(pqxx::row linked,
                            tx.ExecOne("billing_customer_set_user", customer.id, user, rid));
     SUITE_RETURN_IF_ERROR(tx.Exec("billing_subscriptions_relink", customer.id, user).status());
+    // One row for the whole change: the customer's link before and after (null: unlinked),
+    // and the user's previous customer when it was unlinked to make room.
+    SUITE_RETURN_IF_ERROR(suite::db::audit::AppendAudit(
+        tx, kAuditSchema,
+        {"customer.link", "customer", stripe,
+         {{"user_id",
+           customer.user_id.empty() ? nlohmann::json() : nlohmann::json(customer.user_id)}},
+         std::move(after)}));
     return ReadCustomer(linked);
   });
 }
@@ -805,8 +831,53 @@ PgBillingStorage::ReadBestSubscriptions(
 
 absl::StatusOr<RecordedTransaction> PgBillingStorage::RecordTransaction(const NewTransaction& tx) {
   return RunInTransaction<RecordedTransaction>(
-      pool_, TxOptions(),
-      [&](Tx& db) -> absl::StatusOr<RecordedTransaction> { return InsertTransaction(db, tx); });
+      pool_, TxOptions(), [&](Tx& db) -> absl::StatusOr<RecordedTransaction> {
+        SUITE_ASSIGN_OR_RETURN(RecordedTransaction recorded, InsertTransaction(db, tx));
+        // A replay appends nothing, so it records nothing.
+        if (recorded.replayed) return recorded;
+        const NewTransaction& f = recorded.transaction.fields;
+        SUITE_RETURN_IF_ERROR(suite::db::audit::AppendAudit(
+            db, kAuditSchema,
+            {"ledger.append", "transaction", recorded.transaction.id, nullptr,
+             {{"account_id", f.account_id},
+              {"kind", std::string(TransactionKindName(f.kind))},
+              {"status", std::string(TransactionStatusName(f.status))},
+              {"currency", f.currency},
+              {"amount_cents", f.amount_cents},
+              {"idempotency_key", f.idempotency_key}}}));
+        return recorded;
+      });
+}
+
+absl::StatusOr<std::vector<AuditRecord>> PgBillingStorage::ListAuditEvents(
+    const AuditFilter& filter, int64_t before_sequence, int limit) {
+  suite::db::audit::AuditFilter query;
+  query.actor_id = filter.actor_user_id;
+  query.action = filter.action;
+  query.target_id = filter.target_id;
+  if (filter.start_time) query.since = *filter.start_time;
+  if (filter.end_time) query.until = *filter.end_time;
+  SUITE_ASSIGN_OR_RETURN(
+      std::vector<suite::db::audit::AuditEvent> events,
+      suite::db::audit::ListAuditEvents(pool_, kAuditSchema, query, before_sequence, limit));
+  std::vector<AuditRecord> records;
+  records.reserve(events.size());
+  for (suite::db::audit::AuditEvent& e : events) {
+    AuditRecord r;
+    r.sequence = e.seq;
+    r.occur_time = e.occurred_at;
+    r.actor_user_id = std::move(e.actor_id);
+    r.action = std::move(e.action);
+    r.target_type = std::move(e.target_type);
+    r.target_id = std::move(e.target_id);
+    r.request_id = std::move(e.request_id);
+    r.outcome = std::move(e.outcome);
+    r.before_json = std::move(e.before_json);
+    r.after_json = std::move(e.after_json);
+    r.hash = std::move(e.hash);
+    records.push_back(std::move(r));
+  }
+  return records;
 }
 
 absl::StatusOr<Page<Transaction>> PgBillingStorage::ListTransactions(
