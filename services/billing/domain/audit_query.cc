@@ -6,7 +6,7 @@
 #include "shared/base/uuid.h"
 #include "shared/rpc/status.h"
 
-namespace billing {
+namespace suite::billing {
 namespace {
 
 absl::Status CheckLine(absl::string_view field, absl::string_view value) {
@@ -52,4 +52,4 @@ std::string AuditPageScope(const AuditFilter& filter) {
   return scope;
 }
 
-}  // namespace billing
+}  // namespace suite::billing

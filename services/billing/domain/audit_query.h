@@ -16,7 +16,7 @@
 #include "absl/status/statusor.h"
 #include "services/billing/domain/model.h"
 
-namespace billing {
+namespace suite::billing {
 
 inline constexpr int kDefaultAuditPageSize = 50;
 inline constexpr int kMaxAuditPageSize = 100;
@@ -38,6 +38,6 @@ absl::StatusOr<int> ValidateAuditListRequest(const AuditListRequest& request);
 // token cannot continue a listing with other filters.
 std::string AuditPageScope(const AuditFilter& filter);
 
-}  // namespace billing
+}  // namespace suite::billing
 
 #endif  // SUITE_SERVICES_BILLING_DOMAIN_AUDIT_QUERY_H_

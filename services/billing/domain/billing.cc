@@ -8,7 +8,7 @@
 #include "nlohmann/json.hpp"
 #include "services/billing/domain/ledger.h"
 #include "services/billing/domain/stripe_event.h"
-#include "services/billing/errors.h"
+#include "services/billing/domain/errors.h"
 #include "shared/base/status_macros.h"
 #include "shared/base/text.h"
 #include "shared/base/uuid.h"
@@ -16,7 +16,7 @@
 #include "shared/rpc/page_size.h"
 #include "shared/rpc/status.h"
 
-namespace billing {
+namespace suite::billing {
 namespace {
 
 constexpr int kDefaultPageSize = 20;
@@ -158,7 +158,7 @@ std::string WebhookOutcome(const absl::StatusOr<IngestResult>& result) {
 
 }  // namespace
 
-Billing::Billing(BillingStorage& storage, BillingOptions options)
+Billing::Billing(Store& storage, BillingOptions options)
     : storage_(storage),
       options_(std::move(options)),
       verifier_(options_.webhook_secrets, options_.signature_tolerance, options_.now),
@@ -450,4 +450,4 @@ absl::StatusOr<std::pair<std::vector<AuditRecord>, std::string>> Billing::ListAu
   return std::make_pair(std::move(rows), std::move(token));
 }
 
-}  // namespace billing
+}  // namespace suite::billing

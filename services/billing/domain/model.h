@@ -16,7 +16,7 @@
 #include "absl/time/time.h"
 #include "absl/types/optional.h"
 
-namespace billing {
+namespace suite::billing {
 
 // The eight values of the database enum billing.stripe_subscription_status, plus "none".
 enum class SubscriptionStatus {
@@ -236,6 +236,6 @@ struct AuditFilter {
   absl::optional<absl::Time> end_time;    // occur_time < end_time
 };
 
-}  // namespace billing
+}  // namespace suite::billing
 
 #endif  // SUITE_SERVICES_BILLING_DOMAIN_MODEL_H_

@@ -13,7 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "services/billing/storage/pg_storage.h"
+#include "services/billing/storage/pg_store.h"
 #include "services/billing/storage/retention.h"
 #include "shared/base/audit_actor.h"
 #include "shared/db/audit/audit_log.h"
@@ -21,7 +21,7 @@
 #include "shared/db/retention/purger.h"
 #include "shared/db/testing/test_database.h"
 
-namespace billing {
+namespace suite::billing {
 namespace {
 
 using suite::db::audit::ChainReport;
@@ -56,7 +56,7 @@ class BillingAuditStorageTest : public ::testing::Test {
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = *std::move(db);
     pool_ = Pool(db_->UrlAs("billing_service"));
-    auto storage = PgBillingStorage::Create(*pool_);
+    auto storage = PgStore::Create(*pool_);
     ASSERT_TRUE(storage.ok()) << storage.status();
     storage_ = *std::move(storage);
   }
@@ -108,7 +108,7 @@ class BillingAuditStorageTest : public ::testing::Test {
 
   std::unique_ptr<TestDatabase> db_;
   std::unique_ptr<suite::db::ConnectionPool> pool_;
-  std::unique_ptr<PgBillingStorage> storage_;
+  std::unique_ptr<PgStore> storage_;
   int next_key_ = 0;
 };
 
@@ -273,4 +273,4 @@ TEST_F(BillingAuditStorageTest, EverySettledEventLosesItsPayloadOnlyPastItsPerio
 }
 
 }  // namespace
-}  // namespace billing
+}  // namespace suite::billing

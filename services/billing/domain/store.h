@@ -1,5 +1,5 @@
 // The storage billing's domain needs, declared by the domain: implemented over PostgreSQL by
-// services/billing/storage/pg_storage.h. Each method states the codes it returns; every
+// services/billing/storage/pg_store.h. Each method states the codes it returns; every
 // method may also return UNAVAILABLE (database unreachable), RESOURCE_EXHAUSTED (pool
 // exhausted), DEADLINE_EXCEEDED and INTERNAL. Implementations must be thread-safe.
 //
@@ -8,10 +8,10 @@
 // transaction, with the thread's suite::ScopedAuditActor as actor and request id; a write that
 // is refused or changes nothing records nothing.
 //
-//   std::unique_ptr<BillingStorage> storage = ...;
+//   std::unique_ptr<Store> storage = ...;
 //   absl::StatusOr<IngestOutcome> outcome = storage->ApplyEvent(envelope, change, false);
-#ifndef SUITE_SERVICES_BILLING_DOMAIN_STORAGE_H_
-#define SUITE_SERVICES_BILLING_DOMAIN_STORAGE_H_
+#ifndef SUITE_SERVICES_BILLING_DOMAIN_STORE_H_
+#define SUITE_SERVICES_BILLING_DOMAIN_STORE_H_
 
 #include <functional>
 #include <string>
@@ -25,7 +25,7 @@
 #include "services/billing/domain/model.h"
 #include "shared/base/async_caller.h"
 
-namespace billing {
+namespace suite::billing {
 
 struct IngestOutcome {
   // kProcessed, kIgnored, or kStale / kSuperseded (recorded, not applied: see ApplyEvent).
@@ -45,9 +45,9 @@ struct EventFilter {
   absl::optional<absl::Time> end_time;
 };
 
-class BillingStorage {
+class Store {
  public:
-  virtual ~BillingStorage() = default;
+  virtual ~Store() = default;
 
   // ApplyEvent claims the event and applies `change` in ONE transaction, then marks the event
   // processed (or ignored when change.ignored). When the event is already stored settled it
@@ -126,6 +126,6 @@ class BillingStorage {
                                                                    int limit) = 0;
 };
 
-}  // namespace billing
+}  // namespace suite::billing
 
-#endif  // SUITE_SERVICES_BILLING_DOMAIN_STORAGE_H_
+#endif  // SUITE_SERVICES_BILLING_DOMAIN_STORE_H_
