@@ -13,18 +13,19 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string payload(reinterpret_cast<const char*>(data), size);
-  const bool too_deep = billing::JsonNestingDepth(payload) > billing::kMaxJsonDepth;
-  auto event = billing::ParseStripeEvent(payload);
+  const bool too_deep = suite::billing::JsonNestingDepth(payload) > suite::billing::kMaxJsonDepth;
+  auto event = suite::billing::ParseStripeEvent(payload);
   if (event.ok()) {
-    if (billing::JsonNestingDepth(event->envelope.redacted_json) > billing::kMaxJsonDepth) {
+    if (suite::billing::JsonNestingDepth(event->envelope.redacted_json) >
+        suite::billing::kMaxJsonDepth) {
       std::abort();
     }
     if (too_deep && event->change.ok()) std::abort();
   }
-  auto redacted = billing::RedactStripeJson(payload);
+  auto redacted = suite::billing::RedactStripeJson(payload);
   if (redacted.ok()) {
     if (too_deep) std::abort();
-    auto again = billing::RedactStripeJson(*redacted);
+    auto again = suite::billing::RedactStripeJson(*redacted);
     if (!again.ok() || *again != *redacted) std::abort();
   }
   return 0;

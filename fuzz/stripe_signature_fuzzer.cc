@@ -19,7 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string header = input.substr(0, nul);
   std::string payload = nul == std::string::npos ? "" : input.substr(nul + 1);
 
-  auto parsed = billing::ParseStripeSignatureHeader(header);
+  auto parsed = suite::billing::ParseStripeSignatureHeader(header);
   if (parsed.ok()) {
     if (parsed->timestamp < 0 || parsed->v1.empty()) std::abort();
     for (const std::string& v : parsed->v1) {
@@ -31,19 +31,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   const int64_t now = 1800000000;
-  billing::StripeSignatureVerifier verifier({"whsec_fuzz"}, absl::Seconds(300),
+  suite::billing::StripeSignatureVerifier verifier({"whsec_fuzz"}, absl::Seconds(300),
                                             [] { return absl::FromUnixSeconds(now); });
   absl::Status fuzzed = verifier.Verify(payload, header);
   if (fuzzed.ok()) {
     // Accepting a header the fuzzer invented means it forged an HMAC: impossible unless the
     // header carries the true signature.
-    std::string good = billing::ComputeStripeSignature("whsec_fuzz", parsed->timestamp, payload);
+    std::string good =
+        suite::billing::ComputeStripeSignature("whsec_fuzz", parsed->timestamp, payload);
     bool carries = false;
     for (const std::string& v : parsed->v1) carries |= absl::AsciiStrToLower(v) == good;
     if (!carries) std::abort();
   }
-  const std::string signed_header =
-      absl::StrCat("t=", now, ",v1=", billing::ComputeStripeSignature("whsec_fuzz", now, payload));
+  const std::string signed_header = absl::StrCat(
+      "t=", now, ",v1=", suite::billing::ComputeStripeSignature("whsec_fuzz", now, payload));
   if (!verifier.Verify(payload, signed_header).ok()) std::abort();
   return 0;
 }

@@ -11,7 +11,8 @@ namespace suite::migrations {
 
 // BillingSchema returns the declaration of owner `billing`: the enum
 // billing.stripe_subscription_status and the tables stripe_customers, stripe_subscriptions,
-// stripe_events and transactions with their indexes, checks and triggers. Thread-safe.
+// stripe_events, transactions, audit_log and audit_chain_head with their indexes, checks and
+// triggers. Thread-safe.
 suite::db::schema::OwnerSchema BillingSchema();
 
 }  // namespace suite::migrations

@@ -5,7 +5,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
-namespace billing {
+namespace suite::billing {
 namespace {
 
 absl::Status Bad(absl::string_view variable, absl::string_view why) {
@@ -60,4 +60,4 @@ absl::StatusOr<BillingConfig> BillingConfig::FromLookup(const suite::rpc::EnvLoo
   return config;
 }
 
-}  // namespace billing
+}  // namespace suite::billing

@@ -24,7 +24,7 @@
 #include "absl/time/time.h"
 #include "shared/rpc/config.h"
 
-namespace billing {
+namespace suite::billing {
 
 struct BillingConfig {
   int webhook_port = 8082;
@@ -40,6 +40,6 @@ struct BillingConfig {
   static absl::StatusOr<BillingConfig> FromLookup(const suite::rpc::EnvLookup& env);
 };
 
-}  // namespace billing
+}  // namespace suite::billing
 
 #endif  // SUITE_SERVICES_BILLING_CONFIG_H_

@@ -5,7 +5,7 @@
 
 #include "gtest/gtest.h"
 
-namespace billing {
+namespace suite::billing {
 namespace {
 
 suite::rpc::EnvLookup Env(std::map<std::string, std::string> vars) {
@@ -67,4 +67,4 @@ TEST(BillingConfigTest, RefusesMissingOrBadValuesNamingTheVariable) {
 }
 
 }  // namespace
-}  // namespace billing
+}  // namespace suite::billing

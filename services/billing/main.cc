@@ -20,7 +20,7 @@
 #include "services/billing/domain/billing.h"
 #include "services/billing/grpc/billing_service.h"
 #include "services/billing/http/webhook_server.h"
-#include "services/billing/storage/pg_storage.h"
+#include "services/billing/storage/pg_store.h"
 #include "shared/db/config.h"
 #include "shared/db/migrate/schema_guard.h"
 #include "shared/db/pool.h"
@@ -49,8 +49,8 @@ int main(int argc, char** argv) {
   absl::StatusOr<suite::rpc::ServerConfig> server_config = suite::rpc::LoadServerConfig(
       "BILLING", std::vector<std::string>(argv + 1, argv + argc), defaults);
   if (!server_config.ok()) return Fail(2, "server config", server_config.status());
-  absl::StatusOr<billing::BillingConfig> config =
-      billing::BillingConfig::FromLookup(suite::rpc::SystemEnv);
+  absl::StatusOr<suite::billing::BillingConfig> config =
+      suite::billing::BillingConfig::FromLookup(suite::rpc::SystemEnv);
   if (!config.ok()) return Fail(2, "billing config", config.status());
   absl::StatusOr<suite::db::PoolConfig> pool_config = suite::db::PoolConfig::FromEnv();
   if (!pool_config.ok()) return Fail(2, "database config", pool_config.status());
@@ -64,33 +64,34 @@ int main(int argc, char** argv) {
       suite::metrics::PoolMetrics::Export(suite::metrics::Registry::Default(), pool->get(),
                                           "billing");
   if (!pool_metrics.ok()) return Fail(1, "pool metrics", pool_metrics.status());
-  absl::StatusOr<std::unique_ptr<billing::PgBillingStorage>> storage =
-      billing::PgBillingStorage::Create(**pool);
+  absl::StatusOr<std::unique_ptr<suite::billing::PgStore>> storage =
+      suite::billing::PgStore::Create(**pool);
   if (!storage.ok()) return Fail(1, "storage", storage.status());
   auto read_metrics = suite::metrics::BatchedReadMetrics::Export(
       suite::metrics::Registry::Default(),
       [&storage] { return (*storage)->BestSubscriptionStats(); }, "billing_subscription_best");
   if (!read_metrics.ok()) return Fail(1, "batched read metrics", read_metrics.status());
 
-  billing::BillingOptions options;
+  suite::billing::BillingOptions options;
   options.webhook_secrets = config->webhook_secrets;
   options.signature_tolerance = config->signature_tolerance;
   options.past_due_grace = config->past_due_grace;
   options.page_token_secret = config->page_token_secret;
-  billing::Billing domain(**storage, options);
+  suite::billing::Billing domain(**storage, options);
 
   absl::StatusOr<std::shared_ptr<grpc::Channel>> identity_channel =
       suite::rpc::MakeChannel(config->identity_addr, *tls);
   if (!identity_channel.ok()) return Fail(1, "identity channel", identity_channel.status());
   suite::identity_client::IdentityAuthenticator authenticator(*identity_channel);
-  billing::BillingGrpcService service(domain, authenticator, /*users=*/authenticator,
+  suite::billing::BillingGrpcService service(domain, authenticator, /*users=*/authenticator,
                                       server_config->handler_threads);
 
-  absl::StatusOr<std::unique_ptr<billing::WebhookServer>> webhooks =
-      billing::WebhookServer::Start(server_config->listen_host, config->webhook_port, domain);
+  absl::StatusOr<std::unique_ptr<suite::billing::WebhookServer>> webhooks =
+      suite::billing::WebhookServer::Start(server_config->listen_host, config->webhook_port,
+                                           domain);
   if (!webhooks.ok()) return Fail(1, "webhook server", webhooks.status());
   absl::StatusOr<std::unique_ptr<suite::rpc::GrpcServer>> server = suite::rpc::GrpcServer::Start(
-      *server_config, {{&service, billing::v1::BillingService::service_full_name()}});
+      *server_config, {{&service, ::billing::v1::BillingService::service_full_name()}});
   if (!server.ok()) return Fail(1, "gRPC server", server.status());
   suite::db::ConnectionPool* pool_ptr = pool->get();
   // Health also says NOT_SERVING while the database lacks a migration of this build.

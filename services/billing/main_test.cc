@@ -14,7 +14,7 @@
 #include "shared/db/testing/test_database.h"
 #include "shared/rpc/testing/server_process.h"
 
-namespace billing {
+namespace suite::billing {
 namespace {
 
 constexpr char kBinary[] = "services/billing/billing_server";
@@ -88,4 +88,4 @@ TEST(BillingServerBinaryTest, BadConfigurationExitsTwo) {
 }
 
 }  // namespace
-}  // namespace billing
+}  // namespace suite::billing

@@ -27,7 +27,7 @@
 namespace suite {
 namespace {
 
-using ::billing::testing::BillingTestServer;
+using ::suite::billing::testing::BillingTestServer;
 using ::suite::db::testing::TestDatabase;
 using ::suite::identity::testing::IdentityTestServer;
 using ::suite::identity_client::IdentityAuthenticator;
@@ -78,7 +78,7 @@ class BillingIdentityTest : public ::testing::Test {
     auto db = TestDatabase::CreateMigrated();
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = std::move(*db);
-    ::billing::BillingOptions options;
+    ::suite::billing::BillingOptions options;
     options.webhook_secrets = {kWebhookSecret};
     options.page_token_secret = "billing-identity-page-token-secret";
     auto billing = BillingTestServer::Start(db_->UrlAs("billing_service"), options, *auth_);
@@ -120,7 +120,7 @@ class BillingIdentityTest : public ::testing::Test {
     bv1::IngestStripeEventRequest req;
     req.set_payload(payload);
     req.set_stripe_signature(absl::StrCat(
-        "t=", t, ",v1=", ::billing::ComputeStripeSignature(kWebhookSecret, t, payload)));
+        "t=", t, ",v1=", ::suite::billing::ComputeStripeSignature(kWebhookSecret, t, payload)));
     bv1::IngestStripeEventResponse resp;
     return stub_->IngestStripeEvent(As("").get(), req, &resp);
   }

@@ -34,7 +34,7 @@
 namespace suite {
 namespace {
 
-using ::billing::testing::BillingTestServer;
+using ::suite::billing::testing::BillingTestServer;
 using ::suite::db::testing::TestDatabase;
 using ::suite::identity::testing::IdentityTestServer;
 using ::suite::identity_client::IdentityAuthenticator;
@@ -116,7 +116,7 @@ class CrossServiceTest : public ::testing::Test {
   }
 
   void StartBilling() {
-    ::billing::BillingOptions options;
+    ::suite::billing::BillingOptions options;
     options.webhook_secrets = {kWebhookSecret};
     options.page_token_secret = "integration-page-token-secret";
     auto billing =

@@ -263,7 +263,7 @@ TEST_F(ServerEdgeTest, InvalidUtf8InAStringFieldIsRefusedAndEveryLogLineStaysJso
         identity::v1::LoginRequest::descriptor()->FindFieldByName("email")->number()}},
       {"billing",
        {"/billing.v1.BillingService/GetEntitlement",
-        billing::v1::GetEntitlementRequest::descriptor()->FindFieldByName("user_id")->number()}},
+        ::billing::v1::GetEntitlementRequest::descriptor()->FindFieldByName("user_id")->number()}},
       {"questions",
        {"/questions.v1.QuestionBankService/GetQuestion",
         questions::v1::GetQuestionRequest::descriptor()->FindFieldByName("question_id")->number()}},

@@ -150,15 +150,15 @@ constexpr char kOther[] = "44444444-4444-4444-8444-444444444444";
 TEST(AuthorizationTest, BillingGivesAnAuthorExactlyWhatItGivesAMember) {
   auto db = suite::db::testing::TestDatabase::CreateMigrated();
   ASSERT_TRUE(db.ok()) << db.status();
-  billing::testing::StaticAuthenticator auth;
+  suite::billing::testing::StaticAuthenticator auth;
   auth.Add("admin", {kAdmin, {"admin"}, ""});
   auth.Add("member", {kMember, {"member"}, ""});
   auth.Add("author", {kAuthor, {"member", "author"}, ""});
-  billing::BillingOptions options;
+  suite::billing::BillingOptions options;
   options.webhook_secrets = {"whsec_authz"};
   options.page_token_secret = "authz-page-token-secret";
-  auto server =
-      billing::testing::BillingTestServer::Start((*db)->UrlAs("billing_service"), options, auth);
+  auto server = suite::billing::testing::BillingTestServer::Start((*db)->UrlAs("billing_service"),
+                                                                options, auth);
   ASSERT_TRUE(server.ok()) << server.status();
   auto channel = NewChannel(absl::StrCat("127.0.0.1:", (*server)->grpc_port()));
   const std::string svc = "billing.v1.BillingService";
@@ -175,6 +175,7 @@ TEST(AuthorizationTest, BillingGivesAnAuthorExactlyWhatItGivesAMember) {
       {"ListTransactions", "account_id: '$OTHER'"},
       {"ListStripeEvents", "page_size: 5"},
       {"ReprocessStripeEvent", "stripe_event_id: 'evt_x'"},
+      {"ListAuditEvents", "actor_user_id: '$OTHER'"},
   };
   // IngestStripeEvent is authenticated by the Stripe signature, not a bearer.
   ExpectEveryMethodListed(svc, rows, {"IngestStripeEvent"});
@@ -187,7 +188,7 @@ TEST(AuthorizationTest, BillingGivesAnAuthorExactlyWhatItGivesAMember) {
     // PERMISSION_DENIED.
     const bool admin_rpc = row.method == "LinkCustomer" || row.method == "RecordTransaction" ||
                            row.method == "ListTransactions" || row.method == "ListStripeEvents" ||
-                           row.method == "ReprocessStripeEvent";
+                           row.method == "ReprocessStripeEvent" || row.method == "ListAuditEvents";
     EXPECT_EQ(as_author,
               admin_rpc ? grpc::StatusCode::PERMISSION_DENIED : grpc::StatusCode::NOT_FOUND)
         << row.method << ": another member's data or an admin RPC";
@@ -197,7 +198,7 @@ TEST(AuthorizationTest, BillingGivesAnAuthorExactlyWhatItGivesAMember) {
 }
 
 TEST(AuthorizationTest, QuestionsLetsAnAuthorAuthorAndOtherwiseTreatsItAsAMember) {
-  billing::testing::StaticAuthenticator auth;
+  suite::billing::testing::StaticAuthenticator auth;
   auth.Add("member", {kMember, {"member"}, ""});
   auth.Add("author", {kAuthor, {"member", "author"}, ""});
   auth.Add("admin", {kAdmin, {"admin"}, ""});

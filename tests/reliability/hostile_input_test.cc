@@ -536,14 +536,14 @@ constexpr char kMemberId[] = "22222222-2222-4222-8222-222222222222";
 TEST(HostileInput, BillingRejectsEveryMalformedFieldNamingItAndWritesNothing) {
   auto db = suite::db::testing::TestDatabase::CreateMigrated();
   ASSERT_TRUE(db.ok()) << db.status();
-  billing::testing::StaticAuthenticator auth;
+  suite::billing::testing::StaticAuthenticator auth;
   auth.Add("admin-token", {kAdminId, {"admin"}, ""});
   auth.AddUser(kMemberId);  // LinkCustomer links only users identity knows
-  billing::BillingOptions options;
+  suite::billing::BillingOptions options;
   options.webhook_secrets = {"whsec_hostile"};
   options.page_token_secret = "page-token-secret-for-hostile-input";
-  auto server = billing::testing::BillingTestServer::Start((*db)->UrlAs("billing_service"),
-                                                           options, auth);
+  auto server = suite::billing::testing::BillingTestServer::Start((*db)->UrlAs("billing_service"),
+                                                                options, auth);
   ASSERT_TRUE(server.ok()) << server.status();
   auto channel = NewChannel(absl::StrCat("127.0.0.1:", (*server)->grpc_port()));
 
@@ -602,6 +602,9 @@ TEST(HostileInput, BillingRejectsEveryMalformedFieldNamingItAndWritesNothing) {
       {"ListStripeEvents", "page_size: 10 type: 'invoice.paid'", {{"type", 255}}, {}, {}},
       {"ReprocessStripeEvent", "stripe_event_id: 'evt_none'", {{"stripe_event_id", 255}},
        {"stripe_event_id"}, {}},
+      // The two seed transactions above are two audit rows, so page_size 1 hands out a token.
+      {"ListAuditEvents", "page_size: 10 action: 'ledger.append'",
+       {{"action", 255}, {"target_id", 255}}, {}, {"actor_user_id"}},
   };
   for (const auto& spec : specs) runner.Run(spec);
   runner.Oversize("RecordTransaction", "idempotency_key");
@@ -615,7 +618,7 @@ TEST(HostileInput, BillingRejectsEveryMalformedFieldNamingItAndWritesNothing) {
 // questions
 
 TEST(HostileInput, QuestionsRejectsEveryMalformedFieldNamingItAndWritesNothing) {
-  billing::testing::StaticAuthenticator auth;
+  suite::billing::testing::StaticAuthenticator auth;
   auth.Add("admin-token", {kAdminId, {"admin", "author"}, ""});
   questions::testing::QuestionsServerOptions options;
   options.authenticator = &auth;
@@ -767,7 +770,7 @@ int64_t CountWhere(const std::string& url, const std::string& sql, const std::st
 
 TEST(HostileInput, QuestionsImportReportsEachBadItemByFieldAndStoresOnlyTheGoodOnes) {
   namespace qpb = ::questions::v1;
-  billing::testing::StaticAuthenticator auth;
+  suite::billing::testing::StaticAuthenticator auth;
   auth.Add("admin-token", {kAdminId, {"admin", "author"}, ""});
   questions::testing::QuestionsServerOptions options;
   options.authenticator = &auth;

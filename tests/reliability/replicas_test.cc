@@ -201,8 +201,8 @@ TEST_F(ReplicasTest, TheSameWebhookDeliveredToBothReplicasAppliesOnce) {
     Race([&](int i) {
       ::billing::v1::IngestStripeEventRequest req;
       req.set_payload(payload);
-      req.set_stripe_signature(
-          absl::StrCat("t=", t, ",v1=", billing::ComputeStripeSignature(kSecret, t, payload)));
+      req.set_stripe_signature(absl::StrCat(
+          "t=", t, ",v1=", suite::billing::ComputeStripeSignature(kSecret, t, payload)));
       ::billing::v1::IngestStripeEventResponse resp;
       grpc::ClientContext c;
       status[i] = stubs[i]->IngestStripeEvent(&c, req, &resp);

@@ -941,17 +941,17 @@ constexpr char kAdminId[] = "11111111-1111-4111-8111-111111111111";
 TEST(RoundTrip, BillingStoresEveryAcceptedStringByteForByte) {
   auto db = suite::db::testing::TestDatabase::CreateMigrated();
   ASSERT_TRUE(db.ok()) << db.status();
-  billing::testing::StaticAuthenticator auth;
+  suite::billing::testing::StaticAuthenticator auth;
   auth.Add("admin-token", {kAdminId, {"admin"}, ""});
   // LinkCustomer asks identity whether the user exists; every case links to this known user,
   // moving the customer of the case before (allow_relink) so that each case is accepted.
   const std::string kLinkedUserId = "33333333-3333-4333-8333-333333333333";
   auth.AddUser(kLinkedUserId);
-  billing::BillingOptions options;
+  suite::billing::BillingOptions options;
   options.webhook_secrets = {"whsec_roundtrip"};
   options.page_token_secret = "page-token-secret-for-roundtrip";
-  auto server =
-      billing::testing::BillingTestServer::Start((*db)->UrlAs("billing_service"), options, auth);
+  auto server = suite::billing::testing::BillingTestServer::Start((*db)->UrlAs("billing_service"),
+                                                                options, auth);
   ASSERT_TRUE(server.ok()) << server.status();
   auto channel = NewChannel(absl::StrCat("127.0.0.1:", (*server)->grpc_port()));
   auto stub = bpb::BillingService::NewStub(channel);
@@ -1054,7 +1054,8 @@ TEST(RoundTrip, BillingStoresEveryAcceptedStringByteForByte) {
       bpb::IngestStripeEventRequest req;
       req.set_payload(payload);
       req.set_stripe_signature(absl::StrCat(
-          "t=", now, ",v1=", billing::ComputeStripeSignature("whsec_roundtrip", now, payload)));
+          "t=", now, ",v1=",
+          suite::billing::ComputeStripeSignature("whsec_roundtrip", now, payload)));
       const std::string what =
           absl::StrCat("IngestStripeEvent payload.", key, " ", v.name, " ", Show(v.bytes));
       absl::StatusOr<int64_t> before = runner.CountRows();
@@ -1106,7 +1107,8 @@ TEST(RoundTrip, BillingStoresEveryAcceptedStringByteForByte) {
     }
   }
   runner.ExpectAllWriteMethodsCovered({"GetCustomer", "GetSubscription", "ListSubscriptions",
-                                       "GetEntitlement", "ListTransactions", "ListStripeEvents"});
+                                       "GetEntitlement", "ListTransactions", "ListStripeEvents",
+                                       "ListAuditEvents"});
   runner.Report();
 }
 
@@ -1114,7 +1116,7 @@ TEST(RoundTrip, BillingStoresEveryAcceptedStringByteForByte) {
 // questions
 
 struct QuestionsFixture {
-  billing::testing::StaticAuthenticator auth;
+  suite::billing::testing::StaticAuthenticator auth;
   std::unique_ptr<questions::testing::QuestionsServer> server;
   std::unique_ptr<qpb::QuestionBankService::Stub> stub;
 

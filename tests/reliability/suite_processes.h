@@ -53,8 +53,8 @@ inline ::billing::v1::IngestStripeEventRequest SignedCustomerCreated(const std::
   const int64_t t = absl::ToUnixSeconds(absl::Now());
   ::billing::v1::IngestStripeEventRequest req;
   req.set_payload(payload);
-  req.set_stripe_signature(
-      absl::StrCat("t=", t, ",v1=", billing::ComputeStripeSignature(kWebhookSecret, t, payload)));
+  req.set_stripe_signature(absl::StrCat(
+      "t=", t, ",v1=", suite::billing::ComputeStripeSignature(kWebhookSecret, t, payload)));
   return req;
 }
 inline const absl::Duration kDrain = absl::Seconds(3);

@@ -24,6 +24,7 @@
 #include "absl/time/time.h"
 #include "billing/v1/billing_service.grpc.pb.h"
 #include "services/billing/domain/stripe_signature.h"
+#include "services/billing/testing/nested_json.h"
 #include "shared/db/testing/test_database.h"
 #include "shared/rpc/testing/server_process.h"
 #include "tests/harness/suite.h"
@@ -32,13 +33,16 @@
 namespace suite::reliability {
 namespace {
 
+using ::suite::billing::testing::Mixed;
+using ::suite::billing::testing::Nest;
+
 constexpr char kSecret[] = "whsec_hostile_webhooks";
 constexpr int kMillion = 1000000;
 constexpr size_t kDoorLimit = 1024 * 1024;
 
 std::string Signature(const std::string& payload) {
   const int64_t t = absl::ToUnixSeconds(absl::Now());
-  return absl::StrCat("t=", t, ",v1=", billing::ComputeStripeSignature(kSecret, t, payload));
+  return absl::StrCat("t=", t, ",v1=", suite::billing::ComputeStripeSignature(kSecret, t, payload));
 }
 
 std::string Event(const std::string& id, const std::string& object) {
@@ -46,23 +50,6 @@ std::string Event(const std::string& id, const std::string& object) {
                       R"(","object":"event","type":"customer.subscription.updated",)"
                       R"("created":1800000000,"livemode":false,"data":{"object":)",
                       object, "}}");
-}
-
-std::string Nest(const std::string& open, const std::string& close, int levels) {
-  std::string out;
-  out.reserve((open.size() + close.size()) * levels + 1);
-  for (int i = 0; i < levels; ++i) out += open;
-  out += "1";
-  for (int i = 0; i < levels; ++i) out += close;
-  return out;
-}
-
-std::string Mixed(int levels) {
-  std::string out;
-  for (int i = 0; i < levels; ++i) out += i % 2 ? "[" : R"({"a":)";
-  out += "1";
-  for (int i = levels - 1; i >= 0; --i) out += i % 2 ? "]" : "}";
-  return out;
 }
 
 class WebhookHostileTest : public ::testing::Test {
@@ -98,11 +85,11 @@ class WebhookHostileTest : public ::testing::Test {
     return {res->status, nlohmann::json::parse(res->body, nullptr, false)};
   }
 
-  grpc::Status Ingest(const std::string& payload, billing::v1::IngestStripeEventResponse* out) {
-    auto stub = billing::v1::BillingService::NewStub(channel_);
+  grpc::Status Ingest(const std::string& payload, ::billing::v1::IngestStripeEventResponse* out) {
+    auto stub = ::billing::v1::BillingService::NewStub(channel_);
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-    billing::v1::IngestStripeEventRequest req;
+    ::billing::v1::IngestStripeEventRequest req;
     req.set_payload(payload);
     req.set_stripe_signature(Signature(payload));
     return stub->IngestStripeEvent(&ctx, req, out);
@@ -165,7 +152,7 @@ TEST_F(WebhookHostileTest, DeeplyNestedSignedEventsNeverCrashTheBillingProcess) 
       EXPECT_FALSE(body.value("error", "").empty()) << c.name;
       EXPECT_FALSE(body.value("message", "").empty()) << c.name;
     }
-    billing::v1::IngestStripeEventResponse out;
+    ::billing::v1::IngestStripeEventResponse out;
     grpc::Status rpc = Ingest(Event("evt_rpc_" + c.name, c.object), &out);
     EXPECT_TRUE(rpc.ok() || rpc.error_code() == grpc::StatusCode::INVALID_ARGUMENT ||
                 rpc.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED)

@@ -216,7 +216,7 @@ class Load {
     ::billing::v1::IngestStripeEventRequest req;
     req.set_payload(payload);
     req.set_stripe_signature(absl::StrCat(
-        "t=", t, ",v1=", ::billing::ComputeStripeSignature(kWebhookSecret, t, payload)));
+        "t=", t, ",v1=", ::suite::billing::ComputeStripeSignature(kWebhookSecret, t, payload)));
     ::billing::v1::IngestStripeEventResponse resp;
     grpc::ClientContext ctx;
     Deadline(&ctx);

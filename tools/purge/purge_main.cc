@@ -11,6 +11,7 @@
 //   RETENTION_EMAIL_VERIFICATIONS_AFTER_END  168h   (7 days after use or expiry)
 //   RETENTION_IDENTITY_AUDIT_LOG             17520h (2 years, by occurred_at; at least 8760h)
 //   RETENTION_STRIPE_EVENT_PAYLOADS          720h   (30 days after arrival, settled events)
+//   RETENTION_BILLING_AUDIT_LOG              17520h (2 years, by occurred_at; at least 8760h)
 //   RETENTION_ABANDONED_PRACTICE_SESSIONS    24h    (open sessions closed after this)
 //   RETENTION_QUESTIONS_AUDIT_LOG            17520h (2 years, by occurred_at; at least 8760h)
 //   RETENTION_BATCH_SIZE                     1000   (rows per batch and transaction)
@@ -94,6 +95,7 @@ absl::Status Load(Config* config) {
                         &identity.email_verifications_after_end),
            ReadDuration("RETENTION_IDENTITY_AUDIT_LOG", &identity.audit_log),
            ReadDuration("RETENTION_STRIPE_EVENT_PAYLOADS", &billing.stripe_event_payloads),
+           ReadDuration("RETENTION_BILLING_AUDIT_LOG", &billing.audit_log),
            ReadDuration("RETENTION_ABANDONED_PRACTICE_SESSIONS",
                         &questions.abandoned_practice_sessions),
            ReadDuration("RETENTION_QUESTIONS_AUDIT_LOG", &questions.audit_log),
@@ -128,6 +130,7 @@ absl::Status Load(Config* config) {
       {"identity.email_verifications", "RETENTION_EMAIL_VERIFICATIONS_AFTER_END"},
       {"identity.audit_log", "RETENTION_IDENTITY_AUDIT_LOG"},
       {"billing.stripe_events", "RETENTION_STRIPE_EVENT_PAYLOADS"},
+      {"billing.audit_log", "RETENTION_BILLING_AUDIT_LOG"},
       {"questions.practice_sessions", "RETENTION_ABANDONED_PRACTICE_SESSIONS"},
       {"questions.audit_log", "RETENTION_QUESTIONS_AUDIT_LOG"},
   };
@@ -146,8 +149,9 @@ absl::Status Load(Config* config) {
 
 }  // namespace
 
-// `purge verify-audit`: walks each audit chain (identity's, questions') from its oldest row;
-// prints one JSON line per chain and exits 1 when one is broken, naming its first broken row.
+// `purge verify-audit`: walks each audit chain (identity's, billing's, questions') from its
+// oldest row; prints one JSON line per chain and exits 1 when one is broken, naming its first
+// broken row.
 int VerifyAudit() {
   absl::StatusOr<suite::db::PoolConfig> pool_config = suite::db::PoolConfig::FromEnv();
   if (!pool_config.ok()) {
@@ -161,7 +165,7 @@ int VerifyAudit() {
     return suite::rpc::LogStartupFailure("retention", 2, "database pool", pool.status());
   }
   int exit_code = 0;
-  for (const char* schema : {"identity", "questions"}) {
+  for (const char* schema : {"identity", "billing", "questions"}) {
     absl::Status registered = suite::db::audit::RegisterAuditStatements(**pool, schema);
     absl::StatusOr<suite::db::audit::ChainReport> report =
         registered.ok() ? suite::db::audit::VerifyAuditChain(**pool, schema)

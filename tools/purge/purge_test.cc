@@ -127,7 +127,12 @@ TEST_F(PurgeTest, EachBillingAndQuestionsBatchIsAnIndexRangeNotAScan) {
        "outcome, prev_hash, hash) SELECT i, now() - (20001 - i) * interval '1 minute', "
        "'question.publish', 'question', 'q', 'succeeded', repeat('0', 64), repeat('0', 64) "
        "FROM generate_series(1, 20000) i");
-  Exec("ANALYZE billing.stripe_events, questions.practice_sessions, questions.audit_log");
+  Exec("INSERT INTO billing.audit_log (seq, occurred_at, action, target_type, target_id, "
+       "outcome, prev_hash, hash) SELECT i, now() - i * interval '1 minute', 'ledger.append', "
+       "'transaction', 't', 'succeeded', repeat('0', 64), repeat('0', 64) "
+       "FROM generate_series(1, 20000) i");
+  Exec("ANALYZE billing.stripe_events, billing.audit_log, questions.practice_sessions, "
+       "questions.audit_log");
   std::vector<PurgeRule> rules =
       suite::billing::BillingPurgeRules(suite::billing::BillingRetention());
   for (const PurgeRule& r :
@@ -185,7 +190,7 @@ TEST_F(PurgeTest, TheBinaryPurgesEveryServiceLogsOneLineAndWritesItsMetrics) {
   nlohmann::json line = nlohmann::json::parse(lines[0]);
   EXPECT_EQ(line["event"], "retention.purge");
   EXPECT_EQ(line["rows"], 3);
-  ASSERT_EQ(line["tables"].size(), 7u);  // 4 identity, 1 billing, 2 questions
+  ASSERT_EQ(line["tables"].size(), 8u);  // 4 identity, 2 billing, 2 questions
   for (const auto& table : line["tables"]) EXPECT_TRUE(table["complete"].get<bool>()) << table;
   EXPECT_EQ(Column("SELECT email FROM identity.login_attempts"),
             (std::vector<std::string>{"young"}));
@@ -230,7 +235,7 @@ nlohmann::json VerifyLine(const std::string& out, const std::string& schema) {
 TEST_F(PurgeTest, VerifyAuditReportsAWholeChainAndNamesTheFirstBrokenRow) {
   const std::string url = absl::StrCat("DATABASE_URL='", db_->UrlAs("suite_retention"), "'");
   // Two rows per chain, appended as the stores append them (the chain head locked and moved).
-  for (const std::string schema : {"identity", "questions"}) {
+  for (const std::string schema : {"identity", "billing", "questions"}) {
     for (int i = 0; i < 2; ++i) {
       Exec(absl::StrCat(
           "WITH h AS (SELECT seq, hash FROM ", schema, ".audit_chain_head WHERE id FOR UPDATE), "
@@ -244,7 +249,7 @@ TEST_F(PurgeTest, VerifyAuditReportsAWholeChainAndNamesTheFirstBrokenRow) {
   }
   std::string out;
   ASSERT_EQ(RunBinary(url, &out, "verify-audit"), 0) << out;
-  for (const std::string schema : {"identity", "questions"}) {
+  for (const std::string schema : {"identity", "billing", "questions"}) {
     nlohmann::json whole = VerifyLine(out, schema);
     EXPECT_EQ(whole["event"], "audit.verify") << schema;
     EXPECT_EQ(whole["rows"], 2) << schema;
@@ -252,7 +257,7 @@ TEST_F(PurgeTest, VerifyAuditReportsAWholeChainAndNamesTheFirstBrokenRow) {
   }
 
   // Either chain broken fails the run, and the line of the broken one names its row.
-  for (const std::string schema : {"questions", "identity"}) {
+  for (const std::string schema : {"questions", "billing", "identity"}) {
     Exec(absl::StrCat("UPDATE ", schema, ".audit_log SET target_id = 'someone else' WHERE seq = 2"));
     out.clear();
     ASSERT_EQ(RunBinary(url, &out, "verify-audit"), 1) << out;

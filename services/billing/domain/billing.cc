@@ -8,7 +8,7 @@
 #include "nlohmann/json.hpp"
 #include "services/billing/domain/ledger.h"
 #include "services/billing/domain/stripe_event.h"
-#include "services/billing/errors.h"
+#include "services/billing/domain/errors.h"
 #include "shared/base/status_macros.h"
 #include "shared/base/text.h"
 #include "shared/base/uuid.h"
@@ -16,7 +16,7 @@
 #include "shared/rpc/page_size.h"
 #include "shared/rpc/status.h"
 
-namespace billing {
+namespace suite::billing {
 namespace {
 
 constexpr int kDefaultPageSize = 20;
@@ -158,7 +158,7 @@ std::string WebhookOutcome(const absl::StatusOr<IngestResult>& result) {
 
 }  // namespace
 
-Billing::Billing(BillingStorage& storage, BillingOptions options)
+Billing::Billing(Store& storage, BillingOptions options)
     : storage_(storage),
       options_(std::move(options)),
       verifier_(options_.webhook_secrets, options_.signature_tolerance, options_.now),
@@ -424,4 +424,30 @@ absl::StatusOr<std::pair<std::vector<Transaction>, std::string>> Billing::ListTr
   return WithToken(tokens_, scope, std::move(page));
 }
 
-}  // namespace billing
+absl::StatusOr<std::pair<std::vector<AuditRecord>, std::string>> Billing::ListAuditEvents(
+    const Actor& actor, const AuditListRequest& request) {
+  SUITE_RETURN_IF_ERROR(RequireAdmin(actor));
+  SUITE_ASSIGN_OR_RETURN(int limit, ValidateAuditListRequest(request));
+  AuditFilter filter = request.filter;
+  filter.actor_user_id = absl::AsciiStrToLower(filter.actor_user_id);
+  const std::string scope = AuditPageScope(filter);
+  int64_t before = 0;
+  if (!request.page_token.empty()) {
+    SUITE_ASSIGN_OR_RETURN(suite::rpc::PageCursor cursor,
+                           tokens_.Decode(scope, request.page_token));
+    if (!absl::SimpleAtoi(cursor.key, &before) || before <= 0) {
+      return suite::rpc::InvalidPageToken("is malformed");
+    }
+  }
+  // One row more than served tells whether another page follows.
+  SUITE_ASSIGN_OR_RETURN(std::vector<AuditRecord> rows,
+                         storage_.ListAuditEvents(filter, before, limit + 1));
+  std::string token;
+  if (static_cast<int>(rows.size()) > limit) {
+    rows.resize(limit);
+    token = tokens_.Encode(scope, {absl::StrCat(rows.back().sequence), ""});
+  }
+  return std::make_pair(std::move(rows), std::move(token));
+}
+
+}  // namespace suite::billing

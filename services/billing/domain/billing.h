@@ -27,12 +27,13 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "services/billing/domain/audit_query.h"
 #include "services/billing/domain/model.h"
-#include "services/billing/domain/storage.h"
+#include "services/billing/domain/store.h"
 #include "services/billing/domain/stripe_signature.h"
 #include "shared/rpc/page_token.h"
 
-namespace billing {
+namespace suite::billing {
 
 inline constexpr size_t kMaxWebhookPayloadBytes = 1024 * 1024;
 
@@ -78,7 +79,7 @@ struct IngestTrace {
 
 class Billing {
  public:
-  Billing(BillingStorage& storage, BillingOptions options);
+  Billing(Store& storage, BillingOptions options);
 
   // IngestStripeEvent verifies and applies one webhook delivery, exactly once.
   // RESOURCE_EXHAUSTED (PAYLOAD_TOO_LARGE) over 1 MiB; UNAUTHENTICATED (SIGNATURE_*) for a
@@ -143,7 +144,7 @@ class Billing {
   absl::StatusOr<Entitlement> GetEntitlement(const Actor& actor, absl::string_view user_id);
   // GetEntitlementAsync is GetEntitlement without blocking the calling thread (for gRPC's own
   // thread): `done` gets the same result, at once for a refused call, otherwise on
-  // `caller.run_blocking` after the batched read (BillingStorage::BestSubscriptionAsync).
+  // `caller.run_blocking` after the batched read (Store::BestSubscriptionAsync).
   using EntitlementDone = std::function<void(absl::StatusOr<Entitlement>)>;
   void GetEntitlementAsync(const Actor& actor, absl::string_view user_id,
                            const suite::AsyncCaller& caller, EntitlementDone done);
@@ -158,6 +159,12 @@ class Billing {
       const Actor& actor, absl::string_view account_id, int page_size,
       absl::string_view page_token);
 
+  // ListAuditEvents (admin only) pages billing's audit trail, newest first:
+  // INVALID_ARGUMENT naming the field (audit_query.h) or page_token (forged, or made for
+  // other filters).
+  absl::StatusOr<std::pair<std::vector<AuditRecord>, std::string>> ListAuditEvents(
+      const Actor& actor, const AuditListRequest& request);
+
  private:
   absl::StatusOr<IngestResult> Apply(absl::string_view payload, absl::string_view request_id,
                                      bool reprocess, IngestTrace* trace);
@@ -167,12 +174,12 @@ class Billing {
   absl::StatusOr<Entitlement> EntitlementFrom(
       const std::string& user_id, absl::StatusOr<absl::optional<Subscription>> found) const;
 
-  BillingStorage& storage_;
+  Store& storage_;
   const BillingOptions options_;
   const StripeSignatureVerifier verifier_;
   const suite::rpc::PageTokenCodec tokens_;
 };
 
-}  // namespace billing
+}  // namespace suite::billing
 
 #endif  // SUITE_SERVICES_BILLING_DOMAIN_BILLING_H_

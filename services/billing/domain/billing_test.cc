@@ -1,4 +1,4 @@
-// Billing::IngestStripeEvent's answers to storage failures, with a fake BillingStorage whose
+// Billing::IngestStripeEvent's answers to storage failures, with a fake Store whose
 // ApplyEvent fails as told (the SQL itself is tested on PostgreSQL in services/billing/storage
 // and tests/reliability/faults_test; here only the domain's mapping of the outcome matters).
 #include <string>
@@ -11,18 +11,18 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "services/billing/domain/billing.h"
-#include "services/billing/domain/storage.h"
+#include "services/billing/domain/store.h"
 #include "services/billing/domain/stripe_signature.h"
 #include "shared/rpc/status.h"
 
-namespace billing {
+namespace suite::billing {
 namespace {
 
 constexpr char kSecret[] = "whsec_domain_test";
 
 // Answers ApplyEvent with `apply_result` and records RecordEventFailure calls; everything
 // else is UNIMPLEMENTED (IngestStripeEvent must not need it).
-class FakeStorage : public BillingStorage {
+class FakeStorage : public Store {
  public:
   absl::Status apply_result = absl::OkStatus();
   // RecordEventFailure answers these in turn, then OK.
@@ -71,6 +71,10 @@ class FakeStorage : public BillingStorage {
   }
   absl::StatusOr<Page<Transaction>> ListTransactions(absl::string_view, int,
                                                      const absl::optional<Cursor>&) override {
+    return Unused();
+  }
+  absl::StatusOr<std::vector<AuditRecord>> ListAuditEvents(const AuditFilter&, int64_t,
+                                                           int) override {
     return Unused();
   }
 
@@ -170,4 +174,4 @@ TEST_F(BillingIngestTest, PoisonEventWhoseBodyIsRefusedIsParkedWithItsEnvelope) 
 }
 
 }  // namespace
-}  // namespace billing
+}  // namespace suite::billing

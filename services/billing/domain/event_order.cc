@@ -6,7 +6,7 @@
 
 #include "services/billing/domain/stripe_event.h"
 
-namespace billing {
+namespace suite::billing {
 
 bool IsTerminal(SubscriptionStatus status) {
   return status == SubscriptionStatus::kCanceled ||
@@ -90,4 +90,4 @@ OrderedEvent AppliedEventFrom(const SubscriptionState& row_state, absl::Time las
   return applied;
 }
 
-}  // namespace billing
+}  // namespace suite::billing

@@ -36,7 +36,7 @@
 #include "absl/types/optional.h"
 #include "services/billing/domain/model.h"
 
-namespace billing {
+namespace suite::billing {
 
 // One subscription event as the order sees it.
 struct OrderedEvent {
@@ -72,6 +72,6 @@ bool IsTerminal(SubscriptionStatus status);
 OrderedEvent AppliedEventFrom(const SubscriptionState& row_state, absl::Time last_event_created,
                               const std::string& last_event_id, const std::string& last_event_json);
 
-}  // namespace billing
+}  // namespace suite::billing
 
 #endif  // SUITE_SERVICES_BILLING_DOMAIN_EVENT_ORDER_H_

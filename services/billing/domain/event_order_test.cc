@@ -9,7 +9,7 @@
 
 #include "gtest/gtest.h"
 
-namespace billing {
+namespace suite::billing {
 namespace {
 
 const absl::Time kSecond = absl::FromUnixSeconds(1800000000);
@@ -183,4 +183,4 @@ TEST(EventOrderTest, AppliedEventReadsChainFromStoredJson) {
 }
 
 }  // namespace
-}  // namespace billing
+}  // namespace suite::billing

@@ -15,7 +15,7 @@
 #include "shared/base/uuid.h"
 #include "shared/rpc/status.h"
 
-namespace billing {
+namespace suite::billing {
 namespace {
 
 // Active ISO 4217 alphabetic codes (list one, 2024), including the fund and metal codes.
@@ -156,4 +156,4 @@ absl::Status ValidateNewTransaction(const NewTransaction& tx) {
   return absl::OkStatus();
 }
 
-}  // namespace billing
+}  // namespace suite::billing

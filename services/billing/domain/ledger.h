@@ -17,7 +17,7 @@
 #include "absl/strings/string_view.h"
 #include "services/billing/domain/model.h"
 
-namespace billing {
+namespace suite::billing {
 
 // IsIsoCurrency is true for an active ISO 4217 alphabetic code, upper case ("EUR").
 bool IsIsoCurrency(absl::string_view code);
@@ -36,6 +36,6 @@ std::string RequestFingerprint(const NewTransaction& tx);
 // and an idempotency key that is empty, over 255 characters or not printable ASCII.
 absl::Status ValidateNewTransaction(const NewTransaction& tx);
 
-}  // namespace billing
+}  // namespace suite::billing
 
 #endif  // SUITE_SERVICES_BILLING_DOMAIN_LEDGER_H_

@@ -4,7 +4,7 @@
 #include "gtest/gtest.h"
 #include "shared/rpc/status.h"
 
-namespace billing {
+namespace suite::billing {
 namespace {
 
 NewTransaction Valid() {
@@ -113,4 +113,4 @@ TEST(LedgerTest, ValidationNamesTheField) {
 }
 
 }  // namespace
-}  // namespace billing
+}  // namespace suite::billing

@@ -3,7 +3,7 @@
 #include <array>
 #include <utility>
 
-namespace billing {
+namespace suite::billing {
 namespace {
 
 template <typename E, size_t N>
@@ -67,4 +67,4 @@ absl::optional<TransactionStatus> ParseTransactionStatus(absl::string_view n) {
   return Find(kTxStatus, n);
 }
 
-}  // namespace billing
+}  // namespace suite::billing

@@ -9,11 +9,11 @@
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "services/billing/domain/ledger.h"
-#include "services/billing/errors.h"
+#include "services/billing/domain/errors.h"
 #include "shared/base/status_macros.h"
 #include "shared/base/uuid.h"
 
-namespace billing {
+namespace suite::billing {
 namespace {
 
 using json = nlohmann::json;
@@ -429,4 +429,4 @@ absl::StatusOr<ParsedStripeEvent> ParseStripeEvent(absl::string_view payload) {
   return parsed;
 }
 
-}  // namespace billing
+}  // namespace suite::billing

@@ -31,7 +31,7 @@
 #include "absl/strings/string_view.h"
 #include "services/billing/domain/model.h"
 
-namespace billing {
+namespace suite::billing {
 
 struct ParsedStripeEvent {
   EventEnvelope envelope;
@@ -64,6 +64,6 @@ absl::StatusOr<ParsedStripeEvent> ParseStripeEvent(absl::string_view payload);
 // removed; INVALID_ARGUMENT when it is not JSON or is over the size or depth bound.
 absl::StatusOr<std::string> RedactStripeJson(absl::string_view json);
 
-}  // namespace billing
+}  // namespace suite::billing
 
 #endif  // SUITE_SERVICES_BILLING_DOMAIN_STRIPE_EVENT_H_

@@ -9,7 +9,7 @@
 #include "nlohmann/json.hpp"
 #include "shared/rpc/status.h"
 
-namespace billing {
+namespace suite::billing {
 namespace {
 
 constexpr char kUser[] = "aaaaaaaa-0000-4000-8000-000000000002";
@@ -339,4 +339,4 @@ TEST(StripeEventTest, PreviousAttributesGiveTheStateBefore) {
 }
 
 }  // namespace
-}  // namespace billing
+}  // namespace suite::billing

@@ -11,9 +11,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "services/billing/errors.h"
+#include "services/billing/domain/errors.h"
 
-namespace billing {
+namespace suite::billing {
 namespace {
 
 constexpr size_t kSignatureHexLength = 64;  // SHA-256 is 32 bytes
@@ -112,4 +112,4 @@ absl::Status StripeSignatureVerifier::Verify(absl::string_view payload,
   return absl::OkStatus();
 }
 
-}  // namespace billing
+}  // namespace suite::billing

@@ -22,7 +22,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
-namespace billing {
+namespace suite::billing {
 
 // The parts of a Stripe-Signature header that matter.
 struct ParsedStripeSignature {
@@ -62,6 +62,6 @@ class StripeSignatureVerifier {
   std::function<absl::Time()> now_;
 };
 
-}  // namespace billing
+}  // namespace suite::billing
 
 #endif  // SUITE_SERVICES_BILLING_DOMAIN_STRIPE_SIGNATURE_H_

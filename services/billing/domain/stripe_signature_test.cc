@@ -7,7 +7,7 @@
 #include "gtest/gtest.h"
 #include "shared/rpc/status.h"
 
-namespace billing {
+namespace suite::billing {
 namespace {
 
 constexpr char kPayload[] = R"({"id":"evt_1","object":"event","type":"customer.created"})";
@@ -139,4 +139,4 @@ TEST(StripeSignatureTest, ParseKeepsEveryV1InLowerCase) {
 }
 
 }  // namespace
-}  // namespace billing
+}  // namespace suite::billing

@@ -24,17 +24,20 @@
 #include "nlohmann/json.hpp"
 #include "pqxx/pqxx"
 #include "services/billing/domain/stripe_signature.h"
+#include "services/billing/testing/nested_json.h"
 #include "services/billing/testing/billing_test_server.h"
 #include "shared/db/testing/test_database.h"
 #include "shared/metrics/metrics.h"
 #include "shared/rpc/json_log.h"
 #include "shared/rpc/status.h"
 
-namespace billing {
+namespace suite::billing {
 namespace {
 
-using ::billing::testing::BillingTestServer;
-using ::billing::testing::StaticAuthenticator;
+using ::suite::billing::testing::BillingTestServer;
+using ::suite::billing::testing::Mixed;
+using ::suite::billing::testing::Nest;
+using ::suite::billing::testing::StaticAuthenticator;
 using suite::db::testing::TestDatabase;
 namespace v1 = ::billing::v1;
 
@@ -897,22 +900,6 @@ grpc::health::v1::HealthCheckResponse::ServingStatus Health(int port) {
   return resp.status();
 }
 
-std::string Nest(const std::string& open, const std::string& close, int levels) {
-  std::string out;
-  out.reserve((open.size() + close.size()) * levels + 1);
-  for (int i = 0; i < levels; ++i) out += open;
-  out += "1";
-  for (int i = 0; i < levels; ++i) out += close;
-  return out;
-}
-std::string Mixed(int levels) {
-  std::string out;
-  for (int i = 0; i < levels; ++i) out += i % 2 ? "[" : R"({"a":)";
-  out += "1";
-  for (int i = levels - 1; i >= 0; --i) out += i % 2 ? "]" : "}";
-  return out;
-}
-
 // Correctly signed events nested up to 10^6 levels (arrays, objects, both; closed, unclosed)
 // through both doors: a clear refusal (400 not JSON, 413 too large) or parking (200, stored
 // as failed with its envelope), never a crash; the process stays SERVING. Brackets inside a
@@ -1374,4 +1361,4 @@ TEST_F(BillingServiceTest, IdleConnectionsDoNotWedgeTheWebhookDoor) {
 }
 
 }  // namespace
-}  // namespace billing
+}  // namespace suite::billing

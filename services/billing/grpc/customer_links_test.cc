@@ -21,11 +21,11 @@
 #include "shared/db/testing/test_database.h"
 #include "shared/rpc/status.h"
 
-namespace billing {
+namespace suite::billing {
 namespace {
 
-using ::billing::testing::BillingTestServer;
-using ::billing::testing::StaticAuthenticator;
+using ::suite::billing::testing::BillingTestServer;
+using ::suite::billing::testing::StaticAuthenticator;
 using suite::db::testing::TestDatabase;
 namespace v1 = ::billing::v1;
 
@@ -560,4 +560,4 @@ TEST_F(CustomerLinksTest, UnknownTimesAreLeftUnset) {
 }
 
 }  // namespace
-}  // namespace billing
+}  // namespace suite::billing

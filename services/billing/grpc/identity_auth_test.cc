@@ -19,7 +19,7 @@
 #include "shared/db/testing/test_database.h"
 #include "shared/identity_client/identity_authenticator.h"
 
-namespace billing {
+namespace suite::billing {
 namespace {
 
 constexpr char kAdminId[] = "aaaaaaaa-0000-4000-8000-000000000001";
@@ -213,4 +213,4 @@ TEST_F(IdentityAuthTest, IdentityDownIsUnavailableNotAHang) {
 }
 
 }  // namespace
-}  // namespace billing
+}  // namespace suite::billing

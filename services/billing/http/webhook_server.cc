@@ -14,7 +14,7 @@
 #include "shared/rpc/request_context.h"
 #include "shared/rpc/status.h"
 
-namespace billing {
+namespace suite::billing {
 namespace {
 
 constexpr char kWebhookPath[] = "/webhooks/stripe";
@@ -201,4 +201,4 @@ void WebhookServer::Stop() {
 
 WebhookServer::~WebhookServer() { Stop(); }
 
-}  // namespace billing
+}  // namespace suite::billing

@@ -31,7 +31,7 @@ namespace httplib {
 class Server;
 }
 
-namespace billing {
+namespace suite::billing {
 
 // HttpStatusFor maps an ingestion status to the HTTP status Stripe sees.
 int HttpStatusFor(const absl::Status& status);
@@ -56,6 +56,6 @@ class WebhookServer {
   int port_ = 0;
 };
 
-}  // namespace billing
+}  // namespace suite::billing
 
 #endif  // SUITE_SERVICES_BILLING_HTTP_WEBHOOK_SERVER_H_

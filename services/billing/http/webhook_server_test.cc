@@ -5,10 +5,10 @@
 
 #include "gtest/gtest.h"
 #include "services/billing/domain/billing.h"
-#include "services/billing/storage/pg_storage.h"
+#include "services/billing/storage/pg_store.h"
 #include "shared/db/pool.h"
 
-namespace billing {
+namespace suite::billing {
 namespace {
 
 // Stop right after Start used to hang now and then: httplib's stop() does nothing before the
@@ -19,7 +19,7 @@ TEST(WebhookServerTest, StopRightAfterStartReturns) {
   config.database_url = "postgresql://127.0.0.1:1/unused";
   auto pool = suite::db::ConnectionPool::Create(config);
   ASSERT_TRUE(pool.ok()) << pool.status();
-  auto storage = PgBillingStorage::Create(**pool);
+  auto storage = PgStore::Create(**pool);
   ASSERT_TRUE(storage.ok()) << storage.status();
   Billing billing(**storage, BillingOptions{});
   for (int i = 0; i < 200; ++i) {
@@ -30,4 +30,4 @@ TEST(WebhookServerTest, StopRightAfterStartReturns) {
 }
 
 }  // namespace
-}  // namespace billing
+}  // namespace suite::billing

@@ -9,7 +9,7 @@
 #include "shared/base/status_macros.h"
 #include "shared/db/config.h"
 
-namespace billing::testing {
+namespace suite::billing::testing {
 
 void StaticAuthenticator::Add(const std::string& token, suite::rpc::Caller caller) {
   absl::MutexLock lock(&mu_);
@@ -44,7 +44,7 @@ absl::StatusOr<std::unique_ptr<BillingTestServer>> BillingTestServer::Start(
   config.database_url = database_url;
   config.pool_size = pool_size;
   SUITE_ASSIGN_OR_RETURN(s->pool_, suite::db::ConnectionPool::Create(config));
-  SUITE_ASSIGN_OR_RETURN(s->storage_, PgBillingStorage::Create(*s->pool_));
+  SUITE_ASSIGN_OR_RETURN(s->storage_, PgStore::Create(*s->pool_));
   s->domain_ = std::make_unique<Billing>(*s->storage_, std::move(options));
   auto* users = dynamic_cast<suite::identity_client::UserDirectory*>(&authenticator);
   if (users == nullptr) {
@@ -57,7 +57,7 @@ absl::StatusOr<std::unique_ptr<BillingTestServer>> BillingTestServer::Start(
   SUITE_ASSIGN_OR_RETURN(
       s->grpc_,
       suite::rpc::GrpcServer::Start(
-          server_config, {{s->service_.get(), billing::v1::BillingService::service_full_name()}},
+          server_config, {{s->service_.get(), ::billing::v1::BillingService::service_full_name()}},
           /*handle_signals=*/false));
   SUITE_ASSIGN_OR_RETURN(s->http_, WebhookServer::Start("127.0.0.1", 0, *s->domain_));
   return s;
@@ -68,9 +68,9 @@ BillingTestServer::~BillingTestServer() {
   if (grpc_) grpc_->Shutdown();
 }
 
-std::unique_ptr<billing::v1::BillingService::Stub> BillingTestServer::NewStub() const {
-  return billing::v1::BillingService::NewStub(grpc::CreateChannel(
+std::unique_ptr<::billing::v1::BillingService::Stub> BillingTestServer::NewStub() const {
+  return ::billing::v1::BillingService::NewStub(grpc::CreateChannel(
       absl::StrCat("127.0.0.1:", grpc_->port()), grpc::InsecureChannelCredentials()));
 }
 
-}  // namespace billing::testing
+}  // namespace suite::billing::testing

@@ -23,13 +23,13 @@
 #include "services/billing/domain/billing.h"
 #include "services/billing/grpc/billing_service.h"
 #include "services/billing/http/webhook_server.h"
-#include "services/billing/storage/pg_storage.h"
+#include "services/billing/storage/pg_store.h"
 #include "shared/db/pool.h"
 #include "shared/identity_client/user_directory.h"
 #include "shared/rpc/request_context.h"
 #include "shared/rpc/server.h"
 
-namespace billing::testing {
+namespace suite::billing::testing {
 
 // A CallerAuthenticator with a fixed table of tokens (unknown → UNAUTHENTICATED), and the
 // UserDirectory of the users it knows: every caller added, plus those of AddUser; any other
@@ -60,7 +60,7 @@ class BillingTestServer {
       suite::rpc::CallerAuthenticator& authenticator, int pool_size = 6);
   ~BillingTestServer();
 
-  std::unique_ptr<billing::v1::BillingService::Stub> NewStub() const;
+  std::unique_ptr<::billing::v1::BillingService::Stub> NewStub() const;
   int grpc_port() const { return grpc_->port(); }
   int http_port() const { return http_->port(); }
   Billing& domain() { return *domain_; }
@@ -68,13 +68,13 @@ class BillingTestServer {
  private:
   BillingTestServer() = default;
   std::unique_ptr<suite::db::ConnectionPool> pool_;
-  std::unique_ptr<PgBillingStorage> storage_;
+  std::unique_ptr<PgStore> storage_;
   std::unique_ptr<Billing> domain_;
   std::unique_ptr<BillingGrpcService> service_;
   std::unique_ptr<suite::rpc::GrpcServer> grpc_;
   std::unique_ptr<WebhookServer> http_;
 };
 
-}  // namespace billing::testing
+}  // namespace suite::billing::testing
 
 #endif  // SUITE_SERVICES_BILLING_TESTING_BILLING_TEST_SERVER_H_

@@ -1,10 +1,11 @@
-// BillingStorage over PostgreSQL (schema billing, migrations/billing): the only SQL of the
-// billing service. Every statement is registered with the pool by Create and runs
-// parameterized through shared/db's transaction runner; no exception leaves this unit.
+// Store over PostgreSQL (schema billing, migrations/billing): the only code of the billing
+// service that runs SQL. Every statement (statements.h) is registered with the pool by Create
+// and runs parameterized through shared/db's transaction runner; no exception leaves this
+// unit.
 //
-//   SUITE_ASSIGN_OR_RETURN(std::unique_ptr<PgBillingStorage> storage,
-//                          PgBillingStorage::Create(*pool));
-//   billing::Billing domain(*storage, options);
+//   SUITE_ASSIGN_OR_RETURN(std::unique_ptr<PgStore> storage,
+//                          PgStore::Create(*pool));
+//   suite::billing::Billing domain(*storage, options);
 //
 // Exactly-once webhooks: ApplyEvent inserts the event row with ON CONFLICT DO NOTHING (the
 // claim: a concurrent delivery of the same event waits on the unique index until the winner
@@ -19,24 +20,24 @@
 // transaction-level advisory lock first, so concurrent links of one user are decided in turn.
 //
 // Thread-safe; the pool must outlive the storage.
-#ifndef SUITE_SERVICES_BILLING_STORAGE_PG_STORAGE_H_
-#define SUITE_SERVICES_BILLING_STORAGE_PG_STORAGE_H_
+#ifndef SUITE_SERVICES_BILLING_STORAGE_PG_STORE_H_
+#define SUITE_SERVICES_BILLING_STORAGE_PG_STORE_H_
 
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "services/billing/domain/storage.h"
+#include "services/billing/domain/store.h"
 #include "shared/db/pool.h"
 #include "shared/db/read_batcher.h"
 
-namespace billing {
+namespace suite::billing {
 
-class PgBillingStorage : public BillingStorage {
+class PgStore : public Store {
  public:
   // Create registers the statements with `pool`. Returns the pool's registration errors.
-  static absl::StatusOr<std::unique_ptr<PgBillingStorage>> Create(suite::db::ConnectionPool& pool);
+  static absl::StatusOr<std::unique_ptr<PgStore>> Create(suite::db::ConnectionPool& pool);
 
   absl::StatusOr<IngestOutcome> ApplyEvent(const EventEnvelope& envelope, const EventChange& change,
                                            bool reprocess) override;
@@ -57,6 +58,9 @@ class PgBillingStorage : public BillingStorage {
   absl::StatusOr<RecordedTransaction> RecordTransaction(const NewTransaction& tx) override;
   absl::StatusOr<Page<Transaction>> ListTransactions(absl::string_view account_id, int limit,
                                                      const absl::optional<Cursor>& after) override;
+  absl::StatusOr<std::vector<AuditRecord>> ListAuditEvents(const AuditFilter& filter,
+                                                           int64_t before_sequence,
+                                                           int limit) override;
 
   // How GetEntitlement's reads were batched so far (for /metrics).
   suite::db::ReadBatcherStats BestSubscriptionStats() const { return best_subscriptions_.Stats(); }
@@ -64,7 +68,7 @@ class PgBillingStorage : public BillingStorage {
  private:
   using SubscriptionBatcher = suite::db::ReadBatcher<Subscription>;
 
-  explicit PgBillingStorage(suite::db::ConnectionPool& pool);
+  explicit PgStore(suite::db::ConnectionPool& pool);
   absl::StatusOr<IngestOutcome> ApplyEventOnce(const EventEnvelope& envelope,
                                                const EventChange& change, bool reprocess);
   // One statement for the user ids of concurrent GetEntitlement calls (ReadBatcher).
@@ -75,6 +79,6 @@ class PgBillingStorage : public BillingStorage {
   SubscriptionBatcher best_subscriptions_;
 };
 
-}  // namespace billing
+}  // namespace suite::billing
 
-#endif  // SUITE_SERVICES_BILLING_STORAGE_PG_STORAGE_H_
+#endif  // SUITE_SERVICES_BILLING_STORAGE_PG_STORE_H_

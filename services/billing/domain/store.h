@@ -1,12 +1,17 @@
 // The storage billing's domain needs, declared by the domain: implemented over PostgreSQL by
-// services/billing/storage/pg_storage.h. Each method states the codes it returns; every
+// services/billing/storage/pg_store.h. Each method states the codes it returns; every
 // method may also return UNAVAILABLE (database unreachable), RESOURCE_EXHAUSTED (pool
 // exhausted), DEADLINE_EXCEEDED and INTERNAL. Implementations must be thread-safe.
 //
-//   std::unique_ptr<BillingStorage> storage = ...;
+// The admin-only writes (LinkCustomer when it changes a link, RecordTransaction when it
+// appends, ApplyEvent with `reprocess`) append one row to billing's audit trail in their own
+// transaction, with the thread's suite::ScopedAuditActor as actor and request id; a write that
+// is refused or changes nothing records nothing.
+//
+//   std::unique_ptr<Store> storage = ...;
 //   absl::StatusOr<IngestOutcome> outcome = storage->ApplyEvent(envelope, change, false);
-#ifndef SUITE_SERVICES_BILLING_DOMAIN_STORAGE_H_
-#define SUITE_SERVICES_BILLING_DOMAIN_STORAGE_H_
+#ifndef SUITE_SERVICES_BILLING_DOMAIN_STORE_H_
+#define SUITE_SERVICES_BILLING_DOMAIN_STORE_H_
 
 #include <functional>
 #include <string>
@@ -20,7 +25,7 @@
 #include "services/billing/domain/model.h"
 #include "shared/base/async_caller.h"
 
-namespace billing {
+namespace suite::billing {
 
 struct IngestOutcome {
   // kProcessed, kIgnored, or kStale / kSuperseded (recorded, not applied: see ApplyEvent).
@@ -40,9 +45,9 @@ struct EventFilter {
   absl::optional<absl::Time> end_time;
 };
 
-class BillingStorage {
+class Store {
  public:
-  virtual ~BillingStorage() = default;
+  virtual ~Store() = default;
 
   // ApplyEvent claims the event and applies `change` in ONE transaction, then marks the event
   // processed (or ignored when change.ignored). When the event is already stored settled it
@@ -113,8 +118,14 @@ class BillingStorage {
   // ListTransactions returns up to `limit` of the account's entries, newest first.
   virtual absl::StatusOr<Page<Transaction>> ListTransactions(
       absl::string_view account_id, int limit, const absl::optional<Cursor>& after) = 0;
+
+  // ListAuditEvents returns up to `limit` audit rows matching `filter`, newest first, with a
+  // sequence below `before_sequence` (0: from the newest).
+  virtual absl::StatusOr<std::vector<AuditRecord>> ListAuditEvents(const AuditFilter& filter,
+                                                                   int64_t before_sequence,
+                                                                   int limit) = 0;
 };
 
-}  // namespace billing
+}  // namespace suite::billing
 
-#endif  // SUITE_SERVICES_BILLING_DOMAIN_STORAGE_H_
+#endif  // SUITE_SERVICES_BILLING_DOMAIN_STORE_H_

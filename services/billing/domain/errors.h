@@ -1,9 +1,9 @@
 // The billing error catalog: every status billing returns on purpose is made
 // here, so codes and ErrorInfo reasons (domain "billing.suite") are chosen once.
 //
-//   return billing::errors::SubscriptionNotFound(id);   // NOT_FOUND, SUBSCRIPTION_NOT_FOUND
-#ifndef SUITE_SERVICES_BILLING_ERRORS_H_
-#define SUITE_SERVICES_BILLING_ERRORS_H_
+//   return suite::billing::errors::SubscriptionNotFound(id);   // NOT_FOUND, SUBSCRIPTION_NOT_FOUND
+#ifndef SUITE_SERVICES_BILLING_DOMAIN_ERRORS_H_
+#define SUITE_SERVICES_BILLING_DOMAIN_ERRORS_H_
 
 #include <string>
 
@@ -12,7 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "shared/rpc/status.h"
 
-namespace billing::errors {
+namespace suite::billing::errors {
 
 inline constexpr absl::string_view kDomain = "billing.suite";
 
@@ -117,6 +117,6 @@ inline absl::Status UserHasOtherCustomer(absl::string_view user_id,
        {"other_stripe_customer_id", std::string(other_stripe_customer_id)}});
 }
 
-}  // namespace billing::errors
+}  // namespace suite::billing::errors
 
-#endif  // SUITE_SERVICES_BILLING_ERRORS_H_
+#endif  // SUITE_SERVICES_BILLING_DOMAIN_ERRORS_H_

@@ -1,4 +1,4 @@
-#include "services/billing/storage/pg_storage.h"
+#include "services/billing/storage/pg_store.h"
 
 #include <string>
 #include <utility>
@@ -11,14 +11,16 @@
 #include "services/billing/domain/event_order.h"
 #include "services/billing/domain/ledger.h"
 #include "services/billing/domain/stripe_event.h"
-#include "services/billing/errors.h"
+#include "services/billing/domain/errors.h"
+#include "services/billing/storage/statements.h"
 #include "shared/base/status_macros.h"
 #include "shared/base/uuid.h"
+#include "shared/db/audit/audit_log.h"
 #include "shared/db/batched_read_statement.h"
 #include "shared/db/errors.h"
 #include "shared/db/transaction.h"
 
-namespace billing {
+namespace suite::billing {
 namespace {
 
 using suite::db::RunInTransaction;
@@ -27,16 +29,7 @@ using suite::db::AutocommitRead;
 using suite::db::ReadOnly;
 using suite::db::TxOptions;
 
-// Nullable times travel as unix microseconds with -1 for NULL (Stripe has no times before
-// 1970), which keeps every parameter a plain value; TS() turns one back into a timestamptz.
-constexpr int64_t kNullMicros = -1;
-std::string TS(int n) {
-  return absl::StrCat("('epoch'::timestamptz + NULLIF($", n,
-                      "::bigint, -1) * interval '1 microsecond')");
-}
-std::string Micros(absl::string_view column) {
-  return absl::StrCat("(extract(epoch from ", column, ") * 1000000)::bigint");
-}
+// Nullable times travel as unix microseconds with -1 (kNullMicros) for NULL (statements.h).
 int64_t MicrosOrNull(const absl::optional<absl::Time>& t) {
   return t.has_value() ? absl::ToUnixMicros(*t) : kNullMicros;
 }
@@ -47,12 +40,6 @@ absl::optional<absl::Time> OptTime(const pqxx::field& f) {
 absl::Time Time(const pqxx::field& f) { return absl::FromUnixMicros(f.as<int64_t>()); }
 std::string UuidOrEmpty(absl::string_view s) { return suite::IsUuid(s) ? std::string(s) : ""; }
 
-std::string CustomerColumns() {
-  return absl::StrCat(
-      "c.id::text, c.stripe_customer_id, COALESCE(c.user_id::text, ''), "
-      "c.deleted_at IS NOT NULL, ",
-      Micros("c.created_at"), ", ", Micros("c.updated_at"));
-}
 Customer ReadCustomer(const pqxx::row& r) {
   Customer c;
   c.id = r[0].as<std::string>();
@@ -64,18 +51,6 @@ Customer ReadCustomer(const pqxx::row& r) {
   return c;
 }
 
-// With `with_customer`, the customer's Stripe id is joined in; the entitlement read leaves
-// it out so that it touches one table through one index.
-std::string SubscriptionSelect(bool with_customer = true) {
-  return absl::StrCat(
-      "SELECT s.id::text, s.stripe_subscription_id, ",
-      with_customer ? "c.stripe_customer_id" : "''::text",
-      ", COALESCE(s.user_id::text, ''), s.status::text, COALESCE(s.price_id, ''), ",
-      Micros("s.current_period_end"), ", s.cancel_at_period_end, ", Micros("s.trial_end"), ", ",
-      Micros("s.past_due_since"), ", ", Micros("s.created_at"), ", ", Micros("s.updated_at"),
-      " FROM billing.stripe_subscriptions s ",
-      with_customer ? "JOIN billing.stripe_customers c ON c.id = s.customer_id " : "");
-}
 Subscription ReadSubscription(const pqxx::row& r) {
   Subscription s;
   s.id = r[0].as<std::string>();
@@ -94,15 +69,6 @@ Subscription ReadSubscription(const pqxx::row& r) {
   return s;
 }
 
-std::string EventSelect() {
-  return absl::StrCat(
-      "SELECT id::text, stripe_event_id, type, COALESCE(api_version, ''), livemode, ",
-      Micros("received_at"), ", ", Micros("processed_at"),
-      ", status, COALESCE(last_error, ''), COALESCE(raw_event_redacted::text, ''), "
-      "CASE WHEN jsonb_typeof(raw_event_redacted -> 'created') = 'number' "
-      "THEN (raw_event_redacted ->> 'created')::bigint END "
-      "FROM billing.stripe_events ");
-}
 StoredEvent ReadEvent(const pqxx::row& r) {
   StoredEvent e;
   e.id = r[0].as<std::string>();
@@ -119,16 +85,6 @@ StoredEvent ReadEvent(const pqxx::row& r) {
   return e;
 }
 
-std::string TransactionColumns() {
-  return absl::StrCat(
-      "id::text, account_id::text, COALESCE(user_id::text, ''), kind, status, currency, "
-      "amount_cents::bigint, provider, COALESCE(provider_payment_intent_id, ''), "
-      "COALESCE(provider_charge_id, ''), COALESCE(provider_invoice_id, ''), "
-      "COALESCE(provider_checkout_session_id, ''), COALESCE(idempotency_key, ''), "
-      "COALESCE(request_fingerprint, ''), COALESCE(metadata::text, '{}'), "
-      "COALESCE(request_id::text, ''), ",
-      Micros("created_at"));
-}
 Transaction ReadTransaction(const pqxx::row& r) {
   Transaction t;
   t.id = r[0].as<std::string>();
@@ -161,189 +117,6 @@ std::string MetadataJson(const std::map<std::string, std::string>& metadata) {
   nlohmann::json object = nlohmann::json::object();
   for (const auto& [k, v] : metadata) object[k] = v;
   return object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-// A keyset condition on (time, id) DESC: $t = -1 means "from the start".
-std::string After(absl::string_view time_column, absl::string_view id_column, int t, int id) {
-  return absl::StrCat("($", t, "::bigint = -1 OR (", time_column, ", ", id_column, ") < (", TS(t),
-                      ", $", id, "::uuid))");
-}
-
-// The entitlement read for the user ids of one ReadBatcher batch (batched_read_statement.h):
-// per user one probe of stripe_subscriptions_user_id_created_at_idx. The key column, the id as
-// asked for, comes last, after ReadSubscription's columns.
-std::string BestSubscriptionSql(absl::string_view user_ids) {
-  return absl::StrCat(
-      "SELECT b.*, k.user_id FROM ", user_ids, " CROSS JOIN LATERAL (",
-      SubscriptionSelect(/*with_customer=*/false),
-      "WHERE s.user_id = k.user_id::uuid ORDER BY CASE s.status WHEN 'active' THEN 0 "
-      "WHEN 'trialing' THEN 1 WHEN 'past_due' THEN 2 ELSE 3 END, "
-      "s.current_period_end DESC NULLS LAST, s.created_at DESC, s.id DESC LIMIT 1) b");
-}
-
-const std::vector<std::pair<std::string, std::string>>& Statements() {
-  static const auto* const statements = new std::vector<std::pair<std::string, std::string>>{
-      {"billing_event_claim",
-       "INSERT INTO billing.stripe_events (stripe_event_id, type, api_version, livemode, "
-       "received_at, status, request_id, related_account_id, raw_event_redacted) "
-       "VALUES ($1, $2, NULLIF($3, ''), $4::boolean, now(), 'received', NULLIF($5, '')::uuid, "
-       "NULLIF($6, '')::uuid, $7::jsonb) "
-       "ON CONFLICT (stripe_event_id) DO NOTHING RETURNING id::text"},
-      {"billing_event_lock",
-       "SELECT status FROM billing.stripe_events WHERE stripe_event_id = $1 FOR UPDATE"},
-      {"billing_event_finish",
-       "UPDATE billing.stripe_events SET status = $2, processed_at = now(), last_error = NULL, "
-       "related_transaction_id = NULLIF($3, '')::uuid, "
-       "related_account_id = COALESCE(NULLIF($4, '')::uuid, related_account_id), "
-       "stripe_object_id = NULLIF($5, ''), event_created = " +
-           TS(6) + " WHERE stripe_event_id = $1"},
-      // The settled events of one subscription in one second (event_order.h's set).
-      {"billing_subscription_same_second",
-       "SELECT stripe_event_id, COALESCE(raw_event_redacted::text, '') "
-       "FROM billing.stripe_events WHERE stripe_object_id = $1 AND event_created = " +
-           TS(2) + " AND status IN ('processed', 'superseded') AND stripe_event_id <> $3"},
-      {"billing_subscription_second_relabel",
-       "UPDATE billing.stripe_events SET status = CASE WHEN stripe_event_id = $3 "
-       "THEN 'processed' ELSE 'superseded' END "
-       "WHERE stripe_object_id = $1 AND event_created = " +
-           TS(2) + " AND status IN ('processed', 'superseded')"},
-      {"billing_event_fail",
-       "INSERT INTO billing.stripe_events AS e (stripe_event_id, type, api_version, livemode, "
-       "received_at, status, last_error, request_id, raw_event_redacted) "
-       "VALUES ($1, $2, NULLIF($3, ''), $4::boolean, now(), 'failed', $5, "
-       "NULLIF($6, '')::uuid, $7::jsonb) "
-       "ON CONFLICT (stripe_event_id) DO UPDATE SET status = 'failed', "
-       "last_error = EXCLUDED.last_error WHERE e.status IN ('received', 'failed')"},
-      {"billing_event_get", EventSelect() + "WHERE stripe_event_id = $1"},
-      {"billing_event_list", EventSelect() +
-                                 "WHERE ($1 = '' OR status = $1) AND ($2 = '' OR type = $2) "
-                                 "AND ($3::bigint = -1 OR received_at >= " +
-                                 TS(3) +
-                                 ") "
-                                 "AND ($4::bigint = -1 OR received_at < " +
-                                 TS(4) + ") AND " + After("received_at", "id", 5, 6) +
-                                 " ORDER BY stripe_events.received_at DESC, "
-                                 "stripe_events.id DESC LIMIT $7"},
-      // Customers. The ordered upsert applies only a newer event (see the header); it never
-      // touches the user link, which billing_customer_adopt and LinkCustomer own.
-      {"billing_customer_upsert_ordered",
-       "INSERT INTO billing.stripe_customers AS c (stripe_customer_id, deleted_at, "
-       "last_event_created, last_event_id, request_id) "
-       "VALUES ($1, CASE WHEN $2::boolean THEN now() END, " +
-           TS(3) +
-           ", $4, NULLIF($5, '')::uuid) "
-           "ON CONFLICT (stripe_customer_id) DO UPDATE SET "
-           "deleted_at = CASE WHEN $2::boolean THEN COALESCE(c.deleted_at, now()) END, "
-           "last_event_created = EXCLUDED.last_event_created, "
-           "last_event_id = EXCLUDED.last_event_id, request_id = EXCLUDED.request_id "
-           // A later second wins; in the same second a deletion wins (Stripe never revives a
-           // deleted customer), then the bytewise greater event id.
-           "WHERE c.last_event_created IS NULL OR c.last_event_created < "
-           "EXCLUDED.last_event_created OR (c.last_event_created = EXCLUDED.last_event_created "
-           "AND CASE WHEN (c.deleted_at IS NOT NULL) <> $2::boolean THEN $2::boolean "
-           "ELSE c.last_event_id COLLATE \"C\" < EXCLUDED.last_event_id COLLATE \"C\" END) "
-           "RETURNING c.id::text"},
-      // Every change of a user's links runs under this lock (per user, until the transaction
-      // ends), so that "the user has no other live customer" stays true until the link is
-      // written; the unique index stripe_customers_user_id_live_key is the backstop.
-      {"billing_user_links_lock",
-       "SELECT pg_advisory_xact_lock(hashtextextended('billing.customer_links:' || $1, 0))"},
-      // An event's user fills a missing link only (model.h, CustomerChange).
-      {"billing_customer_adopt",
-       "UPDATE billing.stripe_customers c SET user_id = $2::uuid "
-       "WHERE c.stripe_customer_id = $1 AND c.user_id IS NULL AND (c.deleted_at IS NOT NULL "
-       "OR NOT EXISTS (SELECT 1 FROM billing.stripe_customers o "
-       "WHERE o.user_id = $2::uuid AND o.deleted_at IS NULL)) "
-       "RETURNING c.id::text"},
-      {"billing_customer_lock_by_stripe_id",
-       "SELECT " + CustomerColumns() +
-           " FROM billing.stripe_customers c WHERE c.stripe_customer_id = $1 FOR UPDATE"},
-      {"billing_customer_other_live",
-       "SELECT " + CustomerColumns() +
-           " FROM billing.stripe_customers c WHERE c.user_id = $1::uuid "
-           "AND c.deleted_at IS NULL AND c.id <> $2::uuid FOR UPDATE"},
-      // Sets (or, with '', clears) the link of one customer.
-      {"billing_customer_set_user",
-       "UPDATE billing.stripe_customers c SET user_id = NULLIF($2, '')::uuid, "
-       "request_id = NULLIF($3, '')::uuid WHERE c.id = $1::uuid RETURNING " +
-           CustomerColumns()},
-      {"billing_subscriptions_unlink",
-       "UPDATE billing.stripe_subscriptions SET user_id = NULL "
-       "WHERE customer_id = $1::uuid AND user_id IS NOT NULL"},
-      {"billing_customer_ensure",
-       "INSERT INTO billing.stripe_customers (stripe_customer_id) VALUES ($1) "
-       "ON CONFLICT (stripe_customer_id) DO NOTHING"},
-      {"billing_customer_by_stripe_id",
-       "SELECT " + CustomerColumns() +
-           " FROM billing.stripe_customers c WHERE c.stripe_customer_id = $1"},
-      {"billing_customer_by_user",
-       "SELECT " + CustomerColumns() +
-           " FROM billing.stripe_customers c WHERE c.user_id = $1::uuid "
-           "ORDER BY c.deleted_at IS NOT NULL, c.updated_at DESC, c.id DESC LIMIT 1"},
-      {"billing_subscriptions_relink",
-       "UPDATE billing.stripe_subscriptions SET user_id = $2::uuid "
-       "WHERE customer_id = $1::uuid AND user_id IS DISTINCT FROM $2::uuid"},
-      // Subscriptions: the whole object as of the event, only when the event is newer.
-      {"billing_subscription_upsert",
-       "INSERT INTO billing.stripe_subscriptions AS s (stripe_subscription_id, customer_id, "
-       "user_id, status, price_id, current_period_end, cancel_at_period_end, trial_end, "
-       "past_due_since, last_event_created, last_event_id, request_id) "
-       "VALUES ($1, $2::uuid, NULLIF($3, '')::uuid, $4::billing.stripe_subscription_status, "
-       "NULLIF($5, ''), " +
-           TS(6) + ", $7::boolean, " + TS(8) +
-           ", CASE WHEN $4::billing.stripe_subscription_status = 'past_due' THEN " + TS(9) +
-           " END, " + TS(9) +
-           ", $10, NULLIF($11, '')::uuid) "
-           "ON CONFLICT (stripe_subscription_id) DO UPDATE SET "
-           "customer_id = EXCLUDED.customer_id, user_id = COALESCE(EXCLUDED.user_id, s.user_id), "
-           "status = EXCLUDED.status, price_id = EXCLUDED.price_id, "
-           "current_period_end = EXCLUDED.current_period_end, "
-           "cancel_at_period_end = EXCLUDED.cancel_at_period_end, "
-           "trial_end = EXCLUDED.trial_end, "
-           "past_due_since = CASE WHEN EXCLUDED.status <> 'past_due' THEN NULL "
-           "WHEN s.status = 'past_due' THEN s.past_due_since "
-           "ELSE EXCLUDED.past_due_since END, "
-           "last_event_created = EXCLUDED.last_event_created, "
-           "last_event_id = EXCLUDED.last_event_id, request_id = EXCLUDED.request_id "
-           // $12: the row exists, is locked and the domain ordered this event after its last
-           // one (event_order.h); false when inserting, so that an insert that loses a race
-           // to a concurrent one changes nothing and is ordered again.
-           "WHERE $12::boolean RETURNING s.id::text"},
-      {"billing_subscription_lock",
-       "SELECT s.status::text, COALESCE(s.price_id, ''), " + Micros("s.current_period_end") +
-           ", s.cancel_at_period_end, " + Micros("s.trial_end") + ", " +
-           Micros("s.last_event_created") +
-           ", s.last_event_id FROM billing.stripe_subscriptions s "
-           "WHERE s.stripe_subscription_id = $1 FOR UPDATE"},
-      {"billing_event_json",
-       "SELECT COALESCE(raw_event_redacted::text, '') FROM billing.stripe_events "
-       "WHERE stripe_event_id = $1"},
-      {"billing_customer_last_event",
-       "SELECT " + Micros("last_event_created") +
-           " FROM billing.stripe_customers WHERE stripe_customer_id = $1"},
-      {"billing_subscription_get", SubscriptionSelect() + "WHERE s.stripe_subscription_id = $1"},
-      {"billing_subscription_list", SubscriptionSelect() + "WHERE s.user_id = $1::uuid AND " +
-                                        After("s.created_at", "s.id", 2, 3) +
-                                        " ORDER BY s.created_at DESC, s.id DESC LIMIT $4"},
-      // Ledger: insert-only.
-      {"billing_transaction_insert",
-       "INSERT INTO billing.transactions (account_id, user_id, kind, status, currency, "
-       "amount_cents, provider, provider_payment_intent_id, provider_charge_id, "
-       "provider_invoice_id, provider_checkout_session_id, idempotency_key, "
-       "request_fingerprint, metadata, request_id) "
-       "VALUES ($1::uuid, NULLIF($2, '')::uuid, $3, $4, $5, $6::integer, $7, NULLIF($8, ''), "
-       "NULLIF($9, ''), NULLIF($10, ''), NULLIF($11, ''), $12, $13, $14::jsonb, "
-       "NULLIF($15, '')::uuid) ON CONFLICT (idempotency_key) DO NOTHING RETURNING " +
-           TransactionColumns()},
-      {"billing_transaction_by_key",
-       "SELECT " + TransactionColumns() + " FROM billing.transactions WHERE idempotency_key = $1"},
-      {"billing_transaction_list",
-       "SELECT " + TransactionColumns() +
-           " FROM billing.transactions WHERE account_id = $1::uuid AND " +
-           After("created_at", "id", 2, 3) +
-           " ORDER BY transactions.created_at DESC, transactions.id DESC LIMIT $4"},
-  };
-  return *statements;
 }
 
 template <typename T, typename Read>
@@ -410,17 +183,13 @@ absl::StatusOr<RecordedTransaction> InsertTransaction(Tx& db, const NewTransacti
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<PgBillingStorage>> PgBillingStorage::Create(
+absl::StatusOr<std::unique_ptr<PgStore>> PgStore::Create(
     suite::db::ConnectionPool& pool) {
-  for (const auto& [name, sql] : Statements()) {
-    SUITE_RETURN_IF_ERROR(pool.RegisterStatement(name, sql));
-  }
-  SUITE_RETURN_IF_ERROR(suite::db::RegisterBatchedRead(pool, "billing_subscription_best", "text",
-                                                       "k", "user_id", BestSubscriptionSql));
-  return std::unique_ptr<PgBillingStorage>(new PgBillingStorage(pool));
+  SUITE_RETURN_IF_ERROR(RegisterStatements(pool));
+  return std::unique_ptr<PgStore>(new PgStore(pool));
 }
 
-PgBillingStorage::PgBillingStorage(suite::db::ConnectionPool& pool)
+PgStore::PgStore(suite::db::ConnectionPool& pool)
     : pool_(pool),
       best_subscriptions_({},
                           [this](const std::vector<std::string>& user_ids) {
@@ -557,7 +326,7 @@ absl::StatusOr<absl::optional<EventStatus>> UpsertOrderedSubscription(
 
 }  // namespace
 
-absl::StatusOr<IngestOutcome> PgBillingStorage::ApplyEvent(const EventEnvelope& envelope,
+absl::StatusOr<IngestOutcome> PgStore::ApplyEvent(const EventEnvelope& envelope,
                                                            const EventChange& change,
                                                            bool reprocess) {
   absl::StatusOr<IngestOutcome> outcome = ApplyEventOnce(envelope, change, reprocess);
@@ -573,13 +342,14 @@ absl::StatusOr<IngestOutcome> PgBillingStorage::ApplyEvent(const EventEnvelope& 
   return outcome;
 }
 
-absl::StatusOr<IngestOutcome> PgBillingStorage::ApplyEventOnce(const EventEnvelope& envelope,
+absl::StatusOr<IngestOutcome> PgStore::ApplyEventOnce(const EventEnvelope& envelope,
                                                                const EventChange& change,
                                                                bool reprocess) {
   const std::string request_id = UuidOrEmpty(envelope.request_id);
   return RunInTransaction<IngestOutcome>(
       pool_, TxOptions(), [&](Tx& tx) -> absl::StatusOr<IngestOutcome> {
         IngestOutcome outcome;
+        std::string stored_status;  // of an event stored before (received or failed)
         // The claim.
         SUITE_ASSIGN_OR_RETURN(
             absl::optional<pqxx::row> claimed,
@@ -590,7 +360,8 @@ absl::StatusOr<IngestOutcome> PgBillingStorage::ApplyEventOnce(const EventEnvelo
           // Stored before: applied already (a duplicate), or received/failed (apply now).
           SUITE_ASSIGN_OR_RETURN(pqxx::row row,
                                  tx.ExecOne("billing_event_lock", envelope.stripe_event_id));
-          const auto status = ParseEventStatus(row[0].as<std::string>());
+          stored_status = row[0].as<std::string>();
+          const auto status = ParseEventStatus(stored_status);
           if (status.has_value() && IsEventSettled(*status)) {
             if (reprocess) return errors::EventAlreadyApplied(envelope.stripe_event_id);
             outcome.status = *status;
@@ -659,11 +430,19 @@ absl::StatusOr<IngestOutcome> PgBillingStorage::ApplyEventOnce(const EventEnvelo
                                                     : std::string(),
                     created)
                 .status());
+        if (reprocess) {
+          // An operator re-ran the event: the one privileged path into this transaction.
+          SUITE_RETURN_IF_ERROR(suite::db::audit::AppendAudit(
+              tx, kAuditSchema,
+              {"stripe_event.reprocess", "stripe_event", envelope.stripe_event_id,
+               {{"status", stored_status}},
+               {{"status", std::string(EventStatusName(outcome.status))}}}));
+        }
         return outcome;
       });
 }
 
-absl::Status PgBillingStorage::RecordEventFailure(const EventEnvelope& envelope,
+absl::Status PgStore::RecordEventFailure(const EventEnvelope& envelope,
                                                   absl::string_view error) {
   return RunInTransaction(pool_, TxOptions(), [&](Tx& tx) -> absl::Status {
     return tx
@@ -674,7 +453,7 @@ absl::Status PgBillingStorage::RecordEventFailure(const EventEnvelope& envelope,
   });
 }
 
-absl::StatusOr<StoredEvent> PgBillingStorage::GetEvent(absl::string_view stripe_event_id) {
+absl::StatusOr<StoredEvent> PgStore::GetEvent(absl::string_view stripe_event_id) {
   return RunInTransaction<StoredEvent>(
       pool_, ReadOnly(), [&](Tx& tx) -> absl::StatusOr<StoredEvent> {
         SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> row,
@@ -684,7 +463,7 @@ absl::StatusOr<StoredEvent> PgBillingStorage::GetEvent(absl::string_view stripe_
       });
 }
 
-absl::StatusOr<Page<StoredEvent>> PgBillingStorage::ListEvents(
+absl::StatusOr<Page<StoredEvent>> PgStore::ListEvents(
     const EventFilter& filter, int limit, const absl::optional<Cursor>& after) {
   return RunInTransaction<Page<StoredEvent>>(
       pool_, ReadOnly(), [&](Tx& tx) -> absl::StatusOr<Page<StoredEvent>> {
@@ -700,7 +479,7 @@ absl::StatusOr<Page<StoredEvent>> PgBillingStorage::ListEvents(
       });
 }
 
-absl::StatusOr<Customer> PgBillingStorage::GetCustomerByStripeId(absl::string_view stripe_id) {
+absl::StatusOr<Customer> PgStore::GetCustomerByStripeId(absl::string_view stripe_id) {
   return RunInTransaction<Customer>(pool_, ReadOnly(), [&](Tx& tx) -> absl::StatusOr<Customer> {
     SUITE_ASSIGN_OR_RETURN(
         absl::optional<pqxx::row> row,
@@ -710,7 +489,7 @@ absl::StatusOr<Customer> PgBillingStorage::GetCustomerByStripeId(absl::string_vi
   });
 }
 
-absl::StatusOr<Customer> PgBillingStorage::GetCustomerByUser(absl::string_view user_id) {
+absl::StatusOr<Customer> PgStore::GetCustomerByUser(absl::string_view user_id) {
   return RunInTransaction<Customer>(pool_, ReadOnly(), [&](Tx& tx) -> absl::StatusOr<Customer> {
     SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> row,
                            tx.ExecMaybeOne("billing_customer_by_user", std::string(user_id)));
@@ -719,7 +498,7 @@ absl::StatusOr<Customer> PgBillingStorage::GetCustomerByUser(absl::string_view u
   });
 }
 
-absl::StatusOr<Customer> PgBillingStorage::LinkCustomer(absl::string_view stripe_id,
+absl::StatusOr<Customer> PgStore::LinkCustomer(absl::string_view stripe_id,
                                                         absl::string_view user_id,
                                                         bool allow_relink,
                                                         absl::string_view request_id) {
@@ -736,6 +515,7 @@ absl::StatusOr<Customer> PgBillingStorage::LinkCustomer(absl::string_view stripe
     if (!customer.user_id.empty() && !allow_relink) {
       return errors::CustomerLinkedToOtherUser(stripe, customer.user_id);
     }
+    nlohmann::json after = {{"user_id", user}};
     if (!customer.deleted) {
       SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> other_row,
                              tx.ExecMaybeOne("billing_customer_other_live", user, customer.id));
@@ -745,16 +525,25 @@ absl::StatusOr<Customer> PgBillingStorage::LinkCustomer(absl::string_view stripe
         SUITE_RETURN_IF_ERROR(
             tx.Exec("billing_customer_set_user", other.id, std::string(), rid).status());
         SUITE_RETURN_IF_ERROR(tx.Exec("billing_subscriptions_unlink", other.id).status());
+        after["unlinked_stripe_customer_id"] = other.stripe_customer_id;
       }
     }
     SUITE_ASSIGN_OR_RETURN(pqxx::row linked,
                            tx.ExecOne("billing_customer_set_user", customer.id, user, rid));
     SUITE_RETURN_IF_ERROR(tx.Exec("billing_subscriptions_relink", customer.id, user).status());
+    // One row for the whole change: the customer's link before and after (null: unlinked),
+    // and the user's previous customer when it was unlinked to make room.
+    SUITE_RETURN_IF_ERROR(suite::db::audit::AppendAudit(
+        tx, kAuditSchema,
+        {"customer.link", "customer", stripe,
+         {{"user_id",
+           customer.user_id.empty() ? nlohmann::json() : nlohmann::json(customer.user_id)}},
+         std::move(after)}));
     return ReadCustomer(linked);
   });
 }
 
-absl::StatusOr<Subscription> PgBillingStorage::GetSubscription(absl::string_view stripe_id) {
+absl::StatusOr<Subscription> PgStore::GetSubscription(absl::string_view stripe_id) {
   return RunInTransaction<Subscription>(
       pool_, ReadOnly(), [&](Tx& tx) -> absl::StatusOr<Subscription> {
         SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> row,
@@ -764,7 +553,7 @@ absl::StatusOr<Subscription> PgBillingStorage::GetSubscription(absl::string_view
       });
 }
 
-absl::StatusOr<Page<Subscription>> PgBillingStorage::ListSubscriptions(
+absl::StatusOr<Page<Subscription>> PgStore::ListSubscriptions(
     absl::string_view user_id, int limit, const absl::optional<Cursor>& after) {
   return RunInTransaction<Page<Subscription>>(
       pool_, ReadOnly(), [&](Tx& tx) -> absl::StatusOr<Page<Subscription>> {
@@ -777,24 +566,24 @@ absl::StatusOr<Page<Subscription>> PgBillingStorage::ListSubscriptions(
       });
 }
 
-absl::StatusOr<absl::optional<Subscription>> PgBillingStorage::BestSubscription(
+absl::StatusOr<absl::optional<Subscription>> PgStore::BestSubscription(
     absl::string_view user_id) {
   return best_subscriptions_.Read(user_id);
 }
 
-void PgBillingStorage::BestSubscriptionAsync(absl::string_view user_id,
+void PgStore::BestSubscriptionAsync(absl::string_view user_id,
                                              const suite::AsyncCaller& caller,
                                              BestSubscriptionDone done) {
   best_subscriptions_.ReadAsync(std::string(user_id), caller, std::move(done));
 }
 
-absl::StatusOr<PgBillingStorage::SubscriptionBatcher::ValueMap>
-PgBillingStorage::ReadBestSubscriptions(
+absl::StatusOr<PgStore::SubscriptionBatcher::ValueMap>
+PgStore::ReadBestSubscriptions(
     const std::vector<std::string>& user_ids) {
   using Result = SubscriptionBatcher::ValueMap;
   return RunInTransaction<Result>(pool_, AutocommitRead(), [&](Tx& tx) -> absl::StatusOr<Result> {
     SUITE_ASSIGN_OR_RETURN(pqxx::result rows,
-                           suite::db::ExecBatched(tx, "billing_subscription_best", user_ids));
+                           suite::db::ExecBatched(tx, kBestSubscriptionRead, user_ids));
     Result best;
     for (const pqxx::row& row : rows) {
       best[row[row.size() - 1].as<std::string>()] = ReadSubscription(row);
@@ -803,13 +592,58 @@ PgBillingStorage::ReadBestSubscriptions(
   });
 }
 
-absl::StatusOr<RecordedTransaction> PgBillingStorage::RecordTransaction(const NewTransaction& tx) {
+absl::StatusOr<RecordedTransaction> PgStore::RecordTransaction(const NewTransaction& tx) {
   return RunInTransaction<RecordedTransaction>(
-      pool_, TxOptions(),
-      [&](Tx& db) -> absl::StatusOr<RecordedTransaction> { return InsertTransaction(db, tx); });
+      pool_, TxOptions(), [&](Tx& db) -> absl::StatusOr<RecordedTransaction> {
+        SUITE_ASSIGN_OR_RETURN(RecordedTransaction recorded, InsertTransaction(db, tx));
+        // A replay appends nothing, so it records nothing.
+        if (recorded.replayed) return recorded;
+        const NewTransaction& f = recorded.transaction.fields;
+        SUITE_RETURN_IF_ERROR(suite::db::audit::AppendAudit(
+            db, kAuditSchema,
+            {"ledger.append", "transaction", recorded.transaction.id, nullptr,
+             {{"account_id", f.account_id},
+              {"kind", std::string(TransactionKindName(f.kind))},
+              {"status", std::string(TransactionStatusName(f.status))},
+              {"currency", f.currency},
+              {"amount_cents", f.amount_cents},
+              {"idempotency_key", f.idempotency_key}}}));
+        return recorded;
+      });
 }
 
-absl::StatusOr<Page<Transaction>> PgBillingStorage::ListTransactions(
+absl::StatusOr<std::vector<AuditRecord>> PgStore::ListAuditEvents(
+    const AuditFilter& filter, int64_t before_sequence, int limit) {
+  suite::db::audit::AuditFilter query;
+  query.actor_id = filter.actor_user_id;
+  query.action = filter.action;
+  query.target_id = filter.target_id;
+  if (filter.start_time) query.since = *filter.start_time;
+  if (filter.end_time) query.until = *filter.end_time;
+  SUITE_ASSIGN_OR_RETURN(
+      std::vector<suite::db::audit::AuditEvent> events,
+      suite::db::audit::ListAuditEvents(pool_, kAuditSchema, query, before_sequence, limit));
+  std::vector<AuditRecord> records;
+  records.reserve(events.size());
+  for (suite::db::audit::AuditEvent& e : events) {
+    AuditRecord r;
+    r.sequence = e.seq;
+    r.occur_time = e.occurred_at;
+    r.actor_user_id = std::move(e.actor_id);
+    r.action = std::move(e.action);
+    r.target_type = std::move(e.target_type);
+    r.target_id = std::move(e.target_id);
+    r.request_id = std::move(e.request_id);
+    r.outcome = std::move(e.outcome);
+    r.before_json = std::move(e.before_json);
+    r.after_json = std::move(e.after_json);
+    r.hash = std::move(e.hash);
+    records.push_back(std::move(r));
+  }
+  return records;
+}
+
+absl::StatusOr<Page<Transaction>> PgStore::ListTransactions(
     absl::string_view account_id, int limit, const absl::optional<Cursor>& after) {
   return RunInTransaction<Page<Transaction>>(
       pool_, ReadOnly(), [&](Tx& tx) -> absl::StatusOr<Page<Transaction>> {
@@ -822,4 +656,4 @@ absl::StatusOr<Page<Transaction>> PgBillingStorage::ListTransactions(
       });
 }
 
-}  // namespace billing
+}  // namespace suite::billing

@@ -1,5 +1,5 @@
-// PgBillingStorage against a real, migrated PostgreSQL, connected as billing_service.
-#include "services/billing/storage/pg_storage.h"
+// PgStore against a real, migrated PostgreSQL, connected as billing_service.
+#include "services/billing/storage/pg_store.h"
 
 #include <atomic>
 #include <string>
@@ -15,14 +15,14 @@
 #include "shared/db/testing/test_database.h"
 #include "shared/rpc/status.h"
 
-namespace billing {
+namespace suite::billing {
 namespace {
 
 using suite::db::testing::TestDatabase;
 
 constexpr char kUser[] = "aaaaaaaa-0000-4000-8000-000000000002";
 
-class PgStorageTest : public ::testing::Test {
+class PgStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto db = TestDatabase::CreateMigrated();
@@ -34,7 +34,7 @@ class PgStorageTest : public ::testing::Test {
     auto pool = suite::db::ConnectionPool::Create(config);
     ASSERT_TRUE(pool.ok()) << pool.status();
     pool_ = std::move(*pool);
-    auto storage = PgBillingStorage::Create(*pool_);
+    auto storage = PgStore::Create(*pool_);
     ASSERT_TRUE(storage.ok()) << storage.status();
     storage_ = std::move(*storage);
   }
@@ -60,10 +60,10 @@ class PgStorageTest : public ::testing::Test {
 
   std::unique_ptr<TestDatabase> db_;
   std::unique_ptr<suite::db::ConnectionPool> pool_;
-  std::unique_ptr<PgBillingStorage> storage_;
+  std::unique_ptr<PgStore> storage_;
 };
 
-TEST_F(PgStorageTest, EntitlementReadUsesTheUserIndexForOneUserAndForABatch) {
+TEST_F(PgStoreTest, EntitlementReadUsesTheUserIndexForOneUserAndForABatch) {
   const std::string user = "'" + std::string(kUser) + "'";
   for (const auto& [name, args] : std::vector<std::pair<std::string, std::string>>{
            {"billing_subscription_best", user},
@@ -89,7 +89,7 @@ TEST_F(PgStorageTest, EntitlementReadUsesTheUserIndexForOneUserAndForABatch) {
 // list statement's generic plan (what a prepared statement settles on after its first
 // executions, whatever the filters), with sequential scans discouraged because the test
 // tables are tiny.
-TEST_F(PgStorageTest, EveryListStatementsGenericPlanCanUseAnIndex) {
+TEST_F(PgStoreTest, EveryListStatementsGenericPlanCanUseAnIndex) {
   const std::string id = "'0b6c7a9e-1d2f-4c3b-9a8e-7f6d5c4b3a21'";
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"billing_event_list", "'', '', -1, -1, -1, " + id + ", 21"},
@@ -119,7 +119,7 @@ TEST_F(PgStorageTest, EveryListStatementsGenericPlanCanUseAnIndex) {
   }
 }
 
-TEST_F(PgStorageTest, OrderingComparesCreatedThenSameSecondRulesAndRecordsSkips) {
+TEST_F(PgStoreTest, OrderingComparesCreatedThenSameSecondRulesAndRecordsSkips) {
   auto apply = [&](const std::string& id, int64_t created, SubscriptionStatus status) {
     auto outcome = storage_->ApplyEvent(Envelope(id, created), SubscriptionTo(status), false);
     EXPECT_TRUE(outcome.ok()) << outcome.status();
@@ -161,7 +161,7 @@ TEST_F(PgStorageTest, OrderingComparesCreatedThenSameSecondRulesAndRecordsSkips)
 
 // Customers: a same-second deletion wins whatever the ids, in either order; skipped events say
 // why they were not applied.
-TEST_F(PgStorageTest, SameSecondCustomerDeletionWinsInEitherOrder) {
+TEST_F(PgStoreTest, SameSecondCustomerDeletionWinsInEitherOrder) {
   auto customer = [&](const std::string& stripe_id, const std::string& event, int64_t created,
                       bool deleted) {
     CustomerChange c;
@@ -188,7 +188,7 @@ TEST_F(PgStorageTest, SameSecondCustomerDeletionWinsInEitherOrder) {
   EXPECT_TRUE(storage_->GetCustomerByStripeId("cus_d2")->deleted);
 }
 
-TEST_F(PgStorageTest, DuplicateAndFailureBookkeeping) {
+TEST_F(PgStoreTest, DuplicateAndFailureBookkeeping) {
   const EventEnvelope e = Envelope("evt_1", 100);
   auto first = storage_->ApplyEvent(e, SubscriptionTo(SubscriptionStatus::kActive), false);
   ASSERT_TRUE(first.ok()) << first.status();
@@ -221,7 +221,7 @@ TEST_F(PgStorageTest, DuplicateAndFailureBookkeeping) {
   EXPECT_EQ(storage_->GetSubscription("sub_1")->status, SubscriptionStatus::kUnpaid);
 }
 
-TEST_F(PgStorageTest, ConcurrentSameKeyWritesOneLedgerEntry) {
+TEST_F(PgStoreTest, ConcurrentSameKeyWritesOneLedgerEntry) {
   NewTransaction tx;
   tx.idempotency_key = "same";
   tx.account_id = "bbbbbbbb-0000-4000-8000-000000000001";
@@ -249,7 +249,7 @@ TEST_F(PgStorageTest, ConcurrentSameKeyWritesOneLedgerEntry) {
   EXPECT_FALSE(page->next.has_value());
 }
 
-TEST_F(PgStorageTest, LinkCustomerRelinksItsSubscriptions) {
+TEST_F(PgStoreTest, LinkCustomerRelinksItsSubscriptions) {
   SubscriptionChange s;
   s.stripe_subscription_id = "sub_x";
   s.stripe_customer_id = "cus_x";
@@ -269,7 +269,7 @@ TEST_F(PgStorageTest, LinkCustomerRelinksItsSubscriptions) {
 
 // Concurrent entitlement reads share statements (ReadBatcher): each must still get its own
 // user's subscription, and a user without one must get none.
-TEST_F(PgStorageTest, ConcurrentBestSubscriptionReadsEachGetTheirOwnUsers) {
+TEST_F(PgStoreTest, ConcurrentBestSubscriptionReadsEachGetTheirOwnUsers) {
   const std::vector<std::string> users = {"aaaaaaaa-0000-4000-8000-000000000011",
                                           "aaaaaaaa-0000-4000-8000-000000000012",
                                           "aaaaaaaa-0000-4000-8000-000000000013"};
@@ -312,4 +312,4 @@ TEST_F(PgStorageTest, ConcurrentBestSubscriptionReadsEachGetTheirOwnUsers) {
 }
 
 }  // namespace
-}  // namespace billing
+}  // namespace suite::billing
