@@ -1,13 +1,14 @@
 // The revocation bound's one measurement, shared by revocation_bound_test (which asserts it)
 // and the loadgen's --revocation_rounds mode (which tools/bench runs under load to print it).
-// A round logs the probe's user in on one identity replica (signed up by the first round), warms billing's and
-// questions' caches with that session (two calls each: the second is answered from the cache),
-// revokes it on the same replica (Logout, RotateSession or RevokeSession, by round), and then
-// asks billing (GetEntitlement) and questions (GetQuestion) at the same time, as fast as it can,
-// until each refuses it with UNAUTHENTICATED. The time from the revoking call's OK to the end of
-// each service's first refused call is one sample. After a refusal, 20 more calls must all be
-// refused (an answer cached before the revocation must never come back), and StartPracticeSession
-// with the revoked token must be refused too (nothing written with it).
+// A round logs the probe's user (signed up by the first round) in on one identity replica, or
+// takes a session logged in ahead (PrepareSessions), warms billing's and questions' caches with
+// it (two calls each: the second is answered from the cache), revokes it on that replica
+// (Logout, RotateSession or RevokeSession, by round), and then asks billing (GetEntitlement)
+// and questions (GetQuestion) at the same time, as fast as it can, until each refuses it with
+// UNAUTHENTICATED. The time from the revoking call's OK to the end of each service's first
+// refused call is one sample. After a refusal, 20 more calls must all be refused (an answer
+// cached before the revocation must never come back), and StartPracticeSession with the revoked
+// token must be refused too (nothing written with it).
 #ifndef SUITE_TESTS_LOAD_REVOCATION_PROBE_H_
 #define SUITE_TESTS_LOAD_REVOCATION_PROBE_H_
 
@@ -61,8 +62,8 @@ class RevocationProbe {
   absl::Status PrepareSessions(int n);
 
   // One round on replica `replica` (`round` picks how the session is revoked, and its prepared
-  // session if any; else it logs in now); the first signs the probe's user up. An error when a setup call (sign-up, login, warm-up, the revocation)
-  // failed: the round then measured nothing.
+  // session if any; else it logs in now); the first signs the probe's user up. An error when a
+  // setup call (sign-up, login, warm-up, the revocation) failed: the round then measured nothing.
   absl::StatusOr<RevocationRound> Run(int round, int replica);
 
   // Logs in on `replica`; the caller's address varies per login, so that login throttling
