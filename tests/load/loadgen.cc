@@ -10,6 +10,10 @@
 //   loadgen --rpc=GetQuestion --rate=800 --duration=10 ...
 //   loadgen --import_questions=10000 ...          # data set for the question RPCs, then exit
 //   loadgen --rpc=ValidateSession --rate=1000 --background_rpc=Login --background_concurrency=8
+//   loadgen --revocation_rounds=200 --identity_addrs=A,B --rpc=GetEntitlement
+//       --background_rpc=GetQuestion --concurrency=32 --background_concurrency=32  (one line)
+//       # the revocation bound (tests/load/revocation_probe.h) while both RPCs run closed-loop;
+//       # the load runs from the first round to the last, whatever --duration says
 //
 // RPCs: Health (grpc.health.v1 Check: the empty RPC, on --health_addr), ValidateSession, Login,
 // GetEntitlement, IngestStripeEvent, RecordTransaction, GetQuestion, ListQuestions,
@@ -38,6 +42,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -48,6 +53,7 @@
 #include "shared/rpc/tls.h"
 #include "tests/load/pacer.h"
 #include "tests/load/report.h"
+#include "tests/load/revocation_probe.h"
 
 ABSL_FLAG(std::string, rpc, "Health", "the RPC to drive (see the file comment)");
 ABSL_FLAG(std::string, identity_addr, "127.0.0.1:50051", "identity host:port");
@@ -71,6 +77,13 @@ ABSL_FLAG(bool, list_sweep, false, "call every List RPC (two pages), then exit")
 ABSL_FLAG(std::string, json_out, "", "write the results here as JSON");
 ABSL_FLAG(std::string, background_rpc, "", "a second RPC driven at the same time (closed loop)");
 ABSL_FLAG(int, background_concurrency, 8, "its concurrency");
+ABSL_FLAG(int, revocation_rounds, 0,
+          "measure the revocation bound over this many rounds while --rpc (and --background_rpc) "
+          "run, then stop them");
+ABSL_FLAG(std::string, identity_addrs, "",
+          "the identity replicas the revocation rounds alternate over, comma-separated "
+          "(default: --identity_addr)");
+ABSL_FLAG(std::string, revocation_out, "", "write the revocation samples and percentiles here");
 ABSL_FLAG(std::string, label, "", "name of the run in the report (default: the RPC)");
 
 namespace loadgen {
@@ -764,7 +777,7 @@ class Runner {
     active_++;
     for (int64_t i = 0;; ++i) {
       const absl::Time due = pacer.Due(i);
-      if (due >= end_) break;
+      if (due >= end_ || stopped_.load()) break;
       const absl::Duration wait = due - absl::Now();
       if (wait > absl::ZeroDuration()) absl::SleepFor(wait);
       if (inflight_.load() >= cap) {
@@ -794,7 +807,7 @@ class Runner {
  private:
   void Next() {
     const absl::Time t0 = absl::Now();
-    if (t0 >= end_) {
+    if (t0 >= end_ || stopped_.load()) {
       Release();
       return;
     }
@@ -846,17 +859,109 @@ class Runner {
   std::atomic<int64_t> seq_{0};
   int first_errors_ = 0;
   std::atomic<bool> exhausted_{false};
+  std::atomic<bool> stopped_{false};
+  absl::Time stopped_at_ = absl::InfiniteFuture();
   absl::Time last_done_ = absl::InfinitePast();
 
  public:
+  // Ends the run before its end time: no call starts after this, the ones in flight finish.
+  void Stop() {
+    absl::MutexLock lock(&mu_);
+    stopped_at_ = std::min(stopped_at_, absl::Now());
+    stopped_ = true;
+  }
+
   // Measured seconds: the whole window, or up to the last answer when the inputs ran out.
   double Seconds() {
     absl::MutexLock lock(&mu_);
-    const absl::Duration window = end_ - measure_start_;
-    if (!exhausted_) return absl::ToDoubleSeconds(window);
-    return std::max(0.0, absl::ToDoubleSeconds(std::min(last_done_, end_) - measure_start_));
+    const absl::Time end = std::min(end_, stopped_at_);
+    if (!exhausted_) return std::max(0.0, absl::ToDoubleSeconds(end - measure_start_));
+    return std::max(0.0, absl::ToDoubleSeconds(std::min(last_done_, end) - measure_start_));
   }
 };
+
+double Ms(absl::Duration d) { return absl::ToDoubleMilliseconds(d); }
+
+// The revocation probe over the identity replicas of --identity_addrs, its sessions for
+// `rounds` rounds logged in ahead (before the load starts: a loaded identity hashes passwords at
+// low priority).
+std::unique_ptr<suite::load::RevocationProbe> MakeRevocationProbe(Env& env, int rounds) {
+  std::vector<std::string> addrs =
+      absl::StrSplit(absl::GetFlag(FLAGS_identity_addrs), ',', absl::SkipEmpty());
+  if (addrs.empty()) addrs.push_back(absl::GetFlag(FLAGS_identity_addr));
+  std::vector<std::shared_ptr<grpc::Channel>> identity;
+  // Channel indexes past the load's own, so the rounds get connections of their own.
+  for (size_t i = 0; i < addrs.size(); ++i) {
+    identity.push_back(NewChannel(addrs[i], static_cast<int>(1000 + i)));
+  }
+  if (env.question_ids.empty()) {
+    LoadTags(env);
+    LoadQuestionIds(env, 10);
+  }
+  if (env.question_ids.empty()) Die("no published question: run --import_questions first");
+  auto probe = std::make_unique<suite::load::RevocationProbe>(
+      identity, NewChannel(absl::GetFlag(FLAGS_billing_addr), 1000),
+      NewChannel(absl::GetFlag(FLAGS_questions_addr), 1000), env.question_ids[0],
+      absl::StrCat(env.run_id, ".bench.test"));
+  if (absl::Status s = probe->PrepareSessions(rounds); !s.ok()) Die(std::string(s.message()));
+  return probe;
+}
+
+// The revocation bound under the load Main runs meanwhile: `rounds` rounds of the probe,
+// alternating over the identity replicas; prints p50/p99/max per service and writes the
+// figures to --revocation_out.
+void RevocationRounds(suite::load::RevocationProbe& probe, int rounds) {
+  std::vector<absl::Duration> billing, questions;
+  int let_in = 0, practice_let_in = 0, never = 0;
+  std::vector<int> per_replica(probe.replicas());
+  const absl::Time start = absl::Now();
+  for (int round = 0; round < rounds; ++round) {
+    const int replica = round % probe.replicas();
+    absl::StatusOr<suite::load::RevocationRound> r = probe.Run(round, replica);
+    if (!r.ok()) Die(std::string(r.status().message()));
+    billing.push_back(r->billing);
+    questions.push_back(r->questions);
+    let_in += r->let_in_after_refusal;
+    if (!r->practice_refused) ++practice_let_in;
+    if (r->billing == suite::load::kNeverRefused || r->questions == suite::load::kNeverRefused) {
+      ++never;
+    }
+    ++per_replica[replica];
+  }
+  using suite::load::Percentile;
+  const auto stats = [](const std::vector<absl::Duration>& v) {
+    return nlohmann::json{{"p50_ms", Ms(Percentile(v, 0.5))},
+                          {"p99_ms", Ms(Percentile(v, 0.99))},
+                          {"max_ms", Ms(Percentile(v, 1.0))}};
+  };
+  std::cout << absl::StrFormat(
+      "revocation bound (%d rounds, %d identity replicas, %.0f s): billing p50 %.1f ms p99 %.1f "
+      "ms max %.1f ms; questions p50 %.1f ms p99 %.1f ms max %.1f ms; never refused %d, let in "
+      "after a refusal %d, practice sessions let in %d\n",
+      rounds, probe.replicas(), absl::ToDoubleSeconds(absl::Now() - start),
+      Ms(Percentile(billing, 0.5)), Ms(Percentile(billing, 0.99)), Ms(Percentile(billing, 1.0)),
+      Ms(Percentile(questions, 0.5)), Ms(Percentile(questions, 0.99)),
+      Ms(Percentile(questions, 1.0)), never, let_in, practice_let_in);
+  if (const std::string path = absl::GetFlag(FLAGS_revocation_out); !path.empty()) {
+    nlohmann::json out{{"rounds", rounds},
+                       {"identity_replicas", probe.replicas()},
+                       {"rounds_per_replica", per_replica},
+                       {"seconds", absl::ToDoubleSeconds(absl::Now() - start)},
+                       {"billing", stats(billing)},
+                       {"questions", stats(questions)},
+                       {"never_refused", never},
+                       {"let_in_after_refusal", let_in},
+                       {"practice_sessions_let_in", practice_let_in}};
+    nlohmann::json samples{{"billing_ms", nlohmann::json::array()},
+                           {"questions_ms", nlohmann::json::array()}};
+    for (size_t i = 0; i < billing.size(); ++i) {
+      samples["billing_ms"].push_back(Ms(billing[i]));
+      samples["questions_ms"].push_back(Ms(questions[i]));
+    }
+    out["samples"] = samples;
+    std::ofstream(path) << out.dump(2) << "\n";
+  }
+}
 
 bool NeedsUsers(const std::string& rpc) { return rpc != "Health" && !rpc.empty(); }
 bool NeedsQuestions(const std::string& rpc) {
@@ -891,7 +996,7 @@ int Main() {
     SetupAdmin(env);
     SetupUsers(env, std::max(1, absl::GetFlag(FLAGS_users)));
   }
-  if (NeedsQuestions(rpc)) {
+  if (NeedsQuestions(rpc) || NeedsQuestions(bg_rpc)) {
     LoadTags(env);
     if (env.tag_ids.empty()) Die("no bench tags: run --import_questions first");
     LoadQuestionIds(env, 5000);
@@ -922,9 +1027,14 @@ int Main() {
   bg_result.mode = "concurrency";
   bg_result.concurrency = bg_concurrency;
 
+  const int revocation_rounds = absl::GetFlag(FLAGS_revocation_rounds);
+  std::unique_ptr<suite::load::RevocationProbe> probe;
+  if (revocation_rounds > 0) probe = MakeRevocationProbe(env, revocation_rounds);
   const absl::Time start = absl::Now();
   const absl::Time measure_start = start + absl::Seconds(absl::GetFlag(FLAGS_warmup));
-  const absl::Time end = measure_start + absl::Seconds(absl::GetFlag(FLAGS_duration));
+  const absl::Time end = revocation_rounds > 0
+                             ? absl::InfiniteFuture()
+                             : measure_start + absl::Seconds(absl::GetFlag(FLAGS_duration));
   Runner runner(*workload, result, measure_start, end);
   std::unique_ptr<Runner> bg_runner;
   std::thread bg_thread;
@@ -932,7 +1042,14 @@ int Main() {
     bg_runner = std::make_unique<Runner>(*bg_workload, bg_result, measure_start, end);
     bg_thread = std::thread([&] { bg_runner->RunClosed(bg_concurrency); });
   }
-  if (rate > 0) {
+  if (revocation_rounds > 0) {
+    std::thread load_thread([&] { runner.RunClosed(concurrency); });
+    absl::SleepFor(measure_start - absl::Now());
+    RevocationRounds(*probe, revocation_rounds);
+    runner.Stop();
+    if (bg_runner) bg_runner->Stop();
+    load_thread.join();
+  } else if (rate > 0) {
     runner.RunOpen(rate, concurrency, start);
   } else {
     runner.RunClosed(concurrency);

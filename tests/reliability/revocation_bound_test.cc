@@ -9,7 +9,8 @@
 // revocation stream follows breaks once, and rounds go on through it. Prints p50/p99/max per
 // service and requires p99 <= 100 ms (plus the p99 of an ordinary cached call in the same run,
 // the machine's share of a sample), every round refused, no call let in after a refusal, and no
-// practice session written with a revoked token.
+// practice session written with a revoked token. A round is tests/load/revocation_probe's, the
+// same measurement that tools/bench prints under load.
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -37,6 +38,8 @@
 #include "shared/db/testing/test_database.h"
 #include "shared/rpc/testing/server_process.h"
 #include "tests/harness/suite.h"
+#include "tests/load/revocation_probe.h"
+#include "tests/reliability/cluster.h"
 #include "tests/reliability/harness.h"
 
 namespace suite::reliability {
@@ -44,7 +47,6 @@ namespace {
 
 constexpr char kAdminEmail[] = "root@example.com";
 constexpr char kAdminPassword[] = "the operator's long secret";
-constexpr char kPassword[] = "correct horse battery staple";
 constexpr absl::Duration kBound = absl::Milliseconds(100);
 constexpr int kRounds = 100;
 
@@ -57,13 +59,6 @@ template <typename T>
 void WithBearer(grpc::ClientContext* ctx, const T& token) {
   ctx->AddMetadata("authorization", absl::StrCat("Bearer ", token));
   ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-}
-
-absl::Duration Percentile(std::vector<absl::Duration> v, double p) {
-  if (v.empty()) return absl::InfiniteDuration();
-  std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(p * (v.size() - 1) + 0.5);
-  return v[std::min(i, v.size() - 1)];
 }
 
 class RevocationBoundTest : public ::testing::Test {
@@ -100,64 +95,10 @@ class RevocationBoundTest : public ::testing::Test {
     questions_metrics_port_ = suite_->ports("questions").metrics;
   }
 
-  ::identity::v1::LoginResponse Login(int replica, const std::string& email,
-                                      const std::string& password) {
-    ::identity::v1::LoginRequest req;
-    req.set_email(email);
-    req.set_password(password);
-    req.set_client_ip(absl::StrCat("10.1.", login_count_ / 200, ".", login_count_ % 200));
-    ++login_count_;
-    ::identity::v1::LoginResponse resp;
-    grpc::ClientContext ctx;
-    grpc::Status s = identity_stub_[replica]->Login(&ctx, req, &resp);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    return resp;
-  }
-
-  std::string SignUp(const std::string& email, int replica) {
-    ::identity::v1::CreateUserRequest req;
-    req.set_email(email);
-    req.set_password(kPassword);
-    ::identity::v1::CreateUserResponse resp;
-    grpc::ClientContext ctx;
-    EXPECT_TRUE(identity_stub_[replica]->CreateUser(&ctx, req, &resp).ok());
-    return resp.user().user_id();
-  }
-
-  grpc::StatusCode Entitlement(const std::string& token, const std::string& user_id) {
-    ::billing::v1::GetEntitlementRequest req;
-    req.set_user_id(user_id);
-    ::billing::v1::GetEntitlementResponse resp;
-    grpc::ClientContext ctx;
-    WithBearer(&ctx, token);
-    return billing_stub_->GetEntitlement(&ctx, req, &resp).error_code();
-  }
-
-  grpc::StatusCode Question(const std::string& token) {
-    ::questions::v1::GetQuestionRequest req;
-    req.set_question_id(question_id_);
-    ::questions::v1::GetQuestionResponse resp;
-    grpc::ClientContext ctx;
-    WithBearer(&ctx, token);
-    return questions_stub_->GetQuestion(&ctx, req, &resp).error_code();
-  }
-
-  grpc::StatusCode StartPractice(const std::string& token) {
-    ::questions::v1::StartPracticeSessionRequest req;
-    req.set_mode(::questions::v1::PRACTICE_MODE_TUTOR);
-    req.set_question_count(1);
-    ::questions::v1::StartPracticeSessionResponse resp;
-    grpc::ClientContext ctx;
-    WithBearer(&ctx, token);
-    return questions_stub_->StartPracticeSession(&ctx, req, &resp).error_code();
-  }
-
   std::unique_ptr<suite::db::testing::TestDatabase> db_;
   std::unique_ptr<harness::Suite> suite_;
   std::array<Replica, 2> identity_;
   Replica billing_, questions_;
-  std::array<std::unique_ptr<::identity::v1::IdentityService::Stub>, 2> identity_stub_;
-  std::unique_ptr<::billing::v1::BillingService::Stub> billing_stub_;
   std::unique_ptr<::questions::v1::QuestionBankService::Stub> questions_stub_;
   // The value of the sample `name` (no labels) on the /metrics of 127.0.0.1:`port`; -1 when
   // absent.
@@ -174,22 +115,21 @@ class RevocationBoundTest : public ::testing::Test {
     return -1;
   }
 
-  std::string question_id_;
-  int login_count_ = 0;
   int billing_metrics_port_ = 0;
   int questions_metrics_port_ = 0;
 };
 
 TEST_F(RevocationBoundTest, ARevokedTokenIsRefusedByBillingAndQuestionsWithinTheBound) {
-  for (int i = 0; i < 2; ++i) {
-    identity_stub_[i] = ::identity::v1::IdentityService::NewStub(NewChannel(identity_[i].addr));
-  }
-  billing_stub_ = ::billing::v1::BillingService::NewStub(NewChannel(billing_.addr));
   questions_stub_ = ::questions::v1::QuestionBankService::NewStub(NewChannel(questions_.addr));
-
+  load::RevocationProbe probe({NewChannel(identity_[0].addr), NewChannel(identity_[1].addr)},
+                              NewChannel(billing_.addr), NewChannel(questions_.addr),
+                              /*question_id=*/"", "example.com");
   // A published question to read and draw.
-  const std::string admin = Login(0, kAdminEmail, kAdminPassword).session_token();
+  std::string question_id;
   {
+    absl::StatusOr<::identity::v1::LoginResponse> admin =
+        probe.Login(0, kAdminEmail, kAdminPassword);
+    ASSERT_TRUE(admin.ok()) << admin.status();
     ::questions::v1::CreateQuestionRequest create;
     create.set_stem("Which cache is right?");
     create.set_difficulty(::questions::v1::QUESTION_DIFFICULTY_EASY);
@@ -198,21 +138,26 @@ TEST_F(RevocationBoundTest, ARevokedTokenIsRefusedByBillingAndQuestionsWithinThe
     create.add_choices()->set_text("the one with a TTL");
     ::questions::v1::CreateQuestionResponse created;
     grpc::ClientContext c;
-    WithBearer(&c, admin);
+    WithBearer(&c, admin->session_token());
     grpc::Status s = questions_stub_->CreateQuestion(&c, create, &created);
     ASSERT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
-    question_id_ = created.question().id();
+    question_id = created.question().id();
     ::questions::v1::PublishQuestionRequest pub;
-    pub.set_question_id(question_id_);
+    pub.set_question_id(question_id);
     ::questions::v1::PublishQuestionResponse published;
     grpc::ClientContext c2;
-    WithBearer(&c2, admin);
+    WithBearer(&c2, admin->session_token());
     ASSERT_TRUE(questions_stub_->PublishQuestion(&c2, pub, &published).ok());
   }
+  probe.set_question_id(question_id);
 
   // The load: cached calls with sessions that stay valid, on both services, throughout.
-  const std::string steady_id = SignUp("steady@example.com", 0);
-  const std::string steady = Login(0, "steady@example.com", kPassword).session_token();
+  absl::StatusOr<std::string> steady_id = probe.SignUp(0, "steady@example.com");
+  ASSERT_TRUE(steady_id.ok()) << steady_id.status();
+  absl::StatusOr<::identity::v1::LoginResponse> steady_session =
+      probe.Login(0, "steady@example.com", load::RevocationProbe::kPassword);
+  ASSERT_TRUE(steady_session.ok()) << steady_session.status();
+  const std::string steady = steady_session->session_token();
   std::atomic<bool> stop{false};
   std::atomic<int64_t> load_calls{0}, load_refused{0};
   absl::Mutex load_mu;
@@ -226,7 +171,7 @@ TEST_F(RevocationBoundTest, ARevokedTokenIsRefusedByBillingAndQuestionsWithinThe
       while (!stop.load()) {
         const absl::Time start = absl::Now();
         const grpc::StatusCode code =
-            i % 2 == 0 ? Entitlement(steady, steady_id) : Question(steady);
+            i % 2 == 0 ? probe.Entitlement(steady, *steady_id) : probe.Question(steady);
         {
           absl::MutexLock lock(&load_mu);
           load_latency.push_back(absl::Now() - start);
@@ -267,69 +212,18 @@ TEST_F(RevocationBoundTest, ARevokedTokenIsRefusedByBillingAndQuestionsWithinThe
         restarted = true;
       });
     }
-    const std::string email = absl::StrCat("round", round, "@example.com");
     const int replica = round % 2 == down.load() ? 1 - round % 2 : round % 2;
-    const std::string user_id = SignUp(email, replica);
-    ::identity::v1::LoginResponse session = Login(replica, email, kPassword);
-    const std::string& token = session.session_token();
-    // Warm both caches (the second call is the cached one).
-    for (int i = 0; i < 2; ++i) {
-      ASSERT_EQ(Entitlement(token, user_id), grpc::StatusCode::OK) << "round " << round;
-      ASSERT_EQ(Question(token), grpc::StatusCode::OK) << "round " << round;
-    }
-    grpc::ClientContext ctx;
-    WithBearer(&ctx, token);
-    grpc::Status revoked;
-    switch (round % 3) {
-      case 0: {
-        ::identity::v1::LogoutResponse out;
-        revoked = identity_stub_[replica]->Logout(&ctx, {}, &out);
-        break;
-      }
-      case 1: {
-        ::identity::v1::RotateSessionResponse out;
-        revoked = identity_stub_[replica]->RotateSession(&ctx, {}, &out);
-        break;
-      }
-      default: {
-        ::identity::v1::RevokeSessionRequest req;
-        req.set_session_id(session.session_id());
-        ::identity::v1::RevokeSessionResponse out;
-        revoked = identity_stub_[replica]->RevokeSession(&ctx, req, &out);
-      }
-    }
-    ASSERT_TRUE(revoked.ok()) << revoked.error_message();
-    const absl::Time ok_at = absl::Now();
-    const auto first_refusal = [&](const std::function<grpc::StatusCode()>& call) {
-      absl::Duration refused = absl::InfiniteDuration();
-      while (absl::Now() - ok_at < absl::Seconds(5)) {
-        const grpc::StatusCode code = call();
-        if (code == grpc::StatusCode::UNAUTHENTICATED) {
-          refused = absl::Now() - ok_at;  // the refused call's end: its own latency counts
-          break;
-        }
-        absl::SleepFor(absl::Microseconds(500));
-      }
-      // Once refused, refused for good (nothing let in from a stale answer).
-      for (int i = 0; i < 20 && refused != absl::InfiniteDuration(); ++i) {
-        if (call() != grpc::StatusCode::UNAUTHENTICATED) ++let_in_after_refusal;
-      }
-      return refused;
-    };
-    absl::Duration billing_latency, questions_latency;
-    std::thread b([&] {
-      billing_latency = first_refusal([&] { return Entitlement(token, user_id); });
-    });
-    questions_latency = first_refusal([&] { return Question(token); });
-    b.join();
-    EXPECT_EQ(StartPractice(token), grpc::StatusCode::UNAUTHENTICATED) << "round " << round;
-    billing_samples.push_back(billing_latency);
-    questions_samples.push_back(questions_latency);
-    if (billing_latency > kBound / 2 || questions_latency > kBound / 2) {
+    absl::StatusOr<load::RevocationRound> r = probe.Run(round, replica);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_TRUE(r->practice_refused) << "round " << round;
+    let_in_after_refusal += r->let_in_after_refusal;
+    billing_samples.push_back(r->billing);
+    questions_samples.push_back(r->questions);
+    if (r->billing > kBound / 2 || r->questions > kBound / 2) {
       std::printf("round %d (revoked on identity %d%s): billing %s, questions %s\n", round,
                   replica, restarted.load() ? ", after the restart" : "",
-                  absl::FormatDuration(billing_latency).c_str(),
-                  absl::FormatDuration(questions_latency).c_str());
+                  absl::FormatDuration(r->billing).c_str(),
+                  absl::FormatDuration(r->questions).c_str());
     }
   }
   if (restarter.joinable()) restarter.join();
@@ -344,24 +238,24 @@ TEST_F(RevocationBoundTest, ARevokedTokenIsRefusedByBillingAndQuestionsWithinThe
     pqxx::nontransaction tx(conn);
     EXPECT_EQ(tx.exec1("SELECT count(*) FROM questions.practice_sessions")[0].as<int>(), 0);
   }
-  const absl::Duration billing_p99 = Percentile(billing_samples, 0.99);
-  const absl::Duration questions_p99 = Percentile(questions_samples, 0.99);
+  const absl::Duration billing_p99 = load::Percentile(billing_samples, 0.99);
+  const absl::Duration questions_p99 = load::Percentile(questions_samples, 0.99);
   absl::Duration cached_p99;
   {
     absl::MutexLock lock(&load_mu);
-    cached_p99 = Percentile(load_latency, 0.99);
+    cached_p99 = load::Percentile(load_latency, 0.99);
   }
   std::printf(
       "revocation bound (%d rounds, 2 identity replicas, each restarted in turn, %lld load calls, "
       "cached call p99 %s): billing p50 %s p99 %s max %s; questions p50 %s p99 %s max %s\n",
       kRounds, static_cast<long long>(load_calls.load()),
       absl::FormatDuration(cached_p99).c_str(),
-      absl::FormatDuration(Percentile(billing_samples, 0.5)).c_str(),
+      absl::FormatDuration(load::Percentile(billing_samples, 0.5)).c_str(),
       absl::FormatDuration(billing_p99).c_str(),
-      absl::FormatDuration(Percentile(billing_samples, 1.0)).c_str(),
-      absl::FormatDuration(Percentile(questions_samples, 0.5)).c_str(),
+      absl::FormatDuration(load::Percentile(billing_samples, 1.0)).c_str(),
+      absl::FormatDuration(load::Percentile(questions_samples, 0.5)).c_str(),
       absl::FormatDuration(questions_p99).c_str(),
-      absl::FormatDuration(Percentile(questions_samples, 1.0)).c_str());
+      absl::FormatDuration(load::Percentile(questions_samples, 1.0)).c_str());
   std::fflush(stdout);
   // A sample ends with the refused call, so it holds one call's own latency: on a loaded
   // machine that much is the machine's share, not the revocation's, hence the cached call's
