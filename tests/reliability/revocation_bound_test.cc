@@ -39,7 +39,6 @@
 #include "shared/rpc/testing/server_process.h"
 #include "tests/harness/suite.h"
 #include "tests/load/revocation_probe.h"
-#include "tests/reliability/cluster.h"
 #include "tests/reliability/harness.h"
 
 namespace suite::reliability {
