@@ -5,13 +5,13 @@
 //   export QUESTIONS_PAGE_TOKEN_SECRET=...
 //   bazel run //services/questions:questions_server
 //
-// Environment (besides shared/db/config.h and shared/rpc/config.h with prefix QUESTIONS,
+// Environment (besides shared/db/config.h and shared/rpc/server/config.h with prefix QUESTIONS,
 // e.g. QUESTIONS_GRPC_PORT, default 50053):
 //   IDENTITY_ADDR                 identity's gRPC host:port (required)
 //   BILLING_ADDR                  billing's gRPC host:port (required)
 //   QUESTIONS_PAGE_TOKEN_SECRET   HMAC key of page tokens, at least 16 bytes (required)
 //   QUESTIONS_FREE_QUOTA          practice sessions per UTC day without a subscription (3)
-//   SUITE_TLS_*                   TLS towards identity and billing (shared/rpc/tls.h)
+//   SUITE_TLS_*                   TLS towards identity and billing (shared/rpc/server/tls.h)
 // Exit codes: 0 after a drain, 1 when the server cannot start, 2 for bad configuration.
 #include <cstdlib>
 #include <iostream>
@@ -21,30 +21,30 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/strings/numbers.h"
-#include "questions/v1/questions_service.grpc.pb.h"
 #include "migrations/built_with.h"
+#include "questions/v1/questions_service.grpc.pb.h"
 #include "services/questions/domain/question_bank.h"
-#include "services/questions/grpc/billing_entitlements.h"
 #include "services/questions/grpc/service.h"
 #include "services/questions/storage/pg_store.h"
+#include "shared/api/page_token.h"
+#include "shared/base/json_log.h"
+#include "shared/clients/billing/entitlements.h"
+#include "shared/clients/identity/identity_authenticator.h"
 #include "shared/db/config.h"
 #include "shared/db/migrate/schema_guard.h"
 #include "shared/db/pool.h"
-#include "shared/identity_client/identity_authenticator.h"
-#include "shared/metrics/metrics.h"
 #include "shared/metrics/batched_read_metrics.h"
+#include "shared/metrics/metrics.h"
 #include "shared/metrics/pool_metrics.h"
-#include "shared/rpc/config.h"
-#include "shared/rpc/json_log.h"
-#include "shared/rpc/page_token.h"
-#include "shared/rpc/server.h"
-#include "shared/rpc/tls.h"
+#include "shared/rpc/server/config.h"
+#include "shared/rpc/server/server.h"
+#include "shared/rpc/server/tls.h"
 
 namespace {
 
 // Logs why questions cannot start (event questions.start_failed) and returns the exit code.
 int Fail(int code, const std::string& what, const absl::Status& status) {
-  return suite::rpc::LogStartupFailure("questions", code, what, status);
+  return suite::LogStartupFailure("questions", code, what, status);
 }
 
 }  // namespace
@@ -98,15 +98,15 @@ int main(int argc, char** argv) {
   auto billing_channel = suite::rpc::MakeChannel(*billing_addr, *tls);
   if (!billing_channel.ok()) return Fail(2, "BILLING_ADDR", billing_channel.status());
   suite::identity_client::IdentityAuthenticator authenticator(*identity_channel);
-  suite::questions::BillingEntitlements billing(*billing_channel);
+  suite::billing_client::BillingEntitlements billing(*billing_channel);
   suite::questions::QuestionBankGrpcService service(&bank, &authenticator, &billing,
-                                                    suite::rpc::PageTokenCodec(*secret),
+                                                    suite::api::PageTokenCodec(*secret),
                                                     config->handler_threads);
 
   auto server = suite::rpc::GrpcServer::Start(
       *config, {{&service, questions::v1::QuestionBankService::service_full_name()}});
   if (!server.ok()) return Fail(1, "grpc server", server.status());
-  suite::rpc::WriteLogLine({{"severity", "INFO"},
+  suite::WriteLogLine({{"severity", "INFO"},
                             {"event", "questions.started"},
                             {"port", (*server)->port()}});
   // Health follows the database: NOT_SERVING while it does not answer.
@@ -117,6 +117,6 @@ int main(int argc, char** argv) {
   (*server)->FollowProbe(
       [raw_pool, &schema_guard] { return raw_pool->Healthy() && schema_guard.Check(); });
   (*server)->Run();
-  suite::rpc::WriteLogLine({{"severity", "INFO"}, {"event", "questions.stopped"}});
+  suite::WriteLogLine({{"severity", "INFO"}, {"event", "questions.stopped"}});
   return 0;
 }

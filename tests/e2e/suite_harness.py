@@ -32,7 +32,7 @@ BINARIES = {
     "billing": "services/billing/billing_server",
     "questions": "services/questions/questions_server",
 }
-MIGRATE = "shared/db/migrate/migrate"
+MIGRATE = "migrations/migrate"
 MIGRATIONS = "migrations"
 
 

@@ -30,7 +30,7 @@
 #include "services/billing/domain/model.h"
 #include "services/billing/domain/storage.h"
 #include "services/billing/domain/stripe_signature.h"
-#include "shared/rpc/page_token.h"
+#include "shared/api/page_token.h"
 
 namespace billing {
 
@@ -170,7 +170,7 @@ class Billing {
   BillingStorage& storage_;
   const BillingOptions options_;
   const StripeSignatureVerifier verifier_;
-  const suite::rpc::PageTokenCodec tokens_;
+  const suite::api::PageTokenCodec tokens_;
 };
 
 }  // namespace billing

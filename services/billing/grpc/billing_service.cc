@@ -4,11 +4,12 @@
 
 #include "absl/strings/ascii.h"
 #include "services/billing/errors.h"
+#include "shared/api/enum_field.h"
+#include "shared/api/status.h"
+#include "shared/api/timestamp.h"
 #include "shared/base/status_macros.h"
-#include "shared/rpc/handler.h"
-#include "shared/rpc/enum_field.h"
-#include "shared/rpc/status.h"
-#include "shared/rpc/timestamp.h"
+#include "shared/rpc/grpc_status.h"
+#include "shared/rpc/handler/handler.h"
 
 namespace billing {
 namespace {
@@ -19,13 +20,13 @@ using suite::rpc::ToGrpcStatus;
 
 constexpr absl::string_view kAdmin = "admin";
 
-void SetTime(absl::Time t, google::protobuf::Timestamp* out) { suite::rpc::SetTimestamp(t, out); }
+void SetTime(absl::Time t, google::protobuf::Timestamp* out) { suite::api::SetTimestamp(t, out); }
 // An optional time: absent leaves the field unset. The field is reached through
 // `mutable_field` only when there is a time, because mutable_<field>() alone already sets the
 // field (to 1970-01-01T00:00:00Z).
 template <typename MutableField>
 void SetOptionalTime(const absl::optional<absl::Time>& t, MutableField mutable_field) {
-  if (t.has_value()) suite::rpc::SetTimestamp(*t, mutable_field());
+  if (t.has_value()) suite::api::SetTimestamp(*t, mutable_field());
 }
 
 v1::SubscriptionStatus ToProto(SubscriptionStatus s) {
@@ -198,7 +199,7 @@ grpc::ServerUnaryReactor* BillingGrpcService::GetCustomer(grpc::CallbackServerCo
                 [=](const Actor& actor, const RequestContext&) -> absl::Status {
                   const bool by_user = !request->user_id().empty();
                   if (by_user == !request->stripe_customer_id().empty()) {
-                    return suite::rpc::InvalidArgument(
+                    return suite::api::InvalidArgument(
                         "user_id", "set exactly one of user_id and stripe_customer_id");
                   }
                   SUITE_ASSIGN_OR_RETURN(
@@ -268,7 +269,7 @@ grpc::ServerUnaryReactor* BillingGrpcService::GetEntitlement(
       [=](const Caller& caller, const RequestContext& rc, const suite::AsyncCaller& async_caller,
           const suite::rpc::AsyncReply& reply) {
         if (request->user_id().empty()) {
-          return reply.Finish(suite::rpc::InvalidArgument("user_id", "is required"));
+          return reply.Finish(suite::api::InvalidArgument("user_id", "is required"));
         }
         billing_.GetEntitlementAsync(
             ActorOf(caller, rc), request->user_id(), async_caller,
@@ -310,7 +311,7 @@ grpc::ServerUnaryReactor* BillingGrpcService::RecordTransaction(
                       break;
                     default:
                       // 0: "is required"; any other number: "unknown value N".
-                      return suite::rpc::CheckEnumField("transaction.kind", in.kind(), false, true);
+                      return suite::api::CheckEnumField("transaction.kind", in.kind(), false, true);
                   }
                   switch (in.status()) {
                     case v1::TRANSACTION_STATUS_PENDING:
@@ -324,7 +325,7 @@ grpc::ServerUnaryReactor* BillingGrpcService::RecordTransaction(
                       break;
                     default:
                       // 0: "is required"; any other number: "unknown value N".
-                      return suite::rpc::CheckEnumField("transaction.status", in.status(), false, true);
+                      return suite::api::CheckEnumField("transaction.status", in.status(), false, true);
                   }
                   tx.currency = in.currency();
                   tx.amount_cents = in.amount_cents();
@@ -386,15 +387,15 @@ grpc::ServerUnaryReactor* BillingGrpcService::ListStripeEvents(
                       filter.status = EventStatus::kSuperseded;
                       break;
                     default:
-                      return suite::rpc::CheckEnumField("status", request->status(), false,
+                      return suite::api::CheckEnumField("status", request->status(), false,
                                                         false);
                   }
                   filter.type = request->type();
                   if (request->has_start_time()) {
-                    filter.start_time = suite::rpc::TimeFromTimestamp(request->start_time());
+                    filter.start_time = suite::api::TimeFromTimestamp(request->start_time());
                   }
                   if (request->has_end_time()) {
-                    filter.end_time = suite::rpc::TimeFromTimestamp(request->end_time());
+                    filter.end_time = suite::api::TimeFromTimestamp(request->end_time());
                   }
                   SUITE_ASSIGN_OR_RETURN(auto page,
                                          billing_.ListStripeEvents(actor, filter,

@@ -14,9 +14,9 @@
 
 #include "billing/v1/billing_service.grpc.pb.h"
 #include "services/billing/domain/billing.h"
-#include "shared/identity_client/user_directory.h"
-#include "shared/rpc/blocking_executor.h"
-#include "shared/rpc/request_context.h"
+#include "shared/clients/identity/user_directory.h"
+#include "shared/rpc/handler/blocking_executor.h"
+#include "shared/rpc/handler/request_context.h"
 
 namespace billing {
 

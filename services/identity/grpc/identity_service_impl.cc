@@ -8,21 +8,21 @@
 #include "absl/strings/strip.h"
 #include "services/identity/errors.h"
 #include "services/identity/grpc/revocation_stream.h"
+#include "shared/api/enum_field.h"
+#include "shared/api/status.h"
+#include "shared/api/timestamp.h"
 #include "shared/base/audit_actor.h"
 #include "shared/base/status_macros.h"
-#include "shared/rpc/handler.h"
-#include "shared/rpc/request_context.h"
-#include "shared/rpc/enum_field.h"
-#include "shared/rpc/status.h"
-#include "shared/rpc/timestamp.h"
+#include "shared/rpc/handler/handler.h"
+#include "shared/rpc/handler/request_context.h"
 
 namespace suite::identity {
 namespace {
 
 namespace pb = ::identity::v1;
 using suite::rpc::RequestContext;
-using suite::rpc::SetTimestamp;
-using suite::rpc::TimeFromTimestamp;
+using suite::api::SetTimestamp;
+using suite::api::TimeFromTimestamp;
 
 pb::UserStatus ToProto(UserStatus s) {
   switch (s) {
@@ -58,7 +58,7 @@ absl::StatusOr<UserStatus> UserStatusOf(pb::UserStatus s, absl::string_view fiel
       return UserStatus::kDisabled;
     default:
       // 0: "is required"; any other number: "unknown value N".
-      return suite::rpc::CheckEnumField(field, s, /*known=*/false, /*required=*/true);
+      return suite::api::CheckEnumField(field, s, /*known=*/false, /*required=*/true);
   }
 }
 
@@ -72,7 +72,7 @@ absl::StatusOr<AccountStatus> AccountStatusOf(pb::AccountStatus s, absl::string_
       return AccountStatus::kClosed;
     default:
       // 0: "is required"; any other number: "unknown value N".
-      return suite::rpc::CheckEnumField(field, s, /*known=*/false, /*required=*/true);
+      return suite::api::CheckEnumField(field, s, /*known=*/false, /*required=*/true);
   }
 }
 
@@ -530,7 +530,7 @@ grpc::ServerUnaryReactor* IdentityServiceImpl::ListLoginAttempts(
     filter.email = request->email();
     filter.ip = request->ip();
     // An unknown enum number (proto3 keeps it) is refused, not read as "no filter".
-    SUITE_RETURN_IF_ERROR(suite::rpc::CheckEnumField(
+    SUITE_RETURN_IF_ERROR(suite::api::CheckEnumField(
         "success", request->success(), pb::SuccessFilter_IsValid(request->success()), false));
     if (request->success() == pb::SUCCESS_FILTER_SUCCEEDED) filter.success = true;
     if (request->success() == pb::SUCCESS_FILTER_FAILED) filter.success = false;

@@ -22,7 +22,7 @@
 #include "services/identity/domain/client_address.h"
 #include "services/identity/domain/identity.h"
 #include "services/identity/domain/revocations.h"
-#include "shared/rpc/blocking_executor.h"
+#include "shared/rpc/handler/blocking_executor.h"
 
 namespace suite::identity {
 

@@ -10,16 +10,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "services/questions/errors.h"
+#include "shared/api/page_size.h"
+#include "shared/api/status.h"
 #include "shared/base/status_macros.h"
 #include "shared/base/text.h"
 #include "shared/base/uuid.h"
-#include "shared/rpc/page_size.h"
-#include "shared/rpc/status.h"
 
 namespace suite::questions {
 namespace {
 
-using suite::rpc::InvalidArgument;
+using suite::api::InvalidArgument;
 
 using Violation = absl::optional<std::pair<std::string, std::string>>;
 using suite::TextKind;
@@ -286,7 +286,7 @@ absl::StatusOr<Page<Question>> QuestionBank::ListQuestions(const Actor& actor,
                                                            QuestionFilter filter,
                                                            const absl::optional<Cursor>& after,
                                                            int page_size) {
-  SUITE_ASSIGN_OR_RETURN(int limit, suite::rpc::PageLimit(page_size, 20, 100));
+  SUITE_ASSIGN_OR_RETURN(int limit, suite::api::PageLimit(page_size, 20, 100));
   SUITE_RETURN_IF_ERROR(ToStatus(CheckIds("filter.any_tag_ids", filter.any_tag_ids)));
   SUITE_RETURN_IF_ERROR(ToStatus(CheckIds("filter.all_tag_ids", filter.all_tag_ids)));
   // Words separated by any white space, tabs and line breaks included.
@@ -296,7 +296,7 @@ absl::StatusOr<Page<Question>> QuestionBank::ListQuestions(const Actor& actor,
   filter.stem_query = std::string(absl::StripAsciiWhitespace(filter.stem_query));
   if (!actor.author) {
     if (filter.status.has_value() && *filter.status != QuestionStatus::kPublished) {
-      return suite::rpc::WithErrorInfo(
+      return suite::api::WithErrorInfo(
           absl::PermissionDeniedError("members may list published questions only"),
           "MISSING_ROLE", errors::kDomain, {{"role", "author"}});
     }
@@ -316,7 +316,7 @@ absl::StatusOr<Page<Tag>> QuestionBank::ListTags(const Actor& actor,
                                                  const absl::optional<TagKind>& kind,
                                                  const absl::optional<Cursor>& after,
                                                  int page_size) {
-  SUITE_ASSIGN_OR_RETURN(int limit, suite::rpc::PageLimit(page_size, 100, 500));
+  SUITE_ASSIGN_OR_RETURN(int limit, suite::api::PageLimit(page_size, 100, 500));
   return store_->ListTags(kind, after, limit);
 }
 
@@ -511,7 +511,7 @@ absl::StatusOr<Page<Attempt>> QuestionBank::ListAttempts(const Actor& actor,
                                                          const absl::optional<Cursor>& after,
                                                          int page_size) {
   if (!session_id.empty()) SUITE_RETURN_IF_ERROR(RequireId("session_id", session_id));
-  SUITE_ASSIGN_OR_RETURN(int limit, suite::rpc::PageLimit(page_size, 20, 100));
+  SUITE_ASSIGN_OR_RETURN(int limit, suite::api::PageLimit(page_size, 20, 100));
   return store_->ListAttempts(actor.user_id, session_id, after, limit);
 }
 
@@ -536,7 +536,7 @@ absl::Status QuestionBank::DeleteBookmark(const Actor& actor, const std::string&
 absl::StatusOr<Page<Bookmark>> QuestionBank::ListBookmarks(const Actor& actor,
                                                            const absl::optional<Cursor>& after,
                                                            int page_size) {
-  SUITE_ASSIGN_OR_RETURN(int limit, suite::rpc::PageLimit(page_size, 20, 100));
+  SUITE_ASSIGN_OR_RETURN(int limit, suite::api::PageLimit(page_size, 20, 100));
   return store_->ListBookmarks(actor.user_id, after, limit);
 }
 

@@ -11,18 +11,19 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "shared/api/enum_field.h"
+#include "shared/api/status.h"
+#include "shared/api/timestamp.h"
 #include "shared/base/status_macros.h"
-#include "shared/rpc/blocking_executor.h"
-#include "shared/rpc/handler.h"
-#include "shared/rpc/enum_field.h"
-#include "shared/rpc/status.h"
-#include "shared/rpc/timestamp.h"
+#include "shared/rpc/grpc_status.h"
+#include "shared/rpc/handler/blocking_executor.h"
+#include "shared/rpc/handler/handler.h"
 
 namespace suite::questions {
 namespace {
 
 namespace pb = ::questions::v1;
-using suite::rpc::InvalidArgument;
+using suite::api::InvalidArgument;
 using suite::rpc::RequestContext;
 
 // --- enums ---
@@ -126,10 +127,10 @@ pb::PracticeMode ToProto(PracticeMode m) {
 }
 
 // An optional enum field: UNSPECIFIED is "not set"; a number we do not know is refused as
-// "unknown value N" (suite::rpc::CheckEnumField), never read as "not set".
+// "unknown value N" (suite::api::CheckEnumField), never read as "not set".
 template <typename P>
 absl::Status OptionalEnum(absl::string_view field, P value, bool known) {
-  return suite::rpc::CheckEnumField(field, static_cast<int>(value), known, /*required=*/false);
+  return suite::api::CheckEnumField(field, static_cast<int>(value), known, /*required=*/false);
 }
 
 // --- messages ---
@@ -139,7 +140,7 @@ void ToProto(const Tag& t, pb::Tag* out) {
   out->set_kind(ToProto(t.kind));
   out->set_slug(t.slug);
   out->set_label(t.label);
-  suite::rpc::SetTimestamp(t.created_at, out->mutable_create_time());
+  suite::api::SetTimestamp(t.created_at, out->mutable_create_time());
 }
 
 void ToProto(const Question& q, pb::Question* out) {
@@ -158,9 +159,9 @@ void ToProto(const Question& q, pb::Question* out) {
   }
   for (const Tag& t : q.tags) ToProto(t, out->add_tags());
   out->set_author_id(q.author_id);
-  suite::rpc::SetTimestamp(q.created_at, out->mutable_create_time());
-  suite::rpc::SetTimestamp(q.updated_at, out->mutable_update_time());
-  if (q.published_at) suite::rpc::SetTimestamp(*q.published_at, out->mutable_publish_time());
+  suite::api::SetTimestamp(q.created_at, out->mutable_create_time());
+  suite::api::SetTimestamp(q.updated_at, out->mutable_update_time());
+  if (q.published_at) suite::api::SetTimestamp(*q.published_at, out->mutable_publish_time());
 }
 
 void ToProto(const Attempt& a, pb::Attempt* out) {
@@ -170,7 +171,7 @@ void ToProto(const Attempt& a, pb::Attempt* out) {
   out->set_choice_id(a.choice_id);
   if (a.is_correct.has_value()) out->set_is_correct(*a.is_correct);
   out->set_time_spent_ms(a.time_spent_ms);
-  suite::rpc::SetTimestamp(a.created_at, out->mutable_create_time());
+  suite::api::SetTimestamp(a.created_at, out->mutable_create_time());
 }
 
 void ToProto(const PracticeSession& s, pb::PracticeSession* out) {
@@ -180,8 +181,8 @@ void ToProto(const PracticeSession& s, pb::PracticeSession* out) {
   if (s.filter.difficulty) out->mutable_filter()->set_difficulty(ToProto(*s.filter.difficulty));
   for (const std::string& id : s.filter.tag_ids) out->mutable_filter()->add_tag_ids(id);
   for (const std::string& id : s.question_ids) out->add_question_ids(id);
-  suite::rpc::SetTimestamp(s.started_at, out->mutable_start_time());
-  if (s.ended_at) suite::rpc::SetTimestamp(*s.ended_at, out->mutable_end_time());
+  suite::api::SetTimestamp(s.started_at, out->mutable_start_time());
+  if (s.ended_at) suite::api::SetTimestamp(*s.ended_at, out->mutable_end_time());
   out->set_score(s.score.value_or(0));
   out->set_answered_count(s.answered_count);
 }
@@ -212,16 +213,16 @@ std::string PageScope(absl::string_view list, absl::string_view fingerprint) {
   return absl::StrCat(list, "|", fingerprint);
 }
 
-std::string EncodePage(const suite::rpc::PageTokenCodec& codec, absl::string_view list,
+std::string EncodePage(const suite::api::PageTokenCodec& codec, absl::string_view list,
                        absl::string_view fingerprint, const Cursor& cursor) {
   return codec.Encode(PageScope(list, fingerprint), {cursor.first, cursor.second});
 }
 
-absl::StatusOr<absl::optional<Cursor>> DecodePage(const suite::rpc::PageTokenCodec& codec,
+absl::StatusOr<absl::optional<Cursor>> DecodePage(const suite::api::PageTokenCodec& codec,
                                                   absl::string_view token, absl::string_view list,
                                                   absl::string_view fingerprint) {
   if (token.empty()) return absl::optional<Cursor>();
-  SUITE_ASSIGN_OR_RETURN(suite::rpc::PageCursor cursor,
+  SUITE_ASSIGN_OR_RETURN(suite::api::PageCursor cursor,
                          codec.Decode(PageScope(list, fingerprint), token));
   return absl::optional<Cursor>(Cursor{std::move(cursor.key), std::move(cursor.id)});
 }
@@ -288,7 +289,7 @@ grpc::ServerUnaryReactor* QuestionBankGrpcService::UpdateQuestion(
         update.explanation = request->explanation();
       } else if (path == "difficulty") {
         update.difficulty = FromProto(request->difficulty());
-        SUITE_RETURN_IF_ERROR(suite::rpc::CheckEnumField(
+        SUITE_RETURN_IF_ERROR(suite::api::CheckEnumField(
             "difficulty", request->difficulty(), update.difficulty.has_value(), true));
       } else if (path == "choices") {
         update.choices = FromProto(request->choices());
@@ -454,7 +455,7 @@ grpc::Status QuestionBankGrpcService::ImportQuestions(
           if (absl::Status bad = OptionalEnum("difficulty", item.difficulty(),
                                               q.difficulty.has_value());
               !bad.ok()) {
-            const std::vector<suite::rpc::FieldViolation> v = suite::rpc::FieldViolationsOf(bad);
+            const std::vector<suite::api::FieldViolation> v = suite::api::FieldViolationsOf(bad);
             SUITE_RETURN_IF_ERROR(import.Reject(q, v.front().field, v.front().description));
             continue;
           }
@@ -595,7 +596,7 @@ grpc::ServerUnaryReactor* QuestionBankGrpcService::CreateBookmark(
   HANDLE({
     SUITE_ASSIGN_OR_RETURN(Bookmark b, bank_->CreateBookmark(actor, request->question_id()));
     response->mutable_bookmark()->set_question_id(b.question_id);
-    suite::rpc::SetTimestamp(b.created_at, response->mutable_bookmark()->mutable_create_time());
+    suite::api::SetTimestamp(b.created_at, response->mutable_bookmark()->mutable_create_time());
     return absl::OkStatus();
   })
 }
@@ -618,7 +619,7 @@ grpc::ServerUnaryReactor* QuestionBankGrpcService::ListBookmarks(
     for (const Bookmark& b : page.items) {
       pb::Bookmark* out = response->add_bookmarks();
       out->set_question_id(b.question_id);
-      suite::rpc::SetTimestamp(b.created_at, out->mutable_create_time());
+      suite::api::SetTimestamp(b.created_at, out->mutable_create_time());
     }
     if (page.next) {
       response->set_next_page_token(EncodePage(tokens_, "bookmarks", fingerprint, *page.next));

@@ -1,10 +1,10 @@
 // The gRPC adapter of questions.v1.QuestionBankService: authenticates the caller (bearer token
-// through a CallerAuthenticator, e.g. //shared/identity_client:identity_authenticator),
+// through a CallerAuthenticator, e.g. //shared/clients/identity:identity_authenticator),
 // converts proto ↔ domain (enums and page tokens checked, fields named), calls QuestionBank,
 // and ends every handler with ToGrpcStatus. No exception escapes a handler.
 //
 //   QuestionBankGrpcService service(&bank, &authenticator, &billing,
-//                                   suite::rpc::PageTokenCodec(secret));
+//                                   suite::api::PageTokenCodec(secret));
 //   auto server = suite::rpc::GrpcServer::Start(config,
 //       {{&service, questions::v1::QuestionBankService::service_full_name()}});
 //
@@ -16,10 +16,10 @@
 
 #include "questions/v1/questions_service.grpc.pb.h"
 #include "services/questions/domain/question_bank.h"
-#include "services/questions/grpc/billing_entitlements.h"
-#include "shared/rpc/blocking_executor.h"
-#include "shared/rpc/page_token.h"
-#include "shared/rpc/request_context.h"
+#include "shared/api/page_token.h"
+#include "shared/clients/billing/entitlements.h"
+#include "shared/rpc/handler/blocking_executor.h"
+#include "shared/rpc/handler/request_context.h"
 
 namespace suite::questions {
 
@@ -53,7 +53,7 @@ class QuestionBankGrpcService final : public QuestionBankServiceBase {
  public:
   // None of the pointers is owned; all must outlive the service.
   QuestionBankGrpcService(QuestionBank* bank, suite::rpc::CallerAuthenticator* authenticator,
-                          EntitlementSource* entitlements, suite::rpc::PageTokenCodec tokens,
+                          suite::billing_client::EntitlementSource* entitlements, suite::api::PageTokenCodec tokens,
                           int handler_threads = 16)
       : bank_(bank),
         authenticator_(authenticator),
@@ -133,8 +133,8 @@ class QuestionBankGrpcService final : public QuestionBankServiceBase {
 
   QuestionBank* bank_;
   suite::rpc::CallerAuthenticator* authenticator_;
-  EntitlementSource* entitlements_;
-  const suite::rpc::PageTokenCodec tokens_;
+  suite::billing_client::EntitlementSource* entitlements_;
+  const suite::api::PageTokenCodec tokens_;
   suite::rpc::BlockingExecutor executor_;
 };
 

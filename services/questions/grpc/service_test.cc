@@ -25,9 +25,10 @@
 #include "pqxx/pqxx"
 #include "questions/v1/questions_service.grpc.pb.h"
 #include "services/questions/testing/questions_server.h"
-#include "shared/identity_client/identity_authenticator.h"
-#include "shared/rpc/request_context.h"
-#include "shared/rpc/status.h"
+#include "shared/api/status.h"
+#include "shared/clients/identity/identity_authenticator.h"
+#include "shared/rpc/grpc_status.h"
+#include "shared/rpc/handler/request_context.h"
 
 namespace suite::questions {
 namespace {
@@ -291,7 +292,7 @@ class ServiceTest : public ::testing::Test {
 };
 
 std::string FieldOf(const grpc::Status& s) {
-  auto violations = suite::rpc::FieldViolationsOf(suite::rpc::FromGrpcStatus(s));
+  auto violations = suite::api::FieldViolationsOf(suite::rpc::FromGrpcStatus(s));
   return violations.empty() ? "" : violations[0].field;
 }
 
@@ -482,7 +483,7 @@ TEST_F(ServiceTest, UnknownEnumNumberIsUnknownValueNamingTheFieldInEveryRpc) {
     auto expect = [&](const grpc::Status& s, const std::string& field) {
       EXPECT_EQ(s.error_code(), grpc::INVALID_ARGUMENT) << field << " " << n;
       EXPECT_EQ(s.error_message(), absl::StrCat(field, ": ", want));
-      auto v = suite::rpc::FieldViolationsOf(suite::rpc::FromGrpcStatus(s));
+      auto v = suite::api::FieldViolationsOf(suite::rpc::FromGrpcStatus(s));
       ASSERT_EQ(v.size(), 1u) << field;
       EXPECT_EQ(v[0].field, field);
       EXPECT_EQ(v[0].description, want);
@@ -628,7 +629,7 @@ TEST_F(ServiceTest, EveryUnknownIdIsNamedByItsFieldPathAndId) {
     EXPECT_EQ(s.error_code(), grpc::FAILED_PRECONDITION) << field;
     EXPECT_EQ(s.error_message(), absl::StrCat(field, ": tag ", unknown, " not found"));
     EXPECT_EQ(FieldOf(s), field);
-    auto info = suite::rpc::ErrorInfoOf(suite::rpc::FromGrpcStatus(s));
+    auto info = suite::api::ErrorInfoOf(suite::rpc::FromGrpcStatus(s));
     ASSERT_TRUE(info.has_value()) << field;
     EXPECT_EQ(info->reason, "UNKNOWN_TAG");
     EXPECT_EQ(info->metadata["tag_id"], unknown);
@@ -1276,7 +1277,7 @@ TEST_F(ServiceTest, ExamModeNeedsAnEntitlement) {
   pb::StartPracticeSessionResponse started;
   grpc::Status s = stub_->StartPracticeSession(As("member").get(), start, &started);
   EXPECT_EQ(s.error_code(), grpc::PERMISSION_DENIED);
-  auto info = suite::rpc::ErrorInfoOf(suite::rpc::FromGrpcStatus(s));
+  auto info = suite::api::ErrorInfoOf(suite::rpc::FromGrpcStatus(s));
   ASSERT_TRUE(info.has_value());
   EXPECT_EQ(info->reason, "ENTITLEMENT_REQUIRED");
   EXPECT_EQ(Count("practice_sessions"), 0);
@@ -1328,7 +1329,7 @@ TEST_F(ServiceTest, BillingDownFailsClosedWithUnavailableWithinTheCallersDeadlin
   s = stub_->StartPracticeSession(As("paying", absl::Seconds(3)).get(), start, &started);
   EXPECT_EQ(s.error_code(), grpc::UNAVAILABLE) << s.error_message();
   EXPECT_LT(absl::Now() - begin, absl::Seconds(3));
-  auto info = suite::rpc::ErrorInfoOf(suite::rpc::FromGrpcStatus(s));
+  auto info = suite::api::ErrorInfoOf(suite::rpc::FromGrpcStatus(s));
   ASSERT_TRUE(info.has_value());
   EXPECT_EQ(info->reason, "BILLING_UNAVAILABLE");
   EXPECT_EQ(Count("practice_sessions"), 0);

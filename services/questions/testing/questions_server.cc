@@ -3,8 +3,9 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
+#include "shared/api/page_token.h"
 #include "shared/base/status_macros.h"
-#include "shared/rpc/page_token.h"
+#include "shared/clients/billing/entitlements.h"
 
 namespace suite::questions::testing {
 
@@ -28,11 +29,11 @@ absl::StatusOr<std::unique_ptr<QuestionsServer>> QuestionsServer::Start(
   bank_options.free_sessions_per_day = options.free_sessions_per_day;
   bank_options.import_chunk_size = options.import_chunk_size;
   s->bank_ = std::make_unique<QuestionBank>(s->store_.get(), bank_options);
-  s->billing_ = std::make_unique<BillingEntitlements>(
+  s->billing_ = std::make_unique<suite::billing_client::BillingEntitlements>(
       grpc::CreateChannel(options.billing_addr, grpc::InsecureChannelCredentials()));
   s->service_ = std::make_unique<QuestionBankGrpcService>(
       s->bank_.get(), options.authenticator, s->billing_.get(),
-      suite::rpc::PageTokenCodec("test page token secret"));
+      suite::api::PageTokenCodec("test page token secret"));
   suite::rpc::ServerConfig config;
   config.listen_address = "127.0.0.1:0";
   config.drain_timeout = absl::Seconds(2);
