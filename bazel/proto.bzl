@@ -52,6 +52,8 @@ def suite_proto_library(name, srcs, deps = [], grpc = True, visibility = None):
         srcs = [o for o in outs if o.endswith(".cc")],
         hdrs = [o for o in outs if o.endswith(".h")],
         strip_include_prefix = "/protos",
-        deps = deps + ["//third_party:grpc", "//third_party:protobuf"],
+        # Message-only libraries (grpc = False) do not reach gRPC: the absl-only packages
+        # (shared/api) use the google.rpc messages, and the domains must not link gRPC.
+        deps = deps + (["//third_party:grpc"] if grpc else []) + ["//third_party:protobuf"],
         visibility = visibility,
     )

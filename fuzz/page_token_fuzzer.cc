@@ -7,10 +7,10 @@
 #include <cstdlib>
 #include <string>
 
-#include "shared/rpc/page_token.h"
+#include "shared/api/page_token.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const suite::rpc::PageTokenCodec codec("fuzz-secret");
+  static const suite::api::PageTokenCodec codec("fuzz-secret");
   std::string input(reinterpret_cast<const char*>(data), size);
   size_t nul = input.find('\0');
   std::string scope = input.substr(0, nul);
@@ -19,10 +19,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (codec.Decode(scope, rest).ok()) std::abort();  // forged
 
   // Round trip with fuzzed contents, then tamper.
-  suite::rpc::PageCursor cursor{rest.substr(0, rest.size() / 2), rest.substr(rest.size() / 2)};
+  suite::api::PageCursor cursor{rest.substr(0, rest.size() / 2), rest.substr(rest.size() / 2)};
   std::string token = codec.Encode(scope, cursor);
   auto back = codec.Decode(scope, token);
-  if (token.size() <= suite::rpc::kMaxPageTokenLength) {
+  if (token.size() <= suite::api::kMaxPageTokenLength) {
     if (!back.ok() || !(*back == cursor)) std::abort();
   }
   if (!token.empty()) {

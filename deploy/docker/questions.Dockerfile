@@ -28,11 +28,11 @@ COPY . .
 # All five binaries in one step, written identically in the five Dockerfiles: the image
 # builder caches this layer, so building every image (tools/images) compiles the suite once.
 RUN bazel build -c opt //services/identity:identity_server //services/billing:billing_server \
-      //services/questions:questions_server //shared/db:migrate //tools/purge \
+      //services/questions:questions_server //migrations:migrate //tools/purge \
     && install -D -m 0755 bazel-bin/services/identity/identity_server /out/identity \
     && install -D -m 0755 bazel-bin/services/billing/billing_server /out/billing \
     && install -D -m 0755 bazel-bin/services/questions/questions_server /out/questions \
-    && install -D -m 0755 bazel-bin/shared/db/migrate/migrate /out/migrate \
+    && install -D -m 0755 bazel-bin/migrations/migrate /out/migrate \
     && install -D -m 0755 bazel-bin/tools/purge/purge /out/purge \
     && cd migrations && find . -name '*.sql' -exec install -D -m 0644 {} /out/migrations/{} \; \
     && bazel shutdown

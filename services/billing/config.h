@@ -1,9 +1,9 @@
 // Billing's own settings, from the environment (the generic server settings — BILLING_GRPC_PORT
-// and friends — come from shared/rpc/config.h, the database from shared/db/config.h):
+// and friends — come from shared/rpc/server/config.h, the database from shared/db/config.h):
 //
 //   variable                          meaning (default)
 //   BILLING_WEBHOOK_PORT              port of POST /webhooks/stripe (8082; 0 = pick one), on
-//                                     BILLING_LISTEN_HOST (shared/rpc/config.h; 127.0.0.1)
+//                                     BILLING_LISTEN_HOST (shared/rpc/server/config.h; 127.0.0.1)
 //   BILLING_STRIPE_WEBHOOK_SECRETS    comma-separated whsec_... secrets, all accepted (rotation);
 //                                     required
 //   BILLING_STRIPE_TOLERANCE          signature timestamp tolerance (300s)
@@ -22,7 +22,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "shared/rpc/config.h"
+#include "shared/rpc/server/config.h"
 
 namespace suite::billing {
 

@@ -6,7 +6,7 @@
 //
 // gRPC on BILLING_GRPC_PORT (50052), Stripe webhooks on BILLING_WEBHOOK_PORT (8082), both on
 // BILLING_LISTEN_HOST (127.0.0.1 unless set; deploy/k8s sets 0.0.0.0); see
-// services/billing/config.h and shared/rpc/config.h for every setting. Health follows the
+// services/billing/config.h and shared/rpc/server/config.h for every setting. Health follows the
 // database pool; SIGTERM drains gRPC, then the webhook server finishes its in-flight requests
 // and stops; exits 0 after the drain, 2 on bad configuration, 1 when it cannot start.
 #include <iostream>
@@ -21,23 +21,23 @@
 #include "services/billing/grpc/billing_service.h"
 #include "services/billing/http/webhook_server.h"
 #include "services/billing/storage/pg_store.h"
+#include "shared/base/json_log.h"
+#include "shared/clients/identity/identity_authenticator.h"
 #include "shared/db/config.h"
 #include "shared/db/migrate/schema_guard.h"
 #include "shared/db/pool.h"
-#include "shared/identity_client/identity_authenticator.h"
-#include "shared/metrics/metrics.h"
 #include "shared/metrics/batched_read_metrics.h"
+#include "shared/metrics/metrics.h"
 #include "shared/metrics/pool_metrics.h"
-#include "shared/rpc/config.h"
-#include "shared/rpc/json_log.h"
-#include "shared/rpc/server.h"
-#include "shared/rpc/tls.h"
+#include "shared/rpc/server/config.h"
+#include "shared/rpc/server/server.h"
+#include "shared/rpc/server/tls.h"
 
 namespace {
 
 // Logs why billing cannot start (event billing.start_failed) and returns the exit code.
 int Fail(int code, const std::string& what, const absl::Status& status) {
-  return suite::rpc::LogStartupFailure("billing", code, what, status);
+  return suite::LogStartupFailure("billing", code, what, status);
 }
 
 }  // namespace
@@ -99,7 +99,7 @@ int main(int argc, char** argv) {
                                               suite::migrations::BuiltWith({"core", "billing"}));
   (*server)->FollowProbe(
       [pool_ptr, &schema_guard] { return pool_ptr->Healthy() && schema_guard.Check(); });
-  suite::rpc::WriteLogLine({{"severity", "INFO"},
+  suite::WriteLogLine({{"severity", "INFO"},
                             {"event", "billing.started"},
                             {"grpc_port", (*server)->port()},
                             {"webhook_port", (*webhooks)->port()},
@@ -110,6 +110,6 @@ int main(int argc, char** argv) {
   (*webhooks)->Stop();  // then finish in-flight webhook deliveries
   server->reset();
   pool_metrics->reset();
-  suite::rpc::WriteLogLine({{"severity", "INFO"}, {"event", "billing.stopped"}});
+  suite::WriteLogLine({{"severity", "INFO"}, {"event", "billing.stopped"}});
   return 0;
 }

@@ -1,5 +1,5 @@
 // The identity service's own settings, read from the environment (server and database
-// settings come from shared/rpc/config.h and shared/db/config.h).
+// settings come from shared/rpc/server/config.h and shared/db/config.h).
 //
 //   variable                                   default
 //   IDENTITY_ARGON2_OPSLIMIT                   3      (t)

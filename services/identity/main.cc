@@ -3,7 +3,7 @@
 //   DATABASE_URL=postgresql://identity_service@127.0.0.1/suite IDENTITY_GRPC_PORT=50051
 //     bazel run //services/identity:identity_server      (both on one line)
 //
-// Settings: shared/rpc/config.h (port, drain), shared/db/config.h (pool), services/identity/
+// Settings: shared/rpc/server/config.h (port, drain), shared/db/config.h (pool), services/identity/
 // config.h (hashing, sessions, throttling, bootstrap admin). Health follows the pool; SIGTERM
 // drains and exits 0.
 #include <cstdlib>
@@ -20,21 +20,21 @@
 #include "services/identity/grpc/identity_service.h"
 #include "services/identity/storage/pg_store.h"
 #include "services/identity/storage/revocation_feed.h"
+#include "shared/base/json_log.h"
 #include "shared/db/config.h"
 #include "shared/db/migrate/schema_guard.h"
 #include "shared/db/pool.h"
-#include "shared/metrics/metrics.h"
 #include "shared/metrics/batched_read_metrics.h"
+#include "shared/metrics/metrics.h"
 #include "shared/metrics/pool_metrics.h"
-#include "shared/rpc/config.h"
-#include "shared/rpc/json_log.h"
-#include "shared/rpc/server.h"
+#include "shared/rpc/server/config.h"
+#include "shared/rpc/server/server.h"
 
 namespace {
 
 // Logs why identity cannot start (event identity.start_failed) and returns the exit code.
 int Fail(int code, const std::string& what, const absl::Status& status) {
-  return suite::rpc::LogStartupFailure("identity", code, what, status);
+  return suite::LogStartupFailure("identity", code, what, status);
 }
 
 int Run(int argc, char** argv) {
@@ -68,7 +68,7 @@ int Run(int argc, char** argv) {
         identity.BootstrapAdmin(config->bootstrap_admin_email, config->bootstrap_admin_password);
     config->bootstrap_admin_password.assign(config->bootstrap_admin_password.size(), '\0');
     if (!created.ok()) return Fail(1, "bootstrap admin", created.status());
-    suite::rpc::WriteLogLine({{"severity", "INFO"},
+    suite::WriteLogLine({{"severity", "INFO"},
                               {"event", *created ? "bootstrap_admin.created"
                                                  : "bootstrap_admin.exists"}});
   }

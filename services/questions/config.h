@@ -1,5 +1,5 @@
 // The question bank's own settings, read from the environment (server and database settings
-// come from shared/rpc/config.h with prefix QUESTIONS and shared/db/config.h).
+// come from shared/rpc/server/config.h with prefix QUESTIONS and shared/db/config.h).
 //
 //   variable                      meaning (default)
 //   IDENTITY_ADDR                 identity's gRPC host:port, for ValidateSession (required)
@@ -17,7 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "services/questions/domain/questions.h"
-#include "shared/rpc/config.h"
+#include "shared/rpc/server/config.h"
 
 namespace suite::questions {
 

@@ -6,9 +6,9 @@
 //   bazel run //services/questions:questions_server
 //
 // Environment: config.h (IDENTITY_ADDR, BILLING_ADDR, QUESTIONS_PAGE_TOKEN_SECRET,
-// QUESTIONS_FREE_QUOTA), shared/db/config.h, shared/rpc/config.h with prefix QUESTIONS (e.g.
+// QUESTIONS_FREE_QUOTA), shared/db/config.h, shared/rpc/server/config.h with prefix QUESTIONS (e.g.
 // QUESTIONS_GRPC_PORT, default 50053), SUITE_TLS_* towards identity and billing
-// (shared/rpc/tls.h).
+// (shared/rpc/server/tls.h).
 // Exit codes: 0 after a drain, 1 when the server cannot start, 2 for bad configuration.
 #include <cstdlib>
 #include <iostream>
@@ -17,30 +17,30 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include "questions/v1/questions_service.grpc.pb.h"
 #include "migrations/built_with.h"
+#include "questions/v1/questions_service.grpc.pb.h"
 #include "services/questions/config.h"
 #include "services/questions/domain/questions.h"
-#include "services/questions/grpc/billing_entitlements.h"
 #include "services/questions/grpc/questions_service.h"
 #include "services/questions/storage/pg_store.h"
+#include "shared/base/json_log.h"
+#include "shared/clients/billing/entitlements.h"
+#include "shared/clients/identity/identity_authenticator.h"
 #include "shared/db/config.h"
 #include "shared/db/migrate/schema_guard.h"
 #include "shared/db/pool.h"
-#include "shared/identity_client/identity_authenticator.h"
-#include "shared/metrics/metrics.h"
 #include "shared/metrics/batched_read_metrics.h"
+#include "shared/metrics/metrics.h"
 #include "shared/metrics/pool_metrics.h"
-#include "shared/rpc/config.h"
-#include "shared/rpc/json_log.h"
-#include "shared/rpc/server.h"
-#include "shared/rpc/tls.h"
+#include "shared/rpc/server/config.h"
+#include "shared/rpc/server/server.h"
+#include "shared/rpc/server/tls.h"
 
 namespace {
 
 // Logs why questions cannot start (event questions.start_failed) and returns the exit code.
 int Fail(int code, const std::string& what, const absl::Status& status) {
-  return suite::rpc::LogStartupFailure("questions", code, what, status);
+  return suite::LogStartupFailure("questions", code, what, status);
 }
 
 }  // namespace
@@ -79,14 +79,14 @@ int main(int argc, char** argv) {
   auto billing_channel = suite::rpc::MakeChannel(questions_config->billing_addr, *tls);
   if (!billing_channel.ok()) return Fail(2, "BILLING_ADDR", billing_channel.status());
   suite::identity_client::IdentityAuthenticator authenticator(*identity_channel);
-  suite::questions::BillingEntitlements billing(*billing_channel);
+  suite::billing_client::BillingEntitlements billing(*billing_channel);
   suite::questions::QuestionsGrpcService service(&bank, &authenticator, &billing,
                                                  config->handler_threads);
 
   auto server = suite::rpc::GrpcServer::Start(
       *config, {{&service, questions::v1::QuestionBankService::service_full_name()}});
   if (!server.ok()) return Fail(1, "grpc server", server.status());
-  suite::rpc::WriteLogLine({{"severity", "INFO"},
+  suite::WriteLogLine({{"severity", "INFO"},
                             {"event", "questions.started"},
                             {"port", (*server)->port()}});
   // Health follows the database: NOT_SERVING while it does not answer.
@@ -97,6 +97,6 @@ int main(int argc, char** argv) {
   (*server)->FollowProbe(
       [raw_pool, &schema_guard] { return raw_pool->Healthy() && schema_guard.Check(); });
   (*server)->Run();
-  suite::rpc::WriteLogLine({{"severity", "INFO"}, {"event", "questions.stopped"}});
+  suite::WriteLogLine({{"severity", "INFO"}, {"event", "questions.stopped"}});
   return 0;
 }

@@ -1,9 +1,9 @@
 #include "shared/audit_api/audit_proto.h"
 
 #include "absl/strings/str_cat.h"
+#include "shared/api/status.h"
+#include "shared/api/timestamp.h"
 #include "shared/base/status_macros.h"
-#include "shared/rpc/status.h"
-#include "shared/rpc/timestamp.h"
 
 namespace suite::audit_api {
 namespace {
@@ -15,14 +15,14 @@ constexpr int64_t kMaxTimestampSeconds = 253402300799LL;
 absl::StatusOr<absl::Time> TimeOf(absl::string_view field,
                                   const google::protobuf::Timestamp& ts) {
   if (ts.seconds() < kMinTimestampSeconds || ts.seconds() > kMaxTimestampSeconds) {
-    return suite::rpc::InvalidArgument(
+    return suite::api::InvalidArgument(
         field, absl::StrCat("seconds must be within years 1 to 9999, got ", ts.seconds()));
   }
   if (ts.nanos() < 0 || ts.nanos() > 999999999) {
-    return suite::rpc::InvalidArgument(
+    return suite::api::InvalidArgument(
         field, absl::StrCat("nanos must be within 0 to 999999999, got ", ts.nanos()));
   }
-  return suite::rpc::TimeFromTimestamp(ts);
+  return suite::api::TimeFromTimestamp(ts);
 }
 
 }  // namespace
@@ -48,7 +48,7 @@ absl::StatusOr<AuditQuery> ParseListAuditEventsRequest(
 
 void ToProto(const AuditEvent& event, ::audit::v1::AuditEvent* out) {
   out->set_sequence(event.seq);
-  suite::rpc::SetTimestamp(event.occurred_at, out->mutable_occur_time());
+  suite::api::SetTimestamp(event.occurred_at, out->mutable_occur_time());
   out->set_actor_user_id(event.actor_id);
   out->set_action(event.action);
   out->set_target_type(event.target_type);

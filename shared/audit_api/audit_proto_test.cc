@@ -6,14 +6,14 @@
 
 #include <string>
 
-#include "shared/rpc/status.h"
-#include "shared/rpc/timestamp.h"
+#include "shared/api/status.h"
+#include "shared/api/timestamp.h"
 
 namespace suite::audit_api {
 namespace {
 
 std::string FieldOf(const absl::Status& status) {
-  const auto violations = suite::rpc::FieldViolationsOf(status);
+  const auto violations = suite::api::FieldViolationsOf(status);
   return violations.empty() ? "" : violations[0].field;
 }
 
@@ -24,7 +24,7 @@ TEST(ParseListAuditEventsRequestTest, CarriesEveryFieldAndLeavesAbsentTimesOpen)
   request.set_actor_user_id("0b6c7a9e-1d2f-4c3b-9a8e-7f6d5c4b3a21");
   request.set_action("role.assign");
   request.set_target_id("t");
-  suite::rpc::SetTimestamp(absl::FromUnixSeconds(100), request.mutable_start_time());
+  suite::api::SetTimestamp(absl::FromUnixSeconds(100), request.mutable_start_time());
   absl::StatusOr<AuditQuery> query = ParseListAuditEventsRequest(request);
   ASSERT_TRUE(query.ok()) << query.status();
   EXPECT_EQ(query->page_size, 7);
@@ -97,7 +97,7 @@ TEST(AuditEventToProtoTest, CopiesEveryFieldAndSpellsACommittedChangeOk) {
   ASSERT_EQ(out.events_size(), 1);
   const ::audit::v1::AuditEvent& p = out.events(0);
   EXPECT_EQ(p.sequence(), 42);
-  EXPECT_EQ(suite::rpc::TimeFromTimestamp(p.occur_time()), e.occurred_at);
+  EXPECT_EQ(suite::api::TimeFromTimestamp(p.occur_time()), e.occurred_at);
   EXPECT_EQ(p.actor_user_id(), e.actor_id);
   EXPECT_EQ(p.action(), e.action);
   EXPECT_EQ(p.target_type(), "user");

@@ -4,17 +4,17 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "shared/api/status.h"
 #include "shared/base/status_macros.h"
 #include "shared/base/text.h"
 #include "shared/base/uuid.h"
-#include "shared/rpc/status.h"
 
 namespace suite::audit_api {
 namespace {
 
 absl::Status CheckLine(absl::string_view field, absl::string_view value, size_t max_chars) {
   if (auto problem = suite::TextProblem(value, suite::TextKind::kLine, max_chars)) {
-    return suite::rpc::InvalidArgument(field, *problem);
+    return suite::api::InvalidArgument(field, *problem);
   }
   return absl::OkStatus();
 }
@@ -34,7 +34,7 @@ std::string Scope(absl::string_view listing, const AuditFilter& filter) {
 absl::StatusOr<int> AuditPageLimit(int page_size) {
   if (page_size == 0) return kDefaultAuditPageSize;
   if (page_size < 0 || page_size > kMaxAuditPageSize) {
-    return suite::rpc::InvalidArgument(
+    return suite::api::InvalidArgument(
         "page_size", absl::StrCat("must be between 0 and ", kMaxAuditPageSize, " (0 means ",
                                   kDefaultAuditPageSize, "), got ", page_size));
   }
@@ -43,12 +43,12 @@ absl::StatusOr<int> AuditPageLimit(int page_size) {
 
 absl::Status ValidateAuditFilter(const AuditFilter& filter) {
   if (!filter.actor_id.empty() && !suite::IsUuid(filter.actor_id)) {
-    return suite::rpc::InvalidArgument("actor_user_id", "must be a UUID");
+    return suite::api::InvalidArgument("actor_user_id", "must be a UUID");
   }
   SUITE_RETURN_IF_ERROR(CheckLine("action", filter.action, kMaxAuditActionLength));
   SUITE_RETURN_IF_ERROR(CheckLine("target_id", filter.target_id, kMaxAuditTargetIdLength));
   if (filter.until <= filter.since) {
-    return suite::rpc::InvalidArgument("end_time", "must be after start_time");
+    return suite::api::InvalidArgument("end_time", "must be after start_time");
   }
   return absl::OkStatus();
 }
@@ -65,16 +65,16 @@ std::string AuditFilterFingerprint(const AuditFilter& filter) {
 }
 
 absl::StatusOr<AuditPage> ListAuditPage(const AuditQuery& query,
-                                        const suite::rpc::PageTokenCodec& codec,
+                                        const suite::api::PageTokenCodec& codec,
                                         absl::string_view listing, const FetchAuditEvents& fetch) {
   SUITE_ASSIGN_OR_RETURN(int limit, AuditPageLimit(query.page_size));
   SUITE_RETURN_IF_ERROR(ValidateAuditFilter(query.filter));
   int64_t before_seq = 0;
   if (!query.page_token.empty()) {
-    SUITE_ASSIGN_OR_RETURN(suite::rpc::PageCursor cursor,
+    SUITE_ASSIGN_OR_RETURN(suite::api::PageCursor cursor,
                            codec.Decode(Scope(listing, query.filter), query.page_token));
     if (!absl::SimpleAtoi(cursor.key, &before_seq) || before_seq <= 0) {
-      return suite::rpc::InvalidPageToken("is malformed");
+      return suite::api::InvalidPageToken("is malformed");
     }
   }
   // One row more than the page tells whether another page follows.

@@ -10,7 +10,7 @@
 //
 // Paging is keyset by the chain's seq, newest first: appends only ever take a higher seq, so
 // rows appended while a client pages never shift the pages it has not read yet (no duplicate,
-// no gap). The page token is the shared signed token (shared/rpc/page_token.h) whose scope
+// no gap). The page token is the shared signed token (shared/api/page_token.h) whose scope
 // binds the listing and every filter, so a token reused with other filters is refused.
 //
 // Thread-safe: pure functions.
@@ -25,8 +25,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "shared/api/page_token.h"
 #include "shared/db/audit/audit_event.h"
-#include "shared/rpc/page_token.h"
 
 namespace suite::audit_api {
 
@@ -76,7 +76,7 @@ using FetchAuditEvents = std::function<absl::StatusOr<std::vector<AuditEvent>>(
 // with the token of the next one. `listing` names the trail in the token's scope (e.g.
 // "identity.audit_events"), so a token of another listing is refused too.
 absl::StatusOr<AuditPage> ListAuditPage(const AuditQuery& query,
-                                        const suite::rpc::PageTokenCodec& codec,
+                                        const suite::api::PageTokenCodec& codec,
                                         absl::string_view listing, const FetchAuditEvents& fetch);
 
 }  // namespace suite::audit_api

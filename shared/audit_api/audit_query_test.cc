@@ -11,13 +11,13 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "shared/rpc/status.h"
+#include "shared/api/status.h"
 
 namespace suite::audit_api {
 namespace {
 
 std::string FieldOf(const absl::Status& status) {
-  const auto violations = suite::rpc::FieldViolationsOf(status);
+  const auto violations = suite::api::FieldViolationsOf(status);
   return violations.empty() ? "" : violations[0].field;
 }
 
@@ -124,7 +124,7 @@ class Trail {
 };
 
 TEST(ListAuditPageTest, PagesNewestFirstWithoutDuplicatesOrGapsWhileRowsAreAppended) {
-  const suite::rpc::PageTokenCodec codec("secret");
+  const suite::api::PageTokenCodec codec("secret");
   Trail trail;
   trail.Append(25);
   AuditQuery query;
@@ -144,7 +144,7 @@ TEST(ListAuditPageTest, PagesNewestFirstWithoutDuplicatesOrGapsWhileRowsAreAppen
 }
 
 TEST(ListAuditPageTest, ALastPageThatIsExactlyFullHasNoNextToken) {
-  const suite::rpc::PageTokenCodec codec("secret");
+  const suite::api::PageTokenCodec codec("secret");
   Trail trail;
   trail.Append(10);
   AuditQuery query;
@@ -156,7 +156,7 @@ TEST(ListAuditPageTest, ALastPageThatIsExactlyFullHasNoNextToken) {
 }
 
 TEST(ListAuditPageTest, ATokenReusedWithOtherFiltersOrAnotherListingIsRefusedNamingPageToken) {
-  const suite::rpc::PageTokenCodec codec("secret");
+  const suite::api::PageTokenCodec codec("secret");
   Trail trail;
   trail.Append(5);
   AuditQuery query;
@@ -181,7 +181,7 @@ TEST(ListAuditPageTest, ATokenReusedWithOtherFiltersOrAnotherListingIsRefusedNam
   same.page_token = first->next_page_token;
   EXPECT_EQ(FieldOf(ListAuditPage(same, codec, "other.audit", trail.Fetch()).status()),
             "page_token");
-  EXPECT_EQ(FieldOf(ListAuditPage(same, suite::rpc::PageTokenCodec("other secret"), "test.audit",
+  EXPECT_EQ(FieldOf(ListAuditPage(same, suite::api::PageTokenCodec("other secret"), "test.audit",
                                   trail.Fetch())
                         .status()),
             "page_token");
@@ -191,7 +191,7 @@ TEST(ListAuditPageTest, ATokenReusedWithOtherFiltersOrAnotherListingIsRefusedNam
 }
 
 TEST(ListAuditPageTest, ARefusedQueryReadsNothing) {
-  const suite::rpc::PageTokenCodec codec("secret");
+  const suite::api::PageTokenCodec codec("secret");
   int reads = 0;
   FetchAuditEvents fetch = [&](const AuditFilter&, int64_t, int) {
     ++reads;

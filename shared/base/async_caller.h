@@ -2,7 +2,7 @@
 // started it has returned: its deadline, whether its caller is gone, and where work that may
 // block (a database statement, a write) can run.
 //
-// The RPC layer makes one per call (//shared/rpc:handler's RunHandlerAsync) and the domain and
+// The RPC layer makes one per call (//shared/rpc/handler:handler's RunHandlerAsync) and the domain and
 // repository pass it down to the asynchronous read (//shared/db:read_batcher's ReadAsync),
 // which runs the read on `run_blocking` and calls back under a request scope
 // (request_deadline.h) built from `deadline` and `abandoned`, as RunBlocking does for a

@@ -11,7 +11,7 @@
 //   }                                          // the previous scope again
 //
 // Per thread: a scope applies to the thread that made it and restores the previous one when
-// it ends. Handlers get one from //shared/rpc:blocking_executor's RunBlocking.
+// it ends. Handlers get one from //shared/rpc/handler:blocking_executor's RunBlocking.
 #ifndef SUITE_SHARED_BASE_REQUEST_DEADLINE_H_
 #define SUITE_SHARED_BASE_REQUEST_DEADLINE_H_
 

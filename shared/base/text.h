@@ -28,7 +28,7 @@
 //
 //   if (auto problem = suite::TextProblem(request.stem(), suite::TextKind::kProse, 4000,
 //                                         /*required=*/true)) {
-//     return suite::rpc::InvalidArgument("stem", *problem);
+//     return suite::api::InvalidArgument("stem", *problem);
 //   }
 //
 // Thread-safe: pure functions. Depends on Abseil only.

@@ -21,6 +21,7 @@ TEST(IsUuidTest, RefusesEverythingElse) {
                                  std::string("0b6c7a9e-1d2f-4c3b-9a8e-7f6d5c4b3a2g"),
                                  std::string("{b6c7a9e-1d2f-4c3b-9a8e-7f6d5c4b3a2}"),
                                  std::string("0b6c7a9e-1d2f-4c3b-9a8e-7f6d5c4b3a2\0", 36),
+                                 std::string("<script>alert(1)</script>..........."),
                                  std::string("'; DROP TABLE x; --")}) {
     EXPECT_FALSE(IsUuid(bad)) << bad;
   }

@@ -16,8 +16,8 @@ Each overlay is rendered with `kubectl kustomize`; then, for every workload:
     when its name looks secret (a TLS key): the path may be plain, the content may not;
   - every environment variable the manifests set (env and ConfigMap envFrom) is one the binary
     reads: a string literal in the sources that are the source of truth (the service's own
-    non-test sources, shared/rpc/config.cc with the service's prefix, shared/db/config.cc,
-    shared/rpc/tls.cc when the service calls LoadClientTlsConfig; the migrator's main for the
+    non-test sources, shared/rpc/server/config.cc with the service's prefix, shared/db/config.cc,
+    shared/rpc/server/tls.cc when the service calls LoadClientTlsConfig; the migrator's main for the
     migration Job; tools/purge's main and shared/db/config.cc for the retention CronJob);
   - a retention CronJob runs the purge image, with concurrencyPolicy Forbid, an
     activeDeadlineSeconds, and periods that are durations the binary parses;
@@ -64,7 +64,7 @@ CONTRACT_OTHER_PORTS = {"billing": {"BILLING_WEBHOOK_PORT": 8082}}
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|DATABASE_URL|KEY")
 URL_WITH_PASSWORD = re.compile(r"://[^/@\s:]+:[^/@\s]+@")
 LITERAL = re.compile(r'"([A-Z][A-Z0-9_]*)"')
-DEFAULT_DRAIN_SECONDS = 20  # shared/rpc/config.h
+DEFAULT_DRAIN_SECONDS = 20  # shared/rpc/server/config.h
 # libpq's own environment variables: every binary that links shared/db (libpq) reads them
 # for what its DATABASE_URL leaves out (libpq's "Environment Variables").
 LIBPQ_ENV = {"PGHOST", "PGPORT", "PGDATABASE", "PGSSLMODE", "PGTARGETSESSIONATTRS",
@@ -89,9 +89,9 @@ class SourceTruth:
 
     def __init__(self, root):
         self.root = root
-        self.rpc_generic = literals([os.path.join(root, "shared/rpc/config.cc")])
+        self.rpc_generic = literals([os.path.join(root, "shared/rpc/server/config.cc")])
         self.db = literals([os.path.join(root, "shared/db/config.cc")])
-        self.tls = literals([os.path.join(root, "shared/rpc/tls.cc")])
+        self.tls = literals([os.path.join(root, "shared/rpc/server/tls.cc")])
         self.cache = {}
 
     def service(self, svc):
@@ -119,7 +119,7 @@ class SourceTruth:
         return self.cache[svc]
 
     def migrate(self):
-        return literals([os.path.join(self.root, "shared/db/migrate/migrate_main.cc")]) | LIBPQ_ENV
+        return literals([os.path.join(self.root, "migrations/migrate_main.cc")]) | LIBPQ_ENV
 
     def purge(self):
         return literals([os.path.join(self.root, "tools/purge/purge_main.cc")]) | self.db
@@ -341,7 +341,7 @@ def check(docs, overlay_name, truth):
             elif str(listen) != str(grpc_port):
                 problems.append(f"the binary listens on {listen} ({prefix}_GRPC_PORT), the "
                                 f"probes and containerPort say {grpc_port}")
-            # The binaries bind 127.0.0.1 unless told otherwise (shared/rpc/config.h); in a
+            # The binaries bind 127.0.0.1 unless told otherwise (shared/rpc/server/config.h); in a
             # pod the kubelet, the Service and Prometheus come in on the pod IP.
             host = env.get(f"{prefix}_LISTEN_HOST", env.get("LISTEN_HOST"))
             if host not in ("0.0.0.0", "::", "[::]"):
@@ -365,7 +365,7 @@ def check(docs, overlay_name, truth):
                                 f"preStop pause {pre_stop}s + lame duck {lame_duck}s + drain "
                                 f"timeout {drain}s")
             # The services' channels balance over the callee's pods and watch their health
-            # (shared/rpc/tls.h): the name they call must resolve to the pods, i.e. name a
+            # (shared/rpc/server/tls.h): the name they call must resolve to the pods, i.e. name a
             # headless Service, or a rolling upgrade of the callee fails calls.
             for var in ("IDENTITY_ADDR", "BILLING_ADDR"):
                 if var in env:

@@ -14,5 +14,5 @@ exec python3 "$here/tests/deploy/check_images.py" "$root" \
   identity="$here/services/identity/identity_server" \
   billing="$here/services/billing/billing_server" \
   questions="$here/services/questions/questions_server" \
-  migrate="$here/shared/db/migrate/migrate" \
+  migrate="$here/migrations/migrate" \
   purge="$here/tools/purge/purge"

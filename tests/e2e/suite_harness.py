@@ -34,7 +34,7 @@ BINARIES = {
     "billing": "services/billing/billing_server",
     "questions": "services/questions/questions_server",
 }
-MIGRATE = "shared/db/migrate/migrate"
+MIGRATE = "migrations/migrate"
 MIGRATIONS = "migrations"
 SUITE_UP = "tests/harness/suite_up"
 

@@ -20,7 +20,7 @@
 // Secrets need not be on the command line (which every user of the machine can read): when
 // --admin_password, --webhook_secret or --page_token_secret is absent, SUITE_UP_ADMIN_PASSWORD,
 // SUITE_UP_WEBHOOK_SECRET or SUITE_UP_PAGE_TOKEN_SECRET (the same form) is used when set.
-// The migrator and the migrations are taken from --binaries_dir (shared/db/migrate/migrate,
+// The migrator and the migrations are taken from --binaries_dir (migrations/migrate,
 // migrations/) unless --migrations_dir says where the migrations are.
 // --tls_dir=DIR is --tls_cert=DIR/tls.crt --tls_key=DIR/tls.key --tls_ca=DIR/ca.crt.
 // --dry_run prints {"event":"plan","services":...,"env":{"identity":[{NAME:VALUE}],...}} (the
@@ -369,7 +369,7 @@ int Main(int argc, char** argv) {
   }
   if (migrate) {
     const std::string root = options.binaries_dir.empty() ? "." : options.binaries_dir;
-    absl::Status s = Migrate(root + "/shared/db/migrate/migrate",
+    absl::Status s = Migrate(root + "/migrations/migrate",
                              migrations_dir.empty() ? root + "/migrations" : migrations_dir,
                              UrlForRole(url_template, "suite_owner"),
                              options.logs_dir + "/migrate.log");

@@ -20,9 +20,10 @@
 #include "services/billing/domain/stripe_signature.h"
 #include "services/billing/testing/billing_test_server.h"
 #include "services/identity/testing/identity_test_server.h"
+#include "shared/api/status.h"
+#include "shared/clients/identity/identity_authenticator.h"
 #include "shared/db/testing/test_database.h"
-#include "shared/identity_client/identity_authenticator.h"
-#include "shared/rpc/status.h"
+#include "shared/rpc/grpc_status.h"
 
 namespace suite {
 namespace {
@@ -40,7 +41,7 @@ constexpr char kAdminPassword[] = "admin-password-billing-identity";
 constexpr char kNobodyId[] = "aaaaaaaa-0000-4000-8000-0000000000ff";
 
 std::string ReasonOf(const grpc::Status& status) {
-  auto info = rpc::ErrorInfoOf(rpc::FromGrpcStatus(status));
+  auto info = suite::api::ErrorInfoOf(rpc::FromGrpcStatus(status));
   return info ? info->reason : "";
 }
 

@@ -26,9 +26,10 @@
 #include "services/billing/testing/billing_test_server.h"
 #include "services/identity/testing/identity_test_server.h"
 #include "services/questions/testing/questions_server.h"
+#include "shared/api/status.h"
+#include "shared/clients/identity/identity_authenticator.h"
 #include "shared/db/testing/test_database.h"
-#include "shared/identity_client/identity_authenticator.h"
-#include "shared/rpc/status.h"
+#include "shared/rpc/grpc_status.h"
 #include "tests/integration/tcp_proxy.h"
 
 namespace suite {
@@ -48,7 +49,7 @@ constexpr char kAdminEmail[] = "admin@integration.example";
 constexpr char kAdminPassword[] = "admin-password-integration";
 
 std::string ReasonOf(const grpc::Status& status) {
-  auto info = rpc::ErrorInfoOf(rpc::FromGrpcStatus(status));
+  auto info = suite::api::ErrorInfoOf(rpc::FromGrpcStatus(status));
   return info ? info->reason : "";
 }
 

@@ -19,7 +19,7 @@
 // GetEntitlement, IngestStripeEvent, RecordTransaction, GetQuestion, ListQuestions,
 // SubmitAttempt, StartPracticeSession.
 // Against servers that serve TLS, set SUITE_TLS_CA_FILE (and the other SUITE_TLS_* variables of
-// shared/rpc/tls.h) as for the services' own callers.
+// shared/rpc/server/tls.h) as for the services' own callers.
 #include <unistd.h>
 
 #include <atomic>
@@ -50,7 +50,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "identity/v1/identity_service.grpc.pb.h"
 #include "questions/v1/questions_service.grpc.pb.h"
-#include "shared/rpc/tls.h"
+#include "shared/rpc/server/tls.h"
 #include "tests/load/pacer.h"
 #include "tests/load/report.h"
 #include "tests/load/revocation_probe.h"
@@ -104,7 +104,7 @@ void Check(const grpc::Status& s, const std::string& what) {
 }
 
 // Plaintext, or TLS when the SUITE_TLS_* variables say so, as the services' own callers
-// (shared/rpc/tls.h): a TLS deployment is measured with TLS on both ends.
+// (shared/rpc/server/tls.h): a TLS deployment is measured with TLS on both ends.
 std::shared_ptr<grpc::Channel> NewChannel(const std::string& addr, int index) {
   static const suite::rpc::ClientTlsConfig* const tls = [] {
     absl::StatusOr<suite::rpc::ClientTlsConfig> loaded = suite::rpc::LoadClientTlsConfig();

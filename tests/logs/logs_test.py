@@ -60,7 +60,7 @@ def handled_by_method(port):
                      r'[^}]*\} (\S+)$', line)
         if m:
             if m.group(1) == "grpc.health.v1.Health" and 'grpc_code="OK"' in line:
-                continue  # counted but deliberately not logged (shared/rpc/call_interceptor.h)
+                continue  # counted but deliberately not logged (shared/rpc/server/call_interceptor.h)
             key = f"/{m.group(1)}/{m.group(2)}"
             counts[key] = counts.get(key, 0) + int(float(m.group(3)))
     return counts

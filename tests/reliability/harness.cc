@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "shared/db/errors.h"
-#include "shared/rpc/tls.h"
+#include "shared/rpc/server/tls.h"
 
 namespace suite::reliability {
 namespace {

@@ -47,7 +47,7 @@ absl::StatusOr<int64_t> CountRows(const std::string& database_url, absl::string_
 
 // NewChannel opens a channel to host:port with a message limit of `max_bytes` in both
 // directions (so tests can send more than the server accepts). Plaintext, unless this
-// process's environment names a CA (SUITE_TLS_CA_FILE, shared/rpc/tls.h), as the soak's --tls
+// process's environment names a CA (SUITE_TLS_CA_FILE, shared/rpc/server/tls.h), as the soak's --tls
 // does; aborts when those settings are unusable.
 std::shared_ptr<grpc::Channel> NewChannel(const std::string& address,
                                           int max_bytes = 64 * 1024 * 1024);

@@ -40,8 +40,9 @@
 #include "services/identity/grpc/test_helpers.h"
 #include "services/identity/testing/identity_test_server.h"
 #include "services/questions/testing/questions_server.h"
+#include "shared/api/status.h"
 #include "shared/db/testing/test_database.h"
-#include "shared/rpc/status.h"
+#include "shared/rpc/grpc_status.h"
 #include "tests/reliability/harness.h"
 
 namespace suite::reliability {
@@ -92,7 +93,7 @@ const char* CodeName(grpc::StatusCode code) {
 bool NamesField(const grpc::Status& status, const std::string& path) {
   absl::Status s = suite::rpc::FromGrpcStatus(status);
   std::string leaf = path.substr(path.rfind('.') == std::string::npos ? 0 : path.rfind('.') + 1);
-  for (const auto& v : suite::rpc::FieldViolationsOf(s)) {
+  for (const auto& v : suite::api::FieldViolationsOf(s)) {
     if (v.field == path || v.field == leaf || absl::StartsWith(v.field, path + ".") ||
         absl::StartsWith(v.field, path + "[") || absl::EndsWith(v.field, "." + leaf)) {
       return true;
@@ -103,7 +104,7 @@ bool NamesField(const grpc::Status& status, const std::string& path) {
 
 std::string Violations(const grpc::Status& status) {
   std::vector<std::string> out;
-  for (const auto& v : suite::rpc::FieldViolationsOf(suite::rpc::FromGrpcStatus(status))) {
+  for (const auto& v : suite::api::FieldViolationsOf(suite::rpc::FromGrpcStatus(status))) {
     out.push_back(v.field + ": " + v.description);
   }
   return absl::StrJoin(out, "; ");
@@ -198,7 +199,7 @@ class HostileRunner {
               grpc::StatusCode::INVALID_ARGUMENT, field);
         // proto3 strings must be UTF-8: the request does not parse and no handler runs. gRPC
         // alone would answer UNIMPLEMENTED (callback API) with an empty message; the suite's
-        // interceptor makes it INVALID_ARGUMENT (shared/rpc/call_interceptor.cc). The parser
+        // interceptor makes it INVALID_ARGUMENT (shared/rpc/server/call_interceptor.cc). The parser
         // does not say which field, so none is named.
         Check(spec, path, field, "invalid_utf8", set("abc\xff\xfe\xc3"),
               grpc::StatusCode::INVALID_ARGUMENT, "");
@@ -235,7 +236,7 @@ class HostileRunner {
               with([&](pb::Message& m) { m.GetReflection()->SetInt32(&m, fd, -1); }),
               grpc::StatusCode::INVALID_ARGUMENT, field);
         // AIP-158 lets a service clamp or refuse a page size over its maximum; every service
-        // here clamps (shared/rpc/page_size.h), but either answer is acceptable API behaviour.
+        // here clamps (shared/api/page_size.h), but either answer is acceptable API behaviour.
         Check(spec, path, field, "huge_page_size",
               with([&](pb::Message& m) { m.GetReflection()->SetInt32(&m, fd, 2147483647); }),
               kOkOrNamed, field, /*count_rows=*/false);

@@ -26,8 +26,9 @@
 #include "identity/v1/identity_service.grpc.pb.h"
 #include "questions/v1/questions_service.grpc.pb.h"
 #include "services/billing/domain/stripe_signature.h"
+#include "shared/api/status.h"
 #include "shared/db/testing/test_database.h"
-#include "shared/rpc/status.h"
+#include "shared/rpc/grpc_status.h"
 #include "shared/rpc/testing/server_process.h"
 #include "tests/harness/suite.h"
 #include "tests/reliability/harness.h"
@@ -241,7 +242,7 @@ LoginOutcome LoginFrom(const std::string& addr, const std::string& email,
   c.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
   grpc::Status s = stub->Login(&c, req, &resp);
   LoginOutcome out{s.error_code()};
-  if (auto info = rpc::ErrorInfoOf(rpc::FromGrpcStatus(s))) {
+  if (auto info = suite::api::ErrorInfoOf(rpc::FromGrpcStatus(s))) {
     absl::SimpleAtoi(info->metadata["retry_after_seconds"], &out.retry_after_seconds);
   }
   return out;

@@ -53,8 +53,9 @@
 #include "services/identity/grpc/test_helpers.h"
 #include "services/identity/testing/identity_test_server.h"
 #include "services/questions/testing/questions_server.h"
+#include "shared/api/status.h"
 #include "shared/db/testing/test_database.h"
-#include "shared/rpc/status.h"
+#include "shared/rpc/grpc_status.h"
 #include "tests/reliability/harness.h"
 
 namespace suite::reliability {
@@ -328,7 +329,7 @@ std::string JsonString(const std::string& s) {
 
 std::string Violations(const absl::Status& s) {
   std::vector<std::string> out;
-  for (const auto& v : suite::rpc::FieldViolationsOf(s)) {
+  for (const auto& v : suite::api::FieldViolationsOf(s)) {
     out.push_back(v.field + ": " + v.description);
   }
   return absl::StrJoin(out, "; ");
@@ -587,7 +588,7 @@ class RoundTripRunner {
       unchanged();
       if (code == grpc::StatusCode::INVALID_ARGUMENT) {
         bool named = false;
-        for (const auto& v : suite::rpc::FieldViolationsOf(status)) {
+        for (const auto& v : suite::api::FieldViolationsOf(status)) {
           named = named || v.field == ref.path ||
                   (ref.map_entry && absl::StartsWith(v.field, MapField(ref.path)));
         }
@@ -1069,7 +1070,7 @@ TEST(RoundTrip, BillingStoresEveryAcceptedStringByteForByte) {
         absl::StatusOr<int64_t> after = runner.CountRows();
         if (after.ok() && *after != *before) runner.Problem("a refused call wrote rows", what);
         bool named = false;
-        for (const auto& f : suite::rpc::FieldViolationsOf(status)) {
+        for (const auto& f : suite::api::FieldViolationsOf(status)) {
           named = named || f.field == "payload." + key;
         }
         if (!named) {

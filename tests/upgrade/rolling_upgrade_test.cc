@@ -33,8 +33,8 @@
 #include "services/billing/domain/stripe_signature.h"
 #include "shared/db/migrate/migrator.h"
 #include "shared/db/testing/test_database.h"
+#include "shared/rpc/server/tls.h"
 #include "shared/rpc/testing/server_process.h"
-#include "shared/rpc/tls.h"
 #include "tests/harness/suite.h"
 
 namespace {

@@ -42,12 +42,12 @@
 #include "services/billing/storage/retention.h"
 #include "services/identity/storage/retention.h"
 #include "services/questions/storage/retention.h"
+#include "shared/base/json_log.h"
 #include "shared/db/audit/audit_log.h"
 #include "shared/db/config.h"
 #include "shared/db/pool.h"
 #include "shared/db/retention/purger.h"
 #include "shared/metrics/metrics.h"
-#include "shared/rpc/json_log.h"
 
 namespace {
 
@@ -155,14 +155,14 @@ absl::Status Load(Config* config) {
 int VerifyAudit() {
   absl::StatusOr<suite::db::PoolConfig> pool_config = suite::db::PoolConfig::FromEnv();
   if (!pool_config.ok()) {
-    return suite::rpc::LogStartupFailure("retention", 2, "database config",
+    return suite::LogStartupFailure("retention", 2, "database config",
                                          pool_config.status());
   }
   pool_config->pool_size = 1;
   absl::StatusOr<std::unique_ptr<suite::db::ConnectionPool>> pool =
       suite::db::ConnectionPool::Create(*pool_config);
   if (!pool.ok()) {
-    return suite::rpc::LogStartupFailure("retention", 2, "database pool", pool.status());
+    return suite::LogStartupFailure("retention", 2, "database pool", pool.status());
   }
   int exit_code = 0;
   for (const char* schema : {"identity", "billing", "questions"}) {
@@ -171,7 +171,7 @@ int VerifyAudit() {
         registered.ok() ? suite::db::audit::VerifyAuditChain(**pool, schema)
                         : absl::StatusOr<suite::db::audit::ChainReport>(registered);
     if (!report.ok()) {
-      suite::rpc::WriteLogLine({{"severity", "ERROR"},
+      suite::WriteLogLine({{"severity", "ERROR"},
                                 {"event", "audit.verify_failed"},
                                 {"schema", schema},
                                 {"status", report.status().ToString()}});
@@ -190,7 +190,7 @@ int VerifyAudit() {
       line["problem"] = report->problem;
       exit_code = 1;
     }
-    suite::rpc::WriteLogLine(std::move(line));
+    suite::WriteLogLine(std::move(line));
   }
   return exit_code;
 }
@@ -198,24 +198,24 @@ int VerifyAudit() {
 int main(int argc, char** argv) {
   if (argc == 2 && std::string(argv[1]) == "verify-audit") return VerifyAudit();
   if (argc > 1) {
-    return suite::rpc::LogStartupFailure(
+    return suite::LogStartupFailure(
         "retention", 2, "arguments",
         absl::InvalidArgumentError("usage: purge [verify-audit]"));
   }
   Config config;
   if (absl::Status s = Load(&config); !s.ok()) {
-    return suite::rpc::LogStartupFailure("retention", 2, "retention config", s);
+    return suite::LogStartupFailure("retention", 2, "retention config", s);
   }
   absl::StatusOr<suite::db::PoolConfig> pool_config = suite::db::PoolConfig::FromEnv();
   if (!pool_config.ok()) {
-    return suite::rpc::LogStartupFailure("retention", 2, "database config",
+    return suite::LogStartupFailure("retention", 2, "database config",
                                          pool_config.status());
   }
   pool_config->pool_size = 1;  // batches run one after another
   absl::StatusOr<std::unique_ptr<suite::db::ConnectionPool>> pool =
       suite::db::ConnectionPool::Create(*pool_config);
   if (!pool.ok()) {
-    return suite::rpc::LogStartupFailure("retention", 2, "database pool", pool.status());
+    return suite::LogStartupFailure("retention", 2, "database pool", pool.status());
   }
   config.options.now = absl::Now();
   suite::db::retention::PurgeRunResult run =
@@ -227,7 +227,7 @@ int main(int argc, char** argv) {
     out << suite::metrics::Registry::Default().Render();
     out.close();
     if (!out || std::rename(temporary.c_str(), config.metrics_file.c_str()) != 0) {
-      suite::rpc::WriteLogLine({{"severity", "ERROR"},
+      suite::WriteLogLine({{"severity", "ERROR"},
                                 {"event", "retention.metrics_file_failed"},
                                 {"path", config.metrics_file}});
       return 1;

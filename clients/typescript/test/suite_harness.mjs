@@ -2,7 +2,7 @@
 // PostgreSQL that tools/test started (SUITE_TEST_PG_URL, a superuser URL), migrated with the
 // real migrator, and the three server binaries on free loopback ports, each as its own
 // database role (the same start as tests/e2e/suite_harness.py). SUITE_BAZEL_BIN is
-// `bazel info bazel-bin` after building the servers and //shared/db:migrate.
+// `bazel info bazel-bin` after building the servers and //migrations:migrate.
 import { spawn, execFile } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
 import { openSync, closeSync, readFileSync } from "node:fs";
@@ -98,7 +98,7 @@ export class Suite {
       "duplicate_object OR unique_violation THEN NULL; END $$");
     await psql(this.adminUrl, `CREATE DATABASE ${this.database} OWNER suite_owner`);
     this.dbCreated = true;
-    await run(path.join(this.bin, "shared/db/migrate/migrate"),
+    await run(path.join(this.bin, "migrations/migrate"),
       [`--migrations_dir=${path.join(REPO_ROOT, "migrations")}`, "up"],
       { env: { ...process.env, DATABASE_URL: withDb(this.adminUrl, "suite_owner", this.database) },
         timeout: 120_000 });

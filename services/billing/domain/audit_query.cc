@@ -2,16 +2,16 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "shared/api/status.h"
 #include "shared/base/text.h"
 #include "shared/base/uuid.h"
-#include "shared/rpc/status.h"
 
 namespace suite::billing {
 namespace {
 
 absl::Status CheckLine(absl::string_view field, absl::string_view value) {
   if (auto problem = suite::TextProblem(value, suite::TextKind::kLine, kMaxAuditFilterChars)) {
-    return suite::rpc::InvalidArgument(field, *problem);
+    return suite::api::InvalidArgument(field, *problem);
   }
   return absl::OkStatus();
 }
@@ -26,18 +26,18 @@ void AddPart(std::string* scope, absl::string_view value) {
 
 absl::StatusOr<int> ValidateAuditListRequest(const AuditListRequest& request) {
   if (request.page_size < 0 || request.page_size > kMaxAuditPageSize) {
-    return suite::rpc::InvalidArgument("page_size",
+    return suite::api::InvalidArgument("page_size",
                                        absl::StrCat("must be between 0 and ", kMaxAuditPageSize,
                                                     " (0: ", kDefaultAuditPageSize, ")"));
   }
   const AuditFilter& f = request.filter;
   if (!f.actor_user_id.empty() && !suite::IsUuid(f.actor_user_id)) {
-    return suite::rpc::InvalidArgument("actor_user_id", "must be a UUID");
+    return suite::api::InvalidArgument("actor_user_id", "must be a UUID");
   }
   if (absl::Status s = CheckLine("action", f.action); !s.ok()) return s;
   if (absl::Status s = CheckLine("target_id", f.target_id); !s.ok()) return s;
   if (f.start_time && f.end_time && *f.end_time <= *f.start_time) {
-    return suite::rpc::InvalidArgument("end_time", "must be after start_time");
+    return suite::api::InvalidArgument("end_time", "must be after start_time");
   }
   return request.page_size == 0 ? kDefaultAuditPageSize : request.page_size;
 }

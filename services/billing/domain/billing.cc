@@ -6,15 +6,15 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "services/billing/domain/errors.h"
 #include "services/billing/domain/ledger.h"
 #include "services/billing/domain/stripe_event.h"
-#include "services/billing/domain/errors.h"
+#include "shared/api/page_size.h"
+#include "shared/api/status.h"
 #include "shared/base/status_macros.h"
 #include "shared/base/text.h"
 #include "shared/base/uuid.h"
 #include "shared/metrics/metrics.h"
-#include "shared/rpc/page_size.h"
-#include "shared/rpc/status.h"
 
 namespace suite::billing {
 namespace {
@@ -23,22 +23,22 @@ constexpr int kDefaultPageSize = 20;
 constexpr int kMaxPageSize = 100;
 
 absl::Status RequireUuid(absl::string_view field, absl::string_view value) {
-  if (!suite::IsUuid(value)) return suite::rpc::InvalidArgument(field, "must be a UUID");
+  if (!suite::IsUuid(value)) return suite::api::InvalidArgument(field, "must be a UUID");
   return absl::OkStatus();
 }
 
 absl::Status RequireStripeId(absl::string_view field, absl::string_view value) {
-  if (value.empty()) return suite::rpc::InvalidArgument(field, "is required");
+  if (value.empty()) return suite::api::InvalidArgument(field, "is required");
   // Characters before length: a character is a byte only once they are known to be ASCII.
   for (size_t i = 0; i < value.size(); ++i) {
     const char c = value[i];
     if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') {
-      return suite::rpc::InvalidArgument(
+      return suite::api::InvalidArgument(
           field, absl::StrCat("may hold only letters, digits, _ and - (not ",
                               suite::DescribeByteAt(value, i), ")"));
     }
   }
-  if (value.size() > 255) return suite::rpc::InvalidArgument(field, "is too long");
+  if (value.size() > 255) return suite::api::InvalidArgument(field, "is too long");
   return absl::OkStatus();
 }
 
@@ -72,7 +72,7 @@ bool IsTransient(absl::StatusCode code) {
 
 // Billing's Cursor in a shared page token: the key is the row's time in unix micros.
 template <typename T>
-std::pair<std::vector<T>, std::string> WithToken(const suite::rpc::PageTokenCodec& codec,
+std::pair<std::vector<T>, std::string> WithToken(const suite::api::PageTokenCodec& codec,
                                                  absl::string_view scope, Page<T> page) {
   std::string token;
   if (page.next.has_value()) {
@@ -209,7 +209,7 @@ absl::StatusOr<IngestResult> Billing::Apply(absl::string_view payload, absl::str
       result.duplicate = outcome->duplicate;
       return result;
     }
-    const auto info = suite::rpc::ErrorInfoOf(outcome.status());
+    const auto info = suite::api::ErrorInfoOf(outcome.status());
     if (reprocess && (outcome.status().code() == absl::StatusCode::kNotFound ||
                       (info && info->reason == "EVENT_ALREADY_APPLIED"))) {
       return outcome.status();
@@ -248,7 +248,7 @@ absl::StatusOr<IngestResult> Billing::Apply(absl::string_view payload, absl::str
   // by event id.
   if (failure.code() == absl::StatusCode::kUnknown) return failure;
   if (!recorded.ok() && IsTransient(recorded.code())) return recorded;
-  if (auto info = suite::rpc::ErrorInfoOf(failure);
+  if (auto info = suite::api::ErrorInfoOf(failure);
       info && info->reason == "EVENT_PROCESSING_FAILED") {
     return failure;
   }
@@ -260,7 +260,7 @@ absl::StatusOr<StoredEvent> Billing::ReprocessStripeEvent(const Actor& actor,
   SUITE_RETURN_IF_ERROR(RequireAdmin(actor));
   const std::string& request_id = actor.request_id;
   if (stripe_event_id.empty() || stripe_event_id.size() > 255) {
-    return suite::rpc::InvalidArgument("stripe_event_id", "must be 1..255 characters");
+    return suite::api::InvalidArgument("stripe_event_id", "must be 1..255 characters");
   }
   SUITE_ASSIGN_OR_RETURN(StoredEvent stored, storage_.GetEvent(stripe_event_id));
   if (IsEventSettled(stored.status)) return errors::EventAlreadyApplied(stripe_event_id);
@@ -272,10 +272,10 @@ absl::StatusOr<StoredEvent> Billing::ReprocessStripeEvent(const Actor& actor,
 absl::StatusOr<absl::optional<Cursor>> Billing::DecodeToken(absl::string_view scope,
                                                             absl::string_view token) const {
   if (token.empty()) return absl::optional<Cursor>();
-  SUITE_ASSIGN_OR_RETURN(suite::rpc::PageCursor page_cursor, tokens_.Decode(scope, token));
+  SUITE_ASSIGN_OR_RETURN(suite::api::PageCursor page_cursor, tokens_.Decode(scope, token));
   Cursor cursor;
   if (!absl::SimpleAtoi(page_cursor.key, &cursor.unix_micros) || !suite::IsUuid(page_cursor.id)) {
-    return suite::rpc::InvalidPageToken("is malformed");
+    return suite::api::InvalidPageToken("is malformed");
   }
   cursor.id = std::move(page_cursor.id);
   return absl::optional<Cursor>(std::move(cursor));
@@ -285,15 +285,15 @@ absl::StatusOr<std::pair<std::vector<StoredEvent>, std::string>> Billing::ListSt
     const Actor& actor, const EventFilter& filter, int page_size, absl::string_view page_token) {
   SUITE_RETURN_IF_ERROR(RequireAdmin(actor));
   SUITE_ASSIGN_OR_RETURN(int limit,
-                         suite::rpc::PageLimit(page_size, kDefaultPageSize, kMaxPageSize));
-  if (filter.type.size() > 255) return suite::rpc::InvalidArgument("type", "is too long");
+                         suite::api::PageLimit(page_size, kDefaultPageSize, kMaxPageSize));
+  if (filter.type.size() > 255) return suite::api::InvalidArgument("type", "is too long");
   for (char c : filter.type) {
     if (!absl::ascii_isgraph(static_cast<unsigned char>(c))) {
-      return suite::rpc::InvalidArgument("type", "must be printable ASCII without spaces");
+      return suite::api::InvalidArgument("type", "must be printable ASCII without spaces");
     }
   }
   if (filter.start_time && filter.end_time && *filter.start_time > *filter.end_time) {
-    return suite::rpc::InvalidArgument("start_time", "must not be after end_time");
+    return suite::api::InvalidArgument("start_time", "must not be after end_time");
   }
   const std::string scope = absl::StrCat(
       "events|", filter.status ? EventStatusName(*filter.status) : "", "|", filter.type, "|",
@@ -350,7 +350,7 @@ absl::StatusOr<std::pair<std::vector<Subscription>, std::string>> Billing::ListS
       const std::string user,
       VisibleUser(actor, "user_id", user_id.empty() ? absl::string_view(actor.user_id) : user_id));
   SUITE_ASSIGN_OR_RETURN(int limit,
-                         suite::rpc::PageLimit(page_size, kDefaultPageSize, kMaxPageSize));
+                         suite::api::PageLimit(page_size, kDefaultPageSize, kMaxPageSize));
   const std::string scope = absl::StrCat("subscriptions|", user);
   SUITE_ASSIGN_OR_RETURN(absl::optional<Cursor> after, DecodeToken(scope, page_token));
   SUITE_ASSIGN_OR_RETURN(Page<Subscription> page, storage_.ListSubscriptions(user, limit, after));
@@ -416,7 +416,7 @@ absl::StatusOr<std::pair<std::vector<Transaction>, std::string>> Billing::ListTr
   SUITE_RETURN_IF_ERROR(RequireAdmin(actor));
   SUITE_RETURN_IF_ERROR(RequireUuid("account_id", account_id));
   SUITE_ASSIGN_OR_RETURN(int limit,
-                         suite::rpc::PageLimit(page_size, kDefaultPageSize, kMaxPageSize));
+                         suite::api::PageLimit(page_size, kDefaultPageSize, kMaxPageSize));
   const std::string account = absl::AsciiStrToLower(account_id);
   const std::string scope = absl::StrCat("transactions|", account);
   SUITE_ASSIGN_OR_RETURN(absl::optional<Cursor> after, DecodeToken(scope, page_token));
@@ -433,10 +433,10 @@ absl::StatusOr<std::pair<std::vector<AuditRecord>, std::string>> Billing::ListAu
   const std::string scope = AuditPageScope(filter);
   int64_t before = 0;
   if (!request.page_token.empty()) {
-    SUITE_ASSIGN_OR_RETURN(suite::rpc::PageCursor cursor,
+    SUITE_ASSIGN_OR_RETURN(suite::api::PageCursor cursor,
                            tokens_.Decode(scope, request.page_token));
     if (!absl::SimpleAtoi(cursor.key, &before) || before <= 0) {
-      return suite::rpc::InvalidPageToken("is malformed");
+      return suite::api::InvalidPageToken("is malformed");
     }
   }
   // One row more than served tells whether another page follows.

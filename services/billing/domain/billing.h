@@ -31,7 +31,7 @@
 #include "services/billing/domain/model.h"
 #include "services/billing/domain/store.h"
 #include "services/billing/domain/stripe_signature.h"
-#include "shared/rpc/page_token.h"
+#include "shared/api/page_token.h"
 
 namespace suite::billing {
 
@@ -177,7 +177,7 @@ class Billing {
   Store& storage_;
   const BillingOptions options_;
   const StripeSignatureVerifier verifier_;
-  const suite::rpc::PageTokenCodec tokens_;
+  const suite::api::PageTokenCodec tokens_;
 };
 
 }  // namespace suite::billing

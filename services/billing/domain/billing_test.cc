@@ -13,7 +13,7 @@
 #include "services/billing/domain/billing.h"
 #include "services/billing/domain/store.h"
 #include "services/billing/domain/stripe_signature.h"
-#include "shared/rpc/status.h"
+#include "shared/api/status.h"
 
 namespace suite::billing {
 namespace {
@@ -119,8 +119,8 @@ TEST_F(BillingIngestTest, CommitWithUnknownOutcomeAnswersUnknownNotInternal) {
   absl::StatusOr<IngestResult> r = Ingest();
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnknown) << r.status();
-  EXPECT_FALSE(suite::rpc::ErrorInfoOf(r.status()).has_value() &&
-               suite::rpc::ErrorInfoOf(r.status())->reason == "EVENT_PROCESSING_FAILED");
+  EXPECT_FALSE(suite::api::ErrorInfoOf(r.status()).has_value() &&
+               suite::api::ErrorInfoOf(r.status())->reason == "EVENT_PROCESSING_FAILED");
 }
 
 TEST_F(BillingIngestTest, UnavailableStorageIsPassedThrough) {

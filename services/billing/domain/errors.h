@@ -10,7 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "shared/rpc/status.h"
+#include "shared/api/status.h"
 
 namespace suite::billing::errors {
 
@@ -18,7 +18,7 @@ inline constexpr absl::string_view kDomain = "billing.suite";
 
 inline absl::Status Make(absl::StatusCode code, absl::string_view reason,
                          absl::string_view message) {
-  return suite::rpc::WithErrorInfo(absl::Status(code, message), reason, kDomain);
+  return suite::api::WithErrorInfo(absl::Status(code, message), reason, kDomain);
 }
 
 // Webhook signature problems: UNAUTHENTICATED, nothing is stored.
@@ -46,8 +46,8 @@ inline absl::Status PayloadTooLarge(size_t limit) {
 }
 // MalformedEvent: INVALID_ARGUMENT naming the payload field (HTTP 400); nothing stored.
 inline absl::Status MalformedEvent(absl::string_view field, absl::string_view why) {
-  return suite::rpc::WithErrorInfo(
-      suite::rpc::InvalidArgument(field.empty() ? std::string("payload")
+  return suite::api::WithErrorInfo(
+      suite::api::InvalidArgument(field.empty() ? std::string("payload")
                                                 : absl::StrCat("payload.", field),
                                   why),
       "MALFORMED_EVENT",
@@ -81,7 +81,7 @@ inline absl::Status SubscriptionNotFound() {
 }
 // UserNotFound names the request field that held the user id (e.g. "user_id").
 inline absl::Status UserNotFound(absl::string_view field) {
-  return suite::rpc::WithErrorInfo(absl::NotFoundError(absl::StrCat(field, ": no such user")),
+  return suite::api::WithErrorInfo(absl::NotFoundError(absl::StrCat(field, ": no such user")),
                                    "USER_NOT_FOUND", kDomain, {{"field", std::string(field)}});
 }
 inline absl::Status IdempotencyKeyReused() {
@@ -92,13 +92,13 @@ inline absl::Status IdempotencyKeyReused() {
 // the request is looked at (so it says nothing about what exists). Reason and metadata are
 // those of suite::rpc::RequireRole, which every service answers with.
 inline absl::Status AdminRequired() {
-  return suite::rpc::WithErrorInfo(absl::PermissionDeniedError("requires role admin"),
+  return suite::api::WithErrorInfo(absl::PermissionDeniedError("requires role admin"),
                                    "MISSING_ROLE", "rpc.suite", {{"role", "admin"}});
 }
 // LinkCustomer's refusals to change an existing link without allow_relink.
 inline absl::Status CustomerLinkedToOtherUser(absl::string_view stripe_customer_id,
                                               absl::string_view linked_user_id) {
-  return suite::rpc::WithErrorInfo(
+  return suite::api::WithErrorInfo(
       absl::FailedPreconditionError(absl::StrCat("customer ", stripe_customer_id,
                                                  " is linked to another user; set allow_relink "
                                                  "to move it")),
@@ -108,7 +108,7 @@ inline absl::Status CustomerLinkedToOtherUser(absl::string_view stripe_customer_
 }
 inline absl::Status UserHasOtherCustomer(absl::string_view user_id,
                                          absl::string_view other_stripe_customer_id) {
-  return suite::rpc::WithErrorInfo(
+  return suite::api::WithErrorInfo(
       absl::FailedPreconditionError(absl::StrCat("user ", user_id, " already has customer ",
                                                  other_stripe_customer_id,
                                                  "; set allow_relink to replace it")),

@@ -10,10 +10,10 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "shared/api/status.h"
 #include "shared/base/status_macros.h"
 #include "shared/base/text.h"
 #include "shared/base/uuid.h"
-#include "shared/rpc/status.h"
 
 namespace suite::billing {
 namespace {
@@ -45,16 +45,16 @@ void Append(std::string& out, absl::string_view field) {
 // other characters is told what is wrong with it.
 absl::Status BoundedId(absl::string_view field, absl::string_view value, bool required,
                        size_t max_length = kMaxIdLength) {
-  if (required && value.empty()) return suite::rpc::InvalidArgument(field, "is required");
+  if (required && value.empty()) return suite::api::InvalidArgument(field, "is required");
   for (size_t i = 0; i < value.size(); ++i) {
     if (!absl::ascii_isprint(static_cast<unsigned char>(value[i]))) {
-      return suite::rpc::InvalidArgument(
+      return suite::api::InvalidArgument(
           field,
           absl::StrCat("must be printable ASCII (not ", suite::DescribeByteAt(value, i), ")"));
     }
   }
   if (value.size() > max_length) {
-    return suite::rpc::InvalidArgument(field,
+    return suite::api::InvalidArgument(field,
                                        absl::StrCat("must be at most ", max_length, " characters"));
   }
   return absl::OkStatus();
@@ -68,11 +68,11 @@ absl::Status ValidMetadataEntry(const std::string& key, const std::string& value
       absl::StrCat("transaction.metadata[\"", absl::CHexEscape(key), "\"]");
   if (auto problem = suite::TextProblem(key, suite::TextKind::kLine, kMaxMetadataKey,
                                         /*required=*/false)) {
-    return suite::rpc::InvalidArgument(field, absl::StrCat("key ", *problem));
+    return suite::api::InvalidArgument(field, absl::StrCat("key ", *problem));
   }
-  if (key.empty()) return suite::rpc::InvalidArgument(field, "key must not be empty");
+  if (key.empty()) return suite::api::InvalidArgument(field, "key must not be empty");
   if (auto problem = suite::TextProblem(value, suite::TextKind::kProse, kMaxMetadataValue)) {
-    return suite::rpc::InvalidArgument(field, *problem);
+    return suite::api::InvalidArgument(field, *problem);
   }
   return absl::OkStatus();
 }
@@ -119,24 +119,24 @@ std::string RequestFingerprint(const NewTransaction& tx) {
 absl::Status ValidateNewTransaction(const NewTransaction& tx) {
   SUITE_RETURN_IF_ERROR(BoundedId("idempotency_key", tx.idempotency_key, true));
   if (!suite::IsUuid(tx.account_id)) {
-    return suite::rpc::InvalidArgument("transaction.account_id", "must be a UUID");
+    return suite::api::InvalidArgument("transaction.account_id", "must be a UUID");
   }
   if (!tx.user_id.empty() && !suite::IsUuid(tx.user_id)) {
-    return suite::rpc::InvalidArgument("transaction.user_id", "must be a UUID or empty");
+    return suite::api::InvalidArgument("transaction.user_id", "must be a UUID or empty");
   }
   if (!IsIsoCurrency(tx.currency)) {
-    return suite::rpc::InvalidArgument("transaction.currency",
+    return suite::api::InvalidArgument("transaction.currency",
                                        "must be an upper-case ISO 4217 code");
   }
   if (tx.amount_cents > std::numeric_limits<int32_t>::max() ||
       tx.amount_cents < std::numeric_limits<int32_t>::min()) {
-    return suite::rpc::InvalidArgument("transaction.amount_cents",
+    return suite::api::InvalidArgument("transaction.amount_cents",
                                        "must fit in a 32-bit integer of cents");
   }
   // Direction is in the kind: payments and refunds are never negative; only an adjustment
   // may take money back (negative) or add it.
   if (tx.amount_cents < 0 && tx.kind != TransactionKind::kAdjustment) {
-    return suite::rpc::InvalidArgument("transaction.amount_cents",
+    return suite::api::InvalidArgument("transaction.amount_cents",
                                        "must not be negative for a payment or refund");
   }
   SUITE_RETURN_IF_ERROR(BoundedId("transaction.provider", tx.provider, true, 64));
@@ -148,7 +148,7 @@ absl::Status ValidateNewTransaction(const NewTransaction& tx) {
   SUITE_RETURN_IF_ERROR(BoundedId("transaction.provider_checkout_session_id",
                                   tx.provider_checkout_session_id, false));
   if (tx.metadata.size() > kMaxMetadataEntries) {
-    return suite::rpc::InvalidArgument("transaction.metadata", "has more than 50 entries");
+    return suite::api::InvalidArgument("transaction.metadata", "has more than 50 entries");
   }
   for (const auto& [key, value] : tx.metadata) {
     SUITE_RETURN_IF_ERROR(ValidMetadataEntry(key, value));

@@ -2,7 +2,7 @@
 
 #include "absl/strings/escaping.h"
 #include "gtest/gtest.h"
-#include "shared/rpc/status.h"
+#include "shared/api/status.h"
 
 namespace suite::billing {
 namespace {
@@ -49,7 +49,7 @@ TEST(LedgerTest, FingerprintChangesWithEveryRequestFieldButNotTheKey) {
 
 TEST(LedgerTest, ValidationNamesTheField) {
   auto field = [](NewTransaction tx) {
-    auto v = suite::rpc::FieldViolationsOf(ValidateNewTransaction(tx));
+    auto v = suite::api::FieldViolationsOf(ValidateNewTransaction(tx));
     return v.empty() ? std::string() : v[0].field;
   };
   EXPECT_TRUE(ValidateNewTransaction(Valid()).ok());

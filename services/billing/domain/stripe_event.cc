@@ -8,8 +8,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
-#include "services/billing/domain/ledger.h"
 #include "services/billing/domain/errors.h"
+#include "services/billing/domain/ledger.h"
 #include "shared/base/status_macros.h"
 #include "shared/base/uuid.h"
 

@@ -7,7 +7,7 @@
 #include "absl/strings/substitute.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "shared/rpc/status.h"
+#include "shared/api/status.h"
 
 namespace suite::billing {
 namespace {
@@ -29,7 +29,7 @@ ParsedStripeEvent MustParse(const std::string& payload) {
 }
 
 std::string FieldOf(const absl::Status& s) {
-  auto v = suite::rpc::FieldViolationsOf(s);
+  auto v = suite::api::FieldViolationsOf(s);
   return v.empty() ? "" : v[0].field;
 }
 

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "shared/rpc/status.h"
+#include "shared/api/status.h"
 
 namespace suite::billing {
 namespace {
@@ -23,7 +23,7 @@ StripeSignatureVerifier VerifierAt(std::vector<std::string> secrets, absl::Time 
 }
 
 std::string ReasonOf(const absl::Status& status) {
-  auto info = suite::rpc::ErrorInfoOf(status);
+  auto info = suite::api::ErrorInfoOf(status);
   return info ? info->reason : "";
 }
 

@@ -17,8 +17,9 @@
 #include "pqxx/pqxx"
 #include "services/billing/domain/stripe_signature.h"
 #include "services/billing/testing/billing_test_server.h"
+#include "shared/api/status.h"
 #include "shared/db/testing/test_database.h"
-#include "shared/rpc/status.h"
+#include "shared/rpc/grpc_status.h"
 
 namespace suite::billing {
 namespace {
@@ -37,7 +38,7 @@ constexpr char kAccountId[] = "bbbbbbbb-0000-4000-8000-000000000001";
 constexpr char kRequestId[] = "cccccccc-0000-4000-8000-000000000001";
 
 std::string FieldOf(const grpc::Status& status) {
-  auto violations = suite::rpc::FieldViolationsOf(suite::rpc::FromGrpcStatus(status));
+  auto violations = suite::api::FieldViolationsOf(suite::rpc::FromGrpcStatus(status));
   return violations.empty() ? "" : violations[0].field;
 }
 
@@ -237,7 +238,7 @@ TEST_F(BillingAuditTest, ListingIsAdminOnly) {
   audit::v1::ListAuditEventsResponse out;
   grpc::Status s = List("alice", {}, &out);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
-  auto info = suite::rpc::ErrorInfoOf(suite::rpc::FromGrpcStatus(s));
+  auto info = suite::api::ErrorInfoOf(suite::rpc::FromGrpcStatus(s));
   ASSERT_TRUE(info.has_value());
   EXPECT_EQ(info->reason, "MISSING_ROLE");
   // Refused before the request is looked at: an invalid one is answered the same.

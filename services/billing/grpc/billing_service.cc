@@ -4,10 +4,10 @@
 
 #include "absl/strings/ascii.h"
 #include "services/billing/grpc/converters.h"
+#include "shared/api/status.h"
 #include "shared/base/audit_actor.h"
 #include "shared/base/status_macros.h"
-#include "shared/rpc/handler.h"
-#include "shared/rpc/status.h"
+#include "shared/rpc/handler/handler.h"
 
 namespace suite::billing {
 namespace {
@@ -56,7 +56,7 @@ grpc::ServerUnaryReactor* BillingGrpcService::GetCustomer(grpc::CallbackServerCo
       [=](const Actor& actor, const RequestContext&) -> absl::Status {
         const bool by_user = !request->user_id().empty();
         if (by_user == !request->stripe_customer_id().empty()) {
-          return suite::rpc::InvalidArgument("user_id",
+          return suite::api::InvalidArgument("user_id",
                                              "set exactly one of user_id and stripe_customer_id");
         }
         SUITE_ASSIGN_OR_RETURN(
@@ -124,7 +124,7 @@ grpc::ServerUnaryReactor* BillingGrpcService::GetEntitlement(
       [=](const Caller& caller, const RequestContext& rc, const suite::AsyncCaller& async_caller,
           const suite::rpc::AsyncReply& reply) {
         if (request->user_id().empty()) {
-          return reply.Finish(suite::rpc::InvalidArgument("user_id", "is required"));
+          return reply.Finish(suite::api::InvalidArgument("user_id", "is required"));
         }
         billing_.GetEntitlementAsync(ActorOf(caller, rc), request->user_id(), async_caller,
                                      [response, reply](absl::StatusOr<Entitlement> e) {

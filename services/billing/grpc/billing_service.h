@@ -1,6 +1,6 @@
 // The gRPC handlers of billing.v1.BillingService: each authenticates its caller, converts the
 // request (converters.h), calls the domain and converts the answer back, in the suite's one
-// handler shape (shared/rpc/handler.h). No SQL, no business rules and no authorization
+// handler shape (shared/rpc/handler/handler.h). No SQL, no business rules and no authorization
 // decisions here: the domain decides what the caller may see and do (domain/billing.h).
 //
 //   suite::billing::BillingGrpcService service(domain, authenticator, users);
@@ -18,9 +18,9 @@
 #include "absl/status/statusor.h"
 #include "billing/v1/billing_service.grpc.pb.h"
 #include "services/billing/domain/billing.h"
-#include "shared/identity_client/user_directory.h"
-#include "shared/rpc/blocking_executor.h"
-#include "shared/rpc/request_context.h"
+#include "shared/clients/identity/user_directory.h"
+#include "shared/rpc/handler/blocking_executor.h"
+#include "shared/rpc/handler/request_context.h"
 
 namespace suite::billing {
 

@@ -18,18 +18,19 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/substitute.h"
 #include "absl/synchronization/mutex.h"
-#include "gtest/gtest.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "gtest/gtest.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
 #include "pqxx/pqxx"
 #include "services/billing/domain/stripe_signature.h"
-#include "services/billing/testing/nested_json.h"
 #include "services/billing/testing/billing_test_server.h"
+#include "services/billing/testing/nested_json.h"
+#include "shared/api/status.h"
+#include "shared/base/json_log.h"
 #include "shared/db/testing/test_database.h"
 #include "shared/metrics/metrics.h"
-#include "shared/rpc/json_log.h"
-#include "shared/rpc/status.h"
+#include "shared/rpc/grpc_status.h"
 
 namespace suite::billing {
 namespace {
@@ -71,7 +72,7 @@ std::string Sign(const std::string& payload, absl::Time at = kNow) {
 }
 
 std::string ReasonOf(const grpc::Status& status) {
-  auto info = suite::rpc::ErrorInfoOf(suite::rpc::FromGrpcStatus(status));
+  auto info = suite::api::ErrorInfoOf(suite::rpc::FromGrpcStatus(status));
   return info ? info->reason : "";
 }
 
@@ -458,7 +459,7 @@ TEST_F(BillingServiceTest, LedgerValidatesBeforeWriting) {
   bad_account.mutable_transaction()->set_account_id("nope");
   grpc::Status s = stub_->RecordTransaction(As("admin").get(), bad_account, &out);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  auto violations = suite::rpc::FieldViolationsOf(suite::rpc::FromGrpcStatus(s));
+  auto violations = suite::api::FieldViolationsOf(suite::rpc::FromGrpcStatus(s));
   ASSERT_FALSE(violations.empty());
   EXPECT_EQ(violations[0].field, "transaction.account_id");
   EXPECT_EQ(Count("SELECT count(*) FROM billing.transactions"), 0);
@@ -470,7 +471,7 @@ TEST_F(BillingServiceTest, UnknownEnumNumberIsUnknownValueNamingTheField) {
   auto expect = [](const grpc::Status& s, const std::string& field, const std::string& why) {
     EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << field;
     EXPECT_EQ(s.error_message(), absl::StrCat(field, ": ", why));
-    auto v = suite::rpc::FieldViolationsOf(suite::rpc::FromGrpcStatus(s));
+    auto v = suite::api::FieldViolationsOf(suite::rpc::FromGrpcStatus(s));
     ASSERT_EQ(v.size(), 1u);
     EXPECT_EQ(v[0].field, field);
     EXPECT_EQ(v[0].description, why);
@@ -690,7 +691,7 @@ TEST_F(BillingServiceTest, ValidationNamesTheField) {
   v1::GetEntitlementResponse o;
   grpc::Status s = stub_->GetEntitlement(As("admin").get(), r, &o);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  auto v = suite::rpc::FieldViolationsOf(suite::rpc::FromGrpcStatus(s));
+  auto v = suite::api::FieldViolationsOf(suite::rpc::FromGrpcStatus(s));
   ASSERT_FALSE(v.empty());
   EXPECT_EQ(v[0].field, "user_id");
   v1::GetSubscriptionRequest g;
@@ -1195,7 +1196,7 @@ TEST_F(BillingServiceTest, EveryWebhookDeliveryWritesOneJsonLogLine) {
   absl::Mutex mu;
   std::vector<nlohmann::json> lines;
   std::vector<std::string> raw;
-  suite::rpc::SetLogSinkForTesting([&](const std::string& line) {
+  suite::SetLogSinkForTesting([&](const std::string& line) {
     absl::MutexLock lock(&mu);
     raw.push_back(line);
     nlohmann::json parsed = nlohmann::json::parse(line, nullptr, false);
@@ -1250,7 +1251,7 @@ TEST_F(BillingServiceTest, EveryWebhookDeliveryWritesOneJsonLogLine) {
   expected.push_back({404, "not_found", ""});
   wait_for(7);
   absl::SleepFor(absl::Milliseconds(100));  // a second line would show up by now
-  suite::rpc::SetLogSinkForTesting(nullptr);
+  suite::SetLogSinkForTesting(nullptr);
   absl::MutexLock lock(&mu);
   ASSERT_EQ(lines.size(), expected.size());
   for (size_t i = 0; i < expected.size(); ++i) {

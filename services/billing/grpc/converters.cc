@@ -1,18 +1,18 @@
 #include "services/billing/grpc/converters.h"
 
-#include "shared/rpc/enum_field.h"
-#include "shared/rpc/timestamp.h"
+#include "shared/api/enum_field.h"
+#include "shared/api/timestamp.h"
 
 namespace suite::billing {
 namespace {
 
-void SetTime(absl::Time t, google::protobuf::Timestamp* out) { suite::rpc::SetTimestamp(t, out); }
+void SetTime(absl::Time t, google::protobuf::Timestamp* out) { suite::api::SetTimestamp(t, out); }
 // An optional time: absent leaves the field unset. The field is reached through
 // `mutable_field` only when there is a time, because mutable_<field>() alone already sets the
 // field (to 1970-01-01T00:00:00Z).
 template <typename MutableField>
 void SetOptionalTime(const absl::optional<absl::Time>& t, MutableField mutable_field) {
-  if (t.has_value()) suite::rpc::SetTimestamp(*t, mutable_field());
+  if (t.has_value()) suite::api::SetTimestamp(*t, mutable_field());
 }
 
 }  // namespace
@@ -158,8 +158,8 @@ AuditListRequest FromProto(const ::audit::v1::ListAuditEventsRequest& in) {
   out.filter.actor_user_id = in.actor_user_id();
   out.filter.action = in.action();
   out.filter.target_id = in.target_id();
-  if (in.has_start_time()) out.filter.start_time = suite::rpc::TimeFromTimestamp(in.start_time());
-  if (in.has_end_time()) out.filter.end_time = suite::rpc::TimeFromTimestamp(in.end_time());
+  if (in.has_start_time()) out.filter.start_time = suite::api::TimeFromTimestamp(in.start_time());
+  if (in.has_end_time()) out.filter.end_time = suite::api::TimeFromTimestamp(in.end_time());
   return out;
 }
 
@@ -205,7 +205,7 @@ absl::StatusOr<NewTransaction> FromProto(const v1::RecordTransactionRequest& req
       break;
     default:
       // 0: "is required"; any other number: "unknown value N".
-      return suite::rpc::CheckEnumField("transaction.kind", in.kind(), false, true);
+      return suite::api::CheckEnumField("transaction.kind", in.kind(), false, true);
   }
   switch (in.status()) {
     case v1::TRANSACTION_STATUS_PENDING:
@@ -219,7 +219,7 @@ absl::StatusOr<NewTransaction> FromProto(const v1::RecordTransactionRequest& req
       break;
     default:
       // 0: "is required"; any other number: "unknown value N".
-      return suite::rpc::CheckEnumField("transaction.status", in.status(), false, true);
+      return suite::api::CheckEnumField("transaction.status", in.status(), false, true);
   }
   tx.currency = in.currency();
   tx.amount_cents = in.amount_cents();
@@ -256,14 +256,14 @@ absl::StatusOr<EventFilter> FromProto(const v1::ListStripeEventsRequest& request
       filter.status = EventStatus::kSuperseded;
       break;
     default:
-      return suite::rpc::CheckEnumField("status", request.status(), false, false);
+      return suite::api::CheckEnumField("status", request.status(), false, false);
   }
   filter.type = request.type();
   if (request.has_start_time()) {
-    filter.start_time = suite::rpc::TimeFromTimestamp(request.start_time());
+    filter.start_time = suite::api::TimeFromTimestamp(request.start_time());
   }
   if (request.has_end_time()) {
-    filter.end_time = suite::rpc::TimeFromTimestamp(request.end_time());
+    filter.end_time = suite::api::TimeFromTimestamp(request.end_time());
   }
   return filter;
 }

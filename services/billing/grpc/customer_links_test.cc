@@ -18,8 +18,9 @@
 #include "pqxx/pqxx"
 #include "services/billing/domain/stripe_signature.h"
 #include "services/billing/testing/billing_test_server.h"
+#include "shared/api/status.h"
 #include "shared/db/testing/test_database.h"
-#include "shared/rpc/status.h"
+#include "shared/rpc/grpc_status.h"
 
 namespace suite::billing {
 namespace {
@@ -63,7 +64,7 @@ std::string CustomerObject(const std::string &id, const std::string &user) {
 }
 
 std::string ReasonOf(const grpc::Status &status) {
-  auto info = suite::rpc::ErrorInfoOf(suite::rpc::FromGrpcStatus(status));
+  auto info = suite::api::ErrorInfoOf(suite::rpc::FromGrpcStatus(status));
   return info ? info->reason : "";
 }
 
@@ -198,7 +199,7 @@ TEST_F(CustomerLinksTest, LinkCustomerRefusesAnUnknownUserAndWritesNothing) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(ReasonOf(s), "USER_NOT_FOUND");
   EXPECT_NE(s.error_message().find("user_id"), std::string::npos) << s.error_message();
-  auto info = suite::rpc::ErrorInfoOf(suite::rpc::FromGrpcStatus(s));
+  auto info = suite::api::ErrorInfoOf(suite::rpc::FromGrpcStatus(s));
   ASSERT_TRUE(info.has_value());
   EXPECT_EQ(info->metadata["field"], "user_id");
   // allow_relink does not make an unknown user acceptable.

@@ -1,5 +1,5 @@
 // Billing authenticating its callers through the real client library
-// (//shared/identity_client:identity_authenticator) over gRPC, against a server that speaks
+// (//shared/clients/identity:identity_authenticator) over gRPC, against a server that speaks
 // identity.v1's ValidateSession contract. (The real identity service cannot be a dependency
 // of a billing target — service packages never depend on each other — so the cross-service
 // test with it belongs in tests/, which can start BillingTestServer with an
@@ -16,8 +16,8 @@
 #include "pqxx/pqxx"
 #include "services/billing/domain/stripe_signature.h"
 #include "services/billing/testing/billing_test_server.h"
+#include "shared/clients/identity/identity_authenticator.h"
 #include "shared/db/testing/test_database.h"
-#include "shared/identity_client/identity_authenticator.h"
 
 namespace suite::billing {
 namespace {

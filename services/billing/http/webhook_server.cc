@@ -9,10 +9,11 @@
 #include "httplib.h"
 #include "nlohmann/json.hpp"
 #include "services/billing/domain/model.h"
+#include "shared/api/status.h"
+#include "shared/base/json_log.h"
+#include "shared/base/uuid.h"
 #include "shared/http/listen_thread.h"
-#include "shared/rpc/json_log.h"
-#include "shared/rpc/request_context.h"
-#include "shared/rpc/status.h"
+#include "shared/rpc/handler/request_context.h"
 
 namespace suite::billing {
 namespace {
@@ -79,12 +80,12 @@ void LogDelivery(const httplib::Request& req, const httplib::Response& res) {
       {"bytes", req.body.size()},
   };
   if (d.active) {
-    line["latency_ms"] = suite::rpc::LogMilliseconds(absl::Now() - d.start);
+    line["latency_ms"] = suite::LogMilliseconds(absl::Now() - d.start);
     line["request_id"] = d.request_id;
   }
   if (!d.trace.stripe_event_id.empty()) line["stripe_event_id"] = d.trace.stripe_event_id;
   if (!d.trace.type.empty()) line["type"] = d.trace.type;
-  suite::rpc::WriteLogLine(std::move(line));
+  suite::WriteLogLine(std::move(line));
   d = Delivery();
 }
 
@@ -98,7 +99,7 @@ int HttpStatusFor(const absl::Status& status) {
     case absl::StatusCode::kUnauthenticated:
       return 400;
     case absl::StatusCode::kResourceExhausted: {
-      auto info = suite::rpc::ErrorInfoOf(status);
+      auto info = suite::api::ErrorInfoOf(status);
       return info && info->reason == "PAYLOAD_TOO_LARGE" ? 413 : 503;
     }
     case absl::StatusCode::kUnavailable:
@@ -131,7 +132,7 @@ absl::StatusOr<std::unique_ptr<WebhookServer>> WebhookServer::Start(const std::s
     d.active = true;
     d.start = absl::Now();
     d.request_id = req.get_header_value("X-Request-Id");
-    if (!suite::rpc::IsValidRequestId(d.request_id)) d.request_id = suite::rpc::NewRequestId();
+    if (!suite::IsUuid(d.request_id)) d.request_id = suite::rpc::NewRequestId();
     res.set_header("X-Request-Id", d.request_id);
     return httplib::Server::HandlerResponse::Unhandled;
   });
@@ -167,7 +168,7 @@ absl::StatusOr<std::unique_ptr<WebhookServer>> WebhookServer::Start(const std::s
     }
     res.status = HttpStatusFor(status);
     if (!status.ok()) {
-      auto info = suite::rpc::ErrorInfoOf(status);
+      auto info = suite::api::ErrorInfoOf(status);
       body["error"] = info ? info->reason : std::string(absl::StatusCodeToString(status.code()));
       body["message"] = std::string(status.message());
     }

@@ -11,9 +11,9 @@
 #include "gtest/gtest.h"
 #include "pqxx/pqxx"
 #include "services/billing/domain/ledger.h"
+#include "shared/api/status.h"
 #include "shared/db/pool.h"
 #include "shared/db/testing/test_database.h"
-#include "shared/rpc/status.h"
 
 namespace suite::billing {
 namespace {

@@ -24,10 +24,10 @@
 #include "services/billing/grpc/billing_service.h"
 #include "services/billing/http/webhook_server.h"
 #include "services/billing/storage/pg_store.h"
+#include "shared/clients/identity/user_directory.h"
 #include "shared/db/pool.h"
-#include "shared/identity_client/user_directory.h"
-#include "shared/rpc/request_context.h"
-#include "shared/rpc/server.h"
+#include "shared/rpc/handler/request_context.h"
+#include "shared/rpc/server/server.h"
 
 namespace suite::billing::testing {
 

@@ -6,9 +6,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "shared/base/status_macros.h"
-#include "services/identity/domain/validation.h"
 #include "services/identity/domain/errors.h"
+#include "services/identity/domain/validation.h"
+#include "shared/base/status_macros.h"
 
 namespace suite::identity {
 namespace {
@@ -34,23 +34,23 @@ std::string PageScope(absl::string_view kind, absl::string_view fingerprint) {
   return absl::StrCat(kind, "\n", fingerprint);
 }
 
-std::string EncodePage(const suite::rpc::PageTokenCodec& codec, absl::string_view kind,
+std::string EncodePage(const suite::api::PageTokenCodec& codec, absl::string_view kind,
                        absl::string_view fingerprint, const Cursor& cursor) {
   return codec.Encode(PageScope(kind, fingerprint),
                       {absl::StrCat(absl::ToUnixMicros(cursor.created_at)), cursor.id});
 }
 
 // An empty token is the first page (nullopt).
-absl::StatusOr<absl::optional<Cursor>> DecodePage(const suite::rpc::PageTokenCodec& codec,
+absl::StatusOr<absl::optional<Cursor>> DecodePage(const suite::api::PageTokenCodec& codec,
                                                   absl::string_view kind,
                                                   absl::string_view fingerprint,
                                                   const std::string& token) {
   if (token.empty()) return absl::optional<Cursor>();
-  SUITE_ASSIGN_OR_RETURN(suite::rpc::PageCursor cursor,
+  SUITE_ASSIGN_OR_RETURN(suite::api::PageCursor cursor,
                          codec.Decode(PageScope(kind, fingerprint), token));
   int64_t micros = 0;
   if (!absl::SimpleAtoi(cursor.key, &micros)) {
-    return suite::rpc::InvalidPageToken("is malformed");
+    return suite::api::InvalidPageToken("is malformed");
   }
   return absl::optional<Cursor>(Cursor{absl::FromUnixMicros(micros), std::move(cursor.id)});
 }
@@ -67,7 +67,7 @@ bool CutToLimit(std::vector<Row>& rows, int limit) {
 // TrimToPage cuts `rows` as CutToLimit does and returns the token of the next page ("" on the
 // last), whose (created_at, id) cursor is the last row kept.
 template <typename Row>
-std::string TrimToPage(std::vector<Row>& rows, int limit, const suite::rpc::PageTokenCodec& codec,
+std::string TrimToPage(std::vector<Row>& rows, int limit, const suite::api::PageTokenCodec& codec,
                        absl::string_view kind, absl::string_view fingerprint) {
   if (!CutToLimit(rows, limit)) return "";
   return EncodePage(codec, kind, fingerprint, Cursor{rows.back().created_at, rows.back().id});
@@ -483,7 +483,7 @@ absl::StatusOr<RolePage> Identity::ListRoles(const Principal& caller, int page_s
   // Roles are listed by key, which is unique: the cursor is the last key served.
   std::string after_key;
   if (!page_token.empty()) {
-    SUITE_ASSIGN_OR_RETURN(suite::rpc::PageCursor cursor,
+    SUITE_ASSIGN_OR_RETURN(suite::api::PageCursor cursor,
                            page_tokens_.Decode(PageScope("roles", "*"), page_token));
     after_key = std::move(cursor.key);
   }

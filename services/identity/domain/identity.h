@@ -28,8 +28,8 @@
 #include "services/identity/domain/password_hasher.h"
 #include "services/identity/domain/store.h"
 #include "services/identity/domain/tokens.h"
+#include "shared/api/page_token.h"
 #include "shared/audit_api/audit_query.h"
-#include "shared/rpc/page_token.h"
 
 namespace suite::identity {
 
@@ -246,7 +246,7 @@ class Identity {
   PasswordHasher* const hasher_;
   const Clock* const clock_;
   const IdentityOptions options_;
-  const suite::rpc::PageTokenCodec page_tokens_;
+  const suite::api::PageTokenCodec page_tokens_;
 };
 
 }  // namespace suite::identity

@@ -21,8 +21,8 @@
 #include "absl/time/time.h"
 #include "absl/types/optional.h"
 #include "services/identity/domain/model.h"
-#include "shared/db/audit/audit_event.h"
 #include "shared/base/async_caller.h"
+#include "shared/db/audit/audit_event.h"
 
 namespace suite::identity {
 

@@ -1,5 +1,5 @@
 // Secrets the identity service hands out once and stores only as digests: session tokens and
-// e-mail verification tokens. (Page tokens are //shared/rpc:page_token's.)
+// e-mail verification tokens. (Page tokens are //shared/api:page_token's.)
 //
 //   std::string token = NewSecretToken();      // 43 chars of base64url, 256 random bits
 //   std::string stored = TokenDigest(token);   // SHA-256 hex: what the database keeps

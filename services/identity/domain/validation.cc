@@ -2,9 +2,9 @@
 
 #include "absl/strings/ascii.h"
 #include "services/identity/domain/errors.h"
+#include "shared/api/page_size.h"
 #include "shared/base/text.h"
 #include "shared/base/uuid.h"
-#include "shared/rpc/page_size.h"
 
 namespace suite::identity {
 namespace {
@@ -94,11 +94,11 @@ absl::Status ValidateRoleKey(absl::string_view field, absl::string_view key) {
 }
 
 absl::StatusOr<int> ValidatePageSize(int page_size) {
-  return suite::rpc::PageLimit(page_size, /*default_size=*/50, /*max_size=*/100);
+  return suite::api::PageLimit(page_size, /*default_size=*/50, /*max_size=*/100);
 }
 
 absl::StatusOr<int> ValidateUnpagedListPageSize(int page_size) {
-  return suite::rpc::PageLimit(page_size, /*default_size=*/1000, /*max_size=*/1000);
+  return suite::api::PageLimit(page_size, /*default_size=*/1000, /*max_size=*/1000);
 }
 
 }  // namespace suite::identity

@@ -17,9 +17,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "services/identity/grpc/test_helpers.h"
+#include "shared/api/timestamp.h"
 #include "shared/db/audit/audit_log.h"
 #include "shared/db/pool.h"
-#include "shared/rpc/timestamp.h"
 
 namespace suite::identity::testing {
 namespace {
@@ -379,14 +379,14 @@ TEST_F(AuditTest, ListsNewestFirstAndEachFilterAndTheirCombinationSelectExactlyT
                                                "account.create", "role.create"}));
 
   // Each filter and combinations of them, against the same predicate applied to `all`.
-  const absl::Time t_account = suite::rpc::TimeFromTimestamp(all[3].occur_time());
-  const absl::Time t_second = suite::rpc::TimeFromTimestamp(all[1].occur_time());
+  const absl::Time t_account = suite::api::TimeFromTimestamp(all[3].occur_time());
+  const absl::Time t_second = suite::api::TimeFromTimestamp(all[1].occur_time());
   struct Case {
     std::string name;
     std::function<void(ListAuditEventsRequest&)> set;
     std::function<bool(const AuditEvent&)> keep;
   };
-  auto at = [](const AuditEvent& e) { return suite::rpc::TimeFromTimestamp(e.occur_time()); };
+  auto at = [](const AuditEvent& e) { return suite::api::TimeFromTimestamp(e.occur_time()); };
   const std::vector<Case> cases = {
       {"actor ada", [&](auto& r) { r.set_actor_user_id(ada_id); },
        [&](const AuditEvent& e) { return e.actor_user_id() == ada_id; }},
@@ -396,14 +396,14 @@ TEST_F(AuditTest, ListsNewestFirstAndEachFilterAndTheirCombinationSelectExactlyT
        [&](const AuditEvent& e) { return e.action() == "role.create"; }},
       {"target", [&](auto& r) { r.set_target_id(ada_id); },
        [&](const AuditEvent& e) { return e.target_id() == ada_id; }},
-      {"start", [&](auto& r) { suite::rpc::SetTimestamp(t_account, r.mutable_start_time()); },
+      {"start", [&](auto& r) { suite::api::SetTimestamp(t_account, r.mutable_start_time()); },
        [&](const AuditEvent& e) { return at(e) >= t_account; }},
-      {"end", [&](auto& r) { suite::rpc::SetTimestamp(t_second, r.mutable_end_time()); },
+      {"end", [&](auto& r) { suite::api::SetTimestamp(t_second, r.mutable_end_time()); },
        [&](const AuditEvent& e) { return at(e) < t_second; }},
       {"start and end",
        [&](auto& r) {
-         suite::rpc::SetTimestamp(t_account, r.mutable_start_time());
-         suite::rpc::SetTimestamp(t_second, r.mutable_end_time());
+         suite::api::SetTimestamp(t_account, r.mutable_start_time());
+         suite::api::SetTimestamp(t_second, r.mutable_end_time());
        },
        [&](const AuditEvent& e) { return at(e) >= t_account && at(e) < t_second; }},
       {"actor and action",
@@ -419,8 +419,8 @@ TEST_F(AuditTest, ListsNewestFirstAndEachFilterAndTheirCombinationSelectExactlyT
          r.set_actor_user_id(admin_id);
          r.set_action("role.create");
          r.set_target_id("second");
-         suite::rpc::SetTimestamp(t_account, r.mutable_start_time());
-         suite::rpc::SetTimestamp(t_second + absl::Microseconds(1), r.mutable_end_time());
+         suite::api::SetTimestamp(t_account, r.mutable_start_time());
+         suite::api::SetTimestamp(t_second + absl::Microseconds(1), r.mutable_end_time());
        },
        [&](const AuditEvent& e) {
          return e.actor_user_id() == admin_id && e.action() == "role.create" &&

@@ -2,15 +2,15 @@
 
 #include <algorithm>
 
+#include "shared/api/enum_field.h"
+#include "shared/api/timestamp.h"
 #include "shared/base/status_macros.h"
-#include "shared/rpc/enum_field.h"
-#include "shared/rpc/timestamp.h"
 
 namespace suite::identity {
 
 namespace pb = ::identity::v1;
-using suite::rpc::SetTimestamp;
-using suite::rpc::TimeFromTimestamp;
+using suite::api::SetTimestamp;
+using suite::api::TimeFromTimestamp;
 
 pb::UserStatus ToProto(UserStatus s) {
   switch (s) {
@@ -46,7 +46,7 @@ absl::StatusOr<UserStatus> UserStatusOf(pb::UserStatus s, absl::string_view fiel
       return UserStatus::kDisabled;
     default:
       // 0: "is required"; any other number: "unknown value N".
-      return suite::rpc::CheckEnumField(field, s, /*known=*/false, /*required=*/true);
+      return suite::api::CheckEnumField(field, s, /*known=*/false, /*required=*/true);
   }
 }
 
@@ -60,7 +60,7 @@ absl::StatusOr<AccountStatus> AccountStatusOf(pb::AccountStatus s, absl::string_
       return AccountStatus::kClosed;
     default:
       // 0: "is required"; any other number: "unknown value N".
-      return suite::rpc::CheckEnumField(field, s, /*known=*/false, /*required=*/true);
+      return suite::api::CheckEnumField(field, s, /*known=*/false, /*required=*/true);
   }
 }
 
@@ -154,7 +154,7 @@ absl::StatusOr<LoginAttemptFilter> LoginAttemptFilterOf(
   LoginAttemptFilter filter;
   filter.email = request.email();
   filter.ip = request.ip();
-  SUITE_RETURN_IF_ERROR(suite::rpc::CheckEnumField(
+  SUITE_RETURN_IF_ERROR(suite::api::CheckEnumField(
       "success", request.success(), pb::SuccessFilter_IsValid(request.success()), false));
   if (request.success() == pb::SUCCESS_FILTER_SUCCEEDED) filter.success = true;
   if (request.success() == pb::SUCCESS_FILTER_FAILED) filter.success = false;

@@ -1,7 +1,7 @@
-// //shared/identity_client against the real identity service: callers, global roles, the TTL
+// //shared/clients/identity:identity_authenticator against the real identity service: callers, global roles, the TTL
 // cache (ended by revocation events, not the TTL), answers from the cache alone for gRPC's threads,
 // request-id propagation, and UNAVAILABLE without a hang when identity is down.
-#include "shared/identity_client/identity_authenticator.h"
+#include "shared/clients/identity/identity_authenticator.h"
 
 #include <string>
 #include <vector>
@@ -11,8 +11,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "services/identity/grpc/test_helpers.h"
-#include "shared/rpc/json_log.h"
-#include "shared/rpc/request_context.h"
+#include "shared/base/json_log.h"
+#include "shared/rpc/handler/request_context.h"
 
 namespace suite::identity::testing {
 namespace {
@@ -132,7 +132,7 @@ TEST_F(IdentityClientTest, TheCallersRequestIdReachesIdentity) {
   const std::string ada = client_->MemberToken("ada@example.com");
   std::vector<std::string> lines;
   absl::Mutex lines_mu;
-  suite::rpc::SetLogSinkForTesting([&](const std::string& line) {
+  suite::SetLogSinkForTesting([&](const std::string& line) {
     absl::MutexLock lock(&lines_mu);
     lines.push_back(line);
   });
@@ -152,7 +152,7 @@ TEST_F(IdentityClientTest, TheCallersRequestIdReachesIdentity) {
     }
     if (!seen) absl::SleepFor(absl::Milliseconds(10));
   }
-  suite::rpc::SetLogSinkForTesting({});
+  suite::SetLogSinkForTesting({});
   absl::MutexLock lock(&lines_mu);
   for (const std::string& line : lines) {
     EXPECT_EQ(line.find(ada), std::string::npos) << "the token must never be logged";

@@ -8,20 +8,20 @@
 #include "absl/strings/strip.h"
 #include "services/identity/grpc/converters.h"
 #include "services/identity/grpc/revocation_stream.h"
+#include "shared/api/status.h"
+#include "shared/api/timestamp.h"
 #include "shared/audit_api/audit_proto.h"
 #include "shared/base/audit_actor.h"
 #include "shared/base/status_macros.h"
-#include "shared/rpc/handler.h"
-#include "shared/rpc/request_context.h"
-#include "shared/rpc/status.h"
-#include "shared/rpc/timestamp.h"
+#include "shared/rpc/handler/handler.h"
+#include "shared/rpc/handler/request_context.h"
 
 namespace suite::identity {
 namespace {
 
 namespace pb = ::identity::v1;
 using suite::rpc::RequestContext;
-using suite::rpc::SetTimestamp;
+using suite::api::SetTimestamp;
 
 // PeerIp extracts the address of "ipv4:1.2.3.4:5" / "ipv6:[::1]:5"; empty for anything else.
 std::string PeerIp(const std::string& peer) {

@@ -26,8 +26,8 @@
 #include "services/identity/domain/client_address.h"
 #include "services/identity/domain/identity.h"
 #include "services/identity/domain/revocations.h"
-#include "shared/rpc/blocking_executor.h"
-#include "shared/rpc/request_context.h"
+#include "shared/rpc/handler/blocking_executor.h"
+#include "shared/rpc/handler/request_context.h"
 
 namespace suite::identity {
 

@@ -18,8 +18,9 @@
 #include "services/identity/domain/tokens.h"
 #include "services/identity/grpc/test_helpers.h"
 #include "services/identity/storage/pg_store.h"
+#include "shared/api/status.h"
 #include "shared/db/pool.h"
-#include "shared/rpc/status.h"
+#include "shared/rpc/grpc_status.h"
 
 namespace suite::identity::testing {
 namespace {
@@ -150,7 +151,7 @@ int ThrottledSeconds(const grpc::Status& s) {
   int seconds = 0;
   EXPECT_TRUE(absl::SimpleAtoi(ErrorMetadata(s)["retry_after_seconds"], &seconds));
   absl::optional<absl::Duration> delay =
-      suite::rpc::RetryDelayOf(suite::rpc::FromGrpcStatus(s));
+      suite::api::RetryDelayOf(suite::rpc::FromGrpcStatus(s));
   EXPECT_TRUE(delay.has_value()) << "no RetryInfo";
   if (delay) {
     EXPECT_EQ(absl::ToInt64Seconds(absl::Ceil(*delay, absl::Seconds(1))), seconds);
@@ -211,8 +212,8 @@ TEST_F(LoginTest, AThrottledAnswerIsTheSameForTheRightAndAWrongPassword) {
   EXPECT_EQ(right.error_message(), wrong.error_message());
   EXPECT_EQ(ErrorReason(right), ErrorReason(wrong));
   EXPECT_EQ(ErrorMetadata(right), ErrorMetadata(wrong));
-  EXPECT_EQ(suite::rpc::RetryDelayOf(suite::rpc::FromGrpcStatus(right)),
-            suite::rpc::RetryDelayOf(suite::rpc::FromGrpcStatus(wrong)));
+  EXPECT_EQ(suite::api::RetryDelayOf(suite::rpc::FromGrpcStatus(right)),
+            suite::api::RetryDelayOf(suite::rpc::FromGrpcStatus(wrong)));
 }
 
 // The rule behind a shared address (a NAT): it is "busy" at IDENTITY_LOGIN_MAX_FAILURES_PER_IP
@@ -378,7 +379,7 @@ TEST_F(LoginTest, AnAccountUnderAttackSlowsEveryGuessingAddressButNotTheOwnersOn
                             std::max(0, ThrottledSeconds(s)));
     }
     absl::Status s = replica.Login({"ada@example.com", password, ip, "", ""}).status();
-    const absl::optional<absl::Duration> delay = suite::rpc::RetryDelayOf(s);
+    const absl::optional<absl::Duration> delay = suite::api::RetryDelayOf(s);
     return std::make_pair(s.code(),
                           delay ? static_cast<int>(absl::ToInt64Seconds(*delay)) : 0);
   };
@@ -737,8 +738,8 @@ TEST_F(LoginTest, ListAndRevokeOwnSessionsButNotOthers) {
       client_->stub().RevokeSession(Client::Bearer(bob).get(), unknown, &revoked);
   EXPECT_EQ(unknown_session.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(unknown_session.error_message(), others_session.error_message());
-  EXPECT_EQ(suite::rpc::ErrorInfoOf(suite::rpc::FromGrpcStatus(unknown_session))->reason,
-            suite::rpc::ErrorInfoOf(suite::rpc::FromGrpcStatus(others_session))->reason);
+  EXPECT_EQ(suite::api::ErrorInfoOf(suite::rpc::FromGrpcStatus(unknown_session))->reason,
+            suite::api::ErrorInfoOf(suite::rpc::FromGrpcStatus(others_session))->reason);
   pb::RevokeSessionRequest bad;
   bad.set_session_id("nope");
   grpc::Status s = client_->stub().RevokeSession(Client::Bearer(bob).get(), bad, &revoked);

@@ -7,7 +7,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "shared/rpc/status.h"
+#include "shared/api/status.h"
+#include "shared/rpc/grpc_status.h"
 
 namespace suite::identity {
 namespace {

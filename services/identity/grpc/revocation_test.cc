@@ -20,9 +20,9 @@
 #include "absl/time/clock.h"
 #include "services/identity/grpc/test_helpers.h"
 #include "services/identity/storage/revocation_feed.h"
-#include "shared/identity_client/identity_authenticator.h"
+#include "shared/clients/identity/identity_authenticator.h"
 #include "shared/metrics/metrics.h"
-#include "shared/rpc/request_context.h"
+#include "shared/rpc/handler/request_context.h"
 
 namespace suite::identity::testing {
 namespace {

@@ -2,7 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include "shared/rpc/status.h"
+#include "shared/api/status.h"
+#include "shared/rpc/grpc_status.h"
 
 namespace suite::identity::testing {
 
@@ -68,17 +69,17 @@ std::string Client::MemberToken(const std::string& email, std::string* user_id) 
 }
 
 std::string ErrorReason(const grpc::Status& status) {
-  auto info = suite::rpc::ErrorInfoOf(suite::rpc::FromGrpcStatus(status));
+  auto info = suite::api::ErrorInfoOf(suite::rpc::FromGrpcStatus(status));
   return info ? info->reason : "";
 }
 
 std::map<std::string, std::string> ErrorMetadata(const grpc::Status& status) {
-  auto info = suite::rpc::ErrorInfoOf(suite::rpc::FromGrpcStatus(status));
+  auto info = suite::api::ErrorInfoOf(suite::rpc::FromGrpcStatus(status));
   return info ? info->metadata : std::map<std::string, std::string>{};
 }
 
 std::string BadField(const grpc::Status& status) {
-  auto v = suite::rpc::FieldViolationsOf(suite::rpc::FromGrpcStatus(status));
+  auto v = suite::api::FieldViolationsOf(suite::rpc::FromGrpcStatus(status));
   return v.empty() ? "" : v[0].field;
 }
 

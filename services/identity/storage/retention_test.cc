@@ -14,9 +14,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "services/identity/testing/retention_fixture.h"
 #include "shared/db/pool.h"
 #include "shared/db/retention/purger.h"
-#include "services/identity/testing/retention_fixture.h"
 
 namespace suite::identity {
 namespace {

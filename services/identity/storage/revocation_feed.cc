@@ -14,7 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
-#include "shared/rpc/json_log.h"
+#include "shared/base/json_log.h"
 
 namespace suite::identity {
 namespace {
@@ -240,11 +240,11 @@ void PgRevocationFeed::Run() {
         next_read = absl::Now() + options_.heartbeat_interval;
         absl::MutexLock lock(&mu_);
         connected_ = true;
-        suite::rpc::WriteLogLine({{"severity", "INFO"}, {"event", "revocation_feed.connected"}});
+        suite::WriteLogLine({{"severity", "INFO"}, {"event", "revocation_feed.connected"}});
       } catch (const std::exception& e) {
         receiver.reset();
         conn.reset();
-        suite::rpc::WriteLogLine({{"severity", "WARNING"},
+        suite::WriteLogLine({{"severity", "WARNING"},
                                   {"event", "revocation_feed.connect_failed"},
                                   {"error", e.what()}});
         wait(-1, options_.reconnect_delay);
@@ -349,7 +349,7 @@ void PgRevocationFeed::Run() {
       // Subscribers must not trust their caches while this replica cannot see the log.
       receiver.reset();
       conn.reset();
-      suite::rpc::WriteLogLine({{"severity", "WARNING"},
+      suite::WriteLogLine({{"severity", "WARNING"},
                                 {"event", "revocation_feed.disconnected"},
                                 {"error", e.what()}});
       absl::MutexLock lock(&mu_);

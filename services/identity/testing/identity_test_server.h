@@ -27,7 +27,7 @@
 #include "services/identity/testing/fake_clock.h"
 #include "shared/db/pool.h"
 #include "shared/db/testing/test_database.h"
-#include "shared/rpc/server.h"
+#include "shared/rpc/server/server.h"
 
 namespace suite::identity::testing {
 

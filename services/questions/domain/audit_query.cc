@@ -6,14 +6,14 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "shared/api/page_token.h"
+#include "shared/api/status.h"
 #include "shared/base/text.h"
 #include "shared/base/uuid.h"
-#include "shared/rpc/page_token.h"
-#include "shared/rpc/status.h"
 
 namespace suite::questions {
 
-using suite::rpc::InvalidArgument;
+using suite::api::InvalidArgument;
 
 absl::StatusOr<int> AuditPageLimit(int page_size) {
   if (page_size == 0) return kDefaultAuditPageSize;
@@ -60,7 +60,7 @@ std::string AuditCursorKey(int64_t seq) { return absl::StrCat(seq); }
 absl::StatusOr<int64_t> AuditCursorSeq(absl::string_view key) {
   int64_t seq = 0;
   if (!absl::SimpleAtoi(key, &seq) || seq < 1) {
-    return suite::rpc::InvalidPageToken("its position is not an audit sequence number");
+    return suite::api::InvalidPageToken("its position is not an audit sequence number");
   }
   return seq;
 }

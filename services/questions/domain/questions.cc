@@ -8,21 +8,21 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "services/questions/domain/audit_query.h"
 #include "services/questions/domain/errors.h"
+#include "shared/api/page_size.h"
+#include "shared/api/status.h"
 #include "shared/base/status_macros.h"
 #include "shared/base/text.h"
 #include "shared/base/uuid.h"
-#include "shared/rpc/page_size.h"
-#include "shared/rpc/status.h"
 
 namespace suite::questions {
 namespace {
 
-using suite::rpc::InvalidArgument;
+using suite::api::InvalidArgument;
 
 using Violation = absl::optional<std::pair<std::string, std::string>>;
 using suite::TextKind;
@@ -169,18 +169,18 @@ std::string PageScope(absl::string_view list, absl::string_view fingerprint) {
 
 // DecodePage is the keyset position of `token` (nullopt for "", the first page);
 // INVALID_ARGUMENT page_token when it is not one of this list's with these filters.
-absl::StatusOr<absl::optional<Cursor>> DecodePage(const suite::rpc::PageTokenCodec& codec,
+absl::StatusOr<absl::optional<Cursor>> DecodePage(const suite::api::PageTokenCodec& codec,
                                                   absl::string_view token, absl::string_view list,
                                                   absl::string_view fingerprint) {
   if (token.empty()) return absl::optional<Cursor>();
-  SUITE_ASSIGN_OR_RETURN(suite::rpc::PageCursor cursor,
+  SUITE_ASSIGN_OR_RETURN(suite::api::PageCursor cursor,
                          codec.Decode(PageScope(list, fingerprint), token));
   return absl::optional<Cursor>(Cursor{std::move(cursor.key), std::move(cursor.id)});
 }
 
 // ToListPage turns a store page into the API's: its next cursor into a token of the same scope.
 template <typename T>
-ListPage<T> ToListPage(Page<T> page, const suite::rpc::PageTokenCodec& codec,
+ListPage<T> ToListPage(Page<T> page, const suite::api::PageTokenCodec& codec,
                        absl::string_view list, absl::string_view fingerprint) {
   ListPage<T> out;
   out.items = std::move(page.items);
@@ -350,7 +350,7 @@ absl::StatusOr<ListPage<Question>> QuestionBank::ListQuestions(const Actor& acto
                    filter.stem_query});
   SUITE_ASSIGN_OR_RETURN(absl::optional<Cursor> after,
                          DecodePage(page_tokens_, page_token, "questions", fingerprint));
-  SUITE_ASSIGN_OR_RETURN(int limit, suite::rpc::PageLimit(page_size, 20, 100));
+  SUITE_ASSIGN_OR_RETURN(int limit, suite::api::PageLimit(page_size, 20, 100));
   SUITE_RETURN_IF_ERROR(ToStatus(CheckIds("filter.any_tag_ids", filter.any_tag_ids)));
   SUITE_RETURN_IF_ERROR(ToStatus(CheckIds("filter.all_tag_ids", filter.all_tag_ids)));
   // Words separated by any white space, tabs and line breaks included.
@@ -360,7 +360,7 @@ absl::StatusOr<ListPage<Question>> QuestionBank::ListQuestions(const Actor& acto
   filter.stem_query = std::string(absl::StripAsciiWhitespace(filter.stem_query));
   if (!actor.author) {
     if (filter.status.has_value() && *filter.status != QuestionStatus::kPublished) {
-      return suite::rpc::WithErrorInfo(
+      return suite::api::WithErrorInfo(
           absl::PermissionDeniedError("members may list published questions only"),
           "MISSING_ROLE", errors::kDomain, {{"role", "author"}});
     }
@@ -383,7 +383,7 @@ absl::StatusOr<ListPage<Tag>> QuestionBank::ListTags(const Actor& actor,
   const std::string fingerprint = Fingerprint({EnumPart(kind)});
   SUITE_ASSIGN_OR_RETURN(absl::optional<Cursor> after,
                          DecodePage(page_tokens_, page_token, "tags", fingerprint));
-  SUITE_ASSIGN_OR_RETURN(int limit, suite::rpc::PageLimit(page_size, 100, 500));
+  SUITE_ASSIGN_OR_RETURN(int limit, suite::api::PageLimit(page_size, 100, 500));
   SUITE_ASSIGN_OR_RETURN(Page<Tag> page, store_->ListTags(kind, after, limit));
   return ToListPage(std::move(page), page_tokens_, "tags", fingerprint);
 }
@@ -602,7 +602,7 @@ absl::StatusOr<ListPage<Attempt>> QuestionBank::ListAttempts(const Actor& actor,
   SUITE_ASSIGN_OR_RETURN(absl::optional<Cursor> after,
                          DecodePage(page_tokens_, page_token, "attempts", fingerprint));
   if (!session_id.empty()) SUITE_RETURN_IF_ERROR(RequireId("session_id", session_id));
-  SUITE_ASSIGN_OR_RETURN(int limit, suite::rpc::PageLimit(page_size, 20, 100));
+  SUITE_ASSIGN_OR_RETURN(int limit, suite::api::PageLimit(page_size, 20, 100));
   SUITE_ASSIGN_OR_RETURN(Page<Attempt> page,
                          store_->ListAttempts(actor.user_id, session_id, after, limit));
   return ToListPage(std::move(page), page_tokens_, "attempts", fingerprint);
@@ -632,7 +632,7 @@ absl::StatusOr<ListPage<Bookmark>> QuestionBank::ListBookmarks(const Actor& acto
   const std::string fingerprint = Fingerprint({actor.user_id});
   SUITE_ASSIGN_OR_RETURN(absl::optional<Cursor> after,
                          DecodePage(page_tokens_, page_token, "bookmarks", fingerprint));
-  SUITE_ASSIGN_OR_RETURN(int limit, suite::rpc::PageLimit(page_size, 20, 100));
+  SUITE_ASSIGN_OR_RETURN(int limit, suite::api::PageLimit(page_size, 20, 100));
   SUITE_ASSIGN_OR_RETURN(Page<Bookmark> page, store_->ListBookmarks(actor.user_id, after, limit));
   return ToListPage(std::move(page), page_tokens_, "bookmarks", fingerprint);
 }
@@ -643,7 +643,7 @@ absl::StatusOr<AuditPage> QuestionBank::ListAuditEvents(const Actor& actor,
                                                         const AuditQuery& query, int page_size,
                                                         const std::string& page_token) {
   if (!actor.admin) {
-    return suite::rpc::WithErrorInfo(
+    return suite::api::WithErrorInfo(
         absl::PermissionDeniedError("only an admin may list the audit trail"), "MISSING_ROLE",
         errors::kDomain, {{"role", "admin"}});
   }
@@ -652,7 +652,7 @@ absl::StatusOr<AuditPage> QuestionBank::ListAuditEvents(const Actor& actor,
   const std::string scope = absl::StrCat("audit|", AuditQueryFingerprint(query));
   int64_t before_seq = 0;
   if (!page_token.empty()) {
-    SUITE_ASSIGN_OR_RETURN(suite::rpc::PageCursor cursor, page_tokens_.Decode(scope, page_token));
+    SUITE_ASSIGN_OR_RETURN(suite::api::PageCursor cursor, page_tokens_.Decode(scope, page_token));
     SUITE_ASSIGN_OR_RETURN(before_seq, AuditCursorSeq(cursor.key));
   }
   SUITE_ASSIGN_OR_RETURN(std::vector<AuditEvent> events,

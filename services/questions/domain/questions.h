@@ -30,7 +30,7 @@
 #include "absl/types/optional.h"
 #include "services/questions/domain/model.h"
 #include "services/questions/domain/store.h"
-#include "shared/rpc/page_token.h"
+#include "shared/api/page_token.h"
 
 namespace suite::questions {
 
@@ -64,7 +64,7 @@ struct QuestionBankOptions {
 };
 
 // One page of a list as the API serves it: the rows and the opaque token of the next page
-// (empty on the last). Tokens are HMAC-signed (//shared/rpc:page_token) and bound to the list,
+// (empty on the last). Tokens are HMAC-signed (//shared/api:page_token) and bound to the list,
 // its filters and, for a caller's own lists, the caller.
 template <typename T>
 struct ListPage {
@@ -223,7 +223,7 @@ class QuestionBank {
 
   QuestionStore* store_;
   QuestionBankOptions options_;
-  suite::rpc::PageTokenCodec page_tokens_;
+  suite::api::PageTokenCodec page_tokens_;
 };
 
 // ForMember hides what a member must not see of a question they have not answered:

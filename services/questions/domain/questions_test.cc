@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "shared/rpc/status.h"
+#include "shared/api/status.h"
 
 namespace suite::questions {
 namespace {
@@ -137,8 +137,8 @@ TEST_F(QuestionBankTest, TutorBeyondTheQuotaNeedsAnEntitlement) {
     return absl::StatusOr<bool>(false);
   });
   EXPECT_EQ(denied.status().code(), absl::StatusCode::kPermissionDenied);
-  ASSERT_TRUE(suite::rpc::ErrorInfoOf(denied.status()).has_value());
-  EXPECT_EQ(suite::rpc::ErrorInfoOf(denied.status())->reason, "ENTITLEMENT_REQUIRED");
+  ASSERT_TRUE(suite::api::ErrorInfoOf(denied.status()).has_value());
+  EXPECT_EQ(suite::api::ErrorInfoOf(denied.status())->reason, "ENTITLEMENT_REQUIRED");
   ExpectSessionStarted();
   EXPECT_TRUE(Bank()
                   .StartPracticeSession(kMember, PracticeMode::kTutor, {}, 5,
@@ -156,7 +156,7 @@ TEST_F(QuestionBankTest, ExamModeAlwaysAsksBillingAndFailsClosed) {
   EXPECT_EQ(check(false).status().code(), absl::StatusCode::kPermissionDenied);
   auto down = check(absl::DeadlineExceededError("slow"));
   EXPECT_EQ(down.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_EQ(suite::rpc::ErrorInfoOf(down.status())->reason, "BILLING_UNAVAILABLE");
+  EXPECT_EQ(suite::api::ErrorInfoOf(down.status())->reason, "BILLING_UNAVAILABLE");
   EXPECT_EQ(check(absl::InternalError("bug")).status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(check(absl::PermissionDeniedError("not you")).status().code(),
             absl::StatusCode::kPermissionDenied);
@@ -171,7 +171,7 @@ TEST_F(QuestionBankTest, InvalidInputNeverReachesTheStore) {
   q.choices.clear();
   auto created = bank.CreateQuestion(kAuthor, q);
   EXPECT_EQ(created.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(suite::rpc::FieldViolationsOf(created.status())[0].field, "choices");
+  EXPECT_EQ(suite::api::FieldViolationsOf(created.status())[0].field, "choices");
   EXPECT_EQ(bank.CreateQuestion(kMember, Valid()).status().code(),
             absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(bank.GetQuestion(kMember, "x").status().code(), absl::StatusCode::kInvalidArgument);
@@ -209,7 +209,7 @@ TEST_F(QuestionBankTest, NulAndControlCharactersAreRefusedNamingTheField) {
     c.spoil(q);
     auto created = bank.CreateQuestion(kAuthor, q);
     ASSERT_EQ(created.status().code(), absl::StatusCode::kInvalidArgument) << c.field;
-    EXPECT_EQ(suite::rpc::FieldViolationsOf(created.status())[0].field, c.field);
+    EXPECT_EQ(suite::api::FieldViolationsOf(created.status())[0].field, c.field);
   }
   auto nul_stem = [&] {
     NewQuestion q = Valid();
@@ -297,16 +297,16 @@ TEST_F(QuestionBankTest, AnUnknownTagIsNamedBeforeAnythingIsWritten) {
   auto created = Bank().CreateQuestion(kAuthor, q);
   EXPECT_EQ(created.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(created.status().message(), absl::StrCat("tag_ids[2]: tag ", missing, " not found"));
-  ASSERT_EQ(suite::rpc::FieldViolationsOf(created.status()).size(), 1u);
-  EXPECT_EQ(suite::rpc::FieldViolationsOf(created.status())[0].field, "tag_ids[2]");
-  EXPECT_EQ(suite::rpc::ErrorInfoOf(created.status())->reason, "UNKNOWN_TAG");
+  ASSERT_EQ(suite::api::FieldViolationsOf(created.status()).size(), 1u);
+  EXPECT_EQ(suite::api::FieldViolationsOf(created.status())[0].field, "tag_ids[2]");
+  EXPECT_EQ(suite::api::ErrorInfoOf(created.status())->reason, "UNKNOWN_TAG");
 
   QuestionFilter filter;
   filter.any_tag_ids = {kTag};
   filter.all_tag_ids = {missing, kTag};
   auto listed = Bank().ListQuestions(kMember, filter, 10, "");
   EXPECT_EQ(listed.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(suite::rpc::FieldViolationsOf(listed.status())[0].field, "filter.all_tag_ids[0]");
+  EXPECT_EQ(suite::api::FieldViolationsOf(listed.status())[0].field, "filter.all_tag_ids[0]");
 
   PracticeFilter practice;
   practice.tag_ids = {missing, kTag};
@@ -315,7 +315,7 @@ TEST_F(QuestionBankTest, AnUnknownTagIsNamedBeforeAnythingIsWritten) {
     return absl::StatusOr<bool>(true);
   });
   EXPECT_EQ(started.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(suite::rpc::FieldViolationsOf(started.status())[0].field, "filter.tag_ids[0]");
+  EXPECT_EQ(suite::api::FieldViolationsOf(started.status())[0].field, "filter.tag_ids[0]");
   EXPECT_EQ(billing_calls_, 0);
 }
 
@@ -411,7 +411,7 @@ TEST_F(QuestionBankTest, OnlyAnAdminListsTheAuditTrailAndEveryFilterIsChecked) {
   const auto field_of = [&](const AuditQuery& q, int page_size, const std::string& token) {
     auto page = Bank().ListAuditEvents(admin, q, page_size, token);
     EXPECT_EQ(page.status().code(), absl::StatusCode::kInvalidArgument);
-    auto v = suite::rpc::FieldViolationsOf(page.status());
+    auto v = suite::api::FieldViolationsOf(page.status());
     return v.empty() ? std::string() : v[0].field;
   };
   EXPECT_EQ(field_of({}, -1, ""), "page_size");

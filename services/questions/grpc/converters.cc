@@ -1,15 +1,15 @@
 #include "services/questions/grpc/converters.h"
 
 #include "absl/strings/str_cat.h"
+#include "shared/api/enum_field.h"
+#include "shared/api/status.h"
+#include "shared/api/timestamp.h"
 #include "shared/base/status_macros.h"
-#include "shared/rpc/enum_field.h"
-#include "shared/rpc/status.h"
-#include "shared/rpc/timestamp.h"
 
 namespace suite::questions {
 
 namespace pb = ::questions::v1;
-using suite::rpc::InvalidArgument;
+using suite::api::InvalidArgument;
 
 namespace {
 
@@ -26,7 +26,7 @@ absl::StatusOr<absl::optional<absl::Time>> OptionalTime(
     return InvalidArgument(field,
                            "is not a valid timestamp (years 1 to 9999, nanos 0 to 999999999)");
   }
-  return absl::optional<absl::Time>(suite::rpc::TimeFromTimestamp(ts));
+  return absl::optional<absl::Time>(suite::api::TimeFromTimestamp(ts));
 }
 
 }  // namespace
@@ -132,9 +132,9 @@ pb::PracticeMode ToProto(PracticeMode m) {
 }
 
 // An optional enum field: UNSPECIFIED is "not set"; a number we do not know is refused as
-// "unknown value N" (suite::rpc::CheckEnumField), never read as "not set".
+// "unknown value N" (suite::api::CheckEnumField), never read as "not set".
 absl::Status OptionalEnum(absl::string_view field, int value, bool known) {
-  return suite::rpc::CheckEnumField(field, value, known, /*required=*/false);
+  return suite::api::CheckEnumField(field, value, known, /*required=*/false);
 }
 
 // --- messages ---
@@ -144,7 +144,7 @@ void ToProto(const Tag& t, pb::Tag* out) {
   out->set_kind(ToProto(t.kind));
   out->set_slug(t.slug);
   out->set_label(t.label);
-  suite::rpc::SetTimestamp(t.created_at, out->mutable_create_time());
+  suite::api::SetTimestamp(t.created_at, out->mutable_create_time());
 }
 
 void ToProto(const Question& q, pb::Question* out) {
@@ -163,9 +163,9 @@ void ToProto(const Question& q, pb::Question* out) {
   }
   for (const Tag& t : q.tags) ToProto(t, out->add_tags());
   out->set_author_id(q.author_id);
-  suite::rpc::SetTimestamp(q.created_at, out->mutable_create_time());
-  suite::rpc::SetTimestamp(q.updated_at, out->mutable_update_time());
-  if (q.published_at) suite::rpc::SetTimestamp(*q.published_at, out->mutable_publish_time());
+  suite::api::SetTimestamp(q.created_at, out->mutable_create_time());
+  suite::api::SetTimestamp(q.updated_at, out->mutable_update_time());
+  if (q.published_at) suite::api::SetTimestamp(*q.published_at, out->mutable_publish_time());
 }
 
 void ToProto(const Attempt& a, pb::Attempt* out) {
@@ -175,7 +175,7 @@ void ToProto(const Attempt& a, pb::Attempt* out) {
   out->set_choice_id(a.choice_id);
   if (a.is_correct.has_value()) out->set_is_correct(*a.is_correct);
   out->set_time_spent_ms(a.time_spent_ms);
-  suite::rpc::SetTimestamp(a.created_at, out->mutable_create_time());
+  suite::api::SetTimestamp(a.created_at, out->mutable_create_time());
 }
 
 void ToProto(const PracticeSession& s, pb::PracticeSession* out) {
@@ -185,8 +185,8 @@ void ToProto(const PracticeSession& s, pb::PracticeSession* out) {
   if (s.filter.difficulty) out->mutable_filter()->set_difficulty(ToProto(*s.filter.difficulty));
   for (const std::string& id : s.filter.tag_ids) out->mutable_filter()->add_tag_ids(id);
   for (const std::string& id : s.question_ids) out->add_question_ids(id);
-  suite::rpc::SetTimestamp(s.started_at, out->mutable_start_time());
-  if (s.ended_at) suite::rpc::SetTimestamp(*s.ended_at, out->mutable_end_time());
+  suite::api::SetTimestamp(s.started_at, out->mutable_start_time());
+  if (s.ended_at) suite::api::SetTimestamp(*s.ended_at, out->mutable_end_time());
   out->set_score(s.score.value_or(0));
   out->set_answered_count(s.answered_count);
 }
@@ -234,7 +234,7 @@ absl::StatusOr<QuestionUpdate> QuestionUpdateFromProto(const pb::UpdateQuestionR
       update.explanation = request.explanation();
     } else if (path == "difficulty") {
       update.difficulty = FromProto(request.difficulty());
-      SUITE_RETURN_IF_ERROR(suite::rpc::CheckEnumField(
+      SUITE_RETURN_IF_ERROR(suite::api::CheckEnumField(
           "difficulty", request.difficulty(), update.difficulty.has_value(), true));
     } else if (path == "choices") {
       update.choices = FromProto(request.choices());
@@ -296,7 +296,7 @@ absl::StatusOr<AuditQuery> AuditQueryFromProto(
 
 void ToProto(const AuditEvent& e, ::audit::v1::AuditEvent* out) {
   out->set_sequence(e.seq);
-  suite::rpc::SetTimestamp(e.occurred_at, out->mutable_occur_time());
+  suite::api::SetTimestamp(e.occurred_at, out->mutable_occur_time());
   out->set_actor_user_id(e.actor_id);
   out->set_action(e.action);
   out->set_target_type(e.target_type);
@@ -313,7 +313,7 @@ void ToProto(const AuditEvent& e, ::audit::v1::AuditEvent* out) {
 
 void ToProto(const Bookmark& b, pb::Bookmark* out) {
   out->set_question_id(b.question_id);
-  suite::rpc::SetTimestamp(b.created_at, out->mutable_create_time());
+  suite::api::SetTimestamp(b.created_at, out->mutable_create_time());
 }
 
 void ToProto(const UserStats& stats, pb::GetUserStatsResponse* out) {

@@ -20,7 +20,7 @@
 #include "audit/v1/audit.pb.h"
 #include "questions/v1/questions_service.pb.h"
 #include "services/questions/domain/model.h"
-#include "shared/rpc/request_context.h"
+#include "shared/rpc/handler/request_context.h"
 
 namespace suite::questions {
 
@@ -36,7 +36,7 @@ absl::optional<PracticeMode> FromProto(::questions::v1::PracticeMode m);
 
 // OptionalEnum checks an optional enum field: UNSPECIFIED is "not set"; a number we do not
 // know (`known` false for a non-zero `value`) is INVALID_ARGUMENT "unknown value N" naming
-// `field` (suite::rpc::CheckEnumField).
+// `field` (suite::api::CheckEnumField).
 absl::Status OptionalEnum(absl::string_view field, int value, bool known);
 
 // --- requests

@@ -9,10 +9,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/types/optional.h"
 #include "services/questions/grpc/converters.h"
+#include "shared/api/status.h"
 #include "shared/base/audit_actor.h"
 #include "shared/base/status_macros.h"
-#include "shared/rpc/handler.h"
-#include "shared/rpc/status.h"
+#include "shared/clients/billing/entitlements.h"
+#include "shared/rpc/grpc_status.h"
+#include "shared/rpc/handler/handler.h"
 
 namespace suite::questions {
 
@@ -21,7 +23,7 @@ using suite::rpc::RequestContext;
 
 QuestionsGrpcService::QuestionsGrpcService(QuestionBank* bank,
                                            suite::rpc::CallerAuthenticator* authenticator,
-                                           EntitlementSource* entitlements, int handler_threads)
+                                           suite::billing_client::EntitlementSource* entitlements, int handler_threads)
     : bank_(bank),
       authenticator_(authenticator),
       entitlements_(entitlements),
@@ -232,7 +234,7 @@ class QuestionsGrpcService::ImportReactor final
         if (absl::Status bad =
                 OptionalEnum("difficulty", item.difficulty(), q.difficulty.has_value());
             !bad.ok()) {
-          const std::vector<suite::rpc::FieldViolation> v = suite::rpc::FieldViolationsOf(bad);
+          const std::vector<suite::api::FieldViolation> v = suite::api::FieldViolationsOf(bad);
           SUITE_RETURN_IF_ERROR(import_->Reject(q, v.front().field, v.front().description));
           continue;
         }

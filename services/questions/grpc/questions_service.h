@@ -1,6 +1,6 @@
 // The gRPC adapter of questions.v1.QuestionBankService: handlers only. Each one authenticates
 // the caller (bearer token through a CallerAuthenticator, e.g.
-// //shared/identity_client:identity_authenticator) into the domain's Actor, converts the
+// //shared/clients/identity:identity_authenticator) into the domain's Actor, converts the
 // request (converters.h), calls QuestionBank, which decides everything else (authorization,
 // validation, page tokens), and converts the answer; every unary handler is
 // suite::rpc::RunAuthenticated (or RunAuthenticatedAsync for the batched read of GetQuestion),
@@ -21,9 +21,9 @@
 #include "absl/status/statusor.h"
 #include "questions/v1/questions_service.grpc.pb.h"
 #include "services/questions/domain/questions.h"
-#include "services/questions/grpc/billing_entitlements.h"
-#include "shared/rpc/blocking_executor.h"
-#include "shared/rpc/request_context.h"
+#include "shared/clients/billing/entitlements.h"
+#include "shared/rpc/handler/blocking_executor.h"
+#include "shared/rpc/handler/request_context.h"
 
 namespace suite::questions {
 
@@ -34,7 +34,7 @@ class QuestionsGrpcService final : public ::questions::v1::QuestionBankService::
  public:
   // None of the pointers is owned; all must outlive the service.
   QuestionsGrpcService(QuestionBank* bank, suite::rpc::CallerAuthenticator* authenticator,
-                       EntitlementSource* entitlements, int handler_threads = 16);
+                       suite::billing_client::EntitlementSource* entitlements, int handler_threads = 16);
 
   grpc::ServerUnaryReactor* CreateQuestion(
       grpc::CallbackServerContext* context, const ::questions::v1::CreateQuestionRequest* request,
@@ -110,7 +110,7 @@ class QuestionsGrpcService final : public ::questions::v1::QuestionBankService::
 
   QuestionBank* bank_;
   suite::rpc::CallerAuthenticator* authenticator_;
-  EntitlementSource* entitlements_;
+  suite::billing_client::EntitlementSource* entitlements_;
   suite::rpc::BlockingExecutor executor_;
   const Authenticate authenticate_;
 };

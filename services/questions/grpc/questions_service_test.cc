@@ -27,10 +27,11 @@
 #include "pqxx/pqxx"
 #include "questions/v1/questions_service.grpc.pb.h"
 #include "services/questions/testing/questions_server.h"
-#include "shared/identity_client/identity_authenticator.h"
-#include "shared/rpc/request_context.h"
-#include "shared/rpc/status.h"
-#include "shared/rpc/timestamp.h"
+#include "shared/api/status.h"
+#include "shared/api/timestamp.h"
+#include "shared/clients/identity/identity_authenticator.h"
+#include "shared/rpc/grpc_status.h"
+#include "shared/rpc/handler/request_context.h"
 
 namespace suite::questions {
 namespace {
@@ -294,7 +295,7 @@ class ServiceTest : public ::testing::Test {
 };
 
 std::string FieldOf(const grpc::Status& s) {
-  auto violations = suite::rpc::FieldViolationsOf(suite::rpc::FromGrpcStatus(s));
+  auto violations = suite::api::FieldViolationsOf(suite::rpc::FromGrpcStatus(s));
   return violations.empty() ? "" : violations[0].field;
 }
 
@@ -485,7 +486,7 @@ TEST_F(ServiceTest, UnknownEnumNumberIsUnknownValueNamingTheFieldInEveryRpc) {
     auto expect = [&](const grpc::Status& s, const std::string& field) {
       EXPECT_EQ(s.error_code(), grpc::INVALID_ARGUMENT) << field << " " << n;
       EXPECT_EQ(s.error_message(), absl::StrCat(field, ": ", want));
-      auto v = suite::rpc::FieldViolationsOf(suite::rpc::FromGrpcStatus(s));
+      auto v = suite::api::FieldViolationsOf(suite::rpc::FromGrpcStatus(s));
       ASSERT_EQ(v.size(), 1u) << field;
       EXPECT_EQ(v[0].field, field);
       EXPECT_EQ(v[0].description, want);
@@ -631,7 +632,7 @@ TEST_F(ServiceTest, EveryUnknownIdIsNamedByItsFieldPathAndId) {
     EXPECT_EQ(s.error_code(), grpc::FAILED_PRECONDITION) << field;
     EXPECT_EQ(s.error_message(), absl::StrCat(field, ": tag ", unknown, " not found"));
     EXPECT_EQ(FieldOf(s), field);
-    auto info = suite::rpc::ErrorInfoOf(suite::rpc::FromGrpcStatus(s));
+    auto info = suite::api::ErrorInfoOf(suite::rpc::FromGrpcStatus(s));
     ASSERT_TRUE(info.has_value()) << field;
     EXPECT_EQ(info->reason, "UNKNOWN_TAG");
     EXPECT_EQ(info->metadata["tag_id"], unknown);
@@ -1279,7 +1280,7 @@ TEST_F(ServiceTest, ExamModeNeedsAnEntitlement) {
   pb::StartPracticeSessionResponse started;
   grpc::Status s = stub_->StartPracticeSession(As("member").get(), start, &started);
   EXPECT_EQ(s.error_code(), grpc::PERMISSION_DENIED);
-  auto info = suite::rpc::ErrorInfoOf(suite::rpc::FromGrpcStatus(s));
+  auto info = suite::api::ErrorInfoOf(suite::rpc::FromGrpcStatus(s));
   ASSERT_TRUE(info.has_value());
   EXPECT_EQ(info->reason, "ENTITLEMENT_REQUIRED");
   EXPECT_EQ(Count("practice_sessions"), 0);
@@ -1331,7 +1332,7 @@ TEST_F(ServiceTest, BillingDownFailsClosedWithUnavailableWithinTheCallersDeadlin
   s = stub_->StartPracticeSession(As("paying", absl::Seconds(3)).get(), start, &started);
   EXPECT_EQ(s.error_code(), grpc::UNAVAILABLE) << s.error_message();
   EXPECT_LT(absl::Now() - begin, absl::Seconds(3));
-  auto info = suite::rpc::ErrorInfoOf(suite::rpc::FromGrpcStatus(s));
+  auto info = suite::api::ErrorInfoOf(suite::rpc::FromGrpcStatus(s));
   ASSERT_TRUE(info.has_value());
   EXPECT_EQ(info->reason, "BILLING_UNAVAILABLE");
   EXPECT_EQ(Count("practice_sessions"), 0);
@@ -1624,10 +1625,10 @@ TEST_F(ServiceTest, ListAuditEventsFiltersPagesAndNamesEachBadField) {
   r.set_target_id(tag_created.tag().id());
   EXPECT_EQ(list(r).events_size(), 1);
   r = {};
-  suite::rpc::SetTimestamp(middle, r.mutable_start_time());
+  suite::api::SetTimestamp(middle, r.mutable_start_time());
   EXPECT_EQ(list(r).events_size(), 1);
   r = {};
-  suite::rpc::SetTimestamp(middle, r.mutable_end_time());
+  suite::api::SetTimestamp(middle, r.mutable_end_time());
   EXPECT_EQ(list(r).events_size(), 7);
 
   // Keyset pages of 3, newest first, every row once; the token only with its filters.
@@ -1682,10 +1683,10 @@ TEST_F(ServiceTest, ListAuditEventsFiltersPagesAndNamesEachBadField) {
     EXPECT_EQ(field_of(r), "target_id");
   }
   r = {};
-  suite::rpc::SetTimestamp(middle, r.mutable_start_time());
-  suite::rpc::SetTimestamp(middle, r.mutable_end_time());
+  suite::api::SetTimestamp(middle, r.mutable_start_time());
+  suite::api::SetTimestamp(middle, r.mutable_end_time());
   EXPECT_EQ(field_of(r), "end_time");
-  suite::rpc::SetTimestamp(middle - absl::Seconds(1), r.mutable_end_time());
+  suite::api::SetTimestamp(middle - absl::Seconds(1), r.mutable_end_time());
   EXPECT_EQ(field_of(r), "end_time");
   r = {};
   r.mutable_start_time()->set_nanos(-1);

@@ -681,7 +681,7 @@ absl::StatusOr<AttemptOutcome> PgQuestionStore::SubmitAttempt(const std::string&
         if (!session.has_value()) return errors::SessionNotFound(session_id);
         if ((*session)[1].as<bool>()) return errors::SessionEnded();
         if (!(*session)[2].as<bool>()) {
-          return suite::rpc::InvalidArgument(
+          return suite::api::InvalidArgument(
               "question_id", absl::StrCat("question ", question_id, " is not in practice session ",
                                           session_id));
         }
@@ -689,7 +689,7 @@ absl::StatusOr<AttemptOutcome> PgQuestionStore::SubmitAttempt(const std::string&
         SUITE_ASSIGN_OR_RETURN(absl::optional<pqxx::row> choice,
                                tx.ExecMaybeOne("choice_of_question", choice_id, question_id));
         if (!choice.has_value()) {
-          return suite::rpc::InvalidArgument(
+          return suite::api::InvalidArgument(
               "choice_id",
               absl::StrCat("choice ", choice_id, " is not a choice of question ", question_id));
         }

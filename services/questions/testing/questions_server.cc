@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "shared/base/status_macros.h"
+#include "shared/clients/billing/entitlements.h"
 
 namespace suite::questions::testing {
 
@@ -28,7 +29,7 @@ absl::StatusOr<std::unique_ptr<QuestionsServer>> QuestionsServer::Start(
   bank_options.import_chunk_size = options.import_chunk_size;
   bank_options.page_token_secret = "test page token secret";
   s->bank_ = std::make_unique<QuestionBank>(s->store_.get(), bank_options);
-  s->billing_ = std::make_unique<BillingEntitlements>(
+  s->billing_ = std::make_unique<suite::billing_client::BillingEntitlements>(
       grpc::CreateChannel(options.billing_addr, grpc::InsecureChannelCredentials()));
   s->service_ = std::make_unique<QuestionsGrpcService>(s->bank_.get(), options.authenticator,
                                                        s->billing_.get());

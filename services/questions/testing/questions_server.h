@@ -17,13 +17,13 @@
 #include "absl/status/statusor.h"
 #include "questions/v1/questions_service.grpc.pb.h"
 #include "services/questions/domain/questions.h"
-#include "services/questions/grpc/billing_entitlements.h"
 #include "services/questions/grpc/questions_service.h"
 #include "services/questions/storage/pg_store.h"
+#include "shared/clients/billing/entitlements.h"
 #include "shared/db/pool.h"
 #include "shared/db/testing/test_database.h"
-#include "shared/rpc/request_context.h"
-#include "shared/rpc/server.h"
+#include "shared/rpc/handler/request_context.h"
+#include "shared/rpc/server/server.h"
 
 namespace suite::questions::testing {
 
@@ -58,7 +58,7 @@ class QuestionsServer {
   std::unique_ptr<suite::db::ConnectionPool> pool_;
   std::unique_ptr<PgQuestionStore> store_;
   std::unique_ptr<QuestionBank> bank_;
-  std::unique_ptr<BillingEntitlements> billing_;
+  std::unique_ptr<suite::billing_client::BillingEntitlements> billing_;
   std::unique_ptr<QuestionsGrpcService> service_;
   std::unique_ptr<suite::rpc::GrpcServer> server_;
 };

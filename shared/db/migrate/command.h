@@ -1,9 +1,9 @@
 // The `migrate` command line, separated from main() so tests can run it:
 //
-//   bazel run //shared/db:migrate -- up          apply every pending migration
-//   bazel run //shared/db:migrate -- down [N]    roll back the N (default 1) newest
-//   bazel run //shared/db:migrate -- status      list applied / pending / problem migrations
-//   bazel run //shared/db:migrate -- verify      compare every owner's schema with the database
+//   bazel run //migrations:migrate -- up          apply every pending migration
+//   bazel run //migrations:migrate -- down [N]    roll back the N (default 1) newest
+//   bazel run //migrations:migrate -- status      list applied / pending / problem migrations
+//   bazel run //migrations:migrate -- verify      compare every owner's schema with the database
 //
 // Exit codes: 0 success; 1 failure, and also `status` with pending migrations or problems and
 // `verify` with differences; 2 a usage error.

@@ -1,5 +1,5 @@
 // The migrator: applies, rolls back and reports the SQL migrations of `migrations/`
-// in order, core first. `bazel run //shared/db:migrate -- up|down [N]|status|verify`
+// in order, core first. `bazel run //migrations:migrate -- up|down [N]|status|verify`
 // is a thin command over this class.
 //
 //   MigratorOptions options;

@@ -10,8 +10,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "shared/base/json_log.h"
 #include "shared/db/errors.h"
-#include "shared/rpc/json_log.h"
 
 namespace suite::db::migrate {
 
@@ -84,7 +84,7 @@ bool SchemaGuard::Check() {
     if (code != absl::StatusCode::kResourceExhausted && code != absl::StatusCode::kUnavailable &&
         logged_error_ != comparison.status().ToString()) {
       logged_error_ = comparison.status().ToString();
-      rpc::WriteLogLine({{"severity", "ERROR"},
+      suite::WriteLogLine({{"severity", "ERROR"},
                          {"event", "schema.check_failed"},
                          {"service", service_},
                          {"status", logged_error_}});
@@ -94,7 +94,7 @@ bool SchemaGuard::Check() {
   logged_error_.clear();
   const bool serving = comparison->missing.empty();
   if (!serving && (serving_ != false || logged_missing_ != comparison->missing)) {
-    rpc::WriteLogLine(
+    suite::WriteLogLine(
         {{"severity", "ERROR"},
          {"event", "schema.migration_missing"},
          {"service", service_},
@@ -103,12 +103,12 @@ bool SchemaGuard::Check() {
          {"action", "not serving until the database has every migration of this build: run "
                     "`migrate up` with this build's migrations/"}});
   } else if (serving && serving_ == false) {
-    rpc::WriteLogLine({{"severity", "INFO"},
+    suite::WriteLogLine({{"severity", "INFO"},
                        {"event", "schema.migrations_present"},
                        {"service", service_}});
   }
   if (!comparison->unknown.empty() && logged_unknown_ != comparison->unknown) {
-    rpc::WriteLogLine({{"severity", "INFO"},
+    suite::WriteLogLine({{"severity", "INFO"},
                        {"event", "schema.ahead"},
                        {"service", service_},
                        {"unknown", Names(comparison->unknown)},

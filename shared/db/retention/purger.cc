@@ -5,9 +5,9 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "shared/base/json_log.h"
 #include "shared/db/transaction.h"
 #include "shared/metrics/metrics.h"
-#include "shared/rpc/json_log.h"
 
 namespace suite::db::retention {
 namespace {
@@ -160,16 +160,16 @@ PurgeRunResult RunPurge(ConnectionPool& pool, const std::vector<PurgeRule>& rule
                             {"batches", result.batches},
                             {"complete", result.complete},
                             {"keep_seconds", absl::ToInt64Seconds(rule.keep)},
-                            {"ms", rpc::LogMilliseconds(result.elapsed)}};
+                            {"ms", suite::LogMilliseconds(result.elapsed)}};
     if (!result.status.ok()) entry["status"] = result.status.ToString();
     tables.push_back(std::move(entry));
     run.rules.push_back(std::move(result));
   }
   run.elapsed = absl::Now() - started;
-  rpc::WriteLogLine({{"severity", run.ok() ? "INFO" : "ERROR"},
+  suite::WriteLogLine({{"severity", run.ok() ? "INFO" : "ERROR"},
                      {"event", "retention.purge"},
                      {"rows", total},
-                     {"ms", rpc::LogMilliseconds(run.elapsed)},
+                     {"ms", suite::LogMilliseconds(run.elapsed)},
                      {"batch_size", options.batch_size},
                      {"tables", std::move(tables)}});
   return run;
