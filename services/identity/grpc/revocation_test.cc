@@ -83,6 +83,19 @@ class RevocationTest : public ::testing::Test {
     return absl::InfiniteDuration();
   }
 
+  // Whether `token`'s answer is still in the cache: polled for up to 2 s, because a loaded
+  // machine may delay a heartbeat past the silence limit, and while the stream is taken for
+  // lost the cache is not trusted (AuthenticateIfCached answers nullopt). An evicted entry never
+  // comes back without a call, so a false here is an eviction, not a slow stream.
+  bool KeptInCache(const std::string& token) {
+    const absl::Time end = absl::Now() + absl::Seconds(2);
+    while (!StillCachedAndValid(token)) {
+      if (absl::Now() >= end) return false;
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    return true;
+  }
+
   bool StillCachedAndValid(const std::string& token) {
     auto cached = auth_->AuthenticateIfCached(token, RequestContext::ForBackgroundWork());
     return cached.has_value() && cached->ok();
@@ -115,7 +128,7 @@ TEST_F(RevocationTest, LogoutOnOneReplicaIsRefusedByACacheFollowingTheOther) {
   pb::LogoutResponse out;
   ASSERT_TRUE(on_a_->stub().Logout(Client::Bearer(ada).get(), {}, &out).ok());
   EXPECT_LT(TimeToRefusal(ada, absl::Now()), kWithin);
-  EXPECT_TRUE(StillCachedAndValid(bob)) << "only the revoked session is dropped";
+  EXPECT_TRUE(KeptInCache(bob)) << "only the revoked session is dropped";
   EXPECT_GE(Metric("identity_client_revocations_total"), 1);
 }
 
@@ -145,7 +158,7 @@ TEST_F(RevocationTest, RevokeAllSessionsEndsEveryCachedSessionOfTheUser) {
   const absl::Time ok_at = absl::Now();
   EXPECT_LT(TimeToRefusal(first, ok_at), kWithin);
   EXPECT_LT(TimeToRefusal(second, ok_at), kWithin);
-  EXPECT_TRUE(StillCachedAndValid(bob));
+  EXPECT_TRUE(KeptInCache(bob));
 }
 
 TEST_F(RevocationTest, RotateSessionEndsTheOldTokenAtOnceAndTheNewOneWorks) {
@@ -172,7 +185,7 @@ TEST_F(RevocationTest, ChangePasswordEndsTheOtherSessionsButNotTheCurrentOne) {
   pb::ChangePasswordResponse out;
   ASSERT_TRUE(on_a_->stub().ChangePassword(Client::Bearer(current).get(), req, &out).ok());
   EXPECT_LT(TimeToRefusal(other, absl::Now()), kWithin);
-  EXPECT_TRUE(StillCachedAndValid(current));
+  EXPECT_TRUE(KeptInCache(current));
 }
 
 TEST_F(RevocationTest, SuspendingAUserEndsTheirCachedSessions) {
@@ -188,7 +201,7 @@ TEST_F(RevocationTest, SuspendingAUserEndsTheirCachedSessions) {
   pb::SetUserStatusResponse out;
   ASSERT_TRUE(on_a_->stub().SetUserStatus(Client::Bearer(admin).get(), req, &out).ok());
   EXPECT_LT(TimeToRefusal(ada, absl::Now()), kWithin);
-  EXPECT_TRUE(StillCachedAndValid(bob));
+  EXPECT_TRUE(KeptInCache(bob));
 }
 
 TEST_F(RevocationTest, DeleteUserEndsTheirCachedSessions) {
