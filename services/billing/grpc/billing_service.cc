@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "services/billing/grpc/converters.h"
 #include "shared/api/status.h"
+#include "shared/audit_api/audit_proto.h"
 #include "shared/base/audit_actor.h"
 #include "shared/base/status_macros.h"
 #include "shared/rpc/handler/handler.h"
@@ -208,9 +209,13 @@ grpc::ServerUnaryReactor* BillingGrpcService::ListAuditEvents(
   return suite::rpc::RunAuthenticated(
       context, executor_, [this](const RequestContext& rc) { return Authenticate(rc); },
       [=](const Actor& actor, const RequestContext&) -> absl::Status {
-        SUITE_ASSIGN_OR_RETURN(auto page, billing_.ListAuditEvents(actor, FromProto(*request)));
-        for (const AuditRecord& r : page.first) ToProto(r, response->add_events());
-        response->set_next_page_token(page.second);
+        // Authorization before the request is read: a member learns nothing of its validity.
+        SUITE_RETURN_IF_ERROR(billing_.AuthorizeListAuditEvents(actor));
+        SUITE_ASSIGN_OR_RETURN(suite::audit_api::AuditQuery query,
+                               suite::audit_api::ParseListAuditEventsRequest(*request));
+        SUITE_ASSIGN_OR_RETURN(suite::audit_api::AuditPage page,
+                               billing_.ListAuditEvents(actor, query));
+        suite::audit_api::ToProto(page, response);
         return absl::OkStatus();
       });
 }
