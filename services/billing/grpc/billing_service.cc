@@ -209,14 +209,12 @@ grpc::ServerUnaryReactor* BillingGrpcService::ListAuditEvents(
   return suite::rpc::RunAuthenticated(
       context, executor_, [this](const RequestContext& rc) { return Authenticate(rc); },
       [=](const Actor& actor, const RequestContext&) -> absl::Status {
-        // Authorization before the request is read: a member learns nothing of its validity.
-        SUITE_RETURN_IF_ERROR(billing_.AuthorizeListAuditEvents(actor));
-        SUITE_ASSIGN_OR_RETURN(suite::audit_api::AuditQuery query,
-                               suite::audit_api::ParseListAuditEventsRequest(*request));
-        SUITE_ASSIGN_OR_RETURN(suite::audit_api::AuditPage page,
-                               billing_.ListAuditEvents(actor, query));
-        suite::audit_api::ToProto(page, response);
-        return absl::OkStatus();
+        return suite::audit_api::ServeListAuditEvents(
+            *request, [&] { return billing_.AuthorizeListAuditEvents(actor); },
+            [&](const suite::audit_api::AuditQuery& query) {
+              return billing_.ListAuditEvents(actor, query);
+            },
+            response);
       });
 }
 
