@@ -65,4 +65,16 @@ void ToProto(const AuditPage& page, ::audit::v1::ListAuditEventsResponse* out) {
   out->set_next_page_token(page.next_page_token);
 }
 
+absl::Status ServeListAuditEvents(
+    const ::audit::v1::ListAuditEventsRequest& request,
+    const std::function<absl::Status()>& authorize,
+    const std::function<absl::StatusOr<AuditPage>(const AuditQuery&)>& list,
+    ::audit::v1::ListAuditEventsResponse* response) {
+  SUITE_RETURN_IF_ERROR(authorize());
+  SUITE_ASSIGN_OR_RETURN(AuditQuery query, ParseListAuditEventsRequest(request));
+  SUITE_ASSIGN_OR_RETURN(AuditPage page, list(query));
+  ToProto(page, response);
+  return absl::OkStatus();
+}
+
 }  // namespace suite::audit_api

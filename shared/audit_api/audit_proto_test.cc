@@ -110,5 +110,67 @@ TEST(AuditEventToProtoTest, CopiesEveryFieldAndSpellsACommittedChangeOk) {
   EXPECT_EQ(out.next_page_token(), "next");
 }
 
+TEST(ServeListAuditEventsTest, AuthorizationComesBeforeTheRequestIsReadAndARefusalListsNothing) {
+  ::audit::v1::ListAuditEventsRequest invalid;
+  invalid.set_page_size(-1);
+  invalid.set_action(std::string(kMaxAuditActionLength + 1, 'a'));
+  invalid.mutable_start_time()->set_nanos(-1);
+  invalid.set_page_token("not a token");
+  int listed = 0;
+  const auto list = [&](const AuditQuery&) -> absl::StatusOr<AuditPage> {
+    ++listed;
+    return AuditPage();
+  };
+  const auto deny = [] { return absl::PermissionDeniedError("admin role required"); };
+  ::audit::v1::ListAuditEventsResponse response;
+  // A caller without the role: refused the same for an invalid request as for a valid one.
+  EXPECT_EQ(ServeListAuditEvents(invalid, deny, list, &response).code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(ServeListAuditEvents({}, deny, list, &response).code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(listed, 0);
+  // An admin: the invalid request is refused naming its first bad field, still listing nothing.
+  const auto allow = [] { return absl::OkStatus(); };
+  absl::Status status = ServeListAuditEvents(invalid, allow, list, &response);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(FieldOf(status), "start_time");
+  EXPECT_EQ(listed, 0);
+  EXPECT_EQ(response.events_size(), 0);
+}
+
+TEST(ServeListAuditEventsTest, AnAuthorizedValidRequestListsWithItsQueryAndFillsTheResponse) {
+  ::audit::v1::ListAuditEventsRequest request;
+  request.set_page_size(2);
+  request.set_action("role.assign");
+  AuditQuery seen;
+  const auto list = [&](const AuditQuery& query) -> absl::StatusOr<AuditPage> {
+    seen = query;
+    AuditPage page;
+    page.events.resize(2);
+    page.events[0].seq = 9;
+    page.events[1].seq = 8;
+    page.next_page_token = "next";
+    return page;
+  };
+  ::audit::v1::ListAuditEventsResponse response;
+  ASSERT_TRUE(
+      ServeListAuditEvents(request, [] { return absl::OkStatus(); }, list, &response).ok());
+  EXPECT_EQ(seen.page_size, 2);
+  EXPECT_EQ(seen.filter.action, "role.assign");
+  ASSERT_EQ(response.events_size(), 2);
+  EXPECT_EQ(response.events(0).sequence(), 9);
+  EXPECT_EQ(response.events(1).sequence(), 8);
+  EXPECT_EQ(response.next_page_token(), "next");
+  // A failure of the listing itself is passed on as it is.
+  EXPECT_EQ(ServeListAuditEvents(
+                request, [] { return absl::OkStatus(); },
+                [](const AuditQuery&) -> absl::StatusOr<AuditPage> {
+                  return absl::UnavailableError("database down");
+                },
+                &response)
+                .code(),
+            absl::StatusCode::kUnavailable);
+}
+
 }  // namespace
 }  // namespace suite::audit_api

@@ -424,30 +424,18 @@ absl::StatusOr<std::pair<std::vector<Transaction>, std::string>> Billing::ListTr
   return WithToken(tokens_, scope, std::move(page));
 }
 
-absl::StatusOr<std::pair<std::vector<AuditRecord>, std::string>> Billing::ListAuditEvents(
-    const Actor& actor, const AuditListRequest& request) {
-  SUITE_RETURN_IF_ERROR(RequireAdmin(actor));
-  SUITE_ASSIGN_OR_RETURN(int limit, ValidateAuditListRequest(request));
-  AuditFilter filter = request.filter;
-  filter.actor_user_id = absl::AsciiStrToLower(filter.actor_user_id);
-  const std::string scope = AuditPageScope(filter);
-  int64_t before = 0;
-  if (!request.page_token.empty()) {
-    SUITE_ASSIGN_OR_RETURN(suite::api::PageCursor cursor,
-                           tokens_.Decode(scope, request.page_token));
-    if (!absl::SimpleAtoi(cursor.key, &before) || before <= 0) {
-      return suite::api::InvalidPageToken("is malformed");
-    }
-  }
-  // One row more than served tells whether another page follows.
-  SUITE_ASSIGN_OR_RETURN(std::vector<AuditRecord> rows,
-                         storage_.ListAuditEvents(filter, before, limit + 1));
-  std::string token;
-  if (static_cast<int>(rows.size()) > limit) {
-    rows.resize(limit);
-    token = tokens_.Encode(scope, {absl::StrCat(rows.back().sequence), ""});
-  }
-  return std::make_pair(std::move(rows), std::move(token));
+absl::Status Billing::AuthorizeListAuditEvents(const Actor& actor) const {
+  return RequireAdmin(actor);
+}
+
+absl::StatusOr<suite::audit_api::AuditPage> Billing::ListAuditEvents(
+    const Actor& actor, const suite::audit_api::AuditQuery& query) {
+  SUITE_RETURN_IF_ERROR(AuthorizeListAuditEvents(actor));
+  return suite::audit_api::ListAuditPage(
+      query, tokens_, "billing.audit_events",
+      [this](const suite::db::audit::AuditFilter& filter, int64_t before_seq, int limit) {
+        return storage_.ListAuditEvents(filter, before_seq, limit);
+      });
 }
 
 }  // namespace suite::billing

@@ -27,11 +27,11 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "services/billing/domain/audit_query.h"
 #include "services/billing/domain/model.h"
 #include "services/billing/domain/store.h"
 #include "services/billing/domain/stripe_signature.h"
 #include "shared/api/page_token.h"
+#include "shared/audit_api/audit_query.h"
 
 namespace suite::billing {
 
@@ -159,11 +159,15 @@ class Billing {
       const Actor& actor, absl::string_view account_id, int page_size,
       absl::string_view page_token);
 
-  // ListAuditEvents (admin only) pages billing's audit trail, newest first:
-  // INVALID_ARGUMENT naming the field (audit_query.h) or page_token (forged, or made for
-  // other filters).
-  absl::StatusOr<std::pair<std::vector<AuditRecord>, std::string>> ListAuditEvents(
-      const Actor& actor, const AuditListRequest& request);
+  // AuthorizeListAuditEvents: PERMISSION_DENIED (MISSING_ROLE) unless `actor` is an admin. The
+  // gRPC adapter asks it before it reads the request, so a member learns nothing about the
+  // request's validation; ListAuditEvents asks it again.
+  absl::Status AuthorizeListAuditEvents(const Actor& actor) const;
+  // ListAuditEvents (admin only) pages billing's audit trail, newest first, by the shared rules
+  // of shared/audit_api/audit_query.h: INVALID_ARGUMENT naming page_size, actor_user_id,
+  // action, target_id, end_time or page_token (forged, or made for other filters).
+  absl::StatusOr<suite::audit_api::AuditPage> ListAuditEvents(
+      const Actor& actor, const suite::audit_api::AuditQuery& query);
 
  private:
   absl::StatusOr<IngestResult> Apply(absl::string_view payload, absl::string_view request_id,

@@ -73,8 +73,8 @@ class FakeStorage : public Store {
                                                      const absl::optional<Cursor>&) override {
     return Unused();
   }
-  absl::StatusOr<std::vector<AuditRecord>> ListAuditEvents(const AuditFilter&, int64_t,
-                                                           int) override {
+  absl::StatusOr<std::vector<suite::db::audit::AuditEvent>> ListAuditEvents(
+      const suite::db::audit::AuditFilter&, int64_t, int) override {
     return Unused();
   }
 

@@ -212,30 +212,6 @@ struct EventChange {
   absl::optional<NewTransaction> transaction;
 };
 
-// One row of billing's audit trail (docs/audit.md): an admin-only write, recorded by storage
-// in the transaction that made it.
-struct AuditRecord {
-  int64_t sequence = 0;  // position in the chain
-  absl::Time occur_time;
-  std::string actor_user_id;  // empty: the system
-  std::string action;         // "<noun>.<verb>"
-  std::string target_type;
-  std::string target_id;
-  std::string request_id;
-  std::string outcome;                  // "succeeded": only committed changes are recorded
-  std::string before_json, after_json;  // empty when not recorded
-  std::string hash;
-};
-
-// Which audit rows a listing wants (validated: audit_query.h). Empty strings match anything.
-struct AuditFilter {
-  std::string actor_user_id;  // lower-case UUID
-  std::string action;
-  std::string target_id;
-  absl::optional<absl::Time> start_time;  // occur_time >= start_time
-  absl::optional<absl::Time> end_time;    // occur_time < end_time
-};
-
 }  // namespace suite::billing
 
 #endif  // SUITE_SERVICES_BILLING_DOMAIN_MODEL_H_

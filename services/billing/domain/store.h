@@ -24,6 +24,7 @@
 #include "absl/types/optional.h"
 #include "services/billing/domain/model.h"
 #include "shared/base/async_caller.h"
+#include "shared/db/audit/audit_event.h"
 
 namespace suite::billing {
 
@@ -121,9 +122,8 @@ class Store {
 
   // ListAuditEvents returns up to `limit` audit rows matching `filter`, newest first, with a
   // sequence below `before_sequence` (0: from the newest).
-  virtual absl::StatusOr<std::vector<AuditRecord>> ListAuditEvents(const AuditFilter& filter,
-                                                                   int64_t before_sequence,
-                                                                   int limit) = 0;
+  virtual absl::StatusOr<std::vector<suite::db::audit::AuditEvent>> ListAuditEvents(
+      const suite::db::audit::AuditFilter& filter, int64_t before_sequence, int limit) = 0;
 };
 
 }  // namespace suite::billing

@@ -245,6 +245,10 @@ TEST_F(BillingAuditTest, ListingIsAdminOnly) {
   audit::v1::ListAuditEventsRequest bad;
   bad.set_page_size(-1);
   EXPECT_EQ(List("alice", bad, &out).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  bad.set_action(std::string(101, 'a'));
+  bad.mutable_end_time()->set_seconds(253402300800);  // past year 9999
+  bad.set_page_token("abc.def.ghi");
+  EXPECT_EQ(List("alice", bad, &out).error_code(), grpc::StatusCode::PERMISSION_DENIED);
   grpc::ClientContext anonymous;
   EXPECT_EQ(stub_->ListAuditEvents(&anonymous, {}, &out).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
@@ -272,10 +276,10 @@ TEST_F(BillingAuditTest, EveryInvalidArgumentNamesItsField) {
              "31m");
        },
        "action"},
-      {"action too long", [](auto* r) { r->set_action(std::string(256, 'a')); }, "action"},
+      {"action too long", [](auto* r) { r->set_action(std::string(101, 'a')); }, "action"},
       {"target with a tab", [](auto* r) { r->set_target_id("cus_1\t"); }, "target_id"},
       {"target with DEL", [](auto* r) { r->set_target_id("cus\x7f"); }, "target_id"},
-      {"target too long", [](auto* r) { r->set_target_id(std::string(256, 'x')); }, "target_id"},
+      {"target too long", [](auto* r) { r->set_target_id(std::string(201, 'x')); }, "target_id"},
       {"end before start",
        [](auto* r) {
          r->mutable_start_time()->set_seconds(1800000000);
@@ -289,6 +293,10 @@ TEST_F(BillingAuditTest, EveryInvalidArgumentNamesItsField) {
        },
        "end_time"},
       {"forged token", [](auto* r) { r->set_page_token("abc.def.ghi"); }, "page_token"},
+      {"start nanos negative", [](auto* r) { r->mutable_start_time()->set_nanos(-1); },
+       "start_time"},
+      {"end past year 9999", [](auto* r) { r->mutable_end_time()->set_seconds(253402300800); },
+       "end_time"},
   };
   for (const Case& c : cases) {
     audit::v1::ListAuditEventsRequest req;
@@ -306,11 +314,14 @@ TEST_F(BillingAuditTest, EveryInvalidArgumentNamesItsField) {
     EXPECT_TRUE(List("admin", req, &out).ok()) << size;
   }
   audit::v1::ListAuditEventsRequest edge;
-  edge.set_action(std::string(255, 'a'));
+  edge.set_action(std::string(100, 'a'));
   edge.set_target_id("cus_\xc3\xa9\xe2\x80\x8f");  // é and a bidi mark: one line, accepted
   edge.set_actor_user_id("AAAAAAAA-0000-4000-8000-000000000001");
   audit::v1::ListAuditEventsResponse out;
   EXPECT_TRUE(List("admin", edge, &out).ok());
+  audit::v1::ListAuditEventsRequest longest_target;
+  longest_target.set_target_id(std::string(200, 'x'));
+  EXPECT_TRUE(List("admin", longest_target, &out).ok());
 }
 
 TEST_F(BillingAuditTest, ListingFiltersAndPagesNewestFirstWithTokensBoundToTheFilters) {

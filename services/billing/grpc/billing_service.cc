@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "services/billing/grpc/converters.h"
 #include "shared/api/status.h"
+#include "shared/audit_api/audit_proto.h"
 #include "shared/base/audit_actor.h"
 #include "shared/base/status_macros.h"
 #include "shared/rpc/handler/handler.h"
@@ -208,10 +209,12 @@ grpc::ServerUnaryReactor* BillingGrpcService::ListAuditEvents(
   return suite::rpc::RunAuthenticated(
       context, executor_, [this](const RequestContext& rc) { return Authenticate(rc); },
       [=](const Actor& actor, const RequestContext&) -> absl::Status {
-        SUITE_ASSIGN_OR_RETURN(auto page, billing_.ListAuditEvents(actor, FromProto(*request)));
-        for (const AuditRecord& r : page.first) ToProto(r, response->add_events());
-        response->set_next_page_token(page.second);
-        return absl::OkStatus();
+        return suite::audit_api::ServeListAuditEvents(
+            *request, [&] { return billing_.AuthorizeListAuditEvents(actor); },
+            [&](const suite::audit_api::AuditQuery& query) {
+              return billing_.ListAuditEvents(actor, query);
+            },
+            response);
       });
 }
 

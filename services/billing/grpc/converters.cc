@@ -136,33 +136,6 @@ void ToProto(const StoredEvent& e, v1::StripeEvent* out) {
   SetOptionalTime(e.event_created, [out] { return out->mutable_event_create_time(); });
 }
 
-void ToProto(const AuditRecord& r, ::audit::v1::AuditEvent* out) {
-  out->set_sequence(r.sequence);
-  SetTime(r.occur_time, out->mutable_occur_time());
-  out->set_actor_user_id(r.actor_user_id);
-  out->set_action(r.action);
-  out->set_target_type(r.target_type);
-  out->set_target_id(r.target_id);
-  out->set_request_id(r.request_id);
-  // The contract's word for a committed change; the table's is "succeeded".
-  out->set_outcome(r.outcome == "succeeded" ? "ok" : r.outcome);
-  out->set_before_json(r.before_json);
-  out->set_after_json(r.after_json);
-  out->set_hash(r.hash);
-}
-
-AuditListRequest FromProto(const ::audit::v1::ListAuditEventsRequest& in) {
-  AuditListRequest out;
-  out.page_size = in.page_size();
-  out.page_token = in.page_token();
-  out.filter.actor_user_id = in.actor_user_id();
-  out.filter.action = in.action();
-  out.filter.target_id = in.target_id();
-  if (in.has_start_time()) out.filter.start_time = suite::api::TimeFromTimestamp(in.start_time());
-  if (in.has_end_time()) out.filter.end_time = suite::api::TimeFromTimestamp(in.end_time());
-  return out;
-}
-
 void ToProto(const Entitlement& e, v1::Entitlement* out) {
   out->set_user_id(e.user_id);
   out->set_entitled(e.entitled);

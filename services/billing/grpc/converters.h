@@ -1,5 +1,5 @@
 // Billing's proto <-> domain conversions, for the gRPC handlers (billing_service.h): the
-// domain's types in, billing.v1 / audit.v1 messages out, and back. Field checks that belong
+// domain's types in, billing.v1 messages out, and back. Field checks that belong
 // to the proto itself (an enum value the domain has no word for) are made here, naming the
 // field; every other rule is the domain's.
 //
@@ -12,9 +12,7 @@
 #define SUITE_SERVICES_BILLING_GRPC_CONVERTERS_H_
 
 #include "absl/status/statusor.h"
-#include "audit/v1/audit.pb.h"
 #include "billing/v1/billing_service.pb.h"
-#include "services/billing/domain/audit_query.h"
 #include "services/billing/domain/billing.h"
 #include "services/billing/domain/model.h"
 #include "services/billing/domain/store.h"
@@ -31,9 +29,6 @@ void ToProto(const Transaction& t, v1::Transaction* out);
 void ToProto(const StoredEvent& e, v1::StripeEvent* out);
 void ToProto(const Entitlement& e, v1::Entitlement* out);
 void ToProto(const IngestResult& r, v1::IngestStripeEventResponse* out);
-// `outcome` is sent as the contract's "ok" for a committed change (the table says
-// "succeeded").
-void ToProto(const AuditRecord& r, ::audit::v1::AuditEvent* out);
 
 LinkRequest FromProto(const v1::LinkCustomerRequest& in);
 // The entry to append (without request id, which the handler sets). INVALID_ARGUMENT naming
@@ -41,7 +36,6 @@ LinkRequest FromProto(const v1::LinkCustomerRequest& in);
 absl::StatusOr<NewTransaction> FromProto(const v1::RecordTransactionRequest& in);
 // INVALID_ARGUMENT naming status when it is not a known value.
 absl::StatusOr<EventFilter> FromProto(const v1::ListStripeEventsRequest& in);
-AuditListRequest FromProto(const ::audit::v1::ListAuditEventsRequest& in);
 
 }  // namespace suite::billing
 

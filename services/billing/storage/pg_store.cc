@@ -612,35 +612,9 @@ absl::StatusOr<RecordedTransaction> PgStore::RecordTransaction(const NewTransact
       });
 }
 
-absl::StatusOr<std::vector<AuditRecord>> PgStore::ListAuditEvents(
-    const AuditFilter& filter, int64_t before_sequence, int limit) {
-  suite::db::audit::AuditFilter query;
-  query.actor_id = filter.actor_user_id;
-  query.action = filter.action;
-  query.target_id = filter.target_id;
-  if (filter.start_time) query.since = *filter.start_time;
-  if (filter.end_time) query.until = *filter.end_time;
-  SUITE_ASSIGN_OR_RETURN(
-      std::vector<suite::db::audit::AuditEvent> events,
-      suite::db::audit::ListAuditEvents(pool_, kAuditSchema, query, before_sequence, limit));
-  std::vector<AuditRecord> records;
-  records.reserve(events.size());
-  for (suite::db::audit::AuditEvent& e : events) {
-    AuditRecord r;
-    r.sequence = e.seq;
-    r.occur_time = e.occurred_at;
-    r.actor_user_id = std::move(e.actor_id);
-    r.action = std::move(e.action);
-    r.target_type = std::move(e.target_type);
-    r.target_id = std::move(e.target_id);
-    r.request_id = std::move(e.request_id);
-    r.outcome = std::move(e.outcome);
-    r.before_json = std::move(e.before_json);
-    r.after_json = std::move(e.after_json);
-    r.hash = std::move(e.hash);
-    records.push_back(std::move(r));
-  }
-  return records;
+absl::StatusOr<std::vector<suite::db::audit::AuditEvent>> PgStore::ListAuditEvents(
+    const suite::db::audit::AuditFilter& filter, int64_t before_sequence, int limit) {
+  return suite::db::audit::ListAuditEvents(pool_, kAuditSchema, filter, before_sequence, limit);
 }
 
 absl::StatusOr<Page<Transaction>> PgStore::ListTransactions(

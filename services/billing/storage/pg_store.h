@@ -58,9 +58,8 @@ class PgStore : public Store {
   absl::StatusOr<RecordedTransaction> RecordTransaction(const NewTransaction& tx) override;
   absl::StatusOr<Page<Transaction>> ListTransactions(absl::string_view account_id, int limit,
                                                      const absl::optional<Cursor>& after) override;
-  absl::StatusOr<std::vector<AuditRecord>> ListAuditEvents(const AuditFilter& filter,
-                                                           int64_t before_sequence,
-                                                           int limit) override;
+  absl::StatusOr<std::vector<suite::db::audit::AuditEvent>> ListAuditEvents(
+      const suite::db::audit::AuditFilter& filter, int64_t before_sequence, int limit) override;
 
   // How GetEntitlement's reads were batched so far (for /metrics).
   suite::db::ReadBatcherStats BestSubscriptionStats() const { return best_subscriptions_.Stats(); }

@@ -577,9 +577,13 @@ absl::StatusOr<LoginAttemptPage> Identity::ListLoginAttempts(const Principal& ca
   return page;
 }
 
+absl::Status Identity::AuthorizeListAuditEvents(const Principal& caller) const {
+  return RequireAdmin(caller);
+}
+
 absl::StatusOr<suite::audit_api::AuditPage> Identity::ListAuditEvents(
     const Principal& caller, const suite::audit_api::AuditQuery& query) {
-  SUITE_RETURN_IF_ERROR(RequireAdmin(caller));
+  SUITE_RETURN_IF_ERROR(AuthorizeListAuditEvents(caller));
   return suite::audit_api::ListAuditPage(
       query, page_tokens_, "identity.audit_events",
       [this](const suite::db::audit::AuditFilter& filter, int64_t before_seq, int limit) {

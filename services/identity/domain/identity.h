@@ -220,6 +220,10 @@ class Identity {
                                                      const LoginAttemptFilter& filter,
                                                      int page_size,
                                                      const std::string& page_token);
+  // AuthorizeListAuditEvents: PERMISSION_DENIED unless `caller` is an admin. The gRPC adapter
+  // asks it before it reads the request, so a member learns nothing about the request's
+  // validation; ListAuditEvents asks it again.
+  absl::Status AuthorizeListAuditEvents(const Principal& caller) const;
   // ListAuditEvents: admin only, identity's audit trail newest first (shared rules of
   // shared/audit_api/audit_query.h). INVALID_ARGUMENT (page_size, actor_user_id, action,
   // target_id, end_time, page_token).

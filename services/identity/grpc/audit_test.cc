@@ -563,6 +563,15 @@ TEST_F(AuditTest, AMemberIsDeniedAndACallWithoutAValidTokenIsUnauthenticated) {
   grpc::Status denied = List(ada, ListAuditEventsRequest(), &response);
   EXPECT_EQ(denied.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(response.events_size(), 0);
+  // Refused before the request is read: an invalid one (a bad page size, an action too long, a
+  // timestamp out of range, a forged token) is denied the same, so a member learns nothing of
+  // the validation.
+  ListAuditEventsRequest invalid;
+  invalid.set_page_size(-1);
+  invalid.set_action(std::string(101, 'a'));
+  invalid.mutable_start_time()->set_nanos(-5);
+  invalid.set_page_token("not a token");
+  EXPECT_EQ(List(ada, invalid, &response).error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(List("", ListAuditEventsRequest(), &response).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(List("not-a-session-token", ListAuditEventsRequest(), &response).error_code(),

@@ -445,12 +445,12 @@ grpc::ServerUnaryReactor* IdentityGrpcService::ListAuditEvents(
   return suite::rpc::RunAuthenticated(context, executor_, authenticate_,
                                       [=](const Principal& caller,
                                           const RequestContext& rc) -> absl::Status {
-    SUITE_ASSIGN_OR_RETURN(suite::audit_api::AuditQuery query,
-                           suite::audit_api::ParseListAuditEventsRequest(*request));
-    SUITE_ASSIGN_OR_RETURN(suite::audit_api::AuditPage page,
-                           identity_->ListAuditEvents(caller, query));
-    suite::audit_api::ToProto(page, response);
-    return absl::OkStatus();
+    return suite::audit_api::ServeListAuditEvents(
+        *request, [&] { return identity_->AuthorizeListAuditEvents(caller); },
+        [&](const suite::audit_api::AuditQuery& query) {
+          return identity_->ListAuditEvents(caller, query);
+        },
+        response);
   });
 }
 

@@ -201,25 +201,6 @@ struct ImportTotals {
   bool completed = true;
 };
 
-// One row of the question bank's audit trail (docs/audit.md), as ListAuditEvents serves it.
-struct AuditEvent {
-  int64_t seq = 0;
-  absl::Time occurred_at;
-  std::string actor_id;  // empty: the system
-  std::string action, target_type, target_id, request_id, outcome;
-  std::string before_json, after_json;  // empty when none
-  std::string hash;
-};
-
-// ListAuditEvents' filters; empty / nullopt: any.
-struct AuditQuery {
-  std::string actor_user_id;
-  std::string action;
-  std::string target_id;
-  absl::optional<absl::Time> start_time;  // occurred_at >= start_time
-  absl::optional<absl::Time> end_time;    // occurred_at < end_time
-};
-
 }  // namespace suite::questions
 
 #endif  // SUITE_SERVICES_QUESTIONS_DOMAIN_MODEL_H_

@@ -11,7 +11,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
-#include "services/questions/domain/audit_query.h"
 #include "services/questions/domain/errors.h"
 #include "shared/api/page_size.h"
 #include "shared/api/status.h"
@@ -639,31 +638,21 @@ absl::StatusOr<ListPage<Bookmark>> QuestionBank::ListBookmarks(const Actor& acto
 
 // --- Audit ---
 
-absl::StatusOr<AuditPage> QuestionBank::ListAuditEvents(const Actor& actor,
-                                                        const AuditQuery& query, int page_size,
-                                                        const std::string& page_token) {
-  if (!actor.admin) {
-    return suite::api::WithErrorInfo(
-        absl::PermissionDeniedError("only an admin may list the audit trail"), "MISSING_ROLE",
-        errors::kDomain, {{"role", "admin"}});
-  }
-  SUITE_ASSIGN_OR_RETURN(const int limit, AuditPageLimit(page_size));
-  SUITE_RETURN_IF_ERROR(ValidateAuditQuery(query));
-  const std::string scope = absl::StrCat("audit|", AuditQueryFingerprint(query));
-  int64_t before_seq = 0;
-  if (!page_token.empty()) {
-    SUITE_ASSIGN_OR_RETURN(suite::api::PageCursor cursor, page_tokens_.Decode(scope, page_token));
-    SUITE_ASSIGN_OR_RETURN(before_seq, AuditCursorSeq(cursor.key));
-  }
-  SUITE_ASSIGN_OR_RETURN(std::vector<AuditEvent> events,
-                         store_->ListAuditEvents(query, before_seq, limit + 1));
-  AuditPage page;
-  if (static_cast<int>(events.size()) > limit) {
-    events.resize(limit);
-    page.next_page_token = page_tokens_.Encode(scope, {AuditCursorKey(events.back().seq), ""});
-  }
-  page.events = std::move(events);
-  return page;
+absl::Status QuestionBank::AuthorizeListAuditEvents(const Actor& actor) const {
+  if (actor.admin) return absl::OkStatus();
+  return suite::api::WithErrorInfo(
+      absl::PermissionDeniedError("only an admin may list the audit trail"), "MISSING_ROLE",
+      errors::kDomain, {{"role", "admin"}});
+}
+
+absl::StatusOr<suite::audit_api::AuditPage> QuestionBank::ListAuditEvents(
+    const Actor& actor, const suite::audit_api::AuditQuery& query) {
+  SUITE_RETURN_IF_ERROR(AuthorizeListAuditEvents(actor));
+  return suite::audit_api::ListAuditPage(
+      query, page_tokens_, "questions.audit_events",
+      [this](const suite::db::audit::AuditFilter& filter, int64_t before_seq, int limit) {
+        return store_->ListAuditEvents(filter, before_seq, limit);
+      });
 }
 
 }  // namespace suite::questions

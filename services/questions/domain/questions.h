@@ -31,6 +31,7 @@
 #include "services/questions/domain/model.h"
 #include "services/questions/domain/store.h"
 #include "shared/api/page_token.h"
+#include "shared/audit_api/audit_query.h"
 
 namespace suite::questions {
 
@@ -70,12 +71,6 @@ template <typename T>
 struct ListPage {
   std::vector<T> items;
   std::string next_page_token;
-};
-
-// One page of the audit trail, newest first.
-struct AuditPage {
-  std::vector<AuditEvent> events;
-  std::string next_page_token;  // empty on the last page
 };
 
 // Asks billing whether the caller is entitled: true/false, or UNAVAILABLE when billing cannot
@@ -212,11 +207,16 @@ class QuestionBank {
                                                    const std::string& page_token);
 
   // --- Audit (admin) ---
-  // ListAuditEvents: the question bank's audit trail, newest first. PERMISSION_DENIED unless
-  // admin; INVALID_ARGUMENT naming page_size, page_token (also one issued for other filters),
-  // actor_user_id, action, target_id or end_time (audit_query.h).
-  absl::StatusOr<AuditPage> ListAuditEvents(const Actor& actor, const AuditQuery& query,
-                                            int page_size, const std::string& page_token);
+  // AuthorizeListAuditEvents: PERMISSION_DENIED (MISSING_ROLE) unless `actor` is an admin. The
+  // gRPC adapter asks it before it reads the request, so a member learns nothing about the
+  // request's validation; ListAuditEvents asks it again.
+  absl::Status AuthorizeListAuditEvents(const Actor& actor) const;
+  // ListAuditEvents: the question bank's audit trail, newest first, by the shared rules of
+  // shared/audit_api/audit_query.h. PERMISSION_DENIED unless admin; INVALID_ARGUMENT naming
+  // page_size, actor_user_id, action, target_id, end_time or page_token (also one issued for
+  // other filters).
+  absl::StatusOr<suite::audit_api::AuditPage> ListAuditEvents(
+      const Actor& actor, const suite::audit_api::AuditQuery& query);
 
  private:
   absl::StatusOr<SessionView> View(PracticeSession session);

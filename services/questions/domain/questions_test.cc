@@ -46,8 +46,8 @@ class MockStore : public QuestionStore {
   MOCK_METHOD(absl::StatusOr<std::set<std::string>>, ImportChunk,
               (const std::vector<NewQuestion>&, const ImportTotals*), (override));
   MOCK_METHOD(absl::Status, RecordImport, (const ImportTotals&), (override));
-  MOCK_METHOD(absl::StatusOr<std::vector<AuditEvent>>, ListAuditEvents,
-              (const AuditQuery&, int64_t, int), (override));
+  MOCK_METHOD(absl::StatusOr<std::vector<suite::db::audit::AuditEvent>>, ListAuditEvents,
+              (const suite::db::audit::AuditFilter&, int64_t, int), (override));
   MOCK_METHOD(absl::StatusOr<bool>, RefreshStatistics, (int64_t), (override));
   MOCK_METHOD(absl::StatusOr<int>, CountSessionsSince, (const std::string&, absl::Time),
               (override));
@@ -401,38 +401,54 @@ TEST_F(QuestionBankTest, AnImportsLastChunkCarriesItsAuditTotalsAndAnAbandonedIm
 }
 
 TEST_F(QuestionBankTest, OnlyAnAdminListsTheAuditTrailAndEveryFilterIsChecked) {
+  using suite::audit_api::AuditQuery;
+  using suite::db::audit::AuditEvent;
   Actor admin = kAuthor;
   admin.admin = true;
-  // StrictMock: no refused call reaches the store.
-  EXPECT_EQ(Bank().ListAuditEvents(kMember, {}, 0, "").status().code(),
+  const auto query = [](int page_size, const std::string& token) {
+    AuditQuery q;
+    q.page_size = page_size;
+    q.page_token = token;
+    return q;
+  };
+  // StrictMock: no refused call reaches the store. Authorization comes first: an invalid
+  // request from a non-admin is denied, not validated.
+  EXPECT_EQ(Bank().ListAuditEvents(kMember, {}).status().code(),
             absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(Bank().ListAuditEvents(kAuthor, {}, 0, "").status().code(),
+  EXPECT_EQ(Bank().ListAuditEvents(kAuthor, {}).status().code(),
             absl::StatusCode::kPermissionDenied);
-  const auto field_of = [&](const AuditQuery& q, int page_size, const std::string& token) {
-    auto page = Bank().ListAuditEvents(admin, q, page_size, token);
+  EXPECT_EQ(Bank().ListAuditEvents(kMember, query(-1, "garbage")).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(Bank().AuthorizeListAuditEvents(kMember).code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_TRUE(Bank().AuthorizeListAuditEvents(admin).ok());
+  const auto field_of = [&](const AuditQuery& q) {
+    auto page = Bank().ListAuditEvents(admin, q);
     EXPECT_EQ(page.status().code(), absl::StatusCode::kInvalidArgument);
     auto v = suite::api::FieldViolationsOf(page.status());
     return v.empty() ? std::string() : v[0].field;
   };
-  EXPECT_EQ(field_of({}, -1, ""), "page_size");
-  EXPECT_EQ(field_of({}, 101, ""), "page_size");
-  EXPECT_EQ(field_of({}, 0, "garbage"), "page_token");
+  EXPECT_EQ(field_of(query(-1, "")), "page_size");
+  EXPECT_EQ(field_of(query(101, "")), "page_size");
+  EXPECT_EQ(field_of(query(0, "garbage")), "page_token");
   AuditQuery q;
-  q.actor_user_id = "not-a-uuid";
-  EXPECT_EQ(field_of(q, 0, ""), "actor_user_id");
+  q.filter.actor_id = "not-a-uuid";
+  EXPECT_EQ(field_of(q), "actor_user_id");
   q = {};
-  q.action = std::string("question.publish\n");
-  EXPECT_EQ(field_of(q, 0, ""), "action");
+  q.filter.action = std::string("question.publish\n");
+  EXPECT_EQ(field_of(q), "action");
   q = {};
-  q.target_id = std::string("a\0b", 3);
-  EXPECT_EQ(field_of(q, 0, ""), "target_id");
+  q.filter.action = std::string(101, 'a');
+  EXPECT_EQ(field_of(q), "action");
   q = {};
-  q.target_id = std::string(201, 'x');
-  EXPECT_EQ(field_of(q, 0, ""), "target_id");
+  q.filter.target_id = std::string("a\0b", 3);
+  EXPECT_EQ(field_of(q), "target_id");
   q = {};
-  q.start_time = kNow;
-  q.end_time = kNow;
-  EXPECT_EQ(field_of(q, 0, ""), "end_time");
+  q.filter.target_id = std::string(201, 'x');
+  EXPECT_EQ(field_of(q), "target_id");
+  q = {};
+  q.filter.since = kNow;
+  q.filter.until = kNow;
+  EXPECT_EQ(field_of(q), "end_time");
 
   // Pages: limit + 1 asked, the extra row only says there is more.
   std::vector<AuditEvent> rows(3);
@@ -440,19 +456,19 @@ TEST_F(QuestionBankTest, OnlyAnAdminListsTheAuditTrailAndEveryFilterIsChecked) {
   rows[1].seq = 8;
   rows[2].seq = 7;
   EXPECT_CALL(store_, ListAuditEvents(_, 0, 3)).WillOnce(Return(rows));
-  auto first = Bank().ListAuditEvents(admin, {}, 2, "");
+  auto first = Bank().ListAuditEvents(admin, query(2, ""));
   ASSERT_TRUE(first.ok()) << first.status();
   ASSERT_EQ(first->events.size(), 2u);
   ASSERT_FALSE(first->next_page_token.empty());
   EXPECT_CALL(store_, ListAuditEvents(_, 8, 3)).WillOnce(Return(std::vector<AuditEvent>{rows[2]}));
-  auto second = Bank().ListAuditEvents(admin, {}, 2, first->next_page_token);
+  auto second = Bank().ListAuditEvents(admin, query(2, first->next_page_token));
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_EQ(second->events.size(), 1u);
   EXPECT_TRUE(second->next_page_token.empty());
   // The token is bound to the filters it was issued for.
-  q = {};
-  q.action = "question.publish";
-  EXPECT_EQ(field_of(q, 2, first->next_page_token), "page_token");
+  q = query(2, first->next_page_token);
+  q.filter.action = "question.publish";
+  EXPECT_EQ(field_of(q), "page_token");
 }
 
 }  // namespace

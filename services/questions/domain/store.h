@@ -24,6 +24,7 @@
 #include "absl/types/optional.h"
 #include "services/questions/domain/model.h"
 #include "shared/base/async_caller.h"
+#include "shared/db/audit/audit_event.h"
 
 namespace suite::questions {
 
@@ -140,11 +141,10 @@ class QuestionStore {
   virtual absl::StatusOr<UserStats> GetUserStats(const std::string& user_id) = 0;
 
   // --- Audit ---
-  // ListAuditEvents returns up to `limit` rows of the audit trail matching `query`, newest
-  // first, with seq below `before_seq` (0: from the newest). The query is validated.
-  virtual absl::StatusOr<std::vector<AuditEvent>> ListAuditEvents(const AuditQuery& query,
-                                                                  int64_t before_seq,
-                                                                  int limit) = 0;
+  // ListAuditEvents returns up to `limit` rows of the audit trail matching `filter`, newest
+  // first, with seq below `before_seq` (0: from the newest). The filter is validated.
+  virtual absl::StatusOr<std::vector<suite::db::audit::AuditEvent>> ListAuditEvents(
+      const suite::db::audit::AuditFilter& filter, int64_t before_seq, int limit) = 0;
 
   // --- Bookmarks ---
   // CreateBookmark bookmarks a question. NOT_FOUND when the question does not exist (or is

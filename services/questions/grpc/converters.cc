@@ -13,22 +13,6 @@ using suite::api::InvalidArgument;
 
 namespace {
 
-// The range a google.protobuf.Timestamp may hold: 0001-01-01T00:00:00Z to
-// 9999-12-31T23:59:59.999999999Z.
-constexpr int64_t kMinTimestampSeconds = -62135596800;
-constexpr int64_t kMaxTimestampSeconds = 253402300799;
-
-absl::StatusOr<absl::optional<absl::Time>> OptionalTime(
-    absl::string_view field, bool has, const google::protobuf::Timestamp& ts) {
-  if (!has) return absl::optional<absl::Time>();
-  if (ts.seconds() < kMinTimestampSeconds || ts.seconds() > kMaxTimestampSeconds ||
-      ts.nanos() < 0 || ts.nanos() > 999999999) {
-    return InvalidArgument(field,
-                           "is not a valid timestamp (years 1 to 9999, nanos 0 to 999999999)");
-  }
-  return absl::optional<absl::Time>(suite::api::TimeFromTimestamp(ts));
-}
-
 }  // namespace
 
 // --- enums ---
@@ -278,35 +262,6 @@ NewQuestion ImportItemFromProto(const pb::ImportQuestionItem& item) {
   q.tag_ids = Strings(item.tag_ids());
   q.publish = item.publish();
   return q;
-}
-
-absl::StatusOr<AuditQuery> AuditQueryFromProto(
-    const ::audit::v1::ListAuditEventsRequest& request) {
-  AuditQuery query;
-  query.actor_user_id = request.actor_user_id();
-  query.action = request.action();
-  query.target_id = request.target_id();
-  SUITE_ASSIGN_OR_RETURN(
-      query.start_time,
-      OptionalTime("start_time", request.has_start_time(), request.start_time()));
-  SUITE_ASSIGN_OR_RETURN(query.end_time,
-                         OptionalTime("end_time", request.has_end_time(), request.end_time()));
-  return query;
-}
-
-void ToProto(const AuditEvent& e, ::audit::v1::AuditEvent* out) {
-  out->set_sequence(e.seq);
-  suite::api::SetTimestamp(e.occurred_at, out->mutable_occur_time());
-  out->set_actor_user_id(e.actor_id);
-  out->set_action(e.action);
-  out->set_target_type(e.target_type);
-  out->set_target_id(e.target_id);
-  out->set_request_id(e.request_id);
-  // The contract's word for a committed change; the table stores "succeeded".
-  out->set_outcome(e.outcome == "succeeded" ? "ok" : e.outcome);
-  out->set_before_json(e.before_json);
-  out->set_after_json(e.after_json);
-  out->set_hash(e.hash);
 }
 
 // --- responses ---

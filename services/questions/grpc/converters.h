@@ -17,7 +17,6 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/optional.h"
-#include "audit/v1/audit.pb.h"
 #include "questions/v1/questions_service.pb.h"
 #include "services/questions/domain/model.h"
 #include "shared/rpc/handler/request_context.h"
@@ -59,10 +58,6 @@ absl::StatusOr<PracticeFilter> PracticeFilterFromProto(const ::questions::v1::Pr
 // One import item as given (its difficulty nullopt when unset or unknown: the caller checks
 // it with OptionalEnum and fails that item alone).
 NewQuestion ImportItemFromProto(const ::questions::v1::ImportQuestionItem& item);
-// ListAuditEvents' filters; INVALID_ARGUMENT naming "start_time" / "end_time" for a timestamp
-// outside years 1..9999 or with nanos outside 0..999999999. The rules of the filters
-// themselves are the domain's (audit_query.h).
-absl::StatusOr<AuditQuery> AuditQueryFromProto(const ::audit::v1::ListAuditEventsRequest& request);
 
 // --- responses
 void ToProto(const Tag& t, ::questions::v1::Tag* out);
@@ -72,8 +67,6 @@ void ToProto(const PracticeSession& s, ::questions::v1::PracticeSession* out);
 void ToProto(const Bookmark& b, ::questions::v1::Bookmark* out);
 void ToProto(const UserStats& stats, ::questions::v1::GetUserStatsResponse* out);
 void ToProto(const ImportResult& result, ::questions::v1::ImportQuestionsResponse* out);
-// outcome "succeeded" (the table's word) is served as the contract's "ok".
-void ToProto(const AuditEvent& e, ::audit::v1::AuditEvent* out);
 
 }  // namespace suite::questions
 

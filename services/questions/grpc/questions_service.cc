@@ -10,6 +10,7 @@
 #include "absl/types/optional.h"
 #include "services/questions/grpc/converters.h"
 #include "shared/api/status.h"
+#include "shared/audit_api/audit_proto.h"
 #include "shared/base/audit_actor.h"
 #include "shared/base/status_macros.h"
 #include "shared/clients/billing/entitlements.h"
@@ -441,13 +442,12 @@ grpc::ServerUnaryReactor* QuestionsGrpcService::ListAuditEvents(
   return suite::rpc::RunAuthenticated(
       context, executor_, authenticate_,
       [=](const Actor& actor, const RequestContext&) -> absl::Status {
-        SUITE_ASSIGN_OR_RETURN(AuditQuery query, AuditQueryFromProto(*request));
-        SUITE_ASSIGN_OR_RETURN(
-            AuditPage page,
-            bank_->ListAuditEvents(actor, query, request->page_size(), request->page_token()));
-        for (const AuditEvent& e : page.events) ToProto(e, response->add_events());
-        response->set_next_page_token(page.next_page_token);
-        return absl::OkStatus();
+        return suite::audit_api::ServeListAuditEvents(
+            *request, [&] { return bank_->AuthorizeListAuditEvents(actor); },
+            [&](const suite::audit_api::AuditQuery& query) {
+              return bank_->ListAuditEvents(actor, query);
+            },
+            response);
       });
 }
 

@@ -26,6 +26,8 @@
 namespace suite::questions {
 namespace {
 
+using suite::db::audit::AuditEvent;
+using suite::db::audit::AuditFilter;
 using suite::db::audit::ChainReport;
 using suite::db::testing::TestDatabase;
 
@@ -64,8 +66,8 @@ class QuestionsAuditTest : public ::testing::Test {
     return q;
   }
 
-  std::vector<AuditEvent> Events(const AuditQuery& query = AuditQuery()) {
-    auto events = store_->ListAuditEvents(query, 0, 1000);
+  std::vector<AuditEvent> Events(const AuditFilter& filter = AuditFilter()) {
+    auto events = store_->ListAuditEvents(filter, 0, 1000);
     EXPECT_TRUE(events.ok()) << events.status();
     return events.ok() ? *events : std::vector<AuditEvent>{};
   }

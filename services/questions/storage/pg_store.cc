@@ -584,27 +584,9 @@ absl::Status PgQuestionStore::RecordImport(const ImportTotals& totals) {
   });
 }
 
-absl::StatusOr<std::vector<AuditEvent>> PgQuestionStore::ListAuditEvents(const AuditQuery& query,
-                                                                         int64_t before_seq,
-                                                                         int limit) {
-  suite::db::audit::AuditFilter filter;
-  filter.actor_id = query.actor_user_id;
-  filter.action = query.action;
-  filter.target_id = query.target_id;
-  if (query.start_time) filter.since = *query.start_time;
-  if (query.end_time) filter.until = *query.end_time;
-  SUITE_ASSIGN_OR_RETURN(
-      std::vector<suite::db::audit::AuditEvent> rows,
-      suite::db::audit::ListAuditEvents(*pool_, kAuditSchema, filter, before_seq, limit));
-  std::vector<AuditEvent> events;
-  events.reserve(rows.size());
-  for (suite::db::audit::AuditEvent& r : rows) {
-    events.push_back({r.seq, r.occurred_at, std::move(r.actor_id), std::move(r.action),
-                      std::move(r.target_type), std::move(r.target_id), std::move(r.request_id),
-                      std::move(r.outcome), std::move(r.before_json), std::move(r.after_json),
-                      std::move(r.hash)});
-  }
-  return events;
+absl::StatusOr<std::vector<suite::db::audit::AuditEvent>> PgQuestionStore::ListAuditEvents(
+    const suite::db::audit::AuditFilter& filter, int64_t before_seq, int limit) {
+  return suite::db::audit::ListAuditEvents(*pool_, kAuditSchema, filter, before_seq, limit);
 }
 
 absl::StatusOr<bool> PgQuestionStore::RefreshStatistics(int64_t added) {

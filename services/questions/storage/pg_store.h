@@ -54,8 +54,8 @@ class PgQuestionStore : public QuestionStore {
   absl::StatusOr<std::set<std::string>> ImportChunk(const std::vector<NewQuestion>& chunk,
                                                     const ImportTotals* last) override;
   absl::Status RecordImport(const ImportTotals& totals) override;
-  absl::StatusOr<std::vector<AuditEvent>> ListAuditEvents(const AuditQuery& query,
-                                                          int64_t before_seq, int limit) override;
+  absl::StatusOr<std::vector<suite::db::audit::AuditEvent>> ListAuditEvents(
+      const suite::db::audit::AuditFilter& filter, int64_t before_seq, int limit) override;
   absl::StatusOr<bool> RefreshStatistics(int64_t added) override;
   absl::StatusOr<int> CountSessionsSince(const std::string& user_id, absl::Time since) override;
   absl::StatusOr<PracticeSession> StartSession(const std::string& user_id, PracticeMode mode,
