@@ -25,7 +25,7 @@
 #include "questions/v1/questions_service.grpc.pb.h"
 #include "services/billing/testing/billing_test_server.h"
 #include "services/identity/testing/identity_test_server.h"
-#include "services/questions/testing/questions_server.h"
+#include "services/questions/testing/questions_test_server.h"
 #include "shared/api/status.h"
 #include "shared/clients/identity/identity_authenticator.h"
 #include "shared/db/testing/test_database.h"
@@ -39,7 +39,7 @@ using ::suite::billing::testing::BillingTestServer;
 using ::suite::db::testing::TestDatabase;
 using ::suite::identity::testing::IdentityTestServer;
 using ::suite::identity_client::IdentityAuthenticator;
-using ::suite::questions::testing::QuestionsServer;
+using ::suite::questions::testing::QuestionsTestServer;
 namespace qv1 = ::questions::v1;
 namespace iv1 = ::identity::v1;
 namespace bv1 = ::billing::v1;
@@ -108,7 +108,7 @@ class CrossServiceTest : public ::testing::Test {
     options.authenticator = questions_auth_.get();
     options.billing_addr = proxy_.address();
     options.free_sessions_per_day = 1;
-    auto questions = QuestionsServer::Start(options);
+    auto questions = QuestionsTestServer::Start(options);
     ASSERT_TRUE(questions.ok()) << questions.status();
     questions_ = std::move(*questions);
     stub_ = questions_->NewStub();
@@ -203,7 +203,7 @@ class CrossServiceTest : public ::testing::Test {
   std::unique_ptr<TestDatabase> billing_db_;
   testing::TcpProxy proxy_;
   std::unique_ptr<BillingTestServer> billing_;
-  std::unique_ptr<QuestionsServer> questions_;
+  std::unique_ptr<QuestionsTestServer> questions_;
   std::unique_ptr<qv1::QuestionBankService::Stub> stub_;
   std::vector<std::string> question_ids_;
 };

@@ -5,7 +5,7 @@
 //
 //   TcpProxy proxy;                       // listens on 127.0.0.1:<ephemeral>
 //   proxy.SetTarget(billing->grpc_port());
-//   ... QuestionsServer with billing_addr = proxy.address() ...
+//   ... QuestionsTestServer with billing_addr = proxy.address() ...
 //   proxy.SetTarget(0);                   // "billing is down": refuse and cut
 //   every connection proxy.SetTarget(new_billing->grpc_port());
 //   proxy.SetTarget(TcpProxy::kBlackHole); // accept, then never answer (a hung

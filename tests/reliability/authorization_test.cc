@@ -25,7 +25,7 @@
 #include "services/billing/testing/billing_test_server.h"
 #include "services/identity/grpc/test_helpers.h"
 #include "services/identity/testing/identity_test_server.h"
-#include "services/questions/testing/questions_server.h"
+#include "services/questions/testing/questions_test_server.h"
 #include "shared/db/testing/test_database.h"
 #include "tests/reliability/harness.h"
 
@@ -206,7 +206,7 @@ TEST(AuthorizationTest, QuestionsLetsAnAuthorAuthorAndOtherwiseTreatsItAsAMember
   options.authenticator = &auth;
   options.billing_addr = "127.0.0.1:1";
   options.free_sessions_per_day = 100;
-  auto server = questions::testing::QuestionsServer::Start(options);
+  auto server = questions::testing::QuestionsTestServer::Start(options);
   ASSERT_TRUE(server.ok()) << server.status();
   auto channel = NewChannel((*server)->address());
   const std::string svc = "questions.v1.QuestionBankService";

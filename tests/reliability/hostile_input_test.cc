@@ -39,7 +39,7 @@
 #include "services/billing/testing/billing_test_server.h"
 #include "services/identity/grpc/test_helpers.h"
 #include "services/identity/testing/identity_test_server.h"
-#include "services/questions/testing/questions_server.h"
+#include "services/questions/testing/questions_test_server.h"
 #include "shared/api/status.h"
 #include "shared/db/testing/test_database.h"
 #include "shared/rpc/grpc_status.h"
@@ -625,7 +625,7 @@ TEST(HostileInput, QuestionsRejectsEveryMalformedFieldNamingItAndWritesNothing) 
   options.authenticator = &auth;
   options.billing_addr = "127.0.0.1:1";  // never needed: the free quota is large
   options.free_sessions_per_day = 100000;
-  auto server = questions::testing::QuestionsServer::Start(options);
+  auto server = questions::testing::QuestionsTestServer::Start(options);
   ASSERT_TRUE(server.ok()) << server.status();
   auto stub = (*server)->NewStub();
   auto call_ctx = [] {
@@ -776,7 +776,7 @@ TEST(HostileInput, QuestionsImportReportsEachBadItemByFieldAndStoresOnlyTheGoodO
   questions::testing::QuestionsServerOptions options;
   options.authenticator = &auth;
   options.billing_addr = "127.0.0.1:1";
-  auto server = questions::testing::QuestionsServer::Start(options);
+  auto server = questions::testing::QuestionsTestServer::Start(options);
   ASSERT_TRUE(server.ok()) << server.status();
   auto channel = NewChannel((*server)->address());
   auto stub = qpb::QuestionBankService::NewStub(channel);

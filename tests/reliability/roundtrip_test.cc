@@ -52,7 +52,7 @@
 #include "services/billing/testing/billing_test_server.h"
 #include "services/identity/grpc/test_helpers.h"
 #include "services/identity/testing/identity_test_server.h"
-#include "services/questions/testing/questions_server.h"
+#include "services/questions/testing/questions_test_server.h"
 #include "shared/api/status.h"
 #include "shared/db/testing/test_database.h"
 #include "shared/rpc/grpc_status.h"
@@ -1118,7 +1118,7 @@ TEST(RoundTrip, BillingStoresEveryAcceptedStringByteForByte) {
 
 struct QuestionsFixture {
   suite::billing::testing::StaticAuthenticator auth;
-  std::unique_ptr<questions::testing::QuestionsServer> server;
+  std::unique_ptr<questions::testing::QuestionsTestServer> server;
   std::unique_ptr<qpb::QuestionBankService::Stub> stub;
 
   static std::unique_ptr<grpc::ClientContext> Bearer() {
@@ -1133,7 +1133,7 @@ struct QuestionsFixture {
     options.authenticator = &auth;
     options.billing_addr = "127.0.0.1:1";
     options.free_sessions_per_day = 1000000;
-    auto s = questions::testing::QuestionsServer::Start(options);
+    auto s = questions::testing::QuestionsTestServer::Start(options);
     ASSERT_TRUE(s.ok()) << s.status();
     server = std::move(*s);
     stub = server->NewStub();

@@ -26,7 +26,7 @@
 #include "identity/v1/identity_service.grpc.pb.h"
 #include "pqxx/pqxx"
 #include "questions/v1/questions_service.grpc.pb.h"
-#include "services/questions/testing/questions_server.h"
+#include "services/questions/testing/questions_test_server.h"
 #include "shared/api/status.h"
 #include "shared/api/timestamp.h"
 #include "shared/clients/identity/identity_authenticator.h"
@@ -38,7 +38,7 @@ namespace {
 
 namespace pb = ::questions::v1;
 using ::testing::HasSubstr;
-using testing::QuestionsServer;
+using testing::QuestionsTestServer;
 
 constexpr char kAuthorId[] = "00000000-0000-4000-8000-00000000000a";
 constexpr char kAdminId[] = "00000000-0000-4000-8000-00000000000b";
@@ -155,7 +155,7 @@ class ServiceTest : public ::testing::Test {
     options.billing_addr = billing_override.empty() ? billing_addr_ : billing_override;
     options.free_sessions_per_day = free_quota;
     options.import_chunk_size = chunk;
-    auto server = QuestionsServer::Start(options);
+    auto server = QuestionsTestServer::Start(options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
     stub_ = server_->NewStub();
@@ -290,7 +290,7 @@ class ServiceTest : public ::testing::Test {
   FakeBilling billing_;
   std::unique_ptr<grpc::Server> billing_server_;
   std::string billing_addr_;
-  std::unique_ptr<QuestionsServer> server_;
+  std::unique_ptr<QuestionsTestServer> server_;
   std::unique_ptr<pb::QuestionBankService::Stub> stub_;
 };
 
@@ -1114,7 +1114,7 @@ TEST_F(ServiceTest, ExamFlowRevealsNothingUntilTheSessionEnds) {
 // them anew.
 TEST_F(ServiceTest, ExamChoiceOrderIsShuffledPerSessionSoAlwaysPickingTheFirstScoresAtChance) {
   const std::map<std::string, pb::Question> bank = CorrectFirstBank(100);
-  auto replica = QuestionsServer::Start({auth_.get(), billing_addr_, 3, 500,
+  auto replica = QuestionsTestServer::Start({auth_.get(), billing_addr_, 3, 500,
                                          server_->database().UrlAs("questions_service")});
   ASSERT_TRUE(replica.ok()) << replica.status();
   auto replica_stub = (*replica)->NewStub();

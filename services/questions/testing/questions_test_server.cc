@@ -1,4 +1,4 @@
-#include "services/questions/testing/questions_server.h"
+#include "services/questions/testing/questions_test_server.h"
 
 #include <grpcpp/grpcpp.h>
 
@@ -8,12 +8,12 @@
 
 namespace suite::questions::testing {
 
-absl::StatusOr<std::unique_ptr<QuestionsServer>> QuestionsServer::Start(
+absl::StatusOr<std::unique_ptr<QuestionsTestServer>> QuestionsTestServer::Start(
     QuestionsServerOptions options) {
   if (options.authenticator == nullptr || options.billing_addr.empty()) {
     return absl::InvalidArgumentError("authenticator and billing_addr are required");
   }
-  std::unique_ptr<QuestionsServer> s(new QuestionsServer());
+  std::unique_ptr<QuestionsTestServer> s(new QuestionsTestServer());
   suite::db::PoolConfig pool_config;
   if (options.database_url.empty()) {
     SUITE_ASSIGN_OR_RETURN(s->db_, suite::db::testing::TestDatabase::CreateMigrated());
@@ -44,15 +44,15 @@ absl::StatusOr<std::unique_ptr<QuestionsServer>> QuestionsServer::Start(
   return s;
 }
 
-QuestionsServer::~QuestionsServer() {
+QuestionsTestServer::~QuestionsTestServer() {
   if (server_) server_->Shutdown();
 }
 
-std::string QuestionsServer::address() const {
+std::string QuestionsTestServer::address() const {
   return absl::StrCat("127.0.0.1:", server_->port());
 }
 
-std::unique_ptr<::questions::v1::QuestionBankService::Stub> QuestionsServer::NewStub() const {
+std::unique_ptr<::questions::v1::QuestionBankService::Stub> QuestionsTestServer::NewStub() const {
   return ::questions::v1::QuestionBankService::NewStub(
       grpc::CreateChannel(address(), grpc::InsecureChannelCredentials()));
 }

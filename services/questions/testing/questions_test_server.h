@@ -3,13 +3,13 @@
 // The caller authenticator and the billing address are the test's choice: a real identity
 // server's IdentityAuthenticator, or a fake; a real or fake billing server, or a closed port.
 //
-//   auto server = QuestionsServer::Start({.authenticator = &auth, .billing_addr = addr});
+//   auto server = QuestionsTestServer::Start({.authenticator = &auth, .billing_addr = addr});
 //   ASSERT_TRUE(server.ok()) << server.status();
 //   auto stub = (*server)->NewStub();
 //
 // Testonly. Thread-compatible; the stubs it hands out are thread-safe.
-#ifndef SUITE_SERVICES_QUESTIONS_TESTING_QUESTIONS_SERVER_H_
-#define SUITE_SERVICES_QUESTIONS_TESTING_QUESTIONS_SERVER_H_
+#ifndef SUITE_SERVICES_QUESTIONS_TESTING_QUESTIONS_TEST_SERVER_H_
+#define SUITE_SERVICES_QUESTIONS_TESTING_QUESTIONS_TEST_SERVER_H_
 
 #include <memory>
 #include <string>
@@ -38,11 +38,11 @@ struct QuestionsServerOptions {
   std::string database_url;
 };
 
-class QuestionsServer {
+class QuestionsTestServer {
  public:
   // Start builds everything; returns the first error (database, bind, ...).
-  static absl::StatusOr<std::unique_ptr<QuestionsServer>> Start(QuestionsServerOptions options);
-  ~QuestionsServer();
+  static absl::StatusOr<std::unique_ptr<QuestionsTestServer>> Start(QuestionsServerOptions options);
+  ~QuestionsTestServer();
 
   // address is "127.0.0.1:<port>".
   std::string address() const;
@@ -52,7 +52,7 @@ class QuestionsServer {
   suite::db::testing::TestDatabase& database() { return *db_; }
 
  private:
-  QuestionsServer() = default;
+  QuestionsTestServer() = default;
 
   std::unique_ptr<suite::db::testing::TestDatabase> db_;
   std::unique_ptr<suite::db::ConnectionPool> pool_;
@@ -65,4 +65,4 @@ class QuestionsServer {
 
 }  // namespace suite::questions::testing
 
-#endif  // SUITE_SERVICES_QUESTIONS_TESTING_QUESTIONS_SERVER_H_
+#endif  // SUITE_SERVICES_QUESTIONS_TESTING_QUESTIONS_TEST_SERVER_H_
