@@ -160,6 +160,8 @@ class Suite:
         # suite_up's flags that create and migrate the database (see _create_database).
         self.setup_args = []
         self.suite_up = None
+        # Where suite_up's own messages go (None: this process's stderr).
+        self.suite_up_stderr = None
         self.plan = None
         self.lock = threading.Lock()
 
@@ -241,14 +243,15 @@ class Suite:
         three services and waits for SERVING) and keeps it as the suite's controller."""
         self.suite_up = subprocess.Popen(self._suite_up_args() + self.setup_args,
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         text=True, bufsize=1)
+                                         stderr=self.suite_up_stderr, text=True, bufsize=1)
         up = self._read()
         if up.get("event") != "up":
             self.suite_up.wait(timeout=60)
             raise StepFailed(f"setup: {up.get('error', up)}")
         self._note_ports(up["services"])
         for svc, replicas in up["services"].items():
-            self.procs[svc] = Proc(self, svc, replicas[0]["pid"])
+            if replicas:  # a service started with no replica (--replicas=identity=0,...)
+                self.procs[svc] = Proc(self, svc, replicas[0]["pid"])
 
     def _read(self):
         """The next answer of suite_up, past the events of services exiting on their own."""

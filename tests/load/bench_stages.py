@@ -14,68 +14,81 @@ identity):
               revoking call's OK to the first refusal on billing and on questions, p50/p99/max.
 
 Each prints its table on stderr and merges its figures into the bench's JSON (--out) under
-"ab" or "revocation_bound". The services it starts get loopback ports of their own and are
-stopped before it returns.
+"ab" or "revocation_bound". The services it starts (through tests/harness/suite_up, driven by
+tests/e2e/suite_harness.py) get loopback ports of their own and are stopped before it returns.
 """
 
 import argparse
 import json
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
-import time
 import urllib.request
+
+# suite_up's Python driver (tests/e2e/suite_harness.py), the one that tools and tests share.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "e2e"))
+import suite_harness  # noqa: E402
+
+PAGE_SECRETS = "identity=bench-identity-page-secret,billing=bench-billing-page-secret," \
+               "questions=bench-questions-page-secret"
 
 
 def log(msg):
     print(f"bench: {msg}", file=sys.stderr, flush=True)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class Services(suite_harness.Suite):
+    """Some services of the suite, started by one tests/harness/suite_up (the one harness that
+    starts services) against the bench's database, which is already migrated: `replicas` says
+    which ("identity=0,billing=1,questions=1"), `bindir` whose binaries, `env` ("SVC:NAME=VALUE")
+    what goes on top (e.g. IDENTITY_ADDR of services not started here). Stopped by close()."""
 
-
-def wait_port(port, proc, name, timeout=20.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        if proc.poll() is not None:
-            raise SystemExit(f"bench: {name} exited ({proc.returncode}) before serving; see its log")
+    def __init__(self, args, name, bindir, replicas, env=(), ports=None):
+        workdir = os.path.join(args.work, name)
+        os.makedirs(workdir, exist_ok=True)
+        super().__init__(workdir)
+        self.args, self.name, self.bindir = args, name, bindir
+        self.replicas, self.env, self.fixed_ports = replicas, list(env), ports
+        self.webhook_secret = args.stripe_secret
+        self.suite_up_stderr = open(os.path.join(workdir, "suite_up.log"), "w")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"bench: {name} never listened on :{port}")
+            self._start_all()
+        except suite_harness.StepFailed as e:
+            raise SystemExit(f"bench: {name}: {e}; see the logs in {workdir}") from e
+        up = ", ".join(f"{svc} {self.addr(svc)}" for svc in self.procs)
+        log(f"{name}: {up} (logs {workdir})")
 
+    def _suite_up_args(self):
+        args = [f"{self.args.bin}/tests/harness/suite_up", f"--binaries_dir={self.bindir}",
+                f"--logs_dir={self.workdir}",
+                f"--database_url=postgresql://{{role}}@127.0.0.1:{self.args.pg_port}/suite",
+                f"--replicas={self.replicas}", "--metrics", "--trusted_peers=127.0.0.1",
+                "--env=questions:QUESTIONS_FREE_QUOTA=1000000"]
+        if self.fixed_ports:
+            args.append(f"--ports={self.fixed_ports}")
+        return args + [f"--env={e}" for e in self.env]
 
-class Suite:
-    """The services this stage starts; all stopped by stop()."""
+    def _start_all(self):
+        # The secrets through the environment, not on a command line anyone can read.
+        os.environ["SUITE_UP_WEBHOOK_SECRET"] = self.webhook_secret
+        os.environ["SUITE_UP_PAGE_TOKEN_SECRET"] = PAGE_SECRETS
+        super()._start_all()
 
-    def __init__(self, args):
-        self.args = args
-        self.procs = []
-        self.metrics_port = {}
-        self.pid = {}
-
-    def cpu_seconds(self, *names):
+    def cpu_seconds(self, *svcs):
         """User + system CPU the named services have used so far."""
         total = 0
-        for name in names:
-            with open(f"/proc/{self.pid[name]}/stat") as f:
+        for svc in svcs:
+            with open(f"/proc/{self.procs[svc].pid}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])  # utime, stime (after pid and comm)
         return total / os.sysconf("SC_CLK_TCK")
 
-    def identity_client_metrics(self, name):
-        """The identity_client_* samples on `name`'s /metrics (what its token cache did)."""
+    def identity_client_metrics(self, svc):
+        """The identity_client_* samples on `svc`'s /metrics (what its token cache did)."""
         try:
             with urllib.request.urlopen(
-                    f"http://127.0.0.1:{self.metrics_port[name]}/metrics", timeout=5) as r:
+                    f"http://127.0.0.1:{self.ports[svc + '_metrics']}/metrics", timeout=5) as r:
                 body = r.read().decode()
         except OSError:
             return {}
@@ -86,59 +99,11 @@ class Suite:
                 out[key] = float(value)
         return out
 
-    def db_url(self, role):
-        return f"postgresql://{role}@127.0.0.1:{self.args.pg_port}/suite"
 
-    def start(self, name, binary, env):
-        port = free_port()
-        prefix = name.split("-")[0].upper()
-        full = dict(os.environ)
-        self.metrics_port[name] = free_port()
-        full.update({f"{prefix}_LISTEN_HOST": "127.0.0.1", f"{prefix}_GRPC_PORT": str(port),
-                     f"{prefix}_METRICS_PORT": str(self.metrics_port[name])})
-        full.update(env)
-        logf = open(os.path.join(self.args.work, f"{name}.log"), "w")
-        proc = subprocess.Popen([binary], env=full, stdout=logf, stderr=subprocess.STDOUT)
-        self.procs.append(proc)
-        self.pid[name] = proc.pid
-        wait_port(port, proc, name)
-        return f"127.0.0.1:{port}", proc
-
-    def billing(self, name, bindir, identity_target):
-        return self.start(name, f"{bindir}/services/billing/billing_server", {
-            "DATABASE_URL": self.db_url("billing_service"),
-            "BILLING_WEBHOOK_PORT": str(free_port()),
-            "BILLING_STRIPE_WEBHOOK_SECRETS": self.args.stripe_secret,
-            "BILLING_PAGE_TOKEN_SECRET": "bench-billing-page-secret",
-            "IDENTITY_ADDR": identity_target,
-        })[0]
-
-    def questions(self, name, bindir, identity_target, billing_addr):
-        return self.start(name, f"{bindir}/services/questions/questions_server", {
-            "DATABASE_URL": self.db_url("questions_service"),
-            "QUESTIONS_PAGE_TOKEN_SECRET": "bench-questions-page-secret",
-            "QUESTIONS_FREE_QUOTA": "1000000",
-            "IDENTITY_ADDR": identity_target,
-            "BILLING_ADDR": billing_addr,
-        })[0]
-
-    def identity(self, name, bindir):
-        return self.start(name, f"{bindir}/services/identity/identity_server", {
-            "DATABASE_URL": self.db_url("identity_service"),
-            "IDENTITY_TRUSTED_PEERS": "127.0.0.1",
-            "IDENTITY_PAGE_TOKEN_SECRET": "bench-identity-page-secret",
-        })[0]
-
-    def stop(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in self.procs:
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+def callers_of(identity_target):
+    """billing and questions calling this identity (not one started beside them)."""
+    return [f"billing:IDENTITY_ADDR={identity_target}",
+            f"questions:IDENTITY_ADDR={identity_target}"]
 
 
 def loadgen(args, name, billing, questions, *extra):
@@ -180,15 +145,16 @@ WARMUP = 1.0  # seconds of load before a run is measured
 
 def ab(args):
     rpcs = ["GetEntitlement", "GetQuestion"]
-    suite = Suite(args)
+    groups = {}
     try:
         # Both pairs up at once and idle in turn, so neither starts cold nor pays for the
         # other's start-up; identity (the bench's, current) is shared.
         addrs = {}
         for variant, bindir in (("A", args.baseline_bin), ("B", args.bin)):
-            b = suite.billing(f"billing-{variant}", bindir, args.identity_addr)
-            q = suite.questions(f"questions-{variant}", bindir, args.identity_addr, b)
-            addrs[variant] = (b, q)
+            groups[variant] = Services(args, f"ab-{variant}", bindir,
+                                       "identity=0,billing=1,questions=1",
+                                       callers_of(args.identity_addr))
+            addrs[variant] = (groups[variant].addr("billing"), groups[variant].addr("questions"))
         log(f"A/B: A = billing+questions at {args.baseline_rev} {addrs['A']}, "
             f"B = current {addrs['B']}; identity (current) {args.identity_addr}")
         rounds = []
@@ -200,8 +166,8 @@ def ab(args):
                 for variant in order:
                     # CPU per call of the variant's two services: the cost of a call, which
                     # the other engineers' load on the machine moves far less than throughput.
-                    procs = (f"billing-{variant}", f"questions-{variant}")
-                    cpu0 = suite.cpu_seconds(*procs)
+                    procs = ("billing", "questions")
+                    cpu0 = groups[variant].cpu_seconds(*procs)
                     runs, _ = loadgen(args, f"ab_{r}_{rpc}_{variant}", *addrs[variant],
                                       f"--rpc={rpc}", f"--concurrency={args.concurrency}",
                                       f"--duration={args.seconds}", f"--warmup={WARMUP}",
@@ -209,7 +175,7 @@ def ab(args):
                     run = runs[0]
                     # The warm-up's calls are served but not counted: estimated at the same rate.
                     calls = run["throughput"] * (args.seconds + WARMUP)
-                    run["cpu_us_per_call"] = (suite.cpu_seconds(*procs) - cpu0) / calls * 1e6
+                    run["cpu_us_per_call"] = (groups[variant].cpu_seconds(*procs) - cpu0) / calls * 1e6
                     row[f"{rpc}/{variant}"] = run
                 a, b = row[f"{rpc}/A"], row[f"{rpc}/B"]
                 log(f"A/B round {r + 1}/{args.rounds} {rpc}: A {a['throughput']:.0f}/s "
@@ -219,9 +185,11 @@ def ab(args):
             rounds.append(row)
         # B's cache must have answered the calls: a bypass counts a ValidateSession sent while
         # not following revocations.
-        cache = {n: suite.identity_client_metrics(n) for n in ("billing-B", "questions-B")}
+        cache = {f"{svc}-B": groups["B"].identity_client_metrics(svc)
+                 for svc in ("billing", "questions")}
     finally:
-        suite.stop()
+        for group in groups.values():
+            group.close()
 
     result = {"baseline_rev": args.baseline_rev, "rounds": args.rounds,
               "seconds": args.seconds, "concurrency": args.concurrency,
@@ -272,15 +240,17 @@ def ab(args):
 
 
 def revocation(args):
-    suite = Suite(args)
+    services = None
     try:
-        second = suite.identity("identity-2", args.bin)
-        replicas = [args.identity_addr, second]
         # Both callers balance over the two replicas, as the deployment runs them; a round
-        # revokes on each in turn.
-        target = "ipv4:" + ",".join(replicas)
-        b = suite.billing("billing-rev", args.bin, target)
-        q = suite.questions("questions-rev", args.bin, target, b)
+        # revokes on each in turn. The second replica's port is chosen here, so that its callers
+        # started beside it are given both.
+        second = f"127.0.0.1:{suite_harness.free_port()}"
+        replicas = [args.identity_addr, second]
+        services = Services(args, "revocation", args.bin, "identity=1,billing=1,questions=1",
+                            callers_of("ipv4:" + ",".join(replicas)),
+                            ports=f"identity={second.rsplit(':', 1)[1]}")
+        b, q = services.addr("billing"), services.addr("questions")
         log(f"revocation bound: identity {replicas}, billing {b}, questions {q}; "
             f"{args.revocation_rounds} rounds under GetEntitlement + GetQuestion at "
             f"c={args.concurrency} each")
@@ -292,9 +262,11 @@ def revocation(args):
                                f"--revocation_rounds={args.revocation_rounds}",
                                f"--identity_addrs={','.join(replicas)}",
                                f"--revocation_out={rev_out}")
-        cache = {n: suite.identity_client_metrics(n) for n in ("billing-rev", "questions-rev")}
+        cache = {f"{svc}-rev": services.identity_client_metrics(svc)
+                 for svc in ("billing", "questions")}
     finally:
-        suite.stop()
+        if services:
+            services.close()
     with open(rev_out) as f:
         bound = json.load(f)
     if not args.keep_samples:
