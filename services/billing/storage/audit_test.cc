@@ -26,14 +26,9 @@ namespace suite::billing {
 namespace {
 
 using suite::db::audit::ChainReport;
-using suite::db::audit::testing::ExpectRetentionRoleCannotAlter;
-using suite::db::audit::testing::ExpectServiceRoleCannotAlterOrRemove;
-using suite::db::audit::testing::ExpectVerifierNamesAlteredThenReplacedRow;
-using suite::db::audit::testing::RehashChain;
+using suite::db::audit::testing::AuditStorageTest;
 using suite::db::audit::testing::SqlTimestamp;
-using suite::db::audit::testing::VerifyAsRetention;
 using suite::db::audit::testing::TestPool;
-using suite::db::testing::TestDatabase;
 
 constexpr char kAdmin[] = "aaaaaaaa-0000-4000-8000-000000000001";
 constexpr char kRequest[] = "cccccccc-0000-4000-8000-000000000001";
@@ -42,13 +37,12 @@ constexpr char kAccount[] = "bbbbbbbb-0000-4000-8000-000000000001";
 // The retention job's fake clock.
 const absl::Time kNow = absl::FromUnixSeconds(1900000000);
 
-class BillingAuditStorageTest : public ::testing::Test {
+class BillingAuditStorageTest : public AuditStorageTest {
  protected:
+  BillingAuditStorageTest() : AuditStorageTest("billing", "billing_service", 4) {}
+
   void SetUp() override {
-    auto db = TestDatabase::CreateMigrated();
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = *std::move(db);
-    pool_ = TestPool(db_->UrlAs("billing_service"));
+    ASSERT_NO_FATAL_FAILURE(AuditStorageTest::SetUp());
     auto storage = PgStore::Create(*pool_);
     ASSERT_TRUE(storage.ok()) << storage.status();
     storage_ = *std::move(storage);
@@ -70,9 +64,6 @@ class BillingAuditStorageTest : public ::testing::Test {
     }
   }
 
-  ChainReport Verify() { return VerifyAsRetention(*db_, "billing"); }
-
-  void AsSuperuser(const std::string& sql) { suite::db::audit::testing::AsSuperuser(*db_, sql); }
   std::vector<std::string> Column(const std::string& sql) {
     pqxx::connection conn(db_->url());
     std::vector<std::string> out;
@@ -90,17 +81,15 @@ class BillingAuditStorageTest : public ::testing::Test {
     return suite::db::retention::RunPurge(*pool, suite::billing::BillingPurgeRules({}), options);
   }
 
-  std::unique_ptr<TestDatabase> db_;
-  std::unique_ptr<suite::db::ConnectionPool> pool_;
   std::unique_ptr<PgStore> storage_;
   int next_key_ = 0;
 };
 
 TEST_F(BillingAuditStorageTest, TheServiceRoleAppendsAndReadsButNeverAltersOrRemoves) {
   Append(2);
-  ExpectServiceRoleCannotAlterOrRemove(*db_, "billing", "billing_service");
+  ExpectServiceRoleCannotAlterOrRemove();
   // The retention role deletes, and does nothing else.
-  ExpectRetentionRoleCannotAlter(*db_, "billing");
+  ExpectRetentionRoleCannotAlter();
   const std::string retention = db_->UrlAs("suite_retention");
   {
     pqxx::connection conn(retention);
@@ -145,7 +134,7 @@ TEST_F(BillingAuditStorageTest, TheChainVerifiesAndNamesAnEditedRow) {
   EXPECT_EQ(intact.rows, 4);
   // An edited amount; then re-hashed to hide the edit.
   ExpectVerifierNamesAlteredThenReplacedRow(
-      *db_, "billing", 2,
+      2,
       "UPDATE billing.audit_log SET after = jsonb_set(after, '{amount_cents}', '1') WHERE seq = 2");
 }
 
@@ -160,7 +149,7 @@ TEST_F(BillingAuditStorageTest, AuditRowsGoOnlyPastTheirPeriodAndTheRestStillVer
     AsSuperuser(absl::StrCat("UPDATE billing.audit_log SET occurred_at = ",
                              SqlTimestamp(times[seq - 1]), " WHERE seq = ", seq));
   }
-  RehashChain(*db_, "billing", 4);
+  RehashChain(4);
   ASSERT_FALSE(Verify().broken_seq);
 
   suite::db::retention::PurgeRunResult run = Purge();

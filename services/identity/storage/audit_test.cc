@@ -29,24 +29,18 @@ namespace {
 using suite::db::audit::AuditEvent;
 using suite::db::audit::AuditFilter;
 using suite::db::audit::ChainReport;
-using suite::db::audit::testing::ExpectRetentionRoleCannotAlter;
-using suite::db::audit::testing::ExpectServiceRoleCannotAlterOrRemove;
-using suite::db::audit::testing::ExpectVerifierNamesAlteredThenReplacedRow;
-using suite::db::audit::testing::RehashChain;
-using suite::db::audit::testing::VerifyAsRetention;
+using suite::db::audit::testing::AuditStorageTest;
 using suite::db::audit::testing::TestPool;
-using suite::db::testing::TestDatabase;
 
 constexpr char kAdmin[] = "00000000-0000-0000-0000-00000000ad01";
 constexpr char kRequest[] = "11111111-2222-4333-8444-555555555555";
 
-class AuditTrailTest : public ::testing::Test {
+class AuditTrailTest : public AuditStorageTest {
  protected:
+  AuditTrailTest() : AuditStorageTest("identity", "identity_service", 8) {}
+
   void SetUp() override {
-    auto db = TestDatabase::CreateMigrated();
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = *std::move(db);
-    pool_ = TestPool(db_->UrlAs("identity_service"), 8);
+    ASSERT_NO_FATAL_FAILURE(AuditStorageTest::SetUp());
     auto store = PgIdentityStore::Create(pool_.get());
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
@@ -61,9 +55,6 @@ class AuditTrailTest : public ::testing::Test {
     return events.ok() ? *events : std::vector<AuditEvent>{};
   }
 
-  ChainReport Verify() { return VerifyAsRetention(*db_, "identity"); }
-
-  void AsSuperuser(const std::string& sql) { suite::db::audit::testing::AsSuperuser(*db_, sql); }
 
   std::string Status() {
     pqxx::connection conn(db_->url());
@@ -72,8 +63,6 @@ class AuditTrailTest : public ::testing::Test {
         .as<std::string>();
   }
 
-  std::unique_ptr<TestDatabase> db_;
-  std::unique_ptr<suite::db::ConnectionPool> pool_;
   std::unique_ptr<PgIdentityStore> store_;
   std::string user_id_;
 };
@@ -172,8 +161,8 @@ TEST_F(AuditTrailTest, TheServiceRoleCanAppendAndReadButNeverAlterOrRemove) {
     ScopedAuditActor actor(kAdmin, kRequest);
     ASSERT_TRUE(store_->SetUserStatus(user_id_, UserStatus::kSuspended, absl::Now()).ok());
   }
-  ExpectServiceRoleCannotAlterOrRemove(*db_, "identity", "identity_service");
-  ExpectRetentionRoleCannotAlter(*db_, "identity");
+  ExpectServiceRoleCannotAlterOrRemove();
+  ExpectRetentionRoleCannotAlter();
   EXPECT_EQ(Events().size(), 1u);
 }
 
@@ -191,7 +180,7 @@ TEST_F(AuditTrailTest, TheVerifierNamesTheFirstAlteredRemovedOrReplacedRow) {
   ASSERT_FALSE(Verify().broken_seq);
 
   ASSERT_NO_FATAL_FAILURE(ExpectVerifierNamesAlteredThenReplacedRow(
-      *db_, "identity", 3, "UPDATE identity.audit_log SET actor_id = NULL WHERE seq = 3"));
+      3, "UPDATE identity.audit_log SET actor_id = NULL WHERE seq = 3"));
 
   // A row removed from the middle: its successor names the gap.
   AsSuperuser("DELETE FROM identity.audit_log WHERE seq IN (2, 3)");
@@ -229,7 +218,7 @@ TEST_F(AuditTrailTest, RetentionRemovesOnlyTheOldestRowsAndTheRestStillVerifies)
   // as the superuser: only the times, which the hash covers, so recompute them in order).
   AsSuperuser("UPDATE identity.audit_log SET occurred_at = occurred_at - interval '800 days' "
               "WHERE seq <= 3");
-  RehashChain(*db_, "identity", 5);
+  RehashChain(5);
   ASSERT_FALSE(Verify().broken_seq);
 
   auto pool = TestPool(db_->UrlAs("suite_retention"), 1);

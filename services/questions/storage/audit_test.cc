@@ -30,24 +30,18 @@ namespace {
 using suite::db::audit::AuditEvent;
 using suite::db::audit::AuditFilter;
 using suite::db::audit::ChainReport;
-using suite::db::audit::testing::ExpectRetentionRoleCannotAlter;
-using suite::db::audit::testing::ExpectServiceRoleCannotAlterOrRemove;
-using suite::db::audit::testing::ExpectVerifierNamesAlteredThenReplacedRow;
-using suite::db::audit::testing::RehashChain;
-using suite::db::audit::testing::VerifyAsRetention;
+using suite::db::audit::testing::AuditStorageTest;
 using suite::db::audit::testing::TestPool;
-using suite::db::testing::TestDatabase;
 
 constexpr char kAdmin[] = "00000000-0000-4000-8000-00000000ad01";
 constexpr char kRequest[] = "11111111-2222-4333-8444-555555555555";
 
-class QuestionsAuditTest : public ::testing::Test {
+class QuestionsAuditTest : public AuditStorageTest {
  protected:
+  QuestionsAuditTest() : AuditStorageTest("questions", "questions_service", 4) {}
+
   void SetUp() override {
-    auto db = TestDatabase::CreateMigrated();
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = *std::move(db);
-    pool_ = TestPool(db_->UrlAs("questions_service"), 4);
+    ASSERT_NO_FATAL_FAILURE(AuditStorageTest::SetUp());
     auto store = PgQuestionStore::Create(pool_.get());
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
@@ -70,9 +64,6 @@ class QuestionsAuditTest : public ::testing::Test {
     return events.ok() ? *events : std::vector<AuditEvent>{};
   }
 
-  ChainReport Verify() { return VerifyAsRetention(*db_, "questions"); }
-
-  void AsSuperuser(const std::string& sql) { suite::db::audit::testing::AsSuperuser(*db_, sql); }
 
   std::string StatusOf(const std::string& id) {
     pqxx::connection conn(db_->url());
@@ -81,8 +72,6 @@ class QuestionsAuditTest : public ::testing::Test {
         .as<std::string>();
   }
 
-  std::unique_ptr<TestDatabase> db_;
-  std::unique_ptr<suite::db::ConnectionPool> pool_;
   std::unique_ptr<PgQuestionStore> store_;
 };
 
@@ -224,8 +213,8 @@ TEST_F(QuestionsAuditTest, TheServiceRoleCanAppendAndReadButNeverAlterOrRemove) 
     ScopedAuditActor actor(kAdmin, kRequest);
     ASSERT_TRUE(store_->CreateQuestion(Draft("k1")).ok());
   }
-  ExpectServiceRoleCannotAlterOrRemove(*db_, "questions", "questions_service");
-  ExpectRetentionRoleCannotAlter(*db_, "questions");
+  ExpectServiceRoleCannotAlterOrRemove();
+  ExpectRetentionRoleCannotAlter();
   ASSERT_EQ(Events().size(), 1u);
   // The retention role may delete rows (it is the only one).
   pqxx::connection retention(db_->UrlAs("suite_retention"));
@@ -248,7 +237,7 @@ TEST_F(QuestionsAuditTest, TheVerifierNamesAnEditedRow) {
   }
   // Who published it, rewritten; then rewritten with its hash recomputed.
   ExpectVerifierNamesAlteredThenReplacedRow(
-      *db_, "questions", 2, "UPDATE questions.audit_log SET actor_id = NULL WHERE seq = 2");
+      2, "UPDATE questions.audit_log SET actor_id = NULL WHERE seq = 2");
 }
 
 TEST_F(QuestionsAuditTest, RetentionRemovesOnlyRowsPastTheAuditPeriodAndTheRestStillVerifies) {
@@ -259,7 +248,7 @@ TEST_F(QuestionsAuditTest, RetentionRemovesOnlyRowsPastTheAuditPeriodAndTheRestS
   // Rows 1-3 moved 800 days back (past the two years), their hashes recomputed in order.
   AsSuperuser("UPDATE questions.audit_log SET occurred_at = occurred_at - interval '800 days' "
               "WHERE seq <= 3");
-  RehashChain(*db_, "questions", 5);
+  RehashChain(5);
   ASSERT_FALSE(Verify().broken_seq);
 
   auto pool = TestPool(db_->UrlAs("suite_retention"), 1);

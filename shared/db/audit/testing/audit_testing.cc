@@ -1,6 +1,5 @@
 #include "shared/db/audit/testing/audit_testing.h"
 
-#include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
 #include <utility>
@@ -50,24 +49,41 @@ ChainReport VerifyAsRetention(const TestDatabase& db, absl::string_view schema) 
   return report.ok() ? *report : ChainReport{};
 }
 
-void RehashChain(const TestDatabase& db, absl::string_view schema, int last_seq) {
+AuditStorageTest::AuditStorageTest(absl::string_view schema, absl::string_view service_role,
+                                   int pool_size)
+    : schema_(schema), service_role_(service_role), pool_size_(pool_size) {}
+
+void AuditStorageTest::SetUp() {
+  auto db = TestDatabase::CreateMigrated();
+  ASSERT_TRUE(db.ok()) << db.status();
+  db_ = *std::move(db);
+  pool_ = TestPool(db_->UrlAs(service_role_), pool_size_);
+  ASSERT_NE(pool_, nullptr);
+}
+
+ChainReport AuditStorageTest::Verify() { return VerifyAsRetention(*db_, schema_); }
+
+void AuditStorageTest::AsSuperuser(const std::string& sql) {
+  ::suite::db::audit::testing::AsSuperuser(*db_, sql);
+}
+
+void AuditStorageTest::RehashChain(int last_seq) {
   for (int seq = 1; seq <= last_seq; ++seq) {
-    AsSuperuser(db, absl::StrCat(ForSchema(
+    AsSuperuser(absl::StrCat(ForSchema(
         "UPDATE $s.audit_log l SET prev_hash = coalesce((SELECT hash FROM $s.audit_log p "
         "WHERE p.seq = l.seq - 1), l.prev_hash), hash = $s.audit_hash(coalesce((SELECT hash "
         "FROM $s.audit_log p WHERE p.seq = l.seq - 1), l.prev_hash), seq, occurred_at, "
         "actor_id, action, target_type, target_id, request_id, outcome, before, after) "
-        "WHERE seq = ", schema), seq));
+        "WHERE seq = ", schema_), seq));
   }
-  AsSuperuser(db, absl::StrCat(ForSchema("UPDATE $s.audit_chain_head SET hash = (SELECT hash "
+  AsSuperuser(absl::StrCat(ForSchema("UPDATE $s.audit_chain_head SET hash = (SELECT hash "
                                          "FROM $s.audit_log WHERE seq = ",
-                                         schema),
+                                         schema_),
                                last_seq, ")"));
 }
 
-void ExpectServiceRoleCannotAlterOrRemove(const TestDatabase& db, absl::string_view schema,
-                                          absl::string_view service_role) {
-  const std::string service = db.UrlAs(service_role);
+void AuditStorageTest::ExpectServiceRoleCannotAlterOrRemove() {
+  const std::string service = db_->UrlAs(service_role_);
   for (const char* sql : {
            "UPDATE $s.audit_log SET action = 'audit.nothing'",
            "UPDATE $s.audit_log SET hash = prev_hash",
@@ -82,45 +98,45 @@ void ExpectServiceRoleCannotAlterOrRemove(const TestDatabase& db, absl::string_v
            "ALTER TABLE $s.audit_log DISABLE TRIGGER ALL",
            "DROP TABLE $s.audit_log",
        }) {
-    const std::string statement = ForSchema(sql, schema);
+    const std::string statement = ForSchema(sql, schema_);
     EXPECT_EQ(SqlStateOfRunning(service, statement), "42501") << statement;
   }
   // What it needs: read the trail.
-  EXPECT_EQ(SqlStateOfRunning(service, ForSchema("SELECT count(*) FROM $s.audit_log", schema)),
+  EXPECT_EQ(SqlStateOfRunning(service, ForSchema("SELECT count(*) FROM $s.audit_log", schema_)),
             "");
 }
 
-void ExpectRetentionRoleCannotAlter(const TestDatabase& db, absl::string_view schema) {
-  const std::string retention = db.UrlAs("suite_retention");
+void AuditStorageTest::ExpectRetentionRoleCannotAlter() {
+  const std::string retention = db_->UrlAs("suite_retention");
   for (const char* sql : {
            "UPDATE $s.audit_log SET action = 'audit.nothing'",
            "INSERT INTO $s.audit_log SELECT * FROM $s.audit_log WHERE seq = 1",
            "UPDATE $s.audit_chain_head SET seq = 0",
            "TRUNCATE $s.audit_log",
        }) {
-    const std::string statement = ForSchema(sql, schema);
+    const std::string statement = ForSchema(sql, schema_);
     EXPECT_EQ(SqlStateOfRunning(retention, statement), "42501") << statement;
   }
 }
 
-void ExpectVerifierNamesAlteredThenReplacedRow(const TestDatabase& db, absl::string_view schema,
-                                               int seq, const std::string& alter_sql) {
-  ChainReport intact = VerifyAsRetention(db, schema);
+void AuditStorageTest::ExpectVerifierNamesAlteredThenReplacedRow(int seq,
+                                                                 const std::string& alter_sql) {
+  ChainReport intact = Verify();
   ASSERT_FALSE(intact.broken_seq) << intact.problem;
   // Altered content: its own hash no longer matches.
-  AsSuperuser(db, alter_sql);
-  ChainReport altered = VerifyAsRetention(db, schema);
+  AsSuperuser(alter_sql);
+  ChainReport altered = Verify();
   ASSERT_TRUE(altered.broken_seq);
   EXPECT_EQ(*altered.broken_seq, seq);
   EXPECT_NE(altered.problem.find("altered"), std::string::npos) << altered.problem;
   // Replaced consistently (hash recomputed): the next row no longer links to it.
-  AsSuperuser(db, absl::StrCat(ForSchema("UPDATE $s.audit_log SET hash = $s.audit_hash("
+  AsSuperuser(absl::StrCat(ForSchema("UPDATE $s.audit_log SET hash = $s.audit_hash("
                                          "prev_hash, seq, occurred_at, actor_id, action, "
                                          "target_type, target_id, request_id, outcome, before, "
                                          "after) WHERE seq = ",
-                                         schema),
+                                         schema_),
                                seq));
-  ChainReport replaced = VerifyAsRetention(db, schema);
+  ChainReport replaced = Verify();
   ASSERT_TRUE(replaced.broken_seq);
   EXPECT_EQ(*replaced.broken_seq, seq + 1);
   EXPECT_NE(replaced.problem.find("predecessor"), std::string::npos) << replaced.problem;

@@ -6,6 +6,8 @@
 #ifndef SUITE_SHARED_DB_AUDIT_TESTING_AUDIT_TESTING_H_
 #define SUITE_SHARED_DB_AUDIT_TESTING_AUDIT_TESTING_H_
 
+#include <gtest/gtest.h>
+
 #include <memory>
 #include <string>
 
@@ -32,30 +34,45 @@ void AsSuperuser(const suite::db::testing::TestDatabase& db, const std::string& 
 ChainReport VerifyAsRetention(const suite::db::testing::TestDatabase& db,
                               absl::string_view schema);
 
-// Recomputes, as the superuser, every row's prev_hash and hash from seq 1 to `last_seq` in
-// order, and the head's hash: after a test moved rows' times (which the hash covers), the
-// chain is again what appends would have made.
-void RehashChain(const suite::db::testing::TestDatabase& db, absl::string_view schema,
-                 int last_seq);
+// A service's storage audit test: each test gets a migrated database of its own and a pool of
+// `pool_size` connections as the service's role; the checks below run on the service's schema.
+class AuditStorageTest : public ::testing::Test {
+ protected:
+  AuditStorageTest(absl::string_view schema, absl::string_view service_role, int pool_size);
 
-// Expects every way to alter or remove a row of `schema`.audit_log or its head to be refused
-// to `service_role` with insufficient_privilege (42501), and reading the trail to be allowed.
-// Privileges are checked before any row is touched, so one row in the trail is enough.
-void ExpectServiceRoleCannotAlterOrRemove(const suite::db::testing::TestDatabase& db,
-                                          absl::string_view schema,
-                                          absl::string_view service_role);
+  void SetUp() override;
 
-// Expects the retention role to be refused (42501) everything on `schema`'s trail but
-// deleting rows: no update, insert, head change or truncate.
-void ExpectRetentionRoleCannotAlter(const suite::db::testing::TestDatabase& db,
-                                    absl::string_view schema);
+  // The chain's report, verified as the retention role.
+  ChainReport Verify();
 
-// Alters row `seq` with `alter_sql` (as the superuser) and expects the verifier to name it as
-// altered; then recomputes that row's hash to hide the edit and expects the verifier to name
-// row seq + 1, whose link no longer matches. Needs rows up to seq + 1 and an intact chain.
-void ExpectVerifierNamesAlteredThenReplacedRow(const suite::db::testing::TestDatabase& db,
-                                               absl::string_view schema, int seq,
-                                               const std::string& alter_sql);
+  // Runs `sql` as the superuser (test setup and tampering the roles may not do).
+  void AsSuperuser(const std::string& sql);
+
+  // Recomputes, as the superuser, every row's prev_hash and hash from seq 1 to `last_seq` in
+  // order, and the head's hash: after a test moved rows' times (which the hash covers), the
+  // chain is again what appends would have made.
+  void RehashChain(int last_seq);
+
+  // Expects every way to alter or remove a row of the trail or its head to be refused to the
+  // service role with insufficient_privilege (42501), and reading the trail to be allowed.
+  // Privileges are checked before any row is touched, so one row in the trail is enough.
+  void ExpectServiceRoleCannotAlterOrRemove();
+
+  // Expects the retention role to be refused (42501) everything on the trail but deleting
+  // rows: no update, insert, head change or truncate.
+  void ExpectRetentionRoleCannotAlter();
+
+  // Alters row `seq` with `alter_sql` (as the superuser) and expects the verifier to name it
+  // as altered; then recomputes that row's hash to hide the edit and expects the verifier to
+  // name row seq + 1, whose link no longer matches. Needs rows up to seq + 1, intact.
+  void ExpectVerifierNamesAlteredThenReplacedRow(int seq, const std::string& alter_sql);
+
+  const std::string schema_;
+  const std::string service_role_;
+  const int pool_size_;
+  std::unique_ptr<suite::db::testing::TestDatabase> db_;
+  std::unique_ptr<suite::db::ConnectionPool> pool_;  // as service_role_
+};
 
 }  // namespace suite::db::audit::testing
 
