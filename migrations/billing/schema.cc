@@ -1,5 +1,7 @@
 #include "migrations/billing/schema.h"
 
+#include "shared/db/audit/audit_schema.h"
+
 namespace suite::migrations {
 
 using namespace suite::db::schema;  // NOLINT: a declaration reads best with the builders bare
@@ -113,37 +115,12 @@ OwnerSchema BillingSchema() {
           .Trigger("transactions_append_only", "billing.reject_transaction_change");
 
   // The audit trail of admin-only writes, hash-chained (shared/db/audit/audit_log.h).
-  TableSpec audit_log =
-      Table("billing", "audit_log")
-          .Column(Bigint("seq").PrimaryKey())
-          .Column(Timestamptz("occurred_at").NotNull())
-          .Column(Uuid("actor_id"))
-          .Column(Text("action").NotNull())
-          .Column(Text("target_type").NotNull())
-          .Column(Text("target_id").NotNull())
-          .Column(Uuid("request_id"))
-          .Column(Text("outcome").NotNull())
-          .Column(Jsonb("before"))
-          .Column(Jsonb("after"))
-          .Column(Text("prev_hash").NotNull())
-          .Column(Text("hash").NotNull())
-          .Index("audit_log_occurred_at_idx", {"occurred_at"})
-          .Index("audit_log_actor_id_seq_idx", {"actor_id", "seq DESC"})
-          .Index("audit_log_target_id_seq_idx", {"target_id", "seq DESC"})
-          .Index("audit_log_action_seq_idx", {"action", "seq DESC"})
-          .Check("audit_log_action_check")
-          .Check("audit_log_outcome_check")
-          .Check("audit_log_hash_check");
-
-  TableSpec audit_chain_head = Table("billing", "audit_chain_head")
-                                   .Column(Boolean("id").PrimaryKey().Default("true"))
-                                   .Column(Bigint("seq").NotNull())
-                                   .Column(Text("hash").NotNull())
-                                   .Check("audit_chain_head_id_check");
+  const suite::db::audit::AuditTables audit = suite::db::audit::AuditTableSpecs("billing");
 
   OwnerSchema schema;
   schema.owner = "billing";
-  schema.tables = {customers, subscriptions, events, transactions, audit_log, audit_chain_head};
+  schema.tables = {customers,    subscriptions,   events, transactions,
+                   audit.audit_log, audit.audit_chain_head};
   schema.enums = {Enum("billing", "stripe_subscription_status",
                        {"incomplete", "incomplete_expired", "trialing", "active", "past_due",
                         "canceled", "unpaid", "paused"})};

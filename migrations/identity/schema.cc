@@ -1,5 +1,6 @@
 #include "migrations/identity/schema.h"
 
+#include "shared/db/audit/audit_schema.h"
 #include "shared/db/schema/schema_spec.h"
 
 namespace suite::migrations {
@@ -7,7 +8,6 @@ namespace suite::migrations {
 using suite::db::schema::Bigint;
 using suite::db::schema::Boolean;
 using suite::db::schema::Column;
-using suite::db::schema::Jsonb;
 using suite::db::schema::CreatedAt;
 using suite::db::schema::DeletedAt;
 using suite::db::schema::OnDelete;
@@ -168,39 +168,14 @@ OwnerSchema IdentitySchema() {
           .Index("revocations_created_at_idx", {"created_at"})
           .Check("revocations_kind_check");
 
-  TableSpec audit_log =
-      Table("identity", "audit_log")
-          .Column(Bigint("seq").PrimaryKey())
-          .Column(Timestamptz("occurred_at").NotNull())
-          .Column(Uuid("actor_id"))
-          .Column(Text("action").NotNull())
-          .Column(Text("target_type").NotNull())
-          .Column(Text("target_id").NotNull())
-          .Column(Uuid("request_id"))
-          .Column(Text("outcome").NotNull())
-          .Column(Jsonb("before"))
-          .Column(Jsonb("after"))
-          .Column(Text("prev_hash").NotNull())
-          .Column(Text("hash").NotNull())
-          .Index("audit_log_occurred_at_idx", {"occurred_at"})
-          .Index("audit_log_actor_id_seq_idx", {"actor_id", "seq DESC"})
-          .Index("audit_log_target_id_seq_idx", {"target_id", "seq DESC"})
-          .Index("audit_log_action_seq_idx", {"action", "seq DESC"})
-          .Check("audit_log_action_check")
-          .Check("audit_log_outcome_check")
-          .Check("audit_log_hash_check");
-
-  TableSpec audit_chain_head = Table("identity", "audit_chain_head")
-                                   .Column(Boolean("id").PrimaryKey().Default("true"))
-                                   .Column(Bigint("seq").NotNull())
-                                   .Column(Text("hash").NotNull())
-                                   .Check("audit_chain_head_id_check");
+  // The audit trail of admin-only writes, hash-chained (shared/db/audit/audit_log.h).
+  const suite::db::audit::AuditTables audit = suite::db::audit::AuditTableSpecs("identity");
 
   OwnerSchema schema;
   schema.owner = "identity";
   schema.tables = {users,    accounts,       roles,
                    role_assignments, sessions, login_attempts,
-                   email_verifications, revocations, audit_log, audit_chain_head};
+                   email_verifications, revocations, audit.audit_log, audit.audit_chain_head};
   schema.functions = {std::string(suite::db::schema::kSetUpdatedAtFunction),
                       "identity.log_revocation", "identity.log_session_revocation",
                       "identity.log_user_revocation",

@@ -1,8 +1,9 @@
 #include "migrations/questions/schema.h"
 
+#include "shared/db/audit/audit_schema.h"
+
 namespace suite::migrations {
 
-using suite::db::schema::Bigint;
 using suite::db::schema::Boolean;
 using suite::db::schema::Column;
 using suite::db::schema::CreatedAt;
@@ -149,38 +150,12 @@ OwnerSchema QuestionsSchema() {
           .Trigger("bookmarks_set_updated_at");
 
   // The audit trail (migrations/questions/*_create_audit_log.sql, docs/audit.md).
-  TableSpec audit_log =
-      Table("questions", "audit_log")
-          .Column(Bigint("seq").PrimaryKey())
-          .Column(Timestamptz("occurred_at").NotNull())
-          .Column(Uuid("actor_id"))
-          .Column(Text("action").NotNull())
-          .Column(Text("target_type").NotNull())
-          .Column(Text("target_id").NotNull())
-          .Column(Uuid("request_id"))
-          .Column(Text("outcome").NotNull())
-          .Column(Jsonb("before"))
-          .Column(Jsonb("after"))
-          .Column(Text("prev_hash").NotNull())
-          .Column(Text("hash").NotNull())
-          .Index("audit_log_occurred_at_idx", {"occurred_at"})
-          .Index("audit_log_actor_id_seq_idx", {"actor_id", "seq DESC"})
-          .Index("audit_log_target_id_seq_idx", {"target_id", "seq DESC"})
-          .Index("audit_log_action_seq_idx", {"action", "seq DESC"})
-          .Check("audit_log_action_check")
-          .Check("audit_log_outcome_check")
-          .Check("audit_log_hash_check");
-
-  TableSpec audit_chain_head = Table("questions", "audit_chain_head")
-                                   .Column(Boolean("id").PrimaryKey().Default("true"))
-                                   .Column(Bigint("seq").NotNull())
-                                   .Column(Text("hash").NotNull())
-                                   .Check("audit_chain_head_id_check");
+  const suite::db::audit::AuditTables audit = suite::db::audit::AuditTableSpecs("questions");
 
   OwnerSchema schema;
   schema.owner = "questions";
   schema.tables = {questions, choices, tags, question_tags, practice_sessions, attempts,
-                   bookmarks, audit_log, audit_chain_head};
+                   bookmarks, audit.audit_log, audit.audit_chain_head};
   schema.enums = {
       Enum("questions", "question_difficulty", {"easy", "medium", "hard"}),
       Enum("questions", "question_status", {"draft", "published", "archived"}),

@@ -17,6 +17,7 @@
 #include "services/billing/storage/retention.h"
 #include "shared/base/audit_actor.h"
 #include "shared/db/audit/audit_log.h"
+#include "shared/db/audit/testing/audit_testing.h"
 #include "shared/db/pool.h"
 #include "shared/db/retention/purger.h"
 #include "shared/db/testing/test_database.h"
@@ -25,8 +26,9 @@ namespace suite::billing {
 namespace {
 
 using suite::db::audit::ChainReport;
-using suite::db::testing::SqlStateOfRunning;
-using suite::db::testing::TestDatabase;
+using suite::db::audit::testing::AuditStorageTest;
+using suite::db::audit::testing::SqlTimestamp;
+using suite::db::audit::testing::TestPool;
 
 constexpr char kAdmin[] = "aaaaaaaa-0000-4000-8000-000000000001";
 constexpr char kRequest[] = "cccccccc-0000-4000-8000-000000000001";
@@ -35,27 +37,12 @@ constexpr char kAccount[] = "bbbbbbbb-0000-4000-8000-000000000001";
 // The retention job's fake clock.
 const absl::Time kNow = absl::FromUnixSeconds(1900000000);
 
-std::unique_ptr<suite::db::ConnectionPool> Pool(const std::string& url, int size = 4) {
-  suite::db::PoolConfig config;
-  config.database_url = url;
-  config.pool_size = size;
-  auto pool = suite::db::ConnectionPool::Create(config);
-  EXPECT_TRUE(pool.ok()) << pool.status();
-  return *std::move(pool);
-}
-
-std::string Ts(absl::Time t) {
-  return absl::StrCat("(timestamptz 'epoch' + ", absl::ToUnixMicros(t),
-                      " * interval '1 microsecond')");
-}
-
-class BillingAuditStorageTest : public ::testing::Test {
+class BillingAuditStorageTest : public AuditStorageTest {
  protected:
+  BillingAuditStorageTest() : AuditStorageTest("billing", "billing_service", 4) {}
+
   void SetUp() override {
-    auto db = TestDatabase::CreateMigrated();
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = *std::move(db);
-    pool_ = Pool(db_->UrlAs("billing_service"));
+    ASSERT_NO_FATAL_FAILURE(AuditStorageTest::SetUp());
     auto storage = PgStore::Create(*pool_);
     ASSERT_TRUE(storage.ok()) << storage.status();
     storage_ = *std::move(storage);
@@ -77,18 +64,6 @@ class BillingAuditStorageTest : public ::testing::Test {
     }
   }
 
-  ChainReport Verify() {
-    auto pool = Pool(db_->UrlAs("suite_retention"), 1);
-    EXPECT_TRUE(suite::db::audit::RegisterAuditStatements(*pool, "billing").ok());
-    auto report = suite::db::audit::VerifyAuditChain(*pool, "billing");
-    EXPECT_TRUE(report.ok()) << report.status();
-    return report.ok() ? *report : ChainReport{};
-  }
-
-  void AsSuperuser(const std::string& sql) {
-    pqxx::connection conn(db_->url());
-    pqxx::nontransaction(conn).exec0(sql);
-  }
   std::vector<std::string> Column(const std::string& sql) {
     pqxx::connection conn(db_->url());
     std::vector<std::string> out;
@@ -99,48 +74,23 @@ class BillingAuditStorageTest : public ::testing::Test {
   }
 
   suite::db::retention::PurgeRunResult Purge() {
-    auto pool = Pool(db_->UrlAs("suite_retention"), 1);
+    auto pool = TestPool(db_->UrlAs("suite_retention"), 1);
     suite::db::retention::PurgeOptions options;
     options.now = kNow;
     options.batch_size = 2;
     return suite::db::retention::RunPurge(*pool, suite::billing::BillingPurgeRules({}), options);
   }
 
-  std::unique_ptr<TestDatabase> db_;
-  std::unique_ptr<suite::db::ConnectionPool> pool_;
   std::unique_ptr<PgStore> storage_;
   int next_key_ = 0;
 };
 
 TEST_F(BillingAuditStorageTest, TheServiceRoleAppendsAndReadsButNeverAltersOrRemoves) {
   Append(2);
-  const std::string service = db_->UrlAs("billing_service");
-  for (const std::string sql : {
-           "UPDATE billing.audit_log SET action = 'ledger.nothing'",
-           "UPDATE billing.audit_log SET hash = prev_hash WHERE seq = 2",
-           "DELETE FROM billing.audit_log",
-           "DELETE FROM billing.audit_log WHERE seq = 2",
-           "TRUNCATE billing.audit_log",
-           "DELETE FROM billing.audit_chain_head",
-           "TRUNCATE billing.audit_chain_head",
-           "INSERT INTO billing.audit_chain_head (id, seq, hash) VALUES (false, 0, '')",
-           "ALTER TABLE billing.audit_log DISABLE TRIGGER ALL",
-           "DROP TABLE billing.audit_log",
-       }) {
-    EXPECT_EQ(SqlStateOfRunning(service, sql), "42501") << sql;
-  }
-  // What it needs: read the trail.
-  EXPECT_EQ(SqlStateOfRunning(service, "SELECT count(*) FROM billing.audit_log"), "");
+  ExpectServiceRoleCannotAlterOrRemove();
   // The retention role deletes, and does nothing else.
+  ExpectRetentionRoleCannotAlter();
   const std::string retention = db_->UrlAs("suite_retention");
-  for (const std::string sql : {
-           "UPDATE billing.audit_log SET action = 'ledger.nothing'",
-           "INSERT INTO billing.audit_log SELECT * FROM billing.audit_log WHERE seq = 1",
-           "UPDATE billing.audit_chain_head SET seq = 0",
-           "TRUNCATE billing.audit_log",
-       }) {
-    EXPECT_EQ(SqlStateOfRunning(retention, sql), "42501") << sql;
-  }
   {
     pqxx::connection conn(retention);
     pqxx::work tx(conn);
@@ -182,21 +132,10 @@ TEST_F(BillingAuditStorageTest, TheChainVerifiesAndNamesAnEditedRow) {
   ChainReport intact = Verify();
   EXPECT_FALSE(intact.broken_seq) << intact.problem;
   EXPECT_EQ(intact.rows, 4);
-  // An edited amount: its own hash no longer matches.
-  AsSuperuser(
+  // An edited amount; then re-hashed to hide the edit.
+  ExpectVerifierNamesAlteredThenReplacedRow(
+      2,
       "UPDATE billing.audit_log SET after = jsonb_set(after, '{amount_cents}', '1') WHERE seq = 2");
-  ChainReport edited = Verify();
-  ASSERT_TRUE(edited.broken_seq);
-  EXPECT_EQ(*edited.broken_seq, 2);
-  EXPECT_NE(edited.problem.find("altered"), std::string::npos) << edited.problem;
-  // Re-hashed to hide the edit: the next row no longer links to it.
-  AsSuperuser(
-      "UPDATE billing.audit_log SET hash = billing.audit_hash(prev_hash, seq, "
-      "occurred_at, actor_id, action, target_type, target_id, request_id, outcome, "
-      "before, after) WHERE seq = 2");
-  ChainReport rehashed = Verify();
-  ASSERT_TRUE(rehashed.broken_seq);
-  EXPECT_EQ(*rehashed.broken_seq, 3);
 }
 
 TEST_F(BillingAuditStorageTest, AuditRowsGoOnlyPastTheirPeriodAndTheRestStillVerifies) {
@@ -207,20 +146,10 @@ TEST_F(BillingAuditStorageTest, AuditRowsGoOnlyPastTheirPeriodAndTheRestStillVer
   const std::vector<absl::Time> times = {cutoff - absl::Seconds(1), cutoff - absl::Microseconds(1),
                                          cutoff, cutoff + absl::Seconds(1)};
   for (int seq = 1; seq <= 4; ++seq) {
-    AsSuperuser(absl::StrCat(
-        "UPDATE billing.audit_log l SET occurred_at = ", Ts(times[seq - 1]),
-        ", prev_hash = coalesce((SELECT hash FROM billing.audit_log p WHERE p.seq = l.seq - 1), "
-        "l.prev_hash) WHERE seq = ",
-        seq));
-    AsSuperuser(absl::StrCat(
-        "UPDATE billing.audit_log SET hash = billing.audit_hash(prev_hash, seq, occurred_at, "
-        "actor_id, action, target_type, target_id, request_id, outcome, before, after) "
-        "WHERE seq = ",
-        seq));
+    AsSuperuser(absl::StrCat("UPDATE billing.audit_log SET occurred_at = ",
+                             SqlTimestamp(times[seq - 1]), " WHERE seq = ", seq));
   }
-  AsSuperuser(
-      "UPDATE billing.audit_chain_head SET hash = (SELECT hash FROM billing.audit_log "
-      "WHERE seq = 4)");
+  RehashChain(4);
   ASSERT_FALSE(Verify().broken_seq);
 
   suite::db::retention::PurgeRunResult run = Purge();
@@ -245,7 +174,7 @@ TEST_F(BillingAuditStorageTest, EverySettledEventLosesItsPayloadOnlyPastItsPerio
     AsSuperuser(
         absl::StrCat("INSERT INTO billing.stripe_events (stripe_event_id, type, "
                      "livemode, received_at, status, raw_event_redacted) VALUES ('",
-                     id, "', 'customer.subscription.updated', false, ", Ts(received), ", '", status,
+                     id, "', 'customer.subscription.updated', false, ", SqlTimestamp(received), ", '", status,
                      "', '{\"id\": \"", id, "\"}')"));
   };
   for (const std::string status : {"processed", "ignored", "stale", "superseded"}) {

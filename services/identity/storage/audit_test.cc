@@ -18,6 +18,7 @@
 #include "services/identity/storage/retention.h"
 #include "shared/base/audit_actor.h"
 #include "shared/db/audit/audit_log.h"
+#include "shared/db/audit/testing/audit_testing.h"
 #include "shared/db/pool.h"
 #include "shared/db/retention/purger.h"
 #include "shared/db/testing/test_database.h"
@@ -28,27 +29,18 @@ namespace {
 using suite::db::audit::AuditEvent;
 using suite::db::audit::AuditFilter;
 using suite::db::audit::ChainReport;
-using suite::db::testing::TestDatabase;
+using suite::db::audit::testing::AuditStorageTest;
+using suite::db::audit::testing::TestPool;
 
 constexpr char kAdmin[] = "00000000-0000-0000-0000-00000000ad01";
 constexpr char kRequest[] = "11111111-2222-4333-8444-555555555555";
 
-std::unique_ptr<suite::db::ConnectionPool> Pool(const std::string& url, int size = 4) {
-  suite::db::PoolConfig config;
-  config.database_url = url;
-  config.pool_size = size;
-  auto pool = suite::db::ConnectionPool::Create(config);
-  EXPECT_TRUE(pool.ok()) << pool.status();
-  return *std::move(pool);
-}
-
-class AuditTrailTest : public ::testing::Test {
+class AuditTrailTest : public AuditStorageTest {
  protected:
+  AuditTrailTest() : AuditStorageTest("identity", "identity_service", 8) {}
+
   void SetUp() override {
-    auto db = TestDatabase::CreateMigrated();
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = *std::move(db);
-    pool_ = Pool(db_->UrlAs("identity_service"), 8);
+    ASSERT_NO_FATAL_FAILURE(AuditStorageTest::SetUp());
     auto store = PgIdentityStore::Create(pool_.get());
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
@@ -63,18 +55,6 @@ class AuditTrailTest : public ::testing::Test {
     return events.ok() ? *events : std::vector<AuditEvent>{};
   }
 
-  ChainReport Verify() {
-    auto pool = Pool(db_->UrlAs("suite_retention"), 1);
-    EXPECT_TRUE(suite::db::audit::RegisterAuditStatements(*pool, "identity").ok());
-    auto report = suite::db::audit::VerifyAuditChain(*pool, "identity");
-    EXPECT_TRUE(report.ok()) << report.status();
-    return report.ok() ? *report : ChainReport{};
-  }
-
-  void AsSuperuser(const std::string& sql) {
-    pqxx::connection conn(db_->url());
-    pqxx::nontransaction(conn).exec0(sql);
-  }
 
   std::string Status() {
     pqxx::connection conn(db_->url());
@@ -83,8 +63,6 @@ class AuditTrailTest : public ::testing::Test {
         .as<std::string>();
   }
 
-  std::unique_ptr<TestDatabase> db_;
-  std::unique_ptr<suite::db::ConnectionPool> pool_;
   std::unique_ptr<PgIdentityStore> store_;
   std::string user_id_;
 };
@@ -183,33 +161,8 @@ TEST_F(AuditTrailTest, TheServiceRoleCanAppendAndReadButNeverAlterOrRemove) {
     ScopedAuditActor actor(kAdmin, kRequest);
     ASSERT_TRUE(store_->SetUserStatus(user_id_, UserStatus::kSuspended, absl::Now()).ok());
   }
-  pqxx::connection service(db_->UrlAs("identity_service"));
-  for (const std::string sql : {
-           "UPDATE identity.audit_log SET action = 'user.nothing'",
-           "DELETE FROM identity.audit_log",
-           "TRUNCATE identity.audit_log",
-           "DELETE FROM identity.audit_chain_head",
-           "INSERT INTO identity.audit_chain_head (id, seq, hash) VALUES (false, 0, '')",
-           "ALTER TABLE identity.audit_log DISABLE TRIGGER ALL",
-       }) {
-    pqxx::work tx(service);
-    try {
-      tx.exec(sql);
-      ADD_FAILURE() << "allowed: " << sql;
-    } catch (const pqxx::insufficient_privilege&) {
-      // refused, as it must be
-    } catch (const pqxx::sql_error& e) {
-      // ALTER TABLE by a non-owner: "must be owner" is also insufficient_privilege (42501).
-      ADD_FAILURE() << sql << ": " << e.what();
-    }
-  }
-  pqxx::connection retention(db_->UrlAs("suite_retention"));
-  pqxx::work tx(retention);
-  try {
-    tx.exec("UPDATE identity.audit_log SET action = 'user.nothing'");
-    ADD_FAILURE() << "the retention role may update the audit log";
-  } catch (const pqxx::insufficient_privilege&) {
-  }
+  ExpectServiceRoleCannotAlterOrRemove();
+  ExpectRetentionRoleCannotAlter();
   EXPECT_EQ(Events().size(), 1u);
 }
 
@@ -226,21 +179,8 @@ TEST_F(AuditTrailTest, TheVerifierNamesTheFirstAlteredRemovedOrReplacedRow) {
   }
   ASSERT_FALSE(Verify().broken_seq);
 
-  // Altered content: its own hash no longer matches.
-  AsSuperuser("UPDATE identity.audit_log SET actor_id = NULL WHERE seq = 3");
-  ChainReport altered = Verify();
-  ASSERT_TRUE(altered.broken_seq);
-  EXPECT_EQ(*altered.broken_seq, 3);
-  EXPECT_NE(altered.problem.find("altered"), std::string::npos) << altered.problem;
-
-  // Replaced consistently (hash recomputed): the next row no longer links to it.
-  AsSuperuser("UPDATE identity.audit_log SET hash = identity.audit_hash(prev_hash, seq, "
-              "occurred_at, actor_id, action, target_type, target_id, request_id, outcome, "
-              "before, after) WHERE seq = 3");
-  ChainReport replaced = Verify();
-  ASSERT_TRUE(replaced.broken_seq);
-  EXPECT_EQ(*replaced.broken_seq, 4);
-  EXPECT_NE(replaced.problem.find("predecessor"), std::string::npos) << replaced.problem;
+  ASSERT_NO_FATAL_FAILURE(ExpectVerifierNamesAlteredThenReplacedRow(
+      3, "UPDATE identity.audit_log SET actor_id = NULL WHERE seq = 3"));
 
   // A row removed from the middle: its successor names the gap.
   AsSuperuser("DELETE FROM identity.audit_log WHERE seq IN (2, 3)");
@@ -278,20 +218,10 @@ TEST_F(AuditTrailTest, RetentionRemovesOnlyTheOldestRowsAndTheRestStillVerifies)
   // as the superuser: only the times, which the hash covers, so recompute them in order).
   AsSuperuser("UPDATE identity.audit_log SET occurred_at = occurred_at - interval '800 days' "
               "WHERE seq <= 3");
-  for (int seq = 1; seq <= 5; ++seq) {
-    AsSuperuser(absl::StrCat(
-        "UPDATE identity.audit_log l SET prev_hash = coalesce((SELECT hash FROM "
-        "identity.audit_log p WHERE p.seq = l.seq - 1), l.prev_hash), hash = "
-        "identity.audit_hash(coalesce((SELECT hash FROM identity.audit_log p WHERE p.seq = "
-        "l.seq - 1), l.prev_hash), seq, occurred_at, actor_id, action, target_type, target_id, "
-        "request_id, outcome, before, after) WHERE seq = ",
-        seq));
-  }
-  AsSuperuser("UPDATE identity.audit_chain_head SET hash = (SELECT hash FROM identity.audit_log "
-              "WHERE seq = 5)");
+  RehashChain(5);
   ASSERT_FALSE(Verify().broken_seq);
 
-  auto pool = Pool(db_->UrlAs("suite_retention"), 1);
+  auto pool = TestPool(db_->UrlAs("suite_retention"), 1);
   suite::db::retention::PurgeOptions options;
   options.now = absl::Now();
   options.batch_size = 2;

@@ -19,6 +19,7 @@
 #include "services/questions/storage/retention.h"
 #include "shared/base/audit_actor.h"
 #include "shared/db/audit/audit_log.h"
+#include "shared/db/audit/testing/audit_testing.h"
 #include "shared/db/pool.h"
 #include "shared/db/retention/purger.h"
 #include "shared/db/testing/test_database.h"
@@ -29,27 +30,18 @@ namespace {
 using suite::db::audit::AuditEvent;
 using suite::db::audit::AuditFilter;
 using suite::db::audit::ChainReport;
-using suite::db::testing::TestDatabase;
+using suite::db::audit::testing::AuditStorageTest;
+using suite::db::audit::testing::TestPool;
 
 constexpr char kAdmin[] = "00000000-0000-4000-8000-00000000ad01";
 constexpr char kRequest[] = "11111111-2222-4333-8444-555555555555";
 
-std::unique_ptr<suite::db::ConnectionPool> Pool(const std::string& url, int size = 4) {
-  suite::db::PoolConfig config;
-  config.database_url = url;
-  config.pool_size = size;
-  auto pool = suite::db::ConnectionPool::Create(config);
-  EXPECT_TRUE(pool.ok()) << pool.status();
-  return *std::move(pool);
-}
-
-class QuestionsAuditTest : public ::testing::Test {
+class QuestionsAuditTest : public AuditStorageTest {
  protected:
+  QuestionsAuditTest() : AuditStorageTest("questions", "questions_service", 4) {}
+
   void SetUp() override {
-    auto db = TestDatabase::CreateMigrated();
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = *std::move(db);
-    pool_ = Pool(db_->UrlAs("questions_service"), 4);
+    ASSERT_NO_FATAL_FAILURE(AuditStorageTest::SetUp());
     auto store = PgQuestionStore::Create(pool_.get());
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
@@ -72,18 +64,6 @@ class QuestionsAuditTest : public ::testing::Test {
     return events.ok() ? *events : std::vector<AuditEvent>{};
   }
 
-  ChainReport Verify() {
-    auto pool = Pool(db_->UrlAs("suite_retention"), 1);
-    EXPECT_TRUE(suite::db::audit::RegisterAuditStatements(*pool, "questions").ok());
-    auto report = suite::db::audit::VerifyAuditChain(*pool, "questions");
-    EXPECT_TRUE(report.ok()) << report.status();
-    return report.ok() ? *report : ChainReport{};
-  }
-
-  void AsSuperuser(const std::string& sql) {
-    pqxx::connection conn(db_->url());
-    pqxx::nontransaction(conn).exec0(sql);
-  }
 
   std::string StatusOf(const std::string& id) {
     pqxx::connection conn(db_->url());
@@ -92,8 +72,6 @@ class QuestionsAuditTest : public ::testing::Test {
         .as<std::string>();
   }
 
-  std::unique_ptr<TestDatabase> db_;
-  std::unique_ptr<suite::db::ConnectionPool> pool_;
   std::unique_ptr<PgQuestionStore> store_;
 };
 
@@ -235,36 +213,8 @@ TEST_F(QuestionsAuditTest, TheServiceRoleCanAppendAndReadButNeverAlterOrRemove) 
     ScopedAuditActor actor(kAdmin, kRequest);
     ASSERT_TRUE(store_->CreateQuestion(Draft("k1")).ok());
   }
-  pqxx::connection service(db_->UrlAs("questions_service"));
-  for (const std::string sql : {
-           "UPDATE questions.audit_log SET action = 'question.nothing'",
-           "UPDATE questions.audit_log SET hash = prev_hash",
-           "DELETE FROM questions.audit_log",
-           "TRUNCATE questions.audit_log",
-           "DELETE FROM questions.audit_chain_head",
-           "INSERT INTO questions.audit_chain_head (id, seq, hash) VALUES (false, 0, '')",
-           "ALTER TABLE questions.audit_log DISABLE TRIGGER ALL",
-           "DROP TABLE questions.audit_log",
-       }) {
-    pqxx::work tx(service);
-    try {
-      tx.exec(sql);
-      ADD_FAILURE() << "allowed: " << sql;
-    } catch (const pqxx::insufficient_privilege&) {
-      // refused, as it must be
-    } catch (const pqxx::sql_error& e) {
-      ADD_FAILURE() << sql << ": " << e.what();
-    }
-  }
-  {
-    pqxx::connection retention(db_->UrlAs("suite_retention"));
-    pqxx::work tx(retention);
-    try {
-      tx.exec("UPDATE questions.audit_log SET action = 'question.nothing'");
-      ADD_FAILURE() << "the retention role may update the audit log";
-    } catch (const pqxx::insufficient_privilege&) {
-    }
-  }
+  ExpectServiceRoleCannotAlterOrRemove();
+  ExpectRetentionRoleCannotAlter();
   ASSERT_EQ(Events().size(), 1u);
   // The retention role may delete rows (it is the only one).
   pqxx::connection retention(db_->UrlAs("suite_retention"));
@@ -285,20 +235,9 @@ TEST_F(QuestionsAuditTest, TheVerifierNamesAnEditedRow) {
     ASSERT_TRUE(store_->Transition(id, {QuestionStatus::kPublished}, QuestionStatus::kArchived, "")
                     .ok());
   }
-  ASSERT_FALSE(Verify().broken_seq);
-  // Who published it, rewritten: the row's own hash no longer matches.
-  AsSuperuser("UPDATE questions.audit_log SET actor_id = NULL WHERE seq = 2");
-  ChainReport altered = Verify();
-  ASSERT_TRUE(altered.broken_seq);
-  EXPECT_EQ(*altered.broken_seq, 2);
-  EXPECT_NE(altered.problem.find("altered"), std::string::npos) << altered.problem;
-  // Rewritten with its hash recomputed: the next row no longer links to it.
-  AsSuperuser("UPDATE questions.audit_log SET hash = questions.audit_hash(prev_hash, seq, "
-              "occurred_at, actor_id, action, target_type, target_id, request_id, outcome, "
-              "before, after) WHERE seq = 2");
-  ChainReport replaced = Verify();
-  ASSERT_TRUE(replaced.broken_seq);
-  EXPECT_EQ(*replaced.broken_seq, 3);
+  // Who published it, rewritten; then rewritten with its hash recomputed.
+  ExpectVerifierNamesAlteredThenReplacedRow(
+      2, "UPDATE questions.audit_log SET actor_id = NULL WHERE seq = 2");
 }
 
 TEST_F(QuestionsAuditTest, RetentionRemovesOnlyRowsPastTheAuditPeriodAndTheRestStillVerifies) {
@@ -309,20 +248,10 @@ TEST_F(QuestionsAuditTest, RetentionRemovesOnlyRowsPastTheAuditPeriodAndTheRestS
   // Rows 1-3 moved 800 days back (past the two years), their hashes recomputed in order.
   AsSuperuser("UPDATE questions.audit_log SET occurred_at = occurred_at - interval '800 days' "
               "WHERE seq <= 3");
-  for (int seq = 1; seq <= 5; ++seq) {
-    AsSuperuser(absl::StrCat(
-        "UPDATE questions.audit_log l SET prev_hash = coalesce((SELECT hash FROM "
-        "questions.audit_log p WHERE p.seq = l.seq - 1), l.prev_hash), hash = "
-        "questions.audit_hash(coalesce((SELECT hash FROM questions.audit_log p WHERE p.seq = "
-        "l.seq - 1), l.prev_hash), seq, occurred_at, actor_id, action, target_type, target_id, "
-        "request_id, outcome, before, after) WHERE seq = ",
-        seq));
-  }
-  AsSuperuser("UPDATE questions.audit_chain_head SET hash = (SELECT hash FROM "
-              "questions.audit_log WHERE seq = 5)");
+  RehashChain(5);
   ASSERT_FALSE(Verify().broken_seq);
 
-  auto pool = Pool(db_->UrlAs("suite_retention"), 1);
+  auto pool = TestPool(db_->UrlAs("suite_retention"), 1);
   suite::db::retention::PurgeOptions options;
   options.now = absl::Now();
   options.batch_size = 2;
