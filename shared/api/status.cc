@@ -89,6 +89,11 @@ std::vector<FieldViolation> FieldViolationsOf(const absl::Status& status) {
   return out;
 }
 
+std::string FirstViolatedField(const absl::Status& status) {
+  const google::rpc::BadRequest bad_request = BadRequestOf(status);
+  return bad_request.field_violations().empty() ? "" : bad_request.field_violations(0).field();
+}
+
 absl::optional<ErrorInfo> ErrorInfoOf(const absl::Status& status) {
   absl::optional<absl::Cord> payload = status.GetPayload(kErrorInfoTypeUrl);
   if (!payload.has_value()) return absl::nullopt;

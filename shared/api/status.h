@@ -78,6 +78,9 @@ absl::optional<absl::Duration> RetryDelayOf(const absl::Status& status);
 // none.
 std::vector<FieldViolation> FieldViolationsOf(const absl::Status& status);
 
+// FirstViolatedField is the field of the first BadRequest violation of `status`; empty if none.
+std::string FirstViolatedField(const absl::Status& status);
+
 // ErrorInfoOf returns the ErrorInfo of `status`, if it has one.
 absl::optional<ErrorInfo> ErrorInfoOf(const absl::Status& status);
 

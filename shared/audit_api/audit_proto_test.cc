@@ -12,10 +12,7 @@
 namespace suite::audit_api {
 namespace {
 
-std::string FieldOf(const absl::Status& status) {
-  const auto violations = suite::api::FieldViolationsOf(status);
-  return violations.empty() ? "" : violations[0].field;
-}
+using suite::api::FirstViolatedField;
 
 TEST(ParseListAuditEventsRequestTest, CarriesEveryFieldAndLeavesAbsentTimesOpen) {
   ::audit::v1::ListAuditEventsRequest request;
@@ -40,7 +37,7 @@ TEST(ParseListAuditEventsRequestTest, EachBadFieldIsInvalidArgumentNamingIt) {
   auto expect_field = [](const ::audit::v1::ListAuditEventsRequest& r, const std::string& f) {
     absl::StatusOr<AuditQuery> q = ParseListAuditEventsRequest(r);
     EXPECT_EQ(q.status().code(), absl::StatusCode::kInvalidArgument) << f;
-    EXPECT_EQ(FieldOf(q.status()), f) << q.status();
+    EXPECT_EQ(FirstViolatedField(q.status()), f) << q.status();
   };
   ::audit::v1::ListAuditEventsRequest r;
   r.set_page_size(-1);
@@ -133,7 +130,7 @@ TEST(ServeListAuditEventsTest, AuthorizationComesBeforeTheRequestIsReadAndARefus
   const auto allow = [] { return absl::OkStatus(); };
   absl::Status status = ServeListAuditEvents(invalid, allow, list, &response);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(FieldOf(status), "start_time");
+  EXPECT_EQ(FirstViolatedField(status), "start_time");
   EXPECT_EQ(listed, 0);
   EXPECT_EQ(response.events_size(), 0);
 }

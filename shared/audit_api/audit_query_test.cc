@@ -16,10 +16,7 @@
 namespace suite::audit_api {
 namespace {
 
-std::string FieldOf(const absl::Status& status) {
-  const auto violations = suite::api::FieldViolationsOf(status);
-  return violations.empty() ? "" : violations[0].field;
-}
+using suite::api::FirstViolatedField;
 
 TEST(AuditPageLimitTest, ZeroIsFiftyAndOneToHundredAreKept) {
   EXPECT_EQ(*AuditPageLimit(0), 50);
@@ -31,7 +28,7 @@ TEST(AuditPageLimitTest, NegativeAndAboveHundredAreInvalidArgumentNamingPageSize
   for (int size : {-1, -2147483647 - 1, 101, 2147483647}) {
     absl::StatusOr<int> limit = AuditPageLimit(size);
     EXPECT_EQ(limit.status().code(), absl::StatusCode::kInvalidArgument) << size;
-    EXPECT_EQ(FieldOf(limit.status()), "page_size") << size;
+    EXPECT_EQ(FirstViolatedField(limit.status()), "page_size") << size;
   }
 }
 
@@ -80,7 +77,7 @@ TEST(ValidateAuditFilterTest, EachBadFieldIsInvalidArgumentNamingIt) {
   for (const Case& c : cases) {
     absl::Status status = ValidateAuditFilter(c.filter);
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << c.field;
-    EXPECT_EQ(FieldOf(status), c.field) << status;
+    EXPECT_EQ(FirstViolatedField(status), c.field) << status;
   }
 }
 
@@ -175,13 +172,13 @@ TEST(ListAuditPageTest, ATokenReusedWithOtherFiltersOrAnotherListingIsRefusedNam
   for (const AuditQuery& q : changed) {
     absl::StatusOr<AuditPage> page = ListAuditPage(q, codec, "test.audit", trail.Fetch());
     EXPECT_EQ(page.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_EQ(FieldOf(page.status()), "page_token") << page.status();
+    EXPECT_EQ(FirstViolatedField(page.status()), "page_token") << page.status();
   }
   AuditQuery same = query;
   same.page_token = first->next_page_token;
-  EXPECT_EQ(FieldOf(ListAuditPage(same, codec, "other.audit", trail.Fetch()).status()),
+  EXPECT_EQ(FirstViolatedField(ListAuditPage(same, codec, "other.audit", trail.Fetch()).status()),
             "page_token");
-  EXPECT_EQ(FieldOf(ListAuditPage(same, suite::api::PageTokenCodec("other secret"), "test.audit",
+  EXPECT_EQ(FirstViolatedField(ListAuditPage(same, suite::api::PageTokenCodec("other secret"), "test.audit",
                                   trail.Fetch())
                         .status()),
             "page_token");

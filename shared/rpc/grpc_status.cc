@@ -90,4 +90,8 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
   return out;
 }
 
+std::string FirstViolatedField(const grpc::Status& status) {
+  return api::FirstViolatedField(FromGrpcStatus(status));
+}
+
 }  // namespace suite::rpc

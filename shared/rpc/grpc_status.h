@@ -14,6 +14,7 @@
 #define SUITE_SHARED_RPC_GRPC_STATUS_H_
 
 #include <cstddef>
+#include <string>
 
 #include <grpcpp/support/status.h>
 
@@ -42,6 +43,10 @@ grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view request_
 // google.rpc detail (as payloads, readable with FieldViolationsOf / ErrorInfoOf). Details that
 // do not parse are dropped. Thread-safe.
 absl::Status FromGrpcStatus(const grpc::Status& status);
+
+// FirstViolatedField is suite::api::FirstViolatedField of FromGrpcStatus(status): the field a
+// refusal names, for the tests and clients that read it.
+std::string FirstViolatedField(const grpc::Status& status);
 }  // namespace suite::rpc
 
 #endif  // SUITE_SHARED_RPC_GRPC_STATUS_H_

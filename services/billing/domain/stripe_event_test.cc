@@ -28,10 +28,7 @@ ParsedStripeEvent MustParse(const std::string& payload) {
   return parsed.ok() ? *std::move(parsed) : ParsedStripeEvent{};
 }
 
-std::string FieldOf(const absl::Status& s) {
-  auto v = suite::api::FieldViolationsOf(s);
-  return v.empty() ? "" : v[0].field;
-}
+using suite::api::FirstViolatedField;
 
 TEST(StripeEventTest, ParsesTheEnvelope) {
   ParsedStripeEvent p = MustParse(Event("customer.created", R"({"id":"cus_1"})"));
@@ -43,30 +40,30 @@ TEST(StripeEventTest, ParsesTheEnvelope) {
 }
 
 TEST(StripeEventTest, MalformedEnvelopesNameTheField) {
-  EXPECT_EQ(FieldOf(ParseStripeEvent("{").status()), "payload");
-  EXPECT_EQ(FieldOf(ParseStripeEvent("[1]").status()), "payload");
-  EXPECT_EQ(FieldOf(ParseStripeEvent(R"({"object":"customer"})").status()), "payload.object");
+  EXPECT_EQ(FirstViolatedField(ParseStripeEvent("{").status()), "payload");
+  EXPECT_EQ(FirstViolatedField(ParseStripeEvent("[1]").status()), "payload");
+  EXPECT_EQ(FirstViolatedField(ParseStripeEvent(R"({"object":"customer"})").status()), "payload.object");
   EXPECT_EQ(
-      FieldOf(ParseStripeEvent(R"({"object":"event","type":"x","created":1,"livemode":false})")
+      FirstViolatedField(ParseStripeEvent(R"({"object":"event","type":"x","created":1,"livemode":false})")
                   .status()),
       "payload.id");
   EXPECT_EQ(
-      FieldOf(
+      FirstViolatedField(
           ParseStripeEvent(R"({"object":"event","id":"e","created":1,"livemode":false})").status()),
       "payload.type");
-  EXPECT_EQ(FieldOf(ParseStripeEvent(
+  EXPECT_EQ(FirstViolatedField(ParseStripeEvent(
                         R"({"object":"event","id":"e","type":"x","created":"1","livemode":false})")
                         .status()),
             "payload.created");
   EXPECT_EQ(
-      FieldOf(ParseStripeEvent(R"({"object":"event","id":"e","type":"x","created":1})").status()),
+      FirstViolatedField(ParseStripeEvent(R"({"object":"event","id":"e","type":"x","created":1})").status()),
       "payload.livemode");
   EXPECT_EQ(ParseStripeEvent("nope").status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(FieldOf(ParseStripeEvent(
+  EXPECT_EQ(FirstViolatedField(ParseStripeEvent(
                 R"({"object":"event","id":"e\u0000","type":"x","created":1,"livemode":false})")
                         .status()),
             "payload.id");
-  EXPECT_EQ(FieldOf(ParseStripeEvent(
+  EXPECT_EQ(FirstViolatedField(ParseStripeEvent(
                 R"({"object":"event","id":"e","type":"a b","created":1,"livemode":false})")
                         .status()),
             "payload.type");

@@ -37,10 +37,7 @@ constexpr char kBobId[] = "aaaaaaaa-0000-4000-8000-000000000003";
 constexpr char kAccountId[] = "bbbbbbbb-0000-4000-8000-000000000001";
 constexpr char kRequestId[] = "cccccccc-0000-4000-8000-000000000001";
 
-std::string FieldOf(const grpc::Status& status) {
-  auto violations = suite::api::FieldViolationsOf(suite::rpc::FromGrpcStatus(status));
-  return violations.empty() ? "" : violations[0].field;
-}
+using suite::rpc::FirstViolatedField;
 
 class BillingAuditTest : public ::testing::Test {
  protected:
@@ -304,7 +301,7 @@ TEST_F(BillingAuditTest, EveryInvalidArgumentNamesItsField) {
     audit::v1::ListAuditEventsResponse out;
     grpc::Status s = List("admin", req, &out);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.name;
-    EXPECT_EQ(FieldOf(s), c.field) << c.name << ": " << s.error_message();
+    EXPECT_EQ(FirstViolatedField(s), c.field) << c.name << ": " << s.error_message();
   }
   // The edges that are accepted.
   for (int size : {0, 1, 100}) {
@@ -357,7 +354,7 @@ TEST_F(BillingAuditTest, ListingFiltersAndPagesNewestFirstWithTokensBoundToTheFi
   other.set_action("ledger.append");
   grpc::Status s = List("admin", other, &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(FieldOf(s), "page_token");
+  EXPECT_EQ(FirstViolatedField(s), "page_token");
 
   audit::v1::ListAuditEventsRequest by_actor;
   by_actor.set_actor_user_id(kOtherAdminId);

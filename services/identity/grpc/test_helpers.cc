@@ -79,8 +79,7 @@ std::map<std::string, std::string> ErrorMetadata(const grpc::Status& status) {
 }
 
 std::string BadField(const grpc::Status& status) {
-  auto v = suite::api::FieldViolationsOf(suite::rpc::FromGrpcStatus(status));
-  return v.empty() ? "" : v[0].field;
+  return suite::rpc::FirstViolatedField(status);
 }
 
 }  // namespace suite::identity::testing

@@ -294,10 +294,7 @@ class ServiceTest : public ::testing::Test {
   std::unique_ptr<pb::QuestionBankService::Stub> stub_;
 };
 
-std::string FieldOf(const grpc::Status& s) {
-  auto violations = suite::api::FieldViolationsOf(suite::rpc::FromGrpcStatus(s));
-  return violations.empty() ? "" : violations[0].field;
-}
+using suite::rpc::FirstViolatedField;
 
 // --- authoring ---
 
@@ -404,7 +401,7 @@ TEST_F(ServiceTest, EveryBadInputIsInvalidArgumentNamingTheFieldAndWritesNothing
     pb::CreateQuestionResponse response;
     grpc::Status s = stub_->CreateQuestion(As("author").get(), request, &response);
     EXPECT_EQ(s.error_code(), grpc::INVALID_ARGUMENT) << c.field;
-    EXPECT_EQ(FieldOf(s), c.field) << s.error_message();
+    EXPECT_EQ(FirstViolatedField(s), c.field) << s.error_message();
   }
   EXPECT_EQ(Count("questions"), 0);
   EXPECT_EQ(Count("choices"), 0);
@@ -415,35 +412,35 @@ TEST_F(ServiceTest, EveryBadInputIsInvalidArgumentNamingTheFieldAndWritesNothing
   get.set_question_id("nope");
   grpc::Status s = stub_->GetQuestion(As("member").get(), get, &got);
   EXPECT_EQ(s.error_code(), grpc::INVALID_ARGUMENT);
-  EXPECT_EQ(FieldOf(s), "question_id");
+  EXPECT_EQ(FirstViolatedField(s), "question_id");
   pb::CreateTagRequest tag;
   tag.set_kind(pb::TAG_KIND_TOPIC);
   tag.set_slug("Bad Slug");
   tag.set_label("x");
   pb::CreateTagResponse tag_response;
   s = stub_->CreateTag(As("author").get(), tag, &tag_response);
-  EXPECT_EQ(FieldOf(s), "slug");
+  EXPECT_EQ(FirstViolatedField(s), "slug");
   tag.set_slug("ok");
   tag.set_kind(pb::TAG_KIND_UNSPECIFIED);
-  EXPECT_EQ(FieldOf(stub_->CreateTag(As("author").get(), tag, &tag_response)), "kind");
+  EXPECT_EQ(FirstViolatedField(stub_->CreateTag(As("author").get(), tag, &tag_response)), "kind");
   tag.set_kind(pb::TAG_KIND_TOPIC);
   tag.set_label("");
-  EXPECT_EQ(FieldOf(stub_->CreateTag(As("author").get(), tag, &tag_response)), "label");
+  EXPECT_EQ(FirstViolatedField(stub_->CreateTag(As("author").get(), tag, &tag_response)), "label");
   EXPECT_EQ(Count("tags"), 0);
   pb::StartPracticeSessionRequest start;
   pb::StartPracticeSessionResponse started;
   start.set_question_count(5);
-  EXPECT_EQ(FieldOf(stub_->StartPracticeSession(As("member").get(), start, &started)), "mode");
+  EXPECT_EQ(FirstViolatedField(stub_->StartPracticeSession(As("member").get(), start, &started)), "mode");
   start.set_mode(pb::PRACTICE_MODE_TUTOR);
   start.set_question_count(0);
-  EXPECT_EQ(FieldOf(stub_->StartPracticeSession(As("member").get(), start, &started)),
+  EXPECT_EQ(FirstViolatedField(stub_->StartPracticeSession(As("member").get(), start, &started)),
             "question_count");
   start.set_question_count(101);
-  EXPECT_EQ(FieldOf(stub_->StartPracticeSession(As("member").get(), start, &started)),
+  EXPECT_EQ(FirstViolatedField(stub_->StartPracticeSession(As("member").get(), start, &started)),
             "question_count");
   start.set_question_count(5);
   start.mutable_filter()->add_tag_ids("x");
-  EXPECT_EQ(FieldOf(stub_->StartPracticeSession(As("member").get(), start, &started)),
+  EXPECT_EQ(FirstViolatedField(stub_->StartPracticeSession(As("member").get(), start, &started)),
             "filter.tag_ids[0]");
   EXPECT_EQ(Count("practice_sessions"), 0);
   pb::SubmitAttemptRequest submit;
@@ -452,28 +449,28 @@ TEST_F(ServiceTest, EveryBadInputIsInvalidArgumentNamingTheFieldAndWritesNothing
   submit.set_question_id("00000000-0000-4000-8000-000000000001");
   submit.set_choice_id("00000000-0000-4000-8000-000000000001");
   submit.set_time_spent_ms(-1);
-  EXPECT_EQ(FieldOf(stub_->SubmitAttempt(As("member").get(), submit, &submitted)),
+  EXPECT_EQ(FirstViolatedField(stub_->SubmitAttempt(As("member").get(), submit, &submitted)),
             "time_spent_ms");
   submit.set_time_spent_ms(1);
   submit.set_choice_id("");
-  EXPECT_EQ(FieldOf(stub_->SubmitAttempt(As("member").get(), submit, &submitted)), "choice_id");
+  EXPECT_EQ(FirstViolatedField(stub_->SubmitAttempt(As("member").get(), submit, &submitted)), "choice_id");
   pb::ListQuestionsRequest list;
   pb::ListQuestionsResponse listed;
   list.set_page_size(-1);
-  EXPECT_EQ(FieldOf(stub_->ListQuestions(As("member").get(), list, &listed)), "page_size");
+  EXPECT_EQ(FirstViolatedField(stub_->ListQuestions(As("member").get(), list, &listed)), "page_size");
   list.set_page_size(10);
   list.set_page_token("garbage");
-  EXPECT_EQ(FieldOf(stub_->ListQuestions(As("member").get(), list, &listed)), "page_token");
+  EXPECT_EQ(FirstViolatedField(stub_->ListQuestions(As("member").get(), list, &listed)), "page_token");
   list.set_page_token("");
   list.mutable_filter()->add_all_tag_ids("zzz");
-  EXPECT_EQ(FieldOf(stub_->ListQuestions(As("member").get(), list, &listed)),
+  EXPECT_EQ(FirstViolatedField(stub_->ListQuestions(As("member").get(), list, &listed)),
             "filter.all_tag_ids[0]");
   pb::UpdateQuestionRequest update;
   pb::UpdateQuestionResponse updated;
   update.set_question_id("00000000-0000-4000-8000-000000000001");
-  EXPECT_EQ(FieldOf(stub_->UpdateQuestion(As("author").get(), update, &updated)), "update_mask");
+  EXPECT_EQ(FirstViolatedField(stub_->UpdateQuestion(As("author").get(), update, &updated)), "update_mask");
   update.mutable_update_mask()->add_paths("author_id");
-  EXPECT_EQ(FieldOf(stub_->UpdateQuestion(As("author").get(), update, &updated)), "update_mask");
+  EXPECT_EQ(FirstViolatedField(stub_->UpdateQuestion(As("author").get(), update, &updated)), "update_mask");
 }
 
 // proto3 hands a handler any enum number a client sends: one this server does not know is
@@ -620,7 +617,7 @@ TEST_F(ServiceTest, TagSlugsAreUniquePerKindAndTaggingIsIdempotent) {
   pb::ListQuestionsRequest questions;
   questions.set_page_token(first.page_token());
   pb::ListQuestionsResponse listed;
-  EXPECT_EQ(FieldOf(stub_->ListQuestions(As("member").get(), questions, &listed)), "page_token");
+  EXPECT_EQ(FirstViolatedField(stub_->ListQuestions(As("member").get(), questions, &listed)), "page_token");
 }
 
 // Of several ids, the one that does not exist is named: its field path (also as the BadRequest
@@ -631,7 +628,7 @@ TEST_F(ServiceTest, EveryUnknownIdIsNamedByItsFieldPathAndId) {
   auto expect_unknown_tag = [&](const grpc::Status& s, const std::string& field) {
     EXPECT_EQ(s.error_code(), grpc::FAILED_PRECONDITION) << field;
     EXPECT_EQ(s.error_message(), absl::StrCat(field, ": tag ", unknown, " not found"));
-    EXPECT_EQ(FieldOf(s), field);
+    EXPECT_EQ(FirstViolatedField(s), field);
     auto info = suite::api::ErrorInfoOf(suite::rpc::FromGrpcStatus(s));
     ASSERT_TRUE(info.has_value()) << field;
     EXPECT_EQ(info->reason, "UNKNOWN_TAG");
@@ -706,7 +703,7 @@ TEST_F(ServiceTest, EveryUnknownIdIsNamedByItsFieldPathAndId) {
   grpc::Status s = stub_->TagQuestion(As("author").get(), tag, &tagged);
   EXPECT_EQ(s.error_code(), grpc::NOT_FOUND);
   EXPECT_EQ(s.error_message(), absl::StrCat("tag_id: tag ", unknown, " not found"));
-  EXPECT_EQ(FieldOf(s), "tag_id");
+  EXPECT_EQ(FirstViolatedField(s), "tag_id");
   tag.set_question_id(unknown);
   tag.set_tag_id(known.id());
   s = stub_->TagQuestion(As("author").get(), tag, &tagged);
@@ -725,12 +722,12 @@ TEST_F(ServiceTest, EveryUnknownIdIsNamedByItsFieldPathAndId) {
   pb::SubmitAttemptResponse submitted;
   s = stub_->SubmitAttempt(As("member").get(), submit, &submitted);
   EXPECT_EQ(s.error_code(), grpc::INVALID_ARGUMENT);
-  EXPECT_EQ(FieldOf(s), "question_id");
+  EXPECT_EQ(FirstViolatedField(s), "question_id");
   EXPECT_THAT(s.error_message(), HasSubstr(absl::StrCat("question ", q.id(), " is not in")));
   submit.set_question_id(drawn.id());
   s = stub_->SubmitAttempt(As("member").get(), submit, &submitted);
   EXPECT_EQ(s.error_code(), grpc::INVALID_ARGUMENT);
-  EXPECT_EQ(FieldOf(s), "choice_id");
+  EXPECT_EQ(FirstViolatedField(s), "choice_id");
   EXPECT_THAT(s.error_message(), HasSubstr(absl::StrCat("choice ", q.choices(0).id(),
                                                         " is not a choice of question ",
                                                         drawn.id())));
@@ -948,7 +945,7 @@ TEST_F(ServiceTest, TutorFlowRevealsEachAnswerAtOnceAndScoresTheSession) {
             grpc::ALREADY_EXISTS);
   // A choice of another question, a question not in the session.
   submit.set_question_id(q2.id());
-  EXPECT_EQ(FieldOf(stub_->SubmitAttempt(As("member").get(), submit, &submitted)), "choice_id");
+  EXPECT_EQ(FirstViolatedField(stub_->SubmitAttempt(As("member").get(), submit, &submitted)), "choice_id");
 
   // Concurrent double submit of q2: exactly one wins.
   std::atomic<int> ok{0}, exists{0};
@@ -1185,7 +1182,8 @@ TEST_F(ServiceTest, ExamChoiceOrderIsShuffledPerSessionSoAlwaysPickingTheFirstSc
   for (int s = 1; s < kSessions; ++s) {
     int same = 0;
     for (const auto& [id, order] : orders[0]) same += orders[s].at(id) == order ? 1 : 0;
-    EXPECT_LE(same, 50) << "session " << s << " repeats session 0's choice order";
+    EXPECT_LE(same, 50) << "practice session " << s
+                        << " repeats practice session 0's choice order";
   }
   // The author still sees the order written, with the correct choice first.
   pb::GetQuestionRequest get;
@@ -1652,7 +1650,7 @@ TEST_F(ServiceTest, ListAuditEventsFiltersPagesAndNamesEachBadField) {
   const auto field_of = [&](const ::audit::v1::ListAuditEventsRequest& bad) {
     grpc::Status s = stub_->ListAuditEvents(As("admin").get(), bad, &page);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
-    return FieldOf(s);
+    return FirstViolatedField(s);
   };
   r = {};
   r.set_page_size(3);
