@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "shared/base/sha256.h"
 #include "shared/db/migrate/parser.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -21,6 +22,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto file = suite::db::migrate::ParseMigration(
       "fuzz/core/20240101000000_create_fuzz.sql", "core", "20240101000000_create_fuzz.sql",
       contents);
-  if (file.ok() && file->checksum != suite::db::migrate::Sha256Hex(contents)) std::abort();
+  if (file.ok() && file->checksum != suite::Sha256Hex(contents)) std::abort();
   return 0;
 }

@@ -1,7 +1,5 @@
 #include "services/billing/domain/ledger.h"
 
-#include <openssl/sha.h>
-
 #include <cstdint>
 #include <limits>
 
@@ -11,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "shared/api/status.h"
+#include "shared/base/sha256.h"
 #include "shared/base/status_macros.h"
 #include "shared/base/text.h"
 #include "shared/base/uuid.h"
@@ -105,15 +104,7 @@ std::string RequestFingerprint(const NewTransaction& tx) {
     Append(encoded, key);
     Append(encoded, value);
   }
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(encoded.data()), encoded.size(), digest);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char b : digest) {
-    hex.push_back(kHex[b >> 4]);
-    hex.push_back(kHex[b & 0xf]);
-  }
-  return hex;
+  return suite::Sha256Hex(encoded);
 }
 
 absl::Status ValidateNewTransaction(const NewTransaction& tx) {

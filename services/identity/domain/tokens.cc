@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include "shared/base/sha256.h"
+
 namespace suite::identity {
 namespace {
 
@@ -12,13 +14,6 @@ std::string Base64Url(const unsigned char* data, size_t size) {
   std::string out(sodium_base64_ENCODED_LEN(size, sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
   sodium_bin2base64(out.data(), out.size(), data, size, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
   out.resize(out.size() - 1);  // the terminating NUL
-  return out;
-}
-
-std::string Hex(const unsigned char* data, size_t size) {
-  std::string out(size * 2 + 1, '\0');
-  sodium_bin2hex(out.data(), out.size(), data, size);
-  out.resize(size * 2);
   return out;
 }
 
@@ -43,9 +38,7 @@ bool LooksLikeSecretToken(absl::string_view token) {
 }
 
 std::string TokenDigest(absl::string_view token) {
-  unsigned char digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(token.data()), token.size());
-  return Hex(digest, sizeof(digest));
+  return suite::Sha256Hex(token);
 }
 
 }  // namespace suite::identity

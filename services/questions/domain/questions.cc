@@ -1,7 +1,5 @@
 #include "services/questions/domain/questions.h"
 
-#include <openssl/sha.h>
-
 #include <algorithm>
 #include <initializer_list>
 #include <map>
@@ -14,6 +12,7 @@
 #include "services/questions/domain/errors.h"
 #include "shared/api/page_size.h"
 #include "shared/api/status.h"
+#include "shared/base/sha256.h"
 #include "shared/base/status_macros.h"
 #include "shared/base/text.h"
 #include "shared/base/uuid.h"
@@ -143,10 +142,7 @@ absl::StatusOr<Question> AsSeenBy(bool author, const std::string& id,
 // A stable digest of a list's filters, so a page token only works with the filters it was
 // issued for.
 std::string Fingerprint(const std::vector<std::string>& parts) {
-  const std::string joined = absl::StrJoin(parts, "\x1e");
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(joined.data()), joined.size(), digest);
-  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), 16));
+  return absl::BytesToHexString(suite::Sha256(absl::StrJoin(parts, "\x1e")).substr(0, 16));
 }
 
 // An optional enum filter as its number in the API (0: not set; the domain's enums are the
@@ -224,11 +220,7 @@ void ShuffleChoices(Question& q, absl::string_view seed) {
   std::vector<std::pair<std::string, Choice>> keyed;
   keyed.reserve(q.choices.size());
   for (Choice& c : q.choices) {
-    const std::string input = absl::StrCat(seed, "/", c.id);
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
-    keyed.emplace_back(std::string(reinterpret_cast<const char*>(digest), sizeof(digest)),
-                       std::move(c));
+    keyed.emplace_back(suite::Sha256(absl::StrCat(seed, "/", c.id)), std::move(c));
   }
   // Ids are distinct, so equal digests (never seen for SHA-256) would still order by id.
   std::sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) {

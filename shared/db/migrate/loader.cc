@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "shared/base/sha256.h"
 
 namespace suite::db::migrate {
 namespace fs = std::filesystem;

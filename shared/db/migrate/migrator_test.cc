@@ -15,6 +15,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "pqxx/pqxx"
+#include "shared/base/sha256.h"
 #include "shared/db/migrate/parser.h"
 #include "shared/db/testing/test_database.h"
 

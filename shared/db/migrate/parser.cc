@@ -1,7 +1,5 @@
 #include "shared/db/migrate/parser.h"
 
-#include <openssl/evp.h>
-
 #include <cctype>
 #include <utility>
 
@@ -11,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "shared/base/sha256.h"
 
 namespace suite::db::migrate {
 namespace {
@@ -332,20 +331,6 @@ absl::StatusOr<MigrationFile> ParseMigration(absl::string_view path, absl::strin
   file.up = *std::move(up);
   file.down = *std::move(down);
   return file;
-}
-
-std::string Sha256Hex(absl::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * len);
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 0xf]);
-  }
-  return out;
 }
 
 }  // namespace suite::db::migrate

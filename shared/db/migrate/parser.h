@@ -85,9 +85,6 @@ absl::StatusOr<MigrationFile> ParseMigration(absl::string_view path, absl::strin
                                              absl::string_view file_name,
                                              absl::string_view contents);
 
-// Sha256Hex returns the lowercase hex SHA-256 of `data`.
-std::string Sha256Hex(absl::string_view data);
-
 }  // namespace suite::db::migrate
 
 #endif  // SUITE_SHARED_DB_MIGRATE_PARSER_H_
