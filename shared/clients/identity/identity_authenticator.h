@@ -48,6 +48,7 @@
 
 #include <grpcpp/channel.h>
 #include <grpcpp/client_context.h>
+#include <grpcpp/support/client_callback.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -158,6 +159,9 @@ class IdentityAuthenticator : public suite::rpc::CallerAuthenticator, public Use
   // The subscription loop and the watchdog that cancels a silent stream.
   void Watch();
   void Watchdog();
+
+  // One WatchRevocations call (identity_authenticator.cc).
+  class RevocationStream;
 
   std::unique_ptr<::identity::v1::IdentityService::Stub> stub_;
   const IdentityAuthenticatorOptions options_;
