@@ -23,6 +23,7 @@ constexpr int kDefaultPageSize = 20;
 constexpr int kMaxPageSize = 100;
 
 absl::Status RequireUuid(absl::string_view field, absl::string_view value) {
+  if (value.empty()) return suite::api::InvalidArgument(field, "is required");
   if (!suite::IsUuid(value)) return suite::api::InvalidArgument(field, "must be a UUID");
   return absl::OkStatus();
 }
@@ -302,6 +303,16 @@ absl::StatusOr<std::pair<std::vector<StoredEvent>, std::string>> Billing::ListSt
   SUITE_ASSIGN_OR_RETURN(absl::optional<Cursor> after, DecodeToken(scope, page_token));
   SUITE_ASSIGN_OR_RETURN(Page<StoredEvent> page, storage_.ListEvents(filter, limit, after));
   return WithToken(tokens_, scope, std::move(page));
+}
+
+absl::StatusOr<Customer> Billing::GetCustomer(const Actor& actor, absl::string_view user_id,
+                                              absl::string_view stripe_customer_id) {
+  if (user_id.empty() == stripe_customer_id.empty()) {
+    return suite::api::InvalidArgument("user_id",
+                                       "set exactly one of user_id and stripe_customer_id");
+  }
+  return user_id.empty() ? GetCustomerByStripeId(actor, stripe_customer_id)
+                         : GetCustomerByUser(actor, user_id);
 }
 
 absl::StatusOr<Customer> Billing::GetCustomerByUser(const Actor& actor,

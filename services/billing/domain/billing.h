@@ -110,14 +110,12 @@ class Billing {
   absl::StatusOr<std::pair<std::vector<StoredEvent>, std::string>> ListStripeEvents(
       const Actor& actor, const EventFilter& filter, int page_size, absl::string_view page_token);
 
-  // GetCustomerByUser: the user's customer (the caller's own, or anyone's for an admin).
-  // INVALID_ARGUMENT (user_id); NOT_FOUND (CUSTOMER_NOT_FOUND) when there is none or it is
-  // another member's.
-  absl::StatusOr<Customer> GetCustomerByUser(const Actor& actor, absl::string_view user_id);
-  // GetCustomerByStripeId: INVALID_ARGUMENT; NOT_FOUND (CUSTOMER_NOT_FOUND) when there is none
-  // or it is not linked to the caller (admins see every customer).
-  absl::StatusOr<Customer> GetCustomerByStripeId(const Actor& actor,
-                                                 absl::string_view stripe_customer_id);
+  // GetCustomer: the customer of a user or of a Stripe customer id, exactly one of them set;
+  // the caller's own, or anyone's for an admin. INVALID_ARGUMENT naming user_id when both or
+  // neither is set, or the field that is malformed; NOT_FOUND (CUSTOMER_NOT_FOUND) when there
+  // is none or it is another member's.
+  absl::StatusOr<Customer> GetCustomer(const Actor& actor, absl::string_view user_id,
+                                       absl::string_view stripe_customer_id);
   // LinkCustomer (admin only) links a customer (created when billing has not seen it) and its
   // subscriptions to a user: INVALID_ARGUMENT naming the field; NOT_FOUND (USER_NOT_FOUND,
   // field user_id) when `user_exists` says no; FAILED_PRECONDITION
@@ -170,6 +168,9 @@ class Billing {
       const Actor& actor, const suite::audit_api::AuditQuery& query);
 
  private:
+  absl::StatusOr<Customer> GetCustomerByUser(const Actor& actor, absl::string_view user_id);
+  absl::StatusOr<Customer> GetCustomerByStripeId(const Actor& actor,
+                                                 absl::string_view stripe_customer_id);
   absl::StatusOr<IngestResult> Apply(absl::string_view payload, absl::string_view request_id,
                                      bool reprocess, IngestTrace* trace);
   absl::StatusOr<absl::optional<Cursor>> DecodeToken(absl::string_view scope,

@@ -82,16 +82,16 @@ class FakeStorage : public Store {
   static absl::Status Unused() { return absl::UnimplementedError("not used by this test"); }
 };
 
+BillingOptions TestOptions() {
+  BillingOptions o;
+  o.webhook_secrets = {kSecret};
+  o.page_token_secret = "page-token-secret-for-the-domain-test";
+  return o;
+}
+
 class BillingIngestTest : public ::testing::Test {
  protected:
-  BillingIngestTest() : billing_(storage_, Options()) {}
-
-  static BillingOptions Options() {
-    BillingOptions o;
-    o.webhook_secrets = {kSecret};
-    o.page_token_secret = "page-token-secret-for-the-domain-test";
-    return o;
-  }
+  BillingIngestTest() : billing_(storage_, TestOptions()) {}
 
   absl::StatusOr<IngestResult> Ingest() {
     const std::string payload =
@@ -171,6 +171,47 @@ TEST_F(BillingIngestTest, PoisonEventWhoseBodyIsRefusedIsParkedWithItsEnvelope) 
   ASSERT_EQ(storage_.recorded_bodies.size(), 2u);
   EXPECT_NE(storage_.recorded_bodies[1].find(R"("id":"evt_commit")"), std::string::npos);
   EXPECT_EQ(storage_.recorded_bodies[1].find("cus_1"), std::string::npos);
+}
+
+// The reads' arguments are checked before any read: a call that names neither or both of
+// GetCustomer's keys, or no user at all, is INVALID_ARGUMENT naming the field, and the store
+// (whose reads all answer UNIMPLEMENTED here) is never asked.
+class BillingReadArgumentsTest : public ::testing::Test {
+ protected:
+  BillingReadArgumentsTest() : billing_(storage_, TestOptions()) {}
+
+  static void ExpectRefused(const absl::Status& status, const std::string& field,
+                            const std::string& message) {
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+    EXPECT_EQ(suite::api::FirstViolatedField(status), field) << status;
+    EXPECT_NE(status.message().find(message), absl::string_view::npos) << status;
+  }
+
+  const Actor admin_{"00000000-0000-4000-8000-000000000001", /*admin=*/true, "req-1"};
+  FakeStorage storage_;
+  Billing billing_;
+};
+
+TEST_F(BillingReadArgumentsTest, GetCustomerTakesExactlyOneOfUserIdAndStripeCustomerId) {
+  ExpectRefused(billing_.GetCustomer(admin_, "", "").status(), "user_id", "exactly one");
+  ExpectRefused(
+      billing_.GetCustomer(admin_, "00000000-0000-4000-8000-000000000002", "cus_1").status(),
+      "user_id", "exactly one");
+  ExpectRefused(billing_.GetCustomer(admin_, "not-a-uuid", "").status(), "user_id",
+                "must be a UUID");
+  ExpectRefused(billing_.GetCustomer(admin_, "", "cus 1").status(), "stripe_customer_id", "");
+  // One key, well formed: the store is asked (and this fake one cannot answer).
+  EXPECT_EQ(billing_.GetCustomer(admin_, "", "cus_1").status().code(),
+            absl::StatusCode::kUnimplemented);
+}
+
+TEST_F(BillingReadArgumentsTest, GetEntitlementWithoutAUserIsRefusedAsRequired) {
+  ExpectRefused(billing_.GetEntitlement(admin_, "").status(), "user_id", "is required");
+  ExpectRefused(billing_.GetEntitlement(admin_, "0000").status(), "user_id", "must be a UUID");
+  absl::Status async_status;
+  billing_.GetEntitlementAsync(admin_, "", suite::AsyncCaller{},
+                               [&](absl::StatusOr<Entitlement> e) { async_status = e.status(); });
+  ExpectRefused(async_status, "user_id", "is required");
 }
 
 }  // namespace

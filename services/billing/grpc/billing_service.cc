@@ -55,15 +55,9 @@ grpc::ServerUnaryReactor* BillingGrpcService::GetCustomer(grpc::CallbackServerCo
   return suite::rpc::RunAuthenticated(
       context, executor_, [this](const RequestContext& rc) { return Authenticate(rc); },
       [=](const Actor& actor, const RequestContext&) -> absl::Status {
-        const bool by_user = !request->user_id().empty();
-        if (by_user == !request->stripe_customer_id().empty()) {
-          return suite::api::InvalidArgument("user_id",
-                                             "set exactly one of user_id and stripe_customer_id");
-        }
-        SUITE_ASSIGN_OR_RETURN(
-            Customer customer,
-            by_user ? billing_.GetCustomerByUser(actor, request->user_id())
-                    : billing_.GetCustomerByStripeId(actor, request->stripe_customer_id()));
+        SUITE_ASSIGN_OR_RETURN(Customer customer,
+                               billing_.GetCustomer(actor, request->user_id(),
+                                                    request->stripe_customer_id()));
         ToProto(customer, response->mutable_customer());
         return absl::OkStatus();
       });
@@ -124,9 +118,6 @@ grpc::ServerUnaryReactor* BillingGrpcService::GetEntitlement(
       context, executor_, authenticator_,
       [=](const Caller& caller, const RequestContext& rc, const suite::AsyncCaller& async_caller,
           const suite::rpc::AsyncReply& reply) {
-        if (request->user_id().empty()) {
-          return reply.Finish(suite::api::InvalidArgument("user_id", "is required"));
-        }
         billing_.GetEntitlementAsync(ActorOf(caller, rc), request->user_id(), async_caller,
                                      [response, reply](absl::StatusOr<Entitlement> e) {
                                        reply.Complete([&]() -> absl::Status {
