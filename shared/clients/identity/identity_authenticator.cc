@@ -303,7 +303,14 @@ class IdentityAuthenticator::RevocationStream
   bool heard() const { return heard_; }
 
   void OnReadDone(bool ok) override {
-    if (!ok) return;  // the stream ended; OnDone follows
+    if (!ok) {
+      // The stream ended (OnDone follows with its status): stop trusting the cache now, not
+      // only once the watch thread has seen OnDone, so that a drain or a broken peer leaves no
+      // window in which a revocation it did not deliver could be missed.
+      absl::MutexLock lock(&owner_->mu_);
+      owner_->SetUnsyncedLocked();
+      return;
+    }
     bool keep;
     {
       absl::MutexLock lock(&owner_->mu_);
