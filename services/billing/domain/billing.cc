@@ -11,6 +11,7 @@
 #include "services/billing/domain/stripe_event.h"
 #include "shared/api/page_size.h"
 #include "shared/api/status.h"
+#include "shared/api/uuid_field.h"
 #include "shared/base/status_macros.h"
 #include "shared/base/text.h"
 #include "shared/base/uuid.h"
@@ -21,12 +22,6 @@ namespace {
 
 constexpr int kDefaultPageSize = 20;
 constexpr int kMaxPageSize = 100;
-
-absl::Status RequireUuid(absl::string_view field, absl::string_view value) {
-  if (value.empty()) return suite::api::InvalidArgument(field, "is required");
-  if (!suite::IsUuid(value)) return suite::api::InvalidArgument(field, "must be a UUID");
-  return absl::OkStatus();
-}
 
 absl::Status RequireStripeId(absl::string_view field, absl::string_view value) {
   if (value.empty()) return suite::api::InvalidArgument(field, "is required");
@@ -60,7 +55,7 @@ bool MaySee(const Actor& actor, absl::string_view owner_user_id) {
 // id is INVALID_ARGUMENT; another member's USER_NOT_FOUND, as for a user that does not exist.
 absl::StatusOr<std::string> VisibleUser(const Actor& actor, absl::string_view field,
                                         absl::string_view user_id) {
-  SUITE_RETURN_IF_ERROR(RequireUuid(field, user_id));
+  SUITE_RETURN_IF_ERROR(suite::api::RequireUuid(field, user_id));
   std::string user = absl::AsciiStrToLower(user_id);
   if (!MaySee(actor, user)) return errors::UserNotFound(field);
   return user;
@@ -317,7 +312,7 @@ absl::StatusOr<Customer> Billing::GetCustomer(const Actor& actor, absl::string_v
 
 absl::StatusOr<Customer> Billing::GetCustomerByUser(const Actor& actor,
                                                     absl::string_view user_id) {
-  SUITE_RETURN_IF_ERROR(RequireUuid("user_id", user_id));
+  SUITE_RETURN_IF_ERROR(suite::api::RequireUuid("user_id", user_id));
   const std::string user = absl::AsciiStrToLower(user_id);
   // Another member's customer is answered as a user without one.
   if (!MaySee(actor, user)) return errors::CustomerNotFound();
@@ -336,7 +331,7 @@ absl::StatusOr<Customer> Billing::LinkCustomer(const Actor& actor, const LinkReq
                                                const UserExists& user_exists) {
   SUITE_RETURN_IF_ERROR(RequireAdmin(actor));
   SUITE_RETURN_IF_ERROR(RequireStripeId("stripe_customer_id", request.stripe_customer_id));
-  SUITE_RETURN_IF_ERROR(RequireUuid("user_id", request.user_id));
+  SUITE_RETURN_IF_ERROR(suite::api::RequireUuid("user_id", request.user_id));
   const std::string user = absl::AsciiStrToLower(request.user_id);
   // Billing keeps no users of its own: identity says whether this one exists (and is not
   // deleted), before anything is written.
@@ -425,7 +420,7 @@ absl::StatusOr<std::pair<std::vector<Transaction>, std::string>> Billing::ListTr
     const Actor& actor, absl::string_view account_id, int page_size,
     absl::string_view page_token) {
   SUITE_RETURN_IF_ERROR(RequireAdmin(actor));
-  SUITE_RETURN_IF_ERROR(RequireUuid("account_id", account_id));
+  SUITE_RETURN_IF_ERROR(suite::api::RequireUuid("account_id", account_id));
   SUITE_ASSIGN_OR_RETURN(int limit,
                          suite::api::PageLimit(page_size, kDefaultPageSize, kMaxPageSize));
   const std::string account = absl::AsciiStrToLower(account_id);

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "shared/api/status.h"
+#include "shared/api/uuid_field.h"
 #include "shared/base/sha256.h"
 #include "shared/base/status_macros.h"
 #include "shared/base/text.h"
@@ -109,9 +110,7 @@ std::string RequestFingerprint(const NewTransaction& tx) {
 
 absl::Status ValidateNewTransaction(const NewTransaction& tx) {
   SUITE_RETURN_IF_ERROR(BoundedId("idempotency_key", tx.idempotency_key, true));
-  if (!suite::IsUuid(tx.account_id)) {
-    return suite::api::InvalidArgument("transaction.account_id", "must be a UUID");
-  }
+  SUITE_RETURN_IF_ERROR(suite::api::RequireUuid("transaction.account_id", tx.account_id));
   if (!tx.user_id.empty() && !suite::IsUuid(tx.user_id)) {
     return suite::api::InvalidArgument("transaction.user_id", "must be a UUID or empty");
   }

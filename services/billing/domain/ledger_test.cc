@@ -62,6 +62,9 @@ TEST(LedgerTest, ValidationNamesTheField) {
   t = Valid();
   t.account_id = "x";
   EXPECT_EQ(field(t), "transaction.account_id");
+  EXPECT_EQ(ValidateNewTransaction(t).message(), "transaction.account_id: must be a UUID");
+  t.account_id = "";
+  EXPECT_EQ(ValidateNewTransaction(t).message(), "transaction.account_id: is required");
   t = Valid();
   t.user_id = "x";
   EXPECT_EQ(field(t), "transaction.user_id");

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/identity/domain/errors.h"
 #include "services/identity/domain/validation.h"
+#include "shared/api/uuid_field.h"
 #include "shared/base/status_macros.h"
 
 namespace suite::identity {
@@ -87,7 +88,7 @@ absl::StatusOr<std::string> Identity::SelfOrAdmin(const Principal& caller,
                                                   const std::string& user_id,
                                                   absl::string_view field) {
   if (user_id.empty() || user_id == caller.user_id) return caller.user_id;
-  SUITE_RETURN_IF_ERROR(ValidateUuid(field, user_id));
+  SUITE_RETURN_IF_ERROR(suite::api::RequireUuid(field, user_id));
   if (!caller.IsAdmin()) return errors::PermissionDenied("only your own user");
   return user_id;
 }
@@ -256,7 +257,7 @@ absl::StatusOr<bool> Identity::BootstrapAdmin(const std::string& email,
 // Users
 
 absl::StatusOr<User> Identity::GetUser(const Principal& caller, const std::string& user_id) {
-  SUITE_RETURN_IF_ERROR(ValidateUuid("user_id", user_id));
+  SUITE_RETURN_IF_ERROR(suite::api::RequireUuid("user_id", user_id));
   SUITE_ASSIGN_OR_RETURN(std::string id, SelfOrAdmin(caller, user_id, "user_id"));
   absl::StatusOr<User> user = store_->GetUser(id);
   if (absl::IsNotFound(user.status())) return errors::UserNotFound();
@@ -283,7 +284,7 @@ absl::StatusOr<UserPage> Identity::ListUsers(const Principal& caller, const User
 
 absl::StatusOr<User> Identity::UpdateUser(const Principal& caller, const std::string& user_id,
                                           const UserPatch& patch) {
-  SUITE_RETURN_IF_ERROR(ValidateUuid("user_id", user_id));
+  SUITE_RETURN_IF_ERROR(suite::api::RequireUuid("user_id", user_id));
   if (patch.first_name) {
     SUITE_RETURN_IF_ERROR(ValidateText("first_name", *patch.first_name, kMaxNameLength));
   }
@@ -300,7 +301,7 @@ absl::StatusOr<User> Identity::UpdateUser(const Principal& caller, const std::st
 
 absl::StatusOr<User> Identity::SetUserStatus(const Principal& caller, const std::string& user_id,
                                              UserStatus status) {
-  SUITE_RETURN_IF_ERROR(ValidateUuid("user_id", user_id));
+  SUITE_RETURN_IF_ERROR(suite::api::RequireUuid("user_id", user_id));
   SUITE_RETURN_IF_ERROR(RequireAdmin(caller));
   absl::StatusOr<User> user = store_->SetUserStatus(user_id, status, clock_->Now());
   if (absl::IsNotFound(user.status())) return errors::UserNotFound();
@@ -308,7 +309,7 @@ absl::StatusOr<User> Identity::SetUserStatus(const Principal& caller, const std:
 }
 
 absl::Status Identity::DeleteUser(const Principal& caller, const std::string& user_id) {
-  SUITE_RETURN_IF_ERROR(ValidateUuid("user_id", user_id));
+  SUITE_RETURN_IF_ERROR(suite::api::RequireUuid("user_id", user_id));
   SUITE_ASSIGN_OR_RETURN(std::string id, SelfOrAdmin(caller, user_id, "user_id"));
   absl::Status deleted = store_->DeleteUser(id, clock_->Now());
   if (absl::IsNotFound(deleted)) return errors::UserNotFound();
@@ -318,7 +319,7 @@ absl::Status Identity::DeleteUser(const Principal& caller, const std::string& us
 absl::StatusOr<int> Identity::ChangePassword(const Principal& caller, const std::string& user_id,
                                              const std::string& current_password,
                                              const std::string& new_password) {
-  SUITE_RETURN_IF_ERROR(ValidateUuid("user_id", user_id));
+  SUITE_RETURN_IF_ERROR(suite::api::RequireUuid("user_id", user_id));
   SUITE_RETURN_IF_ERROR(ValidatePresentedPassword("current_password", current_password));
   SUITE_RETURN_IF_ERROR(ValidateNewPassword("new_password", new_password));
   // Even an admin must not set someone's password through this call: it proves knowledge of
@@ -346,7 +347,7 @@ absl::StatusOr<int> Identity::ChangePassword(const Principal& caller, const std:
 absl::StatusOr<VerificationToken> Identity::CreateEmailVerification(const Principal& caller,
                                                                     const std::string& user_id,
                                                                     const std::string& request_id) {
-  SUITE_RETURN_IF_ERROR(ValidateUuid("user_id", user_id));
+  SUITE_RETURN_IF_ERROR(suite::api::RequireUuid("user_id", user_id));
   SUITE_RETURN_IF_ERROR(RequireAdmin(caller));
   const absl::Time now = clock_->Now();
   VerificationToken out{NewSecretToken(), now + options_.email_verification_ttl};
@@ -383,7 +384,7 @@ absl::StatusOr<SessionPage> Identity::ListSessions(const Principal& caller,
 }
 
 absl::Status Identity::RevokeSession(const Principal& caller, const std::string& session_id) {
-  SUITE_RETURN_IF_ERROR(ValidateUuid("session_id", session_id));
+  SUITE_RETURN_IF_ERROR(suite::api::RequireUuid("session_id", session_id));
   absl::StatusOr<Session> session = store_->GetSession(session_id);
   if (absl::IsNotFound(session.status())) return errors::SessionNotFound();
   if (!session.ok()) return session.status();
@@ -426,7 +427,7 @@ absl::StatusOr<Account> Identity::CreateAccount(const Principal& caller,
 
 absl::StatusOr<Account> Identity::GetAccount(const Principal& caller,
                                              const std::string& account_id) {
-  SUITE_RETURN_IF_ERROR(ValidateUuid("account_id", account_id));
+  SUITE_RETURN_IF_ERROR(suite::api::RequireUuid("account_id", account_id));
   if (!caller.IsAdmin()) {
     SUITE_ASSIGN_OR_RETURN(bool member, store_->IsAccountMember(caller.user_id, account_id));
     if (!member) return errors::PermissionDenied("not a member of this account");
@@ -456,7 +457,7 @@ absl::StatusOr<Account> Identity::UpdateAccount(const Principal& caller,
                                                 const std::string& account_id,
                                                 const absl::optional<std::string>& name,
                                                 const absl::optional<AccountStatus>& status) {
-  SUITE_RETURN_IF_ERROR(ValidateUuid("account_id", account_id));
+  SUITE_RETURN_IF_ERROR(suite::api::RequireUuid("account_id", account_id));
   if (name) SUITE_RETURN_IF_ERROR(ValidateText("name", *name, kMaxAccountNameLength, true));
   SUITE_RETURN_IF_ERROR(RequireAdmin(caller));
   absl::StatusOr<Account> account = store_->UpdateAccount(account_id, name, status);
@@ -501,9 +502,9 @@ absl::StatusOr<RoleAssignment> Identity::AssignRole(const Principal& caller,
                                                     const std::string& role,
                                                     const std::string& account_id,
                                                     const std::string& request_id) {
-  SUITE_RETURN_IF_ERROR(ValidateUuid("user_id", user_id));
+  SUITE_RETURN_IF_ERROR(suite::api::RequireUuid("user_id", user_id));
   SUITE_RETURN_IF_ERROR(ValidateRoleKey("role", role));
-  if (!account_id.empty()) SUITE_RETURN_IF_ERROR(ValidateUuid("account_id", account_id));
+  if (!account_id.empty()) SUITE_RETURN_IF_ERROR(suite::api::RequireUuid("account_id", account_id));
   SUITE_RETURN_IF_ERROR(RequireAdmin(caller));
   absl::StatusOr<RoleAssignment> assigned =
       store_->AssignRole(user_id, role, account_id, request_id);
@@ -513,9 +514,9 @@ absl::StatusOr<RoleAssignment> Identity::AssignRole(const Principal& caller,
 
 absl::Status Identity::RevokeRole(const Principal& caller, const std::string& user_id,
                                   const std::string& role, const std::string& account_id) {
-  SUITE_RETURN_IF_ERROR(ValidateUuid("user_id", user_id));
+  SUITE_RETURN_IF_ERROR(suite::api::RequireUuid("user_id", user_id));
   SUITE_RETURN_IF_ERROR(ValidateRoleKey("role", role));
-  if (!account_id.empty()) SUITE_RETURN_IF_ERROR(ValidateUuid("account_id", account_id));
+  if (!account_id.empty()) SUITE_RETURN_IF_ERROR(suite::api::RequireUuid("account_id", account_id));
   SUITE_RETURN_IF_ERROR(RequireAdmin(caller));
   absl::Status revoked = store_->RevokeRole(user_id, role, account_id);
   if (absl::IsNotFound(revoked)) {
@@ -528,10 +529,10 @@ absl::Status Identity::RevokeRole(const Principal& caller, const std::string& us
 absl::StatusOr<RoleAssignmentPage> Identity::ListRoleAssignments(
     const Principal& caller, const std::string& user_id, const std::string& account_id,
     int page_size, const std::string& page_token) {
-  if (!account_id.empty()) SUITE_RETURN_IF_ERROR(ValidateUuid("account_id", account_id));
+  if (!account_id.empty()) SUITE_RETURN_IF_ERROR(suite::api::RequireUuid("account_id", account_id));
   std::string id;
   if (caller.IsAdmin()) {
-    if (!user_id.empty()) SUITE_RETURN_IF_ERROR(ValidateUuid("user_id", user_id));
+    if (!user_id.empty()) SUITE_RETURN_IF_ERROR(suite::api::RequireUuid("user_id", user_id));
     id = user_id;  // empty = everyone
   } else {
     SUITE_ASSIGN_OR_RETURN(id, SelfOrAdmin(caller, user_id, "user_id"));

@@ -4,7 +4,6 @@
 #include "services/identity/domain/errors.h"
 #include "shared/api/page_size.h"
 #include "shared/base/text.h"
-#include "shared/base/uuid.h"
 
 namespace suite::identity {
 namespace {
@@ -54,12 +53,6 @@ absl::Status ValidatePresentedPassword(absl::string_view field, absl::string_vie
   if (password.size() > 4 * kMaxPasswordLength) {
     return errors::Invalid(field, "must be at most 128 characters");
   }
-  return absl::OkStatus();
-}
-
-absl::Status ValidateUuid(absl::string_view field, absl::string_view id) {
-  if (id.empty()) return errors::Invalid(field, "must not be empty");
-  if (!suite::IsUuid(id)) return errors::Invalid(field, "must be a UUID");
   return absl::OkStatus();
 }
 

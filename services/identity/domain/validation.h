@@ -33,8 +33,6 @@ absl::StatusOr<std::string> NormalizeEmail(absl::string_view field, absl::string
 absl::Status ValidateNewPassword(absl::string_view field, absl::string_view password);
 // ValidatePresentedPassword: non-empty and at most 128 characters' worth of bytes (4 × 128).
 absl::Status ValidatePresentedPassword(absl::string_view field, absl::string_view password);
-// ValidateUuid: a canonical UUID (8-4-4-4-12 hex).
-absl::Status ValidateUuid(absl::string_view field, absl::string_view id);
 // ValidateText: one line of text under the suite's rule (shared/base/text.h, TextKind::kLine):
 // valid UTF-8 without any control character (C0, DEL, C1; NUL above all), at most
 // `max_chars` code points; empty allowed unless `required` (then only white space is refused

@@ -12,6 +12,7 @@
 #include "services/questions/domain/errors.h"
 #include "shared/api/page_size.h"
 #include "shared/api/status.h"
+#include "shared/api/uuid_field.h"
 #include "shared/base/sha256.h"
 #include "shared/base/status_macros.h"
 #include "shared/base/text.h"
@@ -21,6 +22,7 @@ namespace suite::questions {
 namespace {
 
 using suite::api::InvalidArgument;
+using suite::api::RequireUuid;
 
 using Violation = absl::optional<std::pair<std::string, std::string>>;
 using suite::TextKind;
@@ -70,12 +72,6 @@ Violation CheckIds(const std::string& field, const std::vector<std::string>& ids
 absl::Status ToStatus(const Violation& v) {
   if (!v.has_value()) return absl::OkStatus();
   return InvalidArgument(v->first, v->second);
-}
-
-absl::Status RequireId(absl::string_view field, absl::string_view id) {
-  if (id.empty()) return InvalidArgument(field, "is required");
-  if (!suite::IsUuid(id)) return InvalidArgument(field, "must be a UUID");
-  return absl::OkStatus();
 }
 
 absl::Status RequireAuthor(const Actor& actor) {
@@ -251,7 +247,7 @@ absl::StatusOr<Question> QuestionBank::CreateQuestion(const Actor& actor, NewQue
 absl::StatusOr<Question> QuestionBank::UpdateQuestion(const Actor& actor, const std::string& id,
                                                       const QuestionUpdate& update) {
   SUITE_RETURN_IF_ERROR(RequireAuthor(actor));
-  SUITE_RETURN_IF_ERROR(RequireId("question_id", id));
+  SUITE_RETURN_IF_ERROR(RequireUuid("question_id", id));
   if (!update.stem && !update.explanation && !update.difficulty && !update.choices) {
     return InvalidArgument("update_mask", "must name at least one field");
   }
@@ -270,14 +266,14 @@ absl::StatusOr<Question> QuestionBank::UpdateQuestion(const Actor& actor, const 
 
 absl::StatusOr<Question> QuestionBank::PublishQuestion(const Actor& actor, const std::string& id) {
   SUITE_RETURN_IF_ERROR(RequireAuthor(actor));
-  SUITE_RETURN_IF_ERROR(RequireId("question_id", id));
+  SUITE_RETURN_IF_ERROR(RequireUuid("question_id", id));
   return store_->Transition(id, {QuestionStatus::kDraft}, QuestionStatus::kPublished,
                             actor.request_id);
 }
 
 absl::StatusOr<Question> QuestionBank::ArchiveQuestion(const Actor& actor, const std::string& id) {
   SUITE_RETURN_IF_ERROR(RequireAuthor(actor));
-  SUITE_RETURN_IF_ERROR(RequireId("question_id", id));
+  SUITE_RETURN_IF_ERROR(RequireUuid("question_id", id));
   return store_->Transition(id, {QuestionStatus::kDraft, QuestionStatus::kPublished},
                             QuestionStatus::kArchived, actor.request_id);
 }
@@ -299,8 +295,8 @@ absl::StatusOr<Question> QuestionBank::TagQuestion(const Actor& actor,
                                                    const std::string& question_id,
                                                    const std::string& tag_id) {
   SUITE_RETURN_IF_ERROR(RequireAuthor(actor));
-  SUITE_RETURN_IF_ERROR(RequireId("question_id", question_id));
-  SUITE_RETURN_IF_ERROR(RequireId("tag_id", tag_id));
+  SUITE_RETURN_IF_ERROR(RequireUuid("question_id", question_id));
+  SUITE_RETURN_IF_ERROR(RequireUuid("tag_id", tag_id));
   SUITE_RETURN_IF_ERROR(store_->TagQuestion(question_id, tag_id));
   return store_->GetQuestion(question_id);
 }
@@ -309,20 +305,20 @@ absl::StatusOr<Question> QuestionBank::UntagQuestion(const Actor& actor,
                                                      const std::string& question_id,
                                                      const std::string& tag_id) {
   SUITE_RETURN_IF_ERROR(RequireAuthor(actor));
-  SUITE_RETURN_IF_ERROR(RequireId("question_id", question_id));
-  SUITE_RETURN_IF_ERROR(RequireId("tag_id", tag_id));
+  SUITE_RETURN_IF_ERROR(RequireUuid("question_id", question_id));
+  SUITE_RETURN_IF_ERROR(RequireUuid("tag_id", tag_id));
   SUITE_RETURN_IF_ERROR(store_->UntagQuestion(question_id, tag_id));
   return store_->GetQuestion(question_id);
 }
 
 absl::StatusOr<Question> QuestionBank::GetQuestion(const Actor& actor, const std::string& id) {
-  SUITE_RETURN_IF_ERROR(RequireId("question_id", id));
+  SUITE_RETURN_IF_ERROR(RequireUuid("question_id", id));
   return AsSeenBy(actor.author, id, store_->GetQuestion(id));
 }
 
 void QuestionBank::GetQuestionAsync(const Actor& actor, const std::string& id,
                                     const AsyncCaller& caller, GetQuestionDone done) {
-  if (absl::Status valid = RequireId("question_id", id); !valid.ok()) return done(valid);
+  if (absl::Status valid = RequireUuid("question_id", id); !valid.ok()) return done(valid);
   store_->GetQuestionAsync(
       id, caller,
       [author = actor.author, id, done = std::move(done)](absl::StatusOr<Question> q) {
@@ -549,7 +545,7 @@ absl::StatusOr<SessionView> QuestionBank::StartPracticeSession(
 
 absl::StatusOr<SessionView> QuestionBank::GetPracticeSession(const Actor& actor,
                                                              const std::string& id) {
-  SUITE_RETURN_IF_ERROR(RequireId("session_id", id));
+  SUITE_RETURN_IF_ERROR(RequireUuid("session_id", id));
   SUITE_ASSIGN_OR_RETURN(PracticeSession session, store_->GetSession(actor.user_id, id));
   return View(std::move(session));
 }
@@ -559,9 +555,9 @@ absl::StatusOr<AttemptOutcome> QuestionBank::SubmitAttempt(const Actor& actor,
                                                            const std::string& question_id,
                                                            const std::string& choice_id,
                                                            int64_t time_spent_ms) {
-  SUITE_RETURN_IF_ERROR(RequireId("session_id", session_id));
-  SUITE_RETURN_IF_ERROR(RequireId("question_id", question_id));
-  SUITE_RETURN_IF_ERROR(RequireId("choice_id", choice_id));
+  SUITE_RETURN_IF_ERROR(RequireUuid("session_id", session_id));
+  SUITE_RETURN_IF_ERROR(RequireUuid("question_id", question_id));
+  SUITE_RETURN_IF_ERROR(RequireUuid("choice_id", choice_id));
   if (time_spent_ms < 0 || time_spent_ms > kMaxTimeSpentMs) {
     return InvalidArgument("time_spent_ms", "must be between 0 and 86400000");
   }
@@ -579,7 +575,7 @@ absl::StatusOr<AttemptOutcome> QuestionBank::SubmitAttempt(const Actor& actor,
 
 absl::StatusOr<SessionView> QuestionBank::EndPracticeSession(const Actor& actor,
                                                              const std::string& id) {
-  SUITE_RETURN_IF_ERROR(RequireId("session_id", id));
+  SUITE_RETURN_IF_ERROR(RequireUuid("session_id", id));
   SUITE_ASSIGN_OR_RETURN(PracticeSession session, store_->EndSession(actor.user_id, id));
   return View(std::move(session));
 }
@@ -592,7 +588,7 @@ absl::StatusOr<ListPage<Attempt>> QuestionBank::ListAttempts(const Actor& actor,
   const std::string fingerprint = Fingerprint({actor.user_id, session_id});
   SUITE_ASSIGN_OR_RETURN(absl::optional<Cursor> after,
                          DecodePage(page_tokens_, page_token, "attempts", fingerprint));
-  if (!session_id.empty()) SUITE_RETURN_IF_ERROR(RequireId("session_id", session_id));
+  if (!session_id.empty()) SUITE_RETURN_IF_ERROR(RequireUuid("session_id", session_id));
   SUITE_ASSIGN_OR_RETURN(int limit, suite::api::PageLimit(page_size, 20, 100));
   SUITE_ASSIGN_OR_RETURN(Page<Attempt> page,
                          store_->ListAttempts(actor.user_id, session_id, after, limit));
@@ -607,13 +603,13 @@ absl::StatusOr<UserStats> QuestionBank::GetUserStats(const Actor& actor) {
 
 absl::StatusOr<Bookmark> QuestionBank::CreateBookmark(const Actor& actor,
                                                       const std::string& question_id) {
-  SUITE_RETURN_IF_ERROR(RequireId("question_id", question_id));
+  SUITE_RETURN_IF_ERROR(RequireUuid("question_id", question_id));
   return store_->CreateBookmark(actor.user_id, question_id,
                                 actor.author ? Visibility::kAll : Visibility::kPublishedOnly);
 }
 
 absl::Status QuestionBank::DeleteBookmark(const Actor& actor, const std::string& question_id) {
-  SUITE_RETURN_IF_ERROR(RequireId("question_id", question_id));
+  SUITE_RETURN_IF_ERROR(RequireUuid("question_id", question_id));
   return store_->DeleteBookmark(actor.user_id, question_id);
 }
 
