@@ -340,7 +340,8 @@ class IdentityAuthenticator::RevocationStream
   ::identity::v1::WatchRevocationsRequest request_;
   ::identity::v1::WatchRevocationsResponse message_;
   bool done_ ABSL_GUARDED_BY(owner_->mu_) = false;
-  bool heard_ = false;  // only touched by the reactor's callbacks, which gRPC runs one at a time
+  // Written in OnReadDone under mu_; read by Watch once done_ is set, when no callback is left.
+  bool heard_ = false;
 };
 
 void IdentityAuthenticator::Watch() {
