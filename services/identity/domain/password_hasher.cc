@@ -10,6 +10,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "shared/base/request_deadline.h"
 
 namespace suite::identity {
 
@@ -80,19 +82,32 @@ bool PasswordHasher::HasWorkOrStopping() const { return stopping_ || !queue_.emp
 
 absl::Status PasswordHasher::Run(std::function<void()> work) {
   absl::Notification done;
+  absl::Status outcome;
+  // The call this work is for; it lives while this thread waits below.
+  const suite::ScopedRequestDeadline* const request = suite::CurrentRequestScope();
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) return absl::UnavailableError("password hasher is shutting down");
     if (static_cast<int>(queue_.size()) >= options_.queue_capacity) {
       return absl::ResourceExhaustedError("password hashing queue is full");
     }
-    queue_.push_back([&work, &done] {
-      work();
+    queue_.push_back([&work, &done, &outcome, request] {
+      // A call whose client left, or that the server's drain cancelled, or whose deadline
+      // passed while it waited, is not worth a hash: at nice 19 on a busy machine the queue can
+      // take seconds, and a drain would otherwise wait for all of it before the process exits.
+      if (request != nullptr && request->Abandoned()) {
+        outcome = absl::CancelledError("the call was cancelled before its password was hashed");
+      } else if (request != nullptr && absl::Now() >= request->deadline()) {
+        outcome = absl::DeadlineExceededError(
+            "the deadline passed before the password could be hashed");
+      } else {
+        work();
+      }
       done.Notify();
     });
   }
   done.WaitForNotification();
-  return absl::OkStatus();
+  return outcome;
 }
 
 absl::StatusOr<std::string> PasswordHasher::Hash(absl::string_view password) {

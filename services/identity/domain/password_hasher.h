@@ -50,11 +50,14 @@ class PasswordHasher {
   ~PasswordHasher();
 
   // Hash returns an encoded argon2id string ("$argon2id$v=19$m=...") with a random salt.
-  // RESOURCE_EXHAUSTED when the queue is full, INTERNAL when libsodium fails (out of memory).
-  // Thread-safe; blocks the caller until a worker did the work.
+  // RESOURCE_EXHAUSTED when the queue is full, INTERNAL when libsodium fails (out of memory);
+  // CANCELLED or DEADLINE_EXCEEDED, without hashing, when the calling thread's request
+  // (shared/base/request_deadline.h) was abandoned or its deadline passed before a worker took
+  // it up. Thread-safe; blocks the caller until a worker did the work or refused it.
   absl::StatusOr<std::string> Hash(absl::string_view password);
   // Verify is true when `password` matches `hash` (false for a malformed hash).
-  // RESOURCE_EXHAUSTED when the queue is full. Thread-safe; blocks as Hash does.
+  // RESOURCE_EXHAUSTED when the queue is full; CANCELLED or DEADLINE_EXCEEDED as Hash's.
+  // Thread-safe; blocks as Hash does.
   absl::StatusOr<bool> Verify(absl::string_view hash, absl::string_view password);
   // NeedsRehash is true when `hash` was made with other parameters than the configured ones
   // (or is not an argon2id string). Cheap; runs on the caller's thread. Thread-safe.

@@ -7,6 +7,9 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/time/clock.h"
+#include "shared/base/request_deadline.h"
+
 namespace suite::identity {
 namespace {
 
@@ -85,6 +88,33 @@ TEST(PasswordHasherTest, AFloodBeyondTheQueueIsRefusedWithResourceExhausted) {
   EXPECT_GE(ok.load(), 1);
   EXPECT_GE(exhausted.load(), 1);
   EXPECT_EQ(other.load(), 0);
+}
+
+// The worker asks the waiting call's request scope before it starts: a call whose client left
+// (or that a drain cancelled), or whose deadline passed in the queue, costs no hash.
+TEST(PasswordHasherTest, ACallAbandonedOrPastItsDeadlineBeforeAWorkerTakesItIsNotHashed) {
+  auto hasher = PasswordHasher::Create(Fast());
+  ASSERT_TRUE(hasher.ok());
+  auto hash = (*hasher)->Hash("correct horse battery staple");
+  ASSERT_TRUE(hash.ok());
+  {
+    suite::ScopedRequestDeadline gone(absl::Now() + absl::Seconds(10), [] { return true; });
+    EXPECT_EQ((*hasher)->Hash("x").status().code(), absl::StatusCode::kCancelled);
+    EXPECT_EQ((*hasher)->Verify(*hash, "correct horse battery staple").status().code(),
+              absl::StatusCode::kCancelled);
+  }
+  {
+    suite::ScopedRequestDeadline late(absl::Now() - absl::Milliseconds(1));
+    EXPECT_EQ((*hasher)->Hash("x").status().code(), absl::StatusCode::kDeadlineExceeded);
+    EXPECT_EQ((*hasher)->Verify(*hash, "correct horse battery staple").status().code(),
+              absl::StatusCode::kDeadlineExceeded);
+  }
+  {
+    suite::ScopedRequestDeadline live(absl::Now() + absl::Seconds(10), [] { return false; });
+    auto verified = (*hasher)->Verify(*hash, "correct horse battery staple");
+    ASSERT_TRUE(verified.ok()) << verified.status();
+    EXPECT_TRUE(*verified);
+  }
 }
 
 }  // namespace
