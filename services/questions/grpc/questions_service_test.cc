@@ -1182,8 +1182,8 @@ TEST_F(ServiceTest, ExamChoiceOrderIsShuffledPerSessionSoAlwaysPickingTheFirstSc
   for (int s = 1; s < kSessions; ++s) {
     int same = 0;
     for (const auto& [id, order] : orders[0]) same += orders[s].at(id) == order ? 1 : 0;
-    EXPECT_LE(same, 50) << "practice session " << s
-                        << " repeats practice session 0's choice order";
+    EXPECT_LE(same, 50) << "a later practice session (index " << s
+                        << " of this test's sessions) repeats the first one's choice order";
   }
   // The author still sees the order written, with the correct choice first.
   pb::GetQuestionRequest get;
